@@ -1,0 +1,161 @@
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Messages.Agents;
+
+/// <summary>Lifecycle state of an agent as the operator sees it (the JSON names are the lower-case forms).</summary>
+public enum AgentState
+{
+    Starting,
+    Running,
+    Stopping,
+    Stopped,
+    Backoff,
+    Quarantined,
+    Completed,
+    Unavailable,
+}
+
+public enum OutputStream
+{
+    Stdout,
+    Stderr,
+}
+
+/// <summary>What one output line means once the CLI's adapter parsed it.</summary>
+public enum OutputKind
+{
+    Text,
+    Error,
+    ToolCall,
+    ToolResult,
+    Usage,
+    RateLimit,
+    Result,
+}
+
+/// <summary>One line an agent printed. Kind is what the adapter made of it; Text is the line as printed (redacted).</summary>
+public sealed record OutputLine(OutputStream Stream, string Text, OutputKind Kind = OutputKind.Text);
+
+/// <summary>
+/// A batch of lines from one run of one agent, in order. Published on the output topic. <see cref="RunId"/>
+/// tells runs apart, so late output of a dead run is never taken for the new one.
+/// </summary>
+[Manifest("agent-output")]
+public sealed record AgentOutput(string Agent, string RunId, long FirstSeq, DateTimeOffset At, IReadOnlyList<OutputLine> Lines)
+    : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>How a run ended. Signal is set when the process was killed by one (code is then 128 + signal).</summary>
+[Manifest("exit-info")]
+public sealed record ExitInfo(int Code, int? Signal, DateTimeOffset At, string? Reason = null) : IDarkFactoryMessage
+{
+    public bool Success => Code == 0 && Signal is null;
+}
+
+/// <summary>An agent as `df agents` shows it.</summary>
+[Manifest("agent-status")]
+public sealed record AgentStatus : IDarkFactoryMessage, IWithAgent
+{
+    public required string Agent { get; init; }
+    public LayerName Layer { get; init; }
+    public AgentState State { get; init; }
+    public string Cli { get; init; } = CliCatalog.Command;
+    public int? Pid { get; init; }
+    public string? RunId { get; init; }
+    public int Restarts { get; init; }
+    public ExitInfo? LastExit { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>Why the agent is unavailable or quarantined, or what it waits for.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>For an unavailable AI agent: the one command that installs its CLI.</summary>
+    public string? Install { get; init; }
+
+    public DateTimeOffset? NextRestartAt { get; init; }
+}
+
+// ---- commands (answered with CommandResult) ----
+
+public interface IAgentCommand : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>Start a run of the agent now (a task overrides the agent's default task for this run).</summary>
+[Manifest("start-agent")]
+public sealed record StartAgent(string Agent, string? Task = null) : IAgentCommand;
+
+/// <summary>Stop the agent gracefully (SIGTERM to its group, grace period, SIGKILL) and keep it stopped.</summary>
+[Manifest("stop-agent")]
+public sealed record StopAgent(string Agent) : IAgentCommand;
+
+/// <summary>Stop and start again; also releases a quarantined agent and clears its crash counters.</summary>
+[Manifest("restart-agent")]
+public sealed record RestartAgent(string Agent) : IAgentCommand;
+
+[Manifest("command-result")]
+public sealed record CommandResult(bool Ok, string Message, string? RunId = null) : IDarkFactoryMessage
+{
+    public static CommandResult Done(string message, string? runId = null) => new(true, message, runId);
+
+    public static CommandResult Refused(string message) => new(false, message);
+}
+
+// ---- queries ----
+
+[Manifest("get-agents")]
+public sealed record GetAgents : IDarkFactoryMessage
+{
+    public static readonly GetAgents Instance = new();
+}
+
+[Manifest("agents-snapshot")]
+public sealed record AgentsSnapshot(IReadOnlyList<AgentStatus> Agents) : IDarkFactoryMessage;
+
+[Manifest("get-history")]
+public sealed record GetHistory(string Agent, int Limit = 200) : IDarkFactoryMessage, IWithAgent;
+
+[Manifest("history")]
+public sealed record AgentHistory(string Agent, IReadOnlyList<AgentLifecycle> Entries) : IDarkFactoryMessage, IWithAgent;
+
+// ---- fleet ----
+
+/// <summary>Apply a validated fleet revision by reconciliation.</summary>
+[Manifest("apply-fleet")]
+public sealed record ApplyFleet(FleetSpec Fleet) : IDarkFactoryMessage;
+
+[Manifest("fleet-applied")]
+public sealed record FleetApplied(
+    int Revision,
+    IReadOnlyList<string> Started,
+    IReadOnlyList<string> Restarted,
+    IReadOnlyList<string> Stopped,
+    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage;
+
+// ---- lifecycle events (persisted; storage contracts) ----
+
+public enum LifecycleKind
+{
+    Started,
+    Exited,
+    Crashed,
+    Restarting,
+    Quarantined,
+    Released,
+    Stopped,
+    Unavailable,
+    Killed,
+    Escalated,
+}
+
+/// <summary>
+/// One entry of an agent's persisted history. A storage contract: add fields with defaults, never rename
+/// or remove; the manifest stays.
+/// </summary>
+[Manifest("agent-lifecycle")]
+public sealed record AgentLifecycle(
+    string Agent,
+    LifecycleKind Kind,
+    DateTimeOffset At,
+    string? RunId = null,
+    int? Pid = null,
+    int? ExitCode = null,
+    int? Signal = null,
+    string? Detail = null) : IDarkFactoryMessage, IWithAgent;

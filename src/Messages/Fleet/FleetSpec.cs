@@ -1,0 +1,277 @@
+namespace DarkFactory.Messages.Fleet;
+
+/// <summary>The three supervision layers of a fleet, in start order.</summary>
+public enum LayerName
+{
+    Safety,
+    Core,
+    Growth,
+}
+
+/// <summary>How a layer reacts when one of its agents crashes.</summary>
+public enum StrategyKind
+{
+    /// <summary>Only the crashed agent is restarted.</summary>
+    OneForOne,
+
+    /// <summary>Every agent of the layer is stopped and started again, in declaration order.</summary>
+    OneForAll,
+}
+
+/// <summary>OTP restart types.</summary>
+public enum RestartType
+{
+    /// <summary>Always restarted, whatever the exit.</summary>
+    Permanent,
+
+    /// <summary>Restarted only after an abnormal exit (non-zero code or signal).</summary>
+    Transient,
+
+    /// <summary>Never restarted.</summary>
+    Temporary,
+}
+
+/// <summary>What a cron firing does when the previous run of the agent is still going.</summary>
+public enum OverlapPolicy
+{
+    Skip,
+    Queue,
+    Replace,
+}
+
+/// <summary>What happens to firings missed while the daemon was down.</summary>
+public enum CatchUpPolicy
+{
+    Skip,
+    Once,
+    All,
+}
+
+/// <summary>A parsed, validated fleet.yaml. Immutable; a reload builds a new revision.</summary>
+public sealed record FleetSpec
+{
+    public int Version { get; init; } = 1;
+
+    /// <summary>Always holds all three layers (defaults fill the ones the file leaves out).</summary>
+    public IReadOnlyDictionary<LayerName, LayerSpec> Layers { get; init; } = LayerSpec.Defaults();
+
+    public IReadOnlyList<ProviderSpec> Providers { get; init; } = [];
+    public IReadOnlyList<AgentSpec> Agents { get; init; } = [];
+    public IReadOnlyList<RoutingRuleSpec> Routing { get; init; } = [];
+    public NightwatchSpec Nightwatch { get; init; } = new();
+    public CompoundReviewSpec CompoundReview { get; init; } = new();
+
+    /// <summary>The file it came from, for messages; null when built in code.</summary>
+    public string? SourcePath { get; init; }
+
+    public LayerSpec Layer(LayerName name) => Layers.TryGetValue(name, out var l) ? l : LayerSpec.Default(name);
+}
+
+public sealed record BackoffSpec
+{
+    public TimeSpan Min { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Max { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Random spread added to each delay, as a fraction of it (0.2 = up to +20 %).</summary>
+    public double Jitter { get; init; } = 0.2;
+
+    /// <summary>A run that stays up this long resets the backoff and the crash-loop counter.</summary>
+    public TimeSpan ResetAfter { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed record LayerSpec
+{
+    public LayerName Name { get; init; }
+    public StrategyKind Strategy { get; init; } = StrategyKind.OneForOne;
+
+    /// <summary>Restart intensity: more than this many restarts within <see cref="Within"/> escalates.</summary>
+    public int MaxRestarts { get; init; } = 10;
+
+    public TimeSpan Within { get; init; } = TimeSpan.FromSeconds(60);
+    public BackoffSpec Backoff { get; init; } = new();
+
+    /// <summary>Consecutive crashes (none lasting <see cref="BackoffSpec.ResetAfter"/>) that quarantine an agent.</summary>
+    public int QuarantineAfter { get; init; } = 5;
+
+    /// <summary>Restart type of agents that do not declare one.</summary>
+    public RestartType DefaultRestart { get; init; } = RestartType.Transient;
+
+    public static LayerSpec Default(LayerName name) => name switch
+    {
+        LayerName.Safety => new LayerSpec { Name = name, DefaultRestart = RestartType.Permanent },
+        LayerName.Core => new LayerSpec { Name = name, DefaultRestart = RestartType.Transient },
+        _ => new LayerSpec { Name = name, DefaultRestart = RestartType.Temporary },
+    };
+
+    public static IReadOnlyDictionary<LayerName, LayerSpec> Defaults() =>
+        Enum.GetValues<LayerName>().ToDictionary(n => n, Default);
+}
+
+public sealed record ProviderLimits
+{
+    public int? RequestsPerMinute { get; init; }
+    public long? TokensPerMinute { get; init; }
+    public int? MaxConcurrent { get; init; }
+    public decimal? BudgetPerHour { get; init; }
+    public decimal? BudgetPerDay { get; init; }
+    public decimal? BudgetPerMonth { get; init; }
+    public decimal? Credits { get; init; }
+}
+
+/// <summary>Prices in USD per million tokens.</summary>
+public sealed record ProviderPrices
+{
+    public decimal InputPerMillion { get; init; }
+    public decimal OutputPerMillion { get; init; }
+    public decimal CachedInputPerMillion { get; init; }
+}
+
+public sealed record ProviderSpec
+{
+    public required string Name { get; init; }
+
+    /// <summary>The CLI kind that talks to this provider (see <see cref="CliCatalog"/>).</summary>
+    public required string Cli { get; init; }
+
+    public string? Model { get; init; }
+    public string? BaseUrl { get; init; }
+
+    /// <summary>Name of the environment variable that holds the API key (never the key itself).</summary>
+    public string? ApiKeyEnv { get; init; }
+
+    /// <summary>Lower is preferred.</summary>
+    public int Priority { get; init; } = 100;
+
+    public ProviderLimits Limits { get; init; } = new();
+    public ProviderPrices Prices { get; init; } = new();
+}
+
+public sealed record RoutingRuleSpec
+{
+    /// <summary>Words or phrases; a task matching any of them matches the rule (case-insensitive).</summary>
+    public IReadOnlyList<string> Keywords { get; init; } = [];
+
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
+    public string? Cli { get; init; }
+    public string? Provider { get; init; }
+    public string? Model { get; init; }
+}
+
+/// <summary>A value of an agent's environment: a literal, or a secret taken from the daemon's environment or a file.</summary>
+public sealed record EnvValue
+{
+    public string? Value { get; init; }
+    public string? FromEnv { get; init; }
+    public string? FromFile { get; init; }
+
+    public bool IsSecret => FromEnv is not null || FromFile is not null;
+
+    public static EnvValue Literal(string value) => new() { Value = value };
+}
+
+public sealed record ResourceLimits
+{
+    public long? MemoryBytes { get; init; }
+    public long? CpuSeconds { get; init; }
+    public int? OpenFiles { get; init; }
+
+    public bool Any => MemoryBytes is not null || CpuSeconds is not null || OpenFiles is not null;
+}
+
+public sealed record AgentSpec
+{
+    public required string Name { get; init; }
+    public LayerName Layer { get; init; }
+
+    /// <summary>CLI kind: command, claude, codex, opencode or gemini.</summary>
+    public string Cli { get; init; } = CliCatalog.Command;
+
+    /// <summary>argv for the generic command kind (and an override for the AI CLIs).</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+
+    public string? Task { get; init; }
+    public string? Schedule { get; init; }
+    public string Timezone { get; init; } = "UTC";
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
+    public string? Provider { get; init; }
+    public string? Model { get; init; }
+    public string? Workdir { get; init; }
+    public IReadOnlyDictionary<string, EnvValue> Env { get; init; } = new Dictionary<string, EnvValue>();
+    public ResourceLimits Limits { get; init; } = new();
+    public TimeSpan? MaxRuntime { get; init; }
+
+    /// <summary>Null: the layer's default restart type.</summary>
+    public RestartType? Restart { get; init; }
+
+    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Node name or role this agent is pinned to when clustered; null = anywhere.</summary>
+    public string? Node { get; init; }
+
+    public OverlapPolicy Overlap { get; init; } = OverlapPolicy.Skip;
+    public int QueueLimit { get; init; } = 1;
+    public CatchUpPolicy CatchUp { get; init; } = CatchUpPolicy.Once;
+    public int CatchUpLimit { get; init; } = 3;
+    public TimeSpan Jitter { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Start when the daemon starts (default: true in the safety layer, false elsewhere).</summary>
+    public bool? Autostart { get; init; }
+
+    /// <summary>1-based line of the agent in its file, for messages; 0 when built in code.</summary>
+    public int SourceLine { get; init; }
+}
+
+public sealed record NightwatchThresholds
+{
+    public double Minor { get; init; } = 0.10;
+    public double Moderate { get; init; } = 0.20;
+    public double Severe { get; init; } = 0.40;
+    public double Critical { get; init; } = 0.70;
+}
+
+public sealed record NightwatchSpec
+{
+    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan StallAfter { get; init; } = TimeSpan.FromMinutes(3);
+    public int LoopRepeats { get; init; } = 5;
+    public NightwatchThresholds Thresholds { get; init; } = new();
+    public IReadOnlyDictionary<string, double> Weights { get; init; } = new Dictionary<string, double>();
+    public TimeSpan Cooldown { get; init; } = TimeSpan.FromMinutes(2);
+    public string? EscalationWebhook { get; init; }
+    public IReadOnlyList<string> RateLimitPatterns { get; init; } = [];
+}
+
+public sealed record ForgeSpec
+{
+    public string Kind { get; init; } = "github";
+    public string BaseUrl { get; init; } = "https://api.github.com";
+    public string? Repository { get; init; }
+    public string TokenEnv { get; init; } = "GITHUB_TOKEN";
+}
+
+public sealed record GateSpec
+{
+    public required string Name { get; init; }
+
+    /// <summary>argv; a string in the file becomes ["sh", "-c", string].</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+
+    public int ExpectExit { get; init; }
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+}
+
+public sealed record CompoundReviewSpec
+{
+    public bool Enabled { get; init; } = true;
+    public string Schedule { get; init; } = "0 2 * * *";
+    public string Timezone { get; init; } = "UTC";
+    public string Repo { get; init; } = ".";
+    public string BaseBranch { get; init; } = "main";
+    public string? Agent { get; init; }
+    public TimeSpan Since { get; init; } = TimeSpan.FromHours(24);
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromMinutes(30);
+    public bool CreatePrs { get; init; }
+    public string Remote { get; init; } = "origin";
+    public ForgeSpec Forge { get; init; } = new();
+    public IReadOnlyList<GateSpec> Gates { get; init; } = [];
+}
