@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Messages.Agents;
@@ -55,6 +56,7 @@ public sealed record ExitInfo(int Code, int? Signal, DateTimeOffset At, string? 
 [Manifest("agent-status")]
 public sealed record AgentStatus : IDarkFactoryMessage, IWithAgent
 {
+    [JsonPropertyName("name")]
     public required string Agent { get; init; }
     public LayerName Layer { get; init; }
     public AgentState State { get; init; }

@@ -1,0 +1,359 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Actors.Agents;
+
+/// <summary>What a ProcessActor needs to own one run of one agent.</summary>
+public sealed record AgentRun(
+    string Agent,
+    string RunId,
+    LaunchPlan Plan,
+    TimeSpan Grace,
+    TimeSpan? MaxRuntime,
+    LogSink Log,
+    Redactor Redactor,
+    Func<OutputStream, string, OutputKind> Classify,
+    IActorRef Sweeper);
+
+/// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>
+public sealed record StopRun(string Reason);
+
+/// <summary>ProcessActor -> parent: the OS process is alive.</summary>
+public sealed record RunStarted(string Agent, string RunId, int Pid, DateTimeOffset At);
+
+/// <summary>ProcessActor -> parent, before it stops itself: the run ended without crashing (exit 0, or stopped on request).</summary>
+/// <param name="StopReason">Why the run was stopped on request; null when it ended by itself.</param>
+/// <param name="TimedOut">The daemon stopped it for exceeding its max runtime.</param>
+public sealed record RunEnded(string Agent, string RunId, ExitInfo Exit, string? StopReason, bool TimedOut = false);
+
+/// <summary>A run that ended abnormally (non-zero exit, signal, limit): "let it crash" to the layer supervisor.</summary>
+public sealed class AgentCrashedException(string agent, string runId, ExitInfo exit)
+    : Exception($"agent '{agent}' run {runId} {Describe(exit)}")
+{
+    public string Agent { get; } = agent;
+    public string RunId { get; } = runId;
+    public ExitInfo Exit { get; } = exit;
+
+    public static string Describe(ExitInfo exit) =>
+        (exit.Signal is { } s ? $"killed by signal {s}" : $"exited with code {exit.Code}") + (exit.Reason is null ? string.Empty : $" ({exit.Reason})");
+}
+
+/// <summary>
+/// Owns exactly one OS process: one run of one agent. Started in PreStart under setsid (its own process
+/// group), output streamed by two <see cref="OutputPump"/>s, exit observed through Process.Exited. Exit 0
+/// or a requested stop ends the actor normally; anything else throws <see cref="AgentCrashedException"/>
+/// so the layer supervisor decides. PostStop kills whatever is left of the group and asks the sweeper
+/// to hunt down descendants that left it.
+/// </summary>
+public sealed class ProcessActor : ReceiveActor, IWithTimers
+{
+    private const string KillTimer = "kill";
+    private const string DrainTimer = "drain";
+    private const string MaxRuntimeTimer = "max-runtime";
+    private const int MaxInFlightBatches = 16;
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly AgentRun _run;
+    private readonly SemaphoreSlim _credits = new(MaxInFlightBatches, MaxInFlightBatches);
+    private readonly CancellationTokenSource _stop = new();
+    private Process? _process;
+    private int _pid;
+    private int _openStreams = 2;
+    private long _seq;
+    private ExitInfo? _exit;
+    private string? _stopReason;
+    private string? _killReason;
+    private bool _finished;
+
+    public ProcessActor(AgentRun run)
+    {
+        _run = run;
+        Receive<OutputChunk>(OnOutput);
+        Receive<OutputStreamEnded>(_ => OnStreamEnded());
+        Receive<ProcessExited>(OnExited);
+        Receive<StopRun>(OnStop);
+        Receive<KillNow>(_ => OnKill());
+        Receive<MaxRuntimeExceeded>(_ => OnMaxRuntime());
+        Receive<DrainTimedOut>(_ => Finish());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(AgentRun run) => Akka.Actor.Props.Create(() => new ProcessActor(run));
+
+    protected override void PreStart()
+    {
+        var plan = _run.Plan;
+        if (plan.TempDirectory is not null)
+        {
+            Directory.CreateDirectory(plan.TempDirectory);
+        }
+
+        var psi = new ProcessStartInfo(plan.FileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = plan.WorkingDirectory,
+        };
+        foreach (var arg in plan.Arguments)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        psi.Environment.Clear();
+        foreach (var (key, value) in plan.Environment)
+        {
+            psi.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var self = Self;
+        process.Exited += (_, _) => self.Tell(ProcessExited.From(process));
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            process.Dispose();
+            throw new AgentMisconfiguredException(_run.Agent, $"cannot start '{plan.Arguments.FirstOrDefault(a => !a.StartsWith('-')) ?? plan.FileName}': {e.Message}");
+        }
+
+        _process = process;
+        _pid = process.Id;
+        var startedAt = DateTimeOffset.UtcNow;
+        _run.Log.WriteLine($"--- {startedAt:O} run {_run.RunId} started, pid {_pid}");
+
+        new OutputPump(process.StandardOutput.BaseStream, OutputStream.Stdout, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
+        new OutputPump(process.StandardError.BaseStream, OutputStream.Stderr, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
+        WriteStdin(process, plan.Stdin);
+
+        if (_run.MaxRuntime is { } max)
+        {
+            Timers.StartSingleTimer(MaxRuntimeTimer, MaxRuntimeExceeded.Instance, max);
+        }
+
+        Context.Parent.Tell(new RunStarted(_run.Agent, _run.RunId, _pid, startedAt));
+    }
+
+    private static void WriteStdin(Process process, string? text)
+    {
+        var stdin = process.StandardInput;
+        if (string.IsNullOrEmpty(text))
+        {
+            stdin.Close();
+            return;
+        }
+
+        // A task may be larger than the pipe buffer and the agent may never read it: write off the mailbox.
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await stdin.WriteAsync(text).ConfigureAwait(false);
+                await stdin.FlushAsync().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // the agent closed its stdin or exited
+            }
+            finally
+            {
+                try
+                {
+                    stdin.Close();
+                }
+                catch (IOException)
+                {
+                }
+            }
+        });
+    }
+
+    private void OnOutput(OutputChunk chunk)
+    {
+        _credits.Release();
+        var batch = new AgentOutput(_run.Agent, _run.RunId, _seq, DateTimeOffset.UtcNow, chunk.Lines);
+        _seq += chunk.Lines.Count;
+        Context.System.EventStream.Publish(batch);
+    }
+
+    private void OnStreamEnded()
+    {
+        _openStreams--;
+        if (_exit is not null && _openStreams <= 0)
+        {
+            Finish();
+        }
+    }
+
+    private void OnExited(ProcessExited exited)
+    {
+        if (_exit is not null)
+        {
+            return;
+        }
+
+        _exit = new ExitInfo(exited.Code, exited.Signal, DateTimeOffset.UtcNow, _killReason);
+
+        // The leader is gone: nothing it started may outlive it.
+        Native.KillGroup(_pid, Native.SIGKILL);
+        _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker));
+        Timers.Cancel(KillTimer);
+        Timers.Cancel(MaxRuntimeTimer);
+        if (_openStreams <= 0)
+        {
+            Finish();
+        }
+        else
+        {
+            Timers.StartSingleTimer(DrainTimer, DrainTimedOut.Instance, DrainTimeout);
+        }
+    }
+
+    private void OnStop(StopRun stop)
+    {
+        if (_exit is not null || _stopReason is not null)
+        {
+            return;
+        }
+
+        _stopReason = stop.Reason;
+        _log.Info("Agent [{0}] run [{1}] stopping: {2}", _run.Agent, _run.RunId, stop.Reason);
+        Signal(Native.SIGTERM);
+        Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
+    }
+
+    private void OnKill()
+    {
+        if (_exit is not null)
+        {
+            return;
+        }
+
+        _log.Warning("Agent [{0}] run [{1}] did not stop within {2}: SIGKILL", _run.Agent, _run.RunId, _run.Grace);
+        Signal(Native.SIGKILL);
+        _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker));
+    }
+
+    private void OnMaxRuntime()
+    {
+        if (_exit is not null || _stopReason is not null)
+        {
+            return;
+        }
+
+        _killReason = $"max runtime {_run.MaxRuntime} exceeded";
+        _log.Warning("Agent [{0}] run [{1}]: {2}", _run.Agent, _run.RunId, _killReason);
+        Signal(Native.SIGTERM);
+        Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
+    }
+
+    private void Signal(int signal)
+    {
+        // Right after start the child may not have called setsid yet: then signal it alone, as well.
+        if (Native.GetPgid(_pid) == _pid)
+        {
+            Native.KillGroup(_pid, signal);
+        }
+        else
+        {
+            Native.Kill(_pid, signal);
+        }
+    }
+
+    private void Finish()
+    {
+        if (_finished || _exit is null)
+        {
+            return;
+        }
+
+        _finished = true;
+        Timers.Cancel(DrainTimer);
+        _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(_exit)}{(_stopReason is null ? string.Empty : $" (stop: {_stopReason})")}");
+        if (_stopReason is not null || _killReason is not null || _exit.Success)
+        {
+            Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null));
+            Context.Stop(Self);
+            return;
+        }
+
+        throw new AgentCrashedException(_run.Agent, _run.RunId, _exit);
+    }
+
+    protected override void PostStop()
+    {
+        _stop.Cancel();
+        if (_pid > 0 && _exit is null)
+        {
+            // brutal_kill backstop: synchronous, never waits.
+            Native.KillGroup(_pid, Native.SIGKILL);
+            Native.Kill(_pid, Native.SIGKILL);
+            _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker));
+        }
+
+        _process?.Dispose();
+        if (_run.Plan.TempDirectory is { } temp)
+        {
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    Directory.Delete(temp, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            });
+        }
+    }
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        // Layer supervisors never restart a ProcessActor in place (they stop it and start a new run), but
+        // if one did, the old run must not survive it.
+        PostStop();
+    }
+
+    private sealed record ProcessExited(int Code, int? Signal)
+    {
+        public static ProcessExited From(Process process)
+        {
+            int code;
+            try
+            {
+                code = process.ExitCode;
+            }
+            catch (InvalidOperationException)
+            {
+                code = -1;
+            }
+
+            return new ProcessExited(code, code > 128 && code < 160 ? code - 128 : null);
+        }
+    }
+
+    private sealed record KillNow
+    {
+        public static readonly KillNow Instance = new();
+    }
+
+    private sealed record DrainTimedOut
+    {
+        public static readonly DrainTimedOut Instance = new();
+    }
+
+    private sealed record MaxRuntimeExceeded
+    {
+        public static readonly MaxRuntimeExceeded Instance = new();
+    }
+}

@@ -1,0 +1,262 @@
+using Akka.Actor;
+using Akka.Event;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Actors.Fleet;
+
+/// <summary>Stop every agent of every layer gracefully; answered with <see cref="FleetDrained"/>.</summary>
+public sealed record DrainFleet
+{
+    public static readonly DrainFleet Instance = new();
+}
+
+public sealed record FleetDrained
+{
+    public static readonly FleetDrained Instance = new();
+}
+
+/// <summary>
+/// Reconciles the declared fleet with the running one, like a Kubernetes controller: each
+/// <see cref="ApplyFleet"/> revision is handed to the three layer supervisors, which start new agents,
+/// restart changed ones and stop removed ones, leaving the rest untouched. Routes operator commands
+/// to the layer that holds the agent. A layer that escalates (restart intensity exceeded) is stopped
+/// with its agents and started again after a delay that doubles with each escalation.
+/// </summary>
+public sealed class FleetActor : ReceiveActor, IWithTimers
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly LayerServices _services;
+    private readonly Dictionary<LayerName, IActorRef> _layers = [];
+    private readonly Dictionary<LayerName, int> _escalations = [];
+    private readonly Dictionary<int, PendingApply> _pending = [];
+    private FleetSpec _fleet = new();
+    private int _revision;
+    private IActorRef? _drainRequester;
+    private int _drainWaiting;
+
+    public FleetActor(LayerServices services)
+    {
+        _services = services;
+        Receive<ApplyFleet>(OnApply);
+        Receive<LayerReconciled>(OnReconciled);
+        Receive<IAgentCommand>(OnAgentCommand);
+        Receive<GetAgents>(_ => OnGetAgents());
+        Receive<LayerTerminated>(OnLayerTerminated);
+        Receive<RecreateLayer>(OnRecreateLayer);
+        Receive<DrainFleet>(_ => OnDrain());
+        Receive<LayerDrained>(_ => OnLayerDrained());
+        Receive<GetFleet>(_ => Sender.Tell(new CurrentFleet(_fleet, _revision)));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(LayerServices services) => Akka.Actor.Props.Create(() => new FleetActor(services));
+
+    protected override void PreStart()
+    {
+        foreach (var name in Enum.GetValues<LayerName>())
+        {
+            StartLayer(name);
+        }
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
+        maxNrOfRetries: -1,
+        withinTimeRange: Timeout.InfiniteTimeSpan,
+        localOnlyDecider: cause =>
+        {
+            _log.Error(cause, "Layer supervisor failed: {0}", cause.Message);
+            return Directive.Stop;
+        });
+
+    private void StartLayer(LayerName name)
+    {
+        var layer = Context.ActorOf(LayerSupervisor.Props(_fleet.Layer(name), _services), name.ToString().ToLowerInvariant());
+        Context.WatchWith(layer, new LayerTerminated(name));
+        _layers[name] = layer;
+    }
+
+    private static IReadOnlyList<AgentSpec> AgentsOf(FleetSpec fleet, LayerName layer) => fleet.Agents.Where(a => a.Layer == layer).ToList();
+
+    private void OnApply(ApplyFleet apply)
+    {
+        _fleet = apply.Fleet;
+        _revision++;
+        _pending[_revision] = new PendingApply(Sender, _layers.Count);
+        foreach (var (name, layer) in _layers)
+        {
+            layer.Tell(new ReconcileLayer(_fleet.Layer(name), AgentsOf(_fleet, name), _revision));
+        }
+
+        if (_layers.Count == 0)
+        {
+            Complete(_revision);
+        }
+    }
+
+    private void OnReconciled(LayerReconciled done)
+    {
+        if (!_pending.TryGetValue(done.Revision, out var pending))
+        {
+            return;
+        }
+
+        pending.Results.Add(done);
+        if (pending.Results.Count >= pending.Expected)
+        {
+            Complete(done.Revision);
+        }
+    }
+
+    private void Complete(int revision)
+    {
+        var pending = _pending[revision];
+        _pending.Remove(revision);
+        var r = pending.Results;
+        var applied = new FleetApplied(
+            revision,
+            r.SelectMany(x => x.Started).ToList(),
+            r.SelectMany(x => x.Restarted).ToList(),
+            r.SelectMany(x => x.Stopped).ToList(),
+            r.SelectMany(x => x.Unchanged).ToList());
+        _log.Info(
+            "Fleet revision {0} applied: {1} started, {2} restarted, {3} stopped, {4} unchanged",
+            revision, applied.Started.Count, applied.Restarted.Count, applied.Stopped.Count, applied.Unchanged.Count);
+        if (!pending.ReplyTo.IsNobody())
+        {
+            pending.ReplyTo.Tell(applied);
+        }
+    }
+
+    private void OnAgentCommand(IAgentCommand cmd)
+    {
+        var spec = _fleet.Agents.FirstOrDefault(a => a.Name == cmd.Agent);
+        if (spec is null)
+        {
+            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            return;
+        }
+
+        if (!_layers.TryGetValue(spec.Layer, out var layer))
+        {
+            Sender.Tell(CommandResult.Refused($"the {spec.Layer.ToString().ToLowerInvariant()} layer is restarting after an escalation; try again shortly"));
+            return;
+        }
+
+        layer.Forward(cmd);
+    }
+
+    private void OnGetAgents()
+    {
+        var replyTo = Sender;
+        var layers = _layers.ToList();
+        var fleet = _fleet;
+        var asks = layers.Select(l => l.Value.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout)).ToList();
+        Task.WhenAll(asks).ContinueWith(
+            t =>
+            {
+                var live = t.IsCompletedSuccessfully ? t.Result.SelectMany(s => s.Agents).ToList() : [];
+                var known = live.Select(a => a.Agent).ToHashSet(StringComparer.Ordinal);
+
+                // agents of a layer that is down (escalated, being restarted) are still listed
+                var missing = fleet.Agents.Where(a => !known.Contains(a.Name)).Select(a => new AgentStatus
+                {
+                    Agent = a.Name,
+                    Layer = a.Layer,
+                    Cli = a.Cli,
+                    State = AgentState.Backoff,
+                    Reason = "its layer is restarting after an escalation",
+                });
+                var order = fleet.Agents.Select((a, i) => (a.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+                return new AgentsSnapshot(live.Concat(missing).OrderBy(a => a.Layer).ThenBy(a => order.GetValueOrDefault(a.Agent, int.MaxValue)).ToList());
+            },
+            TaskScheduler.Default).PipeTo(replyTo);
+    }
+
+    private void OnLayerTerminated(LayerTerminated msg)
+    {
+        _layers.Remove(msg.Layer);
+        foreach (var revision in _pending.Keys.ToList())
+        {
+            var p = _pending[revision];
+            p.Expected--;
+            if (p.Results.Count >= p.Expected)
+            {
+                Complete(revision);
+            }
+        }
+
+        if (_drainRequester is not null)
+        {
+            OnLayerDrained();
+            return;
+        }
+
+        var count = _escalations.GetValueOrDefault(msg.Layer) + 1;
+        _escalations[msg.Layer] = count;
+        var layer = _fleet.Layer(msg.Layer);
+        var delay = TimeSpan.FromTicks(Math.Min(layer.Backoff.Max.Ticks, Math.Max(layer.Backoff.Min.Ticks, 1) * (1L << Math.Min(count - 1, 20))));
+        _log.Error("Layer [{0}] escalated (restart intensity exceeded, {1} time(s)); starting it again in {2}", msg.Layer, count, delay);
+        Timers.StartSingleTimer("recreate-" + msg.Layer, new RecreateLayer(msg.Layer), delay);
+    }
+
+    private void OnRecreateLayer(RecreateLayer msg)
+    {
+        if (_layers.ContainsKey(msg.Layer) || _drainRequester is not null)
+        {
+            return;
+        }
+
+        StartLayer(msg.Layer);
+        _revision++;
+        _pending[_revision] = new PendingApply(ActorRefs.Nobody, 1);
+        _layers[msg.Layer].Tell(new ReconcileLayer(_fleet.Layer(msg.Layer), AgentsOf(_fleet, msg.Layer), _revision));
+    }
+
+    private void OnDrain()
+    {
+        _drainRequester = Sender;
+        _drainWaiting = _layers.Count;
+        Timers.CancelAll();
+        foreach (var layer in _layers.Values)
+        {
+            layer.Tell(DrainLayer.Instance);
+        }
+
+        if (_drainWaiting == 0)
+        {
+            _drainRequester.Tell(FleetDrained.Instance);
+        }
+    }
+
+    private void OnLayerDrained()
+    {
+        _drainWaiting--;
+        if (_drainWaiting <= 0 && _drainRequester is not null)
+        {
+            _drainRequester.Tell(FleetDrained.Instance);
+        }
+    }
+
+    private sealed class PendingApply(IActorRef replyTo, int expected)
+    {
+        public IActorRef ReplyTo { get; } = replyTo;
+        public int Expected { get; set; } = expected;
+        public List<LayerReconciled> Results { get; } = [];
+    }
+
+    private sealed record LayerTerminated(LayerName Layer);
+
+    private sealed record RecreateLayer(LayerName Layer);
+}
+
+/// <summary>Asks the fleet for the revision it runs.</summary>
+public sealed record GetFleet
+{
+    public static readonly GetFleet Instance = new();
+}
+
+public sealed record CurrentFleet(FleetSpec Fleet, int Revision);

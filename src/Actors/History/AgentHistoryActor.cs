@@ -1,0 +1,97 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Actors.History;
+
+/// <summary>
+/// The persisted history of one agent (persistence id <c>agent-&lt;name&gt;</c>): lifecycle events are
+/// written with PersistAsync (the journal batches them; the supervisor never waits for the disk), the
+/// last <see cref="Keep"/> entries are kept in memory, and a snapshot every <see cref="SnapshotEvery"/>
+/// events bounds recovery; events older than the snapshot are deleted.
+/// </summary>
+public sealed class AgentHistoryActor : ReceivePersistentActor
+{
+    public const int Keep = 500;
+    public const int SnapshotEvery = 200;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _agent;
+    private readonly LinkedList<AgentLifecycle> _entries = new();
+
+    public AgentHistoryActor(string agent)
+    {
+        _agent = agent;
+        PersistenceId = "agent-" + agent;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is AgentHistory history)
+            {
+                _entries.Clear();
+                foreach (var e in history.Entries)
+                {
+                    _entries.AddLast(e);
+                }
+            }
+        });
+        Recover<AgentLifecycle>(Apply);
+
+        Command<AgentLifecycle>(e => PersistAsync(e, persisted =>
+        {
+            Apply(persisted);
+            if (LastSequenceNr % SnapshotEvery == 0)
+            {
+                SaveSnapshot(new AgentHistory(_agent, _entries.ToList()));
+            }
+        }));
+        Command<GetHistory>(q => Sender.Tell(new AgentHistory(_agent, _entries.Skip(Math.Max(0, _entries.Count - q.Limit)).ToList())));
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            DeleteMessages(s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning("History snapshot of [{0}] failed: {1}", _agent, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old history of [{0}] failed: {1}", _agent, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    public override string PersistenceId { get; }
+
+    public static Props Props(string agent) => Akka.Actor.Props.Create(() => new AgentHistoryActor(agent));
+
+    private void Apply(AgentLifecycle e)
+    {
+        _entries.AddLast(e);
+        while (_entries.Count > Keep)
+        {
+            _entries.RemoveFirst();
+        }
+    }
+}
+
+/// <summary>Routes lifecycle events and history queries to one <see cref="AgentHistoryActor"/> per agent, created on demand.</summary>
+public sealed class HistoryActor : ReceiveActor
+{
+    public HistoryActor()
+    {
+        Receive<AgentLifecycle>(e => Child(e.Agent).Forward(e));
+        Receive<GetHistory>(q => Child(q.Agent).Forward(q));
+    }
+
+    public static Props Props() => Akka.Actor.Props.Create(() => new HistoryActor());
+
+    private static IActorRef Child(string agent)
+    {
+        var name = "agent-" + agent;
+        var child = Context.Child(name);
+        return child.IsNobody() ? Context.ActorOf(AgentHistoryActor.Props(agent), name) : child;
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
+        maxNrOfRetries: 10,
+        withinTimeRange: TimeSpan.FromMinutes(1),
+        localOnlyDecider: _ => Directive.Restart);
+}

@@ -1,0 +1,186 @@
+using System.Buffers;
+using System.Text;
+using Akka.Actor;
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Actors.Output;
+
+/// <summary>Lines read from one stream of a run, sent by the pump to its ProcessActor.</summary>
+internal sealed record OutputChunk(OutputStream Stream, IReadOnlyList<OutputLine> Lines);
+
+/// <summary>End of one output stream of a run.</summary>
+internal sealed record OutputStreamEnded(OutputStream Stream);
+
+/// <summary>
+/// Reads one output stream of a run: appends the raw (redacted) bytes to the agent's log file, splits
+/// them into lines and sends them to the ProcessActor in batches. Flow control: at most
+/// <c>maxInFlight</c> batches may wait in the actor's mailbox; past that the pump stops reading, the
+/// pipe fills and the agent blocks on write — back-pressure, never loss. It touches no actor state:
+/// its only link to the actor is <see cref="IActorRef.Tell"/> and the credit semaphore the actor releases.
+/// </summary>
+internal sealed class OutputPump
+{
+    private const int SmallBuffer = 2 * 1024;
+    private const int LargeBuffer = 128 * 1024;
+    private const int MaxLineBytes = 64 * 1024;
+    private const int MaxLinesPerBatch = 4096;
+
+    private readonly Stream _stream;
+    private readonly OutputStream _kind;
+    private readonly LogSink _sink;
+    private readonly Redactor _redactor;
+    private readonly IActorRef _target;
+    private readonly SemaphoreSlim _credits;
+    private readonly Func<OutputStream, string, OutputKind> _classify;
+
+    public OutputPump(
+        Stream stream,
+        OutputStream kind,
+        LogSink sink,
+        Redactor redactor,
+        IActorRef target,
+        SemaphoreSlim credits,
+        Func<OutputStream, string, OutputKind> classify)
+    {
+        _stream = stream;
+        _kind = kind;
+        _sink = sink;
+        _redactor = redactor;
+        _target = target;
+        _credits = credits;
+        _classify = classify;
+    }
+
+    public Task Run(CancellationToken cancel) => Task.Run(() => Loop(cancel), CancellationToken.None);
+
+    private async Task Loop(CancellationToken cancel)
+    {
+        // Quiet agents hold a small buffer; one that fills it gets a large one (1,000 idle agents stay cheap).
+        var buffer = ArrayPool<byte>.Shared.Rent(SmallBuffer);
+        var carry = 0; // bytes of an unfinished line at the start of buffer
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+            {
+                if (carry == buffer.Length)
+                {
+                    if (buffer.Length < LargeBuffer)
+                    {
+                        buffer = Grow(buffer, carry, LargeBuffer);
+                    }
+                    else
+                    {
+                        // A line longer than the buffer: emit what we have as one line.
+                        await Emit(buffer, carry, forceAll: true, cancel).ConfigureAwait(false);
+                        carry = 0;
+                    }
+                }
+
+                int read;
+                try
+                {
+                    read = await _stream.ReadAsync(buffer.AsMemory(carry), cancel).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+                {
+                    break;
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                var filled = carry + read;
+                if (read == buffer.Length - carry && buffer.Length < LargeBuffer)
+                {
+                    buffer = Grow(buffer, filled, LargeBuffer);
+                }
+
+                carry = await Emit(buffer, filled, forceAll: false, cancel).ConfigureAwait(false);
+            }
+
+            if (carry > 0)
+            {
+                await Emit(buffer, carry, forceAll: true, cancel).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the run is over
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _sink.Flush();
+            _target.Tell(new OutputStreamEnded(_kind));
+        }
+    }
+
+    private static byte[] Grow(byte[] buffer, int used, int size)
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent(size);
+        buffer.AsSpan(0, used).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return bigger;
+    }
+
+    /// <summary>Writes and sends every complete line in buffer[0..filled); moves the rest to the front. Returns its length.</summary>
+    private async ValueTask<int> Emit(byte[] buffer, int filled, bool forceAll, CancellationToken cancel)
+    {
+        var data = buffer.AsMemory(0, filled);
+        var end = forceAll ? filled : data.Span.LastIndexOf((byte)'\n') + 1;
+        if (end <= 0)
+        {
+            if (filled < MaxLineBytes)
+            {
+                return filled;
+            }
+
+            end = filled; // an over-long line without a newline yet
+        }
+
+        var block = _redactor.Redact(data[..end]);
+        _sink.Write(block.Span);
+        if (forceAll && block.Length > 0 && block.Span[^1] != (byte)'\n')
+        {
+            _sink.Write("\n"u8);
+        }
+
+        var lines = Split(block.Span);
+        for (var i = 0; i < lines.Count; i += MaxLinesPerBatch)
+        {
+            var batch = i == 0 && lines.Count <= MaxLinesPerBatch ? lines : lines.GetRange(i, Math.Min(MaxLinesPerBatch, lines.Count - i));
+            await _credits.WaitAsync(cancel).ConfigureAwait(false);
+            _target.Tell(new OutputChunk(_kind, batch));
+        }
+
+        var rest = filled - end;
+        if (rest > 0)
+        {
+            buffer.AsSpan(end, rest).CopyTo(buffer);
+        }
+
+        return rest;
+    }
+
+    private List<OutputLine> Split(ReadOnlySpan<byte> block)
+    {
+        var lines = new List<OutputLine>(Math.Max(4, block.Length / 64));
+        while (!block.IsEmpty)
+        {
+            var nl = block.IndexOf((byte)'\n');
+            var line = nl < 0 ? block : block[..nl];
+            block = nl < 0 ? [] : block[(nl + 1)..];
+            if (!line.IsEmpty && line[^1] == (byte)'\r')
+            {
+                line = line[..^1];
+            }
+
+            var text = Encoding.UTF8.GetString(line);
+            lines.Add(new OutputLine(_kind, text, _classify(_kind, text)));
+        }
+
+        return lines;
+    }
+}

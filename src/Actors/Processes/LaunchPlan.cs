@@ -1,0 +1,165 @@
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Actors.Processes;
+
+/// <summary>Everything needed to start one run of an agent; built by <see cref="LaunchPlanner"/>, executed by the ProcessActor.</summary>
+public sealed record LaunchPlan(
+    string FileName,
+    IReadOnlyList<string> Arguments,
+    IReadOnlyDictionary<string, string> Environment,
+    string WorkingDirectory,
+    string? Stdin,
+    string RunMarker,
+    string? TempDirectory)
+{
+    public IEnumerable<string> Argv => Arguments.Prepend(FileName);
+}
+
+/// <summary>An agent whose declaration cannot be run as it is (bad workdir, missing secret, missing CLI): not restarted.</summary>
+public sealed class AgentMisconfiguredException(string agent, string reason) : Exception($"agent '{agent}': {reason}")
+{
+    public string Agent { get; } = agent;
+    public string Reason { get; } = reason;
+}
+
+/// <summary>Where the daemon keeps its things, and who it is (the run marker prefix).</summary>
+public sealed record DaemonContext(string DaemonId, string DataDirectory)
+{
+    public string LogDirectory => Path.Combine(DataDirectory, "logs");
+    public string TempRoot => Path.Combine(DataDirectory, "tmp");
+}
+
+/// <summary>
+/// Pure planning of a run: argv (with setsid and prlimit wrappers), the allowlisted environment with the
+/// fleet's values and resolved secrets, working directory and run marker.
+/// </summary>
+public static class LaunchPlanner
+{
+    /// <summary>The only variables of the daemon's environment an agent inherits.</summary>
+    public static readonly IReadOnlySet<string> Allowlist = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "COLORTERM",
+        "DOTNET_ROOT", "NODE_PATH", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    };
+
+    public static string Marker(DaemonContext daemon, string agent, string runId) => $"{daemon.DaemonId}/{agent}/{runId}";
+
+    /// <param name="argv">The command line the CLI adapter built (argv[0] is the program).</param>
+    /// <param name="secrets">Receives every secret value resolved, for redaction.</param>
+    public static LaunchPlan Plan(
+        AgentSpec spec,
+        IReadOnlyList<string> argv,
+        string? task,
+        string runId,
+        DaemonContext daemon,
+        IReadOnlyDictionary<string, string?> parentEnvironment,
+        Func<string, string?> readSecretFile,
+        ICollection<string> secrets,
+        IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    {
+        if (argv.Count == 0 || string.IsNullOrWhiteSpace(argv[0]))
+        {
+            throw new AgentMisconfiguredException(spec.Name, "no command to run");
+        }
+
+        var workdir = spec.Workdir ?? daemon.DataDirectory;
+        if (!Directory.Exists(workdir))
+        {
+            throw new AgentMisconfiguredException(spec.Name, $"working directory '{workdir}' does not exist");
+        }
+
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in parentEnvironment)
+        {
+            if (value is not null && (Allowlist.Contains(key) || key.StartsWith("LC_", StringComparison.Ordinal)))
+            {
+                env[key] = value;
+            }
+        }
+
+        foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
+        }
+
+        foreach (var (key, value) in spec.Env)
+        {
+            env[key] = Resolve(spec.Name, key, value, parentEnvironment, readSecretFile, secrets);
+        }
+
+        var marker = Marker(daemon, spec.Name, runId);
+        var temp = Path.Combine(daemon.TempRoot, spec.Name, runId);
+        env["TMPDIR"] = temp;
+        env["DF_AGENT"] = spec.Name;
+        env["DF_RUN_ID"] = runId;
+        env[ProcessTree.RunMarker] = marker;
+        if (task is not null)
+        {
+            env["DF_TASK"] = task;
+        }
+
+        var program = argv[0].Contains('/') ? Path.GetFullPath(argv[0], workdir) : argv[0];
+        var wrapped = new List<string>();
+        if (spec.Limits.Any)
+        {
+            wrapped.Add("prlimit");
+            if (spec.Limits.CpuSeconds is { } cpu)
+            {
+                wrapped.Add($"--cpu={cpu}");
+            }
+
+            if (spec.Limits.OpenFiles is { } files)
+            {
+                wrapped.Add($"--nofile={files}:{files}");
+            }
+
+            if (spec.Limits.MemoryBytes is { } memory)
+            {
+                // RLIMIT_DATA bounds private writable memory (heap and anonymous mappings) without
+                // breaking runtimes that reserve large address ranges, as RLIMIT_AS would.
+                wrapped.Add($"--data={memory}");
+            }
+
+            wrapped.Add("--");
+        }
+
+        wrapped.Add(program);
+        wrapped.AddRange(argv.Skip(1));
+        return new LaunchPlan("setsid", wrapped, env, workdir, task, marker, temp);
+    }
+
+    private static string Resolve(
+        string agent,
+        string key,
+        EnvValue value,
+        IReadOnlyDictionary<string, string?> parentEnvironment,
+        Func<string, string?> readSecretFile,
+        ICollection<string> secrets)
+    {
+        if (value.FromEnv is { } variable)
+        {
+            var secret = parentEnvironment.TryGetValue(variable, out var v) ? v : null;
+            if (string.IsNullOrEmpty(secret))
+            {
+                throw new AgentMisconfiguredException(agent, $"env.{key}: environment variable {variable} is not set");
+            }
+
+            secrets.Add(secret);
+            return secret;
+        }
+
+        if (value.FromFile is { } file)
+        {
+            var secret = readSecretFile(file)?.TrimEnd('\r', '\n');
+            if (string.IsNullOrEmpty(secret))
+            {
+                throw new AgentMisconfiguredException(agent, $"env.{key}: secret file {file} is missing or empty");
+            }
+
+            secrets.Add(secret);
+            return secret;
+        }
+
+        return value.Value ?? string.Empty;
+    }
+}

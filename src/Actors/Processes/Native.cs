@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+
+namespace DarkFactory.Actors.Processes;
+
+/// <summary>The few libc calls the process layer needs (there is no Mono.Posix here).</summary>
+internal static partial class Native
+{
+    public const int SIGHUP = 1;
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+    public const int ESRCH = 3;
+    public const int EPERM = 1;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillRaw(int pid, int sig);
+
+    [LibraryImport("libc", EntryPoint = "getpgid", SetLastError = true)]
+    private static partial int GetPgidRaw(int pid);
+
+    /// <summary>Sends a signal; returns 0 or the errno (ESRCH when nothing is there any more).</summary>
+    public static int Kill(int pid, int signal) => KillRaw(pid, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>Signals every process of a group.</summary>
+    public static int KillGroup(int pgid, int signal) => pgid > 1 ? Kill(-pgid, signal) : ESRCH;
+
+    /// <summary>True while at least one process of the group exists (zombies included).</summary>
+    public static bool GroupExists(int pgid) => pgid > 1 && KillRaw(-pgid, 0) == 0;
+
+    public static int GetPgid(int pid) => GetPgidRaw(pid);
+}

@@ -1,0 +1,63 @@
+using Akka.Actor;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Actors.Supervision;
+
+/// <summary>Fleet -> layer: this is the layer's desired state now. Answered with <see cref="LayerReconciled"/>.</summary>
+public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Agents, int Revision);
+
+public sealed record LayerReconciled(
+    LayerName Layer,
+    int Revision,
+    IReadOnlyList<string> Started,
+    IReadOnlyList<string> Restarted,
+    IReadOnlyList<string> Stopped,
+    IReadOnlyList<string> Unchanged);
+
+/// <summary>Stop every agent of the layer gracefully and answer <see cref="LayerDrained"/> when none is left.</summary>
+public sealed record DrainLayer
+{
+    public static readonly DrainLayer Instance = new();
+}
+
+public sealed record LayerDrained(LayerName Layer);
+
+/// <summary>Thrown by a layer whose restart intensity is exceeded: OTP escalation to the fleet.</summary>
+public sealed class LayerIntensityExceededException(LayerName layer, string reason) : Exception($"layer {layer}: {reason}")
+{
+    public LayerName Layer { get; } = layer;
+}
+
+/// <summary>The services a layer supervisor uses to run agents. Shared, thread-safe, or pure.</summary>
+public sealed record LayerServices(
+    DaemonContext Daemon,
+    LogSinks Logs,
+    IActorRef Sweeper,
+    IActorRef History,
+    IReadOnlyDictionary<string, string?> Environment,
+    TimeProvider Clock,
+    Func<double> Random,
+    Func<string, string?> FindExecutable,
+    Func<string, string?> ReadSecretFile)
+{
+    /// <summary>Secrets that are not in any agent's env but must be redacted anyway (provider keys).</summary>
+    public IReadOnlyCollection<string> GlobalSecrets { get; init; } = [];
+
+    public static IReadOnlyDictionary<string, string?> CurrentEnvironment() =>
+        System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
+
+    public static string? ReadFile(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

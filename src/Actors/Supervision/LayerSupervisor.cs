@@ -1,0 +1,625 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using DarkFactory.Actors.Adapters;
+using DarkFactory.Actors.Agents;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Actors.Supervision;
+
+/// <summary>
+/// Supervises the agents of one layer with OTP semantics: restart type per agent, restart intensity
+/// as a sliding window (exceeded: escalate to the fleet), exponential backoff with jitter, crash-loop
+/// quarantine, one-for-one or one-for-all. Holds no domain logic: decisions come from
+/// <see cref="RestartRules"/>; each run is a <see cref="ProcessActor"/> child named agent-&lt;name&gt;.
+/// A failing child is always stopped (never restarted in place); its replacement is a new run, started
+/// when the old one's termination arrives, so at most one process of an agent exists at a time.
+/// </summary>
+public sealed class LayerSupervisor : ReceiveActor, IWithTimers
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly LayerServices _services;
+    private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+    private LayerSpec _layer;
+    private readonly RestartIntensity _intensity;
+    private string? _unattributedFailure;
+    private IActorRef? _drainRequester;
+
+    public LayerSupervisor(LayerSpec layer, LayerServices services)
+    {
+        _layer = layer;
+        _services = services;
+        _intensity = new RestartIntensity(layer.MaxRestarts, layer.Within);
+
+        Receive<ReconcileLayer>(OnReconcile);
+        Receive<RunStarted>(OnRunStarted);
+        Receive<RunEnded>(OnRunEnded);
+        Receive<ChildTerminated>(OnChildTerminated);
+        Receive<RestartDue>(OnRestartDue);
+        Receive<StartAgent>(OnStart);
+        Receive<StopAgent>(OnStop);
+        Receive<RestartAgent>(OnRestart);
+        Receive<GetAgents>(_ => Sender.Tell(new AgentsSnapshot(_order.Select(n => Status(_slots[n])).ToList())));
+        Receive<DrainLayer>(_ => OnDrain());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(LayerSpec layer, LayerServices services) =>
+        Akka.Actor.Props.Create(() => new LayerSupervisor(layer, services));
+
+    private DateTimeOffset Now => _services.Clock.GetUtcNow();
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
+        maxNrOfRetries: -1,
+        withinTimeRange: Timeout.InfiniteTimeSpan,
+        localOnlyDecider: cause =>
+        {
+            // Runs inside this actor while it handles the child's failure: recording here is safe.
+            var inner = cause is ActorInitializationException { InnerException: { } e } ? e : cause;
+            switch (inner)
+            {
+                case AgentCrashedException crash when _slots.TryGetValue(crash.Agent, out var slot) && slot.RunId == crash.RunId:
+                    slot.Crash = crash.Exit;
+                    break;
+                case AgentMisconfiguredException bad when _slots.TryGetValue(bad.Agent, out var slot):
+                    slot.Misconfigured = bad.Reason;
+                    break;
+                default:
+                    _unattributedFailure = inner.Message;
+                    break;
+            }
+
+            // Never restart in place: the layer starts a new run when the old one's termination arrives.
+            return Directive.Stop;
+        });
+
+    // ---------------------------------------------------------------- reconciliation
+
+    private void OnReconcile(ReconcileLayer msg)
+    {
+        _layer = msg.Layer;
+        _intensity.Reconfigure(_layer.MaxRestarts, _layer.Within);
+        List<string> started = [], restarted = [], stopped = [], unchanged = [];
+        var wanted = msg.Agents.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+
+        foreach (var name in _order.Where(n => !wanted.Contains(n)).ToList())
+        {
+            var slot = _slots[name];
+            stopped.Add(name);
+            if (slot.Child is not null)
+            {
+                slot.RemoveAfterStop = true;
+                RequestStop(slot, "removed from the fleet");
+            }
+            else
+            {
+                Remove(slot);
+            }
+        }
+
+        foreach (var spec in msg.Agents)
+        {
+            var fingerprint = Fingerprint(spec);
+            if (!_slots.TryGetValue(spec.Name, out var slot))
+            {
+                slot = new Slot(spec, fingerprint);
+                _slots[spec.Name] = slot;
+                _order.Add(spec.Name);
+                if (CheckAvailable(slot) && Autostart(spec))
+                {
+                    StartRun(slot, null);
+                    started.Add(spec.Name);
+                }
+
+                continue;
+            }
+
+            if (slot.Fingerprint == fingerprint)
+            {
+                unchanged.Add(spec.Name);
+                continue;
+            }
+
+            restarted.Add(spec.Name);
+            if (slot.Child is not null)
+            {
+                slot.ReplaceWith = (spec, fingerprint);
+                slot.RestartAfterStop = true;
+                RequestStop(slot, "its declaration changed");
+            }
+            else
+            {
+                slot.Replace(spec, fingerprint);
+                Timers.Cancel(RestartKey(slot));
+                if (CheckAvailable(slot) && slot.State is not AgentState.Quarantined && (Autostart(spec) || slot.State == AgentState.Backoff))
+                {
+                    StartRun(slot, null);
+                }
+            }
+        }
+
+        // keep declaration order (one-for-all restarts and listings follow it)
+        _order.Sort((a, b) => IndexIn(msg.Agents, a).CompareTo(IndexIn(msg.Agents, b)));
+        Sender.Tell(new LayerReconciled(_layer.Name, msg.Revision, started, restarted, stopped, unchanged));
+    }
+
+    private static int IndexIn(IReadOnlyList<AgentSpec> agents, string name)
+    {
+        for (var i = 0; i < agents.Count; i++)
+        {
+            if (agents[i].Name == name)
+            {
+                return i;
+            }
+        }
+
+        return int.MaxValue;
+    }
+
+    private static string Fingerprint(AgentSpec spec) => JsonSerializer.Serialize(spec with { SourceLine = 0 });
+
+    private bool Autostart(AgentSpec spec) => spec.Autostart ?? _layer.Name == LayerName.Safety;
+
+    private bool CheckAvailable(Slot slot)
+    {
+        var binary = CliAdapters.RequiredBinary(slot.Spec);
+        if (binary is null || binary.Contains('/') || _services.FindExecutable(binary) is not null)
+        {
+            if (slot.State == AgentState.Unavailable)
+            {
+                slot.State = AgentState.Stopped;
+                slot.Reason = null;
+                slot.Install = null;
+            }
+
+            return true;
+        }
+
+        var info = CliCatalog.Known.GetValueOrDefault(slot.Spec.Cli);
+        var reason = $"'{binary}' is not installed";
+        if (slot.State != AgentState.Unavailable || slot.Reason != reason)
+        {
+            Record(slot, LifecycleKind.Unavailable, detail: reason);
+        }
+
+        slot.State = AgentState.Unavailable;
+        slot.Reason = reason;
+        slot.Install = slot.Spec.Command.Count == 0 ? info?.InstallCommand : null;
+        return false;
+    }
+
+    // ---------------------------------------------------------------- runs
+
+    private void StartRun(Slot slot, string? task)
+    {
+        var spec = slot.Spec;
+        var runId = NewRunId();
+        var secrets = new List<string>(_services.GlobalSecrets);
+        LaunchPlan plan;
+        try
+        {
+            var argv = CliAdapters.BuildArgv(spec, task, spec.Model);
+            plan = LaunchPlanner.Plan(spec, argv, task ?? spec.Task, runId, _services.Daemon, _services.Environment, _services.ReadSecretFile, secrets);
+        }
+        catch (AgentMisconfiguredException e)
+        {
+            slot.State = AgentState.Unavailable;
+            slot.Reason = e.Reason;
+            Record(slot, LifecycleKind.Unavailable, detail: e.Reason);
+            _log.Warning("Agent [{0}] cannot run: {1}", spec.Name, e.Reason);
+            return;
+        }
+
+        slot.BeginRun(runId, Now);
+        var run = new AgentRun(
+            spec.Name,
+            runId,
+            plan,
+            spec.Grace,
+            spec.MaxRuntime,
+            _services.Logs.For(spec.Name),
+            secrets.Count == 0 ? Redactor.None : new Redactor(secrets),
+            CliAdapters.Classifier(spec.Cli),
+            _services.Sweeper);
+        var child = Context.ActorOf(ProcessActor.Props(run), "agent-" + spec.Name);
+        Context.WatchWith(child, new ChildTerminated(spec.Name, runId));
+        slot.Child = child;
+    }
+
+    private static string NewRunId() => Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()));
+
+    private void OnRunStarted(RunStarted msg)
+    {
+        if (!_slots.TryGetValue(msg.Agent, out var slot) || slot.RunId != msg.RunId)
+        {
+            return;
+        }
+
+        slot.Pid = msg.Pid;
+        slot.StartedAt = msg.At;
+        if (slot.State == AgentState.Starting)
+        {
+            slot.State = AgentState.Running;
+        }
+
+        Record(slot, LifecycleKind.Started, pid: msg.Pid);
+    }
+
+    private void OnRunEnded(RunEnded msg)
+    {
+        if (_slots.TryGetValue(msg.Agent, out var slot) && slot.RunId == msg.RunId)
+        {
+            slot.Ended = msg;
+        }
+    }
+
+    private void OnChildTerminated(ChildTerminated msg)
+    {
+        if (!_slots.TryGetValue(msg.Agent, out var slot) || slot.RunId != msg.RunId)
+        {
+            return;
+        }
+
+        slot.Child = null;
+        slot.Pid = null;
+        var now = Now;
+        var uptime = slot.StartedAt is { } at ? now - at : TimeSpan.Zero;
+        var failure = _unattributedFailure;
+        _unattributedFailure = null;
+        var exit = slot.Ended?.Exit ?? slot.Crash ?? new ExitInfo(-1, null, now, failure ?? "the run's actor stopped unexpectedly");
+        slot.LastExit = exit;
+
+        if (slot.Misconfigured is { } bad)
+        {
+            slot.State = AgentState.Unavailable;
+            slot.Reason = bad;
+            Record(slot, LifecycleKind.Unavailable, detail: bad);
+            _log.Warning("Agent [{0}] cannot run: {1}", slot.Spec.Name, bad);
+            AfterRunOver(slot);
+            return;
+        }
+
+        if (slot.StopRequested is { } why)
+        {
+            Record(slot, LifecycleKind.Stopped, exit: exit, detail: why);
+            slot.State = AgentState.Stopped;
+            slot.Reason = why;
+            AfterRunOver(slot);
+            return;
+        }
+
+        var timedOut = slot.Ended?.TimedOut == true;
+        var abnormal = slot.Ended is null;
+        Record(slot, abnormal ? LifecycleKind.Crashed : timedOut ? LifecycleKind.Killed : LifecycleKind.Exited, exit: exit, detail: exit.Reason);
+        var decision = RestartRules.Decide(
+            slot.Spec.Restart ?? _layer.DefaultRestart, abnormal, uptime, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
+        slot.ConsecutiveCrashes = decision.ConsecutiveCrashes;
+        switch (decision.Action)
+        {
+            case RestartAction.None:
+                slot.State = abnormal || timedOut ? AgentState.Stopped : AgentState.Completed;
+                slot.Reason = timedOut ? exit.Reason : abnormal ? decision.Reason : null;
+                break;
+            case RestartAction.Quarantine:
+                slot.State = AgentState.Quarantined;
+                slot.Reason = decision.Reason;
+                Record(slot, LifecycleKind.Quarantined, detail: decision.Reason);
+                _log.Warning("Agent [{0}] quarantined: {1}", slot.Spec.Name, decision.Reason);
+                break;
+            case RestartAction.Escalate:
+                slot.State = AgentState.Stopped;
+                Record(slot, LifecycleKind.Escalated, detail: decision.Reason);
+                throw new LayerIntensityExceededException(_layer.Name, decision.Reason);
+            case RestartAction.Restart:
+                slot.Restarts++;
+                if (abnormal && _layer.Strategy == StrategyKind.OneForAll)
+                {
+                    RestartSiblings(slot);
+                }
+
+                ScheduleRestart(slot, decision.Delay, decision.Reason);
+                break;
+        }
+
+        AfterRunOver(slot);
+    }
+
+    private void RestartSiblings(Slot crashed)
+    {
+        foreach (var name in _order)
+        {
+            var sibling = _slots[name];
+            if (sibling != crashed && sibling.Child is not null)
+            {
+                sibling.RestartAfterStop = true;
+                sibling.Restarts++;
+                RequestStop(sibling, $"one-for-all: {crashed.Spec.Name} crashed");
+            }
+        }
+    }
+
+    private void ScheduleRestart(Slot slot, TimeSpan delay, string reason)
+    {
+        Record(slot, LifecycleKind.Restarting, detail: delay > TimeSpan.Zero ? $"{reason}; restarting in {delay.TotalMilliseconds:0} ms" : reason);
+        if (delay <= TimeSpan.Zero)
+        {
+            StartRun(slot, slot.NextTask);
+            return;
+        }
+
+        slot.State = AgentState.Backoff;
+        slot.NextRestartAt = Now + delay;
+        Timers.StartSingleTimer(RestartKey(slot), new RestartDue(slot.Spec.Name, slot.Generation), delay);
+    }
+
+    private static string RestartKey(Slot slot) => "restart-" + slot.Spec.Name;
+
+    private void OnRestartDue(RestartDue due)
+    {
+        if (_slots.TryGetValue(due.Agent, out var slot) && slot.Generation == due.Generation && slot.State == AgentState.Backoff && slot.Child is null)
+        {
+            StartRun(slot, slot.NextTask);
+        }
+    }
+
+    /// <summary>Whatever was waiting for this run to end: a replacement spec, a restart, removal, a drain.</summary>
+    private void AfterRunOver(Slot slot)
+    {
+        if (slot.RemoveAfterStop)
+        {
+            Remove(slot);
+        }
+        else if (slot.ReplaceWith is { } replacement)
+        {
+            slot.Replace(replacement.Spec, replacement.Fingerprint);
+            slot.ReplaceWith = null;
+            slot.RestartAfterStop = false;
+            if (_drainRequester is null && CheckAvailable(slot))
+            {
+                StartRun(slot, null);
+            }
+        }
+        else if (slot.RestartAfterStop)
+        {
+            slot.RestartAfterStop = false;
+            if (_drainRequester is null && CheckAvailable(slot))
+            {
+                StartRun(slot, slot.NextTask);
+            }
+        }
+
+        CheckDrained();
+    }
+
+    private void CheckDrained()
+    {
+        if (_drainRequester is not null && _slots.Values.All(s => s.Child is null))
+        {
+            _drainRequester.Tell(new LayerDrained(_layer.Name));
+            _drainRequester = null;
+        }
+    }
+
+    private void Remove(Slot slot)
+    {
+        Timers.Cancel(RestartKey(slot));
+        _slots.Remove(slot.Spec.Name);
+        _order.Remove(slot.Spec.Name);
+    }
+
+    private void RequestStop(Slot slot, string reason)
+    {
+        if (slot.Child is null)
+        {
+            return;
+        }
+
+        slot.StopRequested ??= reason;
+        slot.State = AgentState.Stopping;
+        slot.Child.Tell(new StopRun(reason));
+    }
+
+    // ---------------------------------------------------------------- operator commands
+
+    private void OnStart(StartAgent cmd)
+    {
+        if (!_slots.TryGetValue(cmd.Agent, out var slot))
+        {
+            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            return;
+        }
+
+        if (slot.Child is not null)
+        {
+            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is already running (run {slot.RunId})"));
+            return;
+        }
+
+        if (slot.State == AgentState.Quarantined)
+        {
+            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is quarantined ({slot.Reason}); release it with: df restart {cmd.Agent}"));
+            return;
+        }
+
+        if (!CheckAvailable(slot))
+        {
+            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is unavailable: {slot.Reason}{(slot.Install is null ? string.Empty : $"; install it with: {slot.Install}")}"));
+            return;
+        }
+
+        Timers.Cancel(RestartKey(slot));
+        slot.NextTask = cmd.Task;
+        StartRun(slot, cmd.Task);
+        Sender.Tell(slot.Child is null
+            ? CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}")
+            : CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId));
+    }
+
+    private void OnStop(StopAgent cmd)
+    {
+        if (!_slots.TryGetValue(cmd.Agent, out var slot))
+        {
+            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            return;
+        }
+
+        Timers.Cancel(RestartKey(slot));
+        slot.RestartAfterStop = false;
+        if (slot.Child is not null)
+        {
+            slot.StopRequested = "stopped by operator";
+            RequestStop(slot, "stopped by operator");
+            Sender.Tell(CommandResult.Done($"agent '{cmd.Agent}' is stopping (grace {slot.Spec.Grace.TotalSeconds:0.#} s)", slot.RunId));
+            return;
+        }
+
+        if (slot.State == AgentState.Backoff)
+        {
+            slot.State = AgentState.Stopped;
+            slot.Reason = "stopped by operator";
+            slot.NextRestartAt = null;
+            Record(slot, LifecycleKind.Stopped, detail: slot.Reason);
+        }
+
+        Sender.Tell(CommandResult.Done($"agent '{cmd.Agent}' is not running"));
+    }
+
+    private void OnRestart(RestartAgent cmd)
+    {
+        if (!_slots.TryGetValue(cmd.Agent, out var slot))
+        {
+            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            return;
+        }
+
+        Timers.Cancel(RestartKey(slot));
+        if (slot.State == AgentState.Quarantined)
+        {
+            Record(slot, LifecycleKind.Released, detail: "released by operator");
+        }
+
+        slot.ConsecutiveCrashes = 0;
+        if (slot.Child is not null)
+        {
+            slot.RestartAfterStop = true;
+            slot.StopRequested = "restarted by operator";
+            RequestStop(slot, "restarted by operator");
+            Sender.Tell(CommandResult.Done($"agent '{cmd.Agent}' is restarting", slot.RunId));
+            return;
+        }
+
+        if (!CheckAvailable(slot))
+        {
+            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is unavailable: {slot.Reason}{(slot.Install is null ? string.Empty : $"; install it with: {slot.Install}")}"));
+            return;
+        }
+
+        StartRun(slot, slot.NextTask);
+        Sender.Tell(slot.Child is null
+            ? CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}")
+            : CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId));
+    }
+
+    private void OnDrain()
+    {
+        _drainRequester = Sender;
+        foreach (var slot in _slots.Values)
+        {
+            Timers.Cancel(RestartKey(slot));
+            slot.RestartAfterStop = false;
+            slot.ReplaceWith = null;
+            if (slot.State == AgentState.Backoff)
+            {
+                slot.State = AgentState.Stopped;
+            }
+
+            RequestStop(slot, "daemon shutting down");
+        }
+
+        CheckDrained();
+    }
+
+    // ---------------------------------------------------------------- status and history
+
+    private AgentStatus Status(Slot slot) => new()
+    {
+        Agent = slot.Spec.Name,
+        Layer = _layer.Name,
+        State = slot.State,
+        Cli = slot.Spec.Cli,
+        Pid = slot.Pid,
+        RunId = slot.RunId,
+        Restarts = slot.Restarts,
+        LastExit = slot.LastExit,
+        StartedAt = slot.Child is null ? null : slot.StartedAt,
+        Reason = slot.Reason,
+        Install = slot.Install,
+        NextRestartAt = slot.State == AgentState.Backoff ? slot.NextRestartAt : null,
+    };
+
+    private void Record(Slot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null)
+    {
+        var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail);
+        _services.History.Tell(entry);
+        Context.System.EventStream.Publish(entry);
+    }
+
+    private sealed record ChildTerminated(string Agent, string RunId);
+
+    private sealed record RestartDue(string Agent, int Generation);
+
+    /// <summary>The layer's bookkeeping for one agent.</summary>
+    private sealed class Slot(AgentSpec spec, string fingerprint)
+    {
+        public AgentSpec Spec { get; private set; } = spec;
+        public string Fingerprint { get; private set; } = fingerprint;
+        public AgentState State { get; set; } = AgentState.Stopped;
+        public string? RunId { get; private set; }
+        public int? Pid { get; set; }
+        public DateTimeOffset? StartedAt { get; set; }
+        public int Restarts { get; set; }
+        public ExitInfo? LastExit { get; set; }
+        public int ConsecutiveCrashes { get; set; }
+        public string? Reason { get; set; }
+        public string? Install { get; set; }
+        public DateTimeOffset? NextRestartAt { get; set; }
+        public IActorRef? Child { get; set; }
+        public int Generation { get; private set; }
+        public string? NextTask { get; set; }
+
+        // outcome of the current run and what waits for its end
+        public RunEnded? Ended { get; set; }
+        public ExitInfo? Crash { get; set; }
+        public string? Misconfigured { get; set; }
+        public string? StopRequested { get; set; }
+        public bool RestartAfterStop { get; set; }
+        public bool RemoveAfterStop { get; set; }
+        public (AgentSpec Spec, string Fingerprint)? ReplaceWith { get; set; }
+
+        public void BeginRun(string runId, DateTimeOffset now)
+        {
+            RunId = runId;
+            Generation++;
+            State = AgentState.Starting;
+            StartedAt = now;
+            Pid = null;
+            Reason = null;
+            NextRestartAt = null;
+            Ended = null;
+            Crash = null;
+            Misconfigured = null;
+            StopRequested = null;
+        }
+
+        public void Replace(AgentSpec spec, string fingerprint)
+        {
+            Spec = spec;
+            Fingerprint = fingerprint;
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Actors.Fleet;
+using DarkFactory.Actors.Output;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Messages;
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Host.Api;
+
+public sealed record ApiToken(string Value);
+
+/// <summary>Body of POST /api/agents/{name}/start.</summary>
+public sealed record StartRequest(string? Task);
+
+/// <summary>
+/// The daemon's HTTP API on loopback. Every endpoint but /api/health requires the bearer token from the
+/// data directory. Answers use the snake_case JSON of <see cref="DarkFactoryJson"/>; errors are
+/// problem details naming what is wrong.
+/// </summary>
+public static class ApiEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly DateTimeOffset StartedAt = DateTimeOffset.UtcNow;
+
+    public static void MapDarkFactoryApi(this WebApplication app)
+    {
+        app.Use(RequireToken);
+        var api = app.MapGroup("/api");
+        api.MapGet("/health", () => Json(new { status = "ok" }));
+        api.MapGet("/status", Status);
+        api.MapGet("/agents", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+            Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents));
+        api.MapGet("/agents/{name}", async (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        {
+            var agent = (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
+            return agent is null ? UnknownAgent(name) : Json(agent);
+        });
+        api.MapPost("/agents/{name}/start", async (string name, HttpRequest request, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        {
+            string? task = null;
+            if (request.ContentLength > 0)
+            {
+                try
+                {
+                    task = (await request.ReadFromJsonAsync<StartRequest>(DarkFactoryJson.Options, ct))?.Task;
+                }
+                catch (System.Text.Json.JsonException e)
+                {
+                    return Problem(400, "invalid request body", $"expected {{\"task\": \"...\"}}: {e.Message}");
+                }
+            }
+
+            return await Command(f, new StartAgent(name, task), ct);
+        });
+        api.MapPost("/agents/{name}/stop", (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) => Command(f, new StopAgent(name), ct));
+        api.MapPost("/agents/{name}/restart", (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) => Command(f, new RestartAgent(name), ct));
+        api.MapGet("/agents/{name}/history", async (string name, int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        {
+            if (!await Exists(f, name, ct))
+            {
+                return UnknownAgent(name);
+            }
+
+            var history = await Ask<AgentHistory>(f, new GetHistory(name, Math.Clamp(limit ?? 200, 1, 500)), ct);
+            return Json(history.Entries);
+        });
+        api.MapGet("/agents/{name}/logs", Logs);
+        api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
+        {
+            var result = await reloader.ReloadAsync(cancel: ct);
+            return result.Applied
+                ? Json(new { applied = true, changes = result.Changes, diagnostics = result.Diagnostics })
+                : Results.Json(new { applied = false, diagnostics = result.Diagnostics }, DarkFactoryJson.Options, statusCode: 422);
+        });
+    }
+
+    private static async Task RequireToken(HttpContext context, Func<Task> next)
+    {
+        if (context.Request.Path.StartsWithSegments("/api/health"))
+        {
+            await next();
+            return;
+        }
+
+        var expected = context.RequestServices.GetRequiredService<ApiToken>().Value;
+        var header = context.Request.Headers.Authorization.ToString();
+        var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : string.Empty;
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await Problem(401, "unauthorized", "a valid bearer token is required (see the data directory's token file)").ExecuteAsync(context);
+            return;
+        }
+
+        await next();
+    }
+
+    private static async Task<IResult> Status(IRequiredActor<FactoryActor> f, FleetReloader reloader, DataDirectory data, CancellationToken ct)
+    {
+        var agents = (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents;
+        var fleet = await Ask<CurrentFleet>(f, GetFleet.Instance, ct);
+        return Json(new
+        {
+            daemon = new { pid = Environment.ProcessId, started_at = StartedAt, data_dir = data.Path, fleet = reloader.FleetPath, revision = fleet.Revision },
+            agents = new
+            {
+                total = agents.Count,
+                by_state = agents.GroupBy(a => a.State).ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Count()),
+                by_layer = agents.GroupBy(a => a.Layer).ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Count()),
+            },
+        });
+    }
+
+    private static async Task<IResult> Command(IRequiredActor<FactoryActor> f, IAgentCommand command, CancellationToken ct)
+    {
+        if (!await Exists(f, command.Agent, ct))
+        {
+            return UnknownAgent(command.Agent);
+        }
+
+        var result = await Ask<CommandResult>(f, command, ct);
+        return Results.Json(result, DarkFactoryJson.Options, statusCode: result.Ok ? 200 : 409);
+    }
+
+    private static async Task<bool> Exists(IRequiredActor<FactoryActor> f, string name, CancellationToken ct) =>
+        (await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet.Agents.Any(a => a.Name == name);
+
+    private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, IRequiredActor<FactoryActor> f, LogSinks sinks, CancellationToken ct)
+    {
+        if (!await Exists(f, name, ct))
+        {
+            return UnknownAgent(name);
+        }
+
+        var path = sinks.PathOf(name);
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        var (text, offset) = LogTail.Read(path, Math.Clamp(tail ?? 100, 0, 100_000));
+        await http.Response.WriteAsync(text, ct);
+        if (follow != true)
+        {
+            return Results.Empty;
+        }
+
+        await http.Response.Body.FlushAsync(ct);
+        try
+        {
+            await LogTail.Follow(path, offset, async chunk =>
+            {
+                await http.Response.Body.WriteAsync(chunk, ct);
+                await http.Response.Body.FlushAsync(ct);
+            }, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            // the client went away
+        }
+
+        return Results.Empty;
+    }
+
+    private static async Task<T> Ask<T>(IRequiredActor<FactoryActor> factory, object message, CancellationToken ct)
+    {
+        var actor = await factory.GetAsync(ct);
+        return await actor.Ask<T>(message, AskTimeout, ct);
+    }
+
+    private static IResult Json(object value) => Results.Json(value, DarkFactoryJson.Options);
+
+    private static IResult UnknownAgent(string name) => Problem(404, "unknown agent", $"no agent named '{name}' in the fleet");
+
+    private static IResult Problem(int status, string title, string detail) =>
+        Results.Json(new { type = "about:blank", title, status, detail }, DarkFactoryJson.Options, "application/problem+json", status);
+}

@@ -1,0 +1,279 @@
+using System.CommandLine;
+using System.Text.Json;
+using DarkFactory.Host.Api;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Host.Fleet;
+using DarkFactory.Messages;
+
+namespace DarkFactory.Host.Cli;
+
+/// <summary>The `df` command line: `df up` runs the daemon; every other command talks to it over its API.</summary>
+public static class CliApp
+{
+    private static readonly Option<string?> DataDir = new("--data-dir")
+    {
+        Description = "The daemon's data directory (default: $DF_DATA_DIR, else ./.darkfactory)",
+        Recursive = true,
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Dark Factory: a lights-out runtime for fleets of AI coding agents.\nExample: ./df up --fleet fleet.yaml");
+        root.Options.Add(DataDir);
+        root.Subcommands.Add(Up());
+        root.Subcommands.Add(Validate());
+        root.Subcommands.Add(Status());
+        root.Subcommands.Add(Agents());
+        root.Subcommands.Add(AgentCommand("start", "Start a run of an agent now", "start", withTask: true));
+        root.Subcommands.Add(AgentCommand("stop", "Stop an agent gracefully (SIGTERM, grace period, SIGKILL) and keep it stopped", "stop"));
+        root.Subcommands.Add(AgentCommand("restart", "Restart an agent; also releases a quarantined one", "restart"));
+        root.Subcommands.Add(Logs());
+        root.Subcommands.Add(History());
+        root.Subcommands.Add(Reload());
+
+        var parse = root.Parse(args);
+        try
+        {
+            // The daemon handles SIGTERM/SIGINT itself (graceful drain): no time limit from the parser.
+            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine("df: " + e.Message);
+            return e.ExitCode;
+        }
+    }
+
+    private static DataDirectory Data(ParseResult parse) => new(parse.GetValue(DataDir));
+
+    private static Command Up()
+    {
+        var fleet = new Option<string>("--fleet") { Description = "The fleet file", DefaultValueFactory = _ => "fleet.yaml" };
+        var listen = new Option<string>("--listen") { Description = "API address (loopback; port 0 picks a free one)", DefaultValueFactory = _ => "127.0.0.1:7780" };
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (default: SQLite in the data directory; also $DF_POSTGRES)" };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a non-loopback --listen address (put a TLS reverse proxy in front)" };
+        var command = new Command("up", "Run the daemon in the foreground on a fleet file.\nExample: ./df up --fleet fleet.yaml --data-dir /var/lib/darkfactory")
+        {
+            fleet, listen, postgres, allowRemote,
+        };
+        command.SetAction(parse => DaemonHost.RunAsync(new DaemonOptions(
+            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote))));
+        return command;
+    }
+
+    private static Command Validate()
+    {
+        var file = new Argument<string>("file") { Description = "The fleet file to check", DefaultValueFactory = _ => "fleet.yaml" };
+        var json = new Option<bool>("--json") { Description = "Print the diagnostics as JSON" };
+        var command = new Command("validate", "Check a fleet file: every error with file, line, column and field.\nExample: ./df validate fleet.yaml") { file, json };
+        command.SetAction(parse =>
+        {
+            var result = FleetLoader.LoadFile(parse.GetValue(file)!);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { ok = result.Ok, diagnostics = result.Diagnostics }, DarkFactoryJson.Indented));
+            }
+            else
+            {
+                foreach (var d in result.Diagnostics)
+                {
+                    (d.IsError ? Console.Error : Console.Out).WriteLine(d.ToString());
+                }
+
+                if (result.Ok)
+                {
+                    Console.WriteLine($"{parse.GetValue(file)}: valid, {result.Fleet!.Agents.Count} agents, {result.Diagnostics.Count(d => !d.IsError)} warning(s)");
+                }
+                else
+                {
+                    Console.Error.WriteLine($"{parse.GetValue(file)}: {result.Diagnostics.Count(d => d.IsError)} error(s)");
+                }
+            }
+
+            return result.Ok ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var command = new Command("status", "Show the daemon and a summary of its fleet.\nExample: ./df status") { json };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            var status = await client.GetJson("/api/status", ct);
+            if (parse.GetValue(json))
+            {
+                Print(status);
+                return 0;
+            }
+
+            var daemon = status.GetProperty("daemon");
+            var agents = status.GetProperty("agents");
+            Console.WriteLine($"daemon   pid {daemon.GetProperty("pid")}, up since {daemon.GetProperty("started_at").GetString()}");
+            Console.WriteLine($"fleet    {daemon.GetProperty("fleet").GetString()} (revision {daemon.GetProperty("revision")})");
+            Console.WriteLine($"data     {daemon.GetProperty("data_dir").GetString()}");
+            Console.WriteLine($"agents   {agents.GetProperty("total")}: " + string.Join(", ", agents.GetProperty("by_state").EnumerateObject().Select(p => $"{p.Value} {p.Name}")));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Agents()
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array" };
+        var command = new Command("agents", "List the agents: layer, state, pid, restarts, last exit.\nExample: ./df agents --json") { json };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            var agents = await client.GetJson("/api/agents", ct);
+            if (parse.GetValue(json))
+            {
+                Print(agents);
+                return 0;
+            }
+
+            Table.Write(Console.Out, ["NAME", "LAYER", "STATE", "PID", "RESTARTS", "LAST EXIT", "NOTE"], agents.EnumerateArray().Select(a => (IReadOnlyList<string>)
+            [
+                Str(a, "name"), Str(a, "layer"), Str(a, "state"), Str(a, "pid", "-"), Str(a, "restarts", "0"),
+                a.TryGetProperty("last_exit", out var e) ? (e.TryGetProperty("signal", out var s) ? $"signal {s}" : $"code {e.GetProperty("code")}") : "-",
+                a.TryGetProperty("install", out var i) ? $"{Str(a, "reason")}; install: {i.GetString()}" : Str(a, "reason", string.Empty),
+            ]));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command AgentCommand(string name, string description, string verb, bool withTask = false)
+    {
+        var agent = new Argument<string>("agent") { Description = "The agent's name" };
+        var task = new Option<string?>("--task") { Description = "The task for this run (overrides the agent's task)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var command = new Command(name, $"{description}.\nExample: ./df {name} repo-health") { agent, json };
+        if (withTask)
+        {
+            command.Options.Add(task);
+        }
+
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            var (ok, body) = await client.PostJson($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/{verb}", withTask ? new StartRequest(parse.GetValue(task)) : null, ct);
+            if (parse.GetValue(json))
+            {
+                Print(body);
+            }
+            else
+            {
+                (ok ? Console.Out : Console.Error).WriteLine(body.GetProperty("message").GetString());
+            }
+
+            return ok ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Command Logs()
+    {
+        var agent = new Argument<string>("agent") { Description = "The agent's name" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new output" };
+        var tail = new Option<int>("--tail", "-n") { Description = "Lines to print from the end", DefaultValueFactory = _ => 100 };
+        var command = new Command("logs", "Print an agent's output log.\nExample: ./df logs disk-guard -f") { agent, follow, tail };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            using var response = await client.Stream($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/logs?tail={parse.GetValue(tail)}&follow={(parse.GetValue(follow) ? "true" : "false")}", ct);
+            await using var stdout = Console.OpenStandardOutput();
+            try
+            {
+                await (await response.Content.ReadAsStreamAsync(ct)).CopyToAsync(stdout, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (IOException)
+            {
+                // the daemon stopped while following
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command History()
+    {
+        var agent = new Argument<string>("agent") { Description = "The agent's name" };
+        var json = new Option<bool>("--json") { Description = "Print a JSON array" };
+        var limit = new Option<int>("--limit") { Description = "Entries to show", DefaultValueFactory = _ => 50 };
+        var command = new Command("history", "Show an agent's persisted lifecycle history (survives daemon restarts).\nExample: ./df history ci-watchdog") { agent, json, limit };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            var entries = await client.GetJson($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/history?limit={parse.GetValue(limit)}", ct);
+            if (parse.GetValue(json))
+            {
+                Print(entries);
+                return 0;
+            }
+
+            Table.Write(Console.Out, ["AT", "EVENT", "RUN", "PID", "EXIT", "DETAIL"], entries.EnumerateArray().Select(e => (IReadOnlyList<string>)
+            [
+                Str(e, "at"), Str(e, "kind"), Str(e, "run_id", "-"), Str(e, "pid", "-"),
+                e.TryGetProperty("signal", out var s) ? $"signal {s}" : Str(e, "exit_code", "-"), Str(e, "detail", string.Empty),
+            ]));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Reload()
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var command = new Command("reload", "Re-read the fleet file and apply it by reconciliation (same as SIGHUP).\nExample: ./df reload") { json };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            var (ok, body) = await client.PostJson("/api/reload", null, ct);
+            if (parse.GetValue(json))
+            {
+                Print(body);
+                return ok ? 0 : 1;
+            }
+
+            foreach (var d in body.GetProperty("diagnostics").EnumerateArray())
+            {
+                var line = $"{Str(d, "file")}:{Str(d, "line")}:{Str(d, "column")}: {Str(d, "severity")}: {Str(d, "field")}: {Str(d, "message")}";
+                (Str(d, "severity") == "error" ? Console.Error : Console.Out).WriteLine(line);
+            }
+
+            if (!ok)
+            {
+                Console.Error.WriteLine("fleet file refused; the running fleet is unchanged");
+                return 1;
+            }
+
+            var changes = body.GetProperty("changes");
+            foreach (var kind in new[] { "started", "restarted", "stopped" })
+            {
+                var names = changes.GetProperty(kind).EnumerateArray().Select(n => n.GetString()).ToList();
+                if (names.Count > 0)
+                {
+                    Console.WriteLine($"{kind}: {string.Join(", ", names)}");
+                }
+            }
+
+            Console.WriteLine($"fleet revision {changes.GetProperty("revision")} applied ({changes.GetProperty("unchanged").GetArrayLength()} agents unchanged)");
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Str(JsonElement e, string property, string missing = "") =>
+        e.TryGetProperty(property, out var v) && v.ValueKind != JsonValueKind.Null
+            ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()
+            : missing;
+
+    private static void Print(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, DarkFactoryJson.Indented));
+}

@@ -1,0 +1,193 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Actors.Fleet;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Host.Api;
+using DarkFactory.Host.Fleet;
+using DarkFactory.Messages.Fleet;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace DarkFactory.Host.Daemon;
+
+public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote);
+
+/// <summary>
+/// The composition root of the daemon: validates the fleet, takes the data directory, sweeps agent
+/// processes a killed daemon left behind, starts Akka (through Akka.Hosting) and the HTTP API, applies
+/// the fleet, and on SIGTERM / Ctrl-C drains every agent within its grace period before exiting.
+/// </summary>
+public static class DaemonHost
+{
+    public static async Task<int> RunAsync(DaemonOptions options)
+    {
+        var load = FleetLoader.LoadFile(options.FleetPath);
+        foreach (var d in load.Diagnostics)
+        {
+            Console.Error.WriteLine(d.ToString());
+        }
+
+        if (!load.Ok)
+        {
+            Console.Error.WriteLine($"df: {options.FleetPath} has errors; the daemon did not start");
+            return 1;
+        }
+
+        if (!TryParseListen(options.Listen, out var endpoint))
+        {
+            Console.Error.WriteLine($"df: --listen '{options.Listen}' is not an address:port (for example 127.0.0.1:7780)");
+            return 2;
+        }
+
+        if (!IPAddress.IsLoopback(endpoint.Address) && !options.AllowRemote)
+        {
+            Console.Error.WriteLine($"df: --listen {options.Listen} would expose the API beyond this machine; put it behind a TLS reverse proxy and pass --allow-remote");
+            return 2;
+        }
+
+        var data = options.Data;
+        data.Create();
+        using var dirLock = data.TryLock();
+        if (dirLock is null)
+        {
+            Console.Error.WriteLine($"df: another daemon is running on {data.Path} ({data.ReadEndpoint()?.Url ?? "address unknown"})");
+            return 1;
+        }
+
+        // Agent processes of a daemon that was killed (SIGKILL, power loss) on this data directory.
+        var orphans = ProcessTree.KillMarked([data.DaemonId + "/"]);
+        var persistence = PersistenceSetup.Choose(options.Postgres, data);
+        persistence.Prepare();
+        var token = data.LoadOrCreateToken();
+        var fleet = load.Fleet!;
+
+        var app = Build(options, endpoint, persistence, token, fleet);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DarkFactory.Daemon");
+        if (orphans.Count > 0)
+        {
+            log.LogWarning("Killed {Count} agent process(es) left by a previous daemon: {Pids}", orphans.Count, string.Join(",", orphans));
+        }
+
+        await app.StartAsync();
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        data.WriteEndpoint(new DaemonEndpoint(url, token, Environment.ProcessId));
+        log.LogInformation("Dark Factory daemon {Pid} listening on {Url}; data in {Data}; store {Store}", Environment.ProcessId, url, data.Path, persistence.Describe());
+
+        var reloader = app.Services.GetRequiredService<FleetReloader>();
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            log.LogInformation("SIGHUP: reloading {Path}", reloader.FleetPath);
+            _ = reloader.ReloadAsync();
+        });
+
+        var applied = await reloader.ReloadAsync(fleet);
+        log.LogInformation(
+            "Fleet of {Count} agents applied: {Started} started",
+            fleet.Agents.Count,
+            applied.Changes is { } c ? string.Join(", ", c.Started) : "none");
+
+        await app.WaitForShutdownAsync();
+        data.RemoveEndpoint(Environment.ProcessId);
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    internal static bool TryParseListen(string listen, out IPEndPoint endpoint)
+    {
+        if (listen.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase))
+        {
+            listen = "127.0.0.1:" + listen["localhost:".Length..];
+        }
+
+        return IPEndPoint.TryParse(listen, out endpoint!) && listen.Contains(':');
+    }
+
+    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrel(k => k.Listen(endpoint));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(3));
+        builder.Services.Configure<Microsoft.Extensions.Hosting.ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+
+        var data = options.Data;
+        var daemon = new DaemonContext(data.DaemonId, data.Path);
+        var logs = new LogSinks(data.Logs);
+        var environment = LayerServices.CurrentEnvironment();
+        var globalSecrets = fleet.Providers.Select(p => p.ApiKeyEnv).OfType<string>()
+            .Select(v => environment.GetValueOrDefault(v)).OfType<string>().ToList();
+
+        builder.Services.AddSingleton(logs);
+        builder.Services.AddSingleton(data);
+        builder.Services.AddSingleton(new ApiToken(token));
+        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<ILogger<FleetReloader>>()));
+        builder.Services.AddAkka("dark-factory", (akka, _) =>
+        {
+            akka.AddHocon(ConfigurationFactory.ParseString(persistence.Hocon()), HoconAddMode.Prepend);
+            akka.AddHocon(LoadHocon("persistence.conf"), HoconAddMode.Append);
+            akka.AddHocon(LoadHocon("darkfactory.conf"), HoconAddMode.Append);
+            akka.ConfigureLoggers(l =>
+            {
+                l.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                l.ClearLoggers();
+                l.AddLoggerFactory();
+            });
+            akka.WithActors((system, registry) =>
+            {
+                var factory = system.ActorOf(
+                    FactoryActor.Props((sweeper, history) => new LayerServices(
+                        daemon,
+                        logs,
+                        sweeper,
+                        history,
+                        environment,
+                        TimeProvider.System,
+                        Random.Shared.NextDouble,
+                        name => Executables.Find(name, environment.GetValueOrDefault("PATH")),
+                        LayerServices.ReadFile) { GlobalSecrets = globalSecrets }),
+                    "factory");
+                registry.Register<FactoryActor>(factory);
+
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-fleet", async () =>
+                {
+                    var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
+                    try
+                    {
+                        await factory.Ask<FleetDrained>(DrainFleet.Instance, grace + TimeSpan.FromSeconds(10));
+                    }
+                    catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+                    {
+                        // fall through to the sweep: nothing may outlive the daemon
+                    }
+
+                    ProcessTree.KillMarked([daemon.DaemonId + "/"]);
+                    return Akka.Done.Instance;
+                });
+            });
+        });
+
+        var app = builder.Build();
+        app.MapDarkFactoryApi();
+        return app;
+    }
+
+    private static Config LoadHocon(string name)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "hocon", name);
+        return ConfigurationFactory.ParseString(File.ReadAllText(path));
+    }
+}

@@ -1,0 +1,64 @@
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Host.Fleet;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Host.Daemon;
+
+/// <summary>The outcome of applying a fleet file: what changed, or why it was refused (the running fleet untouched).</summary>
+public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnlyList<FleetDiagnostic> Diagnostics);
+
+/// <summary>
+/// Loads, validates and applies the fleet file: at start, on SIGHUP and on `df reload`. An invalid file
+/// is refused with its errors and never reaches the actors. Reloads are serialized.
+/// </summary>
+public sealed class FleetReloader(string fleetPath, IRequiredActor<FactoryActor> factory, ILogger<FleetReloader> log)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public string FleetPath { get; } = fleetPath;
+
+    public async Task<ReloadResult> ReloadAsync(FleetSpec? alreadyLoaded = null, CancellationToken cancel = default)
+    {
+        await _gate.WaitAsync(cancel);
+        try
+        {
+            var diagnostics = new List<FleetDiagnostic>();
+            var fleet = alreadyLoaded;
+            if (fleet is null)
+            {
+                var load = FleetLoader.LoadFile(FleetPath);
+                diagnostics.AddRange(load.Diagnostics);
+                foreach (var d in load.Diagnostics)
+                {
+                    if (d.IsError)
+                    {
+                        log.LogError("{Diagnostic}", d.ToString());
+                    }
+                    else
+                    {
+                        log.LogWarning("{Diagnostic}", d.ToString());
+                    }
+                }
+
+                if (!load.Ok)
+                {
+                    log.LogError("Fleet file {Path} refused: the running fleet is unchanged", FleetPath);
+                    return new ReloadResult(false, null, diagnostics);
+                }
+
+                fleet = load.Fleet!;
+            }
+
+            var actor = await factory.GetAsync(cancel);
+            var applied = await actor.Ask<FleetApplied>(new ApplyFleet(fleet), TimeSpan.FromSeconds(30), cancel);
+            return new ReloadResult(true, applied, diagnostics);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

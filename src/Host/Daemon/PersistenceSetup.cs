@@ -1,0 +1,45 @@
+using Microsoft.Data.Sqlite;
+
+namespace DarkFactory.Host.Daemon;
+
+/// <summary>Which store the journal uses: the embedded SQLite file (default) or PostgreSQL.</summary>
+public sealed record PersistenceSetup(string ProviderName, string ConnectionString)
+{
+    /// <summary>PostgreSQL when a connection string is given (--postgres, DF_POSTGRES, ConnectionStrings__DarkFactory); SQLite otherwise.</summary>
+    public static PersistenceSetup Choose(string? postgres, DataDirectory data)
+    {
+        postgres ??= Environment.GetEnvironmentVariable("DF_POSTGRES") ?? Environment.GetEnvironmentVariable("ConnectionStrings__DarkFactory");
+        return string.IsNullOrWhiteSpace(postgres)
+            ? new PersistenceSetup("SQLite.MS", $"Data Source={data.Database};Pooling=True")
+            : new PersistenceSetup("PostgreSQL.15", postgres);
+    }
+
+    public bool IsSqlite => ProviderName.StartsWith("SQLite", StringComparison.Ordinal);
+
+    /// <summary>Switches the SQLite file to WAL (it stays so): durable writes at about three times the rate.</summary>
+    public void Prepare()
+    {
+        if (!IsSqlite)
+        {
+            return;
+        }
+
+        using var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
+    }
+
+    public string Hocon()
+    {
+        var cs = ConnectionString.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        return $$"""
+            akka.persistence.journal.sql { connection-string = "{{cs}}", provider-name = "{{ProviderName}}" }
+            akka.persistence.snapshot-store.sql { connection-string = "{{cs}}", provider-name = "{{ProviderName}}" }
+            """;
+    }
+
+    /// <summary>For logs: the store without credentials.</summary>
+    public string Describe() => IsSqlite ? $"SQLite {ConnectionString.Split(';')[0].Replace("Data Source=", string.Empty, StringComparison.Ordinal)}" : "PostgreSQL (connection string from configuration)";
+}

@@ -1,0 +1,3 @@
+using DarkFactory.Host.Cli;
+
+return await CliApp.RunAsync(args);
