@@ -54,10 +54,10 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
     private DateTimeOffset Now => _services.Clock.GetUtcNow();
 
+    // No retry limit (the layer keeps its own intensity); no Akka failure log: an agent crash is an
+    // expected event, logged once, concisely, when the layer handles the run's end.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
-        maxNrOfRetries: -1,
-        withinTimeRange: Timeout.InfiniteTimeSpan,
-        localOnlyDecider: cause =>
+        cause =>
         {
             // Runs inside this actor while it handles the child's failure: recording here is safe.
             var inner = cause is ActorInitializationException { InnerException: { } e } ? e : cause;
@@ -76,7 +76,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
             // Never restart in place: the layer starts a new run when the old one's termination arrives.
             return Directive.Stop;
-        });
+        },
+        false);
 
     // ---------------------------------------------------------------- reconciliation
 
@@ -295,6 +296,11 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
         var timedOut = slot.Ended?.TimedOut == true;
         var abnormal = slot.Ended is null;
+        if (abnormal)
+        {
+            _log.Warning("Agent [{0}] run [{1}] crashed: {2}", slot.Spec.Name, msg.RunId, AgentCrashedException.Describe(exit));
+        }
+
         Record(slot, abnormal ? LifecycleKind.Crashed : timedOut ? LifecycleKind.Killed : LifecycleKind.Exited, exit: exit, detail: exit.Reason);
         var decision = RestartRules.Decide(
             slot.Spec.Restart ?? _layer.DefaultRestart, abnormal, uptime, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());

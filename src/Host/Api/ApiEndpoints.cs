@@ -24,7 +24,6 @@ public sealed record StartRequest(string? Task);
 public static class ApiEndpoints
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
-    private static readonly DateTimeOffset StartedAt = DateTimeOffset.UtcNow;
 
     public static void MapDarkFactoryApi(this WebApplication app)
     {
@@ -105,7 +104,7 @@ public static class ApiEndpoints
         var fleet = await Ask<CurrentFleet>(f, GetFleet.Instance, ct);
         return Json(new
         {
-            daemon = new { pid = Environment.ProcessId, started_at = StartedAt, data_dir = data.Path, fleet = reloader.FleetPath, revision = fleet.Revision },
+            daemon = new { pid = Environment.ProcessId, started_at = data.StartedAt, data_dir = data.Path, fleet = reloader.FleetPath, revision = fleet.Revision },
             agents = new
             {
                 total = agents.Count,

@@ -24,6 +24,9 @@ public sealed class DataDirectory
 
     public string Path { get; }
 
+    /// <summary>When this process took the directory (the daemon's start).</summary>
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
     public string Database => System.IO.Path.Combine(Path, "darkfactory.db");
 
     public string Logs => System.IO.Path.Combine(Path, "logs");

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+echo "task: ${DF_TASK:-}"
+echo "stdin: $(cat)"

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+echo "ready $$"
+exec sleep 100000
