@@ -29,12 +29,14 @@ public sealed class LogSink : IDisposable
         lock (_gate)
         {
             var file = Open();
-            file.Write(bytes);
-            _size += bytes.Length;
-            if (_size >= _maxBytes)
+            if (_size > 0 && _size + bytes.Length > _maxBytes)
             {
                 Rotate();
+                file = Open();
             }
+
+            file.Write(bytes);
+            _size += bytes.Length;
         }
     }
 

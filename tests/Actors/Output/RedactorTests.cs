@@ -1,0 +1,58 @@
+using System.Text;
+using DarkFactory.Actors.Output;
+using Xunit;
+
+namespace DarkFactory.Actors.Tests.Output;
+
+public sealed class RedactorTests
+{
+    [Fact]
+    public void Replaces_every_secret_occurrence()
+    {
+        var redactor = new Redactor(["sk-live-123456", "hunter22"]);
+        var output = redactor.Redact(Encoding.UTF8.GetBytes("key=sk-live-123456 pw=hunter22 again sk-live-123456\n"));
+        Assert.Equal("key=*** pw=*** again ***\n", Encoding.UTF8.GetString(output.Span));
+    }
+
+    [Fact]
+    public void Text_without_secrets_is_returned_as_is()
+    {
+        var redactor = new Redactor(["sk-live-123456"]);
+        var input = Encoding.UTF8.GetBytes("nothing to see\n");
+        var output = redactor.Redact(input);
+        Assert.True(output.Span.SequenceEqual(input));
+        Assert.Equal("plain", redactor.Redact("plain"));
+    }
+
+    [Fact]
+    public void Very_short_values_are_not_treated_as_secrets()
+    {
+        Assert.True(new Redactor(["ab", ""]).IsEmpty);
+    }
+}
+
+public sealed class LogSinkTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("df-log-").FullName;
+
+    [Fact]
+    public void Rotates_by_size_keeping_the_configured_number_of_files()
+    {
+        var path = Path.Combine(_dir, "a.log");
+        using (var sink = new LogSink(path, maxBytes: 100, keep: 2))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                sink.Write(Encoding.UTF8.GetBytes(new string((char)('a' + i), 59) + "\n"));
+            }
+        }
+
+        Assert.True(File.Exists(path + ".1"));
+        Assert.True(File.Exists(path + ".2"));
+        Assert.False(File.Exists(path + ".3"));
+        Assert.True(new FileInfo(path).Length < 100);
+        Assert.StartsWith("j", File.ReadAllText(path));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}

@@ -1,0 +1,304 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Actors.Tests.Support;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Supervision;
+
+/// <summary>
+/// Layer supervisor scenarios against real processes (tests/agents). Conditions are awaited with
+/// timeouts; nothing sleeps a fixed time.
+/// </summary>
+public sealed class LayerSupervisorSpec : TestKit, IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private readonly TempDaemon _daemon = new();
+    private readonly IActorRef _sweeper;
+
+    public LayerSupervisorSpec(ITestOutputHelper output)
+        : base("akka.loglevel = INFO", output: output)
+    {
+        _sweeper = Sys.ActorOf(ProcessSweeper.Props(), "sweeper");
+    }
+
+    private IActorRef Layer(LayerSpec layer, params AgentSpec[] agents)
+    {
+        var actor = Sys.ActorOf(LayerSupervisor.Props(layer, _daemon.Services(_sweeper, TestActor)));
+        actor.Tell(new ReconcileLayer(layer, agents, 1), TestActor);
+        FishForMessage<LayerReconciled>(_ => true, Wait);
+        return actor;
+    }
+
+    private async Task<AgentStatus> Status(IActorRef layer, string agent) =>
+        (await layer.Ask<AgentsSnapshot>(GetAgents.Instance, Wait)).Agents.Single(a => a.Agent == agent);
+
+    private async Task<AgentStatus> AwaitStatus(IActorRef layer, string agent, Func<AgentStatus, bool> condition)
+    {
+        AgentStatus status = null!;
+        await AwaitConditionAsync(async () => condition(status = await Status(layer, agent)), Wait, TimeSpan.FromMilliseconds(20));
+        return status;
+    }
+
+    [Fact]
+    public async Task A_transient_agent_that_exits_0_is_completed_and_not_restarted()
+    {
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("once", "lines.sh", "3") with { Restart = RestartType.Transient });
+
+        var status = await AwaitStatus(layer, "once", s => s.State == AgentState.Completed);
+
+        Assert.Equal(0, status.Restarts);
+        Assert.Equal(0, status.LastExit!.Code);
+        Assert.Null(status.Pid);
+    }
+
+    [Fact]
+    public async Task A_permanent_agent_killed_with_SIGKILL_is_restarted_as_a_new_run()
+    {
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("keeper", "sleeper.sh"));
+        var first = await AwaitStatus(layer, "keeper", s => s.State == AgentState.Running);
+
+        Native.Kill(first.Pid!.Value, Native.SIGKILL);
+
+        var second = await AwaitStatus(layer, "keeper", s => s.State == AgentState.Running && s.Pid != first.Pid);
+        Assert.Equal(1, second.Restarts);
+        Assert.NotEqual(first.RunId, second.RunId);
+        Assert.Equal(9, second.LastExit!.Signal);
+    }
+
+    [Fact]
+    public async Task A_crash_loop_is_quarantined_and_restart_releases_it()
+    {
+        var layer = Layer(Specs.FastLayer(quarantineAfter: 3), Specs.Agent("flaky", "exit.sh", "3"));
+
+        var status = await AwaitStatus(layer, "flaky", s => s.State == AgentState.Quarantined);
+        Assert.Equal(2, status.Restarts);
+        Assert.Contains("crash loop", status.Reason);
+        Assert.Equal(3, status.LastExit!.Code);
+
+        // start is refused while quarantined; restart releases it and it runs again
+        var refused = await layer.Ask<CommandResult>(new StartAgent("flaky"), Wait);
+        Assert.False(refused.Ok);
+        Assert.Contains("quarantined", refused.Message);
+        var released = await layer.Ask<CommandResult>(new RestartAgent("flaky"), Wait);
+        Assert.True(released.Ok);
+        await AwaitStatus(layer, "flaky", s => s.State == AgentState.Quarantined && s.Restarts >= 4);
+    }
+
+    [Fact]
+    public async Task Exceeding_the_restart_intensity_escalates_to_the_parent()
+    {
+        var escalations = CreateTestProbe();
+        var layerSpec = Specs.FastLayer(maxRestarts: 2);
+        var services = _daemon.Services(_sweeper, TestActor);
+        var parent = Sys.ActorOf(Props.Create(() => new EscalationParent(LayerSupervisor.Props(layerSpec, services), escalations.Ref)));
+        parent.Tell(new ReconcileLayer(layerSpec, [Specs.Agent("crasher", "exit.sh", "1")], 1));
+
+        var failure = await escalations.ExpectMsgAsync<LayerIntensityExceededException>(Wait);
+        Assert.Equal(LayerName.Safety, failure.Layer);
+        Assert.Contains("restart intensity exceeded", failure.Message);
+    }
+
+    [Fact]
+    public async Task One_for_all_restarts_the_siblings_of_a_crashed_agent()
+    {
+        var layer = Layer(
+            Specs.FastLayer(StrategyKind.OneForAll),
+            Specs.Agent("a", "sleeper.sh"),
+            Specs.Agent("b", "sleeper.sh"));
+        var a = await AwaitStatus(layer, "a", s => s.State == AgentState.Running);
+        var b = await AwaitStatus(layer, "b", s => s.State == AgentState.Running);
+
+        Native.Kill(a.Pid!.Value, Native.SIGKILL);
+
+        var b2 = await AwaitStatus(layer, "b", s => s.State == AgentState.Running && s.RunId != b.RunId);
+        var a2 = await AwaitStatus(layer, "a", s => s.State == AgentState.Running && s.RunId != a.RunId);
+        Assert.NotEqual(b.Pid, b2.Pid);
+        Assert.NotEqual(a.Pid, a2.Pid);
+    }
+
+    [Fact]
+    public async Task Stop_escalates_to_SIGKILL_after_the_grace_period_and_leaves_nothing_behind()
+    {
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("stubborn", "ignore-term.sh") with { Grace = TimeSpan.FromMilliseconds(500) });
+        await AwaitStatus(layer, "stubborn", s => s.State == AgentState.Running);
+
+        var result = await layer.Ask<CommandResult>(new StopAgent("stubborn"), Wait);
+
+        Assert.True(result.Ok);
+        var stopped = await AwaitStatus(layer, "stubborn", s => s.State == AgentState.Stopped);
+        Assert.Equal(9, stopped.LastExit!.Signal);
+        await AwaitConditionAsync(() => Task.FromResult(_daemon.LiveProcesses().Count == 0), Wait);
+        Assert.Contains("ignoring TERM", File.ReadAllText(_daemon.Logs.PathOf("stubborn")));
+    }
+
+    [Fact]
+    public async Task A_grandchild_that_left_the_process_group_dies_with_its_agent()
+    {
+        var pidfile = Path.Combine(_daemon.Directory, "grandchild.pid");
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("spawner", "detach.sh", pidfile));
+        await AwaitStatus(layer, "spawner", s => s.State == AgentState.Running);
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(pidfile) && File.ReadAllText(pidfile).Trim().Length > 0), Wait);
+        var grandchild = int.Parse(File.ReadAllText(pidfile).Trim());
+        Assert.True(ProcessTree.IsAlive(grandchild));
+        Assert.NotEqual(Native.GetPgid(grandchild), (await Status(layer, "spawner")).Pid);
+
+        await layer.Ask<CommandResult>(new StopAgent("spawner"), Wait);
+
+        await AwaitConditionAsync(() => Task.FromResult(!ProcessTree.IsAlive(grandchild)), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(_daemon.LiveProcesses().Count == 0), Wait);
+    }
+
+    [Fact]
+    public async Task Reconciliation_restarts_changed_agents_stops_removed_ones_and_leaves_the_rest()
+    {
+        var layerSpec = Specs.FastLayer();
+        var keep = Specs.Agent("keep", "sleeper.sh");
+        var change = Specs.Agent("change", "sleeper.sh");
+        var remove = Specs.Agent("remove", "sleeper.sh");
+        var layer = Layer(layerSpec, keep, change, remove);
+        var keepBefore = await AwaitStatus(layer, "keep", s => s.State == AgentState.Running);
+        var changeBefore = await AwaitStatus(layer, "change", s => s.State == AgentState.Running);
+        await AwaitStatus(layer, "remove", s => s.State == AgentState.Running);
+
+        var added = Specs.Agent("added", "sleeper.sh");
+        layer.Tell(new ReconcileLayer(layerSpec, [keep, change with { Env = new Dictionary<string, EnvValue> { ["MODE"] = EnvValue.Literal("new") } }, added], 2), TestActor);
+        var reconciled = FishForMessage<LayerReconciled>(m => m.Revision == 2, Wait);
+
+        Assert.Equal(["added"], reconciled.Started);
+        Assert.Equal(["change"], reconciled.Restarted);
+        Assert.Equal(["remove"], reconciled.Stopped);
+        Assert.Equal(["keep"], reconciled.Unchanged);
+        await AwaitStatus(layer, "added", s => s.State == AgentState.Running);
+        var changeAfter = await AwaitStatus(layer, "change", s => s.State == AgentState.Running && s.RunId != changeBefore.RunId);
+        Assert.NotEqual(changeBefore.Pid, changeAfter.Pid);
+        await AwaitConditionAsync(async () => (await layer.Ask<AgentsSnapshot>(GetAgents.Instance, Wait)).Agents.All(a => a.Agent != "remove"), Wait);
+        var keepAfter = await Status(layer, "keep");
+        Assert.Equal(keepBefore.Pid, keepAfter.Pid);
+        Assert.Equal(keepBefore.RunId, keepAfter.RunId);
+    }
+
+    [Fact]
+    public async Task An_agent_whose_program_is_missing_is_unavailable_and_the_rest_runs()
+    {
+        var missing = new AgentSpec { Name = "ghost", Layer = LayerName.Safety, Cli = CliCatalog.Claude, Autostart = true };
+        var layer = Layer(Specs.FastLayer(), missing, Specs.Agent("alive", "sleeper.sh"));
+
+        var ghost = await Status(layer, "ghost");
+        if (Executables.Find("claude") is null)
+        {
+            Assert.Equal(AgentState.Unavailable, ghost.State);
+            Assert.Equal("npm install -g @anthropic-ai/claude-code", ghost.Install);
+        }
+
+        await AwaitStatus(layer, "alive", s => s.State == AgentState.Running);
+    }
+
+    [Fact]
+    public async Task The_task_reaches_the_agent_in_DF_TASK_and_on_stdin()
+    {
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("echo", "echo-task.sh") with { Autostart = false, Restart = RestartType.Transient });
+
+        var started = await layer.Ask<CommandResult>(new StartAgent("echo", "fix the flaky test"), Wait);
+
+        Assert.True(started.Ok);
+        Assert.NotNull(started.RunId);
+        await AwaitStatus(layer, "echo", s => s.State == AgentState.Completed);
+        var log = File.ReadAllText(_daemon.Logs.PathOf("echo"));
+        Assert.Contains("task: fix the flaky test", log);
+        Assert.Contains("stdin: fix the flaky test", log);
+    }
+
+    [Fact]
+    public async Task Secrets_never_reach_the_log_file()
+    {
+        var environment = LayerServices.CurrentEnvironment().ToDictionary(kv => kv.Key, kv => kv.Value);
+        environment["DF_TEST_SECRET"] = "sk-test-0123456789abcdef";
+        var services = _daemon.Services(_sweeper, TestActor, environment);
+        var spec = Specs.Agent("leaky", "env.sh") with
+        {
+            Restart = RestartType.Transient,
+            Env = new Dictionary<string, EnvValue> { ["API_TOKEN"] = new() { FromEnv = "DF_TEST_SECRET" } },
+        };
+        var layer = Sys.ActorOf(LayerSupervisor.Props(Specs.FastLayer(), services));
+        layer.Tell(new ReconcileLayer(Specs.FastLayer(), [spec], 1));
+
+        await AwaitStatus(layer, "leaky", s => s.State == AgentState.Completed);
+        var log = File.ReadAllText(_daemon.Logs.PathOf("leaky"));
+        Assert.Contains("API_TOKEN=***", log);
+        Assert.DoesNotContain("sk-test-0123456789abcdef", log);
+    }
+
+    [Fact]
+    public async Task Every_line_of_a_flood_reaches_the_log_and_the_subscribers_in_order()
+    {
+        const int lines = 200_000;
+        var counter = CreateTestProbe();
+        var count = Sys.ActorOf(Props.Create(() => new LineCounter(counter.Ref, "flood", lines)));
+        Sys.EventStream.Subscribe(count, typeof(AgentOutput));
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("flood", "flood.sh", lines.ToString()) with { Restart = RestartType.Transient });
+
+        var total = await counter.ExpectMsgAsync<long>(TimeSpan.FromSeconds(60));
+        Assert.Equal(lines, total);
+        await AwaitStatus(layer, "flood", s => s.State == AgentState.Completed);
+        var logLines = File.ReadLines(_daemon.Logs.PathOf("flood")).Count(l => !l.StartsWith("---", StringComparison.Ordinal));
+        Assert.Equal(lines, logLines);
+    }
+
+    public new void Dispose()
+    {
+        Shutdown(verifySystemShutdown: false);
+        _daemon.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>A parent that reports the exceptions its child escalates.</summary>
+    private sealed class EscalationParent : ReceiveActor
+    {
+        private readonly IActorRef _probe;
+
+        public EscalationParent(Props child, IActorRef probe)
+        {
+            _probe = probe;
+            var layer = Context.ActorOf(child, "layer");
+            ReceiveAny(m => layer.Forward(m));
+        }
+
+        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+        {
+            _probe.Tell(e);
+            return Directive.Stop;
+        });
+    }
+
+    /// <summary>Counts the lines of one agent's output and checks their sequence numbers are contiguous.</summary>
+    private sealed class LineCounter : ReceiveActor
+    {
+        public LineCounter(IActorRef probe, string agent, long expected)
+        {
+            long seen = 0;
+            Receive<AgentOutput>(o =>
+            {
+                if (o.Agent != agent)
+                {
+                    return;
+                }
+
+                if (o.FirstSeq != seen)
+                {
+                    probe.Tell(-1L);
+                }
+
+                seen += o.Lines.Count;
+                if (seen >= expected)
+                {
+                    probe.Tell(seen);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Messages.Fleet;
+using Xunit;
+
+namespace DarkFactory.Actors.Tests.Supervision;
+
+public sealed class RestartRulesTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+
+    private static LayerSpec Layer(int maxRestarts = 3, int quarantineAfter = 5) => new()
+    {
+        Name = LayerName.Core,
+        MaxRestarts = maxRestarts,
+        Within = TimeSpan.FromSeconds(60),
+        QuarantineAfter = quarantineAfter,
+        Backoff = new BackoffSpec { Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(30), Jitter = 0.2, ResetAfter = TimeSpan.FromSeconds(30) },
+    };
+
+    [Theory]
+    [InlineData(RestartType.Permanent, false, RestartAction.Restart)]
+    [InlineData(RestartType.Permanent, true, RestartAction.Restart)]
+    [InlineData(RestartType.Transient, false, RestartAction.None)]
+    [InlineData(RestartType.Transient, true, RestartAction.Restart)]
+    [InlineData(RestartType.Temporary, false, RestartAction.None)]
+    [InlineData(RestartType.Temporary, true, RestartAction.None)]
+    public void Restart_types_follow_OTP(RestartType type, bool abnormal, RestartAction expected)
+    {
+        var layer = Layer();
+        var decision = RestartRules.Decide(type, abnormal, TimeSpan.FromSeconds(1), 0, layer, new RestartIntensity(3, layer.Within), T0, 0);
+        Assert.Equal(expected, decision.Action);
+    }
+
+    [Fact]
+    public void Intensity_is_a_sliding_window()
+    {
+        var intensity = new RestartIntensity(3, TimeSpan.FromSeconds(60));
+        Assert.True(intensity.TryRecord(T0));
+        Assert.True(intensity.TryRecord(T0.AddSeconds(10)));
+        Assert.True(intensity.TryRecord(T0.AddSeconds(20)));
+        Assert.False(intensity.TryRecord(T0.AddSeconds(30)));
+
+        // the first restart leaves the window at T0+60s: one more fits
+        Assert.True(intensity.TryRecord(T0.AddSeconds(60)));
+        Assert.False(intensity.TryRecord(T0.AddSeconds(61)));
+        Assert.Equal(3, intensity.InWindow(T0.AddSeconds(61)));
+    }
+
+    [Fact]
+    public void Exceeding_intensity_escalates()
+    {
+        var layer = Layer(maxRestarts: 2, quarantineAfter: 100);
+        var intensity = new RestartIntensity(layer.MaxRestarts, layer.Within);
+        var crashes = 0;
+        var actions = new List<RestartAction>();
+        for (var i = 0; i < 3; i++)
+        {
+            var d = RestartRules.Decide(RestartType.Permanent, true, TimeSpan.Zero, crashes, layer, intensity, T0.AddSeconds(i), 0);
+            crashes = d.ConsecutiveCrashes;
+            actions.Add(d.Action);
+        }
+
+        Assert.Equal([RestartAction.Restart, RestartAction.Restart, RestartAction.Escalate], actions);
+    }
+
+    [Fact]
+    public void Crash_loop_is_quarantined_before_the_layer_escalates()
+    {
+        var layer = Layer(maxRestarts: 10, quarantineAfter: 3);
+        var intensity = new RestartIntensity(layer.MaxRestarts, layer.Within);
+        var crashes = 0;
+        RestartDecision d = null!;
+        for (var i = 0; i < 3; i++)
+        {
+            d = RestartRules.Decide(RestartType.Transient, true, TimeSpan.FromSeconds(1), crashes, layer, intensity, T0.AddSeconds(i), 0);
+            crashes = d.ConsecutiveCrashes;
+        }
+
+        Assert.Equal(RestartAction.Quarantine, d.Action);
+        Assert.Equal(3, d.ConsecutiveCrashes);
+        Assert.Contains("crash loop", d.Reason);
+    }
+
+    [Fact]
+    public void A_run_that_stayed_up_resets_the_crash_counter()
+    {
+        var layer = Layer(quarantineAfter: 3);
+        var d = RestartRules.Decide(RestartType.Transient, true, TimeSpan.FromMinutes(5), 2, layer, new RestartIntensity(10, layer.Within), T0, 0);
+        Assert.Equal(RestartAction.Restart, d.Action);
+        Assert.Equal(1, d.ConsecutiveCrashes);
+        Assert.Equal(TimeSpan.FromSeconds(1), d.Delay);
+    }
+
+    [Fact]
+    public void Backoff_doubles_up_to_max_with_bounded_jitter()
+    {
+        var spec = new BackoffSpec { Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(10), Jitter = 0.5 };
+        Assert.Equal(TimeSpan.FromSeconds(1), Backoff.Delay(spec, 1, 0));
+        Assert.Equal(TimeSpan.FromSeconds(2), Backoff.Delay(spec, 2, 0));
+        Assert.Equal(TimeSpan.FromSeconds(8), Backoff.Delay(spec, 4, 0));
+        Assert.Equal(TimeSpan.FromSeconds(10), Backoff.Delay(spec, 9, 0));
+        Assert.Equal(TimeSpan.FromSeconds(3), Backoff.Delay(spec, 2, 1));
+        Assert.Equal(TimeSpan.FromSeconds(15), Backoff.Delay(spec, 30, 1));
+    }
+
+    [Fact]
+    public void Zero_backoff_restarts_at_once()
+    {
+        var spec = new BackoffSpec { Min = TimeSpan.Zero, Max = TimeSpan.Zero, Jitter = 0.2 };
+        Assert.Equal(TimeSpan.Zero, Backoff.Delay(spec, 5, 0.9));
+    }
+}

@@ -1,0 +1,94 @@
+using Akka.Actor;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Actors.Tests.Support;
+
+/// <summary>Paths of the repository and its scripted fake agents (tests/agents).</summary>
+public static class Repo
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Agent(string script) => Path.Combine(Root, "tests", "agents", script);
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DarkFactory.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("DarkFactory.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>A temporary data directory for one test; every agent process it started is killed on dispose.</summary>
+public sealed class TempDaemon : IDisposable
+{
+    public TempDaemon()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("df-test-").FullName;
+        Context = new DaemonContext("dft-" + Guid.NewGuid().ToString("N")[..10], Directory);
+        Logs = new LogSinks(Context.LogDirectory);
+    }
+
+    public string Directory { get; }
+    public DaemonContext Context { get; }
+    public LogSinks Logs { get; }
+
+    public LayerServices Services(IActorRef sweeper, IActorRef history, IReadOnlyDictionary<string, string?>? environment = null) => new(
+        Context,
+        Logs,
+        sweeper,
+        history,
+        environment ?? LayerServices.CurrentEnvironment(),
+        TimeProvider.System,
+        () => 0.5,
+        name => Executables.Find(name),
+        LayerServices.ReadFile);
+
+    /// <summary>Live (non-zombie) processes started by agents of this test.</summary>
+    public IReadOnlyList<int> LiveProcesses() => ProcessTree.FindMarked(Context.DaemonId + "/");
+
+    public void Dispose()
+    {
+        ProcessTree.KillMarked([Context.DaemonId + "/"]);
+        Logs.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+public static class Specs
+{
+    /// <summary>A command agent running one of the fake agents.</summary>
+    public static AgentSpec Agent(string name, string script, params string[] args) => new()
+    {
+        Name = name,
+        Layer = LayerName.Safety,
+        Cli = CliCatalog.Command,
+        Command = [Repo.Agent(script), .. args],
+        Grace = TimeSpan.FromSeconds(2),
+        Autostart = true,
+    };
+
+    /// <summary>A layer with no backoff and generous limits (tests override what they exercise).</summary>
+    public static LayerSpec FastLayer(StrategyKind strategy = StrategyKind.OneForOne, int maxRestarts = 100, int quarantineAfter = 100) => new()
+    {
+        Name = LayerName.Safety,
+        Strategy = strategy,
+        MaxRestarts = maxRestarts,
+        Within = TimeSpan.FromMinutes(1),
+        QuarantineAfter = quarantineAfter,
+        DefaultRestart = RestartType.Permanent,
+        Backoff = new BackoffSpec { Min = TimeSpan.Zero, Max = TimeSpan.Zero, Jitter = 0, ResetAfter = TimeSpan.FromMinutes(1) },
+    };
+}
