@@ -19,5 +19,5 @@ public sealed record FleetDiagnostic(
     public bool IsError => Severity == DiagnosticSeverity.Error;
 
     public override string ToString() =>
-        $"{File}:{Line}:{Column}: {(IsError ? "error" : "warning")}: {Field}: {Message}";
+        $"{File}:{Line}:{Column}: {(IsError ? "error" : "warning")}: {(Field.Length == 0 ? "" : Field + ": ")}{Message}";
 }

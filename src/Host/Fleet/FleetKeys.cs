@@ -1,0 +1,71 @@
+namespace DarkFactory.Host.Fleet;
+
+/// <summary>
+/// Every key fleet.yaml accepts, per place in the document. The loader rejects anything else, and a test keeps
+/// this table and fleet.schema.json in step. Paths use <c>[]</c> for list items and the layer name for layers.
+/// </summary>
+internal static class FleetKeys
+{
+    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review"];
+    public static readonly string[] LayerNames = ["safety", "core", "growth"];
+    public static readonly string[] Layer = ["strategy", "max_restarts", "within", "backoff", "quarantine_after", "default_restart"];
+    public static readonly string[] Backoff = ["min", "max", "jitter", "reset_after"];
+    public static readonly string[] Provider = ["name", "cli", "model", "base_url", "api_key_env", "priority", "limits", "prices"];
+
+    public static readonly string[] ProviderLimits =
+        ["requests_per_minute", "tokens_per_minute", "max_concurrent", "budget_per_hour", "budget_per_day", "budget_per_month", "credits"];
+
+    public static readonly string[] ProviderPrices = ["input_per_million", "output_per_million", "cached_input_per_million"];
+    public static readonly string[] Routing = ["keywords", "capabilities", "cli", "provider", "model"];
+
+    public static readonly string[] Agent =
+    [
+        "name", "layer", "cli", "command", "task", "schedule", "timezone", "capabilities", "provider", "model", "workdir", "env",
+        "limits", "max_runtime", "restart", "grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
+    ];
+
+    public static readonly string[] AgentLimits = ["memory", "cpu_seconds", "open_files"];
+    public static readonly string[] EnvValue = ["from_env", "from_file"];
+
+    public static readonly string[] Nightwatch =
+        ["window", "stall_after", "loop_repeats", "thresholds", "weights", "cooldown", "escalation_webhook", "rate_limit_patterns"];
+
+    public static readonly string[] Thresholds = ["minor", "moderate", "severe", "critical"];
+
+    public static readonly string[] CompoundReview =
+    [
+        "enabled", "schedule", "timezone", "repo", "base_branch", "agent", "since", "max_duration", "create_prs", "remote", "forge", "gates",
+    ];
+
+    public static readonly string[] Forge = ["kind", "base_url", "repository", "token_env"];
+    public static readonly string[] Gate = ["name", "command", "expect_exit", "timeout"];
+
+    /// <summary>The key set of every map in the document, by path (see the class summary).</summary>
+    public static IReadOnlyDictionary<string, string[]> ByPath()
+    {
+        var d = new Dictionary<string, string[]>(StringComparer.Ordinal)
+        {
+            [""] = TopLevel,
+            ["layers"] = LayerNames,
+            ["providers[]"] = Provider,
+            ["providers[].limits"] = ProviderLimits,
+            ["providers[].prices"] = ProviderPrices,
+            ["routing[]"] = Routing,
+            ["agents[]"] = Agent,
+            ["agents[].limits"] = AgentLimits,
+            ["agents[].env.*"] = EnvValue,
+            ["nightwatch"] = Nightwatch,
+            ["nightwatch.thresholds"] = Thresholds,
+            ["compound_review"] = CompoundReview,
+            ["compound_review.forge"] = Forge,
+            ["compound_review.gates[]"] = Gate,
+        };
+        foreach (var layer in LayerNames)
+        {
+            d[$"layers.{layer}"] = Layer;
+            d[$"layers.{layer}.backoff"] = Backoff;
+        }
+
+        return d;
+    }
+}

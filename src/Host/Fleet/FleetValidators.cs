@@ -1,0 +1,164 @@
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Host.Fleet;
+
+/// <summary>What a validator sees: the records read so far, where they came from, and where to report.</summary>
+internal sealed class FleetValidationContext(string file, string baseDirectory, FleetSourceMap map, Func<string, bool> isInstalled, List<FleetDiagnostic> diagnostics)
+{
+    public string BaseDirectory => baseDirectory;
+    public FleetSourceMap Map => map;
+    public Func<string, bool> IsInstalled => isInstalled;
+
+    public void Error(string path, string message) => Add(DiagnosticSeverity.Error, path, message);
+
+    public void Warning(string path, string message) => Add(DiagnosticSeverity.Warning, path, message);
+
+    /// <summary>The path of a field of a record the reader built (e.g. agents[2] + "provider").</summary>
+    public string PathOf(object record, string field) => FleetReader.Join(map.PathOf(record), field);
+
+    private void Add(DiagnosticSeverity severity, string path, string message)
+    {
+        var (line, column) = map.At(path);
+        diagnostics.Add(new FleetDiagnostic(severity, file, line, column, path, message));
+    }
+}
+
+/// <summary>One concern of fleet validation that spans records (duplicates, references, the machine).</summary>
+internal interface IFleetValidator
+{
+    void Validate(FleetSpec fleet, FleetValidationContext ctx);
+}
+
+/// <summary>Agent, provider and gate names are unique.</summary>
+internal sealed class UniqueNamesValidator : IFleetValidator
+{
+    public void Validate(FleetSpec fleet, FleetValidationContext ctx)
+    {
+        Check(fleet.Agents, a => a.Name, "agent", ctx);
+        Check(fleet.Providers, p => p.Name, "provider", ctx);
+        Check(fleet.CompoundReview.Gates, g => g.Name, "gate", ctx);
+    }
+
+    private static void Check<T>(IEnumerable<T> items, Func<T, string> name, string what, FleetValidationContext ctx)
+        where T : class
+    {
+        var first = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            var n = name(item);
+            if (n.Length == 0)
+            {
+                continue;
+            }
+
+            if (first.TryGetValue(n, out var earlier))
+            {
+                var (line, _) = ctx.Map.At(ctx.PathOf(earlier, "name"));
+                ctx.Error(ctx.PathOf(item, "name"), $"duplicate {what} name '{n}' (first defined at line {line})");
+            }
+            else
+            {
+                first[n] = item;
+            }
+        }
+    }
+}
+
+/// <summary>Providers and agents named by agents, routing rules and the compound review exist.</summary>
+internal sealed class ReferencesValidator : IFleetValidator
+{
+    public void Validate(FleetSpec fleet, FleetValidationContext ctx)
+    {
+        var providers = fleet.Providers.Select(p => p.Name).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
+        foreach (var agent in fleet.Agents)
+        {
+            CheckProvider(agent.Provider, agent, providers, ctx);
+        }
+
+        foreach (var rule in fleet.Routing)
+        {
+            CheckProvider(rule.Provider, rule, providers, ctx);
+        }
+
+        var review = fleet.CompoundReview;
+        if (review.Agent is { } reviewer)
+        {
+            var agents = fleet.Agents.Select(a => a.Name).ToArray();
+            if (!agents.Contains(reviewer, StringComparer.Ordinal))
+            {
+                ctx.Error(ctx.PathOf(review, "agent"), $"unknown agent '{reviewer}'{FleetReader.Suggest(reviewer, agents)}");
+            }
+        }
+    }
+
+    private static void CheckProvider(string? provider, object owner, HashSet<string> providers, FleetValidationContext ctx)
+    {
+        if (provider is null || providers.Contains(provider))
+        {
+            return;
+        }
+
+        var declared = providers.Count == 0 ? "no providers are declared" : $"declared: {string.Join(", ", providers.Order(StringComparer.Ordinal))}";
+        ctx.Error(ctx.PathOf(owner, "provider"), $"unknown provider '{provider}'{FleetReader.Suggest(provider, providers)} ({declared})");
+    }
+}
+
+/// <summary>Warnings about this machine: CLIs that are not installed, commands not found, missing workdirs.</summary>
+internal sealed class InstallationValidator : IFleetValidator
+{
+    public void Validate(FleetSpec fleet, FleetValidationContext ctx)
+    {
+        foreach (var agent in fleet.Agents)
+        {
+            if (agent.Name.Length == 0)
+            {
+                continue;
+            }
+
+            if (agent.Command.Count > 0)
+            {
+                CheckCommand(agent, ctx);
+            }
+            else if (CliCatalog.Known.TryGetValue(agent.Cli, out var info) && info.Binary is { } binary && !ctx.IsInstalled(binary))
+            {
+                ctx.Warning(ctx.PathOf(agent, "cli"),
+                    $"CLI '{agent.Cli}' is not installed: the agent will be reported unavailable; install it with: {info.InstallCommand}");
+            }
+
+            if (agent.Workdir is { } dir && !Directory.Exists(dir))
+            {
+                ctx.Warning(ctx.PathOf(agent, "workdir"), $"workdir '{dir}' does not exist");
+            }
+        }
+    }
+
+    private static void CheckCommand(AgentSpec agent, FleetValidationContext ctx)
+    {
+        var exe = agent.Command[0];
+        var found = exe.Contains('/') || Path.IsPathRooted(exe) ? File.Exists(exe) : ctx.IsInstalled(exe);
+        if (!found)
+        {
+            ctx.Warning(ctx.PathOf(agent, "command"),
+                $"command '{exe}' was not found (neither on PATH nor relative to {ctx.BaseDirectory}): the agent will fail to start");
+        }
+    }
+}
+
+/// <summary>AI agents that would be restarted forever burn money; say so.</summary>
+internal sealed class RunawayCostValidator : IFleetValidator
+{
+    public void Validate(FleetSpec fleet, FleetValidationContext ctx)
+    {
+        foreach (var agent in fleet.Agents.Where(a => a.Cli != CliCatalog.Command && a.Name.Length > 0))
+        {
+            var restart = agent.Restart ?? fleet.Layer(agent.Layer).DefaultRestart;
+            if (restart == RestartType.Permanent)
+            {
+                var field = agent.Restart is null ? "layer" : "restart";
+                ctx.Warning(ctx.PathOf(agent, field),
+                    $"AI agent '{agent.Name}' is restarted permanently (after every exit, even a clean one) and will keep spending; "
+                    + "give it a schedule and restart: transient");
+            }
+        }
+    }
+}
