@@ -77,6 +77,15 @@ public sealed class FleetLoaderErrorTests
     }
 
     [Fact]
+    public void Empty_list_items_are_errors()
+    {
+        const string yaml = "agents:\n  -\n  - name: b\n    layer: core\n    command: [true]\n";
+        var e = Assert.Single(Load(yaml).Diagnostics, d => d.IsError);
+        Assert.Equal("agents[0]", e.Field);
+        Assert.Equal(2, e.Line);
+    }
+
+    [Fact]
     public void Top_level_wrong_types_are_errors()
     {
         const string yaml = "agents: { name: a }\n";

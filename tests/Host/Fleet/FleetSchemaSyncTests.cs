@@ -38,7 +38,7 @@ public sealed class FleetSchemaSyncTests
         var agentKeys = Resolve(Schema.GetProperty("$defs").GetProperty("agent")).GetProperty("properties").EnumerateObject().Select(p => p.Name);
         foreach (var key in agentKeys)
         {
-            var result = Load(Agent($"{key}: ~"));
+            var result = Load($"agents:\n  - {key}: ~\n");
             Assert.DoesNotContain(result.Diagnostics, d => d.Message.StartsWith("unknown key", StringComparison.Ordinal));
         }
 
