@@ -67,3 +67,17 @@ public sealed class DurationsAndSizesTests
     [InlineData(0, "0s")]
     public void Durations_format_back(long ms, string expected) => Assert.Equal(expected, Durations.Format(TimeSpan.FromMilliseconds(ms)));
 }
+
+public sealed class PathLookupTests
+{
+    [Fact]
+    public void Finds_shell_on_path_and_checks_paths_with_a_slash_directly()
+    {
+        var sh = PathLookup.Find("sh");
+        Assert.NotNull(sh);
+        Assert.True(Path.IsPathRooted(sh));
+        Assert.True(PathLookup.IsOnPath(sh!));
+        Assert.False(PathLookup.IsOnPath("df-no-such-binary-8c1f"));
+        Assert.Null(PathLookup.Find("/nonexistent/dir/sh"));
+    }
+}
