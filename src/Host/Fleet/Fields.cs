@@ -190,6 +190,12 @@ internal sealed class Fields(FleetReader reader, YamlMappingNode map, string pat
         {
             var itemPath = $"{PathOf(key)}[{i}]";
             reader.Mark(itemPath, seq.Children[i]);
+            if (FleetReader.IsNull(seq.Children[i]))
+            {
+                reader.Error(seq.Children[i], itemPath, "expected a map, got nothing (an empty list item)");
+                continue;
+            }
+
             if (read(seq.Children[i], itemPath) is { } item)
             {
                 result.Add(item);

@@ -135,7 +135,9 @@ internal sealed class InstallationValidator : IFleetValidator
     private static void CheckCommand(AgentSpec agent, FleetValidationContext ctx)
     {
         var exe = agent.Command[0];
-        var found = exe.Contains('/') || Path.IsPathRooted(exe) ? File.Exists(exe) : ctx.IsInstalled(exe);
+        var found = exe.Contains('/') || Path.IsPathRooted(exe)
+            ? File.Exists(exe)
+            : ctx.IsInstalled(exe) || File.Exists(Path.Combine(ctx.BaseDirectory, exe));
         if (!found)
         {
             ctx.Warning(ctx.PathOf(agent, "command"),
