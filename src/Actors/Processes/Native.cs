@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace DarkFactory.Actors.Processes;
 
 /// <summary>The few libc calls the process layer needs (there is no Mono.Posix here).</summary>
-internal static partial class Native
+public static partial class Native
 {
     public const int SIGHUP = 1;
     public const int SIGKILL = 9;

@@ -35,7 +35,7 @@ public static class CliApp
         try
         {
             // The daemon handles SIGTERM/SIGINT itself (graceful drain): no time limit from the parser.
-            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
         }
         catch (CliException e)
         {

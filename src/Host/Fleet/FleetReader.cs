@@ -145,10 +145,10 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             ResetAfter = f.Duration("reset_after") ?? d.ResetAfter,
         };
         f.Require("min", b.Min >= TimeSpan.Zero, "min must not be negative");
-        f.Require("max", b.Max > TimeSpan.Zero, "max must be a positive duration");
+        f.Require("max", b.Max >= TimeSpan.Zero, "max must not be negative (0s restarts at once)");
         f.Require("jitter", b.Jitter is >= 0 and <= 1, "jitter must be between 0 and 1");
         f.Require("reset_after", b.ResetAfter > TimeSpan.Zero, "reset_after must be a positive duration");
-        if (b.Min > b.Max && b.Min >= TimeSpan.Zero && b.Max > TimeSpan.Zero)
+        if (b.Min > b.Max && b.Min >= TimeSpan.Zero && b.Max >= TimeSpan.Zero)
         {
             var at = f.Has("min") ? "min" : "max";
             f.Error(at, $"backoff min ({Durations.Format(b.Min)}) is greater than max ({Durations.Format(b.Max)})");

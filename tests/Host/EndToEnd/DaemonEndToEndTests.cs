@@ -1,0 +1,205 @@
+using System.Net;
+using DarkFactory.Actors.Processes;
+using Xunit;
+
+namespace DarkFactory.Host.Tests.EndToEnd;
+
+/// <summary>The real daemon and the real `df` command line, with scripted fake agents (tests/agents).</summary>
+[Collection("daemon")]
+public sealed class DaemonEndToEndTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static string Fleet(string agents) => $"""
+        version: 1
+        layers:
+          safety:
+            backoff: {"{"} min: 0s, max: 0s {"}"}
+            max_restarts: 50
+            within: 1m
+        agents:
+        {agents}
+        """;
+
+    private static string Sleeper(string name, string layer = "safety", string extra = "") => $"""
+          - name: {name}
+            layer: {layer}
+            command: ["{DaemonProcess.Agent("sleeper.sh")}"]
+            grace: 2s
+        {extra}
+        """;
+
+    [Fact]
+    public async Task Daemon_restarts_a_SIGKILLed_agent_and_leaves_no_process_behind()
+    {
+        var grandchildPid = Path.Combine(Path.GetTempPath(), $"df-gc-{Guid.NewGuid():N}.pid");
+        var agents = Sleeper("keeper") + $"""
+              - name: spawner
+                layer: safety
+                command: ["{DaemonProcess.Agent("detach.sh")}", "{grandchildPid}"]
+              - name: once
+                layer: core
+                command: ["{DaemonProcess.Agent("lines.sh")}", "3"]
+            """;
+        await using var daemon = new DaemonProcess(Fleet(agents));
+        await daemon.StartAsync();
+
+        // the fleet is up: safety agents running, the core agent waits
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("keeper")).GetProperty("state").GetString() == "running", Wait, "keeper running");
+        var listed = await daemon.Json("agents", "--json");
+        var keeper = listed.EnumerateArray().Single(a => a.GetProperty("name").GetString() == "keeper");
+        Assert.Equal("safety", keeper.GetProperty("layer").GetString());
+        Assert.Equal(0, keeper.GetProperty("restarts").GetInt32());
+        Assert.Equal("stopped", (await daemon.AgentAsync("once")).GetProperty("state").GetString());
+        var pid = keeper.GetProperty("pid").GetInt32();
+
+        // SIGKILL the agent: a new run replaces it
+        Native.Kill(pid, Native.SIGKILL);
+        await DaemonProcess.Until(
+            async () => await daemon.AgentAsync("keeper") is var a && a.GetProperty("state").GetString() == "running" && a.GetProperty("pid").GetInt32() != pid,
+            Wait,
+            "keeper restarted");
+        var restarted = await daemon.AgentAsync("keeper");
+        Assert.Equal(1, restarted.GetProperty("restarts").GetInt32());
+        Assert.Equal(9, restarted.GetProperty("last_exit").GetProperty("signal").GetInt32());
+
+        // on-demand run, its output in the log
+        var (startExit, startOut, _) = await daemon.Df("start", "once");
+        Assert.Equal(0, startExit);
+        Assert.Contains("started", startOut);
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("once")).GetProperty("state").GetString() == "completed", Wait, "once completed");
+        var (_, logs, _) = await daemon.Df("logs", "once");
+        Assert.Contains("line 3", logs);
+
+        // SIGTERM: every agent and the detached grandchild are gone, the daemon exits 0
+        await DaemonProcess.Until(() => Task.FromResult(File.Exists(grandchildPid)), Wait, "grandchild pid file");
+        var grandchild = int.Parse(File.ReadAllText(grandchildPid).Trim());
+        Assert.True(ProcessTree.IsAlive(grandchild));
+        Assert.Equal(0, await daemon.StopAsync(Wait));
+        Assert.Empty(daemon.AgentProcesses());
+        Assert.False(ProcessTree.IsAlive(grandchild));
+        Assert.False(File.Exists(Path.Combine(daemon.DataDir, "daemon.json")));
+
+        // the history survives the daemon
+        await daemon.StartAsync();
+        var history = await daemon.Json("history", "keeper", "--json");
+        var kinds = history.EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
+        Assert.Contains("crashed", kinds);
+        Assert.Contains("restarting", kinds);
+        Assert.Contains("stopped", kinds);
+        Assert.Equal(0, await daemon.StopAsync(Wait));
+        File.Delete(grandchildPid);
+    }
+
+    [Fact]
+    public async Task Reload_reconciles_and_an_invalid_file_leaves_the_fleet_untouched()
+    {
+        await using var daemon = new DaemonProcess(Fleet(Sleeper("a") + Sleeper("b")));
+        await daemon.StartAsync();
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("b")).GetProperty("state").GetString() == "running", Wait, "b running");
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("a")).GetProperty("state").GetString() == "running", Wait, "a running");
+        var bPid = (await daemon.AgentAsync("b")).GetProperty("pid").GetInt32();
+
+        // a is removed, b changes, c is new
+        File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b", extra: "    env: { MODE: changed }\n") + Sleeper("c")));
+        var (exit, stdout, stderr) = await daemon.Df("reload");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("started: c", stdout);
+        Assert.Contains("restarted: b", stdout);
+        Assert.Contains("stopped: a", stdout);
+        await DaemonProcess.Until(async () => (await daemon.ApiJson("/api/agents")).GetArrayLength() == 2, Wait, "a removed");
+        await DaemonProcess.Until(
+            async () => await daemon.AgentAsync("b") is var b && b.GetProperty("state").GetString() == "running" && b.GetProperty("pid").GetInt32() != bPid,
+            Wait,
+            "b restarted");
+        var cPid = (await daemon.AgentAsync("c")).GetProperty("pid");
+
+        // an invalid file is refused with its errors; nothing changes
+        File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b") + "  - name: Bad_Name\n    layer: nowhere\n"));
+        (exit, _, stderr) = await daemon.Df("reload");
+        Assert.Equal(1, exit);
+        Assert.Contains("fleet.yaml:", stderr);
+        Assert.Contains("refused", stderr);
+        Assert.Equal(cPid.GetInt32(), (await daemon.AgentAsync("c")).GetProperty("pid").GetInt32());
+
+        // SIGHUP applies a valid file
+        File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b", extra: "    env: { MODE: changed }\n") + Sleeper("c") + Sleeper("d")));
+        daemon.Signal("HUP");
+        await DaemonProcess.Until(async () => (await daemon.ApiJson("/api/agents")).GetArrayLength() == 3, Wait, "d added by SIGHUP");
+        Assert.Equal(0, await daemon.StopAsync(Wait));
+        Assert.Empty(daemon.AgentProcesses());
+    }
+
+    [Fact]
+    public async Task A_restarted_daemon_sweeps_agents_left_by_a_killed_one()
+    {
+        await using var daemon = new DaemonProcess(Fleet(Sleeper("left")));
+        await daemon.StartAsync();
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("left")).GetProperty("state").GetString() == "running", Wait, "running");
+        var orphan = (await daemon.AgentAsync("left")).GetProperty("pid").GetInt32();
+
+        daemon.KillHard(); // SIGKILL: no drain; the agent lives on in its own session
+        Assert.True(ProcessTree.IsAlive(orphan));
+
+        await daemon.StartAsync();
+        Assert.False(ProcessTree.IsAlive(orphan));
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("left")).GetProperty("state").GetString() == "running", Wait, "running again");
+        Assert.Equal(0, await daemon.StopAsync(Wait));
+    }
+
+    [Fact]
+    public async Task The_API_requires_the_token_and_keeps_it_owner_only()
+    {
+        await using var daemon = new DaemonProcess(Fleet(Sleeper("x")));
+        await daemon.StartAsync();
+
+        using var anonymous = daemon.Client(withToken: false);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/api/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/agents")).StatusCode);
+        using var client = daemon.Client();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/agents/nobody")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/agents/x")).StatusCode);
+
+        var ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(Path.Combine(daemon.DataDir, "token")));
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(Path.Combine(daemon.DataDir, "daemon.json")));
+        Assert.Equal(0, await daemon.StopAsync(Wait));
+    }
+
+    [Fact]
+    public async Task Commands_without_a_daemon_say_so_in_one_line()
+    {
+        await using var nobody = new DaemonProcess(Fleet(Sleeper("x")));
+        var (exit, stdout, stderr) = await nobody.Df("agents");
+        Assert.Equal(1, exit);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains("no Dark Factory daemon is running", stderr);
+    }
+
+    [Fact]
+    public async Task Validate_prints_every_error_with_its_position_and_exits_1()
+    {
+        await using var tool = new DaemonProcess("""
+            version: 1
+            agents:
+              - name: a
+                layer: safety
+                command: ["true"]
+                shedule: "* * * * *"
+              - name: a
+                layer: core
+                command: ["true"]
+                schedule: "not cron"
+            """);
+        var (exit, _, stderr) = await tool.Df("validate", tool.FleetPath);
+        Assert.Equal(1, exit);
+        Assert.Contains("fleet.yaml:6:5: error: agents[0].shedule", stderr);
+        Assert.Contains("did you mean 'schedule'", stderr);
+        Assert.Contains("agents[1].name", stderr);
+        Assert.Contains("agents[1].schedule", stderr);
+
+        File.WriteAllText(tool.FleetPath, "version: 1\nagents:\n  - name: ticker\n    layer: safety\n    cli: command\n    command: [\"bash\", \"-c\", \"while true; do echo tick; sleep 1; done\"]\n");
+        Assert.Equal(0, (await tool.Df("validate", tool.FleetPath)).Exit);
+    }
+}

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Host.Daemon;
+
+namespace DarkFactory.Host.Tests.EndToEnd;
+
+/// <summary>
+/// The real daemon as an OS process (`dotnet df.dll up`) on a temporary data directory, and the real
+/// `df` command line against it. Disposing kills whatever is left (daemon and every agent it started).
+/// </summary>
+public sealed class DaemonProcess : IAsyncDisposable
+{
+    private static readonly string DfDll = Path.Combine(AppContext.BaseDirectory, "df.dll");
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    public DaemonProcess(string fleetYaml, string? dataDir = null)
+    {
+        Root = dataDir is null ? Directory.CreateTempSubdirectory("df-e2e-").FullName : Path.GetDirectoryName(dataDir)!;
+        DataDir = dataDir ?? Path.Combine(Root, "data");
+        FleetPath = Path.Combine(Root, "fleet.yaml");
+        File.WriteAllText(FleetPath, fleetYaml);
+    }
+
+    public string Root { get; }
+    public string DataDir { get; }
+    public string FleetPath { get; }
+    public int Pid => _process?.Id ?? 0;
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public string DaemonId => new DataDirectory(DataDir).DaemonId;
+
+    public static string Agent(string script) => Path.Combine(RepoRoot(), "tests", "agents", script);
+
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "DarkFactory.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir.FullName;
+    }
+
+    public async Task StartAsync()
+    {
+        var endpoint = Path.Combine(DataDir, "daemon.json");
+        if (File.Exists(endpoint))
+        {
+            File.Delete(endpoint);
+        }
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { DfDll, "up", "--fleet", FleetPath, "--data-dir", DataDir, "--listen", "127.0.0.1:0" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await Until(() => Task.FromResult(File.Exists(endpoint) || _process.HasExited), TimeSpan.FromSeconds(60), "daemon.json");
+        if (_process.HasExited)
+        {
+            throw new InvalidOperationException($"daemon exited with {_process.ExitCode}:\n{Output}");
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    /// <summary>Runs `df ARGS --data-dir DIR` and returns its exit code and output.</summary>
+    public async Task<(int Exit, string Stdout, string Stderr)> Df(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(DfDll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.ArgumentList.Add("--data-dir");
+        psi.ArgumentList.Add(DataDir);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(timeout.Token);
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    public async Task<JsonElement> Json(params string[] args)
+    {
+        var (exit, stdout, stderr) = await Df(args);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"df {string.Join(' ', args)} exited {exit}: {stderr}");
+        }
+
+        return JsonSerializer.Deserialize<JsonElement>(stdout);
+    }
+
+    public async Task<JsonElement> AgentAsync(string name) =>
+        (await ApiJson("/api/agents")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == name);
+
+    public async Task<JsonElement> ApiJson(string path)
+    {
+        using var http = Client();
+        return JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync(path));
+    }
+
+    public HttpClient Client(bool withToken = true)
+    {
+        var endpoint = JsonSerializer.Deserialize<JsonElement>(File.ReadAllText(Path.Combine(DataDir, "daemon.json")));
+        var http = new HttpClient { BaseAddress = new Uri(endpoint.GetProperty("url").GetString()!) };
+        if (withToken)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.GetProperty("token").GetString());
+        }
+
+        return http;
+    }
+
+    public void Signal(string signal) => Process.Start("kill", ["-" + signal, Pid.ToString()])!.WaitForExit();
+
+    /// <summary>SIGTERM, then wait for the daemon to exit; returns its exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        Signal("TERM");
+        using var cts = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public void KillHard()
+    {
+        _process?.Kill();
+        _process?.WaitForExit();
+    }
+
+    /// <summary>Live agent processes of this daemon's data directory (by their run marker).</summary>
+    public IReadOnlyList<int> AgentProcesses() => ProcessTree.FindMarked(DaemonId + "/");
+
+    public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (sw.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout} waiting for {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        ProcessTree.KillMarked([DaemonId + "/"]);
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
