@@ -25,6 +25,7 @@ public sealed class FactoryActor : ReceiveActor
         Receive<GetAgents>(m => fleet.Forward(m));
         Receive<GetFleet>(m => fleet.Forward(m));
         Receive<DrainFleet>(m => fleet.Forward(m));
+        Receive<FlushHistory>(m => history.Forward(m));
         Receive<GetHistory>(m => history.Forward(m));
         Receive<SweepRun>(m => sweeper.Forward(m));
     }

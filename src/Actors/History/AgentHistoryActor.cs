@@ -45,6 +45,8 @@ public sealed class AgentHistoryActor : ReceivePersistentActor
                 SaveSnapshot(new AgentHistory(_agent, _entries.ToList()));
             }
         }));
+        // Answers once every event this actor was asked to persist before is written.
+        Command<FlushHistory>(f => DeferAsync(f, _ => Sender.Tell(HistoryFlushed.Instance)));
         Command<GetHistory>(q => Sender.Tell(new AgentHistory(_agent, _entries.Skip(Math.Max(0, _entries.Count - q.Limit)).ToList())));
         Command<SaveSnapshotSuccess>(s =>
         {
@@ -60,6 +62,17 @@ public sealed class AgentHistoryActor : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
+    protected override void OnReplaySuccess()
+    {
+        _log.Debug("History of [{0}] recovered: {1} entries up to sequence number {2}", _agent, _entries.Count, LastSequenceNr);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "History of [{0}] could not be recovered", _agent);
+        base.OnRecoveryFailure(reason, message);
+    }
+
     public static Props Props(string agent) => Akka.Actor.Props.Create(() => new AgentHistoryActor(agent));
 
     private void Apply(AgentLifecycle e)
@@ -72,13 +85,32 @@ public sealed class AgentHistoryActor : ReceivePersistentActor
     }
 }
 
+/// <summary>Answered with <see cref="HistoryFlushed"/> once every history event sent before it is written.</summary>
+public sealed record FlushHistory
+{
+    public static readonly FlushHistory Instance = new();
+}
+
+public sealed record HistoryFlushed
+{
+    public static readonly HistoryFlushed Instance = new();
+}
+
 /// <summary>Routes lifecycle events and history queries to one <see cref="AgentHistoryActor"/> per agent, created on demand.</summary>
 public sealed class HistoryActor : ReceiveActor
 {
+    private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
+
     public HistoryActor()
     {
         Receive<AgentLifecycle>(e => Child(e.Agent).Forward(e));
         Receive<GetHistory>(q => Child(q.Agent).Forward(q));
+        Receive<FlushHistory>(_ =>
+        {
+            var replyTo = Sender;
+            var flushes = Context.GetChildren().Select(c => c.Ask<HistoryFlushed>(FlushHistory.Instance, FlushTimeout)).ToList();
+            Task.WhenAll(flushes).ContinueWith(_ => HistoryFlushed.Instance, TaskScheduler.Default).PipeTo(replyTo);
+        });
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new HistoryActor());

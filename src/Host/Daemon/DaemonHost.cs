@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Fleet;
+using DarkFactory.Actors.History;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
@@ -176,6 +177,16 @@ public static class DaemonHost
                     }
 
                     ProcessTree.KillMarked([daemon.DaemonId + "/"]);
+
+                    // the drain's own lifecycle events (stopped ...) must reach the journal before it closes
+                    try
+                    {
+                        await factory.Ask<HistoryFlushed>(FlushHistory.Instance, TimeSpan.FromSeconds(15));
+                    }
+                    catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+                    {
+                    }
+
                     return Akka.Done.Instance;
                 });
             });
