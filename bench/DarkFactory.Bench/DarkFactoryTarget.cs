@@ -63,7 +63,7 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
             y.AppendLine("    layer: safety");
             y.AppendLine("    cli: command");
             y.AppendLine($"    command: [{string.Join(", ", p.Argv.Select(Q))}]");
-            y.AppendLine("    restart: permanent");
+            y.AppendLine($"    restart: {(p.Restart ? "permanent" : "temporary")}");
             y.AppendLine($"    autostart: {(p.Autostart ? "true" : "false")}");
             y.AppendLine($"    grace: {(int)fleet.Grace.TotalMilliseconds}ms");
             if (env.Length > 0)

@@ -34,7 +34,7 @@ var plan = new (string Key, Func<Task> Run)[]
 {
     ("restart", scenarios.RestartLatency),
     ("cold100", () => scenarios.ColdStart(100, quick ? 3 : 7, idleAfterLast: !(only is { } o1) || o1.Contains("idle"), "100 agents", 0.3)),
-    ("cold1000", () => scenarios.ColdStart(1000, quick ? 1 : 3, idleAfterLast: true, "1,000 light agents", 0.3 * 10)),
+    ("cold1000", () => scenarios.ColdStart(1000, quick ? 1 : 3, idleAfterLast: true, "1,000 light agents", 0)),
     ("chatty", scenarios.Chatty),
     ("flood", scenarios.Flood),
     ("stop", scenarios.GracefulStop),

@@ -156,9 +156,10 @@ internal sealed class Scenarios(Bench b, ITarget target)
         }
 
         var floor = ColdFloor(n);
+        var targetText = targetSeconds > 0 ? $"< {targetSeconds * 1000:0} ms" : "(info)";
         b.Add(new Row($"2 cold start {label}", "daemon launched → all alive", Summary(fromLaunch, "ms", "0"),
-            $"harness spawns all (setsid): {F(floor, "0")} ms", $"< {targetSeconds * 1000:0} ms", Verdicts.AtMost(Median(fromLaunch), targetSeconds * 1000)));
-        b.Add(new Row($"2 cold start {label}", "daemon.json written → all alive", Summary(fromReady, "ms", "0"), "—", $"< {targetSeconds * 1000:0} ms", Verdicts.AtMost(Median(fromReady), targetSeconds * 1000)));
+            $"harness spawns all (setsid): {F(floor, "0")} ms", targetText, targetSeconds > 0 ? Verdicts.AtMost(Median(fromLaunch), targetSeconds * 1000) : "—"));
+        b.Add(new Row($"2 cold start {label}", "daemon.json written → all alive", Summary(fromReady, "ms", "0"), "—", targetText, targetSeconds > 0 ? Verdicts.AtMost(Median(fromReady), targetSeconds * 1000) : "—"));
         b.Add(new Row($"2 cold start {label}", "daemon launched → daemon.json written", Summary(launchToReady, "ms", "0"), "—", "(info)", "—"));
         if (idle is { } s)
         {
@@ -225,13 +226,20 @@ internal sealed class Scenarios(Bench b, ITarget target)
             await t.WaitReadyAsync(Ready, CancellationToken.None);
             Bench.WaitPidfiles(pids, n, Ready);
             var logs = programs.Select(p => t.OutputLogPath(p.Name)!).ToList();
+            var started = Stopwatch.GetTimestamp();
             Thread.Sleep(TimeSpan.FromSeconds(b.Quick ? 2 : 5));
-            var before = logs.Sum(CountLines);
-            var t0 = Stopwatch.GetTimestamp();
             var (windows, seconds) = b.Quick ? (3, 4.0) : (3, 10.0);
             var s = Bench.Sample(t.SupervisorPids, windows, seconds);
-            var elapsed = Ms(t0, Stopwatch.GetTimestamp()) / 1000;
-            var rate = (logs.Sum(CountLines) - before) / elapsed;
+
+            // The daemon buffers each log (64 KiB) until the stream ends: count after its graceful stop.
+            t.SignalStop();
+            var stopped = Stopwatch.GetTimestamp();
+            while (!t.HasExited && Ms(stopped, Stopwatch.GetTimestamp()) < 15_000)
+            {
+                Thread.Sleep(10);
+            }
+
+            var rate = logs.Sum(CountLines) / (Ms(started, stopped) / 1000);
             b.Log($"chatty: {windows} windows of {seconds} s: CPU % {string.Join(" ", s.CpuPercent.Select(x => F(x)))}; {F(rate, "0")} lines/s reached the logs");
             b.Add(new Row("3 idle, 100 chatty agents", $"daemon CPU, % of a core ({F(rate, "0")} lines/s captured)", Summary(s.CpuPercent, "%"), "—", "< 1.5 %", Verdicts.AtMost(Median(s.CpuPercent), 1.5)));
             b.Add(new Row("3 idle, 100 chatty agents", "daemon PSS", Summary(s.PssMiB, "MiB", "0.0"), "—", "(info)", "—"));
@@ -271,7 +279,7 @@ internal sealed class Scenarios(Bench b, ITarget target)
         for (var r = 0; r < repeats; r++)
         {
             var dir = b.NewDirectory("flood");
-            var programs = new List<ProgramSpec> { new("flood", [b.Agents("flood.sh"), lines.ToString(System.Globalization.CultureInfo.InvariantCulture)], Autostart: false) };
+            var programs = new List<ProgramSpec> { new("flood", [b.Agents("flood.sh"), lines.ToString(System.Globalization.CultureInfo.InvariantCulture)], Autostart: false, Restart: false) };
             await With(b.Fleet(programs, dir), async t =>
             {
                 await t.WaitReadyAsync(Ready, CancellationToken.None);
@@ -331,7 +339,7 @@ internal sealed class Scenarios(Bench b, ITarget target)
         var dir = b.NewDirectory("flood-baseline");
         var file = Path.Combine(dir, "out");
         var t0 = Stopwatch.GetTimestamp();
-        using var p = b.Spawn(["bash", "-c", script, b.Agents("flood.sh"), lines.ToString(System.Globalization.CultureInfo.InvariantCulture), file]);
+        using var p = b.Spawn(["bash", "-c", script + " 2>/dev/null", b.Agents("flood.sh"), lines.ToString(System.Globalization.CultureInfo.InvariantCulture), file]);
         p.WaitForExit();
         var s = Ms(t0, Stopwatch.GetTimestamp()) / 1000;
         var size = new FileInfo(file).Length;

@@ -4,7 +4,8 @@ namespace DarkFactory.Bench;
 /// <param name="Name">Lower-case, [a-z0-9-]: valid for every supervisor.</param>
 /// <param name="Argv">argv[0] is the executable (looked up in PATH).</param>
 /// <param name="Autostart">Started with the supervisor; false: started on request (<see cref="IRunningTarget.StartProgramAsync"/>).</param>
-internal sealed record ProgramSpec(string Name, IReadOnlyList<string> Argv, bool Autostart = true);
+/// <param name="Restart">Restarted whenever it ends (true), or run once (false).</param>
+internal sealed record ProgramSpec(string Name, IReadOnlyList<string> Argv, bool Autostart = true, bool Restart = true);
 
 /// <summary>What a scenario asks of a supervisor: the programs, always restarted, with no backoff.</summary>
 /// <param name="Programs">The programs to supervise.</param>
