@@ -158,7 +158,8 @@ public static class DaemonHost
                         TimeProvider.System,
                         Random.Shared.NextDouble,
                         name => Executables.Find(name, environment.GetValueOrDefault("PATH")),
-                        LayerServices.ReadFile) { GlobalSecrets = globalSecrets }),
+                        LayerServices.ReadFile)
+                    { GlobalSecrets = globalSecrets }),
                     "factory");
                 registry.Register<FactoryActor>(factory);
 
