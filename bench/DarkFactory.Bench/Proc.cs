@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Text;
+
+namespace DarkFactory.Bench;
+
+/// <summary>Reads what the kernel knows about a process: liveness, CPU ticks, memory (black box, /proc only).</summary>
+internal static class Proc
+{
+    /// <summary>USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on Linux).</summary>
+    public const double TicksPerSecond = 100.0;
+
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        if (pid <= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] is not ('Z' or 'X');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>utime + stime of the process (clock ticks), or -1 when it is gone.</summary>
+    public static long CpuTicks(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // fields[0] is field 3 (state): utime is field 14, stime field 15
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Proportional set size in bytes (/proc/PID/smaps_rollup), or -1.</summary>
+    public static long PssBytes(int pid) => ReadKb($"/proc/{pid}/smaps_rollup", "Pss:");
+
+    /// <summary>Resident set size in bytes (/proc/PID/status VmRSS), or -1.</summary>
+    public static long RssBytes(int pid) => ReadKb($"/proc/{pid}/status", "VmRSS:");
+
+    public static int Threads(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("Threads:", StringComparison.Ordinal));
+            return line is null ? -1 : int.Parse(line["Threads:".Length..].Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
+    private static long ReadKb(string path, string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                {
+                    var value = line[key.Length..].Trim();
+                    var kb = value.EndsWith(" kB", StringComparison.Ordinal) ? value[..^3] : value;
+                    return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return -1;
+    }
+
+    /// <summary>Pids (not zombies) whose environment has an entry KEY=VALUE starting with <paramref name="entryPrefix"/>.</summary>
+    public static List<int> FindByEnviron(string entryPrefix)
+    {
+        var needle = Encoding.UTF8.GetBytes(entryPrefix);
+        var self = Environment.ProcessId;
+        var found = new List<int>();
+        var buffer = new byte[128 * 1024];
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == self)
+            {
+                continue;
+            }
+
+            int length;
+            try
+            {
+                using var handle = File.OpenHandle($"/proc/{pid}/environ", FileMode.Open, FileAccess.Read);
+                length = RandomAccess.Read(handle, buffer, 0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            var span = buffer.AsSpan(0, Math.Max(0, length));
+            while (!span.IsEmpty)
+            {
+                var nul = span.IndexOf((byte)0);
+                var entry = nul < 0 ? span : span[..nul];
+                if (entry.StartsWith(needle))
+                {
+                    if (IsAlive(pid))
+                    {
+                        found.Add(pid);
+                    }
+
+                    break;
+                }
+
+                span = nul < 0 ? [] : span[(nul + 1)..];
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>SIGKILLs every live process carrying the entry prefix; returns how many there were.</summary>
+    public static int KillByEnviron(string entryPrefix)
+    {
+        var total = 0;
+        for (var round = 0; round < 5; round++)
+        {
+            var pids = FindByEnviron(entryPrefix);
+            if (pids.Count == 0)
+            {
+                break;
+            }
+
+            total += pids.Count;
+            foreach (var pid in pids)
+            {
+                Native.Kill(pid, Native.SIGKILL);
+            }
+
+            Thread.Sleep(20);
+        }
+
+        return total;
+    }
+
+    /// <summary>Reads a pid a program wrote to its pidfile ("123\n"); null while absent or incomplete.</summary>
+    public static int? ReadPidfile(string path)
+    {
+        try
+        {
+            var text = File.ReadAllText(path);
+            return text.EndsWith('\n') && int.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,428 @@
+using System.Diagnostics;
+using static DarkFactory.Bench.Stats;
+
+namespace DarkFactory.Bench;
+
+internal sealed class Scenarios(Bench b, ITarget target)
+{
+    private static readonly TimeSpan Ready = TimeSpan.FromSeconds(60);
+
+    /// <summary>Launches the target on a fleet, runs the body, then always kills it and sweeps the run marker.</summary>
+    private async Task<T> With<T>(TargetFleet fleet, Func<IRunningTarget, Task<T>> body)
+    {
+        var running = await target.LaunchAsync(fleet, CancellationToken.None);
+        try
+        {
+            return await body(running);
+        }
+        finally
+        {
+            await running.DisposeAsync();
+            var left = b.Sweep();
+            if (left > 0)
+            {
+                b.Log($"cleanup: killed {left} leftover process(es) of {target.Name}");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ 1. restart latency
+
+    public async Task RestartLatency()
+    {
+        var kills = b.Quick ? 15 : 40;
+        const int warmup = 5;
+        var dir = b.NewDirectory("restart");
+        var pids = Path.Combine(dir, "pids");
+        Directory.CreateDirectory(pids);
+        var pidfile = Path.Combine(pids, "r0.pid");
+        var samples = await With(b.Fleet([Bench.PidfileProgram("r0", pidfile)], dir), async t =>
+        {
+            await t.WaitReadyAsync(Ready, CancellationToken.None);
+            Bench.WaitPidfiles(pids, 1, Ready);
+            var list = new List<double>();
+            for (var i = 0; i < warmup + kills; i++)
+            {
+                var ms = KillAndWait(pidfile, () => { });
+                if (i >= warmup)
+                {
+                    list.Add(ms);
+                }
+
+                Thread.Sleep(50);
+            }
+
+            var reported = await t.GetProgramPidsAsync(CancellationToken.None);
+            b.Log($"restart: after {warmup + kills} kills the API reports pid {reported["r0"]}, pidfile {Proc.ReadPidfile(pidfile)}");
+            return list;
+        });
+
+        var floor = Floor(kills, setsid: false);
+        var floorSetsid = Floor(kills, setsid: true);
+        b.Log($"restart samples (ms): {string.Join(" ", samples.Select(x => F(x, "0.0")))}");
+        b.Add(new Row("1 restart latency", "SIGKILL → replacement wrote its pidfile", Summary(samples, "ms"),
+            $"Process.Start {F(Median(floor))} ms; setsid {F(Median(floorSetsid))} ms", "median < 4 ms", Verdicts.AtMost(Median(samples), 4)));
+    }
+
+    /// <summary>SIGKILLs the pid in the pidfile, runs <paramref name="respawn"/>, waits for a new pid there; ms.</summary>
+    private static double KillAndWait(string pidfile, Action respawn)
+    {
+        var old = Proc.ReadPidfile(pidfile) ?? throw new InvalidOperationException("no pid");
+        var t0 = Stopwatch.GetTimestamp();
+        Native.Kill(old, Native.SIGKILL);
+        respawn();
+        var deadline = t0 + (10 * Stopwatch.Frequency);
+        while (true)
+        {
+            if (Proc.ReadPidfile(pidfile) is { } pid && pid != old)
+            {
+                return Ms(t0, Stopwatch.GetTimestamp());
+            }
+
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException("no replacement within 10 s");
+            }
+
+            Native.USleep(50);
+        }
+    }
+
+    /// <summary>The floor: the harness itself respawns the program right after the kill.</summary>
+    private List<double> Floor(int kills, bool setsid)
+    {
+        var dir = b.NewDirectory(setsid ? "floor-setsid" : "floor");
+        var pidfile = Path.Combine(dir, "r0.pid");
+        var argv = Bench.PidfileProgram("r0", pidfile).Argv;
+        var procs = new List<Process> { b.Spawn(argv, setsid) };
+        var list = new List<double>();
+        try
+        {
+            Bench.WaitPidfiles(dir, 1, Ready);
+            for (var i = 0; i < 5 + kills; i++)
+            {
+                var ms = KillAndWait(pidfile, () => procs.Add(b.Spawn(argv, setsid)));
+                if (i >= 5)
+                {
+                    list.Add(ms);
+                }
+
+                Thread.Sleep(50);
+            }
+        }
+        finally
+        {
+            foreach (var p in procs)
+            {
+                Native.Kill(p.Id, Native.SIGKILL);
+                p.WaitForExit(1000);
+                p.Dispose();
+            }
+
+            b.Sweep();
+        }
+
+        return list;
+    }
+
+    // ------------------------------------------------------------------ 2. cold start (+ 3. idle cost)
+
+    public async Task ColdStart(int n, int repeats, bool idleAfterLast, string label, double targetSeconds)
+    {
+        List<double> fromLaunch = [], fromReady = [], launchToReady = [];
+        (List<double> Cpu, List<double> Pss, List<double> Rss)? idle = null;
+        for (var r = 0; r < repeats; r++)
+        {
+            var dir = b.NewDirectory($"cold{n}");
+            var pids = Path.Combine(dir, "pids");
+            Directory.CreateDirectory(pids);
+            var programs = Enumerable.Range(0, n).Select(i => Bench.PidfileProgram($"a{i:0000}", Path.Combine(pids, $"a{i:0000}"))).ToList();
+            await With(b.Fleet(programs, dir), async t =>
+            {
+                var ready = await t.WaitReadyAsync(Ready, CancellationToken.None);
+                var all = Bench.WaitPidfiles(pids, n, Ready);
+                fromLaunch.Add(Ms(t.LaunchedAt, all));
+                fromReady.Add(Ms(ready, all));
+                launchToReady.Add(Ms(t.LaunchedAt, ready));
+                if (idleAfterLast && r == repeats - 1)
+                {
+                    var reported = await t.GetProgramPidsAsync(CancellationToken.None);
+                    b.Log($"cold {n}: API reports {reported.Values.Count(p => p is not null)} of {n} agents with a pid");
+                    idle = IdleSample(t, $"{n} silent agents");
+                }
+
+                return 0;
+            });
+        }
+
+        var floor = ColdFloor(n);
+        var targetText = targetSeconds > 0 ? $"< {targetSeconds * 1000:0} ms" : "(info)";
+        b.Add(new Row($"2 cold start {label}", "daemon launched → all alive", Summary(fromLaunch, "ms", "0"),
+            $"harness spawns all (setsid): {F(floor, "0")} ms", targetText, targetSeconds > 0 ? Verdicts.AtMost(Median(fromLaunch), targetSeconds * 1000) : "—"));
+        b.Add(new Row($"2 cold start {label}", "daemon.json written → all alive", Summary(fromReady, "ms", "0"), "—", targetText, targetSeconds > 0 ? Verdicts.AtMost(Median(fromReady), targetSeconds * 1000) : "—"));
+        b.Add(new Row($"2 cold start {label}", "daemon launched → daemon.json written", Summary(launchToReady, "ms", "0"), "—", "(info)", "—"));
+        if (idle is { } s)
+        {
+            var (pssTarget, cpuTarget) = n >= 1000 ? (150.0, 1.0) : (64.0, 1.0);
+            var scenario = n >= 1000 ? $"2 cold start {label}" : "3 idle, 100 silent agents";
+            b.Add(new Row(scenario, "daemon PSS", Summary(s.Pss, "MiB", "0.0") + $"; RSS {F(Median(s.Rss), "0.0")} MiB", "—", $"< {pssTarget:0} MiB", Verdicts.AtMost(Median(s.Pss), pssTarget)));
+            b.Add(new Row(scenario, "daemon CPU, % of a core", Summary(s.Cpu, "%", "0.00"), "—", $"< {cpuTarget:0} %", Verdicts.AtMost(Median(s.Cpu), cpuTarget)));
+        }
+    }
+
+    private (List<double> Cpu, List<double> Pss, List<double> Rss) IdleSample(IRunningTarget t, string what)
+    {
+        var settle = b.Quick ? 2 : 5;
+        var (windows, seconds) = b.Quick ? (3, 4.0) : (3, 10.0);
+        Thread.Sleep(TimeSpan.FromSeconds(settle));
+        var s = Bench.Sample(t.SupervisorPids, windows, seconds);
+        b.Log($"idle ({what}): settle {settle} s, then {windows} windows of {seconds} s: CPU % {string.Join(" ", s.CpuPercent.Select(x => F(x)))}; PSS MiB {string.Join(" ", s.PssMiB.Select(x => F(x, "0.0")))}; threads {string.Join(",", t.SupervisorPids.Select(Proc.Threads))}");
+        return s;
+    }
+
+    /// <summary>The harness starts n programs itself (under setsid, like the daemon) until all are alive; ms.</summary>
+    private double ColdFloor(int n)
+    {
+        var dir = b.NewDirectory($"cold-floor{n}");
+        var procs = new List<Process>(n);
+        try
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            for (var i = 0; i < n; i++)
+            {
+                procs.Add(b.Spawn(Bench.PidfileProgram($"a{i}", Path.Combine(dir, $"a{i:0000}")).Argv, setsid: true));
+            }
+
+            return Ms(t0, Bench.WaitPidfiles(dir, n, Ready));
+        }
+        finally
+        {
+            foreach (var p in procs)
+            {
+                Native.Kill(p.Id, Native.SIGKILL);
+            }
+
+            foreach (var p in procs)
+            {
+                p.WaitForExit(1000);
+                p.Dispose();
+            }
+
+            b.Sweep();
+        }
+    }
+
+    // ------------------------------------------------------------------ 3. chatty idle
+
+    public async Task Chatty()
+    {
+        const int n = 100;
+        var dir = b.NewDirectory("chatty");
+        var pids = Path.Combine(dir, "pids");
+        Directory.CreateDirectory(pids);
+        var programs = Enumerable.Range(0, n).Select(i => new ProgramSpec($"t{i:000}", [b.Agents("ticker.sh"), "10", Path.Combine(pids, $"t{i:000}")])).ToList();
+        await With(b.Fleet(programs, dir), async t =>
+        {
+            await t.WaitReadyAsync(Ready, CancellationToken.None);
+            Bench.WaitPidfiles(pids, n, Ready);
+            var logs = programs.Select(p => t.OutputLogPath(p.Name)!).ToList();
+            var started = Stopwatch.GetTimestamp();
+            Thread.Sleep(TimeSpan.FromSeconds(b.Quick ? 2 : 5));
+            var (windows, seconds) = b.Quick ? (3, 4.0) : (3, 10.0);
+            var s = Bench.Sample(t.SupervisorPids, windows, seconds);
+
+            // The daemon buffers each log (64 KiB) until the stream ends: count after its graceful stop.
+            t.SignalStop();
+            var stopped = Stopwatch.GetTimestamp();
+            while (!t.HasExited && Ms(stopped, Stopwatch.GetTimestamp()) < 15_000)
+            {
+                Thread.Sleep(10);
+            }
+
+            var rate = logs.Sum(CountLines) / (Ms(started, stopped) / 1000);
+            b.Log($"chatty: {windows} windows of {seconds} s: CPU % {string.Join(" ", s.CpuPercent.Select(x => F(x)))}; {F(rate, "0")} lines/s reached the logs");
+            b.Add(new Row("3 idle, 100 chatty agents", $"daemon CPU, % of a core ({F(rate, "0")} lines/s captured)", Summary(s.CpuPercent, "%"), "—", "< 1.5 %", Verdicts.AtMost(Median(s.CpuPercent), 1.5)));
+            b.Add(new Row("3 idle, 100 chatty agents", "daemon PSS", Summary(s.PssMiB, "MiB", "0.0"), "—", "(info)", "—"));
+            return 0;
+        });
+    }
+
+    private static long CountLines(string path)
+    {
+        try
+        {
+            using var f = File.Open(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var buffer = new byte[64 * 1024];
+            long lines = 0;
+            int read;
+            while ((read = f.Read(buffer)) > 0)
+            {
+                lines += buffer.AsSpan(0, read).Count((byte)'\n');
+            }
+
+            return lines;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    // ------------------------------------------------------------------ 4. output capture
+
+    public async Task Flood()
+    {
+        const int lines = 2_000_000;
+        const long bytes = lines * 80L;
+        var repeats = b.Quick ? 2 : 3;
+        List<double> rates = [], seconds = [];
+        for (var r = 0; r < repeats; r++)
+        {
+            var dir = b.NewDirectory("flood");
+            var programs = new List<ProgramSpec> { new("flood", [b.Agents("flood.sh"), lines.ToString(System.Globalization.CultureInfo.InvariantCulture)], Autostart: false, Restart: false) };
+            await With(b.Fleet(programs, dir), async t =>
+            {
+                await t.WaitReadyAsync(Ready, CancellationToken.None);
+                using var watcher = new LogWatcher(t.OutputLogPath("flood")!, keep: 3);
+                var t0 = Stopwatch.GetTimestamp();
+                await t.StartProgramAsync("flood", CancellationToken.None);
+                var deadline = t0 + (300 * Stopwatch.Frequency);
+                long done;
+                while (true)
+                {
+                    watcher.Poll();
+                    if (watcher.LastLine() is { } last && last.StartsWith("--- ", StringComparison.Ordinal) && (last.Contains(" exited with code ", StringComparison.Ordinal) || last.Contains(" killed by signal ", StringComparison.Ordinal)))
+                    {
+                        done = Stopwatch.GetTimestamp();
+                        watcher.Poll();
+                        break;
+                    }
+
+                    if (Stopwatch.GetTimestamp() > deadline)
+                    {
+                        throw new TimeoutException("flood did not finish in 300 s");
+                    }
+
+                    Native.USleep(1000);
+                }
+
+                var (got, newlines, markers) = watcher.Count();
+                var payload = newlines - markers;
+                var s = Ms(t0, done) / 1000;
+                b.Log($"flood run {r + 1}: {F(s, "0.000")} s; log files held {watcher.FilesHeld}; {got} bytes, {payload} output lines + {markers} marker lines (expected {lines} lines, {bytes} bytes of output)");
+                if (payload != lines)
+                {
+                    b.Notes.Add($"flood run {r + 1}: {payload} of {lines} lines found in the logs");
+                }
+
+                seconds.Add(s);
+                rates.Add(payload / s);
+                return 0;
+            });
+        }
+
+        var baseline = new List<double>();
+        var piped = new List<double>();
+        for (var r = 0; r < repeats; r++)
+        {
+            baseline.Add(lines / ShellFlood(lines, bytes, "\"$0\" \"$1\" > \"$2\""));
+            piped.Add(lines / ShellFlood(lines, bytes, "\"$0\" \"$1\" | cat > \"$2\""));
+        }
+
+        b.Add(new Row("4 output capture 2M×80 B", "start → all lines in the log", Summary(rates.Select(x => x / 1e6).ToList(), "M lines/s") + $"; {F(Median(seconds), "0.000")} s",
+            $"`> file` {F(Median(baseline) / 1e6)} M lines/s; `| cat > file` {F(Median(piped) / 1e6)} M lines/s", "≥ 2.00 M lines/s", Verdicts.AtLeast(Median(rates), 2e6)));
+    }
+
+    /// <summary>bash runs flood.sh into a file; seconds from start to exit.</summary>
+    private double ShellFlood(int lines, long bytes, string script)
+    {
+        var dir = b.NewDirectory("flood-baseline");
+        var file = Path.Combine(dir, "out");
+        var t0 = Stopwatch.GetTimestamp();
+        using var p = b.Spawn(["bash", "-c", script + " 2>/dev/null", b.Agents("flood.sh"), lines.ToString(System.Globalization.CultureInfo.InvariantCulture), file]);
+        p.WaitForExit();
+        var s = Ms(t0, Stopwatch.GetTimestamp()) / 1000;
+        var size = new FileInfo(file).Length;
+        if (size != bytes)
+        {
+            b.Notes.Add($"baseline flood wrote {size} bytes, expected {bytes}");
+        }
+
+        File.Delete(file);
+        return s;
+    }
+
+    // ------------------------------------------------------------------ 5. graceful stop
+
+    public async Task GracefulStop()
+    {
+        const int n = 100;
+        var repeats = b.Quick ? 2 : 5;
+        List<double> total = [], daemonExit = [];
+        var leftovers = new List<int>();
+        for (var r = 0; r < repeats; r++)
+        {
+            var dir = b.NewDirectory("stop");
+            var gpids = Path.Combine(dir, "grandchildren");
+            Directory.CreateDirectory(gpids);
+            var programs = Enumerable.Range(0, n).Select(i => new ProgramSpec($"d{i:000}", [b.Agents("detach.sh"), Path.Combine(gpids, $"d{i:000}")])).ToList();
+            await With(b.Fleet(programs, dir), async t =>
+            {
+                await t.WaitReadyAsync(Ready, CancellationToken.None);
+                Bench.WaitPidfiles(gpids, n, Ready);
+                List<int> agents;
+                var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+                while (true)
+                {
+                    agents = (await t.GetProgramPidsAsync(CancellationToken.None)).Values.OfType<int>().Where(Proc.IsAlive).ToList();
+                    if (agents.Count == n || Stopwatch.GetTimestamp() > deadline)
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(20);
+                }
+
+                var all = agents.Concat(Bench.ReadPids(gpids)).ToList();
+                var marked = Proc.FindByEnviron(b.Marker).Count;
+                b.Log($"stop run {r + 1}: {agents.Count} agents + {all.Count - agents.Count} grandchildren alive ({marked} processes carry the marker)");
+                Thread.Sleep(500);
+                var t0 = Stopwatch.GetTimestamp();
+                t.SignalStop();
+                long? exited = null;
+                var limit = t0 + (60 * Stopwatch.Frequency);
+                while (true)
+                {
+                    if (exited is null && t.HasExited)
+                    {
+                        exited = Stopwatch.GetTimestamp();
+                    }
+
+                    if (exited is not null && all.All(p => !Proc.IsAlive(p)))
+                    {
+                        break;
+                    }
+
+                    if (Stopwatch.GetTimestamp() > limit)
+                    {
+                        break;
+                    }
+
+                    Native.USleep(500);
+                }
+
+                var end = Stopwatch.GetTimestamp();
+                total.Add(Ms(t0, end));
+                daemonExit.Add(Ms(t0, exited ?? end));
+                Thread.Sleep(300);
+                var left = all.Count(Proc.IsAlive) + Proc.FindByEnviron(b.Marker).Count(p => !all.Contains(p));
+                leftovers.Add(left);
+                return 0;
+            });
+        }
+
+        b.Add(new Row("5 graceful stop, 100 agents + 100 setsid grandchildren", "SIGTERM → daemon exited and all gone", Summary(total, "ms", "0"), "—", "< 500 ms", Verdicts.AtMost(Median(total), 500)));
+        b.Add(new Row("5 graceful stop, 100 agents + 100 setsid grandchildren", "SIGTERM → daemon exited", Summary(daemonExit, "ms", "0"), "—", "(info)", "—"));
+        b.Add(new Row("5 graceful stop, 100 agents + 100 setsid grandchildren", "leftover processes", string.Join(", ", leftovers), "—", "0", leftovers.All(x => x == 0) ? "PASS" : "MISS"));
+    }
+}
