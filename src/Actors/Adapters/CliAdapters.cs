@@ -44,11 +44,12 @@ public static class CliAdapters
     public static string? RequiredBinary(AgentSpec spec) =>
         spec.Command.Count > 0 ? spec.Command[0] : CliCatalog.Known.TryGetValue(spec.Cli, out var info) ? info.Binary : null;
 
-    /// <summary>Line classifier for a CLI kind. Plain text: stderr lines that look like errors are errors.</summary>
+    /// <summary>
+    /// Line classifier for a CLI kind, run on the capture path for every line. Plain text is text:
+    /// what a line means (an error, a loop, a rate limit) is Nightwatch's business, with configurable
+    /// patterns, off the capture path. The AI CLIs' structured events are parsed by their adapters.
+    /// </summary>
     public static Func<OutputStream, string, OutputKind> Classifier(string cli) => PlainText;
 
-    private static OutputKind PlainText(OutputStream stream, string line) =>
-        line.Contains("error", StringComparison.OrdinalIgnoreCase) || line.Contains("exception", StringComparison.OrdinalIgnoreCase)
-            ? OutputKind.Error
-            : OutputKind.Text;
+    private static OutputKind PlainText(OutputStream stream, string line) => OutputKind.Text;
 }

@@ -60,7 +60,9 @@ public sealed class LogSink : IDisposable
         if (_file is null)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-            _file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 64 * 1024);
+            // Unbuffered: the pump hands over whole chunks (one write each), output is visible to
+            // `df logs` at once, and 1,000 idle agents hold no 64 KiB buffers.
+            _file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
             _size = _file.Length;
         }
 

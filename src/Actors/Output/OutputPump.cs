@@ -24,6 +24,7 @@ internal sealed class OutputPump
     private const int LargeBuffer = 128 * 1024;
     private const int MaxLineBytes = 64 * 1024;
     private const int MaxLinesPerBatch = 4096;
+    private const int MinReadAhead = 4096;
 
     private readonly Stream _stream;
     private readonly OutputStream _kind;
@@ -49,6 +50,34 @@ internal sealed class OutputPump
         _target = target;
         _credits = credits;
         _classify = classify;
+    }
+
+    /// <summary>Bytes waiting in the pipe (0 when unknown): lets the loop batch without ever blocking on a read.</summary>
+    private int Waiting()
+    {
+        if (_stream is not System.IO.Pipes.PipeStream pipe)
+        {
+            return 0;
+        }
+
+        var handle = pipe.SafePipeHandle;
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return Processes.Native.BytesAvailable((int)handle.DangerousGetHandle());
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
     }
 
     public Task Run(CancellationToken cancel) => Task.Run(() => Loop(cancel), CancellationToken.None);
@@ -77,27 +106,40 @@ internal sealed class OutputPump
                 }
 
                 int read;
+                var filled = carry;
                 try
                 {
-                    read = await _stream.ReadAsync(buffer.AsMemory(carry), cancel).ConfigureAwait(false);
+                    read = await _stream.ReadAsync(buffer.AsMemory(filled), cancel).ConfigureAwait(false);
+                    filled += read;
+
+                    // While more output is already waiting (the read completes at once), keep filling the
+                    // buffer: a fast agent is handled in large batches, a quiet one line by line.
+                    while (read > 0 && buffer.Length - filled >= MinReadAhead && Waiting() > 0)
+                    {
+                        read = await _stream.ReadAsync(buffer.AsMemory(filled), cancel).ConfigureAwait(false);
+                        filled += read;
+                    }
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
                 {
                     break;
                 }
 
-                if (read == 0)
+                if (filled == carry)
                 {
                     break;
                 }
 
-                var filled = carry + read;
-                if (read == buffer.Length - carry && buffer.Length < LargeBuffer)
+                if (filled == buffer.Length && buffer.Length < LargeBuffer)
                 {
                     buffer = Grow(buffer, filled, LargeBuffer);
                 }
 
                 carry = await Emit(buffer, filled, forceAll: false, cancel).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
             }
 
             if (carry > 0)

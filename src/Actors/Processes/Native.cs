@@ -27,4 +27,12 @@ public static partial class Native
     public static bool GroupExists(int pgid) => pgid > 1 && KillRaw(-pgid, 0) == 0;
 
     public static int GetPgid(int pid) => GetPgidRaw(pid);
+
+    private const ulong FIONREAD = 0x541B;
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int IoctlInt(int fd, ulong request, out int value);
+
+    /// <summary>Bytes that can be read from a pipe or socket without blocking; 0 on error.</summary>
+    public static int BytesAvailable(int fd) => IoctlInt(fd, FIONREAD, out var n) == 0 ? n : 0;
 }

@@ -139,6 +139,12 @@ public static class DaemonHost
         builder.Services.AddAkka("dark-factory", (akka, _) =>
         {
             akka.AddHocon(ConfigurationFactory.ParseString(persistence.Hocon()), HoconAddMode.Prepend);
+
+            // operators' own Akka settings (a HOCON file) override everything else
+            if (Environment.GetEnvironmentVariable("DF_HOCON") is { Length: > 0 } extra && File.Exists(extra))
+            {
+                akka.AddHocon(ConfigurationFactory.ParseString(File.ReadAllText(extra)), HoconAddMode.Prepend);
+            }
             akka.AddHocon(LoadHocon("persistence.conf"), HoconAddMode.Append);
             akka.AddHocon(LoadHocon("darkfactory.conf"), HoconAddMode.Append);
             akka.ConfigureLoggers(l =>
