@@ -2,6 +2,8 @@ using System.Net;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Configuration;
+
+using Akka.Event;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Fleet;
@@ -14,6 +16,7 @@ using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Fleet;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace DarkFactory.Host.Daemon;
 
@@ -173,6 +176,8 @@ public static class DaemonHost
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-fleet", async () =>
                 {
                     var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    var log = system.Log;
                     try
                     {
                         await factory.Ask<FleetDrained>(DrainFleet.Instance, grace + TimeSpan.FromSeconds(10));
@@ -182,7 +187,9 @@ public static class DaemonHost
                         // fall through to the sweep: nothing may outlive the daemon
                     }
 
+                    var drained = clock.ElapsedMilliseconds;
                     ProcessTree.KillMarked([daemon.DaemonId + "/"]);
+                    var swept = clock.ElapsedMilliseconds;
 
                     // the drain's own lifecycle events (stopped ...) must reach the journal before it closes
                     try
@@ -193,6 +200,7 @@ public static class DaemonHost
                     {
                     }
 
+                    log.Info("Fleet drained in {0} ms (final sweep {1} ms, history flushed {2} ms)", drained, swept - drained, clock.ElapsedMilliseconds - swept);
                     return Akka.Done.Instance;
                 });
             });
