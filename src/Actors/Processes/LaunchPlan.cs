@@ -42,6 +42,10 @@ public static class LaunchPlanner
         "DOTNET_ROOT", "NODE_PATH", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "SSL_CERT_FILE", "SSL_CERT_DIR",
     };
 
+    // Resolved once: Process.Start would otherwise search PATH on every run start.
+    private static readonly string Setsid = Executables.Find("setsid") ?? "setsid";
+    private static readonly string Prlimit = Executables.Find("prlimit") ?? "prlimit";
+
     public static string Marker(DaemonContext daemon, string agent, string runId) => $"{daemon.DaemonId}/{agent}/{runId}";
 
     /// <param name="argv">The command line the CLI adapter built (argv[0] is the program).</param>
@@ -102,7 +106,7 @@ public static class LaunchPlanner
         var wrapped = new List<string>();
         if (spec.Limits.Any)
         {
-            wrapped.Add("prlimit");
+            wrapped.Add(Prlimit);
             if (spec.Limits.CpuSeconds is { } cpu)
             {
                 wrapped.Add($"--cpu={cpu}");
@@ -125,7 +129,7 @@ public static class LaunchPlanner
 
         wrapped.Add(program);
         wrapped.AddRange(argv.Skip(1));
-        return new LaunchPlan("setsid", wrapped, env, workdir, task, marker, temp);
+        return new LaunchPlan(Setsid, wrapped, env, workdir, task, marker, temp);
     }
 
     private static string Resolve(

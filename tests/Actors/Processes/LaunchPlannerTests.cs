@@ -72,8 +72,9 @@ public sealed class LaunchPlannerTests
         var limits = new ResourceLimits { CpuSeconds = 60, OpenFiles = 256, MemoryBytes = 512L * 1024 * 1024 };
         var plan = LaunchPlanner.Plan(Spec(limits: limits), ["bash", "-c", "true"], null, "r1", Daemon, Parent, _ => null, new List<string>());
 
-        Assert.Equal("setsid", plan.FileName);
-        Assert.Equal(["prlimit", "--cpu=60", "--nofile=256:256", "--data=536870912", "--", "bash", "-c", "true"], plan.Arguments);
+        Assert.Equal("setsid", Path.GetFileName(plan.FileName));
+        Assert.Equal("prlimit", Path.GetFileName(plan.Arguments[0]));
+        Assert.Equal(["--cpu=60", "--nofile=256:256", "--data=536870912", "--", "bash", "-c", "true"], plan.Arguments.Skip(1));
     }
 
     [Fact]
