@@ -76,6 +76,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         Recover<SchedulerFired>(Apply);
 
         Command<ApplyFleet>(OnFleet);
+        Command<CurrentFleet>(current => OnFleet(new ApplyFleet(current.Fleet)));
         Command<Fire>(OnFire);
         Command<StartAnswered>(OnStartAnswered);
         Command<AgentLifecycle>(OnLifecycle);
@@ -113,6 +114,14 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     {
         base.PreStart();
         Context.System.EventStream.Subscribe(Self, typeof(AgentLifecycle));
+    }
+
+    protected override void PostRestart(Exception reason)
+    {
+        base.PostRestart(reason);
+
+        // timers and jobs died with the failed instance: ask for the fleet again instead of waiting for a reload
+        _fleet.Tell(GetFleet.Instance, Self);
     }
 
     protected override void PostStop()
