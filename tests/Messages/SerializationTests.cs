@@ -5,6 +5,7 @@ using DarkFactory.Actors.Serialization;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Scheduling;
 using Xunit;
 
 namespace DarkFactory.Messages.Tests;
@@ -33,6 +34,11 @@ public sealed class SerializationTests : IDisposable
         new ApplyFleet(SampleFleet()),
         new FleetApplied(3, ["a"], ["b"], ["c"], ["d"]),
         new AgentLifecycle("a", LifecycleKind.Started, At, "ab12", 4242),
+        new SchedulerFired("repo-health", At, At.AddSeconds(42), FiringOutcome.Started, "ab12"),
+        new SchedulerSnapshot([new SchedulerFired("a", At, At, FiringOutcome.Skipped, Detail: "the previous run is still going (overlap: skip)", CatchUp: true)]),
+        new GetSchedule(5),
+        new AgentSchedule("repo-health", "0 * * * *", "Europe/Berlin", [At, At.AddHours(1)], OverlapPolicy.Queue, CatchUpPolicy.All, TimeSpan.FromMinutes(2), 1, new SchedulerFired("repo-health", At, At, FiringOutcome.Queued)),
+        new ScheduleSnapshot([new AgentSchedule("a", "*/5 * * * * *", "UTC", [At], OverlapPolicy.Skip, CatchUpPolicy.Once, TimeSpan.Zero)]),
     ];
 
     private static FleetSpec SampleFleet() => new()
@@ -97,6 +103,8 @@ public sealed class SerializationTests : IDisposable
         // Storage contracts: changing one of these breaks every stored journal.
         Assert.Equal(typeof(AgentLifecycle), DarkFactoryJson.Manifests["agent-lifecycle"]);
         Assert.Equal(typeof(AgentHistory), DarkFactoryJson.Manifests["history"]);
+        Assert.Equal(typeof(SchedulerFired), DarkFactoryJson.Manifests["scheduler-fired"]);
+        Assert.Equal(typeof(SchedulerSnapshot), DarkFactoryJson.Manifests["scheduler-snapshot"]);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
@@ -8,12 +9,13 @@ using DarkFactory.Actors.Output;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Host.Api;
 
 public sealed record ApiToken(string Value);
 
-/// <summary>Body of POST /api/agents/{name}/start.</summary>
+/// <summary>Body of POST /api/agents/{name}/start and /run.</summary>
 public sealed record StartRequest(string? Task);
 
 /// <summary>
@@ -38,23 +40,8 @@ public static class ApiEndpoints
             var agent = (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
             return agent is null ? UnknownAgent(name) : Json(agent);
         });
-        api.MapPost("/agents/{name}/start", async (string name, HttpRequest request, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
-        {
-            string? task = null;
-            if (request.ContentLength > 0)
-            {
-                try
-                {
-                    task = (await request.ReadFromJsonAsync<StartRequest>(DarkFactoryJson.Options, ct))?.Task;
-                }
-                catch (System.Text.Json.JsonException e)
-                {
-                    return Problem(400, "invalid request body", $"expected {{\"task\": \"...\"}}: {e.Message}");
-                }
-            }
-
-            return await Command(f, new StartAgent(name, task), ct);
-        });
+        api.MapPost("/agents/{name}/start", Start);
+        api.MapPost("/agents/{name}/run", Start); // an on-demand run (df run); answers its run id
         api.MapPost("/agents/{name}/stop", (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) => Command(f, new StopAgent(name), ct));
         api.MapPost("/agents/{name}/restart", (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) => Command(f, new RestartAgent(name), ct));
         api.MapGet("/agents/{name}/history", async (string name, int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
@@ -68,6 +55,7 @@ public static class ApiEndpoints
             return Json(history.Entries);
         });
         api.MapGet("/agents/{name}/logs", Logs);
+        api.MapGet("/schedule", Schedule);
         api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
         {
             var result = await reloader.ReloadAsync(cancel: ct);
@@ -96,6 +84,59 @@ public static class ApiEndpoints
         }
 
         await next();
+    }
+
+    private static async Task<IResult> Start(string name, HttpRequest request, IRequiredActor<FactoryActor> f, CancellationToken ct)
+    {
+        string? task = null;
+        if (request.ContentLength > 0)
+        {
+            try
+            {
+                task = (await request.ReadFromJsonAsync<StartRequest>(DarkFactoryJson.Options, ct))?.Task;
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                return Problem(400, "invalid request body", $"expected {{\"task\": \"...\"}}: {e.Message}");
+            }
+        }
+
+        return await Command(f, new StartAgent(name, task), ct);
+    }
+
+    /// <summary>Each scheduled agent's next firings: <c>next</c> in UTC (ISO-8601, Z), <c>next_local</c> in its own time zone.</summary>
+    private static async Task<IResult> Schedule(int? count, IRequiredActor<FactoryActor> f, CancellationToken ct)
+    {
+        var schedule = await Ask<ScheduleSnapshot>(f, new GetSchedule(Math.Clamp(count ?? 5, 1, 100)), ct);
+        return Json(schedule.Agents.Select(a =>
+        {
+            var zone = FindZone(a.Timezone);
+            return new
+            {
+                agent = a.Agent,
+                next = a.Next.Select(t => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)).ToList(),
+                timezone = a.Timezone,
+                next_local = a.Next.Select(t => TimeZoneInfo.ConvertTime(t, zone).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture)).ToList(),
+                schedule = a.Schedule,
+                overlap = a.Overlap,
+                catch_up = a.CatchUp,
+                jitter_seconds = a.Jitter.TotalSeconds,
+                queued = a.Queued,
+                last_firing = a.LastFiring,
+            };
+        }).ToList());
+    }
+
+    private static TimeZoneInfo FindZone(string id)
+    {
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(id);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            return TimeZoneInfo.Utc;
+        }
     }
 
     private static async Task<IResult> Status(IRequiredActor<FactoryActor> f, FleetReloader reloader, DataDirectory data, CancellationToken ct)

@@ -27,6 +27,8 @@ public static class CliApp
         root.Subcommands.Add(AgentCommand("start", "Start a run of an agent now", "start", withTask: true));
         root.Subcommands.Add(AgentCommand("stop", "Stop an agent gracefully (SIGTERM, grace period, SIGKILL) and keep it stopped", "stop"));
         root.Subcommands.Add(AgentCommand("restart", "Restart an agent; also releases a quarantined one", "restart"));
+        root.Subcommands.Add(Run());
+        root.Subcommands.Add(Schedule());
         root.Subcommands.Add(Logs());
         root.Subcommands.Add(History());
         root.Subcommands.Add(Reload());
@@ -170,6 +172,69 @@ public static class CliApp
             }
 
             return ok ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Command Run()
+    {
+        var agent = new Argument<string>("agent") { Description = "The agent's name" };
+        var task = new Option<string?>("--task") { Description = "The task for this run (default: the agent's task)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var command = new Command("run", "Start an on-demand run of an agent and print its run id.\nExample: ./df run implementer --task \"add a test for the parser\"") { agent, task, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            var (ok, body) = await client.PostJson($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/run", new StartRequest(parse.GetValue(task)), ct);
+            if (parse.GetValue(json))
+            {
+                Print(body);
+            }
+            else if (ok)
+            {
+                Console.WriteLine(Str(body, "run_id"));
+            }
+            else
+            {
+                Console.Error.WriteLine(body.GetProperty("message").GetString());
+            }
+
+            return ok ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Command Schedule()
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array of {agent, next: [UTC times], timezone}" };
+        var count = new Option<int>("--count", "-n") { Description = "Firings per agent", DefaultValueFactory = _ => 5 };
+        var command = new Command("schedule", "List each scheduled agent's next firings in its own time zone and in UTC.\nExample: ./df schedule --json") { json, count };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(Data(parse));
+            var agents = await client.GetJson($"/api/schedule?count={parse.GetValue(count)}", ct);
+            if (parse.GetValue(json))
+            {
+                Print(agents);
+                return 0;
+            }
+
+            var rows = new List<IReadOnlyList<string>>();
+            foreach (var a in agents.EnumerateArray())
+            {
+                var utc = a.GetProperty("next").EnumerateArray().Select(t => t.GetString() ?? string.Empty).ToList();
+                var local = a.GetProperty("next_local").EnumerateArray().Select(t => t.GetString() ?? string.Empty).ToList();
+                var last = a.TryGetProperty("last_firing", out var l) ? $"{Str(l, "outcome")} {Str(l, "scheduled_at")}" : "-";
+                for (var i = 0; i < Math.Max(1, utc.Count); i++)
+                {
+                    rows.Add(i == 0
+                        ? [Str(a, "agent"), Str(a, "schedule"), Str(a, "timezone"), local.ElementAtOrDefault(i) ?? "-", utc.ElementAtOrDefault(i) ?? "-", last]
+                        : [string.Empty, string.Empty, string.Empty, local[i], utc[i], string.Empty]);
+                }
+            }
+
+            Table.Write(Console.Out, ["AGENT", "SCHEDULE", "TIMEZONE", "NEXT (LOCAL)", "NEXT (UTC)", "LAST FIRING"], rows);
+            return 0;
         });
         return command;
     }

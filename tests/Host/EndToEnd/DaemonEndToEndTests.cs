@@ -131,6 +131,61 @@ public sealed class DaemonEndToEndTests
     }
 
     [Fact]
+    public async Task Schedule_lists_next_firings_cron_agents_fire_and_run_prints_a_run_id()
+    {
+        var agents = $"""
+              - name: ticker
+                layer: core
+                command: ["{DaemonProcess.Agent("lines.sh")}", "1"]
+                schedule: "*/2 * * * * *"
+                restart: temporary
+              - name: nightly
+                layer: core
+                command: ["{DaemonProcess.Agent("lines.sh")}", "1"]
+                schedule: "30 2 * * *"
+                timezone: America/New_York
+              - name: helper
+                layer: growth
+                command: ["{DaemonProcess.Agent("lines.sh")}", "2"]
+            """;
+        await using var daemon = new DaemonProcess(Fleet(agents));
+        await daemon.StartAsync();
+
+        // df schedule --json: scheduled agents only, 5 UTC firings each
+        var schedule = await daemon.Json("schedule", "--json");
+        Assert.Equal(["ticker", "nightly"], schedule.EnumerateArray().Select(a => a.GetProperty("agent").GetString()).ToList());
+        var nightly = schedule.EnumerateArray().Single(a => a.GetProperty("agent").GetString() == "nightly");
+        Assert.Equal("America/New_York", nightly.GetProperty("timezone").GetString());
+        var next = nightly.GetProperty("next").EnumerateArray().Select(t => t.GetString()!).ToList();
+        Assert.Equal(5, next.Count);
+        Assert.All(next, t => Assert.Matches(@"^\d{4}-\d\d-\d\dT(06|07):30:00Z$", t)); // 02:30 in New York
+        var (tableExit, table, _) = await daemon.Df("schedule");
+        Assert.Equal(0, tableExit);
+        Assert.Contains("America/New_York", table);
+        Assert.Contains("02:30:00-0", table);
+
+        // the cron agent fires on its own
+        await DaemonProcess.Until(
+            async () => (await daemon.ApiJson("/api/agents/ticker/history")).EnumerateArray().Any(e => e.GetProperty("kind").GetString() == "started"),
+            Wait,
+            "ticker started by its schedule");
+
+        // df run: an on-demand run, its id on stdout
+        var (runExit, runOut, runErr) = await daemon.Df("run", "helper", "--task", "say hi");
+        Assert.True(runExit == 0, runErr);
+        var runId = runOut.Trim();
+        Assert.Matches("^[0-9a-f]{16}$", runId);
+        await DaemonProcess.Until(
+            async () => (await daemon.ApiJson("/api/agents/helper/history")).EnumerateArray().Any(e => e.TryGetProperty("run_id", out var r) && r.GetString() == runId),
+            Wait,
+            "helper run recorded");
+        var (unknownExit, _, _) = await daemon.Df("run", "nobody");
+        Assert.NotEqual(0, unknownExit);
+
+        Assert.Equal(0, await daemon.StopAsync(Wait));
+    }
+
+    [Fact]
     public async Task A_restarted_daemon_sweeps_agents_left_by_a_killed_one()
     {
         await using var daemon = new DaemonProcess(Fleet(Sleeper("left")));

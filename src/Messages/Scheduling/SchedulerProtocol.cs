@@ -1,0 +1,61 @@
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Messages.Scheduling;
+
+/// <summary>What became of one cron firing.</summary>
+public enum FiringOutcome
+{
+    /// <summary>A run was started (its run id is recorded).</summary>
+    Started,
+
+    /// <summary>Not run: the previous run was still going (overlap: skip, or a full queue), or missed with catch_up: skip.</summary>
+    Skipped,
+
+    /// <summary>Waiting for the running run to end (overlap: queue), or a catch-up firing waiting its turn.</summary>
+    Queued,
+
+    /// <summary>The running run was restarted in its place (overlap: replace).</summary>
+    Replaced,
+
+    /// <summary>The fleet refused the start (unknown, quarantined, unavailable ...); the reason is in the detail.</summary>
+    Failed,
+}
+
+/// <summary>
+/// One firing of an agent's schedule, persisted by the scheduler (persistence id <c>scheduler</c>): the
+/// cron time it was for, when it fired, and what became of it. A storage contract: add fields with
+/// defaults, never rename or remove; the manifest stays.
+/// </summary>
+[Manifest("scheduler-fired")]
+public sealed record SchedulerFired(
+    string Agent,
+    DateTimeOffset ScheduledAt,
+    DateTimeOffset FiredAt,
+    FiringOutcome Outcome,
+    string? RunId = null,
+    string? Detail = null,
+    bool CatchUp = false) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>The scheduler's snapshot: the last firing of each agent.</summary>
+[Manifest("scheduler-snapshot")]
+public sealed record SchedulerSnapshot(IReadOnlyList<SchedulerFired> Last) : IDarkFactoryMessage;
+
+/// <summary>Asks the scheduler for each scheduled agent's next <paramref name="Count"/> firings; answered with <see cref="ScheduleSnapshot"/>.</summary>
+[Manifest("get-schedule")]
+public sealed record GetSchedule(int Count = 5) : IDarkFactoryMessage;
+
+/// <summary>One scheduled agent as `df schedule` shows it. <see cref="Next"/> holds cron times in UTC (jitter not added).</summary>
+[Manifest("agent-schedule")]
+public sealed record AgentSchedule(
+    string Agent,
+    string Schedule,
+    string Timezone,
+    IReadOnlyList<DateTimeOffset> Next,
+    OverlapPolicy Overlap,
+    CatchUpPolicy CatchUp,
+    TimeSpan Jitter,
+    int Queued = 0,
+    SchedulerFired? LastFiring = null) : IDarkFactoryMessage, IWithAgent;
+
+[Manifest("schedule-snapshot")]
+public sealed record ScheduleSnapshot(IReadOnlyList<AgentSchedule> Agents) : IDarkFactoryMessage;

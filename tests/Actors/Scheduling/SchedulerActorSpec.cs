@@ -1,0 +1,334 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Scheduling;
+using DarkFactory.Actors.Tests.Support;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Scheduling;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Scheduling;
+
+/// <summary>
+/// The scheduler on virtual time: the TestKit's <see cref="TestScheduler"/> drives the actor's timers
+/// and a <see cref="VirtualClock"/> moves with it; no test waits for wall-clock time to pass. The
+/// fleet is a probe that answers StartAgent as a layer would.
+/// </summary>
+public sealed class SchedulerActorSpec : TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+    private static readonly DateTimeOffset Start = new(2026, 11, 22, 11, 59, 30, TimeSpan.Zero);
+    private readonly VirtualClock _clock = new(Start);
+    private readonly TestProbe _fleet;
+    private readonly TestProbe _fired;
+
+    public SchedulerActorSpec(ITestOutputHelper output)
+        : base(Config(), output: output)
+    {
+        _fleet = CreateTestProbe("fleet");
+        _fired = CreateTestProbe("fired");
+        Sys.EventStream.Subscribe(_fired.Ref, typeof(SchedulerFired));
+    }
+
+    private static string Config() => $$"""
+        akka.loglevel = INFO
+        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        {{File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"))}}
+        """;
+
+    private TestScheduler VirtualScheduler => (TestScheduler)Sys.Scheduler;
+
+    /// <summary>Moves the clock and the actor system's scheduler together.</summary>
+    private void Advance(TimeSpan by)
+    {
+        _clock.Advance(by);
+        VirtualScheduler.Advance(by);
+    }
+
+    private SchedulerSettings Settings(int snapshotEvery = 100) => new()
+    {
+        Clock = _clock,
+        SnapshotEvery = snapshotEvery,
+        JitterFraction = _ => 0.5,
+        MaxTimerDelay = TimeSpan.FromDays(400),
+    };
+
+    private IActorRef NewScheduler(int snapshotEvery = 100) => Sys.ActorOf(SchedulerActor.Props(_fleet.Ref, Settings(snapshotEvery)));
+
+    private static AgentSpec Agent(string name, string? schedule = "*/10 * * * *") => new()
+    {
+        Name = name,
+        Layer = LayerName.Core,
+        Command = ["true"],
+        Schedule = schedule,
+    };
+
+    /// <summary>Applies a fleet and waits until the scheduler has armed its timers (it answers in order).</summary>
+    private static async Task<ScheduleSnapshot> Apply(IActorRef scheduler, params AgentSpec[] agents)
+    {
+        scheduler.Tell(new ApplyFleet(new FleetSpec { Agents = agents }));
+        return await scheduler.Ask<ScheduleSnapshot>(new GetSchedule(), Wait);
+    }
+
+    private static async Task<AgentSchedule> ScheduleOf(IActorRef scheduler, string agent) =>
+        (await scheduler.Ask<ScheduleSnapshot>(new GetSchedule(), Wait)).Agents.Single(a => a.Agent == agent);
+
+    private async Task ExpectStart(string agent, CommandResult answer)
+    {
+        var start = await _fleet.ExpectMsgAsync<StartAgent>(Wait);
+        Assert.Equal(agent, start.Agent);
+        Assert.Null(start.Task); // the agent's own task
+        _fleet.Reply(answer);
+    }
+
+    /// <summary>The next firing the scheduler persisted (it publishes each on the event stream).</summary>
+    private async Task<SchedulerFired> ExpectFired(FiringOutcome outcome)
+    {
+        var fired = await _fired.ExpectMsgAsync<SchedulerFired>(Wait);
+        Assert.Equal(outcome, fired.Outcome);
+        return fired;
+    }
+
+    private static CommandResult AlreadyRunning(string agent) => CommandResult.Refused($"agent '{agent}' is already running (run r0)");
+
+    private static DateTimeOffset Utc(int hour, int minute) => new(2026, 11, 22, hour, minute, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Fires_at_the_cron_time_and_rearms_after_each_firing()
+    {
+        // arrange
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("repo-health"));
+
+        // act + assert: nothing before 12:00, a start at 12:00
+        Advance(TimeSpan.FromSeconds(29));
+        await _fleet.ExpectNoMsgAsync(Quiet);
+        Advance(TimeSpan.FromSeconds(1));
+        await ExpectStart("repo-health", CommandResult.Done("started", "r1"));
+        await ExpectFired(FiringOutcome.Started);
+
+        // re-armed for 12:10
+        Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
+        await _fleet.ExpectNoMsgAsync(Quiet);
+        Advance(TimeSpan.FromSeconds(1));
+        await ExpectStart("repo-health", CommandResult.Done("started", "r2"));
+        var fired = await ExpectFired(FiringOutcome.Started);
+
+        Assert.Equal(("r2", Utc(12, 10)), (fired.RunId, fired.ScheduledAt));
+        var schedule = await ScheduleOf(scheduler, "repo-health");
+        Assert.Equal(fired, schedule.LastFiring);
+        Assert.Equal(Utc(12, 20), schedule.Next[0]);
+    }
+
+    [Fact]
+    public async Task Jitter_delays_each_firing_by_the_agents_offset()
+    {
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("sentinel") with { Jitter = TimeSpan.FromMinutes(2) }); // fraction 0.5: +1 min
+
+        Advance(TimeSpan.FromSeconds(30)); // 12:00
+        await _fleet.ExpectNoMsgAsync(Quiet);
+        Advance(TimeSpan.FromMinutes(1)); // 12:01
+        await ExpectStart("sentinel", CommandResult.Done("started", "r1"));
+
+        var fired = await ExpectFired(FiringOutcome.Started);
+        Assert.Equal((Utc(12, 0), Utc(12, 1)), (fired.ScheduledAt, fired.FiredAt));
+    }
+
+    [Fact]
+    public async Task Lists_the_next_firings_of_scheduled_agents_only()
+    {
+        var scheduler = NewScheduler();
+        var snapshot = await Apply(
+            scheduler,
+            Agent("nightly", "30 2 * * *") with { Timezone = "America/New_York" },
+            Agent("implementer", null) with { Layer = LayerName.Growth });
+
+        var nightly = Assert.Single(snapshot.Agents);
+        Assert.Equal("nightly", nightly.Agent);
+        Assert.Equal("America/New_York", nightly.Timezone);
+        Assert.Equal(5, nightly.Next.Count);
+        Assert.Equal(new DateTimeOffset(2026, 11, 23, 7, 30, 0, TimeSpan.Zero), nightly.Next[0]); // 02:30 EST
+    }
+
+    [Fact]
+    public async Task An_agent_removed_from_the_fleet_no_longer_fires()
+    {
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("repo-health"));
+        await Apply(scheduler, Agent("other", "0 0 * * *"));
+
+        Advance(TimeSpan.FromMinutes(1));
+        await _fleet.ExpectNoMsgAsync(Quiet);
+    }
+
+    [Fact]
+    public async Task Overlap_skip_records_a_skipped_firing()
+    {
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("repo-health"));
+
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("repo-health", AlreadyRunning("repo-health"));
+
+        var last = await ExpectFired(FiringOutcome.Skipped);
+        Assert.Contains("overlap: skip", last.Detail);
+        await _fleet.ExpectNoMsgAsync(Quiet);
+    }
+
+    [Fact]
+    public async Task Overlap_queue_starts_a_queued_firing_when_the_run_ends_and_is_bounded()
+    {
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("test-runner") with { Overlap = OverlapPolicy.Queue, QueueLimit = 1 });
+
+        // 12:00 finds the run going: queued
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("test-runner", AlreadyRunning("test-runner"));
+        await ExpectFired(FiringOutcome.Queued);
+        Assert.Equal(1, (await ScheduleOf(scheduler, "test-runner")).Queued);
+
+        // 12:10 as well, but the queue is full: skipped
+        Advance(TimeSpan.FromMinutes(10));
+        await ExpectStart("test-runner", AlreadyRunning("test-runner"));
+        var last = await ExpectFired(FiringOutcome.Skipped);
+        Assert.Contains("queue is full", last.Detail);
+        await _fleet.ExpectNoMsgAsync(Quiet);
+
+        // the run ends: the queued firing starts
+        Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, _clock.GetUtcNow(), "r0", ExitCode: 0));
+        await ExpectStart("test-runner", CommandResult.Done("started", "r1"));
+        var started = await ExpectFired(FiringOutcome.Started);
+        Assert.Equal(Utc(12, 0), started.ScheduledAt);
+        Assert.Equal(0, (await ScheduleOf(scheduler, "test-runner")).Queued);
+
+        // nothing else waits
+        Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, _clock.GetUtcNow(), "r1", ExitCode: 0));
+        await _fleet.ExpectNoMsgAsync(Quiet);
+    }
+
+    [Fact]
+    public async Task Overlap_replace_restarts_the_running_agent()
+    {
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("upstream-sync") with { Overlap = OverlapPolicy.Replace });
+
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("upstream-sync", AlreadyRunning("upstream-sync"));
+
+        var restart = await _fleet.ExpectMsgAsync<RestartAgent>(Wait);
+        Assert.Equal("upstream-sync", restart.Agent);
+        _fleet.Reply(CommandResult.Done("restarting", "r0"));
+        await ExpectFired(FiringOutcome.Replaced);
+    }
+
+    [Fact]
+    public async Task A_refused_start_is_recorded_as_failed()
+    {
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("repo-health"));
+
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("repo-health", CommandResult.Refused("agent 'repo-health' is quarantined (crash loop)"));
+
+        var last = await ExpectFired(FiringOutcome.Failed);
+        Assert.Contains("quarantined", last.Detail);
+    }
+
+    [Theory]
+    [InlineData(CatchUpPolicy.Skip, 100)]
+    [InlineData(CatchUpPolicy.Once, 1)]
+    [InlineData(CatchUpPolicy.All, 100)]
+    [InlineData(CatchUpPolicy.All, 1)]
+    public async Task After_a_daemon_restart_missed_firings_follow_the_catch_up_policy(CatchUpPolicy policy, int snapshotEvery)
+    {
+        // arrange: an hourly agent fires at 12:00 in the first incarnation
+        var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = policy, CatchUpLimit = 2 };
+        var first = NewScheduler(snapshotEvery);
+        await Apply(first, agent);
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
+        await ExpectFired(FiringOutcome.Started);
+        Watch(first);
+        Sys.Stop(first);
+        await ExpectTerminatedAsync(first, Wait);
+
+        // act: the daemon is down from 12:00 to 15:30 (13:00, 14:00 and 15:00 are missed), then starts again
+        Advance(TimeSpan.FromHours(3.5));
+        var second = NewScheduler(snapshotEvery);
+        await Apply(second, agent);
+
+        // assert
+        switch (policy)
+        {
+            case CatchUpPolicy.Skip:
+                var skipped = await ExpectFired(FiringOutcome.Skipped);
+                await _fleet.ExpectNoMsgAsync(Quiet);
+                Assert.True(skipped.CatchUp);
+                Assert.Equal(Utc(15, 0), skipped.ScheduledAt);
+                Assert.Contains("3 firing(s) missed", skipped.Detail);
+                break;
+            case CatchUpPolicy.Once:
+                Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+                await ExpectStart("dependency-audit", CommandResult.Done("started", "r2"));
+                var once = await ExpectFired(FiringOutcome.Started);
+                Assert.Equal((Utc(15, 0), true), (once.ScheduledAt, once.CatchUp));
+                await _fleet.ExpectNoMsgAsync(Quiet);
+                break;
+            case CatchUpPolicy.All:
+                // catch_up_limit 2: 14:00 and 15:00, one after the other
+                Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+                Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+                await ExpectStart("dependency-audit", CommandResult.Done("started", "r2"));
+                Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Started)).ScheduledAt);
+                await _fleet.ExpectNoMsgAsync(Quiet);
+                Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r2", ExitCode: 0));
+                await ExpectStart("dependency-audit", CommandResult.Done("started", "r3"));
+                var all = await ExpectFired(FiringOutcome.Started);
+                Assert.Equal((Utc(15, 0), "r3"), (all.ScheduledAt, all.RunId));
+                Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r3", ExitCode: 0));
+                await _fleet.ExpectNoMsgAsync(Quiet);
+                break;
+        }
+
+        // the regular schedule goes on: 16:00
+        Advance(TimeSpan.FromMinutes(30));
+        await ExpectStart("dependency-audit", CommandResult.Done("started", "r9"));
+    }
+
+    [Fact]
+    public async Task A_new_incarnation_does_not_repeat_firings_already_recorded()
+    {
+        var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = CatchUpPolicy.All, CatchUpLimit = 5 };
+        var first = NewScheduler();
+        await Apply(first, agent);
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
+        await ExpectFired(FiringOutcome.Started);
+        Watch(first);
+        Sys.Stop(first);
+        await ExpectTerminatedAsync(first, Wait);
+
+        // restarted within the same hour: nothing was missed
+        Advance(TimeSpan.FromMinutes(20));
+        var second = NewScheduler();
+        await Apply(second, agent);
+        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _fired.ExpectNoMsgAsync(TimeSpan.Zero);
+    }
+
+    /// <summary>A TimeProvider that only moves when the test says so.</summary>
+    private sealed class VirtualClock(DateTimeOffset start) : TimeProvider
+    {
+        private long _ticks = start.UtcTicks;
+
+        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    }
+}
