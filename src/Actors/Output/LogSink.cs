@@ -57,6 +57,13 @@ public sealed class LogSink : IDisposable
 
     private FileStream Open()
     {
+        // Moved or deleted from outside (logrotate, an operator): write to the path again, not to the old inode.
+        if (_file is not null && !File.Exists(Path))
+        {
+            _file.Dispose();
+            _file = null;
+        }
+
         if (_file is null)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);

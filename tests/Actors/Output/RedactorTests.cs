@@ -54,5 +54,19 @@ public sealed class LogSinkTests : IDisposable
         Assert.StartsWith("j", File.ReadAllText(path));
     }
 
+    [Fact]
+    public void A_log_moved_away_from_outside_is_written_again_at_its_path()
+    {
+        var path = Path.Combine(_dir, "b.log");
+        using var sink = new LogSink(path);
+        sink.WriteLine("before");
+        File.Move(path, path + ".old");
+
+        sink.WriteLine("after");
+
+        Assert.Equal("after\n", File.ReadAllText(path));
+        Assert.Equal("before\n", File.ReadAllText(path + ".old"));
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
