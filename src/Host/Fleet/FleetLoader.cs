@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Fleet;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -46,7 +47,7 @@ public static partial class FleetLoader
 
     /// <param name="yaml">The document.</param>
     /// <param name="fileName">Its path: used in messages, and its directory resolves relative paths.</param>
-    /// <param name="isInstalled">Whether a binary is on PATH; default <see cref="PathLookup.IsOnPath"/>.</param>
+    /// <param name="isInstalled">Whether a binary is on PATH; default <see cref="Executables.IsOnPath"/>.</param>
     public static FleetLoadResult Parse(string yaml, string fileName, Func<string, bool>? isInstalled = null)
     {
         var stream = new YamlStream();
@@ -98,7 +99,7 @@ public static partial class FleetLoader
         }
 
         fleet = fleet with { SourcePath = Path.GetFullPath(fileName) };
-        var ctx = new FleetValidationContext(fileName, baseDirectory, map, isInstalled ?? PathLookup.IsOnPath, diagnostics);
+        var ctx = new FleetValidationContext(fileName, baseDirectory, map, isInstalled ?? Executables.IsOnPath, diagnostics);
         foreach (var validator in Validators)
         {
             validator.Validate(fleet, ctx);

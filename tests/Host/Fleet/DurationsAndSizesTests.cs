@@ -1,3 +1,4 @@
+using DarkFactory.Actors.Processes;
 using DarkFactory.Host.Fleet;
 using Xunit;
 
@@ -73,11 +74,11 @@ public sealed class PathLookupTests
     [Fact]
     public void Finds_shell_on_path_and_checks_paths_with_a_slash_directly()
     {
-        var sh = PathLookup.Find("sh");
+        var sh = Executables.Find("sh");
         Assert.NotNull(sh);
         Assert.True(Path.IsPathRooted(sh));
-        Assert.True(PathLookup.IsOnPath(sh!));
-        Assert.False(PathLookup.IsOnPath("df-no-such-binary-8c1f"));
-        Assert.Null(PathLookup.Find("/nonexistent/dir/sh"));
+        Assert.True(Executables.IsOnPath(sh!));
+        Assert.False(Executables.IsOnPath("df-no-such-binary-8c1f"));
+        Assert.Null(Executables.Find("/nonexistent/dir/sh"));
     }
 }
