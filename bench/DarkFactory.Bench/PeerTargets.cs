@@ -409,8 +409,16 @@ internal sealed class Pm2Target(string repoRoot) : ITarget
             ["automation"] = false,
             ["env"] = fleet.Environment.Append(new(Peer.ProgKey, p.Name)).ToDictionary(kv => kv.Key, kv => kv.Value),
         }).ToList();
+        // pm2 7 keeps an `autostart: false` app "stopped" even through `pm2 start NAME`: a program that
+        // starts on request gets its own file, started then
         var appsFile = Path.Combine(dir, "apps.json");
-        File.WriteAllText(appsFile, JsonSerializer.Serialize(new Dictionary<string, object> { ["apps"] = apps }));
+        File.WriteAllText(appsFile, JsonSerializer.Serialize(new Dictionary<string, object> { ["apps"] = apps.Where(a => (bool)a["autostart"]).ToList() }));
+        foreach (var a in apps.Where(a => !(bool)a["autostart"]))
+        {
+            a.Remove("autostart");
+            File.WriteAllText(Path.Combine(dir, $"app-{a["name"]}.json"), JsonSerializer.Serialize(new Dictionary<string, object> { ["apps"] = new[] { a } }));
+        }
+
         var env = Env(fleet, home);
         var launched = Stopwatch.GetTimestamp();
         var cli = Peer.Start(Peer.Which("node")!, [Cli, "start", appsFile], env, dir, Path.Combine(dir, "pm2-start.out"));
@@ -454,7 +462,7 @@ internal sealed class Pm2Target(string repoRoot) : ITarget
         }
 
         public override Task StartProgramAsync(string name, CancellationToken cancel) =>
-            Peer.RunAsync(Peer.Which("node")!, [target.Cli, "start", name], Env(fleet, home), cancel);
+            Peer.RunAsync(Peer.Which("node")!, [target.Cli, "start", Path.Combine(fleet.WorkDirectory, $"app-{name}.json")], Env(fleet, home), cancel);
 
         public override string? OutputLogPath(string program) => Path.Combine(logs, program + ".log");
 
@@ -549,15 +557,28 @@ internal sealed class ScannerTarget(bool s6) : ITarget
     private sealed class Running(Process root, long launched, TargetFleet fleet, ScannerTarget target, HashSet<string> comms, string scan, string logs)
         : PeerRunning(root, launched, fleet.Programs.Select(p => p.Name).ToList(), comms)
     {
+        /// <summary>
+        /// No readiness signal of its own: ready once every service's supervisor listens on its control
+        /// fifo (runit: supervise/ok, s6: supervise/control), i.e. once sv / s6-svc would work.
+        /// </summary>
         public override Task<long> WaitReadyAsync(TimeSpan timeout, CancellationToken cancel)
         {
-            // no readiness of its own: the scanner is "up" once its process exists
-            if (Root.HasExited)
-            {
-                throw new InvalidOperationException($"{target.Scanner} exited with {Root.ExitCode}");
-            }
+            var fifo = target.IsS6 ? "control" : "ok";
+            var paths = fleet.Programs.Select(p => Path.Combine(scan, p.Name, "supervise", fifo)).ToList();
+            var next = 0;
+            return Task.FromResult(WaitFor(
+                () =>
+                {
+                    while (next < paths.Count && File.Exists(paths[next]))
+                    {
+                        next++;
+                    }
 
-            return Task.FromResult(LaunchedAt);
+                    return next == paths.Count;
+                },
+                Root,
+                timeout,
+                $"{target.Scanner}: every service's supervise/{fifo}"));
         }
 
         // run once (flood): runit `sv once`, s6 `s6-svc -o`

@@ -423,27 +423,40 @@ internal sealed class Scenarios(Bench b, ITarget target)
                 t.SignalStop();
                 long? exited = null;
                 var limit = t0 + (60 * Stopwatch.Frequency);
+                var alive = all.Count;
+                var lastDeath = t0;
+
+                // Ends when all are gone, or 3 s after the supervisor exited with nothing dying any more
+                // (a leftover never goes: the time is then the last exit seen, leftovers are counted).
                 while (true)
                 {
+                    var now = Stopwatch.GetTimestamp();
                     if (exited is null && t.HasExited)
                     {
-                        exited = Stopwatch.GetTimestamp();
+                        exited = now;
                     }
 
-                    if (exited is not null && all.All(p => !Proc.IsAlive(p)))
+                    var count = all.Count(Proc.IsAlive);
+                    if (count < alive)
+                    {
+                        alive = count;
+                        lastDeath = now;
+                    }
+
+                    if (exited is not null && (count == 0 || Ms(Math.Max(lastDeath, exited.Value), now) > 3000))
                     {
                         break;
                     }
 
-                    if (Stopwatch.GetTimestamp() > limit)
+                    if (now > limit)
                     {
                         break;
                     }
 
-                    Native.USleep(500);
+                    Native.USleep(count > 0 ? 2000u : 500u);
                 }
 
-                var end = Stopwatch.GetTimestamp();
+                var end = exited is null ? Stopwatch.GetTimestamp() : Math.Max(exited.Value, lastDeath);
                 total.Add(Ms(t0, end));
                 daemonExit.Add(Ms(t0, exited ?? end));
                 Thread.Sleep(300);
@@ -453,7 +466,7 @@ internal sealed class Scenarios(Bench b, ITarget target)
             });
         }
 
-        b.Add(new Row("5 graceful stop, 100 agents + 100 setsid grandchildren", "stop → supervisor exited and all gone (or 60 s)", Summary(total, "ms", "0"), "—", "< 500 ms", Verdicts.AtMost(Median(total), 500), Median(total)));
+        b.Add(new Row("5 graceful stop, 100 agents + 100 setsid grandchildren", "stop → supervisor exited and the last process gone (60 s max)", Summary(total, "ms", "0"), "—", "< 500 ms", Verdicts.AtMost(Median(total), 500), Median(total)));
         b.Add(new Row("5 graceful stop, 100 agents + 100 setsid grandchildren", "stop → supervisor exited", Summary(daemonExit, "ms", "0"), "—", "(info)", "—", Median(daemonExit)));
         b.Add(new Row("5 graceful stop, 100 agents + 100 setsid grandchildren", "leftover processes", string.Join(", ", leftovers), "—", "0", leftovers.All(x => x == 0) ? "PASS" : "MISS", Median(leftovers.Select(x => (double)x).ToList())));
     }
