@@ -3,6 +3,7 @@
 
     python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile
     python3 bench/phases.py cold [N]            # launch -> daemon.json -> first/last agent started -> all pidfiles
+    python3 bench/phases.py stop [N]            # SIGTERM -> exit with N detaching agents; the daemon's last log lines
 
 Uses the daemon built by bench/run (artifacts/df/df.dll) and the agent log's own markers
 ("--- <time> run R started, pid P" is written right after Process.Start returns; "--- <time> run R
@@ -132,11 +133,50 @@ def cold(n):
               "(%.1f ms per start); all pidfiles %.0f"
               % (n, (t1 - t0) * 1000, (starts[0] - t0) * 1000, (starts[-1] - t0) * 1000,
                  (starts[-1] - starts[0]) * 1000 / max(1, n - 1), (t2 - t0) * 1000))
+        time.sleep(5)
+        roll = {l.split(":")[0]: int(l.split()[1]) // 1024 for l in open(f"/proc/{p.pid}/smaps_rollup") if l.startswith("Pss")}
+        threads = len(os.listdir(f"/proc/{p.pid}/task"))
+        print("daemon after 5 s idle, MiB: " + ", ".join(f"{k} {v}" for k, v in roll.items()) + f"; {threads} threads")
     finally:
         p.send_signal(signal.SIGTERM)
         try:
             p.wait(30)
         except subprocess.TimeoutExpired:
+            p.kill()
+        sweep()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stop(n):
+    """SIGTERM with n agents that each left a setsid grandchild: time to exit, and the daemon's own last log lines."""
+    work = tempfile.mkdtemp(prefix="df-phases-")
+    g = os.path.join(work, "g")
+    os.mkdir(g)
+    names = ["d%03d" % i for i in range(n)]
+    y = fleet(names, names).split("agents:")[0] + "agents:\n"
+    for x in names:
+        y += (f"  - name: {x}\n    layer: safety\n    cli: command\n"
+              f'    command: ["{root}/tests/agents/detach.sh", "{g}/{x}"]\n    restart: permanent\n    grace: 2000ms\n'
+              f'    env: {{ DF_BENCH: "{marker}" }}\n')
+    open(os.path.join(work, "fleet.yaml"), "w").write(y)
+    env = dict(os.environ, DF_BENCH=marker)
+    p = subprocess.Popen(["dotnet", dll, "up", "--fleet", os.path.join(work, "fleet.yaml"), "--data-dir",
+                          os.path.join(work, "data"), "--listen", "127.0.0.1:0"], env=env,
+                         stdout=open(os.path.join(work, "daemon.out"), "w"), stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    try:
+        while len(os.listdir(g)) < n or any(read_pid(os.path.join(g, x)) is None for x in names):
+            time.sleep(0.01)
+        time.sleep(1)
+        t0 = time.time()
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+        print("stop %d: SIGTERM -> daemon exited %.0f ms (load %s); daemon's last lines:"
+              % (n, (time.time() - t0) * 1000, open("/proc/loadavg").read().split()[:3]))
+        for l in open(os.path.join(work, "daemon.out"), errors="replace").read().splitlines()[-12:]:
+            print("  " + l[:220])
+    finally:
+        if p.poll() is None:
             p.kill()
         sweep()
         shutil.rmtree(work, ignore_errors=True)
@@ -148,5 +188,7 @@ if __name__ == "__main__":
     print(f"load average {open('/proc/loadavg').read().split()[:3]}")
     if what == "restart":
         restart(arg or 20)
+    elif what == "stop":
+        stop(arg or 100)
     else:
         cold(arg or 100)

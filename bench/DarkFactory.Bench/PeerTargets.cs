@@ -543,7 +543,9 @@ internal sealed class ScannerTarget(bool s6) : ITarget
         }
 
         var launched = Stopwatch.GetTimestamp();
-        var root = Peer.Start(Peer.Which(Scanner)!, [scan], fleet.Environment, dir, Path.Combine(dir, Scanner + ".out"));
+        // s6-svscan supervises at most 500 service directories unless told (-c); a log/ counts as one
+        string[] args = s6 ? ["-c", (4 * fleet.Programs.Count + 100).ToString(CultureInfo.InvariantCulture), scan] : [scan];
+        var root = Peer.Start(Peer.Which(Scanner)!, args, fleet.Environment, dir, Path.Combine(dir, Scanner + ".out"));
         var comms = s6 ? new HashSet<string> { "s6-svscan", "s6-supervise", "s6-log" } : new HashSet<string> { "runsvdir", "runsv", "svlogd" };
         return Task.FromResult<IRunningTarget>(new Running(root, launched, fleet, this, comms, scan, logs));
     }
