@@ -46,8 +46,8 @@ internal sealed class Bench
 
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { [MarkerKey] = RunId };
 
-    public TargetFleet Fleet(IReadOnlyList<ProgramSpec> programs, string dir, double graceSeconds = 2) =>
-        new(programs, dir, Environment, TimeSpan.FromSeconds(graceSeconds));
+    public TargetFleet Fleet(IReadOnlyList<ProgramSpec> programs, string dir, double graceSeconds = 2, bool fastest = true) =>
+        new(programs, dir, Environment, TimeSpan.FromSeconds(graceSeconds), fastest);
 
     /// <summary>The honest "alive": the program itself writes its pid, then becomes a long sleep.</summary>
     public static ProgramSpec PidfileProgram(string name, string pidfile) =>
@@ -69,14 +69,34 @@ internal sealed class Bench
     /// <summary>Kills whatever carries the run marker; returns how many.</summary>
     public int Sweep() => Proc.KillByEnviron(Marker);
 
+    /// <summary>The supervisor the scenarios are running now (rows are tagged with it).</summary>
+    public string Current { get; set; } = "dark-factory";
+
+    private readonly Dictionary<string, object> _floors = [];
+
+    /// <summary>Baselines (harness floors) are the same for every target: measured once per run.</summary>
+    public T Once<T>(string key, Func<T> measure)
+        where T : notnull
+    {
+        if (!_floors.TryGetValue(key, out var value))
+        {
+            value = measure();
+            _floors[key] = value;
+        }
+
+        return (T)value;
+    }
+
     public void Add(Row row)
     {
+        row = row with { Supervisor = Current };
         Rows.Add(row);
-        Console.WriteLine($"  {row.Scenario} | {row.Metric} | {row.Value} | baseline {row.Baseline} | target {row.Target} | {row.Verdict}");
+        Console.WriteLine($"  [{Current}] {row.Scenario} | {row.Metric} | {row.Value} | baseline {row.Baseline} | target {row.Target} | {row.Verdict}");
     }
 
     public void Log(string text)
     {
+        text = $"[{Current}] {text}";
         Raw.Add(text);
         Console.WriteLine("    " + text);
     }

@@ -16,6 +16,8 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
 
     public string DllPath => Path.Combine(repoRoot, "artifacts", "df", "df.dll");
 
+    public string? Unavailable => File.Exists(DllPath) ? null : $"{DllPath} is missing";
+
     public Task<IRunningTarget> LaunchAsync(TargetFleet fleet, CancellationToken cancel)
     {
         var data = Path.Combine(fleet.WorkDirectory, "data");
@@ -51,8 +53,13 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
         y.AppendLine("    strategy: one_for_one");
         y.AppendLine("    max_restarts: 100000000");
         y.AppendLine("    within: 1s");
-        // backoff max must be positive (the loader rejects 0s); with min 0s every delay is 0
-        y.AppendLine("    backoff: { min: 0s, max: 1ms, jitter: 0, reset_after: 1ms }");
+        if (fleet.Fastest)
+        {
+            // backoff max must be positive (the loader rejects 0s); with min 0s every delay is 0
+            y.AppendLine("    backoff: { min: 0s, max: 1ms, jitter: 0, reset_after: 1ms }");
+        }
+
+        // else: the default backoff (1 s doubling to 60 s, jitter 0.2, reset after 30 s up)
         y.AppendLine("    quarantine_after: 100000000");
         y.AppendLine("    default_restart: permanent");
         y.AppendLine("agents:");

@@ -109,6 +109,9 @@ internal sealed class LogWatcher(string path, int keep) : IDisposable
 
     public int FilesHeld => _held.Count;
 
+    /// <summary>Sum of the sizes of every file held (cheap: fstat per file).</summary>
+    public long HeldBytes() => _held.Values.Sum(RandomAccess.GetLength);
+
     public void Dispose()
     {
         foreach (var h in _held.Values)

@@ -5,6 +5,7 @@ namespace DarkFactory.Bench;
 /// <summary>The libc calls the harness needs.</summary>
 internal static partial class Native
 {
+    public const int SIGHUP = 1;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
 

@@ -29,8 +29,38 @@ internal static class Proc
         }
     }
 
+    /// <summary>
+    /// CPU time of the process in clock ticks (1/100 s), from the scheduler's exact per-thread runtime
+    /// (/proc/PID/task/*/schedstat, ns): utime/stime are sampled at the timer tick and miss processes
+    /// that wake briefly between ticks (200 loggers at 10 lines/s read as 0 %); -1 when it is gone.
+    /// </summary>
+    public static double CpuTicks(int pid)
+    {
+        try
+        {
+            long ns = 0;
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    var text = File.ReadAllText(Path.Combine(task, "schedstat"));
+                    ns += long.Parse(text.AsSpan(0, text.IndexOf(' ')), CultureInfo.InvariantCulture);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or ArgumentOutOfRangeException)
+                {
+                }
+            }
+
+            return ns / 1e7;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return StatTicks(pid);
+        }
+    }
+
     /// <summary>utime + stime of the process (clock ticks), or -1 when it is gone.</summary>
-    public static long CpuTicks(int pid)
+    public static long StatTicks(int pid)
     {
         try
         {

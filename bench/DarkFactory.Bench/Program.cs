@@ -2,19 +2,31 @@ using System.Globalization;
 using System.Text;
 using DarkFactory.Bench;
 
-// df-bench [--repo DIR] [--quick] [--only restart,cold100,cold1000,idle,chatty,flood,stop] [--out FILE]
-var repo = Arg("--repo") ?? FindRepo(Directory.GetCurrentDirectory());
+// df-bench [--repo DIR] [--quick] [--only restart,restart-defaults,cold100,cold1000,idle,chatty,flood,stop]
+//          [--targets df,supervisord,pm2,runit,s6] [--out FILE]
+var repo = Path.GetFullPath(Arg("--repo") ?? FindRepo(Directory.GetCurrentDirectory()));
 var quick = args.Contains("--quick");
 var only = Arg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
 var output = Arg("--out") ?? Path.Combine(repo, "bench", "results", "latest.md");
 
 var bench = new Bench(repo, quick);
 var target = new DarkFactoryTarget(repo);
-if (!File.Exists(target.DllPath))
+var known = new Dictionary<string, ITarget>(StringComparer.OrdinalIgnoreCase)
 {
-    Console.Error.WriteLine($"df-bench: {target.DllPath} is missing: build it first (bench/run does)");
+    ["df"] = target,
+    ["supervisord"] = new SupervisordTarget(),
+    ["pm2"] = new Pm2Target(repo),
+    ["runit"] = new ScannerTarget(s6: false),
+    ["s6"] = new ScannerTarget(s6: true),
+};
+var chosen = (Arg("--targets") ?? "df,supervisord,pm2,runit,s6").Split(',', StringSplitOptions.RemoveEmptyEntries);
+if (chosen.FirstOrDefault(k => !known.ContainsKey(k)) is { } unknownTarget)
+{
+    Console.Error.WriteLine($"df-bench: unknown target {unknownTarget} (known: {string.Join(",", known.Keys)})");
     return 2;
 }
+
+var targets = chosen.Select(k => known[k]).ToList();
 
 var machine = Machine.Describe();
 var loadBefore = Machine.LoadAverage();
@@ -29,43 +41,56 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
-var scenarios = new Scenarios(bench, target);
-var plan = new (string Key, Func<Task> Run)[]
-{
-    ("restart", scenarios.RestartLatency),
-    ("cold100", () => scenarios.ColdStart(100, quick ? 3 : 7, idleAfterLast: !(only is { } o1) || o1.Contains("idle"), "100 agents", 0.3)),
-    ("cold1000", () => scenarios.ColdStart(1000, quick ? 1 : 3, idleAfterLast: true, "1,000 light agents", 0)),
-    ("chatty", scenarios.Chatty),
-    ("flood", scenarios.Flood),
-    ("stop", scenarios.GracefulStop),
-};
-
 var failed = new List<string>();
-foreach (var (key, run) in plan)
+var unavailable = new Dictionary<string, string>();
+foreach (var t in targets)
 {
-    if (cancel.IsCancellationRequested)
+    if (t.Unavailable is { } why)
     {
-        break;
-    }
-
-    if (only is not null && !only.Contains(key) && !(key == "cold100" && only.Contains("idle")))
-    {
+        unavailable[t.Name] = why;
+        Console.WriteLine($"== {t.Name}: {why}, skipped");
         continue;
     }
 
-    Console.WriteLine($"== {key}");
-    try
+    bench.Current = t.Name;
+    var scenarios = new Scenarios(bench, t);
+    var plan = new (string Key, Func<Task> Run)[]
     {
-        await run();
-    }
-    catch (Exception e)
+        ("restart", () => scenarios.RestartLatency(fastest: true)),
+        ("restart-defaults", () => scenarios.RestartLatency(fastest: false)),
+        ("cold100", () => scenarios.ColdStart(100, quick ? 3 : 7, idleAfterLast: !(only is { } o1) || o1.Contains("idle"), "100 agents", 0.3)),
+        ("cold1000", () => scenarios.ColdStart(1000, quick ? 1 : 3, idleAfterLast: true, "1,000 light agents", 0)),
+        ("chatty", scenarios.Chatty),
+        ("flood", scenarios.Flood),
+        ("stop", scenarios.GracefulStop),
+    };
+
+    foreach (var (key, run) in plan)
     {
-        failed.Add($"{key}: {e.GetType().Name}: {e.Message}");
-        Console.WriteLine($"  FAILED: {e.Message}");
-    }
-    finally
-    {
-        bench.Sweep();
+        if (cancel.IsCancellationRequested)
+        {
+            break;
+        }
+
+        if (only is not null && !only.Contains(key) && !(key == "cold100" && only.Contains("idle")))
+        {
+            continue;
+        }
+
+        Console.WriteLine($"== {t.Name}: {key} (load {Machine.LoadAverage()})");
+        try
+        {
+            await run();
+        }
+        catch (Exception e)
+        {
+            failed.Add($"{t.Name} {key}: {e.GetType().Name}: {e.Message}");
+            Console.WriteLine($"  FAILED: {e.Message}");
+        }
+        finally
+        {
+            bench.Sweep();
+        }
     }
 }
 
@@ -91,13 +116,52 @@ md.AppendLine();
 md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {machine}");
 md.AppendLine(CultureInfo.InvariantCulture, $"- started {started:u}, took {(DateTime.UtcNow - started).TotalSeconds:0} s{(quick ? " (--quick)" : string.Empty)}");
 md.AppendLine(CultureInfo.InvariantCulture, $"- load average before: {loadBefore}; after: {loadAfter}; other dotnet processes at start: {others.Count}{(others.Count > 0 ? " (" + string.Join("; ", others.Take(6)) + ")" : string.Empty)}");
-md.AppendLine(CultureInfo.InvariantCulture, $"- target: {target.Name} ({target.DllPath})");
+md.AppendLine(CultureInfo.InvariantCulture, $"- targets: {string.Join(", ", targets.Select(t => t.Name + (unavailable.TryGetValue(t.Name, out var why) ? $" ({why})" : string.Empty)))}; Dark Factory: {target.DllPath}");
 md.AppendLine();
-md.AppendLine("| scenario | metric | Dark Factory | baseline (same run) | target | verdict |");
-md.AppendLine("|---|---|---|---|---|---|");
+
+// Peers: one row per metric, the median of each supervisor, then Dark Factory / peer.
+var peers = targets.Where(t => t != target).ToList();
+var metrics = bench.Rows.Where(r => !double.IsNaN(r.Median)).Select(r => (r.Scenario, r.Metric)).Distinct().ToList();
+string Cell(ITarget t, (string Scenario, string Metric) m)
+{
+    if (unavailable.ContainsKey(t.Name))
+    {
+        return "not installed";
+    }
+
+    var row = bench.Rows.FirstOrDefault(r => r.Supervisor == t.Name && r.Scenario == m.Scenario && r.Metric == m.Metric);
+    return row is null ? "failed" : Stats.F(row.Median, row.Median >= 100 ? "0" : row.Median >= 10 ? "0.0" : "0.00");
+}
+
+double? MedianOf(ITarget t, (string Scenario, string Metric) m) =>
+    bench.Rows.FirstOrDefault(r => r.Supervisor == t.Name && r.Scenario == m.Scenario && r.Metric == m.Metric)?.Median;
+
+if (metrics.Count > 0)
+{
+    md.AppendLine("## Medians per supervisor, and Dark Factory / peer");
+    md.AppendLine();
+    md.AppendLine("Ratios are Dark Factory ÷ peer: below 1 Dark Factory is faster/smaller, except for rates (↑), where above 1 it is faster.");
+    md.AppendLine();
+    md.AppendLine($"| scenario | metric | {string.Join(" | ", targets.Select(t => t.Name))} |{string.Concat(peers.Select(p => $" df/{p.Name} |"))}");
+    md.AppendLine($"|---|---|{string.Concat(targets.Select(_ => "---|"))}{string.Concat(peers.Select(_ => "---|"))}");
+    foreach (var m in metrics)
+    {
+        var higher = bench.Rows.First(r => r.Scenario == m.Scenario && r.Metric == m.Metric).HigherIsBetter;
+        var ratios = peers.Select(p => MedianOf(target, m) is { } d && MedianOf(p, m) is { } v && v != 0 && !unavailable.ContainsKey(p.Name) ? Stats.F(d / v) : unavailable.ContainsKey(p.Name) ? "not installed" : "—");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {m.Scenario} | {m.Metric}{(higher ? " ↑" : string.Empty)} | {string.Join(" | ", targets.Select(t => Cell(t, m)))} |{string.Concat(ratios.Select(x => $" {x} |"))}");
+    }
+
+    md.AppendLine();
+}
+
+md.AppendLine("## Every row (median, range, p90, n) with the Dark Factory targets");
+md.AppendLine();
+md.AppendLine("| supervisor | scenario | metric | value | baseline (same run) | target | verdict |");
+md.AppendLine("|---|---|---|---|---|---|---|");
 foreach (var r in bench.Rows)
 {
-    md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Scenario} | {r.Metric} | {r.Value} | {r.Baseline} | {r.Target} | {r.Verdict} |");
+    var verdict = r.Supervisor == target.Name ? r.Verdict : "—";
+    md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Supervisor} | {r.Scenario} | {r.Metric} | {r.Value} | {r.Baseline} | {r.Target} | {verdict} |");
 }
 
 if (failed.Count + bench.Notes.Count > 0)

@@ -31,8 +31,11 @@ internal static class Stats
         $"{F(Median(xs), format)} {unit} ({F(xs.Min(), format)}–{F(xs.Max(), format)}, p90 {F(Percentile(xs, 0.9), format)}, n={xs.Count})";
 }
 
-/// <summary>One line of the results table.</summary>
-internal sealed record Row(string Scenario, string Metric, string Value, string Baseline, string Target, string Verdict);
+/// <summary>One line of the results table, for one supervisor.</summary>
+/// <param name="Median">The figure compared across supervisors (NaN: none).</param>
+/// <param name="HigherIsBetter">True for rates (lines/s); false for times, memory, CPU, leftovers.</param>
+/// <param name="Supervisor">The target's name (set by <see cref="Bench.Add"/>).</param>
+internal sealed record Row(string Scenario, string Metric, string Value, string Baseline, string Target, string Verdict, double Median = double.NaN, bool HigherIsBetter = false, string Supervisor = "");
 
 internal static class Verdicts
 {

@@ -12,15 +12,23 @@ internal sealed record ProgramSpec(string Name, IReadOnlyList<string> Argv, bool
 /// <param name="WorkDirectory">A fresh directory the target may use (data dir, config, logs).</param>
 /// <param name="Environment">Extra variables every supervised program gets (the run marker).</param>
 /// <param name="Grace">How long a program may take to stop after SIGTERM.</param>
-internal sealed record TargetFleet(IReadOnlyList<ProgramSpec> Programs, string WorkDirectory, IReadOnlyDictionary<string, string> Environment, TimeSpan Grace);
+/// <param name="Fastest">
+/// True: the supervisor's fastest documented restart settings (no backoff, no start grace period) and its
+/// give-up limits out of reach. False: its defaults, with only the give-up limits raised (a tool that
+/// stops restarting after N crashes could not be measured at all).
+/// </param>
+internal sealed record TargetFleet(IReadOnlyList<ProgramSpec> Programs, string WorkDirectory, IReadOnlyDictionary<string, string> Environment, TimeSpan Grace, bool Fastest = true);
 
 /// <summary>
-/// A process supervisor under test (Dark Factory now; supervisord, pm2, runit, s6 later): started as a
-/// real OS process from a config the target writes, observed only from outside (files, API, /proc).
+/// A process supervisor under test (Dark Factory, supervisord, pm2, runit, s6): started as a real OS
+/// process from a config the target writes, observed only from outside (files, API, /proc).
 /// </summary>
 internal interface ITarget
 {
     string Name { get; }
+
+    /// <summary>Null when the supervisor can run here; otherwise why not (e.g. "not installed").</summary>
+    string? Unavailable { get; }
 
     /// <summary>Launches the supervisor; returns as soon as its process exists (not when it is ready).</summary>
     Task<IRunningTarget> LaunchAsync(TargetFleet fleet, CancellationToken cancel);

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Times the phases inside Dark Factory's restart and cold start, from outside (docs/benchmarks.md, peers).
+
+    python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile
+    python3 bench/phases.py cold [N]            # launch -> daemon.json -> first/last agent started -> all pidfiles
+    python3 bench/phases.py stop [N]            # SIGTERM -> exit with N detaching agents; the daemon's last log lines
+
+Uses the daemon built by bench/run (artifacts/df/df.dll) and the agent log's own markers
+("--- <time> run R started, pid P" is written right after Process.Start returns; "--- <time> run R
+killed by signal 9" carries the time the ProcessActor handled the exit). Wall-clock times (UTC) on
+both sides; everything it starts carries DF_BENCH=phases-<pid> and is killed at the end.
+"""
+import json, os, re, shutil, signal, subprocess, sys, tempfile, time
+from datetime import datetime
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+dll = os.path.join(root, "artifacts", "df", "df.dll")
+marker = f"phases-{os.getpid()}"
+
+
+def fleet(names, pidfiles):
+    y = ["version: 1", "layers:", "  safety:", "    strategy: one_for_one", "    max_restarts: 100000000",
+         "    within: 1s", "    backoff: { min: 0s, max: 1ms, jitter: 0, reset_after: 1ms }",
+         "    quarantine_after: 100000000", "    default_restart: permanent", "agents:"]
+    for n, p in zip(names, pidfiles):
+        y += [f"  - name: {n}", "    layer: safety", "    cli: command",
+              f'    command: ["bash", "-c", "echo $$ > \\"$0\\"; exec sleep 100000", "{p}"]',
+              "    restart: permanent", "    grace: 2000ms", f'    env: {{ DF_BENCH: "{marker}" }}']
+    return "\n".join(y) + "\n"
+
+
+def ts(line):
+    m = re.match(r"--- (\S+) run", line)
+    return datetime.fromisoformat(m.group(1)).timestamp() if m else None
+
+
+def read_pid(path):
+    try:
+        s = open(path).read()
+        return int(s) if s.endswith("\n") else None
+    except (OSError, ValueError):
+        return None
+
+
+def sweep():
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid():
+            try:
+                if f"DF_BENCH={marker}".encode() in open(f"/proc/{d}/environ", "rb").read().split(b"\0"):
+                    os.kill(int(d), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def launch(work, names, pidfiles):
+    open(os.path.join(work, "fleet.yaml"), "w").write(fleet(names, pidfiles))
+    env = dict(os.environ, DF_BENCH=marker)
+    t = time.time()
+    p = subprocess.Popen(["dotnet", dll, "up", "--fleet", os.path.join(work, "fleet.yaml"), "--data-dir",
+                          os.path.join(work, "data"), "--listen", "127.0.0.1:0"], env=env,
+                         stdout=open(os.path.join(work, "daemon.out"), "w"), stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    return p, t
+
+
+def median(xs):
+    s = sorted(xs)
+    return s[len(s) // 2] if s else float("nan")
+
+
+def restart(kills):
+    work = tempfile.mkdtemp(prefix="df-phases-")
+    pidfile = os.path.join(work, "r0.pid")
+    p, _ = launch(work, ["r0"], [pidfile])
+    try:
+        while read_pid(pidfile) is None:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        log = os.path.join(work, "data", "logs", "r0.log")
+        rows = []
+        for _ in range(kills):
+            old = read_pid(pidfile)
+            t0 = time.time()
+            os.kill(old, signal.SIGKILL)
+            while read_pid(pidfile) in (None, old):
+                time.sleep(0.0001)
+            t3 = time.time()
+            time.sleep(0.3)
+            lines = [l for l in open(log, errors="replace") if l.startswith("--- ")]
+            # the last "killed" line and the "started" line after it
+            ki = max(i for i, l in enumerate(lines) if "killed by signal" in l)
+            st = next(l for l in lines[ki + 1:] if " started, pid " in l)
+            rows.append(((ts(lines[ki]) - t0) * 1000, (ts(st) - ts(lines[ki])) * 1000, (t3 - ts(st)) * 1000, (t3 - t0) * 1000))
+        print("restart phases, ms (median of %d): kill -> ProcessActor handled the exit %.1f; exit -> replacement "
+              "Process.Start returned %.1f; started -> pidfile written %.1f; total %.1f"
+              % (kills, *[median([r[i] for r in rows]) for i in range(4)]))
+        for r in rows:
+            print("  %.1f %.1f %.1f = %.1f" % r)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        sweep()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def cold(n):
+    work = tempfile.mkdtemp(prefix="df-phases-")
+    pids = os.path.join(work, "pids")
+    os.mkdir(pids)
+    names = ["a%04d" % i for i in range(n)]
+    pidfiles = [os.path.join(pids, x) for x in names]
+    p, t0 = launch(work, names, pidfiles)
+    try:
+        dj = os.path.join(work, "data", "daemon.json")
+        while not os.path.exists(dj):
+            time.sleep(0.001)
+        t1 = time.time()
+        while len(os.listdir(pids)) < n or any(read_pid(f) is None for f in pidfiles):
+            time.sleep(0.002)
+        t2 = time.time()
+        time.sleep(0.3)
+        starts = []
+        for x in names:
+            for l in open(os.path.join(work, "data", "logs", x + ".log"), errors="replace"):
+                if " started, pid " in l:
+                    starts.append(ts(l))
+                    break
+        starts.sort()
+        print("cold start %d, ms from launch: daemon.json %.0f; first agent started %.0f; last agent started %.0f "
+              "(%.1f ms per start); all pidfiles %.0f"
+              % (n, (t1 - t0) * 1000, (starts[0] - t0) * 1000, (starts[-1] - t0) * 1000,
+                 (starts[-1] - starts[0]) * 1000 / max(1, n - 1), (t2 - t0) * 1000))
+        time.sleep(5)
+        roll = {l.split(":")[0]: int(l.split()[1]) // 1024 for l in open(f"/proc/{p.pid}/smaps_rollup") if l.startswith("Pss")}
+        threads = len(os.listdir(f"/proc/{p.pid}/task"))
+        print("daemon after 5 s idle, MiB: " + ", ".join(f"{k} {v}" for k, v in roll.items()) + f"; {threads} threads")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        sweep()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stop(n):
+    """SIGTERM with n agents that each left a setsid grandchild: time to exit, and the daemon's own last log lines."""
+    work = tempfile.mkdtemp(prefix="df-phases-")
+    g = os.path.join(work, "g")
+    os.mkdir(g)
+    names = ["d%03d" % i for i in range(n)]
+    y = fleet(names, names).split("agents:")[0] + "agents:\n"
+    for x in names:
+        y += (f"  - name: {x}\n    layer: safety\n    cli: command\n"
+              f'    command: ["{root}/tests/agents/detach.sh", "{g}/{x}"]\n    restart: permanent\n    grace: 2000ms\n'
+              f'    env: {{ DF_BENCH: "{marker}" }}\n')
+    open(os.path.join(work, "fleet.yaml"), "w").write(y)
+    env = dict(os.environ, DF_BENCH=marker)
+    p = subprocess.Popen(["dotnet", dll, "up", "--fleet", os.path.join(work, "fleet.yaml"), "--data-dir",
+                          os.path.join(work, "data"), "--listen", "127.0.0.1:0"], env=env,
+                         stdout=open(os.path.join(work, "daemon.out"), "w"), stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    try:
+        while len(os.listdir(g)) < n or any(read_pid(os.path.join(g, x)) is None for x in names):
+            time.sleep(0.01)
+        time.sleep(1)
+        t0 = time.time()
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+        print("stop %d: SIGTERM -> daemon exited %.0f ms (load %s); daemon's last lines:"
+              % (n, (time.time() - t0) * 1000, open("/proc/loadavg").read().split()[:3]))
+        for l in open(os.path.join(work, "daemon.out"), errors="replace").read().splitlines()[-12:]:
+            print("  " + l[:220])
+    finally:
+        if p.poll() is None:
+            p.kill()
+        sweep()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "restart"
+    arg = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    print(f"load average {open('/proc/loadavg').read().split()[:3]}")
+    if what == "restart":
+        restart(arg or 20)
+    elif what == "stop":
+        stop(arg or 100)
+    else:
+        cold(arg or 100)
