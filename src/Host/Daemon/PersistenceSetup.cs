@@ -34,7 +34,11 @@ public sealed record PersistenceSetup(string ProviderName, string ConnectionStri
     public string Hocon()
     {
         var cs = ConnectionString.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        // SQLite has one writer at a time: parallel journal writers only wait on each other's locks
+        // (busy retries); one writer with large batches is faster. PostgreSQL keeps the default.
+        var writers = IsSqlite ? "akka.persistence.journal.sql.parallelism = 1" : string.Empty;
         return $$"""
+            {{writers}}
             akka.persistence.journal.sql { connection-string = "{{cs}}", provider-name = "{{ProviderName}}" }
             akka.persistence.snapshot-store.sql { connection-string = "{{cs}}", provider-name = "{{ProviderName}}" }
             """;
