@@ -32,7 +32,8 @@ internal static class Proc
     /// <summary>
     /// CPU time of the process in clock ticks (1/100 s), from the scheduler's exact per-thread runtime
     /// (/proc/PID/task/*/schedstat, ns): utime/stime are sampled at the timer tick and miss processes
-    /// that wake briefly between ticks (200 loggers at 10 lines/s read as 0 %); -1 when it is gone.
+    /// that wake briefly between ticks (200 loggers at 10 lines/s read as 0 %), and never less than
+    /// utime + stime, which also counts threads that have exited; -1 when it is gone.
     /// </summary>
     public static double CpuTicks(int pid)
     {
@@ -51,7 +52,9 @@ internal static class Proc
                 }
             }
 
-            return ns / 1e7;
+            // Threads that exited take their runtime out of the sum; /proc/PID/stat keeps it (at tick
+            // resolution). The larger of the two stays monotonic for a long-lived multi-threaded process.
+            return Math.Max(ns / 1e7, StatTicks(pid));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
