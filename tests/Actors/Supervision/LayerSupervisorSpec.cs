@@ -127,6 +127,9 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
         var layer = Layer(Specs.FastLayer(), Specs.Agent("stubborn", "ignore-term.sh") with { Grace = TimeSpan.FromMilliseconds(500) });
         await AwaitStatus(layer, "stubborn", s => s.State == AgentState.Running);
 
+        // the script prints "ready" once its TERM trap is installed
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(_daemon.Logs.PathOf("stubborn")) && File.ReadAllText(_daemon.Logs.PathOf("stubborn")).Contains("ready")), Wait);
+
         var result = await layer.Ask<CommandResult>(new StopAgent("stubborn"), Wait);
 
         Assert.True(result.Ok);
