@@ -166,13 +166,8 @@ internal static class Peer
                 continue;
             }
 
-            int length;
-            try
-            {
-                using var handle = File.OpenHandle($"/proc/{pid}/environ", FileMode.Open, FileAccess.Read);
-                length = RandomAccess.Read(handle, buffer, 0);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            var length = Proc.ReadEnviron(pid, buffer);
+            if (length < 0)
             {
                 continue;
             }

@@ -62,6 +62,20 @@ internal static class Proc
         }
     }
 
+    /// <summary>Reads /proc/PID/environ (NUL-separated KEY=VALUE) into buffer; its length, or -1 when unreadable.</summary>
+    public static int ReadEnviron(int pid, byte[] buffer)
+    {
+        try
+        {
+            using var handle = File.OpenHandle($"/proc/{pid}/environ", FileMode.Open, FileAccess.Read);
+            return RandomAccess.Read(handle, buffer, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>utime + stime of the process (clock ticks), or -1 when it is gone.</summary>
     public static long StatTicks(int pid)
     {
@@ -132,13 +146,8 @@ internal static class Proc
                 continue;
             }
 
-            int length;
-            try
-            {
-                using var handle = File.OpenHandle($"/proc/{pid}/environ", FileMode.Open, FileAccess.Read);
-                length = RandomAccess.Read(handle, buffer, 0);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            var length = Proc.ReadEnviron(pid, buffer);
+            if (length < 0)
             {
                 continue;
             }
