@@ -96,94 +96,34 @@ public sealed record HistoryFlushed
     public static readonly HistoryFlushed Instance = new();
 }
 
-/// <summary>
-/// Routes lifecycle events and history queries to one <see cref="AgentHistoryActor"/> per agent. History
-/// never delays agent starts: the first events of an agent whose history actor does not exist yet are
-/// held here briefly and its actor (and its recovery from the journal) is created just after the start
-/// burst; a query or a flush creates pending actors at once. Order per agent is kept.
-/// </summary>
-public sealed class HistoryActor : ReceiveActor, IWithTimers
+/// <summary>Routes lifecycle events and history queries to one <see cref="AgentHistoryActor"/> per agent, created on demand.</summary>
+public sealed class HistoryActor : ReceiveActor
 {
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan CreateAfter = TimeSpan.FromSeconds(1);
-    private readonly Dictionary<string, List<AgentLifecycle>> _pending = new(StringComparer.Ordinal);
 
     public HistoryActor()
     {
-        Receive<AgentLifecycle>(e =>
-        {
-            var child = Context.Child(Name(e.Agent));
-            if (!child.IsNobody())
-            {
-                child.Forward(e);
-                return;
-            }
-
-            if (!_pending.TryGetValue(e.Agent, out var held))
-            {
-                _pending[e.Agent] = held = [];
-            }
-
-            held.Add(e);
-            if (!Timers.IsTimerActive(CreatePending.Instance))
-            {
-                Timers.StartSingleTimer(CreatePending.Instance, CreatePending.Instance, CreateAfter);
-            }
-        });
-        Receive<CreatePending>(_ =>
-        {
-            foreach (var agent in _pending.Keys.ToList())
-            {
-                Child(agent);
-            }
-        });
+        Receive<AgentLifecycle>(e => Child(e.Agent).Forward(e));
         Receive<GetHistory>(q => Child(q.Agent).Forward(q));
         Receive<FlushHistory>(_ =>
         {
-            foreach (var agent in _pending.Keys.ToList())
-            {
-                Child(agent);
-            }
-
             var replyTo = Sender;
             var flushes = Context.GetChildren().Select(c => c.Ask<HistoryFlushed>(FlushHistory.Instance, FlushTimeout)).ToList();
             Task.WhenAll(flushes).ContinueWith(_ => HistoryFlushed.Instance, TaskScheduler.Default).PipeTo(replyTo);
         });
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
+    public static Props Props() => Akka.Actor.Props.Create(() => new HistoryActor());
 
-    public static Props Props() => Akka.Actor.Props.Create<HistoryActor>();
-
-    private static string Name(string agent) => "agent-" + agent;
-
-    /// <summary>The agent's history actor, created (and handed its held events) if needed.</summary>
-    private IActorRef Child(string agent)
+    private static IActorRef Child(string agent)
     {
-        var child = Context.Child(Name(agent));
-        if (child.IsNobody())
-        {
-            child = Context.ActorOf(AgentHistoryActor.Props(agent), Name(agent));
-        }
-
-        if (_pending.Remove(agent, out var held))
-        {
-            foreach (var e in held)
-            {
-                child.Tell(e);
-            }
-        }
-
-        return child;
+        var name = "agent-" + agent;
+        var child = Context.Child(name);
+        return child.IsNobody() ? Context.ActorOf(AgentHistoryActor.Props(agent), name) : child;
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
         maxNrOfRetries: 10,
         withinTimeRange: TimeSpan.FromMinutes(1),
         localOnlyDecider: _ => Directive.Restart);
-
-    private sealed record CreatePending
-    {
-        public static readonly CreatePending Instance = new();
-    }
 }
