@@ -172,23 +172,17 @@ internal static class Peer
                 continue;
             }
 
-            var span = buffer.AsSpan(0, Math.Max(0, length));
-            while (!span.IsEmpty)
+            var environ = buffer.AsSpan(0, length);
+            var at = Proc.FindEntry(environ, prefix);
+            if (at >= 0)
             {
-                var nul = span.IndexOf((byte)0);
-                var entry = nul < 0 ? span : span[..nul];
-                if (entry.StartsWith(prefix))
+                var entry = environ[(at + prefix.Length)..];
+                var nul = entry.IndexOf((byte)0);
+                var name = Encoding.UTF8.GetString(nul < 0 ? entry : entry[..nul]);
+                if (result.ContainsKey(name))
                 {
-                    var name = Encoding.UTF8.GetString(entry[prefix.Length..]);
-                    if (result.ContainsKey(name))
-                    {
-                        result[name] = pid;
-                    }
-
-                    break;
+                    result[name] = pid;
                 }
-
-                span = nul < 0 ? [] : span[(nul + 1)..];
             }
         }
 

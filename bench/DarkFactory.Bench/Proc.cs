@@ -76,6 +76,26 @@ internal static class Proc
         }
     }
 
+    /// <summary>Offset of the first NUL-separated entry of an environ block that starts with prefix, or -1.</summary>
+    public static int FindEntry(ReadOnlySpan<byte> environ, ReadOnlySpan<byte> prefix)
+    {
+        var offset = 0;
+        while (offset < environ.Length)
+        {
+            var rest = environ[offset..];
+            var nul = rest.IndexOf((byte)0);
+            var entry = nul < 0 ? rest : rest[..nul];
+            if (entry.StartsWith(prefix))
+            {
+                return offset;
+            }
+
+            offset += nul < 0 ? rest.Length : nul + 1;
+        }
+
+        return -1;
+    }
+
     /// <summary>utime + stime of the process (clock ticks), or -1 when it is gone.</summary>
     public static long StatTicks(int pid)
     {
@@ -152,22 +172,9 @@ internal static class Proc
                 continue;
             }
 
-            var span = buffer.AsSpan(0, Math.Max(0, length));
-            while (!span.IsEmpty)
+            if (FindEntry(buffer.AsSpan(0, length), needle) >= 0 && IsAlive(pid))
             {
-                var nul = span.IndexOf((byte)0);
-                var entry = nul < 0 ? span : span[..nul];
-                if (entry.StartsWith(needle))
-                {
-                    if (IsAlive(pid))
-                    {
-                        found.Add(pid);
-                    }
-
-                    break;
-                }
-
-                span = nul < 0 ? [] : span[(nul + 1)..];
+                found.Add(pid);
             }
         }
 
