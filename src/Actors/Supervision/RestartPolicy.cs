@@ -38,8 +38,6 @@ public sealed class RestartIntensity(int max, TimeSpan within)
         Within = within;
     }
 
-    public void Reset() => _restarts.Clear();
-
     private void Trim(DateTimeOffset now)
     {
         while (_restarts.Count > 0 && now - _restarts.Peek() >= Within)
@@ -56,7 +54,7 @@ public static class Backoff
     /// <param name="random">A number in [0,1) (injected so tests are deterministic).</param>
     public static TimeSpan Delay(BackoffSpec spec, int attempt, double random)
     {
-        if (spec.Max <= TimeSpan.Zero || spec.Min <= TimeSpan.Zero && spec.Max <= TimeSpan.Zero)
+        if (spec.Max <= TimeSpan.Zero)
         {
             return TimeSpan.Zero;
         }
