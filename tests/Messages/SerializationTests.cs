@@ -5,6 +5,7 @@ using DarkFactory.Actors.Serialization;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Scheduling;
 using Xunit;
 
@@ -39,6 +40,8 @@ public sealed class SerializationTests : IDisposable
         new GetSchedule(5),
         new AgentSchedule("repo-health", "0 * * * *", "Europe/Berlin", [At, At.AddHours(1)], OverlapPolicy.Queue, CatchUpPolicy.All, TimeSpan.FromMinutes(2), 1, new SchedulerFired("repo-health", At, At, FiringOutcome.Queued)),
         new ScheduleSnapshot([new AgentSchedule("a", "*/5 * * * * *", "UTC", [At], OverlapPolicy.Skip, CatchUpPolicy.Once, TimeSpan.Zero)]),
+        new AgentUsage("code-reviewer", "ab12", "anthropic", "claude-sonnet-4-5", 1200, 340, At, CachedInputTokens: 800, CostUsd: 0.0123m),
+        new ProviderLimited("anthropic", "code-reviewer", "ab12", At, At.AddHours(3), "You've hit your limit", LimitSource.Pattern, "You've hit your limit · resets 7pm (America/Los_Angeles)"),
     ];
 
     private static FleetSpec SampleFleet() => new()

@@ -88,7 +88,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         _pending[_revision] = new PendingApply(Sender, _layers.Count);
         foreach (var (name, layer) in _layers)
         {
-            layer.Tell(new ReconcileLayer(_fleet.Layer(name), AgentsOf(_fleet, name), _revision));
+            layer.Tell(new ReconcileLayer(_fleet.Layer(name), AgentsOf(_fleet, name), _revision, _fleet.Providers));
         }
 
         if (_layers.Count == 0)
@@ -213,7 +213,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         StartLayer(msg.Layer);
         _revision++;
         _pending[_revision] = new PendingApply(ActorRefs.Nobody, 1);
-        _layers[msg.Layer].Tell(new ReconcileLayer(_fleet.Layer(msg.Layer), AgentsOf(_fleet, msg.Layer), _revision));
+        _layers[msg.Layer].Tell(new ReconcileLayer(_fleet.Layer(msg.Layer), AgentsOf(_fleet, msg.Layer), _revision, _fleet.Providers));
     }
 
     private void OnDrain()

@@ -6,7 +6,8 @@ using DarkFactory.Messages.Fleet;
 namespace DarkFactory.Actors.Supervision;
 
 /// <summary>Fleet -> layer: this is the layer's desired state now. Answered with <see cref="LayerReconciled"/>.</summary>
-public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Agents, int Revision);
+/// <param name="Providers">The fleet's providers (fleet.yaml <c>providers</c>), for the CLI adapters' endpoints and keys.</param>
+public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Agents, int Revision, IReadOnlyList<ProviderSpec>? Providers = null);
 
 public sealed record LayerReconciled(
     LayerName Layer,

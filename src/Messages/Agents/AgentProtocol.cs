@@ -32,6 +32,9 @@ public enum OutputKind
     Usage,
     RateLimit,
     Result,
+
+    /// <summary>A tool result the CLI flagged as failed (is_error / status error): a failed tool call.</summary>
+    ToolError,
 }
 
 /// <summary>One line an agent printed. Kind is what the adapter made of it; Text is the line as printed (redacted).</summary>
