@@ -196,9 +196,10 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
     // ---------------------------------------------------------------- runs
 
-    private void StartRun(Slot slot, string? task)
+    /// <param name="workdir">The run's working directory instead of the agent's (a compound review's worktree).</param>
+    private void StartRun(Slot slot, string? task, string? workdir = null)
     {
-        var spec = slot.Spec;
+        var spec = workdir is null ? slot.Spec : slot.Spec with { Workdir = workdir };
         var runId = NewRunId();
         var secrets = new List<string>(_services.GlobalSecrets);
         LaunchPlan plan;
@@ -354,7 +355,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         Record(slot, LifecycleKind.Restarting, detail: delay > TimeSpan.Zero ? $"{reason}; restarting in {delay.TotalMilliseconds:0} ms" : reason);
         if (delay <= TimeSpan.Zero)
         {
-            StartRun(slot, slot.NextTask);
+            StartRun(slot, slot.NextTask, slot.NextWorkdir);
             return;
         }
 
@@ -369,7 +370,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     {
         if (_slots.TryGetValue(due.Agent, out var slot) && slot.Generation == due.Generation && slot.State == AgentState.Backoff && slot.Child is null)
         {
-            StartRun(slot, slot.NextTask);
+            StartRun(slot, slot.NextTask, slot.NextWorkdir);
         }
     }
 
@@ -395,7 +396,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             slot.RestartAfterStop = false;
             if (_drainRequester is null && CheckAvailable(slot))
             {
-                StartRun(slot, slot.NextTask);
+                StartRun(slot, slot.NextTask, slot.NextWorkdir);
             }
         }
 
@@ -460,7 +461,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
         Timers.Cancel(RestartKey(slot));
         slot.NextTask = cmd.Task;
-        StartRun(slot, cmd.Task);
+        slot.NextWorkdir = cmd.Workdir;
+        StartRun(slot, cmd.Task, cmd.Workdir);
         Sender.Tell(slot.Child is null
             ? CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}")
             : CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId));
@@ -525,7 +527,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             return;
         }
 
-        StartRun(slot, slot.NextTask);
+        StartRun(slot, slot.NextTask, slot.NextWorkdir);
         Sender.Tell(slot.Child is null
             ? CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}")
             : CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId));
@@ -597,6 +599,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         public IActorRef? Child { get; set; }
         public int Generation { get; private set; }
         public string? NextTask { get; set; }
+
+        /// <summary>The working directory of the last on-demand start (kept for its restarts).</summary>
+        public string? NextWorkdir { get; set; }
 
         // outcome of the current run and what waits for its end
         public RunEnded? Ended { get; set; }

@@ -83,9 +83,12 @@ public sealed record AgentStatus : IDarkFactoryMessage, IWithAgent
 
 public interface IAgentCommand : IDarkFactoryMessage, IWithAgent;
 
-/// <summary>Start a run of the agent now (a task overrides the agent's default task for this run).</summary>
+/// <summary>
+/// Start a run of the agent now (a task overrides the agent's default task for this run; a workdir its
+/// working directory, as the compound review does with its worktree).
+/// </summary>
 [Manifest("start-agent")]
-public sealed record StartAgent(string Agent, string? Task = null) : IAgentCommand;
+public sealed record StartAgent(string Agent, string? Task = null, string? Workdir = null) : IAgentCommand;
 
 /// <summary>Stop the agent gracefully (SIGTERM to its group, grace period, SIGKILL) and keep it stopped.</summary>
 [Manifest("stop-agent")]
