@@ -6,6 +6,7 @@ using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
+using DarkFactory.Messages.Review;
 using DarkFactory.Messages.Scheduling;
 using Xunit;
 
@@ -16,6 +17,25 @@ public sealed class SerializationTests : IDisposable
 {
     private static readonly DateTimeOffset At = new(2026, 11, 22, 7, 30, 0, TimeSpan.Zero);
     private readonly ActorSystem _system = ActorSystem.Create("serialization", ConfigurationFactory.ParseString(File.ReadAllText(Hocon())));
+
+    private static readonly ReviewStarted SampleReviewStarted = new("r1", At, "manual", "/srv/repo", "main", "compound-reviewer", true, TimeSpan.FromMinutes(30));
+    private static readonly Finding SampleFinding = new(FindingKind.Revert, 80, "Revert abc: speed up", "abc1234567", "the problem may be back", "revert-speed-up", At);
+    private static readonly GateResult SampleGate = new("build", true, 0, 0, 1234, Output: "Build succeeded.");
+
+    private static readonly ReviewView SampleView = new()
+    {
+        Id = "r1",
+        Status = ReviewStatus.Completed,
+        StartedAt = At,
+        EndedAt = At.AddMinutes(5),
+        Steps = [new ReviewStepView("scan", StepStatus.Completed, At, At.AddSeconds(1))],
+        Gates = [SampleGate],
+        PrUrl = "https://github.com/acme/widgets/pull/42",
+        PrNumber = 42,
+        Finding = SampleFinding,
+        FindingsCount = 3,
+        Branch = "df/compound/2026-11-22-revert-speed-up",
+    };
 
     /// <summary>One realistic sample of every message type; a new message without a sample fails <see cref="Every_manifest_has_a_sample"/>.</summary>
     public static readonly IReadOnlyList<IDarkFactoryMessage> Samples =
@@ -42,6 +62,28 @@ public sealed class SerializationTests : IDisposable
         new ScheduleSnapshot([new AgentSchedule("a", "*/5 * * * * *", "UTC", [At], OverlapPolicy.Skip, CatchUpPolicy.Once, TimeSpan.Zero)]),
         new AgentUsage("code-reviewer", "ab12", "anthropic", "claude-sonnet-4-5", 1200, 340, At, CachedInputTokens: 800, CostUsd: 0.0123m),
         new ProviderLimited("anthropic", "code-reviewer", "ab12", At, At.AddHours(3), "You've hit your limit", LimitSource.Pattern, "You've hit your limit · resets 7pm (America/Los_Angeles)"),
+        new StartAgent("compound-reviewer", "fix the revert", "/data/worktrees/r1"),
+        SampleReviewStarted,
+        new FindingsRecorded("r1", At, [SampleFinding], 12),
+        new TaskAssigned("r1", At, "compound-reviewer", "Work on: Revert abc", "df/compound/2026-11-22-revert-x", "/data/worktrees/r1"),
+        new AgentStarted("r1", At, "ab12"),
+        new AgentFinished("r1", At, "ab12", true, 0, "summary: fixed", "c0ffee", ["src/a.cs"]),
+        new GatesEvaluated("r1", At, [SampleGate]),
+        new PrIntended("r1", At, "df/compound/2026-11-22-revert-x", "Compound review: Revert abc", "## Finding"),
+        new PrOpened("r1", At, 42, "https://github.com/acme/widgets/pull/42", Existing: true),
+        new DryRunRecorded("r1", At, "/data/reviews/r1/report.md"),
+        new ReviewCompleted("r1", At, "nothing found to work on"),
+        new ReviewFailed("r1", At, "gates", "gates failed: build (exit 1, expected 0)"),
+        new ReviewSnapshot([new ReviewRecord(SampleReviewStarted, Runs: [new AgentStarted("r1", At, "ab12")])]),
+        new ReviewRecord(SampleReviewStarted, new FindingsRecorded("r1", At, [SampleFinding])),
+        new RunReview("schedule"),
+        new ReviewAccepted(true, "review r1 started", "r1"),
+        new GetReviews(20),
+        new GetReview("r1"),
+        new ReviewStepView("gates", StepStatus.Completed, At, At.AddSeconds(30), "1/1 passed"),
+        SampleView,
+        new ReviewsSnapshot([SampleView]),
+        new ReviewFound("r1", SampleView),
     ];
 
     private static FleetSpec SampleFleet() => new()
@@ -108,6 +150,18 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(AgentHistory), DarkFactoryJson.Manifests["history"]);
         Assert.Equal(typeof(SchedulerFired), DarkFactoryJson.Manifests["scheduler-fired"]);
         Assert.Equal(typeof(SchedulerSnapshot), DarkFactoryJson.Manifests["scheduler-snapshot"]);
+        Assert.Equal(typeof(ReviewStarted), DarkFactoryJson.Manifests["review-started"]);
+        Assert.Equal(typeof(FindingsRecorded), DarkFactoryJson.Manifests["review-findings-recorded"]);
+        Assert.Equal(typeof(TaskAssigned), DarkFactoryJson.Manifests["review-task-assigned"]);
+        Assert.Equal(typeof(AgentStarted), DarkFactoryJson.Manifests["review-agent-started"]);
+        Assert.Equal(typeof(AgentFinished), DarkFactoryJson.Manifests["review-agent-finished"]);
+        Assert.Equal(typeof(GatesEvaluated), DarkFactoryJson.Manifests["review-gates-evaluated"]);
+        Assert.Equal(typeof(PrIntended), DarkFactoryJson.Manifests["review-pr-intended"]);
+        Assert.Equal(typeof(PrOpened), DarkFactoryJson.Manifests["review-pr-opened"]);
+        Assert.Equal(typeof(DryRunRecorded), DarkFactoryJson.Manifests["review-dry-run-recorded"]);
+        Assert.Equal(typeof(ReviewCompleted), DarkFactoryJson.Manifests["review-completed"]);
+        Assert.Equal(typeof(ReviewFailed), DarkFactoryJson.Manifests["review-failed"]);
+        Assert.Equal(typeof(ReviewSnapshot), DarkFactoryJson.Manifests["review-snapshot"]);
     }
 
     [Fact]

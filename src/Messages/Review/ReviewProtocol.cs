@@ -1,0 +1,177 @@
+namespace DarkFactory.Messages.Review;
+
+/// <summary>What kind of thing a compound review found (see docs/architecture.md for the priority of each).</summary>
+public enum FindingKind
+{
+    Escalation,
+    Quarantine,
+    Revert,
+    DriftIncident,
+    FailedRuns,
+    TodoAdded,
+    LargeDiff,
+    Hotspot,
+}
+
+/// <summary>One ranked finding of a review's scan: what was found, where, and why it matters.</summary>
+/// <param name="Priority">Higher is more urgent; the review works on the highest.</param>
+/// <param name="Where">A file (path:line), a commit (short sha) or an agent.</param>
+/// <param name="Slug">Short lower-case words for the branch name.</param>
+public sealed record Finding(FindingKind Kind, int Priority, string Title, string Where, string Why, string Slug, DateTimeOffset? At = null);
+
+/// <summary>The outcome of one quality gate run in the review's worktree. Output is the bounded tail of stdout+stderr.</summary>
+public sealed record GateResult(string Name, bool Passed, int? ExitCode, int ExpectExit, long DurationMs, bool TimedOut = false, string Output = "");
+
+// ---------------------------------------------------------------- persisted events (storage contracts)
+
+/// <summary>A persisted step of a compound review. Storage contracts: add fields with defaults, never rename.</summary>
+public interface IReviewEvent : IDarkFactoryMessage
+{
+    string ReviewId { get; }
+
+    DateTimeOffset At { get; }
+}
+
+/// <summary>The review began: the settings it runs with are fixed here, so a reload mid-review changes nothing.</summary>
+[Manifest("review-started")]
+public sealed record ReviewStarted(
+    string ReviewId,
+    DateTimeOffset At,
+    string Trigger,
+    string Repo,
+    string BaseBranch,
+    string? Agent,
+    bool CreatePrs,
+    TimeSpan MaxDuration) : IReviewEvent;
+
+/// <summary>The scan's findings, ranked (highest priority first). Empty: nothing to work on.</summary>
+[Manifest("review-findings-recorded")]
+public sealed record FindingsRecorded(string ReviewId, DateTimeOffset At, IReadOnlyList<Finding> Findings, int CommitsScanned = 0) : IReviewEvent;
+
+/// <summary>The top finding written up as a task for the agent, with the branch and worktree it gets (recorded before the worktree exists).</summary>
+[Manifest("review-task-assigned")]
+public sealed record TaskAssigned(string ReviewId, DateTimeOffset At, string Agent, string Task, string Branch, string Worktree) : IReviewEvent;
+
+/// <summary>A run of the agent was started in the worktree (a daemon restart before it finished starts another).</summary>
+[Manifest("review-agent-started")]
+public sealed record AgentStarted(string ReviewId, DateTimeOffset At, string RunId) : IReviewEvent;
+
+/// <summary>The agent's run ended; the daemon committed what it left in the worktree.</summary>
+[Manifest("review-agent-finished")]
+public sealed record AgentFinished(
+    string ReviewId,
+    DateTimeOffset At,
+    string RunId,
+    bool Success,
+    int? ExitCode,
+    string Summary,
+    string? Commit = null,
+    IReadOnlyList<string>? FilesChanged = null) : IReviewEvent;
+
+[Manifest("review-gates-evaluated")]
+public sealed record GatesEvaluated(string ReviewId, DateTimeOffset At, IReadOnlyList<GateResult> Results) : IReviewEvent
+{
+    public bool Passed => Results.All(r => r.Passed);
+}
+
+/// <summary>Recorded before anything is pushed or asked of the forge: a restart looks the PR up instead of opening it again.</summary>
+[Manifest("review-pr-intended")]
+public sealed record PrIntended(string ReviewId, DateTimeOffset At, string Branch, string Title, string Body) : IReviewEvent;
+
+[Manifest("review-pr-opened")]
+public sealed record PrOpened(string ReviewId, DateTimeOffset At, int Number, string Url, bool Existing = false) : IReviewEvent;
+
+/// <summary>With create_prs off: the PR that would have been opened, written to a report file.</summary>
+[Manifest("review-dry-run-recorded")]
+public sealed record DryRunRecorded(string ReviewId, DateTimeOffset At, string ReportPath) : IReviewEvent;
+
+[Manifest("review-completed")]
+public sealed record ReviewCompleted(string ReviewId, DateTimeOffset At, string? Note = null) : IReviewEvent;
+
+[Manifest("review-failed")]
+public sealed record ReviewFailed(string ReviewId, DateTimeOffset At, string Step, string Reason) : IReviewEvent;
+
+/// <summary>Snapshot of the compound review actor: the events of the reviews it still keeps, in order.</summary>
+[Manifest("review-snapshot")]
+public sealed record ReviewSnapshot(IReadOnlyList<ReviewRecord> Reviews) : IDarkFactoryMessage;
+
+/// <summary>A review as a list of its events (its state is derived from them).</summary>
+[Manifest("review-record")]
+public sealed record ReviewRecord(
+    ReviewStarted Started,
+    FindingsRecorded? Findings = null,
+    TaskAssigned? Task = null,
+    IReadOnlyList<AgentStarted>? Runs = null,
+    AgentFinished? Finished = null,
+    GatesEvaluated? Gates = null,
+    PrIntended? PrIntent = null,
+    PrOpened? Pr = null,
+    DryRunRecorded? DryRun = null,
+    ReviewCompleted? Completed = null,
+    ReviewFailed? Failed = null) : IDarkFactoryMessage;
+
+// ---------------------------------------------------------------- commands and queries
+
+/// <summary>Start a review now (answered with <see cref="ReviewAccepted"/>; refused while one is running).</summary>
+[Manifest("run-review")]
+public sealed record RunReview(string Trigger = "manual") : IDarkFactoryMessage;
+
+[Manifest("review-accepted")]
+public sealed record ReviewAccepted(bool Ok, string Message, string? ReviewId = null) : IDarkFactoryMessage;
+
+[Manifest("get-reviews")]
+public sealed record GetReviews(int Limit = 50) : IDarkFactoryMessage;
+
+[Manifest("get-review")]
+public sealed record GetReview(string ReviewId) : IDarkFactoryMessage;
+
+public enum ReviewStatus
+{
+    Running,
+    Completed,
+    Failed,
+}
+
+public enum StepStatus
+{
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Skipped,
+}
+
+[Manifest("review-step")]
+public sealed record ReviewStepView(string Name, StepStatus Status, DateTimeOffset? StartedAt = null, DateTimeOffset? EndedAt = null, string? Detail = null) : IDarkFactoryMessage;
+
+/// <summary>A review as `df review show` and /api/reviews give it.</summary>
+[Manifest("review-view")]
+public sealed record ReviewView : IDarkFactoryMessage
+{
+    public required string Id { get; init; }
+    public ReviewStatus Status { get; init; }
+    public string Trigger { get; init; } = "manual";
+    public DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public IReadOnlyList<ReviewStepView> Steps { get; init; } = [];
+    public IReadOnlyList<GateResult> Gates { get; init; } = [];
+    public string? PrUrl { get; init; }
+    public int? PrNumber { get; init; }
+    public string? ReportPath { get; init; }
+    public Finding? Finding { get; init; }
+    public int FindingsCount { get; init; }
+    public string? Agent { get; init; }
+    public string? RunId { get; init; }
+    public string? Branch { get; init; }
+    public string? Worktree { get; init; }
+    public string? Summary { get; init; }
+    public string? Error { get; init; }
+    public string? Note { get; init; }
+}
+
+[Manifest("reviews-snapshot")]
+public sealed record ReviewsSnapshot(IReadOnlyList<ReviewView> Reviews) : IDarkFactoryMessage;
+
+/// <summary>Answer to <see cref="GetReview"/>: the review, or null when there is none with that id.</summary>
+[Manifest("review-found")]
+public sealed record ReviewFound(string ReviewId, ReviewView? Review) : IDarkFactoryMessage;
