@@ -2,9 +2,11 @@ using Akka.Actor;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Review;
 using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors;
@@ -23,11 +25,13 @@ public sealed class FactoryActor : ReceiveActor
         var layerServices = services(sweeper, history);
         var fleet = Context.ActorOf(FleetActor.Props(layerServices), "fleet");
         var scheduler = Context.ActorOf(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler");
+        var review = Context.ActorOf(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices)), "compound-review");
 
         Receive<ApplyFleet>(m =>
         {
             fleet.Forward(m);
             scheduler.Tell(m);
+            review.Tell(m);
         });
         Receive<IAgentCommand>(m => fleet.Forward(m));
         Receive<GetAgents>(m => fleet.Forward(m));
@@ -35,13 +39,29 @@ public sealed class FactoryActor : ReceiveActor
         Receive<DrainFleet>(m =>
         {
             scheduler.Tell(m); // no firings while the fleet drains
+            review.Tell(m); // a review's agent stopped by the drain is started again after the restart
             fleet.Forward(m);
         });
         Receive<GetSchedule>(m => scheduler.Forward(m));
         Receive<FlushHistory>(m => history.Forward(m));
         Receive<GetHistory>(m => history.Forward(m));
         Receive<SweepRun>(m => sweeper.Forward(m));
+        Receive<RunReview>(m => review.Forward(m));
+        Receive<GetReviews>(m => review.Forward(m));
+        Receive<GetReview>(m => review.Forward(m));
     }
+
+    /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>
+    private static ReviewSettings ReviewSettingsFor(LayerServices services) => new()
+    {
+        ReviewsDirectory = Path.Combine(services.Daemon.DataDirectory, "reviews"),
+        WorktreeRoot = services.Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root
+            ? Path.GetFullPath(root)
+            : Path.Combine(services.Daemon.DataDirectory, "worktrees"),
+        MarkerPrefix = services.Daemon.DaemonId + "/",
+        Environment = services.Environment,
+        Clock = services.Clock,
+    };
 
     /// <param name="services">Builds the layer services once the sweeper and history actors exist.</param>
     public static Props Props(Func<IActorRef, IActorRef, LayerServices> services) =>

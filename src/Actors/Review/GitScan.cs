@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Review;
+
+namespace DarkFactory.Actors.Review;
+
+/// <summary>One commit of the scanned window with its per-file line counts.</summary>
+public sealed record ScannedCommit(string Sha, DateTimeOffset At, string Author, string Subject, IReadOnlyList<FileChange> Files)
+{
+    public int LinesChanged => Files.Sum(f => f.Added + f.Deleted);
+
+    public string Short => Sha.Length > 10 ? Sha[..10] : Sha;
+}
+
+/// <summary>Lines added and deleted in one file (binary files count 0).</summary>
+public sealed record FileChange(string Path, int Added, int Deleted);
+
+/// <summary>A TODO or FIXME line a commit added.</summary>
+public sealed record AddedTodo(string Sha, string Path, int Line, string Text);
+
+/// <summary>What a scan saw: the commits of the window and the TODO/FIXME lines they added.</summary>
+public sealed record ScanInput(IReadOnlyList<ScannedCommit> Commits, IReadOnlyList<AddedTodo> Todos, IReadOnlyList<AgentLifecycle> FleetRecords);
+
+/// <summary>
+/// Reads the last <c>since</c> of a repository's history through the git CLI and turns it (with the
+/// fleet's own records) into ranked findings. Parsing and ranking are pure; only <see cref="ReadAsync"/>
+/// runs git.
+/// </summary>
+public static partial class GitScan
+{
+    public const char RecordSeparator = '\u001e';
+    public const char FieldSeparator = '\u001f';
+
+    public static async Task<(IReadOnlyList<ScannedCommit> Commits, IReadOnlyList<AddedTodo> Todos)> ReadAsync(
+        string repo, string baseBranch, DateTimeOffset since, CancellationToken ct)
+    {
+        var verify = await Git.RunAsync(repo, ["rev-parse", "--verify", "--quiet", baseBranch + "^{commit}"], ct);
+        if (!verify.Ok)
+        {
+            throw new GitException($"compound_review.base_branch '{baseBranch}' is not a branch or commit of {repo}");
+        }
+
+        var sinceArg = "--since=" + since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var log = await Git.RequireAsync(repo, ["log", baseBranch, sinceArg, "--no-merges", "--format=%x1e%H%x1f%aI%x1f%an%x1f%s", "--numstat"], ct);
+        var patch = await Git.RequireAsync(repo, ["log", baseBranch, sinceArg, "--no-merges", "--format=%x1e%H", "-p", "-U0", "--no-color", "--no-ext-diff"], ct);
+        return (ParseLog(log), ParseTodos(patch));
+    }
+
+    /// <summary>Parses <c>git log --format=%x1e%H%x1f%aI%x1f%an%x1f%s --numstat</c>.</summary>
+    public static IReadOnlyList<ScannedCommit> ParseLog(string text)
+    {
+        var commits = new List<ScannedCommit>();
+        foreach (var record in text.Split(RecordSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var lines = record.Split('\n');
+            var header = lines[0].Split(FieldSeparator);
+            if (header.Length < 4 || !DateTimeOffset.TryParse(header[1], CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
+            {
+                continue;
+            }
+
+            var files = new List<FileChange>();
+            foreach (var line in lines.Skip(1))
+            {
+                var parts = line.Split('\t');
+                if (parts.Length >= 3)
+                {
+                    files.Add(new FileChange(parts[2], Count(parts[0]), Count(parts[1])));
+                }
+            }
+
+            commits.Add(new ScannedCommit(header[0], at, header[2], header[3], files));
+        }
+
+        return commits;
+
+        static int Count(string s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+    }
+
+    /// <summary>Parses <c>git log --format=%x1e%H -p -U0</c>: added lines that contain TODO or FIXME, with their new line numbers.</summary>
+    public static IReadOnlyList<AddedTodo> ParseTodos(string text)
+    {
+        var todos = new List<AddedTodo>();
+        foreach (var record in text.Split(RecordSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var lines = record.Split('\n');
+            var sha = lines[0].Trim();
+            string? path = null;
+            var line = 0;
+            foreach (var l in lines.Skip(1))
+            {
+                if (l.StartsWith("+++ ", StringComparison.Ordinal))
+                {
+                    path = l == "+++ /dev/null" ? null : l.StartsWith("+++ b/", StringComparison.Ordinal) ? l[6..] : l[4..];
+                }
+                else if (l.StartsWith("@@", StringComparison.Ordinal) && HunkHeader().Match(l) is { Success: true } m)
+                {
+                    line = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+                }
+                else if (l.StartsWith('+') && path is not null)
+                {
+                    if (TodoMarker().IsMatch(l))
+                    {
+                        todos.Add(new AddedTodo(sha, path, line, l[1..].Trim()));
+                    }
+
+                    line++;
+                }
+            }
+        }
+
+        return todos;
+    }
+
+    [GeneratedRegex(@"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")]
+    private static partial Regex HunkHeader();
+
+    [GeneratedRegex(@"\b(TODO|FIXME)\b")]
+    private static partial Regex TodoMarker();
+
+    [GeneratedRegex(@"[^a-z0-9]+")]
+    private static partial Regex NonSlug();
+
+    /// <summary>Lower-case words joined by '-', at most <paramref name="max"/> characters; "finding" when nothing is left.</summary>
+    public static string Slug(string text, int max = 40)
+    {
+        var slug = NonSlug().Replace(text.ToLowerInvariant(), "-").Trim('-');
+        if (slug.Length > max)
+        {
+            slug = slug[..max].TrimEnd('-');
+        }
+
+        return slug.Length == 0 ? "finding" : slug;
+    }
+}
+
+/// <summary>
+/// Turns what a scan saw into findings and ranks them. The priority of each kind (higher first) is
+/// documented in docs/architecture.md ("Compound review"): escalation 100, quarantine 90, revert 80,
+/// drift incident 70, failed runs 50-70, TODO/FIXME added 40, large diff 30-50, hotspot 20-30. Ties go
+/// to the more recent, then by title.
+/// </summary>
+public static class FindingRanker
+{
+    public const int LargeDiffLines = 400;
+    public const int HotspotCommits = 3;
+    public const int MaxTodoFindings = 20;
+
+    public static IReadOnlyList<Finding> Rank(ScanInput input)
+    {
+        var findings = new List<Finding>();
+        foreach (var c in input.Commits)
+        {
+            if (c.Subject.StartsWith("Revert \"", StringComparison.Ordinal))
+            {
+                findings.Add(new Finding(
+                    FindingKind.Revert, 80, $"Revert {c.Short}: {Clip(c.Subject)}", c.Short,
+                    "a change was reverted: the problem it solved may be back, or the revert may have left loose ends",
+                    GitScan.Slug("revert " + c.Subject), c.At));
+            }
+
+            if (c.LinesChanged >= LargeDiffLines)
+            {
+                var top = c.Files.OrderByDescending(f => f.Added + f.Deleted).Take(3).Select(f => f.Path);
+                findings.Add(new Finding(
+                    FindingKind.LargeDiff, 30 + Math.Min(20, c.LinesChanged / 200), $"Large change {c.Short} ({c.LinesChanged} lines): {Clip(c.Subject)}",
+                    $"{c.Short} ({string.Join(", ", top)})",
+                    "large changes are reviewed least carefully: look for missing tests, dead code and unhandled errors",
+                    GitScan.Slug("review " + c.Subject), c.At));
+            }
+        }
+
+        var commitTimes = input.Commits.ToDictionary(c => c.Sha, c => c.At, StringComparer.Ordinal);
+        foreach (var t in input.Todos.Take(MaxTodoFindings))
+        {
+            findings.Add(new Finding(
+                FindingKind.TodoAdded, 40, $"TODO added in {t.Path}:{t.Line}: {Clip(t.Text, 80)}", $"{t.Path}:{t.Line}",
+                "work was left unfinished in the last day: finish it or turn it into a tracked issue",
+                GitScan.Slug("todo " + Path.GetFileNameWithoutExtension(t.Path)), commitTimes.GetValueOrDefault(t.Sha)));
+        }
+
+        foreach (var g in input.Commits.SelectMany(c => c.Files.Select(f => (f.Path, c.At))).GroupBy(x => x.Path, StringComparer.Ordinal))
+        {
+            var count = g.Count();
+            if (count >= HotspotCommits)
+            {
+                findings.Add(new Finding(
+                    FindingKind.Hotspot, 20 + Math.Min(10, count), $"{g.Key} changed in {count} commits", g.Key,
+                    "a file that changes this often in a day is a design hotspot: simplify it or cover it with tests",
+                    GitScan.Slug("hotspot " + Path.GetFileNameWithoutExtension(g.Key)), g.Max(x => x.At)));
+            }
+        }
+
+        foreach (var g in input.FleetRecords.GroupBy(r => r.Agent, StringComparer.Ordinal))
+        {
+            var escalated = g.LastOrDefault(r => r.Kind == LifecycleKind.Escalated);
+            if (escalated is not null)
+            {
+                findings.Add(new Finding(
+                    FindingKind.Escalation, 100, $"Agent {g.Key} was escalated: {Clip(escalated.Detail ?? "no detail")}", "agent " + g.Key,
+                    "an escalation means the fleet could not handle it alone",
+                    GitScan.Slug("escalation " + g.Key), escalated.At));
+            }
+
+            var quarantined = g.LastOrDefault(r => r.Kind == LifecycleKind.Quarantined);
+            if (quarantined is not null)
+            {
+                findings.Add(new Finding(
+                    FindingKind.Quarantine, 90, $"Agent {g.Key} was quarantined: {Clip(quarantined.Detail ?? "crash loop")}", "agent " + g.Key,
+                    "a quarantined agent does no work until someone fixes what makes it crash",
+                    GitScan.Slug("quarantine " + g.Key), quarantined.At));
+            }
+
+            var crashes = g.Where(r => r.Kind == LifecycleKind.Crashed).ToList();
+            if (crashes.Count > 0)
+            {
+                var last = crashes[^1];
+                findings.Add(new Finding(
+                    FindingKind.FailedRuns, 50 + Math.Min(20, 5 * crashes.Count), $"Agent {g.Key} crashed {crashes.Count} time(s); last: {Clip(last.Detail ?? $"exit {last.ExitCode}")}", "agent " + g.Key,
+                    "failing runs waste the fleet's time and money and hide real work",
+                    GitScan.Slug("failed runs " + g.Key), last.At));
+            }
+        }
+
+        return findings
+            .OrderByDescending(f => f.Priority)
+            .ThenByDescending(f => f.At ?? DateTimeOffset.MinValue)
+            .ThenBy(f => f.Title, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static string Clip(string s, int max = 120) => s.Length <= max ? s : s[..(max - 1)] + "…";
+}
+
+/// <summary>Writes the top finding up as the agent's task, with shallow handoff context.</summary>
+public static class TaskWriter
+{
+    public static string Write(Finding finding, ReviewStarted started, IReadOnlyList<string> gateNames, int otherFindings)
+    {
+        var sb = new StringBuilder();
+        sb.Append("Compound review ").Append(started.ReviewId).Append(": work on this finding in this git worktree (branch based on ")
+            .Append(started.BaseBranch).Append(").\n\n");
+        sb.Append("What was found: ").Append(finding.Title).Append('\n');
+        sb.Append("Where: ").Append(finding.Where).Append('\n');
+        sb.Append("Why it matters: ").Append(finding.Why).Append('\n');
+        sb.Append("Kind and priority: ").Append(finding.Kind.ToString().ToLowerInvariant()).Append(", ").Append(finding.Priority).Append('\n');
+        if (otherFindings > 0)
+        {
+            sb.Append("(").Append(otherFindings).Append(" lower-priority finding(s) wait for later reviews.)\n");
+        }
+
+        sb.Append("\nDo: make the smallest change that addresses it, in this directory only. ");
+        sb.Append(gateNames.Count > 0 ? $"These gates must pass afterwards: {string.Join(", ", gateNames)}. " : string.Empty);
+        sb.Append("Commit or leave your changes in the worktree; do not push (pushing is disabled here). ");
+        sb.Append("End with a short summary of what you changed and why.");
+        return sb.ToString();
+    }
+}

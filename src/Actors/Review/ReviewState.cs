@@ -1,0 +1,268 @@
+using DarkFactory.Messages.Review;
+
+namespace DarkFactory.Actors.Review;
+
+/// <summary>The next thing a review has to do, derived from its recorded events only.</summary>
+public enum ReviewStep
+{
+    /// <summary>Scan git history and the fleet's records.</summary>
+    Scan,
+
+    /// <summary>Write the top finding up as a task; choose branch and worktree.</summary>
+    Assign,
+
+    /// <summary>Make sure the worktree exists and start the agent in it.</summary>
+    StartAgent,
+
+    /// <summary>A run is going: wait for it to end (after a daemon restart the run is gone: start another).</summary>
+    AwaitAgent,
+
+    RunGates,
+
+    /// <summary>Record the PR that is about to be opened (before pushing or calling the forge).</summary>
+    IntendPr,
+
+    /// <summary>Push the branch, then look up a PR for it and open one only if there is none.</summary>
+    OpenPr,
+
+    /// <summary>Write the dry-run report (create_prs off).</summary>
+    DryRun,
+
+    /// <summary>Record the review as completed.</summary>
+    Complete,
+
+    /// <summary>Record the review as failed (<see cref="ReviewStateRules.FailureOf"/> says why).</summary>
+    Fail,
+
+    /// <summary>Completed or failed: nothing left.</summary>
+    Done,
+}
+
+/// <summary>
+/// Pure rules of a review's state: applying persisted events to a <see cref="ReviewRecord"/> and deriving
+/// the next step, so that a recovered actor resumes exactly where the journal says it stopped.
+/// </summary>
+public static class ReviewStateRules
+{
+    /// <summary>Agent runs a review may start before it gives up (each daemon restart mid-run costs one).</summary>
+    public const int MaxAgentRuns = 3;
+
+    public static ReviewRecord Apply(ReviewRecord? record, IReviewEvent e)
+    {
+        if (e is ReviewStarted started)
+        {
+            return new ReviewRecord(started);
+        }
+
+        if (record is null)
+        {
+            throw new InvalidOperationException($"{e.GetType().Name} of review {e.ReviewId} before its review-started event");
+        }
+
+        return e switch
+        {
+            FindingsRecorded f => record with { Findings = f },
+            TaskAssigned t => record with { Task = t },
+            AgentStarted a => record with { Runs = [.. record.Runs ?? [], a] },
+            AgentFinished f => record with { Finished = f },
+            GatesEvaluated g => record with { Gates = g },
+            PrIntended p => record with { PrIntent = p },
+            PrOpened p => record with { Pr = p },
+            DryRunRecorded d => record with { DryRun = d },
+            ReviewCompleted c => record with { Completed = c },
+            ReviewFailed f => record with { Failed = f },
+            _ => throw new InvalidOperationException($"unknown review event {e.GetType().Name}"),
+        };
+    }
+
+    public static bool IsOver(ReviewRecord r) => r.Completed is not null || r.Failed is not null;
+
+    public static ReviewStep Next(ReviewRecord r)
+    {
+        if (IsOver(r))
+        {
+            return ReviewStep.Done;
+        }
+
+        if (r.Findings is null)
+        {
+            return ReviewStep.Scan;
+        }
+
+        if (r.Findings.Findings.Count == 0)
+        {
+            return ReviewStep.Complete;
+        }
+
+        if (r.Task is null)
+        {
+            return r.Started.Agent is null ? ReviewStep.Fail : ReviewStep.Assign;
+        }
+
+        if (r.Finished is null)
+        {
+            var runs = r.Runs?.Count ?? 0;
+            return runs == 0 ? ReviewStep.StartAgent : ReviewStep.AwaitAgent;
+        }
+
+        if (!r.Finished.Success || r.Finished.Commit is null)
+        {
+            return ReviewStep.Fail;
+        }
+
+        if (r.Gates is null)
+        {
+            return ReviewStep.RunGates;
+        }
+
+        if (!r.Gates.Passed)
+        {
+            return ReviewStep.Fail;
+        }
+
+        if (!r.Started.CreatePrs)
+        {
+            return r.DryRun is null ? ReviewStep.DryRun : ReviewStep.Complete;
+        }
+
+        if (r.PrIntent is null)
+        {
+            return ReviewStep.IntendPr;
+        }
+
+        return r.Pr is null ? ReviewStep.OpenPr : ReviewStep.Complete;
+    }
+
+    /// <summary>After a daemon restart: a run that was going died with the daemon; start another if the budget allows.</summary>
+    public static ReviewStep NextAfterRecovery(ReviewRecord r)
+    {
+        var next = Next(r);
+        if (next != ReviewStep.AwaitAgent)
+        {
+            return next;
+        }
+
+        return (r.Runs?.Count ?? 0) >= MaxAgentRuns ? ReviewStep.Fail : ReviewStep.StartAgent;
+    }
+
+    /// <summary>Why a review in step <see cref="ReviewStep.Fail"/> fails: (step, reason).</summary>
+    public static (string Step, string Reason) FailureOf(ReviewRecord r)
+    {
+        if (r.Task is null && r.Started.Agent is null)
+        {
+            return ("assign", "compound_review.agent is not set in fleet.yaml: no agent to give the task to");
+        }
+
+        if (r.Finished is null && (r.Runs?.Count ?? 0) >= MaxAgentRuns)
+        {
+            return ("agent", $"the agent was started {r.Runs!.Count} times without finishing (daemon restarts)");
+        }
+
+        if (r.Finished is { Success: false } f)
+        {
+            return ("agent", $"the agent's run {f.RunId} failed (exit {f.ExitCode?.ToString() ?? "unknown"}): nothing is pushed");
+        }
+
+        if (r.Finished is { Commit: null })
+        {
+            return ("agent", "the agent changed nothing in its worktree");
+        }
+
+        if (r.Gates is { Passed: false } g)
+        {
+            return ("gates", "gates failed: " + string.Join(", ", g.Results.Where(x => !x.Passed).Select(x => x.TimedOut ? $"{x.Name} (timed out)" : $"{x.Name} (exit {x.ExitCode}, expected {x.ExpectExit})")) + "; nothing is pushed");
+        }
+
+        return ("review", "unknown");
+    }
+
+    /// <summary>The name of the step a review is in (for a failure recorded while in it: max_duration, errors).</summary>
+    public static string StepName(ReviewRecord r) => Next(r) switch
+    {
+        ReviewStep.Scan => "scan",
+        ReviewStep.Assign => "assign",
+        ReviewStep.StartAgent or ReviewStep.AwaitAgent => "agent",
+        ReviewStep.RunGates => "gates",
+        ReviewStep.IntendPr or ReviewStep.OpenPr => "pr",
+        ReviewStep.DryRun => "dry_run",
+        _ => "review",
+    };
+
+    public static ReviewStatus Status(ReviewRecord r) =>
+        r.Failed is not null ? ReviewStatus.Failed : r.Completed is not null ? ReviewStatus.Completed : ReviewStatus.Running;
+
+    /// <summary>The operator's view: steps with timings (a step starts when the one before it ended), gates, PR link.</summary>
+    public static ReviewView View(ReviewRecord r)
+    {
+        var failedStep = r.Failed?.Step;
+        var steps = new List<ReviewStepView>();
+        var previousEnd = (DateTimeOffset?)r.Started.At;
+        var over = IsOver(r);
+
+        void Step(string name, DateTimeOffset? endedAt, string? detail = null, bool skipped = false)
+        {
+            StepStatus status;
+            DateTimeOffset? started = null;
+            if (skipped)
+            {
+                status = StepStatus.Skipped;
+            }
+            else if (endedAt is not null)
+            {
+                status = failedStep == name ? StepStatus.Failed : StepStatus.Completed;
+                started = previousEnd;
+            }
+            else if (previousEnd is not null)
+            {
+                // the first step without an end is the current one
+                status = failedStep == name ? StepStatus.Failed : over ? StepStatus.Skipped : StepStatus.Running;
+                started = status == StepStatus.Skipped ? null : previousEnd;
+                endedAt = failedStep == name ? r.Failed!.At : null;
+            }
+            else
+            {
+                status = over ? StepStatus.Skipped : StepStatus.Pending;
+            }
+
+            steps.Add(new ReviewStepView(name, status, started, endedAt, detail));
+            previousEnd = status is StepStatus.Completed ? endedAt : null;
+        }
+
+        var nothing = r.Findings is { Findings.Count: 0 };
+        Step("scan", r.Findings?.At, r.Findings is null ? null : $"{r.Findings.Findings.Count} finding(s) in {r.Findings.CommitsScanned} commit(s)");
+        Step("assign", r.Task?.At, r.Task?.Branch, skipped: nothing);
+        Step("agent", r.Finished?.At, r.Finished is null ? null : $"run {r.Finished.RunId}, exit {r.Finished.ExitCode?.ToString() ?? "?"}", skipped: nothing);
+        Step("gates", r.Gates?.At, r.Gates is null ? null : $"{r.Gates.Results.Count(g => g.Passed)}/{r.Gates.Results.Count} passed", skipped: nothing);
+        if (r.Started.CreatePrs)
+        {
+            Step("pr", r.Pr?.At, r.Pr?.Url, skipped: nothing);
+        }
+        else
+        {
+            Step("dry_run", r.DryRun?.At, r.DryRun?.ReportPath, skipped: nothing);
+        }
+
+        return new ReviewView
+        {
+            Id = r.Started.ReviewId,
+            Status = Status(r),
+            Trigger = r.Started.Trigger,
+            StartedAt = r.Started.At,
+            EndedAt = r.Completed?.At ?? r.Failed?.At,
+            Steps = steps,
+            Gates = r.Gates?.Results ?? [],
+            PrUrl = r.Pr?.Url,
+            PrNumber = r.Pr?.Number,
+            ReportPath = r.DryRun?.ReportPath,
+            Finding = r.Findings?.Findings.FirstOrDefault(),
+            FindingsCount = r.Findings?.Findings.Count ?? 0,
+            Agent = r.Task?.Agent ?? r.Started.Agent,
+            RunId = r.Finished?.RunId ?? r.Runs?.LastOrDefault()?.RunId,
+            Branch = r.Task?.Branch,
+            Worktree = r.Task?.Worktree,
+            Summary = r.Finished?.Summary,
+            Error = r.Failed?.Reason,
+            Note = r.Completed?.Note,
+        };
+    }
+}
