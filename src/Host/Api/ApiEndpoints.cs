@@ -56,6 +56,7 @@ public static class ApiEndpoints
         });
         api.MapGet("/agents/{name}/logs", Logs);
         api.MapGet("/schedule", Schedule);
+        api.MapReviewEndpoints();
         api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
         {
             var result = await reloader.ReloadAsync(cancel: ct);

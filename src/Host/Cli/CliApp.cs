@@ -8,7 +8,7 @@ using DarkFactory.Messages;
 namespace DarkFactory.Host.Cli;
 
 /// <summary>The `df` command line: `df up` runs the daemon; every other command talks to it over its API.</summary>
-public static class CliApp
+public static partial class CliApp
 {
     private static readonly Option<string?> DataDir = new("--data-dir")
     {
@@ -32,6 +32,7 @@ public static class CliApp
         root.Subcommands.Add(Logs());
         root.Subcommands.Add(History());
         root.Subcommands.Add(Reload());
+        root.Subcommands.Add(Review());
 
         var parse = root.Parse(args);
         try

@@ -42,6 +42,9 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     public string DaemonId => new DataDirectory(DataDir).DaemonId;
 
+    /// <summary>Extra environment variables of the daemon process (set before <see cref="StartAsync"/>).</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     public static string Agent(string script) => Path.Combine(RepoRoot(), "tests", "agents", script);
 
     public static string RepoRoot()
@@ -63,6 +66,11 @@ public sealed class DaemonProcess : IAsyncDisposable
             File.Delete(endpoint);
         }
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in Environment)
+        {
+            psi.Environment[key] = value;
+        }
+
         foreach (var a in new[] { DfDll, "up", "--fleet", FleetPath, "--data-dir", DataDir, "--listen", "127.0.0.1:0" })
         {
             psi.ArgumentList.Add(a);

@@ -1,0 +1,49 @@
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Messages;
+using DarkFactory.Messages.Review;
+
+namespace DarkFactory.Host.Api;
+
+/// <summary>
+/// /api/reviews: the compound reviews (steps with timings, gate results, PR link or dry-run report).
+/// GET lists them (newest first), POST starts one now, GET /api/reviews/{id} shows one.
+/// </summary>
+public static class ReviewEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public static void MapReviewEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapGet("/reviews", async (int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+            Json((await Ask<ReviewsSnapshot>(f, new GetReviews(Math.Clamp(limit ?? 50, 1, 500)), ct)).Reviews));
+        api.MapPost("/reviews", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        {
+            var accepted = await Ask<ReviewAccepted>(f, new RunReview("manual"), ct);
+            if (!accepted.Ok)
+            {
+                return Problem(409, "review not started", accepted.Message, accepted.ReviewId);
+            }
+
+            var found = await Ask<ReviewFound>(f, new GetReview(accepted.ReviewId!), ct);
+            return Results.Json(found.Review, DarkFactoryJson.Options, statusCode: 202);
+        });
+        api.MapGet("/reviews/{id}", async (string id, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        {
+            var found = await Ask<ReviewFound>(f, new GetReview(id), ct);
+            return found.Review is null ? Problem(404, "unknown review", $"no review with id '{id}' (see GET /api/reviews)") : Json(found.Review);
+        });
+    }
+
+    private static async Task<T> Ask<T>(IRequiredActor<FactoryActor> factory, object message, CancellationToken ct)
+    {
+        var actor = await factory.GetAsync(ct);
+        return await actor.Ask<T>(message, AskTimeout, ct);
+    }
+
+    private static IResult Json(object? value) => Results.Json(value, DarkFactoryJson.Options);
+
+    private static IResult Problem(int status, string title, string detail, string? reviewId = null) =>
+        Results.Json(new { type = "about:blank", title, status, detail, review_id = reviewId }, DarkFactoryJson.Options, "application/problem+json", status);
+}

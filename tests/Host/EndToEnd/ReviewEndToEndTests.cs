@@ -1,0 +1,75 @@
+using System.Net;
+using System.Text.Json;
+using DarkFactory.Actors.Tests.Support;
+using Xunit;
+
+namespace DarkFactory.Host.Tests.EndToEnd;
+
+/// <summary>The compound review through the real daemon and the real `df review` commands, on a real repository with a day of history.</summary>
+[Collection("daemon")]
+public sealed class ReviewEndToEndTests : IDisposable
+{
+    private readonly GitFixture _git = new();
+
+    public ReviewEndToEndTests() => _git.DayOfHistory(DateTimeOffset.UtcNow);
+
+    private string Fleet(string mode = "fix", string extra = "") => $"""
+        version: 1
+        agents:
+          - name: fixer
+            layer: growth
+            command: ["{DaemonProcess.Agent("review-fix.sh")}", "{mode}"]
+            grace: 2s
+        compound_review:
+          repo: {_git.Repo}
+          agent: fixer
+          max_duration: 5m
+        {extra}
+          gates:
+            - name: has-review
+              command: test -s REVIEW.md
+        """;
+
+    [Fact]
+    public async Task Review_run_wait_json_ends_in_a_dry_run_report_and_list_and_show_agree()
+    {
+        await using var daemon = new DaemonProcess(Fleet());
+        await daemon.StartAsync();
+
+        var run = await daemon.Json("review", "run", "--wait", "--json");
+        Assert.True(run.GetProperty("status").GetString() == "completed", run.ToString() + "\n" + daemon.Output);
+        var id = run.GetProperty("id").GetString()!;
+        Assert.Equal(["scan", "assign", "agent", "gates", "dry_run"], run.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        Assert.All(run.GetProperty("steps").EnumerateArray(), s =>
+        {
+            Assert.Equal("completed", s.GetProperty("status").GetString());
+            Assert.True(s.TryGetProperty("started_at", out _));
+            Assert.True(s.TryGetProperty("ended_at", out _));
+        });
+        var gates = run.GetProperty("gates").EnumerateArray().ToList();
+        Assert.Contains(gates, g => g.GetProperty("name").GetString() == "has-review" && g.GetProperty("passed").GetBoolean() && g.GetProperty("exit_code").GetInt32() == 0);
+        var report = run.GetProperty("report_path").GetString()!;
+        Assert.StartsWith(daemon.DataDir, report);
+        Assert.Contains("create_prs is off", File.ReadAllText(report));
+        Assert.False(run.TryGetProperty("pr_url", out _));
+        Assert.Equal(["main"], _git.RemoteBranches());
+
+        var list = await daemon.Json("review", "list", "--json");
+        Assert.Equal(id, list.EnumerateArray().Single().GetProperty("id").GetString());
+        var show = await daemon.Json("review", "show", id, "--json");
+        Assert.Equal(JsonSerializer.Serialize(run), JsonSerializer.Serialize(show));
+
+        var (exit, stdout, _) = await daemon.Df("review", "show", id);
+        Assert.Equal(0, exit);
+        Assert.Contains("dry_run", stdout);
+
+        using var http = daemon.Client();
+        var missing = await http.GetAsync("/api/reviews/nope");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("no review with id 'nope'", await missing.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await daemon.Client(withToken: false).GetAsync("/api/reviews")).StatusCode);
+        Assert.Equal(0, await daemon.StopAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    public void Dispose() => _git.Dispose();
+}
