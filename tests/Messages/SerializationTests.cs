@@ -4,6 +4,7 @@ using Akka.Serialization;
 using DarkFactory.Actors.Serialization;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Control;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
@@ -84,6 +85,7 @@ public sealed class SerializationTests : IDisposable
         SampleView,
         new ReviewsSnapshot([SampleView]),
         new ReviewFound("r1", SampleView),
+        new AgentRemoved("retired-agent", At),
     ];
 
     private static FleetSpec SampleFleet() => new()

@@ -1,0 +1,69 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace DarkFactory.Actors.Control;
+
+/// <summary>
+/// Dark Factory's metrics (System.Diagnostics.Metrics, meter <c>DarkFactory</c>) and traces (activity
+/// source <c>DarkFactory</c>). The host exports them (OpenTelemetry, Prometheus at /metrics); the
+/// <see cref="TelemetryActor"/> feeds them from the event stream. Gauges read immutable snapshots the actor
+/// swaps in, never actor state.
+/// </summary>
+public sealed class FleetTelemetry : IDisposable
+{
+    public const string Name = "DarkFactory";
+
+    private readonly Meter _meter;
+    private ImmutableDictionary<string, int> _byState = ImmutableDictionary<string, int>.Empty;
+    private ImmutableDictionary<string, double> _drift = ImmutableDictionary<string, double>.Empty;
+
+    public FleetTelemetry()
+    {
+        _meter = new Meter(Name, "1.0");
+        Source = new ActivitySource(Name, "1.0");
+        Restarts = _meter.CreateCounter<long>("df_agent_restarts", description: "Agent restarts by the layer supervisor");
+        Exits = _meter.CreateCounter<long>("df_agent_exits", description: "Agent runs that ended, by exit code and kind (exited, crashed, killed, stopped)");
+        OutputLines = _meter.CreateCounter<long>("df_agent_output_lines", description: "Output lines captured (rate() gives lines/s)");
+        RoutingDecisions = _meter.CreateCounter<long>("df_routing_decisions", description: "Routes chosen by the router, by reason and provider");
+        Spend = _meter.CreateCounter<double>("df_provider_spend_usd", description: "Spend reported by agent runs, per provider (USD)");
+        Tokens = _meter.CreateCounter<long>("df_provider_tokens", description: "Tokens used, per provider and direction");
+        Limited = _meter.CreateCounter<long>("df_provider_limited", description: "Rate-limit / quota verdicts per provider");
+        ReviewDuration = _meter.CreateHistogram<double>("df_review_duration_seconds", unit: "s", description: "Compound review durations, by outcome");
+        ReviewOutcomes = _meter.CreateCounter<long>("df_review_outcomes", description: "Compound reviews ended, by outcome");
+        Corrections = _meter.CreateCounter<long>("df_drift_corrections", description: "Nightwatch corrections, by action");
+        _meter.CreateObservableGauge("df_agents", ObserveStates, description: "Agents by state");
+        _meter.CreateObservableGauge("df_drift_score", ObserveDrift, description: "Latest drift score per agent (0..1)");
+    }
+
+    public ActivitySource Source { get; }
+    public Counter<long> Restarts { get; }
+    public Counter<long> Exits { get; }
+    public Counter<long> OutputLines { get; }
+    public Counter<long> RoutingDecisions { get; }
+    public Counter<double> Spend { get; }
+    public Counter<long> Tokens { get; }
+    public Counter<long> Limited { get; }
+    public Histogram<double> ReviewDuration { get; }
+    public Counter<long> ReviewOutcomes { get; }
+    public Counter<long> Corrections { get; }
+
+    /// <summary>Agents per state (every state present, zeros included, so a gauge drops to 0).</summary>
+    public void SetStates(ImmutableDictionary<string, int> byState) => Volatile.Write(ref _byState, byState);
+
+    public void SetDrift(string agent, double score) => ImmutableInterlocked.AddOrUpdate(ref _drift, agent, score, (_, _) => score);
+
+    public void RemoveAgent(string agent) => ImmutableInterlocked.TryRemove(ref _drift, agent, out _);
+
+    private IEnumerable<Measurement<int>> ObserveStates() =>
+        Volatile.Read(ref _byState).Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("state", p.Key)));
+
+    private IEnumerable<Measurement<double>> ObserveDrift() =>
+        Volatile.Read(ref _drift).Select(p => new Measurement<double>(p.Value, new KeyValuePair<string, object?>("agent", p.Key)));
+
+    public void Dispose()
+    {
+        _meter.Dispose();
+        Source.Dispose();
+    }
+}

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Control;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Control;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Control;
+
+public sealed class EventBridgeSpec : TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    private static readonly DateTimeOffset At = new(2026, 11, 22, 7, 30, 0, TimeSpan.Zero);
+
+    public EventBridgeSpec(ITestOutputHelper output)
+        : base("akka.loglevel = INFO", output: output)
+    {
+    }
+
+    private static async Task<ServerEvent> Next(EventClient client, Func<ServerEvent, bool>? where = null, List<string>? seen = null)
+    {
+        using var cts = new CancellationTokenSource(Wait);
+        while (true)
+        {
+            var e = await client.Reader.ReadAsync(cts.Token);
+            seen?.Add(e.Name);
+            if (where is null || where(e))
+            {
+                return e;
+            }
+        }
+    }
+
+    private static AgentStatus Status(string name, AgentState state, int restarts = 0) =>
+        new() { Agent = name, Layer = LayerName.Safety, State = state, Restarts = restarts };
+
+    [Fact]
+    public async Task Every_published_message_reaches_a_client_named_by_its_manifest()
+    {
+        // arrange: a factory that knows one agent
+        var factory = CreateTestProbe();
+        var bridge = Sys.ActorOf(EventBridgeActor.Props(factory.Ref));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running)]));
+        var client = new EventClient(64);
+        bridge.Tell(new EventBridgeActor.Subscribe(client));
+        var first = await Next(client, e => e.Name == "agent-status"); // the fleet, first or once known
+        Assert.Contains("\"name\":\"a\"", first.Data);
+
+        // act
+        Sys.EventStream.Publish(new ProviderLimited("anthropic", "a", "r1", At, null, "429", LimitSource.Structured));
+
+        // assert
+        var e = await Next(client, x => x.Name == "provider-limited");
+        Assert.Equal("anthropic", JsonDocument.Parse(e.Data).RootElement.GetProperty("provider").GetString());
+    }
+
+    [Fact]
+    public async Task Output_only_for_clients_that_asked_and_lifecycle_turns_into_status_changes()
+    {
+        var factory = CreateTestProbe();
+        var bridge = Sys.ActorOf(EventBridgeActor.Props(factory.Ref));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running)]));
+        var watcher = new EventClient(64, new HashSet<string> { "a" });
+        var plain = new EventClient(64);
+        bridge.Tell(new EventBridgeActor.Subscribe(watcher));
+        bridge.Tell(new EventBridgeActor.Subscribe(plain));
+        await Next(watcher, e => e.Name == "ready");
+        await Next(plain, e => e.Name == "ready");
+        var plainSaw = new List<string>();
+
+        // output of a: only the watcher
+        Sys.EventStream.Publish(new AgentOutput("a", "r1", 1, At, [new OutputLine(OutputStream.Stdout, "hello")]));
+        var output = await Next(watcher, e => e.Name == "agent-output");
+        Assert.Contains("hello", output.Data);
+
+        // a crash: the bridge asks for the fleet and publishes what changed
+        Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Crashed, At, "r1", ExitCode: 1));
+        await factory.FishForMessageAsync(m => m is GetAgents, Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Backoff, restarts: 1)]));
+        var status = await Next(plain, e => e.Name == "agent-status" && e.Data.Contains("\"restarts\":1"), plainSaw);
+        Assert.Contains("\"state\":\"backoff\"", status.Data);
+
+        // an agent that is gone
+        bridge.Tell(EventBridgeActor.RefreshStatus.Instance);
+        await factory.FishForMessageAsync(m => m is GetAgents, Wait);
+        factory.Reply(new AgentsSnapshot([]));
+        var removed = await Next(plain, e => e.Name == "agent-removed", plainSaw);
+        Assert.Contains("\"agent\":\"a\"", removed.Data);
+        Assert.Contains("agent-lifecycle", plainSaw);
+        Assert.DoesNotContain("agent-output", plainSaw);
+    }
+
+    [Fact]
+    public async Task Telemetry_counts_restarts_exits_lines_and_spend_and_traces_a_run()
+    {
+        // arrange
+        using var telemetry = new FleetTelemetry();
+        var measured = new List<(string Name, double Value, string Tags)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (i, l) =>
+        {
+            if (i.Meter == GetMeter(telemetry))
+            {
+                l.EnableMeasurementEvents(i);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Add(i.Name, v, tags));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Add(i.Name, v, tags));
+        listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Add(i.Name, v, tags));
+        listener.Start();
+        var spans = new List<Activity>();
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == FleetTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                lock (spans)
+                {
+                    spans.Add(a);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(activities);
+        Sys.ActorOf(TelemetryActor.Props(telemetry));
+
+        void Add(string name, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var text = string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"));
+            lock (measured)
+            {
+                measured.Add((name, value, text));
+            }
+        }
+
+        // act
+        await AwaitAssertAsync(() =>
+        {
+            // the actor subscribes in PreStart; publish until it has
+            Sys.EventStream.Publish(new AgentOutput("a", "r1", 1, At, [new OutputLine(OutputStream.Stdout, "x"), new OutputLine(OutputStream.Stdout, "y")]));
+            lock (measured)
+            {
+                Assert.Contains(measured, m => m.Name == "df_agent_output_lines" && m.Value == 2);
+            }
+        }, Wait);
+        Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Started, At, "r1", 42));
+        Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Crashed, At.AddSeconds(3), "r1", ExitCode: 3));
+        Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Restarting, At.AddSeconds(3), "r1"));
+        Sys.EventStream.Publish(new AgentUsage("a", "r1", "anthropic", "m", 100, 20, At, CostUsd: 0.5m));
+        Sys.EventStream.Publish(Status("a", AgentState.Backoff));
+
+        // assert
+        await AwaitAssertAsync(() =>
+        {
+            listener.RecordObservableInstruments();
+            lock (measured)
+            {
+                Assert.Contains(measured, m => m.Name == "df_agent_restarts" && m.Tags == "agent=a");
+                Assert.Contains(measured, m => m.Name == "df_agent_exits" && m.Tags.Contains("code=3") && m.Tags.Contains("kind=crashed"));
+                Assert.Contains(measured, m => m.Name == "df_provider_spend_usd" && m.Value == 0.5 && m.Tags == "provider=anthropic");
+                Assert.Contains(measured, m => m.Name == "df_agents" && m.Value == 1 && m.Tags == "state=backoff");
+            }
+
+            lock (spans)
+            {
+                var run = Assert.Single(spans, s => s.OperationName == "agent.run");
+                Assert.Equal("r1", run.GetTagItem("df.run_id"));
+                Assert.Equal(TimeSpan.FromSeconds(3), run.Duration);
+                Assert.Equal(ActivityStatusCode.Error, run.Status);
+            }
+        }, Wait);
+    }
+
+    private static Meter GetMeter(FleetTelemetry telemetry) => telemetry.Restarts.Meter;
+}
