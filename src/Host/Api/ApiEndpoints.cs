@@ -4,9 +4,11 @@ using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.Output;
 using DarkFactory.Host.Daemon;
+using DarkFactory.Host.Dashboard;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Scheduling;
@@ -29,21 +31,31 @@ public static class ApiEndpoints
 
     public static void MapDarkFactoryApi(this WebApplication app)
     {
+        app.Use(ApiProblems.Guard);
         app.Use(RequireToken);
-        var api = app.MapGroup("/api");
-        api.MapGet("/health", () => Json(new { status = "ok" }));
-        api.MapGet("/status", Status);
+        app.MapDashboard();
+        var api = app.MapGroup("/api").WithTags("agents");
+        api.MapGet("/health", () => Json(new { status = "ok" }))
+            .WithSummary("Liveness probe (no token needed)");
+        api.MapGet("/status", Status).WithSummary("The daemon and a summary of its fleet");
         api.MapGet("/agents", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
-            Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents));
+            Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
+            .WithSummary("Every agent: layer, state, pid, restarts, last exit").Produces<List<AgentStatus>>();
         api.MapGet("/agents/{name}", async (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
             var agent = (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
             return agent is null ? UnknownAgent(name) : Json(agent);
-        });
-        api.MapPost("/agents/{name}/start", Start);
-        api.MapPost("/agents/{name}/run", Start); // an on-demand run (df run); answers its run id
-        api.MapPost("/agents/{name}/stop", (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) => Command(f, new StopAgent(name), ct));
-        api.MapPost("/agents/{name}/restart", (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) => Command(f, new RestartAgent(name), ct));
+        }).WithSummary("One agent").Produces<AgentStatus>().ProducesProblem(404);
+        api.MapPost("/agents/{name}/start", Start)
+            .WithSummary("Start a run now; body {\"task\": \"...\"} (optional) overrides the agent's task")
+            .Accepts<StartRequest>("application/json").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
+        api.MapPost("/agents/{name}/run", Start) // an on-demand run (df run); answers its run id
+            .WithSummary("An on-demand run; answers its run id")
+            .Accepts<StartRequest>("application/json").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
+        api.MapPost("/agents/{name}/stop", (string name, IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new StopAgent(name), ct))
+            .WithSummary("Stop gracefully (SIGTERM, grace, SIGKILL) and keep stopped").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
+        api.MapPost("/agents/{name}/restart", (string name, IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new RestartAgent(name), ct))
+            .WithSummary("Stop and start again; releases a quarantined agent").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
         api.MapGet("/agents/{name}/history", async (string name, int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
             if (!await Exists(f, name, ct))
@@ -53,9 +65,10 @@ public static class ApiEndpoints
 
             var history = await Ask<AgentHistory>(f, new GetHistory(name, Math.Clamp(limit ?? 200, 1, 500)), ct);
             return Json(history.Entries);
-        });
-        api.MapGet("/agents/{name}/logs", Logs);
-        api.MapGet("/schedule", Schedule);
+        }).WithSummary("Persisted lifecycle history (newest last); limit 1..500").Produces<List<AgentLifecycle>>().ProducesProblem(404);
+        api.MapGet("/agents/{name}/logs", Logs)
+            .WithSummary("The agent's output log: tail=N lines, follow=true keeps streaming").Produces(200, contentType: "text/plain").ProducesProblem(404);
+        api.MapGet("/schedule", Schedule).WithSummary("Each scheduled agent's next firings (UTC and its own time zone)");
         api.MapReviewEndpoints();
         api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
         {
@@ -63,12 +76,18 @@ public static class ApiEndpoints
             return result.Applied
                 ? Json(new { applied = true, changes = result.Changes, diagnostics = result.Diagnostics })
                 : Results.Json(new { applied = false, diagnostics = result.Diagnostics }, DarkFactoryJson.Options, statusCode: 422);
-        });
+        }).WithSummary("Re-read fleet.yaml and apply it by reconciliation (422 with diagnostics when invalid)");
+        api.MapEvents();
+        api.MapCapabilities();
     }
+
+    /// <summary>Paths anyone on the machine may fetch: the health probe and the dashboard's static files (which hold no data).</summary>
+    public static bool IsPublic(PathString path) =>
+        path.StartsWithSegments("/api/health") || path == "/" || path.StartsWithSegments("/ui");
 
     private static async Task RequireToken(HttpContext context, Func<Task> next)
     {
-        if (context.Request.Path.StartsWithSegments("/api/health"))
+        if (IsPublic(context.Request.Path))
         {
             await next();
             return;
@@ -87,7 +106,7 @@ public static class ApiEndpoints
         await next();
     }
 
-    private static async Task<IResult> Start(string name, HttpRequest request, IRequiredActor<FactoryActor> f, CancellationToken ct)
+    private static async Task<IResult> Start(string name, HttpRequest request, IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> bridge, RunTasks tasks, CancellationToken ct)
     {
         string? task = null;
         if (request.ContentLength > 0)
@@ -98,11 +117,17 @@ public static class ApiEndpoints
             }
             catch (System.Text.Json.JsonException e)
             {
-                return Problem(400, "invalid request body", $"expected {{\"task\": \"...\"}}: {e.Message}");
+                return Problem(400, "invalid request body", $"task: expected {{\"task\": \"...\"}}: {e.Message}");
             }
         }
 
-        return await Command(f, new StartAgent(name, task), ct);
+        var result = await Command(f, bridge, new StartAgent(name, task), ct);
+        if (task is not null && result is IValueHttpResult { Value: CommandResult { RunId: { } runId } })
+        {
+            tasks.Record(runId, task);
+        }
+
+        return result;
     }
 
     /// <summary>Each scheduled agent's next firings: <c>next</c> in UTC (ISO-8601, Z), <c>next_local</c> in its own time zone.</summary>
@@ -156,7 +181,7 @@ public static class ApiEndpoints
         });
     }
 
-    private static async Task<IResult> Command(IRequiredActor<FactoryActor> f, IAgentCommand command, CancellationToken ct)
+    private static async Task<IResult> Command(IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> bridge, IAgentCommand command, CancellationToken ct)
     {
         if (!await Exists(f, command.Agent, ct))
         {
@@ -164,6 +189,7 @@ public static class ApiEndpoints
         }
 
         var result = await Ask<CommandResult>(f, command, ct);
+        (await bridge.GetAsync(ct)).Tell(EventBridgeActor.RefreshStatus.Instance); // live views see the change at once
         return Results.Json(result, DarkFactoryJson.Options, statusCode: result.Ok ? 200 : 409);
     }
 
@@ -213,6 +239,5 @@ public static class ApiEndpoints
 
     private static IResult UnknownAgent(string name) => Problem(404, "unknown agent", $"no agent named '{name}' in the fleet");
 
-    private static IResult Problem(int status, string title, string detail) =>
-        Results.Json(new { type = "about:blank", title, status, detail }, DarkFactoryJson.Options, "application/problem+json", status);
+    private static IResult Problem(int status, string title, string detail) => ApiProblems.Problem(status, title, detail);
 }

@@ -55,12 +55,18 @@ public static partial class CliApp
         var listen = new Option<string>("--listen") { Description = "API address (loopback; port 0 picks a free one)", DefaultValueFactory = _ => "127.0.0.1:7780" };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (default: SQLite in the data directory; also $DF_POSTGRES)" };
         var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a non-loopback --listen address (put a TLS reverse proxy in front)" };
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Daemon log format: text or json (one JSON object per line; also $DF_LOG_FORMAT)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DF_LOG_FORMAT") is { Length: > 0 } f ? f : "text",
+        };
+        logFormat.AcceptOnlyFromAmong("text", "json");
         var command = new Command("up", "Run the daemon in the foreground on a fleet file.\nExample: ./df up --fleet fleet.yaml --data-dir /var/lib/darkfactory")
         {
-            fleet, listen, postgres, allowRemote,
+            fleet, listen, postgres, allowRemote, logFormat,
         };
         command.SetAction(parse => DaemonHost.RunAsync(new DaemonOptions(
-            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote))));
+            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote), parse.GetValue(logFormat)!)));
         return command;
     }
 

@@ -6,6 +6,7 @@ using Akka.Configuration;
 using Akka.Event;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Output;
@@ -20,7 +21,8 @@ using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace DarkFactory.Host.Daemon;
 
-public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote);
+/// <param name="LogFormat">text (one line per entry) or json (one JSON object per line).</param>
+public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote, string LogFormat = "text");
 
 /// <summary>
 /// The composition root of the daemon: validates the fleet, takes the data directory, sweeps agent
@@ -118,11 +120,23 @@ public static class DaemonHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        if (options.LogFormat == "json")
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffK";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(3));
@@ -138,6 +152,10 @@ public static class DaemonHost
         builder.Services.AddSingleton(logs);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(new ApiToken(token));
+        builder.Services.AddSingleton(new RunTasks());
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // bad parameters -> problem details naming them
+        var telemetry = new FleetTelemetry();
+        builder.AddDarkFactoryObservability(telemetry);
         builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<ILogger<FleetReloader>>()));
         builder.Services.AddAkka("dark-factory", (akka, _) =>
         {
@@ -172,6 +190,8 @@ public static class DaemonHost
                     { GlobalSecrets = globalSecrets }),
                     "factory");
                 registry.Register<FactoryActor>(factory);
+                registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(factory), "events"));
+                system.ActorOf(TelemetryActor.Props(telemetry), "telemetry");
 
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-fleet", async () =>
                 {
@@ -208,6 +228,7 @@ public static class DaemonHost
 
         var app = builder.Build();
         app.MapDarkFactoryApi();
+        app.MapDarkFactoryObservability();
         return app;
     }
 

@@ -1,0 +1,88 @@
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Actors.Fleet;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Scheduling;
+
+namespace DarkFactory.Host.Api;
+
+/// <summary>One agent in the capability registry.</summary>
+/// <param name="CurrentTask">The task of the running run (the API's task for it, else the agent's own); null when idle.</param>
+public sealed record AgentCapabilities(
+    string Agent,
+    LayerName Layer,
+    string Cli,
+    IReadOnlyList<string> Capabilities,
+    string? Provider,
+    string? Model,
+    AgentState State,
+    string? RunId,
+    string? CurrentTask,
+    AgentLoad Load,
+    int Restarts,
+    string? Schedule);
+
+/// <param name="Running">Runs going now (an agent has at most one process).</param>
+/// <param name="Queued">Scheduled firings waiting for the current run to end.</param>
+public sealed record AgentLoad(int Running, int Queued);
+
+/// <summary>
+/// The capability registry: GET /api/capabilities (every agent's capabilities from fleet.yaml, its
+/// current task and load) and GET /api/capabilities/{agent}. Nothing of an agent's environment is shown
+/// (secrets never leave the daemon).
+/// </summary>
+public static class CapabilitiesEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public static void MapCapabilities(this RouteGroupBuilder api)
+    {
+        api.MapGet("/capabilities", async (IRequiredActor<FactoryActor> f, RunTasks tasks, CancellationToken ct) =>
+                Results.Json(await Registry(f, tasks, ct), Messages.DarkFactoryJson.Options))
+            .WithSummary("Every agent's capabilities, current task and load")
+            .Produces<List<AgentCapabilities>>();
+        api.MapGet("/capabilities/{agent}", async (string agent, IRequiredActor<FactoryActor> f, RunTasks tasks, CancellationToken ct) =>
+                (await Registry(f, tasks, ct)).FirstOrDefault(a => a.Agent == agent) is { } found
+                    ? Results.Json(found, Messages.DarkFactoryJson.Options)
+                    : ApiProblems.Problem(404, "unknown agent", $"agent: no agent named '{agent}' in the fleet"))
+            .WithSummary("One agent's capabilities, current task and load")
+            .Produces<AgentCapabilities>()
+            .ProducesProblem(404);
+    }
+
+    public static async Task<IReadOnlyList<AgentCapabilities>> Registry(IRequiredActor<FactoryActor> factory, RunTasks tasks, CancellationToken ct)
+    {
+        var actor = await factory.GetAsync(ct);
+        var fleetTask = actor.Ask<CurrentFleet>(GetFleet.Instance, AskTimeout, ct);
+        var agentsTask = actor.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout, ct);
+        var scheduleTask = actor.Ask<ScheduleSnapshot>(new GetSchedule(1), AskTimeout, ct);
+        var fleet = await fleetTask;
+        var statuses = (await agentsTask).Agents.ToDictionary(a => a.Agent, StringComparer.Ordinal);
+        var queued = (await scheduleTask).Agents.ToDictionary(a => a.Agent, a => a.Queued, StringComparer.Ordinal);
+        return Build(fleet.Fleet, statuses, queued, tasks);
+    }
+
+    /// <summary>Pure: the registry from the fleet, the agents' status and the scheduler's queues.</summary>
+    public static IReadOnlyList<AgentCapabilities> Build(FleetSpec fleet, IReadOnlyDictionary<string, AgentStatus> statuses, IReadOnlyDictionary<string, int> queued, RunTasks tasks) =>
+        fleet.Agents.Select(spec =>
+        {
+            var status = statuses.GetValueOrDefault(spec.Name);
+            var state = status?.State ?? AgentState.Stopped;
+            var running = state is AgentState.Running or AgentState.Starting or AgentState.Stopping;
+            return new AgentCapabilities(
+                spec.Name,
+                spec.Layer,
+                spec.Cli,
+                spec.Capabilities,
+                spec.Provider,
+                spec.Model,
+                state,
+                running ? status?.RunId : null,
+                running ? tasks.Find(status?.RunId) ?? spec.Task : null,
+                new AgentLoad(running ? 1 : 0, queued.GetValueOrDefault(spec.Name)),
+                status?.Restarts ?? 0,
+                spec.Schedule);
+        }).ToList();
+}

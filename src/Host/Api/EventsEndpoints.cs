@@ -1,0 +1,118 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Actors.Control;
+using DarkFactory.Actors.Fleet;
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Host.Api;
+
+/// <summary>
+/// GET /api/events: the live event stream (server-sent events). Every Dark Factory message published on
+/// the actor system's event stream is one SSE event: <c>id:</c> a sequence number, <c>event:</c> its
+/// manifest (<c>agent-status</c>, <c>agent-lifecycle</c>, <c>scheduler-fired</c>, <c>drift-verdict</c>,
+/// <c>route-chosen</c>, ...), <c>data:</c> its JSON. A new client first gets every agent's status, then
+/// <c>ready</c>. <c>?output=a,b</c> adds those agents' output (<c>agent-output</c>). A client that reads too
+/// slowly loses its oldest events and gets <c>lagged</c> with how many before the next event. A comment
+/// line every 15 s keeps proxies from closing an idle stream.
+/// </summary>
+public static class EventsEndpoints
+{
+    public const int ClientCapacity = 4096;
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
+
+    public static void MapEvents(this RouteGroupBuilder api)
+    {
+        api.MapGet("/events", Stream)
+            .WithSummary("Live event stream (text/event-stream)")
+            .WithDescription("Server-sent events: event name = message manifest, data = its JSON. ?output=AGENT[,AGENT] adds those agents' output lines. Slow clients get a 'lagged' event with the number of events dropped.")
+            .Produces(200, contentType: "text/event-stream")
+            .ProducesProblem(404);
+    }
+
+    private static async Task<IResult> Stream(string? output, HttpContext http, IRequiredActor<FactoryActor> factory, IRequiredActor<EventBridgeActor> bridge, CancellationToken ct)
+    {
+        var agents = new HashSet<string>(StringComparer.Ordinal);
+        if (!string.IsNullOrWhiteSpace(output))
+        {
+            var fleet = await (await factory.GetAsync(ct)).Ask<CurrentFleet>(GetFleet.Instance, TimeSpan.FromSeconds(10), ct);
+            foreach (var name in output.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!fleet.Fleet.Agents.Any(a => a.Name == name))
+                {
+                    return ApiProblems.Problem(404, "unknown agent", $"output: no agent named '{name}' in the fleet");
+                }
+
+                agents.Add(name);
+            }
+        }
+
+        var response = http.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        var client = new EventClient(ClientCapacity, agents);
+        var bridgeRef = await bridge.GetAsync(ct);
+        bridgeRef.Tell(new EventBridgeActor.Subscribe(client));
+        try
+        {
+            await response.WriteAsync(": dark factory events\n\n", ct);
+            await response.Body.FlushAsync(ct);
+            var text = new StringBuilder();
+            while (true)
+            {
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                idle.CancelAfter(KeepAlive);
+                bool more;
+                try
+                {
+                    more = await client.Reader.WaitToReadAsync(idle.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    await response.WriteAsync(": keep-alive\n\n", ct);
+                    await response.Body.FlushAsync(ct);
+                    continue;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                text.Clear();
+                if (client.TakeDropped() is var dropped and > 0)
+                {
+                    text.Append("event: lagged\ndata: {\"dropped\":").Append(dropped).Append("}\n\n");
+                }
+
+                while (text.Length < 64 * 1024 && client.Reader.TryRead(out var e))
+                {
+                    Format(text, e);
+                }
+
+                await response.WriteAsync(text.ToString(), ct);
+                await response.Body.FlushAsync(ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the client went away
+        }
+        catch (IOException)
+        {
+            // the connection broke
+        }
+        finally
+        {
+            bridgeRef.Tell(new EventBridgeActor.Unsubscribe(client));
+        }
+
+        return Results.Empty;
+    }
+
+    /// <summary>One SSE event; the JSON is one line (JSON strings escape newlines), so one data line.</summary>
+    public static void Format(StringBuilder text, ServerEvent e) =>
+        text.Append("id: ").Append(e.Id).Append("\nevent: ").Append(e.Name).Append("\ndata: ").Append(e.Data).Append("\n\n");
+}
