@@ -33,6 +33,9 @@ public static partial class CliApp
         root.Subcommands.Add(History());
         root.Subcommands.Add(Reload());
         root.Subcommands.Add(Review());
+        root.Subcommands.Add(ControlCommands.Dashboard(Data));
+        root.Subcommands.Add(ControlCommands.Capabilities(Data));
+        root.Subcommands.Add(ControlCommands.Events(Data));
 
         var parse = root.Parse(args);
         try

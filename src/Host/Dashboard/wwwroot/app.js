@@ -1,0 +1,474 @@
+// Dark Factory dashboard: plain JavaScript, no build step. State comes from one server-sent event
+// stream (/api/events, read with fetch so the bearer token can be sent); panels whose endpoints answer
+// 404 show "not available" and are fetched again when an event says they changed.
+'use strict';
+
+const LAYERS = ['safety', 'core', 'growth'];
+const TOKEN_KEY = 'df-token';
+const state = {
+  agents: new Map(),     // name -> AgentStatus (snake_case JSON)
+  caps: new Map(),       // name -> capability entry (declared provider/model, current task)
+  drift: new Map(),      // name -> {score, level}
+  routes: new Map(),     // name -> latest route-chosen event
+  dirty: new Set(),
+  logAgent: '',
+  stream: null,
+};
+window.dfStats = { events: 0, lastLatencyMs: null, maxLatencyMs: 0, connected: false, lagged: 0 };
+
+const $ = (id) => document.getElementById(id);
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+
+// ---------------------------------------------------------------- token
+
+function takeTokenFromFragment() {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname + location.search); // the token leaves the address bar
+  }
+}
+
+function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+function askToken(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (state.stream) state.stream.abort();
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message || '';
+  $('token').focus();
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ Authorization: 'Bearer ' + token() }, options.headers || {});
+  const res = await fetch(path, Object.assign({}, options, { headers }));
+  if (res.status === 401) {
+    askToken('The daemon refused the token.');
+    throw new Error('unauthorized');
+  }
+  return res;
+}
+
+async function optional(path, render, target) {
+  try {
+    const res = await api(path);
+    if (res.status === 404) { $(target).innerHTML = '<span class="na">not available</span>'; return; }
+    if (!res.ok) { $(target).innerHTML = `<span class="error">${esc(res.status)} ${esc(await res.text())}</span>`; return; }
+    $(target).innerHTML = render(await res.json());
+  } catch (e) {
+    if (e.message !== 'unauthorized') $(target).innerHTML = `<span class="error">${esc(e.message)}</span>`;
+  }
+}
+
+// ---------------------------------------------------------------- fleet
+
+function uptime(a) {
+  if (!a.started_at || !['running', 'starting', 'stopping'].includes(a.state)) return '–';
+  let s = Math.max(0, Math.floor((Date.now() - Date.parse(a.started_at)) / 1000));
+  const d = Math.floor(s / 86400); s -= d * 86400;
+  const h = Math.floor(s / 3600); s -= h * 3600;
+  const m = Math.floor(s / 60); s -= m * 60;
+  return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
+}
+
+function routeOf(name, a) {
+  const r = state.routes.get(name);
+  const c = state.caps.get(name);
+  const running = ['running', 'starting'].includes(a.state);
+  if (r && running) return [r.cli, r.provider, r.model].filter(Boolean).join(' / ');
+  if (c && (c.provider || c.model)) return [c.provider, c.model].filter(Boolean).join(' / ') + (running ? '' : ' (declared)');
+  return a.cli === 'command' ? '–' : a.cli;
+}
+
+function driftCell(name) {
+  const d = state.drift.get(name);
+  if (!d) return '<span class="muted">–</span>';
+  return `<span class="level-${esc(d.level)}" title="${esc(d.level)}">${Number(d.score).toFixed(2)}</span>`;
+}
+
+function lastExit(a) {
+  const e = a.last_exit;
+  if (!e) return '–';
+  return e.signal ? `signal ${e.signal}` : `code ${e.code}`;
+}
+
+function rowHtml(a) {
+  const n = a.name;
+  return `<td class="name">${esc(n)}</td>
+    <td class="state state-${esc(a.state)}">${esc(a.state)}</td>
+    <td class="uptime">${uptime(a)}</td>
+    <td class="restarts">${esc(a.restarts ?? 0)}</td>
+    <td class="drift">${driftCell(n)}</td>
+    <td class="route">${esc(routeOf(n, a))}</td>
+    <td class="pid">${esc(a.pid ?? '–')}</td>
+    <td class="exit">${esc(lastExit(a))}</td>
+    <td class="reason">${esc(a.reason ?? '')}</td>
+    <td class="actions">
+      <button data-action="start" data-agent="${esc(n)}">start</button>
+      <button data-action="stop" data-agent="${esc(n)}">stop</button>
+      <button data-action="restart" data-agent="${esc(n)}">restart</button>
+      <button data-action="run" data-agent="${esc(n)}">run…</button>
+    </td>`;
+}
+
+function renderFleet() {
+  const byLayer = new Map(LAYERS.map((l) => [l, []]));
+  for (const a of [...state.agents.values()].sort((x, y) => x.name.localeCompare(y.name))) {
+    if (!byLayer.has(a.layer)) byLayer.set(a.layer, []);
+    byLayer.get(a.layer).push(a);
+  }
+  let html = '';
+  for (const [layer, agents] of byLayer) {
+    if (agents.length === 0) continue;
+    html += `<h3>${esc(layer)} <span class="muted" data-layer-count="${esc(layer)}"></span></h3>
+      <table data-layer="${esc(layer)}"><thead><tr><th>agent</th><th>state</th><th>uptime</th><th>restarts</th><th>drift</th>
+      <th>route / provider</th><th>pid</th><th>last exit</th><th>note</th><th></th></tr></thead><tbody>`;
+    for (const a of agents) html += `<tr data-agent="${esc(a.name)}">${rowHtml(a)}</tr>`;
+    html += '</tbody></table>';
+  }
+  $('fleet').innerHTML = html || '<span class="na">no agents</span>';
+  renderSummary();
+  renderLogChoices();
+}
+
+function renderSummary() {
+  const counts = {};
+  const layers = {};
+  for (const a of state.agents.values()) {
+    counts[a.state] = (counts[a.state] || 0) + 1;
+    const l = layers[a.layer] || (layers[a.layer] = { running: 0, total: 0 });
+    l.total++;
+    if (a.state === 'running') l.running++;
+  }
+  for (const el of document.querySelectorAll('[data-layer-count]')) {
+    const l = layers[el.dataset.layerCount] || { running: 0, total: 0 };
+    el.textContent = `${l.running}/${l.total} running`;
+  }
+  $('summary').textContent = `${state.agents.size} agents · ` + Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ');
+}
+
+// Coalesce renders: many events in one frame cost one render of the changed rows.
+let frame = 0;
+let structural = false;
+function scheduleRender(name, structure = false) {
+  if (name) state.dirty.add(name);
+  structural = structural || structure;
+  if (!frame) frame = requestAnimationFrame(flush);
+}
+
+function flush() {
+  frame = 0;
+  if (structural) {
+    structural = false;
+    state.dirty.clear();
+    renderFleet();
+    return;
+  }
+  for (const name of state.dirty) {
+    const row = document.querySelector(`tr[data-agent="${CSS.escape(name)}"]`);
+    const a = state.agents.get(name);
+    if (!row || !a || row.closest('table').dataset.layer !== a.layer) { state.dirty.clear(); renderFleet(); return; }
+    row.innerHTML = rowHtml(a);
+    row.classList.remove('flash'); void row.offsetWidth; row.classList.add('flash');
+  }
+  state.dirty.clear();
+  renderSummary();
+}
+
+function renderLogChoices() {
+  const select = $('log-agent');
+  const names = [...state.agents.keys()].sort();
+  const current = [...select.options].slice(1).map((o) => o.value);
+  if (names.join() === current.join()) return;
+  select.innerHTML = '<option value="">choose an agent</option>' + names.map((n) => `<option${n === state.logAgent ? ' selected' : ''}>${esc(n)}</option>`).join('');
+}
+
+// ---------------------------------------------------------------- other panels
+
+function table(rows, columns) {
+  if (!Array.isArray(rows) || rows.length === 0) return '<span class="muted">none</span>';
+  columns = columns || Object.keys(rows[0]);
+  return '<table><thead><tr>' + columns.map((c) => `<th>${esc(c.replace(/_/g, ' '))}</th>`).join('') + '</tr></thead><tbody>'
+    + rows.map((r) => '<tr>' + columns.map((c) => `<td>${cell(r[c])}</td>`).join('') + '</tr>').join('') + '</tbody></table>';
+}
+
+function cell(v) {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') return esc(Number.isInteger(v) ? v : v.toFixed(4));
+  if (typeof v === 'object') return esc(Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : x)).join(', ') : JSON.stringify(v));
+  return esc(v);
+}
+
+function renderProviders(list) {
+  const rows = Array.isArray(list) ? list : list.providers || [];
+  return table(rows.map((p) => ({ name: p.name, state: p.state, reset_at: p.reset_at, spend: p.spend ?? p.spend_today ?? p.spent_usd })));
+}
+
+function renderCosts(c) {
+  const budgets = Array.isArray(c) ? c : c.providers || c.budgets || c.agents;
+  if (!Array.isArray(budgets)) return table(Object.entries(c).map(([k, v]) => ({ key: k, value: v })));
+  if (budgets.length === 0) return '<span class="muted">no spend yet</span>';
+  let html = '<table><thead><tr><th>name</th><th>spent today</th><th>budget</th><th></th></tr></thead><tbody>';
+  for (const b of budgets) {
+    const spent = b.spent_today ?? b.today ?? b.spend ?? b.spent_usd ?? b.spent;
+    const cap = b.budget ?? b.daily_budget ?? b.daily_cap ?? b.cap ?? b.limit;
+    const share = typeof spent === 'number' && typeof cap === 'number' && cap > 0 ? spent / cap : null;
+    const bar = share === null ? '' : `<div class="bar"><span class="${share > 1 ? 'over' : ''}" style="width:${Math.min(100, share * 100)}%"></span></div>`;
+    html += `<tr><td>${cell(b.name ?? b.provider ?? b.agent)}</td><td>${cell(spent)}</td><td>${cell(cap)}</td><td>${bar}</td></tr>`;
+  }
+  return html + '</tbody></table>';
+}
+
+function renderEscalations(list) {
+  const rows = (Array.isArray(list) ? list : list.escalations || []).map((e) => e.escalation ? Object.assign({}, e.escalation, { delivered: e.delivery ? e.delivery.ok : null }) : e);
+  return table(rows.slice(0, 20).map((e) => ({ at: e.at, agent: e.agent, level: e.level, score: e.score, reason: e.reason, delivered: e.delivered })));
+}
+
+function renderReviews(list) {
+  const rows = Array.isArray(list) ? list : list.reviews || [];
+  return table(rows.slice(0, 20).map((r) => ({ id: r.review_id ?? r.id, state: r.state ?? r.status ?? r.step, started: r.started_at ?? r.at, finding: r.finding?.title ?? r.title, pr: r.pr_url ?? r.pr?.url })));
+}
+
+const refetchTimers = {};
+function refetchSoon(key, fn) {
+  if (refetchTimers[key]) return;
+  refetchTimers[key] = setTimeout(() => { delete refetchTimers[key]; fn(); }, 500);
+}
+
+const loadProviders = () => optional('/api/providers', renderProviders, 'providers');
+const loadCosts = () => optional('/api/costs', renderCosts, 'costs');
+const loadEscalations = () => optional('/api/escalations', renderEscalations, 'escalations');
+const loadReviews = () => optional('/api/reviews', renderReviews, 'reviews');
+
+async function loadDrift() {
+  try {
+    const res = await api('/api/drift');
+    if (!res.ok) return;
+    const list = await res.json();
+    for (const d of Array.isArray(list) ? list : list.agents || []) state.drift.set(d.agent, { score: d.score, level: d.level });
+    scheduleRender(null, true);
+  } catch { /* not available: the drift column stays empty */ }
+}
+
+async function loadCapabilities() {
+  try {
+    const res = await api('/api/capabilities');
+    if (!res.ok) return;
+    for (const c of await res.json()) state.caps.set(c.agent, c);
+    scheduleRender(null, true);
+  } catch { /* optional */ }
+}
+
+// ---------------------------------------------------------------- events
+
+function addEventLine(name, data) {
+  const list = $('events');
+  const li = document.createElement('li');
+  const who = data.agent || data.name || data.provider || data.review_id || '';
+  const what = data.kind || data.state || data.level || data.outcome || data.reason || '';
+  li.innerHTML = `<span class="muted">${esc(new Date().toLocaleTimeString())}</span> <span class="name">${esc(name)}</span>${esc(who)} ${esc(what)}`;
+  list.prepend(li);
+  while (list.children.length > 100) list.lastChild.remove();
+}
+
+function appendLog(lines) {
+  const pre = $('log');
+  const frag = document.createDocumentFragment();
+  for (const l of lines) {
+    const span = document.createElement('span');
+    span.className = l.stream === 'stderr' ? 'stderr' : l.kind === 'error' ? 'error' : '';
+    span.textContent = l.text + '\n';
+    frag.appendChild(span);
+  }
+  pre.appendChild(frag);
+  while (pre.childNodes.length > 2000) pre.firstChild.remove();
+  if ($('log-follow').checked) pre.scrollTop = pre.scrollHeight;
+}
+
+function onEvent(name, data) {
+  window.dfStats.events++;
+  switch (name) {
+    case 'agent-status': {
+      const before = state.agents.get(data.name);
+      state.agents.set(data.name, data);
+      scheduleRender(data.name, !before);
+      break;
+    }
+    case 'agent-removed':
+      state.agents.delete(data.agent);
+      scheduleRender(null, true);
+      break;
+    case 'agent-output':
+      if (data.agent === state.logAgent) appendLog(data.lines);
+      return;
+    case 'drift-verdict':
+      state.drift.set(data.agent, { score: data.score, level: data.level });
+      scheduleRender(data.agent);
+      break;
+    case 'route-chosen':
+      if (data.agent) { state.routes.set(data.agent, data); scheduleRender(data.agent); }
+      refetchSoon('providers', loadProviders);
+      break;
+    case 'provider-limited':
+      refetchSoon('providers', loadProviders);
+      break;
+    case 'agent-usage':
+      refetchSoon('costs', loadCosts);
+      break;
+    case 'escalation':
+      refetchSoon('escalations', loadEscalations);
+      break;
+    case 'lagged':
+      window.dfStats.lagged += data.dropped;
+      break;
+    case 'ready':
+      break;
+    default:
+      if (name.startsWith('review-')) refetchSoon('reviews', loadReviews);
+  }
+  if (name !== 'ready') addEventLine(name, data);
+  if (data.at) {
+    const latency = Date.now() - Date.parse(data.at);
+    if (latency >= 0 && latency < 600000) {
+      window.dfStats.lastLatencyMs = latency;
+      window.dfStats.maxLatencyMs = Math.max(window.dfStats.maxLatencyMs, latency);
+    }
+  }
+}
+
+async function connect() {
+  if (state.stream) state.stream.abort();
+  const ctl = new AbortController();
+  state.stream = ctl;
+  let delay = 500;
+  while (!ctl.signal.aborted) {
+    try {
+      const query = state.logAgent ? '?output=' + encodeURIComponent(state.logAgent) : '';
+      const res = await api('/api/events' + query, { signal: ctl.signal });
+      if (!res.ok) throw new Error('event stream: ' + res.status);
+      setLive(true);
+      delay = 500;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = 'message', data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) name = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+          }
+          if (data) {
+            try { onEvent(name, JSON.parse(data)); } catch (e) { console.error(name, e); }
+          }
+        }
+      }
+    } catch (e) {
+      if (ctl.signal.aborted || e.message === 'unauthorized') return;
+    }
+    setLive(false);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 5000);
+  }
+}
+
+function setLive(on) {
+  window.dfStats.connected = on;
+  $('live').textContent = on ? 'live' : 'reconnecting';
+  $('live').className = 'pill ' + (on ? 'on' : 'off');
+}
+
+// ---------------------------------------------------------------- actions
+
+function confirmAction(text, withTask) {
+  return new Promise((resolve) => {
+    const dialog = $('confirm');
+    $('confirm-text').textContent = text;
+    $('confirm-task').hidden = !withTask;
+    $('confirm-task').value = '';
+    dialog.onclose = () => resolve(dialog.returnValue === 'ok' ? { task: $('confirm-task').value.trim() } : null);
+    dialog.showModal();
+  });
+}
+
+function toast(text) {
+  const t = $('toast');
+  t.textContent = text;
+  t.className = 'show';
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.className = ''; }, 4000);
+}
+
+async function act(action, agent) {
+  const verb = action === 'run' ? 'run' : action;
+  const answer = await confirmAction(`${verb[0].toUpperCase() + verb.slice(1)} ${agent}?`, action === 'run');
+  if (!answer) return;
+  const body = action === 'run' && answer.task ? JSON.stringify({ task: answer.task }) : undefined;
+  try {
+    const res = await api(`/api/agents/${encodeURIComponent(agent)}/${action}`, {
+      method: 'POST', body, headers: body ? { 'Content-Type': 'application/json' } : {},
+    });
+    const json = await res.json();
+    toast(`${agent}: ${json.message || json.detail || res.status}${json.run_id ? ' (run ' + json.run_id + ')' : ''}`);
+  } catch (e) {
+    if (e.message !== 'unauthorized') toast(`${agent}: ${e.message}`);
+  }
+}
+
+async function chooseLog(agent) {
+  state.logAgent = agent;
+  $('log').textContent = '';
+  if (agent) {
+    try {
+      const res = await api(`/api/agents/${encodeURIComponent(agent)}/logs?tail=200`);
+      if (res.ok) $('log').textContent = await res.text();
+    } catch { /* shown by the stream */ }
+  }
+  connect();
+}
+
+// ---------------------------------------------------------------- start
+
+function start() {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  connect();
+  loadCapabilities();
+  loadDrift();
+  loadProviders();
+  loadCosts();
+  loadEscalations();
+  loadReviews();
+}
+
+document.addEventListener('click', (e) => {
+  const b = e.target.closest('button[data-action]');
+  if (b) act(b.dataset.action, b.dataset.agent);
+});
+$('log-agent').addEventListener('change', (e) => chooseLog(e.target.value));
+$('login-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+  $('token').value = '';
+  start();
+});
+$('forget').addEventListener('click', () => askToken('Signed out.'));
+setInterval(() => {
+  for (const row of document.querySelectorAll('tr[data-agent]')) {
+    const a = state.agents.get(row.dataset.agent);
+    if (a) row.querySelector('.uptime').textContent = uptime(a);
+  }
+}, 1000);
+
+window.addEventListener('hashchange', () => {
+  // the URL of `df dashboard` opened in a tab that already shows the page
+  if (/token=/.test(location.hash)) { takeTokenFromFragment(); start(); }
+});
+takeTokenFromFragment();
+if (token()) start(); else askToken();

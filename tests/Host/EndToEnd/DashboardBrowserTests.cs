@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using DarkFactory.Actors.Processes;
+using Microsoft.Playwright;
+using Xunit;
+
+namespace DarkFactory.Host.Tests.EndToEnd;
+
+/// <summary>Runs only where Debian's chromium is installed (.ci/run installs it); says why otherwise.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public const string Chromium = "/usr/bin/chromium";
+
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Chromium))
+        {
+            Skip = $"{Chromium} is not installed (apt-get install chromium; .ci/run installs it): the dashboard's browser test did not run";
+        }
+    }
+}
+
+/// <summary>
+/// The dashboard in a real browser (Debian's headless chromium driven by Playwright) against a real
+/// daemon with scripted fake agents: the page shows the fleet, a crash shows up as a restart within a
+/// second, an action with its confirmation works, the live log shows output. Keeps a screenshot in
+/// TestResults/dashboard.png.
+/// </summary>
+[Collection("daemon")]
+public sealed class DashboardBrowserTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static string Fleet() => $"""
+        version: 1
+        layers:
+          safety:
+            backoff: {"{"} min: 0s, max: 0s {"}"}
+            max_restarts: 50
+            within: 1m
+        agents:
+          - name: keeper
+            layer: safety
+            command: ["{DaemonProcess.Agent("sleeper.sh")}"]
+            capabilities: [review]
+            grace: 2s
+          - name: ticker
+            layer: safety
+            command: ["{DaemonProcess.Agent("ticker.sh")}", "5"]
+            grace: 2s
+          - name: once
+            layer: core
+            command: ["{DaemonProcess.Agent("lines.sh")}", "3"]
+        """;
+
+    private static string Cell(string agent, string column) => $"tr[data-agent=\"{agent}\"] td.{column}";
+
+    [ChromiumFact]
+    public async Task The_dashboard_shows_the_fleet_live_and_steers_it()
+    {
+        await using var daemon = new DaemonProcess(Fleet());
+        await daemon.StartAsync();
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("keeper")).GetProperty("state").GetString() == "running", Wait, "keeper running");
+        var endpoint = System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(await File.ReadAllTextAsync(Path.Combine(daemon.DataDir, "daemon.json")));
+        var url = endpoint.GetProperty("url").GetString()!;
+        var token = endpoint.GetProperty("token").GetString()!;
+
+        using var playwright = await Playwright.CreateAsync();
+        var profile = Directory.CreateTempSubdirectory("df-chromium-").FullName;
+        await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile, new BrowserTypeLaunchPersistentContextOptions
+        {
+            ExecutablePath = ChromiumFactAttribute.Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
+        });
+        var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        page.Console += (_, m) =>
+        {
+            if (m.Type == "error")
+            {
+                errors.Add(m.Text);
+            }
+        };
+
+        try
+        {
+            // without a token the page asks for one
+            await page.GotoAsync(url + "/");
+            await page.Locator("#login").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
+
+            // the URL that `df dashboard` prints: the token in the fragment, then gone from the address bar
+            var (dfExit, dfOut, _) = await daemon.Df("dashboard", "--print");
+            Assert.Equal(0, dfExit);
+            var printed = dfOut.Trim();
+            Assert.Equal(url + "/#token=" + token, printed);
+            await page.GotoAsync(printed);
+            await Assertions.Expect(page.Locator(Cell("keeper", "state"))).ToHaveTextAsync("running", new() { Timeout = 10_000 });
+            await Assertions.Expect(page.Locator(Cell("ticker", "state"))).ToHaveTextAsync("running");
+            await Assertions.Expect(page.Locator(Cell("once", "state"))).ToHaveTextAsync("stopped");
+            Assert.DoesNotContain("token", page.Url);
+            await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("live");
+
+            // a crash shows up as a restart within a second
+            var pid = (await daemon.AgentAsync("keeper")).GetProperty("pid").GetInt32();
+            var clock = Stopwatch.StartNew();
+            Native.Kill(pid, Native.SIGKILL);
+            await page.WaitForFunctionAsync(
+                "() => { const r = document.querySelector('tr[data-agent=\"keeper\"]'); return r && r.querySelector('td.restarts').textContent === '1' && r.querySelector('td.state').textContent === 'running'; }",
+                null,
+                new PageWaitForFunctionOptions { PollingInterval = 10, Timeout = 10_000 });
+            var seen = clock.Elapsed;
+            Assert.True(seen < TimeSpan.FromSeconds(1), $"the restart showed after {seen.TotalMilliseconds:0} ms");
+            await Assertions.Expect(page.Locator(Cell("keeper", "exit"))).ToHaveTextAsync("signal 9");
+
+            // an action with a confirmation: cancel does nothing, confirm stops the agent
+            await page.Locator("tr[data-agent=\"ticker\"] button[data-action=\"stop\"]").ClickAsync();
+            await Assertions.Expect(page.Locator("#confirm-text")).ToHaveTextAsync("Stop ticker?");
+            await page.Locator("#confirm-cancel").ClickAsync();
+            Assert.Equal("running", (await daemon.AgentAsync("ticker")).GetProperty("state").GetString());
+            await page.Locator("tr[data-agent=\"ticker\"] button[data-action=\"stop\"]").ClickAsync();
+            await page.Locator("#confirm-ok").ClickAsync();
+            await Assertions.Expect(page.Locator(Cell("ticker", "state"))).ToHaveTextAsync("stopped", new() { Timeout = 10_000 });
+            Assert.Equal("stopped", (await daemon.AgentAsync("ticker")).GetProperty("state").GetString());
+
+            // run a task from the page; its output in the live log
+            await page.Locator("#log-agent").SelectOptionAsync("once");
+            await page.Locator("tr[data-agent=\"once\"] button[data-action=\"run\"]").ClickAsync();
+            await page.Locator("#confirm-task").FillAsync("three lines please");
+            await page.Locator("#confirm-ok").ClickAsync();
+            await Assertions.Expect(page.Locator(Cell("once", "state"))).ToHaveTextAsync("completed", new() { Timeout = 10_000 });
+            await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("line 3", new() { Timeout = 10_000 });
+            await Assertions.Expect(page.Locator("#toast")).ToContainTextAsync("once:");
+
+            // panels of features that are not there answer "not available" instead of breaking the page
+            await Assertions.Expect(page.Locator("#providers")).Not.ToHaveTextAsync("loading…");
+            var unexpected = errors.Where(e => !e.Contains("404", StringComparison.Ordinal)).ToList();
+            Assert.True(unexpected.Count == 0, "browser errors: " + string.Join(" | ", unexpected));
+        }
+        finally
+        {
+            var results = Path.Combine(DaemonProcess.RepoRoot(), "TestResults");
+            Directory.CreateDirectory(results);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(results, "dashboard.png"), FullPage = true });
+            try
+            {
+                Directory.Delete(profile, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
