@@ -3,9 +3,11 @@ using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Review;
+using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
 using DarkFactory.Messages.Scheduling;
 
@@ -23,16 +25,27 @@ public sealed class FactoryActor : ReceiveActor
         var sweeper = Context.ActorOf(ProcessSweeper.Props(), "sweeper");
         var history = Context.ActorOf(HistoryActor.Props(), "history");
         var layerServices = services(sweeper, history);
+        var routes = new RouteBoard();
+        var router = Context.ActorOf(
+            ProviderRouterActor.Props(new RouterSettings { Clock = layerServices.Clock, Board = routes, FindExecutable = layerServices.FindExecutable, Factory = Self }),
+            "router");
+        layerServices = layerServices with { Routes = routes, Router = router };
         var fleet = Context.ActorOf(FleetActor.Props(layerServices), "fleet");
         var scheduler = Context.ActorOf(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler");
         var review = Context.ActorOf(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices)), "compound-review");
 
         Receive<ApplyFleet>(m =>
         {
+            // the layers route the runs this revision starts against its policy, even while the router recovers
+            routes.Publish(new RoutingPolicy(m.Fleet), routes.Board.With(missingClis: ProviderRouterActor.MissingClis(m.Fleet, layerServices.FindExecutable)));
+            router.Tell(m);
             fleet.Forward(m);
             scheduler.Tell(m);
             review.Tell(m);
         });
+        Receive<RouteTask>(m => router.Forward(m));
+        Receive<GetProviders>(m => router.Forward(m));
+        Receive<GetCosts>(m => router.Forward(m));
         Receive<IAgentCommand>(m => fleet.Forward(m));
         Receive<GetAgents>(m => fleet.Forward(m));
         Receive<GetFleet>(m => fleet.Forward(m));

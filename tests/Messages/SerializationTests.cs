@@ -86,6 +86,31 @@ public sealed class SerializationTests : IDisposable
         new ReviewsSnapshot([SampleView]),
         new ReviewFound("r1", SampleView),
         new AgentRemoved("retired-agent", At),
+        new Route("codex", "openai", "gpt-5-codex", "rule 1 (keywords security) routes to openai"),
+        new RouteCandidate("claude", "anthropic", null, 6.8, "rate limited (429) until 2026-11-22T08:30:00Z"),
+        new RouteDecision(new Route("codex", "openai", null, "rule 1"), [new RouteCandidate("codex", "openai", null, 7.6, null)], "security-sentinel"),
+        new RouteTask("audit the dependencies for CVEs", "security-sentinel"),
+        new AwaitRoute("implementer", "add a test", "all providers limited; polling"),
+        new ResumeAgent("implementer", "add a test"),
+        GetProviders.Instance,
+        new ProviderStatus("anthropic", "claude", ProviderState.Limited, At.AddHours(1), 12.5m, "429", 1.25m, 2),
+        new ProvidersSnapshot([new ProviderStatus("openai", "codex", ProviderState.Ok, null, 0m)], ["implementer"], [new ProviderSwitched("a", "r2", "openai", "anthropic", SwitchReason.RateLimit, "openai is rate limited", At)]),
+        new GetCosts("agent"),
+        new CostRow("anthropic", 3, 1000, 200, 50, 0.0123m),
+        new CostReport("provider", [new CostRow("anthropic", 3, 1000, 200, 50, 0.0123m)], 0.0123m),
+        new RouteChosen("implementer", "ab12", new Route("claude", "anthropic", "claude-sonnet-4-5", "failover"), At),
+        new CostRecorded("implementer", "ab12", "anthropic", "claude-sonnet-4-5", 1200, 340, 800, 0.0123m, true, At),
+        new ProviderLimitRecorded("anthropic", At.AddHours(1), "429 Too Many Requests", At),
+        new BreakerTransitioned("openai", BreakerState.Open, At, "3 consecutive failures; last: exit 1", 3),
+        new ProviderSwitched("implementer", "ab12", "openai", "anthropic", SwitchReason.CreditsExhausted, "openai: credits exhausted", At),
+        new CostBucket("implementer", "anthropic", At, 2, 1200, 340, 800, 0.0123m),
+        new RouterSnapshot(
+            [new CostBucket("implementer", "anthropic", At, 2, 1200, 340, 800, 0.0123m)],
+            [new CostBucket("implementer", "anthropic", At, 1, 1200, 340, 800, 0.0123m, "ab12")],
+            [new ProviderLimitRecorded("anthropic", At.AddHours(1), "429", At)],
+            [new BreakerTransitioned("openai", BreakerState.Closed, At, "a run succeeded", 0)],
+            [new RouteChosen("implementer", "ab12", new Route("claude", "anthropic", null, "own"), At)],
+            [new ProviderSwitched("implementer", "ab12", "openai", "anthropic", SwitchReason.Timeout, "timed out", At)]),
     ];
 
     private static FleetSpec SampleFleet() => new()
@@ -164,6 +189,12 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(ReviewCompleted), DarkFactoryJson.Manifests["review-completed"]);
         Assert.Equal(typeof(ReviewFailed), DarkFactoryJson.Manifests["review-failed"]);
         Assert.Equal(typeof(ReviewSnapshot), DarkFactoryJson.Manifests["review-snapshot"]);
+        Assert.Equal(typeof(RouteChosen), DarkFactoryJson.Manifests["route-chosen"]);
+        Assert.Equal(typeof(CostRecorded), DarkFactoryJson.Manifests["cost-recorded"]);
+        Assert.Equal(typeof(ProviderLimitRecorded), DarkFactoryJson.Manifests["provider-limit-recorded"]);
+        Assert.Equal(typeof(BreakerTransitioned), DarkFactoryJson.Manifests["breaker-transitioned"]);
+        Assert.Equal(typeof(ProviderSwitched), DarkFactoryJson.Manifests["provider-switched"]);
+        Assert.Equal(typeof(RouterSnapshot), DarkFactoryJson.Manifests["router-snapshot"]);
     }
 
     [Fact]

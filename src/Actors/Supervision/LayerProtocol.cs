@@ -1,6 +1,7 @@
 using Akka.Actor;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Routing;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
@@ -45,6 +46,12 @@ public sealed record LayerServices(
 {
     /// <summary>Secrets that are not in any agent's env but must be redacted anyway (provider keys).</summary>
     public IReadOnlyCollection<string> GlobalSecrets { get; init; } = [];
+
+    /// <summary>The router's published policy and provider board: each AI-agent run is routed against it when it starts; null = no routing.</summary>
+    public RouteBoard? Routes { get; init; }
+
+    /// <summary>The router (told each run's <see cref="Messages.Providers.RouteChosen"/> and the agents that wait for a route).</summary>
+    public IActorRef? Router { get; init; }
 
     public static IReadOnlyDictionary<string, string?> CurrentEnvironment() =>
         System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()

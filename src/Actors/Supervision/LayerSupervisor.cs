@@ -7,6 +7,7 @@ using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Supervision;
 
@@ -43,6 +44,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         Receive<StartAgent>(OnStart);
         Receive<StopAgent>(OnStop);
         Receive<RestartAgent>(OnRestart);
+        Receive<ResumeAgent>(OnResume);
         Receive<GetAgents>(_ => Sender.Tell(new AgentsSnapshot(_order.Select(n => Status(_slots[n])).ToList())));
         Receive<DrainLayer>(_ => OnDrain());
     }
@@ -200,6 +202,18 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     private void StartRun(Slot slot, string? task, string? workdir = null)
     {
         var spec = workdir is null ? slot.Spec : slot.Spec with { Workdir = workdir };
+        var route = RouteOf(spec, task);
+        if (route is { Chosen: null })
+        {
+            WaitForRoute(slot, task, workdir, route.Waiting ?? "all providers limited; polling");
+            return;
+        }
+
+        if (route?.Chosen is { } chosen)
+        {
+            spec = spec with { Cli = chosen.Cli, Provider = chosen.Provider, Model = chosen.Model };
+        }
+
         var runId = NewRunId();
         var secrets = new List<string>(_services.GlobalSecrets);
         LaunchPlan plan;
@@ -231,6 +245,34 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         var child = Context.ActorOf(ProcessActor.Props(run), "agent-" + spec.Name);
         Context.WatchWith(child, new ChildTerminated(spec.Name, runId));
         slot.Child = child;
+        if (route?.Chosen is { } taken)
+        {
+            _services.Router?.Tell(new RouteChosen(spec.Name, runId, taken, Now));
+        }
+    }
+
+    /// <summary>The route of an AI agent's run (pure policy against the router's published board); null: run as declared.</summary>
+    private RouteDecision? RouteOf(AgentSpec spec, string? task) =>
+        spec.Cli == CliCatalog.Command || _services.Routes is null ? null : _services.Routes.Decide(task ?? spec.Task ?? string.Empty, spec);
+
+    /// <summary>No provider can take the run now: the agent waits (backoff) and the router resumes it when one returns.</summary>
+    private void WaitForRoute(Slot slot, string? task, string? workdir, string reason)
+    {
+        slot.State = AgentState.Backoff;
+        slot.Reason = reason;
+        slot.NextTask = task;
+        slot.NextWorkdir = workdir;
+        slot.NextRestartAt = null;
+        _log.Warning("Agent [{0}] waits for a provider: {1}", slot.Spec.Name, reason);
+        _services.Router?.Tell(new AwaitRoute(slot.Spec.Name, task, reason));
+    }
+
+    private void OnResume(ResumeAgent cmd)
+    {
+        if (_slots.TryGetValue(cmd.Agent, out var slot) && slot.Child is null && slot.State == AgentState.Backoff && _drainRequester is null)
+        {
+            StartRun(slot, cmd.Task, slot.NextWorkdir);
+        }
     }
 
     private static string NewRunId() => Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()));
@@ -463,9 +505,11 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         slot.NextTask = cmd.Task;
         slot.NextWorkdir = cmd.Workdir;
         StartRun(slot, cmd.Task, cmd.Workdir);
-        Sender.Tell(slot.Child is null
-            ? CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}")
-            : CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId));
+        Sender.Tell(slot.Child is not null
+            ? CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId)
+            : slot.State == AgentState.Backoff
+                ? CommandResult.Done($"agent '{cmd.Agent}' waits for a provider ({slot.Reason}); it starts when one returns")
+                : CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}"));
     }
 
     private void OnStop(StopAgent cmd)

@@ -70,6 +70,7 @@ public static class ApiEndpoints
             .WithSummary("The agent's output log: tail=N lines, follow=true keeps streaming").Produces(200, contentType: "text/plain").ProducesProblem(404);
         api.MapGet("/schedule", Schedule).WithSummary("Each scheduled agent's next firings (UTC and its own time zone)");
         api.MapReviewEndpoints();
+        api.MapRouterEndpoints();
         api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
         {
             var result = await reloader.ReloadAsync(cancel: ct);

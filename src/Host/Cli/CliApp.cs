@@ -36,6 +36,9 @@ public static partial class CliApp
         root.Subcommands.Add(ControlCommands.Dashboard(Data));
         root.Subcommands.Add(ControlCommands.Capabilities(Data));
         root.Subcommands.Add(ControlCommands.Events(Data));
+        root.Subcommands.Add(RouterCommands.Route(Data));
+        root.Subcommands.Add(RouterCommands.Costs(Data));
+        root.Subcommands.Add(RouterCommands.Providers(Data));
 
         var parse = root.Parse(args);
         try

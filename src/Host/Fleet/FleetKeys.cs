@@ -6,7 +6,7 @@ namespace DarkFactory.Host.Fleet;
 /// </summary>
 internal static class FleetKeys
 {
-    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review"];
+    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review", "router"];
     public static readonly string[] LayerNames = ["safety", "core", "growth"];
     public static readonly string[] Layer = ["strategy", "max_restarts", "within", "backoff", "quarantine_after", "default_restart"];
     public static readonly string[] Backoff = ["min", "max", "jitter", "reset_after"];
@@ -22,7 +22,12 @@ internal static class FleetKeys
     [
         "name", "layer", "cli", "command", "task", "schedule", "timezone", "capabilities", "provider", "model", "workdir", "env",
         "limits", "max_runtime", "restart", "grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
+        "budget",
     ];
+
+    public static readonly string[] AgentBudget = ["per_hour", "per_day", "per_month"];
+    public static readonly string[] Router = ["strategy", "breaker", "polling_interval", "limit_backoff", "on_budget_exceeded", "weights"];
+    public static readonly string[] Breaker = ["failures", "open_for"];
 
     public static readonly string[] AgentLimits = ["memory", "cpu_seconds", "open_files"];
     public static readonly string[] EnvValue = ["from_env", "from_file"];
@@ -59,6 +64,9 @@ internal static class FleetKeys
             ["compound_review"] = CompoundReview,
             ["compound_review.forge"] = Forge,
             ["compound_review.gates[]"] = Gate,
+            ["agents[].budget"] = AgentBudget,
+            ["router"] = Router,
+            ["router.breaker"] = Breaker,
         };
         foreach (var layer in LayerNames)
         {

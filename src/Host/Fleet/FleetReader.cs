@@ -71,6 +71,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             CompoundReview = f.Has("compound_review")
                 ? ReadCompoundReview(f.Node("compound_review")!, "compound_review")
                 : new CompoundReviewSpec { Repo = baseDirectory },
+            Router = f.Has("router") ? ReadRouter(f.Node("router")!, "router") : new RouterSpec(),
         };
         if (!f.Has("agents"))
         {
@@ -295,6 +296,58 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         return rule;
     }
 
+    private RouterSpec ReadRouter(YamlNode node, string path)
+    {
+        var d = new RouterSpec();
+        if (AsMap(node, path) is not { } m)
+        {
+            return d;
+        }
+
+        var f = Fields(m, path, FleetKeys.Router);
+        var r = d with
+        {
+            Strategy = f.Enum("strategy", RoutingStrategies) ?? d.Strategy,
+            PollingInterval = f.Duration("polling_interval") ?? d.PollingInterval,
+            LimitBackoff = f.Duration("limit_backoff") ?? d.LimitBackoff,
+            OnBudgetExceeded = f.Enum("on_budget_exceeded", BudgetActions) ?? d.OnBudgetExceeded,
+            Weights = f.Node("weights") is { } w ? ReadWeights(w, f.PathOf("weights")) : d.Weights,
+        };
+        if (f.Node("breaker") is { } breakerNode && AsMap(breakerNode, f.PathOf("breaker")) is { } bm)
+        {
+            var b = Fields(bm, f.PathOf("breaker"), FleetKeys.Breaker);
+            r = r with
+            {
+                BreakerFailures = b.Int("failures") ?? d.BreakerFailures,
+                BreakerOpenFor = b.Duration("open_for") ?? d.BreakerOpenFor,
+            };
+            b.Require("failures", r.BreakerFailures >= 1, "failures must be at least 1");
+            b.Require("open_for", r.BreakerOpenFor > TimeSpan.Zero, "open_for must be a positive duration");
+        }
+
+        f.Require("polling_interval", r.PollingInterval > TimeSpan.Zero, "polling_interval must be a positive duration");
+        f.Require("limit_backoff", r.LimitBackoff > TimeSpan.Zero, "limit_backoff must be a positive duration");
+        map.Bind(r, path);
+        return r;
+    }
+
+    private AgentBudget ReadAgentBudget(YamlNode node, string path)
+    {
+        if (AsMap(node, path) is not { } m)
+        {
+            return new AgentBudget();
+        }
+
+        var f = Fields(m, path, FleetKeys.AgentBudget);
+        var b = new AgentBudget { PerHour = f.Decimal("per_hour"), PerDay = f.Decimal("per_day"), PerMonth = f.Decimal("per_month") };
+        foreach (var (key, value) in new[] { ("per_hour", b.PerHour), ("per_day", b.PerDay), ("per_month", b.PerMonth) })
+        {
+            f.Require(key, value is null or >= 0, $"{key} must not be negative");
+        }
+
+        return b;
+    }
+
     // ---------------------------------------------------------------- agents
 
     private AgentSpec? ReadAgent(YamlNode node, string path)
@@ -379,6 +432,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Jitter = f.Duration("jitter") ?? TimeSpan.Zero,
             Autostart = f.Bool("autostart"),
             SourceLine = (int)m.Start.Line,
+            Budget = f.Node("budget") is { } budget ? ReadAgentBudget(budget, f.PathOf("budget")) : new AgentBudget(),
         };
         f.Require("max_runtime", agent.MaxRuntime is null || agent.MaxRuntime > TimeSpan.Zero, "max_runtime must be a positive duration");
         f.Require("grace", agent.Grace >= TimeSpan.Zero, "grace must not be negative");
@@ -779,6 +833,25 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         ["safety"] = LayerName.Safety,
         ["core"] = LayerName.Core,
         ["growth"] = LayerName.Growth,
+    };
+
+    private static readonly Dictionary<string, RoutingStrategy> RoutingStrategies = new(StringComparer.Ordinal)
+    {
+        ["capability_first"] = RoutingStrategy.CapabilityFirst,
+        ["cost"] = RoutingStrategy.Cost,
+        ["cost_optimised"] = RoutingStrategy.Cost,
+        ["cost_optimized"] = RoutingStrategy.Cost,
+        ["latency"] = RoutingStrategy.Latency,
+        ["latency_optimised"] = RoutingStrategy.Latency,
+        ["latency_optimized"] = RoutingStrategy.Latency,
+        ["round_robin"] = RoutingStrategy.RoundRobin,
+        ["weighted"] = RoutingStrategy.Weighted,
+    };
+
+    private static readonly Dictionary<string, BudgetAction> BudgetActions = new(StringComparer.Ordinal)
+    {
+        ["switch"] = BudgetAction.Switch,
+        ["wait"] = BudgetAction.Wait,
     };
 
     private static readonly Dictionary<string, StrategyKind> Strategies = new(StringComparer.Ordinal)

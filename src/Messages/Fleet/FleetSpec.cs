@@ -60,6 +60,7 @@ public sealed record FleetSpec
     public IReadOnlyList<RoutingRuleSpec> Routing { get; init; } = [];
     public NightwatchSpec Nightwatch { get; init; } = new();
     public CompoundReviewSpec CompoundReview { get; init; } = new();
+    public RouterSpec Router { get; init; } = new();
 
     /// <summary>The file it came from, for messages; null when built in code.</summary>
     public string? SourcePath { get; init; }
@@ -219,6 +220,71 @@ public sealed record AgentSpec
 
     /// <summary>1-based line of the agent in its file, for messages; 0 when built in code.</summary>
     public int SourceLine { get; init; }
+
+    /// <summary>Spend caps of this agent across providers (fleet.yaml <c>agents[].budget</c>).</summary>
+    public AgentBudget Budget { get; init; } = new();
+}
+
+/// <summary>Spend caps of one agent in USD per UTC calendar hour, day and month; null = no cap.</summary>
+public sealed record AgentBudget
+{
+    public decimal? PerHour { get; init; }
+    public decimal? PerDay { get; init; }
+    public decimal? PerMonth { get; init; }
+
+    public bool Any => PerHour is not null || PerDay is not null || PerMonth is not null;
+}
+
+/// <summary>How the router orders the candidates that fit a task (fleet.yaml <c>router.strategy</c>).</summary>
+public enum RoutingStrategy
+{
+    /// <summary>The first matching routing rule wins (the task's and the agent's needs first), then provider priority.</summary>
+    CapabilityFirst,
+
+    /// <summary>Among the fitting providers the cheapest (blended price per million tokens), then priority.</summary>
+    Cost,
+
+    /// <summary>Among the fitting providers the fastest (measured run time, else priority).</summary>
+    Latency,
+
+    /// <summary>The fitting providers take turns.</summary>
+    RoundRobin,
+
+    /// <summary>The fitting providers are picked in proportion to <c>router.weights</c> (default weight 1).</summary>
+    Weighted,
+}
+
+/// <summary>What a run does when its provider (or its agent) is over a budget.</summary>
+public enum BudgetAction
+{
+    /// <summary>Route to the next candidate.</summary>
+    Switch,
+
+    /// <summary>Wait (polling) until the budget window resets.</summary>
+    Wait,
+}
+
+/// <summary>The router's settings (fleet.yaml <c>router</c>).</summary>
+public sealed record RouterSpec
+{
+    public RoutingStrategy Strategy { get; init; } = RoutingStrategy.CapabilityFirst;
+
+    /// <summary>Consecutive failed runs on a provider that open its circuit breaker.</summary>
+    public int BreakerFailures { get; init; } = 3;
+
+    /// <summary>How long an open breaker refuses routes before one half-open probe run is let through.</summary>
+    public TimeSpan BreakerOpenFor { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>While every candidate is exhausted, how often the router probes for one that returned.</summary>
+    public TimeSpan PollingInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a rate limit without a reset time lasts.</summary>
+    public TimeSpan LimitBackoff { get; init; } = TimeSpan.FromMinutes(1);
+
+    public BudgetAction OnBudgetExceeded { get; init; } = BudgetAction.Switch;
+
+    /// <summary>Provider name -> weight for the weighted strategy (missing: 1).</summary>
+    public IReadOnlyDictionary<string, double> Weights { get; init; } = new Dictionary<string, double>();
 }
 
 public sealed record NightwatchThresholds

@@ -1,0 +1,40 @@
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Actors.Routing;
+
+/// <summary>
+/// The router's published state, shared with the layers: the compiled policy of the current fleet and the
+/// latest provider board, swapped as one immutable pair. Layers decide a run's route against it without
+/// asking the router (no mailbox round trip on a run start); the router publishes after every change.
+/// Thread-safe.
+/// </summary>
+public sealed class RouteBoard
+{
+    private volatile Published? _current;
+    private long _sequence;
+
+    public RoutingPolicy? Policy => _current?.Policy;
+
+    public ProviderBoard Board => _current?.Board ?? ProviderBoard.Empty;
+
+    public void Publish(RoutingPolicy policy, ProviderBoard board) => _current = new Published(policy, board);
+
+    /// <summary>
+    /// The route of a run of <paramref name="agent"/>; null when nothing is published or the fleet has no
+    /// providers. An agent whose <c>command</c> overrides its CLI's command line does not need the CLI installed.
+    /// </summary>
+    public RouteDecision? Decide(string task, AgentSpec agent)
+    {
+        var current = _current;
+        if (current is null || !current.Policy.HasProviders)
+        {
+            return null;
+        }
+
+        var board = agent.Command.Count > 0 && current.Board.EnforceInstalled ? current.Board with { EnforceInstalled = false } : current.Board;
+        return current.Policy.Decide(task, agent, board, Interlocked.Increment(ref _sequence));
+    }
+
+    private sealed record Published(RoutingPolicy Policy, ProviderBoard Board);
+}

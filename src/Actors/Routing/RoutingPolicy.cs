@@ -1,0 +1,580 @@
+using System.Globalization;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Actors.Routing;
+
+/// <summary>
+/// Decides the route of a task (pure; compiled once per fleet revision). Every provider of the fleet is a
+/// candidate. Fit comes first: the routing rules that match, in declared order (a rule matches when the
+/// task names one of its keywords, word-bounded and case-insensitive, or the agent has one of its
+/// capabilities; a rule with neither is a catch-all), then the agent's own provider, then every other provider as a fallback. The strategy orders
+/// candidates of equal fit. Unhealthy candidates (rate limited, breaker open, over budget, CLI not
+/// installed) are rejected with the reason; the best remaining one wins, and the decision says which
+/// better ones it failed over from. With <c>on_budget_exceeded: wait</c>, a best candidate that is
+/// over a budget window makes the run wait instead of switching.
+/// </summary>
+public sealed class RoutingPolicy
+{
+    private const int CapabilityTierBase = 2;
+
+    private readonly ProviderSpec[] _providers;
+    private readonly RoutingRuleSpec[] _rules;
+    private readonly int[][] _ruleTargets;       // rule -> provider indices
+    private readonly int[][] _keywordRules;      // keyword id -> rules having it
+    private readonly string[] _keywords;
+    private readonly KeywordMatcher _matcher;
+    private readonly double[] _priorityScore;    // provider -> [0,1), higher = better priority
+    private readonly double[] _costScore;        // provider -> [0,1), higher = cheaper
+    private readonly decimal[] _blendedPrice;
+    private readonly double[] _weights;
+    private readonly RouterSpec _settings;
+    private readonly AgentSpec[] _aiAgents;
+    private readonly KeywordMatcher _capabilityMatcher;
+    private readonly int[][] _capabilityAgents;  // capability id -> AI agents having it
+    private readonly Dictionary<string, AgentSpec> _agentsByName;
+
+    public RoutingPolicy(FleetSpec fleet)
+    {
+        _settings = fleet.Router;
+        _providers = [.. fleet.Providers];
+        _rules = [.. fleet.Routing];
+        _ruleTargets = _rules.Select(Targets).ToArray();
+
+        var keywords = new List<string>();
+        var keywordRules = new List<List<int>>();
+        var byWord = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var r = 0; r < _rules.Length; r++)
+        {
+            foreach (var k in _rules[r].Keywords.Where(k => !string.IsNullOrWhiteSpace(k)))
+            {
+                if (!byWord.TryGetValue(k, out var id))
+                {
+                    id = keywords.Count;
+                    byWord[k] = id;
+                    keywords.Add(k);
+                    keywordRules.Add([]);
+                }
+
+                if (!keywordRules[id].Contains(r))
+                {
+                    keywordRules[id].Add(r);
+                }
+            }
+        }
+
+        _keywords = [.. keywords];
+        _keywordRules = keywordRules.Select(l => l.ToArray()).ToArray();
+        _matcher = new KeywordMatcher(_keywords);
+
+        _priorityScore = RankScores(_providers.Length, (a, b) => Compare(_providers[a].Priority, _providers[b].Priority, a, b));
+        _blendedPrice = _providers.Select(p => p.Prices.InputPerMillion + p.Prices.OutputPerMillion).ToArray();
+        _costScore = RankScores(_providers.Length, (a, b) => _blendedPrice[a] != _blendedPrice[b] ? _blendedPrice[a].CompareTo(_blendedPrice[b]) : Compare(_providers[a].Priority, _providers[b].Priority, a, b));
+        _weights = _providers.Select(p => _settings.Weights.TryGetValue(p.Name, out var w) ? w : 1.0).ToArray();
+
+        _aiAgents = fleet.Agents.Where(a => a.Cli != CliCatalog.Command).ToArray();
+        _agentsByName = fleet.Agents.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        var capabilities = _aiAgents.SelectMany(a => a.Capabilities).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        _capabilityMatcher = new KeywordMatcher(capabilities);
+        _capabilityAgents = capabilities
+            .Select(c => _aiAgents.Select((a, i) => (a, i)).Where(x => x.a.Capabilities.Contains(c, StringComparer.OrdinalIgnoreCase)).Select(x => x.i).ToArray())
+            .ToArray();
+    }
+
+    public RouterSpec Settings => _settings;
+
+    public IReadOnlyList<ProviderSpec> Providers => _providers;
+
+    public bool HasProviders => _providers.Length > 0;
+
+    public AgentSpec? Agent(string name) => _agentsByName.GetValueOrDefault(name);
+
+    /// <summary>The AI agent whose capabilities the task names most often (declaration order breaks ties); null when none.</summary>
+    public AgentSpec? BestFitAgent(string task)
+    {
+        if (_aiAgents.Length == 0)
+        {
+            return null;
+        }
+
+        Span<bool> found = _capabilityMatcher.Count <= 256 ? stackalloc bool[_capabilityMatcher.Count] : new bool[_capabilityMatcher.Count];
+        if (_capabilityMatcher.Match(task, found) == 0)
+        {
+            return null;
+        }
+
+        Span<int> score = _aiAgents.Length <= 256 ? stackalloc int[_aiAgents.Length] : new int[_aiAgents.Length];
+        for (var c = 0; c < found.Length; c++)
+        {
+            if (found[c])
+            {
+                foreach (var a in _capabilityAgents[c])
+                {
+                    score[a]++;
+                }
+            }
+        }
+
+        var best = -1;
+        for (var a = 0; a < score.Length; a++)
+        {
+            if (score[a] > 0 && (best < 0 || score[a] > score[best]))
+            {
+                best = a;
+            }
+        }
+
+        return best < 0 ? null : _aiAgents[best];
+    }
+
+    /// <summary>Decides the route of <paramref name="task"/> for <paramref name="agent"/> (null: no agent context).</summary>
+    /// <param name="sequence">A number that grows by one per decision (round-robin turns, weighted draws).</param>
+    public RouteDecision Decide(string task, AgentSpec? agent, ProviderBoard board, long sequence = 0)
+    {
+        if (_providers.Length == 0)
+        {
+            return agent is null
+                ? new RouteDecision(null, [], null, "the fleet declares no providers")
+                : new RouteDecision(new Route(agent.Cli, agent.Provider, agent.Model, "the fleet declares no providers: the agent's own CLI"), [], agent.Name);
+        }
+
+        var n = _providers.Length;
+        var c = new Candidate[n];
+
+        // ---- fit: matching rules in order, then the agent's own provider
+        Span<bool> keywordFound = _keywords.Length <= 1024 ? stackalloc bool[_keywords.Length] : new bool[_keywords.Length];
+        _matcher.Match(task, keywordFound);
+        Span<int> ruleKeyword = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : new int[_rules.Length];
+        ruleKeyword.Fill(-1);
+        for (var k = 0; k < keywordFound.Length; k++)
+        {
+            if (keywordFound[k])
+            {
+                foreach (var r in _keywordRules[k])
+                {
+                    if (ruleKeyword[r] < 0)
+                    {
+                        ruleKeyword[r] = k;
+                    }
+                }
+            }
+        }
+
+        for (var p = 0; p < n; p++)
+        {
+            c[p].Index = p;
+            c[p].Rule = -1;
+        }
+
+        var firstRule = -1;
+        for (var r = 0; r < _rules.Length; r++)
+        {
+            var rule = _rules[r];
+            var hasKeywords = rule.Keywords.Count > 0;
+            var hasCapabilities = rule.Capabilities.Count > 0;
+            var matches = (!hasKeywords && !hasCapabilities) // a catch-all
+                || (hasKeywords && ruleKeyword[r] >= 0)
+                || (hasCapabilities && HasAny(agent, rule.Capabilities));
+            if (!matches)
+            {
+                continue;
+            }
+
+            if (firstRule < 0)
+            {
+                firstRule = r;
+            }
+
+            foreach (var p in _ruleTargets[r])
+            {
+                if (c[p].Rule < 0)
+                {
+                    c[p].Rule = r;
+                }
+            }
+        }
+
+        var strategy = _settings.Strategy;
+        for (var p = 0; p < n; p++)
+        {
+            var own = agent is not null && IsOwn(agent, _providers[p]);
+            c[p].Own = own;
+            c[p].Tier = strategy == RoutingStrategy.CapabilityFirst
+                ? c[p].Rule >= 0 ? CapabilityTierBase + (_rules.Length - c[p].Rule) : own ? 1 : 0
+                : (firstRule >= 0 ? c[p].Rule >= 0 : own) ? 1 : 0;
+            var condition = board.Of(_providers[p].Name);
+            c[p].Condition = condition;
+            c[p].Missing = board.MissingClis.GetValueOrDefault(_providers[p].Cli);
+            c[p].Available = condition.Available && (c[p].Missing is null || !board.EnforceInstalled);
+        }
+
+        // ---- strategy score within a tier
+        var topTier = -1;
+        for (var p = 0; p < n; p++)
+        {
+            if (c[p].Available && c[p].Tier > topTier)
+            {
+                topTier = c[p].Tier;
+            }
+        }
+
+        switch (strategy)
+        {
+            case RoutingStrategy.Cost:
+                for (var p = 0; p < n; p++)
+                {
+                    c[p].Strategy = _costScore[p];
+                }
+
+                break;
+            case RoutingStrategy.Latency:
+                var maxLatency = 1.0;
+                for (var p = 0; p < n; p++)
+                {
+                    if (c[p].Condition.LatencyMs is { } l && l > maxLatency)
+                    {
+                        maxLatency = l;
+                    }
+                }
+
+                for (var p = 0; p < n; p++)
+                {
+                    c[p].Strategy = c[p].Condition.LatencyMs is { } l
+                        ? 0.5 + (0.49 * (1 - (l / (maxLatency * 1.01))))
+                        : 0.49 * _priorityScore[p];
+                }
+
+                break;
+            case RoutingStrategy.RoundRobin:
+            case RoutingStrategy.Weighted:
+                for (var p = 0; p < n; p++)
+                {
+                    c[p].Strategy = 0.5 * _priorityScore[p]; // outside the turn: priority order
+                }
+
+                TakeTurns(c, topTier, strategy, sequence);
+                break;
+            default:
+                for (var p = 0; p < n; p++)
+                {
+                    c[p].Strategy = _priorityScore[p];
+                }
+
+                break;
+        }
+
+        Array.Sort(c, (a, b) =>
+        {
+            var byTier = b.Tier.CompareTo(a.Tier);
+            if (byTier != 0)
+            {
+                return byTier;
+            }
+
+            var byScore = b.Strategy.CompareTo(a.Strategy);
+            return byScore != 0 ? byScore : a.Index.CompareTo(b.Index);
+        });
+
+        // ---- choose: the best available; with on_budget_exceeded: wait, a better one over a budget window waits
+        string? waiting = null;
+        var chosen = -1;
+        for (var i = 0; i < n; i++)
+        {
+            if (c[i].Available)
+            {
+                chosen = i;
+                break;
+            }
+
+            if (_settings.OnBudgetExceeded == BudgetAction.Wait && c[i].Missing is null && c[i].Condition is { State: ProviderState.OverBudget, Budget: true } over && c[i].Tier > 0)
+            {
+                waiting = $"{_providers[c[i].Index].Name} is over budget ({over.Reason}){Until(over.ResetAt)}; on_budget_exceeded: wait";
+                break;
+            }
+        }
+
+        if (agent is not null && board.Agents.TryGetValue(agent.Name, out var agentOver))
+        {
+            waiting = $"agent {agent.Name} is over budget ({agentOver.Reason}){Until(agentOver.ResetAt)}";
+            chosen = -1;
+        }
+
+        if (waiting is null && chosen < 0)
+        {
+            waiting = c.All(x => x.Missing is not null && board.EnforceInstalled) ? "no provider's CLI is installed" : "all providers limited; polling";
+        }
+
+        var candidates = new RouteCandidate[n];
+        var chosenRef = chosen >= 0 ? c[chosen] : default;
+        for (var i = 0; i < n; i++)
+        {
+            var x = c[i];
+            var p = _providers[x.Index];
+            var model = ModelOf(x, agent);
+            var rejected = i == chosen ? null : Rejection(x, chosen >= 0 ? chosenRef : null, waiting, strategy);
+            candidates[i] = new RouteCandidate(p.Cli, p.Name, model, Math.Round(x.Tier + x.Strategy, 3), rejected);
+        }
+
+        if (chosen < 0)
+        {
+            return new RouteDecision(null, candidates, agent?.Name, waiting);
+        }
+
+        var best = c[chosen];
+        var bp = _providers[best.Index];
+        var reason = ChosenReason(best, strategy, topTier, c, chosen);
+        return new RouteDecision(new Route(bp.Cli, bp.Name, ModelOf(best, agent), reason), candidates, agent?.Name);
+    }
+
+    // ---------------------------------------------------------------- explanations
+
+    private string ChosenReason(Candidate best, RoutingStrategy strategy, int topTier, Candidate[] sorted, int chosenAt)
+    {
+        var p = _providers[best.Index];
+        var fit = best.Rule >= 0
+            ? $"rule {best.Rule + 1} ({RuleWhat(best.Rule)}) routes to {p.Name}"
+            : best.Own ? "no routing rule matched; the agent's own provider" : "no fitting provider available; fallback";
+        var how = strategy switch
+        {
+            RoutingStrategy.Cost => $"cheapest of equal fit (${Money(_blendedPrice[best.Index])}/M in+out)",
+            RoutingStrategy.Latency => best.Condition.LatencyMs is { } l ? $"fastest of equal fit (~{l:0} ms per run)" : $"no run time measured yet; priority {p.Priority}",
+            RoutingStrategy.RoundRobin => "round-robin: its turn",
+            RoutingStrategy.Weighted => $"weighted draw (weight {Num(_weights[best.Index])} of {Num(TierWeight(sorted, topTier))})",
+            _ => best.Rule >= 0 ? $"first matching rule, then priority {p.Priority}" : $"priority {p.Priority}",
+        };
+        if (best.Condition.State == ProviderState.Open && best.Condition.Probe)
+        {
+            how += "; half-open probe of its circuit breaker";
+        }
+
+        var skipped = sorted.Take(chosenAt).Select(x => $"{_providers[x.Index].Name} {Health(x)}").ToList();
+        var note = best.Missing is { } missing ? $"; note: {missing}" : string.Empty;
+        return skipped.Count == 0
+            ? $"{fit} ({how}){note}"
+            : $"{fit} ({how}); failover from {string.Join(", ", skipped)}{note}";
+    }
+
+    private string? Rejection(Candidate x, Candidate? chosen, string? waiting, RoutingStrategy strategy)
+    {
+        if (!x.Available)
+        {
+            return Health(x);
+        }
+
+        if (chosen is not { } best)
+        {
+            return waiting;
+        }
+
+        if (x.Tier < best.Tier)
+        {
+            if (x.Rule >= 0)
+            {
+                return $"rule {x.Rule + 1} ({RuleWhat(x.Rule)}) ranks below rule {best.Rule + 1}";
+            }
+
+            if (x.Own)
+            {
+                return best.Rule >= 0 ? $"the agent's own provider, but rule {best.Rule + 1} ({RuleWhat(best.Rule)}) matched" : "the agent's own provider ranks lower";
+            }
+
+            return best.Rule >= 0 ? $"no matching rule routes to it (rule {best.Rule + 1} matched)" : "not the agent's provider and no rule routes to it";
+        }
+
+        var p = _providers[x.Index];
+        var bp = _providers[best.Index];
+        return strategy switch
+        {
+            RoutingStrategy.Cost => $"costlier: ${Money(_blendedPrice[x.Index])}/M vs ${Money(_blendedPrice[best.Index])}/M",
+            RoutingStrategy.Latency => x.Condition.LatencyMs is { } l
+                ? best.Condition.LatencyMs is { } bl ? $"slower: ~{l:0} ms vs ~{bl:0} ms" : $"slower or unmeasured (priority {p.Priority})"
+                : $"no run time measured yet; priority {p.Priority} vs {bp.Priority}",
+            RoutingStrategy.RoundRobin => "round-robin: not its turn",
+            RoutingStrategy.Weighted => $"weighted: not drawn this time (weight {Num(_weights[x.Index])})",
+            _ => $"lower priority: {p.Priority} vs {bp.Priority}",
+        };
+    }
+
+    private static string Health(Candidate x)
+    {
+        if (x.Missing is { } missing && x.Condition.Available)
+        {
+            return missing;
+        }
+
+        var c = x.Condition;
+        var what = c.State switch
+        {
+            ProviderState.Limited => "rate limited",
+            ProviderState.Open => "circuit breaker open",
+            ProviderState.OverBudget => "over budget",
+            _ => "ok",
+        };
+        return $"{what}{(c.Reason is null ? string.Empty : $" ({c.Reason})")}{Until(c.ResetAt)}";
+    }
+
+    private static string Until(DateTimeOffset? at) =>
+        at is { } t ? $" until {t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}" : string.Empty;
+
+    private string RuleWhat(int r)
+    {
+        var rule = _rules[r];
+        var parts = new List<string>(2);
+        if (rule.Keywords.Count > 0)
+        {
+            parts.Add("keywords " + string.Join(", ", rule.Keywords.Take(3)) + (rule.Keywords.Count > 3 ? ", ..." : string.Empty));
+        }
+
+        if (rule.Capabilities.Count > 0)
+        {
+            parts.Add("capabilities " + string.Join(", ", rule.Capabilities));
+        }
+
+        return parts.Count == 0 ? "catch-all" : string.Join("; ", parts);
+    }
+
+    private static string Money(decimal d) => d.ToString("0.##", CultureInfo.InvariantCulture);
+
+    private static string Num(double d) => d.ToString("0.##", CultureInfo.InvariantCulture);
+
+    // ---------------------------------------------------------------- helpers
+
+    private string? ModelOf(Candidate x, AgentSpec? agent)
+    {
+        if (x.Rule >= 0 && _rules[x.Rule].Model is { } ruleModel)
+        {
+            return ruleModel;
+        }
+
+        var p = _providers[x.Index];
+        return agent?.Model is { } own && agent.Provider == p.Name ? own : p.Model;
+    }
+
+    private static bool IsOwn(AgentSpec agent, ProviderSpec p) =>
+        agent.Provider is { } name ? name == p.Name : agent.Cli == p.Cli;
+
+    private static bool HasAny(AgentSpec? agent, IReadOnlyList<string> capabilities)
+    {
+        if (agent is null)
+        {
+            return false;
+        }
+
+        foreach (var cap in capabilities)
+        {
+            foreach (var own in agent.Capabilities)
+            {
+                if (string.Equals(own, cap, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private int[] Targets(RoutingRuleSpec rule)
+    {
+        var targets = new List<int>();
+        for (var p = 0; p < _providers.Length; p++)
+        {
+            var provider = _providers[p];
+            if ((rule.Provider is null || rule.Provider == provider.Name) && (rule.Cli is null || rule.Cli == provider.Cli))
+            {
+                targets.Add(p);
+            }
+        }
+
+        return [.. targets];
+    }
+
+    private static int Compare(int a, int b, int ia, int ib) => a != b ? a.CompareTo(b) : ia.CompareTo(ib);
+
+    /// <summary>Scores in [0, 1): the best by <paramref name="compare"/> (ascending = better) gets the highest.</summary>
+    private static double[] RankScores(int n, Comparison<int> compare)
+    {
+        var order = Enumerable.Range(0, n).ToArray();
+        Array.Sort(order, compare);
+        var scores = new double[n];
+        for (var rank = 0; rank < n; rank++)
+        {
+            scores[order[rank]] = (double)(n - rank) / (n + 1);
+        }
+
+        return scores;
+    }
+
+    private double TierWeight(Candidate[] c, int tier)
+    {
+        var total = 0.0;
+        foreach (var x in c)
+        {
+            if (x.Available && x.Tier == tier)
+            {
+                total += _weights[x.Index];
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>Round-robin and weighted: the available candidates of the top tier take turns by <paramref name="sequence"/>.</summary>
+    private void TakeTurns(Candidate[] c, int topTier, RoutingStrategy strategy, long sequence)
+    {
+        var members = new List<int>();
+        for (var p = 0; p < c.Length; p++)
+        {
+            if (c[p].Available && c[p].Tier == topTier)
+            {
+                members.Add(p);
+            }
+        }
+
+        if (members.Count == 0)
+        {
+            return;
+        }
+
+        members.Sort((a, b) => _priorityScore[b].CompareTo(_priorityScore[a]));
+        int pick;
+        if (strategy == RoutingStrategy.RoundRobin)
+        {
+            pick = (int)(Math.Abs(sequence) % members.Count);
+        }
+        else
+        {
+            // a low-discrepancy draw (golden ratio sequence): picks converge on the weights' proportions
+            var total = members.Sum(m => _weights[c[m].Index]);
+            var r = (Math.Abs(sequence) * 0.6180339887498949 % 1.0) * total;
+            pick = members.Count - 1;
+            for (var i = 0; i < members.Count; i++)
+            {
+                r -= _weights[c[members[i]].Index];
+                if (r < 0)
+                {
+                    pick = i;
+                    break;
+                }
+            }
+        }
+
+        for (var i = 0; i < members.Count; i++)
+        {
+            var turn = (i - pick + members.Count) % members.Count; // 0 = its turn
+            c[members[i]].Strategy = 0.5 + (0.49 * (members.Count - turn) / members.Count);
+        }
+    }
+
+    private struct Candidate
+    {
+        public int Index;
+        public int Rule;
+        public bool Own;
+        public int Tier;
+        public double Strategy;
+        public ProviderCondition Condition;
+        public string? Missing;
+        public bool Available;
+    }
+}

@@ -1,0 +1,81 @@
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Actors.Fleet;
+using DarkFactory.Messages;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Host.Api;
+
+/// <summary>Body of POST /api/route (the query string works too).</summary>
+public sealed record RouteRequest(string? Task, string? Agent);
+
+/// <summary>
+/// The router's API: POST /api/route (a routing decision against the live provider board, with the
+/// best-fit agent), GET /api/providers (state, reset time and spend of each provider), GET /api/costs
+/// (the ledger grouped by agent, provider, day or run).
+/// </summary>
+public static class RouterEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly string[] CostGroupings = ["agent", "provider", "day", "run"];
+
+    public static void MapRouterEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapPost("/route", Route);
+        api.MapGet("/providers", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+            Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Providers));
+        api.MapGet("/providers/switches", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+            Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Switches ?? []));
+        api.MapGet("/costs", async (string? by, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        {
+            by ??= "provider";
+            if (!CostGroupings.Contains(by))
+            {
+                return Problem(400, "invalid parameter 'by'", $"by must be one of {string.Join(", ", CostGroupings)}; got '{by}'");
+            }
+
+            return Json(await Ask<CostReport>(f, new GetCosts(by), ct));
+        });
+    }
+
+    private static async Task<IResult> Route(string? task, string? agent, HttpRequest request, IRequiredActor<FactoryActor> f, CancellationToken ct)
+    {
+        if (task is null && request.ContentLength > 0)
+        {
+            try
+            {
+                var body = await request.ReadFromJsonAsync<RouteRequest>(DarkFactoryJson.Options, ct);
+                task = body?.Task;
+                agent ??= body?.Agent;
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                return Problem(400, "invalid request body", $"expected {{\"task\": \"...\", \"agent\": \"...\"}}: {e.Message}");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(task))
+        {
+            return Problem(400, "missing parameter 'task'", "give the task text: POST /api/route?task=... (or a JSON body {\"task\": \"...\"})");
+        }
+
+        if (agent is not null && !(await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet.Agents.Any(a => a.Name == agent))
+        {
+            return Problem(404, "unknown agent", $"no agent named '{agent}' in the fleet");
+        }
+
+        return Json(await Ask<RouteDecision>(f, new RouteTask(task, agent), ct));
+    }
+
+    private static async Task<T> Ask<T>(IRequiredActor<FactoryActor> factory, object message, CancellationToken ct)
+    {
+        var actor = await factory.GetAsync(ct);
+        return await actor.Ask<T>(message, AskTimeout, ct);
+    }
+
+    private static IResult Json(object value) => Results.Json(value, DarkFactoryJson.Options);
+
+    private static IResult Problem(int status, string title, string detail) =>
+        Results.Json(new { type = "about:blank", title, status, detail }, DarkFactoryJson.Options, "application/problem+json", status);
+}

@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Routing;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Host.Fleet;
+using DarkFactory.Messages;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Host.Cli;
+
+/// <summary>`df route`, `df costs` and `df providers`: the router's decisions, the cost ledger and provider health.</summary>
+public static class RouterCommands
+{
+    public static Command Route(Func<ParseResult, DataDirectory> data)
+    {
+        var task = new Argument<string>("task") { Description = "The task text to route" };
+        var agent = new Option<string?>("--agent") { Description = "Route for this agent (its capabilities and own provider count); default: the best-fit agent by capabilities" };
+        var fleet = new Option<string>("--fleet") { Description = "The fleet file read when no daemon is running", DefaultValueFactory = _ => "fleet.yaml" };
+        var offline = new Option<bool>("--offline") { Description = "Decide from the fleet file even when a daemon is running (no live provider state)" };
+        var json = new Option<bool>("--json") { Description = "Print {chosen: {cli, provider, model, reason}, candidates: [{cli, provider, model, score, rejected_because}]}" };
+        var command = new Command(
+            "route",
+            "Show the route (CLI, provider, model) a task gets and why every other candidate lost. Uses the running daemon's live\n"
+            + "provider state (rate limits, breakers, budgets) when there is one, else the fleet file.\n"
+            + "Example: ./df route \"audit the dependencies for CVEs\" --json")
+        {
+            task, agent, fleet, offline, json,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var text = parse.GetValue(task)!;
+            var agentName = parse.GetValue(agent);
+            JsonElement decision;
+            string source;
+            var live = parse.GetValue(offline) ? null : data(parse).ReadEndpoint();
+            if (live is not null)
+            {
+                using var client = DaemonClient.Connect(data(parse));
+                var query = $"/api/route?task={Uri.EscapeDataString(text)}" + (agentName is null ? string.Empty : $"&agent={Uri.EscapeDataString(agentName)}");
+                var (ok, body) = await client.PostJson(query, null, ct);
+                if (!ok)
+                {
+                    throw new CliException(body.TryGetProperty("detail", out var d) ? d.GetString() ?? "route refused" : "route refused");
+                }
+
+                decision = body;
+                source = $"daemon {live.Url} (live provider state)";
+            }
+            else
+            {
+                var path = parse.GetValue(fleet)!;
+                decision = JsonSerializer.SerializeToElement(Offline(path, text, agentName), DarkFactoryJson.Options);
+                source = $"{path} (no daemon running: every provider assumed ok)";
+            }
+
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(decision, DarkFactoryJson.Indented));
+            }
+            else
+            {
+                PrintDecision(decision, source);
+            }
+
+            return decision.TryGetProperty("chosen", out var c) && c.ValueKind == JsonValueKind.Object ? 0 : 3;
+        });
+        return command;
+    }
+
+    /// <summary>The decision from the fleet file alone: no daemon, every provider ok unless its CLI is not installed.</summary>
+    public static RouteDecision Offline(string fleetPath, string task, string? agentName)
+    {
+        var load = FleetLoader.LoadFile(fleetPath);
+        if (!load.Ok)
+        {
+            var first = load.Diagnostics.First(d => d.IsError);
+            throw new CliException($"{fleetPath} has errors (first: {first}); check it with: ./df validate {fleetPath}");
+        }
+
+        var spec = load.Fleet!;
+        var policy = new RoutingPolicy(spec);
+        var agent = agentName is null ? policy.BestFitAgent(task) : policy.Agent(agentName) ?? throw new CliException($"unknown agent '{agentName}' in {fleetPath}");
+        var path = Environment.GetEnvironmentVariable("PATH");
+        var board = ProviderBoard.Empty.With(missingClis: ProviderRouterActor.MissingClis(spec, name => Executables.Find(name, path))) with { EnforceInstalled = false };
+        return policy.Decide(task, agent, board) with { Agent = agent?.Name };
+    }
+
+    public static Command Costs(Func<ParseResult, DataDirectory> data)
+    {
+        var by = new Option<string>("--by") { Description = "Group by agent, provider, day or run", DefaultValueFactory = _ => "provider" };
+        by.AcceptOnlyFromAmong("agent", "provider", "day", "run");
+        var json = new Option<bool>("--json") { Description = "Print {by, rows: [{key, runs, input_tokens, output_tokens, cached_input_tokens, cost_usd}], total_usd}" };
+        var command = new Command("costs", "Show the cost ledger: tokens and USD per provider, agent, day or run (priced with providers[].prices when the CLI gave no cost).\nExample: ./df costs --by agent") { by, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(data(parse));
+            var report = await client.GetJson($"/api/costs?by={parse.GetValue(by)}", ct);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(report, DarkFactoryJson.Indented));
+                return 0;
+            }
+
+            Table.Write(Console.Out, [Str(report, "by").ToUpperInvariant(), "RUNS", "INPUT", "OUTPUT", "CACHED", "COST (USD)"], report.GetProperty("rows").EnumerateArray().Select(r => (IReadOnlyList<string>)
+            [
+                Str(r, "key"), Str(r, "runs"), Str(r, "input_tokens"), Str(r, "output_tokens"), Str(r, "cached_input_tokens"), Usd(r.GetProperty("cost_usd")),
+            ]));
+            Console.WriteLine($"total: ${Usd(report.GetProperty("total_usd"))}");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Providers(Func<ParseResult, DataDirectory> data)
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array of {name, state: ok|limited|open|over_budget, reset_at, spend, ...}" };
+        var command = new Command("providers", "Show each provider's state (ok, limited, open breaker, over budget), until when, and its spend.\nExample: ./df providers --json") { json };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(data(parse));
+            var providers = await client.GetJson("/api/providers", ct);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(providers, DarkFactoryJson.Indented));
+                return 0;
+            }
+
+            Table.Write(Console.Out, ["NAME", "CLI", "STATE", "RESET AT", "SPEND (USD)", "TODAY", "NOTE"], providers.EnumerateArray().Select(p => (IReadOnlyList<string>)
+            [
+                Str(p, "name"), Str(p, "cli"), Str(p, "state"), Str(p, "reset_at", "-"), Usd(p.GetProperty("spend")),
+                p.TryGetProperty("spend_today", out var t) ? Usd(t) : "0.00", Str(p, "reason"),
+            ]));
+            return 0;
+        });
+        return command;
+    }
+
+    private static void PrintDecision(JsonElement d, string source)
+    {
+        if (d.TryGetProperty("chosen", out var chosen) && chosen.ValueKind == JsonValueKind.Object)
+        {
+            Console.WriteLine($"route   {Str(chosen, "cli")} / {Str(chosen, "provider", "-")} / {Str(chosen, "model", "(default model)")}");
+            Console.WriteLine($"why     {Str(chosen, "reason")}");
+        }
+        else
+        {
+            Console.WriteLine($"route   none: {Str(d, "waiting", "no candidate")}");
+        }
+
+        if (d.TryGetProperty("agent", out var agent) && agent.ValueKind == JsonValueKind.String)
+        {
+            Console.WriteLine($"agent   {agent.GetString()}");
+        }
+
+        Console.WriteLine($"source  {source}");
+        Console.WriteLine();
+        Table.Write(Console.Out, ["PROVIDER", "CLI", "MODEL", "SCORE", "REJECTED BECAUSE"], d.GetProperty("candidates").EnumerateArray().Select(c => (IReadOnlyList<string>)
+        [
+            Str(c, "provider"), Str(c, "cli"), Str(c, "model", "-"), Str(c, "score"), Str(c, "rejected_because", "(chosen)"),
+        ]));
+    }
+
+    private static string Usd(JsonElement e) =>
+        e.ValueKind == JsonValueKind.Number ? e.GetDecimal().ToString("0.00##", CultureInfo.InvariantCulture) : "0.00";
+
+    private static string Str(JsonElement e, string property, string missing = "") =>
+        e.TryGetProperty(property, out var v) && v.ValueKind != JsonValueKind.Null
+            ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()
+            : missing;
+}

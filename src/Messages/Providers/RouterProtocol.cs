@@ -1,0 +1,182 @@
+using System.Text.Json.Serialization;
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Messages.Providers;
+
+/// <summary>A route: which CLI runs the task, against which provider and model, and why.</summary>
+/// <param name="Provider">fleet.yaml <c>providers[].name</c>; null when the fleet declares no provider for it.</param>
+[Manifest("route")]
+public sealed record Route(
+    string Cli,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Provider,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Model,
+    string Reason) : IDarkFactoryMessage;
+
+/// <summary>One provider the router considered for a task; <see cref="RejectedBecause"/> is null for the chosen one.</summary>
+[Manifest("route-candidate")]
+public sealed record RouteCandidate(
+    string Cli,
+    string Provider,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Model,
+    double Score,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? RejectedBecause) : IDarkFactoryMessage;
+
+/// <summary>
+/// A routing decision: the chosen route (null when every candidate is exhausted) and every candidate,
+/// best first, each losing one with why it lost. <see cref="Agent"/> is the agent it was decided for,
+/// or (for a bare task) the best-fit agent by capabilities.
+/// </summary>
+[Manifest("route-decision")]
+public sealed record RouteDecision(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] Route? Chosen,
+    IReadOnlyList<RouteCandidate> Candidates,
+    string? Agent = null,
+    string? Waiting = null) : IDarkFactoryMessage;
+
+/// <summary>Why a provider was left for another one.</summary>
+public enum SwitchReason
+{
+    CreditsExhausted,
+    BudgetExceeded,
+    RateLimit,
+    Error,
+    Timeout,
+    Manual,
+
+    /// <summary>The task (or the strategy) fits another provider better; the previous one was fine.</summary>
+    Routing,
+}
+
+/// <summary>The health of a provider as `df providers` shows it.</summary>
+public enum ProviderState
+{
+    Ok,
+    Limited,
+    Open,
+    OverBudget,
+}
+
+// ---- commands and queries (answered by the router at /user/factory/router) ----
+
+/// <summary>Route a task (for an agent, or for the best-fit agent by capabilities) against the live provider board.</summary>
+[Manifest("route-task")]
+public sealed record RouteTask(string Task, string? Agent = null) : IDarkFactoryMessage;
+
+/// <summary>Layer -> router: the agent could not get a route; start it (StartAgent through the factory) when one returns.</summary>
+[Manifest("await-route")]
+public sealed record AwaitRoute(string Agent, string? Task, string Reason) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>
+/// Router -> layer (through the factory): a provider returned; start the agent that waits for a route. Unlike
+/// <see cref="StartAgent"/> it does nothing unless the agent is still waiting (an operator may have
+/// stopped it meanwhile).
+/// </summary>
+[Manifest("resume-agent")]
+public sealed record ResumeAgent(string Agent, string? Task) : IAgentCommand;
+
+[Manifest("get-providers")]
+public sealed record GetProviders : IDarkFactoryMessage
+{
+    public static readonly GetProviders Instance = new();
+}
+
+/// <summary>A provider as `df providers` shows it: state, until when, and what it cost so far.</summary>
+/// <param name="Spend">USD spent on it in total (ledger).</param>
+[Manifest("provider-status")]
+public sealed record ProviderStatus(
+    string Name,
+    string Cli,
+    ProviderState State,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? ResetAt,
+    decimal Spend,
+    string? Reason = null,
+    decimal SpendToday = 0,
+    int ConsecutiveFailures = 0) : IDarkFactoryMessage;
+
+[Manifest("providers-snapshot")]
+public sealed record ProvidersSnapshot(
+    IReadOnlyList<ProviderStatus> Providers,
+    IReadOnlyList<string> Waiting,
+    IReadOnlyList<ProviderSwitched>? Switches = null) : IDarkFactoryMessage;
+
+/// <summary>Cost report grouped by agent, provider, day or run.</summary>
+[Manifest("get-costs")]
+public sealed record GetCosts(string By = "provider") : IDarkFactoryMessage;
+
+[Manifest("cost-row")]
+public sealed record CostRow(string Key, int Runs, long InputTokens, long OutputTokens, long CachedInputTokens, decimal CostUsd) : IDarkFactoryMessage;
+
+[Manifest("cost-report")]
+public sealed record CostReport(string By, IReadOnlyList<CostRow> Rows, decimal TotalUsd) : IDarkFactoryMessage;
+
+// ---- events of the router (persisted, id "router"; storage contracts: add fields with defaults, never rename) ----
+
+/// <summary>A run of an AI agent got its route. Persisted and published on the event stream.</summary>
+[Manifest("route-chosen")]
+public sealed record RouteChosen(string Agent, string RunId, Route Route, DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>One ledger entry: tokens and cost of (part of) a run; <see cref="Priced"/> when the router priced the tokens itself.</summary>
+[Manifest("cost-recorded")]
+public sealed record CostRecorded(
+    string Agent,
+    string RunId,
+    string? Provider,
+    string? Model,
+    long InputTokens,
+    long OutputTokens,
+    long CachedInputTokens,
+    decimal CostUsd,
+    bool Priced,
+    DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>A provider is rate limited until <see cref="Until"/>.</summary>
+[Manifest("provider-limit-recorded")]
+public sealed record ProviderLimitRecorded(string Provider, DateTimeOffset Until, string Reason, DateTimeOffset At) : IDarkFactoryMessage;
+
+/// <summary>The circuit breaker of a provider changed state (closed, open, half_open).</summary>
+[Manifest("breaker-transitioned")]
+public sealed record BreakerTransitioned(string Provider, BreakerState State, DateTimeOffset At, string Reason, int Failures) : IDarkFactoryMessage;
+
+public enum BreakerState
+{
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+/// <summary>An agent's runs moved from one provider to another, and why.</summary>
+[Manifest("provider-switched")]
+public sealed record ProviderSwitched(
+    string Agent,
+    string? RunId,
+    string? From,
+    string To,
+    SwitchReason Reason,
+    string Detail,
+    DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>
+/// Ledger totals of one agent on one provider in one UTC hour (older than the ledger's hourly horizon: one
+/// day), or of one run when <see cref="RunId"/> is set. Snapshot content.
+/// </summary>
+[Manifest("cost-bucket")]
+public sealed record CostBucket(
+    string Agent,
+    string? Provider,
+    DateTimeOffset Start,
+    int Runs,
+    long InputTokens,
+    long OutputTokens,
+    long CachedInputTokens,
+    decimal CostUsd,
+    string? RunId = null) : IDarkFactoryMessage;
+
+/// <summary>The router's state in one piece (a snapshot every N events; older events are then deleted).</summary>
+[Manifest("router-snapshot")]
+public sealed record RouterSnapshot(
+    IReadOnlyList<CostBucket> Buckets,
+    IReadOnlyList<CostBucket> Runs,
+    IReadOnlyList<ProviderLimitRecorded> Limits,
+    IReadOnlyList<BreakerTransitioned> Breakers,
+    IReadOnlyList<RouteChosen> Routes,
+    IReadOnlyList<ProviderSwitched> Switches) : IDarkFactoryMessage;

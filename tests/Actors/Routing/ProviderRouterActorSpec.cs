@@ -1,0 +1,209 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Routing;
+using DarkFactory.Actors.Tests.Support;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Routing;
+
+/// <summary>
+/// The router on virtual time (TestScheduler plus a manual clock moved together): failover when a provider
+/// is limited, breaker opening from run outcomes, polling until a provider returns and the waiting agent
+/// is resumed, the ledger and budgets from usage events. The factory is a probe.
+/// </summary>
+public sealed class ProviderRouterActorSpec : TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+    private readonly ManualClock _clock = new(Start);
+    private readonly TestProbe _factory;
+    private readonly RouteBoard _board = new();
+
+    public ProviderRouterActorSpec(ITestOutputHelper output)
+        : base(Config(), output: output)
+    {
+        _factory = CreateTestProbe("factory");
+    }
+
+    private static string Config() => $$"""
+        akka.loglevel = INFO
+        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        {{File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"))}}
+        """;
+
+    private void Advance(TimeSpan by)
+    {
+        _clock.Advance(by);
+        ((TestScheduler)Sys.Scheduler).Advance(by);
+    }
+
+    private static readonly AgentSpec Sentinel = new() { Name = "sentinel", Cli = "codex", Provider = "openai", Capabilities = ["security"], Task = "security scan" };
+
+    private static FleetSpec Fleet(ProviderLimits? openaiLimits = null) => new()
+    {
+        Providers =
+        [
+            new ProviderSpec { Name = "openai", Cli = "codex", Priority = 20, Limits = openaiLimits ?? new ProviderLimits() },
+            new ProviderSpec { Name = "anthropic", Cli = "claude", Priority = 10 },
+        ],
+        Routing = [new RoutingRuleSpec { Keywords = ["security"], Provider = "openai" }],
+        Router = new RouterSpec { BreakerFailures = 2, BreakerOpenFor = TimeSpan.FromMinutes(2), PollingInterval = TimeSpan.FromSeconds(30) },
+        Agents = [Sentinel],
+    };
+
+    /// <summary>A router with the fleet applied, subscribed to the event stream (it answered a query) before the test publishes.</summary>
+    private async Task<IActorRef> Router(FleetSpec fleet, string id, Func<ProviderSpec, CancellationToken, Task<bool?>>? probe = null)
+    {
+        var router = Sys.ActorOf(ProviderRouterActor.Props(new RouterSettings
+        {
+            Clock = _clock,
+            PersistenceId = id,
+            Board = _board,
+            Factory = _factory.Ref,
+            Probe = probe ?? ((_, _) => Task.FromResult<bool?>(null)),
+        }));
+        router.Tell(new ApplyFleet(fleet));
+        await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
+        return router;
+    }
+
+    private async Task<RouteDecision> Route(IActorRef router, string task = "security scan") =>
+        await router.Ask<RouteDecision>(new RouteTask(task, "sentinel"), Wait);
+
+    [Fact]
+    public async Task A_limited_provider_fails_over_to_the_next_candidate_and_the_switch_is_recorded()
+    {
+        var router = await Router(Fleet(), "router-failover");
+        Assert.Equal("openai", (await Route(router)).Chosen!.Provider);
+        router.Tell(new RouteChosen("sentinel", "run1", new Route("codex", "openai", null, "rule 1"), Start));
+
+        // the adapter (or Nightwatch) says the run's provider is limited; the event names only the run
+        Sys.EventStream.Publish(new ProviderLimited(null, "sentinel", "run1", Start, Start.AddMinutes(10), "429 Too Many Requests", LimitSource.Structured));
+
+        await AwaitAssertAsync(async () =>
+        {
+            var d = await Route(router);
+            Assert.Equal("anthropic", d.Chosen!.Provider);
+            Assert.Contains("failover from openai rate limited (429 Too Many Requests)", d.Chosen.Reason);
+        }, Wait);
+
+        // the layers see the same board
+        Assert.Equal("anthropic", _board.Decide("security scan", Sentinel)!.Chosen!.Provider);
+
+        router.Tell(new RouteChosen("sentinel", "run2", new Route("claude", "anthropic", null, "failover"), Start));
+        await AwaitAssertAsync(async () =>
+        {
+            var providers = await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
+            var sw = Assert.Single(providers.Switches!);
+            Assert.Equal(("openai", "anthropic", SwitchReason.RateLimit), (sw.From, sw.To, sw.Reason));
+            Assert.Equal(ProviderState.Limited, providers.Providers.Single(p => p.Name == "openai").State);
+            Assert.Equal(Start.AddMinutes(10), providers.Providers.Single(p => p.Name == "openai").ResetAt);
+        }, Wait);
+
+        // the reset time passes: back to the rule's provider
+        Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal("openai", (await Route(router)).Chosen!.Provider);
+    }
+
+    [Fact]
+    public async Task Crashed_runs_open_the_breaker_and_a_successful_probe_closes_it()
+    {
+        var router = await Router(Fleet(), "router-breaker");
+        for (var i = 1; i <= 2; i++)
+        {
+            router.Tell(new RouteChosen("sentinel", $"run{i}", new Route("codex", "openai", null, "rule 1"), Start));
+            Sys.EventStream.Publish(new AgentLifecycle("sentinel", LifecycleKind.Crashed, Start, $"run{i}", ExitCode: 1));
+        }
+
+        await AwaitAssertAsync(async () =>
+        {
+            var d = await Route(router);
+            Assert.Equal("anthropic", d.Chosen!.Provider);
+            Assert.StartsWith("circuit breaker open (2 consecutive failures", d.Candidates.Single(c => c.Provider == "openai").RejectedBecause);
+        }, Wait);
+
+        Advance(TimeSpan.FromMinutes(2));
+        var probe = await Route(router);
+        Assert.Equal("openai", probe.Chosen!.Provider);
+        Assert.Contains("half-open probe", probe.Chosen.Reason);
+
+        router.Tell(new RouteChosen("sentinel", "run3", probe.Chosen, _clock.Now));
+        Sys.EventStream.Publish(new AgentLifecycle("sentinel", LifecycleKind.Exited, _clock.Now, "run3", ExitCode: 0));
+        await AwaitAssertAsync(async () =>
+        {
+            var providers = await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
+            Assert.Equal(ProviderState.Ok, providers.Providers.Single(p => p.Name == "openai").State);
+        }, Wait);
+    }
+
+    [Fact]
+    public async Task With_every_provider_limited_a_waiting_agent_is_resumed_when_one_returns()
+    {
+        var router = await Router(Fleet(), "router-polling");
+        foreach (var p in new[] { "openai", "anthropic" })
+        {
+            Sys.EventStream.Publish(new ProviderLimited(p, "sentinel", null, Start, Start.AddMinutes(5), "quota", LimitSource.Pattern));
+        }
+
+        await AwaitAssertAsync(async () => Assert.Null((await Route(router)).Chosen), Wait);
+        Assert.Equal("all providers limited; polling", (await Route(router)).Waiting);
+
+        router.Tell(new AwaitRoute("sentinel", "security scan", "all providers limited; polling"));
+        await AwaitAssertAsync(async () => Assert.Contains("sentinel", (await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Waiting), Wait);
+
+        Advance(TimeSpan.FromMinutes(2)); // polls, nothing returned yet
+        await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        Advance(TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(1)); // the reset time passes
+        var resume = await _factory.ExpectMsgAsync<ResumeAgent>(Wait);
+        Assert.Equal(("sentinel", "security scan"), (resume.Agent, resume.Task));
+        Assert.Empty((await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Waiting);
+    }
+
+    [Fact]
+    public async Task A_probe_that_answers_lifts_a_limit_before_its_reset_time()
+    {
+        var router = await Router(Fleet(), "router-probe", (p, _) => Task.FromResult<bool?>(p.Name == "anthropic"));
+        foreach (var p in new[] { "openai", "anthropic" })
+        {
+            Sys.EventStream.Publish(new ProviderLimited(p, "sentinel", null, Start, Start.AddHours(5), "quota", LimitSource.Pattern));
+        }
+
+        await AwaitAssertAsync(async () => Assert.Null((await Route(router)).Chosen), Wait);
+        router.Tell(new AwaitRoute("sentinel", null, "all providers limited; polling"));
+        await AwaitAssertAsync(async () => Assert.NotEmpty((await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Waiting), Wait);
+
+        Advance(TimeSpan.FromSeconds(30));
+        var resume = await _factory.ExpectMsgAsync<ResumeAgent>(Wait);
+        Assert.Equal("sentinel", resume.Agent);
+        Assert.Equal("anthropic", (await Route(router)).Chosen!.Provider);
+    }
+
+    [Fact]
+    public async Task Usage_lands_in_the_ledger_and_a_spent_budget_switches_the_provider()
+    {
+        var router = await Router(Fleet(new ProviderLimits { BudgetPerDay = 1 }), "router-budget");
+        router.Tell(new RouteChosen("sentinel", "run1", new Route("codex", "openai", null, "rule 1"), Start));
+        Sys.EventStream.Publish(new AgentUsage("sentinel", "run1", null, "gpt-5-codex", 1000, 200, Start, CostUsd: 1.25m));
+
+        await AwaitAssertAsync(async () =>
+        {
+            var costs = await router.Ask<CostReport>(new GetCosts("provider"), Wait);
+            Assert.Equal(1.25m, costs.TotalUsd);
+            Assert.Equal("openai", costs.Rows.Single().Key);
+        }, Wait);
+
+        var d = await Route(router);
+        Assert.Equal("anthropic", d.Chosen!.Provider);
+        Assert.StartsWith("over budget (daily budget $1.00 reached: $1.25 spent) until 2026-11-23T00:00:00Z", d.Candidates.Single(c => c.Provider == "openai").RejectedBecause);
+        var openai = (await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Providers.Single(p => p.Name == "openai");
+        Assert.Equal((ProviderState.OverBudget, 1.25m), (openai.State, openai.Spend));
+    }
+}
