@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # A compound-review agent: works in its working directory (the review's worktree).
+#   slowfix as fix, after a second
 #   fix     write the task (from $DF_TASK) into REVIEW.md, try to push (must be refused), exit 0
 #   nothing change nothing, exit 0
 #   break   write BROKEN (a gate in the tests refuses it), exit 0
@@ -8,6 +9,7 @@
 mode=${1:-fix}
 echo "cwd: $(pwd)"
 case "$mode" in
+  slowfix) sleep 1; printf '%s\n' "${DF_TASK:-no task}" > REVIEW.md ;;
   fix|fail) printf '%s\n' "${DF_TASK:-no task}" > REVIEW.md ;;
   break) echo broken > BROKEN ;;
   slow) echo "working slowly"; exec sleep 600 ;;

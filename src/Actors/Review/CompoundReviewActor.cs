@@ -43,9 +43,9 @@ public sealed record ReviewSettings
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Wait between attempts when the fleet refuses to start the agent (already running, not applied yet).</summary>
-    public TimeSpan StartRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan StartRetryDelay { get; init; } = TimeSpan.FromSeconds(2);
 
-    public int StartAttempts { get; init; } = 12;
+    public int StartAttempts { get; init; } = 30;
 
     public HttpClient Http { get; init; } = SharedHttp;
 
@@ -283,11 +283,11 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        var id = Begin(cmd.Trigger);
-        Sender.Tell(new ReviewAccepted(true, $"review {id} started", id));
+        Begin(cmd.Trigger, Sender);
     }
 
-    private string Begin(string trigger)
+    /// <summary>Starts a review; the requester (if any) is answered once ReviewStarted is in the journal.</summary>
+    private void Begin(string trigger, IActorRef? replyTo = null)
     {
         var spec = _spec!;
         var at = Now;
@@ -296,10 +296,10 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
         var started = new ReviewStarted(id, at, trigger, spec.Repo, spec.BaseBranch, spec.Agent, spec.CreatePrs, spec.MaxDuration);
         Record(started, () =>
         {
+            replyTo?.Tell(new ReviewAccepted(true, $"review {id} started", id));
             ArmDeadline(_reviews[id]);
             Next();
         });
-        return id;
     }
 
     private void ArmDeadline(ReviewRecord r)

@@ -32,6 +32,12 @@ public sealed class MockGitHub : IAsyncDisposable
 
     public int Created => Requests.Count(r => r.Method == "POST");
 
+    /// <summary>How long a PR creation waits before it answers (the PR exists already): a client killed meanwhile never sees the answer.</summary>
+    public TimeSpan PostDelay { get; set; }
+
+    /// <summary>PR creations per head branch.</summary>
+    public int CreatedFor(string branch) => Requests.Count(r => r.Method == "POST" && r.Body.Contains($"\"head\":\"{branch}\"", StringComparison.Ordinal));
+
     public static async Task<MockGitHub> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -63,6 +69,11 @@ public sealed class MockGitHub : IAsyncDisposable
             var head = body.GetProperty("head").GetString()!;
             var n = Interlocked.Increment(ref mock._next);
             mock._byHead[head] = n;
+            if (mock.PostDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(mock.PostDelay);
+            }
+
             return Results.Json(new { number = n, html_url = $"https://github.example/{owner}/{name}/pull/{n}", url = $"{mock.BaseUrl}/repos/{owner}/{name}/pulls/{n}" }, statusCode: 201);
         });
         await app.StartAsync();
