@@ -218,7 +218,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
     private void OnFleet(FleetSpec fleet)
     {
         var first = _spec is null;
-        _spec = fleet.CompoundReview;
+        _spec = ReviewOverrides.Apply(fleet.CompoundReview, _settings.Environment);
         _agents = fleet.Agents.Select(a => a.Name).ToList();
         ArmCron();
         if (first && Active is { } active)
@@ -596,9 +596,15 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
             throw new ForgeException($"compound_review.forge.kind '{forge.Kind}' is not supported yet (github is)");
         }
 
-        if (forge.Repository is null)
+        var repository = forge.Repository;
+        if (repository is null && await Git.RunAsync(r.Started.Repo, ["remote", "get-url", spec.Remote], ct) is { Ok: true } remote)
         {
-            throw new ForgeException("compound_review.forge.repository is not set (owner/name)");
+            repository = ReviewOverrides.RepositoryFromRemote(remote.Stdout);
+        }
+
+        if (repository is null)
+        {
+            throw new ForgeException($"compound_review.forge.repository is not set and remote '{spec.Remote}' does not name one (owner/name)");
         }
 
         var token = _settings.Environment.GetValueOrDefault(forge.TokenEnv);
@@ -609,7 +615,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
 
         var intent = r.PrIntent!;
         await Worktrees.PushAsync(r.Started.Repo, spec.Remote, intent.Branch, ct);
-        var pr = await new GitHubForge(_settings.Http, forge.BaseUrl, forge.Repository, token)
+        var pr = await new GitHubForge(_settings.Http, forge.BaseUrl, repository, token)
             .FindOrCreateAsync(intent.Branch, r.Started.BaseBranch, intent.Title, intent.Body, ct);
         return new PrOpened(r.Started.ReviewId, Now, pr.Number, pr.Url, pr.Existing);
     }
