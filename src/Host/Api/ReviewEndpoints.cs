@@ -17,7 +17,9 @@ public static class ReviewEndpoints
     public static void MapReviewEndpoints(this RouteGroupBuilder api)
     {
         api.MapGet("/reviews", async (int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
-            Json((await Ask<ReviewsSnapshot>(f, new GetReviews(Math.Clamp(limit ?? 50, 1, 500)), ct)).Reviews));
+            Json((await Ask<ReviewsSnapshot>(f, new GetReviews(Math.Clamp(limit ?? 50, 1, 500)), ct)).Reviews))
+            .WithSummary("Compound reviews, newest first (limit 1..500): steps with timings, gate results, PR link or report")
+            .Produces<List<ReviewView>>();
         api.MapPost("/reviews", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
             var accepted = await Ask<ReviewAccepted>(f, new RunReview("manual"), ct);
@@ -28,12 +30,13 @@ public static class ReviewEndpoints
 
             var found = await Ask<ReviewFound>(f, new GetReview(accepted.ReviewId!), ct);
             return Results.Json(found.Review, DarkFactoryJson.Options, statusCode: 202);
-        });
+        }).WithSummary("Start a compound review now (409 while one runs or when compound_review.agent is not set)")
+            .Produces<ReviewView>(202).ProducesProblem(409);
         api.MapGet("/reviews/{id}", async (string id, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
             var found = await Ask<ReviewFound>(f, new GetReview(id), ct);
-            return found.Review is null ? Problem(404, "unknown review", $"no review with id '{id}' (see GET /api/reviews)") : Json(found.Review);
-        });
+            return found.Review is null ? Problem(404, "unknown review", $"id: no review with id '{id}' (see GET /api/reviews)") : Json(found.Review);
+        }).WithSummary("One compound review").Produces<ReviewView>().ProducesProblem(404);
     }
 
     private static async Task<T> Ask<T>(IRequiredActor<FactoryActor> factory, object message, CancellationToken ct)
