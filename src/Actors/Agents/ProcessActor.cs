@@ -2,8 +2,10 @@ using System.ComponentModel;
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.Agents;
@@ -18,7 +20,11 @@ public sealed record AgentRun(
     LogSink Log,
     Redactor Redactor,
     Func<OutputStream, string, OutputKind> Classify,
-    IActorRef Sweeper);
+    IActorRef Sweeper)
+{
+    /// <summary>Typed events of an AI CLI's structured output (usage, limits); null for plain commands.</summary>
+    public RunEvents? Events { get; init; }
+}
 
 /// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>
 public sealed record StopRun(string Reason);
@@ -70,6 +76,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private string? _stopReason;
     private string? _killReason;
     private bool _finished;
+    private readonly List<IDarkFactoryMessage> _typed = [];
 
     public ProcessActor(AgentRun run)
     {
@@ -94,6 +101,13 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         if (plan.TempDirectory is not null)
         {
             Directory.CreateDirectory(plan.TempDirectory);
+        }
+
+        // an AI CLI's config files (a few hundred bytes each, in the run's own directory)
+        foreach (var file in plan.Files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file.Path)!);
+            File.WriteAllText(file.Path, file.Content);
         }
 
         var psi = new ProcessStartInfo(plan.FileName)
@@ -185,6 +199,22 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         var batch = new AgentOutput(_run.Agent, _run.RunId, _seq, DateTimeOffset.UtcNow, chunk.Lines);
         _seq += chunk.Lines.Count;
         Context.System.EventStream.Publish(batch);
+        if (_run.Events is { } events)
+        {
+            _typed.Clear();
+            events.Collect(chunk.Lines, batch.At, _typed);
+            PublishTyped();
+        }
+    }
+
+    private void PublishTyped()
+    {
+        foreach (var e in _typed)
+        {
+            Context.System.EventStream.Publish(e);
+        }
+
+        _typed.Clear();
     }
 
     private void OnStreamEnded()
@@ -280,6 +310,12 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
         _finished = true;
         Timers.Cancel(DrainTimer);
+        if (_run.Events is { } events && _exit.Signal is null)
+        {
+            events.Exited(_exit.Code, _exit.At, _typed);
+            PublishTyped();
+        }
+
         _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(_exit)}{(_stopReason is null ? string.Empty : $" (stop: {_stopReason})")}");
         if (_stopReason is not null || _killReason is not null || _exit.Success)
         {

@@ -13,6 +13,9 @@ public sealed record LaunchPlan(
     string? TempDirectory)
 {
     public IEnumerable<string> Argv => Arguments.Prepend(FileName);
+
+    /// <summary>Config files (absolute paths inside <see cref="TempDirectory"/>) written before the process starts.</summary>
+    public IReadOnlyList<Adapters.RunFile> Files { get; init; } = [];
 }
 
 /// <summary>An agent whose declaration cannot be run as it is (bad workdir, missing secret, missing CLI): not restarted.</summary>
@@ -47,6 +50,9 @@ public static class LaunchPlanner
     private static readonly string Prlimit = Executables.Find("prlimit") ?? "prlimit";
 
     public static string Marker(DaemonContext daemon, string agent, string runId) => $"{daemon.DaemonId}/{agent}/{runId}";
+
+    /// <summary>The run's private directory (its TMPDIR, and HOME of an AI CLI run); removed when the run's actor stops.</summary>
+    public static string RunDirectory(DaemonContext daemon, string agent, string runId) => Path.Combine(daemon.TempRoot, agent, runId);
 
     /// <param name="argv">The command line the CLI adapter built (argv[0] is the program).</param>
     /// <param name="secrets">Receives every secret value resolved, for redaction.</param>
@@ -92,7 +98,7 @@ public static class LaunchPlanner
         }
 
         var marker = Marker(daemon, spec.Name, runId);
-        var temp = Path.Combine(daemon.TempRoot, spec.Name, runId);
+        var temp = RunDirectory(daemon, spec.Name, runId);
         env["TMPDIR"] = temp;
         env["DF_AGENT"] = spec.Name;
         env["DF_RUN_ID"] = runId;

@@ -28,6 +28,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     private LayerSpec _layer;
     private readonly RestartIntensity _intensity;
     private string? _unattributedFailure;
+    private IReadOnlyList<ProviderSpec> _providers = [];
     private IActorRef? _drainRequester;
 
     public LayerSupervisor(LayerSpec layer, LayerServices services)
@@ -86,6 +87,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     private void OnReconcile(ReconcileLayer msg)
     {
         _layer = msg.Layer;
+        _providers = msg.Providers ?? [];
         _intensity.Reconfigure(_layer.MaxRestarts, _layer.Within);
         List<string> started = [], restarted = [], stopped = [], unchanged = [];
         var wanted = msg.Agents.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
@@ -216,11 +218,12 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
         var runId = NewRunId();
         var secrets = new List<string>(_services.GlobalSecrets);
-        LaunchPlan plan;
+        RunLaunch launch;
         try
         {
-            var argv = CliAdapters.BuildArgv(spec, task, spec.Model);
-            plan = LaunchPlanner.Plan(spec, argv, task ?? spec.Task, runId, _services.Daemon, _services.Environment, _services.ReadSecretFile, secrets);
+            // The provider and model of this run: the agent's own (or its CLI's preferred provider).
+            var provider = CliAdapters.ProviderFor(spec, _providers);
+            launch = CliAdapters.Plan(spec, task, provider, spec.Model, runId, _services.Daemon, _services.Environment, _services.ReadSecretFile, secrets);
         }
         catch (AgentMisconfiguredException e)
         {
@@ -235,13 +238,16 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         var run = new AgentRun(
             spec.Name,
             runId,
-            plan,
+            launch.Plan,
             spec.Grace,
             spec.MaxRuntime,
             _services.Logs.For(spec.Name),
             secrets.Count == 0 ? Redactor.None : new Redactor(secrets),
             CliAdapters.Classifier(spec.Cli),
-            _services.Sweeper);
+            _services.Sweeper)
+        {
+            Events = launch.Adapter is { } adapter ? new RunEvents(adapter, spec.Name, runId, launch.Provider, launch.Model) : null,
+        };
         var child = Context.ActorOf(ProcessActor.Props(run), "agent-" + spec.Name);
         Context.WatchWith(child, new ChildTerminated(spec.Name, runId));
         slot.Child = child;
