@@ -1,0 +1,212 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
+using DarkFactory.MockModelServer;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Adapters.Tests;
+
+/// <summary>
+/// The real CLIs (npm, pinned in .ci/install-clis) run by a LayerSupervisor, headless, against the mock
+/// model server on 127.0.0.1: the provider's base_url and key reach the CLI, its usage and limits come back
+/// as typed events, the run's private directory is removed afterwards, and the key never reaches the log.
+/// </summary>
+public sealed class RealCliSpec : TestKit, IAsyncLifetime
+{
+    private const string Key = "sk-mock-5f1c0ffee0ddba11";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
+    private readonly TempDaemon _daemon = new();
+    private readonly IActorRef _sweeper;
+    private MockServer _mock = null!;
+
+    public RealCliSpec(ITestOutputHelper output)
+        : base("akka.loglevel = INFO", output: output)
+    {
+        _sweeper = Sys.ActorOf(ProcessSweeper.Props(), "sweeper");
+    }
+
+    public async Task InitializeAsync() => _mock = await MockServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _mock.DisposeAsync();
+        _daemon.Dispose();
+    }
+
+    private Dictionary<string, string?> Environment()
+    {
+        var env = LayerServices.CurrentEnvironment().ToDictionary(StringComparer.Ordinal);
+        env["PATH"] = RealClis.BinDirectory + ":" + env.GetValueOrDefault("PATH");
+        env["MOCK_KEY"] = Key;
+        return env;
+    }
+
+    private IActorRef Run(string cli, string model, TimeSpan? maxRuntime = null)
+    {
+        var provider = new ProviderSpec { Name = "mock-" + cli, Cli = cli, BaseUrl = _mock.BaseUrl, ApiKeyEnv = "MOCK_KEY", Model = model };
+        var agent = new AgentSpec
+        {
+            Name = "real-" + cli,
+            Layer = LayerName.Safety,
+            Cli = cli,
+            Task = "Say hello",
+            Provider = provider.Name,
+            Workdir = _daemon.Workdir,
+            Autostart = true,
+            Restart = RestartType.Temporary,
+            MaxRuntime = maxRuntime ?? TimeSpan.FromMinutes(3),
+            Grace = TimeSpan.FromSeconds(2),
+        };
+        var layer = new LayerSpec { Name = LayerName.Safety, DefaultRestart = RestartType.Temporary };
+        var actor = Sys.ActorOf(LayerSupervisor.Props(layer, _daemon.Services(_sweeper, ActorRefs.Nobody, Environment())));
+        actor.Tell(new ReconcileLayer(layer, [agent], 1, [provider]), TestActor);
+        ExpectMsg<LayerReconciled>(Wait);
+        return actor;
+    }
+
+    private void Subscribe()
+    {
+        Sys.EventStream.Subscribe(TestActor, typeof(AgentUsage));
+        Sys.EventStream.Subscribe(TestActor, typeof(ProviderLimited));
+        Sys.EventStream.Subscribe(TestActor, typeof(AgentLifecycle));
+    }
+
+    private AgentLifecycle ExpectEnd(string agent) =>
+        (AgentLifecycle)FishForMessage(
+            m => m is AgentLifecycle { Kind: LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Killed or LifecycleKind.Unavailable } l && l.Agent == agent,
+            Wait);
+
+    private async Task CompletesWithUsage(string cli, string model)
+    {
+        Subscribe();
+        _mock.Reply(MockReply.Answer("Hello from the mock.", inputTokens: 120, outputTokens: 7));
+        Run(cli, model);
+
+        var usage = (AgentUsage)FishForMessage(m => m is AgentUsage, Wait);
+        Assert.Equal("mock-" + cli, usage.Provider);
+        Assert.Equal("real-" + cli, usage.Agent);
+        Assert.True(usage.OutputTokens >= 7, $"output tokens {usage.OutputTokens}");
+        Assert.True(usage.InputTokens + usage.CachedInputTokens >= 120, $"input tokens {usage.InputTokens}");
+
+        var end = ExpectEnd("real-" + cli);
+        Assert.Equal(LifecycleKind.Exited, end.Kind);
+        Assert.Equal(0, end.ExitCode);
+
+        var requests = _mock.Requests;
+        Assert.NotEmpty(requests);
+        Assert.All(requests, r => Assert.True(r.Authenticated, $"{r.Describe()} carried no key"));
+        Assert.Contains(requests, r => r.Model == model);
+
+        // the run's private HOME/TMPDIR is removed once the run is over
+        await AwaitAssertAsync(() => Assert.Empty(_daemon.RunDirectories()), TimeSpan.FromSeconds(10));
+        var log = await File.ReadAllTextAsync(Path.Combine(_daemon.Context.LogDirectory, $"real-{cli}.log"));
+        Assert.DoesNotContain(Key, log);
+    }
+
+    [RealCliFact("claude")]
+    public Task Claude_completes_a_task_and_its_usage_is_published() => CompletesWithUsage(CliCatalog.Claude, "claude-mock-1");
+
+    [RealCliFact("codex")]
+    public Task Codex_completes_a_task_and_its_usage_is_published() => CompletesWithUsage(CliCatalog.Codex, "gpt-mock-1");
+
+    [RealCliFact("opencode")]
+    public Task OpenCode_completes_a_task_and_its_usage_is_published() => CompletesWithUsage(CliCatalog.OpenCode, "mock-model-1");
+
+    [RealCliFact("gemini")]
+    public Task Gemini_completes_a_task_and_its_usage_is_published() => CompletesWithUsage(CliCatalog.Gemini, "gemini-mock-1");
+
+    private void LimitedWithReset(string cli, string model, TimeSpan retryAfter, bool expectReset)
+    {
+        Subscribe();
+        _mock.Reply(MockReply.RateLimited(retryAfter));
+        var before = DateTimeOffset.UtcNow;
+        Run(cli, model);
+
+        // the first report may come before the CLI knows the reset time (gemini's retry notice on stderr):
+        // a later one carries it
+        var limited = (ProviderLimited)FishForMessage(m => m is ProviderLimited p && (!expectReset || p.ResetAt is not null), Wait);
+        Assert.Equal("mock-" + cli, limited.Provider);
+        Assert.Equal(LimitSource.Structured, limited.Source);
+        Assert.Contains("429", limited.Reason);
+        if (expectReset)
+        {
+            Assert.NotNull(limited.ResetAt);
+            // CLIs add their own back-off and jitter to the server's retry-after
+            Assert.InRange(limited.ResetAt!.Value, before + retryAfter - TimeSpan.FromSeconds(5), DateTimeOffset.UtcNow + (2 * retryAfter) + TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [RealCliFact("claude")]
+    public void Claude_429_publishes_provider_limited_with_the_reset_time() => LimitedWithReset(CliCatalog.Claude, "claude-mock-1", TimeSpan.FromSeconds(30), expectReset: true);
+
+    [RealCliFact("codex")]
+    public void Codex_429_publishes_provider_limited() => LimitedWithReset(CliCatalog.Codex, "gpt-mock-1", TimeSpan.FromSeconds(1), expectReset: false);
+
+    [RealCliFact("opencode")]
+    public void OpenCode_429_publishes_provider_limited_with_the_reset_time() => LimitedWithReset(CliCatalog.OpenCode, "mock-model-1", TimeSpan.FromSeconds(1), expectReset: true);
+
+    [RealCliFact("gemini")]
+    public void Gemini_429_publishes_provider_limited_with_the_reset_time() => LimitedWithReset(CliCatalog.Gemini, "gemini-mock-1", TimeSpan.FromSeconds(2), expectReset: true);
+
+    [RealCliFact("codex")]
+    public void A_provider_that_never_answers_is_bounded_by_max_runtime()
+    {
+        Subscribe();
+        _mock.Reply(MockReply.Hang());
+        Run(CliCatalog.Codex, "gpt-mock-1", maxRuntime: TimeSpan.FromSeconds(5));
+
+        var end = ExpectEnd("real-codex");
+        Assert.Equal(LifecycleKind.Killed, end.Kind);
+        Assert.Contains("max runtime", end.Detail);
+    }
+
+    [Fact]
+    public void A_recorded_transcript_replayed_by_a_process_publishes_usage_and_limits_through_the_process_actor()
+    {
+        Subscribe();
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
+        var provider = new ProviderSpec { Name = "anthropic-a", Cli = CliCatalog.Claude, BaseUrl = _mock.BaseUrl, ApiKeyEnv = "MOCK_KEY" };
+        AgentSpec Replayer(string name, string fixture) => new()
+        {
+            Name = name,
+            Layer = LayerName.Safety,
+            Cli = CliCatalog.Claude,
+            Command = ["/bin/cat", Path.Combine(fixtures, fixture)],
+            Autostart = true,
+            Restart = RestartType.Temporary,
+            Workdir = _daemon.Workdir,
+        };
+        var layer = new LayerSpec { Name = LayerName.Safety, DefaultRestart = RestartType.Temporary };
+        var actor = Sys.ActorOf(LayerSupervisor.Props(layer, _daemon.Services(_sweeper, ActorRefs.Nobody, Environment())));
+        actor.Tell(new ReconcileLayer(layer, [Replayer("ok", "claude-text.jsonl"), Replayer("limited", "claude-429.jsonl")], 1, [provider]), TestActor);
+
+        var usage = (AgentUsage)FishForMessage(m => m is AgentUsage, Wait);
+        Assert.Equal(("ok", "anthropic-a", 12L, 5L), (usage.Agent, usage.Provider, usage.InputTokens, usage.OutputTokens));
+        var limited = (ProviderLimited)FishForMessage(m => m is ProviderLimited, Wait);
+        Assert.Equal(("limited", "anthropic-a", LimitSource.Structured), (limited.Agent, limited.Provider, limited.Source));
+        Assert.NotNull(limited.ResetAt);
+    }
+
+    [Fact]
+    public async Task A_missing_cli_makes_the_agent_unavailable_with_the_install_command()
+    {
+        Subscribe();
+        var agent = new AgentSpec { Name = "ghost", Layer = LayerName.Safety, Cli = CliCatalog.Claude, Autostart = true, Workdir = _daemon.Workdir };
+        var layer = new LayerSpec { Name = LayerName.Safety };
+        var env = new Dictionary<string, string?> { ["PATH"] = "/nonexistent" };
+        var services = _daemon.Services(_sweeper, ActorRefs.Nobody, env) with { FindExecutable = _ => null };
+        var actor = Sys.ActorOf(LayerSupervisor.Props(layer, services));
+        actor.Tell(new ReconcileLayer(layer, [agent], 1, []), TestActor);
+
+        var unavailable = (AgentLifecycle)FishForMessage(m => m is AgentLifecycle { Kind: LifecycleKind.Unavailable }, Wait);
+        Assert.Contains("'claude' is not installed", unavailable.Detail);
+        var status = (await actor.Ask<AgentsSnapshot>(GetAgents.Instance, Wait)).Agents.Single();
+        Assert.Equal(AgentState.Unavailable, status.State);
+        Assert.Equal("npm install -g @anthropic-ai/claude-code", status.Install);
+    }
+}
