@@ -185,10 +185,19 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
         var actor = Sys.ActorOf(LayerSupervisor.Props(layer, _daemon.Services(_sweeper, ActorRefs.Nobody, Environment())));
         actor.Tell(new ReconcileLayer(layer, [Replayer("ok", "claude-text.jsonl"), Replayer("limited", "claude-429.jsonl")], 1, [provider]), TestActor);
 
-        var usage = (AgentUsage)FishForMessage(m => m is AgentUsage, Wait);
-        Assert.Equal(("ok", "anthropic-a", 12L, 5L), (usage.Agent, usage.Provider, usage.InputTokens, usage.OutputTokens));
-        var limited = (ProviderLimited)FishForMessage(m => m is ProviderLimited, Wait);
-        Assert.Equal(("limited", "anthropic-a", LimitSource.Structured), (limited.Agent, limited.Provider, limited.Source));
+        // the two runs race: take both events in whatever order they come
+        AgentUsage? usage = null;
+        ProviderLimited? limited = null;
+        FishForMessage(
+            m =>
+            {
+                usage ??= m as AgentUsage;
+                limited ??= m as ProviderLimited;
+                return usage is not null && limited is not null;
+            },
+            Wait);
+        Assert.Equal(("ok", "anthropic-a", 12L, 5L), (usage!.Agent, usage.Provider, usage.InputTokens, usage.OutputTokens));
+        Assert.Equal(("limited", "anthropic-a", LimitSource.Structured), (limited!.Agent, limited.Provider, limited.Source));
         Assert.NotNull(limited.ResetAt);
     }
 
