@@ -221,7 +221,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         RunLaunch launch;
         try
         {
-            // The provider and model of this run: the agent's own (or its CLI's preferred provider).
+            // The provider and model of this run: the route's (set on spec above), else the agent's own,
+            // else its CLI's preferred provider; the adapter points the CLI at it.
             var provider = CliAdapters.ProviderFor(spec, _providers);
             launch = CliAdapters.Plan(spec, task, provider, spec.Model, runId, _services.Daemon, _services.Environment, _services.ReadSecretFile, secrets);
         }
