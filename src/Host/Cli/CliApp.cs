@@ -18,6 +18,22 @@ public static partial class CliApp
 
     public static async Task<int> RunAsync(string[] args)
     {
+        var parse = Root().Parse(args);
+        try
+        {
+            // The daemon handles SIGTERM/SIGINT itself (graceful drain): no time limit from the parser.
+            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine("df: " + e.Message);
+            return e.ExitCode;
+        }
+    }
+
+    /// <summary>The whole command tree (also read by the completion script generator and the tests).</summary>
+    public static RootCommand Root()
+    {
         var root = new RootCommand("Dark Factory: a lights-out runtime for fleets of AI coding agents.\nExample: ./df up --fleet fleet.yaml");
         root.Options.Add(DataDir);
         root.Subcommands.Add(Up());
@@ -39,18 +55,9 @@ public static partial class CliApp
         root.Subcommands.Add(RouterCommands.Route(Data));
         root.Subcommands.Add(RouterCommands.Costs(Data));
         root.Subcommands.Add(RouterCommands.Providers(Data));
-
-        var parse = root.Parse(args);
-        try
-        {
-            // The daemon handles SIGTERM/SIGINT itself (graceful drain): no time limit from the parser.
-            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
-        }
-        catch (CliException e)
-        {
-            Console.Error.WriteLine("df: " + e.Message);
-            return e.ExitCode;
-        }
+        root.Subcommands.Add(ControlCommands.Wait(Data));
+        root.Subcommands.Add(Completion.Command(Root));
+        return root;
     }
 
     private static DataDirectory Data(ParseResult parse) => new(parse.GetValue(DataDir));

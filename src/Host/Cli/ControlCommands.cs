@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Messages;
+using Spectre.Console;
 
 namespace DarkFactory.Host.Cli;
 
@@ -110,6 +111,112 @@ public static class ControlCommands
         return command;
     }
 
+    public static Command Wait(Func<ParseResult, DataDirectory> data)
+    {
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait at most (exit 1 after)", DefaultValueFactory = _ => 120 };
+        var json = new Option<bool>("--json") { Description = "Print the final states as JSON" };
+        var command = new Command(
+            "wait",
+            "Wait until the fleet has settled after a start or reload (no agent starting, stopping or in backoff), with a progress display on a terminal.\nExample: ./df up & ./df wait --timeout 60")
+        {
+            timeout, json,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(TimeSpan.FromSeconds(parse.GetValue(timeout)));
+            var fleet = new FleetProgress();
+            var done = false;
+            try
+            {
+                // a daemon that is still starting (`df up &` just before) has not written daemon.json yet
+                while (data(parse).ReadEndpoint() is null)
+                {
+                    await Task.Delay(100, limit.Token);
+                }
+
+                using var client = DaemonClient.Connect(data(parse));
+                using var response = await client.Stream("/api/events", limit.Token);
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(limit.Token));
+                var events = ReadEvents(reader, limit.Token);
+                if (Terminal.Rich)
+                {
+                    await AnsiConsole.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                        .StartAsync(async ctx =>
+                        {
+                            var bar = ctx.AddTask("agents settled", maxValue: 1);
+                            await foreach (var (name, json) in events)
+                            {
+                                fleet.Apply(name, json);
+                                bar.MaxValue = Math.Max(1, fleet.Total);
+                                bar.Value = fleet.Settled;
+                                bar.Description = $"agents settled ({fleet.Settled}/{fleet.Total})";
+                                if (fleet.Done)
+                                {
+                                    done = true;
+                                    bar.Value = bar.MaxValue;
+                                    break;
+                                }
+                            }
+                        });
+                }
+                else
+                {
+                    var reported = -1;
+                    await foreach (var (name, json) in events)
+                    {
+                        fleet.Apply(name, json);
+                        if (fleet.Ready && fleet.Settled != reported)
+                        {
+                            reported = fleet.Settled;
+                            Console.Error.WriteLine($"{fleet.Settled}/{fleet.Total} agents settled");
+                        }
+
+                        if (fleet.Done)
+                        {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // the time is up
+            }
+
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { settled = done, agents = fleet.States }, DarkFactoryJson.Indented));
+            }
+            else
+            {
+                Console.WriteLine((done ? "fleet settled: " : $"not settled after {parse.GetValue(timeout)} s: ") +
+                    string.Join(", ", fleet.States.GroupBy(p => p.Value).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}")));
+            }
+
+            return done ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static async IAsyncEnumerable<(string Name, JsonElement Data)> ReadEvents(StreamReader reader, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        string? name = null;
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && name is not null)
+            {
+                yield return (name, JsonSerializer.Deserialize<JsonElement>(line[6..]));
+            }
+        }
+    }
+
     /// <summary>One event as a line for people: time, name, who, what.</summary>
     public static string Describe(string name, string data)
     {
@@ -122,6 +229,38 @@ public static class ControlCommands
         var who = Str(e, "agent", Str(e, "name", Str(e, "provider", Str(e, "review_id"))));
         var what = string.Join(" ", new[] { "kind", "state", "level", "outcome", "reason", "detail" }.Select(k => Str(e, k)).Where(v => v.Length > 0));
         return $"{DateTimeOffset.Now:HH:mm:ss} {name,-18} {who} {what}".TrimEnd();
+    }
+
+    /// <summary>The fleet's states as the event stream tells them; settled = nothing starting, stopping or in backoff.</summary>
+    public sealed class FleetProgress
+    {
+        private static readonly HashSet<string> Moving = ["starting", "stopping", "backoff"];
+
+        public Dictionary<string, string> States { get; } = new(StringComparer.Ordinal);
+
+        public bool Ready { get; private set; }
+
+        public int Total => States.Count;
+
+        public int Settled => States.Values.Count(s => !Moving.Contains(s));
+
+        public bool Done => Ready && Settled == Total;
+
+        public void Apply(string name, JsonElement data)
+        {
+            switch (name)
+            {
+                case "ready":
+                    Ready = true;
+                    break;
+                case "agent-status":
+                    States[data.GetProperty("name").GetString()!] = data.GetProperty("state").GetString()!;
+                    break;
+                case "agent-removed":
+                    States.Remove(data.GetProperty("agent").GetString()!);
+                    break;
+            }
+        }
     }
 
     private static string? Executables(string name) =>

@@ -47,6 +47,13 @@ public sealed class ControlPlaneTests
         await daemon.StartAsync();
         await DaemonProcess.Until(async () => (await daemon.AgentAsync("keeper")).GetProperty("state").GetString() == "running", Wait, "keeper running");
 
+        // df wait: the fleet settles (a progress display on a terminal; JSON here)
+        var waited = await daemon.Json("wait", "--json", "--timeout", "30");
+        Assert.True(waited.GetProperty("settled").GetBoolean());
+        Assert.Equal("running", waited.GetProperty("agents").GetProperty("keeper").GetString());
+        var capabilities = await daemon.Json("capabilities", "keeper", "--json");
+        Assert.Equal("review", capabilities.GetProperty("capabilities")[0].GetString());
+
         await using var events = await SseReader.Open(daemon, "?output=ticker");
         await events.WaitFor(e => e.Name == "ready", Wait, "ready");
         Assert.Contains(events.Events, e => e.Name == "agent-status" && e.Json.GetProperty("name").GetString() == "keeper");
