@@ -15,7 +15,8 @@ namespace DarkFactory.Actors.Control;
 /// event bridge publishes), restarts and exits (lifecycle), output lines, spend and tokens (usage),
 /// rate limits, and — read by manifest from their JSON, so they light up as those features publish —
 /// drift verdicts (<c>drift-verdict</c>), corrections (<c>drift-correction</c>), routing decisions
-/// (<c>route-chosen</c>) and compound review steps (<c>review-*</c>). Also traces a task's path: a
+/// (<c>route-chosen</c>), spend (<c>cost-recorded</c>, the router's ledger) and compound review steps
+/// (<c>review-*</c>). Also traces a task's path: a
 /// <c>route</c> span per routing decision and an <c>agent.run</c> span per run (spawn → exit).
 /// </summary>
 public sealed class TelemetryActor : ReceiveActor
@@ -25,6 +26,7 @@ public sealed class TelemetryActor : ReceiveActor
     private readonly Dictionary<string, AgentState> _states = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Activity> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _reviews = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ActivityContext Context, DateTimeOffset At)> _routes = new(StringComparer.Ordinal);
 
     public TelemetryActor(FleetTelemetry telemetry)
     {
@@ -102,9 +104,11 @@ public sealed class TelemetryActor : ReceiveActor
             return;
         }
 
+        // the run continues the trace of the route chosen for it (a task's path: route -> spawn -> run -> exit)
+        var parent = _routes.Remove(e.RunId, out var route) ? route.Context : default;
         var previous = Activity.Current;
         Activity.Current = null;
-        var run = _telemetry.Source.StartActivity("agent.run", ActivityKind.Internal, default(ActivityContext), startTime: e.At);
+        var run = _telemetry.Source.StartActivity("agent.run", ActivityKind.Internal, parent, startTime: e.At);
         Activity.Current = previous;
         if (run is null)
         {
@@ -134,12 +138,8 @@ public sealed class TelemetryActor : ReceiveActor
 
     private void OnUsage(AgentUsage u)
     {
+        // spend comes from the router's ledger (cost-recorded: reported or priced), tokens from here
         var provider = u.Provider ?? "unknown";
-        if (u.CostUsd is { } cost)
-        {
-            _telemetry.Spend.Add((double)cost, Tag("provider", provider));
-        }
-
         _telemetry.Tokens.Add(u.InputTokens, Tag("provider", provider), Tag("direction", "input"));
         _telemetry.Tokens.Add(u.OutputTokens, Tag("provider", provider), Tag("direction", "output"));
     }
@@ -148,7 +148,7 @@ public sealed class TelemetryActor : ReceiveActor
     private void OnOther(IDarkFactoryMessage message)
     {
         var name = EventBridgeActor.EventName(message.GetType());
-        if (name is null || !(name is "drift-verdict" or "drift-correction" or "route-chosen" || name.StartsWith("review-", StringComparison.Ordinal)))
+        if (name is null || !(name is "drift-verdict" or "drift-correction" or "route-chosen" or "cost-recorded" || name.StartsWith("review-", StringComparison.Ordinal)))
         {
             return;
         }
@@ -165,6 +165,11 @@ public sealed class TelemetryActor : ReceiveActor
                 break;
             case "route-chosen":
                 OnRoute(read);
+                break;
+            case "cost-recorded" when read.Number("cost_usd") is { } cost:
+                _telemetry.Spend.Add(cost, Tag("provider", read.String("provider") ?? "unknown"));
+                break;
+            case "cost-recorded":
                 break;
             default:
                 OnReview(name, read);
@@ -187,6 +192,14 @@ public sealed class TelemetryActor : ReceiveActor
         using (var span = _telemetry.Source.StartActivity("route", ActivityKind.Internal, default(ActivityContext)))
         {
             span?.SetTag("df.agent", read.String("agent")).SetTag("df.provider", provider).SetTag("df.model", read.String("model")).SetTag("df.reason", read.String("reason"));
+            if (span is not null && read.String("run_id") is { } runId)
+            {
+                _routes[runId] = (span.Context, DateTimeOffset.UtcNow);
+                foreach (var stale in _routes.Where(r => DateTimeOffset.UtcNow - r.Value.At > TimeSpan.FromMinutes(10)).Select(r => r.Key).ToList())
+                {
+                    _routes.Remove(stale); // a route whose run never started
+                }
+            }
         }
 
         Activity.Current = previous;

@@ -10,8 +10,8 @@ namespace DarkFactory.Host.Daemon;
 /// <summary>
 /// Metrics, traces, logs and the OpenAPI document of the daemon: OpenTelemetry metrics from the
 /// <c>DarkFactory</c> meter, exported for Prometheus at /metrics (token required like the rest of the
-/// API); traces from the <c>DarkFactory</c> activity source (exported when an OTLP endpoint is
-/// configured, see README); JSON logs with <c>--log-format json</c> or <c>DF_LOG_FORMAT=json</c>;
+/// API); traces from the <c>DarkFactory</c> activity source (exported over OTLP when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set); JSON logs with <c>--log-format json</c> or <c>DF_LOG_FORMAT=json</c>;
 /// the OpenAPI document at /openapi/v1.json.
 /// </summary>
 public static class Observability
@@ -22,7 +22,16 @@ public static class Observability
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("dark-factory", serviceInstanceId: Environment.MachineName + "/" + Environment.ProcessId))
             .WithMetrics(m => m.AddMeter(FleetTelemetry.Name).AddPrometheusExporter())
-            .WithTracing(t => t.AddSource(FleetTelemetry.Name));
+            .WithTracing(t =>
+            {
+                t.AddSource(FleetTelemetry.Name);
+
+                // traces leave the daemon only when an OTLP collector is configured (standard OTEL_* variables)
+                if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+                {
+                    t.AddOtlpExporter();
+                }
+            });
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info = new OpenApiInfo

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using DarkFactory.Actors.Control;
+using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Control;
 using DarkFactory.Messages.Fleet;
@@ -151,10 +152,12 @@ public sealed class EventBridgeSpec : TestKit
                 Assert.Contains(measured, m => m.Name == "df_agent_output_lines" && m.Value == 2);
             }
         }, Wait);
+        Sys.EventStream.Publish(new RouteChosen("a", "r1", "claude", "anthropic", "sonnet", "keyword 'review' -> anthropic", At, "keyword"));
         Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Started, At, "r1", 42));
         Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Crashed, At.AddSeconds(3), "r1", ExitCode: 3));
         Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Restarting, At.AddSeconds(3), "r1"));
         Sys.EventStream.Publish(new AgentUsage("a", "r1", "anthropic", "m", 100, 20, At, CostUsd: 0.5m));
+        Sys.EventStream.Publish(new CostRecorded("a", "r1", "anthropic", 0.5m));
         Sys.EventStream.Publish(Status("a", AgentState.Backoff));
 
         // assert
@@ -166,7 +169,10 @@ public sealed class EventBridgeSpec : TestKit
                 Assert.Contains(measured, m => m.Name == "df_agent_restarts" && m.Tags == "agent=a");
                 Assert.Contains(measured, m => m.Name == "df_agent_exits" && m.Tags.Contains("code=3") && m.Tags.Contains("kind=crashed"));
                 Assert.Contains(measured, m => m.Name == "df_provider_spend_usd" && m.Value == 0.5 && m.Tags == "provider=anthropic");
+                Assert.Single(measured, m => m.Name == "df_provider_spend_usd"); // from the ledger only, not also from usage
+                Assert.Contains(measured, m => m.Name == "df_provider_tokens" && m.Value == 100 && m.Tags == "provider=anthropic,direction=input");
                 Assert.Contains(measured, m => m.Name == "df_agents" && m.Value == 1 && m.Tags == "state=backoff");
+                Assert.Contains(measured, m => m.Name == "df_routing_decisions" && m.Tags == "reason=keyword,provider=anthropic");
             }
 
             lock (spans)
@@ -175,9 +181,20 @@ public sealed class EventBridgeSpec : TestKit
                 Assert.Equal("r1", run.GetTagItem("df.run_id"));
                 Assert.Equal(TimeSpan.FromSeconds(3), run.Duration);
                 Assert.Equal(ActivityStatusCode.Error, run.Status);
+                var route = Assert.Single(spans, s => s.OperationName == "route");
+                Assert.Equal(route.TraceId, run.TraceId); // one trace: route -> run (spawned ... exited)
+                Assert.Equal(route.SpanId, run.ParentSpanId);
             }
         }, Wait);
     }
 
     private static Meter GetMeter(FleetTelemetry telemetry) => telemetry.Restarts.Meter;
+
+    /// <summary>Stands for the router's routing decision (read by manifest).</summary>
+    [Manifest("route-chosen")]
+    private sealed record RouteChosen(string Agent, string RunId, string Cli, string Provider, string Model, string Reason, DateTimeOffset At, string ReasonKind) : IDarkFactoryMessage;
+
+    /// <summary>Stands for the router's ledger event (read by manifest, like the telemetry reads it).</summary>
+    [Manifest("cost-recorded")]
+    private sealed record CostRecorded(string Agent, string RunId, string Provider, decimal CostUsd) : IDarkFactoryMessage;
 }

@@ -202,12 +202,21 @@ function cell(v) {
 
 function renderProviders(list) {
   const rows = Array.isArray(list) ? list : list.providers || [];
-  return table(rows.map((p) => ({ name: p.name, state: p.state, reset_at: p.reset_at, spend: p.spend ?? p.spend_today ?? p.spent_usd })));
+  return table(rows.map((p) => ({
+    name: p.name, state: p.state, reset_at: p.reset_at, failures: p.consecutive_failures,
+    spend_today: p.spend_today, spend: p.spend ?? p.spent_usd, reason: p.reason,
+  })));
 }
 
 function renderCosts(c) {
-  const budgets = Array.isArray(c) ? c : c.providers || c.budgets || c.agents;
-  if (!Array.isArray(budgets)) return table(Object.entries(c).map(([k, v]) => ({ key: k, value: v })));
+  const budgets = Array.isArray(c) ? c : c.budgets && c.budgets.length ? c.budgets : c.providers || c.agents;
+  if (!Array.isArray(budgets)) {
+    if (Array.isArray(c.rows)) {
+      return table(c.rows.map((r) => ({ [c.by || 'key']: r.key, runs: r.runs, input_tokens: r.input_tokens, output_tokens: r.output_tokens, cost_usd: r.cost_usd })))
+        + (c.total_usd !== undefined ? `<p class="muted">total ${cell(c.total_usd)} USD (no budgets set)</p>` : '');
+    }
+    return table(Object.entries(c).map(([k, v]) => ({ key: k, value: v })));
+  }
   if (budgets.length === 0) return '<span class="muted">no spend yet</span>';
   let html = '<table><thead><tr><th>name</th><th>spent today</th><th>budget</th><th></th></tr></thead><tbody>';
   for (const b of budgets) {
@@ -311,12 +320,18 @@ function onEvent(name, data) {
       refetchSoon('providers', loadProviders);
       break;
     case 'provider-limited':
+    case 'provider-limit-recorded':
+    case 'breaker-transitioned':
+    case 'provider-switched':
       refetchSoon('providers', loadProviders);
       break;
     case 'agent-usage':
+    case 'cost-recorded':
       refetchSoon('costs', loadCosts);
+      refetchSoon('providers', loadProviders);
       break;
     case 'escalation':
+    case 'escalation-delivered':
       refetchSoon('escalations', loadEscalations);
       break;
     case 'lagged':
