@@ -4,7 +4,7 @@ using System.Text.Json;
 using DarkFactory.Host.Cli;
 using Xunit;
 
-namespace DarkFactory.Host.Tests.Cli;
+namespace DarkFactory.Host.Tests.CliPolish;
 
 public sealed class CliPolishTests
 {
