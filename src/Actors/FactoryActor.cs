@@ -1,6 +1,7 @@
 using Akka.Actor;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
+using DarkFactory.Actors.Nightwatch;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
@@ -9,6 +10,7 @@ using DarkFactory.Actors.Supervision;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors;
@@ -33,6 +35,7 @@ public sealed class FactoryActor : ReceiveActor
         var fleet = Context.ActorOf(FleetActor.Props(layerServices), "fleet");
         var scheduler = Context.ActorOf(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler");
         var review = Context.ActorOf(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices)), "compound-review");
+        var nightwatch = Context.ActorOf(NightwatchActor.Props(Self, history, new NightwatchSettings { Clock = layerServices.Clock }), "nightwatch");
 
         Receive<ApplyFleet>(m =>
         {
@@ -42,6 +45,7 @@ public sealed class FactoryActor : ReceiveActor
             fleet.Forward(m);
             scheduler.Tell(m);
             review.Tell(m);
+            nightwatch.Tell(m);
         });
         Receive<RouteTask>(m => router.Forward(m));
         Receive<GetProviders>(m => router.Forward(m));
@@ -56,6 +60,8 @@ public sealed class FactoryActor : ReceiveActor
             fleet.Forward(m);
         });
         Receive<GetSchedule>(m => scheduler.Forward(m));
+        Receive<GetDrift>(m => nightwatch.Forward(m));
+        Receive<GetEscalations>(m => nightwatch.Forward(m));
         Receive<FlushHistory>(m => history.Forward(m));
         Receive<GetHistory>(m => history.Forward(m));
         Receive<SweepRun>(m => sweeper.Forward(m));

@@ -8,6 +8,7 @@ using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
+using DarkFactory.Messages.Nightwatch;
 
 namespace DarkFactory.Actors.Supervision;
 
@@ -46,6 +47,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         Receive<StopAgent>(OnStop);
         Receive<RestartAgent>(OnRestart);
         Receive<ResumeAgent>(OnResume);
+        Receive<AgentHint>(OnHint);
         Receive<GetAgents>(_ => Sender.Tell(new AgentsSnapshot(_order.Select(n => Status(_slots[n])).ToList())));
         Receive<DrainLayer>(_ => OnDrain());
     }
@@ -221,6 +223,13 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         RunLaunch launch;
         try
         {
+            if (slot.Hint is { } hint)
+            {
+                // Nightwatch's corrective hint goes before the task, once
+                task = $"{hint}\n\n{task ?? spec.Task}".TrimEnd();
+                slot.Hint = null;
+            }
+
             // The provider and model of this run: the route's (set on spec above), else the agent's own,
             // else its CLI's preferred provider; the adapter points the CLI at it.
             var provider = CliAdapters.ProviderFor(spec, _providers);
@@ -519,6 +528,18 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
                 : CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}"));
     }
 
+    private void OnHint(AgentHint cmd)
+    {
+        if (!_slots.TryGetValue(cmd.Agent, out var slot))
+        {
+            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            return;
+        }
+
+        slot.Hint = cmd.Hint;
+        Sender.Tell(CommandResult.Done($"hint recorded for the next run of '{cmd.Agent}'"));
+    }
+
     private void OnStop(StopAgent cmd)
     {
         if (!_slots.TryGetValue(cmd.Agent, out var slot))
@@ -653,6 +674,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
         /// <summary>The working directory of the last on-demand start (kept for its restarts).</summary>
         public string? NextWorkdir { get; set; }
+
+        /// <summary>Nightwatch's corrective hint, prepended to the next run's task.</summary>
+        public string? Hint { get; set; }
 
         // outcome of the current run and what waits for its end
         public RunEnded? Ended { get; set; }

@@ -151,6 +151,9 @@ public enum LifecycleKind
     Unavailable,
     Killed,
     Escalated,
+
+    /// <summary>Nightwatch corrected the agent (hint, restart, pause or stop); the detail says how and why.</summary>
+    Corrected,
 }
 
 /// <summary>

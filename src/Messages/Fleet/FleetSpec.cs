@@ -297,14 +297,55 @@ public sealed record NightwatchThresholds
 
 public sealed record NightwatchSpec
 {
+    /// <summary>The signal names <see cref="Weights"/> accepts.</summary>
+    public static readonly IReadOnlyList<string> SignalNames = ["errors", "tool_failures", "health", "stall", "loops", "cost"];
+
+    /// <summary>Used when a fleet declares no <c>rate_limit_patterns</c> (the default fleet.yaml spells them out).</summary>
+    public static readonly IReadOnlyList<string> DefaultRateLimitPatterns =
+    [
+        @"(?i)\brate[ _-]?limit",
+        @"(?i)\b429\b",
+        @"(?i)too many requests",
+        @"(?i)quota (exceeded|exhausted)|insufficient_quota|resource has been exhausted",
+        @"(?i)usage limit|hit your limit",
+        @"(?i)overloaded_error|\b529\b",
+    ];
+
+    /// <summary>Used when a fleet declares no <c>error_patterns</c>.</summary>
+    public static readonly IReadOnlyList<string> DefaultErrorPatterns =
+    [
+        @"^\s*(?i:error|fatal|panic)\b",
+        @"(?i)\berror(\[\w+\])?:",
+        @"(?i)\b(unhandled|uncaught) exception\b|exception:|\bexception in thread\b",
+        @"^Traceback \(most recent call last\)",
+        @"(?i)\bsegmentation fault\b|\bcore dumped\b",
+    ];
+
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan StallAfter { get; init; } = TimeSpan.FromMinutes(3);
     public int LoopRepeats { get; init; } = 5;
     public NightwatchThresholds Thresholds { get; init; } = new();
+
+    /// <summary>Per signal (see <see cref="SignalNames"/>): 1 = as calibrated, 0 = ignored, 2 = counts double. Missing = 1.</summary>
     public IReadOnlyDictionary<string, double> Weights { get; init; } = new Dictionary<string, double>();
+
     public TimeSpan Cooldown { get; init; } = TimeSpan.FromMinutes(2);
     public string? EscalationWebhook { get; init; }
-    public IReadOnlyList<string> RateLimitPatterns { get; init; } = [];
+    public IReadOnlyList<string> RateLimitPatterns { get; init; } = DefaultRateLimitPatterns;
+
+    /// <summary>Regular expressions that mark a plain-text output line as an error.</summary>
+    public IReadOnlyList<string> ErrorPatterns { get; init; } = DefaultErrorPatterns;
+
+    /// <summary>A level is left only when the score falls this far below its threshold (no flapping).</summary>
+    public double Hysteresis { get; init; } = 0.05;
+
+    /// <summary>Spend rate (USD per hour, over the window) that alone is critical drift.</summary>
+    public decimal MaxBurnPerHour { get; init; } = 10m;
+
+    /// <summary>How long a severe drift pauses the agent before it runs again (on another route).</summary>
+    public TimeSpan PauseFor { get; init; } = TimeSpan.FromMinutes(5);
+
+    public double Weight(string signal) => Weights.TryGetValue(signal, out var w) ? w : 1.0;
 }
 
 public sealed record ForgeSpec

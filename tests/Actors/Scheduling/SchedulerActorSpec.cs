@@ -321,14 +321,4 @@ public sealed class SchedulerActorSpec : TestKit
         await _fleet.ExpectNoMsgAsync(Quiet);
         await _fired.ExpectNoMsgAsync(TimeSpan.Zero);
     }
-
-    /// <summary>A TimeProvider that only moves when the test says so.</summary>
-    private sealed class VirtualClock(DateTimeOffset start) : TimeProvider
-    {
-        private long _ticks = start.UtcTicks;
-
-        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-    }
 }

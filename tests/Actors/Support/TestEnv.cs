@@ -92,3 +92,13 @@ public static class Specs
         Backoff = new BackoffSpec { Min = TimeSpan.Zero, Max = TimeSpan.Zero, Jitter = 0, ResetAfter = TimeSpan.FromMinutes(1) },
     };
 }
+
+/// <summary>A TimeProvider that only moves when the test says so.</summary>
+public sealed class VirtualClock(DateTimeOffset start) : TimeProvider
+{
+    private long _ticks = start.UtcTicks;
+
+    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}

@@ -1,0 +1,257 @@
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Nightwatch;
+
+namespace DarkFactory.Actors.Nightwatch;
+
+/// <summary>
+/// How raw signals become drift components in [0, 1] (1 = that signal alone is critical drift). With the
+/// default thresholds (0.10 / 0.20 / 0.40 / 0.70) each signal alone reaches each level:
+/// errors 2 / 4 / 8 / 14 error lines in the window; failed tool calls 1 / 2 / 4 / 7; health: a run killed
+/// (max runtime, stop timeout) 0.15, a crash 0.20, quarantine 0.70; stall: silence of 1/4, 1/2, 1 and
+/// 1.75 × <c>stall_after</c> while running; loops: the same line 2 / 4 / 8 / 14 times for
+/// <c>loop_repeats: 5</c> (scaled by it); cost: a burn rate (spend in the window, per hour) of 1/7, 2/7, 4/7 and 1 × <c>max_burn_per_hour</c>.
+/// </summary>
+public static class DriftCalibration
+{
+    public const double PerErrorLine = 0.05;
+    public const double PerToolFailure = 0.1;
+    public const double PerKill = 0.15;
+    public const double PerCrash = 0.2;
+    public const double Quarantine = 0.7;
+    public const double StallAtStallAfter = 0.4;
+    public const double LoopAtLoopRepeats = 0.25;
+    public const double CostAtMaxBurn = 0.7;
+
+    /// <summary>Lines shorter than this (after a leading timestamp) are not counted as loop candidates.</summary>
+    public const int MinLoopLine = 8;
+
+    /// <summary>A loop tracker holding more distinct lines than this is reset (an agent printing all-new lines is not looping).</summary>
+    public const int MaxTrackedLines = 4096;
+}
+
+/// <summary>
+/// The sliding window of drift signals of one agent: counts in <see cref="Buckets"/> time buckets that
+/// roll with the clock, the time of the last output, the run state, and repeated lines. Pure and
+/// single-threaded (the NightwatchActor owns one per agent); every method takes the time.
+/// </summary>
+public sealed class AgentSignals
+{
+    public const int Buckets = 12;
+    private readonly long _bucketTicks;
+    private readonly Bucket[] _buckets = new Bucket[Buckets];
+    private readonly Dictionary<ulong, Repeat> _repeats = [];
+    private readonly TimeSpan _window;
+    private int _maxRepeat;
+    private DateTimeOffset _maxRepeatAt;
+    private DateTimeOffset _lastActivity;
+
+    public AgentSignals(TimeSpan window)
+    {
+        _window = window;
+        _bucketTicks = Math.Max(1, window.Ticks / Buckets);
+        for (var i = 0; i < Buckets; i++)
+        {
+            _buckets[i] = new Bucket { Index = long.MinValue };
+        }
+    }
+
+    public bool Running { get; private set; }
+
+    public DateTimeOffset LastActivity => _lastActivity;
+
+    public long Lines { get; private set; }
+
+    /// <summary>One output line, as the adapter classified it; <paramref name="errorText"/> = a plain line matched an error pattern.</summary>
+    public void Line(OutputKind kind, string text, bool errorText, DateTimeOffset at)
+    {
+        Lines++;
+        _lastActivity = at;
+        if (kind == OutputKind.Error || errorText)
+        {
+            At(at).Errors++;
+        }
+        else if (kind == OutputKind.ToolError)
+        {
+            At(at).ToolFailures++;
+        }
+
+        if (kind is OutputKind.Text or OutputKind.Error or OutputKind.ToolCall)
+        {
+            TrackRepeat(text, at);
+        }
+    }
+
+    /// <summary>Output arrived (even if no line was looked at): the agent is not stalled.</summary>
+    public void Activity(DateTimeOffset at) => _lastActivity = at;
+
+    public void Lifecycle(LifecycleKind kind, DateTimeOffset at)
+    {
+        switch (kind)
+        {
+            case LifecycleKind.Started:
+                Running = true;
+                _lastActivity = at;
+                break;
+            case LifecycleKind.Crashed:
+                Running = false;
+                At(at).Crashes++;
+                break;
+            case LifecycleKind.Killed:
+                At(at).Kills++;
+                break;
+            case LifecycleKind.Quarantined:
+                Running = false;
+                At(at).Quarantines++;
+                break;
+            case LifecycleKind.Exited or LifecycleKind.Stopped or LifecycleKind.Unavailable:
+                Running = false;
+                break;
+        }
+    }
+
+    public void Cost(decimal usd, DateTimeOffset at) => At(at).Cost += usd;
+
+    /// <summary>Forget what the agent printed (errors, tool failures, loops, silence): a fresh context after a correction.</summary>
+    public void ResetOutputSignals(DateTimeOffset at)
+    {
+        foreach (var b in _buckets)
+        {
+            b.Errors = 0;
+            b.ToolFailures = 0;
+        }
+
+        _repeats.Clear();
+        _maxRepeat = 0;
+        _lastActivity = at;
+    }
+
+    public DriftComponents Evaluate(DateTimeOffset now, TimeSpan stallAfter, int loopRepeats, decimal maxBurnPerHour)
+    {
+        var current = now.UtcTicks / _bucketTicks;
+        long errors = 0, tools = 0, crashes = 0, kills = 0, quarantines = 0;
+        decimal cost = 0;
+        foreach (var b in _buckets)
+        {
+            if (b.Index > current - Buckets && b.Index <= current)
+            {
+                errors += b.Errors;
+                tools += b.ToolFailures;
+                crashes += b.Crashes;
+                kills += b.Kills;
+                quarantines += b.Quarantines;
+                cost += b.Cost;
+            }
+        }
+
+        var stall = 0.0;
+        if (Running && stallAfter > TimeSpan.Zero)
+        {
+            var silent = (now - _lastActivity) / stallAfter;
+            stall = silent >= 0.25 ? silent * DriftCalibration.StallAtStallAfter : 0;
+        }
+
+        var loops = 0.0;
+        if (_maxRepeat >= 2 && now - _maxRepeatAt <= _window)
+        {
+            loops = _maxRepeat * DriftCalibration.LoopAtLoopRepeats / Math.Max(2, loopRepeats);
+        }
+
+        var burnPerHour = _window > TimeSpan.Zero ? (double)cost * (TimeSpan.FromHours(1) / _window) : 0;
+        var costC = maxBurnPerHour > 0 ? burnPerHour / (double)maxBurnPerHour * DriftCalibration.CostAtMaxBurn : 0;
+
+        return new DriftComponents(
+            Errors: Clamp(errors * DriftCalibration.PerErrorLine),
+            ToolFailures: Clamp(tools * DriftCalibration.PerToolFailure),
+            Health: Clamp((crashes * DriftCalibration.PerCrash) + (kills * DriftCalibration.PerKill) + (quarantines * DriftCalibration.Quarantine)),
+            Stall: Clamp(stall),
+            Loops: Clamp(loops),
+            Cost: Clamp(costC));
+    }
+
+    private static double Clamp(double v) => v <= 0 ? 0 : v >= 1 ? 1 : Math.Round(v, 4);
+
+    private Bucket At(DateTimeOffset at)
+    {
+        var index = at.UtcTicks / _bucketTicks;
+        var b = _buckets[(int)(index % Buckets)];
+        if (b.Index != index)
+        {
+            b.Reset(index);
+        }
+
+        return b;
+    }
+
+    private void TrackRepeat(string text, DateTimeOffset at)
+    {
+        var hash = LineHash(text, out var length);
+        if (length < DriftCalibration.MinLoopLine)
+        {
+            return;
+        }
+
+        if (_repeats.Count >= DriftCalibration.MaxTrackedLines)
+        {
+            _repeats.Clear();
+        }
+
+        ref var r = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_repeats, hash, out var exists);
+        if (!exists || at - r.First > _window)
+        {
+            r = new Repeat(1, at);
+            return;
+        }
+
+        r.Count++;
+        if (r.Count >= _maxRepeat || at - _maxRepeatAt > _window)
+        {
+            _maxRepeat = r.Count;
+            _maxRepeatAt = at;
+        }
+    }
+
+    /// <summary>FNV-1a of the line without its leading timestamp/counter prefix (digits, punctuation, spaces) and trailing spaces.</summary>
+    internal static ulong LineHash(string text, out int length)
+    {
+        var span = text.AsSpan().TrimEnd();
+        var start = 0;
+        while (start < span.Length && (char.IsDigit(span[start]) || char.IsWhiteSpace(span[start]) || span[start] is ':' or '-' or '.' or '[' or ']' or 'T' or 'Z' or '+' or ',' or '/'))
+        {
+            start++;
+        }
+
+        span = span[start..];
+        length = span.Length;
+        var h = 14695981039346656037UL;
+        foreach (var c in span)
+        {
+            h = (h ^ c) * 1099511628211UL;
+        }
+
+        return h;
+    }
+
+    private struct Repeat(int count, DateTimeOffset first)
+    {
+        public int Count = count;
+        public DateTimeOffset First = first;
+    }
+
+    private sealed class Bucket
+    {
+        public long Index;
+        public int Errors;
+        public int ToolFailures;
+        public int Crashes;
+        public int Kills;
+        public int Quarantines;
+        public decimal Cost;
+
+        public void Reset(long index)
+        {
+            Index = index;
+            Errors = ToolFailures = Crashes = Kills = Quarantines = 0;
+            Cost = 0;
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
+
+namespace DarkFactory.Actors.Nightwatch;
+
+/// <summary>
+/// The drift score, its level and the correction it calls for. Pure.
+/// <para>Score: each component times its weight (capped at 1) combined as independent evidence,
+/// <c>1 - Π(1 - min(1, w·c))</c>: one signal alone can reach every level, several weak ones add up, and the
+/// score never leaves [0, 1].</para>
+/// <para>Levels: a level is entered as soon as the score reaches its threshold and left only when the score
+/// falls <c>hysteresis</c> below it, so a score hovering at a threshold does not flap.</para>
+/// </summary>
+public static class DriftPolicy
+{
+    public static double Score(DriftComponents c, NightwatchSpec spec)
+    {
+        var keep = 1.0;
+        keep *= 1 - Math.Min(1, spec.Weight("errors") * c.Errors);
+        keep *= 1 - Math.Min(1, spec.Weight("tool_failures") * c.ToolFailures);
+        keep *= 1 - Math.Min(1, spec.Weight("health") * c.Health);
+        keep *= 1 - Math.Min(1, spec.Weight("stall") * c.Stall);
+        keep *= 1 - Math.Min(1, spec.Weight("loops") * c.Loops);
+        keep *= 1 - Math.Min(1, spec.Weight("cost") * c.Cost);
+        return Math.Round(Math.Clamp(1 - keep, 0, 1), 4);
+    }
+
+    public static double Threshold(DriftLevel level, NightwatchThresholds t) => level switch
+    {
+        DriftLevel.Minor => t.Minor,
+        DriftLevel.Moderate => t.Moderate,
+        DriftLevel.Severe => t.Severe,
+        DriftLevel.Critical => t.Critical,
+        _ => 0,
+    };
+
+    /// <summary>The level a score reaches with no history.</summary>
+    public static DriftLevel Raw(double score, NightwatchThresholds t) =>
+        score >= t.Critical ? DriftLevel.Critical
+        : score >= t.Severe ? DriftLevel.Severe
+        : score >= t.Moderate ? DriftLevel.Moderate
+        : score >= t.Minor ? DriftLevel.Minor
+        : DriftLevel.Normal;
+
+    /// <summary>The level after <paramref name="previous"/>, with hysteresis on the way down.</summary>
+    public static DriftLevel Next(DriftLevel previous, double score, NightwatchThresholds t, double hysteresis)
+    {
+        var raw = Raw(score, t);
+        if (raw >= previous)
+        {
+            return raw;
+        }
+
+        var level = previous;
+        while (level > raw && score < Threshold(level, t) - hysteresis)
+        {
+            level--;
+        }
+
+        return level;
+    }
+
+    public static CorrectionAction? ActionFor(DriftLevel level) => level switch
+    {
+        DriftLevel.Minor => CorrectionAction.Hint,
+        DriftLevel.Moderate => CorrectionAction.Restart,
+        DriftLevel.Severe => CorrectionAction.Pause,
+        DriftLevel.Critical => CorrectionAction.Stop,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The correction due now, or null: the level's rung, unless the same rung fired for this agent less
+    /// than <paramref name="cooldown"/> ago. A level that stays up climbs again after the cooldown.
+    /// </summary>
+    public static CorrectionAction? Due(DriftLevel level, IReadOnlyDictionary<CorrectionAction, DateTimeOffset> lastFired, DateTimeOffset now, TimeSpan cooldown)
+    {
+        if (ActionFor(level) is not { } action)
+        {
+            return null;
+        }
+
+        return lastFired.TryGetValue(action, out var last) && now - last < cooldown ? null : action;
+    }
+
+    /// <summary>The strongest component, by its weighted value.</summary>
+    public static (string Signal, double Value) Dominant(DriftComponents c, NightwatchSpec spec)
+    {
+        (string, double)[] all =
+        [
+            ("errors", c.Errors * spec.Weight("errors")),
+            ("tool_failures", c.ToolFailures * spec.Weight("tool_failures")),
+            ("health", c.Health * spec.Weight("health")),
+            ("stall", c.Stall * spec.Weight("stall")),
+            ("loops", c.Loops * spec.Weight("loops")),
+            ("cost", c.Cost * spec.Weight("cost")),
+        ];
+        return all.MaxBy(x => x.Item2);
+    }
+
+    /// <summary>A one-line account of a verdict: the score, the level and what drove it.</summary>
+    public static string Reason(double score, DriftLevel level, DriftComponents c, NightwatchSpec spec)
+    {
+        var parts = new List<string>();
+        void Add(string name, double v)
+        {
+            if (v > 0)
+            {
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {v:0.00}"));
+            }
+        }
+
+        Add("errors", c.Errors);
+        Add("tool_failures", c.ToolFailures);
+        Add("health", c.Health);
+        Add("stall", c.Stall);
+        Add("loops", c.Loops);
+        Add("cost", c.Cost);
+        var signals = parts.Count == 0 ? "no signal" : string.Join(", ", parts);
+        return string.Create(CultureInfo.InvariantCulture, $"{level.ToString().ToLowerInvariant()} drift {score:0.00} ({signals})");
+    }
+
+    /// <summary>The corrective hint for the agent's next task, written for the dominant signal.</summary>
+    public static string Hint(DriftComponents c, NightwatchSpec spec) => Dominant(c, spec).Signal switch
+    {
+        "errors" => "Your last run produced repeated errors. Read the first error carefully, fix its cause before anything else, and stop if you cannot make progress.",
+        "tool_failures" => "Several of your tool calls failed. Check each tool's arguments and the working directory before calling it again; do not repeat a call that failed.",
+        "health" => "Your previous runs crashed or were killed. Work in smaller steps, keep within the time limit, and exit cleanly when done.",
+        "stall" => "Your previous run stopped making progress. Report what you are doing as you go, and give up on a step that does not advance.",
+        "loops" => "You were repeating the same action. Do not retry the same thing again; try a different approach or stop and summarise what blocks you.",
+        "cost" => "Your spend rate was too high. Use fewer and smaller model calls and read only the files you need.",
+        _ => "Stay on the task you were given.",
+    };
+}

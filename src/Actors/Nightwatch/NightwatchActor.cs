@@ -1,0 +1,588 @@
+using System.Net.Http.Json;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using DarkFactory.Messages;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Actors.Nightwatch;
+
+/// <summary>Settings of the <see cref="NightwatchActor"/>; tests inject a virtual clock and a short tick.</summary>
+public sealed record NightwatchSettings
+{
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+    public string PersistenceId { get; init; } = "nightwatch";
+
+    /// <summary>How often stalls and decaying windows are looked at (output is judged as it arrives).</summary>
+    public TimeSpan Tick { get; init; } = TimeSpan.FromSeconds(1);
+
+    public int SnapshotEvery { get; init; } = 200;
+    public int KeepCorrections { get; init; } = 1000;
+    public int KeepEscalations { get; init; } = 500;
+
+    /// <summary>The same agent's rate-limit lines within this time make one provider-limited event.</summary>
+    public TimeSpan LimitDebounce { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Least time between two @mention starts of the same agent.</summary>
+    public TimeSpan MentionCooldown { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Posts escalations; null = a shared client with a 10 s timeout.</summary>
+    public HttpClient? Http { get; init; }
+}
+
+/// <summary>
+/// Watches every agent's output for drift (/user/factory/nightwatch). It subscribes to the event stream
+/// (<see cref="AgentOutput"/>, <see cref="AgentLifecycle"/>, <see cref="AgentUsage"/>), keeps an
+/// <see cref="AgentSignals"/> window per agent, and judges each batch as it arrives: a changed level is
+/// published as a <see cref="DriftVerdict"/>, and the level's rung of the correction ladder
+/// (<see cref="DriftPolicy"/>) is persisted as a <see cref="DriftCorrection"/> and carried out through
+/// the factory (hint, restart, pause + <see cref="RouteAvoid"/>, stop + <see cref="Escalation"/> with a
+/// webhook POST). Plain lines matching <c>rate_limit_patterns</c> become <see cref="ProviderLimited"/>
+/// events with the reset time they name; lines that @mention an on-demand agent start it.
+/// </summary>
+public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
+{
+    private const string TickTimer = "tick";
+    private static readonly HttpClient SharedHttp = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _factory;
+    private readonly IActorRef _history;
+    private readonly NightwatchSettings _settings;
+
+    // persisted state
+    private readonly LinkedList<DriftCorrection> _corrections = new();
+    private readonly List<EscalationEntry> _escalations = [];
+    private readonly Dictionary<string, string> _pendingHints = new(StringComparer.Ordinal);
+
+    // runtime state
+    private readonly Dictionary<string, Watch> _watches = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AgentSpec> _agents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ProviderSpec> _providers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _mentioned = new(StringComparer.Ordinal);
+    private NightwatchSpec _spec = new();
+    private LinePatterns _patterns = LinePatterns.From(new NightwatchSpec());
+    private string[] _mentionTargets = [];
+    private bool _hintsResent;
+
+    public NightwatchActor(IActorRef factory, IActorRef history, NightwatchSettings settings)
+    {
+        _factory = factory;
+        _history = history;
+        _settings = settings;
+        PersistenceId = settings.PersistenceId;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is NightwatchSnapshot s)
+            {
+                _corrections.Clear();
+                foreach (var c in s.Corrections)
+                {
+                    _corrections.AddLast(c);
+                }
+
+                _escalations.Clear();
+                _escalations.AddRange(s.Escalations);
+                _pendingHints.Clear();
+                foreach (var (agent, hint) in s.PendingHints)
+                {
+                    _pendingHints[agent] = hint;
+                }
+            }
+        });
+        Recover<DriftCorrection>(Apply);
+        Recover<Escalation>(Apply);
+        Recover<EscalationDelivered>(Apply);
+        Recover<DriftHintUsed>(Apply);
+
+        Command<AgentOutput>(OnOutput);
+        Command<AgentLifecycle>(OnLifecycle);
+        Command<AgentUsage>(OnUsage);
+        Command<ApplyFleet>(OnFleet);
+        Command<Tick>(_ => OnTick());
+        Command<Resume>(OnResume);
+        Command<GetDrift>(OnGetDrift);
+        Command<GetEscalations>(q => Sender.Tell(new EscalationList(_escalations.AsEnumerable().Reverse().Take(Math.Max(1, q.Limit)).ToList())));
+        Command<EscalationDelivered>(d => PersistAsync(d, Apply));
+        Command<CommandResult>(r =>
+        {
+            if (!r.Ok)
+            {
+                _log.Info("Nightwatch correction refused: {0}", r.Message);
+            }
+        });
+        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        Command<SaveSnapshotFailure>(f => _log.Warning("Nightwatch snapshot failed: {0}", f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old Nightwatch events failed: {0}", f.Cause.Message));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public override string PersistenceId { get; }
+
+    private DateTimeOffset Now => _settings.Clock.GetUtcNow();
+
+    public static Props Props(IActorRef factory, IActorRef history, NightwatchSettings settings) =>
+        Akka.Actor.Props.Create(() => new NightwatchActor(factory, history, settings));
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        var stream = Context.System.EventStream;
+        stream.Subscribe(Self, typeof(AgentOutput));
+        stream.Subscribe(Self, typeof(AgentLifecycle));
+        stream.Subscribe(Self, typeof(AgentUsage));
+        Timers.StartPeriodicTimer(TickTimer, Tick.Instance, _settings.Tick);
+    }
+
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
+    }
+
+    // ---------------------------------------------------------------- fleet
+
+    private void OnFleet(ApplyFleet msg)
+    {
+        var fleet = msg.Fleet;
+        if (!_spec.ErrorPatterns.SequenceEqual(fleet.Nightwatch.ErrorPatterns) || !_spec.RateLimitPatterns.SequenceEqual(fleet.Nightwatch.RateLimitPatterns))
+        {
+            _patterns = LinePatterns.From(fleet.Nightwatch);
+        }
+
+        var windowChanged = _spec.Window != fleet.Nightwatch.Window;
+        _spec = fleet.Nightwatch;
+        _agents.Clear();
+        foreach (var a in fleet.Agents)
+        {
+            _agents[a.Name] = a;
+        }
+
+        _providers.Clear();
+        foreach (var p in fleet.Providers)
+        {
+            _providers[p.Name] = p;
+        }
+
+        foreach (var gone in _watches.Keys.Where(k => !_agents.ContainsKey(k)).ToList())
+        {
+            _watches.Remove(gone);
+        }
+
+        if (windowChanged)
+        {
+            _watches.Clear();
+        }
+
+        // on-demand agents (no schedule, not autostarted) can be called by name from another agent's output
+        _mentionTargets = fleet.Agents
+            .Where(a => a.Layer == LayerName.Growth && a.Schedule is null && a.Autostart != true)
+            .Select(a => a.Name)
+            .ToArray();
+
+        if (!_hintsResent)
+        {
+            // hints recorded before a daemon restart still go into the agents' next runs
+            _hintsResent = true;
+            foreach (var (agent, hint) in _pendingHints)
+            {
+                if (_agents.ContainsKey(agent))
+                {
+                    _factory.Tell(new AgentHint(agent, hint), Self);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- signals
+
+    private void OnOutput(AgentOutput batch)
+    {
+        if (!_agents.ContainsKey(batch.Agent))
+        {
+            return;
+        }
+
+        var w = WatchOf(batch.Agent);
+        w.RunId = batch.RunId;
+        var mentions = _mentionTargets.Length > 0;
+        foreach (var line in batch.Lines)
+        {
+            var error = false;
+            if (line.Kind == OutputKind.Text)
+            {
+                error = _patterns.IsError(line.Text);
+                if (!error && _patterns.IsRateLimit(line.Text))
+                {
+                    RateLimited(w, batch, line.Text);
+                }
+            }
+
+            w.Signals.Line(line.Kind, line.Text, error, batch.At);
+            if (mentions && line.Text.Contains('@'))
+            {
+                Mentions(batch.Agent, line.Text);
+            }
+        }
+
+        Judge(w, Now);
+    }
+
+    private void OnLifecycle(AgentLifecycle e)
+    {
+        if (!_agents.ContainsKey(e.Agent))
+        {
+            return;
+        }
+
+        var w = WatchOf(e.Agent);
+        w.Signals.Lifecycle(e.Kind, e.At);
+        if (e.Kind == LifecycleKind.Started)
+        {
+            w.RunId = e.RunId;
+            w.Stopped = false; // an operator (or the ladder's resume) started it again
+            if (_pendingHints.ContainsKey(e.Agent))
+            {
+                PersistAsync(new DriftHintUsed(e.Agent, e.At, e.RunId), Apply);
+            }
+        }
+
+        Judge(w, Now);
+    }
+
+    private void OnUsage(AgentUsage u)
+    {
+        if (!_agents.TryGetValue(u.Agent, out var spec))
+        {
+            return;
+        }
+
+        var cost = u.CostUsd ?? Price(u, u.Provider ?? spec.Provider);
+        if (cost > 0)
+        {
+            var w = WatchOf(u.Agent);
+            w.Signals.Cost(cost, u.At);
+            Judge(w, Now);
+        }
+    }
+
+    private decimal Price(AgentUsage u, string? provider)
+    {
+        if (provider is null || !_providers.TryGetValue(provider, out var p))
+        {
+            return 0;
+        }
+
+        var uncached = Math.Max(0, u.InputTokens - u.CachedInputTokens);
+        return ((uncached * p.Prices.InputPerMillion) + (u.CachedInputTokens * p.Prices.CachedInputPerMillion) + (u.OutputTokens * p.Prices.OutputPerMillion)) / 1_000_000m;
+    }
+
+    private void OnTick()
+    {
+        var now = Now;
+        foreach (var w in _watches.Values)
+        {
+            if (w.Signals.Running || w.Level != DriftLevel.Normal)
+            {
+                Judge(w, now);
+            }
+        }
+    }
+
+    private void RateLimited(Watch w, AgentOutput batch, string line)
+    {
+        var now = Now;
+        if (w.LastLimitRun == batch.RunId && now - w.LastLimitAt < _settings.LimitDebounce)
+        {
+            return;
+        }
+
+        w.LastLimitAt = now;
+        w.LastLimitRun = batch.RunId;
+        var provider = _agents.TryGetValue(w.Agent, out var spec) ? spec.Provider : null;
+        var text = line.Length > 300 ? line[..300] : line;
+        var limited = new ProviderLimited(provider, w.Agent, batch.RunId, now, ResetTimes.Parse(line, now), "output matched a rate-limit pattern", LimitSource.Pattern, text);
+        Context.System.EventStream.Publish(limited);
+        _log.Info("Agent [{0}] is rate limited on [{1}] until {2}", w.Agent, provider ?? "its provider", limited.ResetAt?.ToString("u") ?? "unknown");
+    }
+
+    private void Mentions(string source, string text)
+    {
+        foreach (var target in _mentionTargets)
+        {
+            if (target == source)
+            {
+                continue;
+            }
+
+            var at = text.IndexOf("@" + target, StringComparison.Ordinal);
+            var end = at + target.Length + 1;
+            if (at < 0 || (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] is '-' or '_')))
+            {
+                continue;
+            }
+
+            var now = Now;
+            if (_mentioned.TryGetValue(target, out var last) && now - last < _settings.MentionCooldown)
+            {
+                continue;
+            }
+
+            _mentioned[target] = now;
+            var task = text[end..].Trim(' ', ':', ',', '-', '\t');
+            _log.Info("Agent [{0}] mentioned @{1}: starting it", source, target);
+            _factory.Tell(new StartAgent(target, task.Length == 0 ? null : $"{task} (asked by {source})"), Self);
+        }
+    }
+
+    // ---------------------------------------------------------------- verdicts and corrections
+
+    private void Judge(Watch w, DateTimeOffset now)
+    {
+        var c = w.Signals.Evaluate(now, _spec.StallAfter, _spec.LoopRepeats, _spec.MaxBurnPerHour);
+        var score = DriftPolicy.Score(c, _spec);
+        var level = DriftPolicy.Next(w.Level, score, _spec.Thresholds, _spec.Hysteresis);
+        w.Score = score;
+        w.Components = c;
+        w.UpdatedAt = now;
+        if (level != w.Level)
+        {
+            var verdict = new DriftVerdict(w.Agent, now, score, level, w.Level, c, DriftPolicy.Reason(score, level, c, _spec), w.RunId);
+            w.Level = level;
+            Context.System.EventStream.Publish(verdict);
+        }
+
+        if (level == DriftLevel.Normal || w.Paused || w.Stopped)
+        {
+            return;
+        }
+
+        if (DriftPolicy.Due(level, w.LastFired, now, _spec.Cooldown) is { } action)
+        {
+            Correct(w, action, level, score, c, now);
+        }
+    }
+
+    private void Correct(Watch w, CorrectionAction action, DriftLevel level, double score, DriftComponents c, DateTimeOffset now)
+    {
+        var spec = _agents[w.Agent];
+        var hint = DriftPolicy.Hint(c, _spec);
+        var reason = DriftPolicy.Reason(score, level, c, _spec);
+        var correction = new DriftCorrection(w.Agent, now, level, action, score, reason, hint, w.RunId, spec.Provider);
+        w.LastFired[action] = now;
+        PersistAsync(correction, e =>
+        {
+            Apply(e);
+            Context.System.EventStream.Publish(e);
+            _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: $"{Describe(action)}: {reason}"));
+        });
+
+        _log.Warning("Agent [{0}]: {1} ({2})", w.Agent, Describe(action), reason);
+        _factory.Tell(new AgentHint(w.Agent, hint), Self);
+        switch (action)
+        {
+            case CorrectionAction.Restart:
+                w.Signals.ResetOutputSignals(now);
+                _factory.Tell(new RestartAgent(w.Agent), Self);
+                break;
+            case CorrectionAction.Pause:
+                w.Signals.ResetOutputSignals(now);
+                w.Paused = true;
+                _factory.Tell(new StopAgent(w.Agent), Self);
+                Context.System.EventStream.Publish(new RouteAvoid(w.Agent, spec.Provider, spec.Model, now + _spec.PauseFor, reason));
+                Timers.StartSingleTimer("resume-" + w.Agent, new Resume(w.Agent), _spec.PauseFor);
+                break;
+            case CorrectionAction.Stop:
+                w.Signals.ResetOutputSignals(now);
+                w.Stopped = true;
+                _factory.Tell(new StopAgent(w.Agent), Self);
+                Escalate(w, level, score, c, reason, now);
+                break;
+        }
+    }
+
+    private void OnResume(Resume msg)
+    {
+        if (_watches.TryGetValue(msg.Agent, out var w) && w.Paused)
+        {
+            w.Paused = false;
+            if (!w.Stopped && _agents.ContainsKey(msg.Agent))
+            {
+                _log.Info("Agent [{0}]: pause over, starting it again", msg.Agent);
+                _factory.Tell(new StartAgent(msg.Agent), Self);
+            }
+        }
+    }
+
+    private void Escalate(Watch w, DriftLevel level, double score, DriftComponents c, string reason, DateTimeOffset now)
+    {
+        var escalation = new Escalation(Guid.NewGuid().ToString("N")[..12], w.Agent, now, level, score, reason, c, w.RunId);
+        PersistAsync(escalation, e =>
+        {
+            Apply(e);
+            Context.System.EventStream.Publish(e);
+        });
+
+        if (_spec.EscalationWebhook is not { } url)
+        {
+            return;
+        }
+
+        var http = _settings.Http ?? SharedHttp;
+        var body = new
+        {
+            text = $"Dark Factory: agent {escalation.Agent} stopped — {reason}",
+            escalation.Id,
+            escalation.Agent,
+            escalation.At,
+            level = escalation.Level.ToString().ToLowerInvariant(),
+            escalation.Score,
+            escalation.Reason,
+            escalation.Components,
+            escalation.RunId,
+        };
+        var id = escalation.Id;
+        var clock = _settings.Clock;
+        var target = Redacted(url);
+        http.PostAsJsonAsync(url, body, DarkFactoryJson.Options).ContinueWith(
+            t => t.IsCompletedSuccessfully
+                ? new EscalationDelivered(id, clock.GetUtcNow(), t.Result.IsSuccessStatusCode, $"{target}: HTTP {(int)t.Result.StatusCode}")
+                : new EscalationDelivered(id, clock.GetUtcNow(), false, $"{target}: {t.Exception?.GetBaseException().Message ?? "timed out"}"),
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
+    /// <summary>Only the scheme and host of a webhook URL (its path and query often hold a secret).</summary>
+    private static string Redacted(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Authority}" : "webhook";
+
+    private static string Describe(CorrectionAction action) => action switch
+    {
+        CorrectionAction.Hint => "hint for the next task",
+        CorrectionAction.Restart => "restart with fresh context and a hint",
+        CorrectionAction.Pause => "paused; asking for another provider or model",
+        _ => "stopped and escalated to a human",
+    };
+
+    // ---------------------------------------------------------------- queries
+
+    private void OnGetDrift(GetDrift q)
+    {
+        var list = new List<AgentDrift>();
+        foreach (var name in _agents.Keys.Order(StringComparer.Ordinal))
+        {
+            if (q.Agent is not null && q.Agent != name)
+            {
+                continue;
+            }
+
+            var w = _watches.GetValueOrDefault(name);
+            var last = _corrections.LastOrDefault(c => c.Agent == name);
+            list.Add(new AgentDrift(
+                name,
+                w?.Score ?? 0,
+                w?.Level ?? DriftLevel.Normal,
+                w?.Components ?? DriftComponents.Zero,
+                w?.UpdatedAt ?? Now,
+                last,
+                _pendingHints.GetValueOrDefault(name),
+                w?.Paused ?? false,
+                _agents[name].Provider));
+        }
+
+        Sender.Tell(new DriftSnapshot(list));
+    }
+
+    // ---------------------------------------------------------------- persisted state
+
+    private void Apply(DriftCorrection c)
+    {
+        _corrections.AddLast(c);
+        while (_corrections.Count > _settings.KeepCorrections)
+        {
+            _corrections.RemoveFirst();
+        }
+
+        _pendingHints[c.Agent] = c.Hint;
+        MaybeSnapshot();
+    }
+
+    private void Apply(Escalation e)
+    {
+        _escalations.Add(new EscalationEntry(e, null));
+        if (_escalations.Count > _settings.KeepEscalations)
+        {
+            _escalations.RemoveRange(0, _escalations.Count - _settings.KeepEscalations);
+        }
+
+        MaybeSnapshot();
+    }
+
+    private void Apply(EscalationDelivered d)
+    {
+        var i = _escalations.FindIndex(x => x.Escalation.Id == d.Id);
+        if (i >= 0)
+        {
+            _escalations[i] = _escalations[i] with { Delivery = d };
+        }
+
+        if (!d.Ok && !IsRecovering)
+        {
+            _log.Warning("Escalation {0} was not delivered: {1}", d.Id, d.Detail);
+        }
+
+        MaybeSnapshot();
+    }
+
+    private void Apply(DriftHintUsed u)
+    {
+        _pendingHints.Remove(u.Agent);
+        MaybeSnapshot();
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (!IsRecovering && LastSequenceNr > 0 && LastSequenceNr % _settings.SnapshotEvery == 0)
+        {
+            SaveSnapshot(new NightwatchSnapshot(_corrections.ToList(), _escalations.ToList(), new Dictionary<string, string>(_pendingHints)));
+        }
+    }
+
+    private Watch WatchOf(string agent)
+    {
+        if (!_watches.TryGetValue(agent, out var w))
+        {
+            w = new Watch(agent, new AgentSignals(_spec.Window));
+            _watches[agent] = w;
+        }
+
+        return w;
+    }
+
+    private sealed class Watch(string agent, AgentSignals signals)
+    {
+        public string Agent { get; } = agent;
+        public AgentSignals Signals { get; } = signals;
+        public DriftLevel Level { get; set; }
+        public double Score { get; set; }
+        public DriftComponents Components { get; set; } = DriftComponents.Zero;
+        public DateTimeOffset UpdatedAt { get; set; }
+        public string? RunId { get; set; }
+        public Dictionary<CorrectionAction, DateTimeOffset> LastFired { get; } = [];
+        public bool Paused { get; set; }
+        public bool Stopped { get; set; }
+        public DateTimeOffset LastLimitAt { get; set; }
+        public string? LastLimitRun { get; set; }
+    }
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed record Resume(string Agent);
+}

@@ -1,0 +1,142 @@
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Messages.Nightwatch;
+
+/// <summary>Drift levels, in order. Thresholds are in fleet.yaml <c>nightwatch.thresholds</c>.</summary>
+public enum DriftLevel
+{
+    Normal,
+    Minor,
+    Moderate,
+    Severe,
+    Critical,
+}
+
+/// <summary>The rungs of the correction ladder, one per level above Normal.</summary>
+public enum CorrectionAction
+{
+    /// <summary>Minor: a corrective hint recorded and prepended to the agent's next task.</summary>
+    Hint,
+
+    /// <summary>Moderate: restart with fresh context and the hint.</summary>
+    Restart,
+
+    /// <summary>Severe: pause the agent and ask the router for another provider or model.</summary>
+    Pause,
+
+    /// <summary>Critical: stop the agent and escalate to a human.</summary>
+    Stop,
+}
+
+/// <summary>The drift signals of one agent over its window, each in [0, 1] (1 = this signal alone is critical drift).</summary>
+public sealed record DriftComponents(
+    double Errors = 0,
+    double ToolFailures = 0,
+    double Health = 0,
+    double Stall = 0,
+    double Loops = 0,
+    double Cost = 0)
+{
+    public static readonly DriftComponents Zero = new();
+}
+
+/// <summary>Nightwatch's verdict for an agent whose drift level changed. Published on the event stream.</summary>
+[Manifest("drift-verdict")]
+public sealed record DriftVerdict(
+    string Agent,
+    DateTimeOffset At,
+    double Score,
+    DriftLevel Level,
+    DriftLevel Previous,
+    DriftComponents Components,
+    string Reason,
+    string? RunId = null) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>
+/// One step of the correction ladder, persisted by Nightwatch (persistence id <c>nightwatch</c>), published
+/// on the event stream and recorded in the agent's history. A storage contract: add fields with defaults,
+/// never rename or remove; the manifest stays.
+/// </summary>
+/// <param name="Hint">The corrective hint prepended to the agent's next task.</param>
+/// <param name="Provider">The provider the agent ran on, when a switch was asked for.</param>
+[Manifest("drift-correction")]
+public sealed record DriftCorrection(
+    string Agent,
+    DateTimeOffset At,
+    DriftLevel Level,
+    CorrectionAction Action,
+    double Score,
+    string Reason,
+    string Hint,
+    string? RunId = null,
+    string? Provider = null) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>A critical drift handed to a human: persisted, listed by the API, POSTed to the escalation webhook.</summary>
+[Manifest("escalation")]
+public sealed record Escalation(
+    string Id,
+    string Agent,
+    DateTimeOffset At,
+    DriftLevel Level,
+    double Score,
+    string Reason,
+    DriftComponents Components,
+    string? RunId = null) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>What became of an escalation's webhook POST (persisted).</summary>
+/// <param name="Detail">HTTP status or the error; never the URL's secrets (only its scheme and host are shown).</param>
+[Manifest("escalation-delivered")]
+public sealed record EscalationDelivered(string Id, DateTimeOffset At, bool Ok, string Detail) : IDarkFactoryMessage;
+
+/// <summary>An escalation as the API lists it.</summary>
+[Manifest("escalation-entry")]
+public sealed record EscalationEntry(Escalation Escalation, EscalationDelivered? Delivery) : IDarkFactoryMessage;
+
+/// <summary>Nightwatch -> layer (through the factory): prepend this hint to the agent's next task. Answered with a CommandResult.</summary>
+[Manifest("agent-hint")]
+public sealed record AgentHint(string Agent, string Hint) : IAgentCommand;
+
+/// <summary>The agent's pending hint went into a run (persisted, so a restarted daemon does not give it again).</summary>
+[Manifest("drift-hint-used")]
+public sealed record DriftHintUsed(string Agent, DateTimeOffset At, string? RunId) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>
+/// Nightwatch -> router (published on the event stream): route this agent away from its provider / model
+/// until <see cref="Until"/> (a severe drift's "switch provider or model").
+/// </summary>
+[Manifest("route-avoid")]
+public sealed record RouteAvoid(string Agent, string? Provider, string? Model, DateTimeOffset Until, string Reason) : IDarkFactoryMessage, IWithAgent;
+
+// ---- queries ----
+
+[Manifest("get-drift")]
+public sealed record GetDrift(string? Agent = null) : IDarkFactoryMessage;
+
+/// <summary>One agent's drift as `df drift` shows it.</summary>
+[Manifest("agent-drift")]
+public sealed record AgentDrift(
+    string Agent,
+    double Score,
+    DriftLevel Level,
+    DriftComponents Components,
+    DateTimeOffset UpdatedAt,
+    DriftCorrection? LastCorrection = null,
+    string? PendingHint = null,
+    bool Paused = false,
+    string? Provider = null) : IDarkFactoryMessage, IWithAgent;
+
+[Manifest("drift-snapshot")]
+public sealed record DriftSnapshot(IReadOnlyList<AgentDrift> Agents) : IDarkFactoryMessage;
+
+[Manifest("get-escalations")]
+public sealed record GetEscalations(int Limit = 100) : IDarkFactoryMessage;
+
+[Manifest("escalation-list")]
+public sealed record EscalationList(IReadOnlyList<EscalationEntry> Escalations) : IDarkFactoryMessage;
+
+/// <summary>Nightwatch's persisted snapshot: recent corrections, escalations and pending hints.</summary>
+[Manifest("nightwatch-snapshot")]
+public sealed record NightwatchSnapshot(
+    IReadOnlyList<DriftCorrection> Corrections,
+    IReadOnlyList<EscalationEntry> Escalations,
+    IReadOnlyDictionary<string, string> PendingHints) : IDarkFactoryMessage;
