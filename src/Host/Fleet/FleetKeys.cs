@@ -33,7 +33,10 @@ internal static class FleetKeys
     public static readonly string[] EnvValue = ["from_env", "from_file"];
 
     public static readonly string[] Nightwatch =
-        ["window", "stall_after", "loop_repeats", "thresholds", "weights", "cooldown", "escalation_webhook", "rate_limit_patterns"];
+    [
+        "window", "stall_after", "loop_repeats", "thresholds", "weights", "cooldown", "escalation_webhook", "rate_limit_patterns",
+        "error_patterns", "hysteresis", "max_burn_per_hour", "pause_for",
+    ];
 
     public static readonly string[] Thresholds = ["minor", "moderate", "severe", "critical"];
 
@@ -61,6 +64,7 @@ internal static class FleetKeys
             ["agents[].env.*"] = EnvValue,
             ["nightwatch"] = Nightwatch,
             ["nightwatch.thresholds"] = Thresholds,
+            ["nightwatch.weights"] = [.. DarkFactory.Messages.Fleet.NightwatchSpec.SignalNames],
             ["compound_review"] = CompoundReview,
             ["compound_review.forge"] = Forge,
             ["compound_review.gates[]"] = Gate,

@@ -554,13 +554,25 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Cooldown = f.Duration("cooldown") ?? d.Cooldown,
             EscalationWebhook = webhook,
             RateLimitPatterns = f.StringList("rate_limit_patterns") ?? d.RateLimitPatterns,
+            ErrorPatterns = f.StringList("error_patterns") ?? d.ErrorPatterns,
+            Hysteresis = f.Double("hysteresis") ?? d.Hysteresis,
+            MaxBurnPerHour = f.Decimal("max_burn_per_hour") ?? d.MaxBurnPerHour,
+            PauseFor = f.Duration("pause_for") ?? d.PauseFor,
         };
+        f.Require("hysteresis", n.Hysteresis is >= 0 and < 0.5, "hysteresis must be in [0, 0.5)");
+        f.Require("max_burn_per_hour", n.MaxBurnPerHour > 0, "max_burn_per_hour must be positive");
+        f.Require("pause_for", n.PauseFor > TimeSpan.Zero, "pause_for must be a positive duration");
         f.Require("window", n.Window > TimeSpan.Zero, "window must be a positive duration");
         f.Require("stall_after", n.StallAfter > TimeSpan.Zero, "stall_after must be a positive duration");
         f.Require("loop_repeats", n.LoopRepeats >= 2, "loop_repeats must be at least 2");
         f.Require("cooldown", n.Cooldown >= TimeSpan.Zero, "cooldown must not be negative");
-        if (f.Node("rate_limit_patterns") is YamlSequenceNode seq)
+        foreach (var key in new[] { "rate_limit_patterns", "error_patterns" })
         {
+            if (f.Node(key) is not YamlSequenceNode seq)
+            {
+                continue;
+            }
+
             for (var i = 0; i < seq.Children.Count; i++)
             {
                 if (seq.Children[i] is YamlScalarNode { Value: { } pattern } item)
@@ -571,7 +583,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
                     }
                     catch (ArgumentException ex)
                     {
-                        Error(item, $"{f.PathOf("rate_limit_patterns")}[{i}]", $"invalid regular expression: {ex.Message}");
+                        Error(item, $"{f.PathOf(key)}[{i}]", $"invalid regular expression: {ex.Message}");
                     }
                 }
             }
@@ -640,6 +652,12 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
 
             var p = $"{path}.{key}";
             map.Mark(p, v);
+            if (!NightwatchSpec.SignalNames.Contains(key))
+            {
+                Error(k, p, $"unknown signal '{key}'{Suggest(key, NightwatchSpec.SignalNames)} (signals: {string.Join(", ", NightwatchSpec.SignalNames)})");
+                continue;
+            }
+
             if (ParseDouble(v, p) is { } w)
             {
                 if (w < 0)

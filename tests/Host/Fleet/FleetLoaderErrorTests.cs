@@ -257,6 +257,10 @@ public sealed class FleetLoaderErrorTests
     [InlineData("nightwatch:\n  loop_repeats: 1\n", "nightwatch.loop_repeats", "1\n", "at least 2")]
     [InlineData("nightwatch:\n  weights: { errors: -0.5 }\n", "nightwatch.weights.errors", "-0.5", "must not be negative")]
     [InlineData("nightwatch:\n  rate_limit_patterns: ['(unclosed']\n", "nightwatch.rate_limit_patterns[0]", "'(unclosed'", "invalid regular expression")]
+    [InlineData("nightwatch:\n  error_patterns: ['ok', '[x']\n", "nightwatch.error_patterns[1]", "'[x'", "invalid regular expression")]
+    [InlineData("nightwatch:\n  weights: { eror: 1 }\n", "nightwatch.weights.eror", "eror", "did you mean 'errors'")]
+    [InlineData("nightwatch:\n  hysteresis: 0.6\n", "nightwatch.hysteresis", "0.6", "[0, 0.5)")]
+    [InlineData("nightwatch:\n  max_burn_per_hour: 0\n", "nightwatch.max_burn_per_hour", "0", "positive")]
     [InlineData("compound_review:\n  max_duration: 0s\n", "compound_review.max_duration", "0s", "positive")]
     [InlineData("compound_review:\n  gates:\n    - name: g\n      command: [true]\n      timeout: 0s\n", "compound_review.gates[0].timeout", "0s", "positive")]
     public void Impossible_layer_provider_and_nightwatch_values_are_errors(string yaml, string field, string marker, string message) =>
