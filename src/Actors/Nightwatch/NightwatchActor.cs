@@ -376,33 +376,41 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         var reason = DriftPolicy.Reason(score, level, c, _spec);
         var correction = new DriftCorrection(w.Agent, now, level, action, score, reason, hint, w.RunId, spec.Provider);
         w.LastFired[action] = now;
+        if (action != CorrectionAction.Hint)
+        {
+            w.Signals.ResetOutputSignals(now); // the agent gets a fresh context
+        }
+
+        w.Paused = action == CorrectionAction.Pause;
+        w.Stopped = action == CorrectionAction.Stop;
+
+        // recorded first, then carried out: a crash in between never loses the decision
         PersistAsync(correction, e =>
         {
             Apply(e);
             Context.System.EventStream.Publish(e);
             _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: $"{Describe(action)}: {reason}"));
+            _log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), reason);
+            CarryOut(e, spec, c);
         });
+    }
 
-        _log.Warning("Agent [{0}]: {1} ({2})", w.Agent, Describe(action), reason);
-        _factory.Tell(new AgentHint(w.Agent, hint), Self);
-        switch (action)
+    private void CarryOut(DriftCorrection e, AgentSpec spec, DriftComponents c)
+    {
+        _factory.Tell(new AgentHint(e.Agent, e.Hint), Self);
+        switch (e.Action)
         {
             case CorrectionAction.Restart:
-                w.Signals.ResetOutputSignals(now);
-                _factory.Tell(new RestartAgent(w.Agent), Self);
+                _factory.Tell(new RestartAgent(e.Agent), Self);
                 break;
             case CorrectionAction.Pause:
-                w.Signals.ResetOutputSignals(now);
-                w.Paused = true;
-                _factory.Tell(new StopAgent(w.Agent), Self);
-                Context.System.EventStream.Publish(new RouteAvoid(w.Agent, spec.Provider, spec.Model, now + _spec.PauseFor, reason));
-                Timers.StartSingleTimer("resume-" + w.Agent, new Resume(w.Agent), _spec.PauseFor);
+                _factory.Tell(new StopAgent(e.Agent), Self);
+                Context.System.EventStream.Publish(new RouteAvoid(e.Agent, spec.Provider, spec.Model, e.At + _spec.PauseFor, e.Reason));
+                Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _spec.PauseFor);
                 break;
             case CorrectionAction.Stop:
-                w.Signals.ResetOutputSignals(now);
-                w.Stopped = true;
-                _factory.Tell(new StopAgent(w.Agent), Self);
-                Escalate(w, level, score, c, reason, now);
+                _factory.Tell(new StopAgent(e.Agent), Self);
+                Escalate(e, c);
                 break;
         }
     }
@@ -420,9 +428,9 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void Escalate(Watch w, DriftLevel level, double score, DriftComponents c, string reason, DateTimeOffset now)
+    private void Escalate(DriftCorrection stop, DriftComponents c)
     {
-        var escalation = new Escalation(Guid.NewGuid().ToString("N")[..12], w.Agent, now, level, score, reason, c, w.RunId);
+        var escalation = new Escalation(Guid.NewGuid().ToString("N")[..12], stop.Agent, stop.At, stop.Level, stop.Score, stop.Reason, c, stop.RunId);
         PersistAsync(escalation, e =>
         {
             Apply(e);
@@ -437,7 +445,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         var http = _settings.Http ?? SharedHttp;
         var body = new
         {
-            text = $"Dark Factory: agent {escalation.Agent} stopped — {reason}",
+            text = $"Dark Factory: agent {escalation.Agent} stopped — {escalation.Reason}",
             escalation.Id,
             escalation.Agent,
             escalation.At,

@@ -1,0 +1,342 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Nightwatch;
+using DarkFactory.Actors.Tests.Support;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
+using DarkFactory.Messages.Providers;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Nightwatch;
+
+/// <summary>
+/// The NightwatchActor on virtual time (TestScheduler + VirtualClock) with its journal in a real SQLite
+/// file: output on the event stream -> verdicts, corrections carried out through the factory (a probe),
+/// rate-limit events, escalations POSTed to a real HTTP listener on 127.0.0.1, and recovery.
+/// </summary>
+public sealed class NightwatchActorSpec : TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly DateTimeOffset Start = new(2026, 11, 22, 9, 0, 0, TimeSpan.Zero);
+    private readonly VirtualClock _clock = new(Start);
+    private readonly TestProbe _factory;
+    private readonly TestProbe _history;
+    private readonly TestProbe _events;
+
+    public NightwatchActorSpec(ITestOutputHelper output)
+        : base(Config(Path.Combine(Directory.CreateTempSubdirectory("df-nightwatch-").FullName, "journal.db")), output: output)
+    {
+        _factory = CreateTestProbe("factory");
+        _history = CreateTestProbe("history");
+        _events = CreateTestProbe("events");
+        foreach (var t in new[] { typeof(DriftVerdict), typeof(DriftCorrection), typeof(Escalation), typeof(ProviderLimited), typeof(RouteAvoid) })
+        {
+            Sys.EventStream.Subscribe(_events.Ref, t);
+        }
+    }
+
+    private static Config Config(string db)
+    {
+        var cs = $"Data Source={db}";
+        return ConfigurationFactory.ParseString($$"""
+            akka.loglevel = INFO
+            akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+            akka.persistence.journal.sql { connection-string = "{{cs}}", provider-name = "SQLite.MS" }
+            akka.persistence.snapshot-store.sql { connection-string = "{{cs}}", provider-name = "SQLite.MS" }
+            """)
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Repo.Root, "hocon", "persistence.conf"))))
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"))));
+    }
+
+    private TestScheduler VirtualScheduler => (TestScheduler)Sys.Scheduler;
+
+    private void Advance(TimeSpan by)
+    {
+        _clock.Advance(by);
+        VirtualScheduler.Advance(by);
+    }
+
+    private static FleetSpec Fleet(NightwatchSpec? nightwatch = null) => new()
+    {
+        Providers = [new ProviderSpec { Name = "anthropic", Cli = "claude", Prices = new ProviderPrices { InputPerMillion = 3, OutputPerMillion = 15 } }],
+        Agents =
+        [
+            new AgentSpec { Name = "coder", Layer = LayerName.Core, Cli = "claude", Provider = "anthropic", Model = "claude-sonnet-4-5" },
+            new AgentSpec { Name = "implementer", Layer = LayerName.Growth, Cli = "claude", Provider = "anthropic" },
+        ],
+        Nightwatch = nightwatch ?? new NightwatchSpec(),
+    };
+
+    private IActorRef Nightwatch(FleetSpec? fleet = null, HttpClient? http = null)
+    {
+        var nw = Sys.ActorOf(NightwatchActor.Props(_factory.Ref, _history.Ref, new NightwatchSettings { Clock = _clock, Http = http }));
+        nw.Tell(new ApplyFleet(fleet ?? Fleet()));
+        return nw;
+    }
+
+    private void Print(string agent, params string[] lines) => PrintRun(agent, "run1", lines);
+
+    private void PrintRun(string agent, string run, params string[] lines) =>
+        Sys.EventStream.Publish(new AgentOutput(agent, run, 0, _clock.GetUtcNow(), lines.Select(l => new OutputLine(OutputStream.Stdout, l)).ToList()));
+
+    private void Lifecycle(string agent, LifecycleKind kind, string run = "run1") =>
+        Sys.EventStream.Publish(new AgentLifecycle(agent, kind, _clock.GetUtcNow(), run));
+
+    private async Task<T> Next<T>(Func<T, bool>? match = null)
+    {
+        while (true)
+        {
+            var msg = await _events.ExpectMsgAsync<object>(Wait);
+            if (msg is T t && (match is null || match(t)))
+            {
+                return t;
+            }
+        }
+    }
+
+    private async Task<T> FactoryGets<T>(Func<T, bool>? match = null)
+    {
+        while (true)
+        {
+            var msg = await _factory.ExpectMsgAsync<object>(Wait);
+            if (msg is T t && (match is null || match(t)))
+            {
+                return t;
+            }
+        }
+    }
+
+    private static async Task<DriftSnapshot> Drift(IActorRef nw) => await nw.Ask<DriftSnapshot>(new GetDrift(), Wait);
+
+    [Fact]
+    public async Task Errors_raise_the_level_and_the_ladder_hints_then_restarts_with_the_hint()
+    {
+        var nw = Nightwatch();
+        await Drift(nw); // subscribed and fleet applied
+        Lifecycle("coder", LifecycleKind.Started);
+        Print("coder", "   Compiling parser v0.1.0", "error[E0308]: mismatched types", "error[E0425]: cannot find value `x`");
+
+        var minor = await Next<DriftVerdict>();
+        Assert.Equal((DriftLevel.Minor, DriftLevel.Normal, "coder"), (minor.Level, minor.Previous, minor.Agent));
+        Assert.Equal(0.1, minor.Components.Errors);
+        var hintCorrection = await Next<DriftCorrection>();
+        Assert.Equal(CorrectionAction.Hint, hintCorrection.Action);
+        var hint = await FactoryGets<AgentHint>();
+        Assert.Contains("errors", hint.Hint);
+        var recorded = await _history.ExpectMsgAsync<AgentLifecycle>(Wait);
+        Assert.Equal(LifecycleKind.Corrected, recorded.Kind);
+        Assert.Contains("hint for the next task", recorded.Detail);
+
+        // two more errors: moderate -> restart with fresh context and the hint
+        Print("coder", "error: aborting due to 2 previous errors", "error: could not compile `parser`");
+        var moderate = await Next<DriftVerdict>();
+        Assert.Equal(DriftLevel.Moderate, moderate.Level);
+        Assert.Equal(CorrectionAction.Restart, (await Next<DriftCorrection>()).Action);
+        await FactoryGets<AgentHint>();
+        Assert.Equal("coder", (await FactoryGets<RestartAgent>()).Agent);
+
+        // the restart gave a fresh context: the level falls back
+        Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(DriftLevel.Normal, (await Next<DriftVerdict>()).Level);
+        var state = (await Drift(nw)).Agents.Single(a => a.Agent == "coder");
+        Assert.Equal(CorrectionAction.Restart, state.LastCorrection!.Action);
+        Assert.NotNull(state.PendingHint);
+    }
+
+    [Fact]
+    public async Task The_same_correction_waits_for_its_cooldown()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        Print("coder", "error: one", "error: two"); // a finished run's output: no stall signal
+        Assert.Equal(CorrectionAction.Hint, (await Next<DriftCorrection>()).Action);
+        Advance(TimeSpan.FromSeconds(30));
+        Print("coder", "plain progress line");
+        await _events.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        Advance(new NightwatchSpec().Cooldown);
+        Print("coder", "still working");
+        Assert.Equal(CorrectionAction.Hint, (await Next<DriftCorrection>()).Action);
+    }
+
+    [Fact]
+    public async Task A_silent_running_agent_is_paused_and_routed_elsewhere_then_resumed()
+    {
+        var spec = new NightwatchSpec();
+        var nw = Nightwatch();
+        await Drift(nw);
+        Lifecycle("coder", LifecycleKind.Started);
+        Print("coder", "Thinking about the plan...");
+
+        Advance(spec.StallAfter * 0.3);
+        Assert.Equal(DriftLevel.Minor, (await Next<DriftVerdict>()).Level);
+        Advance(spec.StallAfter * 0.3);
+        Assert.Equal(DriftLevel.Moderate, (await Next<DriftVerdict>()).Level);
+        Assert.Equal(CorrectionAction.Restart, (await Next<DriftCorrection>(c => c.Action != CorrectionAction.Hint)).Action);
+
+        // the restart reset the silence; the agent stays silent: severe -> pause + another route
+        Advance(spec.StallAfter * 1.1);
+        var pause = await Next<DriftCorrection>(c => c.Action == CorrectionAction.Pause);
+        Assert.Equal(DriftLevel.Severe, pause.Level);
+        Assert.Equal("anthropic", pause.Provider);
+        var avoid = await Next<RouteAvoid>();
+        Assert.Equal(("coder", "anthropic", "claude-sonnet-4-5"), (avoid.Agent, avoid.Provider, avoid.Model));
+        await FactoryGets<StopAgent>(s => s.Agent == "coder");
+        Lifecycle("coder", LifecycleKind.Stopped);
+
+        Advance(spec.PauseFor);
+        Assert.Equal("coder", (await FactoryGets<StartAgent>()).Agent);
+    }
+
+    [Fact]
+    public async Task Critical_drift_stops_the_agent_and_escalates_to_the_webhook_and_the_list()
+    {
+        using var hook = new Webhook();
+        var nw = Nightwatch(Fleet(new NightwatchSpec { EscalationWebhook = hook.Url + "T000/secret-token" }), new HttpClient());
+        await Drift(nw);
+        Lifecycle("coder", LifecycleKind.Started);
+        Print("coder", Enumerable.Range(0, 14).Select(i => $"Traceback (most recent call last): attempt {i}").ToArray());
+
+        var stop = await Next<DriftCorrection>();
+        Assert.Equal((DriftLevel.Critical, CorrectionAction.Stop), (stop.Level, stop.Action));
+        await FactoryGets<StopAgent>(s => s.Agent == "coder");
+        var escalation = await Next<Escalation>();
+        Assert.Equal("coder", escalation.Agent);
+
+        using var body = JsonDocument.Parse(await hook.Received.Task.WaitAsync(Wait));
+        Assert.Equal("coder", body.RootElement.GetProperty("agent").GetString());
+        Assert.Equal("critical", body.RootElement.GetProperty("level").GetString());
+        Assert.Contains("stopped", body.RootElement.GetProperty("text").GetString());
+
+        await AwaitAssertAsync(
+            async () =>
+            {
+                var list = await nw.Ask<EscalationList>(new GetEscalations(), Wait);
+                var entry = Assert.Single(list.Escalations);
+                Assert.Equal(escalation.Id, entry.Escalation.Id);
+                Assert.True(entry.Delivery?.Ok);
+                Assert.DoesNotContain("secret-token", entry.Delivery!.Detail);
+            },
+            Wait);
+
+        // stopped: no second escalation while it stays down
+        Print("coder", "error: still here");
+        Advance(TimeSpan.FromMinutes(3));
+        Assert.Single((await nw.Ask<EscalationList>(new GetEscalations(), Wait)).Escalations);
+    }
+
+    [Fact]
+    public async Task A_rate_limit_line_publishes_provider_limited_with_the_reset_time()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        Print("coder", "Working on it", "You've hit your limit · resets 7pm (America/Los_Angeles)", "429 Too Many Requests");
+        var limited = await Next<ProviderLimited>();
+        Assert.Equal(("anthropic", "coder", "run1", LimitSource.Pattern), (limited.Provider, limited.Agent, limited.RunId, limited.Source));
+        Assert.Equal(new DateTimeOffset(2026, 11, 23, 3, 0, 0, TimeSpan.Zero), limited.ResetAt);
+        await _events.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // the 429 right after is the same event
+    }
+
+    [Fact]
+    public async Task An_at_mention_starts_an_on_demand_agent_with_the_rest_of_the_line_as_task()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        Print("coder", "Refactoring done. @implementer: add tests for the new parser module");
+        var start = await FactoryGets<StartAgent>();
+        Assert.Equal("implementer", start.Agent);
+        Assert.Equal("add tests for the new parser module (asked by coder)", start.Task);
+        Print("coder", "@implementerx is not an agent", "@implementer again, too soon");
+        await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Usage_without_a_cost_is_priced_from_the_provider_and_counts_as_burn()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        // 3 calls of 100k input + 10k output tokens at $3 / $15 per million = $0.45 each: $1.35 in 5 min = $16/h
+        for (var i = 0; i < 3; i++)
+        {
+            Sys.EventStream.Publish(new AgentUsage("coder", "run1", "anthropic", "claude-sonnet-4-5", 100_000, 10_000, _clock.GetUtcNow()));
+        }
+
+        await AwaitAssertAsync(async () => Assert.Equal(DriftLevel.Critical, (await Drift(nw)).Agents.Single(a => a.Agent == "coder").Level), Wait);
+    }
+
+    [Fact]
+    public async Task Corrections_and_pending_hints_survive_a_restart_and_the_hint_is_given_again()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        Lifecycle("coder", LifecycleKind.Started);
+        Print("coder", "error: one", "error: two");
+        var correction = await Next<DriftCorrection>();
+        await FactoryGets<AgentHint>();
+        await AwaitAssertAsync(async () => Assert.NotNull((await Drift(nw)).Agents.Single(a => a.Agent == "coder").PendingHint), Wait);
+
+        await nw.GracefulStop(Wait);
+        var again = Nightwatch();
+        var hint = await FactoryGets<AgentHint>();
+        Assert.Equal(correction.Hint, hint.Hint);
+        var state = (await Drift(again)).Agents.Single(a => a.Agent == "coder");
+        Assert.Equal(correction.At, state.LastCorrection!.At);
+
+        // the hint went into a run: not given again after the next restart
+        Lifecycle("coder", LifecycleKind.Started, "run2");
+        await AwaitAssertAsync(async () => Assert.Null((await Drift(again)).Agents.Single(a => a.Agent == "coder").PendingHint), Wait);
+        await again.GracefulStop(Wait);
+        Nightwatch();
+        await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    /// <summary>A real HTTP endpoint on 127.0.0.1 that records the first POST.</summary>
+    private sealed class Webhook : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+
+        public Webhook()
+        {
+            var port = FreePort();
+            Url = $"http://127.0.0.1:{port}/hooks/";
+            _listener.Prefixes.Add(Url);
+            _listener.Start();
+            _ = Serve();
+        }
+
+        public string Url { get; }
+
+        public TaskCompletionSource<string> Received { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Dispose() => _listener.Close();
+
+        private static int FreePort()
+        {
+            using var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            return ((IPEndPoint)l.LocalEndpoint).Port;
+        }
+
+        private async Task Serve()
+        {
+            try
+            {
+                var ctx = await _listener.GetContextAsync();
+                using var reader = new StreamReader(ctx.Request.InputStream);
+                var body = await reader.ReadToEndAsync();
+                ctx.Response.StatusCode = 204;
+                ctx.Response.Close();
+                Received.TrySetResult(body);
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+}
