@@ -25,7 +25,7 @@ public sealed record StartRequest(string? Task);
 /// data directory. Answers use the snake_case JSON of <see cref="DarkFactoryJson"/>; errors are
 /// problem details naming what is wrong.
 /// </summary>
-public static class ApiEndpoints
+public static partial class ApiEndpoints
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
@@ -71,6 +71,7 @@ public static class ApiEndpoints
         api.MapGet("/schedule", Schedule).WithSummary("Each scheduled agent's next firings (UTC and its own time zone)");
         api.MapReviewEndpoints();
         api.MapRouterEndpoints();
+        MapNightwatch(api);
         api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
         {
             var result = await reloader.ReloadAsync(cancel: ct);

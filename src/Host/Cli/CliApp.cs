@@ -45,6 +45,8 @@ public static partial class CliApp
         root.Subcommands.Add(AgentCommand("restart", "Restart an agent; also releases a quarantined one", "restart"));
         root.Subcommands.Add(Run());
         root.Subcommands.Add(Schedule());
+        root.Subcommands.Add(Drift());
+        root.Subcommands.Add(Escalations());
         root.Subcommands.Add(Logs());
         root.Subcommands.Add(History());
         root.Subcommands.Add(Reload());
