@@ -195,46 +195,42 @@ public sealed class AgentSignals
             _repeats.Clear();
         }
 
+        var now = at.UtcTicks;
         ref var r = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_repeats, hash, out var exists);
-        if (!exists || at - r.First > _window)
+        if (!exists || now - r.First > _window.Ticks)
         {
-            r = new Repeat(1, at);
+            r = new Repeat(1, now);
             return;
         }
 
         r.Count++;
-        if (r.Count >= _maxRepeat || at - _maxRepeatAt > _window)
+        if (r.Count >= _maxRepeat || now - _maxRepeatAt.UtcTicks > _window.Ticks)
         {
             _maxRepeat = r.Count;
             _maxRepeatAt = at;
         }
     }
 
-    /// <summary>FNV-1a of the line without its leading timestamp/counter prefix (digits, punctuation, spaces) and trailing spaces.</summary>
-    internal static ulong LineHash(string text, out int length)
+    /// <summary>XXH3 of the line without its leading timestamp/counter prefix (digits, punctuation, spaces) and trailing spaces.</summary>
+    public static ulong LineHash(string text, out int length)
     {
         var span = text.AsSpan().TrimEnd();
         var start = 0;
-        while (start < span.Length && (char.IsDigit(span[start]) || char.IsWhiteSpace(span[start]) || span[start] is ':' or '-' or '.' or '[' or ']' or 'T' or 'Z' or '+' or ',' or '/'))
+        while (start < span.Length && (span[start] is (>= '0' and <= '9') or ' ' or '\t' or ':' or '-' or '.' or '[' or ']' or '+' or ',' or '/'
+            || (span[start] is 'T' or 'Z' && start > 0 && char.IsAsciiDigit(span[start - 1]))))
         {
             start++;
         }
 
         span = span[start..];
         length = span.Length;
-        var h = 14695981039346656037UL;
-        foreach (var c in span)
-        {
-            h = (h ^ c) * 1099511628211UL;
-        }
-
-        return h;
+        return System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(span));
     }
 
-    private struct Repeat(int count, DateTimeOffset first)
+    private struct Repeat(int count, long first)
     {
         public int Count = count;
-        public DateTimeOffset First = first;
+        public long First = first;
     }
 
     private sealed class Bucket

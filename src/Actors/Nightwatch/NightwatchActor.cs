@@ -217,8 +217,9 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
             var error = false;
             if (line.Kind == OutputKind.Text)
             {
-                error = _patterns.IsError(line.Text);
-                if (!error && _patterns.IsRateLimit(line.Text))
+                var flags = _patterns.Classify(line.Text);
+                error = flags == LineFlags.Error;
+                if (flags == LineFlags.RateLimit)
                 {
                     RateLimited(w, batch, line.Text);
                 }
