@@ -8,9 +8,9 @@ using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
-using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors;

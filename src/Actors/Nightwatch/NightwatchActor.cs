@@ -102,6 +102,14 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         Command<AgentOutput>(OnOutput);
         Command<AgentLifecycle>(OnLifecycle);
         Command<AgentUsage>(OnUsage);
+        Command<RouteChosen>(r =>
+        {
+            if (_agents.ContainsKey(r.Agent))
+            {
+                var w = WatchOf(r.Agent);
+                (w.Provider, w.Model) = (r.Route.Provider, r.Route.Model);
+            }
+        });
         Command<ApplyFleet>(OnFleet);
         Command<Tick>(_ => OnTick());
         Command<Resume>(OnResume);
@@ -137,6 +145,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         stream.Subscribe(Self, typeof(AgentOutput));
         stream.Subscribe(Self, typeof(AgentLifecycle));
         stream.Subscribe(Self, typeof(AgentUsage));
+        stream.Subscribe(Self, typeof(RouteChosen));
         Timers.StartPeriodicTimer(TickTimer, Tick.Instance, _settings.Tick);
     }
 
@@ -264,7 +273,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        var cost = u.CostUsd ?? Price(u, u.Provider ?? spec.Provider);
+        var cost = u.CostUsd ?? Price(u, u.Provider ?? _watches.GetValueOrDefault(u.Agent)?.Provider ?? spec.Provider);
         if (cost > 0)
         {
             var w = WatchOf(u.Agent);
@@ -306,7 +315,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
 
         w.LastLimitAt = now;
         w.LastLimitRun = batch.RunId;
-        var provider = _agents.TryGetValue(w.Agent, out var spec) ? spec.Provider : null;
+        var provider = w.Provider ?? (_agents.TryGetValue(w.Agent, out var spec) ? spec.Provider : null);
         var text = line.Length > 300 ? line[..300] : line;
         var limited = new ProviderLimited(provider, w.Agent, batch.RunId, now, ResetTimes.Parse(line, now), "output matched a rate-limit pattern", LimitSource.Pattern, text);
         Context.System.EventStream.Publish(limited);
@@ -375,7 +384,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         var spec = _agents[w.Agent];
         var hint = DriftPolicy.Hint(c, _spec);
         var reason = DriftPolicy.Reason(score, level, c, _spec);
-        var correction = new DriftCorrection(w.Agent, now, level, action, score, reason, hint, w.RunId, spec.Provider);
+        var correction = new DriftCorrection(w.Agent, now, level, action, score, reason, hint, w.RunId, w.Provider ?? spec.Provider);
         w.LastFired[action] = now;
         if (action != CorrectionAction.Hint)
         {
@@ -392,11 +401,11 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
             Context.System.EventStream.Publish(e);
             _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: $"{Describe(action)}: {reason}"));
             _log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), reason);
-            CarryOut(e, spec, c);
+            CarryOut(e, w.Model ?? spec.Model, c);
         });
     }
 
-    private void CarryOut(DriftCorrection e, AgentSpec spec, DriftComponents c)
+    private void CarryOut(DriftCorrection e, string? model, DriftComponents c)
     {
         _factory.Tell(new AgentHint(e.Agent, e.Hint), Self);
         switch (e.Action)
@@ -406,7 +415,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
                 break;
             case CorrectionAction.Pause:
                 _factory.Tell(new StopAgent(e.Agent), Self);
-                Context.System.EventStream.Publish(new RouteAvoid(e.Agent, spec.Provider, spec.Model, e.At + _spec.PauseFor, e.Reason));
+                Context.System.EventStream.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _spec.PauseFor, e.Reason));
                 Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _spec.PauseFor);
                 break;
             case CorrectionAction.Stop:
@@ -500,7 +509,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
                 last,
                 _pendingHints.GetValueOrDefault(name),
                 w?.Paused ?? false,
-                _agents[name].Provider));
+                w?.Provider ?? _agents[name].Provider));
         }
 
         Sender.Tell(new DriftSnapshot(list));
@@ -586,6 +595,11 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         public bool Stopped { get; set; }
         public DateTimeOffset LastLimitAt { get; set; }
         public string? LastLimitRun { get; set; }
+
+        /// <summary>The provider and model of the agent's current run, as the router chose them.</summary>
+        public string? Provider { get; set; }
+
+        public string? Model { get; set; }
     }
 
     private sealed record Tick

@@ -7,8 +7,8 @@ using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Nightwatch;
+using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Supervision;
 
