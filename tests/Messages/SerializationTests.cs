@@ -6,6 +6,7 @@ using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Control;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
 using DarkFactory.Messages.Scheduling;
@@ -42,6 +43,20 @@ public sealed class SerializationTests : IDisposable
     public static readonly IReadOnlyList<IDarkFactoryMessage> Samples =
     [
         new FleetDiagnostic(DiagnosticSeverity.Error, "fleet.yaml", 12, 7, "agents[2].schedule", "bad cron expression"),
+        new DriftVerdict("coder", At, 0.27, DriftLevel.Moderate, DriftLevel.Minor, new DriftComponents(Errors: 0.2, Loops: 0.1), "moderate drift 0.27 (errors 0.20, loops 0.10)", "ab12"),
+        new DriftCorrection("coder", At, DriftLevel.Severe, CorrectionAction.Pause, 0.45, "severe drift 0.45 (stall 0.45)", "Report what you are doing as you go.", "ab12", "anthropic"),
+        new Escalation("0a1b2c3d4e5f", "coder", At, DriftLevel.Critical, 0.74, "critical drift 0.74 (errors 0.70)", new DriftComponents(Errors: 0.7), "ab12"),
+        new EscalationDelivered("0a1b2c3d4e5f", At, true, "https://hooks.example.com: HTTP 204"),
+        new EscalationEntry(new Escalation("0a1b2c3d4e5f", "coder", At, DriftLevel.Critical, 0.74, "critical", DriftComponents.Zero), null),
+        new AgentHint("coder", "Do not retry the same thing again."),
+        new DriftHintUsed("coder", At, "ab13"),
+        new RouteAvoid("coder", "anthropic", "claude-sonnet-4-5", At.AddMinutes(5), "severe drift 0.45 (stall 0.45)"),
+        new GetDrift("coder"),
+        new AgentDrift("coder", 0.12, DriftLevel.Minor, new DriftComponents(ToolFailures: 0.12), At, null, "Check each tool's arguments.", false, "anthropic"),
+        new DriftSnapshot([new AgentDrift("a", 0, DriftLevel.Normal, DriftComponents.Zero, At)]),
+        new GetEscalations(20),
+        new EscalationList([new EscalationEntry(new Escalation("x", "a", At, DriftLevel.Critical, 0.9, "r", DriftComponents.Zero), new EscalationDelivered("x", At, false, "https://hooks.example.com: HTTP 500"))]),
+        new NightwatchSnapshot([new DriftCorrection("a", At, DriftLevel.Minor, CorrectionAction.Hint, 0.1, "r", "h")], [], new Dictionary<string, string> { ["a"] = "h" }),
         new AgentOutput("repo-health", "ab12", 42, At, [new OutputLine(OutputStream.Stdout, "ok"), new OutputLine(OutputStream.Stderr, "error: x", OutputKind.Error)]),
         new ExitInfo(137, 9, At, "max runtime 00:30:00 exceeded"),
         new AgentStatus { Agent = "ci-watchdog", Layer = LayerName.Safety, State = AgentState.Running, Pid = 4242, RunId = "ab12", Restarts = 3, LastExit = new ExitInfo(1, null, At), StartedAt = At, Install = "npm install -g x" },

@@ -550,7 +550,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             StallAfter = f.Duration("stall_after") ?? d.StallAfter,
             LoopRepeats = f.Int("loop_repeats") ?? d.LoopRepeats,
             Thresholds = f.Node("thresholds") is { } t ? ReadThresholds(t, f.PathOf("thresholds")) : d.Thresholds,
-            Weights = f.Node("weights") is { } w ? ReadWeights(w, f.PathOf("weights")) : d.Weights,
+            Weights = f.Node("weights") is { } w ? ReadWeights(w, f.PathOf("weights"), NightwatchSpec.SignalNames) : d.Weights,
             Cooldown = f.Duration("cooldown") ?? d.Cooldown,
             EscalationWebhook = webhook,
             RateLimitPatterns = f.StringList("rate_limit_patterns") ?? d.RateLimitPatterns,
@@ -634,7 +634,8 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         return t;
     }
 
-    private Dictionary<string, double> ReadWeights(YamlNode node, string path)
+    /// <param name="names">The names the map may hold (null: any, e.g. provider names checked elsewhere).</param>
+    private Dictionary<string, double> ReadWeights(YamlNode node, string path, IReadOnlyList<string>? names = null)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
         if (AsMap(node, path) is not { } m)
@@ -652,9 +653,9 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
 
             var p = $"{path}.{key}";
             map.Mark(p, v);
-            if (!NightwatchSpec.SignalNames.Contains(key))
+            if (names is not null && !names.Contains(key))
             {
-                Error(k, p, $"unknown signal '{key}'{Suggest(key, NightwatchSpec.SignalNames)} (signals: {string.Join(", ", NightwatchSpec.SignalNames)})");
+                Error(k, p, $"unknown signal '{key}'{Suggest(key, names)} (signals: {string.Join(", ", names)})");
                 continue;
             }
 
