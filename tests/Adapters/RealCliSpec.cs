@@ -153,6 +153,25 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
     [RealCliFact("gemini")]
     public void Gemini_429_publishes_provider_limited_with_the_reset_time() => LimitedWithReset(CliCatalog.Gemini, "gemini-mock-1", TimeSpan.FromSeconds(2), expectReset: true);
 
+    private void ServerErrorEndsTheRunWithoutALimit(string cli, string model)
+    {
+        Subscribe();
+        _mock.Reply(MockReply.Error(500));
+        Run(cli, model);
+
+        var end = (AgentLifecycle)FishForMessage(
+            m => m is ProviderLimited || m is AgentLifecycle { Kind: LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Killed },
+            Wait);
+        Assert.Equal(LifecycleKind.Crashed, end.Kind); // no ProviderLimited came first: a 500 is an error, not a limit
+        Assert.NotEqual(0, end.ExitCode);
+    }
+
+    [RealCliFact("claude")]
+    public void Claude_500s_end_the_run_as_a_crash_after_its_bounded_retry() => ServerErrorEndsTheRunWithoutALimit(CliCatalog.Claude, "claude-mock-1");
+
+    [RealCliFact("codex")]
+    public void Codex_500s_end_the_run_as_a_crash_after_its_bounded_retry() => ServerErrorEndsTheRunWithoutALimit(CliCatalog.Codex, "gpt-mock-1");
+
     [RealCliFact("codex")]
     public void A_provider_that_never_answers_is_bounded_by_max_runtime()
     {
