@@ -42,22 +42,22 @@ public static class RouteBench
         {
             ("RoutingPolicy (automaton, precompiled)", Measure(n, i => policy.Decide(RoutingBenchFleet.Task, null, board, i))),
             ("naive: regex \\b scan of every rule", Measure(n / 10, _ => regex.Decide(RoutingBenchFleet.Task, board))),
-            ("naive: Contains scan of every rule", Measure(n, _ => contains.Decide(RoutingBenchFleet.Task, board))),
+            ("naive: Contains scan of every rule", Measure(n / 10, _ => contains.Decide(RoutingBenchFleet.Task, board))),
         };
 
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"Routing decision, {providers} providers x {rules} rules (3 keywords each), task of {RoutingBenchFleet.Task.Length} chars, 5 providers limited; single thread; {Environment.ProcessorCount} cores, load {Machine.LoadAverage()}");
         md.AppendLine();
-        md.AppendLine("| router | decisions | p50 µs | p99 µs | p99.9 µs | max µs | decisions/s | bytes/decision |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| router | decisions | p50 µs | p99 µs | p99.9 µs | max µs | decisions/s (wall) | decisions per CPU-s | bytes/decision |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var (name, r) in results)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {r.Count:N0} | {r.P50:0.0} | {r.P99:0.0} | {r.P999:0.0} | {r.Max:0} | {r.PerSecond:N0} | {r.BytesPer:N0} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {r.Count:N0} | {r.P50:0.0} | {r.P99:0.0} | {r.P999:0.0} | {r.Max:0} | {r.PerSecond:N0} | {r.PerCpuSecond:N0} | {r.BytesPer:N0} |");
         }
 
         var p = results[0].R;
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Targets: p99 < 50 µs: {(p.P99 < 50 ? "met" : "MISSED")} ({p.P99:0.0} µs); >= 100,000 decisions/s: {(p.PerSecond >= 100_000 ? "met" : "MISSED")} ({p.PerSecond:N0}/s).");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Targets: p99 < 50 µs: {(p.P99 < 50 ? "met" : "MISSED")} ({p.P99:0.0} µs); >= 100,000 decisions/s: {(p.PerSecond >= 100_000 ? "met" : "MISSED")} ({p.PerSecond:N0}/s wall clock, {p.PerCpuSecond:N0} per CPU-second).");
         return md.ToString();
     }
 
@@ -72,6 +72,7 @@ public static class RouteBench
         GC.Collect();
         var latencies = new double[n];
         var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var cpu = Environment.CpuUsage.TotalTime;
         var total = Stopwatch.StartNew();
         for (var i = 0; i < n; i++)
         {
@@ -81,13 +82,15 @@ public static class RouteBench
         }
 
         total.Stop();
+        var cpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds;
         var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Array.Sort(latencies);
         double At(double q) => latencies[Math.Min(n - 1, (int)(q * n))];
-        return new Result(n, At(0.5), At(0.99), At(0.999), latencies[^1], n / total.Elapsed.TotalSeconds, bytes / n);
+        return new Result(n, At(0.5), At(0.99), At(0.999), latencies[^1], n / total.Elapsed.TotalSeconds, n / cpuSeconds, bytes / n);
     }
 
-    private sealed record Result(int Count, double P50, double P99, double P999, double Max, double PerSecond, long BytesPer);
+    /// <param name="PerCpuSecond">Decisions per second of process CPU time: the cost itself, whatever else the machine runs.</param>
+    private sealed record Result(int Count, double P50, double P99, double P999, double Max, double PerSecond, double PerCpuSecond, long BytesPer);
 
     /// <summary>The obvious router: test each rule's keywords against the task in order, then rank the providers with LINQ.</summary>
     private sealed class NaiveRouter(FleetSpec fleet, bool wordBounded)

@@ -376,40 +376,51 @@ public sealed class RoutingPolicy
         {
             if (x.Rule >= 0)
             {
-                return Cached(1, x.Rule, best.Rule, () => $"rule {x.Rule + 1} ({RuleWhat(x.Rule)}) ranks below rule {best.Rule + 1}");
+                return Cached(1, x.Rule, best.Rule);
             }
 
             if (x.Own)
             {
                 return best.Rule >= 0
-                    ? Cached(2, best.Rule, 0, () => $"the agent's own provider, but rule {best.Rule + 1} ({RuleWhat(best.Rule)}) matched")
+                    ? Cached(2, best.Rule, 0)
                     : "the agent's own provider ranks lower";
             }
 
             return best.Rule >= 0
-                ? Cached(3, best.Rule, 0, () => $"no matching rule routes to it (rule {best.Rule + 1} matched)")
+                ? Cached(3, best.Rule, 0)
                 : "not the agent's provider and no rule routes to it";
         }
 
         var p = _providers[x.Index];
-        var bp = _providers[best.Index];
         return strategy switch
         {
-            RoutingStrategy.Cost => Cached(4, x.Index, best.Index, () => $"costlier: ${Money(_blendedPrice[x.Index])}/M vs ${Money(_blendedPrice[best.Index])}/M"),
+            RoutingStrategy.Cost => Cached(4, x.Index, best.Index),
             RoutingStrategy.Latency => x.Condition.LatencyMs is { } l
                 ? best.Condition.LatencyMs is { } bl ? $"slower: ~{l:0} ms vs ~{bl:0} ms" : $"slower or unmeasured (priority {p.Priority})"
-                : Cached(5, x.Index, best.Index, () => $"no run time measured yet; priority {p.Priority} vs {bp.Priority}"),
+                : Cached(5, x.Index, best.Index),
             RoutingStrategy.RoundRobin => "round-robin: not its turn",
-            RoutingStrategy.Weighted => Cached(6, x.Index, 0, () => $"weighted: not drawn this time (weight {Num(_weights[x.Index])})"),
-            _ => Cached(7, x.Index, best.Index, () => $"lower priority: {p.Priority} vs {bp.Priority}"),
+            RoutingStrategy.Weighted => Cached(6, x.Index, 0),
+            _ => Cached(7, x.Index, best.Index),
         };
     }
 
-    private string Cached(int kind, int a, int b, Func<string> build)
+    /// <summary>An explanation that depends only on (kind, a, b): built once.</summary>
+    private string Cached(int kind, int a, int b)
     {
         var key = ((long)kind << 48) | ((long)a << 24) | (uint)b;
-        return _reasons.TryGetValue(key, out var text) ? text : _reasons.GetOrAdd(key, build());
+        return _reasons.TryGetValue(key, out var text) ? text : _reasons.GetOrAdd(key, Explain(kind, a, b));
     }
+
+    private string Explain(int kind, int a, int b) => kind switch
+    {
+        1 => $"rule {a + 1} ({RuleWhat(a)}) ranks below rule {b + 1}",
+        2 => $"the agent's own provider, but rule {a + 1} ({RuleWhat(a)}) matched",
+        3 => $"no matching rule routes to it (rule {a + 1} matched)",
+        4 => $"costlier: ${Money(_blendedPrice[a])}/M vs ${Money(_blendedPrice[b])}/M",
+        5 => $"no run time measured yet; priority {_providers[a].Priority} vs {_providers[b].Priority}",
+        6 => $"weighted: not drawn this time (weight {Num(_weights[a])})",
+        _ => $"lower priority: {_providers[a].Priority} vs {_providers[b].Priority}",
+    };
 
     private string Health(Candidate x)
     {
