@@ -303,7 +303,7 @@ internal sealed class SupervisordTarget : ITarget
         c.AppendLine(CultureInfo.InvariantCulture, $"[supervisorctl]\nserverurl=unix://{sock}\n");
         foreach (var p in fleet.Programs)
         {
-            var env = fleet.Environment.Append(new(Peer.ProgKey, p.Name)).Select(kv => $"{kv.Key}=\"{kv.Value.Replace("%", "%%", StringComparison.Ordinal)}\"");
+            var env = fleet.Environment.Append(new KeyValuePair<string, string>(Peer.ProgKey, p.Name)).Select(kv => $"{kv.Key}=\"{kv.Value.Replace("%", "%%", StringComparison.Ordinal)}\"");
             c.AppendLine(CultureInfo.InvariantCulture, $"[program:{p.Name}]");
             c.AppendLine(CultureInfo.InvariantCulture, $"command={string.Join(' ', p.Argv.Select((a, i) => Q(i == 0 ? Peer.Which(a) ?? a : a)))}");
             c.AppendLine(CultureInfo.InvariantCulture, $"autostart={(p.Autostart ? "true" : "false")}");
@@ -396,7 +396,7 @@ internal sealed class Pm2Target(string repoRoot) : ITarget
             ["vizion"] = false,
             ["pmx"] = false,
             ["automation"] = false,
-            ["env"] = fleet.Environment.Append(new(Peer.ProgKey, p.Name)).ToDictionary(kv => kv.Key, kv => kv.Value),
+            ["env"] = fleet.Environment.Append(new KeyValuePair<string, string>(Peer.ProgKey, p.Name)).ToDictionary(kv => kv.Key, kv => kv.Value),
         }).ToList();
         // pm2 7 keeps an `autostart: false` app "stopped" even through `pm2 start NAME`: a program that
         // starts on request gets its own file, started then

@@ -2,12 +2,28 @@ using System.Globalization;
 using System.Text;
 using DarkFactory.Bench;
 
-// df-bench [--repo DIR] [--quick] [--only restart,restart-defaults,cold100,cold1000,idle,chatty,flood,stop]
+// df-bench [--repo DIR] [--quick] [--only restart,restart-defaults,cold100,cold1000,idle,chatty,flood,stop,route]
 //          [--targets df,supervisord,pm2,runit,s6] [--out FILE]
 var repo = Path.GetFullPath(Arg("--repo") ?? FindRepo(Directory.GetCurrentDirectory()));
 var quick = args.Contains("--quick");
 var only = Arg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
 var output = Arg("--out") ?? Path.Combine(repo, "bench", "results", "latest.md");
+
+// the routing benchmark is in-process (no supervisor targets): bench/run --only route
+if (only is null || only.Contains("route"))
+{
+    var routeReport = RouteBench.Run(quick);
+    var routeFile = Path.Combine(repo, "bench", "results", "route.md");
+    Directory.CreateDirectory(Path.GetDirectoryName(routeFile)!);
+    File.WriteAllText(routeFile, routeReport);
+    Console.WriteLine(routeReport);
+    Console.WriteLine($"written to {routeFile}");
+    only?.Remove("route");
+    if (only is { Count: 0 })
+    {
+        return 0;
+    }
+}
 
 var bench = new Bench(repo, quick);
 var target = new DarkFactoryTarget(repo);

@@ -101,7 +101,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Command<Poll>(_ => OnPoll());
         Command<ProbeAnswered>(OnProbeAnswered);
         Command<GetProviders>(_ => Sender.Tell(Providers()));
-        Command<GetCosts>(q => Sender.Tell(_ledger.Report(q.By)));
+        Command<GetCosts>(q => Sender.Tell(_ledger.Report(q.By) with { Budgets = BudgetLines() }));
         Command<SaveSnapshotSuccess>(s =>
         {
             DeleteMessages(s.Metadata.SequenceNr);
@@ -172,6 +172,17 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
                 _ledger.ProviderSpend(p.Name, today), _health.ConsecutiveFailures(p.Name));
         }).ToList();
         return new ProvidersSnapshot(providers, _waiting.Keys.Order(StringComparer.Ordinal).ToList(), _switches.Reverse().Take(20).ToList());
+    }
+
+    private List<BudgetLine> BudgetLines()
+    {
+        var now = Now;
+        var (today, month) = (CostLedger.Day(now), CostLedger.Month(now));
+        var lines = _fleet.Providers.Select(p => new BudgetLine(
+            p.Name, "provider", _ledger.ProviderSpend(p.Name, today), p.Limits.BudgetPerDay, _ledger.ProviderSpend(p.Name, month), p.Limits.BudgetPerMonth, p.Limits.Credits)).ToList();
+        lines.AddRange(_fleet.Agents.Where(a => a.Budget.Any).Select(a => new BudgetLine(
+            a.Name, "agent", _ledger.AgentSpend(a.Name, today), a.Budget.PerDay, _ledger.AgentSpend(a.Name, month), a.Budget.PerMonth)));
+        return lines;
     }
 
     // ---------------------------------------------------------------- events of runs

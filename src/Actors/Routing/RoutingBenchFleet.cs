@@ -12,7 +12,7 @@ public static class RoutingBenchFleet
 {
     public const string Task =
         "The nightly job failed again after the dependency bump. Please look at the module that handles uploads; the logs mention "
-        + "alpha137 twice and the stack trace points at topic 171 work in the storage layer. Keep the fix small and add a test.";
+        + "alpha137z twice and the stack trace points at topic 171 work in the storage layer. Keep the fix small and add a test.";
 
     public const string ExpectedProvider = "p37";
 
@@ -30,7 +30,7 @@ public static class RoutingBenchFleet
         }).ToList(),
         Routing = Enumerable.Range(0, rules).Select(r => new RoutingRuleSpec
         {
-            Keywords = [$"alpha{r}", $"beta{r}", $"topic {r} work"],
+            Keywords = [$"alpha{r}z", $"beta{r}z", $"topic {r} work"],
             Provider = Name(r % providers),
         }).ToList(),
     };

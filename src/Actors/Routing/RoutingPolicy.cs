@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
@@ -33,6 +34,10 @@ public sealed class RoutingPolicy
     private readonly KeywordMatcher _capabilityMatcher;
     private readonly int[][] _capabilityAgents;  // capability id -> AI agents having it
     private readonly Dictionary<string, AgentSpec> _agentsByName;
+
+    // explanations repeat from decision to decision: built once (thread-safe; bounded)
+    private readonly ConcurrentDictionary<long, string> _reasons = new();
+    private readonly ConcurrentDictionary<ProviderCondition, string> _health = new();
 
     public RoutingPolicy(FleetSpec fleet)
     {
@@ -135,7 +140,7 @@ public sealed class RoutingPolicy
         {
             return agent is null
                 ? new RouteDecision(null, [], null, "the fleet declares no providers")
-                : new RouteDecision(new Route(agent.Cli, agent.Provider, agent.Model, "the fleet declares no providers: the agent's own CLI"), [], agent.Name);
+                : new RouteDecision(new Route(agent.Cli, agent.Provider, agent.Model, "the fleet declares no providers: the agent's own CLI", "declared"), [], agent.Name);
         }
 
         var n = _providers.Length;
@@ -323,7 +328,8 @@ public sealed class RoutingPolicy
         var best = c[chosen];
         var bp = _providers[best.Index];
         var reason = ChosenReason(best, strategy, topTier, c, chosen);
-        return new RouteDecision(new Route(bp.Cli, bp.Name, ModelOf(best, agent), reason), candidates, agent?.Name);
+        var kind = best.Condition.State == ProviderState.Open ? "probe" : chosen > 0 ? "failover" : best.Rule >= 0 ? "rule" : best.Own ? "own" : "fallback";
+        return new RouteDecision(new Route(bp.Cli, bp.Name, ModelOf(best, agent), reason, kind), candidates, agent?.Name);
     }
 
     // ---------------------------------------------------------------- explanations
@@ -370,39 +376,74 @@ public sealed class RoutingPolicy
         {
             if (x.Rule >= 0)
             {
-                return $"rule {x.Rule + 1} ({RuleWhat(x.Rule)}) ranks below rule {best.Rule + 1}";
+                return Cached(1, x.Rule, best.Rule);
             }
 
             if (x.Own)
             {
-                return best.Rule >= 0 ? $"the agent's own provider, but rule {best.Rule + 1} ({RuleWhat(best.Rule)}) matched" : "the agent's own provider ranks lower";
+                return best.Rule >= 0
+                    ? Cached(2, best.Rule, 0)
+                    : "the agent's own provider ranks lower";
             }
 
-            return best.Rule >= 0 ? $"no matching rule routes to it (rule {best.Rule + 1} matched)" : "not the agent's provider and no rule routes to it";
+            return best.Rule >= 0
+                ? Cached(3, best.Rule, 0)
+                : "not the agent's provider and no rule routes to it";
         }
 
         var p = _providers[x.Index];
-        var bp = _providers[best.Index];
         return strategy switch
         {
-            RoutingStrategy.Cost => $"costlier: ${Money(_blendedPrice[x.Index])}/M vs ${Money(_blendedPrice[best.Index])}/M",
+            RoutingStrategy.Cost => Cached(4, x.Index, best.Index),
             RoutingStrategy.Latency => x.Condition.LatencyMs is { } l
                 ? best.Condition.LatencyMs is { } bl ? $"slower: ~{l:0} ms vs ~{bl:0} ms" : $"slower or unmeasured (priority {p.Priority})"
-                : $"no run time measured yet; priority {p.Priority} vs {bp.Priority}",
+                : Cached(5, x.Index, best.Index),
             RoutingStrategy.RoundRobin => "round-robin: not its turn",
-            RoutingStrategy.Weighted => $"weighted: not drawn this time (weight {Num(_weights[x.Index])})",
-            _ => $"lower priority: {p.Priority} vs {bp.Priority}",
+            RoutingStrategy.Weighted => Cached(6, x.Index, 0),
+            _ => Cached(7, x.Index, best.Index),
         };
     }
 
-    private static string Health(Candidate x)
+    /// <summary>An explanation that depends only on (kind, a, b): built once.</summary>
+    private string Cached(int kind, int a, int b)
+    {
+        var key = ((long)kind << 48) | ((long)a << 24) | (uint)b;
+        return _reasons.TryGetValue(key, out var text) ? text : _reasons.GetOrAdd(key, Explain(kind, a, b));
+    }
+
+    private string Explain(int kind, int a, int b) => kind switch
+    {
+        1 => $"rule {a + 1} ({RuleWhat(a)}) ranks below rule {b + 1}",
+        2 => $"the agent's own provider, but rule {a + 1} ({RuleWhat(a)}) matched",
+        3 => $"no matching rule routes to it (rule {a + 1} matched)",
+        4 => $"costlier: ${Money(_blendedPrice[a])}/M vs ${Money(_blendedPrice[b])}/M",
+        5 => $"no run time measured yet; priority {_providers[a].Priority} vs {_providers[b].Priority}",
+        6 => $"weighted: not drawn this time (weight {Num(_weights[a])})",
+        _ => $"lower priority: {_providers[a].Priority} vs {_providers[b].Priority}",
+    };
+
+    private string Health(Candidate x)
     {
         if (x.Missing is { } missing && x.Condition.Available)
         {
             return missing;
         }
 
-        var c = x.Condition;
+        if (_health.TryGetValue(x.Condition, out var text))
+        {
+            return text;
+        }
+
+        if (_health.Count > 4096)
+        {
+            _health.Clear();
+        }
+
+        return _health.GetOrAdd(x.Condition, HealthText);
+    }
+
+    private static string HealthText(ProviderCondition c)
+    {
         var what = c.State switch
         {
             ProviderState.Limited => "rate limited",

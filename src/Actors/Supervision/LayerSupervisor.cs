@@ -263,7 +263,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         slot.Child = child;
         if (route?.Chosen is { } taken)
         {
-            _services.Router?.Tell(new RouteChosen(spec.Name, runId, taken, Now));
+            _services.Router?.Tell(RouteChosen.Of(spec.Name, runId, taken, Now));
         }
     }
 

@@ -22,21 +22,32 @@ public static class RouterEndpoints
 
     public static void MapRouterEndpoints(this RouteGroupBuilder api)
     {
-        api.MapPost("/route", Route);
+        api.MapPost("/route", Route)
+            .WithSummary("The route a task gets (cli, provider, model, reason), why each other candidate lost, and the best-fit agent")
+            .Produces<RouteDecision>()
+            .ProducesProblem(400)
+            .ProducesProblem(404);
         api.MapGet("/providers", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
-            Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Providers));
+                Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Providers))
+            .WithSummary("Each provider: state (ok, limited, open, over_budget), reset_at, spend")
+            .Produces<List<ProviderStatus>>();
         api.MapGet("/providers/switches", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
-            Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Switches ?? []));
+                Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Switches ?? []))
+            .WithSummary("The latest provider switches of agents, with their reasons")
+            .Produces<List<ProviderSwitched>>();
         api.MapGet("/costs", async (string? by, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
             by ??= "provider";
             if (!CostGroupings.Contains(by))
             {
-                return Problem(400, "invalid parameter 'by'", $"by must be one of {string.Join(", ", CostGroupings)}; got '{by}'");
+                return Problem(400, "invalid parameter 'by'", $"by: must be one of {string.Join(", ", CostGroupings)}; got '{by}'");
             }
 
             return Json(await Ask<CostReport>(f, new GetCosts(by), ct));
-        });
+        })
+            .WithSummary("The cost ledger grouped by agent, provider, day or run, and spend against budgets")
+            .Produces<CostReport>()
+            .ProducesProblem(400);
     }
 
     private static async Task<IResult> Route(string? task, string? agent, HttpRequest request, IRequiredActor<FactoryActor> f, CancellationToken ct)
@@ -57,12 +68,12 @@ public static class RouterEndpoints
 
         if (string.IsNullOrWhiteSpace(task))
         {
-            return Problem(400, "missing parameter 'task'", "give the task text: POST /api/route?task=... (or a JSON body {\"task\": \"...\"})");
+            return Problem(400, "missing parameter 'task'", "task: give the task text: POST /api/route?task=... (or a JSON body {\"task\": \"...\"})");
         }
 
         if (agent is not null && !(await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet.Agents.Any(a => a.Name == agent))
         {
-            return Problem(404, "unknown agent", $"no agent named '{agent}' in the fleet");
+            return Problem(404, "unknown agent", $"agent: no agent named '{agent}' in the fleet");
         }
 
         return Json(await Ask<RouteDecision>(f, new RouteTask(task, agent), ct));
@@ -76,6 +87,5 @@ public static class RouterEndpoints
 
     private static IResult Json(object value) => Results.Json(value, DarkFactoryJson.Options);
 
-    private static IResult Problem(int status, string title, string detail) =>
-        Results.Json(new { type = "about:blank", title, status, detail }, DarkFactoryJson.Options, "application/problem+json", status);
+    private static IResult Problem(int status, string title, string detail) => ApiProblems.Problem(status, title, detail);
 }

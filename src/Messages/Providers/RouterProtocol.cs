@@ -5,12 +5,14 @@ namespace DarkFactory.Messages.Providers;
 
 /// <summary>A route: which CLI runs the task, against which provider and model, and why.</summary>
 /// <param name="Provider">fleet.yaml <c>providers[].name</c>; null when the fleet declares no provider for it.</param>
+/// <param name="Kind">What decided it, in one word: rule, own (the agent's provider), fallback, failover, probe or declared.</param>
 [Manifest("route")]
 public sealed record Route(
     string Cli,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Provider,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Model,
-    string Reason) : IDarkFactoryMessage;
+    string Reason,
+    string? Kind = null) : IDarkFactoryMessage;
 
 /// <summary>One provider the router considered for a task; <see cref="RejectedBecause"/> is null for the chosen one.</summary>
 [Manifest("route-candidate")]
@@ -106,14 +108,44 @@ public sealed record GetCosts(string By = "provider") : IDarkFactoryMessage;
 [Manifest("cost-row")]
 public sealed record CostRow(string Key, int Runs, long InputTokens, long OutputTokens, long CachedInputTokens, decimal CostUsd) : IDarkFactoryMessage;
 
+/// <summary>Spend of a provider or an agent against its caps (today and this month, UTC).</summary>
+/// <param name="Kind">provider or agent.</param>
+/// <param name="Budget">The daily cap; null when none.</param>
+[Manifest("budget-line")]
+public sealed record BudgetLine(
+    string Name,
+    string Kind,
+    decimal SpentToday,
+    decimal? Budget,
+    decimal SpentMonth,
+    decimal? MonthlyBudget,
+    decimal? Credits = null) : IDarkFactoryMessage;
+
+/// <param name="Budgets">Every provider and every agent with a budget: spend against caps.</param>
 [Manifest("cost-report")]
-public sealed record CostReport(string By, IReadOnlyList<CostRow> Rows, decimal TotalUsd) : IDarkFactoryMessage;
+public sealed record CostReport(string By, IReadOnlyList<CostRow> Rows, decimal TotalUsd, IReadOnlyList<BudgetLine>? Budgets = null) : IDarkFactoryMessage;
 
 // ---- events of the router (persisted, id "router"; storage contracts: add fields with defaults, never rename) ----
 
-/// <summary>A run of an AI agent got its route. Persisted and published on the event stream.</summary>
+/// <summary>A run of an AI agent got its route (flat: cli, provider, model, reason). Persisted and published on the event stream.</summary>
+/// <param name="ReasonKind">See <see cref="Route.Kind"/> (a low-cardinality label for metrics).</param>
 [Manifest("route-chosen")]
-public sealed record RouteChosen(string Agent, string RunId, Route Route, DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+public sealed record RouteChosen(
+    string Agent,
+    string RunId,
+    string Cli,
+    string? Provider,
+    string? Model,
+    string Reason,
+    DateTimeOffset At,
+    string? ReasonKind = null) : IDarkFactoryMessage, IWithAgent
+{
+    public static RouteChosen Of(string agent, string runId, Route route, DateTimeOffset at) =>
+        new(agent, runId, route.Cli, route.Provider, route.Model, route.Reason, at, route.Kind);
+
+    [JsonIgnore]
+    public Route Route => new(Cli, Provider, Model, Reason, ReasonKind);
+}
 
 /// <summary>One ledger entry: tokens and cost of (part of) a run; <see cref="Priced"/> when the router priced the tokens itself.</summary>
 [Manifest("cost-recorded")]

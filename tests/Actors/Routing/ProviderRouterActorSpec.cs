@@ -82,7 +82,7 @@ public sealed class ProviderRouterActorSpec : TestKit
     {
         var router = await Router(Fleet(), "router-failover");
         Assert.Equal("openai", (await Route(router)).Chosen!.Provider);
-        router.Tell(new RouteChosen("sentinel", "run1", new Route("codex", "openai", null, "rule 1"), Start));
+        router.Tell(RouteChosen.Of("sentinel", "run1", new Route("codex", "openai", null, "rule 1"), Start));
 
         // the adapter (or Nightwatch) says the run's provider is limited; the event names only the run
         Sys.EventStream.Publish(new ProviderLimited(null, "sentinel", "run1", Start, Start.AddMinutes(10), "429 Too Many Requests", LimitSource.Structured));
@@ -97,7 +97,7 @@ public sealed class ProviderRouterActorSpec : TestKit
         // the layers see the same board
         Assert.Equal("anthropic", _board.Decide("security scan", Sentinel)!.Chosen!.Provider);
 
-        router.Tell(new RouteChosen("sentinel", "run2", new Route("claude", "anthropic", null, "failover"), Start));
+        router.Tell(RouteChosen.Of("sentinel", "run2", new Route("claude", "anthropic", null, "failover"), Start));
         await AwaitAssertAsync(async () =>
         {
             var providers = await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
@@ -118,7 +118,7 @@ public sealed class ProviderRouterActorSpec : TestKit
         var router = await Router(Fleet(), "router-breaker");
         for (var i = 1; i <= 2; i++)
         {
-            router.Tell(new RouteChosen("sentinel", $"run{i}", new Route("codex", "openai", null, "rule 1"), Start));
+            router.Tell(RouteChosen.Of("sentinel", $"run{i}", new Route("codex", "openai", null, "rule 1"), Start));
             Sys.EventStream.Publish(new AgentLifecycle("sentinel", LifecycleKind.Crashed, Start, $"run{i}", ExitCode: 1));
         }
 
@@ -134,7 +134,7 @@ public sealed class ProviderRouterActorSpec : TestKit
         Assert.Equal("openai", probe.Chosen!.Provider);
         Assert.Contains("half-open probe", probe.Chosen.Reason);
 
-        router.Tell(new RouteChosen("sentinel", "run3", probe.Chosen, _clock.Now));
+        router.Tell(RouteChosen.Of("sentinel", "run3", probe.Chosen, _clock.Now));
         Sys.EventStream.Publish(new AgentLifecycle("sentinel", LifecycleKind.Exited, _clock.Now, "run3", ExitCode: 0));
         await AwaitAssertAsync(async () =>
         {
@@ -190,7 +190,7 @@ public sealed class ProviderRouterActorSpec : TestKit
     public async Task Usage_lands_in_the_ledger_and_a_spent_budget_switches_the_provider()
     {
         var router = await Router(Fleet(new ProviderLimits { BudgetPerDay = 1 }), "router-budget");
-        router.Tell(new RouteChosen("sentinel", "run1", new Route("codex", "openai", null, "rule 1"), Start));
+        router.Tell(RouteChosen.Of("sentinel", "run1", new Route("codex", "openai", null, "rule 1"), Start));
         Sys.EventStream.Publish(new AgentUsage("sentinel", "run1", null, "gpt-5-codex", 1000, 200, Start, CostUsd: 1.25m));
 
         await AwaitAssertAsync(async () =>

@@ -69,15 +69,15 @@ public sealed class RouterPersistenceSpec : IDisposable
             router.Tell(new ApplyFleet(Fleet));
             for (var i = 0; i < runs; i++)
             {
-                router.Tell(new RouteChosen("a", $"run{i}", new Route("codex", "openai", null, "own"), now));
+                router.Tell(RouteChosen.Of("a", $"run{i}", new Route("codex", "openai", null, "own"), now));
                 router.Tell(new AgentUsage("a", $"run{i}", null, null, 1_000_000, 100_000, now)); // priced: $2 each
                 expected += 2m;
             }
 
-            router.Tell(new RouteChosen("a", "crash", new Route("codex", "openai", null, "own"), now));
+            router.Tell(RouteChosen.Of("a", "crash", new Route("codex", "openai", null, "own"), now));
             router.Tell(new AgentLifecycle("a", LifecycleKind.Crashed, now, "crash", ExitCode: 1));
             router.Tell(new ProviderLimited("anthropic", "a", null, now, now.AddHours(2), "429", LimitSource.Structured));
-            router.Tell(new RouteChosen("a", "switched", new Route("claude", "anthropic", null, "failover"), now));
+            router.Tell(RouteChosen.Of("a", "switched", new Route("claude", "anthropic", null, "failover"), now));
 
             await AwaitProviders(router, p => p.Providers.Single(x => x.Name == "openai").Spend == expected && p.Switches!.Count == 1);
             await first.Terminate();
