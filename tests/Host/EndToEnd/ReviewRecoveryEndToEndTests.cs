@@ -14,7 +14,7 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 [Collection("daemon")]
 public sealed class ReviewRecoveryEndToEndTests : IDisposable
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(180);
     private readonly GitFixture _git = new();
 
     public ReviewRecoveryEndToEndTests() => _git.DayOfHistory(DateTimeOffset.UtcNow);
@@ -62,19 +62,20 @@ public sealed class ReviewRecoveryEndToEndTests : IDisposable
             daemon.Environment["DF_POSTGRES"] = cs;
         }
 
+        var createdBefore = 0;
         var killPoints = new (string Name, Func<JsonElement, bool> Reached)[]
         {
             ("review started", _ => true),
             ("agent running", r => Step(r, "agent") == "running" && r.TryGetProperty("run_id", out _)),
             ("gates running", r => Step(r, "gates") == "running"),
-            ("PR created, answer not yet seen", _ => github.Created > 0 && github.Requests.Last().Method == "POST"),
+            ("PR created, answer not yet seen", _ => github.Created > createdBefore),
         };
 
         await daemon.StartAsync();
         var prs = new HashSet<int>();
         foreach (var (name, reached) in killPoints)
         {
-            var createdBefore = github.Created;
+            createdBefore = github.Created;
             var started = await daemon.Json("review", "run", "--json");
             var id = started.GetProperty("id").GetString()!;
             await DaemonProcess.Until(async () => reached(await daemon.ApiJson($"/api/reviews/{id}")), Wait, $"{name} ({id})");
