@@ -52,7 +52,13 @@ public static class Worktrees
         var reuse = Directory.Exists(path)
             && (await Git.RunAsync(path, ["rev-parse", "--abbrev-ref", "HEAD"], ct)) is { Ok: true } head
             && head.Stdout.Trim() == branch;
-        if (!reuse)
+        if (reuse)
+        {
+            // a daemon killed in the middle of a git command leaves its lock; nothing else uses this worktree now
+            var gitDir = (await Git.RequireAsync(path, ["rev-parse", "--absolute-git-dir"], ct)).Trim();
+            File.Delete(Path.Combine(gitDir, "index.lock"));
+        }
+        else
         {
             if (Directory.Exists(path))
             {

@@ -12,7 +12,8 @@ namespace DarkFactory.Host.Api;
 /// </summary>
 public static class ReviewEndpoints
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    // a review's journal write may hold queries for a moment on a loaded machine
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
     public static void MapReviewEndpoints(this RouteGroupBuilder api)
     {

@@ -42,7 +42,14 @@ public static partial class CliApp
                     }
 
                     await Task.Delay(500, ct);
-                    body = await client.GetJson($"/api/reviews/{Uri.EscapeDataString(id)}", ct);
+                    try
+                    {
+                        body = await client.GetJson($"/api/reviews/{Uri.EscapeDataString(id)}", ct);
+                    }
+                    catch (CliException) when (DateTime.UtcNow < deadline)
+                    {
+                        // the daemon was busy (503): ask again
+                    }
                 }
             }
 

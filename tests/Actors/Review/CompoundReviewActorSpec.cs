@@ -120,6 +120,28 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
         Assert.Equal([GateRunnerPaths, "has-review"], view.Gates.Select(g => g.Name));
     }
 
+    [Fact]
+    public async Task Worktrees_of_finished_reviews_are_removed_beyond_the_newest_two()
+    {
+        var factory = Factory(Fleet());
+        var worktrees = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var view = await Ended(factory, await Start(factory));
+            Assert.True(view.Status == ReviewStatus.Completed, view.Error);
+            worktrees.Add(view.Worktree!);
+        }
+
+        Assert.Equal(3, worktrees.Distinct().Count());
+        await AwaitAssertAsync(() => Assert.False(Directory.Exists(worktrees[0])), Wait);
+        Assert.True(Directory.Exists(worktrees[1]));
+        Assert.True(Directory.Exists(worktrees[2]));
+        Assert.DoesNotContain(worktrees[0], GitFixture.Run(_git.Repo, "worktree", "list"));
+
+        var branches = GitFixture.Run(_git.Repo, "branch", "--list", "df/compound/*");
+        Assert.Contains("-3", branches); // the same finding on the same day: -2, -3 (branches stay)
+    }
+
     private const string GateRunnerPaths = DarkFactory.Actors.Review.GateRunner.PathsGate;
 
     [Fact]
