@@ -7,7 +7,7 @@ namespace DarkFactory.Actors.Nightwatch;
 /// How raw signals become drift components in [0, 1] (1 = that signal alone is critical drift). With the
 /// default thresholds (0.10 / 0.20 / 0.40 / 0.70) each signal alone reaches each level:
 /// errors 2 / 4 / 8 / 14 error lines in the window; failed tool calls 1 / 2 / 4 / 7; health: a run killed
-/// (max runtime, stop timeout) 0.15, a crash 0.20, quarantine 0.70; stall: silence of 1/4, 1/2, 1 and
+/// (max runtime, stop timeout) 0.10, a crash 0.15 (1 / 2 / 3 / 5 crashes), quarantine 0.70; stall: silence of 1/4, 1/2, 1 and
 /// 1.75 × <c>stall_after</c> while running; loops: the same line 2 / 4 / 8 / 14 times for
 /// <c>loop_repeats: 5</c> (scaled by it); cost: a burn rate (spend in the window, per hour) of 1/7, 2/7, 4/7 and 1 × <c>max_burn_per_hour</c>.
 /// </summary>
@@ -15,8 +15,8 @@ public static class DriftCalibration
 {
     public const double PerErrorLine = 0.05;
     public const double PerToolFailure = 0.1;
-    public const double PerKill = 0.15;
-    public const double PerCrash = 0.2;
+    public const double PerKill = 0.1;
+    public const double PerCrash = 0.15;
     public const double Quarantine = 0.7;
     public const double StallAtStallAfter = 0.4;
     public const double LoopAtLoopRepeats = 0.25;

@@ -375,6 +375,14 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
 
         if (DriftPolicy.Due(level, w.LastFired, now, _spec.Cooldown) is { } action)
         {
+            if (action == CorrectionAction.Restart && DriftPolicy.Dominant(c, _spec).Signal == "health")
+            {
+                // the drift is the crashes themselves: the layer supervisor has already restarted the
+                // agent with a fresh context, so a second restart would only cut its new run short
+                w.LastFired[action] = now; // the rung is spent for its cooldown all the same
+                action = CorrectionAction.Hint;
+            }
+
             Correct(w, action, level, score, c, now);
         }
     }

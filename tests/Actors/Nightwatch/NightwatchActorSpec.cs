@@ -151,6 +151,26 @@ public sealed class NightwatchActorSpec : TestKit
     }
 
     [Fact]
+    public async Task Crashes_alone_get_a_hint_not_a_second_restart_of_a_run_the_supervisor_just_started()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        foreach (var run in new[] { "run1", "run2" })
+        {
+            Lifecycle("coder", LifecycleKind.Started, run);
+            Lifecycle("coder", LifecycleKind.Crashed, run);
+        }
+
+        Lifecycle("coder", LifecycleKind.Started, "run3");
+        var moderate = await Next<DriftCorrection>(c => c.Level == DriftLevel.Moderate);
+        Assert.Equal(CorrectionAction.Hint, moderate.Action);
+        Assert.Contains("crashed", moderate.Hint);
+        await _factory.ExpectMsgAsync<AgentHint>(Wait);
+        await _factory.ExpectMsgAsync<AgentHint>(Wait);
+        await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
     public async Task The_same_correction_waits_for_its_cooldown()
     {
         var nw = Nightwatch();
