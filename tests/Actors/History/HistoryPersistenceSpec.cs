@@ -16,29 +16,9 @@ public sealed class HistoryPersistenceSpec : IDisposable
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     private readonly string _dir = Directory.CreateTempSubdirectory("df-history-").FullName;
 
-    public static TheoryData<string> Stores()
-    {
-        var data = new TheoryData<string> { "sqlite" };
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DF_TEST_POSTGRES")))
-        {
-            data.Add("postgres");
-        }
+    public static TheoryData<string> Stores() => Support.Stores.All();
 
-        return data;
-    }
-
-    private Config Config(string store)
-    {
-        var (provider, cs) = store == "sqlite"
-            ? ("SQLite.MS", $"Data Source={Path.Combine(_dir, "history.db")}")
-            : ("PostgreSQL.15", Environment.GetEnvironmentVariable("DF_TEST_POSTGRES")!);
-        var persistence = File.ReadAllText(Path.Combine(Repo.Root, "hocon", "persistence.conf"));
-        var baseConf = File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"));
-        return ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.sql { connection-string = "{{cs}}", provider-name = "{{provider}}" }
-            akka.persistence.snapshot-store.sql { connection-string = "{{cs}}", provider-name = "{{provider}}" }
-            """).WithFallback(ConfigurationFactory.ParseString(persistence)).WithFallback(ConfigurationFactory.ParseString(baseConf));
-    }
+    private Config Config(string store) => Support.Stores.Config(store, Path.Combine(_dir, "history.db"));
 
     [Theory]
     [MemberData(nameof(Stores))]

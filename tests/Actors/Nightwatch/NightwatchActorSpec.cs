@@ -42,18 +42,10 @@ public sealed class NightwatchActorSpec : TestKit
         }
     }
 
-    private static Config Config(string db)
-    {
-        var cs = $"Data Source={db}";
-        return ConfigurationFactory.ParseString($$"""
-            akka.loglevel = INFO
-            akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-            akka.persistence.journal.sql { connection-string = "{{cs}}", provider-name = "SQLite.MS" }
-            akka.persistence.snapshot-store.sql { connection-string = "{{cs}}", provider-name = "SQLite.MS" }
-            """)
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Repo.Root, "hocon", "persistence.conf"))))
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"))));
-    }
+    private static Config Config(string db) => Stores.Config("sqlite", db, """
+        akka.loglevel = INFO
+        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+        """);
 
     private TestScheduler VirtualScheduler => (TestScheduler)Sys.Scheduler;
 

@@ -3,6 +3,7 @@ using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Messages.Fleet;
+using Xunit;
 
 namespace DarkFactory.Actors.Tests.Support;
 
@@ -101,4 +102,39 @@ public sealed class VirtualClock(DateTimeOffset start) : TimeProvider
     public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
 
     public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
+
+/// <summary>
+/// The journal stores persistence tests run on: a real SQLite file always, PostgreSQL when DF_TEST_POSTGRES
+/// holds a connection string (CI sets it), each with the daemon's own hocon/persistence.conf and darkfactory.conf.
+/// </summary>
+public static class Stores
+{
+    public static TheoryData<string> All()
+    {
+        var data = new TheoryData<string> { "sqlite" };
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DF_TEST_POSTGRES")))
+        {
+            data.Add("postgres");
+        }
+
+        return data;
+    }
+
+    /// <param name="extraHocon">Settings placed before the store's (e.g. the test scheduler).</param>
+    public static Akka.Configuration.Config Config(string store, string sqliteFile, string extraHocon = "")
+    {
+        var (provider, cs) = store == "sqlite"
+            ? ("SQLite.MS", $"Data Source={sqliteFile}")
+            : ("PostgreSQL.15", Environment.GetEnvironmentVariable("DF_TEST_POSTGRES")!);
+        var persistence = File.ReadAllText(Path.Combine(Repo.Root, "hocon", "persistence.conf"));
+        var baseConf = File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"));
+        return Akka.Configuration.ConfigurationFactory.ParseString($$"""
+            {{extraHocon}}
+            akka.persistence.journal.sql { connection-string = "{{cs}}", provider-name = "{{provider}}" }
+            akka.persistence.snapshot-store.sql { connection-string = "{{cs}}", provider-name = "{{provider}}" }
+            """)
+            .WithFallback(Akka.Configuration.ConfigurationFactory.ParseString(persistence))
+            .WithFallback(Akka.Configuration.ConfigurationFactory.ParseString(baseConf));
+    }
 }
