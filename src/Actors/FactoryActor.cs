@@ -33,9 +33,10 @@ public sealed class FactoryActor : ReceiveActor
             "router");
         layerServices = layerServices with { Routes = routes, Router = router };
         var fleet = Context.ActorOf(FleetActor.Props(layerServices), "fleet");
-        var scheduler = Context.ActorOf(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler");
+        // persistent children are kept by a JournalKeeper: a failed journal write stops one, the keeper starts it again
+        var scheduler = Context.ActorOf(JournalKeeper.Props(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler"), "scheduler");
         var review = Context.ActorOf(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices)), "compound-review");
-        var nightwatch = Context.ActorOf(NightwatchActor.Props(Self, history, new NightwatchSettings { Clock = layerServices.Clock }), "nightwatch");
+        var nightwatch = Context.ActorOf(JournalKeeper.Props(NightwatchActor.Props(Self, history, new NightwatchSettings { Clock = layerServices.Clock }), "nightwatch"), "nightwatch");
 
         Receive<ApplyFleet>(m =>
         {

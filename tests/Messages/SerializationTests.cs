@@ -73,6 +73,11 @@ public sealed class SerializationTests : IDisposable
         new AgentLifecycle("a", LifecycleKind.Started, At, "ab12", 4242),
         new SchedulerFired("repo-health", At, At.AddSeconds(42), FiringOutcome.Started, "ab12"),
         new SchedulerSnapshot([new SchedulerFired("a", At, At, FiringOutcome.Skipped, Detail: "the previous run is still going (overlap: skip)", CatchUp: true)]),
+        new SchedulerSnapshot(
+            [new SchedulerFired("a", At, At, FiringOutcome.Started, "r1")],
+            [new ScheduleArmed("b", At)],
+            [new SchedulerFired("a", At.AddHours(1), At.AddHours(1), FiringOutcome.Queued, Detail: "overlap: queue")]),
+        new ScheduleArmed("repo-health", At),
         new GetSchedule(5),
         new AgentSchedule("repo-health", "0 * * * *", "Europe/Berlin", [At, At.AddHours(1)], OverlapPolicy.Queue, CatchUpPolicy.All, TimeSpan.FromMinutes(2), 1, new SchedulerFired("repo-health", At, At, FiringOutcome.Queued)),
         new ScheduleSnapshot([new AgentSchedule("a", "*/5 * * * * *", "UTC", [At], OverlapPolicy.Skip, CatchUpPolicy.Once, TimeSpan.Zero)]),
@@ -193,6 +198,7 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(AgentHistory), DarkFactoryJson.Manifests["history"]);
         Assert.Equal(typeof(SchedulerFired), DarkFactoryJson.Manifests["scheduler-fired"]);
         Assert.Equal(typeof(SchedulerSnapshot), DarkFactoryJson.Manifests["scheduler-snapshot"]);
+        Assert.Equal(typeof(ScheduleArmed), DarkFactoryJson.Manifests["schedule-armed"]);
         Assert.Equal(typeof(ReviewStarted), DarkFactoryJson.Manifests["review-started"]);
         Assert.Equal(typeof(FindingsRecorded), DarkFactoryJson.Manifests["review-findings-recorded"]);
         Assert.Equal(typeof(TaskAssigned), DarkFactoryJson.Manifests["review-task-assigned"]);
@@ -221,6 +227,17 @@ public sealed class SerializationTests : IDisposable
         var e = (AgentLifecycle)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(stored), "agent-lifecycle");
         Assert.Equal(LifecycleKind.Crashed, e.Kind);
         Assert.Equal(3, e.ExitCode);
+    }
+
+    [Fact]
+    public void A_scheduler_snapshot_stored_before_armed_and_waiting_existed_stays_readable()
+    {
+        const string stored = """{"last":[{"agent":"a","scheduled_at":"2026-11-22T07:00:00+00:00","fired_at":"2026-11-22T07:00:01+00:00","outcome":"started","run_id":"r1"}]}""";
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+        var snapshot = (SchedulerSnapshot)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(stored), "scheduler-snapshot");
+        Assert.Equal("r1", Assert.Single(snapshot.Last).RunId);
+        Assert.Null(snapshot.Armed);
+        Assert.Null(snapshot.Waiting);
     }
 
     public void Dispose() => _system.Terminate().Wait(TimeSpan.FromSeconds(10));

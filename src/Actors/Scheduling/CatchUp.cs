@@ -3,52 +3,61 @@ using DarkFactory.Messages.Fleet;
 namespace DarkFactory.Actors.Scheduling;
 
 /// <summary>What to do about the firings missed while the daemon was down.</summary>
-/// <param name="Missed">How many firings were missed (counted up to <see cref="CatchUp.CountLimit"/>).</param>
+/// <param name="Missed">How many firings were missed (counted up to <see cref="CatchUp.CountLimit"/>), the waiting ones included.</param>
 /// <param name="Run">The missed firings (their cron times, ascending) to run now, one after another.</param>
 /// <param name="LatestMissed">The last missed firing, if any.</param>
-public sealed record CatchUpPlan(int Missed, IReadOnlyList<DateTimeOffset> Run, DateTimeOffset? LatestMissed)
+/// <param name="Dropped">Firings that were waiting when the daemon stopped and that the policy does not run.</param>
+public sealed record CatchUpPlan(int Missed, IReadOnlyList<DateTimeOffset> Run, DateTimeOffset? LatestMissed, IReadOnlyList<DateTimeOffset> Dropped)
 {
-    public static readonly CatchUpPlan Nothing = new(0, [], null);
+    public static readonly CatchUpPlan Nothing = new(0, [], null, []);
 }
 
-/// <summary>Catch-up planning (pure): missed firings in (last firing, now] by the agent's policy.</summary>
+/// <summary>
+/// Catch-up planning (pure): the firings in (since, now] plus the ones that were waiting (queued, or
+/// catch-up firings not yet started) when the daemon stopped, by the agent's policy. All of them are
+/// firings the daemon did not run; the policy treats them alike.
+/// </summary>
 public static class CatchUp
 {
     /// <summary>Missed firings are counted up to this many (a per-second schedule down for a month stays cheap).</summary>
     public const int CountLimit = 100_000;
 
     /// <param name="schedule">The agent's schedule.</param>
-    /// <param name="lastFiring">The cron time of the last persisted firing; null = never fired, nothing to catch up.</param>
+    /// <param name="since">The cron time of the last persisted firing, or when the agent was first scheduled; null = nothing to catch up from.</param>
     /// <param name="now">Now (UTC).</param>
     /// <param name="policy">skip: run none; once: run the latest missed firing; all: run each, the latest <paramref name="limit"/>.</param>
     /// <param name="limit">The bound of <see cref="CatchUpPolicy.All"/> (at least 1).</param>
-    public static CatchUpPlan Plan(CronSchedule schedule, DateTimeOffset? lastFiring, DateTimeOffset now, CatchUpPolicy policy, int limit)
+    /// <param name="waiting">Firings recorded as waiting and never started (any order; those after now are kept as they are).</param>
+    public static CatchUpPlan Plan(CronSchedule schedule, DateTimeOffset? since, DateTimeOffset now, CatchUpPolicy policy, int limit, IReadOnlyCollection<DateTimeOffset>? waiting = null)
     {
         ArgumentNullException.ThrowIfNull(schedule);
-        if (lastFiring is not { } last || last >= now)
-        {
-            return CatchUpPlan.Nothing;
-        }
-
         var keep = policy switch
         {
             CatchUpPolicy.All => Math.Max(1, limit),
             _ => 1,
         };
-        var latest = new Queue<DateTimeOffset>(keep);
-        var missed = 0;
-        foreach (var t in schedule.Between(last, now))
-        {
-            missed++;
-            if (latest.Count == keep)
-            {
-                latest.Dequeue();
-            }
 
-            latest.Enqueue(t);
-            if (missed >= CountLimit)
+        // the waiting ones come first: they are older than anything missed after the last recorded firing
+        var candidates = new SortedSet<DateTimeOffset>(waiting?.Where(t => t <= now) ?? []);
+        var missed = candidates.Count;
+        if (since is { } last && last < now)
+        {
+            foreach (var t in schedule.Between(last, now))
             {
-                break;
+                if (candidates.Add(t))
+                {
+                    missed++;
+                }
+
+                while (candidates.Count > keep)
+                {
+                    candidates.Remove(candidates.Min);
+                }
+
+                if (missed >= CountLimit)
+                {
+                    break;
+                }
             }
         }
 
@@ -57,8 +66,9 @@ public static class CatchUp
             return CatchUpPlan.Nothing;
         }
 
-        var latestMissed = latest.Last();
-        IReadOnlyList<DateTimeOffset> run = policy == CatchUpPolicy.Skip ? [] : latest.ToList();
-        return new CatchUpPlan(missed, run, latestMissed);
+        var latest = candidates.Reverse().Take(keep).Reverse().ToList();
+        IReadOnlyList<DateTimeOffset> run = policy == CatchUpPolicy.Skip ? [] : latest;
+        var dropped = (waiting ?? []).Where(t => t <= now && !run.Contains(t)).Order().ToList();
+        return new CatchUpPlan(missed, run, candidates.Max, dropped);
     }
 }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Fleet;
+using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Scheduling;
@@ -47,8 +48,11 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _fleet;
     private readonly SchedulerSettings _settings;
 
-    // persisted state: the last firing of each agent (the latest cron time)
+    // persisted state: the last firing of each agent (the latest cron time), when agents that never
+    // fired were first armed, and the firings recorded as waiting (queued) and not yet started
     private readonly Dictionary<string, SchedulerFired> _last = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _armed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedDictionary<DateTimeOffset, SchedulerFired>> _waiting = new(StringComparer.Ordinal);
 
     // runtime state
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
@@ -67,13 +71,26 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
             if (offer.Snapshot is SchedulerSnapshot snapshot)
             {
                 _last.Clear();
+                _armed.Clear();
+                _waiting.Clear();
                 foreach (var fired in snapshot.Last)
                 {
-                    Apply(fired);
+                    _last[fired.Agent] = fired;
+                }
+
+                foreach (var armed in snapshot.Armed ?? [])
+                {
+                    Apply(armed);
+                }
+
+                foreach (var waiting in snapshot.Waiting ?? [])
+                {
+                    Waiting(waiting.Agent)[waiting.ScheduledAt] = waiting;
                 }
             }
         });
         Recover<SchedulerFired>(Apply);
+        Recover<ScheduleArmed>(Apply);
 
         Command<ApplyFleet>(OnFleet);
         Command<CurrentFleet>(current => OnFleet(new ApplyFleet(current.Fleet)));
@@ -154,7 +171,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
             _jobs.Remove(name);
         }
 
-        var events = new List<SchedulerFired>();
+        var events = new List<IDarkFactoryMessage>();
         foreach (var spec in scheduled)
         {
             if (!CronSchedule.TryParse(spec.Schedule!, spec.Timezone, out var schedule, out var error))
@@ -186,6 +203,12 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
                 events.AddRange(PlanCatchUp(job, now));
             }
 
+            if (!_last.ContainsKey(spec.Name) && !_armed.ContainsKey(spec.Name))
+            {
+                // never fired: remember since when it is scheduled, so a daemon down at its first firings catches them up
+                events.Add(new ScheduleArmed(spec.Name, now));
+            }
+
             Arm(job, now);
         }
 
@@ -195,7 +218,7 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        PersistAll(events, Persisted);
+        PersistAll(events, PersistedAny);
         DeferAsync(events.Count, _ =>
         {
             foreach (var job in _jobs.Values)
@@ -208,7 +231,9 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private IEnumerable<SchedulerFired> PlanCatchUp(Job job, DateTimeOffset now)
     {
         var spec = job.Spec;
-        var plan = CatchUp.Plan(job.Schedule, _last.GetValueOrDefault(spec.Name)?.ScheduledAt, now, spec.CatchUp, spec.CatchUpLimit);
+        var since = _last.GetValueOrDefault(spec.Name)?.ScheduledAt ?? (_armed.TryGetValue(spec.Name, out var armedAt) ? armedAt : null);
+        var waiting = _waiting.GetValueOrDefault(spec.Name);
+        var plan = CatchUp.Plan(job.Schedule, since, now, spec.CatchUp, spec.CatchUpLimit, waiting?.Keys);
         if (plan.Missed == 0)
         {
             yield break;
@@ -216,6 +241,12 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
 
         var policy = spec.CatchUp.ToString().ToLowerInvariant();
         _log.Info("Agent [{0}] missed {1} firing(s) while the daemon was down; catch_up: {2}, running {3}", spec.Name, plan.Missed, policy, plan.Run.Count);
+        foreach (var at in plan.Dropped.Where(at => plan.Run.Count > 0 || at != plan.LatestMissed))
+        {
+            yield return new SchedulerFired(spec.Name, at, now, FiringOutcome.Skipped,
+                Detail: $"was waiting when the daemon stopped; not run (catch_up: {policy})", CatchUp: true);
+        }
+
         if (plan.Run.Count == 0)
         {
             yield return new SchedulerFired(spec.Name, plan.LatestMissed!.Value, now, FiringOutcome.Skipped,
@@ -225,9 +256,13 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
 
         foreach (var at in plan.Run)
         {
+            var wasWaiting = waiting?.ContainsKey(at) == true;
             job.Queue.AddLast(new Pending(at, CatchUp: true));
             yield return new SchedulerFired(spec.Name, at, now, FiringOutcome.Queued,
-                Detail: $"missed while the daemon was down (catch_up: {policy}, {plan.Missed} missed)", CatchUp: true);
+                Detail: wasWaiting
+                    ? $"was waiting when the daemon stopped; queued again (catch_up: {policy})"
+                    : $"missed while the daemon was down (catch_up: {policy}, {plan.Missed} missed)",
+                CatchUp: true);
         }
     }
 
@@ -401,13 +436,35 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
 
     private void Record(SchedulerFired fired) => Persist(fired, Persisted);
 
+    private void PersistedAny(IDarkFactoryMessage e)
+    {
+        switch (e)
+        {
+            case SchedulerFired fired:
+                Persisted(fired);
+                break;
+            case ScheduleArmed armed:
+                Apply(armed);
+                SnapshotWhenDue();
+                break;
+        }
+    }
+
     private void Persisted(SchedulerFired fired)
     {
         Apply(fired);
         Context.System.EventStream.Publish(fired);
+        SnapshotWhenDue();
+    }
+
+    private void SnapshotWhenDue()
+    {
         if (LastSequenceNr % Math.Max(1, _settings.SnapshotEvery) == 0)
         {
-            SaveSnapshot(new SchedulerSnapshot(_last.Values.ToList()));
+            SaveSnapshot(new SchedulerSnapshot(
+                _last.Values.ToList(),
+                _armed.Select(a => new ScheduleArmed(a.Key, a.Value)).ToList(),
+                _waiting.Values.SelectMany(w => w.Values).ToList()));
         }
     }
 
@@ -417,6 +474,29 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         {
             _last[fired.Agent] = fired;
         }
+
+        // a firing waits from Queued until any other outcome for the same cron time (started, failed, skipped ...)
+        if (fired.Outcome == FiringOutcome.Queued)
+        {
+            Waiting(fired.Agent)[fired.ScheduledAt] = fired;
+        }
+        else if (_waiting.TryGetValue(fired.Agent, out var waiting) && waiting.Remove(fired.ScheduledAt) && waiting.Count == 0)
+        {
+            _waiting.Remove(fired.Agent);
+        }
+    }
+
+    private void Apply(ScheduleArmed armed) => _armed.TryAdd(armed.Agent, armed.Since);
+
+    private SortedDictionary<DateTimeOffset, SchedulerFired> Waiting(string agent)
+    {
+        if (!_waiting.TryGetValue(agent, out var waiting))
+        {
+            waiting = [];
+            _waiting[agent] = waiting;
+        }
+
+        return waiting;
     }
 
     // ---------------------------------------------------------------- queries

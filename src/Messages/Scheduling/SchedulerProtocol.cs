@@ -36,9 +36,22 @@ public sealed record SchedulerFired(
     string? Detail = null,
     bool CatchUp = false) : IDarkFactoryMessage, IWithAgent;
 
-/// <summary>The scheduler's snapshot: the last firing of each agent.</summary>
+/// <summary>
+/// An agent's schedule was armed for the first time (it has no firing yet): firings missed after
+/// <paramref name="Since"/> are caught up like any others. Persisted by the scheduler; a storage contract.
+/// </summary>
+[Manifest("schedule-armed")]
+public sealed record ScheduleArmed(string Agent, DateTimeOffset Since) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>
+/// The scheduler's snapshot: the last firing of each agent, when agents that never fired were first
+/// armed, and the firings still waiting (queued, never started) when it was taken.
+/// </summary>
 [Manifest("scheduler-snapshot")]
-public sealed record SchedulerSnapshot(IReadOnlyList<SchedulerFired> Last) : IDarkFactoryMessage;
+public sealed record SchedulerSnapshot(
+    IReadOnlyList<SchedulerFired> Last,
+    IReadOnlyList<ScheduleArmed>? Armed = null,
+    IReadOnlyList<SchedulerFired>? Waiting = null) : IDarkFactoryMessage;
 
 /// <summary>Asks the scheduler for each scheduled agent's next <paramref name="Count"/> firings; answered with <see cref="ScheduleSnapshot"/>.</summary>
 [Manifest("get-schedule")]

@@ -184,6 +184,47 @@ public sealed class CatchUpTests
     }
 
     [Fact]
+    public void Waiting_firings_are_missed_firings_too_and_each_policy_says_which_run()
+    {
+        // 09:00 was queued (the previous run was still going) and 10:00 was the last firing recorded
+        // before the daemon died; 11:00 .. 15:00 were missed while it was down
+        DateTimeOffset[] waiting = [At(9)];
+
+        var skip = CatchUp.Plan(Hourly, Last, Now, CatchUpPolicy.Skip, 3, waiting);
+        var once = CatchUp.Plan(Hourly, Last, Now, CatchUpPolicy.Once, 3, waiting);
+        var all = CatchUp.Plan(Hourly, Last, Now, CatchUpPolicy.All, 10, waiting);
+
+        Assert.Equal((6, At(15)), (skip.Missed, skip.LatestMissed));
+        Assert.Empty(skip.Run);
+        Assert.Equal([At(9)], skip.Dropped);
+        Assert.Equal([At(15)], once.Run);
+        Assert.Equal([At(9)], once.Dropped);
+        Assert.Equal([At(9), At(11), At(12), At(13), At(14), At(15)], all.Run);
+        Assert.Empty(all.Dropped);
+    }
+
+    [Fact]
+    public void A_waiting_catch_up_firing_is_replayed_when_nothing_else_was_missed()
+    {
+        // the daemon died again right after it had queued 15:00 as a catch-up firing (recorded as the
+        // last firing), and came back within the hour
+        var plan = CatchUp.Plan(Hourly, At(15), Now, CatchUpPolicy.Once, 3, [At(15)]);
+
+        Assert.Equal((1, At(15)), (plan.Missed, plan.LatestMissed));
+        Assert.Equal([At(15)], plan.Run);
+        Assert.Empty(plan.Dropped);
+    }
+
+    [Fact]
+    public void An_agent_that_never_fired_catches_up_from_when_it_was_first_scheduled()
+    {
+        // first scheduled at 12:20 (no firing yet), daemon down from 12:30 to 15:30
+        var plan = CatchUp.Plan(Hourly, At(12).AddMinutes(20), Now, CatchUpPolicy.All, 10);
+
+        Assert.Equal([At(13), At(14), At(15)], plan.Run);
+    }
+
+    [Fact]
     public void A_firing_exactly_now_counts_as_missed()
     {
         var plan = CatchUp.Plan(Hourly, Last, At(11), CatchUpPolicy.Once, 3);

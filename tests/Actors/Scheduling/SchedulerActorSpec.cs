@@ -321,4 +321,116 @@ public sealed class SchedulerActorSpec : TestKit
         await _fleet.ExpectNoMsgAsync(Quiet);
         await _fired.ExpectNoMsgAsync(TimeSpan.Zero);
     }
+
+    [Fact]
+    public async Task An_agent_that_never_fired_catches_up_what_it_missed_while_the_daemon_was_down()
+    {
+        // arrange: scheduled at 11:59:30, the daemon dies before its first firing (12:00)
+        var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = CatchUpPolicy.All, CatchUpLimit = 5 };
+        var first = NewScheduler();
+        await Apply(first, agent);
+        Watch(first);
+        Sys.Stop(first);
+        await ExpectTerminatedAsync(first, Wait);
+
+        // act: down until 14:30 (12:00, 13:00 and 14:00 missed)
+        Advance(TimeSpan.FromHours(2.5));
+        var second = NewScheduler();
+        await Apply(second, agent);
+
+        // assert
+        Assert.Equal(Utc(12, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+        Assert.Equal(Utc(13, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+        Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
+        var started = await ExpectFired(FiringOutcome.Started);
+        Assert.Equal((Utc(12, 0), true), (started.ScheduledAt, started.CatchUp));
+    }
+
+    [Fact]
+    public async Task A_catch_up_firing_the_daemon_died_before_starting_is_run_by_the_next_incarnation()
+    {
+        // arrange: fired at 12:00, down until 15:30; the second incarnation queues 15:00 and asks the
+        // fleet to start it, and dies before the fleet answers
+        var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = CatchUpPolicy.Once };
+        var first = NewScheduler();
+        await Apply(first, agent);
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
+        await ExpectFired(FiringOutcome.Started);
+        Watch(first);
+        Sys.Stop(first);
+        await ExpectTerminatedAsync(first, Wait);
+
+        Advance(TimeSpan.FromHours(3.5));
+        var second = NewScheduler();
+        await Apply(second, agent);
+        Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+        await _fleet.ExpectMsgAsync<StartAgent>(Wait); // never answered
+        Watch(second);
+        Sys.Stop(second);
+        await ExpectTerminatedAsync(second, Wait);
+
+        // act: back ten minutes later, within the same hour (nothing new was missed)
+        Advance(TimeSpan.FromMinutes(10));
+        var third = NewScheduler();
+        await Apply(third, agent);
+
+        // assert: the 15:00 firing still runs, once
+        var again = await ExpectFired(FiringOutcome.Queued);
+        Assert.Equal(Utc(15, 0), again.ScheduledAt);
+        Assert.Contains("queued again", again.Detail);
+        await ExpectStart("dependency-audit", CommandResult.Done("started", "r2"));
+        var started = await ExpectFired(FiringOutcome.Started);
+        Assert.Equal((Utc(15, 0), "r2"), (started.ScheduledAt, started.RunId));
+        await _fleet.ExpectNoMsgAsync(Quiet);
+
+        // and a fourth incarnation has nothing left to run
+        Watch(third);
+        Sys.Stop(third);
+        await ExpectTerminatedAsync(third, Wait);
+        var fourth = NewScheduler();
+        await Apply(fourth, agent);
+        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _fired.ExpectNoMsgAsync(TimeSpan.Zero);
+    }
+
+    [Theory]
+    [InlineData(CatchUpPolicy.Skip, 100)]
+    [InlineData(CatchUpPolicy.Once, 1)]
+    public async Task A_firing_queued_behind_a_running_run_is_not_lost_when_the_daemon_dies(CatchUpPolicy policy, int snapshotEvery)
+    {
+        // arrange: overlap queue; 12:00 started, 12:10 queued behind it, then the daemon dies
+        var agent = Agent("repo-health") with { Overlap = OverlapPolicy.Queue, CatchUp = policy };
+        var first = NewScheduler(snapshotEvery);
+        await Apply(first, agent);
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("repo-health", CommandResult.Done("started", "r1"));
+        await ExpectFired(FiringOutcome.Started);
+        Advance(TimeSpan.FromMinutes(10));
+        await ExpectStart("repo-health", AlreadyRunning("repo-health"));
+        Assert.Equal(Utc(12, 10), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+        Watch(first);
+        Sys.Stop(first);
+        await ExpectTerminatedAsync(first, Wait);
+
+        // act: back at 12:15
+        Advance(TimeSpan.FromMinutes(5));
+        var second = NewScheduler(snapshotEvery);
+        await Apply(second, agent);
+
+        // assert: the policy decides about it like any missed firing
+        if (policy == CatchUpPolicy.Skip)
+        {
+            var skipped = await ExpectFired(FiringOutcome.Skipped);
+            Assert.Equal((Utc(12, 10), true), (skipped.ScheduledAt, skipped.CatchUp));
+            await _fleet.ExpectNoMsgAsync(Quiet);
+            return;
+        }
+
+        Assert.Equal(Utc(12, 10), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
+        await ExpectStart("repo-health", CommandResult.Done("started", "r2"));
+        var started = await ExpectFired(FiringOutcome.Started);
+        Assert.Equal((Utc(12, 10), "r2"), (started.ScheduledAt, started.RunId));
+    }
 }
