@@ -75,9 +75,14 @@ public sealed class AgentSignals
             At(at).ToolFailures++;
         }
 
-        if (kind is OutputKind.Text or OutputKind.Error or OutputKind.ToolCall)
+        if (kind is OutputKind.Text or OutputKind.Error)
         {
-            TrackRepeat(text, at);
+            TrackRepeat(LineHash(text, out var length), length, at);
+        }
+        else if (kind == OutputKind.ToolCall)
+        {
+            // the same call again carries new ids: compare what it calls, not the line
+            TrackRepeat(ToolCallSignature.Hash(text, out var length), length, at);
         }
     }
 
@@ -182,9 +187,8 @@ public sealed class AgentSignals
         return b;
     }
 
-    private void TrackRepeat(string text, DateTimeOffset at)
+    private void TrackRepeat(ulong hash, int length, DateTimeOffset at)
     {
-        var hash = LineHash(text, out var length);
         if (length < DriftCalibration.MinLoopLine)
         {
             return;
