@@ -131,7 +131,10 @@ public sealed class SerializationTests : IDisposable
             [new ProviderLimitRecorded("anthropic", At.AddHours(1), "429", At)],
             [new BreakerTransitioned("openai", BreakerState.Closed, At, "a run succeeded", 0)],
             [RouteChosen.Of("implementer", "ab12", new Route("claude", "anthropic", null, "own"), At)],
-            [new ProviderSwitched("implementer", "ab12", "openai", "anthropic", SwitchReason.Timeout, "timed out", At)]),
+            [new ProviderSwitched("implementer", "ab12", "openai", "anthropic", SwitchReason.Timeout, "timed out", At)],
+            [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)]),
+        new RouteAvoidRecorded("coder", "anthropic", "claude-sonnet-4-5", At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At),
+        new ProvidersSnapshot([], [], [], [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift", At)]),
     ];
 
     private static FleetSpec SampleFleet() => new()
@@ -217,6 +220,7 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(BreakerTransitioned), DarkFactoryJson.Manifests["breaker-transitioned"]);
         Assert.Equal(typeof(ProviderSwitched), DarkFactoryJson.Manifests["provider-switched"]);
         Assert.Equal(typeof(RouterSnapshot), DarkFactoryJson.Manifests["router-snapshot"]);
+        Assert.Equal(typeof(RouteAvoidRecorded), DarkFactoryJson.Manifests["route-avoid-recorded"]);
     }
 
     [Fact]

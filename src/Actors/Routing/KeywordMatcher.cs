@@ -8,7 +8,13 @@ namespace DarkFactory.Actors.Routing;
 /// </summary>
 public sealed class KeywordMatcher
 {
+    private const int Ascii = 128;
+
     private readonly Dictionary<long, int> _next = [];
+    private readonly int[] _rootAscii;    // root's child by ASCII char; 0 = none (the most frequent lookup)
+    private readonly int[] _edgeStart;    // node -> first edge in _edgeChar/_edgeTarget (edges of a node are contiguous)
+    private readonly char[] _edgeChar;
+    private readonly int[] _edgeTarget;
     private readonly int[] _fail;
     private readonly int[][] _output; // node -> keyword ids ending there (own and by failure links)
     private readonly int[] _lengths;
@@ -83,6 +89,29 @@ public sealed class KeywordMatcher
         }
 
         _output = outputs.Select(o => o.Distinct().ToArray()).ToArray();
+
+        // flat edge arrays for matching (no hashing per character)
+        _rootAscii = new int[Ascii];
+        _edgeStart = new int[outputs.Count + 1];
+        _edgeChar = new char[_next.Count];
+        _edgeTarget = new int[_next.Count];
+        var e = 0;
+        for (var node = 0; node < children.Length; node++)
+        {
+            _edgeStart[node] = e;
+            foreach (var (child, c) in children[node])
+            {
+                _edgeChar[e] = c;
+                _edgeTarget[e] = child;
+                e++;
+                if (node == 0 && c < Ascii)
+                {
+                    _rootAscii[c] = child;
+                }
+            }
+        }
+
+        _edgeStart[children.Length] = e;
     }
 
     /// <summary>Number of keywords (ids are 0 .. Count-1, in the order given).</summary>
@@ -96,22 +125,9 @@ public sealed class KeywordMatcher
         var node = 0;
         for (var i = 0; i < text.Length; i++)
         {
-            var c = char.ToLowerInvariant(text[i]);
-            while (true)
-            {
-                if (_next.TryGetValue(Key(node, c), out var child))
-                {
-                    node = child;
-                    break;
-                }
-
-                if (node == 0)
-                {
-                    break;
-                }
-
-                node = _fail[node];
-            }
+            var c = text[i];
+            c = c < Ascii ? (char)(c is >= 'A' and <= 'Z' ? c | 0x20 : c) : char.ToLowerInvariant(c);
+            node = Step(node, c);
 
             var output = _output[node];
             if (output.Length == 0)
@@ -137,6 +153,41 @@ public sealed class KeywordMatcher
         }
 
         return hits;
+    }
+
+    /// <summary>The automaton's move from <paramref name="node"/> on <paramref name="c"/>, following failure links.</summary>
+    private int Step(int node, char c)
+    {
+        while (true)
+        {
+            if (node == 0)
+            {
+                return c < Ascii ? _rootAscii[c] : Child(0, c);
+            }
+
+            var child = Child(node, c);
+            if (child != 0)
+            {
+                return child;
+            }
+
+            node = _fail[node];
+        }
+    }
+
+    /// <summary>The child of <paramref name="node"/> on <paramref name="c"/>; 0 when none (the root is never a child).</summary>
+    private int Child(int node, char c)
+    {
+        var end = _edgeStart[node + 1];
+        for (var e = _edgeStart[node]; e < end; e++)
+        {
+            if (_edgeChar[e] == c)
+            {
+                return _edgeTarget[e];
+            }
+        }
+
+        return 0;
     }
 
     private static long Key(int node, char c) => ((long)node << 16) | c;

@@ -28,7 +28,8 @@ public sealed record AgentCondition(string Reason, DateTimeOffset? ResetAt);
 
 /// <summary>
 /// An immutable picture of everything live the routing policy reads: provider conditions, agents over
-/// budget, and which CLIs are not installed. The router publishes a new one after each change.
+/// budget, which CLIs are not installed, and the routes each agent must avoid (Nightwatch's severe drift).
+/// The router publishes a new one after each change.
 /// </summary>
 public sealed record ProviderBoard
 {
@@ -57,8 +58,39 @@ public sealed record ProviderBoard
     /// </summary>
     public bool EnforceInstalled { get; init; } = true;
 
+    /// <summary>Agent -> the routes its runs keep off (unexpired entries only; the router re-publishes when one expires).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<RouteAvoidRecorded>> Avoids { get; init; } = FrozenDictionary<string, IReadOnlyList<RouteAvoidRecorded>>.Empty;
+
     public ProviderCondition Of(string provider) => Providers.TryGetValue(provider, out var c) ? c : ProviderCondition.Ok;
 
-    public ProviderBoard With(IReadOnlyDictionary<string, ProviderCondition>? providers = null, IReadOnlyDictionary<string, AgentCondition>? agents = null, IReadOnlyDictionary<string, string>? missingClis = null) =>
-        new(providers ?? Providers, agents ?? Agents, missingClis ?? MissingClis) { EnforceInstalled = EnforceInstalled };
+    public ProviderBoard With(
+        IReadOnlyDictionary<string, ProviderCondition>? providers = null,
+        IReadOnlyDictionary<string, AgentCondition>? agents = null,
+        IReadOnlyDictionary<string, string>? missingClis = null,
+        IReadOnlyDictionary<string, IReadOnlyList<RouteAvoidRecorded>>? avoids = null) =>
+        new(providers ?? Providers, agents ?? Agents, missingClis ?? MissingClis) { EnforceInstalled = EnforceInstalled, Avoids = avoids ?? Avoids };
+}
+
+/// <summary>
+/// A <see cref="ProviderBoard"/> resolved against one <see cref="RoutingPolicy"/>: each provider's condition and
+/// missing CLI by provider index (no name lookups per decision). Built by <see cref="RoutingPolicy.Compile"/>;
+/// the <see cref="RouteBoard"/> builds it once per publication. Immutable.
+/// </summary>
+public sealed class BoardView
+{
+    internal BoardView(RoutingPolicy policy, ProviderBoard board, ProviderCondition[] conditions, string?[] missing)
+    {
+        Policy = policy;
+        Board = board;
+        Conditions = conditions;
+        Missing = missing;
+    }
+
+    public RoutingPolicy Policy { get; }
+
+    public ProviderBoard Board { get; }
+
+    internal ProviderCondition[] Conditions { get; }
+
+    internal string?[] Missing { get; }
 }

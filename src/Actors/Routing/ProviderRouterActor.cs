@@ -357,7 +357,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
                 continue;
             }
 
-            var decision = _policy.Decide(wait.Task ?? agent.Task ?? string.Empty, agent, board);
+            var decision = _policy.Choose(wait.Task ?? agent.Task ?? string.Empty, agent, board);
             if (decision.Chosen is { } route)
             {
                 _log.Info("Agent [{0}] resumed: a route returned ({1})", wait.Agent, route.Provider);

@@ -5,9 +5,9 @@ namespace DarkFactory.Actors.Routing;
 
 /// <summary>
 /// The router's published state, shared with the layers: the compiled policy of the current fleet and the
-/// latest provider board, swapped as one immutable pair. Layers decide a run's route against it without
-/// asking the router (no mailbox round trip on a run start); the router publishes after every change.
-/// Thread-safe.
+/// latest provider board (resolved against that policy once, here), swapped as one immutable unit. Layers
+/// decide a run's route against it without asking the router (no mailbox round trip on a run start); the
+/// router publishes after every change. Thread-safe.
 /// </summary>
 public sealed class RouteBoard
 {
@@ -16,13 +16,15 @@ public sealed class RouteBoard
 
     public RoutingPolicy? Policy => _current?.Policy;
 
-    public ProviderBoard Board => _current?.Board ?? ProviderBoard.Empty;
+    public ProviderBoard Board => _current?.View.Board ?? ProviderBoard.Empty;
 
-    public void Publish(RoutingPolicy policy, ProviderBoard board) => _current = new Published(policy, board);
+    public void Publish(RoutingPolicy policy, ProviderBoard board) =>
+        _current = new Published(policy, policy.Compile(board), policy.Compile(board with { EnforceInstalled = false }));
 
     /// <summary>
     /// The route of a run of <paramref name="agent"/>; null when nothing is published or the fleet has no
     /// providers. An agent whose <c>command</c> overrides its CLI's command line does not need the CLI installed.
+    /// Only the choice: the decision's candidates are not explained (see <see cref="RoutingPolicy.Choose"/>).
     /// </summary>
     public RouteDecision? Decide(string task, AgentSpec agent)
     {
@@ -32,9 +34,10 @@ public sealed class RouteBoard
             return null;
         }
 
-        var board = agent.Command.Count > 0 && current.Board.EnforceInstalled ? current.Board with { EnforceInstalled = false } : current.Board;
-        return current.Policy.Decide(task, agent, board, Interlocked.Increment(ref _sequence));
+        var view = agent.Command.Count > 0 ? current.AnyCli : current.View;
+        return current.Policy.Decide(task, agent, view, Interlocked.Increment(ref _sequence), explain: false);
     }
 
-    private sealed record Published(RoutingPolicy Policy, ProviderBoard Board);
+    /// <param name="AnyCli">The same board with a missing CLI only noted (agents with their own command).</param>
+    private sealed record Published(RoutingPolicy Policy, BoardView View, BoardView AnyCli);
 }

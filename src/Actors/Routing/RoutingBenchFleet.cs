@@ -6,7 +6,7 @@ namespace DarkFactory.Actors.Routing;
 /// <summary>
 /// The synthetic fleet of the routing benchmark (bench/run --only route) and its test: N providers over
 /// the four AI CLIs with varied priorities and prices, M keyword rules (two words and a phrase each), and
-/// a task of realistic length that matches rules 137 and 171 (so rule 137's provider wins).
+/// a task of realistic length that matches rules 137 and 171 (so rule 137's provider wins), and one agent.
 /// </summary>
 public static class RoutingBenchFleet
 {
@@ -18,8 +18,12 @@ public static class RoutingBenchFleet
 
     private static readonly string[] Clis = [CliCatalog.Claude, CliCatalog.Codex, CliCatalog.OpenCode, CliCatalog.Gemini];
 
+    /// <summary>The agent the benchmark routes for (no provider of its own: providers of its CLI are its own).</summary>
+    public static readonly AgentSpec Agent = new() { Name = "worker", Cli = CliCatalog.Claude };
+
     public static FleetSpec Create(int providers, int rules) => new()
     {
+        Agents = [Agent],
         Providers = Enumerable.Range(0, providers).Select(i => new ProviderSpec
         {
             Name = Name(i),

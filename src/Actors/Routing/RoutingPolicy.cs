@@ -18,10 +18,15 @@ namespace DarkFactory.Actors.Routing;
 public sealed class RoutingPolicy
 {
     private const int CapabilityTierBase = 2;
+    private static readonly RouteCandidate[] NotExplained = [];
+
+    [ThreadStatic]
+    private static Candidate[]? t_scratch;
 
     private readonly ProviderSpec[] _providers;
     private readonly RoutingRuleSpec[] _rules;
     private readonly int[][] _ruleTargets;       // rule -> provider indices
+    private readonly RuleShape[] _ruleShape;     // rule -> what makes it match
     private readonly int[][] _keywordRules;      // keyword id -> rules having it
     private readonly string[] _keywords;
     private readonly KeywordMatcher _matcher;
@@ -45,6 +50,15 @@ public sealed class RoutingPolicy
         _providers = [.. fleet.Providers];
         _rules = [.. fleet.Routing];
         _ruleTargets = _rules.Select(Targets).ToArray();
+        _ruleShape = _rules
+            .Select(r => (r.Keywords.Count > 0, r.Capabilities.Count > 0) switch
+            {
+                (false, false) => RuleShape.CatchAll,
+                (true, false) => RuleShape.Keywords,
+                (false, true) => RuleShape.Capabilities,
+                _ => RuleShape.Both,
+            })
+            .ToArray();
 
         var keywords = new List<string>();
         var keywordRules = new List<List<int>>();
@@ -132,10 +146,44 @@ public sealed class RoutingPolicy
         return best < 0 ? null : _aiAgents[best];
     }
 
-    /// <summary>Decides the route of <paramref name="task"/> for <paramref name="agent"/> (null: no agent context).</summary>
-    /// <param name="sequence">A number that grows by one per decision (round-robin turns, weighted draws).</param>
-    public RouteDecision Decide(string task, AgentSpec? agent, ProviderBoard board, long sequence = 0)
+    /// <summary>Resolves <paramref name="board"/> against this policy's providers (once per board, not per decision).</summary>
+    public BoardView Compile(ProviderBoard board)
     {
+        var conditions = new ProviderCondition[_providers.Length];
+        var missing = new string?[_providers.Length];
+        for (var p = 0; p < _providers.Length; p++)
+        {
+            conditions[p] = board.Of(_providers[p].Name);
+            missing[p] = board.MissingClis.GetValueOrDefault(_providers[p].Cli);
+        }
+
+        return new BoardView(this, board, conditions, missing);
+    }
+
+    /// <summary>
+    /// Decides the route of <paramref name="task"/> for <paramref name="agent"/> (null: no agent context) and
+    /// explains it: every candidate, best first, each loser with why it lost (`df route`, /api/route).
+    /// </summary>
+    /// <param name="sequence">A number that grows by one per decision (round-robin turns, weighted draws).</param>
+    public RouteDecision Decide(string task, AgentSpec? agent, ProviderBoard board, long sequence = 0) =>
+        Decide(task, agent, Compile(board), sequence, explain: true);
+
+    /// <summary>
+    /// The same choice as <see cref="Decide(string, AgentSpec?, ProviderBoard, long)"/> (route, reason, waiting)
+    /// without explaining the rejected candidates: <see cref="RouteDecision.Candidates"/> is empty. The path of
+    /// a run start, which needs only the winner.
+    /// </summary>
+    public RouteDecision Choose(string task, AgentSpec? agent, ProviderBoard board, long sequence = 0) =>
+        Decide(task, agent, Compile(board), sequence, explain: false);
+
+    /// <summary>Decides against a board already resolved for this policy; <paramref name="explain"/>: list every candidate.</summary>
+    public RouteDecision Decide(string task, AgentSpec? agent, BoardView view, long sequence, bool explain)
+    {
+        if (!ReferenceEquals(view.Policy, this))
+        {
+            throw new ArgumentException("the board view was compiled for another routing policy", nameof(view));
+        }
+
         if (_providers.Length == 0)
         {
             return agent is null
@@ -144,17 +192,111 @@ public sealed class RoutingPolicy
         }
 
         var n = _providers.Length;
-        var c = new Candidate[n];
+        var board = view.Board;
+        var strategy = _settings.Strategy;
+        var c = Scratch(n);
+        var topTier = Score(task, agent, view, c, sequence);
+
+        // ---- rank: c[0 .. ranked) best first. Explained: every candidate. Otherwise only the best available one
+        // and those ranking above it (all unavailable: the failover, the budget wait) - the same prefix a full sort gives.
+        var best = explain ? -1 : BestAvailable(c, n);
+        int ranked;
+        if (best < 0)
+        {
+            Array.Sort(c, 0, n, ByRank.Instance);
+            ranked = n;
+        }
+        else
+        {
+            ranked = BringForward(c, n, best);
+        }
+
+        // ---- choose: the best available; with on_budget_exceeded: wait, a better one over a budget window waits
+        string? waiting = null;
+        var chosen = -1;
+        for (var i = 0; i < ranked; i++)
+        {
+            if (c[i].Available)
+            {
+                chosen = i;
+                break;
+            }
+
+            if (_settings.OnBudgetExceeded == BudgetAction.Wait && c[i].Missing is null && c[i].Condition is { State: ProviderState.OverBudget, Budget: true } over && c[i].Tier > 0)
+            {
+                waiting = $"{_providers[c[i].Index].Name} is over budget ({over.Reason}){Until(over.ResetAt)}; on_budget_exceeded: wait";
+                break;
+            }
+        }
+
+        if (agent is not null && board.Agents.Count > 0 && board.Agents.TryGetValue(agent.Name, out var agentOver))
+        {
+            waiting = $"agent {agent.Name} is over budget ({agentOver.Reason}){Until(agentOver.ResetAt)}";
+            chosen = -1;
+        }
+
+        var avoidedAnyway = false;
+        if (waiting is null && chosen < 0)
+        {
+            // only avoided routes are left: take the best of them rather than not running at all
+            for (var i = 0; i < ranked; i++)
+            {
+                if (c[i].Healthy)
+                {
+                    chosen = i;
+                    avoidedAnyway = true;
+                    break;
+                }
+            }
+
+            if (chosen < 0)
+            {
+                waiting = AllMissing(c, n, board.EnforceInstalled) ? "no provider's CLI is installed" : "all providers limited; polling";
+            }
+        }
+
+        var candidates = NotExplained;
+        if (explain)
+        {
+            candidates = new RouteCandidate[n];
+            var chosenRef = chosen >= 0 ? c[chosen] : default;
+            for (var i = 0; i < n; i++)
+            {
+                var x = c[i];
+                var p = _providers[x.Index];
+                var rejected = i == chosen ? null : Rejection(x, chosen >= 0 ? chosenRef : null, waiting, strategy);
+                candidates[i] = new RouteCandidate(p.Cli, p.Name, ModelOf(x, agent), Math.Round(x.Tier + x.Strategy, 3), rejected);
+            }
+        }
+
+        if (chosen < 0)
+        {
+            return new RouteDecision(null, candidates, agent?.Name, waiting);
+        }
+
+        var winner = c[chosen];
+        var bp = _providers[winner.Index];
+        var reason = ChosenReason(winner, strategy, topTier, c, n, chosen, avoidedAnyway);
+        var kind = winner.Condition.State == ProviderState.Open ? "probe" : chosen > 0 ? "failover" : winner.Rule >= 0 ? "rule" : winner.Own ? "own" : "fallback";
+        return new RouteDecision(new Route(bp.Cli, bp.Name, ModelOf(winner, agent), reason, kind), candidates, agent?.Name);
+    }
+
+    /// <summary>Fills c[0 .. n) in provider order: fit (rule, own, tier), condition, availability, strategy score. Returns the top tier of the available ones.</summary>
+    private int Score(string task, AgentSpec? agent, BoardView view, Candidate[] c, long sequence)
+    {
+        var n = _providers.Length;
+        var board = view.Board;
 
         // ---- fit: matching rules in order, then the agent's own provider
         Span<bool> keywordFound = _keywords.Length <= 1024 ? stackalloc bool[_keywords.Length] : new bool[_keywords.Length];
-        _matcher.Match(task, keywordFound);
+        var hits = _matcher.Match(task, keywordFound);
         Span<int> ruleKeyword = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : new int[_rules.Length];
         ruleKeyword.Fill(-1);
-        for (var k = 0; k < keywordFound.Length; k++)
+        for (var k = 0; hits > 0 && k < keywordFound.Length; k++)
         {
             if (keywordFound[k])
             {
+                hits--;
                 foreach (var r in _keywordRules[k])
                 {
                     if (ruleKeyword[r] < 0)
@@ -167,19 +309,19 @@ public sealed class RoutingPolicy
 
         for (var p = 0; p < n; p++)
         {
-            c[p].Index = p;
-            c[p].Rule = -1;
+            c[p] = new Candidate { Index = p, Rule = -1 };
         }
 
         var firstRule = -1;
         for (var r = 0; r < _rules.Length; r++)
         {
-            var rule = _rules[r];
-            var hasKeywords = rule.Keywords.Count > 0;
-            var hasCapabilities = rule.Capabilities.Count > 0;
-            var matches = (!hasKeywords && !hasCapabilities) // a catch-all
-                || (hasKeywords && ruleKeyword[r] >= 0)
-                || (hasCapabilities && HasAny(agent, rule.Capabilities));
+            var matches = _ruleShape[r] switch
+            {
+                RuleShape.CatchAll => true,
+                RuleShape.Keywords => ruleKeyword[r] >= 0,
+                RuleShape.Capabilities => HasAny(agent, _rules[r].Capabilities),
+                _ => ruleKeyword[r] >= 0 || HasAny(agent, _rules[r].Capabilities),
+            };
             if (!matches)
             {
                 continue;
@@ -199,30 +341,34 @@ public sealed class RoutingPolicy
             }
         }
 
-        var strategy = _settings.Strategy;
-        for (var p = 0; p < n; p++)
+        IReadOnlyList<RouteAvoidRecorded>? avoids = null;
+        if (agent is not null && board.Avoids.Count > 0)
         {
-            var own = agent is not null && IsOwn(agent, _providers[p]);
-            c[p].Own = own;
-            c[p].Tier = strategy == RoutingStrategy.CapabilityFirst
-                ? c[p].Rule >= 0 ? CapabilityTierBase + (_rules.Length - c[p].Rule) : own ? 1 : 0
-                : (firstRule >= 0 ? c[p].Rule >= 0 : own) ? 1 : 0;
-            var condition = board.Of(_providers[p].Name);
-            c[p].Condition = condition;
-            c[p].Missing = board.MissingClis.GetValueOrDefault(_providers[p].Cli);
-            c[p].Available = condition.Available && (c[p].Missing is null || !board.EnforceInstalled);
+            board.Avoids.TryGetValue(agent.Name, out avoids);
         }
 
-        // ---- strategy score within a tier
+        var strategy = _settings.Strategy;
         var topTier = -1;
         for (var p = 0; p < n; p++)
         {
-            if (c[p].Available && c[p].Tier > topTier)
+            ref var x = ref c[p];
+            var own = agent is not null && IsOwn(agent, _providers[p]);
+            x.Own = own;
+            x.Tier = strategy == RoutingStrategy.CapabilityFirst
+                ? x.Rule >= 0 ? CapabilityTierBase + (_rules.Length - x.Rule) : own ? 1 : 0
+                : (firstRule >= 0 ? x.Rule >= 0 : own) ? 1 : 0;
+            x.Condition = view.Conditions[p];
+            x.Missing = view.Missing[p];
+            x.Healthy = x.Condition.Available && (x.Missing is null || !board.EnforceInstalled);
+            x.Avoid = avoids is null ? null : AvoidOf(avoids, _providers[p].Name, ModelOf(x, agent));
+            x.Available = x.Healthy && x.Avoid is null;
+            if (x.Available && x.Tier > topTier)
             {
-                topTier = c[p].Tier;
+                topTier = x.Tier;
             }
         }
 
+        // ---- strategy score within a tier
         switch (strategy)
         {
             case RoutingStrategy.Cost:
@@ -257,7 +403,7 @@ public sealed class RoutingPolicy
                     c[p].Strategy = 0.5 * _priorityScore[p]; // outside the turn: priority order
                 }
 
-                TakeTurns(c, topTier, strategy, sequence);
+                TakeTurns(c, n, topTier, strategy, sequence);
                 break;
             default:
                 for (var p = 0; p < n; p++)
@@ -268,96 +414,165 @@ public sealed class RoutingPolicy
                 break;
         }
 
-        Array.Sort(c, (a, b) =>
+        return topTier;
+    }
+
+    private static RouteAvoidRecorded? AvoidOf(IReadOnlyList<RouteAvoidRecorded> avoids, string provider, string? model)
+    {
+        foreach (var a in avoids)
         {
-            var byTier = b.Tier.CompareTo(a.Tier);
-            if (byTier != 0)
+            if ((a.Provider is not null || a.Model is not null)
+                && (a.Provider is null || a.Provider == provider)
+                && (a.Model is null || a.Model == model))
             {
-                return byTier;
+                return a;
             }
+        }
 
-            var byScore = b.Strategy.CompareTo(a.Strategy);
-            return byScore != 0 ? byScore : a.Index.CompareTo(b.Index);
-        });
+        return null;
+    }
 
-        // ---- choose: the best available; with on_budget_exceeded: wait, a better one over a budget window waits
-        string? waiting = null;
-        var chosen = -1;
+    /// <summary>The best available candidate of c[0 .. n) (unsorted), or -1.</summary>
+    private static int BestAvailable(Candidate[] c, int n)
+    {
+        var best = -1;
         for (var i = 0; i < n; i++)
         {
-            if (c[i].Available)
+            if (c[i].Available && (best < 0 || Rank(in c[i], in c[best]) < 0))
             {
-                chosen = i;
-                break;
-            }
-
-            if (_settings.OnBudgetExceeded == BudgetAction.Wait && c[i].Missing is null && c[i].Condition is { State: ProviderState.OverBudget, Budget: true } over && c[i].Tier > 0)
-            {
-                waiting = $"{_providers[c[i].Index].Name} is over budget ({over.Reason}){Until(over.ResetAt)}; on_budget_exceeded: wait";
-                break;
+                best = i;
             }
         }
 
-        if (agent is not null && board.Agents.TryGetValue(agent.Name, out var agentOver))
-        {
-            waiting = $"agent {agent.Name} is over budget ({agentOver.Reason}){Until(agentOver.ResetAt)}";
-            chosen = -1;
-        }
+        return best;
+    }
 
-        if (waiting is null && chosen < 0)
-        {
-            waiting = c.All(x => x.Missing is not null && board.EnforceInstalled) ? "no provider's CLI is installed" : "all providers limited; polling";
-        }
-
-        var candidates = new RouteCandidate[n];
-        var chosenRef = chosen >= 0 ? c[chosen] : default;
+    /// <summary>
+    /// Moves the candidates ranking above c[<paramref name="best"/>] to the front, sorted, and the best right after
+    /// them: c[0 .. returned) is then what a full sort puts there.
+    /// </summary>
+    private static int BringForward(Candidate[] c, int n, int best)
+    {
+        var pivot = c[best];
+        var k = 0;
         for (var i = 0; i < n; i++)
         {
-            var x = c[i];
-            var p = _providers[x.Index];
-            var model = ModelOf(x, agent);
-            var rejected = i == chosen ? null : Rejection(x, chosen >= 0 ? chosenRef : null, waiting, strategy);
-            candidates[i] = new RouteCandidate(p.Cli, p.Name, model, Math.Round(x.Tier + x.Strategy, 3), rejected);
+            if (Rank(in c[i], in pivot) < 0)
+            {
+                (c[i], c[k]) = (c[k], c[i]);
+                k++;
+            }
         }
 
-        if (chosen < 0)
+        for (var i = k; i < n; i++)
         {
-            return new RouteDecision(null, candidates, agent?.Name, waiting);
+            if (c[i].Index == pivot.Index)
+            {
+                (c[i], c[k]) = (c[k], c[i]);
+                break;
+            }
         }
 
-        var best = c[chosen];
-        var bp = _providers[best.Index];
-        var reason = ChosenReason(best, strategy, topTier, c, chosen);
-        var kind = best.Condition.State == ProviderState.Open ? "probe" : chosen > 0 ? "failover" : best.Rule >= 0 ? "rule" : best.Own ? "own" : "fallback";
-        return new RouteDecision(new Route(bp.Cli, bp.Name, ModelOf(best, agent), reason, kind), candidates, agent?.Name);
+        if (k > 1)
+        {
+            Array.Sort(c, 0, k, ByRank.Instance);
+        }
+
+        return k + 1;
+    }
+
+    /// <summary>Negative when <paramref name="a"/> ranks before <paramref name="b"/>: higher tier, then higher score, then declaration order.</summary>
+    private static int Rank(in Candidate a, in Candidate b)
+    {
+        var byTier = b.Tier.CompareTo(a.Tier);
+        if (byTier != 0)
+        {
+            return byTier;
+        }
+
+        var byScore = b.Strategy.CompareTo(a.Strategy);
+        return byScore != 0 ? byScore : a.Index.CompareTo(b.Index);
+    }
+
+    private static bool AllMissing(Candidate[] c, int n, bool enforce)
+    {
+        for (var i = 0; i < n; i++)
+        {
+            if (c[i].Missing is null || !enforce)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Per-thread scratch for the candidates of one decision (decisions never nest).</summary>
+    private static Candidate[] Scratch(int n)
+    {
+        var c = t_scratch;
+        if (c is null || c.Length < n)
+        {
+            c = new Candidate[Math.Max(n, 64)];
+            t_scratch = c;
+        }
+
+        return c;
     }
 
     // ---------------------------------------------------------------- explanations
 
-    private string ChosenReason(Candidate best, RoutingStrategy strategy, int topTier, Candidate[] sorted, int chosenAt)
+    private string ChosenReason(Candidate best, RoutingStrategy strategy, int topTier, Candidate[] c, int n, int chosenAt, bool avoidedAnyway)
     {
-        var p = _providers[best.Index];
-        var fit = best.Rule >= 0
-            ? $"rule {best.Rule + 1} ({RuleWhat(best.Rule)}) routes to {p.Name}"
-            : best.Own ? "no routing rule matched; the agent's own provider" : "no fitting provider available; fallback";
-        var how = strategy switch
+        var probe = best.Condition.State == ProviderState.Open && best.Condition.Probe;
+        if (chosenAt == 0 && best.Missing is null && !avoidedAnyway && !probe && strategy is not (RoutingStrategy.Latency or RoutingStrategy.Weighted))
         {
-            RoutingStrategy.Cost => $"cheapest of equal fit (${Money(_blendedPrice[best.Index])}/M in+out)",
-            RoutingStrategy.Latency => best.Condition.LatencyMs is { } l ? $"fastest of equal fit (~{l:0} ms per run)" : $"no run time measured yet; priority {p.Priority}",
-            RoutingStrategy.RoundRobin => "round-robin: its turn",
-            RoutingStrategy.Weighted => $"weighted draw (weight {Num(_weights[best.Index])} of {Num(TierWeight(sorted, topTier))})",
-            _ => best.Rule >= 0 ? $"first matching rule, then priority {p.Priority}" : $"priority {p.Priority}",
-        };
-        if (best.Condition.State == ProviderState.Open && best.Condition.Probe)
+            // the common case depends only on (strategy, provider, fit): built once
+            var key = ((long)(16 + (int)strategy) << 48) | ((long)best.Index << 24) | (uint)(best.Rule >= 0 ? best.Rule + 2 : best.Own ? 1 : 0);
+            return _reasons.TryGetValue(key, out var text) ? text : _reasons.GetOrAdd(key, $"{Fit(best)} ({How(best, strategy, c, n, topTier)})");
+        }
+
+        var how = How(best, strategy, c, n, topTier);
+        if (probe)
         {
             how += "; half-open probe of its circuit breaker";
         }
 
-        var skipped = sorted.Take(chosenAt).Select(x => $"{_providers[x.Index].Name} {Health(x)}").ToList();
-        var note = best.Missing is { } missing ? $"; note: {missing}" : string.Empty;
-        return skipped.Count == 0
-            ? $"{fit} ({how}){note}"
-            : $"{fit} ({how}); failover from {string.Join(", ", skipped)}{note}";
+        var reason = $"{Fit(best)} ({how})";
+        if (chosenAt > 0)
+        {
+            var skipped = new string[chosenAt];
+            for (var i = 0; i < chosenAt; i++)
+            {
+                skipped[i] = $"{_providers[c[i].Index].Name} {Health(c[i])}";
+            }
+
+            reason += $"; failover from {string.Join(", ", skipped)}";
+        }
+
+        if (avoidedAnyway)
+        {
+            reason += $"; taken although {Health(best)}: no other candidate is available";
+        }
+
+        return best.Missing is { } missing ? $"{reason}; note: {missing}" : reason;
+    }
+
+    private string Fit(Candidate best) => best.Rule >= 0
+        ? $"rule {best.Rule + 1} ({RuleWhat(best.Rule)}) routes to {_providers[best.Index].Name}"
+        : best.Own ? "no routing rule matched; the agent's own provider" : "no fitting provider available; fallback";
+
+    private string How(Candidate best, RoutingStrategy strategy, Candidate[] c, int n, int topTier)
+    {
+        var p = _providers[best.Index];
+        return strategy switch
+        {
+            RoutingStrategy.Cost => $"cheapest of equal fit (${Money(_blendedPrice[best.Index])}/M in+out)",
+            RoutingStrategy.Latency => best.Condition.LatencyMs is { } l ? $"fastest of equal fit (~{l:0} ms per run)" : $"no run time measured yet; priority {p.Priority}",
+            RoutingStrategy.RoundRobin => "round-robin: its turn",
+            RoutingStrategy.Weighted => $"weighted draw (weight {Num(_weights[best.Index])} of {Num(TierWeight(c, n, topTier))})",
+            _ => best.Rule >= 0 ? $"first matching rule, then priority {p.Priority}" : $"priority {p.Priority}",
+        };
     }
 
     private string? Rejection(Candidate x, Candidate? chosen, string? waiting, RoutingStrategy strategy)
@@ -424,6 +639,11 @@ public sealed class RoutingPolicy
 
     private string Health(Candidate x)
     {
+        if (x.Healthy && x.Avoid is { } avoid)
+        {
+            return $"avoided after severe drift{Until(avoid.Until)} ({avoid.Reason})";
+        }
+
         if (x.Missing is { } missing && x.Condition.Available)
         {
             return missing;
@@ -546,14 +766,14 @@ public sealed class RoutingPolicy
         return scores;
     }
 
-    private double TierWeight(Candidate[] c, int tier)
+    private double TierWeight(Candidate[] c, int n, int tier)
     {
         var total = 0.0;
-        foreach (var x in c)
+        for (var i = 0; i < n; i++)
         {
-            if (x.Available && x.Tier == tier)
+            if (c[i].Available && c[i].Tier == tier)
             {
-                total += _weights[x.Index];
+                total += _weights[c[i].Index];
             }
         }
 
@@ -561,35 +781,48 @@ public sealed class RoutingPolicy
     }
 
     /// <summary>Round-robin and weighted: the available candidates of the top tier take turns by <paramref name="sequence"/>.</summary>
-    private void TakeTurns(Candidate[] c, int topTier, RoutingStrategy strategy, long sequence)
+    private void TakeTurns(Candidate[] c, int n, int topTier, RoutingStrategy strategy, long sequence)
     {
-        var members = new List<int>();
-        for (var p = 0; p < c.Length; p++)
+        Span<int> members = n <= 256 ? stackalloc int[n] : new int[n];
+        var count = 0;
+        for (var p = 0; p < n; p++)
         {
             if (c[p].Available && c[p].Tier == topTier)
             {
-                members.Add(p);
+                // insertion by priority, best first (scores are distinct)
+                var at = count++;
+                while (at > 0 && _priorityScore[members[at - 1]] < _priorityScore[p])
+                {
+                    members[at] = members[at - 1];
+                    at--;
+                }
+
+                members[at] = p;
             }
         }
 
-        if (members.Count == 0)
+        if (count == 0)
         {
             return;
         }
 
-        members.Sort((a, b) => _priorityScore[b].CompareTo(_priorityScore[a]));
         int pick;
         if (strategy == RoutingStrategy.RoundRobin)
         {
-            pick = (int)(Math.Abs(sequence) % members.Count);
+            pick = (int)(Math.Abs(sequence) % count);
         }
         else
         {
             // a low-discrepancy draw (golden ratio sequence): picks converge on the weights' proportions
-            var total = members.Sum(m => _weights[c[m].Index]);
+            var total = 0.0;
+            for (var i = 0; i < count; i++)
+            {
+                total += _weights[c[members[i]].Index];
+            }
+
             var r = (Math.Abs(sequence) * 0.6180339887498949 % 1.0) * total;
-            pick = members.Count - 1;
-            for (var i = 0; i < members.Count; i++)
+            pick = count - 1;
+            for (var i = 0; i < count; i++)
             {
                 r -= _weights[c[members[i]].Index];
                 if (r < 0)
@@ -600,11 +833,26 @@ public sealed class RoutingPolicy
             }
         }
 
-        for (var i = 0; i < members.Count; i++)
+        for (var i = 0; i < count; i++)
         {
-            var turn = (i - pick + members.Count) % members.Count; // 0 = its turn
-            c[members[i]].Strategy = 0.5 + (0.49 * (members.Count - turn) / members.Count);
+            var turn = (i - pick + count) % count; // 0 = its turn
+            c[members[i]].Strategy = 0.5 + (0.49 * (count - turn) / count);
         }
+    }
+
+    private enum RuleShape : byte
+    {
+        CatchAll,
+        Keywords,
+        Capabilities,
+        Both,
+    }
+
+    private sealed class ByRank : IComparer<Candidate>
+    {
+        public static readonly ByRank Instance = new();
+
+        public int Compare(Candidate a, Candidate b) => Rank(in a, in b);
     }
 
     private struct Candidate
@@ -616,6 +864,14 @@ public sealed class RoutingPolicy
         public double Strategy;
         public ProviderCondition Condition;
         public string? Missing;
+
+        /// <summary>Not limited, not open, not over budget, its CLI installed (or not enforced).</summary>
+        public bool Healthy;
+
+        /// <summary>The agent must keep off this route (severe drift); null when not.</summary>
+        public RouteAvoidRecorded? Avoid;
+
+        /// <summary>Healthy and not avoided.</summary>
         public bool Available;
     }
 }

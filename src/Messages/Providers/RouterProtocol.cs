@@ -99,7 +99,8 @@ public sealed record ProviderStatus(
 public sealed record ProvidersSnapshot(
     IReadOnlyList<ProviderStatus> Providers,
     IReadOnlyList<string> Waiting,
-    IReadOnlyList<ProviderSwitched>? Switches = null) : IDarkFactoryMessage;
+    IReadOnlyList<ProviderSwitched>? Switches = null,
+    IReadOnlyList<RouteAvoidRecorded>? Avoids = null) : IDarkFactoryMessage;
 
 /// <summary>Cost report grouped by agent, provider, day or run.</summary>
 [Manifest("get-costs")]
@@ -188,6 +189,20 @@ public sealed record ProviderSwitched(
     DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
 
 /// <summary>
+/// Runs of <see cref="Agent"/> keep off <see cref="Provider"/> (and, when set, only its <see cref="Model"/>)
+/// until <see cref="Until"/>: Nightwatch's <c>RouteAvoid</c> after a severe drift, as the router recorded it
+/// (its until extended by <c>router.avoid_for</c>). Expires by time; no event ends it.
+/// </summary>
+[Manifest("route-avoid-recorded")]
+public sealed record RouteAvoidRecorded(
+    string Agent,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Provider,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Model,
+    DateTimeOffset Until,
+    string Reason,
+    DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>
 /// Ledger totals of one agent on one provider in one UTC hour (older than the ledger's hourly horizon: one
 /// day), or of one run when <see cref="RunId"/> is set. Snapshot content.
 /// </summary>
@@ -211,4 +226,5 @@ public sealed record RouterSnapshot(
     IReadOnlyList<ProviderLimitRecorded> Limits,
     IReadOnlyList<BreakerTransitioned> Breakers,
     IReadOnlyList<RouteChosen> Routes,
-    IReadOnlyList<ProviderSwitched> Switches) : IDarkFactoryMessage;
+    IReadOnlyList<ProviderSwitched> Switches,
+    IReadOnlyList<RouteAvoidRecorded>? Avoids = null) : IDarkFactoryMessage;

@@ -258,6 +258,72 @@ public sealed class RoutingPolicyTests
         Assert.Null(d.Chosen.Provider);
     }
 
+    private static ProviderBoard Avoiding(string agent, string? provider, string? model = null) =>
+        ProviderBoard.Empty.With(avoids: new Dictionary<string, IReadOnlyList<RouteAvoidRecorded>>
+        {
+            [agent] = [new RouteAvoidRecorded(agent, provider, model, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)],
+        });
+
+    [Fact]
+    public void An_avoided_route_loses_for_that_agent_only_and_says_why()
+    {
+        var sentinel = Agent("sentinel", "codex", "openai", "security");
+        var other = Agent("other", "codex", "openai", "security");
+        var policy = new RoutingPolicy(Fleet(agents: [sentinel, other]));
+        var board = Avoiding("sentinel", "openai");
+
+        var d = policy.Decide("security scan", sentinel, board);
+        Assert.Equal("anthropic", d.Chosen!.Provider);
+        Assert.Equal("failover", d.Chosen.Kind);
+        Assert.Contains("failover from openai avoided after severe drift until 2026-11-22T13:05:00Z", d.Chosen.Reason);
+        Assert.Equal("avoided after severe drift until 2026-11-22T13:05:00Z (severe drift 0.45 (stall 0.45))", d.Candidates.Single(c => c.Provider == "openai").RejectedBecause);
+        Assert.Equal(d.Chosen, policy.Choose("security scan", sentinel, board).Chosen);
+
+        // another agent on the same provider is not affected
+        Assert.Equal("openai", policy.Decide("security scan", other, board).Chosen!.Provider);
+
+        // nor is a bare task (no agent)
+        Assert.Equal("openai", policy.Decide("security scan", null, board).Chosen!.Provider);
+    }
+
+    [Fact]
+    public void An_avoid_with_a_model_only_avoids_that_model_of_the_provider()
+    {
+        var implementer = Agent("implementer", "codex", "openai", "implement");
+        var policy = new RoutingPolicy(Fleet(agents: implementer));
+
+        // rule 3 routes implementers to openai with gpt-5-codex-max: avoiding another openai model changes nothing
+        Assert.Equal("openai", policy.Decide("add a parser", implementer, Avoiding("implementer", "openai", "gpt-4")).Chosen!.Provider);
+        Assert.NotEqual("openai", policy.Decide("add a parser", implementer, Avoiding("implementer", "openai", "gpt-5-codex-max")).Chosen!.Provider);
+    }
+
+    [Fact]
+    public void When_only_the_avoided_route_is_left_the_agent_still_runs_on_it_and_says_so()
+    {
+        var sentinel = Agent("sentinel", "codex", "openai", "security");
+        var limited = new ProviderCondition(ProviderState.Limited, At.AddHours(1), "429");
+        var board = Avoiding("sentinel", "openai").With(providers: new Dictionary<string, ProviderCondition>
+        {
+            ["anthropic"] = limited,
+            ["google"] = limited,
+            ["opencode"] = limited,
+        });
+        var policy = new RoutingPolicy(Fleet(agents: sentinel));
+
+        var d = policy.Decide("security scan", sentinel, board);
+
+        Assert.Equal("openai", d.Chosen!.Provider);
+        Assert.Contains("taken although avoided after severe drift until 2026-11-22T13:05:00Z", d.Chosen.Reason);
+        Assert.Contains("no other candidate is available", d.Chosen.Reason);
+        Assert.Null(d.Waiting);
+        Assert.Equal(d.Chosen, policy.Choose("security scan", sentinel, board).Chosen);
+
+        // everything limited, the avoided one too: no route (polling), as without the avoid
+        var all = board.With(providers: board.Providers.Append(new("openai", limited)).ToDictionary());
+        Assert.Null(policy.Decide("security scan", sentinel, all).Chosen);
+        Assert.Equal("all providers limited; polling", policy.Choose("security scan", sentinel, all).Waiting);
+    }
+
     [Fact]
     public void A_decision_with_50_providers_and_200_rules_is_fast_and_correct()
     {
