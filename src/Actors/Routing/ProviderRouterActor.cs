@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Routing;
@@ -39,7 +40,10 @@ public sealed record RouterSettings
 /// (<see cref="ProviderLimited"/>) and run outcomes (<see cref="AgentLifecycle"/>, attributed to the provider
 /// of the run's <see cref="RouteChosen"/>), persists what changes, and after each change publishes the
 /// compiled <see cref="RoutingPolicy"/> with a fresh <see cref="ProviderBoard"/> into the shared
-/// <see cref="RouteBoard"/>, against which each layer routes a run when it starts. An agent with no route
+/// <see cref="RouteBoard"/>, against which each layer routes a run when it starts. Nightwatch's
+/// <see cref="RouteAvoid"/> (severe drift) becomes a persisted <see cref="RouteAvoidRecorded"/>: the agent's
+/// runs keep off that provider / model until it expires (<c>until</c> + <c>router.avoid_for</c>; a timer
+/// re-publishes the board then), unless nothing else is available. An agent with no route
 /// is remembered (<see cref="AwaitRoute"/>); while any waits, the router polls (reset times passing, an
 /// HTTP probe of limited providers) and resumes it when a route returns. Decisions are pure
 /// (<see cref="RoutingPolicy"/>, <see cref="ProviderHealth"/>, <see cref="CostLedger"/>, <see cref="Budgets"/>).
@@ -48,6 +52,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
 {
     private const string PollTimer = "poll";
     private const string ChangeTimer = "change";
+    private const string AvoidTimer = "avoid";
     private const int KeepRoutes = 2000;
     private const int KeepSwitches = 100;
 
@@ -61,6 +66,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     private readonly Queue<string> _routeOrder = new();
     private readonly Dictionary<string, string> _lastProvider = new(StringComparer.Ordinal);
     private readonly LinkedList<ProviderSwitched> _switches = new();
+    private readonly Dictionary<string, List<RouteAvoidRecorded>> _avoids = new(StringComparer.Ordinal);
 
     // runtime
     private FleetSpec _fleet = new();
@@ -89,7 +95,8 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Recover<BreakerTransitioned>(_health.Apply);
         Recover<RouteChosen>(ApplyRoute);
         Recover<ProviderSwitched>(ApplySwitch);
-        Recover<RecoveryCompleted>(_ => Publish());
+        Recover<RouteAvoidRecorded>(ApplyAvoid);
+        Recover<RecoveryCompleted>(_ => OnAvoidExpired());
 
         Command<ApplyFleet>(m => OnFleet(m.Fleet));
         Command<RouteTask>(OnRouteTask);
@@ -97,6 +104,8 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Command<AgentUsage>(OnUsage);
         Command<ProviderLimited>(OnLimited);
         Command<AgentLifecycle>(OnLifecycle);
+        Command<RouteAvoid>(OnAvoid);
+        Command<AvoidExpired>(_ => OnAvoidExpired());
         Command<AwaitRoute>(OnAwait);
         Command<Poll>(_ => OnPoll());
         Command<ProbeAnswered>(OnProbeAnswered);
@@ -131,6 +140,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Context.System.EventStream.Subscribe(Self, typeof(AgentUsage));
         Context.System.EventStream.Subscribe(Self, typeof(ProviderLimited));
         Context.System.EventStream.Subscribe(Self, typeof(AgentLifecycle));
+        Context.System.EventStream.Subscribe(Self, typeof(RouteAvoid));
     }
 
     protected override void PostStop()
@@ -171,7 +181,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
                 c.State == ProviderState.Ok ? board.MissingClis.GetValueOrDefault(p.Cli) : c.Reason,
                 _ledger.ProviderSpend(p.Name, today), _health.ConsecutiveFailures(p.Name));
         }).ToList();
-        return new ProvidersSnapshot(providers, _waiting.Keys.Order(StringComparer.Ordinal).ToList(), _switches.Reverse().Take(20).ToList());
+        return new ProvidersSnapshot(providers, _waiting.Keys.Order(StringComparer.Ordinal).ToList(), _switches.Reverse().Take(20).ToList(), ActiveAvoids().ToList());
     }
 
     private List<BudgetLine> BudgetLines()
@@ -218,7 +228,13 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
             return (SwitchReason.Timeout, $"the last run on {previous} timed out");
         }
 
-        var c = BuildBoard().Of(previous);
+        var board = BuildBoard();
+        if (board.Avoids.TryGetValue(agent, out var avoids) && avoids.FirstOrDefault(a => a.Provider == previous) is { } avoided)
+        {
+            return (SwitchReason.Drift, $"{previous} avoided after severe drift until {avoided.Until.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'} ({avoided.Reason})");
+        }
+
+        var c = board.Of(previous);
         return c.State switch
         {
             ProviderState.Limited => (SwitchReason.RateLimit, $"{previous} is rate limited ({c.Reason})"),
@@ -294,6 +310,82 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         {
             Publish();
         }
+    }
+
+    // ---------------------------------------------------------------- Nightwatch's severe drift: avoid a route
+
+    private void OnAvoid(RouteAvoid avoid)
+    {
+        if (avoid.Provider is null && avoid.Model is null)
+        {
+            _log.Info("Agent [{0}]: a route-avoid names neither a provider nor a model; nothing to avoid", avoid.Agent);
+            return;
+        }
+
+        var until = avoid.Until + _fleet.Router.AvoidFor;
+        if (until <= Now)
+        {
+            return;
+        }
+
+        Persist(new RouteAvoidRecorded(avoid.Agent, avoid.Provider, avoid.Model, until, avoid.Reason, Now), Persisted);
+    }
+
+    /// <summary>Adds (or, for the same provider and model, replaces) an avoid entry of an agent.</summary>
+    private void ApplyAvoid(RouteAvoidRecorded a)
+    {
+        if (!_avoids.TryGetValue(a.Agent, out var entries))
+        {
+            _avoids[a.Agent] = entries = [];
+        }
+
+        entries.RemoveAll(e => e.Provider == a.Provider && e.Model == a.Model);
+        entries.Add(a);
+    }
+
+    /// <summary>Drops expired avoid entries, re-publishes the board and waits for the next expiry (also after recovery).</summary>
+    private void OnAvoidExpired()
+    {
+        var now = Now;
+        foreach (var (agent, entries) in _avoids.ToList())
+        {
+            entries.RemoveAll(e => e.Until <= now);
+            if (entries.Count == 0)
+            {
+                _avoids.Remove(agent);
+            }
+        }
+
+        Publish();
+        ArmAvoidTimer();
+        if (_waiting.Count > 0)
+        {
+            ResumeWaiting(BuildBoard());
+        }
+    }
+
+    private void ArmAvoidTimer()
+    {
+        DateTimeOffset? next = null;
+        foreach (var a in _avoids.Values.SelectMany(e => e))
+        {
+            next = next is null || a.Until < next ? a.Until : next;
+        }
+
+        if (next is { } at)
+        {
+            Timers.StartSingleTimer(AvoidTimer, AvoidExpired.Instance, at > Now ? at - Now : TimeSpan.Zero);
+        }
+        else
+        {
+            Timers.Cancel(AvoidTimer);
+        }
+    }
+
+    private IEnumerable<RouteAvoidRecorded> ActiveAvoids()
+    {
+        var now = Now;
+        return _avoids.Values.SelectMany(e => e).Where(a => a.Until > now).OrderBy(a => a.Agent, StringComparer.Ordinal).ThenBy(a => a.Until);
     }
 
     // ---------------------------------------------------------------- waiting and polling
@@ -412,6 +504,11 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
                 ApplySwitch(s);
                 _log.Info("Agent [{0}] switched provider {1} -> {2} ({3}): {4}", s.Agent, s.From, s.To, s.Reason, s.Detail);
                 break;
+            case RouteAvoidRecorded a:
+                ApplyAvoid(a);
+                _log.Warning("Agent [{0}] avoids {1}{2} until {3:o}: {4}", a.Agent, a.Provider ?? "any provider", a.Model is null ? string.Empty : $" (model {a.Model})", a.Until, a.Reason);
+                ArmAvoidTimer();
+                break;
         }
 
         Context.System.EventStream.Publish(e);
@@ -459,7 +556,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     private RouterSnapshot Snapshot()
     {
         var (buckets, runs) = _ledger.ToSnapshot();
-        return new RouterSnapshot(buckets, runs, _health.ActiveLimits(), _health.BreakerStates(), _routeOrder.Select(r => _routes[r]).ToList(), _switches.ToList());
+        return new RouterSnapshot(buckets, runs, _health.ActiveLimits(), _health.BreakerStates(), _routeOrder.Select(r => _routes[r]).ToList(), _switches.ToList(), ActiveAvoids().ToList());
     }
 
     private void Restore(RouterSnapshot s)
@@ -483,6 +580,11 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         foreach (var sw in s.Switches)
         {
             ApplySwitch(sw);
+        }
+
+        foreach (var a in s.Avoids ?? [])
+        {
+            ApplyAvoid(a);
         }
     }
 
@@ -513,7 +615,20 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
             }
         }
 
-        return new ProviderBoard(providers.ToFrozenDictionary(), agents.ToFrozenDictionary(), MissingClis(_fleet, _settings.FindExecutable));
+        var avoids = new Dictionary<string, IReadOnlyList<RouteAvoidRecorded>>(StringComparer.Ordinal);
+        foreach (var (agent, entries) in _avoids)
+        {
+            var active = entries.Where(a => a.Until > now).ToArray();
+            if (active.Length > 0)
+            {
+                avoids[agent] = active;
+            }
+        }
+
+        return new ProviderBoard(providers.ToFrozenDictionary(), agents.ToFrozenDictionary(), MissingClis(_fleet, _settings.FindExecutable))
+        {
+            Avoids = avoids.ToFrozenDictionary(StringComparer.Ordinal),
+        };
     }
 
     /// <summary>The providers' CLI kinds that are not installed, each with why and the command that installs it.</summary>
@@ -539,6 +654,11 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     }
 
     private sealed record ProbeAnswered(string Provider, bool? Ok);
+
+    private sealed record AvoidExpired
+    {
+        public static readonly AvoidExpired Instance = new();
+    }
 }
 
 /// <summary>The default probe: an HTTP GET of the provider's base_url with a short timeout.</summary>

@@ -12,7 +12,8 @@ public sealed record RouteRequest(string? Task, string? Agent);
 
 /// <summary>
 /// The router's API: POST /api/route (a routing decision against the live provider board, with the
-/// best-fit agent), GET /api/providers (state, reset time and spend of each provider), GET /api/costs
+/// best-fit agent), GET /api/providers (state, reset time and spend of each provider; /switches: recent
+/// provider switches; /avoids: routes agents keep off after a severe drift), GET /api/costs
 /// (the ledger grouped by agent, provider, day or run).
 /// </summary>
 public static class RouterEndpoints
@@ -35,6 +36,10 @@ public static class RouterEndpoints
                 Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Switches ?? []))
             .WithSummary("The latest provider switches of agents, with their reasons")
             .Produces<List<ProviderSwitched>>();
+        api.MapGet("/providers/avoids", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+                Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Avoids ?? []))
+            .WithSummary("The routes agents keep off after a severe drift (Nightwatch's route-avoid): agent, provider, model, until, reason")
+            .Produces<List<RouteAvoidRecorded>>();
         api.MapGet("/costs", async (string? by, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
             by ??= "provider";

@@ -132,6 +132,17 @@ public static class RouterCommands
                 Str(p, "name"), Str(p, "cli"), Str(p, "state"), Str(p, "reset_at", "-"), Usd(p.GetProperty("spend")),
                 p.TryGetProperty("spend_today", out var t) ? Usd(t) : "0.00", Str(p, "reason"),
             ]));
+            var avoids = await client.GetJson("/api/providers/avoids", ct);
+            if (avoids.ValueKind == JsonValueKind.Array && avoids.GetArrayLength() > 0)
+            {
+                Console.WriteLine();
+                Console.WriteLine("avoided after a severe drift (per agent; other agents still use these):");
+                Table.Write(Console.Out, ["AGENT", "PROVIDER", "MODEL", "UNTIL", "WHY"], avoids.EnumerateArray().Select(a => (IReadOnlyList<string>)
+                [
+                    Str(a, "agent"), Str(a, "provider", "(any)"), Str(a, "model", "(any)"), Str(a, "until"), Str(a, "reason"),
+                ]));
+            }
+
             return 0;
         });
         return command;

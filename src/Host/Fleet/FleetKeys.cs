@@ -26,7 +26,7 @@ internal static class FleetKeys
     ];
 
     public static readonly string[] AgentBudget = ["per_hour", "per_day", "per_month"];
-    public static readonly string[] Router = ["strategy", "breaker", "polling_interval", "limit_backoff", "on_budget_exceeded", "weights"];
+    public static readonly string[] Router = ["strategy", "breaker", "polling_interval", "limit_backoff", "on_budget_exceeded", "weights", "avoid_for"];
     public static readonly string[] Breaker = ["failures", "open_for"];
 
     public static readonly string[] AgentLimits = ["memory", "cpu_seconds", "open_files"];

@@ -310,6 +310,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Strategy = f.Enum("strategy", RoutingStrategies) ?? d.Strategy,
             PollingInterval = f.Duration("polling_interval") ?? d.PollingInterval,
             LimitBackoff = f.Duration("limit_backoff") ?? d.LimitBackoff,
+            AvoidFor = f.Duration("avoid_for") ?? d.AvoidFor,
             OnBudgetExceeded = f.Enum("on_budget_exceeded", BudgetActions) ?? d.OnBudgetExceeded,
             Weights = f.Node("weights") is { } w ? ReadWeights(w, f.PathOf("weights")) : d.Weights,
         };
@@ -327,6 +328,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
 
         f.Require("polling_interval", r.PollingInterval > TimeSpan.Zero, "polling_interval must be a positive duration");
         f.Require("limit_backoff", r.LimitBackoff > TimeSpan.Zero, "limit_backoff must be a positive duration");
+        f.Require("avoid_for", r.AvoidFor >= TimeSpan.Zero, "avoid_for must be a duration >= 0");
         map.Bind(r, path);
         return r;
     }

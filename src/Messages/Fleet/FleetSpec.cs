@@ -283,6 +283,12 @@ public sealed record RouterSpec
 
     public BudgetAction OnBudgetExceeded { get; init; } = BudgetAction.Switch;
 
+    /// <summary>
+    /// After Nightwatch's <c>RouteAvoid</c> (severe drift: the agent is paused until its <c>until</c>, then runs
+    /// again), how much longer the agent's runs keep off the provider / model it drifted on. Zero: only until then.
+    /// </summary>
+    public TimeSpan AvoidFor { get; init; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Provider name -> weight for the weighted strategy (missing: 1).</summary>
     public IReadOnlyDictionary<string, double> Weights { get; init; } = new Dictionary<string, double>();
 }

@@ -47,6 +47,9 @@ public enum SwitchReason
 
     /// <summary>The task (or the strategy) fits another provider better; the previous one was fine.</summary>
     Routing,
+
+    /// <summary>Nightwatch saw a severe drift on the previous provider: the agent avoids it for a while.</summary>
+    Drift,
 }
 
 /// <summary>The health of a provider as `df providers` shows it.</summary>

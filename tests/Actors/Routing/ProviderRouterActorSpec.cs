@@ -5,6 +5,7 @@ using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 using Xunit;
 using Xunit.Abstractions;
@@ -46,7 +47,9 @@ public sealed class ProviderRouterActorSpec : TestKit
 
     private static readonly AgentSpec Sentinel = new() { Name = "sentinel", Cli = "codex", Provider = "openai", Capabilities = ["security"], Task = "security scan" };
 
-    private static FleetSpec Fleet(ProviderLimits? openaiLimits = null) => new()
+    private static readonly AgentSpec Auditor = new() { Name = "auditor", Cli = "codex", Provider = "openai", Task = "security scan" };
+
+    private static FleetSpec Fleet(ProviderLimits? openaiLimits = null, TimeSpan? avoidFor = null) => new()
     {
         Providers =
         [
@@ -54,8 +57,8 @@ public sealed class ProviderRouterActorSpec : TestKit
             new ProviderSpec { Name = "anthropic", Cli = "claude", Priority = 10 },
         ],
         Routing = [new RoutingRuleSpec { Keywords = ["security"], Provider = "openai" }],
-        Router = new RouterSpec { BreakerFailures = 2, BreakerOpenFor = TimeSpan.FromMinutes(2), PollingInterval = TimeSpan.FromSeconds(30) },
-        Agents = [Sentinel],
+        Router = new RouterSpec { BreakerFailures = 2, BreakerOpenFor = TimeSpan.FromMinutes(2), PollingInterval = TimeSpan.FromSeconds(30), AvoidFor = avoidFor ?? TimeSpan.FromMinutes(30) },
+        Agents = [Sentinel, Auditor],
     };
 
     /// <summary>A router with the fleet applied, subscribed to the event stream (it answered a query) before the test publishes.</summary>
@@ -205,5 +208,59 @@ public sealed class ProviderRouterActorSpec : TestKit
         Assert.StartsWith("over budget (daily budget $1.00 reached: $1.25 spent) until 2026-11-23T00:00:00Z", d.Candidates.Single(c => c.Provider == "openai").RejectedBecause);
         var openai = (await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Providers.Single(p => p.Name == "openai");
         Assert.Equal((ProviderState.OverBudget, 1.25m), (openai.State, openai.Spend));
+    }
+
+    [Fact]
+    public async Task A_route_avoid_from_nightwatch_moves_that_agent_elsewhere_until_it_expires()
+    {
+        var router = await Router(Fleet(avoidFor: TimeSpan.FromMinutes(10)), "router-avoid");
+        router.Tell(RouteChosen.Of("sentinel", "run1", new Route("codex", "openai", null, "rule 1"), Start));
+
+        // severe drift: Nightwatch pauses sentinel for 5 minutes and asks the router to avoid openai
+        Sys.EventStream.Publish(new RouteAvoid("sentinel", "openai", null, Start.AddMinutes(5), "severe drift 0.45 (stall 0.45)"));
+
+        // the run after the pause (and any run within avoid_for after it) goes elsewhere; other agents keep openai
+        await AwaitAssertAsync(() => Assert.Equal("anthropic", _board.Decide("security scan", Sentinel)!.Chosen!.Provider), Wait);
+        Assert.Equal("openai", _board.Decide("security scan", Auditor)!.Chosen!.Provider);
+        var explained = await Route(router);
+        Assert.Equal("anthropic", explained.Chosen!.Provider);
+        Assert.Equal(
+            "avoided after severe drift until 2026-11-22T12:15:00Z (severe drift 0.45 (stall 0.45))",
+            explained.Candidates.Single(c => c.Provider == "openai").RejectedBecause);
+        var avoid = Assert.Single((await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Avoids!);
+        Assert.Equal(("sentinel", "openai", Start.AddMinutes(15)), (avoid.Agent, avoid.Provider, avoid.Until));
+
+        // the pause ends (Nightwatch starts the agent again): the new run is routed away, and the switch says why
+        Advance(TimeSpan.FromMinutes(5));
+        var next = _board.Decide("security scan", Sentinel)!.Chosen!;
+        Assert.Equal("anthropic", next.Provider);
+        router.Tell(RouteChosen.Of("sentinel", "run2", next, _clock.Now));
+        await AwaitAssertAsync(async () =>
+        {
+            var sw = Assert.Single((await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Switches!);
+            Assert.Equal(("openai", "anthropic", SwitchReason.Drift), (sw.From, sw.To, sw.Reason));
+            Assert.StartsWith("openai avoided after severe drift", sw.Detail);
+        }, Wait);
+
+        // until + avoid_for passes: the timer re-publishes the board and openai is eligible again
+        Advance(TimeSpan.FromMinutes(10));
+        await AwaitAssertAsync(() => Assert.Equal("openai", _board.Decide("security scan", Sentinel)!.Chosen!.Provider), Wait);
+        Assert.Equal("openai", (await Route(router)).Chosen!.Provider);
+        Assert.Empty((await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Avoids!);
+    }
+
+    [Fact]
+    public async Task An_avoided_route_is_still_taken_when_nothing_else_can_run()
+    {
+        var router = await Router(Fleet(), "router-avoid-only");
+        Sys.EventStream.Publish(new ProviderLimited("anthropic", "auditor", null, Start, Start.AddHours(1), "quota", LimitSource.Pattern));
+        Sys.EventStream.Publish(new RouteAvoid("sentinel", "openai", null, Start.AddMinutes(5), "severe drift"));
+
+        await AwaitAssertAsync(() =>
+        {
+            var d = _board.Decide("security scan", Sentinel)!;
+            Assert.Equal("openai", d.Chosen!.Provider);
+            Assert.Contains("taken although avoided after severe drift", d.Chosen.Reason);
+        }, Wait);
     }
 }

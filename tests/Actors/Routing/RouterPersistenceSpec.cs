@@ -4,13 +4,14 @@ using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 using Xunit;
 
 namespace DarkFactory.Actors.Tests.Routing;
 
 /// <summary>
-/// The router's ledger, limits, breakers and switches survive the actor system (a daemon restart), through
+/// The router's ledger, limits, breakers, switches and avoided routes survive the actor system (a daemon restart), through
 /// Akka.Persistence.Sql on a real SQLite file (and PostgreSQL when DF_TEST_POSTGRES is set), across a
 /// snapshot and the deletion of older events.
 /// </summary>
@@ -47,6 +48,7 @@ public sealed class RouterPersistenceSpec : IDisposable
         {
             var router = first.ActorOf(ProviderRouterActor.Props(new RouterSettings { PersistenceId = id, SnapshotEvery = 100 }));
             router.Tell(new ApplyFleet(Fleet));
+            router.Tell(new RouteAvoid("a", "openai", null, now.AddHours(1), "severe drift")); // in the snapshot
             for (var i = 0; i < runs; i++)
             {
                 router.Tell(RouteChosen.Of("a", $"run{i}", new Route("codex", "openai", null, "own"), now));
@@ -58,8 +60,9 @@ public sealed class RouterPersistenceSpec : IDisposable
             router.Tell(new AgentLifecycle("a", LifecycleKind.Crashed, now, "crash", ExitCode: 1));
             router.Tell(new ProviderLimited("anthropic", "a", null, now, now.AddHours(2), "429", LimitSource.Structured));
             router.Tell(RouteChosen.Of("a", "switched", new Route("claude", "anthropic", null, "failover"), now));
+            router.Tell(new RouteAvoid("b", "anthropic", "claude-x", now.AddHours(1), "severe drift")); // an event after it
 
-            await AwaitProviders(router, p => p.Providers.Single(x => x.Name == "openai").Spend == expected && p.Switches!.Count == 1);
+            await AwaitProviders(router, p => p.Providers.Single(x => x.Name == "openai").Spend == expected && p.Switches!.Count == 1 && p.Avoids!.Count == 2);
             await first.Terminate();
         }
 
@@ -72,6 +75,8 @@ public sealed class RouterPersistenceSpec : IDisposable
         Assert.Equal(ProviderState.Limited, snapshot.Providers.Single(p => p.Name == "anthropic").State);
         var sw = Assert.Single(snapshot.Switches!);
         Assert.Equal(("openai", "anthropic"), (sw.From, sw.To));
+        Assert.Equal(new[] { ("a", "openai", (string?)null), ("b", "anthropic", (string?)"claude-x") }, snapshot.Avoids!.Select(a => (a.Agent, a.Provider!, a.Model)));
+        Assert.All(snapshot.Avoids!, a => Assert.Equal(now.AddHours(1) + Fleet.Router.AvoidFor, a.Until));
         var costs = await recovered.Ask<CostReport>(new GetCosts("run"), Wait);
         Assert.Equal(runs, costs.Rows.Count);
         Assert.Equal(expected, costs.TotalUsd);

@@ -319,7 +319,7 @@ public sealed class RoutingPolicyTests
         Assert.Equal(d.Chosen, policy.Choose("security scan", sentinel, board).Chosen);
 
         // everything limited, the avoided one too: no route (polling), as without the avoid
-        var all = board.With(providers: board.Providers.Append(new("openai", limited)).ToDictionary());
+        var all = board.With(providers: board.Providers.Append(KeyValuePair.Create("openai", limited)).ToDictionary());
         Assert.Null(policy.Decide("security scan", sentinel, all).Chosen);
         Assert.Equal("all providers limited; polling", policy.Choose("security scan", sentinel, all).Waiting);
     }

@@ -17,6 +17,7 @@ public sealed class FleetRouterKeysTests
               breaker: { failures: 5, open_for: 3m }
               polling_interval: 10s
               limit_backoff: 2m
+              avoid_for: 45m
               on_budget_exceeded: wait
               weights: { anthropic: 2, openai: 0.5 }
             """;
@@ -29,6 +30,7 @@ public sealed class FleetRouterKeysTests
         Assert.Equal(TimeSpan.FromMinutes(3), r.BreakerOpenFor);
         Assert.Equal(TimeSpan.FromSeconds(10), r.PollingInterval);
         Assert.Equal(TimeSpan.FromMinutes(2), r.LimitBackoff);
+        Assert.Equal(TimeSpan.FromMinutes(45), r.AvoidFor);
         Assert.Equal(BudgetAction.Wait, r.OnBudgetExceeded);
         Assert.Equal(0.5, r.Weights["openai"]);
         Assert.Equal(new AgentBudget { PerHour = 1.5m, PerDay = 10, PerMonth = 100 }, result.Fleet.Agents[0].Budget);
@@ -50,6 +52,7 @@ public sealed class FleetRouterKeysTests
     [InlineData("  on_budget_exceeded: pause\n", "router.on_budget_exceeded", "pause")]
     [InlineData("  breaker: { failures: 0 }\n", "router.breaker.failures", "0 }")]
     [InlineData("  polling_interval: 0s\n", "router.polling_interval", "0s")]
+    [InlineData("  avoid_for: -5m\n", "router.avoid_for", "-5m")]
     [InlineData("  breaker: { tries: 3 }\n", "router.breaker.tries", "tries")]
     [InlineData("  weights: { anthropic: -1 }\n", "router.weights.anthropic", "-1")]
     public void Bad_router_values_are_errors_at_their_position(string line, string field, string marker)
