@@ -264,6 +264,11 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         if (_health.Limited(provider, limited.ResetAt, limited.Reason) is { } e)
         {
             _log.Warning("Provider [{0}] rate limited until {1:o}: {2} (agent {3}, {4})", provider, e.Until, limited.Reason, limited.Agent, limited.Source);
+
+            // the layers see the limit at once: the run's restart (100 ms later) must not wait for the journal
+            // write and land on this provider again (applying twice is harmless; a failed write stops the router)
+            _health.Apply(e);
+            Publish();
             Persist(e, Persisted);
         }
     }
