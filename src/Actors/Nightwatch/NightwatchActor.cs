@@ -115,6 +115,9 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         Command<Resume>(OnResume);
         Command<GetDrift>(OnGetDrift);
         Command<GetEscalations>(q => Sender.Tell(new EscalationList(_escalations.AsEnumerable().Reverse().Take(Math.Max(1, q.Limit)).ToList())));
+        Command<GetNightwatchRecords>(q => Sender.Tell(new NightwatchRecords(
+            _corrections.Where(c => c.At >= q.Since).ToList(),
+            _escalations.Where(e => e.Escalation.At >= q.Since).ToList())));
         Command<EscalationDelivered>(d => PersistAsync(d, Apply));
         Command<CommandResult>(r =>
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Review;
@@ -20,8 +21,16 @@ public sealed record FileChange(string Path, int Added, int Deleted);
 /// <summary>A TODO or FIXME line a commit added.</summary>
 public sealed record AddedTodo(string Sha, string Path, int Line, string Text);
 
-/// <summary>What a scan saw: the commits of the window and the TODO/FIXME lines they added.</summary>
-public sealed record ScanInput(IReadOnlyList<ScannedCommit> Commits, IReadOnlyList<AddedTodo> Todos, IReadOnlyList<AgentLifecycle> FleetRecords);
+/// <summary>
+/// What a scan saw: the commits of the window and the TODO/FIXME lines they added, the agents' lifecycle
+/// history, and Nightwatch's own records of the window (drift corrections, escalations; null when Nightwatch
+/// did not answer).
+/// </summary>
+public sealed record ScanInput(
+    IReadOnlyList<ScannedCommit> Commits,
+    IReadOnlyList<AddedTodo> Todos,
+    IReadOnlyList<AgentLifecycle> FleetRecords,
+    NightwatchRecords? Nightwatch = null);
 
 /// <summary>
 /// Reads the last <c>since</c> of a repository's history through the git CLI and turns it (with the
@@ -138,9 +147,11 @@ public static partial class GitScan
 
 /// <summary>
 /// Turns what a scan saw into findings and ranks them. The priority of each kind (higher first) is
-/// documented in docs/architecture.md ("Compound review"): escalation 100, quarantine 90, revert 80,
-/// drift incident 70, failed runs 50-70, TODO/FIXME added 40, large diff 30-50, hotspot 20-30. Ties go
-/// to the more recent, then by title.
+/// documented in docs/architecture.md ("Finding priority"): escalation 100, quarantine 90, drift incident
+/// 65-80 (by the highest level Nightwatch corrected: minor 65 ... critical 80), revert 80, failed runs 50-70,
+/// TODO/FIXME added 40, large diff 30-50, hotspot 20-30. Ties go to the more recent, then by title.
+/// Escalations come from Nightwatch's journal (with their reason and delivery) and, for agents Nightwatch
+/// has none of, from the agents' history.
 /// </summary>
 public static class FindingRanker
 {
@@ -193,10 +204,16 @@ public static class FindingRanker
             }
         }
 
+        var escalatedByNightwatch = new HashSet<string>(StringComparer.Ordinal);
+        if (input.Nightwatch is { } nightwatch)
+        {
+            AddNightwatch(nightwatch, findings, escalatedByNightwatch);
+        }
+
         foreach (var g in input.FleetRecords.GroupBy(r => r.Agent, StringComparer.Ordinal))
         {
             var escalated = g.LastOrDefault(r => r.Kind == LifecycleKind.Escalated);
-            if (escalated is not null)
+            if (escalated is not null && !escalatedByNightwatch.Contains(g.Key))
             {
                 findings.Add(new Finding(
                     FindingKind.Escalation, 100, $"Agent {g.Key} was escalated: {Clip(escalated.Detail ?? "no detail")}", "agent " + g.Key,
@@ -229,6 +246,46 @@ public static class FindingRanker
             .ThenByDescending(f => f.At ?? DateTimeOffset.MinValue)
             .ThenBy(f => f.Title, StringComparer.Ordinal)
             .ToList();
+    }
+
+    /// <summary>Drift incident priority: 60 + 5 per level (minor 65, moderate 70, severe 75, critical 80).</summary>
+    public static int DriftPriority(DriftLevel level) => 60 + (5 * Math.Clamp((int)level, 1, 4));
+
+    /// <summary>One finding per escalated agent (its latest escalation) and one per agent Nightwatch corrected (its highest level).</summary>
+    private static void AddNightwatch(NightwatchRecords records, List<Finding> findings, HashSet<string> escalated)
+    {
+        foreach (var g in records.Escalations.GroupBy(e => e.Escalation.Agent, StringComparer.Ordinal))
+        {
+            var last = g.MaxBy(e => e.Escalation.At)!;
+            var e = last.Escalation;
+            escalated.Add(g.Key);
+            var count = g.Count() > 1 ? $" ({g.Count()} escalations)" : string.Empty;
+            var delivery = last.Delivery switch
+            {
+                null => "; the webhook was not reached yet",
+                { Ok: false } d => $"; the webhook delivery failed ({Clip(d.Detail, 60)}), so nobody may have been told",
+                _ => string.Empty,
+            };
+            findings.Add(new Finding(
+                FindingKind.Escalation, 100,
+                $"Agent {g.Key} was escalated by Nightwatch{count}: {e.Level.ToString().ToLowerInvariant()} drift, score {e.Score.ToString("0.00", CultureInfo.InvariantCulture)}: {Clip(e.Reason)}",
+                $"agent {g.Key} (escalation {e.Id})",
+                "Nightwatch stopped the agent and handed it to a human: the fleet could not correct it alone" + delivery,
+                GitScan.Slug("escalation " + g.Key), e.At));
+        }
+
+        foreach (var g in records.Corrections.GroupBy(c => c.Agent, StringComparer.Ordinal))
+        {
+            var worst = g.OrderByDescending(c => c.Level).ThenByDescending(c => c.At).First();
+            var last = g.MaxBy(c => c.At)!;
+            var actions = string.Join(", ", g.Select(c => c.Action.ToString().ToLowerInvariant()).Distinct());
+            findings.Add(new Finding(
+                FindingKind.DriftIncident, DriftPriority(worst.Level),
+                $"Agent {g.Key} drifted ({worst.Level.ToString().ToLowerInvariant()}, {g.Count()} correction(s): {actions}): {Clip(worst.Reason)}",
+                "agent " + g.Key + (last.RunId is { } run ? $" (run {run})" : string.Empty),
+                "Nightwatch had to correct this agent: its task, prompt, tools or provider likely need fixing. Last hint: " + Clip(last.Hint, 200),
+                GitScan.Slug("drift " + g.Key), last.At));
+        }
     }
 
     private static string Clip(string s, int max = 120) => s.Length <= max ? s : s[..(max - 1)] + "…";

@@ -382,6 +382,9 @@ public sealed record CompoundReviewSpec
     public string BaseBranch { get; init; } = "main";
     public string? Agent { get; init; }
     public TimeSpan Since { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>A firing missed while the daemon was down (within <see cref="Since"/>): run one review on start (Once) or not (Skip).</summary>
+    public CatchUpPolicy CatchUp { get; init; } = CatchUpPolicy.Once;
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromMinutes(30);
     public bool CreatePrs { get; init; }
     public string Remote { get; init; } = "origin";

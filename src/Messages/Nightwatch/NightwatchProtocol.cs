@@ -140,3 +140,13 @@ public sealed record NightwatchSnapshot(
     IReadOnlyList<DriftCorrection> Corrections,
     IReadOnlyList<EscalationEntry> Escalations,
     IReadOnlyDictionary<string, string> PendingHints) : IDarkFactoryMessage;
+
+/// <summary>
+/// The corrections and escalations Nightwatch recorded at or after <see cref="Since"/> (oldest first),
+/// answered with <see cref="NightwatchRecords"/> from its persisted state. The compound review's scan asks it.
+/// </summary>
+[Manifest("get-nightwatch-records")]
+public sealed record GetNightwatchRecords(DateTimeOffset Since) : IDarkFactoryMessage;
+
+[Manifest("nightwatch-records")]
+public sealed record NightwatchRecords(IReadOnlyList<DriftCorrection> Corrections, IReadOnlyList<EscalationEntry> Escalations) : IDarkFactoryMessage;

@@ -49,8 +49,9 @@ public sealed record ReviewStarted(
 public sealed record FindingsRecorded(string ReviewId, DateTimeOffset At, IReadOnlyList<Finding> Findings, int CommitsScanned = 0) : IReviewEvent;
 
 /// <summary>The top finding written up as a task for the agent, with the branch and worktree it gets (recorded before the worktree exists).</summary>
+/// <param name="ChosenBy">Why this agent: "compound_review.agent", or the router's best fit by capabilities and its route (null in journals written before it was recorded).</param>
 [Manifest("review-task-assigned")]
-public sealed record TaskAssigned(string ReviewId, DateTimeOffset At, string Agent, string Task, string Branch, string Worktree) : IReviewEvent;
+public sealed record TaskAssigned(string ReviewId, DateTimeOffset At, string Agent, string Task, string Branch, string Worktree, string? ChosenBy = null) : IReviewEvent;
 
 /// <summary>A run of the agent was started in the worktree (a daemon restart before it finished starts another).</summary>
 [Manifest("review-agent-started")]
@@ -91,9 +92,19 @@ public sealed record ReviewCompleted(string ReviewId, DateTimeOffset At, string?
 [Manifest("review-failed")]
 public sealed record ReviewFailed(string ReviewId, DateTimeOffset At, string Step, string Reason) : IReviewEvent;
 
-/// <summary>Snapshot of the compound review actor: the events of the reviews it still keeps, in order.</summary>
+/// <summary>
+/// A cron firing of the review (or the schedule's first arming) as the actor handled it: its persisted record of the
+/// last firing, from which firings missed while the daemon was down are found (compound_review.catch_up).
+/// </summary>
+/// <param name="Due">The firing's scheduled time (for "armed": when the schedule was first armed).</param>
+/// <param name="Outcome">armed | started | caught-up | skipped.</param>
+/// <param name="Detail">Why (skipped: a review was running, or catch_up: skip; caught-up: how many firings were missed).</param>
+[Manifest("review-schedule-fired")]
+public sealed record ReviewScheduleFired(DateTimeOffset Due, DateTimeOffset At, string Outcome, string? ReviewId = null, string? Detail = null) : IDarkFactoryMessage;
+
+/// <summary>Snapshot of the compound review actor: the events of the reviews it still keeps, in order, and the last cron firing.</summary>
 [Manifest("review-snapshot")]
-public sealed record ReviewSnapshot(IReadOnlyList<ReviewRecord> Reviews) : IDarkFactoryMessage;
+public sealed record ReviewSnapshot(IReadOnlyList<ReviewRecord> Reviews, ReviewScheduleFired? LastFiring = null) : IDarkFactoryMessage;
 
 /// <summary>A review as a list of its events (its state is derived from them).</summary>
 [Manifest("review-record")]
@@ -161,6 +172,9 @@ public sealed record ReviewView : IDarkFactoryMessage
     public Finding? Finding { get; init; }
     public int FindingsCount { get; init; }
     public string? Agent { get; init; }
+
+    /// <summary>Why the agent was chosen (compound_review.agent, or the router's best fit and route).</summary>
+    public string? AgentChosenBy { get; init; }
     public string? RunId { get; init; }
     public string? Branch { get; init; }
     public string? Worktree { get; init; }
@@ -175,3 +189,10 @@ public sealed record ReviewsSnapshot(IReadOnlyList<ReviewView> Reviews) : IDarkF
 /// <summary>Answer to <see cref="GetReview"/>: the review, or null when there is none with that id.</summary>
 [Manifest("review-found")]
 public sealed record ReviewFound(string ReviewId, ReviewView? Review) : IDarkFactoryMessage;
+
+/// <summary>
+/// Compound review -> its read model (<c>compound-review-views</c>): the views of reviews that changed, and the
+/// ids of reviews no longer kept. Sent after each persisted event, so queries never wait behind a journal write.
+/// </summary>
+[Manifest("review-views-changed")]
+public sealed record ReviewViewsChanged(IReadOnlyList<ReviewView> Changed, IReadOnlyList<string> Removed, bool Reset = false) : IDarkFactoryMessage;
