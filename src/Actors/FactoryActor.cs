@@ -35,7 +35,8 @@ public sealed class FactoryActor : ReceiveActor
         var fleet = Context.ActorOf(FleetActor.Props(layerServices), "fleet");
         // persistent children are kept by a JournalKeeper: a failed journal write stops one, the keeper starts it again
         var scheduler = Context.ActorOf(JournalKeeper.Props(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler"), "scheduler");
-        var review = Context.ActorOf(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices)), "compound-review");
+        var reviews = Context.ActorOf(ReviewViewsActor.Props(), "compound-review-views");
+        var review = Context.ActorOf(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices) with { Views = reviews }), "compound-review");
         var nightwatch = Context.ActorOf(JournalKeeper.Props(NightwatchActor.Props(Self, history, new NightwatchSettings { Clock = layerServices.Clock }), "nightwatch"), "nightwatch");
 
         Receive<ApplyFleet>(m =>
@@ -63,12 +64,13 @@ public sealed class FactoryActor : ReceiveActor
         Receive<GetSchedule>(m => scheduler.Forward(m));
         Receive<GetDrift>(m => nightwatch.Forward(m));
         Receive<GetEscalations>(m => nightwatch.Forward(m));
+        Receive<GetNightwatchRecords>(m => nightwatch.Forward(m));
         Receive<FlushHistory>(m => history.Forward(m));
         Receive<GetHistory>(m => history.Forward(m));
         Receive<SweepRun>(m => sweeper.Forward(m));
         Receive<RunReview>(m => review.Forward(m));
-        Receive<GetReviews>(m => review.Forward(m));
-        Receive<GetReview>(m => review.Forward(m));
+        Receive<GetReviews>(m => reviews.Forward(m)); // the read model: never behind the review's journal writes
+        Receive<GetReview>(m => reviews.Forward(m));
     }
 
     /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>

@@ -8,6 +8,8 @@ using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
+using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Review;
@@ -49,6 +51,9 @@ public sealed record ReviewSettings
 
     public HttpClient Http { get; init; } = SharedHttp;
 
+    /// <summary>The read model that answers queries (<see cref="ReviewViewsActor"/>); null: the review actor makes its own child.</summary>
+    public IActorRef? Views { get; init; }
+
     private static readonly HttpClient SharedHttp = new() { Timeout = TimeSpan.FromSeconds(30) };
 }
 
@@ -76,8 +81,11 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
     // persisted state
     private readonly Dictionary<string, ReviewRecord> _reviews = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
+    private ReviewScheduleFired? _lastFiring;
 
     // runtime state
+    private IActorRef _views = ActorRefs.Nobody;
+    private FleetSpec? _fleet;
     private CompoundReviewSpec? _spec;
     private IReadOnlyList<string> _agents = [];
     private bool _recovered;
@@ -106,14 +114,18 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
                     _reviews[r.Started.ReviewId] = r;
                     _order.Add(r.Started.ReviewId);
                 }
+
+                _lastFiring = snapshot.LastFiring;
             }
         });
-        Recover<IReviewEvent>(Apply);
+        Recover<IReviewEvent>(e => Apply(e));
+        Recover<ReviewScheduleFired>(f => _lastFiring = f);
 
         Command<ApplyFleet>(m => OnFleet(m.Fleet));
         Command<RunReview>(OnRun);
-        Command<GetReviews>(q => Sender.Tell(new ReviewsSnapshot(_order.AsEnumerable().Reverse().Take(Math.Max(1, q.Limit)).Select(id => ReviewStateRules.View(_reviews[id])).ToList())));
-        Command<GetReview>(q => Sender.Tell(new ReviewFound(q.ReviewId, _reviews.TryGetValue(q.ReviewId, out var r) ? ReviewStateRules.View(r) : null)));
+        // queries are the read model's (the factory sends them there); one that reaches this actor is passed on
+        Command<GetReviews>(q => _views.Forward(q));
+        Command<GetReview>(q => _views.Forward(q));
         Command<StepResult>(OnStepResult);
         Command<AgentLifecycle>(OnLifecycle);
         Command<AgentOutput>(OnOutput);
@@ -157,6 +169,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
     protected override void PreStart()
     {
         base.PreStart();
+        _views = _settings.Views ?? Context.ActorOf(ReviewViewsActor.Props(), "views");
         Context.System.EventStream.Subscribe(Self, typeof(AgentLifecycle));
         Context.System.EventStream.Subscribe(Self, typeof(AgentOutput));
     }
@@ -171,6 +184,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
 
     protected override void OnReplaySuccess()
     {
+        _views.Tell(new ReviewViewsChanged(_order.Select(id => ReviewStateRules.View(_reviews[id])).ToList(), [], Reset: true));
         _recovered = Active is not null;
         _log.Info("Compound review recovered: {0} review(s){1}", _reviews.Count, Active is { } a ? $", resuming {a.Started.ReviewId} at {ReviewStateRules.StepName(a)}" : string.Empty);
     }
@@ -183,8 +197,10 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
 
     // ---------------------------------------------------------------- state
 
-    private void Apply(IReviewEvent e)
+    /// <returns>The ids of finished reviews no longer kept.</returns>
+    private List<string> Apply(IReviewEvent e)
     {
+        var removed = new List<string>();
         var current = _reviews.GetValueOrDefault(e.ReviewId);
         _reviews[e.ReviewId] = ReviewStateRules.Apply(current, e);
         if (current is null)
@@ -192,25 +208,44 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
             _order.Add(e.ReviewId);
             while (_order.Count > _settings.KeepReviews && _order.Count > 1 && ReviewStateRules.IsOver(_reviews[_order[0]]))
             {
+                removed.Add(_order[0]);
                 _reviews.Remove(_order[0]);
                 _order.RemoveAt(0);
             }
         }
+
+        return removed;
     }
 
     private void Record(IReviewEvent e, Action? after = null)
     {
         Persist(e, persisted =>
         {
-            Apply(persisted);
-            if (LastSequenceNr % _settings.SnapshotEvery == 0)
-            {
-                SaveSnapshot(new ReviewSnapshot(_order.Select(id => _reviews[id]).ToList()));
-            }
-
+            var removed = Apply(persisted);
+            _views.Tell(new ReviewViewsChanged([ReviewStateRules.View(_reviews[persisted.ReviewId])], removed));
+            MaybeSnapshot();
             Context.System.EventStream.Publish(persisted);
             after?.Invoke();
         });
+    }
+
+    private void RecordFiring(ReviewScheduleFired firing, Action? after = null)
+    {
+        Persist(firing, persisted =>
+        {
+            _lastFiring = persisted;
+            MaybeSnapshot();
+            Context.System.EventStream.Publish(persisted);
+            after?.Invoke();
+        });
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (LastSequenceNr % _settings.SnapshotEvery == 0)
+        {
+            SaveSnapshot(new ReviewSnapshot(_order.Select(id => _reviews[id]).ToList(), _lastFiring));
+        }
     }
 
     // ---------------------------------------------------------------- triggers
@@ -219,6 +254,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
     {
         var first = _spec is null;
         _spec = ReviewOverrides.Apply(fleet.CompoundReview, _settings.Environment);
+        _fleet = fleet;
         _agents = fleet.Agents.Select(a => a.Name).ToList();
         ArmCron();
         if (first && Active is { } active)
@@ -226,12 +262,51 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
             ArmDeadline(active);
             Next();
         }
+
+        if (first)
+        {
+            CatchUp();
+        }
+    }
+
+    /// <summary>On start: firings missed while the daemon was down, per compound_review.catch_up (<see cref="ReviewSchedule"/>).</summary>
+    private void CatchUp()
+    {
+        if (_spec is not { Enabled: true } spec || !CronSchedule.TryParse(spec.Schedule, spec.Timezone, out var cron, out _))
+        {
+            return;
+        }
+
+        var now = Now;
+        if (ReviewSchedule.OnStart(cron!, _lastFiring, now, spec.Since, spec.CatchUp) is not { } decision)
+        {
+            return;
+        }
+
+        var missed = $"{decision.Missed} firing(s) missed while the daemon was down, the last at {decision.Due:yyyy-MM-dd HH:mm}Z";
+        switch (decision.Outcome)
+        {
+            case "armed":
+                RecordFiring(new ReviewScheduleFired(now, now, "armed", Detail: "no firing recorded before: missed firings are counted from here"));
+                break;
+            case "skipped":
+                _log.Info("Compound review: {0}; catch_up is skip", missed);
+                RecordFiring(new ReviewScheduleFired(decision.Due, now, "skipped", Detail: missed + "; catch_up: skip"));
+                break;
+            case "caught-up" when Active is { } running:
+                RecordFiring(new ReviewScheduleFired(decision.Due, now, "skipped", running.Started.ReviewId, missed + $"; review {running.Started.ReviewId} is resuming"));
+                break;
+            default:
+                _log.Info("Compound review: {0}; catching up once", missed);
+                Begin("catch-up", firing: new ReviewScheduleFired(decision.Due, now, "caught-up", Detail: missed));
+                break;
+        }
     }
 
     private void ArmCron()
     {
         Timers.Cancel(CronKey);
-        if (_spec is not { Enabled: true, Agent: not null } spec || !CronSchedule.TryParse(spec.Schedule, spec.Timezone, out var cron, out _))
+        if (_spec is not { Enabled: true } spec || !CronSchedule.TryParse(spec.Schedule, spec.Timezone, out var cron, out _))
         {
             return;
         }
@@ -253,11 +328,12 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
 
         if (Active is null)
         {
-            Begin("schedule");
+            Begin("schedule", firing: new ReviewScheduleFired(tick.Due, Now, "started"));
         }
         else
         {
             _log.Warning("Scheduled compound review skipped: review {0} is still running", Active.Started.ReviewId);
+            RecordFiring(new ReviewScheduleFired(tick.Due, Now, "skipped", Active.Started.ReviewId, $"review {Active.Started.ReviewId} was still running"));
         }
 
         ArmCron();
@@ -271,12 +347,6 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        if (_spec.Agent is null)
-        {
-            Sender.Tell(new ReviewAccepted(false, "compound_review.agent is not set in fleet.yaml: there is no agent to give the review's task to"));
-            return;
-        }
-
         if (Active is { } running)
         {
             Sender.Tell(new ReviewAccepted(false, $"review {running.Started.ReviewId} is still running", running.Started.ReviewId));
@@ -286,13 +356,21 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
         Begin(cmd.Trigger, Sender);
     }
 
-    /// <summary>Starts a review; the requester (if any) is answered once ReviewStarted is in the journal.</summary>
-    private void Begin(string trigger, IActorRef? replyTo = null)
+    /// <summary>
+    /// Starts a review; the requester (if any) is answered once ReviewStarted is in the journal. A cron firing
+    /// is recorded (with the review's id) just before it.
+    /// </summary>
+    private void Begin(string trigger, IActorRef? replyTo = null, ReviewScheduleFired? firing = null)
     {
         var spec = _spec!;
         var at = Now;
         var id = at.UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..4];
         _recovered = false;
+        if (firing is not null)
+        {
+            RecordFiring(firing with { ReviewId = id });
+        }
+
         var started = new ReviewStarted(id, at, trigger, spec.Repo, spec.BaseBranch, spec.Agent, spec.CreatePrs, spec.MaxDuration);
         Record(started, () =>
         {
@@ -440,7 +518,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
 
     private static string Describe(Exception e) => e switch
     {
-        GitException or ForgeException or RetryException => e.Message,
+        GitException or ForgeException or RetryException or ReviewAssignException => e.Message,
         OperationCanceledException => "cancelled",
         _ => $"{e.GetType().Name}: {e.Message}",
     };
@@ -486,6 +564,16 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
         var since = started.At - spec.Since;
         var (commits, todos) = await GitScan.ReadAsync(started.Repo, started.BaseBranch, since, ct);
         var records = new List<AgentLifecycle>();
+        NightwatchRecords? nightwatch = null;
+        try
+        {
+            nightwatch = await _factory.Ask<NightwatchRecords>(new GetNightwatchRecords(since), _settings.AskTimeout, ct);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            // Nightwatch did not answer: scan without its records (the agents' history still shows escalations)
+        }
+
         foreach (var agent in agents)
         {
             try
@@ -499,7 +587,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
             }
         }
 
-        var findings = FindingRanker.Rank(new ScanInput(commits, todos, records));
+        var findings = FindingRanker.Rank(new ScanInput(commits, todos, records, nightwatch));
         return new FindingsRecorded(started.ReviewId, Now, findings.Take(20).ToList(), commits.Count);
     }
 
@@ -509,7 +597,30 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
         var branch = await Worktrees.ChooseBranchAsync(r.Started.Repo, r.Started.At, top.Slug, ct);
         var task = TaskWriter.Write(top, r.Started, spec.Gates.Select(g => g.Name).ToList(), r.Findings.Findings.Count - 1);
         var worktree = Path.Combine(_settings.WorktreeRoot, r.Started.ReviewId);
-        return new TaskAssigned(r.Started.ReviewId, Now, r.Started.Agent!, task, branch, worktree);
+        if (r.Started.Agent is { } agent)
+        {
+            return new TaskAssigned(r.Started.ReviewId, Now, agent, task, branch, worktree, "compound_review.agent");
+        }
+
+        // no agent configured: the router picks the best fit by capabilities for this task, as /api/route does
+        var decision = await _factory.Ask<RouteDecision>(new RouteTask(task), _settings.AskTimeout, ct);
+        if (decision.Agent is not { } chosen)
+        {
+            throw new ReviewAssignException(
+                "compound_review.agent is not set and no agent's capabilities match the review's task " +
+                "(the router's best fit is by agents[].capabilities named in the task, e.g. review, tests, refactor): set compound_review.agent or give an AI agent such a capability");
+        }
+
+        return new TaskAssigned(r.Started.ReviewId, Now, chosen, task, branch, worktree, RoutedBecause(chosen, decision));
+    }
+
+    /// <summary>Why the router's choice: the agent's capabilities the task names, and the route it gave.</summary>
+    private string RoutedBecause(string agent, RouteDecision decision)
+    {
+        var spec = _fleet?.Agents.FirstOrDefault(a => a.Name == agent);
+        var caps = spec is null ? string.Empty : string.Join(", ", spec.Capabilities);
+        var route = decision.Chosen is { } c ? $"; route: {c.Cli}{(c.Provider is null ? string.Empty : " via " + c.Provider)}{(c.Model is null ? string.Empty : " (" + c.Model + ")")}: {c.Reason}" : string.Empty;
+        return $"router: best fit by capabilities [{caps}] for the review's task{route}";
     }
 
     private async Task<IReviewEvent?> StartAgentAsync(ReviewRecord r, CancellationToken ct)
@@ -682,6 +793,8 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
     private sealed record Deadline(string ReviewId);
 
     private sealed record CronTick(DateTimeOffset Due);
+
+    private sealed class ReviewAssignException(string message) : Exception(message);
 
     private sealed class RetryException(string message) : Exception(Prefix + message)
     {

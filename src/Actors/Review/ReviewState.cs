@@ -96,7 +96,7 @@ public static class ReviewStateRules
 
         if (r.Task is null)
         {
-            return r.Started.Agent is null ? ReviewStep.Fail : ReviewStep.Assign;
+            return ReviewStep.Assign; // with no compound_review.agent, assign routes the task to the best-fit agent
         }
 
         if (r.Finished is null)
@@ -148,11 +148,6 @@ public static class ReviewStateRules
     /// <summary>Why a review in step <see cref="ReviewStep.Fail"/> fails: (step, reason).</summary>
     public static (string Step, string Reason) FailureOf(ReviewRecord r)
     {
-        if (r.Task is null && r.Started.Agent is null)
-        {
-            return ("assign", "compound_review.agent is not set in fleet.yaml: no agent to give the task to");
-        }
-
         if (r.Finished is null && (r.Runs?.Count ?? 0) >= MaxAgentRuns)
         {
             return ("agent", $"the agent was started {r.Runs!.Count} times without finishing (daemon restarts)");
@@ -257,6 +252,7 @@ public static class ReviewStateRules
             Finding = r.Findings?.Findings.FirstOrDefault(),
             FindingsCount = r.Findings?.Findings.Count ?? 0,
             Agent = r.Task?.Agent ?? r.Started.Agent,
+            AgentChosenBy = r.Task is { } t ? t.ChosenBy ?? "compound_review.agent" : null,
             RunId = r.Finished?.RunId ?? r.Runs?.LastOrDefault()?.RunId,
             Branch = r.Task?.Branch,
             Worktree = r.Task?.Worktree,
