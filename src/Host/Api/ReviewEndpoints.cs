@@ -12,7 +12,7 @@ namespace DarkFactory.Host.Api;
 /// </summary>
 public static class ReviewEndpoints
 {
-    // a review's journal write may hold queries for a moment on a loaded machine
+    // GET is answered by the review read model; POST waits for ReviewStarted to be journaled (slow on a loaded machine)
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
     public static void MapReviewEndpoints(this RouteGroupBuilder api)
@@ -31,7 +31,7 @@ public static class ReviewEndpoints
 
             var found = await Ask<ReviewFound>(f, new GetReview(accepted.ReviewId!), ct);
             return Results.Json(found.Review, DarkFactoryJson.Options, statusCode: 202);
-        }).WithSummary("Start a compound review now (409 while one runs or when compound_review.agent is not set)")
+        }).WithSummary("Start a compound review now (409 while one runs); without compound_review.agent the router picks the agent")
             .Produces<ReviewView>(202).ProducesProblem(409);
         api.MapGet("/reviews/{id}", async (string id, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {

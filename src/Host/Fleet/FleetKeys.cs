@@ -42,7 +42,7 @@ internal static class FleetKeys
 
     public static readonly string[] CompoundReview =
     [
-        "enabled", "schedule", "timezone", "repo", "base_branch", "agent", "since", "max_duration", "create_prs", "remote", "forge", "gates",
+        "enabled", "schedule", "timezone", "repo", "base_branch", "agent", "since", "catch_up", "max_duration", "create_prs", "remote", "forge", "gates",
     ];
 
     public static readonly string[] Forge = ["kind", "base_url", "repository", "token_env"];

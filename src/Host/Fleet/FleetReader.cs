@@ -698,6 +698,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             BaseBranch = f.String("base_branch") ?? d.BaseBranch,
             Agent = f.String("agent"),
             Since = f.Duration("since") ?? d.Since,
+            CatchUp = f.Enum("catch_up", ReviewCatchUps) ?? d.CatchUp,
             MaxDuration = f.Duration("max_duration") ?? d.MaxDuration,
             CreatePrs = f.Bool("create_prs") ?? d.CreatePrs,
             Remote = f.String("remote") ?? d.Remote,
@@ -713,6 +714,13 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
     }
 
     private static readonly string[] ForgeKinds = ["github", "gitea", "forgejo", "gitlab"];
+
+    /// <summary>One review at a time: missed firings are caught up once or skipped (no "all").</summary>
+    private static readonly Dictionary<string, CatchUpPolicy> ReviewCatchUps = new(StringComparer.Ordinal)
+    {
+        ["skip"] = CatchUpPolicy.Skip,
+        ["once"] = CatchUpPolicy.Once,
+    };
 
     private ForgeSpec ReadForge(YamlNode node, string path)
     {

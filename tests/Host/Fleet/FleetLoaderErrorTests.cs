@@ -262,6 +262,7 @@ public sealed class FleetLoaderErrorTests
     [InlineData("nightwatch:\n  hysteresis: 0.6\n", "nightwatch.hysteresis", "0.6", "[0, 0.5)")]
     [InlineData("nightwatch:\n  max_burn_per_hour: 0\n", "nightwatch.max_burn_per_hour", "0", "positive")]
     [InlineData("compound_review:\n  max_duration: 0s\n", "compound_review.max_duration", "0s", "positive")]
+    [InlineData("compound_review:\n  catch_up: all\n", "compound_review.catch_up", "all", "expected one of: skip, once")]
     [InlineData("compound_review:\n  gates:\n    - name: g\n      command: [true]\n      timeout: 0s\n", "compound_review.gates[0].timeout", "0s", "positive")]
     public void Impossible_layer_provider_and_nightwatch_values_are_errors(string yaml, string field, string marker, string message) =>
         AssertError(Load(yaml), yaml, field, marker, message);
@@ -274,6 +275,17 @@ public sealed class FleetLoaderErrorTests
     {
         var yaml = Agent(extra);
         AssertError(Load(yaml), yaml, field, marker, message);
+    }
+
+    [Theory]
+    [InlineData("", null, CatchUpPolicy.Once)]
+    [InlineData("  agent: a\n  catch_up: skip\n", "a", CatchUpPolicy.Skip)]
+    [InlineData("  catch_up: once\n", null, CatchUpPolicy.Once)]
+    public void Compound_review_agent_is_optional_and_catch_up_defaults_to_once(string keys, string? agent, CatchUpPolicy catchUp)
+    {
+        var result = Load(Agent() + "compound_review:\n  schedule: \"0 2 * * *\"\n" + keys);
+        AssertValid(result);
+        Assert.Equal((agent, catchUp), (result.Fleet!.CompoundReview.Agent, result.Fleet.CompoundReview.CatchUp));
     }
 
     [Theory]
