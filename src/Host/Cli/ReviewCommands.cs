@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Spectre.Console;
 
 namespace DarkFactory.Host.Cli;
 
@@ -17,7 +18,10 @@ public static partial class CliApp
 
     private static Command ReviewRun()
     {
-        var wait = new Option<bool>("--wait") { Description = "Return when the review has ended (exit 0 completed, 1 failed)" };
+        var wait = new Option<bool>("--wait")
+        {
+            Description = "Follow the review until it ends, a line per step as it happens (exit 0 completed, 1 failed); with --json the lines go to stderr",
+        };
         var timeout = new Option<int>("--timeout") { Description = "With --wait: give up waiting after this many seconds", DefaultValueFactory = _ => 3600 };
         var json = new Option<bool>("--json") { Description = "Print the review as JSON" };
         var command = new Command("run", "Start a compound review now.\nExample: ./df review run --wait --json") { wait, timeout, json };
@@ -33,6 +37,26 @@ public static partial class CliApp
             var id = Str(body, "id");
             if (parse.GetValue(wait))
             {
+                // progress: stdout for people; stderr when stdout carries the JSON answer
+                var progress = new ReviewProgress();
+                var output = parse.GetValue(json) ? Console.Error : Console.Out;
+                var rich = Terminal.Rich && !parse.GetValue(json);
+                void Show(JsonElement review)
+                {
+                    foreach (var line in progress.Update(review))
+                    {
+                        if (rich)
+                        {
+                            AnsiConsole.MarkupLine(Markup.Escape(progress.Format(line with { Status = string.Empty, Detail = string.Empty })) + " " + Table.Colour(line.Status) + " " + Markup.Escape(line.Detail));
+                        }
+                        else
+                        {
+                            output.WriteLine(progress.Format(line));
+                        }
+                    }
+                }
+
+                Show(body);
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(parse.GetValue(timeout));
                 while (Str(body, "status") == "running")
                 {
@@ -45,6 +69,7 @@ public static partial class CliApp
                     try
                     {
                         body = await client.GetJson($"/api/reviews/{Uri.EscapeDataString(id)}", ct);
+                        Show(body);
                     }
                     catch (CliException) when (DateTime.UtcNow < deadline)
                     {
@@ -59,6 +84,11 @@ public static partial class CliApp
             }
             else
             {
+                if (parse.GetValue(wait))
+                {
+                    Console.WriteLine(); // the summary below the progress lines
+                }
+
                 WriteReview(body);
             }
 
@@ -122,6 +152,11 @@ public static partial class CliApp
         if (r.TryGetProperty("finding", out var f))
         {
             Console.WriteLine($"finding  {Str(f, "title")} ({Str(f, "where")})");
+        }
+
+        if (r.TryGetProperty("agent", out _))
+        {
+            Console.WriteLine($"agent    {Str(r, "agent")}{(Str(r, "agent_chosen_by") is { Length: > 0 } why ? $" ({why})" : string.Empty)}");
         }
 
         if (r.TryGetProperty("branch", out _))

@@ -71,5 +71,59 @@ public sealed class ReviewEndToEndTests : IDisposable
         Assert.Equal(0, await daemon.StopAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task Without_an_agent_the_router_picks_one_and_review_run_wait_shows_each_step_as_it_happens_plain_when_piped()
+    {
+        // compound_review.agent absent: the router's best fit by capabilities (an AI agent whose command is scripted)
+        await using var daemon = new DaemonProcess($"""
+            version: 1
+            agents:
+              - name: painter
+                layer: growth
+                cli: claude
+                command: ["{DaemonProcess.Agent("review-fix.sh")}", "slowfix"]
+                capabilities: [frontend]
+              - name: reviewer
+                layer: growth
+                cli: claude
+                command: ["{DaemonProcess.Agent("review-fix.sh")}", "slowfix"]
+                capabilities: [review]
+                grace: 2s
+            compound_review:
+              repo: {_git.Repo}
+              max_duration: 5m
+              gates:
+                - name: has-review
+                  command: test -s REVIEW.md
+            """);
+        await daemon.StartAsync();
+
+        var (exit, stdout, stderr) = await daemon.Df("review", "run", "--wait");
+
+        Assert.True(exit == 0, stdout + stderr + daemon.Output);
+        Assert.DoesNotContain("\u001b", stdout); // piped: plain text
+        var lines = stdout.Split('\n');
+        int At(string what, string status) => Array.FindIndex(lines, l => l.Length > 10 && l[10..].StartsWith($"{what,-8} {status}", StringComparison.Ordinal));
+        Assert.True(At("review", "started") >= 0, stdout);
+        Assert.True(At("scan", "completed") > At("review", "started"), stdout);
+        Assert.True(At("finding", "revert") > At("scan", "completed"), stdout);
+        Assert.True(At("agent", "reviewer") > At("assign", "completed"), stdout);
+        Assert.Contains("router: best fit by capabilities [review]", lines[At("agent", "reviewer")]);
+        Assert.True(At("agent", "running") > At("assign", "completed"), stdout);
+        Assert.True(At("agent", "completed") > At("agent", "running"), stdout);
+        Assert.True(At("gates", "completed") > At("agent", "completed"), stdout);
+        Assert.True(At("dry_run", "completed") > At("gates", "completed"), stdout);
+        Assert.True(At("review", "completed") > At("dry_run", "completed"), stdout);
+        Assert.Contains("agent    reviewer (router: best fit", stdout);
+
+        // --json: the answer alone on stdout, the progress on stderr
+        var (_, json, progress) = await daemon.Df("review", "run", "--wait", "--json");
+        var review = JsonSerializer.Deserialize<JsonElement>(json);
+        Assert.Equal("reviewer", review.GetProperty("agent").GetString());
+        Assert.StartsWith("router: best fit", review.GetProperty("agent_chosen_by").GetString());
+        Assert.Contains("dry_run  completed", progress);
+        Assert.Equal(0, await daemon.StopAsync(TimeSpan.FromSeconds(30)));
+    }
+
     public void Dispose() => _git.Dispose();
 }
