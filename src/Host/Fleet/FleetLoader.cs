@@ -91,7 +91,7 @@ public static partial class FleetLoader
         if (stream.Documents.Count == 0)
         {
             diagnostics.Add(new FleetDiagnostic(DiagnosticSeverity.Warning, fileName, 1, 1, "", "the fleet file is empty"));
-            fleet = new FleetSpec { CompoundReview = new CompoundReviewSpec { Repo = baseDirectory } };
+            fleet = new FleetSpec { CompoundReview = new CompoundReviewSpec { Repo = baseDirectory, Enabled = false } };
         }
         else
         {

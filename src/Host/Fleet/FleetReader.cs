@@ -70,7 +70,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Nightwatch = f.Has("nightwatch") ? ReadNightwatch(f.Node("nightwatch")!, "nightwatch") : new NightwatchSpec(),
             CompoundReview = f.Has("compound_review")
                 ? ReadCompoundReview(f.Node("compound_review")!, "compound_review")
-                : new CompoundReviewSpec { Repo = baseDirectory },
+                : new CompoundReviewSpec { Repo = baseDirectory, Enabled = false }, // no section: no nightly review
             Router = f.Has("router") ? ReadRouter(f.Node("router")!, "router") : new RouterSpec(),
         };
         if (!f.Has("agents"))

@@ -59,7 +59,8 @@ public sealed record FleetSpec
     public IReadOnlyList<AgentSpec> Agents { get; init; } = [];
     public IReadOnlyList<RoutingRuleSpec> Routing { get; init; } = [];
     public NightwatchSpec Nightwatch { get; init; } = new();
-    public CompoundReviewSpec CompoundReview { get; init; } = new();
+    /// <summary>Without a <c>compound_review</c> section there is no nightly review (a manual one still runs).</summary>
+    public CompoundReviewSpec CompoundReview { get; init; } = new() { Enabled = false };
     public RouterSpec Router { get; init; } = new();
 
     /// <summary>The file it came from, for messages; null when built in code.</summary>
