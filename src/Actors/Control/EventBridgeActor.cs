@@ -17,6 +17,8 @@ namespace DarkFactory.Actors.Control;
 /// asked for that agent. It also turns lifecycle events into <see cref="AgentStatus"/> changes: after
 /// each lifecycle event (coalesced: one query in flight at a time) it asks the factory for the fleet's
 /// status and publishes, on the event stream, the statuses that changed and the agents that are gone.
+/// Each snapshot goes into the <see cref="FleetStatusView"/> first (before its changes are published), so
+/// the API serves the fleet's status from it without asking the fleet, as fresh as the live stream.
 /// </summary>
 public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 {
@@ -25,15 +27,19 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     private readonly EventBridgeSettings _settings;
     private readonly List<EventClient> _clients = [];
     private readonly StatusTracker _tracker = new();
+    private readonly FleetStatusView _view;
+    private readonly List<(IActorRef ReplyTo, long Query)> _awaiting = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _sequence;
+    private long _queries;
     private bool _queryInFlight;
     private bool _dirty;
 
-    public EventBridgeActor(IActorRef factory, EventBridgeSettings settings)
+    public EventBridgeActor(IActorRef factory, EventBridgeSettings settings, FleetStatusView view)
     {
         _factory = factory;
         _settings = settings;
+        _view = view;
 
         Receive<Subscribe>(m => OnSubscribe(m.Client));
         Receive<Unsubscribe>(m =>
@@ -42,10 +48,21 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
             m.Client.Complete();
         });
         Receive<RefreshStatus>(_ => RequestStatus());
-        Receive<StatusArrived>(m => OnStatus(m.Snapshot));
-        Receive<StatusFailed>(_ =>
+        Receive<AwaitStatus>(_ =>
+        {
+            // answered once a query that starts after this message has been applied to the view
+            _awaiting.Add((Sender, _queries + 1));
+            RequestStatus();
+        });
+        Receive<StatusArrived>(m =>
+        {
+            OnStatus(m.Snapshot);
+            Answer(m.Query, ok: true);
+        });
+        Receive<StatusFailed>(m =>
         {
             _queryInFlight = false;
+            Answer(m.Query, ok: false);
             if (_dirty)
             {
                 RequestStatus();
@@ -56,8 +73,8 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef factory, EventBridgeSettings? settings = null) =>
-        Akka.Actor.Props.Create<EventBridgeActor>(factory, settings ?? new EventBridgeSettings());
+    public static Props Props(IActorRef factory, EventBridgeSettings? settings = null, FleetStatusView? view = null) =>
+        Akka.Actor.Props.Create<EventBridgeActor>(factory, settings ?? new EventBridgeSettings(), view ?? new FleetStatusView());
 
     /// <summary>The SSE <c>event:</c> name of a message: its manifest (null for types without one).</summary>
     public static string? EventName(Type type) =>
@@ -76,6 +93,11 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         foreach (var client in _clients)
         {
             client.Complete();
+        }
+
+        foreach (var (replyTo, _) in _awaiting)
+        {
+            replyTo.Tell(new StatusCurrent(false));
         }
     }
 
@@ -138,13 +160,30 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 
         _queryInFlight = true;
         _dirty = false;
+        var query = ++_queries;
         _factory.Ask<AgentsSnapshot>(GetAgents.Instance, _settings.QueryTimeout)
-            .PipeTo(Self, success: s => new StatusArrived(s), failure: _ => StatusFailed.Instance);
+            .PipeTo(Self, success: s => new StatusArrived(s, query), failure: _ => new StatusFailed(query));
+    }
+
+    private void Answer(long query, bool ok)
+    {
+        if (_awaiting.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (replyTo, _) in _awaiting.Where(a => a.Query <= query))
+        {
+            replyTo.Tell(new StatusCurrent(ok));
+        }
+
+        _awaiting.RemoveAll(a => a.Query <= query);
     }
 
     private void OnStatus(AgentsSnapshot snapshot)
     {
         _queryInFlight = false;
+        _view.Set(snapshot.Agents); // before the changes go out: whoever sees one on the stream reads it from the view
         var (changed, removed) = _tracker.Update(snapshot.Agents);
         var stream = Context.System.EventStream;
         foreach (var status in changed)
@@ -180,12 +219,21 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         public static readonly RefreshStatus Instance = new();
     }
 
-    private sealed record StatusArrived(AgentsSnapshot Snapshot);
-
-    private sealed record StatusFailed
+    /// <summary>
+    /// Answer <see cref="StatusCurrent"/> once the <see cref="FleetStatusView"/> holds a status queried after
+    /// this message arrived (an API command or a reload changed the fleet: its caller reads its own change).
+    /// </summary>
+    public sealed record AwaitStatus
     {
-        public static readonly StatusFailed Instance = new();
+        public static readonly AwaitStatus Instance = new();
     }
+
+    /// <param name="Ok">False when the fleet did not answer the query in time (the view is older).</param>
+    public sealed record StatusCurrent(bool Ok);
+
+    private sealed record StatusArrived(AgentsSnapshot Snapshot, long Query);
+
+    private sealed record StatusFailed(long Query);
 }
 
 /// <summary>Settings of the event bridge.</summary>

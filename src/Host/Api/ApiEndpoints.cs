@@ -28,6 +28,7 @@ public sealed record StartRequest(string? Task);
 public static partial class ApiEndpoints
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private const string JsonContentType = "application/json; charset=utf-8";
 
     public static void MapDarkFactoryApi(this WebApplication app)
     {
@@ -38,12 +39,15 @@ public static partial class ApiEndpoints
         api.MapGet("/health", () => Json(new { status = "ok" }))
             .WithSummary("Liveness probe (no token needed)");
         api.MapGet("/status", Status).WithSummary("The daemon and a summary of its fleet");
-        api.MapGet("/agents", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
-            Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
+        api.MapGet("/agents", async (FleetStatusView view, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+            view.Current is { } snapshot
+                ? Results.Bytes(snapshot.Json, JsonContentType)
+                : Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
             .WithSummary("Every agent: layer, state, pid, restarts, last exit").Produces<List<AgentStatus>>();
-        api.MapGet("/agents/{name}", async (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/agents/{name}", async (string name, FleetStatusView view, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
-            var agent = (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
+            // from the live view; an agent it does not know yet (a reload just added it) is asked for
+            var agent = view.Current?.Find(name) ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
             return agent is null ? UnknownAgent(name) : Json(agent);
         }).WithSummary("One agent").Produces<AgentStatus>().ProducesProblem(404);
         api.MapPost("/agents/{name}/start", Start)
@@ -167,9 +171,9 @@ public static partial class ApiEndpoints
         }
     }
 
-    private static async Task<IResult> Status(IRequiredActor<FactoryActor> f, FleetReloader reloader, DataDirectory data, CancellationToken ct)
+    private static async Task<IResult> Status(IRequiredActor<FactoryActor> f, FleetStatusView view, FleetReloader reloader, DataDirectory data, CancellationToken ct)
     {
-        var agents = (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents;
+        var agents = view.Current?.Agents ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents;
         var fleet = await Ask<CurrentFleet>(f, GetFleet.Instance, ct);
         return Json(new
         {
@@ -191,8 +195,21 @@ public static partial class ApiEndpoints
         }
 
         var result = await Ask<CommandResult>(f, command, ct);
-        (await bridge.GetAsync(ct)).Tell(EventBridgeActor.RefreshStatus.Instance); // live views see the change at once
+        await AwaitStatus(bridge, ct); // live views see the change at once, and so does the caller's next GET
         return Results.Json(result, DarkFactoryJson.Options, statusCode: result.Ok ? 200 : 409);
+    }
+
+    /// <summary>Waits until the status view holds the fleet's status as of now (bounded; a late fleet leaves it as it is).</summary>
+    public static async Task AwaitStatus(IRequiredActor<EventBridgeActor> bridge, CancellationToken ct)
+    {
+        try
+        {
+            await (await bridge.GetAsync(ct)).Ask<EventBridgeActor.StatusCurrent>(EventBridgeActor.AwaitStatus.Instance, AskTimeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            // the view catches up with the next lifecycle event or refresh
+        }
     }
 
     private static async Task<bool> Exists(IRequiredActor<FactoryActor> f, string name, CancellationToken ct) =>

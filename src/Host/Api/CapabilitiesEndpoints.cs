@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -39,12 +40,12 @@ public static class CapabilitiesEndpoints
 
     public static void MapCapabilities(this RouteGroupBuilder api)
     {
-        api.MapGet("/capabilities", async (IRequiredActor<FactoryActor> f, RunTasks tasks, CancellationToken ct) =>
-                Results.Json(await Registry(f, tasks, ct), Messages.DarkFactoryJson.Options))
+        api.MapGet("/capabilities", async (IRequiredActor<FactoryActor> f, FleetStatusView view, RunTasks tasks, CancellationToken ct) =>
+                Results.Json(await Registry(f, view, tasks, ct), Messages.DarkFactoryJson.Options))
             .WithSummary("Every agent's capabilities, current task and load")
             .Produces<List<AgentCapabilities>>();
-        api.MapGet("/capabilities/{agent}", async (string agent, IRequiredActor<FactoryActor> f, RunTasks tasks, CancellationToken ct) =>
-                (await Registry(f, tasks, ct)).FirstOrDefault(a => a.Agent == agent) is { } found
+        api.MapGet("/capabilities/{agent}", async (string agent, IRequiredActor<FactoryActor> f, FleetStatusView view, RunTasks tasks, CancellationToken ct) =>
+                (await Registry(f, view, tasks, ct)).FirstOrDefault(a => a.Agent == agent) is { } found
                     ? Results.Json(found, Messages.DarkFactoryJson.Options)
                     : ApiProblems.Problem(404, "unknown agent", $"agent: no agent named '{agent}' in the fleet"))
             .WithSummary("One agent's capabilities, current task and load")
@@ -52,14 +53,17 @@ public static class CapabilitiesEndpoints
             .ProducesProblem(404);
     }
 
-    public static async Task<IReadOnlyList<AgentCapabilities>> Registry(IRequiredActor<FactoryActor> factory, RunTasks tasks, CancellationToken ct)
+    /// <summary>The registry: the fleet and the scheduler's queues asked for, the agents' status from the live view.</summary>
+    public static async Task<IReadOnlyList<AgentCapabilities>> Registry(IRequiredActor<FactoryActor> factory, FleetStatusView view, RunTasks tasks, CancellationToken ct)
     {
         var actor = await factory.GetAsync(ct);
         var fleetTask = actor.Ask<CurrentFleet>(GetFleet.Instance, AskTimeout, ct);
-        var agentsTask = actor.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout, ct);
+        var snapshot = view.Current;
+        var agentsTask = snapshot is null ? actor.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout, ct) : null;
         var scheduleTask = actor.Ask<ScheduleSnapshot>(new GetSchedule(1), AskTimeout, ct);
         var fleet = await fleetTask;
-        var statuses = (await agentsTask).Agents.ToDictionary(a => a.Agent, StringComparer.Ordinal);
+        var agents = snapshot?.Agents ?? (await agentsTask!).Agents;
+        var statuses = agents.ToDictionary(a => a.Agent, StringComparer.Ordinal);
         var queued = (await scheduleTask).Agents.ToDictionary(a => a.Agent, a => a.Queued, StringComparer.Ordinal);
         return Build(fleet.Fleet, statuses, queued, tasks);
     }

@@ -153,10 +153,12 @@ public static class DaemonHost
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(new ApiToken(token));
         builder.Services.AddSingleton(new RunTasks());
+        var statusView = new FleetStatusView();
+        builder.Services.AddSingleton(statusView);
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // bad parameters -> problem details naming them
         var telemetry = new FleetTelemetry();
         builder.AddDarkFactoryObservability(telemetry);
-        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<ILogger<FleetReloader>>()));
+        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), sp.GetRequiredService<ILogger<FleetReloader>>()));
         builder.Services.AddAkka("dark-factory", (akka, _) =>
         {
             akka.AddHocon(ConfigurationFactory.ParseString(persistence.Hocon()), HoconAddMode.Prepend);
@@ -190,7 +192,7 @@ public static class DaemonHost
                     { GlobalSecrets = globalSecrets }),
                     "factory");
                 registry.Register<FactoryActor>(factory);
-                registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(factory), "events"));
+                registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(factory, view: statusView), "events"));
                 system.ActorOf(TelemetryActor.Props(telemetry), "telemetry");
 
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-fleet", async () =>

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Control;
+using DarkFactory.Host.Api;
 using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -12,9 +14,10 @@ public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnly
 
 /// <summary>
 /// Loads, validates and applies the fleet file: at start, on SIGHUP and on `df reload`. An invalid file
-/// is refused with its errors and never reaches the actors. Reloads are serialized.
+/// is refused with its errors and never reaches the actors. Reloads are serialized. An applied fleet is in
+/// the API's status view when the reload returns (agents added or removed show at once).
 /// </summary>
-public sealed class FleetReloader(string fleetPath, IRequiredActor<FactoryActor> factory, ILogger<FleetReloader> log)
+public sealed class FleetReloader(string fleetPath, IRequiredActor<FactoryActor> factory, IRequiredActor<EventBridgeActor> bridge, ILogger<FleetReloader> log)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -54,6 +57,7 @@ public sealed class FleetReloader(string fleetPath, IRequiredActor<FactoryActor>
 
             var actor = await factory.GetAsync(cancel);
             var applied = await actor.Ask<FleetApplied>(new ApplyFleet(fleet), TimeSpan.FromSeconds(30), cancel);
+            await ApiEndpoints.AwaitStatus(bridge, cancel);
             return new ReloadResult(true, applied, diagnostics);
         }
         finally

@@ -100,6 +100,64 @@ public sealed class EventBridgeSpec : TestKit
     }
 
     [Fact]
+    public async Task The_status_view_holds_a_change_before_any_client_sees_it_on_the_stream()
+    {
+        // arrange
+        var factory = CreateTestProbe();
+        var view = new FleetStatusView();
+        var bridge = Sys.ActorOf(EventBridgeActor.Props(factory.Ref, view: view));
+        Assert.Null(view.Current);
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running), Status("b", AgentState.Stopped)]));
+        var client = new EventClient(64);
+        bridge.Tell(new EventBridgeActor.Subscribe(client));
+        await Next(client, e => e.Name == "ready");
+        Assert.Equal(["a", "b"], view.Current!.Agents.Select(a => a.Agent));
+
+        // act: a crash, and the fleet's answer to the bridge's query
+        Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Crashed, At, "r1", ExitCode: 1));
+        await factory.FishForMessageAsync(m => m is GetAgents, Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running, restarts: 1), Status("b", AgentState.Stopped)]));
+        await Next(client, e => e.Name == "agent-status" && e.Data.Contains("\"restarts\":1"));
+
+        // assert: whoever saw the event reads it from the view, in the fleet's order, as the API's JSON
+        Assert.Equal(1, view.Current!.Find("a")!.Restarts);
+        Assert.Equal(["a", "b"], view.Current.Agents.Select(a => a.Agent));
+        var json = JsonDocument.Parse(view.Current.Json).RootElement;
+        Assert.Equal(JsonSerializer.Serialize(view.Current.Agents, DarkFactoryJson.Options), System.Text.Encoding.UTF8.GetString(view.Current.Json));
+        Assert.Equal(1, json[0].GetProperty("restarts").GetInt32());
+    }
+
+    [Fact]
+    public async Task AwaitStatus_is_answered_once_a_query_started_after_it_is_in_the_view()
+    {
+        // arrange: the bridge's first query is in flight
+        var factory = CreateTestProbe();
+        var view = new FleetStatusView();
+        var bridge = Sys.ActorOf(EventBridgeActor.Props(factory.Ref, view: view));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        var first = factory.LastSender;
+        var caller = CreateTestProbe();
+
+        // act: a caller changed the fleet and waits until the view shows it
+        bridge.Tell(EventBridgeActor.AwaitStatus.Instance, caller.Ref);
+        first.Tell(new AgentsSnapshot([Status("a", AgentState.Running)]));
+
+        // assert: the answer to the older query is not enough
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        await caller.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Stopping)]));
+        Assert.True((await caller.ExpectMsgAsync<EventBridgeActor.StatusCurrent>(Wait)).Ok);
+        Assert.Equal(AgentState.Stopping, view.Current!.Find("a")!.State);
+
+        // a fleet that does not answer: the caller is answered anyway (not ok) when the query times out
+        var quick = Sys.ActorOf(EventBridgeActor.Props(factory.Ref, new EventBridgeSettings { QueryTimeout = TimeSpan.FromMilliseconds(100) }));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        quick.Tell(EventBridgeActor.AwaitStatus.Instance, caller.Ref);
+        Assert.False((await caller.ExpectMsgAsync<EventBridgeActor.StatusCurrent>(Wait)).Ok);
+    }
+
+    [Fact]
     public async Task Telemetry_counts_restarts_exits_lines_and_spend_and_traces_a_run()
     {
         // arrange

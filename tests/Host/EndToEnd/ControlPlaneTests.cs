@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using DarkFactory.Actors.Processes;
 using Xunit;
 
@@ -80,6 +81,63 @@ public sealed class ControlPlaneTests
         var unknown = await http.GetAsync("/api/events?output=nobody");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("nobody", await unknown.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_api_reads_the_fleet_status_from_the_live_view_as_fresh_as_the_event_stream()
+    {
+        await using var daemon = new DaemonProcess(Fleet(Agents()));
+        await daemon.StartAsync();
+        using var http = daemon.Client();
+
+        // an agent that never started (no lifecycle event) is listed as soon as the fleet is applied
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("keeper")).GetProperty("state").GetString() == "running", Wait, "keeper running");
+        Assert.Equal("stopped", (await daemon.ApiJson("/api/agents/once")).GetProperty("state").GetString());
+        await using var events = await SseReader.Open(daemon);
+        await events.WaitFor(e => e.Name == "ready", Wait, "ready");
+
+        for (var crash = 1; crash <= 3; crash++)
+        {
+            // act: a crash; the next GET after the stream shows the new run must show it too
+            var pid = (await daemon.AgentAsync("keeper")).GetProperty("pid").GetInt32();
+            var mark = events.Events.Count;
+            Native.Kill(pid, Native.SIGKILL);
+            var expected = crash;
+            var seen = await events.WaitFor(
+                e => e.Name == "agent-status" && e.Json is var j && j.GetProperty("name").GetString() == "keeper" && j.GetProperty("restarts").GetInt32() == expected && j.GetProperty("state").GetString() == "running",
+                Wait,
+                $"keeper restart {crash} on the stream",
+                mark);
+            var one = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/agents/keeper"));
+            var all = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/agents")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == "keeper");
+            var capabilities = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/capabilities/keeper"));
+            var status = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/status"));
+
+            // assert: the same run (or a newer one), never the one before
+            foreach (var agent in new[] { one, all })
+            {
+                Assert.True(agent.GetProperty("restarts").GetInt32() >= crash, $"GET after the stream showed restart {crash}: {agent}");
+                Assert.NotEqual(pid, agent.TryGetProperty("pid", out var p) ? p.GetInt32() : 0);
+            }
+
+            Assert.Equal(seen.Json.GetProperty("run_id").GetString(), one.GetProperty("run_id").GetString());
+            Assert.True(capabilities.GetProperty("restarts").GetInt32() >= crash);
+            Assert.Equal(3, status.GetProperty("agents").GetProperty("total").GetInt32());
+        }
+
+        // a command's caller reads its own change at once
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/api/agents/keeper/stop", null)).StatusCode);
+        Assert.Contains((await daemon.AgentAsync("keeper")).GetProperty("state").GetString(), new[] { "stopping", "stopped" });
+
+        // and a reload's: an added agent is listed when `df reload` returns
+        File.WriteAllText(daemon.FleetPath, Fleet(Agents("""
+              - name: added
+                layer: core
+                command: ["true"]
+            """)));
+        var (exit, _, stderr) = await daemon.Df("reload");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal("stopped", (await daemon.AgentAsync("added")).GetProperty("state").GetString());
     }
 
     [Fact]
