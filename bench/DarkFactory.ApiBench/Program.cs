@@ -5,10 +5,12 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
-// df-api-bench [--repo DIR] [--agents 100] [--rate 500] [--seconds 10] [--crashes 20] [--out FILE]
-// Starts the daemon (artifacts/df/df.dll) on a fleet of N ticking agents, then
+// df-api-bench [--repo DIR] [--agents 100] [--rate 500] [--seconds 10] [--crashes 20] [--settle 3] [--out FILE]
+// Starts the daemon (artifacts/df/df.dll) on a fleet of N ticking agents, waits until the fleet has
+// settled (every agent running, then --settle seconds without a lifecycle or status event), then
 //  1. drives each endpoint at a fixed request rate (open loop: latency counts from the intended send
-//     time, so a stall is not hidden) — /api/health (no actor) is the baseline for the actor-backed ones;
+//     time, so a stall is not hidden) — /api/health (no actor) is the baseline for the actor-backed ones,
+//     run both first and last so a disturbance early or late in the run shows in one of the two;
 //  2. SIGKILLs agents one at a time and measures kill -> agent-status (restarted) on the SSE stream
 //     that the dashboard reads, next to a baseline client polling GET /api/agents every 10 ms.
 var repo = Path.GetFullPath(Arg("--repo") ?? ".");
@@ -16,6 +18,7 @@ var agents = int.Parse(Arg("--agents") ?? "100", CultureInfo.InvariantCulture);
 var rate = int.Parse(Arg("--rate") ?? "500", CultureInfo.InvariantCulture);
 var seconds = int.Parse(Arg("--seconds") ?? "10", CultureInfo.InvariantCulture);
 var crashes = int.Parse(Arg("--crashes") ?? "20", CultureInfo.InvariantCulture);
+var settle = TimeSpan.FromSeconds(double.Parse(Arg("--settle") ?? "3", CultureInfo.InvariantCulture));
 var output = Arg("--out") ?? Path.Combine(repo, "bench", "results", "api.md");
 var report = new StringBuilder();
 void Say(string line)
@@ -53,26 +56,32 @@ try
     var handler = new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan, MaxConnectionsPerServer = 256 };
     using var http = new HttpClient(handler) { BaseAddress = new Uri(endpoint.GetProperty("url").GetString()!), Timeout = TimeSpan.FromSeconds(30) };
     http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.GetProperty("token").GetString());
+    // a dashboard's stream, connected from the start (it also tells when the fleet has settled)
+    await using var stream = await SseClient.Open(http, "/api/events");
+    await stream.WaitFor(e => e.Name == "ready", TimeSpan.FromSeconds(10));
+    var startup = Stopwatch.StartNew();
     await Until(async () => (await Agents(http)).Count(a => a.GetProperty("state").GetString() == "running") == agents, TimeSpan.FromSeconds(120));
+    var running = startup.Elapsed;
+    static bool Lifecycle(Received e) => e.Name is "agent-lifecycle" or "agent-status" or "agent-removed";
+    await Until(() => Task.FromResult(stream.Elapsed - (stream.Last(Lifecycle) ?? TimeSpan.Zero) >= settle), TimeSpan.FromSeconds(120));
 
     Say($"# df-api-bench {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
     Say(string.Empty);
-    Say($"{Environment.ProcessorCount} cores, load average before: {File.ReadAllText("/proc/loadavg").Trim()}; {agents} agents running (ticker.sh 1 line/s each); one SSE client connected throughout (as a dashboard).");
+    Say($"{Environment.ProcessorCount} cores, load average before: {File.ReadAllText("/proc/loadavg").Trim()}; {agents} agents running (ticker.sh 1 line/s each) after {running.TotalSeconds:0.0} s, then settled ({settle.TotalSeconds:0} s without a lifecycle or status event) after {startup.Elapsed.TotalSeconds:0.0} s; one SSE client connected throughout (as a dashboard).");
     Say(string.Empty);
-
-    // a dashboard's stream, connected during the load
-    await using var stream = await SseClient.Open(http, "/api/events");
-    await stream.WaitFor(e => e.Name == "ready", TimeSpan.FromSeconds(10));
 
     Say($"## API latency at {rate} requests/s for {seconds} s each (open loop, from the intended send time)");
     Say(string.Empty);
     Say("| endpoint | requests | errors | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |");
     Say("|---|---|---|---|---|---|---|---|---|");
-    foreach (var path in new[] { "/api/health", "/api/agents", "/api/agents/a-007", "/api/capabilities", "/api/status" })
+    var paths = new[] { "/api/health", "/api/agents", "/api/agents/a-007", "/api/capabilities", "/api/status", "/api/health" };
+    for (var i = 0; i < paths.Length; i++)
     {
+        var path = paths[i];
         await Load(http, path, rate, TimeSpan.FromSeconds(1)); // warm-up
         var (lat, errors, achieved) = await Load(http, path, rate, TimeSpan.FromSeconds(seconds));
-        Say($"| `GET {path}`{(path == "/api/health" ? " (baseline: no actor)" : string.Empty)} | {lat.Count + errors} | {errors} | {achieved:0} | {P(lat, 50):0.00} | {P(lat, 90):0.00} | {P(lat, 99):0.00} | {P(lat, 99.9):0.00} | {lat.DefaultIfEmpty().Max():0.00} |");
+        var note = path != "/api/health" ? string.Empty : i == 0 ? " (baseline: no actor; first)" : " (baseline again, last)";
+        Say($"| `GET {path}`{note} | {lat.Count + errors} | {errors} | {achieved:0} | {P(lat, 50):0.00} | {P(lat, 90):0.00} | {P(lat, 99):0.00} | {P(lat, 99.9):0.00} | {lat.DefaultIfEmpty().Max():0.00} |");
     }
 
     Say(string.Empty);

@@ -65,6 +65,23 @@ internal sealed class SseClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The stream clock of the last event that matches (null when none did).</summary>
+    public TimeSpan? Last(Func<Received, bool> match)
+    {
+        lock (_events)
+        {
+            for (var i = _events.Count - 1; i >= 0; i--)
+            {
+                if (match(_events[i]))
+                {
+                    return _events[i].Clock;
+                }
+            }
+        }
+
+        return null;
+    }
+
     public async Task<Received> WaitFor(Func<Received, bool> match, TimeSpan timeout, int from = 0)
     {
         var clock = Stopwatch.StartNew();
