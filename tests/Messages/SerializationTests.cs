@@ -74,7 +74,8 @@ public sealed class SerializationTests : IDisposable
         new AgentHistory("a", [new AgentLifecycle("a", LifecycleKind.Crashed, At, "ab12", null, 3, null, "boom")]),
         new ApplyFleet(SampleFleet()),
         new FleetApplied(3, ["a"], ["b"], ["c"], ["d"]),
-        new AgentLifecycle("a", LifecycleKind.Started, At, "ab12", 4242),
+        new AgentLifecycle("a", LifecycleKind.Started, At, "ab12", 4242, LaunchedAt: At.AddMilliseconds(-3)),
+        new AgentLifecycle("a", LifecycleKind.Crashed, At, "ab12", ExitCode: 1, ExitedAt: At.AddMilliseconds(-2)),
         new SchedulerFired("repo-health", At, At.AddSeconds(42), FiringOutcome.Started, "ab12"),
         new SchedulerSnapshot([new SchedulerFired("a", At, At, FiringOutcome.Skipped, Detail: "the previous run is still going (overlap: skip)", CatchUp: true)]),
         new SchedulerSnapshot(

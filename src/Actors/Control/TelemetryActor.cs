@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
@@ -16,21 +15,21 @@ namespace DarkFactory.Actors.Control;
 /// rate limits, and — read by manifest from their JSON, so they light up as those features publish —
 /// drift verdicts (<c>drift-verdict</c>), corrections (<c>drift-correction</c>), routing decisions
 /// (<c>route-chosen</c>), spend (<c>cost-recorded</c>, the router's ledger) and compound review steps
-/// (<c>review-*</c>). Also traces a task's path: a
-/// <c>route</c> span per routing decision and an <c>agent.run</c> span per run (spawn → exit).
+/// (<c>review-*</c>). Also traces a task's path with <see cref="RunTraces"/>: per run a <c>task</c> span with
+/// <c>route</c>, <c>spawn</c>, <c>run</c> and <c>exit</c> children.
 /// </summary>
 public sealed class TelemetryActor : ReceiveActor
 {
     private static readonly string[] States = Enum.GetNames<AgentState>().Select(n => JsonNamingPolicy.SnakeCaseLower.ConvertName(n)).ToArray();
     private readonly FleetTelemetry _telemetry;
     private readonly Dictionary<string, AgentState> _states = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Activity> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _reviews = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (ActivityContext Context, DateTimeOffset At)> _routes = new(StringComparer.Ordinal);
+    private readonly RunTraces _traces;
 
     public TelemetryActor(FleetTelemetry telemetry)
     {
         _telemetry = telemetry;
+        _traces = new RunTraces(telemetry.Source);
         Receive<AgentStatus>(OnStatus);
         Receive<AgentRemoved>(m =>
         {
@@ -52,11 +51,7 @@ public sealed class TelemetryActor : ReceiveActor
     protected override void PostStop()
     {
         Context.System.EventStream.Unsubscribe(Self);
-        foreach (var run in _runs.Values)
-        {
-            run.SetStatus(ActivityStatusCode.Unset, "daemon stopped");
-            run.Dispose();
-        }
+        _traces.Close(DateTimeOffset.UtcNow);
     }
 
     private void OnStatus(AgentStatus status)
@@ -78,11 +73,9 @@ public sealed class TelemetryActor : ReceiveActor
 
     private void OnLifecycle(AgentLifecycle e)
     {
+        _traces.Lifecycle(e);
         switch (e.Kind)
         {
-            case LifecycleKind.Started:
-                StartRun(e);
-                break;
             case LifecycleKind.Restarting:
                 _telemetry.Restarts.Add(1, Tag("agent", e.Agent));
                 break;
@@ -92,48 +85,8 @@ public sealed class TelemetryActor : ReceiveActor
                     _telemetry.Exits.Add(1, Tag("agent", e.Agent), Tag("code", e.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"), Tag("kind", e.Kind.ToString().ToLowerInvariant()));
                 }
 
-                EndRun(e);
                 break;
         }
-    }
-
-    private void StartRun(AgentLifecycle e)
-    {
-        if (e.RunId is null || !_telemetry.Source.HasListeners())
-        {
-            return;
-        }
-
-        // the run continues the trace of the route chosen for it (a task's path: route -> spawn -> run -> exit)
-        var parent = _routes.Remove(e.RunId, out var route) ? route.Context : default;
-        var previous = Activity.Current;
-        Activity.Current = null;
-        var run = _telemetry.Source.StartActivity("agent.run", ActivityKind.Internal, parent, startTime: e.At);
-        Activity.Current = previous;
-        if (run is null)
-        {
-            return;
-        }
-
-        run.SetTag("df.agent", e.Agent).SetTag("df.run_id", e.RunId).SetTag("process.pid", e.Pid);
-        run.AddEvent(new ActivityEvent("spawned", e.At));
-        _runs[e.RunId] = run;
-    }
-
-    private void EndRun(AgentLifecycle e)
-    {
-        if (e.RunId is null || !_runs.Remove(e.RunId, out var run))
-        {
-            return;
-        }
-
-        var previous = Activity.Current;
-        run.SetTag("df.exit_code", e.ExitCode).SetTag("df.signal", e.Signal).SetTag("df.outcome", e.Kind.ToString().ToLowerInvariant());
-        run.AddEvent(new ActivityEvent("exited", e.At));
-        run.SetStatus(e.Kind is LifecycleKind.Exited or LifecycleKind.Stopped ? ActivityStatusCode.Ok : ActivityStatusCode.Error, e.Detail);
-        run.SetEndTime(e.At.UtcDateTime);
-        run.Stop();
-        Activity.Current = previous;
     }
 
     private void OnUsage(AgentUsage u)
@@ -182,27 +135,10 @@ public sealed class TelemetryActor : ReceiveActor
         var reason = TelemetryFields.Label(read.String("reason_kind") ?? read.String("strategy") ?? read.String("reason") ?? "unknown");
         var provider = read.String("provider") ?? "unknown";
         _telemetry.RoutingDecisions.Add(1, Tag("reason", reason), Tag("provider", provider));
-        if (!_telemetry.Source.HasListeners())
+        if (read.String("agent") is { } agent && read.String("run_id") is { } runId)
         {
-            return;
+            _traces.Route(agent, runId, read.Time("at") ?? DateTimeOffset.UtcNow, read.String("cli"), provider, read.String("model"), read.String("reason"));
         }
-
-        var previous = Activity.Current;
-        Activity.Current = null;
-        using (var span = _telemetry.Source.StartActivity("route", ActivityKind.Internal, default(ActivityContext)))
-        {
-            span?.SetTag("df.agent", read.String("agent")).SetTag("df.provider", provider).SetTag("df.model", read.String("model")).SetTag("df.reason", read.String("reason"));
-            if (span is not null && read.String("run_id") is { } runId)
-            {
-                _routes[runId] = (span.Context, DateTimeOffset.UtcNow);
-                foreach (var stale in _routes.Where(r => DateTimeOffset.UtcNow - r.Value.At > TimeSpan.FromMinutes(10)).Select(r => r.Key).ToList())
-                {
-                    _routes.Remove(stale); // a route whose run never started
-                }
-            }
-        }
-
-        Activity.Current = previous;
     }
 
     private void OnReview(string name, TelemetryFields read)

@@ -205,6 +205,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     /// <param name="workdir">The run's working directory instead of the agent's (a compound review's worktree).</param>
     private void StartRun(Slot slot, string? task, string? workdir = null)
     {
+        slot.LaunchedAt = Now;
         var spec = workdir is null ? slot.Spec : slot.Spec with { Workdir = workdir };
         var route = RouteOf(spec, task);
         if (route is { Chosen: null })
@@ -307,7 +308,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             slot.State = AgentState.Running;
         }
 
-        Record(slot, LifecycleKind.Started, pid: msg.Pid);
+        Record(slot, LifecycleKind.Started, pid: msg.Pid, launchedAt: slot.LaunchedAt);
     }
 
     private void OnRunEnded(RunEnded msg)
@@ -642,9 +643,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         NextRestartAt = slot.State == AgentState.Backoff ? slot.NextRestartAt : null,
     };
 
-    private void Record(Slot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null)
+    private void Record(Slot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null)
     {
-        var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail);
+        var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At);
         _services.History.Tell(entry);
         Context.System.EventStream.Publish(entry);
     }
@@ -662,6 +663,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         public string? RunId { get; private set; }
         public int? Pid { get; set; }
         public DateTimeOffset? StartedAt { get; set; }
+
+        /// <summary>When the current run's launch began (route, plan, spawn): the start of its trace.</summary>
+        public DateTimeOffset? LaunchedAt { get; set; }
         public int Restarts { get; set; }
         public ExitInfo? LastExit { get; set; }
         public int ConsecutiveCrashes { get; set; }

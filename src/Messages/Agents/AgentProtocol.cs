@@ -160,6 +160,8 @@ public enum LifecycleKind
 /// One entry of an agent's persisted history. A storage contract: add fields with defaults, never rename
 /// or remove; the manifest stays.
 /// </summary>
+/// <param name="LaunchedAt">On <see cref="LifecycleKind.Started"/>: when the layer began the run (route, launch plan, spawn); <c>At</c> is when its process was running.</param>
+/// <param name="ExitedAt">On an exit (exited, crashed, killed, stopped): when the process exited; <c>At</c> is when the layer recorded it (output drained, process group killed).</param>
 [Manifest("agent-lifecycle")]
 public sealed record AgentLifecycle(
     string Agent,
@@ -169,4 +171,6 @@ public sealed record AgentLifecycle(
     int? Pid = null,
     int? ExitCode = null,
     int? Signal = null,
-    string? Detail = null) : IDarkFactoryMessage, IWithAgent;
+    string? Detail = null,
+    DateTimeOffset? LaunchedAt = null,
+    DateTimeOffset? ExitedAt = null) : IDarkFactoryMessage, IWithAgent;

@@ -111,7 +111,7 @@ public sealed class EventBridgeSpec : TestKit
         factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running), Status("b", AgentState.Stopped)]));
         var client = new EventClient(64);
         bridge.Tell(new EventBridgeActor.Subscribe(client));
-        await Next(client, e => e.Name == "ready");
+        await Next(client, e => e.Name == "agent-status" && e.Data.Contains("\"name\":\"b\"")); // before or after ready, as the snapshot came
         Assert.Equal(["a", "b"], view.Current!.Agents.Select(a => a.Agent));
 
         // act: a crash, and the fleet's answer to the bridge's query
@@ -235,13 +235,16 @@ public sealed class EventBridgeSpec : TestKit
 
             lock (spans)
             {
-                var run = Assert.Single(spans, s => s.OperationName == "agent.run");
-                Assert.Equal("r1", run.GetTagItem("df.run_id"));
-                Assert.Equal(TimeSpan.FromSeconds(3), run.Duration);
-                Assert.Equal(ActivityStatusCode.Error, run.Status);
-                var route = Assert.Single(spans, s => s.OperationName == "route");
-                Assert.Equal(route.TraceId, run.TraceId); // one trace: route -> run (spawned ... exited)
-                Assert.Equal(route.SpanId, run.ParentSpanId);
+                var task = Assert.Single(spans, s => s.OperationName == "task");
+                Assert.Equal("r1", task.GetTagItem("df.run_id"));
+                Assert.Equal(TimeSpan.FromSeconds(3), task.Duration);
+                Assert.Equal(ActivityStatusCode.Error, task.Status);
+                foreach (var name in new[] { "route", "spawn", "run", "exit" })
+                {
+                    var child = Assert.Single(spans, s => s.OperationName == name);
+                    Assert.Equal(task.TraceId, child.TraceId); // one trace: route -> spawn -> run -> exit
+                    Assert.Equal(task.SpanId, child.ParentSpanId);
+                }
             }
         }, Wait);
     }

@@ -47,6 +47,8 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
     [Fact]
     public async Task A_transient_agent_that_exits_0_is_completed_and_not_restarted()
     {
+        var lifecycle = CreateTestProbe();
+        Sys.EventStream.Subscribe(lifecycle, typeof(AgentLifecycle));
         var layer = Layer(Specs.FastLayer(), Specs.Agent("once", "lines.sh", "3") with { Restart = RestartType.Transient });
 
         var status = await AwaitStatus(layer, "once", s => s.State == AgentState.Completed);
@@ -54,6 +56,13 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
         Assert.Equal(0, status.Restarts);
         Assert.Equal(0, status.LastExit!.Code);
         Assert.Null(status.Pid);
+
+        // the times a trace of the run is made of: launch -> process running -> process exited -> recorded
+        var started = await lifecycle.FishForMessageAsync<AgentLifecycle>(e => e.Kind == LifecycleKind.Started, Wait);
+        var exited = await lifecycle.FishForMessageAsync<AgentLifecycle>(e => e.Kind == LifecycleKind.Exited, Wait);
+        Assert.True(started.LaunchedAt <= started.At, $"launched {started.LaunchedAt:O}, running {started.At:O}");
+        Assert.True(started.At <= exited.ExitedAt && exited.ExitedAt <= exited.At, $"exited {exited.ExitedAt:O}, recorded {exited.At:O}");
+        Assert.Equal(status.LastExit.At, exited.ExitedAt);
     }
 
     [Fact]
