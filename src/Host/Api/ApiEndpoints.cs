@@ -40,14 +40,14 @@ public static partial class ApiEndpoints
             .WithSummary("Liveness probe (no token needed)");
         api.MapGet("/status", Status).WithSummary("The daemon and a summary of its fleet");
         api.MapGet("/agents", async (FleetStatusView view, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
-            view.Current is { } snapshot
+            view.Live is { } snapshot
                 ? Results.Bytes(snapshot.Json, JsonContentType)
                 : Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
             .WithSummary("Every agent: layer, state, pid, restarts, last exit").Produces<List<AgentStatus>>();
         api.MapGet("/agents/{name}", async (string name, FleetStatusView view, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
             // from the live view; an agent it does not know yet (a reload just added it) is asked for
-            var agent = view.Current?.Find(name) ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
+            var agent = view.Live?.Find(name) ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
             return agent is null ? UnknownAgent(name) : Json(agent);
         }).WithSummary("One agent").Produces<AgentStatus>().ProducesProblem(404);
         api.MapPost("/agents/{name}/start", Start)
@@ -173,7 +173,7 @@ public static partial class ApiEndpoints
 
     private static async Task<IResult> Status(IRequiredActor<FactoryActor> f, FleetStatusView view, FleetReloader reloader, DataDirectory data, CancellationToken ct)
     {
-        var agents = view.Current?.Agents ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents;
+        var agents = view.Live?.Agents ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents;
         var fleet = await Ask<CurrentFleet>(f, GetFleet.Instance, ct);
         return Json(new
         {

@@ -158,7 +158,7 @@ public static class DaemonHost
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // bad parameters -> problem details naming them
         var telemetry = new FleetTelemetry();
         builder.AddDarkFactoryObservability(telemetry);
-        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), sp.GetRequiredService<ILogger<FleetReloader>>()));
+        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>()));
         builder.Services.AddAkka("dark-factory", (akka, _) =>
         {
             akka.AddHocon(ConfigurationFactory.ParseString(persistence.Hocon()), HoconAddMode.Prepend);

@@ -113,6 +113,9 @@ public sealed class EventBridgeSpec : TestKit
         bridge.Tell(new EventBridgeActor.Subscribe(client));
         await Next(client, e => e.Name == "agent-status" && e.Data.Contains("\"name\":\"b\"")); // before or after ready, as the snapshot came
         Assert.Equal(["a", "b"], view.Current!.Agents.Select(a => a.Agent));
+        Assert.Null(view.Live); // the API asks the fleet until the fleet file is applied and in the view
+        view.Serve();
+        Assert.Same(view.Current, view.Live);
 
         // act: a crash, and the fleet's answer to the bridge's query
         Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Crashed, At, "r1", ExitCode: 1));
