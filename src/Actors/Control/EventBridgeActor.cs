@@ -6,6 +6,7 @@ using Akka.Event;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Control;
+using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Control;
 
@@ -121,6 +122,10 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         {
             RequestStatus();
         }
+        else if (message is RouteChosen route)
+        {
+            _view.SetRoute(route);
+        }
 
         if (_clients.Count == 0 || EventName(message.GetType()) is not { } name)
         {
@@ -194,6 +199,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         foreach (var name in removed)
         {
+            _view.Forget(name);
             stream.Publish(new AgentRemoved(name, now));
         }
 

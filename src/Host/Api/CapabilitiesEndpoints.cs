@@ -5,12 +5,14 @@ using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Host.Api;
 
 /// <summary>One agent in the capability registry.</summary>
 /// <param name="CurrentTask">The task of the running run (the API's task for it, else the agent's own); null when idle.</param>
+/// <param name="Route">The route of the running run (CLI, provider, model, reason) when the router chose one; null otherwise.</param>
 public sealed record AgentCapabilities(
     string Agent,
     LayerName Layer,
@@ -23,7 +25,11 @@ public sealed record AgentCapabilities(
     string? CurrentTask,
     AgentLoad Load,
     int Restarts,
-    string? Schedule);
+    string? Schedule,
+    RunRoute? Route = null);
+
+/// <summary>The route a run got from the router.</summary>
+public sealed record RunRoute(string Cli, string? Provider, string? Model, string Reason);
 
 /// <param name="Running">Runs going now (an agent has at most one process).</param>
 /// <param name="Queued">Scheduled firings waiting for the current run to end.</param>
@@ -58,23 +64,24 @@ public static class CapabilitiesEndpoints
     {
         var actor = await factory.GetAsync(ct);
         var fleetTask = actor.Ask<CurrentFleet>(GetFleet.Instance, AskTimeout, ct);
-        var snapshot = view.Current;
+        var snapshot = view.Live;
         var agentsTask = snapshot is null ? actor.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout, ct) : null;
         var scheduleTask = actor.Ask<ScheduleSnapshot>(new GetSchedule(1), AskTimeout, ct);
         var fleet = await fleetTask;
         var agents = snapshot?.Agents ?? (await agentsTask!).Agents;
         var statuses = agents.ToDictionary(a => a.Agent, StringComparer.Ordinal);
         var queued = (await scheduleTask).Agents.ToDictionary(a => a.Agent, a => a.Queued, StringComparer.Ordinal);
-        return Build(fleet.Fleet, statuses, queued, tasks);
+        return Build(fleet.Fleet, statuses, queued, tasks, view.RouteOf);
     }
 
     /// <summary>Pure: the registry from the fleet, the agents' status and the scheduler's queues.</summary>
-    public static IReadOnlyList<AgentCapabilities> Build(FleetSpec fleet, IReadOnlyDictionary<string, AgentStatus> statuses, IReadOnlyDictionary<string, int> queued, RunTasks tasks) =>
+    public static IReadOnlyList<AgentCapabilities> Build(FleetSpec fleet, IReadOnlyDictionary<string, AgentStatus> statuses, IReadOnlyDictionary<string, int> queued, RunTasks tasks, Func<string, string?, RouteChosen?>? routeOf = null) =>
         fleet.Agents.Select(spec =>
         {
             var status = statuses.GetValueOrDefault(spec.Name);
             var state = status?.State ?? AgentState.Stopped;
             var running = state is AgentState.Running or AgentState.Starting or AgentState.Stopping;
+            var route = running ? routeOf?.Invoke(spec.Name, status?.RunId) : null;
             return new AgentCapabilities(
                 spec.Name,
                 spec.Layer,
@@ -87,6 +94,7 @@ public static class CapabilitiesEndpoints
                 running ? tasks.Find(status?.RunId) ?? spec.Task : null,
                 new AgentLoad(running ? 1 : 0, queued.GetValueOrDefault(spec.Name)),
                 status?.Restarts ?? 0,
-                spec.Schedule);
+                spec.Schedule,
+                route is null ? null : new RunRoute(route.Cli, route.Provider, route.Model, route.Reason));
         }).ToList();
 }

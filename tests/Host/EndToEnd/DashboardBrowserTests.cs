@@ -21,8 +21,9 @@ public sealed class ChromiumFactAttribute : FactAttribute
 
 /// <summary>
 /// The dashboard in a real browser (Debian's headless chromium driven by Playwright) against a real
-/// daemon with scripted fake agents: the page shows the fleet, a crash shows up as a restart within a
-/// second, an action with its confirmation works, the live log shows output. Keeps a screenshot in
+/// daemon with scripted fake agents: the page shows the fleet, the route of a routed agent's current
+/// run, the providers and spend against a budget; a crash shows up as a restart within a second and as
+/// drift; an action with its confirmation works, the live log shows output. Keeps a screenshot in
 /// TestResults/dashboard.png.
 /// </summary>
 [Collection("daemon")]
@@ -32,6 +33,11 @@ public sealed class DashboardBrowserTests
 
     private static string Fleet() => $"""
         version: 1
+        providers:
+          - name: primary
+            cli: claude
+            model: sonnet-test
+            limits: {"{"} budget_per_day: 5 {"}"}
         layers:
           safety:
             backoff: {"{"} min: 0s, max: 0s {"}"}
@@ -50,6 +56,12 @@ public sealed class DashboardBrowserTests
           - name: once
             layer: core
             command: ["{DaemonProcess.Agent("lines.sh")}", "3"]
+          - name: writer
+            layer: safety
+            cli: claude
+            provider: primary
+            command: ["{DaemonProcess.Agent("sleeper.sh")}"]
+            grace: 2s
         """;
 
     private static string Cell(string agent, string column) => $"tr[data-agent=\"{agent}\"] td.{column}";
@@ -102,6 +114,14 @@ public sealed class DashboardBrowserTests
             Assert.DoesNotContain("token", page.Url);
             await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("live");
 
+            // the route of the run going now (chosen before the page opened: from the registry), not the declaration
+            await Assertions.Expect(page.Locator(Cell("writer", "route"))).ToHaveTextAsync("claude / primary / sonnet-test", new() { Timeout = 10_000 });
+            await Assertions.Expect(page.Locator(Cell("once", "route"))).ToHaveTextAsync("–");
+
+            // providers (state, breaker) and spend against the daily budget
+            await Assertions.Expect(page.Locator("#providers tr", new() { HasText = "primary" })).ToContainTextAsync("ok", new() { Timeout = 10_000 });
+            await Assertions.Expect(page.Locator("#costs tr", new() { HasText = "primary" })).ToContainTextAsync("5", new() { Timeout = 10_000 });
+
             // a crash shows up as a restart within a second. The page itself notes when the row changed (a
             // MutationObserver reading the wall clock), so the figure is the page's, not the test's polling.
             var pid = (await daemon.AgentAsync("keeper")).GetProperty("pid").GetInt32();
@@ -123,6 +143,18 @@ public sealed class DashboardBrowserTests
             var seen = TimeSpan.FromMilliseconds(await page.EvaluateAsync<long>("() => window.__restartSeen") - killedAt);
             Assert.True(seen < TimeSpan.FromSeconds(1), $"the restart showed after {seen.TotalMilliseconds:0} ms");
             await Assertions.Expect(page.Locator(Cell("keeper", "exit"))).ToHaveTextAsync("signal 9");
+
+            // the crash is drift evidence: the keeper's score shows, and stays the daemon's (/api/drift)
+            await page.WaitForFunctionAsync("""() => parseFloat(document.querySelector('tr[data-agent="keeper"] td.drift').textContent) > 0""", null, new PageWaitForFunctionOptions { PollingInterval = 100, Timeout = 15_000 });
+            var drift = (await daemon.ApiJson("/api/drift/keeper")).GetProperty("score").GetDouble();
+            Assert.True(drift > 0, $"drift of keeper {drift}");
+
+            // a new run of a routed agent: its route follows the run (the route-chosen event of that run)
+            var writerPid = (await daemon.AgentAsync("writer")).GetProperty("pid").GetInt32();
+            Native.Kill(writerPid, Native.SIGKILL);
+            await DaemonProcess.Until(async () => (await daemon.AgentAsync("writer")).GetProperty("restarts").GetInt32() == 1, Wait, "writer restarted");
+            await Assertions.Expect(page.Locator(Cell("writer", "restarts"))).ToHaveTextAsync("1", new() { Timeout = 10_000 });
+            await Assertions.Expect(page.Locator(Cell("writer", "route"))).ToHaveTextAsync("claude / primary / sonnet-test", new() { Timeout = 10_000 });
 
             // an action with a confirmation: cancel does nothing, confirm stops the agent
             await page.Locator("tr[data-agent=\"ticker\"] button[data-action=\"stop\"]").ClickAsync();

@@ -72,12 +72,15 @@ function uptime(a) {
   return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
 }
 
+// The route of the run going now: the router's route-chosen for this very run (from the stream, or from
+// the registry when the page opened after it), else the agent's declared provider/model, marked so.
 function routeOf(name, a) {
-  const r = state.routes.get(name);
+  const running = ['running', 'starting', 'stopping'].includes(a.state);
   const c = state.caps.get(name);
-  const running = ['running', 'starting'].includes(a.state);
-  if (r && running) return [r.cli, r.provider, r.model].filter(Boolean).join(' / ');
-  if (c && (c.provider || c.model)) return [c.provider, c.model].filter(Boolean).join(' / ') + (running ? '' : ' (declared)');
+  const r = state.routes.get(name);
+  const route = r && r.run_id === a.run_id ? r : c && c.route && c.run_id === a.run_id ? c.route : null;
+  if (route && running) return [route.cli, route.provider, route.model].filter(Boolean).join(' / ');
+  if (c && (c.provider || c.model)) return [c.provider, c.model].filter(Boolean).join(' / ') + ' (declared)';
   return a.cli === 'command' ? '–' : a.cli;
 }
 
@@ -234,9 +237,28 @@ function renderEscalations(list) {
   return table(rows.slice(0, 20).map((e) => ({ at: e.at, agent: e.agent, level: e.level, score: e.score, reason: e.reason, delivered: e.delivered })));
 }
 
+function time(at) { return at ? new Date(at).toLocaleTimeString() : ''; }
+
+function seconds(from, to) {
+  if (!from || !to) return '';
+  const s = (Date.parse(to) - Date.parse(from)) / 1000;
+  return s >= 0 ? (s < 10 ? s.toFixed(1) : Math.round(s)) + ' s' : '';
+}
+
+// The newest review's steps, in order, each with its state, start and duration (a running step ticks).
+function timeline(r) {
+  if (!r || !Array.isArray(r.steps) || r.steps.length === 0) return '';
+  const items = r.steps.map((s) => `<li class="step step-${esc(s.status)}"><span class="step-name">${esc(s.name)}</span>
+    <span class="step-status">${esc(s.status)}</span> <span class="muted">${esc(time(s.started_at))}
+    ${esc(s.ended_at ? seconds(s.started_at, s.ended_at) : s.started_at && s.status === 'running' ? 'running' : '')}</span>
+    ${s.detail ? `<span class="muted step-detail">${esc(s.detail)}</span>` : ''}</li>`).join('');
+  return `<h3>${esc(r.id)} · ${esc(r.status)}${r.pr_url ? ` · <a href="${esc(r.pr_url)}" rel="noreferrer">PR</a>` : ''}</h3><ol id="review-timeline" class="timeline">${items}</ol>`;
+}
+
 function renderReviews(list) {
   const rows = Array.isArray(list) ? list : list.reviews || [];
-  return table(rows.slice(0, 20).map((r) => ({ id: r.review_id ?? r.id, state: r.state ?? r.status ?? r.step, started: r.started_at ?? r.at, finding: r.finding?.title ?? r.title, pr: r.pr_url ?? r.pr?.url })));
+  const newest = [...rows].sort((a, b) => Date.parse(b.started_at || 0) - Date.parse(a.started_at || 0))[0];
+  return timeline(newest) + table(rows.slice(0, 20).map((r) => ({ id: r.review_id ?? r.id, state: r.state ?? r.status ?? r.step, started: r.started_at ?? r.at, finding: r.finding?.title ?? r.title, pr: r.pr_url ?? r.pr?.url })));
 }
 
 const refetchTimers = {};
@@ -250,13 +272,24 @@ const loadCosts = () => optional('/api/costs', renderCosts, 'costs');
 const loadEscalations = () => optional('/api/escalations', renderEscalations, 'escalations');
 const loadReviews = () => optional('/api/reviews', renderReviews, 'reviews');
 
+// Nightwatch publishes a verdict when a level changes; the score moves in between (signals come and age
+// out of its window), so the scores are fetched again after agent events and, while any is above zero,
+// every few seconds — never the whole fleet's state, only /api/drift.
+let driftTimer = 0;
 async function loadDrift() {
   try {
     const res = await api('/api/drift');
     if (!res.ok) return;
     const list = await res.json();
-    for (const d of Array.isArray(list) ? list : list.agents || []) state.drift.set(d.agent, { score: d.score, level: d.level });
-    scheduleRender(null, true);
+    for (const d of Array.isArray(list) ? list : list.agents || []) {
+      const before = state.drift.get(d.agent);
+      if (!before || before.score !== d.score || before.level !== d.level) {
+        state.drift.set(d.agent, { score: d.score, level: d.level });
+        scheduleRender(d.agent);
+      }
+    }
+    clearTimeout(driftTimer);
+    if ([...state.drift.values()].some((d) => d.score > 0)) driftTimer = setTimeout(loadDrift, 3000);
   } catch { /* not available: the drift column stays empty */ }
 }
 
@@ -314,6 +347,11 @@ function onEvent(name, data) {
     case 'drift-verdict':
       state.drift.set(data.agent, { score: data.score, level: data.level });
       scheduleRender(data.agent);
+      refetchSoon('drift', loadDrift);
+      break;
+    case 'agent-lifecycle':
+    case 'drift-correction':
+      refetchSoon('drift', loadDrift);
       break;
     case 'route-chosen':
       if (data.agent) { state.routes.set(data.agent, data); scheduleRender(data.agent); }
