@@ -51,7 +51,7 @@ public static class ControlCommands
     {
         var agent = new Argument<string?>("agent") { Description = "One agent (default: all)", Arity = ArgumentArity.ZeroOrOne };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var command = new Command("capabilities", "The capability registry: each agent's capabilities, current task and load.\nExample: ./df capabilities --json") { agent, json };
+        var command = new Command("capabilities", "The capability registry: each agent's capabilities, current task, load and the route of its current run.\nExample: ./df capabilities --json") { agent, json };
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(data(parse));
@@ -68,9 +68,10 @@ public static class ControlCommands
                 Str(a, "agent"), Str(a, "layer"), Str(a, "state"),
                 string.Join(",", a.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString())),
                 $"{Str(a.GetProperty("load"), "running")} running, {Str(a.GetProperty("load"), "queued")} queued",
+                a.TryGetProperty("route", out var route) ? string.Join(" / ", new[] { Str(route, "cli"), Str(route, "provider", string.Empty), Str(route, "model", string.Empty) }.Where(x => x.Length > 0)) : "-",
                 Str(a, "current_task", "-"),
             ]);
-            Table.Write(Console.Out, ["AGENT", "LAYER", "STATE", "CAPABILITIES", "LOAD", "CURRENT TASK"], rows);
+            Table.Write(Console.Out, ["AGENT", "LAYER", "STATE", "CAPABILITIES", "LOAD", "ROUTE", "CURRENT TASK"], rows);
             return 0;
         });
         return command;
