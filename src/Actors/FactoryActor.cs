@@ -28,15 +28,18 @@ public sealed class FactoryActor : ReceiveActor
         var history = Context.ActorOf(HistoryActor.Props(), "history");
         var layerServices = services(sweeper, history);
         var routes = new RouteBoard();
+
+        // persistent children are kept by a JournalKeeper: a failed journal write stops one, the keeper starts it again
         var router = Context.ActorOf(
-            ProviderRouterActor.Props(new RouterSettings { Clock = layerServices.Clock, Board = routes, FindExecutable = layerServices.FindExecutable, Factory = Self }),
+            JournalKeeper.Props(
+                ProviderRouterActor.Props(new RouterSettings { Clock = layerServices.Clock, Board = routes, FindExecutable = layerServices.FindExecutable, Factory = Self }),
+                "router"),
             "router");
         layerServices = layerServices with { Routes = routes, Router = router };
         var fleet = Context.ActorOf(FleetActor.Props(layerServices), "fleet");
-        // persistent children are kept by a JournalKeeper: a failed journal write stops one, the keeper starts it again
         var scheduler = Context.ActorOf(JournalKeeper.Props(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler"), "scheduler");
         var reviews = Context.ActorOf(ReviewViewsActor.Props(), "compound-review-views");
-        var review = Context.ActorOf(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices) with { Views = reviews }), "compound-review");
+        var review = Context.ActorOf(JournalKeeper.Props(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices) with { Views = reviews }), "compound-review"), "compound-review");
         var nightwatch = Context.ActorOf(JournalKeeper.Props(NightwatchActor.Props(Self, history, new NightwatchSettings { Clock = layerServices.Clock }), "nightwatch"), "nightwatch");
 
         Receive<ApplyFleet>(m =>
