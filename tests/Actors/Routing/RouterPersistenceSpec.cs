@@ -85,10 +85,20 @@ public sealed class RouterPersistenceSpec : IDisposable
 
     private static async Task<ProvidersSnapshot> AwaitProviders(IActorRef router, Func<ProvidersSnapshot, bool> condition)
     {
-        var deadline = DateTime.UtcNow + Wait;
+        // a query waits behind the router's pending journal writes (hundreds of SQLite writes under a loaded CI): keep asking
+        var deadline = DateTime.UtcNow + (3 * Wait);
         while (true)
         {
-            var p = await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
+            ProvidersSnapshot p;
+            try
+            {
+                p = await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
+            }
+            catch (AskTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                continue;
+            }
+
             if (condition(p) || DateTime.UtcNow > deadline)
             {
                 Assert.True(condition(p), $"providers: {string.Join(", ", p.Providers.Select(x => $"{x.Name} {x.State} {x.Spend}"))}");
