@@ -108,6 +108,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
             {
                 var w = WatchOf(r.Agent);
                 (w.Provider, w.Model) = (r.Route.Provider, r.Route.Model);
+                w.RouteOf(r.RunId, r.Route.Provider, r.Route.Model);
             }
         });
         Command<ApplyFleet>(OnFleet);
@@ -238,6 +239,11 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
             }
 
             w.Signals.Line(line.Kind, line.Text, error, batch.At);
+            if (error || line.Kind is OutputKind.Error or OutputKind.ToolError)
+            {
+                w.Blame(batch.RunId);
+            }
+
             if (mentions && line.Text.Contains('@'))
             {
                 Mentions(batch.Agent, line.Text);
@@ -256,6 +262,11 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
 
         var w = WatchOf(e.Agent);
         w.Signals.Lifecycle(e.Kind, e.At);
+        if (e.Kind is LifecycleKind.Crashed or LifecycleKind.Killed or LifecycleKind.Quarantined && e.RunId is { } run)
+        {
+            w.Blame(run);
+        }
+
         if (e.Kind == LifecycleKind.Started)
         {
             w.RunId = e.RunId;
@@ -395,7 +406,8 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         var spec = _agents[w.Agent];
         var hint = DriftPolicy.Hint(c, _spec);
         var reason = DriftPolicy.Reason(score, level, c, _spec);
-        var correction = new DriftCorrection(w.Agent, now, level, action, score, reason, hint, w.RunId, w.Provider ?? spec.Provider);
+        var (provider, model) = w.RouteToAvoid(DriftPolicy.Dominant(c, _spec).Signal);
+        var correction = new DriftCorrection(w.Agent, now, level, action, score, reason, hint, w.RunId, provider ?? spec.Provider);
         w.LastFired[action] = now;
         if (action != CorrectionAction.Hint)
         {
@@ -412,7 +424,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
             Context.System.EventStream.Publish(e);
             _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: $"{Describe(action)}: {reason}"));
             _log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), reason);
-            CarryOut(e, w.Model ?? spec.Model, c);
+            CarryOut(e, model ?? spec.Model, c);
         });
     }
 
@@ -611,6 +623,41 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         public string? Provider { get; set; }
 
         public string? Model { get; set; }
+
+        /// <summary>The route of the last run that crashed, was killed or printed errors (null: none seen).</summary>
+        public (string? Provider, string? Model)? Blamed { get; private set; }
+
+        // the routes of the agent's recent runs: crash events and the next run's RouteChosen come from
+        // different actors, so the crash is matched to its own run's route, not to whatever runs now
+        private readonly Dictionary<string, (string? Provider, string? Model)> _routes = new(StringComparer.Ordinal);
+        private readonly Queue<string> _routeOrder = new();
+
+        public void RouteOf(string runId, string? provider, string? model)
+        {
+            if (_routes.TryAdd(runId, (provider, model)))
+            {
+                _routeOrder.Enqueue(runId);
+                if (_routeOrder.Count > 8)
+                {
+                    _routes.Remove(_routeOrder.Dequeue());
+                }
+            }
+        }
+
+        public void Blame(string runId)
+        {
+            if (_routes.TryGetValue(runId, out var route))
+            {
+                Blamed = route;
+            }
+        }
+
+        /// <summary>
+        /// Errors, failed tool calls and crashes belong to the run that produced them (the agent may already
+        /// run on another route); stalls, loops and cost are the current run's.
+        /// </summary>
+        public (string? Provider, string? Model) RouteToAvoid(string dominant) =>
+            dominant is "health" or "errors" or "tool_failures" && Blamed is { } blamed ? blamed : (Provider, Model);
     }
 
     private sealed record Tick

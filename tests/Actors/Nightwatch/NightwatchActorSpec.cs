@@ -207,6 +207,35 @@ public sealed class NightwatchActorSpec : TestKit
     }
 
     [Fact]
+    public async Task Severe_drift_from_crashes_avoids_the_route_the_crashes_happened_on_not_the_one_running_now()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        void Routed(string run, string provider) =>
+            Sys.EventStream.Publish(new RouteChosen("coder", run, "claude", provider, "claude-sonnet-4-5", "test", _clock.GetUtcNow()));
+
+        // three runs on anthropic crash; the router has already moved the fourth run to backup when the
+        // third crash is reported (the two events come from different actors)
+        foreach (var run in new[] { "run1", "run2" })
+        {
+            Routed(run, "anthropic");
+            Lifecycle("coder", LifecycleKind.Started, run);
+            Lifecycle("coder", LifecycleKind.Crashed, run);
+        }
+
+        Routed("run3", "anthropic");
+        Lifecycle("coder", LifecycleKind.Started, "run3");
+        Routed("run4", "backup");
+        Lifecycle("coder", LifecycleKind.Crashed, "run3");
+
+        var pause = await Next<DriftCorrection>(c => c.Action == CorrectionAction.Pause);
+        Assert.Equal(DriftLevel.Severe, pause.Level);
+        Assert.Equal("anthropic", pause.Provider);
+        var avoid = await Next<RouteAvoid>();
+        Assert.Equal(("coder", "anthropic", "claude-sonnet-4-5"), (avoid.Agent, avoid.Provider, avoid.Model));
+    }
+
+    [Fact]
     public async Task Critical_drift_stops_the_agent_and_escalates_to_the_webhook_and_the_list()
     {
         using var hook = new Webhook();
