@@ -172,17 +172,45 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
     [RealCliFact("codex")]
     public void Codex_500s_end_the_run_as_a_crash_after_its_bounded_retry() => ServerErrorEndsTheRunWithoutALimit(CliCatalog.Codex, "gpt-mock-1");
 
-    [RealCliFact("codex")]
-    public void A_provider_that_never_answers_is_bounded_by_max_runtime()
+    /// <summary>
+    /// The mock accepts the model call and never answers: none of the CLIs gives up by itself for minutes
+    /// (FACTS.md), so the daemon's max runtime ends the run (SIGTERM, then SIGKILL after the grace), records
+    /// the end with its reason, and nothing of the run is left: no process, no run directory.
+    /// </summary>
+    private async Task HangIsBoundedByMaxRuntime(string cli, string model)
     {
         Subscribe();
         _mock.Reply(MockReply.Hang());
-        Run(CliCatalog.Codex, "gpt-mock-1", maxRuntime: TimeSpan.FromSeconds(5));
+        var maxRuntime = TimeSpan.FromSeconds(15);
+        Run(cli, model, maxRuntime);
 
-        var end = ExpectEnd("real-codex");
-        Assert.Equal(LifecycleKind.Killed, end.Kind);
-        Assert.Contains("max runtime", end.Detail);
+        var started = (AgentLifecycle)FishForMessage(m => m is AgentLifecycle { Kind: LifecycleKind.Started } l && l.Agent == "real-" + cli, Wait);
+        var end = ExpectEnd("real-" + cli);
+        Assert.True(end.Kind == LifecycleKind.Killed, $"{end.Kind}: {end.Detail}");
+        Assert.Equal($"max runtime {maxRuntime} exceeded", end.Detail);
+        Assert.Equal(started.RunId, end.RunId);
+        // ended by the watchdog: after max runtime, within the grace (and a loaded machine's slack) after it
+        Assert.InRange(end.At - started.At, maxRuntime - TimeSpan.FromSeconds(1), maxRuntime + TimeSpan.FromSeconds(20));
+        // it was the model call that hung, not a CLI that never got that far
+        Assert.Contains(_mock.Requests, r => r.Reply is HangReply);
+
+        await AwaitAssertAsync(() => Assert.Empty(_daemon.RunDirectories()), TimeSpan.FromSeconds(10));
+        await AwaitAssertAsync(() => Assert.Empty(ProcessTree.FindMarked(_daemon.Context.DaemonId + "/")), TimeSpan.FromSeconds(10));
+        var log = await File.ReadAllTextAsync(Path.Combine(_daemon.Context.LogDirectory, $"real-{cli}.log"));
+        Assert.Contains($"(max runtime {maxRuntime} exceeded)", log);
     }
+
+    [RealCliFact("claude")]
+    public Task Claude_against_a_provider_that_never_answers_is_ended_by_max_runtime() => HangIsBoundedByMaxRuntime(CliCatalog.Claude, "claude-mock-1");
+
+    [RealCliFact("codex")]
+    public Task Codex_against_a_provider_that_never_answers_is_ended_by_max_runtime() => HangIsBoundedByMaxRuntime(CliCatalog.Codex, "gpt-mock-1");
+
+    [RealCliFact("opencode")]
+    public Task OpenCode_against_a_provider_that_never_answers_is_ended_by_max_runtime() => HangIsBoundedByMaxRuntime(CliCatalog.OpenCode, "mock-model-1");
+
+    [RealCliFact("gemini")]
+    public Task Gemini_against_a_provider_that_never_answers_is_ended_by_max_runtime() => HangIsBoundedByMaxRuntime(CliCatalog.Gemini, "gemini-mock-1");
 
     [Fact]
     public void A_recorded_transcript_replayed_by_a_process_publishes_usage_and_limits_through_the_process_actor()
