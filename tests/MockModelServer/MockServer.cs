@@ -27,6 +27,8 @@ public sealed class MockServer : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private readonly CancellationTokenSource _stopping = new();
     private int _ids;
+    private int _probes;
+    private int _gets;
 
     private MockServer(WebApplication app)
     {
@@ -38,6 +40,30 @@ public sealed class MockServer : IAsyncDisposable
 
     /// <summary>The text answered when no rule matches.</summary>
     public string DefaultText { get; set; } = "Done.";
+
+    /// <summary>GET requests (model lists, health probes), whatever they were answered.</summary>
+    public int Probes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _gets;
+            }
+        }
+    }
+
+    /// <summary>GET requests (model lists, health probes) answered with success.</summary>
+    public int SuccessfulProbes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _probes;
+            }
+        }
+    }
 
     public IReadOnlyList<RecordedRequest> Requests
     {
@@ -93,6 +119,15 @@ public sealed class MockServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>The reply of the first rule that applies to any API, without consuming it; null: the default text.</summary>
+    private MockReply? Peek()
+    {
+        lock (_gate)
+        {
+            return _rules.Count > 0 ? _rules[0].Reply : null;
+        }
+    }
+
     private MockReply Next(MockApi api, bool offersTools)
     {
         lock (_gate)
@@ -130,7 +165,28 @@ public sealed class MockServer : IAsyncDisposable
         var path = http.Request.Path.Value ?? "/";
         if (!HttpMethods.IsPost(http.Request.Method))
         {
-            // model lists and health probes: an empty list
+            // model lists and health probes (the router's polling): what the next model call would get
+            // if it is a refusal (429, 5xx), else an empty list; a probe consumes no rule
+            lock (_gate)
+            {
+                _gets++;
+            }
+
+            switch (Peek())
+            {
+                case RateLimitReply limit:
+                    await WriteRateLimit(http, MockApi.ChatCompletions, limit.RetryAfter).ConfigureAwait(false);
+                    return;
+                case StatusReply status:
+                    await WriteError(http, MockApi.ChatCompletions, status.Code, "Internal server error (scripted by the mock)").ConfigureAwait(false);
+                    return;
+            }
+
+            lock (_gate)
+            {
+                _probes++;
+            }
+
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync("""{"object":"list","data":[],"models":[]}""").ConfigureAwait(false);
             return;

@@ -179,7 +179,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
             return new ProviderStatus(
                 p.Name, p.Cli, c.State, c.ResetAt, _ledger.ProviderSpend(p.Name),
                 c.State == ProviderState.Ok ? board.MissingClis.GetValueOrDefault(p.Cli) : c.Reason,
-                _ledger.ProviderSpend(p.Name, today), _health.ConsecutiveFailures(p.Name));
+                _ledger.ProviderSpend(p.Name, today), _health.ConsecutiveFailures(p.Name), Polling: _waiting.Count > 0);
         }).ToList();
         return new ProvidersSnapshot(providers, _waiting.Keys.Order(StringComparer.Ordinal).ToList(), _switches.Reverse().Take(20).ToList(), ActiveAvoids().ToList());
     }
@@ -516,6 +516,8 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
                 break;
         }
 
+        // the board first: whoever acts on the event (a layer stopping a run on a limit) routes against it
+        Publish();
         Context.System.EventStream.Publish(e);
         if (LastSequenceNr % Math.Max(1, _settings.SnapshotEvery) == 0)
         {
@@ -523,7 +525,6 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
             SaveSnapshot(Snapshot());
         }
 
-        Publish();
         if (_waiting.Count > 0)
         {
             ArmChangeTimer();

@@ -28,6 +28,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     private readonly List<string> _order = [];
     private LayerSpec _layer;
     private readonly RestartIntensity _intensity;
+    private static readonly TimeSpan LimitConfirmWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LimitConfirmCheck = TimeSpan.FromMilliseconds(100);
     private string? _unattributedFailure;
     private IReadOnlyList<ProviderSpec> _providers = [];
     private IActorRef? _drainRequester;
@@ -50,6 +52,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         Receive<AgentHint>(OnHint);
         Receive<GetAgents>(_ => Sender.Tell(new AgentsSnapshot(_order.Select(n => Status(_slots[n])).ToList())));
         Receive<DrainLayer>(_ => OnDrain());
+        Receive<ProviderLimited>(OnRunLimited);
+        Receive<ProviderLimitRecorded>(OnLimitRecorded);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -58,6 +62,18 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         Akka.Actor.Props.Create(() => new LayerSupervisor(layer, services));
 
     private DateTimeOffset Now => _services.Clock.GetUtcNow();
+
+    protected override void PreStart()
+    {
+        // early stop on a rate limit needs the router (it confirms the limit, and routes the restart elsewhere)
+        if (_services.Routes is not null)
+        {
+            Context.System.EventStream.Subscribe(Self, typeof(ProviderLimited));
+            Context.System.EventStream.Subscribe(Self, typeof(ProviderLimitRecorded));
+        }
+    }
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     // No retry limit (the layer keeps its own intensity); no Akka failure log: an agent crash is an
     // expected event, logged once, concisely, when the layer handles the run's end.
@@ -246,6 +262,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         }
 
         slot.BeginRun(runId, Now);
+        slot.Limit = launch.Adapter is null ? null : new RunLimitWatch(launch.Provider);
         var run = new AgentRun(
             spec.Name,
             runId,
@@ -412,7 +429,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     private void ScheduleRestart(Slot slot, TimeSpan delay, string reason)
     {
         Record(slot, LifecycleKind.Restarting, detail: delay > TimeSpan.Zero ? $"{reason}; restarting in {delay.TotalMilliseconds:0} ms" : reason);
-        if (delay <= TimeSpan.Zero)
+        slot.LimitConfirmBy = slot.Limit is { ReportedLimit: true } ? Now + delay + LimitConfirmWait : null;
+        if (delay <= TimeSpan.Zero && !AwaitsLimitConfirmation(slot))
         {
             StartRun(slot, slot.NextTask, slot.NextWorkdir);
             return;
@@ -429,6 +447,12 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     {
         if (_slots.TryGetValue(due.Agent, out var slot) && slot.Generation == due.Generation && slot.State == AgentState.Backoff && slot.Child is null)
         {
+            if (AwaitsLimitConfirmation(slot))
+            {
+                Timers.StartSingleTimer(RestartKey(slot), due, LimitConfirmCheck);
+                return;
+            }
+
             StartRun(slot, slot.NextTask, slot.NextWorkdir);
         }
     }
@@ -488,6 +512,55 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         slot.StopRequested ??= reason;
         slot.State = AgentState.Stopping;
         slot.Child.Tell(new StopRun(reason));
+    }
+
+    // ---------------------------------------------------------------- early stop on a rate limit
+
+    /// <summary>A run reported a rate limit (adapter or Nightwatch): stop it if the router already holds its provider limited.</summary>
+    private void OnRunLimited(ProviderLimited limited)
+    {
+        if (_slots.TryGetValue(limited.Agent, out var slot) && slot.RunId == limited.RunId && slot is { Child: not null, StopRequested: null, Limit: { } watch })
+        {
+            var condition = watch.Provider is { } p ? _services.Routes?.Board.Of(p) : null;
+            if (watch.Reported(limited, condition, Now) is { } reason)
+            {
+                StopOnLimit(slot, reason);
+            }
+        }
+    }
+
+    /// <summary>The router marked a provider limited: stop the runs on it that reported the limit themselves.</summary>
+    private void OnLimitRecorded(ProviderLimitRecorded recorded)
+    {
+        var now = Now;
+        foreach (var name in _order)
+        {
+            var slot = _slots[name];
+            if (slot is { Child: not null, StopRequested: null, Limit: { } watch } && watch.Recorded(recorded, now) is { } reason)
+            {
+                StopOnLimit(slot, reason);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The run ended by itself after reporting a limit (a CLI that gives up on a 429 at once) and the router
+    /// has not marked the provider yet: its restart waits for that (a little), or it would be routed straight
+    /// back to the limited provider.
+    /// </summary>
+    private bool AwaitsLimitConfirmation(Slot slot) =>
+        slot is { Limit: { ReportedLimit: true, Provider: { } provider }, LimitConfirmBy: { } by } &&
+        Now < by &&
+        _services.Routes is { } routes &&
+        routes.Board.Of(provider).State != ProviderState.Limited;
+
+    /// <summary>Graceful stop, then a new run of the same task: its route skips the limited provider (or waits, polling).</summary>
+    private void StopOnLimit(Slot slot, string reason)
+    {
+        _log.Warning("Agent [{0}] run [{1}]: {2}", slot.Spec.Name, slot.RunId, reason);
+        slot.RestartAfterStop = true;
+        slot.Restarts++;
+        RequestStop(slot, reason);
     }
 
     // ---------------------------------------------------------------- operator commands
@@ -681,6 +754,12 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
         /// <summary>Nightwatch's corrective hint, prepended to the next run's task.</summary>
         public string? Hint { get; set; }
+
+        /// <summary>Early stop on a rate limit of the current AI run's provider; null for plain commands.</summary>
+        public RunLimitWatch? Limit { get; set; }
+
+        /// <summary>Until when a restart after a reported limit waits for the router to mark it.</summary>
+        public DateTimeOffset? LimitConfirmBy { get; set; }
 
         // outcome of the current run and what waits for its end
         public RunEnded? Ended { get; set; }

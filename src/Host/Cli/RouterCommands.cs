@@ -143,6 +143,11 @@ public static class RouterCommands
                 ]));
             }
 
+            if (providers.EnumerateArray().Any(p => p.TryGetProperty("polling", out var polling) && polling.ValueKind == JsonValueKind.True))
+            {
+                Console.WriteLine("polling: agents wait for a provider; the router probes the limited ones and starts them when one answers");
+            }
+
             return 0;
         });
         return command;

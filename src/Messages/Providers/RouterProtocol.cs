@@ -87,6 +87,7 @@ public sealed record GetProviders : IDarkFactoryMessage
 
 /// <summary>A provider as `df providers` shows it: state, until when, and what it cost so far.</summary>
 /// <param name="Spend">USD spent on it in total (ledger).</param>
+/// <param name="Polling">The router is in polling mode (agents wait for a route; limited providers are probed every <c>router.polling_interval</c>).</param>
 [Manifest("provider-status")]
 public sealed record ProviderStatus(
     string Name,
@@ -96,7 +97,8 @@ public sealed record ProviderStatus(
     decimal Spend,
     string? Reason = null,
     decimal SpendToday = 0,
-    int ConsecutiveFailures = 0) : IDarkFactoryMessage;
+    int ConsecutiveFailures = 0,
+    bool Polling = false) : IDarkFactoryMessage;
 
 [Manifest("providers-snapshot")]
 public sealed record ProvidersSnapshot(

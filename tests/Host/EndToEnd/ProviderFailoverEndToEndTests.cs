@@ -14,18 +14,7 @@ public sealed class ProviderFailoverEndToEndTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
 
-    private static string? CodexBin()
-    {
-        var dir = System.Environment.GetEnvironmentVariable("DF_TEST_CLI_BIN");
-        if (string.IsNullOrEmpty(dir))
-        {
-            dir = Path.Combine(System.Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "darkfactory", "clis", "node_modules", ".bin");
-        }
-
-        return File.Exists(Path.Combine(dir, "codex")) ? dir : null;
-    }
-
-    [CodexFact]
+    [RealCliFact("codex")]
     public async Task A_429_on_provider_A_marks_it_limited_and_the_task_completes_on_B_with_its_usage_in_the_ledger()
     {
         await using var a = await MockServer.StartAsync();
@@ -70,7 +59,7 @@ public sealed class ProviderFailoverEndToEndTests
                 max_runtime: 2m
             """;
         await using var daemon = new DaemonProcess(fleet);
-        daemon.Environment["PATH"] = CodexBin() + ":" + System.Environment.GetEnvironmentVariable("PATH");
+        daemon.Environment["PATH"] = RealCli.BinDirectory + ":" + System.Environment.GetEnvironmentVariable("PATH");
         daemon.Environment["DF_E2E_MOCK_KEY"] = "sk-e2e-mock-key-7f3a";
         await daemon.StartAsync();
 
@@ -112,18 +101,5 @@ public sealed class ProviderFailoverEndToEndTests
         Assert.Equal(300, row.GetProperty("input_tokens").GetInt64());
         Assert.Equal(40, row.GetProperty("output_tokens").GetInt64());
         Assert.True(row.GetProperty("cost_usd").GetDecimal() > 0m);
-    }
-
-    /// <summary>A test that needs the real codex CLI: skipped, saying how to install it, when it is absent.</summary>
-    [AttributeUsage(AttributeTargets.Method)]
-    private sealed class CodexFactAttribute : FactAttribute
-    {
-        public CodexFactAttribute()
-        {
-            if (CodexBin() is null)
-            {
-                Skip = "codex not installed (run .ci/install-clis, or set DF_TEST_CLI_BIN to its bin directory)";
-            }
-        }
     }
 }
