@@ -54,6 +54,45 @@ public sealed class AdapterPlanTests : IDisposable
     }
 
     [Fact]
+    public void Claude_runs_acceptEdits_with_the_agents_allowed_tools_one_rule_per_argument()
+    {
+        var agent = Agent(CliCatalog.Claude) with { AllowedTools = ["Bash(git:*)", "Bash(dotnet test:*)"] };
+        var launch = CliAdapters.Plan(agent, null, Provider(CliCatalog.Claude), null, "r1", _daemon, _env, _ => null, []);
+
+        var argv = launch.Plan.Arguments.ToList();
+        Assert.Equal("acceptEdits", argv[argv.IndexOf("--permission-mode") + 1]);
+        Assert.Equal(["--allowedTools", "Bash(git:*)", "Bash(dotnet test:*)", "--model"], argv.Skip(argv.IndexOf("--allowedTools")).Take(4));
+        Assert.False(launch.Plan.Environment.ContainsKey("IS_SANDBOX"));
+    }
+
+    [Theory]
+    [InlineData(true, "1")]
+    [InlineData(false, null)]
+    public void Claude_bypass_runs_bypassPermissions_and_tells_claude_it_is_sandboxed_only_as_root(bool asRoot, string? isSandbox)
+    {
+        var agent = Agent(CliCatalog.Claude) with { PermissionMode = PermissionMode.Bypass };
+        var context = new AdapterContext(agent, "fix the bug", "m-1", new ResolvedProvider("p", "http://127.0.0.1:9999", Key), _daemon.TempRoot) { AsRoot = asRoot };
+        var adapter = CliAdapters.For(CliCatalog.Claude)!;
+
+        var argv = adapter.Argv(context);
+        Assert.Equal("bypassPermissions", argv[argv.ToList().IndexOf("--permission-mode") + 1]);
+        Assert.DoesNotContain("--dangerously-skip-permissions", argv);
+        Assert.Equal(isSandbox, adapter.Configure(context).Environment.GetValueOrDefault("IS_SANDBOX"));
+    }
+
+    [Fact]
+    public void Bypass_maps_to_codex_full_access_and_gemini_yolo()
+    {
+        var codex = CliAdapters.Plan(Agent(CliCatalog.Codex) with { PermissionMode = PermissionMode.Bypass }, null, Provider(CliCatalog.Codex), null, "r1", _daemon, _env, _ => null, []);
+        Assert.Contains("sandbox_mode = \"danger-full-access\"", Assert.Single(codex.Plan.Files).Content);
+        var gemini = CliAdapters.Plan(Agent(CliCatalog.Gemini) with { PermissionMode = PermissionMode.Bypass }, null, Provider(CliCatalog.Gemini), null, "r1", _daemon, _env, _ => null, []);
+        Assert.Equal("yolo", gemini.Plan.Arguments[gemini.Plan.Arguments.ToList().IndexOf("--approval-mode") + 1]);
+
+        var defaults = CliAdapters.Plan(Agent(CliCatalog.Codex), null, Provider(CliCatalog.Codex), null, "r1", _daemon, _env, _ => null, []);
+        Assert.Contains("sandbox_mode = \"workspace-write\"", Assert.Single(defaults.Plan.Files).Content);
+    }
+
+    [Fact]
     public void Codex_gets_a_config_toml_in_its_own_CODEX_HOME_pointing_at_base_url_v1()
     {
         var (launch, _) = Plan(CliCatalog.Codex);

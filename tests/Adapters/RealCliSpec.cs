@@ -46,7 +46,7 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
         return env;
     }
 
-    private IActorRef Run(string cli, string model, TimeSpan? maxRuntime = null)
+    private IActorRef Run(string cli, string model, TimeSpan? maxRuntime = null, Func<AgentSpec, AgentSpec>? shape = null)
     {
         var provider = new ProviderSpec { Name = "mock-" + cli, Cli = cli, BaseUrl = _mock.BaseUrl, ApiKeyEnv = "MOCK_KEY", Model = model };
         var agent = new AgentSpec
@@ -62,6 +62,7 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
             MaxRuntime = maxRuntime ?? TimeSpan.FromMinutes(3),
             Grace = TimeSpan.FromSeconds(2),
         };
+        agent = shape?.Invoke(agent) ?? agent;
         var layer = new LayerSpec { Name = LayerName.Safety, DefaultRestart = RestartType.Temporary };
         var actor = Sys.ActorOf(LayerSupervisor.Props(layer, _daemon.Services(_sweeper, ActorRefs.Nobody, Environment())));
         actor.Tell(new ReconcileLayer(layer, [agent], 1, [provider]), TestActor);
@@ -211,6 +212,33 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
 
     [RealCliFact("gemini")]
     public Task Gemini_against_a_provider_that_never_answers_is_ended_by_max_runtime() => HangIsBoundedByMaxRuntime(CliCatalog.Gemini, "gemini-mock-1");
+
+    /// <summary>
+    /// The model asks claude to run <c>git init</c> (a command acceptEdits does not allow by itself): refused by
+    /// default (the run goes on and ends), run with an <c>allowed_tools</c> rule, and run in bypass mode (as
+    /// root, which claude accepts only with IS_SANDBOX=1, set by the adapter).
+    /// </summary>
+    [RealCliTheory("claude")]
+    [InlineData(null, null, false)]
+    [InlineData(PermissionMode.AcceptEdits, "Bash(git init:*)", true)]
+    [InlineData(PermissionMode.Bypass, null, true)]
+    public async Task Claude_runs_a_command_only_when_its_permissions_allow_it(PermissionMode? mode, string? allowed, bool runs)
+    {
+        Subscribe();
+        _mock.Reply(MockReply.Tool("Bash", """{"command":"git init made-by-claude"}"""), times: 1);
+        _mock.Reply(MockReply.Answer("Done."));
+        Run(CliCatalog.Claude, "claude-mock-1", shape: a => a with
+        {
+            PermissionMode = mode ?? PermissionMode.AcceptEdits,
+            AllowedTools = allowed is null ? [] : [allowed],
+        });
+
+        var end = ExpectEnd("real-claude");
+        Assert.True(end.Kind == LifecycleKind.Exited, $"{end.Kind}: {end.Detail}");
+        Assert.Equal(runs, Directory.Exists(Path.Combine(_daemon.Workdir, "made-by-claude", ".git")));
+        var log = await File.ReadAllTextAsync(Path.Combine(_daemon.Context.LogDirectory, "real-claude.log"));
+        Assert.Equal(!runs, log.Contains("\"permission_denials\":[{", StringComparison.Ordinal));
+    }
 
     [Fact]
     public void A_recorded_transcript_replayed_by_a_process_publishes_usage_and_limits_through_the_process_actor()

@@ -44,6 +44,20 @@ public sealed class RealCliFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory that runs a real CLI: skipped, saying how to install it, when the CLI is not there.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class RealCliTheoryAttribute : TheoryAttribute
+{
+    public RealCliTheoryAttribute(params string[] clis)
+    {
+        var missing = clis.Where(c => RealClis.Path(c) is null).ToList();
+        if (missing.Count > 0)
+        {
+            Skip = $"{string.Join(", ", missing)} not installed (run .ci/install-clis, or set DF_TEST_CLI_BIN to its bin directory)";
+        }
+    }
+}
+
 /// <summary>Repository paths.</summary>
 public static class Repo
 {

@@ -5,8 +5,12 @@ using DarkFactory.Messages.Fleet;
 namespace DarkFactory.Actors.Adapters;
 
 /// <summary>
-/// Claude Code: <c>claude -p TASK --output-format stream-json --verbose --permission-mode acceptEdits</c>
-/// (edits and read-only commands without prompts; bypassPermissions is refused when run as root).
+/// Claude Code: <c>claude -p TASK --output-format stream-json --verbose --permission-mode MODE [--allowedTools RULE...]</c>.
+/// Permissions (fleet.yaml <c>permission_mode</c>, <c>allowed_tools</c>): <c>accept_edits</c> (default) runs
+/// <c>acceptEdits</c> — file edits in the working directory without asking, any other command refused
+/// ("requires approval", listed in the result's <c>permission_denials</c>) unless an <c>allowed_tools</c> rule
+/// such as <c>Bash(git:*)</c> lets it through; <c>bypass</c> runs <c>bypassPermissions</c> — everything,
+/// for sandboxed machines — which claude refuses as root unless <c>IS_SANDBOX=1</c>, set then.
 /// Provider: <c>ANTHROPIC_BASE_URL</c> (no /v1), <c>ANTHROPIC_API_KEY</c>; retries and timeouts bounded so
 /// a failing provider ends the run soon (one retry, which waits the provider's retry-after) instead of
 /// after 10 retries (~3 min).
@@ -17,7 +21,15 @@ public sealed class ClaudeAdapter : CliAdapter
 
     public override IReadOnlyList<string> Argv(AdapterContext context)
     {
-        var argv = new List<string> { "claude", "-p", context.Prompt, "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits" };
+        var mode = context.Spec.PermissionMode == PermissionMode.Bypass ? "bypassPermissions" : "acceptEdits";
+        var argv = new List<string> { "claude", "-p", context.Prompt, "--output-format", "stream-json", "--verbose", "--permission-mode", mode };
+        if (context.Spec.AllowedTools.Count > 0)
+        {
+            // one argument per rule: rules contain spaces ("Bash(dotnet test:*)")
+            argv.Add("--allowedTools");
+            argv.AddRange(context.Spec.AllowedTools);
+        }
+
         if (!string.IsNullOrEmpty(context.Model))
         {
             argv.Add("--model");
@@ -41,6 +53,12 @@ public sealed class ClaudeAdapter : CliAdapter
             ["CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK"] = "1",
         };
         Quiet(env, context);
+        if (context.Spec.PermissionMode == PermissionMode.Bypass && context.AsRoot)
+        {
+            // the operator declared the run sandboxed (permission_mode: bypass): claude's root check is told so
+            env["IS_SANDBOX"] = "1";
+        }
+
         if (context.Provider is { } provider)
         {
             env["CLAUDE_CONFIG_DIR"] = Path.Combine(context.Home, ".claude");

@@ -20,6 +20,9 @@ public sealed record AdapterContext(AgentSpec Spec, string Prompt, string? Model
 {
     /// <summary>The per-run HOME the CLI keeps its state and config in.</summary>
     public string Home => Path.Combine(RunDirectory, "home");
+
+    /// <summary>The run's process runs as root (claude refuses its bypass mode as root unless told it is sandboxed).</summary>
+    public bool AsRoot { get; init; }
 }
 
 /// <summary>A config file the run needs, written before the process starts (absolute path inside the run directory).</summary>

@@ -38,7 +38,7 @@ public static class CliAdapters
         }
 
         var adapter = For(spec.Cli);
-        return adapter is null ? [] : adapter.Argv(new AdapterContext(spec, task ?? spec.Task ?? string.Empty, model, null, string.Empty));
+        return adapter is null ? [] : adapter.Argv(new AdapterContext(spec, task ?? spec.Task ?? string.Empty, model, null, string.Empty) { AsRoot = Native.IsRoot });
     }
 
     /// <summary>The program an agent needs on PATH, or null when its argv names an explicit path.</summary>
@@ -127,7 +127,7 @@ public static class CliAdapters
             resolved = new ResolvedProvider(provider.Name, provider.BaseUrl, key);
         }
 
-        var context = new AdapterContext(spec, prompt ?? string.Empty, model, resolved, LaunchPlanner.RunDirectory(daemon, spec.Name, runId));
+        var context = new AdapterContext(spec, prompt ?? string.Empty, model, resolved, LaunchPlanner.RunDirectory(daemon, spec.Name, runId)) { AsRoot = Native.IsRoot };
         var (env, files) = adapter.Configure(context);
         var command = spec.Command.Count > 0 ? spec.Command : adapter.Argv(context);
         var plan = LaunchPlanner.Plan(spec, command, prompt, runId, daemon, environment, readSecretFile, secrets, env) with { Stdin = null, Files = files };

@@ -7,7 +7,8 @@ namespace DarkFactory.Actors.Adapters;
 /// <summary>
 /// Codex: <c>codex exec --json --skip-git-repo-check [-m MODEL] TASK</c> with <c>$CODEX_HOME/config.toml</c>
 /// in the run directory: the provider as <c>model_providers.df</c> (Responses API at base_url/v1, key from
-/// <c>OPENAI_API_KEY</c>), no approvals (<c>approval_policy = "never"</c>, workspace-write sandbox), update
+/// <c>OPENAI_API_KEY</c>), no approvals (<c>approval_policy = "never"</c>, workspace-write sandbox; danger-full-access
+/// with <c>permission_mode: bypass</c>), update
 /// check, analytics, feedback and OpenTelemetry off, one retry per request and stream.
 /// </summary>
 public sealed class CodexAdapter : CliAdapter
@@ -58,7 +59,7 @@ public sealed class CodexAdapter : CliAdapter
 
         toml.AppendLine("check_for_update_on_startup = false")
             .AppendLine("approval_policy = \"never\"")
-            .AppendLine("sandbox_mode = \"workspace-write\"")
+            .Append("sandbox_mode = ").AppendLine(context.Spec.PermissionMode == PermissionMode.Bypass ? "\"danger-full-access\"" : "\"workspace-write\"")
             .AppendLine("[analytics]").AppendLine("enabled = false")
             .AppendLine("[feedback]").AppendLine("enabled = false")
             .AppendLine("[otel]").AppendLine("exporter = \"none\"")

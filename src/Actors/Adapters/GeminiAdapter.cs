@@ -5,7 +5,8 @@ using DarkFactory.Messages.Fleet;
 namespace DarkFactory.Actors.Adapters;
 
 /// <summary>
-/// Gemini CLI: <c>gemini -p TASK --output-format stream-json --approval-mode auto_edit [-m MODEL]</c>
+/// Gemini CLI: <c>gemini -p TASK --output-format stream-json --approval-mode auto_edit [-m MODEL]</c> (<c>yolo</c> with
+/// <c>permission_mode: bypass</c>)
 /// (<c>-m</c> also skips a model-router call) with <c>~/.gemini/settings.json</c> in the run's HOME: API-key
 /// auth (else exit 41), auto-update, usage statistics and telemetry off, two attempts per request. Env:
 /// <c>GOOGLE_GEMINI_BASE_URL</c>, <c>GEMINI_API_KEY</c>, <c>GEMINI_CLI_TRUST_WORKSPACE=true</c> (else exit 55).
@@ -16,7 +17,8 @@ public sealed class GeminiAdapter : CliAdapter
 
     public override IReadOnlyList<string> Argv(AdapterContext context)
     {
-        var argv = new List<string> { "gemini", "-p", context.Prompt, "--output-format", "stream-json", "--approval-mode", "auto_edit" };
+        var approval = context.Spec.PermissionMode == PermissionMode.Bypass ? "yolo" : "auto_edit";
+        var argv = new List<string> { "gemini", "-p", context.Prompt, "--output-format", "stream-json", "--approval-mode", approval };
         if (!string.IsNullOrEmpty(context.Model))
         {
             argv.Add("-m");

@@ -28,6 +28,12 @@ public static partial class Native
 
     public static int GetPgid(int pid) => GetPgidRaw(pid);
 
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuidRaw();
+
+    /// <summary>The daemon runs as root (effective uid 0).</summary>
+    public static bool IsRoot { get; } = GetEuidRaw() == 0;
+
     private const ulong FIONREAD = 0x541B;
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]

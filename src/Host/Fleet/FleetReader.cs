@@ -435,6 +435,8 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Autostart = f.Bool("autostart"),
             SourceLine = (int)m.Start.Line,
             Budget = f.Node("budget") is { } budget ? ReadAgentBudget(budget, f.PathOf("budget")) : new AgentBudget(),
+            PermissionMode = f.Enum("permission_mode", PermissionModes) ?? PermissionMode.AcceptEdits,
+            AllowedTools = f.StringList("allowed_tools") ?? [],
         };
         f.Require("max_runtime", agent.MaxRuntime is null || agent.MaxRuntime > TimeSpan.Zero, "max_runtime must be a positive duration");
         f.Require("grace", agent.Grace >= TimeSpan.Zero, "grace must not be negative");
@@ -896,6 +898,12 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         ["permanent"] = RestartType.Permanent,
         ["transient"] = RestartType.Transient,
         ["temporary"] = RestartType.Temporary,
+    };
+
+    private static readonly Dictionary<string, PermissionMode> PermissionModes = new(StringComparer.Ordinal)
+    {
+        ["accept_edits"] = PermissionMode.AcceptEdits,
+        ["bypass"] = PermissionMode.Bypass,
     };
 
     private static readonly Dictionary<string, OverlapPolicy> Overlaps = new(StringComparer.Ordinal)

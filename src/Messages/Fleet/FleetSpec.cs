@@ -224,6 +224,25 @@ public sealed record AgentSpec
 
     /// <summary>Spend caps of this agent across providers (fleet.yaml <c>agents[].budget</c>).</summary>
     public AgentBudget Budget { get; init; } = new();
+
+    /// <summary>How much an AI CLI may do without asking (fleet.yaml <c>agents[].permission_mode</c>).</summary>
+    public PermissionMode PermissionMode { get; init; } = PermissionMode.AcceptEdits;
+
+    /// <summary>
+    /// Tools the CLI may use without asking, beyond what the mode allows (fleet.yaml <c>agents[].allowed_tools</c>;
+    /// claude permission rules such as <c>Bash(git:*)</c>).
+    /// </summary>
+    public IReadOnlyList<string> AllowedTools { get; init; } = [];
+}
+
+/// <summary>How much an AI CLI may do in an unattended run without asking (nobody is there to answer).</summary>
+public enum PermissionMode
+{
+    /// <summary>File edits in the working directory and the tools in <c>allowed_tools</c>; anything else is refused (the run goes on).</summary>
+    AcceptEdits,
+
+    /// <summary>Everything, without asking: only for a run that is sandboxed (a container or VM) by the operator.</summary>
+    Bypass,
 }
 
 /// <summary>Spend caps of one agent in USD per UTC calendar hour, day and month; null = no cap.</summary>
