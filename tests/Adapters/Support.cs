@@ -2,6 +2,7 @@ using Akka.Actor;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
+using DarkFactory.Actors.Tests.Support;
 using Xunit;
 
 namespace DarkFactory.Adapters.Tests;
@@ -13,6 +14,13 @@ namespace DarkFactory.Adapters.Tests;
 public static class RealClis
 {
     public static string? BinDirectory { get; } = Find();
+
+    /// <summary>Why a test needing <paramref name="clis"/> is skipped; null when they are all installed.</summary>
+    public static string? Missing(IEnumerable<string> clis)
+    {
+        var missing = clis.Where(c => Path(c) is null).ToList();
+        return missing.Count == 0 ? null : $"{string.Join(", ", missing)} not installed (run .ci/install-clis, or set DF_TEST_CLI_BIN to its bin directory)";
+    }
 
     public static string? Path(string cli) =>
         BinDirectory is { } dir && File.Exists(System.IO.Path.Combine(dir, cli)) ? System.IO.Path.Combine(dir, cli) : null;
@@ -34,93 +42,33 @@ public static class RealClis
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class RealCliFactAttribute : FactAttribute
 {
-    public RealCliFactAttribute(params string[] clis)
-    {
-        var missing = clis.Where(c => RealClis.Path(c) is null).ToList();
-        if (missing.Count > 0)
-        {
-            Skip = $"{string.Join(", ", missing)} not installed (run .ci/install-clis, or set DF_TEST_CLI_BIN to its bin directory)";
-        }
-    }
+    public RealCliFactAttribute(params string[] clis) => Skip = RealClis.Missing(clis);
 }
 
 /// <summary>A theory that runs a real CLI: skipped, saying how to install it, when the CLI is not there.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class RealCliTheoryAttribute : TheoryAttribute
 {
-    public RealCliTheoryAttribute(params string[] clis)
-    {
-        var missing = clis.Where(c => RealClis.Path(c) is null).ToList();
-        if (missing.Count > 0)
-        {
-            Skip = $"{string.Join(", ", missing)} not installed (run .ci/install-clis, or set DF_TEST_CLI_BIN to its bin directory)";
-        }
-    }
+    public RealCliTheoryAttribute(params string[] clis) => Skip = RealClis.Missing(clis);
 }
 
-/// <summary>Repository paths.</summary>
-public static class Repo
+/// <summary>What the real-CLI specs add to the shared <see cref="TempDaemon"/> (tests/Actors/Support/TestEnv.cs).</summary>
+public static class RealCliDaemon
 {
-    public static string Root { get; } = FindRoot();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "DarkFactory.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("DarkFactory.sln not found above " + AppContext.BaseDirectory);
-    }
-}
-
-/// <summary>A temporary data directory for one test; every agent process it started is killed on dispose.</summary>
-public sealed class TempDaemon : IDisposable
-{
-    public TempDaemon()
-    {
-        Directory = System.IO.Directory.CreateTempSubdirectory("df-adapters-").FullName;
-        Context = new DaemonContext("dfa-" + Guid.NewGuid().ToString("N")[..10], Directory);
-        Logs = new LogSinks(Context.LogDirectory);
-        Workdir = System.IO.Directory.CreateDirectory(System.IO.Path.Combine(Directory, "work")).FullName;
-    }
-
-    public string Directory { get; }
-    public string Workdir { get; }
-    public DaemonContext Context { get; }
-    public LogSinks Logs { get; }
+    /// <summary>The agents' working directory inside the test's data directory.</summary>
+    public static string Workdir(this TempDaemon daemon) => Directory.CreateDirectory(Path.Combine(daemon.Directory, "work")).FullName;
 
     /// <summary>The run directories (per-run TMPDIR / HOME) left under the data directory.</summary>
-    public IReadOnlyList<string> RunDirectories() =>
-        System.IO.Directory.Exists(Context.TempRoot)
-            ? System.IO.Directory.GetDirectories(Context.TempRoot).SelectMany(System.IO.Directory.GetDirectories).ToList()
+    public static IReadOnlyList<string> RunDirectories(this TempDaemon daemon) =>
+        Directory.Exists(daemon.Context.TempRoot)
+            ? Directory.GetDirectories(daemon.Context.TempRoot).SelectMany(Directory.GetDirectories).ToList()
             : [];
 
-    public LayerServices Services(IActorRef sweeper, IActorRef history, IReadOnlyDictionary<string, string?> environment) => new(
-        Context,
-        Logs,
-        sweeper,
-        history,
-        environment,
-        TimeProvider.System,
-        () => 0.5,
-        name => RealClis.Path(name) ?? Executables.Find(name),
-        LayerServices.ReadFile)
-    {
-        GlobalSecrets = environment.TryGetValue("MOCK_KEY", out var key) && key is not null ? [key] : [],
-    };
-
-    public void Dispose()
-    {
-        ProcessTree.KillMarked([Context.DaemonId + "/"]);
-        Logs.Dispose();
-        try
+    /// <summary>Layer services that find the real CLIs first and redact the mock provider's key.</summary>
+    public static LayerServices RealCliServices(this TempDaemon daemon, IActorRef sweeper, IActorRef history, IReadOnlyDictionary<string, string?> environment) =>
+        daemon.Services(sweeper, history, environment) with
         {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+            FindExecutable = name => RealClis.Path(name) ?? Executables.Find(name),
+            GlobalSecrets = environment.TryGetValue("MOCK_KEY", out var key) && key is not null ? [key] : [],
+        };
 }
