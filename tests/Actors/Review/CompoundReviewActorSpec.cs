@@ -61,36 +61,9 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
 
     private static IReadOnlyDictionary<string, string?> LayerServicesEnvironment() => DarkFactory.Actors.Supervision.LayerServices.CurrentEnvironment();
 
-    private static async Task<ReviewView> Ended(IActorRef factory, string id)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var view = (await factory.Ask<ReviewFound>(new GetReview(id), Wait)).Review!;
-            if (view.Status != ReviewStatus.Running || DateTime.UtcNow > deadline)
-            {
-                return view;
-            }
+    private static Task<ReviewView> Ended(IActorRef factory, string id) => ReviewSpecs.Ended(factory, id, Wait);
 
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task<string> Start(IActorRef factory)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var accepted = await factory.Ask<ReviewAccepted>(new RunReview(), Wait);
-            if (accepted.Ok || DateTime.UtcNow > deadline)
-            {
-                Assert.True(accepted.Ok, accepted.Message);
-                return accepted.ReviewId!;
-            }
-
-            await Task.Delay(50); // the fleet may not be applied yet
-        }
-    }
+    private static Task<string> Start(IActorRef factory) => ReviewSpecs.Start(factory, Wait);
 
     [Fact]
     public async Task By_default_a_review_ends_in_a_dry_run_report_and_nothing_is_pushed()
@@ -242,31 +215,7 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
     }
 
     /// <summary>Writes events into the compound review's journal, as a killed daemon would have left them.</summary>
-    private async Task Seed(params IReviewEvent[] events)
-    {
-        var seeder = Sys.ActorOf(Akka.Actor.Props.Create(() => new Seeder("compound-review")));
-        foreach (var e in events)
-        {
-            seeder.Tell(e);
-        }
-
-        await seeder.Ask<Done>(new Done(), Wait);
-        await seeder.GracefulStop(Wait);
-    }
-
-    private sealed record Done;
-
-    private sealed class Seeder : ReceivePersistentActor
-    {
-        public Seeder(string id)
-        {
-            PersistenceId = id;
-            Command<IReviewEvent>(e => Persist(e, _ => { }));
-            Command<Done>(d => DeferAsync(d, _ => Sender.Tell(d)));
-        }
-
-        public override string PersistenceId { get; }
-    }
+    private Task Seed(params IReviewEvent[] events) => ReviewSpecs.Seed(Sys, "compound-review", Wait, events);
 
     protected override void Dispose(bool disposing)
     {

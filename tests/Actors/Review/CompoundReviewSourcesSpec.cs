@@ -57,37 +57,9 @@ public sealed class CompoundReviewSourcesSpec : TestKit, IDisposable
         return factory;
     }
 
-    private static async Task<ReviewView> Ended(IActorRef factory, string id)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var view = (await factory.Ask<ReviewFound>(new GetReview(id), Wait)).Review;
-            if (view is { Status: not ReviewStatus.Running } || DateTime.UtcNow > deadline)
-            {
-                Assert.NotNull(view);
-                return view;
-            }
+    private static Task<ReviewView> Ended(IActorRef factory, string id) => ReviewSpecs.Ended(factory, id, Wait);
 
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task<string> Start(IActorRef factory)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var accepted = await factory.Ask<ReviewAccepted>(new RunReview(), Wait);
-            if (accepted.Ok || DateTime.UtcNow > deadline)
-            {
-                Assert.True(accepted.Ok, accepted.Message);
-                return accepted.ReviewId!;
-            }
-
-            await Task.Delay(50); // the fleet may not be applied yet
-        }
-    }
+    private static Task<string> Start(IActorRef factory) => ReviewSpecs.Start(factory, Wait);
 
     [Fact]
     public async Task The_scan_ranks_escalations_and_drift_incidents_from_Nightwatchs_own_journal()
@@ -195,31 +167,7 @@ public sealed class CompoundReviewSourcesSpec : TestKit, IDisposable
     }
 
     /// <summary>Writes events into a journal, as a killed daemon would have left them.</summary>
-    private async Task Seed(string persistenceId, params object[] events)
-    {
-        var seeder = Sys.ActorOf(Akka.Actor.Props.Create(() => new Seeder(persistenceId)));
-        foreach (var e in events)
-        {
-            seeder.Tell(e);
-        }
-
-        await seeder.Ask<Done>(new Done(), Wait);
-        await seeder.GracefulStop(Wait);
-    }
-
-    private sealed record Done;
-
-    private sealed class Seeder : ReceivePersistentActor
-    {
-        public Seeder(string id)
-        {
-            PersistenceId = id;
-            Command<Done>(d => DeferAsync(d, _ => Sender.Tell(d)));
-            Command<object>(e => Persist(e, _ => { }));
-        }
-
-        public override string PersistenceId { get; }
-    }
+    private Task Seed(string persistenceId, params object[] events) => ReviewSpecs.Seed(Sys, persistenceId, Wait, events);
 
     protected override void Dispose(bool disposing)
     {

@@ -75,31 +75,7 @@ public sealed class ReviewQueriesSpec : TestKit, IDisposable
         await AwaitAssertAsync(async () => Assert.NotEqual(ReviewStatus.Running, (await factory.Ask<ReviewFound>(new GetReview(accepted.ReviewId!), Wait)).Review!.Status), Wait);
     }
 
-    private async Task Seed(params IReviewEvent[] events)
-    {
-        var seeder = Sys.ActorOf(Akka.Actor.Props.Create(() => new Seeder("compound-review")));
-        foreach (var e in events)
-        {
-            seeder.Tell(e);
-        }
-
-        await seeder.Ask<Done>(new Done(), Wait);
-        await seeder.GracefulStop(Wait);
-    }
-
-    private sealed record Done;
-
-    private sealed class Seeder : ReceivePersistentActor
-    {
-        public Seeder(string id)
-        {
-            PersistenceId = id;
-            Command<IReviewEvent>(e => Persist(e, _ => { }));
-            Command<Done>(d => DeferAsync(d, _ => Sender.Tell(d)));
-        }
-
-        public override string PersistenceId { get; }
-    }
+    private Task Seed(params IReviewEvent[] events) => ReviewSpecs.Seed(Sys, "compound-review", Wait, events);
 
     /// <summary>An in-memory journal whose writes of one persistence id can be held until released (a slow journal).</summary>
     public sealed class GatedJournal : MemoryJournal
