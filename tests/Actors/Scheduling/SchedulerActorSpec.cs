@@ -94,6 +94,25 @@ public sealed class SchedulerActorSpec : TestKit
         return fired;
     }
 
+    /// <summary>A daemon whose scheduler is stopped (the next incarnation recovers from its journal).</summary>
+    private async Task Down(IActorRef scheduler)
+    {
+        Watch(scheduler);
+        Sys.Stop(scheduler);
+        await ExpectTerminatedAsync(scheduler, Wait);
+    }
+
+    /// <summary>A first incarnation: the agent fires at 12:00 (run r1), then the daemon goes down.</summary>
+    private async Task FiredAtNoonThenDown(AgentSpec agent, int snapshotEvery = 100)
+    {
+        var first = NewScheduler(snapshotEvery);
+        await Apply(first, agent);
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart(agent.Name, CommandResult.Done("started", "r1"));
+        await ExpectFired(FiringOutcome.Started);
+        await Down(first);
+    }
+
     private static CommandResult AlreadyRunning(string agent) => CommandResult.Refused($"agent '{agent}' is already running (run r0)");
 
     private static DateTimeOffset Utc(int hour, int minute) => new(2026, 11, 22, hour, minute, 0, TimeSpan.Zero);
@@ -249,14 +268,7 @@ public sealed class SchedulerActorSpec : TestKit
     {
         // arrange: an hourly agent fires at 12:00 in the first incarnation
         var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = policy, CatchUpLimit = 2 };
-        var first = NewScheduler(snapshotEvery);
-        await Apply(first, agent);
-        Advance(TimeSpan.FromSeconds(30));
-        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
-        await ExpectFired(FiringOutcome.Started);
-        Watch(first);
-        Sys.Stop(first);
-        await ExpectTerminatedAsync(first, Wait);
+        await FiredAtNoonThenDown(agent, snapshotEvery);
 
         // act: the daemon is down from 12:00 to 15:30 (13:00, 14:00 and 15:00 are missed), then starts again
         Advance(TimeSpan.FromHours(3.5));
@@ -305,14 +317,7 @@ public sealed class SchedulerActorSpec : TestKit
     public async Task A_new_incarnation_does_not_repeat_firings_already_recorded()
     {
         var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = CatchUpPolicy.All, CatchUpLimit = 5 };
-        var first = NewScheduler();
-        await Apply(first, agent);
-        Advance(TimeSpan.FromSeconds(30));
-        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
-        await ExpectFired(FiringOutcome.Started);
-        Watch(first);
-        Sys.Stop(first);
-        await ExpectTerminatedAsync(first, Wait);
+        await FiredAtNoonThenDown(agent);
 
         // restarted within the same hour: nothing was missed
         Advance(TimeSpan.FromMinutes(20));
@@ -329,9 +334,7 @@ public sealed class SchedulerActorSpec : TestKit
         var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = CatchUpPolicy.All, CatchUpLimit = 5 };
         var first = NewScheduler();
         await Apply(first, agent);
-        Watch(first);
-        Sys.Stop(first);
-        await ExpectTerminatedAsync(first, Wait);
+        await Down(first);
 
         // act: down until 14:30 (12:00, 13:00 and 14:00 missed)
         Advance(TimeSpan.FromHours(2.5));
@@ -353,23 +356,14 @@ public sealed class SchedulerActorSpec : TestKit
         // arrange: fired at 12:00, down until 15:30; the second incarnation queues 15:00 and asks the
         // fleet to start it, and dies before the fleet answers
         var agent = Agent("dependency-audit", "0 * * * *") with { CatchUp = CatchUpPolicy.Once };
-        var first = NewScheduler();
-        await Apply(first, agent);
-        Advance(TimeSpan.FromSeconds(30));
-        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
-        await ExpectFired(FiringOutcome.Started);
-        Watch(first);
-        Sys.Stop(first);
-        await ExpectTerminatedAsync(first, Wait);
+        await FiredAtNoonThenDown(agent);
 
         Advance(TimeSpan.FromHours(3.5));
         var second = NewScheduler();
         await Apply(second, agent);
         Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
         await _fleet.ExpectMsgAsync<StartAgent>(Wait); // never answered
-        Watch(second);
-        Sys.Stop(second);
-        await ExpectTerminatedAsync(second, Wait);
+        await Down(second);
 
         // act: back ten minutes later, within the same hour (nothing new was missed)
         Advance(TimeSpan.FromMinutes(10));
@@ -386,9 +380,7 @@ public sealed class SchedulerActorSpec : TestKit
         await _fleet.ExpectNoMsgAsync(Quiet);
 
         // and a fourth incarnation has nothing left to run
-        Watch(third);
-        Sys.Stop(third);
-        await ExpectTerminatedAsync(third, Wait);
+        await Down(third);
         var fourth = NewScheduler();
         await Apply(fourth, agent);
         await _fleet.ExpectNoMsgAsync(Quiet);
@@ -410,9 +402,7 @@ public sealed class SchedulerActorSpec : TestKit
         Advance(TimeSpan.FromMinutes(10));
         await ExpectStart("repo-health", AlreadyRunning("repo-health"));
         Assert.Equal(Utc(12, 10), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
-        Watch(first);
-        Sys.Stop(first);
-        await ExpectTerminatedAsync(first, Wait);
+        await Down(first);
 
         // act: back at 12:15
         Advance(TimeSpan.FromMinutes(5));
