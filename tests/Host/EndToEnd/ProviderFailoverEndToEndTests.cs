@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DarkFactory.Adapters.Tests;
 using DarkFactory.MockModelServer;
 using Xunit;
 
@@ -59,7 +60,7 @@ public sealed class ProviderFailoverEndToEndTests
                 max_runtime: 2m
             """;
         await using var daemon = new DaemonProcess(fleet);
-        daemon.Environment["PATH"] = RealCli.BinDirectory + ":" + System.Environment.GetEnvironmentVariable("PATH");
+        daemon.Environment["PATH"] = RealClis.BinDirectory + ":" + System.Environment.GetEnvironmentVariable("PATH");
         daemon.Environment["DF_E2E_MOCK_KEY"] = "sk-e2e-mock-key-7f3a";
         await daemon.StartAsync();
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DarkFactory.Adapters.Tests;
 using DarkFactory.MockModelServer;
 using Xunit;
 using Xunit.Abstractions;
@@ -67,7 +68,7 @@ public sealed class RateLimitEndToEndTests(ITestOutputHelper output)
         a.Reply(MockReply.Tool("Read", read), times: 1);
         a.Reply(MockReply.RateLimited(RetryAfter));
         b.Reply(MockReply.RateLimited(RetryAfter));
-        daemon.Environment["PATH"] = RealCli.BinDirectory + ":" + System.Environment.GetEnvironmentVariable("PATH");
+        daemon.Environment["PATH"] = RealClis.BinDirectory + ":" + System.Environment.GetEnvironmentVariable("PATH");
         daemon.Environment["DF_E2E_MOCK_KEY"] = Key;
         await daemon.StartAsync();
 
@@ -145,7 +146,7 @@ public sealed class RateLimitEndToEndTests(ITestOutputHelper output)
         a.Reply(MockReply.RateLimited(retryAfter));
         b.Reply(MockReply.Answer("Changelog written.", inputTokens: 200, outputTokens: 30));
         await using var daemon = new DaemonProcess(Fleet(a.BaseUrl, b.BaseUrl));
-        daemon.Environment["PATH"] = RealCli.BinDirectory + ":" + System.Environment.GetEnvironmentVariable("PATH");
+        daemon.Environment["PATH"] = RealClis.BinDirectory + ":" + System.Environment.GetEnvironmentVariable("PATH");
         daemon.Environment["DF_E2E_MOCK_KEY"] = Key;
         await daemon.StartAsync();
 
@@ -184,38 +185,5 @@ public sealed class RateLimitEndToEndTests(ITestOutputHelper output)
         var log = Path.Combine(daemon.DataDir, "logs", "writer.log");
         output.WriteLine("log:\n" + (File.Exists(log) ? await File.ReadAllTextAsync(log) : "none"));
         output.WriteLine("daemon:\n" + daemon.Output);
-    }
-}
-
-/// <summary>Where the real AI CLIs are: <c>DF_TEST_CLI_BIN</c> (set by .ci/run), else the cache .ci/install-clis fills.</summary>
-public static class RealCli
-{
-    public static string? BinDirectory { get; } = Find();
-
-    public static bool Installed(string cli) => BinDirectory is { } dir && File.Exists(Path.Combine(dir, cli));
-
-    private static string? Find()
-    {
-        var dir = System.Environment.GetEnvironmentVariable("DF_TEST_CLI_BIN");
-        if (string.IsNullOrEmpty(dir))
-        {
-            dir = Path.Combine(System.Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "darkfactory", "clis", "node_modules", ".bin");
-        }
-
-        return Directory.Exists(dir) ? dir : null;
-    }
-}
-
-/// <summary>A test that needs real AI CLIs: skipped, saying how to install them, when one is absent.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class RealCliFactAttribute : FactAttribute
-{
-    public RealCliFactAttribute(params string[] clis)
-    {
-        var missing = clis.Where(c => !RealCli.Installed(c)).ToList();
-        if (missing.Count > 0)
-        {
-            Skip = $"{string.Join(", ", missing)} not installed (run .ci/install-clis, or set DF_TEST_CLI_BIN to its bin directory)";
-        }
     }
 }
