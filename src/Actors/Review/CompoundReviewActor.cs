@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Fleet;
+using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
@@ -67,7 +68,7 @@ public sealed record ReviewSettings
 /// through the factory (<see cref="StartAgent"/> with the worktree as workdir) and its end is read from
 /// <see cref="AgentLifecycle"/> events. One review at a time; bounded by its max_duration.
 /// </summary>
-public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
+public sealed class CompoundReviewActor : PersistentActorBase
 {
     private const string DeadlineKey = "deadline";
     private const string CronKey = "cron";
@@ -98,10 +99,10 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, BoundedText> _outputs = new(StringComparer.Ordinal);
 
     public CompoundReviewActor(IActorRef factory, ReviewSettings settings)
+        : base(settings.PersistenceId, settings.SnapshotEvery, settings.Clock)
     {
         _factory = factory;
         _settings = settings;
-        PersistenceId = settings.PersistenceId;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -139,30 +140,11 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
             _draining = true;
             Timers.Cancel(CronKey);
         });
-        Command<SaveSnapshotSuccess>(s =>
-        {
-            DeleteMessages(s.Metadata.SequenceNr);
-            if (s.Metadata.SequenceNr > 1)
-            {
-                DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
-            }
-        });
-        Command<SaveSnapshotFailure>(f => _log.Warning("Review snapshot failed: {0}", f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old review events failed: {0}", f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
     }
-
-    public override string PersistenceId { get; }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="factory">Where StartAgent / StopAgent / GetHistory go (the factory).</param>
     public static Props Props(IActorRef factory, ReviewSettings settings) =>
         Akka.Actor.Props.Create(() => new CompoundReviewActor(factory, settings));
-
-    private DateTimeOffset Now => _settings.Clock.GetUtcNow();
 
     private ReviewRecord? Active => _order.Count > 0 && _reviews[_order[^1]] is var last && !ReviewStateRules.IsOver(last) ? last : null;
 
@@ -240,13 +222,7 @@ public sealed class CompoundReviewActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void MaybeSnapshot()
-    {
-        if (LastSequenceNr % _settings.SnapshotEvery == 0)
-        {
-            SaveSnapshot(new ReviewSnapshot(_order.Select(id => _reviews[id]).ToList(), _lastFiring));
-        }
-    }
+    private void MaybeSnapshot() => SnapshotWhenDue(() => new ReviewSnapshot(_order.Select(id => _reviews[id]).ToList(), _lastFiring));
 
     // ---------------------------------------------------------------- triggers
 

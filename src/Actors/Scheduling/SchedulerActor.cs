@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Fleet;
+using DarkFactory.Actors.Persistence;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -42,7 +43,7 @@ public sealed record SchedulerSettings
 /// event stream. Decisions about time are pure
 /// (<see cref="CronSchedule"/>, <see cref="CatchUp"/>); the actor only keeps timers and state.
 /// </summary>
-public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
+public sealed class SchedulerActor : PersistentActorBase
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _fleet;
@@ -61,10 +62,10 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
     private bool _suspended;
 
     public SchedulerActor(IActorRef fleet, SchedulerSettings settings)
+        : base(settings.PersistenceId, settings.SnapshotEvery, settings.Clock)
     {
         _fleet = fleet;
         _settings = settings;
-        PersistenceId = settings.PersistenceId;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -100,32 +101,12 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         Command<GetSchedule>(OnGetSchedule);
         Command<DrainFleet>(_ => Suspend());
         Command<CommandResult>(r => _log.Debug("Fleet answered a replace: {0}", r.Message));
-        Command<SaveSnapshotSuccess>(s =>
-        {
-            DeleteMessages(s.Metadata.SequenceNr);
-            if (s.Metadata.SequenceNr > 1)
-            {
-                // (a criteria of 0 means "every snapshot" to some stores)
-                DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
-            }
-        });
-        Command<SaveSnapshotFailure>(f => _log.Warning("Scheduler snapshot failed: {0}", f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old scheduler events failed: {0}", f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
     }
-
-    public override string PersistenceId { get; }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="fleet">Where StartAgent / RestartAgent go (the factory, which routes them to the fleet).</param>
     /// <param name="settings">Clock, persistence id, snapshot interval, jitter.</param>
     public static Props Props(IActorRef fleet, SchedulerSettings settings) =>
         Akka.Actor.Props.Create(() => new SchedulerActor(fleet, settings));
-
-    private DateTimeOffset Now => _settings.Clock.GetUtcNow();
 
     protected override void PreStart()
     {
@@ -457,16 +438,10 @@ public sealed class SchedulerActor : ReceivePersistentActor, IWithTimers
         SnapshotWhenDue();
     }
 
-    private void SnapshotWhenDue()
-    {
-        if (LastSequenceNr % Math.Max(1, _settings.SnapshotEvery) == 0)
-        {
-            SaveSnapshot(new SchedulerSnapshot(
-                _last.Values.ToList(),
-                _armed.Select(a => new ScheduleArmed(a.Key, a.Value)).ToList(),
-                _waiting.Values.SelectMany(w => w.Values).ToList()));
-        }
-    }
+    private void SnapshotWhenDue() => SnapshotWhenDue(() => new SchedulerSnapshot(
+        _last.Values.ToList(),
+        _armed.Select(a => new ScheduleArmed(a.Key, a.Value)).ToList(),
+        _waiting.Values.SelectMany(w => w.Values).ToList()));
 
     private void Apply(SchedulerFired fired)
     {

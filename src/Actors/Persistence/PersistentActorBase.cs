@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+
+namespace DarkFactory.Actors.Persistence;
+
+/// <summary>
+/// Base of Dark Factory's event-sourced actors: their clock (<see cref="Now"/>), their timers, and one
+/// snapshot housekeeping. <see cref="SnapshotWhenDue"/> saves a snapshot every <c>snapshotEvery</c>
+/// events; when it is saved, the events it covers and every older snapshot are deleted. Failures of the
+/// housekeeping are logged (the journal keeps working: an event not deleted is replayed over its
+/// snapshot's state, which the actors' Apply tolerates by design).
+/// </summary>
+/// <remarks>
+/// The housekeeping handlers are registered by this constructor, before the derived actor's own, so a
+/// derived actor never sees <see cref="SaveSnapshotSuccess"/> and its kin.
+/// </remarks>
+public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
+{
+    private readonly TimeProvider _clock;
+    private readonly int _snapshotEvery;
+
+    /// <param name="persistenceId">The actor's persistence id.</param>
+    /// <param name="snapshotEvery">A snapshot every this many events (at least 1).</param>
+    /// <param name="clock">Wall-clock time (tests inject a virtual one).</param>
+    protected PersistentActorBase(string persistenceId, int snapshotEvery, TimeProvider clock)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(persistenceId);
+        ArgumentNullException.ThrowIfNull(clock);
+        PersistenceId = persistenceId;
+        _snapshotEvery = Math.Max(1, snapshotEvery);
+        _clock = clock;
+
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(f => Log.Warning("Snapshot of [{0}] at {1} failed: {2}", PersistenceId, f.Metadata.SequenceNr, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => Log.Warning("Deleting the events of [{0}] up to {1} failed: {2}", PersistenceId, f.ToSequenceNr, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => Log.Warning("Deleting the old snapshots of [{0}] failed: {1}", PersistenceId, f.Cause.Message));
+    }
+
+    public sealed override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Now, from the injected clock.</summary>
+    protected DateTimeOffset Now => _clock.GetUtcNow();
+
+    /// <summary>
+    /// Call after each persisted event: when the sequence number is a multiple of the snapshot interval,
+    /// saves the snapshot <paramref name="snapshot"/> makes (not called otherwise). Never during recovery.
+    /// </summary>
+    protected void SnapshotWhenDue(Func<object> snapshot)
+    {
+        if (!IsRecovering && LastSequenceNr > 0 && LastSequenceNr % _snapshotEvery == 0)
+        {
+            SaveSnapshot(snapshot());
+        }
+    }
+
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        var upTo = saved.Metadata.SequenceNr;
+        DeleteMessages(upTo);
+        if (upTo > 1)
+        {
+            // (a criteria of 0 means "every snapshot" to some stores)
+            DeleteSnapshots(new SnapshotSelectionCriteria(upTo - 1));
+        }
+    }
+}
