@@ -5,6 +5,7 @@ using Akka.Event;
 using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 
@@ -65,6 +66,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly AgentRun _run;
     private readonly SemaphoreSlim _credits = new(MaxInFlightBatches, MaxInFlightBatches);
     private readonly CancellationTokenSource _stop = new();
@@ -198,7 +200,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         _credits.Release();
         var batch = new AgentOutput(_run.Agent, _run.RunId, _seq, DateTimeOffset.UtcNow, chunk.Lines);
         _seq += chunk.Lines.Count;
-        Context.System.EventStream.Publish(batch);
+        _topics.Publish(batch);
         if (_run.Events is { } events)
         {
             _typed.Clear();
@@ -211,7 +213,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     {
         foreach (var e in _typed)
         {
-            Context.System.EventStream.Publish(e);
+            _topics.Publish(e);
         }
 
         _typed.Clear();

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Control;
@@ -31,6 +32,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     private readonly FleetStatusView _view;
     private readonly List<(IActorRef ReplyTo, long Query)> _awaiting = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private long _sequence;
     private long _queries;
     private bool _queryInFlight;
@@ -83,14 +85,14 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.System.EventStream.Subscribe(Self, typeof(IDarkFactoryMessage));
+        _topics.Subscribe(Self, typeof(IDarkFactoryMessage));
         Timers.StartPeriodicTimer("refresh", RefreshStatus.Instance, _settings.StatusRefresh);
         RequestStatus();
     }
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
+        _topics.Unsubscribe(Self);
         foreach (var client in _clients)
         {
             client.Complete();
@@ -190,17 +192,16 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         _queryInFlight = false;
         _view.Set(snapshot.Agents); // before the changes go out: whoever sees one on the stream reads it from the view
         var (changed, removed) = _tracker.Update(snapshot.Agents);
-        var stream = Context.System.EventStream;
         foreach (var status in changed)
         {
-            stream.Publish(status);
+            _topics.Publish(status);
         }
 
         var now = DateTimeOffset.UtcNow;
         foreach (var name in removed)
         {
             _view.Forget(name);
-            stream.Publish(new AgentRemoved(name, now));
+            _topics.Publish(new AgentRemoved(name, now));
         }
 
         if (_log.IsDebugEnabled && (changed.Count > 0 || removed.Count > 0))

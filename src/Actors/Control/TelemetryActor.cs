@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Control;
@@ -25,6 +26,7 @@ public sealed class TelemetryActor : ReceiveActor
     private readonly Dictionary<string, AgentState> _states = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _reviews = new(StringComparer.Ordinal);
     private readonly RunTraces _traces;
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
 
     public TelemetryActor(FleetTelemetry telemetry)
     {
@@ -46,11 +48,11 @@ public sealed class TelemetryActor : ReceiveActor
 
     public static Props Props(FleetTelemetry telemetry) => Akka.Actor.Props.Create<TelemetryActor>(telemetry);
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(IDarkFactoryMessage));
+    protected override void PreStart() => _topics.Subscribe(Self, typeof(IDarkFactoryMessage));
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
+        _topics.Unsubscribe(Self);
         _traces.Close(DateTimeOffset.UtcNow);
     }
 

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -49,6 +50,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
     private static readonly HttpClient SharedHttp = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly IActorRef _factory;
     private readonly IActorRef _history;
     private readonly NightwatchSettings _settings;
@@ -145,17 +147,16 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
     protected override void PreStart()
     {
         base.PreStart();
-        var stream = Context.System.EventStream;
-        stream.Subscribe(Self, typeof(AgentOutput));
-        stream.Subscribe(Self, typeof(AgentLifecycle));
-        stream.Subscribe(Self, typeof(AgentUsage));
-        stream.Subscribe(Self, typeof(RouteChosen));
+        _topics.Subscribe(Self, typeof(AgentOutput));
+        _topics.Subscribe(Self, typeof(AgentLifecycle));
+        _topics.Subscribe(Self, typeof(AgentUsage));
+        _topics.Subscribe(Self, typeof(RouteChosen));
         Timers.StartPeriodicTimer(TickTimer, Tick.Instance, _settings.Tick);
     }
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
+        _topics.Unsubscribe(Self);
         base.PostStop();
     }
 
@@ -332,7 +333,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         var provider = w.Provider ?? (_agents.TryGetValue(w.Agent, out var spec) ? spec.Provider : null);
         var text = line.Length > 300 ? line[..300] : line;
         var limited = new ProviderLimited(provider, w.Agent, batch.RunId, now, ResetTimes.Parse(line, now), "output matched a rate-limit pattern", LimitSource.Pattern, text);
-        Context.System.EventStream.Publish(limited);
+        _topics.Publish(limited);
         _log.Info("Agent [{0}] is rate limited on [{1}] until {2}", w.Agent, provider ?? "its provider", limited.ResetAt?.ToString("u") ?? "unknown");
     }
 
@@ -379,7 +380,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         {
             var verdict = new DriftVerdict(w.Agent, now, score, level, w.Level, c, DriftPolicy.Reason(score, level, c, _spec), w.RunId);
             w.Level = level;
-            Context.System.EventStream.Publish(verdict);
+            _topics.Publish(verdict);
         }
 
         if (level == DriftLevel.Normal || w.Paused || w.Stopped)
@@ -421,7 +422,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         PersistAsync(correction, e =>
         {
             Apply(e);
-            Context.System.EventStream.Publish(e);
+            _topics.Publish(e);
             _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: $"{Describe(action)}: {reason}"));
             _log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), reason);
             CarryOut(e, model ?? spec.Model, c);
@@ -438,7 +439,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
                 break;
             case CorrectionAction.Pause:
                 _factory.Tell(new StopAgent(e.Agent), Self);
-                Context.System.EventStream.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _spec.PauseFor, e.Reason));
+                _topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _spec.PauseFor, e.Reason));
                 Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _spec.PauseFor);
                 break;
             case CorrectionAction.Stop:
@@ -467,7 +468,7 @@ public sealed class NightwatchActor : ReceivePersistentActor, IWithTimers
         PersistAsync(escalation, e =>
         {
             Apply(e);
-            Context.System.EventStream.Publish(e);
+            _topics.Publish(e);
         });
 
         if (_spec.EscalationWebhook is not { } url)

@@ -7,6 +7,7 @@ using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Scheduling;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
@@ -76,6 +77,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
     private static readonly TimeSpan MaxTimer = TimeSpan.FromHours(1);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly IActorRef _factory;
     private readonly ReviewSettings _settings;
 
@@ -152,13 +154,13 @@ public sealed class CompoundReviewActor : PersistentActorBase
     {
         base.PreStart();
         _views = _settings.Views ?? Context.ActorOf(ReviewViewsActor.Props(), "views");
-        Context.System.EventStream.Subscribe(Self, typeof(AgentLifecycle));
-        Context.System.EventStream.Subscribe(Self, typeof(AgentOutput));
+        _topics.Subscribe(Self, typeof(AgentLifecycle));
+        _topics.Subscribe(Self, typeof(AgentOutput));
     }
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
+        _topics.Unsubscribe(Self);
         _work?.Cancel();
         _work?.Dispose();
         base.PostStop();
@@ -206,7 +208,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
             var removed = Apply(persisted);
             _views.Tell(new ReviewViewsChanged([ReviewStateRules.View(_reviews[persisted.ReviewId])], removed));
             MaybeSnapshot();
-            Context.System.EventStream.Publish(persisted);
+            _topics.Publish(persisted);
             after?.Invoke();
         });
     }
@@ -217,7 +219,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         {
             _lastFiring = persisted;
             MaybeSnapshot();
-            Context.System.EventStream.Publish(persisted);
+            _topics.Publish(persisted);
             after?.Invoke();
         });
     }

@@ -2,6 +2,8 @@ using System.Collections.Frozen;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using DarkFactory.Actors.Topics;
+using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
@@ -57,6 +59,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     private const int KeepSwitches = 100;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly RouterSettings _settings;
     private readonly ProviderHealth _health;
     private readonly CostLedger _ledger = new();
@@ -137,15 +140,15 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     protected override void PreStart()
     {
         base.PreStart();
-        Context.System.EventStream.Subscribe(Self, typeof(AgentUsage));
-        Context.System.EventStream.Subscribe(Self, typeof(ProviderLimited));
-        Context.System.EventStream.Subscribe(Self, typeof(AgentLifecycle));
-        Context.System.EventStream.Subscribe(Self, typeof(RouteAvoid));
+        _topics.Subscribe(Self, typeof(AgentUsage));
+        _topics.Subscribe(Self, typeof(ProviderLimited));
+        _topics.Subscribe(Self, typeof(AgentLifecycle));
+        _topics.Subscribe(Self, typeof(RouteAvoid));
     }
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
+        _topics.Unsubscribe(Self);
         base.PostStop();
     }
 
@@ -518,7 +521,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
 
         // the board first: whoever acts on the event (a layer stopping a run on a limit) routes against it
         Publish();
-        Context.System.EventStream.Publish(e);
+        _topics.Publish((IDarkFactoryMessage)e);
         if (LastSequenceNr % Math.Max(1, _settings.SnapshotEvery) == 0)
         {
             _ledger.Compact(Now);

@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.Persistence;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -46,6 +47,7 @@ public sealed record SchedulerSettings
 public sealed class SchedulerActor : PersistentActorBase
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly IActorRef _fleet;
     private readonly SchedulerSettings _settings;
 
@@ -111,7 +113,7 @@ public sealed class SchedulerActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
-        Context.System.EventStream.Subscribe(Self, typeof(AgentLifecycle));
+        _topics.Subscribe(Self, typeof(AgentLifecycle));
     }
 
     protected override void PostRestart(Exception reason)
@@ -124,7 +126,7 @@ public sealed class SchedulerActor : PersistentActorBase
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
+        _topics.Unsubscribe(Self);
         base.PostStop();
     }
 
@@ -434,7 +436,7 @@ public sealed class SchedulerActor : PersistentActorBase
     private void Persisted(SchedulerFired fired)
     {
         Apply(fired);
-        Context.System.EventStream.Publish(fired);
+        _topics.Publish(fired);
         SnapshotWhenDue();
     }
 

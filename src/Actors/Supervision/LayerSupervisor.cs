@@ -5,6 +5,7 @@ using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
@@ -23,6 +24,7 @@ namespace DarkFactory.Actors.Supervision;
 public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly LayerServices _services;
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
@@ -68,12 +70,12 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         // early stop on a rate limit needs the router (it confirms the limit, and routes the restart elsewhere)
         if (_services.Routes is not null)
         {
-            Context.System.EventStream.Subscribe(Self, typeof(ProviderLimited));
-            Context.System.EventStream.Subscribe(Self, typeof(ProviderLimitRecorded));
+            _topics.Subscribe(Self, typeof(ProviderLimited));
+            _topics.Subscribe(Self, typeof(ProviderLimitRecorded));
         }
     }
 
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+    protected override void PostStop() => _topics.Unsubscribe(Self);
 
     // No retry limit (the layer keeps its own intensity); no Akka failure log: an agent crash is an
     // expected event, logged once, concisely, when the layer handles the run's end.
@@ -720,7 +722,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     {
         var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At);
         _services.History.Tell(entry);
-        Context.System.EventStream.Publish(entry);
+        _topics.Publish(entry);
     }
 
     private sealed record ChildTerminated(string Agent, string RunId);
