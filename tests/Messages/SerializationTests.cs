@@ -253,5 +253,30 @@ public sealed class SerializationTests : IDisposable
         Assert.Null(snapshot.Waiting);
     }
 
+    /// <summary>Review and scheduler events as journals written before their strings became enums hold them.</summary>
+    public static TheoryData<string, string> StoredReviewJson() => new()
+    {
+        { "review-started", """{"review_id":"r1","at":"2026-11-22T07:30:00+00:00","trigger":"catch-up","repo":"/srv/repo","base_branch":"main","agent":"fixer","create_prs":true,"max_duration":"00:30:00"}""" },
+        { "review-started", """{"review_id":"r2","at":"2026-11-22T07:30:00+00:00","trigger":"schedule","repo":"/srv/repo","base_branch":"main","create_prs":false,"max_duration":"01:00:00"}""" },
+        { "review-failed", """{"review_id":"r1","at":"2026-11-22T07:30:00+00:00","step":"dry_run","reason":"disk full"}""" },
+        { "review-failed", """{"review_id":"r1","at":"2026-11-22T07:30:00+00:00","step":"review","reason":"max_duration 00:30:00 exceeded; the review was stopped"}""" },
+        { "review-schedule-fired", """{"due":"2026-11-22T02:00:00+00:00","at":"2026-11-22T07:30:00+00:00","outcome":"caught-up","detail":"1 firing(s) missed"}""" },
+        { "review-schedule-fired", """{"due":"2026-11-22T07:30:00+00:00","at":"2026-11-22T07:30:00+00:00","outcome":"armed","detail":"no firing recorded before: missed firings are counted from here"}""" },
+        { "review-schedule-fired", """{"due":"2026-11-22T02:00:00+00:00","at":"2026-11-22T02:00:00+00:00","outcome":"skipped","review_id":"r0","detail":"review r0 was still running"}""" },
+        { "review-agent-started", """{"review_id":"r1","at":"2026-11-22T07:30:00+00:00","run_id":"ab12"}""" },
+        { "review-agent-finished", """{"review_id":"r1","at":"2026-11-22T07:30:00+00:00","run_id":"ab12","success":true,"exit_code":0,"summary":"fixed","commit":"c0ffee","files_changed":["src/a.cs"]}""" },
+        { "review-snapshot", """{"reviews":[{"started":{"review_id":"r1","at":"2026-11-22T07:30:00+00:00","trigger":"manual","repo":"/srv/repo","base_branch":"main","create_prs":false,"max_duration":"00:30:00"},"runs":[{"review_id":"r1","at":"2026-11-22T07:31:00+00:00","run_id":"ab12"}],"failed":{"review_id":"r1","at":"2026-11-22T07:40:00+00:00","step":"agent","reason":"the agent changed nothing in its worktree"}}],"last_firing":{"due":"2026-11-22T02:00:00+00:00","at":"2026-11-22T02:00:00+00:00","outcome":"started","review_id":"r1"}}""" },
+        { "scheduler-fired", """{"agent":"a","scheduled_at":"2026-11-22T07:00:00+00:00","fired_at":"2026-11-22T07:00:01+00:00","outcome":"queued","detail":"missed while the daemon was down (catch_up: all, 2 missed)","catch_up":true}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(StoredReviewJson))]
+    public void Review_and_scheduler_json_stored_before_the_enums_reads_and_writes_back_the_same(string manifest, string stored)
+    {
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+        var e = serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(stored), manifest);
+        Assert.Equal(stored, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(e)));
+    }
+
     public void Dispose() => _system.Terminate().Wait(TimeSpan.FromSeconds(10));
 }
