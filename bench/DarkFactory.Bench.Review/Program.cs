@@ -210,11 +210,11 @@ static IReadOnlyList<IReviewEvent> Samples(int n)
         var branch = $"df/compound/2026-11-22-revert-{r}";
         IReviewEvent[] review =
         [
-            new ReviewStarted(id, at, "schedule", "/srv/repo", "main", "compound-reviewer", true, TimeSpan.FromMinutes(30)),
+            new ReviewStarted(id, at, ReviewTrigger.Schedule, "/srv/repo", "main", "compound-reviewer", true, TimeSpan.FromMinutes(30)),
             new FindingsRecorded(id, at, [finding, finding with { Kind = FindingKind.TodoAdded, Priority = 40 }, finding with { Kind = FindingKind.LargeDiff, Priority = 32 }], 12),
             new TaskAssigned(id, at, "compound-reviewer", "Compound review: work on this finding ... (about 600 characters of task text)" + new string('.', 500), branch, "/var/lib/darkfactory-worktrees/" + id),
-            new AgentStarted(id, at, "0123456789abcdef"),
-            new AgentFinished(id, at, "0123456789abcdef", true, 0, "summary: fixed the revert", "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff", ["src/app.sh", "tests/app.bats"]),
+            new ReviewAgentStarted(id, at, "0123456789abcdef"),
+            new ReviewAgentFinished(id, at, "0123456789abcdef", true, 0, "summary: fixed the revert", "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff", ["src/app.sh", "tests/app.bats"]),
             new GatesEvaluated(id, at, [new GateResult("worktree-paths", true, 0, 0, 0), new GateResult("build", true, 0, 0, 41_000, Output: "Build succeeded."), new GateResult("tests", true, 0, 0, 95_000, Output: "Passed!")]),
             new PrIntended(id, at, branch, "Compound review: Revert abc1234567", "## Finding\n..." + new string('.', 800)),
             new PrOpened(id, at, 1000 + r, $"https://github.com/acme/widgets/pull/{1000 + r}"),

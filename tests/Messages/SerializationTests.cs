@@ -20,7 +20,7 @@ public sealed class SerializationTests : IDisposable
     private static readonly DateTimeOffset At = new(2026, 11, 22, 7, 30, 0, TimeSpan.Zero);
     private readonly ActorSystem _system = ActorSystem.Create("serialization", ConfigurationFactory.ParseString(File.ReadAllText(Hocon())));
 
-    private static readonly ReviewStarted SampleReviewStarted = new("r1", At, "manual", "/srv/repo", "main", "compound-reviewer", true, TimeSpan.FromMinutes(30));
+    private static readonly ReviewStarted SampleReviewStarted = new("r1", At, ReviewTrigger.Manual, "/srv/repo", "main", "compound-reviewer", true, TimeSpan.FromMinutes(30));
     private static readonly Finding SampleFinding = new(FindingKind.Revert, 80, "Revert abc: speed up", "abc1234567", "the problem may be back", "revert-speed-up", At);
     private static readonly GateResult SampleGate = new("build", true, 0, 0, 1234, Output: "Build succeeded.");
 
@@ -30,7 +30,7 @@ public sealed class SerializationTests : IDisposable
         Status = ReviewStatus.Completed,
         StartedAt = At,
         EndedAt = At.AddMinutes(5),
-        Steps = [new ReviewStepView("scan", StepStatus.Completed, At, At.AddSeconds(1))],
+        Steps = [new ReviewStepView(ReviewStage.Scan, StepStatus.Completed, At, At.AddSeconds(1))],
         Gates = [SampleGate],
         PrUrl = "https://github.com/acme/widgets/pull/42",
         PrNumber = 42,
@@ -93,24 +93,24 @@ public sealed class SerializationTests : IDisposable
         new FindingsRecorded("r1", At, [SampleFinding], 12),
         new TaskAssigned("r1", At, "compound-reviewer", "Work on: Revert abc", "df/compound/2026-11-22-revert-x", "/data/worktrees/r1"),
         new TaskAssigned("r1", At, "reviewer", "Work on: Revert abc", "df/compound/2026-11-22-revert-x", "/data/worktrees/r1", "router: best fit by capabilities [review]"),
-        new ReviewScheduleFired(At, At, "caught-up", "r1", "1 firing(s) missed"),
+        new ReviewScheduleFired(At, At, FiringOutcome.CaughtUp, "r1", "1 firing(s) missed"),
         new ReviewViewsChanged([SampleView], ["r0"], Reset: true),
-        new AgentStarted("r1", At, "ab12"),
-        new AgentFinished("r1", At, "ab12", true, 0, "summary: fixed", "c0ffee", ["src/a.cs"]),
+        new ReviewAgentStarted("r1", At, "ab12"),
+        new ReviewAgentFinished("r1", At, "ab12", true, 0, "summary: fixed", "c0ffee", ["src/a.cs"]),
         new GatesEvaluated("r1", At, [SampleGate]),
         new PrIntended("r1", At, "df/compound/2026-11-22-revert-x", "Compound review: Revert abc", "## Finding"),
         new PrOpened("r1", At, 42, "https://github.com/acme/widgets/pull/42", Existing: true),
         new DryRunRecorded("r1", At, "/data/reviews/r1/report.md"),
         new ReviewCompleted("r1", At, "nothing found to work on"),
-        new ReviewFailed("r1", At, "gates", "gates failed: build (exit 1, expected 0)"),
-        new ReviewSnapshot([new ReviewRecord(SampleReviewStarted, Runs: [new AgentStarted("r1", At, "ab12")])]),
-        new ReviewSnapshot([new ReviewRecord(SampleReviewStarted)], new ReviewScheduleFired(At, At, "armed")),
+        new ReviewFailed("r1", At, ReviewStage.Gates, "gates failed: build (exit 1, expected 0)"),
+        new ReviewSnapshot([new ReviewRecord(SampleReviewStarted, Runs: [new ReviewAgentStarted("r1", At, "ab12")])]),
+        new ReviewSnapshot([new ReviewRecord(SampleReviewStarted)], new ReviewScheduleFired(At, At, FiringOutcome.Armed)),
         new ReviewRecord(SampleReviewStarted, new FindingsRecorded("r1", At, [SampleFinding])),
-        new RunReview("schedule"),
+        new RunReview(ReviewTrigger.Schedule),
         new ReviewAccepted(true, "review r1 started", "r1"),
         new GetReviews(20),
         new GetReview("r1"),
-        new ReviewStepView("gates", StepStatus.Completed, At, At.AddSeconds(30), "1/1 passed"),
+        new ReviewStepView(ReviewStage.Gates, StepStatus.Completed, At, At.AddSeconds(30), "1/1 passed"),
         SampleView,
         new ReviewsSnapshot([SampleView]),
         new ReviewFound("r1", SampleView),
@@ -214,8 +214,8 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(ReviewStarted), DarkFactoryJson.Manifests["review-started"]);
         Assert.Equal(typeof(FindingsRecorded), DarkFactoryJson.Manifests["review-findings-recorded"]);
         Assert.Equal(typeof(TaskAssigned), DarkFactoryJson.Manifests["review-task-assigned"]);
-        Assert.Equal(typeof(AgentStarted), DarkFactoryJson.Manifests["review-agent-started"]);
-        Assert.Equal(typeof(AgentFinished), DarkFactoryJson.Manifests["review-agent-finished"]);
+        Assert.Equal(typeof(ReviewAgentStarted), DarkFactoryJson.Manifests["review-agent-started"]);
+        Assert.Equal(typeof(ReviewAgentFinished), DarkFactoryJson.Manifests["review-agent-finished"]);
         Assert.Equal(typeof(GatesEvaluated), DarkFactoryJson.Manifests["review-gates-evaluated"]);
         Assert.Equal(typeof(PrIntended), DarkFactoryJson.Manifests["review-pr-intended"]);
         Assert.Equal(typeof(PrOpened), DarkFactoryJson.Manifests["review-pr-opened"]);
@@ -276,6 +276,28 @@ public sealed class SerializationTests : IDisposable
         var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
         var e = serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(stored), manifest);
         Assert.Equal(stored, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(e)));
+    }
+
+    [Fact]
+    public void Stored_review_strings_read_as_their_enums()
+    {
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+        var rows = StoredReviewJson().ToList();
+        T Read<T>(int row) => (T)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes((string)rows[row][1]), (string)rows[row][0]);
+
+        Assert.Equal(ReviewTrigger.CatchUp, Read<ReviewStarted>(0).Trigger);
+        Assert.Equal(ReviewTrigger.Schedule, Read<ReviewStarted>(1).Trigger);
+        Assert.Equal(ReviewStage.DryRun, Read<ReviewFailed>(2).Step);
+        Assert.Equal(ReviewStage.Review, Read<ReviewFailed>(3).Step);
+        Assert.Equal(FiringOutcome.CaughtUp, Read<ReviewScheduleFired>(4).Outcome);
+        Assert.Equal(FiringOutcome.Armed, Read<ReviewScheduleFired>(5).Outcome);
+        Assert.Equal(FiringOutcome.Skipped, Read<ReviewScheduleFired>(6).Outcome);
+        Assert.Equal("ab12", Read<ReviewAgentStarted>(7).RunId);
+        Assert.Equal("c0ffee", Read<ReviewAgentFinished>(8).Commit);
+        var snapshot = Read<ReviewSnapshot>(9);
+        Assert.Equal(ReviewStage.Agent, snapshot.Reviews[0].Failed!.Step);
+        Assert.Equal(FiringOutcome.Started, snapshot.LastFiring!.Outcome);
+        Assert.Equal(FiringOutcome.Queued, Read<SchedulerFired>(10).Outcome);
     }
 
     public void Dispose() => _system.Terminate().Wait(TimeSpan.FromSeconds(10));

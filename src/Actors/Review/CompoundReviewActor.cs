@@ -13,6 +13,7 @@ using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
+using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Review;
 
@@ -247,7 +248,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         }
     }
 
-    /// <summary>On start: firings missed while the daemon was down, per compound_review.catch_up (<see cref="ReviewSchedule"/>).</summary>
+    /// <summary>On start: firings missed while the daemon was down, per compound_review.catch_up (<see cref="Scheduling.CatchUp"/>).</summary>
     private void CatchUp()
     {
         if (_spec is not { Enabled: true } spec || !CronSchedule.TryParse(spec.Schedule, spec.Timezone, out var cron, out _))
@@ -256,28 +257,33 @@ public sealed class CompoundReviewActor : PersistentActorBase
         }
 
         var now = Now;
-        if (ReviewSchedule.OnStart(cron!, _lastFiring, now, spec.Since, spec.CatchUp) is not { } decision)
+        if (_lastFiring is null)
+        {
+            RecordFiring(new ReviewScheduleFired(now, now, FiringOutcome.Armed, Detail: "no firing recorded before: missed firings are counted from here"));
+            return;
+        }
+
+        // one review covers every missed firing; firings older than the scan window are not missed (the next review covers them)
+        var plan = Scheduling.CatchUp.Plan(cron!, _lastFiring.Due, now, spec.CatchUp == CatchUpPolicy.Skip ? CatchUpPolicy.Skip : CatchUpPolicy.Once, 1, notBefore: now - spec.Since);
+        if (plan.LatestMissed is not { } due)
         {
             return;
         }
 
-        var missed = $"{decision.Missed} firing(s) missed while the daemon was down, the last at {decision.Due:yyyy-MM-dd HH:mm}Z";
-        switch (decision.Outcome)
+        var missed = $"{plan.Missed} firing(s) missed while the daemon was down, the last at {due:yyyy-MM-dd HH:mm}Z";
+        if (plan.Run.Count == 0)
         {
-            case "armed":
-                RecordFiring(new ReviewScheduleFired(now, now, "armed", Detail: "no firing recorded before: missed firings are counted from here"));
-                break;
-            case "skipped":
-                _log.Info("Compound review: {0}; catch_up is skip", missed);
-                RecordFiring(new ReviewScheduleFired(decision.Due, now, "skipped", Detail: missed + "; catch_up: skip"));
-                break;
-            case "caught-up" when Active is { } running:
-                RecordFiring(new ReviewScheduleFired(decision.Due, now, "skipped", running.Started.ReviewId, missed + $"; review {running.Started.ReviewId} is resuming"));
-                break;
-            default:
-                _log.Info("Compound review: {0}; catching up once", missed);
-                Begin("catch-up", firing: new ReviewScheduleFired(decision.Due, now, "caught-up", Detail: missed));
-                break;
+            _log.Info("Compound review: {0}; catch_up is skip", missed);
+            RecordFiring(new ReviewScheduleFired(due, now, FiringOutcome.Skipped, Detail: missed + "; catch_up: skip"));
+        }
+        else if (Active is { } running)
+        {
+            RecordFiring(new ReviewScheduleFired(due, now, FiringOutcome.Skipped, running.Started.ReviewId, missed + $"; review {running.Started.ReviewId} is resuming"));
+        }
+        else
+        {
+            _log.Info("Compound review: {0}; catching up once", missed);
+            Begin(ReviewTrigger.CatchUp, firing: new ReviewScheduleFired(due, now, FiringOutcome.CaughtUp, Detail: missed));
         }
     }
 
@@ -306,12 +312,12 @@ public sealed class CompoundReviewActor : PersistentActorBase
 
         if (Active is null)
         {
-            Begin("schedule", firing: new ReviewScheduleFired(tick.Due, Now, "started"));
+            Begin(ReviewTrigger.Schedule, firing: new ReviewScheduleFired(tick.Due, Now, FiringOutcome.Started));
         }
         else
         {
             _log.Warning("Scheduled compound review skipped: review {0} is still running", Active.Started.ReviewId);
-            RecordFiring(new ReviewScheduleFired(tick.Due, Now, "skipped", Active.Started.ReviewId, $"review {Active.Started.ReviewId} was still running"));
+            RecordFiring(new ReviewScheduleFired(tick.Due, Now, FiringOutcome.Skipped, Active.Started.ReviewId, $"review {Active.Started.ReviewId} was still running"));
         }
 
         ArmCron();
@@ -338,7 +344,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
     /// Starts a review; the requester (if any) is answered once ReviewStarted is in the journal. A cron firing
     /// is recorded (with the review's id) just before it.
     /// </summary>
-    private void Begin(string trigger, IActorRef? replyTo = null, ReviewScheduleFired? firing = null)
+    private void Begin(ReviewTrigger trigger, IActorRef? replyTo = null, ReviewScheduleFired? firing = null)
     {
         var spec = _spec!;
         var at = Now;
@@ -400,13 +406,13 @@ public sealed class CompoundReviewActor : PersistentActorBase
         {
             case ReviewStep.Scan:
                 var agents = _agents;
-                Work(id, "scan", ct => ScanAsync(r, spec, agents, ct));
+                Work(id, ReviewStage.Scan, ct => ScanAsync(r, spec, agents, ct));
                 break;
             case ReviewStep.Assign:
-                Work(id, "assign", ct => AssignAsync(r, spec, ct));
+                Work(id, ReviewStage.Assign, ct => AssignAsync(r, spec, ct));
                 break;
             case ReviewStep.StartAgent:
-                Work(id, "agent", ct => StartAgentAsync(r, ct));
+                Work(id, ReviewStage.Agent, ct => StartAgentAsync(r, ct));
                 break;
             case ReviewStep.AwaitAgent:
                 CheckRunEnded(r);
@@ -414,17 +420,17 @@ public sealed class CompoundReviewActor : PersistentActorBase
             case ReviewStep.RunGates:
                 var gates = spec.Gates;
                 var env = GateEnvironment(id);
-                Work(id, "gates", async ct => new GatesEvaluated(id, Now, await GateRunner.RunAllAsync(gates, r.Task!.Worktree, r.Finished!.FilesChanged ?? [], env, ct)));
+                Work(id, ReviewStage.Gates, async ct => new GatesEvaluated(id, Now, await GateRunner.RunAllAsync(gates, r.Task!.Worktree, r.Finished!.FilesChanged ?? [], env, ct)));
                 break;
             case ReviewStep.IntendPr:
                 var (title, body) = PullRequestText(r);
                 Record(new PrIntended(id, Now, r.Task!.Branch, title, body), Next);
                 break;
             case ReviewStep.OpenPr:
-                Work(id, "pr", ct => OpenPrAsync(r, spec, ct));
+                Work(id, ReviewStage.Pr, ct => OpenPrAsync(r, spec, ct));
                 break;
             case ReviewStep.DryRun:
-                Work(id, "dry_run", ct => DryRunAsync(r, spec, ct));
+                Work(id, ReviewStage.DryRun, ct => DryRunAsync(r, spec, ct));
                 break;
             case ReviewStep.Complete:
                 Record(new ReviewCompleted(id, Now, r.Findings is { Findings.Count: 0 } ? "nothing found to work on" : null), Finished);
@@ -438,7 +444,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         }
     }
 
-    private void Fail(ReviewRecord r, string step, string reason)
+    private void Fail(ReviewRecord r, ReviewStage step, string reason)
     {
         _log.Warning("Compound review {0} failed at {1}: {2}", r.Started.ReviewId, step, reason);
         Record(new ReviewFailed(r.Started.ReviewId, Now, step, reason), Finished);
@@ -478,7 +484,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
     }
 
     /// <summary>Runs a step's slow part in a task; its event (or error) comes back as a <see cref="StepResult"/>.</summary>
-    private void Work(string reviewId, string step, Func<CancellationToken, Task<IReviewEvent?>> work)
+    private void Work(string reviewId, ReviewStage step, Func<CancellationToken, Task<IReviewEvent?>> work)
     {
         _busy = true;
         var generation = ++_step;
@@ -511,7 +517,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         _busy = false;
         if (result.Error is { } error)
         {
-            if (result.Step == "agent" && error.StartsWith(RetryException.Prefix, StringComparison.Ordinal) && ++_startAttempts < _settings.StartAttempts)
+            if (result.Step == ReviewStage.Agent && error.StartsWith(RetryException.Prefix, StringComparison.Ordinal) && ++_startAttempts < _settings.StartAttempts)
             {
                 _log.Info("Compound review {0}: {1}; retrying in {2}", r.Started.ReviewId, error, _settings.StartRetryDelay);
                 Timers.StartSingleTimer(RetryKey, new Advance(), _settings.StartRetryDelay);
@@ -528,7 +534,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
             return;
         }
 
-        if (result.Event is AgentStarted)
+        if (result.Event is ReviewAgentStarted)
         {
             _startAttempts = 0;
         }
@@ -611,7 +617,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
             throw new RetryException($"agent '{t.Agent}' did not start: {answer.Message}");
         }
 
-        return new AgentStarted(r.Started.ReviewId, Now, answer.RunId);
+        return new ReviewAgentStarted(r.Started.ReviewId, Now, answer.RunId);
     }
 
     private void OnOutput(AgentOutput output)
@@ -670,10 +676,10 @@ public sealed class CompoundReviewActor : PersistentActorBase
         var t = r.Task!;
         var success = end.Kind == LifecycleKind.Exited && (end.ExitCode ?? 0) == 0;
         var summary = _outputs.TryGetValue(end.RunId!, out var text) ? text.ToString().Trim() : string.Empty;
-        Work(id, "agent", async ct =>
+        Work(id, ReviewStage.Agent, async ct =>
         {
             var (commit, files) = await Worktrees.CommitAsync(t.Worktree, r.Started.BaseBranch, $"Compound review {id}: {Clip(r.Findings!.Findings[0].Title, 60)}", ct);
-            return new AgentFinished(id, Now, end.RunId!, success, end.ExitCode, summary, commit, files);
+            return new ReviewAgentFinished(id, Now, end.RunId!, success, end.ExitCode, summary, commit, files);
         });
     }
 
@@ -764,7 +770,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
 
     private static string Clip(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
-    private sealed record StepResult(int Generation, string ReviewId, string Step, IReviewEvent? Event, string? Error);
+    private sealed record StepResult(int Generation, string ReviewId, ReviewStage Step, IReviewEvent? Event, string? Error);
 
     private sealed record Advance;
 

@@ -13,9 +13,10 @@ public sealed record CatchUpPlan(int Missed, IReadOnlyList<DateTimeOffset> Run, 
 }
 
 /// <summary>
-/// Catch-up planning (pure): the firings in (since, now] plus the ones that were waiting (queued, or
-/// catch-up firings not yet started) when the daemon stopped, by the agent's policy. All of them are
-/// firings the daemon did not run; the policy treats them alike.
+/// Catch-up planning (pure), the one policy of the scheduler (per agent, catch_up) and the compound review
+/// (compound_review.catch_up, one review for every missed firing within its scan window): the firings in
+/// (since, now] plus the ones that were waiting (queued, or catch-up firings not yet started) when the daemon
+/// stopped. All of them are firings the daemon did not run; the policy treats them alike.
 /// </summary>
 public static class CatchUp
 {
@@ -28,9 +29,15 @@ public static class CatchUp
     /// <param name="policy">skip: run none; once: run the latest missed firing; all: run each, the latest <paramref name="limit"/>.</param>
     /// <param name="limit">The bound of <see cref="CatchUpPolicy.All"/> (at least 1).</param>
     /// <param name="waiting">Firings recorded as waiting and never started (any order; those after now are kept as they are).</param>
-    public static CatchUpPlan Plan(CronSchedule schedule, DateTimeOffset? since, DateTimeOffset now, CatchUpPolicy policy, int limit, IReadOnlyCollection<DateTimeOffset>? waiting = null)
+    /// <param name="notBefore">Firings at or before this are not missed (the compound review: older than its scan window, which the next review covers anyway).</param>
+    public static CatchUpPlan Plan(CronSchedule schedule, DateTimeOffset? since, DateTimeOffset now, CatchUpPolicy policy, int limit, IReadOnlyCollection<DateTimeOffset>? waiting = null, DateTimeOffset? notBefore = null)
     {
         ArgumentNullException.ThrowIfNull(schedule);
+        if (since is { } s && notBefore is { } floor && floor > s)
+        {
+            since = floor;
+        }
+
         var keep = policy switch
         {
             CatchUpPolicy.All => Math.Max(1, limit),

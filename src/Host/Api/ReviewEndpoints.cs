@@ -23,7 +23,7 @@ public static class ReviewEndpoints
             .Produces<List<ReviewView>>();
         api.MapPost("/reviews", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
         {
-            var accepted = await Ask<ReviewAccepted>(f, new RunReview("manual"), ct);
+            var accepted = await Ask<ReviewAccepted>(f, new RunReview(ReviewTrigger.Manual), ct);
             if (!accepted.Ok)
             {
                 return Problem(409, "review not started", accepted.Message, accepted.ReviewId);

@@ -1,4 +1,35 @@
+using System.Text.Json.Serialization;
+using DarkFactory.Messages.Scheduling;
+
 namespace DarkFactory.Messages.Review;
+
+/// <summary>What started a review. Stored as manual | schedule | catch-up.</summary>
+public enum ReviewTrigger
+{
+    /// <summary>df review run (POST /api/reviews).</summary>
+    Manual,
+
+    /// <summary>A firing of compound_review.schedule.</summary>
+    Schedule,
+
+    /// <summary>Firings missed while the daemon was down, caught up on start (compound_review.catch_up).</summary>
+    [JsonStringEnumMemberName("catch-up")]
+    CatchUp,
+}
+
+/// <summary>The stages of a review as the operator sees them, and the stage a failure is recorded at.</summary>
+public enum ReviewStage
+{
+    Scan,
+    Assign,
+    Agent,
+    Gates,
+    Pr,
+    DryRun,
+
+    /// <summary>The review as a whole (a failure outside any stage).</summary>
+    Review,
+}
 
 /// <summary>What kind of thing a compound review found (see docs/architecture.md for the priority of each).</summary>
 public enum FindingKind
@@ -37,7 +68,7 @@ public interface IReviewEvent : IDarkFactoryMessage
 public sealed record ReviewStarted(
     string ReviewId,
     DateTimeOffset At,
-    string Trigger,
+    ReviewTrigger Trigger,
     string Repo,
     string BaseBranch,
     string? Agent,
@@ -55,11 +86,11 @@ public sealed record TaskAssigned(string ReviewId, DateTimeOffset At, string Age
 
 /// <summary>A run of the agent was started in the worktree (a daemon restart before it finished starts another).</summary>
 [Manifest("review-agent-started")]
-public sealed record AgentStarted(string ReviewId, DateTimeOffset At, string RunId) : IReviewEvent;
+public sealed record ReviewAgentStarted(string ReviewId, DateTimeOffset At, string RunId) : IReviewEvent;
 
 /// <summary>The agent's run ended; the daemon committed what it left in the worktree.</summary>
 [Manifest("review-agent-finished")]
-public sealed record AgentFinished(
+public sealed record ReviewAgentFinished(
     string ReviewId,
     DateTimeOffset At,
     string RunId,
@@ -90,17 +121,17 @@ public sealed record DryRunRecorded(string ReviewId, DateTimeOffset At, string R
 public sealed record ReviewCompleted(string ReviewId, DateTimeOffset At, string? Note = null) : IReviewEvent;
 
 [Manifest("review-failed")]
-public sealed record ReviewFailed(string ReviewId, DateTimeOffset At, string Step, string Reason) : IReviewEvent;
+public sealed record ReviewFailed(string ReviewId, DateTimeOffset At, ReviewStage Step, string Reason) : IReviewEvent;
 
 /// <summary>
 /// A cron firing of the review (or the schedule's first arming) as the actor handled it: its persisted record of the
 /// last firing, from which firings missed while the daemon was down are found (compound_review.catch_up).
 /// </summary>
-/// <param name="Due">The firing's scheduled time (for "armed": when the schedule was first armed).</param>
-/// <param name="Outcome">armed | started | caught-up | skipped.</param>
+/// <param name="Due">The firing's scheduled time (for <see cref="FiringOutcome.Armed"/>: when the schedule was first armed).</param>
+/// <param name="Outcome">Armed, Started, CaughtUp or Skipped (the scheduler's outcome type; stored as armed | started | caught-up | skipped).</param>
 /// <param name="Detail">Why (skipped: a review was running, or catch_up: skip; caught-up: how many firings were missed).</param>
 [Manifest("review-schedule-fired")]
-public sealed record ReviewScheduleFired(DateTimeOffset Due, DateTimeOffset At, string Outcome, string? ReviewId = null, string? Detail = null) : IDarkFactoryMessage;
+public sealed record ReviewScheduleFired(DateTimeOffset Due, DateTimeOffset At, FiringOutcome Outcome, string? ReviewId = null, string? Detail = null) : IDarkFactoryMessage;
 
 /// <summary>Snapshot of the compound review actor: the events of the reviews it still keeps, in order, and the last cron firing.</summary>
 [Manifest("review-snapshot")]
@@ -112,8 +143,8 @@ public sealed record ReviewRecord(
     ReviewStarted Started,
     FindingsRecorded? Findings = null,
     TaskAssigned? Task = null,
-    IReadOnlyList<AgentStarted>? Runs = null,
-    AgentFinished? Finished = null,
+    IReadOnlyList<ReviewAgentStarted>? Runs = null,
+    ReviewAgentFinished? Finished = null,
     GatesEvaluated? Gates = null,
     PrIntended? PrIntent = null,
     PrOpened? Pr = null,
@@ -125,7 +156,7 @@ public sealed record ReviewRecord(
 
 /// <summary>Start a review now (answered with <see cref="ReviewAccepted"/>; refused while one is running).</summary>
 [Manifest("run-review")]
-public sealed record RunReview(string Trigger = "manual") : IDarkFactoryMessage;
+public sealed record RunReview(ReviewTrigger Trigger = ReviewTrigger.Manual) : IDarkFactoryMessage;
 
 [Manifest("review-accepted")]
 public sealed record ReviewAccepted(bool Ok, string Message, string? ReviewId = null) : IDarkFactoryMessage;
@@ -153,7 +184,7 @@ public enum StepStatus
 }
 
 [Manifest("review-step")]
-public sealed record ReviewStepView(string Name, StepStatus Status, DateTimeOffset? StartedAt = null, DateTimeOffset? EndedAt = null, string? Detail = null) : IDarkFactoryMessage;
+public sealed record ReviewStepView(ReviewStage Name, StepStatus Status, DateTimeOffset? StartedAt = null, DateTimeOffset? EndedAt = null, string? Detail = null) : IDarkFactoryMessage;
 
 /// <summary>A review as `df review show` and /api/reviews give it.</summary>
 [Manifest("review-view")]
@@ -161,7 +192,7 @@ public sealed record ReviewView : IDarkFactoryMessage
 {
     public required string Id { get; init; }
     public ReviewStatus Status { get; init; }
-    public string Trigger { get; init; } = "manual";
+    public ReviewTrigger Trigger { get; init; } = ReviewTrigger.Manual;
     public DateTimeOffset StartedAt { get; init; }
     public DateTimeOffset? EndedAt { get; init; }
     public IReadOnlyList<ReviewStepView> Steps { get; init; } = [];

@@ -1,8 +1,9 @@
+using System.Text.Json.Serialization;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Messages.Scheduling;
 
-/// <summary>What became of one cron firing.</summary>
+/// <summary>What became of one cron firing: of an agent's schedule (<see cref="SchedulerFired"/>) or the compound review's (<c>ReviewScheduleFired</c>).</summary>
 public enum FiringOutcome
 {
     /// <summary>A run was started (its run id is recorded).</summary>
@@ -19,6 +20,13 @@ public enum FiringOutcome
 
     /// <summary>The fleet refused the start (unknown, quarantined, unavailable ...); the reason is in the detail.</summary>
     Failed,
+
+    /// <summary>No firing was recorded before: the schedule's record starts here, and firings missed later are counted from it (the review's; an agent's is <see cref="ScheduleArmed"/>).</summary>
+    Armed,
+
+    /// <summary>Firings missed while the daemon was down, caught up by one run now (the review's; an agent's are queued with CatchUp set).</summary>
+    [JsonStringEnumMemberName("caught-up")]
+    CaughtUp,
 }
 
 /// <summary>

@@ -76,7 +76,7 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
         Assert.Equal(FindingKind.Revert, view.Finding!.Kind);
         Assert.StartsWith("df/compound/", view.Branch);
         Assert.All(view.Steps, s => Assert.Equal(StepStatus.Completed, s.Status));
-        Assert.Equal(["scan", "assign", "agent", "gates", "dry_run"], view.Steps.Select(s => s.Name));
+        Assert.Equal([ReviewStage.Scan, ReviewStage.Assign, ReviewStage.Agent, ReviewStage.Gates, ReviewStage.DryRun], view.Steps.Select(s => s.Name));
         Assert.All(view.Steps, s => Assert.True(s.EndedAt >= s.StartedAt));
 
         // the agent ran in the worktree with its task and could not push
@@ -146,8 +146,8 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
 
         Assert.Equal(ReviewStatus.Failed, view.Status);
         Assert.Contains("not-broken (exit 1, expected 0)", view.Error);
-        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == "gates").Status);
-        Assert.Equal(StepStatus.Skipped, view.Steps.Single(s => s.Name == "pr").Status);
+        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == ReviewStage.Gates).Status);
+        Assert.Equal(StepStatus.Skipped, view.Steps.Single(s => s.Name == ReviewStage.Pr).Status);
         Assert.Empty(github.Requests);
         Assert.Equal(["main"], _git.RemoteBranches());
     }
@@ -160,7 +160,7 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
 
         Assert.Equal(ReviewStatus.Failed, view.Status);
         Assert.Contains("max_duration", view.Error);
-        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == "agent").Status);
+        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == ReviewStage.Agent).Status);
         await AwaitAssertAsync(() => Assert.Empty(_daemon.LiveProcesses()), Wait);
 
         // the next review may start
@@ -177,11 +177,11 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
         github.Existing(branch, 7);
         var at = DateTimeOffset.UtcNow;
         await Seed(
-            new ReviewStarted("r-rec", at, "schedule", _git.Repo, "main", "fixer", true, TimeSpan.FromMinutes(30)),
+            new ReviewStarted("r-rec", at, ReviewTrigger.Schedule, _git.Repo, "main", "fixer", true, TimeSpan.FromMinutes(30)),
             new FindingsRecorded("r-rec", at, [new Finding(FindingKind.Revert, 80, "Revert x", "abc", "why", "x")], 3),
             new TaskAssigned("r-rec", at, "fixer", "task", branch, Path.Combine(_daemon.Directory, "worktrees", "r-rec")),
-            new AgentStarted("r-rec", at, "run1"),
-            new AgentFinished("r-rec", at, "run1", true, 0, "did it", "abc", ["a"]),
+            new ReviewAgentStarted("r-rec", at, "run1"),
+            new ReviewAgentFinished("r-rec", at, "run1", true, 0, "did it", "abc", ["a"]),
             new GatesEvaluated("r-rec", at, [new GateResult("build", true, 0, 0, 5)]),
             new PrIntended("r-rec", at, branch, "Compound review: Revert x", "body"));
 
@@ -200,10 +200,10 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
         var at = DateTimeOffset.UtcNow;
         var worktree = Path.Combine(_daemon.Directory, "worktrees", "r-run");
         await Seed(
-            new ReviewStarted("r-run", at, "manual", _git.Repo, "main", "fixer", false, TimeSpan.FromMinutes(30)),
+            new ReviewStarted("r-run", at, ReviewTrigger.Manual, _git.Repo, "main", "fixer", false, TimeSpan.FromMinutes(30)),
             new FindingsRecorded("r-run", at, [new Finding(FindingKind.TodoAdded, 40, "TODO added", "a:1", "why", "todo")], 3),
             new TaskAssigned("r-run", at, "fixer", "the recovered task", "df/compound/2026-11-22-todo", worktree),
-            new AgentStarted("r-run", at, "lost-run"));
+            new ReviewAgentStarted("r-run", at, "lost-run"));
 
         var factory = Factory(Fleet());
         var view = await Ended(factory, "r-run");

@@ -7,6 +7,7 @@ using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Review;
+using DarkFactory.Messages.Scheduling;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -122,7 +123,7 @@ public sealed class CompoundReviewSourcesSpec : TestKit, IDisposable
         var view = await Ended(factory, await Start(factory));
 
         Assert.Equal(ReviewStatus.Failed, view.Status);
-        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == "assign").Status);
+        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == ReviewStage.Assign).Status);
         Assert.Contains("compound_review.agent is not set and no agent's capabilities match", view.Error);
     }
 
@@ -133,7 +134,7 @@ public sealed class CompoundReviewSourcesSpec : TestKit, IDisposable
         var clock = new ManualClock(new DateTimeOffset(2026, 11, 22, 5, 0, 0, TimeSpan.Zero));
         _git.Commit(clock.Now.AddDays(-10), "Initial import", ("README.md", "# demo\n"));
         var lastNight = new DateTimeOffset(2026, 11, 21, 2, 0, 0, TimeSpan.Zero);
-        await Seed("compound-review", new ReviewScheduleFired(lastNight, lastNight, "started", "r-old"));
+        await Seed("compound-review", new ReviewScheduleFired(lastNight, lastNight, FiringOutcome.Started, "r-old"));
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe(events.Ref, typeof(ReviewScheduleFired));
         Sys.EventStream.Subscribe(events.Ref, typeof(ReviewStarted));
@@ -144,10 +145,10 @@ public sealed class CompoundReviewSourcesSpec : TestKit, IDisposable
 
         // assert: one review for the missed 02:00 firing, recorded as the last firing
         var fired = await events.ExpectMsgAsync<ReviewScheduleFired>(Wait);
-        Assert.Equal(("caught-up", new DateTimeOffset(2026, 11, 22, 2, 0, 0, TimeSpan.Zero)), (fired.Outcome, fired.Due));
+        Assert.Equal((FiringOutcome.CaughtUp, new DateTimeOffset(2026, 11, 22, 2, 0, 0, TimeSpan.Zero)), (fired.Outcome, fired.Due));
         Assert.Contains("1 firing(s) missed", fired.Detail);
         var started = await events.ExpectMsgAsync<ReviewStarted>(Wait);
-        Assert.Equal("catch-up", started.Trigger);
+        Assert.Equal(ReviewTrigger.CatchUp, started.Trigger);
         Assert.Equal(started.ReviewId, fired.ReviewId);
         var view = await Ended(factory, started.ReviewId);
         Assert.True(view.Status == ReviewStatus.Completed, view.Error);
@@ -162,7 +163,7 @@ public sealed class CompoundReviewSourcesSpec : TestKit, IDisposable
         var accepted = await factory.Ask<ReviewAccepted>(new RunReview(), Wait);
         Assert.True(accepted.Ok, accepted.Message);
         var next = await events.ExpectMsgAsync<ReviewStarted>(Wait);
-        Assert.Equal("manual", next.Trigger);
+        Assert.Equal(ReviewTrigger.Manual, next.Trigger);
         await Ended(factory, next.ReviewId);
     }
 

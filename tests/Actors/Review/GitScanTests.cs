@@ -67,7 +67,7 @@ public sealed class GitScanTests : IDisposable
     public void Task_text_holds_the_handoff_context()
     {
         var finding = new Finding(FindingKind.TodoAdded, 40, "TODO added in a.cs:3: TODO x", "a.cs:3", "unfinished work", "todo-a");
-        var started = new ReviewStarted("r9", _now, "manual", "/repo", "main", "fixer", false, TimeSpan.FromMinutes(30));
+        var started = new ReviewStarted("r9", _now, ReviewTrigger.Manual, "/repo", "main", "fixer", false, TimeSpan.FromMinutes(30));
         var task = TaskWriter.Write(finding, started, ["build", "tests"], 2);
         Assert.Contains("What was found: TODO added in a.cs:3", task);
         Assert.Contains("Where: a.cs:3", task);

@@ -41,8 +41,8 @@ public sealed class ReviewQueriesSpec : TestKit, IDisposable
         // arrange: one finished review in the journal, the daemon started and recovered
         var at = DateTimeOffset.UtcNow.AddHours(-1);
         await Seed(
-            new ReviewStarted("r-done", at, "manual", "/nowhere", "main", "fixer", false, TimeSpan.FromMinutes(30)),
-            new ReviewFailed("r-done", at.AddMinutes(1), "scan", "earlier failure"));
+            new ReviewStarted("r-done", at, ReviewTrigger.Manual, "/nowhere", "main", "fixer", false, TimeSpan.FromMinutes(30)),
+            new ReviewFailed("r-done", at.AddMinutes(1), ReviewStage.Scan, "earlier failure"));
         var fleet = new FleetSpec
         {
             Agents = [new AgentSpec { Name = "fixer", Layer = LayerName.Growth, Command = [Repo.Agent("review-fix.sh")] }],

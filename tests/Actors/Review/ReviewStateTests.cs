@@ -15,7 +15,7 @@ public sealed class ReviewStateTests
     private static ReviewRecord Play(bool createPrs, params IReviewEvent[] events)
     {
         ReviewRecord? r = null;
-        foreach (var e in new IReviewEvent[] { new ReviewStarted(Id, At, "manual", "/repo", "main", "fixer", createPrs, TimeSpan.FromMinutes(30)) }.Concat(events))
+        foreach (var e in new IReviewEvent[] { new ReviewStarted(Id, At, ReviewTrigger.Manual, "/repo", "main", "fixer", createPrs, TimeSpan.FromMinutes(30)) }.Concat(events))
         {
             r = ReviewStateRules.Apply(r, e);
         }
@@ -27,8 +27,8 @@ public sealed class ReviewStateTests
     [
         new FindingsRecorded(Id, At.AddSeconds(1), [Top], 5),
         new TaskAssigned(Id, At.AddSeconds(2), "fixer", "task", "df/compound/2026-11-22-revert-x", "/wt/r1"),
-        new AgentStarted(Id, At.AddSeconds(3), "run1"),
-        new AgentFinished(Id, At.AddSeconds(10), "run1", true, 0, "done", "c0ffee", ["a.txt"]),
+        new ReviewAgentStarted(Id, At.AddSeconds(3), "run1"),
+        new ReviewAgentFinished(Id, At.AddSeconds(10), "run1", true, 0, "done", "c0ffee", ["a.txt"]),
         new GatesEvaluated(Id, At.AddSeconds(20), [new GateResult("build", passed, passed ? 0 : 1, 0, 100)]),
     ];
 
@@ -65,7 +65,7 @@ public sealed class ReviewStateTests
         r = ReviewStateRules.Apply(r, new DryRunRecorded(Id, At, "/data/reviews/r1/report.md"));
         Assert.Equal(ReviewStep.Complete, ReviewStateRules.Next(r));
         var view = ReviewStateRules.View(r);
-        Assert.Equal(["scan", "assign", "agent", "gates", "dry_run"], view.Steps.Select(s => s.Name));
+        Assert.Equal([ReviewStage.Scan, ReviewStage.Assign, ReviewStage.Agent, ReviewStage.Gates, ReviewStage.DryRun], view.Steps.Select(s => s.Name));
         Assert.All(view.Steps, s => Assert.Equal(StepStatus.Completed, s.Status));
         Assert.Equal("/data/reviews/r1/report.md", view.ReportPath);
     }
@@ -76,14 +76,14 @@ public sealed class ReviewStateTests
         var r = Play(true, UpToGates(false));
         Assert.Equal(ReviewStep.Fail, ReviewStateRules.Next(r));
         var (step, reason) = ReviewStateRules.FailureOf(r);
-        Assert.Equal("gates", step);
+        Assert.Equal(ReviewStage.Gates, step);
         Assert.Contains("build (exit 1, expected 0)", reason);
         r = ReviewStateRules.Apply(r, new ReviewFailed(Id, At.AddSeconds(30), step, reason));
         var view = ReviewStateRules.View(r);
         Assert.Equal(ReviewStatus.Failed, view.Status);
-        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == "gates").Status);
-        Assert.Equal(StepStatus.Skipped, view.Steps.Single(s => s.Name == "pr").Status);
-        Assert.Equal(At.AddSeconds(10), view.Steps.Single(s => s.Name == "gates").StartedAt);
+        Assert.Equal(StepStatus.Failed, view.Steps.Single(s => s.Name == ReviewStage.Gates).Status);
+        Assert.Equal(StepStatus.Skipped, view.Steps.Single(s => s.Name == ReviewStage.Pr).Status);
+        Assert.Equal(At.AddSeconds(10), view.Steps.Single(s => s.Name == ReviewStage.Gates).StartedAt);
     }
 
     [Fact]
@@ -93,20 +93,20 @@ public sealed class ReviewStateTests
         var r = Play(true, events);
         Assert.Equal(ReviewStep.AwaitAgent, ReviewStateRules.Next(r));
         Assert.Equal(ReviewStep.StartAgent, ReviewStateRules.NextAfterRecovery(r));
-        r = ReviewStateRules.Apply(r, new AgentStarted(Id, At, "run2"));
-        r = ReviewStateRules.Apply(r, new AgentStarted(Id, At, "run3"));
+        r = ReviewStateRules.Apply(r, new ReviewAgentStarted(Id, At, "run2"));
+        r = ReviewStateRules.Apply(r, new ReviewAgentStarted(Id, At, "run3"));
         Assert.Equal(ReviewStep.Fail, ReviewStateRules.NextAfterRecovery(r));
-        Assert.Equal("agent", ReviewStateRules.FailureOf(r).Step);
+        Assert.Equal(ReviewStage.Agent, ReviewStateRules.FailureOf(r).Step);
     }
 
     [Fact]
     public void An_agent_that_changed_nothing_or_failed_ends_the_review()
     {
-        var noChange = Play(true, [.. UpToGates(true)[..3], new AgentFinished(Id, At, "run1", true, 0, "", null, [])]);
+        var noChange = Play(true, [.. UpToGates(true)[..3], new ReviewAgentFinished(Id, At, "run1", true, 0, "", null, [])]);
         Assert.Equal(ReviewStep.Fail, ReviewStateRules.Next(noChange));
         Assert.Contains("changed nothing", ReviewStateRules.FailureOf(noChange).Reason);
 
-        var crashed = Play(true, [.. UpToGates(true)[..3], new AgentFinished(Id, At, "run1", false, 3, "", "abc", ["x"])]);
+        var crashed = Play(true, [.. UpToGates(true)[..3], new ReviewAgentFinished(Id, At, "run1", false, 3, "", "abc", ["x"])]);
         Assert.Equal(ReviewStep.Fail, ReviewStateRules.Next(crashed));
         Assert.Contains("exit 3", ReviewStateRules.FailureOf(crashed).Reason);
     }
@@ -118,7 +118,7 @@ public sealed class ReviewStateTests
         Assert.Equal(ReviewStep.Complete, ReviewStateRules.Next(r));
         var view = ReviewStateRules.View(ReviewStateRules.Apply(r, new ReviewCompleted(Id, At, "nothing found to work on")));
         Assert.Equal(ReviewStatus.Completed, view.Status);
-        Assert.Equal(StepStatus.Skipped, view.Steps.Single(s => s.Name == "agent").Status);
+        Assert.Equal(StepStatus.Skipped, view.Steps.Single(s => s.Name == ReviewStage.Agent).Status);
     }
 
     [Fact]
@@ -126,8 +126,8 @@ public sealed class ReviewStateTests
     {
         var view = ReviewStateRules.View(Play(true, UpToGates(true)[..3]));
         Assert.Equal(ReviewStatus.Running, view.Status);
-        Assert.Equal(StepStatus.Running, view.Steps.Single(s => s.Name == "agent").Status);
-        Assert.Equal(StepStatus.Pending, view.Steps.Single(s => s.Name == "gates").Status);
+        Assert.Equal(StepStatus.Running, view.Steps.Single(s => s.Name == ReviewStage.Agent).Status);
+        Assert.Equal(StepStatus.Pending, view.Steps.Single(s => s.Name == ReviewStage.Gates).Status);
         Assert.Equal("run1", view.RunId);
     }
 }

@@ -1,5 +1,4 @@
 using DarkFactory.Actors.Review;
-using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
@@ -8,8 +7,8 @@ using Xunit;
 
 namespace DarkFactory.Actors.Tests.Review;
 
-/// <summary>Pure rules of round 2: Nightwatch's records as findings, and the schedule's catch-up after downtime.</summary>
-public sealed class NightwatchFindingsAndCatchUpTests
+/// <summary>Pure rules: Nightwatch's records as findings of the review's scan.</summary>
+public sealed class NightwatchFindingsTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 22, 5, 0, 0, TimeSpan.Zero);
 
@@ -70,51 +69,4 @@ public sealed class NightwatchFindingsAndCatchUpTests
     [InlineData(DriftLevel.Severe, 75)]
     [InlineData(DriftLevel.Critical, 80)]
     public void Drift_priority_follows_the_highest_level(DriftLevel level, int priority) => Assert.Equal(priority, FindingRanker.DriftPriority(level));
-
-    private static readonly CronSchedule Nightly = CronSchedule.Parse("0 2 * * *");
-
-    private static ReviewScheduleFired Fired(DateTimeOffset due) => new(due, due, "started", "r1");
-
-    [Fact]
-    public void Without_a_recorded_firing_the_schedule_is_armed_and_nothing_runs()
-    {
-        var d = ReviewSchedule.OnStart(Nightly, null, Now, TimeSpan.FromHours(24), CatchUpPolicy.Once);
-        Assert.Equal(new CatchUpDecision("armed", Now, 0), d);
-    }
-
-    [Fact]
-    public void A_firing_missed_within_since_is_caught_up_once()
-    {
-        // last fired two nights ago; the daemon was down at 02:00 today
-        var d = ReviewSchedule.OnStart(Nightly, Fired(new DateTimeOffset(2026, 11, 21, 2, 0, 0, TimeSpan.Zero)), Now, TimeSpan.FromHours(24), CatchUpPolicy.Once);
-        Assert.Equal(new CatchUpDecision("caught-up", new DateTimeOffset(2026, 11, 22, 2, 0, 0, TimeSpan.Zero), 1), d);
-    }
-
-    [Fact]
-    public void Several_missed_firings_give_one_review_for_the_last_and_older_ones_outside_since_are_dropped()
-    {
-        var hourly = CronSchedule.Parse("0 * * * *");
-        var d = ReviewSchedule.OnStart(hourly, Fired(Now.AddDays(-3)), Now, TimeSpan.FromHours(3), CatchUpPolicy.Once);
-        Assert.Equal(new CatchUpDecision("caught-up", Now, 3), d); // 03:00, 04:00, 05:00 (05:00 is due now)
-    }
-
-    [Fact]
-    public void A_missed_firing_older_than_since_is_not_caught_up()
-    {
-        var d = ReviewSchedule.OnStart(Nightly, Fired(new DateTimeOffset(2026, 11, 20, 2, 0, 0, TimeSpan.Zero)), Now, TimeSpan.FromHours(2), CatchUpPolicy.Once);
-        Assert.Null(d);
-    }
-
-    [Fact]
-    public void Nothing_missed_when_the_last_firing_is_the_latest_due()
-    {
-        Assert.Null(ReviewSchedule.OnStart(Nightly, Fired(new DateTimeOffset(2026, 11, 22, 2, 0, 0, TimeSpan.Zero)), Now, TimeSpan.FromHours(24), CatchUpPolicy.Once));
-    }
-
-    [Fact]
-    public void With_catch_up_skip_the_missed_firing_is_recorded_as_skipped()
-    {
-        var d = ReviewSchedule.OnStart(Nightly, Fired(new DateTimeOffset(2026, 11, 21, 2, 0, 0, TimeSpan.Zero)), Now, TimeSpan.FromHours(24), CatchUpPolicy.Skip);
-        Assert.Equal("skipped", d!.Outcome);
-    }
 }

@@ -63,8 +63,8 @@ public static class ReviewStateRules
         {
             FindingsRecorded f => record with { Findings = f },
             TaskAssigned t => record with { Task = t },
-            AgentStarted a => record with { Runs = [.. record.Runs ?? [], a] },
-            AgentFinished f => record with { Finished = f },
+            ReviewAgentStarted a => record with { Runs = [.. record.Runs ?? [], a] },
+            ReviewAgentFinished f => record with { Finished = f },
             GatesEvaluated g => record with { Gates = g },
             PrIntended p => record with { PrIntent = p },
             PrOpened p => record with { Pr = p },
@@ -146,41 +146,41 @@ public static class ReviewStateRules
     }
 
     /// <summary>Why a review in step <see cref="ReviewStep.Fail"/> fails: (step, reason).</summary>
-    public static (string Step, string Reason) FailureOf(ReviewRecord r)
+    public static (ReviewStage Step, string Reason) FailureOf(ReviewRecord r)
     {
         if (r.Finished is null && (r.Runs?.Count ?? 0) >= MaxAgentRuns)
         {
-            return ("agent", $"the agent was started {r.Runs!.Count} times without finishing (daemon restarts)");
+            return (ReviewStage.Agent, $"the agent was started {r.Runs!.Count} times without finishing (daemon restarts)");
         }
 
         if (r.Finished is { Success: false } f)
         {
-            return ("agent", $"the agent's run {f.RunId} failed (exit {f.ExitCode?.ToString() ?? "unknown"}): nothing is pushed");
+            return (ReviewStage.Agent, $"the agent's run {f.RunId} failed (exit {f.ExitCode?.ToString() ?? "unknown"}): nothing is pushed");
         }
 
         if (r.Finished is { Commit: null })
         {
-            return ("agent", "the agent changed nothing in its worktree");
+            return (ReviewStage.Agent, "the agent changed nothing in its worktree");
         }
 
         if (r.Gates is { Passed: false } g)
         {
-            return ("gates", "gates failed: " + string.Join(", ", g.Results.Where(x => !x.Passed).Select(x => x.TimedOut ? $"{x.Name} (timed out)" : $"{x.Name} (exit {x.ExitCode}, expected {x.ExpectExit})")) + "; nothing is pushed");
+            return (ReviewStage.Gates, "gates failed: " + string.Join(", ", g.Results.Where(x => !x.Passed).Select(x => x.TimedOut ? $"{x.Name} (timed out)" : $"{x.Name} (exit {x.ExitCode}, expected {x.ExpectExit})")) + "; nothing is pushed");
         }
 
-        return ("review", "unknown");
+        return (ReviewStage.Review, "unknown");
     }
 
     /// <summary>The name of the step a review is in (for a failure recorded while in it: max_duration, errors).</summary>
-    public static string StepName(ReviewRecord r) => Next(r) switch
+    public static ReviewStage StepName(ReviewRecord r) => Next(r) switch
     {
-        ReviewStep.Scan => "scan",
-        ReviewStep.Assign => "assign",
-        ReviewStep.StartAgent or ReviewStep.AwaitAgent => "agent",
-        ReviewStep.RunGates => "gates",
-        ReviewStep.IntendPr or ReviewStep.OpenPr => "pr",
-        ReviewStep.DryRun => "dry_run",
-        _ => "review",
+        ReviewStep.Scan => ReviewStage.Scan,
+        ReviewStep.Assign => ReviewStage.Assign,
+        ReviewStep.StartAgent or ReviewStep.AwaitAgent => ReviewStage.Agent,
+        ReviewStep.RunGates => ReviewStage.Gates,
+        ReviewStep.IntendPr or ReviewStep.OpenPr => ReviewStage.Pr,
+        ReviewStep.DryRun => ReviewStage.DryRun,
+        _ => ReviewStage.Review,
     };
 
     public static ReviewStatus Status(ReviewRecord r) =>
@@ -194,7 +194,7 @@ public static class ReviewStateRules
         var previousEnd = (DateTimeOffset?)r.Started.At;
         var over = IsOver(r);
 
-        void Step(string name, DateTimeOffset? endedAt, string? detail = null, bool skipped = false)
+        void Step(ReviewStage name, DateTimeOffset? endedAt, string? detail = null, bool skipped = false)
         {
             StepStatus status;
             DateTimeOffset? started = null;
@@ -224,17 +224,17 @@ public static class ReviewStateRules
         }
 
         var nothing = r.Findings is { Findings.Count: 0 };
-        Step("scan", r.Findings?.At, r.Findings is null ? null : $"{r.Findings.Findings.Count} finding(s) in {r.Findings.CommitsScanned} commit(s)");
-        Step("assign", r.Task?.At, r.Task?.Branch, skipped: nothing);
-        Step("agent", r.Finished?.At, r.Finished is null ? null : $"run {r.Finished.RunId}, exit {r.Finished.ExitCode?.ToString() ?? "?"}", skipped: nothing);
-        Step("gates", r.Gates?.At, r.Gates is null ? null : $"{r.Gates.Results.Count(g => g.Passed)}/{r.Gates.Results.Count} passed", skipped: nothing);
+        Step(ReviewStage.Scan, r.Findings?.At, r.Findings is null ? null : $"{r.Findings.Findings.Count} finding(s) in {r.Findings.CommitsScanned} commit(s)");
+        Step(ReviewStage.Assign, r.Task?.At, r.Task?.Branch, skipped: nothing);
+        Step(ReviewStage.Agent, r.Finished?.At, r.Finished is null ? null : $"run {r.Finished.RunId}, exit {r.Finished.ExitCode?.ToString() ?? "?"}", skipped: nothing);
+        Step(ReviewStage.Gates, r.Gates?.At, r.Gates is null ? null : $"{r.Gates.Results.Count(g => g.Passed)}/{r.Gates.Results.Count} passed", skipped: nothing);
         if (r.Started.CreatePrs)
         {
-            Step("pr", r.Pr?.At, r.Pr?.Url, skipped: nothing);
+            Step(ReviewStage.Pr, r.Pr?.At, r.Pr?.Url, skipped: nothing);
         }
         else
         {
-            Step("dry_run", r.DryRun?.At, r.DryRun?.ReportPath, skipped: nothing);
+            Step(ReviewStage.DryRun, r.DryRun?.At, r.DryRun?.ReportPath, skipped: nothing);
         }
 
         return new ReviewView
