@@ -15,7 +15,7 @@ namespace DarkFactory.Actors.Tests.Persistence;
 /// </summary>
 public sealed class PersistentActorBaseSpec : IDisposable
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60); // a fresh SQLite file creates its tables first: slow on a loaded machine
     private readonly string _dir = Directory.CreateTempSubdirectory("df-persistence-").FullName;
     private readonly ITestOutputHelper _output;
 
@@ -85,7 +85,12 @@ public sealed class PersistentActorBaseSpec : IDisposable
     {
         var id = "counter-" + Guid.NewGuid().ToString("N")[..8];
         var clock = new ManualClock(new DateTimeOffset(2026, 12, 6, 10, 0, 0, TimeSpan.Zero));
-        using var kit = new TestKit(Support.Stores.Config("sqlite", Path.Combine(_dir, "clock.db")), output: _output);
+        using var kit = new TestKit(
+            """
+            akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+            """,
+            _output);
         var counter = kit.Sys.ActorOf(Props.Create(() => new Counter(id, 100, clock)));
         counter.Tell("e1");
         clock.Advance(TimeSpan.FromHours(3));
