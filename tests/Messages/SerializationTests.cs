@@ -144,6 +144,7 @@ public sealed class SerializationTests : IDisposable
             [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)]),
         new RouteAvoidRecorded("coder", "anthropic", "claude-sonnet-4-5", At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At),
         new ProvidersSnapshot([], [], [], [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift", At)]),
+        .. ProjectSamples.All,
     ];
 
     private static FleetSpec SampleFleet() => new()
@@ -230,6 +231,10 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(ProviderSwitched), DarkFactoryJson.Manifests["provider-switched"]);
         Assert.Equal(typeof(RouterSnapshot), DarkFactoryJson.Manifests["router-snapshot"]);
         Assert.Equal(typeof(RouteAvoidRecorded), DarkFactoryJson.Manifests["route-avoid-recorded"]);
+        foreach (var (manifest, type) in ProjectSamples.Pinned)
+        {
+            Assert.Equal(type, DarkFactoryJson.Manifests[manifest]);
+        }
     }
 
     [Fact]

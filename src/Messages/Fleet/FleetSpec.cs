@@ -63,6 +63,9 @@ public sealed record FleetSpec
     public CompoundReviewSpec CompoundReview { get; init; } = new() { Enabled = false };
     public RouterSpec Router { get; init; } = new();
 
+    /// <summary>fleet.yaml <c>projects:</c> (personas, runtime, audits, concurrency, gate commands per repository).</summary>
+    public ProjectsSpec Projects { get; init; } = new();
+
     /// <summary>The file it came from, for messages; null when built in code.</summary>
     public string? SourcePath { get; init; }
 

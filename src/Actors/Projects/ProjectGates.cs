@@ -1,0 +1,55 @@
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Projects;
+
+namespace DarkFactory.Actors.Projects;
+
+/// <summary>
+/// A persona's acceptance criteria as the gates of its tasks: tests_pass, lint_pass and format_pass run the
+/// commands of the project's repository (<c>projects.repositories</c>), custom checks their own command under
+/// <c>sh -c</c>. Pure.
+/// </summary>
+public static class ProjectGates
+{
+    /// <returns>The gates, or the error that names what is missing.</returns>
+    public static (IReadOnlyList<GateSpec> Gates, string? Error) For(Persona persona, string repo, ProjectsSpec projects)
+    {
+        var criteria = persona.AcceptanceCriteria;
+        var repository = projects.RepositoryFor(repo);
+        var gates = new List<GateSpec>();
+        var missing = new List<string>();
+
+        void Add(bool wanted, string name, GateSpec? command)
+        {
+            if (!wanted)
+            {
+                return;
+            }
+
+            if (command is null || command.Command.Count == 0)
+            {
+                missing.Add(name);
+                return;
+            }
+
+            gates.Add(command with { Name = name });
+        }
+
+        Add(criteria.TestsPass, "tests", repository?.Tests);
+        Add(criteria.LintPass, "lint", repository?.Lint);
+        Add(criteria.FormatPass, "format", repository?.Format);
+        if (missing.Count > 0)
+        {
+            return ([], $"persona '{persona.Name}' requires {string.Join(", ", missing.Select(m => m + "_pass"))}, but fleet.yaml projects.repositories has no {string.Join("/", missing)} command for {repo}");
+        }
+
+        foreach (var check in criteria.CustomChecks)
+        {
+            gates.Add(new GateSpec { Name = check.Name, Command = ["sh", "-c", check.Command], ExpectExit = check.ExpectedExitCode, Timeout = projects.CheckTimeout });
+        }
+
+        return (gates, null);
+    }
+
+    /// <summary>The names of a persona's checks, as its task prompt lists them.</summary>
+    public static IReadOnlyList<string> Names(IReadOnlyList<GateSpec> gates) => gates.Select(g => g.Name).ToList();
+}
