@@ -4,9 +4,11 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Fleet;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Scheduling;
+using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -92,6 +94,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
     private FleetSpec? _fleet;
     private CompoundReviewSpec? _spec;
     private IReadOnlyList<string> _agents = [];
+    private Redactor _secrets = Redactor.None;
     private bool _recovered;
     private bool _draining;
     private int _step; // generation of the step in flight; results of older ones are ignored
@@ -235,6 +238,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         _spec = ReviewOverrides.Apply(fleet.CompoundReview, _settings.Environment);
         _fleet = fleet;
         _agents = fleet.Agents.Select(a => a.Name).ToList();
+        _secrets = new Redactor(FleetSecrets.Of(fleet, _settings.Environment, LayerServices.ReadFile));
         ArmCron();
         if (first && Active is { } active)
         {
@@ -420,7 +424,8 @@ public sealed class CompoundReviewActor : PersistentActorBase
             case ReviewStep.RunGates:
                 var gates = spec.Gates;
                 var env = GateEnvironment(id);
-                Work(id, ReviewStage.Gates, async ct => new GatesEvaluated(id, Now, await GateRunner.RunAllAsync(gates, r.Task!.Worktree, r.Finished!.FilesChanged ?? [], env, ct)));
+                var secrets = _secrets;
+                Work(id, ReviewStage.Gates, async ct => new GatesEvaluated(id, Now, await GateRunner.RunAllAsync(gates, r.Task!.Worktree, r.Finished!.FilesChanged ?? [], env, secrets, ct)));
                 break;
             case ReviewStep.IntendPr:
                 var (title, body) = PullRequestText(r);
@@ -678,7 +683,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         var summary = _outputs.TryGetValue(end.RunId!, out var text) ? text.ToString().Trim() : string.Empty;
         Work(id, ReviewStage.Agent, async ct =>
         {
-            var (commit, files) = await Worktrees.CommitAsync(t.Worktree, r.Started.BaseBranch, $"Compound review {id}: {Clip(r.Findings!.Findings[0].Title, 60)}", ct);
+            var (commit, files) = await Worktrees.CommitAsync(r.Started.Repo, t.Worktree, r.Started.BaseBranch, $"Compound review {id}: {Clip(r.Findings!.Findings[0].Title, 60)}", ct);
             return new ReviewAgentFinished(id, Now, end.RunId!, success, end.ExitCode, summary, commit, files);
         });
     }
@@ -709,7 +714,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         }
 
         var intent = r.PrIntent!;
-        await Worktrees.PushAsync(r.Started.Repo, spec.Remote, intent.Branch, ct);
+        await Worktrees.PushAsync(r.Started.Repo, spec.Remote, intent.Branch, new ForgeCredentials(forge.BaseUrl, repository, token), ct);
         var pr = await new GitHubForge(_settings.Http, forge.BaseUrl, repository, token)
             .FindOrCreateAsync(intent.Branch, r.Started.BaseBranch, intent.Title, intent.Body, ct);
         return new PrOpened(r.Started.ReviewId, Now, pr.Number, pr.Url, pr.Existing);
@@ -753,18 +758,12 @@ public sealed class CompoundReviewActor : PersistentActorBase
 
     private string HooksDirectory(string reviewId) => Path.Combine(_settings.ReviewsDirectory, reviewId, "hooks");
 
-    private Dictionary<string, string?> GateEnvironment(string reviewId)
+    /// <summary>A gate's whole environment: the agent's allowlist of the daemon's (never a provider key or the forge token), its run marker.</summary>
+    private Dictionary<string, string> GateEnvironment(string reviewId)
     {
-        var env = new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            [ProcessTree.RunMarker] = _settings.MarkerPrefix + "review/" + reviewId,
-            ["DF_REVIEW_ID"] = reviewId,
-        };
-        if (_spec?.Forge.TokenEnv is { } tokenEnv)
-        {
-            env[tokenEnv] = null; // gates never see the forge token
-        }
-
+        var env = ChildEnvironment.Allowlisted(_settings.Environment);
+        env[ProcessTree.RunMarker] = _settings.MarkerPrefix + "review/" + reviewId;
+        env["DF_REVIEW_ID"] = reviewId;
         return env;
     }
 

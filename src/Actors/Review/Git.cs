@@ -1,5 +1,6 @@
 using System.Text;
 using CliWrap;
+using DarkFactory.Actors.Processes;
 
 namespace DarkFactory.Actors.Review;
 
@@ -12,30 +13,59 @@ public sealed record CommandOutput(int ExitCode, string Stdout, string Stderr)
 public sealed class GitException(string message) : Exception(message);
 
 /// <summary>
-/// Runs the git CLI (through CliWrap) for the review's helper commands. Hooks and interactive prompts are
-/// off; output is bounded so a huge history never fills memory.
+/// Runs the git CLI (through CliWrap) for the review's helper commands, hardened by <see cref="SafeGit"/>:
+/// a replaced environment (no secrets, neutral global config, no prompts), command-line overrides that beat
+/// the repository's config (no fsmonitor, hooks, credential helpers, custom ssh), and every filter, diff
+/// and merge driver of the effective config emptied. Output is bounded so a huge history never fills memory.
 /// </summary>
 public static class Git
 {
     /// <summary>Upper bound of captured stdout per command.</summary>
     public const int MaxOutputChars = 8 * 1024 * 1024;
 
-    private static readonly IReadOnlyDictionary<string, string?> QuietEnvironment = new Dictionary<string, string?>
-    {
-        ["GIT_TERMINAL_PROMPT"] = "0",
-        ["GIT_ASKPASS"] = "true",
-        ["GIT_EDITOR"] = "true",
-        ["LC_ALL"] = "C",
-    };
+    private static readonly Dictionary<string, string> Hardened = SafeGit.Environment(System.Environment.GetEnvironmentVariable("PATH"));
 
-    public static async Task<CommandOutput> RunAsync(string directory, IReadOnlyList<string> args, CancellationToken ct = default, int maxChars = MaxOutputChars)
+    public static Task<CommandOutput> RunAsync(string directory, IReadOnlyList<string> args, CancellationToken ct = default, int maxChars = MaxOutputChars) =>
+        RunAsync(directory, args, null, ct, maxChars);
+
+    /// <param name="environment">Variables added to the hardened environment for this command only (the forge token of a push).</param>
+    public static async Task<CommandOutput> RunAsync(string directory, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment, CancellationToken ct = default, int maxChars = MaxOutputChars)
+    {
+        // built per command: the removal list is whatever this process holds now
+        var quiet = ChildEnvironment.Exactly(Hardened);
+        IReadOnlyList<string> drivers = [];
+        var at = SafeGit.SubcommandIndex(args);
+        if (at < args.Count && !SafeGit.DriverFree.Contains(args[at]))
+        {
+            // the same repository (its leading --git-dir / --work-tree) as the command itself
+            var names = await ExecuteAsync(directory, [.. args.Take(at), "config", "--name-only", "--get-regexp", SafeGit.DriverKeys], quiet, 1024 * 1024, ct);
+            drivers = SafeGit.Neutralise(names.Stdout);
+        }
+
+        var env = quiet;
+        if (environment is { Count: > 0 })
+        {
+            var merged = new Dictionary<string, string?>(quiet, StringComparer.Ordinal);
+            foreach (var (key, value) in environment)
+            {
+                merged[key] = value;
+            }
+
+            env = merged;
+        }
+
+        return await ExecuteAsync(directory, [.. SafeGit.Overrides, .. drivers, .. args], env, maxChars, ct);
+    }
+
+    private static async Task<CommandOutput> ExecuteAsync(string directory, IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, int maxChars, CancellationToken ct)
     {
         var stdout = new BoundedText(maxChars);
         var stderr = new BoundedText(64 * 1024);
         var result = await Cli.Wrap("git")
             .WithArguments(["-C", directory, .. args])
-            .WithEnvironmentVariables(QuietEnvironment)
+            .WithEnvironmentVariables(environment)
             .WithValidation(CommandResultValidation.None)
+            .WithStandardInputPipe(PipeSource.Null)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(stdout.AppendLine))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(stderr.AppendLine))
             .ExecuteAsync(ct);

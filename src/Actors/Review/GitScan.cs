@@ -53,7 +53,7 @@ public static partial class GitScan
 
         var sinceArg = "--since=" + since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var log = await Git.RequireAsync(repo, ["log", baseBranch, sinceArg, "--no-merges", "--format=%x1e%H%x1f%aI%x1f%an%x1f%s", "--numstat"], ct);
-        var patch = await Git.RequireAsync(repo, ["log", baseBranch, sinceArg, "--no-merges", "--format=%x1e%H", "-p", "-U0", "--no-color", "--no-ext-diff"], ct);
+        var patch = await Git.RequireAsync(repo, ["log", baseBranch, sinceArg, "--no-merges", "--format=%x1e%H", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv"], ct);
         return (ParseLog(log), ParseTodos(patch));
     }
 

@@ -146,8 +146,8 @@ public static class DaemonHost
         var daemon = new DaemonContext(data.DaemonId, data.Path);
         var logs = new LogSinks(data.Logs);
         var environment = LayerServices.CurrentEnvironment();
-        var globalSecrets = fleet.Providers.Select(p => p.ApiKeyEnv).OfType<string>()
-            .Select(v => environment.GetValueOrDefault(v)).OfType<string>().ToList();
+        // every secret the daemon knows is masked in every run's output (provider keys, forge token, agents' secrets)
+        var globalSecrets = FleetSecrets.Of(fleet, environment, LayerServices.ReadFile);
 
         builder.Services.AddSingleton(logs);
         builder.Services.AddSingleton(data);

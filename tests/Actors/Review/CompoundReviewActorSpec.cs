@@ -90,7 +90,7 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
         Assert.Contains("create_prs is off", report);
         Assert.Contains("| has-review | passed |", report);
         Assert.Contains(view.Branch!, report);
-        Assert.Equal([GateRunnerPaths, "has-review"], view.Gates.Select(g => g.Name));
+        Assert.Equal([GateRunnerPaths, DarkFactory.Actors.Review.GateRunner.SecretsGate, "has-review"], view.Gates.Select(g => g.Name));
     }
 
     [Fact]

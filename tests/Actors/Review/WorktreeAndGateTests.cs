@@ -1,3 +1,4 @@
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Messages.Fleet;
@@ -8,7 +9,7 @@ namespace DarkFactory.Actors.Tests.Review;
 /// <summary>Real worktrees: no push from inside them, the daemon's own push works; gates in the worktree.</summary>
 public sealed class WorktreeAndGateTests : IDisposable
 {
-    private static readonly IReadOnlyDictionary<string, string?> NoEnv = new Dictionary<string, string?>();
+    private static readonly IReadOnlyDictionary<string, string> NoEnv = new Dictionary<string, string> { ["PATH"] = Environment.GetEnvironmentVariable("PATH")! };
     private readonly GitFixture _git = new();
 
     private async Task<string> Worktree(string branch = "df/compound/2026-11-22-x")
@@ -24,22 +25,20 @@ public sealed class WorktreeAndGateTests : IDisposable
     {
         var wt = await Worktree();
         File.WriteAllText(Path.Combine(wt, "fix.txt"), "fixed\n");
-        var (commit, files) = await Worktrees.CommitAsync(wt, "main", "fix", CancellationToken.None);
+        var (commit, files) = await Worktrees.CommitAsync(_git.Repo, wt, "main", "fix", CancellationToken.None);
         Assert.NotNull(commit);
         Assert.Equal(["fix.txt"], files);
 
-        // by remote name (push URL disabled) and by URL (pre-push hook refuses)
-        var byName = await Git.RunAsync(wt, ["push", "origin", "HEAD"]);
-        Assert.False(byName.Ok);
-        var byUrl = await Git.RunAsync(wt, ["push", _git.Bare, "HEAD:refs/heads/sneaky"]);
-        Assert.False(byUrl.Ok);
-        Assert.Contains("pushing from a compound review worktree is disabled", byUrl.Stderr);
+        // an agent's plain git: by remote name (push URL disabled) and by URL (pre-push hook refuses)
+        Assert.Throws<InvalidOperationException>(() => GitFixture.Run(wt, "push", "origin", "HEAD"));
+        var byUrl = Assert.Throws<InvalidOperationException>(() => GitFixture.Run(wt, "push", _git.Bare, "HEAD:refs/heads/sneaky"));
+        Assert.Contains("pushing from a compound review worktree is disabled", byUrl.Message);
         Assert.Equal(["main"], _git.RemoteBranches());
 
         // the main checkout keeps its push URL
         Assert.Equal(_git.Bare, (await Git.RequireAsync(_git.Repo, ["remote", "get-url", "--push", "origin"])).Trim());
 
-        await Worktrees.PushAsync(_git.Repo, "origin", "df/compound/2026-11-22-x", CancellationToken.None);
+        await Worktrees.PushAsync(_git.Repo, "origin", "df/compound/2026-11-22-x", null, CancellationToken.None);
         Assert.Contains("df/compound/2026-11-22-x", _git.RemoteBranches());
     }
 
@@ -63,8 +62,8 @@ public sealed class WorktreeAndGateTests : IDisposable
         var wt = await Worktree();
         File.CreateSymbolicLink(Path.Combine(wt, "escape"), "/etc/passwd");
         File.WriteAllText(Path.Combine(wt, "ok.txt"), "ok\n");
-        var results = await GateRunner.RunAllAsync([], wt, ["escape", "ok.txt", "../outside.txt"], NoEnv, CancellationToken.None);
-        var paths = Assert.Single(results);
+        var results = await GateRunner.RunAllAsync([], wt, ["escape", "ok.txt", "../outside.txt"], NoEnv, Redactor.None, CancellationToken.None);
+        var paths = results.Single(r => r.Name == GateRunner.PathsGate);
         Assert.False(paths.Passed);
         Assert.Contains("escape -> /etc/passwd", paths.Output);
         Assert.Contains("../outside.txt", paths.Output);
@@ -84,8 +83,7 @@ public sealed class WorktreeAndGateTests : IDisposable
             new() { Name = "hangs", Command = ["sh", "-c", "sleep 600 & sleep 600"], Timeout = TimeSpan.FromMilliseconds(300) },
             new() { Name = "missing", Command = ["/nonexistent/gate"] },
         };
-        var env = new Dictionary<string, string?> { ["SECRET_TOKEN"] = null };
-        var results = await GateRunner.RunAllAsync(gates, wt, [], env, CancellationToken.None);
+        var results = await GateRunner.RunAllAsync(gates, wt, [], NoEnv, Redactor.None, CancellationToken.None);
         var byName = results.ToDictionary(r => r.Name);
         Assert.True(byName[GateRunner.PathsGate].Passed);
         Assert.True(byName["pwd"].Passed, byName["pwd"].Output);
