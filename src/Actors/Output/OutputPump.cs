@@ -99,9 +99,9 @@ internal sealed class OutputPump
                     }
                     else
                     {
-                        // A line longer than the buffer: emit what we have as one line.
-                        await Emit(buffer, carry, forceAll: true, cancel).ConfigureAwait(false);
-                        carry = 0;
+                        // A line longer than the buffer: emit what we have as one line (less the start of a
+                        // secret the next read may complete, which the redactor holds back).
+                        carry = await Emit(buffer, carry, forceAll: true, cancel).ConfigureAwait(false);
                     }
                 }
 
@@ -144,7 +144,7 @@ internal sealed class OutputPump
 
             if (carry > 0)
             {
-                await Emit(buffer, carry, forceAll: true, cancel).ConfigureAwait(false);
+                await Emit(buffer, carry, forceAll: true, cancel, final: true).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -167,8 +167,13 @@ internal sealed class OutputPump
         return bigger;
     }
 
-    /// <summary>Writes and sends every complete line in buffer[0..filled); moves the rest to the front. Returns its length.</summary>
-    private async ValueTask<int> Emit(byte[] buffer, int filled, bool forceAll, CancellationToken cancel)
+    /// <summary>
+    /// Writes and sends every complete line in buffer[0..filled) (all of it when forced); moves the rest to the
+    /// front and returns its length. Redaction holds across reads: bytes that may begin a secret the next read
+    /// completes stay in the buffer (unless <paramref name="final"/>), so a secret split by a chunk boundary, a
+    /// flush or an over-long line is masked whole.
+    /// </summary>
+    private async ValueTask<int> Emit(byte[] buffer, int filled, bool forceAll, CancellationToken cancel, bool final = false)
     {
         var data = buffer.AsMemory(0, filled);
         var end = forceAll ? filled : data.Span.LastIndexOf((byte)'\n') + 1;
@@ -182,7 +187,12 @@ internal sealed class OutputPump
             end = filled; // an over-long line without a newline yet
         }
 
-        var block = _redactor.Redact(data[..end]);
+        var (block, consumed) = _redactor.Redact(data, end, final);
+        if (consumed == 0 && filled == buffer.Length)
+        {
+            (block, consumed) = _redactor.Redact(data, end, final: true); // a "secret" as long as the buffer: never stall
+        }
+
         _sink.Write(block.Span);
         if (forceAll && block.Length > 0 && block.Span[^1] != (byte)'\n')
         {
@@ -197,10 +207,10 @@ internal sealed class OutputPump
             _target.Tell(new OutputChunk(_kind, batch));
         }
 
-        var rest = filled - end;
+        var rest = filled - consumed;
         if (rest > 0)
         {
-            buffer.AsSpan(end, rest).CopyTo(buffer);
+            buffer.AsSpan(consumed, rest).CopyTo(buffer);
         }
 
         return rest;
