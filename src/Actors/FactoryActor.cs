@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Hosting;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Nightwatch;
@@ -6,7 +7,6 @@ using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
-using DarkFactory.Actors.Supervision;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
@@ -16,79 +16,84 @@ using DarkFactory.Messages.Scheduling;
 namespace DarkFactory.Actors;
 
 /// <summary>
-/// The guardian at /user/factory and the single entry point of the control plane: it owns the fleet
-/// (layers and agents), the per-agent history and the process sweeper, and routes every request to
-/// the child that answers it. The scheduler gets every fleet revision and starts agents through it.
+/// The factory's gateway (/user/factory): the one port through which the API, the scheduler, the compound
+/// review, Nightwatch and the layers reach each other. It owns nothing: each request goes, by its type, to
+/// the actor registered for it in the <see cref="ActorRegistry"/> (see <see cref="FactoryTree"/>), sender
+/// kept, so the answer comes from that actor. A fleet revision goes to every actor that keeps one. An ask
+/// whose actor is not in this system (a tree composed without it) is answered with a failure naming it.
+/// In a cluster the registered entries become singleton proxies and node-aware routers; the gateway stays.
 /// </summary>
 public sealed class FactoryActor : ReceiveActor
 {
-    public FactoryActor(Func<IActorRef, IActorRef, LayerServices> services)
-    {
-        var sweeper = Context.ActorOf(ProcessSweeper.Props(), "sweeper");
-        var history = Context.ActorOf(HistoryActor.Props(), "history");
-        var layerServices = services(sweeper, history);
-        var routes = new RouteBoard();
+    private readonly IReadOnlyActorRegistry _registry;
 
-        // persistent children are kept by a JournalKeeper: a failed journal write stops one, the keeper starts it again
-        var router = Context.ActorOf(
-            JournalKeeper.Props(
-                ProviderRouterActor.Props(new RouterSettings { Clock = layerServices.Clock, Board = routes, FindExecutable = layerServices.FindExecutable, Factory = Self }),
-                "router"),
-            "router");
-        layerServices = layerServices with { Routes = routes, Router = router };
-        var fleet = Context.ActorOf(FleetActor.Props(layerServices), "fleet");
-        var scheduler = Context.ActorOf(JournalKeeper.Props(SchedulerActor.Props(Self, new SchedulerSettings { Clock = layerServices.Clock }), "scheduler"), "scheduler");
-        var reviews = Context.ActorOf(ReviewViewsActor.Props(), "compound-review-views");
-        var review = Context.ActorOf(JournalKeeper.Props(CompoundReviewActor.Props(Self, ReviewSettingsFor(layerServices) with { Views = reviews }), "compound-review"), "compound-review");
-        var nightwatch = Context.ActorOf(JournalKeeper.Props(NightwatchActor.Props(Self, history, new NightwatchSettings { Clock = layerServices.Clock }), "nightwatch"), "nightwatch");
+    public FactoryActor(IReadOnlyActorRegistry registry, RouteBoard? routes, Func<string, string?> findExecutable)
+    {
+        _registry = registry;
 
         Receive<ApplyFleet>(m =>
         {
             // the layers route the runs this revision starts against its policy, even while the router recovers
-            routes.Publish(new RoutingPolicy(m.Fleet), routes.Board.With(missingClis: ProviderRouterActor.MissingClis(m.Fleet, layerServices.FindExecutable)));
-            router.Tell(m);
-            fleet.Forward(m);
-            scheduler.Tell(m);
-            review.Tell(m);
-            nightwatch.Tell(m);
+            routes?.Publish(new RoutingPolicy(m.Fleet), routes.Board.With(missingClis: ProviderRouterActor.MissingClis(m.Fleet, findExecutable)));
+            Tell<ProviderRouterActor>(m);
+            Forward<FleetActor>(m);
+            Tell<SchedulerActor>(m);
+            Tell<CompoundReviewActor>(m);
+            Tell<NightwatchActor>(m);
         });
-        Receive<RouteTask>(m => router.Forward(m));
-        Receive<GetProviders>(m => router.Forward(m));
-        Receive<GetCosts>(m => router.Forward(m));
-        Receive<IAgentCommand>(m => fleet.Forward(m));
-        Receive<GetAgents>(m => fleet.Forward(m));
-        Receive<GetFleet>(m => fleet.Forward(m));
         Receive<DrainFleet>(m =>
         {
-            scheduler.Tell(m); // no firings while the fleet drains
-            review.Tell(m); // a review's agent stopped by the drain is started again after the restart
-            fleet.Forward(m);
+            Tell<SchedulerActor>(m); // no firings while the fleet drains
+            Tell<CompoundReviewActor>(m); // a review's agent stopped by the drain is started again after the restart
+            Forward<FleetActor>(m);
         });
-        Receive<GetSchedule>(m => scheduler.Forward(m));
-        Receive<GetDrift>(m => nightwatch.Forward(m));
-        Receive<GetEscalations>(m => nightwatch.Forward(m));
-        Receive<GetNightwatchRecords>(m => nightwatch.Forward(m));
-        Receive<FlushHistory>(m => history.Forward(m));
-        Receive<GetHistory>(m => history.Forward(m));
-        Receive<SweepRun>(m => sweeper.Forward(m));
-        Receive<RunReview>(m => review.Forward(m));
-        Receive<GetReviews>(m => reviews.Forward(m)); // the read model: never behind the review's journal writes
-        Receive<GetReview>(m => reviews.Forward(m));
+
+        Route<RouteTask, ProviderRouterActor>();
+        Route<GetProviders, ProviderRouterActor>();
+        Route<GetCosts, ProviderRouterActor>();
+        Route<RouteChosen, ProviderRouterActor>(); // layers -> router: each run's route
+        Route<AwaitRoute, ProviderRouterActor>(); // layers -> router: an agent waits for a route
+        Route<IAgentCommand, FleetActor>();
+        Route<GetAgents, FleetActor>();
+        Route<GetFleet, FleetActor>();
+        Route<GetSchedule, SchedulerActor>();
+        Route<GetDrift, NightwatchActor>();
+        Route<GetEscalations, NightwatchActor>();
+        Route<GetNightwatchRecords, NightwatchActor>();
+        Route<AgentLifecycle, HistoryActor>(); // Nightwatch -> history: a correction or escalation on the agent's record
+        Route<FlushHistory, HistoryActor>();
+        Route<GetHistory, HistoryActor>();
+        Route<SweepRun, ProcessSweeper>();
+        Route<RunReview, CompoundReviewActor>();
+        Route<GetReviews, ReviewViewsActor>(); // the read model: never behind the review's journal writes
+        Route<GetReview, ReviewViewsActor>();
     }
 
-    /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>
-    private static ReviewSettings ReviewSettingsFor(LayerServices services) => new()
-    {
-        ReviewsDirectory = Path.Combine(services.Daemon.DataDirectory, "reviews"),
-        WorktreeRoot = services.Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root
-            ? Path.GetFullPath(root)
-            : Path.Combine(services.Daemon.DataDirectory, "worktrees"),
-        MarkerPrefix = services.Daemon.DaemonId + "/",
-        Environment = services.Environment,
-        Clock = services.Clock,
-    };
+    /// <param name="registry">Where the tree's actors are registered (by <see cref="FactoryTree"/>).</param>
+    /// <param name="routes">The node's route board: a fleet revision's policy is published on it before any layer sees the revision.</param>
+    /// <param name="findExecutable">A CLI binary's path on PATH (null when missing), for the board's missing CLIs.</param>
+    public static Props Props(IReadOnlyActorRegistry registry, RouteBoard? routes, Func<string, string?> findExecutable) =>
+        Akka.Actor.Props.Create(() => new FactoryActor(registry, routes, findExecutable));
 
-    /// <param name="services">Builds the layer services once the sweeper and history actors exist.</param>
-    public static Props Props(Func<IActorRef, IActorRef, LayerServices> services) =>
-        Akka.Actor.Props.Create(() => new FactoryActor(services));
+    private void Route<TMessage, TTarget>() => Receive<TMessage>(m => Forward<TTarget>(m!));
+
+    private void Forward<TTarget>(object message)
+    {
+        if (_registry.TryGet<TTarget>(out var target))
+        {
+            target.Forward(message);
+        }
+        else
+        {
+            Sender.Tell(new Status.Failure(new InvalidOperationException($"no {typeof(TTarget).Name} in this actor system for {message.GetType().Name}")));
+        }
+    }
+
+    private void Tell<TTarget>(object message)
+    {
+        if (_registry.TryGet<TTarget>(out var target))
+        {
+            target.Tell(message, Self);
+        }
+    }
 }

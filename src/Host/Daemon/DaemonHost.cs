@@ -1,16 +1,12 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using Akka.Actor;
-using Akka.Configuration;
-
-using Akka.Event;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
-using DarkFactory.Actors.Fleet;
-using DarkFactory.Actors.History;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Host.Api;
 using DarkFactory.Host.Fleet;
@@ -143,11 +139,24 @@ public static class DaemonHost
         builder.Services.Configure<Microsoft.Extensions.Hosting.ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
 
         var data = options.Data;
-        var daemon = new DaemonContext(data.DaemonId, data.Path);
         var logs = new LogSinks(data.Logs);
         var environment = LayerServices.CurrentEnvironment();
-        // every secret the daemon knows is masked in every run's output (provider keys, forge token, agents' secrets)
-        var globalSecrets = FleetSecrets.Of(fleet, environment, LayerServices.ReadFile);
+        var node = new LayerServices(
+            new DaemonContext(data.DaemonId, data.Path),
+            logs,
+            ActorRefs.Nobody, // the fleet's composition fills in its sweeper, history and router
+            ActorRefs.Nobody,
+            environment,
+            TimeProvider.System,
+            Random.Shared.NextDouble,
+            name => Executables.Find(name, environment.GetValueOrDefault("PATH")),
+            LayerServices.ReadFile)
+        {
+            // every secret the daemon knows is masked in every run's output (provider keys, forge token, agents' secrets)
+            GlobalSecrets = FleetSecrets.Of(fleet, environment, LayerServices.ReadFile),
+            Routes = new RouteBoard(),
+        };
+        var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
 
         builder.Services.AddSingleton(logs);
         builder.Services.AddSingleton(data);
@@ -159,84 +168,18 @@ public static class DaemonHost
         var telemetry = new FleetTelemetry();
         builder.AddDarkFactoryObservability(telemetry);
         builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>()));
-        builder.Services.AddAkka("dark-factory", (akka, _) =>
-        {
-            akka.AddHocon(ConfigurationFactory.ParseString(persistence.Hocon()), HoconAddMode.Prepend);
-
-            // operators' own Akka settings (a HOCON file) override everything else
-            if (Environment.GetEnvironmentVariable("DF_HOCON") is { Length: > 0 } extra && File.Exists(extra))
-            {
-                akka.AddHocon(ConfigurationFactory.ParseString(File.ReadAllText(extra)), HoconAddMode.Prepend);
-            }
-            akka.AddHocon(LoadHocon("persistence.conf"), HoconAddMode.Append);
-            akka.AddHocon(LoadHocon("darkfactory.conf"), HoconAddMode.Append);
-            akka.ConfigureLoggers(l =>
-            {
-                l.LogLevel = Akka.Event.LogLevel.InfoLevel;
-                l.ClearLoggers();
-                l.AddLoggerFactory();
-            });
-            akka.WithActors((system, registry) =>
-            {
-                var factory = system.ActorOf(
-                    FactoryActor.Props((sweeper, history) => new LayerServices(
-                        daemon,
-                        logs,
-                        sweeper,
-                        history,
-                        environment,
-                        TimeProvider.System,
-                        Random.Shared.NextDouble,
-                        name => Executables.Find(name, environment.GetValueOrDefault("PATH")),
-                        LayerServices.ReadFile)
-                    { GlobalSecrets = globalSecrets }),
-                    "factory");
-                registry.Register<FactoryActor>(factory);
-                registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(factory, view: statusView), "events"));
-                system.ActorOf(TelemetryActor.Props(telemetry), "telemetry");
-
-                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-fleet", async () =>
-                {
-                    var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    var log = system.Log;
-                    try
-                    {
-                        await factory.Ask<FleetDrained>(DrainFleet.Instance, grace + TimeSpan.FromSeconds(10));
-                    }
-                    catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-                    {
-                        // fall through to the sweep: nothing may outlive the daemon
-                    }
-
-                    var drained = clock.ElapsedMilliseconds;
-                    ProcessTree.KillMarked([daemon.DaemonId + "/"]);
-                    var swept = clock.ElapsedMilliseconds;
-
-                    // the drain's own lifecycle events (stopped ...) must reach the journal before it closes
-                    try
-                    {
-                        await factory.Ask<HistoryFlushed>(FlushHistory.Instance, TimeSpan.FromSeconds(15));
-                    }
-                    catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-                    {
-                    }
-
-                    log.Info("Fleet drained in {0} ms (final sweep {1} ms, history flushed {2} ms)", drained, swept - drained, clock.ElapsedMilliseconds - swept);
-                    return Akka.Done.Instance;
-                });
-            });
-        });
+        builder.Services.AddAkka("dark-factory", (akka, _) => akka
+            .WithDarkFactoryPersistence(persistence)
+            .WithDarkFactorySettings(Environment.GetEnvironmentVariable("DF_HOCON"))
+            .WithDarkFactoryGateway(node)
+            .WithDarkFactoryFleet(node)
+            .WithDarkFactoryControlPlane(node)
+            .WithFleetDrain(data.DaemonId, grace)
+            .WithDarkFactoryControl(statusView, telemetry));
 
         var app = builder.Build();
         app.MapDarkFactoryApi();
         app.MapDarkFactoryObservability();
         return app;
-    }
-
-    private static Config LoadHocon(string name)
-    {
-        var path = Path.Combine(AppContext.BaseDirectory, "hocon", name);
-        return ConfigurationFactory.ParseString(File.ReadAllText(path));
     }
 }

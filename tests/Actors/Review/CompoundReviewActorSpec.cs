@@ -54,7 +54,7 @@ public sealed class CompoundReviewActorSpec : TestKit, IDisposable
     private IActorRef Factory(FleetSpec fleet)
     {
         var env = new Dictionary<string, string?>(LayerServicesEnvironment()) { ["DF_TEST_GH_TOKEN"] = "gh-test-token" };
-        var factory = Sys.ActorOf(FactoryActor.Props((sweeper, history) => _daemon.Services(sweeper, history, env)), "factory");
+        var factory = Sys.ActorOf(TreeRoot.Props(_daemon.Node(env)), "factory");
         factory.Tell(new ApplyFleet(fleet));
         return factory;
     }

@@ -53,7 +53,7 @@ public sealed class CompoundReviewSourcesSpec : TestKit, IDisposable
     /// <summary>A new daemon's factory; each incarnation has its own name (a stopped actor's name is freed only after its watchers hear of it).</summary>
     private IActorRef Factory(FleetSpec fleet, TimeProvider? clock = null)
     {
-        var factory = Sys.ActorOf(FactoryActor.Props((sweeper, history) => _daemon.Services(sweeper, history) with { Clock = clock ?? TimeProvider.System }), $"factory-{++_incarnations}");
+        var factory = Sys.ActorOf(TreeRoot.Props(_daemon.Node() with { Clock = clock ?? TimeProvider.System }), $"factory-{++_incarnations}");
         factory.Tell(new ApplyFleet(fleet));
         return factory;
     }

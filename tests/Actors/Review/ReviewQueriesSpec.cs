@@ -48,7 +48,7 @@ public sealed class ReviewQueriesSpec : TestKit, IDisposable
             Agents = [new AgentSpec { Name = "fixer", Layer = LayerName.Growth, Command = [Repo.Agent("review-fix.sh")] }],
             CompoundReview = new CompoundReviewSpec { Repo = Path.Combine(_daemon.Directory, "no-repo"), Agent = "fixer", Enabled = false },
         };
-        var factory = Sys.ActorOf(FactoryActor.Props((sweeper, history) => _daemon.Services(sweeper, history)), "factory");
+        var factory = Sys.ActorOf(TreeRoot.Props(_daemon.Node()), "factory");
         factory.Tell(new ApplyFleet(fleet));
         await AwaitAssertAsync(async () => Assert.NotNull((await factory.Ask<ReviewFound>(new GetReview("r-done"), Wait)).Review), Wait);
 

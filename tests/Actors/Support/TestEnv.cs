@@ -51,6 +51,9 @@ public sealed class TempDaemon : IDisposable
         name => Executables.Find(name),
         LayerServices.ReadFile);
 
+    /// <summary>The node's services for a whole tree (<see cref="FactoryTree"/> fills in the sweeper, history and router).</summary>
+    public LayerServices Node(IReadOnlyDictionary<string, string?>? environment = null) => Services(ActorRefs.Nobody, ActorRefs.Nobody, environment);
+
     /// <summary>Live (non-zombie) processes started by agents of this test.</summary>
     public IReadOnlyList<int> LiveProcesses() => ProcessTree.FindMarked(Context.DaemonId + "/");
 

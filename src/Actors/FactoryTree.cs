@@ -1,0 +1,101 @@
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors.Fleet;
+using DarkFactory.Actors.History;
+using DarkFactory.Actors.Nightwatch;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Review;
+using DarkFactory.Actors.Routing;
+using DarkFactory.Actors.Scheduling;
+using DarkFactory.Actors.Supervision;
+
+namespace DarkFactory.Actors;
+
+/// <summary>
+/// Composes the actor tree of one node, in parts, and registers each actor in the <see cref="ActorRegistry"/>
+/// under its own type: the Akka.Hosting extensions of the daemon (<c>WithDarkFactoryGateway</c>,
+/// <c>WithDarkFactoryFleet</c>, <c>WithDarkFactoryControlPlane</c>) call these, and so can a test or a scenario
+/// sandbox with its own clock, launcher and journal. Every part reaches the others only through the gateway
+/// (<see cref="FactoryActor"/>), so the parts can be composed in any order after it, or on different nodes.
+/// A later composition in the same system (a restarted daemon in a test) replaces the registry's entries.
+/// </summary>
+/// <remarks>
+/// <paramref name="node"/> in each method is the node's <see cref="LayerServices"/>: its daemon id and data
+/// directory, log sinks, environment, clock, randomness, CLI lookup and route board. Its sweeper, history
+/// and router are filled in here (give <see cref="ActorRefs.Nobody"/>).
+/// </remarks>
+public static class FactoryTree
+{
+    /// <summary>The gateway, the sweeper, the history, the fleet and the control plane: the daemon's whole tree.</summary>
+    /// <param name="parent">The actor system (top-level actors), or an actor's context (a tree that stops with its parent).</param>
+    /// <returns>The gateway.</returns>
+    public static IActorRef Start(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
+    {
+        node = node with { Routes = node.Routes ?? new RouteBoard() };
+        var gateway = StartGateway(parent, registry, node);
+        StartFleet(parent, registry, node);
+        StartControlPlane(parent, registry, node);
+        return gateway;
+    }
+
+    /// <summary>The gateway at <c>factory</c>, registered as <see cref="FactoryActor"/>: compose it first.</summary>
+    public static IActorRef StartGateway(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
+    {
+        var gateway = parent.ActorOf(FactoryActor.Props((IReadOnlyActorRegistry)registry, node.Routes, node.FindExecutable), "factory");
+        registry.Register<FactoryActor>(gateway, overwrite: true);
+        return gateway;
+    }
+
+    /// <summary>The worker plane of the node: the process sweeper, the agents' history and the fleet with its layers.</summary>
+    public static void StartFleet(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
+    {
+        var gateway = registry.Get<FactoryActor>();
+        var sweeper = Register<ProcessSweeper>(registry, parent.ActorOf(ProcessSweeper.Props(), "sweeper"));
+        var history = Register<HistoryActor>(registry, parent.ActorOf(HistoryActor.Props(), "history"));
+
+        // a layer tells the router each run's route through the gateway (in a cluster the router lives on another node)
+        var layers = node with { Sweeper = sweeper, History = history, Router = gateway };
+        Register<FleetActor>(registry, parent.ActorOf(FleetActor.Props(layers), "fleet"));
+    }
+
+    /// <summary>
+    /// The control plane: the router, the scheduler, the compound review with its read model, and Nightwatch.
+    /// Each persistent actor is kept by a <see cref="JournalKeeper"/> (a failed journal write stops it; the keeper
+    /// starts it again) and registered as its own type, the keeper standing in for it.
+    /// </summary>
+    public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
+    {
+        if (node.Routes is null)
+        {
+            throw new ArgumentException("the node's route board (LayerServices.Routes) must be set: the router publishes on the board the layers route against", nameof(node));
+        }
+
+        var gateway = registry.Get<FactoryActor>();
+        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { Clock = node.Clock, Board = node.Routes, FindExecutable = node.FindExecutable, Factory = gateway }));
+        Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { Clock = node.Clock }));
+        var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
+        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node) with { Views = views }));
+        Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { Clock = node.Clock }));
+    }
+
+    /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>
+    private static ReviewSettings ReviewSettingsFor(LayerServices node) => new()
+    {
+        ReviewsDirectory = Path.Combine(node.Daemon.DataDirectory, "reviews"),
+        WorktreeRoot = node.Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root
+            ? Path.GetFullPath(root)
+            : Path.Combine(node.Daemon.DataDirectory, "worktrees"),
+        MarkerPrefix = node.Daemon.DaemonId + "/",
+        Environment = node.Environment,
+        Clock = node.Clock,
+    };
+
+    private static void Keep<TKey>(IActorRegistry registry, IActorRefFactory parent, string name, Props persistent) =>
+        Register<TKey>(registry, parent.ActorOf(JournalKeeper.Props(persistent, name), name));
+
+    private static IActorRef Register<TKey>(IActorRegistry registry, IActorRef actor)
+    {
+        registry.Register<TKey>(actor, overwrite: true);
+        return actor;
+    }
+}

@@ -1,0 +1,84 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Actors.Control;
+using DarkFactory.Actors.Supervision;
+
+namespace DarkFactory.Host.Daemon;
+
+/// <summary>
+/// The daemon's actor system as Akka.Hosting extensions, one per part, in the order <see cref="DaemonHost"/>
+/// calls them. A test or a scenario sandbox composes a fresh system from the same parts with its own clock,
+/// launcher and journal. Each actor is registered under its own type (<c>IRequiredActor&lt;SchedulerActor&gt;</c>);
+/// the gateway under <see cref="FactoryActor"/>.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>WithDarkFactoryPersistence</term><description>the journal and snapshot store (SQLite file or PostgreSQL)</description></item>
+/// <item><term>WithDarkFactorySettings</term><description>hocon/darkfactory.conf under the operator's own file; loggers through Microsoft.Extensions.Logging</description></item>
+/// <item><term>WithDarkFactoryGateway</term><description>/user/factory, the port every part reaches the others through (first)</description></item>
+/// <item><term>WithDarkFactoryFleet</term><description>sweeper, history, fleet with its layers (the worker plane)</description></item>
+/// <item><term>WithDarkFactoryControlPlane</term><description>router, scheduler, compound review and its views, Nightwatch</description></item>
+/// <item><term>WithFleetDrain</term><description>CoordinatedShutdown: drain every agent, sweep, flush the history</description></item>
+/// <item><term>WithDarkFactoryControl</term><description>the event bridge (API status view, SSE) and telemetry</description></item>
+/// </list>
+/// </remarks>
+public static class DarkFactoryHosting
+{
+    /// <summary>The store's connection settings over hocon/persistence.conf.</summary>
+    public static AkkaConfigurationBuilder WithDarkFactoryPersistence(this AkkaConfigurationBuilder akka, PersistenceSetup store)
+    {
+        akka.AddHocon(ConfigurationFactory.ParseString(store.Hocon()), HoconAddMode.Prepend);
+        akka.AddHocon(LoadHocon("persistence.conf"), HoconAddMode.Append);
+        return akka;
+    }
+
+    /// <summary>
+    /// hocon/darkfactory.conf (the defaults) and, over everything added before it, the operator's own HOCON file
+    /// (<c>DF_HOCON</c>) when there is one: call it after <see cref="WithDarkFactoryPersistence"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithDarkFactorySettings(this AkkaConfigurationBuilder akka, string? operatorHocon = null)
+    {
+        if (operatorHocon is { Length: > 0 } && File.Exists(operatorHocon))
+        {
+            akka.AddHocon(ConfigurationFactory.ParseString(File.ReadAllText(operatorHocon)), HoconAddMode.Prepend);
+        }
+
+        akka.AddHocon(LoadHocon("darkfactory.conf"), HoconAddMode.Append);
+        akka.ConfigureLoggers(l =>
+        {
+            l.LogLevel = Akka.Event.LogLevel.InfoLevel;
+            l.ClearLoggers();
+            l.AddLoggerFactory();
+        });
+        return akka;
+    }
+
+    /// <param name="node">The node's services (<see cref="FactoryTree"/>); its route board must be set.</param>
+    public static AkkaConfigurationBuilder WithDarkFactoryGateway(this AkkaConfigurationBuilder akka, LayerServices node) =>
+        akka.WithActors((system, registry) => FactoryTree.StartGateway(system, registry, node));
+
+    public static AkkaConfigurationBuilder WithDarkFactoryFleet(this AkkaConfigurationBuilder akka, LayerServices node) =>
+        akka.WithActors((system, registry) => FactoryTree.StartFleet(system, registry, node));
+
+    public static AkkaConfigurationBuilder WithDarkFactoryControlPlane(this AkkaConfigurationBuilder akka, LayerServices node) =>
+        akka.WithActors((system, registry) => FactoryTree.StartControlPlane(system, registry, node));
+
+    /// <summary>On shutdown (SIGTERM, Ctrl-C): every agent stopped within its grace period, before persistence goes away.</summary>
+    /// <param name="daemonId">The run marker of this daemon's processes: whatever outlived the drain is killed by it.</param>
+    /// <param name="grace">The longest grace period of the fleet's agents.</param>
+    public static AkkaConfigurationBuilder WithFleetDrain(this AkkaConfigurationBuilder akka, string daemonId, TimeSpan grace) =>
+        akka.WithActors((system, registry) => FleetDrain.Register(system, registry.Get<FactoryActor>(), daemonId, grace));
+
+    /// <summary>The event bridge (feeds <paramref name="view"/> and the SSE stream) and the telemetry actor.</summary>
+    public static AkkaConfigurationBuilder WithDarkFactoryControl(this AkkaConfigurationBuilder akka, FleetStatusView view, FleetTelemetry telemetry) =>
+        akka.WithActors((system, registry) =>
+        {
+            registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(registry.Get<FactoryActor>(), view: view), "events"));
+            registry.Register<TelemetryActor>(system.ActorOf(TelemetryActor.Props(telemetry), "telemetry"));
+        });
+
+    private static Config LoadHocon(string name) =>
+        ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", name)));
+}
