@@ -27,7 +27,6 @@ public sealed record StartRequest(string? Task);
 /// </summary>
 public static partial class ApiEndpoints
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private const string JsonContentType = "application/json; charset=utf-8";
 
     public static void MapDarkFactoryApi(this WebApplication app)
@@ -39,12 +38,12 @@ public static partial class ApiEndpoints
         api.MapGet("/health", () => Json(new { status = "ok" }))
             .WithSummary("Liveness probe (no token needed)");
         api.MapGet("/status", Status).WithSummary("The daemon and a summary of its fleet");
-        api.MapGet("/agents", async (FleetStatusView view, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/agents", async (FleetStatusView view, FactoryClient f, CancellationToken ct) =>
             view.Live is { } snapshot
                 ? Results.Bytes(snapshot.Json, JsonContentType)
                 : Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
             .WithSummary("Every agent: layer, state, pid, restarts, last exit").Produces<List<AgentStatus>>();
-        api.MapGet("/agents/{name}", async (string name, FleetStatusView view, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/agents/{name}", async (string name, FleetStatusView view, FactoryClient f, CancellationToken ct) =>
         {
             // from the live view; an agent it does not know yet (a reload just added it) is asked for
             var agent = view.Live?.Find(name) ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
@@ -56,11 +55,11 @@ public static partial class ApiEndpoints
         api.MapPost("/agents/{name}/run", Start) // an on-demand run (df run); answers its run id
             .WithSummary("An on-demand run; answers its run id")
             .Accepts<StartRequest>("application/json").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapPost("/agents/{name}/stop", (string name, IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new StopAgent(name), ct))
+        api.MapPost("/agents/{name}/stop", (string name, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new StopAgent(name), ct))
             .WithSummary("Stop gracefully (SIGTERM, grace, SIGKILL) and keep stopped").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapPost("/agents/{name}/restart", (string name, IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new RestartAgent(name), ct))
+        api.MapPost("/agents/{name}/restart", (string name, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new RestartAgent(name), ct))
             .WithSummary("Stop and start again; releases a quarantined agent").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapGet("/agents/{name}/history", async (string name, int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/agents/{name}/history", async (string name, int? limit, FactoryClient f, CancellationToken ct) =>
         {
             if (!await Exists(f, name, ct))
             {
@@ -112,7 +111,7 @@ public static partial class ApiEndpoints
         await next();
     }
 
-    private static async Task<IResult> Start(string name, HttpRequest request, IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> bridge, RunTasks tasks, CancellationToken ct)
+    private static async Task<IResult> Start(string name, HttpRequest request, FactoryClient f, IRequiredActor<EventBridgeActor> bridge, RunTasks tasks, CancellationToken ct)
     {
         string? task = null;
         if (request.ContentLength > 0)
@@ -137,7 +136,7 @@ public static partial class ApiEndpoints
     }
 
     /// <summary>Each scheduled agent's next firings: <c>next</c> in UTC (ISO-8601, Z), <c>next_local</c> in its own time zone.</summary>
-    private static async Task<IResult> Schedule(int? count, IRequiredActor<FactoryActor> f, CancellationToken ct)
+    private static async Task<IResult> Schedule(int? count, FactoryClient f, CancellationToken ct)
     {
         var schedule = await Ask<ScheduleSnapshot>(f, new GetSchedule(Math.Clamp(count ?? 5, 1, 100)), ct);
         return Json(schedule.Agents.Select(a =>
@@ -171,7 +170,7 @@ public static partial class ApiEndpoints
         }
     }
 
-    private static async Task<IResult> Status(IRequiredActor<FactoryActor> f, FleetStatusView view, FleetReloader reloader, DataDirectory data, CancellationToken ct)
+    private static async Task<IResult> Status(FactoryClient f, FleetStatusView view, FleetReloader reloader, DataDirectory data, CancellationToken ct)
     {
         var agents = view.Live?.Agents ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents;
         var fleet = await Ask<CurrentFleet>(f, GetFleet.Instance, ct);
@@ -187,7 +186,7 @@ public static partial class ApiEndpoints
         });
     }
 
-    private static async Task<IResult> Command(IRequiredActor<FactoryActor> f, IRequiredActor<EventBridgeActor> bridge, IAgentCommand command, CancellationToken ct)
+    private static async Task<IResult> Command(FactoryClient f, IRequiredActor<EventBridgeActor> bridge, IAgentCommand command, CancellationToken ct)
     {
         if (!await Exists(f, command.Agent, ct))
         {
@@ -195,16 +194,16 @@ public static partial class ApiEndpoints
         }
 
         var result = await Ask<CommandResult>(f, command, ct);
-        await AwaitStatus(bridge, ct); // live views see the change at once, and so does the caller's next GET
+        await AwaitStatus(bridge, f.Options.AskTimeout, ct); // live views see the change at once, and so does the caller's next GET
         return Results.Json(result, DarkFactoryJson.Options, statusCode: result.Ok ? 200 : 409);
     }
 
     /// <summary>Waits until the status view holds the fleet's status as of now (bounded; a late fleet leaves it as it is).</summary>
-    public static async Task AwaitStatus(IRequiredActor<EventBridgeActor> bridge, CancellationToken ct)
+    public static async Task AwaitStatus(IRequiredActor<EventBridgeActor> bridge, TimeSpan timeout, CancellationToken ct)
     {
         try
         {
-            await (await bridge.GetAsync(ct)).Ask<EventBridgeActor.StatusCurrent>(EventBridgeActor.AwaitStatus.Instance, AskTimeout, ct);
+            await (await bridge.GetAsync(ct)).Ask<EventBridgeActor.StatusCurrent>(EventBridgeActor.AwaitStatus.Instance, timeout, ct);
         }
         catch (AskTimeoutException)
         {
@@ -212,10 +211,10 @@ public static partial class ApiEndpoints
         }
     }
 
-    private static async Task<bool> Exists(IRequiredActor<FactoryActor> f, string name, CancellationToken ct) =>
+    private static async Task<bool> Exists(FactoryClient f, string name, CancellationToken ct) =>
         (await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet.Agents.Any(a => a.Name == name);
 
-    private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, IRequiredActor<FactoryActor> f, LogSinks sinks, CancellationToken ct)
+    private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, FactoryClient f, LogSinks sinks, CancellationToken ct)
     {
         if (!await Exists(f, name, ct))
         {
@@ -248,11 +247,7 @@ public static partial class ApiEndpoints
         return Results.Empty;
     }
 
-    private static async Task<T> Ask<T>(IRequiredActor<FactoryActor> factory, object message, CancellationToken ct)
-    {
-        var actor = await factory.GetAsync(ct);
-        return await actor.Ask<T>(message, AskTimeout, ct);
-    }
+    private static Task<T> Ask<T>(FactoryClient factory, object message, CancellationToken ct) => factory.Ask<T>(message, ct);
 
     private static IResult Json(object value) => Results.Json(value, DarkFactoryJson.Options);
 

@@ -42,15 +42,13 @@ public sealed record AgentLoad(int Running, int Queued);
 /// </summary>
 public static class CapabilitiesEndpoints
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
-
     public static void MapCapabilities(this RouteGroupBuilder api)
     {
-        api.MapGet("/capabilities", async (IRequiredActor<FactoryActor> f, FleetStatusView view, RunTasks tasks, CancellationToken ct) =>
+        api.MapGet("/capabilities", async (FactoryClient f, FleetStatusView view, RunTasks tasks, CancellationToken ct) =>
                 Results.Json(await Registry(f, view, tasks, ct), Messages.DarkFactoryJson.Options))
             .WithSummary("Every agent's capabilities, current task and load")
             .Produces<List<AgentCapabilities>>();
-        api.MapGet("/capabilities/{agent}", async (string agent, IRequiredActor<FactoryActor> f, FleetStatusView view, RunTasks tasks, CancellationToken ct) =>
+        api.MapGet("/capabilities/{agent}", async (string agent, FactoryClient f, FleetStatusView view, RunTasks tasks, CancellationToken ct) =>
                 (await Registry(f, view, tasks, ct)).FirstOrDefault(a => a.Agent == agent) is { } found
                     ? Results.Json(found, Messages.DarkFactoryJson.Options)
                     : ApiProblems.Problem(404, "unknown agent", $"agent: no agent named '{agent}' in the fleet"))
@@ -60,13 +58,13 @@ public static class CapabilitiesEndpoints
     }
 
     /// <summary>The registry: the fleet and the scheduler's queues asked for, the agents' status from the live view.</summary>
-    public static async Task<IReadOnlyList<AgentCapabilities>> Registry(IRequiredActor<FactoryActor> factory, FleetStatusView view, RunTasks tasks, CancellationToken ct)
+    public static async Task<IReadOnlyList<AgentCapabilities>> Registry(FactoryClient factory, FleetStatusView view, RunTasks tasks, CancellationToken ct)
     {
         var actor = await factory.GetAsync(ct);
-        var fleetTask = actor.Ask<CurrentFleet>(GetFleet.Instance, AskTimeout, ct);
+        var fleetTask = actor.Ask<CurrentFleet>(GetFleet.Instance, factory.Options.AskTimeout, ct);
         var snapshot = view.Live;
-        var agentsTask = snapshot is null ? actor.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout, ct) : null;
-        var scheduleTask = actor.Ask<ScheduleSnapshot>(new GetSchedule(1), AskTimeout, ct);
+        var agentsTask = snapshot is null ? actor.Ask<AgentsSnapshot>(GetAgents.Instance, factory.Options.AskTimeout, ct) : null;
+        var scheduleTask = actor.Ask<ScheduleSnapshot>(new GetSchedule(1), factory.Options.AskTimeout, ct);
         var fleet = await fleetTask;
         var agents = snapshot?.Agents ?? (await agentsTask!).Agents;
         var statuses = agents.ToDictionary(a => a.Agent, StringComparer.Ordinal);

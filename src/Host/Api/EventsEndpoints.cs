@@ -31,12 +31,12 @@ public static class EventsEndpoints
             .ProducesProblem(404);
     }
 
-    private static async Task<IResult> Stream(string? output, HttpContext http, IRequiredActor<FactoryActor> factory, IRequiredActor<EventBridgeActor> bridge, CancellationToken ct)
+    private static async Task<IResult> Stream(string? output, HttpContext http, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, CancellationToken ct)
     {
         var agents = new HashSet<string>(StringComparer.Ordinal);
         if (!string.IsNullOrWhiteSpace(output))
         {
-            var fleet = await (await factory.GetAsync(ct)).Ask<CurrentFleet>(GetFleet.Instance, TimeSpan.FromSeconds(10), ct);
+            var fleet = await (await factory.GetAsync(ct)).Ask<CurrentFleet>(GetFleet.Instance, factory.Options.AskTimeout, ct);
             foreach (var name in output.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!fleet.Fleet.Agents.Any(a => a.Name == name))

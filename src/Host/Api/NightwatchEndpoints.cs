@@ -10,17 +10,17 @@ public static partial class ApiEndpoints
     private static void MapNightwatch(RouteGroupBuilder api)
     {
         // Each agent: {agent, score, level, components, updated_at, last_correction, pending_hint, paused, provider}
-        api.MapGet("/drift", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/drift", async (FactoryClient f, CancellationToken ct) =>
             Json((await Ask<DriftSnapshot>(f, new GetDrift(), ct)).Agents))
             .WithSummary("Each agent's drift score, level, signal components and last correction").Produces<List<AgentDrift>>();
-        api.MapGet("/drift/{name}", async (string name, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/drift/{name}", async (string name, FactoryClient f, CancellationToken ct) =>
         {
             var agent = (await Ask<DriftSnapshot>(f, new GetDrift(name), ct)).Agents.FirstOrDefault();
             return agent is null ? UnknownAgent(name) : Json(agent);
         }).WithSummary("One agent's drift").Produces<AgentDrift>().ProducesProblem(404);
 
         // Newest first: {escalation: {id, agent, at, level, score, reason, components, run_id}, delivery: {ok, detail, at} | null}
-        api.MapGet("/escalations", async (int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/escalations", async (int? limit, FactoryClient f, CancellationToken ct) =>
         {
             if (limit is <= 0 or > 1000)
             {

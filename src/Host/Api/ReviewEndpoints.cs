@@ -12,16 +12,13 @@ namespace DarkFactory.Host.Api;
 /// </summary>
 public static class ReviewEndpoints
 {
-    // GET is answered by the review read model; POST waits for ReviewStarted to be journaled (slow on a loaded machine)
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
-
     public static void MapReviewEndpoints(this RouteGroupBuilder api)
     {
-        api.MapGet("/reviews", async (int? limit, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/reviews", async (int? limit, FactoryClient f, CancellationToken ct) =>
             Json((await Ask<ReviewsSnapshot>(f, new GetReviews(Math.Clamp(limit ?? 50, 1, 500)), ct)).Reviews))
             .WithSummary("Compound reviews, newest first (limit 1..500): steps with timings, gate results, PR link or report")
             .Produces<List<ReviewView>>();
-        api.MapPost("/reviews", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapPost("/reviews", async (FactoryClient f, CancellationToken ct) =>
         {
             var accepted = await Ask<ReviewAccepted>(f, new RunReview(ReviewTrigger.Manual), ct);
             if (!accepted.Ok)
@@ -33,18 +30,14 @@ public static class ReviewEndpoints
             return Results.Json(found.Review, DarkFactoryJson.Options, statusCode: 202);
         }).WithSummary("Start a compound review now (409 while one runs); without compound_review.agent the router picks the agent")
             .Produces<ReviewView>(202).ProducesProblem(409);
-        api.MapGet("/reviews/{id}", async (string id, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/reviews/{id}", async (string id, FactoryClient f, CancellationToken ct) =>
         {
             var found = await Ask<ReviewFound>(f, new GetReview(id), ct);
             return found.Review is null ? Problem(404, "unknown review", $"id: no review with id '{id}' (see GET /api/reviews)") : Json(found.Review);
         }).WithSummary("One compound review").Produces<ReviewView>().ProducesProblem(404);
     }
 
-    private static async Task<T> Ask<T>(IRequiredActor<FactoryActor> factory, object message, CancellationToken ct)
-    {
-        var actor = await factory.GetAsync(ct);
-        return await actor.Ask<T>(message, AskTimeout, ct);
-    }
+    private static Task<T> Ask<T>(FactoryClient factory, object message, CancellationToken ct) => factory.Ask<T>(message, factory.Options.ReviewAskTimeout, ct);
 
     private static IResult Json(object? value) => Results.Json(value, DarkFactoryJson.Options);
 

@@ -18,7 +18,6 @@ public sealed record RouteRequest(string? Task, string? Agent);
 /// </summary>
 public static class RouterEndpoints
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly string[] CostGroupings = ["agent", "provider", "day", "run"];
 
     public static void MapRouterEndpoints(this RouteGroupBuilder api)
@@ -28,19 +27,19 @@ public static class RouterEndpoints
             .Produces<RouteDecision>()
             .ProducesProblem(400)
             .ProducesProblem(404);
-        api.MapGet("/providers", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/providers", async (FactoryClient f, CancellationToken ct) =>
                 Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Providers))
             .WithSummary("Each provider: state (ok, limited, open, over_budget), reset_at, spend")
             .Produces<List<ProviderStatus>>();
-        api.MapGet("/providers/switches", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/providers/switches", async (FactoryClient f, CancellationToken ct) =>
                 Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Switches ?? []))
             .WithSummary("The latest provider switches of agents, with their reasons")
             .Produces<List<ProviderSwitched>>();
-        api.MapGet("/providers/avoids", async (IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/providers/avoids", async (FactoryClient f, CancellationToken ct) =>
                 Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Avoids ?? []))
             .WithSummary("The routes agents keep off after a severe drift (Nightwatch's route-avoid): agent, provider, model, until, reason")
             .Produces<List<RouteAvoidRecorded>>();
-        api.MapGet("/costs", async (string? by, IRequiredActor<FactoryActor> f, CancellationToken ct) =>
+        api.MapGet("/costs", async (string? by, FactoryClient f, CancellationToken ct) =>
         {
             by ??= "provider";
             if (!CostGroupings.Contains(by))
@@ -55,7 +54,7 @@ public static class RouterEndpoints
             .ProducesProblem(400);
     }
 
-    private static async Task<IResult> Route(string? task, string? agent, HttpRequest request, IRequiredActor<FactoryActor> f, CancellationToken ct)
+    private static async Task<IResult> Route(string? task, string? agent, HttpRequest request, FactoryClient f, CancellationToken ct)
     {
         if (task is null && request.ContentLength > 0)
         {
@@ -84,11 +83,7 @@ public static class RouterEndpoints
         return Json(await Ask<RouteDecision>(f, new RouteTask(task, agent), ct));
     }
 
-    private static async Task<T> Ask<T>(IRequiredActor<FactoryActor> factory, object message, CancellationToken ct)
-    {
-        var actor = await factory.GetAsync(ct);
-        return await actor.Ask<T>(message, AskTimeout, ct);
-    }
+    private static Task<T> Ask<T>(FactoryClient factory, object message, CancellationToken ct) => factory.Ask<T>(message, ct);
 
     private static IResult Json(object value) => Results.Json(value, DarkFactoryJson.Options);
 

@@ -167,7 +167,9 @@ public static class DaemonHost
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // bad parameters -> problem details naming them
         var telemetry = new FleetTelemetry();
         builder.AddDarkFactoryObservability(telemetry);
-        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<IRequiredActor<FactoryActor>>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>()));
+        builder.Services.AddSingleton(sp => DarkFactoryOptions.Create(sp.GetRequiredService<ActorSystem>().Settings.Config));
+        builder.Services.AddSingleton<FactoryClient>();
+        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<FactoryClient>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>()));
         builder.Services.AddAkka("dark-factory", (akka, _) => akka
             .WithDarkFactoryPersistence(persistence)
             .WithDarkFactorySettings(Environment.GetEnvironmentVariable("DF_HOCON"))

@@ -17,7 +17,7 @@ public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnly
 /// is refused with its errors and never reaches the actors. Reloads are serialized. An applied fleet is in
 /// the API's status view when the reload returns (agents added or removed show at once).
 /// </summary>
-public sealed class FleetReloader(string fleetPath, IRequiredActor<FactoryActor> factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log)
+public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -55,9 +55,8 @@ public sealed class FleetReloader(string fleetPath, IRequiredActor<FactoryActor>
                 fleet = load.Fleet!;
             }
 
-            var actor = await factory.GetAsync(cancel);
-            var applied = await actor.Ask<FleetApplied>(new ApplyFleet(fleet), TimeSpan.FromSeconds(30), cancel);
-            await ApiEndpoints.AwaitStatus(bridge, cancel);
+            var applied = await factory.Ask<FleetApplied>(new ApplyFleet(fleet), factory.Options.ApplyTimeout, cancel);
+            await ApiEndpoints.AwaitStatus(bridge, factory.Options.AskTimeout, cancel);
             view.Serve();
             return new ReloadResult(true, applied, diagnostics);
         }
