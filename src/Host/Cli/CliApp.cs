@@ -58,6 +58,9 @@ public static partial class CliApp
         root.Subcommands.Add(RouterCommands.Costs(Data));
         root.Subcommands.Add(RouterCommands.Providers(Data));
         root.Subcommands.Add(ControlCommands.Wait(Data));
+        root.Subcommands.Add(OpsCommands.Doctor(Data));
+        root.Subcommands.Add(OpsCommands.BackupCommand(Data));
+        root.Subcommands.Add(OpsCommands.RestoreCommand(DataDir));
         root.Subcommands.Add(Completion.Command(Root));
         return root;
     }

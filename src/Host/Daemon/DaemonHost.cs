@@ -62,6 +62,15 @@ public static class DaemonHost
             return 1;
         }
 
+        // a directory written by a newer release is refused, not misread; else it is stamped with this release
+        if (Ops.DataStamp.Refusal(data.Path) is { } refusal)
+        {
+            Console.Error.WriteLine("df: " + refusal);
+            return 1;
+        }
+
+        Ops.DataStamp.Write(data.Path);
+
         // Agent processes of a daemon that was killed (SIGKILL, power loss) on this data directory.
         var orphans = ProcessTree.KillMarked([data.DaemonId + "/"]);
         var persistence = PersistenceSetup.Choose(options.Postgres, data);

@@ -101,7 +101,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs `df ARGS --data-dir DIR` and returns its exit code and output.</summary>
+    /// <summary>Runs `df ARGS --data-dir DIR` (unless ARGS name their own --data-dir) and returns its exit code and output.</summary>
     public async Task<(int Exit, string Stdout, string Stderr)> Df(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -111,8 +111,12 @@ public sealed class DaemonProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
 
-        psi.ArgumentList.Add("--data-dir");
-        psi.ArgumentList.Add(DataDir);
+        if (!args.Contains("--data-dir"))
+        {
+            psi.ArgumentList.Add("--data-dir");
+            psi.ArgumentList.Add(DataDir);
+        }
+
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

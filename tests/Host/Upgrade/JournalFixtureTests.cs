@@ -17,7 +17,7 @@ namespace DarkFactory.Host.Tests.Upgrade;
 [Collection("daemon")]
 public sealed class JournalFixtureTests
 {
-    private static readonly string Fixtures = Path.Combine(DaemonProcess.RepoRoot(), "tests", "Host", "Fixtures");
+    internal static readonly string Fixtures = Path.Combine(DaemonProcess.RepoRoot(), "tests", "Host", "Fixtures");
 
     /// <summary>The persistence ids whose events and snapshots every fixture must hold (so each actor is exercised).</summary>
     private static readonly string[] PersistenceIds = ["scheduler", "router", "nightwatch", "compound-review", "agent-pulse-1", "agent-crasher", "agent-drifter", "agent-wrecker", "agent-swerver", "agent-fixer"];
@@ -170,7 +170,7 @@ public sealed class JournalFixtureTests
     }
 
     /// <summary>What the daemon shows of each persistent actor's state; paths under its data directory as {data}.</summary>
-    private static async Task<JsonObject> Observe(DaemonProcess daemon, DateTimeOffset writtenAt)
+    internal static async Task<JsonObject> Observe(DaemonProcess daemon, DateTimeOffset writtenAt)
     {
         async Task<JsonNode> Get(string path) =>
             Normalize(JsonNode.Parse((await daemon.ApiJson(path)).GetRawText())!, daemon.DataDir);
@@ -233,7 +233,7 @@ public sealed class JournalFixtureTests
     /// <summary>The same agents, quiet: nothing starts by itself, so what the daemon shows is what it read.</summary>
     private static string RecoveryFleet() => Fleet("{repo}", "{agents}", generating: false);
 
-    private static string ReadFleet(string fixture) =>
+    internal static string ReadFleet(string fixture) =>
         File.ReadAllText(Path.Combine(fixture, "fleet.yaml")).Replace("{agents}", Path.Combine(DaemonProcess.RepoRoot(), "tests", "agents"), StringComparison.Ordinal)
             .Replace("{repo}", Path.GetTempPath(), StringComparison.Ordinal);
 
@@ -357,7 +357,7 @@ public sealed class JournalFixtureTests
         command.ExecuteNonQuery();
     }
 
-    private static void CopyDirectory(string from, string to)
+    internal static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
         foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
