@@ -61,6 +61,7 @@ public static partial class CliApp
         root.Subcommands.Add(OpsCommands.Doctor(Data));
         root.Subcommands.Add(OpsCommands.BackupCommand(Data));
         root.Subcommands.Add(OpsCommands.RestoreCommand(DataDir));
+        root.Subcommands.Add(OpsCommands.Service(Data));
         root.Subcommands.Add(Completion.Command(Root));
         return root;
     }
@@ -79,12 +80,24 @@ public static partial class CliApp
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DF_LOG_FORMAT") is { Length: > 0 } f ? f : "text",
         };
         logFormat.AcceptOnlyFromAmong("text", "json");
+        var logDays = new Option<int>("--log-days")
+        {
+            Description = "Days of daemon log files (DIR/logs/daemon-DATE.log, one a day) kept when not under journald; 0 writes none (also $DF_LOG_DAYS)",
+            DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("DF_LOG_DAYS"), out var days) ? days : DaemonLogFile.DefaultRetentionDays,
+        };
+        logDays.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--log-days must be 0 or more");
+            }
+        });
         var command = new Command("up", "Run the daemon in the foreground on a fleet file.\nExample: ./df up --fleet fleet.yaml --data-dir /var/lib/darkfactory")
         {
-            fleet, listen, postgres, allowRemote, logFormat,
+            fleet, listen, postgres, allowRemote, logFormat, logDays,
         };
         command.SetAction(parse => DaemonHost.RunAsync(new DaemonOptions(
-            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote), parse.GetValue(logFormat)!)));
+            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote), parse.GetValue(logFormat)!, parse.GetValue(logDays))));
         return command;
     }
 

@@ -122,4 +122,61 @@ public static class OpsCommands
         });
         return command;
     }
+
+    public static Command Service(Func<ParseResult, DataDirectory> data)
+    {
+        var user = new Option<bool>("--user") { Description = "A unit for your own service manager (systemctl --user), in ~/.config/systemd/user" };
+        var fleet = new Option<string>("--fleet") { Description = "The fleet file the daemon runs", DefaultValueFactory = _ => "fleet.yaml" };
+        var listen = new Option<string>("--listen") { Description = "The API address", DefaultValueFactory = _ => "127.0.0.1:7780" };
+        var runAs = new Option<string>("--run-as") { Description = "System units: the account the daemon runs as (create it first; 'root' to run as root)", DefaultValueFactory = _ => "darkfactory" };
+        var output = new Option<string?>("--output") { Description = "Write the unit here instead of /etc/systemd/system (or ~/.config/systemd/user); '-' prints it" };
+        var install = new Command(
+            "install",
+            "Write the systemd unit of the daemon with this machine's paths (this df, the fleet file, the data directory), then print the systemctl commands that start it.\nExample: sudo ./df service install --fleet /etc/darkfactory/fleet.yaml --data-dir /var/lib/darkfactory")
+        {
+            user, fleet, listen, runAs, output,
+        };
+        install.SetAction(parse =>
+        {
+            var userUnit = parse.GetValue(user);
+            var options = new SystemdUnitOptions(
+                SystemdUnit.CurrentExec(),
+                Path.GetFullPath(parse.GetValue(fleet)!),
+                data(parse).Path,
+                parse.GetValue(listen)!,
+                parse.GetValue(runAs),
+                userUnit,
+                userUnit ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "darkfactory", "environment") : "/etc/darkfactory/environment");
+            var unit = SystemdUnit.Render(options);
+            var target = parse.GetValue(output) ?? SystemdUnit.InstallPath(userUnit);
+            if (target == "-")
+            {
+                Console.Write(unit);
+                return 0;
+            }
+
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
+                File.WriteAllText(target, unit);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"cannot write {target}: {e.Message}{(userUnit ? string.Empty : " (a system unit needs root: sudo, or --user)")}");
+            }
+
+            var systemctl = userUnit ? "systemctl --user" : "systemctl";
+            Console.WriteLine($"wrote {Path.GetFullPath(target)}");
+            if (!userUnit && options.User is { Length: > 0 } account && account != "root")
+            {
+                Console.WriteLine($"  id {account} || useradd --system --home-dir {options.DataDir} --shell /usr/sbin/nologin {account}");
+            }
+
+            Console.WriteLine($"  install -m 600 /dev/null {options.EnvironmentFile}   # then add the provider keys (ANTHROPIC_API_KEY=...)");
+            Console.WriteLine($"  {systemctl} daemon-reload && {systemctl} enable --now darkfactory");
+            Console.WriteLine($"  journalctl {(userUnit ? "--user " : string.Empty)}-u darkfactory -f");
+            return 0;
+        });
+        return new Command("service", "Run the daemon as a systemd service.\nExample: sudo ./df service install") { install };
+    }
 }

@@ -18,7 +18,8 @@ using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 namespace DarkFactory.Host.Daemon;
 
 /// <param name="LogFormat">text (one line per entry) or json (one JSON object per line).</param>
-public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote, string LogFormat = "text");
+/// <param name="LogDays">Days of daemon log files kept in DIR/logs when journald does not take the log (0: no file).</param>
+public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote, string LogFormat = "text", int LogDays = DaemonLogFile.DefaultRetentionDays);
 
 /// <summary>
 /// The composition root of the daemon: validates the fleet, takes the data directory, sweeps agent
@@ -104,6 +105,7 @@ public static class DaemonHost
             fleet.Agents.Count,
             applied.Changes is { } c ? string.Join(", ", c.Started) : "none");
 
+        app.Services.GetRequiredService<SystemdNotify>().Ready($"fleet of {fleet.Agents.Count} agents applied; API on {url}");
         await app.WaitForShutdownAsync();
         data.RemoveEndpoint(Environment.ProcessId);
         await app.DisposeAsync();
@@ -125,7 +127,21 @@ public static class DaemonHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
         builder.Logging.ClearProviders();
-        if (options.LogFormat == "json")
+        var journald = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
+        if (!journald && options.LogDays > 0)
+        {
+            builder.Logging.AddProvider(new DaemonLogFile(options.Data.Logs, options.LogDays, TimeProvider.System));
+        }
+
+        if (journald && JournaldLog.ForThisProcess() is { } journal)
+        {
+            builder.Logging.AddProvider(journal); // structured: DF_AGENT, DF_RUN_ID and each logged value as fields
+        }
+        else if (journald && options.LogFormat != "json")
+        {
+            builder.Logging.AddSystemdConsole(o => o.UseUtcTimestamp = true); // journald reads the <priority> prefixes
+        }
+        else if (options.LogFormat == "json")
         {
             builder.Logging.AddJsonConsole(o =>
             {
@@ -167,6 +183,9 @@ public static class DaemonHost
         };
         var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
 
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
+        builder.Services.AddSingleton<SystemdNotify>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SystemdNotify>());
         builder.Services.AddSingleton(logs);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(new ApiToken(token));

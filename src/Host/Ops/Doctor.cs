@@ -426,7 +426,7 @@ public static partial class Doctor
     {
         try
         {
-            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(3) };
+            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
             return (await http.GetAsync("/api/health", ct)).StatusCode == HttpStatusCode.OK;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

@@ -17,7 +17,11 @@ public sealed partial class ComposeTests
     private static readonly string Root = DaemonProcess.RepoRoot();
 
     /// <summary>Every environment variable the daemon reads from its environment (beyond PATH and the like).</summary>
-    private static readonly HashSet<string> DaemonVariables = ["DF_POSTGRES", "DF_DATA_DIR", "DF_WORKTREES", "GITHUB_TOKEN", .. ReviewOverrides.Names];
+    private static readonly HashSet<string> DaemonVariables = ["DF_POSTGRES", "DF_DATA_DIR", "DF_WORKTREES", "GITHUB_TOKEN", .. ReviewOverrides.Names, .. ProviderKeys()];
+
+    /// <summary>The default fleet's provider keys (providers[].api_key_env): compose passes each from the host's environment.</summary>
+    internal static IReadOnlyList<string> ProviderKeys() =>
+        DarkFactory.Host.Fleet.FleetLoader.LoadFile(Path.Combine(Root, "fleet.yaml")).Fleet!.Providers.Select(p => p.ApiKeyEnv).OfType<string>().ToList();
 
     private static YamlMappingNode Compose()
     {
@@ -56,6 +60,7 @@ public sealed partial class ComposeTests
         Assert.DoesNotContain(env.Keys, k => !DaemonVariables.Contains(k));
         Assert.Matches("^Host=postgres;Port=5432;.*Database=darkfactory$", env["DF_POSTGRES"]);
         Assert.Contains("GITHUB_TOKEN", env.Keys);
+        Assert.All(ProviderKeys(), key => Assert.Equal($"${{{key}:-}}", env[key]));
         Assert.Contains("DF_FORGE_BASE_URL", env.Keys);
 
         // the database, the data directory and the worktrees live in named volumes; the repository is mounted

@@ -14,7 +14,13 @@ public sealed class DoctorTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("df-doctor-").FullName;
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
 
     private string Fleet(string agents, string providers = "")
     {

@@ -1,0 +1,78 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Messages.Agents;
+using Microsoft.Extensions.Hosting.Systemd;
+
+namespace DarkFactory.Host.Daemon;
+
+/// <summary>
+/// The daemon's side of <c>Type=notify</c> (deploy/systemd/darkfactory.service), through
+/// Microsoft.Extensions.Hosting.Systemd's notifier (inactive without <c>NOTIFY_SOCKET</c>): <c>READY=1</c> once
+/// the fleet is applied (not when the web host starts), <c>WATCHDOG=1</c> every half <c>WATCHDOG_USEC</c> while
+/// the actor system answers (the factory answers a fleet query within that time), <c>STOPPING=1</c> when the
+/// drain begins. A stuck or dead actor system stops feeding the watchdog and systemd restarts the daemon.
+/// </summary>
+public sealed partial class SystemdNotify(ISystemdNotifier notifier, IRequiredActor<FactoryActor> factory, ILogger<SystemdNotify> log) : BackgroundService
+{
+    public bool Enabled => notifier.IsEnabled;
+
+    /// <summary>The watchdog interval systemd asked for (WatchdogSec), when it is meant for this process.</summary>
+    public static TimeSpan? WatchdogInterval()
+    {
+        if (!long.TryParse(Environment.GetEnvironmentVariable("WATCHDOG_USEC"), NumberStyles.None, CultureInfo.InvariantCulture, out var usec) || usec <= 0)
+        {
+            return null;
+        }
+
+        var pid = Environment.GetEnvironmentVariable("WATCHDOG_PID");
+        return string.IsNullOrEmpty(pid) || pid == Environment.ProcessId.ToString(CultureInfo.InvariantCulture) ? TimeSpan.FromMicroseconds(usec) : null;
+    }
+
+    public void Ready(string status)
+    {
+        if (notifier.IsEnabled)
+        {
+            notifier.Notify(new ServiceState($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS={status}"));
+        }
+    }
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (notifier.IsEnabled)
+        {
+            notifier.Notify(new ServiceState("STOPPING=1\nSTATUS=draining the fleet"));
+        }
+
+        return base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!notifier.IsEnabled || WatchdogInterval() is not { } interval)
+        {
+            return;
+        }
+
+        var every = interval / 2;
+        var system = await factory.GetAsync(stoppingToken);
+        using var timer = new PeriodicTimer(every);
+        do
+        {
+            try
+            {
+                await system.Ask<AgentsSnapshot>(GetAgents.Instance, every, stoppingToken);
+                notifier.Notify(new ServiceState("WATCHDOG=1"));
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                NotFed(log, every.TotalSeconds);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The actor system did not answer within {Seconds} s: the systemd watchdog is not fed")]
+    private static partial void NotFed(ILogger logger, double seconds);
+}
