@@ -94,7 +94,7 @@ public sealed partial class DaemonLogFile : ILoggerProvider
         _ => "crit",
     };
 
-    public ILogger CreateLogger(string categoryName) => new FileLogger(this, categoryName);
+    public ILogger CreateLogger(string categoryName) => new CallbackLogger(categoryName, (category, level, message, exception, _) => Write(category, level, message, exception));
 
     public void Dispose()
     {
@@ -107,20 +107,4 @@ public sealed partial class DaemonLogFile : ILoggerProvider
 
     [GeneratedRegex(@"^daemon-(\d{4}-\d{2}-\d{2})\.log$")]
     private static partial Regex Name();
-
-    private sealed class FileLogger(DaemonLogFile file, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                file.Write(category, logLevel, formatter(state, exception), exception);
-            }
-        }
-    }
 }

@@ -117,7 +117,7 @@ public sealed partial class JournaldLog : ILoggerProvider
         }
     }
 
-    public ILogger CreateLogger(string categoryName) => new JournalLogger(this, categoryName);
+    public ILogger CreateLogger(string categoryName) => new CallbackLogger(categoryName, (category, level, message, exception, state) => Send(Fields(category, level, message, exception, state)));
 
     public void Dispose() => _socket.Dispose();
 
@@ -126,20 +126,4 @@ public sealed partial class JournaldLog : ILoggerProvider
 
     [GeneratedRegex("([a-z0-9])([A-Z])")]
     private static partial Regex Snake();
-
-    private sealed class JournalLogger(JournaldLog journal, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                journal.Send(Fields(category, logLevel, formatter(state, exception), exception, state as IEnumerable<KeyValuePair<string, object?>>));
-            }
-        }
-    }
 }

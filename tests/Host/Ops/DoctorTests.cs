@@ -22,6 +22,14 @@ public sealed class DoctorTests : IDisposable
         }
     }
 
+    private const string OneAgent = """
+        version: 1
+        agents:
+          - name: a
+            layer: growth
+            command: ["/bin/true"]
+        """;
+
     private string Fleet(string agents, string providers = "")
     {
         var file = Path.Combine(_root, $"fleet-{Guid.NewGuid():N}.yaml");
@@ -162,13 +170,7 @@ public sealed class DoctorTests : IDisposable
     [Fact]
     public async Task Df_doctor_json_next_to_a_running_daemon_reports_its_store_healthy_and_its_port_as_its_own()
     {
-        await using var daemon = new DaemonProcess("""
-            version: 1
-            agents:
-              - name: a
-                layer: growth
-                command: ["/bin/true"]
-            """);
+        await using var daemon = new DaemonProcess(OneAgent);
         await daemon.StartAsync();
         var url = new Uri(JsonDocument.Parse(File.ReadAllText(Path.Combine(daemon.DataDir, "daemon.json"))).RootElement.GetProperty("url").GetString()!);
 
@@ -196,13 +198,7 @@ public sealed class DoctorTests : IDisposable
     [Fact]
     public async Task A_data_directory_from_a_newer_release_is_refused_by_df_up_and_named_by_doctor()
     {
-        await using var daemon = new DaemonProcess("""
-            version: 1
-            agents:
-              - name: a
-                layer: growth
-                command: ["/bin/true"]
-            """);
+        await using var daemon = new DaemonProcess(OneAgent);
         Directory.CreateDirectory(daemon.DataDir);
         File.WriteAllText(Path.Combine(daemon.DataDir, DataStamp.FileName), """{"format": 99, "written_by": "df 9.0.0", "at": "2030-01-01T00:00:00Z"}""");
 
@@ -219,13 +215,7 @@ public sealed class DoctorTests : IDisposable
     [Fact]
     public async Task The_daemon_stamps_its_data_directory_with_its_release()
     {
-        await using var daemon = new DaemonProcess("""
-            version: 1
-            agents:
-              - name: a
-                layer: growth
-                command: ["/bin/true"]
-            """);
+        await using var daemon = new DaemonProcess(OneAgent);
         await daemon.StartAsync();
         var stamp = DataStamp.Read(daemon.DataDir);
         Assert.NotNull(stamp);

@@ -154,7 +154,7 @@ public sealed class SystemdTests : IDisposable
         var ready = Seen().First(m => m.Text.StartsWith("READY=1", StringComparison.Ordinal));
         Assert.Contains("STATUS=fleet of 1 agents applied", ready.Text);
         Assert.Contains($"MAINPID={daemon.Pid}", ready.Text);
-        Assert.Contains("Fleet of 1 agents applied", daemon.Output); // logged before the notification was sent
+        await DaemonProcess.Until(() => Task.FromResult(daemon.Output.Contains("Fleet of 1 agents applied", StringComparison.Ordinal)), TimeSpan.FromSeconds(10), "the fleet applied in the log");
         Assert.Equal("running", (await daemon.AgentAsync("keeper")).GetProperty("state").GetString());
 
         // the watchdog keeps being fed, every half WatchdogSec, while the actor system answers
