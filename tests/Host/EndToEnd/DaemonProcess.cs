@@ -84,6 +84,9 @@ public sealed class DaemonProcess : IAsyncDisposable
         await Until(() => Task.FromResult(File.Exists(endpoint) || _process.HasExited), TimeSpan.FromSeconds(60), "daemon.json");
         if (_process.HasExited)
         {
+            // HasExited can be seen before the output handlers got the last lines: WaitForExitAsync also
+            // waits for the redirected streams to reach their end, so the message carries what the daemon said.
+            await _process.WaitForExitAsync();
             throw new InvalidOperationException($"daemon exited with {_process.ExitCode}:\n{Output}");
         }
     }
