@@ -34,7 +34,7 @@ public sealed class FactoryActor : ReceiveActor
         Receive<ApplyFleet>(m =>
         {
             // the layers route the runs this revision starts against its policy, even while the router recovers
-            routes?.Publish(new RoutingPolicy(m.Fleet), routes.Board.With(missingClis: ProviderRouterActor.MissingClis(m.Fleet, findExecutable)));
+            routes?.Publish(new RoutingPolicy(m.Fleet), routes.Board.With(missingClis: BoardBuilder.MissingClis(m.Fleet, findExecutable)));
             Tell<ProviderRouterActor>(m);
             Forward<FleetActor>(m);
             Tell<SchedulerActor>(m);

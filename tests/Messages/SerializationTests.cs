@@ -39,6 +39,23 @@ public sealed class SerializationTests : IDisposable
         Branch = "df/compound/2026-11-22-revert-speed-up",
     };
 
+    private static readonly ProviderBoard SampleBoard = new ProviderBoard(
+        new Dictionary<string, ProviderCondition>
+        {
+            ["anthropic"] = new(ProviderState.Limited, At.AddHours(1), "429 Too Many Requests"),
+            ["openai"] = new(ProviderState.OverBudget, At.AddHours(12), "daily budget $30.00 reached", Budget: true),
+            ["google"] = ProviderCondition.Ok with { LatencyMs = 900 },
+        },
+        new Dictionary<string, AgentCondition> { ["implementer"] = new("daily budget $15.00 reached", At.AddHours(3)) },
+        new Dictionary<string, string> { ["gemini"] = "'gemini' is not installed (install: npm install -g @google/gemini-cli)" })
+    {
+        EnforceInstalled = false,
+        Avoids = new Dictionary<string, IReadOnlyList<RouteAvoidRecorded>>
+        {
+            ["coder"] = [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)],
+        },
+    };
+
     /// <summary>One realistic sample of every message type; a new message without a sample fails <see cref="Every_manifest_has_a_sample"/>.</summary>
     public static readonly IReadOnlyList<IDarkFactoryMessage> Samples =
     [
@@ -144,6 +161,11 @@ public sealed class SerializationTests : IDisposable
             [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)]),
         new RouteAvoidRecorded("coder", "anthropic", "claude-sonnet-4-5", At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At),
         new ProvidersSnapshot([], [], [], [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift", At)]),
+        new ProviderCondition(ProviderState.Open, At.AddMinutes(2), "3 consecutive failures", Probe: false, LatencyMs: 1234.5),
+        new AgentCondition("daily budget $15.00 reached: $15.20 spent", At.AddHours(3)),
+        SampleBoard,
+        new ProviderBoardPublished(SampleBoard),
+        new ProviderBoardPublished(ProviderBoard.Empty),
         .. ProjectSamples.All,
     ];
 
@@ -235,6 +257,32 @@ public sealed class SerializationTests : IDisposable
         {
             Assert.Equal(type, DarkFactoryJson.Manifests[manifest]);
         }
+    }
+
+    [Fact]
+    public void A_provider_board_that_crossed_the_wire_reads_the_same_and_freezes_for_the_hot_path()
+    {
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+        var back = ((ProviderBoardPublished)serializer.FromBinary(serializer.ToBinary(new ProviderBoardPublished(SampleBoard)), "provider-board-published")).Board;
+
+        Assert.Equal(ProviderState.Limited, back.Of("anthropic").State);
+        Assert.Equal(At.AddHours(1), back.Of("anthropic").ResetAt);
+        Assert.True(back.Of("openai").Budget);
+        Assert.Equal(900, back.Of("google").LatencyMs);
+        Assert.True(back.Of("google").Available);
+        Assert.Same(ProviderCondition.Ok, back.Of("mistral"));
+        Assert.Equal("daily budget $15.00 reached", back.Agents["implementer"].Reason);
+        Assert.StartsWith("'gemini' is not installed", back.MissingClis["gemini"]);
+        Assert.Equal("anthropic", Assert.Single(back.Avoids["coder"]).Provider);
+        Assert.False(back.EnforceInstalled);
+
+        var frozen = back.Frozen();
+        Assert.IsAssignableFrom<System.Collections.Frozen.FrozenDictionary<string, ProviderCondition>>(frozen.Providers);
+        Assert.IsAssignableFrom<System.Collections.Frozen.FrozenDictionary<string, IReadOnlyList<RouteAvoidRecorded>>>(frozen.Avoids);
+        Assert.Equal(back.Of("openai"), frozen.Of("openai"));
+        Assert.False(frozen.EnforceInstalled);
+        Assert.Same(frozen, frozen.Frozen());
+        Assert.Same(ProviderBoard.Empty, ProviderBoard.Empty.Frozen());
     }
 
     [Fact]

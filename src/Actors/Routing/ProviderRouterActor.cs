@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -11,94 +10,57 @@ using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Routing;
 
-/// <summary>Settings of the <see cref="ProviderRouterActor"/>; tests inject a clock, a probe and their own persistence id.</summary>
-public sealed record RouterSettings
-{
-    public TimeProvider Clock { get; init; } = TimeProvider.System;
-    public string PersistenceId { get; init; } = "router";
-
-    /// <summary>A snapshot every this many events; older events are then deleted.</summary>
-    public int SnapshotEvery { get; init; } = 200;
-
-    /// <summary>Where the policy and the live board are published for the layers.</summary>
-    public RouteBoard Board { get; init; } = new();
-
-    /// <summary>A CLI binary's path on PATH, or null when it is not installed.</summary>
-    public Func<string, string?> FindExecutable { get; init; } = _ => "installed";
-
-    /// <summary>
-    /// The cheap probe of a limited provider while polling: true when it answers again (anything but 429 or
-    /// 5xx), false when still limited, null when it cannot tell (no base_url). Default: HTTP GET of base_url, 2 s.
-    /// </summary>
-    public Func<ProviderSpec, CancellationToken, Task<bool?>> Probe { get; init; } = HttpProbe.GetAsync;
-
-    /// <summary>Where a waiting agent is resumed (the factory, which routes <see cref="ResumeAgent"/> to its layer).</summary>
-    public IActorRef? Factory { get; init; }
-}
-
 /// <summary>
 /// /user/factory/router: provider health, the cost ledger, budgets, failover and polling (persistent, id
 /// <c>router</c>). It listens on the event stream for usage (<see cref="AgentUsage"/>), rate limits
 /// (<see cref="ProviderLimited"/>) and run outcomes (<see cref="AgentLifecycle"/>, attributed to the provider
-/// of the run's <see cref="RouteChosen"/>), persists what changes, and after each change publishes the
-/// compiled <see cref="RoutingPolicy"/> with a fresh <see cref="ProviderBoard"/> into the shared
-/// <see cref="RouteBoard"/>, against which each layer routes a run when it starts. Nightwatch's
-/// <see cref="RouteAvoid"/> (severe drift) becomes a persisted <see cref="RouteAvoidRecorded"/>: the agent's
-/// runs keep off that provider / model until it expires (<c>until</c> + <c>router.avoid_for</c>; a timer
-/// re-publishes the board then), unless nothing else is available. An agent with no route
-/// is remembered (<see cref="AwaitRoute"/>); while any waits, the router polls (reset times passing, an
-/// HTTP probe of limited providers) and resumes it when a route returns. Decisions are pure
-/// (<see cref="RoutingPolicy"/>, <see cref="ProviderHealth"/>, <see cref="CostLedger"/>, <see cref="Budgets"/>).
+/// of the run's <see cref="RouteChosen"/>), persists what changes (<see cref="RouterState"/>), and after each
+/// change publishes the compiled <see cref="RoutingPolicy"/> with a fresh <see cref="ProviderBoard"/>
+/// (<see cref="BoardBuilder"/>) into the <see cref="RouteBoard"/>, against which each layer routes a run when it
+/// starts. Nightwatch's <see cref="RouteAvoid"/> (severe drift) becomes a persisted <see cref="RouteAvoidRecorded"/>:
+/// the agent's runs keep off that provider / model until it expires (<c>until</c> + <c>router.avoid_for</c>; a
+/// timer re-publishes the board then), unless nothing else is available. An agent with no route is remembered
+/// (<see cref="AwaitRoute"/>); while any waits, the router polls (reset times passing, a <see cref="ProviderProbe"/>
+/// of limited providers) and resumes it when a route returns. Decisions are pure (<see cref="RoutingPolicy"/>,
+/// <see cref="ProviderHealth"/>, <see cref="CostLedger"/>, <see cref="Budgets"/>, <see cref="RunOutcomes"/>).
 /// </summary>
 public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
 {
     private const string PollTimer = "poll";
     private const string ChangeTimer = "change";
     private const string AvoidTimer = "avoid";
-    private const int KeepRoutes = 2000;
-    private const int KeepSwitches = 100;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly RouterSettings _settings;
-    private readonly ProviderHealth _health;
-    private readonly CostLedger _ledger = new();
-
-    // persisted (recent routes: run -> provider attribution; last provider of each agent)
-    private readonly Dictionary<string, RouteChosen> _routes = new(StringComparer.Ordinal);
-    private readonly Queue<string> _routeOrder = new();
-    private readonly Dictionary<string, string> _lastProvider = new(StringComparer.Ordinal);
-    private readonly LinkedList<ProviderSwitched> _switches = new();
-    private readonly Dictionary<string, List<RouteAvoidRecorded>> _avoids = new(StringComparer.Ordinal);
+    private readonly RouterState _state;
 
     // runtime
+    private readonly RunOutcomes _outcomes = new();
+    private readonly Dictionary<string, AwaitRoute> _waiting = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _probing = new(StringComparer.Ordinal);
     private FleetSpec _fleet = new();
     private RoutingPolicy _policy = new(new FleetSpec());
-    private readonly Dictionary<string, AwaitRoute> _waiting = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, double> _latency = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _started = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _timedOut = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _probing = new(StringComparer.Ordinal);
 
     public ProviderRouterActor(RouterSettings settings)
     {
         _settings = settings;
-        _health = new ProviderHealth(settings.Clock);
+        _state = new RouterState(settings.Clock);
         PersistenceId = settings.PersistenceId;
 
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is RouterSnapshot s)
             {
-                Restore(s);
+                _state.Restore(s);
             }
         });
-        Recover<CostRecorded>(_ledger.Apply);
-        Recover<ProviderLimitRecorded>(_health.Apply);
-        Recover<BreakerTransitioned>(_health.Apply);
-        Recover<RouteChosen>(ApplyRoute);
-        Recover<ProviderSwitched>(ApplySwitch);
-        Recover<RouteAvoidRecorded>(ApplyAvoid);
+        Recover<CostRecorded>(e => _state.Apply(e));
+        Recover<ProviderLimitRecorded>(e => _state.Apply(e));
+        Recover<BreakerTransitioned>(e => _state.Apply(e));
+        Recover<RouteChosen>(e => _state.Apply(e));
+        Recover<ProviderSwitched>(e => _state.Apply(e));
+        Recover<RouteAvoidRecorded>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ => OnAvoidExpired());
 
         Command<ApplyFleet>(m => OnFleet(m.Fleet));
@@ -112,8 +74,8 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Command<AwaitRoute>(OnAwait);
         Command<Poll>(_ => OnPoll());
         Command<ProbeAnswered>(OnProbeAnswered);
-        Command<GetProviders>(_ => Sender.Tell(Providers()));
-        Command<GetCosts>(q => Sender.Tell(_ledger.Report(q.By) with { Budgets = BudgetLines() }));
+        Command<GetProviders>(_ => Sender.Tell(RouterReports.Providers(_fleet, _state, BuildBoard(), _waiting.Keys, Now)));
+        Command<GetCosts>(q => Sender.Tell(_state.Ledger.Report(q.By) with { Budgets = RouterReports.Budgets(_fleet, _state.Ledger, Now) }));
         Command<SaveSnapshotSuccess>(s =>
         {
             DeleteMessages(s.Metadata.SequenceNr);
@@ -158,9 +120,9 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     {
         _fleet = fleet;
         _policy = new RoutingPolicy(fleet);
-        _health.FailuresToOpen = fleet.Router.BreakerFailures;
-        _health.OpenFor = fleet.Router.BreakerOpenFor;
-        _health.DefaultLimit = fleet.Router.LimitBackoff;
+        _state.Health.FailuresToOpen = fleet.Router.BreakerFailures;
+        _state.Health.OpenFor = fleet.Router.BreakerOpenFor;
+        _state.Health.DefaultLimit = fleet.Router.LimitBackoff;
         Publish();
     }
 
@@ -172,105 +134,55 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Sender.Tell(decision with { Agent = agent?.Name });
     }
 
-    private ProvidersSnapshot Providers()
-    {
-        var board = BuildBoard();
-        var today = CostLedger.Day(Now);
-        var providers = _fleet.Providers.Select(p =>
-        {
-            var c = board.Of(p.Name);
-            return new ProviderStatus(
-                p.Name, p.Cli, c.State, c.ResetAt, _ledger.ProviderSpend(p.Name),
-                c.State == ProviderState.Ok ? board.MissingClis.GetValueOrDefault(p.Cli) : c.Reason,
-                _ledger.ProviderSpend(p.Name, today), _health.ConsecutiveFailures(p.Name), Polling: _waiting.Count > 0);
-        }).ToList();
-        return new ProvidersSnapshot(providers, _waiting.Keys.Order(StringComparer.Ordinal).ToList(), _switches.Reverse().Take(20).ToList(), ActiveAvoids().ToList());
-    }
-
-    private List<BudgetLine> BudgetLines()
-    {
-        var now = Now;
-        var (today, month) = (CostLedger.Day(now), CostLedger.Month(now));
-        var lines = _fleet.Providers.Select(p => new BudgetLine(
-            p.Name, "provider", _ledger.ProviderSpend(p.Name, today), p.Limits.BudgetPerDay, _ledger.ProviderSpend(p.Name, month), p.Limits.BudgetPerMonth, p.Limits.Credits)).ToList();
-        lines.AddRange(_fleet.Agents.Where(a => a.Budget.Any).Select(a => new BudgetLine(
-            a.Name, "agent", _ledger.AgentSpend(a.Name, today), a.Budget.PerDay, _ledger.AgentSpend(a.Name, month), a.Budget.PerMonth)));
-        return lines;
-    }
-
     // ---------------------------------------------------------------- events of runs
 
     private void OnRouteChosen(RouteChosen chosen)
     {
         var events = new List<object> { chosen };
-        if (chosen.Route.Provider is { } provider)
+        if (chosen.Provider is { } provider)
         {
-            var previous = _lastProvider.GetValueOrDefault(chosen.Agent);
+            var previous = _state.LastProvider(chosen.Agent);
             if (previous is not null && previous != provider)
             {
-                var (reason, detail) = WhySwitched(chosen.Agent, previous);
-                events.Add(new ProviderSwitched(chosen.Agent, chosen.RunId, previous, provider, reason, $"{detail}; {chosen.Route.Reason}", chosen.At));
+                var (reason, detail) = SwitchReasons.Why(chosen.Agent, previous, BuildBoard(), _outcomes.TakeTimedOut(chosen.Agent));
+                events.Add(new ProviderSwitched(chosen.Agent, chosen.RunId, previous, provider, reason, $"{detail}; {chosen.Reason}", chosen.At));
             }
 
-            if (_health.RouteTaken(provider) is { } probe)
+            if (_state.Health.RouteTaken(provider) is { } probe)
             {
                 events.Add(probe);
             }
 
-            _started[chosen.RunId] = chosen.At;
+            _outcomes.Started(chosen.RunId, chosen.At);
         }
 
         _waiting.Remove(chosen.Agent);
         PersistAll(events, Persisted);
     }
 
-    private (SwitchReason, string) WhySwitched(string agent, string previous)
-    {
-        if (_timedOut.Remove(agent))
-        {
-            return (SwitchReason.Timeout, $"the last run on {previous} timed out");
-        }
-
-        var board = BuildBoard();
-        if (board.Avoids.TryGetValue(agent, out var avoids) && avoids.FirstOrDefault(a => a.Provider == previous) is { } avoided)
-        {
-            return (SwitchReason.Drift, $"{previous} avoided after severe drift until {avoided.Until.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'} ({avoided.Reason})");
-        }
-
-        var c = board.Of(previous);
-        return c.State switch
-        {
-            ProviderState.Limited => (SwitchReason.RateLimit, $"{previous} is rate limited ({c.Reason})"),
-            ProviderState.Open => (SwitchReason.Error, $"{previous}'s circuit breaker is open ({c.Reason})"),
-            ProviderState.OverBudget when !c.Budget => (SwitchReason.CreditsExhausted, $"{previous}: {c.Reason}"),
-            ProviderState.OverBudget => (SwitchReason.BudgetExceeded, $"{previous}: {c.Reason}"),
-            _ => (SwitchReason.Routing, "the task routes elsewhere"),
-        };
-    }
-
     private void OnUsage(AgentUsage usage)
     {
-        var provider = usage.Provider ?? _routes.GetValueOrDefault(usage.RunId)?.Route.Provider;
+        var provider = usage.Provider ?? _state.RouteOf(usage.RunId)?.Provider;
         var spec = provider is null ? null : _fleet.Providers.FirstOrDefault(p => p.Name == provider);
         Persist(CostLedger.Price(usage, provider, spec), Persisted);
     }
 
     private void OnLimited(ProviderLimited limited)
     {
-        var provider = limited.Provider ?? (limited.RunId is { } run ? _routes.GetValueOrDefault(run)?.Route.Provider : null);
+        var provider = limited.Provider ?? (limited.RunId is { } run ? _state.RouteOf(run)?.Provider : null);
         if (provider is null)
         {
             _log.Info("Agent [{0}] is rate limited but its run has no known provider: {1}", limited.Agent, limited.Reason);
             return;
         }
 
-        if (_health.Limited(provider, limited.ResetAt, limited.Reason) is { } e)
+        if (_state.Health.Limited(provider, limited.ResetAt, limited.Reason) is { } e)
         {
             _log.Warning("Provider [{0}] rate limited until {1:o}: {2} (agent {3}, {4})", provider, e.Until, limited.Reason, limited.Agent, limited.Source);
 
             // the layers see the limit at once: the run's restart (100 ms later) must not wait for the journal
             // write and land on this provider again (applying twice is harmless; a failed write stops the router)
-            _health.Apply(e);
+            _state.Apply(e);
             Publish();
             Persist(e, Persisted);
         }
@@ -278,38 +190,12 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
 
     private void OnLifecycle(AgentLifecycle e)
     {
-        if (e.RunId is null || !_routes.TryGetValue(e.RunId, out var route) || route.Route.Provider is not { } provider)
+        if (e.RunId is null || _state.RouteOf(e.RunId)?.Provider is not { } provider)
         {
             return;
         }
 
-        BreakerTransitioned? transition = null;
-        switch (e.Kind)
-        {
-            case LifecycleKind.Exited:
-                transition = _health.Success(provider);
-                if (_started.Remove(e.RunId, out var at))
-                {
-                    var ms = (e.At - at).TotalMilliseconds;
-                    _latency[provider] = _latency.TryGetValue(provider, out var old) ? (0.7 * old) + (0.3 * ms) : ms;
-                }
-
-                break;
-            case LifecycleKind.Crashed:
-                _started.Remove(e.RunId);
-                transition = _health.Failure(provider, $"run {e.RunId} of {e.Agent} crashed{(e.Detail is null ? string.Empty : $": {e.Detail}")}");
-                break;
-            case LifecycleKind.Killed:
-                _started.Remove(e.RunId);
-                _timedOut.Add(e.Agent);
-                transition = _health.Failure(provider, $"run {e.RunId} of {e.Agent} timed out");
-                break;
-            case LifecycleKind.Stopped:
-                _started.Remove(e.RunId);
-                break;
-        }
-
-        if (transition is not null)
+        if (_outcomes.Ended(e, provider, _state.Health) is { } transition)
         {
             _log.Warning("Provider [{0}] circuit breaker {1}: {2}", provider, transition.State, transition.Reason);
             Persist(transition, Persisted);
@@ -339,31 +225,10 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Persist(new RouteAvoidRecorded(avoid.Agent, avoid.Provider, avoid.Model, until, avoid.Reason, Now), Persisted);
     }
 
-    /// <summary>Adds (or, for the same provider and model, replaces) an avoid entry of an agent.</summary>
-    private void ApplyAvoid(RouteAvoidRecorded a)
-    {
-        if (!_avoids.TryGetValue(a.Agent, out var entries))
-        {
-            _avoids[a.Agent] = entries = [];
-        }
-
-        entries.RemoveAll(e => e.Provider == a.Provider && e.Model == a.Model);
-        entries.Add(a);
-    }
-
     /// <summary>Drops expired avoid entries, re-publishes the board and waits for the next expiry (also after recovery).</summary>
     private void OnAvoidExpired()
     {
-        var now = Now;
-        foreach (var (agent, entries) in _avoids.ToList())
-        {
-            entries.RemoveAll(e => e.Until <= now);
-            if (entries.Count == 0)
-            {
-                _avoids.Remove(agent);
-            }
-        }
-
+        _state.DropExpiredAvoids(Now);
         Publish();
         ArmAvoidTimer();
         if (_waiting.Count > 0)
@@ -374,13 +239,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
 
     private void ArmAvoidTimer()
     {
-        DateTimeOffset? next = null;
-        foreach (var a in _avoids.Values.SelectMany(e => e))
-        {
-            next = next is null || a.Until < next ? a.Until : next;
-        }
-
-        if (next is { } at)
+        if (_state.NextAvoidExpiry() is { } at)
         {
             Timers.StartSingleTimer(AvoidTimer, AvoidExpired.Instance, at > Now ? at - Now : TimeSpan.Zero);
         }
@@ -388,12 +247,6 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         {
             Timers.Cancel(AvoidTimer);
         }
-    }
-
-    private IEnumerable<RouteAvoidRecorded> ActiveAvoids()
-    {
-        var now = Now;
-        return _avoids.Values.SelectMany(e => e).Where(a => a.Until > now).OrderBy(a => a.Agent, StringComparer.Ordinal).ThenBy(a => a.Until);
     }
 
     // ---------------------------------------------------------------- waiting and polling
@@ -435,7 +288,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     private void OnProbeAnswered(ProbeAnswered answer)
     {
         _probing.Remove(answer.Provider);
-        if (answer.Ok == true && _health.Condition(answer.Provider) is { State: ProviderState.Limited })
+        if (answer.Ok == true && _state.Health.Condition(answer.Provider) is { State: ProviderState.Limited })
         {
             _log.Info("Provider [{0}] answered the router's probe: limit lifted", answer.Provider);
             Persist(new ProviderLimitRecorded(answer.Provider, Now, "answered the router's probe", Now), e =>
@@ -478,7 +331,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     {
         var now = Now;
         var board = BuildBoard();
-        var next = _health.NextChange();
+        var next = _state.Health.NextChange();
         foreach (var at in board.Providers.Values.Select(c => c.ResetAt).Concat(board.Agents.Values.Select(a => a.ResetAt)).OfType<DateTimeOffset>())
         {
             next = next is null || at < next ? at : next;
@@ -494,26 +347,13 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
 
     private void Persisted(object e)
     {
+        _state.Apply(e);
         switch (e)
         {
-            case CostRecorded c:
-                _ledger.Apply(c);
-                break;
-            case ProviderLimitRecorded l:
-                _health.Apply(l);
-                break;
-            case BreakerTransitioned b:
-                _health.Apply(b);
-                break;
-            case RouteChosen r:
-                ApplyRoute(r);
-                break;
             case ProviderSwitched s:
-                ApplySwitch(s);
                 _log.Info("Agent [{0}] switched provider {1} -> {2} ({3}): {4}", s.Agent, s.From, s.To, s.Reason, s.Detail);
                 break;
             case RouteAvoidRecorded a:
-                ApplyAvoid(a);
                 _log.Warning("Agent [{0}] avoids {1}{2} until {3:o}: {4}", a.Agent, a.Provider ?? "any provider", a.Model is null ? string.Empty : $" (model {a.Model})", a.Until, a.Reason);
                 ArmAvoidTimer();
                 break;
@@ -524,8 +364,8 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         _topics.Publish((IDarkFactoryMessage)e);
         if (LastSequenceNr % Math.Max(1, _settings.SnapshotEvery) == 0)
         {
-            _ledger.Compact(Now);
-            SaveSnapshot(Snapshot());
+            _state.Ledger.Compact(Now);
+            SaveSnapshot(_state.Snapshot(Now));
         }
 
         if (_waiting.Count > 0)
@@ -534,126 +374,8 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void ApplyRoute(RouteChosen r)
-    {
-        if (!_routes.ContainsKey(r.RunId))
-        {
-            _routeOrder.Enqueue(r.RunId);
-        }
-
-        _routes[r.RunId] = r;
-        while (_routeOrder.Count > KeepRoutes)
-        {
-            _routes.Remove(_routeOrder.Dequeue());
-        }
-
-        if (r.Route.Provider is { } p)
-        {
-            _lastProvider[r.Agent] = p;
-        }
-    }
-
-    private void ApplySwitch(ProviderSwitched s)
-    {
-        _switches.AddLast(s);
-        while (_switches.Count > KeepSwitches)
-        {
-            _switches.RemoveFirst();
-        }
-    }
-
-    private RouterSnapshot Snapshot()
-    {
-        var (buckets, runs) = _ledger.ToSnapshot();
-        return new RouterSnapshot(buckets, runs, _health.ActiveLimits(), _health.BreakerStates(), _routeOrder.Select(r => _routes[r]).ToList(), _switches.ToList(), ActiveAvoids().ToList());
-    }
-
-    private void Restore(RouterSnapshot s)
-    {
-        _ledger.Restore(s.Buckets, s.Runs);
-        foreach (var l in s.Limits)
-        {
-            _health.Apply(l);
-        }
-
-        foreach (var b in s.Breakers)
-        {
-            _health.Apply(b);
-        }
-
-        foreach (var r in s.Routes)
-        {
-            ApplyRoute(r);
-        }
-
-        foreach (var sw in s.Switches)
-        {
-            ApplySwitch(sw);
-        }
-
-        foreach (var a in s.Avoids ?? [])
-        {
-            ApplyAvoid(a);
-        }
-    }
-
-    private ProviderBoard BuildBoard()
-    {
-        var now = Now;
-        var providers = new Dictionary<string, ProviderCondition>(StringComparer.Ordinal);
-        foreach (var p in _fleet.Providers)
-        {
-            var c = _health.Condition(p.Name) ?? Budgets.Provider(_ledger, p, now);
-            if (_latency.TryGetValue(p.Name, out var ms))
-            {
-                c = (c ?? ProviderCondition.Ok) with { LatencyMs = ms };
-            }
-
-            if (c is not null)
-            {
-                providers[p.Name] = c;
-            }
-        }
-
-        var agents = new Dictionary<string, AgentCondition>(StringComparer.Ordinal);
-        foreach (var a in _fleet.Agents)
-        {
-            if (Budgets.Agent(_ledger, a, now) is { } over)
-            {
-                agents[a.Name] = over;
-            }
-        }
-
-        var avoids = new Dictionary<string, IReadOnlyList<RouteAvoidRecorded>>(StringComparer.Ordinal);
-        foreach (var (agent, entries) in _avoids)
-        {
-            var active = entries.Where(a => a.Until > now).ToArray();
-            if (active.Length > 0)
-            {
-                avoids[agent] = active;
-            }
-        }
-
-        return new ProviderBoard(providers.ToFrozenDictionary(), agents.ToFrozenDictionary(), MissingClis(_fleet, _settings.FindExecutable))
-        {
-            Avoids = avoids.ToFrozenDictionary(StringComparer.Ordinal),
-        };
-    }
-
-    /// <summary>The providers' CLI kinds that are not installed, each with why and the command that installs it.</summary>
-    public static IReadOnlyDictionary<string, string> MissingClis(FleetSpec fleet, Func<string, string?> findExecutable)
-    {
-        var missing = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var cli in fleet.Providers.Select(p => p.Cli).Distinct())
-        {
-            if (CliCatalog.Known.TryGetValue(cli, out var info) && info.Binary is { } binary && findExecutable(binary) is null)
-            {
-                missing[cli] = $"'{binary}' is not installed (install: {info.InstallCommand})";
-            }
-        }
-
-        return missing.ToFrozenDictionary();
-    }
+    private ProviderBoard BuildBoard() =>
+        BoardBuilder.Build(_fleet, _state, _outcomes.LatencyMs, BoardBuilder.MissingClis(_fleet, _settings.FindExecutable), Now);
 
     private void Publish() => _settings.Board.Publish(_policy, BuildBoard());
 
@@ -667,30 +389,5 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     private sealed record AvoidExpired
     {
         public static readonly AvoidExpired Instance = new();
-    }
-}
-
-/// <summary>The default probe: an HTTP GET of the provider's base_url with a short timeout.</summary>
-public static class HttpProbe
-{
-    private static readonly HttpClient Client = new() { Timeout = TimeSpan.FromSeconds(2) };
-
-    public static async Task<bool?> GetAsync(ProviderSpec provider, CancellationToken ct)
-    {
-        if (provider.BaseUrl is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var response = await Client.GetAsync(provider.BaseUrl, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-            var code = (int)response.StatusCode;
-            return code != 429 && code < 500;
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return false;
-        }
     }
 }

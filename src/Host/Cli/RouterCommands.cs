@@ -83,7 +83,7 @@ public static class RouterCommands
         var policy = new RoutingPolicy(spec);
         var agent = agentName is null ? policy.BestFitAgent(task) : policy.Agent(agentName) ?? throw new CliException($"unknown agent '{agentName}' in {fleetPath}");
         var path = Environment.GetEnvironmentVariable("PATH");
-        var board = ProviderBoard.Empty.With(missingClis: ProviderRouterActor.MissingClis(spec, name => Executables.Find(name, path))) with { EnforceInstalled = false };
+        var board = ProviderBoard.Empty.With(missingClis: BoardBuilder.MissingClis(spec, name => Executables.Find(name, path))) with { EnforceInstalled = false };
         return policy.Decide(task, agent, board) with { Agent = agent?.Name };
     }
 

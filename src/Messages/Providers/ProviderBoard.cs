@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
-using DarkFactory.Messages.Providers;
+using System.Text.Json.Serialization;
 
-namespace DarkFactory.Actors.Routing;
+namespace DarkFactory.Messages.Providers;
 
 /// <summary>The live condition of one provider as the router sees it (absent from the board: ok).</summary>
 /// <param name="State">ok, limited (rate limit), open (circuit breaker) or over_budget.</param>
@@ -10,28 +10,34 @@ namespace DarkFactory.Actors.Routing;
 /// <param name="Probe">An open breaker whose open_for elapsed: one half-open probe run may go through.</param>
 /// <param name="LatencyMs">Measured mean run time on this provider; null while unknown.</param>
 /// <param name="Budget">Over budget because of a spend window (not exhausted credits): <c>on_budget_exceeded: wait</c> waits for it.</param>
+[Manifest("provider-condition")]
 public sealed record ProviderCondition(
     ProviderState State,
     DateTimeOffset? ResetAt = null,
     string? Reason = null,
     bool Probe = false,
     double? LatencyMs = null,
-    bool Budget = false)
+    bool Budget = false) : IDarkFactoryMessage
 {
     public static readonly ProviderCondition Ok = new(ProviderState.Ok);
 
+    [JsonIgnore]
     public bool Available => State == ProviderState.Ok || (State == ProviderState.Open && Probe);
 }
 
 /// <summary>An agent over one of its own budgets (fleet.yaml <c>agents[].budget</c>).</summary>
-public sealed record AgentCondition(string Reason, DateTimeOffset? ResetAt);
+[Manifest("agent-condition")]
+public sealed record AgentCondition(string Reason, DateTimeOffset? ResetAt) : IDarkFactoryMessage;
 
 /// <summary>
 /// An immutable picture of everything live the routing policy reads: provider conditions, agents over
 /// budget, which CLIs are not installed, and the routes each agent must avoid (Nightwatch's severe drift).
-/// The router publishes a new one after each change.
+/// The router publishes a new one after each change (<see cref="ProviderBoardPublished"/>). Plain data: its
+/// maps are read-only dictionaries (JSON objects); <see cref="Frozen"/> turns them into frozen ones for the
+/// hot path of a node that received the board.
 /// </summary>
-public sealed record ProviderBoard
+[Manifest("provider-board")]
+public sealed record ProviderBoard : IDarkFactoryMessage
 {
     public static readonly ProviderBoard Empty = new(
         FrozenDictionary<string, ProviderCondition>.Empty, FrozenDictionary<string, AgentCondition>.Empty, FrozenDictionary<string, string>.Empty);
@@ -46,7 +52,10 @@ public sealed record ProviderBoard
         MissingClis = missingClis;
     }
 
+    /// <summary>Provider name -> its condition; a provider that is not here is ok.</summary>
     public IReadOnlyDictionary<string, ProviderCondition> Providers { get; }
+
+    /// <summary>Agent name -> why it is over its own budget.</summary>
     public IReadOnlyDictionary<string, AgentCondition> Agents { get; }
 
     /// <summary>CLI kind -> why it cannot run (not installed, with the command that installs it).</summary>
@@ -69,28 +78,23 @@ public sealed record ProviderBoard
         IReadOnlyDictionary<string, string>? missingClis = null,
         IReadOnlyDictionary<string, IReadOnlyList<RouteAvoidRecorded>>? avoids = null) =>
         new(providers ?? Providers, agents ?? Agents, missingClis ?? MissingClis) { EnforceInstalled = EnforceInstalled, Avoids = avoids ?? Avoids };
+
+    /// <summary>The same board with every map frozen (ordinal keys): the form the routing hot path reads. Itself when already frozen.</summary>
+    public ProviderBoard Frozen() =>
+        Providers is FrozenDictionary<string, ProviderCondition> && Agents is FrozenDictionary<string, AgentCondition>
+        && MissingClis is FrozenDictionary<string, string> && Avoids is FrozenDictionary<string, IReadOnlyList<RouteAvoidRecorded>>
+            ? this
+            : new ProviderBoard(Freeze(Providers), Freeze(Agents), Freeze(MissingClis)) { EnforceInstalled = EnforceInstalled, Avoids = Freeze(Avoids) };
+
+    private static FrozenDictionary<string, T> Freeze<T>(IReadOnlyDictionary<string, T> map) =>
+        map as FrozenDictionary<string, T> ?? map.ToFrozenDictionary(StringComparer.Ordinal);
 }
 
 /// <summary>
-/// A <see cref="ProviderBoard"/> resolved against one <see cref="RoutingPolicy"/>: each provider's condition and
-/// missing CLI by provider index (no name lookups per decision). Built by <see cref="RoutingPolicy.Compile"/>;
-/// the <see cref="RouteBoard"/> builds it once per publication. Immutable.
+/// The router published a new <see cref="ProviderBoard"/> (after every change of a provider's health, the
+/// ledger, a budget or an avoided route). Each node keeps its own copy for its layers' run starts (the
+/// node-local <c>RouteBoard</c>, fed by a subscriber of this message), so the board can cross nodes. One
+/// router publishes them in order, and a subscriber receives them in that order.
 /// </summary>
-public sealed class BoardView
-{
-    internal BoardView(RoutingPolicy policy, ProviderBoard board, ProviderCondition[] conditions, string?[] missing)
-    {
-        Policy = policy;
-        Board = board;
-        Conditions = conditions;
-        Missing = missing;
-    }
-
-    public RoutingPolicy Policy { get; }
-
-    public ProviderBoard Board { get; }
-
-    internal ProviderCondition[] Conditions { get; }
-
-    internal string?[] Missing { get; }
-}
+[Manifest("provider-board-published")]
+public sealed record ProviderBoardPublished(ProviderBoard Board) : IDarkFactoryMessage;

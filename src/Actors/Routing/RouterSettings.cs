@@ -1,0 +1,30 @@
+using Akka.Actor;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Actors.Routing;
+
+/// <summary>Settings of the <see cref="ProviderRouterActor"/>; tests inject a clock, a probe and their own persistence id.</summary>
+public sealed record RouterSettings
+{
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+    public string PersistenceId { get; init; } = "router";
+
+    /// <summary>A snapshot every this many events; older events are then deleted.</summary>
+    public int SnapshotEvery { get; init; } = 200;
+
+    /// <summary>Where the policy and the live board are published for the layers.</summary>
+    public RouteBoard Board { get; init; } = new();
+
+    /// <summary>A CLI binary's path on PATH, or null when it is not installed.</summary>
+    public Func<string, string?> FindExecutable { get; init; } = _ => "installed";
+
+    /// <summary>
+    /// The cheap probe of a limited provider while polling: true when it answers again (anything but 429 or
+    /// 5xx), false when still limited, null when it cannot tell (no base_url). Default: <see cref="ProviderProbe"/>.
+    /// </summary>
+    public Func<ProviderSpec, CancellationToken, Task<bool?>> Probe { get; init; } = ProviderProbe.GetAsync;
+
+    /// <summary>Where a waiting agent is resumed (the factory, which routes <see cref="ResumeAgent"/> to its layer).</summary>
+    public IActorRef? Factory { get; init; }
+}
