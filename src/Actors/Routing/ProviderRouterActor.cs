@@ -41,6 +41,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     private readonly HashSet<string> _probing = new(StringComparer.Ordinal);
     private FleetSpec _fleet = new();
     private RoutingPolicy _policy = new(new FleetSpec());
+    private AgentMatcher _agents = new(new FleetSpec());
 
     public ProviderRouterActor(RouterSettings settings)
     {
@@ -120,6 +121,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     {
         _fleet = fleet;
         _policy = new RoutingPolicy(fleet);
+        _agents = new AgentMatcher(fleet);
         _state.Health.FailuresToOpen = fleet.Router.BreakerFailures;
         _state.Health.OpenFor = fleet.Router.BreakerOpenFor;
         _state.Health.DefaultLimit = fleet.Router.LimitBackoff;
@@ -128,7 +130,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
 
     private void OnRouteTask(RouteTask q)
     {
-        var agent = q.Agent is { } name ? _policy.Agent(name) : _policy.BestFitAgent(q.Task);
+        var agent = q.Agent is { } name ? _agents.Named(name) : _agents.BestFit(q.Task);
         // what-if: a CLI that is not installed is noted, not rejected (runs themselves reject it)
         var decision = _policy.Decide(q.Task, agent, BuildBoard() with { EnforceInstalled = false });
         Sender.Tell(decision with { Agent = agent?.Name });
@@ -303,7 +305,7 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     {
         foreach (var wait in _waiting.Values.ToList())
         {
-            var agent = _policy.Agent(wait.Agent);
+            var agent = _agents.Named(wait.Agent);
             if (agent is null)
             {
                 _waiting.Remove(wait.Agent);

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 
@@ -35,14 +33,7 @@ public sealed class RoutingPolicy
     private readonly decimal[] _blendedPrice;
     private readonly double[] _weights;
     private readonly RouterSpec _settings;
-    private readonly AgentSpec[] _aiAgents;
-    private readonly KeywordMatcher _capabilityMatcher;
-    private readonly int[][] _capabilityAgents;  // capability id -> AI agents having it
-    private readonly Dictionary<string, AgentSpec> _agentsByName;
-
-    // explanations repeat from decision to decision: built once (thread-safe; bounded)
-    private readonly ConcurrentDictionary<long, string> _reasons = new();
-    private readonly ConcurrentDictionary<ProviderCondition, string> _health = new();
+    private readonly RouteExplainer _explainer;
 
     public RoutingPolicy(FleetSpec fleet)
     {
@@ -90,14 +81,7 @@ public sealed class RoutingPolicy
         _blendedPrice = _providers.Select(p => p.Prices.InputPerMillion + p.Prices.OutputPerMillion).ToArray();
         _costScore = RankScores(_providers.Length, (a, b) => _blendedPrice[a] != _blendedPrice[b] ? _blendedPrice[a].CompareTo(_blendedPrice[b]) : Compare(_providers[a].Priority, _providers[b].Priority, a, b));
         _weights = _providers.Select(p => _settings.Weights.TryGetValue(p.Name, out var w) ? w : 1.0).ToArray();
-
-        _aiAgents = fleet.Agents.Where(a => a.Cli != CliCatalog.Command).ToArray();
-        _agentsByName = fleet.Agents.ToDictionary(a => a.Name, StringComparer.Ordinal);
-        var capabilities = _aiAgents.SelectMany(a => a.Capabilities).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        _capabilityMatcher = new KeywordMatcher(capabilities);
-        _capabilityAgents = capabilities
-            .Select(c => _aiAgents.Select((a, i) => (a, i)).Where(x => x.a.Capabilities.Contains(c, StringComparer.OrdinalIgnoreCase)).Select(x => x.i).ToArray())
-            .ToArray();
+        _explainer = new RouteExplainer(_providers, _rules, _blendedPrice, _weights);
     }
 
     public RouterSpec Settings => _settings;
@@ -105,46 +89,6 @@ public sealed class RoutingPolicy
     public IReadOnlyList<ProviderSpec> Providers => _providers;
 
     public bool HasProviders => _providers.Length > 0;
-
-    public AgentSpec? Agent(string name) => _agentsByName.GetValueOrDefault(name);
-
-    /// <summary>The AI agent whose capabilities the task names most often (declaration order breaks ties); null when none.</summary>
-    public AgentSpec? BestFitAgent(string task)
-    {
-        if (_aiAgents.Length == 0)
-        {
-            return null;
-        }
-
-        Span<bool> found = _capabilityMatcher.Count <= 256 ? stackalloc bool[_capabilityMatcher.Count] : new bool[_capabilityMatcher.Count];
-        if (_capabilityMatcher.Match(task, found) == 0)
-        {
-            return null;
-        }
-
-        Span<int> score = _aiAgents.Length <= 256 ? stackalloc int[_aiAgents.Length] : new int[_aiAgents.Length];
-        for (var c = 0; c < found.Length; c++)
-        {
-            if (found[c])
-            {
-                foreach (var a in _capabilityAgents[c])
-                {
-                    score[a]++;
-                }
-            }
-        }
-
-        var best = -1;
-        for (var a = 0; a < score.Length; a++)
-        {
-            if (score[a] > 0 && (best < 0 || score[a] > score[best]))
-            {
-                best = a;
-            }
-        }
-
-        return best < 0 ? null : _aiAgents[best];
-    }
 
     /// <summary>Resolves <paramref name="board"/> against this policy's providers (once per board, not per decision).</summary>
     public BoardView Compile(ProviderBoard board)
@@ -224,14 +168,14 @@ public sealed class RoutingPolicy
 
             if (_settings.OnBudgetExceeded == BudgetAction.Wait && c[i].Missing is null && c[i].Condition is { State: ProviderState.OverBudget, Budget: true } over && c[i].Tier > 0)
             {
-                waiting = $"{_providers[c[i].Index].Name} is over budget ({over.Reason}){Until(over.ResetAt)}; on_budget_exceeded: wait";
+                waiting = $"{_providers[c[i].Index].Name} is over budget ({over.Reason}){RouteExplainer.Until(over.ResetAt)}; on_budget_exceeded: wait";
                 break;
             }
         }
 
         if (agent is not null && board.Agents.Count > 0 && board.Agents.TryGetValue(agent.Name, out var agentOver))
         {
-            waiting = $"agent {agent.Name} is over budget ({agentOver.Reason}){Until(agentOver.ResetAt)}";
+            waiting = $"agent {agent.Name} is over budget ({agentOver.Reason}){RouteExplainer.Until(agentOver.ResetAt)}";
             chosen = -1;
         }
 
@@ -264,7 +208,7 @@ public sealed class RoutingPolicy
             {
                 var x = c[i];
                 var p = _providers[x.Index];
-                var rejected = i == chosen ? null : Rejection(x, chosen >= 0 ? chosenRef : null, waiting, strategy);
+                var rejected = i == chosen ? null : _explainer.Rejection(x, chosen >= 0 ? chosenRef : null, waiting, strategy);
                 candidates[i] = new RouteCandidate(p.Cli, p.Name, ModelOf(x, agent), Math.Round(x.Tier + x.Strategy, 3), rejected);
             }
         }
@@ -276,7 +220,7 @@ public sealed class RoutingPolicy
 
         var winner = c[chosen];
         var bp = _providers[winner.Index];
-        var reason = ChosenReason(winner, strategy, topTier, c, n, chosen, avoidedAnyway);
+        var reason = _explainer.Chosen(winner, strategy, topTier, c, n, chosen, avoidedAnyway);
         var kind = winner.Condition.State == ProviderState.Open ? "probe" : chosen > 0 ? "failover" : winner.Rule >= 0 ? "rule" : winner.Own ? "own" : "fallback";
         return new RouteDecision(new Route(bp.Cli, bp.Name, ModelOf(winner, agent), reason, kind), candidates, agent?.Name);
     }
@@ -520,184 +464,6 @@ public sealed class RoutingPolicy
         return c;
     }
 
-    // ---------------------------------------------------------------- explanations
-
-    private string ChosenReason(Candidate best, RoutingStrategy strategy, int topTier, Candidate[] c, int n, int chosenAt, bool avoidedAnyway)
-    {
-        var probe = best.Condition.State == ProviderState.Open && best.Condition.Probe;
-        if (chosenAt == 0 && best.Missing is null && !avoidedAnyway && !probe && strategy is not (RoutingStrategy.Latency or RoutingStrategy.Weighted))
-        {
-            // the common case depends only on (strategy, provider, fit): built once
-            var key = ((long)(16 + (int)strategy) << 48) | ((long)best.Index << 24) | (uint)(best.Rule >= 0 ? best.Rule + 2 : best.Own ? 1 : 0);
-            return _reasons.TryGetValue(key, out var text) ? text : _reasons.GetOrAdd(key, $"{Fit(best)} ({How(best, strategy, c, n, topTier)})");
-        }
-
-        var how = How(best, strategy, c, n, topTier);
-        if (probe)
-        {
-            how += "; half-open probe of its circuit breaker";
-        }
-
-        var reason = $"{Fit(best)} ({how})";
-        if (chosenAt > 0)
-        {
-            var skipped = new string[chosenAt];
-            for (var i = 0; i < chosenAt; i++)
-            {
-                skipped[i] = $"{_providers[c[i].Index].Name} {Health(c[i])}";
-            }
-
-            reason += $"; failover from {string.Join(", ", skipped)}";
-        }
-
-        if (avoidedAnyway)
-        {
-            reason += $"; taken although {Health(best)}: no other candidate is available";
-        }
-
-        return best.Missing is { } missing ? $"{reason}; note: {missing}" : reason;
-    }
-
-    private string Fit(Candidate best) => best.Rule >= 0
-        ? $"rule {best.Rule + 1} ({RuleWhat(best.Rule)}) routes to {_providers[best.Index].Name}"
-        : best.Own ? "no routing rule matched; the agent's own provider" : "no fitting provider available; fallback";
-
-    private string How(Candidate best, RoutingStrategy strategy, Candidate[] c, int n, int topTier)
-    {
-        var p = _providers[best.Index];
-        return strategy switch
-        {
-            RoutingStrategy.Cost => $"cheapest of equal fit (${Money(_blendedPrice[best.Index])}/M in+out)",
-            RoutingStrategy.Latency => best.Condition.LatencyMs is { } l ? $"fastest of equal fit (~{l:0} ms per run)" : $"no run time measured yet; priority {p.Priority}",
-            RoutingStrategy.RoundRobin => "round-robin: its turn",
-            RoutingStrategy.Weighted => $"weighted draw (weight {Num(_weights[best.Index])} of {Num(TierWeight(c, n, topTier))})",
-            _ => best.Rule >= 0 ? $"first matching rule, then priority {p.Priority}" : $"priority {p.Priority}",
-        };
-    }
-
-    private string? Rejection(Candidate x, Candidate? chosen, string? waiting, RoutingStrategy strategy)
-    {
-        if (!x.Available)
-        {
-            return Health(x);
-        }
-
-        if (chosen is not { } best)
-        {
-            return waiting;
-        }
-
-        if (x.Tier < best.Tier)
-        {
-            if (x.Rule >= 0)
-            {
-                return Cached(1, x.Rule, best.Rule);
-            }
-
-            if (x.Own)
-            {
-                return best.Rule >= 0
-                    ? Cached(2, best.Rule, 0)
-                    : "the agent's own provider ranks lower";
-            }
-
-            return best.Rule >= 0
-                ? Cached(3, best.Rule, 0)
-                : "not the agent's provider and no rule routes to it";
-        }
-
-        var p = _providers[x.Index];
-        return strategy switch
-        {
-            RoutingStrategy.Cost => Cached(4, x.Index, best.Index),
-            RoutingStrategy.Latency => x.Condition.LatencyMs is { } l
-                ? best.Condition.LatencyMs is { } bl ? $"slower: ~{l:0} ms vs ~{bl:0} ms" : $"slower or unmeasured (priority {p.Priority})"
-                : Cached(5, x.Index, best.Index),
-            RoutingStrategy.RoundRobin => "round-robin: not its turn",
-            RoutingStrategy.Weighted => Cached(6, x.Index, 0),
-            _ => Cached(7, x.Index, best.Index),
-        };
-    }
-
-    /// <summary>An explanation that depends only on (kind, a, b): built once.</summary>
-    private string Cached(int kind, int a, int b)
-    {
-        var key = ((long)kind << 48) | ((long)a << 24) | (uint)b;
-        return _reasons.TryGetValue(key, out var text) ? text : _reasons.GetOrAdd(key, Explain(kind, a, b));
-    }
-
-    private string Explain(int kind, int a, int b) => kind switch
-    {
-        1 => $"rule {a + 1} ({RuleWhat(a)}) ranks below rule {b + 1}",
-        2 => $"the agent's own provider, but rule {a + 1} ({RuleWhat(a)}) matched",
-        3 => $"no matching rule routes to it (rule {a + 1} matched)",
-        4 => $"costlier: ${Money(_blendedPrice[a])}/M vs ${Money(_blendedPrice[b])}/M",
-        5 => $"no run time measured yet; priority {_providers[a].Priority} vs {_providers[b].Priority}",
-        6 => $"weighted: not drawn this time (weight {Num(_weights[a])})",
-        _ => $"lower priority: {_providers[a].Priority} vs {_providers[b].Priority}",
-    };
-
-    private string Health(Candidate x)
-    {
-        if (x.Healthy && x.Avoid is { } avoid)
-        {
-            return $"avoided after severe drift{Until(avoid.Until)} ({avoid.Reason})";
-        }
-
-        if (x.Missing is { } missing && x.Condition.Available)
-        {
-            return missing;
-        }
-
-        if (_health.TryGetValue(x.Condition, out var text))
-        {
-            return text;
-        }
-
-        if (_health.Count > 4096)
-        {
-            _health.Clear();
-        }
-
-        return _health.GetOrAdd(x.Condition, HealthText);
-    }
-
-    private static string HealthText(ProviderCondition c)
-    {
-        var what = c.State switch
-        {
-            ProviderState.Limited => "rate limited",
-            ProviderState.Open => "circuit breaker open",
-            ProviderState.OverBudget => "over budget",
-            _ => "ok",
-        };
-        return $"{what}{(c.Reason is null ? string.Empty : $" ({c.Reason})")}{Until(c.ResetAt)}";
-    }
-
-    private static string Until(DateTimeOffset? at) =>
-        at is { } t ? $" until {t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}" : string.Empty;
-
-    private string RuleWhat(int r)
-    {
-        var rule = _rules[r];
-        var parts = new List<string>(2);
-        if (rule.Keywords.Count > 0)
-        {
-            parts.Add("keywords " + string.Join(", ", rule.Keywords.Take(3)) + (rule.Keywords.Count > 3 ? ", ..." : string.Empty));
-        }
-
-        if (rule.Capabilities.Count > 0)
-        {
-            parts.Add("capabilities " + string.Join(", ", rule.Capabilities));
-        }
-
-        return parts.Count == 0 ? "catch-all" : string.Join("; ", parts);
-    }
-
-    private static string Money(decimal d) => d.ToString("0.##", CultureInfo.InvariantCulture);
-
-    private static string Num(double d) => d.ToString("0.##", CultureInfo.InvariantCulture);
-
     // ---------------------------------------------------------------- helpers
 
     private string? ModelOf(Candidate x, AgentSpec? agent)
@@ -764,20 +530,6 @@ public sealed class RoutingPolicy
         }
 
         return scores;
-    }
-
-    private double TierWeight(Candidate[] c, int n, int tier)
-    {
-        var total = 0.0;
-        for (var i = 0; i < n; i++)
-        {
-            if (c[i].Available && c[i].Tier == tier)
-            {
-                total += _weights[c[i].Index];
-            }
-        }
-
-        return total;
     }
 
     /// <summary>Round-robin and weighted: the available candidates of the top tier take turns by <paramref name="sequence"/>.</summary>
@@ -855,7 +607,8 @@ public sealed class RoutingPolicy
         public int Compare(Candidate a, Candidate b) => Rank(in a, in b);
     }
 
-    private struct Candidate
+    /// <summary>One provider during one decision (per-thread scratch; see <see cref="RouteExplainer"/> for its words).</summary>
+    internal struct Candidate
     {
         public int Index;
         public int Rule;

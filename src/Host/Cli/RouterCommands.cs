@@ -81,7 +81,8 @@ public static class RouterCommands
 
         var spec = load.Fleet!;
         var policy = new RoutingPolicy(spec);
-        var agent = agentName is null ? policy.BestFitAgent(task) : policy.Agent(agentName) ?? throw new CliException($"unknown agent '{agentName}' in {fleetPath}");
+        var agents = new AgentMatcher(spec);
+        var agent = agentName is null ? agents.BestFit(task) : agents.Named(agentName) ?? throw new CliException($"unknown agent '{agentName}' in {fleetPath}");
         var path = Environment.GetEnvironmentVariable("PATH");
         var board = ProviderBoard.Empty.With(missingClis: BoardBuilder.MissingClis(spec, name => Executables.Find(name, path))) with { EnforceInstalled = false };
         return policy.Decide(task, agent, board) with { Agent = agent?.Name };

@@ -1,4 +1,5 @@
 using DarkFactory.Actors.Routing;
+using DarkFactory.Bench;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 using Xunit;

@@ -1,4 +1,5 @@
 using DarkFactory.Actors.Routing;
+using DarkFactory.Bench;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 using Xunit;
@@ -241,11 +242,15 @@ public sealed class RoutingPolicyTests
     public void Best_fit_agent_is_the_one_whose_capabilities_the_task_names_most()
     {
         var fleet = Fleet(agents: [Agent("security-sentinel", "codex", "openai", "security", "review"), Agent("reviewer", "claude", "anthropic", "review"), Agent("disk", "command", null, "security")]);
-        var policy = new RoutingPolicy(fleet);
+        var agents = new AgentMatcher(fleet);
 
-        Assert.Equal("security-sentinel", policy.BestFitAgent("security review please")!.Name);
-        Assert.Equal("security-sentinel", policy.BestFitAgent("review it")!.Name); // declaration order breaks ties
-        Assert.Null(policy.BestFitAgent("write docs"));
+        Assert.Equal("security-sentinel", agents.BestFit("security review please")!.Name);
+        Assert.Equal("security-sentinel", agents.BestFit("review it")!.Name); // declaration order breaks ties
+        Assert.Null(agents.BestFit("write docs"));
+        Assert.Equal("security-sentinel", agents.BestFit("SECURITY")!.Name); // case-insensitive
+        Assert.Null(new AgentMatcher(Fleet(agents: [Agent("disk", "command", null, "docs")])).BestFit("update the docs")); // AI agents only
+        Assert.Equal("disk", agents.Named("disk")!.Name);
+        Assert.Null(agents.Named("nobody"));
     }
 
     [Fact]

@@ -1,12 +1,13 @@
 using System.Globalization;
 using DarkFactory.Messages.Fleet;
 
-namespace DarkFactory.Actors.Routing;
+namespace DarkFactory.Bench;
 
 /// <summary>
-/// The synthetic fleet of the routing benchmark (bench/run --only route) and its test: N providers over
-/// the four AI CLIs with varied priorities and prices, M keyword rules (two words and a phrase each), and
-/// a task of realistic length that matches rules 137 and 171 (so rule 137's provider wins), and one agent.
+/// The synthetic fleet of the routing benchmark (bench/run --only route) and of its tests (the file is linked
+/// into tests/Actors): N providers over the four AI CLIs with varied priorities and prices, M keyword rules
+/// (two words and a phrase each), a task of realistic length that matches rules 137 and 171 (so rule 137's
+/// provider wins), and one agent.
 /// </summary>
 public static class RoutingBenchFleet
 {
