@@ -17,14 +17,16 @@ public static class DriftPolicy
     public static double Score(DriftComponents c, NightwatchSpec spec)
     {
         var keep = 1.0;
-        keep *= 1 - Math.Min(1, spec.Weight("errors") * c.Errors);
-        keep *= 1 - Math.Min(1, spec.Weight("tool_failures") * c.ToolFailures);
-        keep *= 1 - Math.Min(1, spec.Weight("health") * c.Health);
-        keep *= 1 - Math.Min(1, spec.Weight("stall") * c.Stall);
-        keep *= 1 - Math.Min(1, spec.Weight("loops") * c.Loops);
-        keep *= 1 - Math.Min(1, spec.Weight("cost") * c.Cost);
+        foreach (var signal in DriftSignals.All)
+        {
+            keep *= 1 - Math.Min(1, Weight(spec, signal) * c.Of(signal));
+        }
+
         return Math.Round(Math.Clamp(1 - keep, 0, 1), 4);
     }
+
+    /// <summary>The signal's weight (fleet.yaml <c>nightwatch.weights</c>, 1 when not set).</summary>
+    public static double Weight(NightwatchSpec spec, DriftSignal signal) => spec.Weight(signal.Name());
 
     public static double Threshold(DriftLevel level, NightwatchThresholds t) => level switch
     {
@@ -84,39 +86,34 @@ public static class DriftPolicy
         return lastFired.TryGetValue(action, out var last) && now - last < cooldown ? null : action;
     }
 
-    /// <summary>The strongest component, by its weighted value.</summary>
-    public static (string Signal, double Value) Dominant(DriftComponents c, NightwatchSpec spec)
+    /// <summary>The strongest component, by its weighted value (the first in <see cref="DriftComponents"/> order on a tie).</summary>
+    public static (DriftSignal Signal, double Value) Dominant(DriftComponents c, NightwatchSpec spec)
     {
-        (string, double)[] all =
-        [
-            ("errors", c.Errors * spec.Weight("errors")),
-            ("tool_failures", c.ToolFailures * spec.Weight("tool_failures")),
-            ("health", c.Health * spec.Weight("health")),
-            ("stall", c.Stall * spec.Weight("stall")),
-            ("loops", c.Loops * spec.Weight("loops")),
-            ("cost", c.Cost * spec.Weight("cost")),
-        ];
-        return all.MaxBy(x => x.Item2);
+        var (best, value) = (DriftSignal.Errors, double.NegativeInfinity);
+        foreach (var signal in DriftSignals.All)
+        {
+            var v = c.Of(signal) * Weight(spec, signal);
+            if (v > value)
+            {
+                (best, value) = (signal, v);
+            }
+        }
+
+        return (best, value);
     }
 
     /// <summary>A one-line account of a verdict: the score, the level and what drove it.</summary>
     public static string Reason(double score, DriftLevel level, DriftComponents c, NightwatchSpec spec)
     {
         var parts = new List<string>();
-        void Add(string name, double v)
+        foreach (var signal in DriftSignals.All)
         {
-            if (v > 0)
+            if (c.Of(signal) is var v and > 0)
             {
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {v:0.00}"));
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{signal.Name()} {v:0.00}"));
             }
         }
 
-        Add("errors", c.Errors);
-        Add("tool_failures", c.ToolFailures);
-        Add("health", c.Health);
-        Add("stall", c.Stall);
-        Add("loops", c.Loops);
-        Add("cost", c.Cost);
         var signals = parts.Count == 0 ? "no signal" : string.Join(", ", parts);
         return string.Create(CultureInfo.InvariantCulture, $"{level.ToString().ToLowerInvariant()} drift {score:0.00} ({signals})");
     }
@@ -124,12 +121,12 @@ public static class DriftPolicy
     /// <summary>The corrective hint for the agent's next task, written for the dominant signal.</summary>
     public static string Hint(DriftComponents c, NightwatchSpec spec) => Dominant(c, spec).Signal switch
     {
-        "errors" => "Your last run produced repeated errors. Read the first error carefully, fix its cause before anything else, and stop if you cannot make progress.",
-        "tool_failures" => "Several of your tool calls failed. Check each tool's arguments and the working directory before calling it again; do not repeat a call that failed.",
-        "health" => "Your previous runs crashed or were killed. Work in smaller steps, keep within the time limit, and exit cleanly when done.",
-        "stall" => "Your previous run stopped making progress. Report what you are doing as you go, and give up on a step that does not advance.",
-        "loops" => "You were repeating the same action. Do not retry the same thing again; try a different approach or stop and summarise what blocks you.",
-        "cost" => "Your spend rate was too high. Use fewer and smaller model calls and read only the files you need.",
+        DriftSignal.Errors => "Your last run produced repeated errors. Read the first error carefully, fix its cause before anything else, and stop if you cannot make progress.",
+        DriftSignal.ToolFailures => "Several of your tool calls failed. Check each tool's arguments and the working directory before calling it again; do not repeat a call that failed.",
+        DriftSignal.Health => "Your previous runs crashed or were killed. Work in smaller steps, keep within the time limit, and exit cleanly when done.",
+        DriftSignal.Stall => "Your previous run stopped making progress. Report what you are doing as you go, and give up on a step that does not advance.",
+        DriftSignal.Loops => "You were repeating the same action. Do not retry the same thing again; try a different approach or stop and summarise what blocks you.",
+        DriftSignal.Cost => "Your spend rate was too high. Use fewer and smaller model calls and read only the files you need.",
         _ => "Stay on the task you were given.",
     };
 }

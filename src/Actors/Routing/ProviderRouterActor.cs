@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
@@ -24,7 +25,7 @@ namespace DarkFactory.Actors.Routing;
 /// of limited providers) and resumes it when a route returns. Decisions are pure (<see cref="RoutingPolicy"/>,
 /// <see cref="ProviderHealth"/>, <see cref="CostLedger"/>, <see cref="Budgets"/>, <see cref="RunOutcomes"/>).
 /// </summary>
-public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
+public sealed class ProviderRouterActor : PersistentActorBase
 {
     private const string PollTimer = "poll";
     private const string ChangeTimer = "change";
@@ -44,10 +45,10 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
     private AgentMatcher _agents = new(new FleetSpec());
 
     public ProviderRouterActor(RouterSettings settings)
+        : base(settings.PersistenceId, settings.SnapshotEvery, settings.Clock)
     {
         _settings = settings;
         _state = new RouterState(settings.Clock);
-        PersistenceId = settings.PersistenceId;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -77,28 +78,9 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         Command<ProbeAnswered>(OnProbeAnswered);
         Command<GetProviders>(_ => Sender.Tell(RouterReports.Providers(_fleet, _state, BuildBoard(), _waiting.Keys, Now)));
         Command<GetCosts>(q => Sender.Tell(_state.Ledger.Report(q.By) with { Budgets = RouterReports.Budgets(_fleet, _state.Ledger, Now) }));
-        Command<SaveSnapshotSuccess>(s =>
-        {
-            DeleteMessages(s.Metadata.SequenceNr);
-            if (s.Metadata.SequenceNr > 1)
-            {
-                DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
-            }
-        });
-        Command<SaveSnapshotFailure>(f => _log.Warning("Router snapshot failed: {0}", f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old router events failed: {0}", f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
-    public override string PersistenceId { get; }
-
-    public ITimerScheduler Timers { get; set; } = null!;
-
     public static Props Props(RouterSettings settings) => Akka.Actor.Props.Create(() => new ProviderRouterActor(settings));
-
-    private DateTimeOffset Now => _settings.Clock.GetUtcNow();
 
     protected override void PreStart()
     {
@@ -364,11 +346,11 @@ public sealed class ProviderRouterActor : ReceivePersistentActor, IWithTimers
         // the board first: whoever acts on the event (a layer stopping a run on a limit) routes against it
         Publish();
         _topics.Publish((IDarkFactoryMessage)e);
-        if (LastSequenceNr % Math.Max(1, _settings.SnapshotEvery) == 0)
+        SnapshotWhenDue(() =>
         {
             _state.Ledger.Compact(Now);
-            SaveSnapshot(_state.Snapshot(Now));
-        }
+            return _state.Snapshot(Now);
+        });
 
         if (_waiting.Count > 0)
         {

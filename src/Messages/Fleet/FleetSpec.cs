@@ -327,7 +327,7 @@ public sealed record NightwatchThresholds
 public sealed record NightwatchSpec
 {
     /// <summary>The signal names <see cref="Weights"/> accepts.</summary>
-    public static readonly IReadOnlyList<string> SignalNames = ["errors", "tool_failures", "health", "stall", "loops", "cost"];
+    public static readonly IReadOnlyList<string> SignalNames = [.. Nightwatch.DriftSignals.All.Select(Nightwatch.DriftSignals.Name)];
 
     /// <summary>Used when a fleet declares no <c>rate_limit_patterns</c> (the default fleet.yaml spells them out).</summary>
     public static readonly IReadOnlyList<string> DefaultRateLimitPatterns =

@@ -28,6 +28,32 @@ public enum CorrectionAction
     Stop,
 }
 
+/// <summary>
+/// The drift signals, one per <see cref="DriftComponents"/> field. Their names (<see cref="DriftSignals.Name"/>:
+/// errors, tool_failures, health, stall, loops, cost) are the keys of fleet.yaml <c>nightwatch.weights</c>.
+/// </summary>
+public enum DriftSignal
+{
+    Errors,
+    ToolFailures,
+    Health,
+    Stall,
+    Loops,
+    Cost,
+}
+
+/// <summary>The drift signals' names and values.</summary>
+public static class DriftSignals
+{
+    private static readonly string[] Names = ["errors", "tool_failures", "health", "stall", "loops", "cost"];
+
+    /// <summary>Every signal, in <see cref="DriftComponents"/> order.</summary>
+    public static readonly IReadOnlyList<DriftSignal> All = Enum.GetValues<DriftSignal>();
+
+    /// <summary>The signal's name in fleet.yaml and in words (snake_case, as JSON writes the enum).</summary>
+    public static string Name(this DriftSignal signal) => Names[(int)signal];
+}
+
 /// <summary>The drift signals of one agent over its window, each in [0, 1] (1 = this signal alone is critical drift).</summary>
 public sealed record DriftComponents(
     double Errors = 0,
@@ -38,6 +64,17 @@ public sealed record DriftComponents(
     double Cost = 0)
 {
     public static readonly DriftComponents Zero = new();
+
+    /// <summary>The value of one signal.</summary>
+    public double Of(DriftSignal signal) => signal switch
+    {
+        DriftSignal.Errors => Errors,
+        DriftSignal.ToolFailures => ToolFailures,
+        DriftSignal.Health => Health,
+        DriftSignal.Stall => Stall,
+        DriftSignal.Loops => Loops,
+        _ => Cost,
+    };
 }
 
 /// <summary>Nightwatch's verdict for an agent whose drift level changed. Published on the event stream.</summary>

@@ -248,4 +248,16 @@ public sealed class DriftPolicyTests
         Assert.Contains("tool calls failed", DriftPolicy.Hint(new DriftComponents(ToolFailures: 0.3), Spec));
         Assert.Equal("moderate drift 0.25 (errors 0.10, loops 0.15)", DriftPolicy.Reason(0.25, DriftLevel.Moderate, new DriftComponents(Errors: 0.1, Loops: 0.15), Spec));
     }
+
+    [Fact]
+    public void The_dominant_signal_is_the_strongest_weighted_one_and_its_name_is_the_weights_key()
+    {
+        var c = new DriftComponents(Errors: 0.2, Health: 0.3);
+
+        Assert.Equal((DriftSignal.Health, 0.3), DriftPolicy.Dominant(c, Spec));
+        Assert.Equal(DriftSignal.Errors, DriftPolicy.Dominant(c, new NightwatchSpec { Weights = new Dictionary<string, double> { ["errors"] = 2 } }).Signal);
+        Assert.Equal(DriftSignal.Errors, DriftPolicy.Dominant(DriftComponents.Zero, Spec).Signal); // a tie: the first
+        Assert.Equal(["errors", "tool_failures", "health", "stall", "loops", "cost"], NightwatchSpec.SignalNames);
+        Assert.All(DriftSignals.All, s => Assert.Equal($"\"{s.Name()}\"", System.Text.Json.JsonSerializer.Serialize(s, DarkFactory.Messages.DarkFactoryJson.Options)));
+    }
 }

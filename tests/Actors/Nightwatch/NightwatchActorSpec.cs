@@ -1,11 +1,11 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Persistence;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using DarkFactory.Actors.Nightwatch;
+using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -66,9 +66,9 @@ public sealed class NightwatchActorSpec : TestKit
         Nightwatch = nightwatch ?? new NightwatchSpec(),
     };
 
-    private IActorRef Nightwatch(FleetSpec? fleet = null, HttpClient? http = null)
+    private IActorRef Nightwatch(FleetSpec? fleet = null, HttpClient? http = null, int snapshotEvery = 200)
     {
-        var nw = Sys.ActorOf(NightwatchActor.Props(_factory.Ref, _history.Ref, new NightwatchSettings { Clock = _clock, Http = http }));
+        var nw = Sys.ActorOf(NightwatchActor.Props(_factory.Ref, _history.Ref, new NightwatchSettings { Clock = _clock, Http = http, SnapshotEvery = snapshotEvery }));
         nw.Tell(new ApplyFleet(fleet ?? Fleet()));
         return nw;
     }
@@ -312,6 +312,75 @@ public sealed class NightwatchActorSpec : TestKit
     }
 
     [Fact]
+    public async Task Usage_with_cache_reads_burns_what_the_ledger_charges()
+    {
+        // the adapters report input tokens without the cache reads: 100k input + 800k cache reads + 20k output at
+        // $3 / $0.30 / $15 per million = $0.30 + $0.24 + $0.30 = $0.84 (the ledger's price); in a 5-minute window
+        // that is $10.08/h, against max_burn_per_hour $20: cost 0.504 * 0.7
+        var fleet = Fleet(new NightwatchSpec { MaxBurnPerHour = 20m });
+        fleet = fleet with { Providers = [fleet.Providers[0] with { Prices = new ProviderPrices { InputPerMillion = 3, OutputPerMillion = 15, CachedInputPerMillion = 0.3m } }] };
+        var usage = new AgentUsage("coder", "run1", "anthropic", "claude-sonnet-4-5", 100_000, 20_000, _clock.GetUtcNow(), CachedInputTokens: 800_000);
+        Assert.Equal(0.84m, CostLedger.Price(usage, null, fleet.Providers[0]).CostUsd);
+        var nw = Nightwatch(fleet);
+        await Drift(nw);
+
+        Sys.EventStream.Publish(usage);
+
+        await AwaitAssertAsync(
+            async () => Assert.Equal(0.84 * 12 / 20 * DriftCalibration.CostAtMaxBurn, (await Drift(nw)).Agents.Single(a => a.Agent == "coder").Components.Cost, 6),
+            Wait);
+    }
+
+    [Fact]
+    public async Task A_snapshot_deletes_the_events_it_covers_and_the_older_snapshots()
+    {
+        // a fresh SQLite file creates its tables first, and writes, snapshots and their deletions follow: slow on a
+        // loaded machine, so this one waits longer than the spec's usual 10 s
+        var slow = TimeSpan.FromSeconds(60);
+        var persistence = Akka.Persistence.Persistence.Instance.Apply(Sys);
+        var probe = CreateTestProbe();
+        var nw = Nightwatch(snapshotEvery: 2);
+        await nw.Ask<DriftSnapshot>(new GetDrift(), slow);
+
+        async Task<long?> Snapshot(SnapshotSelectionCriteria criteria)
+        {
+            persistence.SnapshotStoreFor(null).Tell(new LoadSnapshot("nightwatch", criteria, long.MaxValue), probe.Ref);
+            return (await probe.ExpectMsgAsync<LoadSnapshotResult>(slow)).Snapshot?.Metadata.SequenceNr;
+        }
+
+        void Deliveries(int from, int to)
+        {
+            for (var i = from; i <= to; i++)
+            {
+                nw.Tell(new EscalationDelivered($"x{i}", _clock.GetUtcNow(), true, "http://127.0.0.1: HTTP 204"));
+            }
+        }
+
+        // the first snapshot is saved before the next ones are asked for (the store saves concurrently)
+        Deliveries(1, 2);
+        await AwaitAssertAsync(async () => Assert.Equal(2, await Snapshot(SnapshotSelectionCriteria.Latest)), slow, TimeSpan.FromMilliseconds(100));
+        Deliveries(3, 5);
+
+        await AwaitAssertAsync(
+            async () =>
+            {
+                // the snapshot at 4 replaced the one at 2; events 1..4 are gone, event 5 stays
+                Assert.Equal(4, await Snapshot(SnapshotSelectionCriteria.Latest));
+                Assert.Null(await Snapshot(new SnapshotSelectionCriteria(3)));
+                persistence.JournalFor(null).Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, "nightwatch", probe.Ref));
+                var replayed = new List<long>();
+                while (await probe.ExpectMsgAsync<object>(slow) is ReplayedMessage m)
+                {
+                    replayed.Add(m.Persistent.SequenceNr);
+                }
+
+                Assert.Equal([5L], replayed);
+            },
+            slow,
+            TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
     public async Task Corrections_and_pending_hints_survive_a_restart_and_the_hint_is_given_again()
     {
         var nw = Nightwatch();
@@ -335,49 +404,5 @@ public sealed class NightwatchActorSpec : TestKit
         await again.GracefulStop(Wait);
         Nightwatch();
         await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
-    }
-
-    /// <summary>A real HTTP endpoint on 127.0.0.1 that records the first POST.</summary>
-    private sealed class Webhook : IDisposable
-    {
-        private readonly HttpListener _listener = new();
-
-        public Webhook()
-        {
-            var port = FreePort();
-            Url = $"http://127.0.0.1:{port}/hooks/";
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            _ = Serve();
-        }
-
-        public string Url { get; }
-
-        public TaskCompletionSource<string> Received { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Dispose() => _listener.Close();
-
-        private static int FreePort()
-        {
-            using var l = new TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            return ((IPEndPoint)l.LocalEndpoint).Port;
-        }
-
-        private async Task Serve()
-        {
-            try
-            {
-                var ctx = await _listener.GetContextAsync();
-                using var reader = new StreamReader(ctx.Request.InputStream);
-                var body = await reader.ReadToEndAsync();
-                ctx.Response.StatusCode = 204;
-                ctx.Response.Close();
-                Received.TrySetResult(body);
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-            }
-        }
     }
 }

@@ -1,0 +1,24 @@
+namespace DarkFactory.Actors.Nightwatch;
+
+/// <summary>Settings of the <see cref="NightwatchActor"/>; tests inject a virtual clock and a short tick.</summary>
+public sealed record NightwatchSettings
+{
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+    public string PersistenceId { get; init; } = "nightwatch";
+
+    /// <summary>How often stalls and decaying windows are looked at (output is judged as it arrives).</summary>
+    public TimeSpan Tick { get; init; } = TimeSpan.FromSeconds(1);
+
+    public int SnapshotEvery { get; init; } = 200;
+    public int KeepCorrections { get; init; } = 1000;
+    public int KeepEscalations { get; init; } = 500;
+
+    /// <summary>The same agent's rate-limit lines within this time make one provider-limited event.</summary>
+    public TimeSpan LimitDebounce { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Least time between two @mention starts of the same agent.</summary>
+    public TimeSpan MentionCooldown { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Posts escalations; null = <see cref="EscalationWebhook.SharedClient"/> (10 s timeout).</summary>
+    public HttpClient? Http { get; init; }
+}

@@ -1,0 +1,100 @@
+using DarkFactory.Messages.Nightwatch;
+
+namespace DarkFactory.Actors.Nightwatch;
+
+/// <summary>
+/// Nightwatch's persisted state: the recent corrections, the escalations with their webhook delivery, and each
+/// agent's hint not yet given to a run. <see cref="Apply"/> takes each persisted event (also on recovery);
+/// <see cref="Snapshot"/> and <see cref="Restore"/> round-trip it through a <see cref="NightwatchSnapshot"/>. Pure.
+/// </summary>
+/// <param name="keepCorrections">Corrections kept (oldest dropped first).</param>
+/// <param name="keepEscalations">Escalations kept (oldest dropped first).</param>
+public sealed class NightwatchState(int keepCorrections, int keepEscalations)
+{
+    private readonly LinkedList<DriftCorrection> _corrections = new();
+    private readonly List<EscalationEntry> _escalations = [];
+    private readonly Dictionary<string, string> _pendingHints = new(StringComparer.Ordinal);
+
+    /// <summary>Agent -> the hint recorded for its next run and not used yet.</summary>
+    public IReadOnlyDictionary<string, string> PendingHints => _pendingHints;
+
+    /// <summary>Applies one persisted event of Nightwatch; false when <paramref name="e"/> is none of them.</summary>
+    public bool Apply(object e)
+    {
+        switch (e)
+        {
+            case DriftCorrection c:
+                _corrections.AddLast(c);
+                while (_corrections.Count > keepCorrections)
+                {
+                    _corrections.RemoveFirst();
+                }
+
+                _pendingHints[c.Agent] = c.Hint;
+                return true;
+            case Escalation x:
+                _escalations.Add(new EscalationEntry(x, null));
+                if (_escalations.Count > keepEscalations)
+                {
+                    _escalations.RemoveRange(0, _escalations.Count - keepEscalations);
+                }
+
+                return true;
+            case EscalationDelivered d:
+                var i = _escalations.FindIndex(x => x.Escalation.Id == d.Id);
+                if (i >= 0)
+                {
+                    _escalations[i] = _escalations[i] with { Delivery = d };
+                }
+
+                return true;
+            case DriftHintUsed u:
+                _pendingHints.Remove(u.Agent);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The agent's most recent correction; null when none is kept.</summary>
+    public DriftCorrection? LastCorrection(string agent)
+    {
+        for (var node = _corrections.Last; node is not null; node = node.Previous)
+        {
+            if (node.Value.Agent == agent)
+            {
+                return node.Value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The most recent escalations, newest first.</summary>
+    public IReadOnlyList<EscalationEntry> Escalations(int limit) => _escalations.AsEnumerable().Reverse().Take(Math.Max(1, limit)).ToList();
+
+    /// <summary>The corrections and escalations recorded at or after <paramref name="since"/>, oldest first (the compound review's scan).</summary>
+    public NightwatchRecords Records(DateTimeOffset since) => new(
+        _corrections.Where(c => c.At >= since).ToList(),
+        _escalations.Where(e => e.Escalation.At >= since).ToList());
+
+    public NightwatchSnapshot Snapshot() => new(_corrections.ToList(), _escalations.ToList(), new Dictionary<string, string>(_pendingHints, StringComparer.Ordinal));
+
+    /// <summary>Takes the state of a snapshot (on recovery, before the events recorded after it are applied).</summary>
+    public void Restore(NightwatchSnapshot s)
+    {
+        _corrections.Clear();
+        foreach (var c in s.Corrections)
+        {
+            _corrections.AddLast(c);
+        }
+
+        _escalations.Clear();
+        _escalations.AddRange(s.Escalations);
+        _pendingHints.Clear();
+        foreach (var (agent, hint) in s.PendingHints)
+        {
+            _pendingHints[agent] = hint;
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using DarkFactory.Actors.Nightwatch;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
+using DarkFactory.Messages.Providers;
+using Xunit;
+
+namespace DarkFactory.Actors.Tests.Nightwatch;
+
+/// <summary>
+/// One agent's watch without the actor: judging gives a verdict on a level change and the rung due; crashes get a
+/// hint instead of a second restart; a pause or stop holds the ladder; a correction blames the route the errors or
+/// crashes happened on and resets the output signals; usage is priced as the ledger prices it (cache reads once).
+/// </summary>
+public sealed class AgentWatchTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 22, 9, 0, 0, TimeSpan.Zero);
+    private static readonly NightwatchSpec Spec = new();
+    private static readonly AgentSpec Coder = new() { Name = "coder", Cli = "claude", Provider = "anthropic", Model = "claude-own" };
+
+    private static readonly Dictionary<string, ProviderSpec> Providers = new()
+    {
+        ["anthropic"] = new ProviderSpec { Name = "anthropic", Cli = "claude", Prices = new ProviderPrices { InputPerMillion = 3, OutputPerMillion = 15, CachedInputPerMillion = 0.3m } },
+        ["openai"] = new ProviderSpec { Name = "openai", Cli = "codex", Prices = new ProviderPrices { InputPerMillion = 1, OutputPerMillion = 10 } },
+    };
+
+    private static AgentWatch Watch() => new("coder", Spec.Window);
+
+    private static RouteChosen Route(string run, string provider, string model) => RouteChosen.Of("coder", run, new Route("claude", provider, model, "own"), T0);
+
+    private static void Errors(AgentWatch w, string run, int count, DateTimeOffset at)
+    {
+        w.Output(run);
+        for (var i = 0; i < count; i++)
+        {
+            w.Line(run, new OutputLine(OutputStream.Stdout, $"error: attempt {i}"), errorText: true, at);
+        }
+    }
+
+    [Fact]
+    public void A_changed_level_is_a_verdict_and_its_rung_is_due_once_per_cooldown()
+    {
+        var w = Watch();
+        Errors(w, "r1", 3, T0); // 0.15: minor (not started: no stall either)
+
+        var first = w.Judge(T0, Spec);
+        Assert.Equal((DriftLevel.Minor, DriftLevel.Normal, "r1"), (first.Verdict!.Level, first.Verdict.Previous, first.Verdict.RunId));
+        Assert.Equal(CorrectionAction.Hint, first.Due);
+
+        var (hint, _) = w.Correct(CorrectionAction.Hint, T0, Spec, Coder);
+        Assert.Equal((DriftLevel.Minor, CorrectionAction.Hint, "r1"), (hint.Level, hint.Action, hint.RunId));
+        Assert.Equal(DriftPolicy.Hint(w.Components, Spec), hint.Hint);
+
+        var again = w.Judge(T0.AddSeconds(30), Spec);
+        Assert.Equal(new Judgement(null, null), again); // same level, hint within its cooldown
+        Assert.Equal(CorrectionAction.Hint, w.Judge(T0.AddMinutes(2), Spec).Due);
+    }
+
+    [Fact]
+    public void Crashes_make_a_restart_rung_a_hint_and_spend_the_restart()
+    {
+        var w = Watch();
+        w.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0, "r1"));
+        w.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0, "r2")); // health 0.30: moderate
+
+        var j = w.Judge(T0, Spec);
+
+        Assert.Equal(DriftLevel.Moderate, j.Verdict!.Level);
+        Assert.Equal(CorrectionAction.Hint, j.Due);
+        Assert.Equal(T0, w.LastFired[CorrectionAction.Restart]);
+    }
+
+    [Fact]
+    public void A_pause_or_a_stop_holds_the_ladder_until_the_agent_resumes_or_starts_again()
+    {
+        var w = Watch();
+        Errors(w, "r1", 9, T0); // 0.45: severe
+        Assert.Equal(CorrectionAction.Pause, w.Judge(T0, Spec).Due);
+        w.Correct(CorrectionAction.Pause, T0, Spec, Coder);
+        Assert.True(w.Paused);
+
+        Errors(w, "r1", 20, T0.AddMinutes(3));
+        Assert.Null(w.Judge(T0.AddMinutes(3), Spec).Due);
+        w.Resumed();
+        Assert.Equal(CorrectionAction.Stop, w.Judge(T0.AddMinutes(3), Spec).Due);
+
+        w.Correct(CorrectionAction.Stop, T0.AddMinutes(3), Spec, Coder);
+        Assert.True(w.Stopped);
+        Errors(w, "r1", 20, T0.AddMinutes(6));
+        Assert.Null(w.Judge(T0.AddMinutes(6), Spec).Due);
+        w.Apply(new AgentLifecycle("coder", LifecycleKind.Started, T0.AddMinutes(6), "r2"));
+        Assert.False(w.Stopped);
+        Assert.Equal(CorrectionAction.Stop, w.Judge(T0.AddMinutes(6), Spec).Due);
+    }
+
+    [Fact]
+    public void Errors_blame_the_route_of_the_run_that_printed_them_not_the_one_running_now()
+    {
+        var w = Watch();
+        w.Apply(Route("r1", "openai", "gpt-a"));
+        w.Apply(Route("r2", "anthropic", "claude-b")); // the agent already runs elsewhere
+        Errors(w, "r1", 9, T0);
+        w.Output("r2");
+        w.Judge(T0, Spec);
+
+        var (pause, model) = w.Correct(CorrectionAction.Pause, T0, Spec, Coder);
+
+        Assert.Equal(("openai", "gpt-a"), (pause.Provider, model));
+        Assert.Equal((DriftLevel.Severe, "r2"), (pause.Level, pause.RunId));
+        w.Judge(T0, Spec);
+        Assert.Equal(0, w.Components.Errors); // the fresh context forgot the errors
+    }
+
+    [Fact]
+    public void A_stall_avoids_the_current_route_and_without_a_route_the_agents_own()
+    {
+        var w = Watch();
+        w.Apply(Route("r1", "openai", "gpt-a"));
+        w.Apply(new AgentLifecycle("coder", LifecycleKind.Started, T0, "r1"));
+        w.Judge(T0.AddMinutes(3), Spec); // silent for stall_after: stall 0.40
+        Assert.Equal(DriftLevel.Severe, w.Level);
+
+        var (stalled, model) = w.Correct(CorrectionAction.Pause, T0.AddMinutes(3), Spec, Coder);
+        Assert.Equal(("openai", "gpt-a"), (stalled.Provider, model));
+
+        var unrouted = Watch();
+        unrouted.Apply(new AgentLifecycle("coder", LifecycleKind.Started, T0, "r1"));
+        unrouted.Judge(T0.AddMinutes(3), Spec);
+        var (own, ownModel) = unrouted.Correct(CorrectionAction.Pause, T0.AddMinutes(3), Spec, Coder);
+        Assert.Equal(("anthropic", "claude-own"), (own.Provider, ownModel));
+    }
+
+    [Fact]
+    public void Usage_with_cache_reads_is_priced_like_the_ledger_and_pins_the_burn_rate()
+    {
+        // input tokens exclude the cache reads (the adapters say so): 100k + 800k cached + 20k out at $3 / $0.30 / $15
+        var usage = new AgentUsage("coder", "r1", null, null, 100_000, 20_000, T0, CachedInputTokens: 800_000);
+
+        var cost = AgentWatch.Price(usage, "anthropic", Coder, Providers);
+        Assert.Equal(0.30m + 0.24m + 0.30m, cost);
+
+        var w = Watch();
+        w.Spent(cost, T0);
+        w.Judge(T0, Spec);
+        Assert.Equal(0.84 * 12 / 10 * DriftCalibration.CostAtMaxBurn, w.Components.Cost, 6); // $10.08/h against $10/h
+    }
+
+    [Fact]
+    public void Usage_is_priced_for_its_own_provider_else_the_runs_else_the_agents_and_a_reported_cost_wins()
+    {
+        var tokens = new AgentUsage("coder", "r1", null, null, 1_000_000, 0, T0);
+
+        Assert.Equal(1m, AgentWatch.Price(tokens with { Provider = "openai" }, "anthropic", Coder, Providers));
+        Assert.Equal(1m, AgentWatch.Price(tokens, "openai", Coder, Providers));
+        Assert.Equal(3m, AgentWatch.Price(tokens, null, Coder, Providers));
+        Assert.Equal(0m, AgentWatch.Price(tokens, "unknown", Coder, Providers));
+        Assert.Equal(0m, AgentWatch.Price(tokens, null, Coder with { Provider = null }, Providers));
+        Assert.Equal(0.07m, AgentWatch.Price(tokens with { CostUsd = 0.07m }, "anthropic", Coder, Providers));
+    }
+
+    [Fact]
+    public void Rate_limit_lines_of_one_run_are_debounced()
+    {
+        var w = Watch();
+        var debounce = TimeSpan.FromSeconds(10);
+
+        Assert.True(w.LimitSeen("r1", T0, debounce));
+        Assert.False(w.LimitSeen("r1", T0.AddSeconds(9), debounce));
+        Assert.True(w.LimitSeen("r2", T0.AddSeconds(9), debounce)); // another run
+        Assert.True(w.LimitSeen("r2", T0.AddSeconds(19), debounce));
+    }
+}
