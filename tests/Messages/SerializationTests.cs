@@ -84,7 +84,7 @@ public sealed class SerializationTests : IDisposable
         new StartAgent("implementer", "add a test"),
         new StopAgent("implementer"),
         new RestartAgent("implementer"),
-        CommandResult.Done("started", "ab12"),
+        CommandResult.Done(CommandOutcome.Started, "started", "ab12"),
         GetAgents.Instance,
         new AgentsSnapshot([new AgentStatus { Agent = "a", State = AgentState.Quarantined, Reason = "crash loop" }]),
         new GetHistory("a", 10),
@@ -166,6 +166,27 @@ public sealed class SerializationTests : IDisposable
         SampleBoard,
         new ProviderBoardPublished(SampleBoard),
         new ProviderBoardPublished(ProviderBoard.Empty),
+
+        // the fleet's and the layers' protocol
+        DrainFleet.Instance,
+        FleetDrained.Instance,
+        GetFleet.Instance,
+        new CurrentFleet(SampleFleet(), 7),
+        new ReconcileLayer(LayerSpec.Default(LayerName.Core) with { Strategy = StrategyKind.OneForAll }, SampleFleet().Agents, 7, SampleFleet().Providers),
+        new LayerReconciled(LayerName.Core, 7, ["a"], ["b"], ["c"], ["d"]),
+        DrainLayer.Instance,
+        new LayerDrained(LayerName.Growth),
+        FlushHistory.Instance,
+        HistoryFlushed.Instance,
+        new SweepRun("dft-0123/implementer/ab12"),
+        CommandResult.Refused(CommandOutcome.AlreadyRunning, "agent 'a' is already running (run ab12)"),
+
+        // a task's and a project's ids, carried from the start into every event of the run
+        new StartAgent("implementer", "add a test", "/data/worktrees/p1", "task-42", "project-7"),
+        new AgentLifecycle("a", LifecycleKind.Exited, At, "ab12", ExitCode: 0, TaskId: "task-42", ProjectId: "project-7"),
+        new AgentOutput("implementer", "ab12", 0, At, [new OutputLine(OutputStream.Stdout, "ok")], "task-42", "project-7"),
+        new AgentUsage("implementer", "ab12", "anthropic", null, 10, 2, At, TaskId: "task-42", ProjectId: "project-7"),
+        RouteChosen.Of("implementer", "ab12", new Route("claude", "anthropic", null, "own"), At, "task-42", "project-7"),
         .. ProjectSamples.All,
     ];
 
@@ -293,6 +314,32 @@ public sealed class SerializationTests : IDisposable
         var e = (AgentLifecycle)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(stored), "agent-lifecycle");
         Assert.Equal(LifecycleKind.Crashed, e.Kind);
         Assert.Equal(3, e.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("agent-lifecycle", """{"agent":"a","kind":"started","at":"2026-11-22T07:30:00+00:00","run_id":"ab12","pid":42}""")]
+    [InlineData("start-agent", """{"agent":"a","task":"add a test"}""")]
+    [InlineData("agent-output", """{"agent":"a","run_id":"ab12","first_seq":0,"at":"2026-11-22T07:30:00+00:00","lines":[{"stream":"stdout","text":"ok","kind":"text"}]}""")]
+    [InlineData("agent-usage", """{"agent":"a","run_id":"ab12","provider":"anthropic","input_tokens":10,"output_tokens":2,"at":"2026-11-22T07:30:00+00:00"}""")]
+    [InlineData("route-chosen", """{"agent":"a","run_id":"ab12","cli":"claude","provider":"anthropic","reason":"own","at":"2026-11-22T07:30:00+00:00"}""")]
+    public void Events_stored_before_task_and_project_ids_existed_stay_readable(string manifest, string stored)
+    {
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+
+        var e = serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(stored), manifest);
+
+        Assert.Equal("a", ((IWithAgent)e).Agent);
+        var ids = e.GetType().GetProperties().Where(p => p.Name is "TaskId" or "ProjectId").ToList();
+        Assert.Equal(2, ids.Count);
+        Assert.All(ids, p => Assert.Null(p.GetValue(e)));
+    }
+
+    [Fact]
+    public void A_command_result_keeps_its_json_fields_and_adds_the_outcome()
+    {
+        var json = System.Text.Json.JsonSerializer.Serialize(CommandResult.Refused(CommandOutcome.AlreadyRunning, "agent 'a' is already running (run ab12)"), DarkFactoryJson.Options);
+
+        Assert.Equal("""{"ok":false,"outcome":"already_running","message":"agent 'a' is already running (run ab12)"}""", json);
     }
 
     [Fact]

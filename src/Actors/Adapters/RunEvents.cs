@@ -10,7 +10,7 @@ namespace DarkFactory.Actors.Adapters;
 /// CLIs report each retry. Owned by the run's ProcessActor and used only inside its mailbox; plain text
 /// lines cost one comparison.
 /// </summary>
-public sealed class RunEvents(CliAdapter adapter, string agent, string runId, string? provider, string? model)
+public sealed class RunEvents(CliAdapter adapter, string agent, string runId, string? provider, string? model, string? taskId = null, string? projectId = null)
 {
     private bool _limited;
     private DateTimeOffset? _lastReset;
@@ -36,7 +36,7 @@ public sealed class RunEvents(CliAdapter adapter, string agent, string runId, st
 
             if (details.Usage is { } u && (u.InputTokens > 0 || u.OutputTokens > 0 || u.CachedInputTokens > 0 || u.CostUsd > 0))
             {
-                into.Add(new AgentUsage(agent, runId, provider, u.Model ?? model, u.InputTokens, u.OutputTokens, now, u.CachedInputTokens, u.CostUsd));
+                into.Add(new AgentUsage(agent, runId, provider, u.Model ?? model, u.InputTokens, u.OutputTokens, now, u.CachedInputTokens, u.CostUsd, taskId, projectId));
             }
 
             if (details.Limit is { } limit)

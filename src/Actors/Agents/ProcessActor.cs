@@ -25,6 +25,11 @@ public sealed record AgentRun(
 {
     /// <summary>Typed events of an AI CLI's structured output (usage, limits); null for plain commands.</summary>
     public RunEvents? Events { get; init; }
+
+    /// <summary>The task the run works on (<see cref="StartAgent.TaskId"/>): its output carries it.</summary>
+    public string? TaskId { get; init; }
+
+    public string? ProjectId { get; init; }
 }
 
 /// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>
@@ -198,7 +203,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private void OnOutput(OutputChunk chunk)
     {
         _credits.Release();
-        var batch = new AgentOutput(_run.Agent, _run.RunId, _seq, DateTimeOffset.UtcNow, chunk.Lines);
+        var batch = new AgentOutput(_run.Agent, _run.RunId, _seq, DateTimeOffset.UtcNow, chunk.Lines, _run.TaskId, _run.ProjectId);
         _seq += chunk.Lines.Count;
         _topics.Publish(batch);
         if (_run.Events is { } events)

@@ -6,17 +6,6 @@ using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Fleet;
 
-/// <summary>Stop every agent of every layer gracefully; answered with <see cref="FleetDrained"/>.</summary>
-public sealed record DrainFleet
-{
-    public static readonly DrainFleet Instance = new();
-}
-
-public sealed record FleetDrained
-{
-    public static readonly FleetDrained Instance = new();
-}
-
 /// <summary>
 /// Reconciles the declared fleet with the running one, like a Kubernetes controller: each
 /// <see cref="ApplyFleet"/> revision is handed to the three layer supervisors, which start new agents,
@@ -136,13 +125,13 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         var spec = _fleet.Agents.FirstOrDefault(a => a.Name == cmd.Agent);
         if (spec is null)
         {
-            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
             return;
         }
 
         if (!_layers.TryGetValue(spec.Layer, out var layer))
         {
-            Sender.Tell(CommandResult.Refused($"the {spec.Layer.ToString().ToLowerInvariant()} layer is restarting after an escalation; try again shortly"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.LayerRestarting, $"the {spec.Layer.ToString().ToLowerInvariant()} layer is restarting after an escalation; try again shortly"));
             return;
         }
 
@@ -252,11 +241,3 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
 
     private sealed record RecreateLayer(LayerName Layer);
 }
-
-/// <summary>Asks the fleet for the revision it runs.</summary>
-public sealed record GetFleet
-{
-    public static readonly GetFleet Instance = new();
-}
-
-public sealed record CurrentFleet(FleetSpec Fleet, int Revision);

@@ -85,17 +85,6 @@ public sealed class AgentHistoryActor : ReceivePersistentActor
     }
 }
 
-/// <summary>Answered with <see cref="HistoryFlushed"/> once every history event sent before it is written.</summary>
-public sealed record FlushHistory
-{
-    public static readonly FlushHistory Instance = new();
-}
-
-public sealed record HistoryFlushed
-{
-    public static readonly HistoryFlushed Instance = new();
-}
-
 /// <summary>Routes lifecycle events and history queries to one <see cref="AgentHistoryActor"/> per agent, created on demand.</summary>
 public sealed class HistoryActor : ReceiveActor
 {

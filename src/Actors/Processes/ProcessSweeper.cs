@@ -1,10 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
+using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.Processes;
-
-/// <summary>Kill every process carrying this run marker (or marker prefix), wherever it went.</summary>
-public sealed record SweepRun(string MarkerPrefix);
 
 /// <summary>
 /// Hunts descendants that left their agent's process group (setsid, double fork): scans /proc for the

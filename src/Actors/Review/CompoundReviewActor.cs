@@ -3,7 +3,6 @@ using System.Text;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Processes;

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
@@ -321,7 +320,7 @@ public sealed class SchedulerActor : PersistentActorBase
         _fleet.Ask<CommandResult>(new StartAgent(agent), _settings.AskTimeout).PipeTo(
             Self,
             success: r => new StartAnswered(agent, pending, firedAt, fromQueue, r),
-            failure: e => new StartAnswered(agent, pending, firedAt, fromQueue, CommandResult.Refused($"the fleet did not answer: {e.Message}")));
+            failure: e => new StartAnswered(agent, pending, firedAt, fromQueue, CommandResult.Refused(CommandOutcome.NoAnswer, $"the fleet did not answer: {e.Message}")));
     }
 
     private void OnStartAnswered(StartAnswered answer)
@@ -342,7 +341,7 @@ public sealed class SchedulerActor : PersistentActorBase
             return;
         }
 
-        if (!result.Message.Contains("already running", StringComparison.Ordinal) || job is null)
+        if (result.Outcome != CommandOutcome.AlreadyRunning || job is null)
         {
             _log.Warning("Agent [{0}] fired for {1:o} but did not start: {2}", agent, pending.ScheduledAt, result.Message);
             Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Failed, Detail: result.Message, CatchUp: pending.CatchUp));

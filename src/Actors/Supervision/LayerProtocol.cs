@@ -6,26 +6,6 @@ using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
 
-/// <summary>Fleet -> layer: this is the layer's desired state now. Answered with <see cref="LayerReconciled"/>.</summary>
-/// <param name="Providers">The fleet's providers (fleet.yaml <c>providers</c>), for the CLI adapters' endpoints and keys.</param>
-public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Agents, int Revision, IReadOnlyList<ProviderSpec>? Providers = null);
-
-public sealed record LayerReconciled(
-    LayerName Layer,
-    int Revision,
-    IReadOnlyList<string> Started,
-    IReadOnlyList<string> Restarted,
-    IReadOnlyList<string> Stopped,
-    IReadOnlyList<string> Unchanged);
-
-/// <summary>Stop every agent of the layer gracefully and answer <see cref="LayerDrained"/> when none is left.</summary>
-public sealed record DrainLayer
-{
-    public static readonly DrainLayer Instance = new();
-}
-
-public sealed record LayerDrained(LayerName Layer);
-
 /// <summary>Thrown by a layer whose restart intensity is exceeded: OTP escalation to the fleet.</summary>
 public sealed class LayerIntensityExceededException(LayerName layer, string reason) : Exception($"layer {layer}: {reason}")
 {

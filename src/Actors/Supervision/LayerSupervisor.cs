@@ -221,14 +221,15 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     // ---------------------------------------------------------------- runs
 
     /// <param name="workdir">The run's working directory instead of the agent's (a compound review's worktree).</param>
-    private void StartRun(Slot slot, string? task, string? workdir = null)
+    /// <param name="taskId">The task the run works on, carried into every event of the run.</param>
+    private void StartRun(Slot slot, string? task, string? workdir = null, string? taskId = null, string? projectId = null)
     {
         slot.LaunchedAt = Now;
         var spec = workdir is null ? slot.Spec : slot.Spec with { Workdir = workdir };
         var route = RouteOf(spec, task);
         if (route is { Chosen: null })
         {
-            WaitForRoute(slot, task, workdir, route.Waiting ?? "all providers limited; polling");
+            WaitForRoute(slot, task, workdir, taskId, projectId, route.Waiting ?? "all providers limited; polling");
             return;
         }
 
@@ -263,7 +264,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             return;
         }
 
-        slot.BeginRun(runId, Now);
+        slot.BeginRun(runId, Now, taskId, projectId);
         slot.Limit = launch.Adapter is null ? null : new RunLimitWatch(launch.Provider);
         var run = new AgentRun(
             spec.Name,
@@ -276,14 +277,16 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             CliAdapters.Classifier(spec.Cli),
             _services.Sweeper)
         {
-            Events = launch.Adapter is { } adapter ? new RunEvents(adapter, spec.Name, runId, launch.Provider, launch.Model) : null,
+            Events = launch.Adapter is { } adapter ? new RunEvents(adapter, spec.Name, runId, launch.Provider, launch.Model, taskId, projectId) : null,
+            TaskId = taskId,
+            ProjectId = projectId,
         };
         var child = Context.ActorOf(ProcessActor.Props(run), "agent-" + spec.Name);
         Context.WatchWith(child, new ChildTerminated(spec.Name, runId));
         slot.Child = child;
         if (route?.Chosen is { } taken)
         {
-            _services.Router?.Tell(RouteChosen.Of(spec.Name, runId, taken, Now));
+            _services.Router?.Tell(RouteChosen.Of(spec.Name, runId, taken, Now, taskId, projectId));
         }
     }
 
@@ -292,12 +295,14 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         spec.Cli == CliCatalog.Command || _services.Routes is null ? null : _services.Routes.Decide(task ?? spec.Task ?? string.Empty, spec);
 
     /// <summary>No provider can take the run now: the agent waits (backoff) and the router resumes it when one returns.</summary>
-    private void WaitForRoute(Slot slot, string? task, string? workdir, string reason)
+    private void WaitForRoute(Slot slot, string? task, string? workdir, string? taskId, string? projectId, string reason)
     {
         slot.State = AgentState.Backoff;
         slot.Reason = reason;
         slot.NextTask = task;
         slot.NextWorkdir = workdir;
+        slot.NextTaskId = taskId;
+        slot.NextProjectId = projectId;
         slot.NextRestartAt = null;
         _log.Warning("Agent [{0}] waits for a provider: {1}", slot.Spec.Name, reason);
         _services.Router?.Tell(new AwaitRoute(slot.Spec.Name, task, reason));
@@ -307,7 +312,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     {
         if (_slots.TryGetValue(cmd.Agent, out var slot) && slot.Child is null && slot.State == AgentState.Backoff && _drainRequester is null)
         {
-            StartRun(slot, cmd.Task, slot.NextWorkdir);
+            StartRun(slot, cmd.Task, slot.NextWorkdir, slot.NextTaskId, slot.NextProjectId);
         }
     }
 
@@ -434,7 +439,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         slot.LimitConfirmBy = slot.Limit is { ReportedLimit: true } ? Now + delay + LimitConfirmWait : null;
         if (delay <= TimeSpan.Zero && !AwaitsLimitConfirmation(slot))
         {
-            StartRun(slot, slot.NextTask, slot.NextWorkdir);
+            StartRun(slot, slot.NextTask, slot.NextWorkdir, slot.NextTaskId, slot.NextProjectId);
             return;
         }
 
@@ -455,7 +460,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
                 return;
             }
 
-            StartRun(slot, slot.NextTask, slot.NextWorkdir);
+            StartRun(slot, slot.NextTask, slot.NextWorkdir, slot.NextTaskId, slot.NextProjectId);
         }
     }
 
@@ -481,7 +486,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             slot.RestartAfterStop = false;
             if (_drainRequester is null && CheckAvailable(slot))
             {
-                StartRun(slot, slot.NextTask, slot.NextWorkdir);
+                StartRun(slot, slot.NextTask, slot.NextWorkdir, slot.NextTaskId, slot.NextProjectId);
             }
         }
 
@@ -571,56 +576,58 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     {
         if (!_slots.TryGetValue(cmd.Agent, out var slot))
         {
-            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
             return;
         }
 
         if (slot.Child is not null)
         {
-            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is already running (run {slot.RunId})"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.AlreadyRunning, $"agent '{cmd.Agent}' is already running (run {slot.RunId})"));
             return;
         }
 
         if (slot.State == AgentState.Quarantined)
         {
-            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is quarantined ({slot.Reason}); release it with: df restart {cmd.Agent}"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.Quarantined, $"agent '{cmd.Agent}' is quarantined ({slot.Reason}); release it with: df restart {cmd.Agent}"));
             return;
         }
 
         if (!CheckAvailable(slot))
         {
-            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is unavailable: {slot.Reason}{(slot.Install is null ? string.Empty : $"; install it with: {slot.Install}")}"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.Unavailable, $"agent '{cmd.Agent}' is unavailable: {slot.Reason}{(slot.Install is null ? string.Empty : $"; install it with: {slot.Install}")}"));
             return;
         }
 
         Timers.Cancel(RestartKey(slot));
         slot.NextTask = cmd.Task;
         slot.NextWorkdir = cmd.Workdir;
-        StartRun(slot, cmd.Task, cmd.Workdir);
+        slot.NextTaskId = cmd.TaskId;
+        slot.NextProjectId = cmd.ProjectId;
+        StartRun(slot, cmd.Task, cmd.Workdir, cmd.TaskId, cmd.ProjectId);
         Sender.Tell(slot.Child is not null
-            ? CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId)
+            ? CommandResult.Done(CommandOutcome.Started, $"agent '{cmd.Agent}' started", slot.RunId)
             : slot.State == AgentState.Backoff
-                ? CommandResult.Done($"agent '{cmd.Agent}' waits for a provider ({slot.Reason}); it starts when one returns")
-                : CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}"));
+                ? CommandResult.Done(CommandOutcome.WaitingForProvider, $"agent '{cmd.Agent}' waits for a provider ({slot.Reason}); it starts when one returns")
+                : CommandResult.Refused(CommandOutcome.Unavailable, $"agent '{cmd.Agent}' cannot run: {slot.Reason}"));
     }
 
     private void OnHint(AgentHint cmd)
     {
         if (!_slots.TryGetValue(cmd.Agent, out var slot))
         {
-            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
             return;
         }
 
         slot.Hint = cmd.Hint;
-        Sender.Tell(CommandResult.Done($"hint recorded for the next run of '{cmd.Agent}'"));
+        Sender.Tell(CommandResult.Done(CommandOutcome.HintRecorded, $"hint recorded for the next run of '{cmd.Agent}'"));
     }
 
     private void OnStop(StopAgent cmd)
     {
         if (!_slots.TryGetValue(cmd.Agent, out var slot))
         {
-            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
             return;
         }
 
@@ -630,7 +637,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         {
             slot.StopRequested = "stopped by operator";
             RequestStop(slot, "stopped by operator");
-            Sender.Tell(CommandResult.Done($"agent '{cmd.Agent}' is stopping (grace {slot.Spec.Grace.TotalSeconds:0.#} s)", slot.RunId));
+            Sender.Tell(CommandResult.Done(CommandOutcome.Stopping, $"agent '{cmd.Agent}' is stopping (grace {slot.Spec.Grace.TotalSeconds:0.#} s)", slot.RunId));
             return;
         }
 
@@ -642,14 +649,14 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             Record(slot, LifecycleKind.Stopped, detail: slot.Reason);
         }
 
-        Sender.Tell(CommandResult.Done($"agent '{cmd.Agent}' is not running"));
+        Sender.Tell(CommandResult.Done(CommandOutcome.NotRunning, $"agent '{cmd.Agent}' is not running"));
     }
 
     private void OnRestart(RestartAgent cmd)
     {
         if (!_slots.TryGetValue(cmd.Agent, out var slot))
         {
-            Sender.Tell(CommandResult.Refused($"unknown agent '{cmd.Agent}'"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
             return;
         }
 
@@ -665,20 +672,20 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             slot.RestartAfterStop = true;
             slot.StopRequested = "restarted by operator";
             RequestStop(slot, "restarted by operator");
-            Sender.Tell(CommandResult.Done($"agent '{cmd.Agent}' is restarting", slot.RunId));
+            Sender.Tell(CommandResult.Done(CommandOutcome.Restarting, $"agent '{cmd.Agent}' is restarting", slot.RunId));
             return;
         }
 
         if (!CheckAvailable(slot))
         {
-            Sender.Tell(CommandResult.Refused($"agent '{cmd.Agent}' is unavailable: {slot.Reason}{(slot.Install is null ? string.Empty : $"; install it with: {slot.Install}")}"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.Unavailable, $"agent '{cmd.Agent}' is unavailable: {slot.Reason}{(slot.Install is null ? string.Empty : $"; install it with: {slot.Install}")}"));
             return;
         }
 
-        StartRun(slot, slot.NextTask, slot.NextWorkdir);
-        Sender.Tell(slot.Child is null
-            ? CommandResult.Refused($"agent '{cmd.Agent}' cannot run: {slot.Reason}")
-            : CommandResult.Done($"agent '{cmd.Agent}' started", slot.RunId));
+        StartRun(slot, slot.NextTask, slot.NextWorkdir, slot.NextTaskId, slot.NextProjectId);
+        Sender.Tell(slot.Child is not null
+            ? CommandResult.Done(CommandOutcome.Started, $"agent '{cmd.Agent}' started", slot.RunId)
+            : CommandResult.Refused(slot.State == AgentState.Backoff ? CommandOutcome.WaitingForProvider : CommandOutcome.Unavailable, $"agent '{cmd.Agent}' cannot run: {slot.Reason}"));
     }
 
     private void OnDrain()
@@ -720,7 +727,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
     private void Record(Slot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null)
     {
-        var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At);
+        var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At, slot.TaskId, slot.ProjectId);
         _services.History.Tell(entry);
         _topics.Publish(entry);
     }
@@ -751,6 +758,16 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         public int Generation { get; private set; }
         public string? NextTask { get; set; }
 
+        /// <summary>The task and project ids of the last on-demand start (kept for its restarts, like its task).</summary>
+        public string? NextTaskId { get; set; }
+
+        public string? NextProjectId { get; set; }
+
+        /// <summary>The task and project ids of the current (or last) run: every event of the run carries them.</summary>
+        public string? TaskId { get; private set; }
+
+        public string? ProjectId { get; private set; }
+
         /// <summary>The working directory of the last on-demand start (kept for its restarts).</summary>
         public string? NextWorkdir { get; set; }
 
@@ -772,9 +789,11 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         public bool RemoveAfterStop { get; set; }
         public (AgentSpec Spec, string Fingerprint)? ReplaceWith { get; set; }
 
-        public void BeginRun(string runId, DateTimeOffset now)
+        public void BeginRun(string runId, DateTimeOffset now, string? taskId, string? projectId)
         {
             RunId = runId;
+            TaskId = taskId;
+            ProjectId = projectId;
             Generation++;
             State = AgentState.Starting;
             StartedAt = now;

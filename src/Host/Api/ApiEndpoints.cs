@@ -5,12 +5,12 @@ using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
-using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.Output;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Host.Dashboard;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Host.Api;

@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
-using DarkFactory.Actors.Fleet;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;

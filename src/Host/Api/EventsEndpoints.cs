@@ -3,8 +3,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
-using DarkFactory.Actors.Fleet;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Api;
 

@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
-using DarkFactory.Actors.Fleet;
 using DarkFactory.Messages;
+using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Host.Api;

@@ -10,6 +10,7 @@ using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Host.Api;
 using DarkFactory.Host.Fleet;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

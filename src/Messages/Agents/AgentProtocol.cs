@@ -44,9 +44,17 @@ public sealed record OutputLine(OutputStream Stream, string Text, OutputKind Kin
 /// A batch of lines from one run of one agent, in order. Published on the output topic. <see cref="RunId"/>
 /// tells runs apart, so late output of a dead run is never taken for the new one.
 /// </summary>
+/// <param name="TaskId">The task the run works on (from its <see cref="StartAgent"/>); null for a run without one.</param>
+/// <param name="ProjectId">The project the task belongs to; null outside a project.</param>
 [Manifest("agent-output")]
-public sealed record AgentOutput(string Agent, string RunId, long FirstSeq, DateTimeOffset At, IReadOnlyList<OutputLine> Lines)
-    : IDarkFactoryMessage, IWithAgent;
+public sealed record AgentOutput(
+    string Agent,
+    string RunId,
+    long FirstSeq,
+    DateTimeOffset At,
+    IReadOnlyList<OutputLine> Lines,
+    string? TaskId = null,
+    string? ProjectId = null) : IDarkFactoryMessage, IWithAgent;
 
 /// <summary>How a run ended. Signal is set when the process was killed by one (code is then 128 + signal).</summary>
 [Manifest("exit-info")]
@@ -87,8 +95,10 @@ public interface IAgentCommand : IDarkFactoryMessage, IWithAgent;
 /// Start a run of the agent now (a task overrides the agent's default task for this run; a workdir its
 /// working directory, as the compound review does with its worktree).
 /// </summary>
+/// <param name="TaskId">Names the task, so its runs, routes, output and costs can be followed; carried into every event of the run and of its restarts.</param>
+/// <param name="ProjectId">The project the task belongs to, carried the same way.</param>
 [Manifest("start-agent")]
-public sealed record StartAgent(string Agent, string? Task = null, string? Workdir = null) : IAgentCommand;
+public sealed record StartAgent(string Agent, string? Task = null, string? Workdir = null, string? TaskId = null, string? ProjectId = null) : IAgentCommand;
 
 /// <summary>Stop the agent gracefully (SIGTERM to its group, grace period, SIGKILL) and keep it stopped.</summary>
 [Manifest("stop-agent")]
@@ -98,12 +108,53 @@ public sealed record StopAgent(string Agent) : IAgentCommand;
 [Manifest("restart-agent")]
 public sealed record RestartAgent(string Agent) : IAgentCommand;
 
-[Manifest("command-result")]
-public sealed record CommandResult(bool Ok, string Message, string? RunId = null) : IDarkFactoryMessage
+/// <summary>What an agent command did, as a value callers switch on (the message is for people).</summary>
+public enum CommandOutcome
 {
-    public static CommandResult Done(string message, string? runId = null) => new(true, message, runId);
+    /// <summary>A run started (<see cref="CommandResult.RunId"/> is set).</summary>
+    Started,
 
-    public static CommandResult Refused(string message) => new(false, message);
+    /// <summary>No provider can take the run now: it starts when one returns.</summary>
+    WaitingForProvider,
+
+    /// <summary>The run is being stopped (SIGTERM, grace, SIGKILL).</summary>
+    Stopping,
+
+    /// <summary>The run is being stopped and started again.</summary>
+    Restarting,
+
+    /// <summary>A stop for an agent that had no run.</summary>
+    NotRunning,
+
+    /// <summary>Nightwatch's hint is kept for the agent's next run.</summary>
+    HintRecorded,
+
+    /// <summary>Refused: no agent of that name.</summary>
+    UnknownAgent,
+
+    /// <summary>Refused: the agent has a run already.</summary>
+    AlreadyRunning,
+
+    /// <summary>Refused: the agent crash-looped; a restart releases it.</summary>
+    Quarantined,
+
+    /// <summary>Refused: the agent cannot run (its CLI is missing, or its declaration cannot be launched).</summary>
+    Unavailable,
+
+    /// <summary>Refused: the agent's layer escalated and is being started again.</summary>
+    LayerRestarting,
+
+    /// <summary>Refused: the command got no answer in time.</summary>
+    NoAnswer,
+}
+
+/// <summary>The answer to an agent command: <see cref="Outcome"/> for programs, <see cref="Message"/> for people.</summary>
+[Manifest("command-result")]
+public sealed record CommandResult(bool Ok, CommandOutcome Outcome, string Message, string? RunId = null) : IDarkFactoryMessage
+{
+    public static CommandResult Done(CommandOutcome outcome, string message, string? runId = null) => new(true, outcome, message, runId);
+
+    public static CommandResult Refused(CommandOutcome outcome, string message) => new(false, outcome, message);
 }
 
 // ---- queries ----
@@ -122,6 +173,23 @@ public sealed record GetHistory(string Agent, int Limit = 200) : IDarkFactoryMes
 
 [Manifest("history")]
 public sealed record AgentHistory(string Agent, IReadOnlyList<AgentLifecycle> Entries) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>Answered with <see cref="HistoryFlushed"/> once every history event sent before it is written.</summary>
+[Manifest("flush-history")]
+public sealed record FlushHistory : IDarkFactoryMessage
+{
+    public static readonly FlushHistory Instance = new();
+}
+
+[Manifest("history-flushed")]
+public sealed record HistoryFlushed : IDarkFactoryMessage
+{
+    public static readonly HistoryFlushed Instance = new();
+}
+
+/// <summary>Kill every process carrying this run marker (or marker prefix), wherever it went.</summary>
+[Manifest("sweep-run")]
+public sealed record SweepRun(string MarkerPrefix) : IDarkFactoryMessage;
 
 // ---- fleet ----
 
@@ -162,6 +230,8 @@ public enum LifecycleKind
 /// </summary>
 /// <param name="LaunchedAt">On <see cref="LifecycleKind.Started"/>: when the layer began the run (route, launch plan, spawn); <c>At</c> is when its process was running.</param>
 /// <param name="ExitedAt">On an exit (exited, crashed, killed, stopped): when the process exited; <c>At</c> is when the layer recorded it (output drained, process group killed).</param>
+/// <param name="TaskId">The task of the run (from its <see cref="StartAgent"/>); null for a run without one.</param>
+/// <param name="ProjectId">The project of that task; null outside a project.</param>
 [Manifest("agent-lifecycle")]
 public sealed record AgentLifecycle(
     string Agent,
@@ -173,4 +243,6 @@ public sealed record AgentLifecycle(
     int? Signal = null,
     string? Detail = null,
     DateTimeOffset? LaunchedAt = null,
-    DateTimeOffset? ExitedAt = null) : IDarkFactoryMessage, IWithAgent;
+    DateTimeOffset? ExitedAt = null,
+    string? TaskId = null,
+    string? ProjectId = null) : IDarkFactoryMessage, IWithAgent;

@@ -10,6 +10,8 @@ namespace DarkFactory.Messages.Providers;
 /// </summary>
 /// <param name="Provider">The provider the run was routed to (fleet.yaml <c>providers[].name</c>); null when unknown.</param>
 /// <param name="CostUsd">Cost the CLI reported; null when it reported none (the ledger then prices the tokens).</param>
+/// <param name="TaskId">The run's task (see <see cref="StartAgent.TaskId"/>); null for a run without one.</param>
+/// <param name="ProjectId">The project of that task; null outside a project.</param>
 [Manifest("agent-usage")]
 public sealed record AgentUsage(
     string Agent,
@@ -20,7 +22,9 @@ public sealed record AgentUsage(
     long OutputTokens,
     DateTimeOffset At,
     long CachedInputTokens = 0,
-    decimal? CostUsd = null) : IDarkFactoryMessage, IWithAgent;
+    decimal? CostUsd = null,
+    string? TaskId = null,
+    string? ProjectId = null) : IDarkFactoryMessage, IWithAgent;
 
 /// <summary>Where a provider-limited verdict came from.</summary>
 public enum LimitSource

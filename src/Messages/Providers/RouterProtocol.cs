@@ -135,6 +135,8 @@ public sealed record CostReport(string By, IReadOnlyList<CostRow> Rows, decimal 
 
 /// <summary>A run of an AI agent got its route (flat: cli, provider, model, reason). Persisted and published on the event stream.</summary>
 /// <param name="ReasonKind">See <see cref="Route.Kind"/> (a low-cardinality label for metrics).</param>
+/// <param name="TaskId">The run's task (see <see cref="StartAgent.TaskId"/>); null for a run without one.</param>
+/// <param name="ProjectId">The project of that task; null outside a project.</param>
 [Manifest("route-chosen")]
 public sealed record RouteChosen(
     string Agent,
@@ -144,10 +146,12 @@ public sealed record RouteChosen(
     string? Model,
     string Reason,
     DateTimeOffset At,
-    string? ReasonKind = null) : IDarkFactoryMessage, IWithAgent
+    string? ReasonKind = null,
+    string? TaskId = null,
+    string? ProjectId = null) : IDarkFactoryMessage, IWithAgent
 {
-    public static RouteChosen Of(string agent, string runId, Route route, DateTimeOffset at) =>
-        new(agent, runId, route.Cli, route.Provider, route.Model, route.Reason, at, route.Kind);
+    public static RouteChosen Of(string agent, string runId, Route route, DateTimeOffset at, string? taskId = null, string? projectId = null) =>
+        new(agent, runId, route.Cli, route.Provider, route.Model, route.Reason, at, route.Kind, taskId, projectId);
 
     [JsonIgnore]
     public Route Route => new(Cli, Provider, Model, Reason, ReasonKind);

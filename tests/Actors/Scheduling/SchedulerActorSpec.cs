@@ -108,12 +108,12 @@ public sealed class SchedulerActorSpec : TestKit
         var first = NewScheduler(snapshotEvery);
         await Apply(first, agent);
         Advance(TimeSpan.FromSeconds(30));
-        await ExpectStart(agent.Name, CommandResult.Done("started", "r1"));
+        await ExpectStart(agent.Name, CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         await ExpectFired(FiringOutcome.Started);
         await Down(first);
     }
 
-    private static CommandResult AlreadyRunning(string agent) => CommandResult.Refused($"agent '{agent}' is already running (run r0)");
+    private static CommandResult AlreadyRunning(string agent) => CommandResult.Refused(CommandOutcome.AlreadyRunning, $"agent '{agent}' is already running (run r0)");
 
     private static DateTimeOffset Utc(int hour, int minute) => new(2026, 11, 22, hour, minute, 0, TimeSpan.Zero);
 
@@ -128,14 +128,14 @@ public sealed class SchedulerActorSpec : TestKit
         Advance(TimeSpan.FromSeconds(29));
         await _fleet.ExpectNoMsgAsync(Quiet);
         Advance(TimeSpan.FromSeconds(1));
-        await ExpectStart("repo-health", CommandResult.Done("started", "r1"));
+        await ExpectStart("repo-health", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         await ExpectFired(FiringOutcome.Started);
 
         // re-armed for 12:10
         Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
         await _fleet.ExpectNoMsgAsync(Quiet);
         Advance(TimeSpan.FromSeconds(1));
-        await ExpectStart("repo-health", CommandResult.Done("started", "r2"));
+        await ExpectStart("repo-health", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
         var fired = await ExpectFired(FiringOutcome.Started);
 
         Assert.Equal(("r2", Utc(12, 10)), (fired.RunId, fired.ScheduledAt));
@@ -153,7 +153,7 @@ public sealed class SchedulerActorSpec : TestKit
         Advance(TimeSpan.FromSeconds(30)); // 12:00
         await _fleet.ExpectNoMsgAsync(Quiet);
         Advance(TimeSpan.FromMinutes(1)); // 12:01
-        await ExpectStart("sentinel", CommandResult.Done("started", "r1"));
+        await ExpectStart("sentinel", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
 
         var fired = await ExpectFired(FiringOutcome.Started);
         Assert.Equal((Utc(12, 0), Utc(12, 1)), (fired.ScheduledAt, fired.FiredAt));
@@ -221,7 +221,7 @@ public sealed class SchedulerActorSpec : TestKit
 
         // the run ends: the queued firing starts
         Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, _clock.GetUtcNow(), "r0", ExitCode: 0));
-        await ExpectStart("test-runner", CommandResult.Done("started", "r1"));
+        await ExpectStart("test-runner", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         var started = await ExpectFired(FiringOutcome.Started);
         Assert.Equal(Utc(12, 0), started.ScheduledAt);
         Assert.Equal(0, (await ScheduleOf(scheduler, "test-runner")).Queued);
@@ -242,7 +242,7 @@ public sealed class SchedulerActorSpec : TestKit
 
         var restart = await _fleet.ExpectMsgAsync<RestartAgent>(Wait);
         Assert.Equal("upstream-sync", restart.Agent);
-        _fleet.Reply(CommandResult.Done("restarting", "r0"));
+        _fleet.Reply(CommandResult.Done(CommandOutcome.Restarting, "restarting", "r0"));
         await ExpectFired(FiringOutcome.Replaced);
     }
 
@@ -253,7 +253,7 @@ public sealed class SchedulerActorSpec : TestKit
         await Apply(scheduler, Agent("repo-health"));
 
         Advance(TimeSpan.FromSeconds(30));
-        await ExpectStart("repo-health", CommandResult.Refused("agent 'repo-health' is quarantined (crash loop)"));
+        await ExpectStart("repo-health", CommandResult.Refused(CommandOutcome.Quarantined, "agent 'repo-health' is quarantined (crash loop)"));
 
         var last = await ExpectFired(FiringOutcome.Failed);
         Assert.Contains("quarantined", last.Detail);
@@ -287,7 +287,7 @@ public sealed class SchedulerActorSpec : TestKit
                 break;
             case CatchUpPolicy.Once:
                 Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
-                await ExpectStart("dependency-audit", CommandResult.Done("started", "r2"));
+                await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
                 var once = await ExpectFired(FiringOutcome.Started);
                 Assert.Equal((Utc(15, 0), true), (once.ScheduledAt, once.CatchUp));
                 await _fleet.ExpectNoMsgAsync(Quiet);
@@ -296,11 +296,11 @@ public sealed class SchedulerActorSpec : TestKit
                 // catch_up_limit 2: 14:00 and 15:00, one after the other
                 Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
                 Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
-                await ExpectStart("dependency-audit", CommandResult.Done("started", "r2"));
+                await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
                 Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Started)).ScheduledAt);
                 await _fleet.ExpectNoMsgAsync(Quiet);
                 Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r2", ExitCode: 0));
-                await ExpectStart("dependency-audit", CommandResult.Done("started", "r3"));
+                await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r3"));
                 var all = await ExpectFired(FiringOutcome.Started);
                 Assert.Equal((Utc(15, 0), "r3"), (all.ScheduledAt, all.RunId));
                 Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r3", ExitCode: 0));
@@ -310,7 +310,7 @@ public sealed class SchedulerActorSpec : TestKit
 
         // the regular schedule goes on: 16:00
         Advance(TimeSpan.FromMinutes(30));
-        await ExpectStart("dependency-audit", CommandResult.Done("started", "r9"));
+        await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r9"));
     }
 
     [Fact]
@@ -345,7 +345,7 @@ public sealed class SchedulerActorSpec : TestKit
         Assert.Equal(Utc(12, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
         Assert.Equal(Utc(13, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
         Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
-        await ExpectStart("dependency-audit", CommandResult.Done("started", "r1"));
+        await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         var started = await ExpectFired(FiringOutcome.Started);
         Assert.Equal((Utc(12, 0), true), (started.ScheduledAt, started.CatchUp));
     }
@@ -374,7 +374,7 @@ public sealed class SchedulerActorSpec : TestKit
         var again = await ExpectFired(FiringOutcome.Queued);
         Assert.Equal(Utc(15, 0), again.ScheduledAt);
         Assert.Contains("queued again", again.Detail);
-        await ExpectStart("dependency-audit", CommandResult.Done("started", "r2"));
+        await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
         var started = await ExpectFired(FiringOutcome.Started);
         Assert.Equal((Utc(15, 0), "r2"), (started.ScheduledAt, started.RunId));
         await _fleet.ExpectNoMsgAsync(Quiet);
@@ -397,7 +397,7 @@ public sealed class SchedulerActorSpec : TestKit
         var first = NewScheduler(snapshotEvery);
         await Apply(first, agent);
         Advance(TimeSpan.FromSeconds(30));
-        await ExpectStart("repo-health", CommandResult.Done("started", "r1"));
+        await ExpectStart("repo-health", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         await ExpectFired(FiringOutcome.Started);
         Advance(TimeSpan.FromMinutes(10));
         await ExpectStart("repo-health", AlreadyRunning("repo-health"));
@@ -419,7 +419,7 @@ public sealed class SchedulerActorSpec : TestKit
         }
 
         Assert.Equal(Utc(12, 10), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
-        await ExpectStart("repo-health", CommandResult.Done("started", "r2"));
+        await ExpectStart("repo-health", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
         var started = await ExpectFired(FiringOutcome.Started);
         Assert.Equal((Utc(12, 10), "r2"), (started.ScheduledAt, started.RunId));
     }

@@ -74,7 +74,7 @@ public sealed class JournalKeeperSpec : TestKit
         // act: the 12:00 firing starts a run, but its record cannot be written: the scheduler stops
         Advance(TimeSpan.FromSeconds(30));
         await _fleet.ExpectMsgAsync<StartAgent>(Wait);
-        _fleet.Reply(CommandResult.Done("started", "r1"));
+        _fleet.Reply(CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         await AwaitConditionAsync(() => Task.FromResult(Journal.FailedWrites > 0), Wait);
         await _fired.ExpectNoMsgAsync(Quiet);
 
@@ -90,7 +90,7 @@ public sealed class JournalKeeperSpec : TestKit
         Assert.Equal((FiringOutcome.Skipped, new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero)), (skipped.Outcome, skipped.ScheduledAt));
         Advance(TimeSpan.FromMinutes(10));
         await _fleet.ExpectMsgAsync<StartAgent>(Wait);
-        _fleet.Reply(CommandResult.Done("started", "r2"));
+        _fleet.Reply(CommandResult.Done(CommandOutcome.Started, "started", "r2"));
         var fired = await _fired.ExpectMsgAsync<SchedulerFired>(Wait);
         Assert.Equal((FiringOutcome.Started, "r2"), (fired.Outcome, fired.RunId));
     }

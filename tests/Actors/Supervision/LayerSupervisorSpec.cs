@@ -227,6 +227,44 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task The_task_and_project_ids_of_a_start_reach_every_event_of_the_run_and_of_its_restart()
+    {
+        var lifecycle = CreateTestProbe();
+        var output = CreateTestProbe();
+        Sys.EventStream.Subscribe(lifecycle, typeof(AgentLifecycle));
+        Sys.EventStream.Subscribe(output, typeof(AgentOutput));
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("worker", "exit.sh", "3") with { Autostart = false, Restart = RestartType.Transient });
+
+        var started = await layer.Ask<CommandResult>(new StartAgent("worker", "fix it", TaskId: "task-42", ProjectId: "project-7"), Wait);
+
+        Assert.Equal(CommandOutcome.Started, started.Outcome);
+        var first = await lifecycle.FishForMessageAsync<AgentLifecycle>(e => e.Kind == LifecycleKind.Crashed, Wait);
+        Assert.Equal(("task-42", "project-7"), (first.TaskId, first.ProjectId));
+        var line = await output.FishForMessageAsync<AgentOutput>(o => o.Agent == "worker", Wait);
+        Assert.Equal(("task-42", "project-7"), (line.TaskId, line.ProjectId));
+
+        // the restart after the crash is a new run of the same task
+        var again = await lifecycle.FishForMessageAsync<AgentLifecycle>(e => e.Kind == LifecycleKind.Started && e.RunId != first.RunId, Wait);
+        Assert.Equal(("task-42", "project-7"), (again.TaskId, again.ProjectId));
+    }
+
+    [Fact]
+    public async Task Commands_answer_with_a_typed_outcome()
+    {
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("sleepy", "sleeper.sh") with { Autostart = false });
+
+        Assert.Equal(CommandOutcome.UnknownAgent, (await layer.Ask<CommandResult>(new StartAgent("nobody"), Wait)).Outcome);
+        Assert.Equal(CommandOutcome.NotRunning, (await layer.Ask<CommandResult>(new StopAgent("sleepy"), Wait)).Outcome);
+        Assert.Equal(CommandOutcome.Started, (await layer.Ask<CommandResult>(new StartAgent("sleepy"), Wait)).Outcome);
+        var again = await layer.Ask<CommandResult>(new StartAgent("sleepy"), Wait);
+        Assert.Equal((false, CommandOutcome.AlreadyRunning), (again.Ok, again.Outcome));
+        Assert.Equal(CommandOutcome.Restarting, (await layer.Ask<CommandResult>(new RestartAgent("sleepy"), Wait)).Outcome);
+        Assert.Equal(CommandOutcome.HintRecorded, (await layer.Ask<CommandResult>(new Messages.Nightwatch.AgentHint("sleepy", "go on"), Wait)).Outcome);
+        await AwaitStatus(layer, "sleepy", s => s.State == AgentState.Running);
+        Assert.Equal(CommandOutcome.Stopping, (await layer.Ask<CommandResult>(new StopAgent("sleepy"), Wait)).Outcome);
+    }
+
+    [Fact]
     public async Task Secrets_never_reach_the_log_file()
     {
         var environment = LayerServices.CurrentEnvironment().ToDictionary(kv => kv.Key, kv => kv.Value);

@@ -1,0 +1,57 @@
+namespace DarkFactory.Messages.Fleet;
+
+// The fleet's own protocol: what the factory, the scheduler, the review and the daemon's shutdown send
+// to the fleet, and what the fleet sends to its layers. (ApplyFleet / FleetApplied: Messages.Agents.)
+
+// ---- fleet ----
+
+/// <summary>Stop every agent of every layer gracefully; answered with <see cref="FleetDrained"/>.</summary>
+[Manifest("drain-fleet")]
+public sealed record DrainFleet : IDarkFactoryMessage
+{
+    public static readonly DrainFleet Instance = new();
+}
+
+[Manifest("fleet-drained")]
+public sealed record FleetDrained : IDarkFactoryMessage
+{
+    public static readonly FleetDrained Instance = new();
+}
+
+/// <summary>Asks the fleet for the revision it runs; answered with <see cref="CurrentFleet"/>.</summary>
+[Manifest("get-fleet")]
+public sealed record GetFleet : IDarkFactoryMessage
+{
+    public static readonly GetFleet Instance = new();
+}
+
+[Manifest("current-fleet")]
+public sealed record CurrentFleet(FleetSpec Fleet, int Revision) : IDarkFactoryMessage;
+
+// ---- layers ----
+
+/// <summary>Fleet -> layer: this is the layer's desired state now. Answered with <see cref="LayerReconciled"/>.</summary>
+/// <param name="Providers">The fleet's providers (fleet.yaml <c>providers</c>), for the CLI adapters' endpoints and keys.</param>
+[Manifest("reconcile-layer")]
+public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Agents, int Revision, IReadOnlyList<ProviderSpec>? Providers = null)
+    : IDarkFactoryMessage;
+
+/// <summary>What a layer did with a <see cref="ReconcileLayer"/>: each agent of it (and each one it removed) in one list.</summary>
+[Manifest("layer-reconciled")]
+public sealed record LayerReconciled(
+    LayerName Layer,
+    int Revision,
+    IReadOnlyList<string> Started,
+    IReadOnlyList<string> Restarted,
+    IReadOnlyList<string> Stopped,
+    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage;
+
+/// <summary>Stop every agent of the layer gracefully and answer <see cref="LayerDrained"/> when none is left.</summary>
+[Manifest("drain-layer")]
+public sealed record DrainLayer : IDarkFactoryMessage
+{
+    public static readonly DrainLayer Instance = new();
+}
+
+[Manifest("layer-drained")]
+public sealed record LayerDrained(LayerName Layer) : IDarkFactoryMessage;
