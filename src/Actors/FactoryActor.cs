@@ -4,12 +4,13 @@ using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Nightwatch;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
+using DarkFactory.Messages.Projects;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Review;
 using DarkFactory.Messages.Scheduling;
@@ -41,11 +42,13 @@ public sealed class FactoryActor : ReceiveActor
             Tell<SchedulerActor>(m);
             Tell<CompoundReviewActor>(m);
             Tell<NightwatchActor>(m);
+            Tell<ProjectsActor>(m);
         });
         Receive<DrainFleet>(m =>
         {
             Tell<SchedulerActor>(m); // no firings while the fleet drains
             Tell<CompoundReviewActor>(m); // a review's agent stopped by the drain is started again after the restart
+            Tell<ProjectsActor>(m); // so is a project's run
             Forward<FleetActor>(m);
         });
 
@@ -68,6 +71,14 @@ public sealed class FactoryActor : ReceiveActor
         Route<RunReview, CompoundReviewActor>();
         Route<GetReviews, ReviewViewsActor>(); // the read model: never behind the review's journal writes
         Route<GetReview, ReviewViewsActor>();
+        Route<InitProject, ProjectsActor>();
+        Route<StartProject, ProjectsActor>();
+        Route<PauseProject, ProjectsActor>();
+        Route<ResumeProject, ProjectsActor>();
+        Route<GetProjects, ProjectViewsActor>(); // the read model: never behind a project's journal writes
+        Route<GetProject, ProjectViewsActor>();
+        Route<GetProjectTasks, ProjectViewsActor>();
+        Route<GetProjectState, ProjectViewsActor>();
     }
 
     /// <param name="registry">Where the tree's actors are registered (by <see cref="FactoryTree"/>).</param>

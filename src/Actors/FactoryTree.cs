@@ -4,6 +4,7 @@ using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Nightwatch;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
@@ -59,7 +60,8 @@ public static class FactoryTree
     }
 
     /// <summary>
-    /// The control plane: the router, the scheduler, the compound review with its read model, and Nightwatch.
+    /// The control plane: the router, the scheduler, the compound review with its read model, Nightwatch, and the
+    /// projects with theirs.
     /// Each persistent actor is kept by a <see cref="JournalKeeper"/> (a failed journal write stops it; the keeper
     /// starts it again) and registered as its own type, the keeper standing in for it.
     /// </summary>
@@ -76,19 +78,32 @@ public static class FactoryTree
         var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
         Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node) with { Views = views }));
         Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { Clock = node.Clock }));
+        var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
+        Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }));
     }
 
     /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>
     private static ReviewSettings ReviewSettingsFor(LayerServices node) => new()
     {
         ReviewsDirectory = Path.Combine(node.Daemon.DataDirectory, "reviews"),
-        WorktreeRoot = node.Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root
-            ? Path.GetFullPath(root)
-            : Path.Combine(node.Daemon.DataDirectory, "worktrees"),
+        WorktreeRoot = WorktreeRoot(node),
         MarkerPrefix = node.Daemon.DaemonId + "/",
         Environment = node.Environment,
         Clock = node.Clock,
     };
+
+    /// <summary>Projects' files under &lt;data&gt;/projects (so a backup of the data directory has them); worktrees under the worktree root's projects/.</summary>
+    private static ProjectSettings ProjectSettingsFor(LayerServices node) => new()
+    {
+        ProjectsDirectory = Path.Combine(node.Daemon.DataDirectory, "projects"),
+        WorktreeRoot = Path.Combine(WorktreeRoot(node), "projects"),
+        MarkerPrefix = node.Daemon.DaemonId + "/",
+        Environment = node.Environment,
+        Clock = node.Clock,
+    };
+
+    private static string WorktreeRoot(LayerServices node) =>
+        node.Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root ? Path.GetFullPath(root) : Path.Combine(node.Daemon.DataDirectory, "worktrees");
 
     private static void Keep<TKey>(IActorRegistry registry, IActorRefFactory parent, string name, Props persistent) =>
         Register<TKey>(registry, parent.ActorOf(JournalKeeper.Props(persistent, name), name));

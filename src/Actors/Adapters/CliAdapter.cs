@@ -45,6 +45,9 @@ public readonly record struct LineDetails(OutputKind Kind, TokenUsage? Usage = n
     public static readonly LineDetails Text = new(OutputKind.Text);
 }
 
+/// <summary>A line's part of a run's reply: message text (a delta is appended to the message before it) and the session id.</summary>
+public readonly record struct RunReply(string? Text, string? SessionId = null, bool Delta = false);
+
 /// <summary>
 /// One CLI kind: how to launch it headless against a provider, and how to read its machine-readable
 /// output. Pure: no I/O (files are returned, the ProcessActor writes them), no clock (passed in).
@@ -67,6 +70,12 @@ public abstract class CliAdapter
 
     /// <summary>A limit the exit code alone reveals (gemini exits with the HTTP status &amp; 0xFF); null when none.</summary>
     public virtual RateLimitInfo? LimitFromExit(int exitCode) => null;
+
+    /// <summary>
+    /// What a line says of the run's reply: the text of its (final) message and the CLI's session id (which a
+    /// later run can resume); null when it says neither. <see cref="RunTranscript"/> folds these.
+    /// </summary>
+    public virtual RunReply? Reply(string line) => null;
 
     /// <summary>Quiet settings every AI CLI run gets, provider or not.</summary>
     protected static void Quiet(Dictionary<string, string> env, AdapterContext context)

@@ -81,6 +81,24 @@ public sealed class CodexAdapter : CliAdapter
 
     private static string Toml(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
+    /// <summary>thread.started's thread id (what <c>codex exec resume</c> takes); each completed agent message's text.</summary>
+    public override RunReply? Reply(string line)
+    {
+        using var doc = Json.Object(line);
+        if (doc is null)
+        {
+            return null;
+        }
+
+        var root = doc.RootElement;
+        return root.Str("type") switch
+        {
+            "thread.started" => new RunReply(null, root.Str("thread_id")),
+            "item.completed" when root.Prop("item").Str("type") == "agent_message" => new RunReply(root.Prop("item").Str("text")),
+            _ => null,
+        };
+    }
+
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {
         using var doc = Json.Object(line);

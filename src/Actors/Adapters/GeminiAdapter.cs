@@ -60,6 +60,24 @@ public sealed class GeminiAdapter : CliAdapter
         return (env, [new RunFile(Path.Combine(context.Home, ".gemini", "settings.json"), settings.ToJsonString())]);
     }
 
+    /// <summary>The init line's session id; the assistant's message deltas (joined into its message).</summary>
+    public override RunReply? Reply(string line)
+    {
+        using var doc = Json.Object(line);
+        if (doc is null)
+        {
+            return null;
+        }
+
+        var root = doc.RootElement;
+        return root.Str("type") switch
+        {
+            "init" => new RunReply(null, root.Str("session_id")),
+            "message" when root.Str("role") == "assistant" => new RunReply(root.Str("content"), Delta: root.Bool("delta") == true),
+            _ => null,
+        };
+    }
+
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {
         if (stream == OutputStream.Stderr)

@@ -84,6 +84,19 @@ public sealed class OpenCodeAdapter : CliAdapter
         return (env, [new RunFile(path, config.ToJsonString())]);
     }
 
+    /// <summary>Each text part (the last is the final message), with the session id every event carries.</summary>
+    public override RunReply? Reply(string line)
+    {
+        using var doc = Json.Object(line);
+        if (doc is null)
+        {
+            return null;
+        }
+
+        var root = doc.RootElement;
+        return root.Str("type") == "text" ? new RunReply(root.Prop("part").Str("text"), root.Str("sessionID")) : null;
+    }
+
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {
         using var doc = Json.Object(line);

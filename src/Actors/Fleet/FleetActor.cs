@@ -122,7 +122,8 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
 
     private void OnAgentCommand(IAgentCommand cmd)
     {
-        var spec = _fleet.Agents.FirstOrDefault(a => a.Name == cmd.Agent);
+        var agent = AgentInstance.BaseOf(cmd.Agent); // a project's instance lives in its agent's layer
+        var spec = _fleet.Agents.FirstOrDefault(a => a.Name == agent);
         if (spec is null)
         {
             Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));

@@ -29,7 +29,12 @@ public static class ProjectStateRules
         var s = state with { Events = state.Events + 1 };
         return e switch
         {
-            ProjectStartRequested r => s with { StartRequested = true, MaxRuntime = s.MaxRuntime + (r.Extend ?? TimeSpan.Zero) },
+            ProjectStartRequested r => s with
+            {
+                // an active project is only extended; the others wait for a slot
+                StartRequested = s.StartRequested || s.Status is ProjectStatus.Initializing or ProjectStatus.Paused or ProjectStatus.Timeout,
+                MaxRuntime = s.MaxRuntime + (r.Extend ?? TimeSpan.Zero),
+            },
             ProjectActivated a => s with
             {
                 Status = ProjectStatus.Active,

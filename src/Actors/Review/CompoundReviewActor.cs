@@ -689,33 +689,8 @@ public sealed class CompoundReviewActor : PersistentActorBase
 
     private async Task<IReviewEvent?> OpenPrAsync(ReviewRecord r, CompoundReviewSpec spec, CancellationToken ct)
     {
-        var forge = spec.Forge;
-        if (!string.Equals(forge.Kind, "github", StringComparison.Ordinal))
-        {
-            throw new ForgeException($"compound_review.forge.kind '{forge.Kind}' is not supported yet (github is)");
-        }
-
-        var repository = forge.Repository;
-        if (repository is null && await Git.RunAsync(r.Started.Repo, ["remote", "get-url", spec.Remote], ct) is { Ok: true } remote)
-        {
-            repository = ReviewOverrides.RepositoryFromRemote(remote.Stdout);
-        }
-
-        if (repository is null)
-        {
-            throw new ForgeException($"compound_review.forge.repository is not set and remote '{spec.Remote}' does not name one (owner/name)");
-        }
-
-        var token = _settings.Environment.GetValueOrDefault(forge.TokenEnv);
-        if (string.IsNullOrEmpty(token))
-        {
-            throw new ForgeException($"the environment variable {forge.TokenEnv} (compound_review.forge.token_env) is not set: no token for the forge");
-        }
-
         var intent = r.PrIntent!;
-        await Worktrees.PushAsync(r.Started.Repo, spec.Remote, intent.Branch, new ForgeCredentials(forge.BaseUrl, repository, token), ct);
-        var pr = await new GitHubForge(_settings.Http, forge.BaseUrl, repository, token)
-            .FindOrCreateAsync(intent.Branch, r.Started.BaseBranch, intent.Title, intent.Body, ct);
+        var pr = await PullRequests.OpenAsync(r.Started.Repo, spec.Remote, spec.Forge, "compound_review", _settings.Environment, _settings.Http, intent.Branch, r.Started.BaseBranch, intent.Title, intent.Body, ct);
         return new PrOpened(r.Started.ReviewId, Now, pr.Number, pr.Url, pr.Existing);
     }
 

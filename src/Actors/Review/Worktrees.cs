@@ -16,7 +16,7 @@ public static class Worktrees
     public const string BranchPrefix = "df/compound/";
     public const string DisabledPushUrl = "DISABLED";
 
-    private static readonly string[] CommitIdentity = ["-c", "user.name=Dark Factory", "-c", "user.email=dark-factory@localhost", "-c", "commit.gpgsign=false"];
+    internal static readonly string[] CommitIdentity = ["-c", "user.name=Dark Factory", "-c", "user.email=dark-factory@localhost", "-c", "commit.gpgsign=false"];
 
     /// <summary>A branch name for a review's finding that no existing branch of the repository has.</summary>
     public static async Task<string> ChooseBranchAsync(string repo, DateTimeOffset at, string slug, CancellationToken ct)

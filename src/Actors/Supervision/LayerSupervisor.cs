@@ -112,7 +112,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         List<string> started = [], restarted = [], stopped = [], unchanged = [];
         var wanted = msg.Agents.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
 
-        foreach (var name in _order.Where(n => !wanted.Contains(n)).ToList())
+        // a project's instance of an agent stays while its agent is declared
+        foreach (var name in _order.Where(n => !wanted.Contains(AgentInstance.BaseOf(n))).ToList())
         {
             var slot = _slots[name];
             stopped.Add(name);
@@ -226,6 +227,22 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     {
         slot.LaunchedAt = Now;
         var spec = workdir is null ? slot.Spec : slot.Spec with { Workdir = workdir };
+        if (taskId is not null || projectId is not null)
+        {
+            // the run's own ids in its environment: DF_TASK_ID, DF_PROJECT
+            var env = new Dictionary<string, EnvValue>(spec.Env);
+            if (taskId is not null)
+            {
+                env["DF_TASK_ID"] = EnvValue.Literal(taskId);
+            }
+
+            if (projectId is not null)
+            {
+                env["DF_PROJECT"] = EnvValue.Literal(projectId);
+            }
+
+            spec = spec with { Env = env };
+        }
         var route = RouteOf(spec, task);
         if (route is { Chosen: null })
         {
@@ -467,9 +484,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     /// <summary>Whatever was waiting for this run to end: a replacement spec, a restart, removal, a drain.</summary>
     private void AfterRunOver(Slot slot)
     {
-        if (slot.RemoveAfterStop)
+        if (slot.RemoveAfterStop || (slot is { Instance: true, RestartAfterStop: false, Child: null } && slot.State != AgentState.Backoff))
         {
-            Remove(slot);
+            Remove(slot); // a project's instance goes when its run is over
         }
         else if (slot.ReplaceWith is { } replacement)
         {
@@ -565,7 +582,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     private void StopOnLimit(Slot slot, string reason)
     {
         _log.Warning("Agent [{0}] run [{1}]: {2}", slot.Spec.Name, slot.RunId, reason);
-        slot.RestartAfterStop = true;
+        slot.RestartAfterStop = !slot.Instance; // a project routes its next run itself
         slot.Restarts++;
         RequestStop(slot, reason);
     }
@@ -580,9 +597,15 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             return;
         }
 
+        if (cmd.ProjectId is { } project && !slot.Instance)
+        {
+            // a project's run: the agent's instance for that project (a slot of its own, no restarts: the project retries)
+            slot = InstanceOf(slot, project);
+        }
+
         if (slot.Child is not null)
         {
-            Sender.Tell(CommandResult.Refused(CommandOutcome.AlreadyRunning, $"agent '{cmd.Agent}' is already running (run {slot.RunId})"));
+            Sender.Tell(CommandResult.Refused(CommandOutcome.AlreadyRunning, $"agent '{slot.Spec.Name}' is already running (run {slot.RunId})") with { RunId = slot.RunId });
             return;
         }
 
@@ -609,6 +632,20 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             : slot.State == AgentState.Backoff
                 ? CommandResult.Done(CommandOutcome.WaitingForProvider, $"agent '{cmd.Agent}' waits for a provider ({slot.Reason}); it starts when one returns")
                 : CommandResult.Refused(CommandOutcome.Unavailable, $"agent '{cmd.Agent}' cannot run: {slot.Reason}"));
+    }
+
+    /// <summary>The slot of a project's instance of a declared agent (<see cref="AgentInstance"/>), made on first use.</summary>
+    private Slot InstanceOf(Slot declared, string project)
+    {
+        var name = AgentInstance.Of(declared.Spec.Name, project);
+        if (!_slots.TryGetValue(name, out var slot))
+        {
+            slot = new Slot(declared.Spec with { Name = name, Restart = RestartType.Temporary, Autostart = false }, declared.Fingerprint) { Instance = true };
+            _slots[name] = slot;
+            _order.Add(name);
+        }
+
+        return slot;
     }
 
     private void OnHint(AgentHint cmd)
@@ -757,6 +794,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         public IActorRef? Child { get; set; }
         public int Generation { get; private set; }
         public string? NextTask { get; set; }
+
+        /// <summary>A project's instance of a declared agent (removed when its run is over; never restarted by the layer).</summary>
+        public bool Instance { get; init; }
 
         /// <summary>The task and project ids of the last on-demand start (kept for its restarts, like its task).</summary>
         public string? NextTaskId { get; set; }

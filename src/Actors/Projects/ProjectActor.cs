@@ -1,0 +1,814 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using DarkFactory.Actors.Adapters;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Persistence;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Review;
+using DarkFactory.Actors.Routing;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Actors.Topics;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Projects;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Actors.Projects;
+
+/// <summary>
+/// One project (persistence id <c>project-&lt;id&gt;</c>), a child of the <see cref="ProjectsActor"/> registry.
+/// Event-sourced like the compound review: every step's outcome is persisted and the next step is derived from
+/// the recorded state alone (<see cref="ProjectRules.Next"/>), so a daemon killed at any point resumes where the
+/// journal stopped — no completed task runs again, and the commit intent (with a trailer git can find) is
+/// recorded before the commit, so nothing is committed twice. Runs go through the factory
+/// (<see cref="StartAgent"/> with the worktree as workdir, the task and project ids, the composed prompt); their
+/// output, usage, route and end come back on the topics (routed here by the registry). Git, gates, report and
+/// forge work run in tasks that answer with a message.
+/// </summary>
+public sealed class ProjectActor : PersistentActorBase
+{
+    private const string DeadlineKey = "deadline";
+    private const string RetryKey = "retry";
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromHours(1);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
+    private readonly string _id;
+    private readonly IActorRef _factory;
+    private readonly IActorRef _registry;
+    private readonly ProjectSettings _settings;
+    private readonly Dictionary<string, RunTrace> _runs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AgentLifecycle> _ended = new(StringComparer.Ordinal);
+
+    private ProjectState? _state;
+    private FleetSpec? _fleet;
+    private PersonaCatalog _personas = PersonaCatalog.Empty;
+    private Redactor _secrets = Redactor.None;
+    private bool _slot;
+    private bool _recovered;
+    private bool _draining;
+    private bool _busy;
+    private int _generation; // of the step or start in flight; answers of older ones are dropped
+    private CancellationTokenSource? _work;
+    private int _startAttempts;
+    private PendingRun? _pending; // a start asked of the fleet, or waiting for a route (waiting_for_credits)
+    private string? _stopping; // why the project stopped its own run (pause, timeout): its end is an interruption
+    private (IActorRef To, ProjectCommandOutcome Outcome, string Message)? _reply; // a start or resume waiting for its slot
+
+    public ProjectActor(string projectId, IActorRef factory, IActorRef registry, ProjectSettings settings)
+        : base("project-" + projectId, settings.SnapshotEvery, settings.Clock)
+    {
+        _id = projectId;
+        _factory = factory;
+        _registry = registry;
+        _settings = settings;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is ProjectState state)
+            {
+                _state = state;
+            }
+        });
+        Recover<IProjectEvent>(e => _state = ProjectStateRules.Apply(_state, e));
+
+        Command<CreateProject>(OnCreate);
+        Command<ApplyFleet>(OnFleet);
+        Command<StartProject>(OnStart);
+        Command<PauseProject>(OnPause);
+        Command<ResumeProject>(OnResume);
+        Command<GetProjectState>(q => Sender.Tell(new ProjectStateFound(q.Project, _state)));
+        Command<SlotGranted>(_ => OnSlotGranted());
+        Command<SlotQueued>(OnSlotQueued);
+        Command<AddChild>(m => Record(new ProjectChildAdded(_id, Now, m.ChildId)));
+        Command<AgentLifecycle>(OnLifecycle);
+        Command<AgentOutput>(m => Trace(m.RunId).Transcript.Add(m.Lines));
+        Command<AgentUsage>(OnUsage);
+        Command<RouteChosen>(m => Trace(m.RunId).Route = m);
+        Command<StartAnswered>(OnStartAnswered);
+        Command<StepResult>(OnStepResult);
+        Command<Tick>(_ => Next());
+        Command<DrainFleet>(_ =>
+        {
+            // shutdown: the drain stops the project's run; that is an interruption, resumed after the restart
+            _draining = true;
+            Timers.CancelAll();
+        });
+    }
+
+    /// <param name="factory">Where StartAgent, StopAgent and RouteTask go.</param>
+    /// <param name="registry">The <see cref="ProjectsActor"/> (slots of projects.concurrency).</param>
+    public static Props Props(string projectId, IActorRef factory, IActorRef registry, ProjectSettings settings) =>
+        Akka.Actor.Props.Create(() => new ProjectActor(projectId, factory, registry, settings));
+
+    private ProjectState State => _state!;
+
+    private bool WantsToRun => _state is { } s && (s.StartRequested || s.Status is ProjectStatus.Active or ProjectStatus.WaitingForCredits);
+
+    protected override void PostStop()
+    {
+        _work?.Cancel();
+        _work?.Dispose();
+        base.PostStop();
+    }
+
+    protected override void OnReplaySuccess()
+    {
+        if (_state is null)
+        {
+            return; // a new project: CreateProject comes next
+        }
+
+        _settings.Views.Tell(new ProjectStateChanged(_state));
+        _recovered = true;
+        if (WantsToRun)
+        {
+            _log.Info("Project {0} recovered: {1}, resuming at {2}", _id, _state.Status, ProjectRules.Next(_state, Now).Step);
+            _registry.Tell(new RequestSlot(_id));
+        }
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "Project {0} could not be recovered", _id);
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    // ---------------------------------------------------------------- state
+
+    private void Record(IProjectEvent e, Action? after = null)
+    {
+        Persist(e, persisted =>
+        {
+            _state = ProjectStateRules.Apply(_state, persisted);
+            _settings.Views.Tell(new ProjectStateChanged(_state));
+            SnapshotWhenDue(() => _state);
+            _topics.Publish(persisted);
+            after?.Invoke();
+        });
+    }
+
+    private ProjectView View() => ProjectViews.Status(State, Now);
+
+    private void Answer(IActorRef to, bool ok, ProjectCommandOutcome outcome, string message) =>
+        to.Tell(new ProjectCommandResult(ok, outcome, message, _state is null ? null : View()));
+
+    // ---------------------------------------------------------------- commands
+
+    private void OnCreate(CreateProject m)
+    {
+        if (_state is not null)
+        {
+            m.ReplyTo.Tell(new ProjectCommandResult(false, ProjectCommandOutcome.Invalid, $"project {_id} exists already"));
+            return;
+        }
+
+        Record(m.Created, () => Answer(m.ReplyTo, true, ProjectCommandOutcome.Created, $"project {_id} created: branch {m.Created.WorkBranch} in {m.Created.Worktree}"));
+    }
+
+    private void OnFleet(ApplyFleet m)
+    {
+        var first = _fleet is null;
+        _fleet = m.Fleet;
+        _personas = new PersonaCatalog(m.Fleet.Projects.Personas);
+        _secrets = new Redactor(FleetSecrets.Of(m.Fleet, _settings.Environment, LayerServices.ReadFile));
+        if (first)
+        {
+            Next();
+        }
+    }
+
+    private void OnStart(StartProject cmd)
+    {
+        if (_state is not { } s)
+        {
+            Answer(Sender, false, ProjectCommandOutcome.NotFound, $"no project '{cmd.Project}'");
+            return;
+        }
+
+        switch (s.Status)
+        {
+            case ProjectStatus.Completed:
+                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} is completed: nothing to start (its report: df export {_id})");
+                return;
+            case ProjectStatus.Failed:
+                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} failed ({s.Error}): start a new one with df init");
+                return;
+            case ProjectStatus.Timeout:
+                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} used its max runtime ({s.MaxRuntime}): continue it with df resume {_id} --extend 2h");
+                return;
+            case ProjectStatus.Active or ProjectStatus.WaitingForCredits:
+                Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is {(s.Status == ProjectStatus.Active ? "active" : "waiting for credits")} already");
+                return;
+            case ProjectStatus.Paused:
+                Request(Sender, ProjectCommandOutcome.Resumed, $"project {_id} resumed", null);
+                return;
+        }
+
+        if (s.StartRequested)
+        {
+            Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is queued already (projects.concurrency)");
+            return;
+        }
+
+        Request(Sender, ProjectCommandOutcome.Started, $"project {_id} started", null);
+    }
+
+    private void OnResume(ResumeProject cmd)
+    {
+        var s = State;
+        switch (s.Status)
+        {
+            case ProjectStatus.Completed or ProjectStatus.Failed:
+                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} is {(s.Status == ProjectStatus.Completed ? "completed" : "failed")}: nothing to resume");
+                return;
+            case ProjectStatus.Initializing when !s.StartRequested:
+                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} was never started: df start {_id}");
+                return;
+            case ProjectStatus.Timeout when s.MaxRuntime + (cmd.Extend ?? TimeSpan.Zero) <= ProjectRuntime.Used(s, Now):
+                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} used its max runtime ({s.MaxRuntime}): resume it with --extend (e.g. --extend 2h)");
+                return;
+            case ProjectStatus.Active or ProjectStatus.WaitingForCredits or ProjectStatus.Initializing:
+                if (cmd.Extend is { } more)
+                {
+                    var to = Sender;
+                    Record(new ProjectStartRequested(_id, Now, more), () =>
+                    {
+                        Answer(to, true, ProjectCommandOutcome.Resumed, $"project {_id}: max runtime extended by {more} to {State.MaxRuntime}");
+                        Next();
+                    });
+                }
+                else
+                {
+                    Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is not paused ({(s.StartRequested ? "queued" : s.Status.ToString().ToLowerInvariant())})");
+                }
+
+                return;
+        }
+
+        Request(Sender, ProjectCommandOutcome.Resumed, $"project {_id} resumed" + (cmd.Extend is { } e ? $" with {e} more runtime" : string.Empty), cmd.Extend);
+    }
+
+    /// <summary>Records the start (or resume) and asks the registry for a slot; the requester hears back when it is granted or queued.</summary>
+    private void Request(IActorRef requester, ProjectCommandOutcome outcome, string message, TimeSpan? extend)
+    {
+        Record(new ProjectStartRequested(_id, Now, extend), () =>
+        {
+            _reply = (requester, outcome, message);
+            _registry.Tell(new RequestSlot(_id));
+        });
+    }
+
+    private void OnPause(PauseProject cmd)
+    {
+        var s = State;
+        if (s.Status is ProjectStatus.Completed or ProjectStatus.Failed or ProjectStatus.Timeout || (s.Status == ProjectStatus.Initializing && !s.StartRequested))
+        {
+            Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} is {(s.Status == ProjectStatus.Initializing ? "not started" : Json(s.Status))}: nothing to pause");
+            return;
+        }
+
+        if (s.Status == ProjectStatus.Paused)
+        {
+            Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is paused already");
+            return;
+        }
+
+        var to = Sender;
+        Record(new ProjectPaused(_id, Now, "paused by the operator"), () =>
+        {
+            StopRun("paused");
+            Release();
+            Answer(to, true, ProjectCommandOutcome.Paused, State.CurrentRunId is { } run ? $"project {_id} paused: its run {run} is stopping; df resume {_id} continues it" : $"project {_id} paused");
+        });
+    }
+
+    private void OnSlotGranted()
+    {
+        _slot = true;
+        if (_state is not { } s || !WantsToRun)
+        {
+            Release(); // paused meanwhile
+            return;
+        }
+
+        if (s.StartRequested)
+        {
+            Record(new ProjectActivated(_id, Now), () =>
+            {
+                if (_reply is { } r)
+                {
+                    Answer(r.To, true, r.Outcome, r.Message);
+                    _reply = null;
+                }
+
+                Next();
+            });
+            return;
+        }
+
+        if (_recovered && s.CurrentRunId is { } run)
+        {
+            // the run died with the daemon (its processes were swept at start): its attempt continues in a new run
+            _recovered = false;
+            Record(new ProjectRunEnded(_id, Now, run, ProjectRunOutcome.Interrupted, Detail: "the daemon restarted while it ran"), Next);
+            return;
+        }
+
+        _recovered = false;
+        Next();
+    }
+
+    private void OnSlotQueued(SlotQueued m)
+    {
+        _slot = false;
+        if (_reply is { } r)
+        {
+            Answer(r.To, true, ProjectCommandOutcome.Queued, $"{r.Message}: queued behind {m.Ahead} project(s) (projects.concurrency = {m.Concurrency})");
+            _reply = null;
+        }
+    }
+
+    private void Release()
+    {
+        _slot = false;
+        _registry.Tell(new ReleaseSlot(_id));
+    }
+
+    // ---------------------------------------------------------------- runs
+
+    private sealed class RunTrace
+    {
+        public RunTranscript Transcript { get; } = new();
+        public RouteChosen? Route { get; set; }
+        public decimal CostUsd { get; set; }
+        public long InputTokens { get; set; }
+        public long OutputTokens { get; set; }
+    }
+
+    private RunTrace Trace(string runId)
+    {
+        if (!_runs.TryGetValue(runId, out var trace))
+        {
+            if (_runs.Count >= 8)
+            {
+                _runs.Remove(_runs.Keys.First(k => k != State.CurrentRunId));
+            }
+
+            trace = _runs[runId] = new RunTrace();
+        }
+
+        return trace;
+    }
+
+    private void OnUsage(AgentUsage usage)
+    {
+        var trace = Trace(usage.RunId);
+        var provider = usage.Provider ?? trace.Route?.Provider;
+        var priced = CostLedger.Price(usage, provider, _fleet?.Providers.FirstOrDefault(p => p.Name == provider));
+        trace.CostUsd += priced.CostUsd;
+        trace.InputTokens += usage.InputTokens;
+        trace.OutputTokens += usage.OutputTokens;
+    }
+
+    /// <summary>What a start is for, until the fleet answers with its run (or a route returns).</summary>
+    private sealed record PendingRun(ProjectRunPurpose Purpose, string Persona, string Agent, string TaskId, ProjectTask? Task, int? Attempt, HandoffContext? Handoff);
+
+    private sealed record StartAnswered(int Generation, PendingRun Run, CommandResult? Result, string? Error);
+
+    private void StartRun(ProjectRunPurpose purpose, string personaName, ProjectTask? task = null, TaskAttempt? open = null)
+    {
+        var s = State;
+        if (_personas.Find(personaName) is not { } persona)
+        {
+            Fail($"persona '{personaName}' is not in projects.personas_dir ({_fleet!.Projects.PersonasDir})");
+            return;
+        }
+
+        string prompt;
+        int? attempt = null;
+        HandoffContext? handoff = null;
+        switch (purpose)
+        {
+            case ProjectRunPurpose.Plan:
+                prompt = ProjectPrompts.Plan(s, persona, s.Created.Personas.Select(_personas.Find).OfType<Persona>().ToList());
+                break;
+            case ProjectRunPurpose.Audit:
+                prompt = ProjectPrompts.Audit(s, persona);
+                break;
+            default:
+                var (gates, error) = ProjectGates.For(persona, s.Created.Repo, _fleet!.Projects);
+                if (error is not null)
+                {
+                    Fail(error);
+                    return;
+                }
+
+                attempt = ProjectRules.AttemptNumber(task!, open);
+                handoff = ProjectRules.HandoffFor(s, task!, open);
+                prompt = ProjectPrompts.Task(s, persona, task!, attempt.Value, handoff, ProjectGates.Names(gates));
+                break;
+        }
+
+        var taskId = task?.Id ?? (purpose == ProjectRunPurpose.Plan ? "plan" : "audit");
+        var run = new PendingRun(purpose, persona.Name, persona.Agent ?? string.Empty, taskId, task, attempt, handoff);
+        _pending = run;
+        var generation = ++_generation;
+        var factory = _factory;
+        var timeout = _settings.AskTimeout;
+        var worktree = s.Created.Worktree;
+        var id = _id;
+        StartAsync().PipeTo(Self);
+
+        async Task<StartAnswered> StartAsync()
+        {
+            try
+            {
+                var agent = run.Agent;
+                if (agent.Length == 0)
+                {
+                    // no agent named: the router's best fit for the persona's capabilities, as /api/route does
+                    var decision = await factory.Ask<RouteDecision>(new RouteTask(string.Join(' ', persona.Capabilities)), timeout);
+                    if (decision.Agent is not { } chosen)
+                    {
+                        return new StartAnswered(generation, run, null, $"persona '{persona.Name}' names no agent and no agent's capabilities match [{string.Join(", ", persona.Capabilities)}]: set its agent: or give an AI agent such a capability");
+                    }
+
+                    agent = chosen;
+                }
+
+                var answer = await factory.Ask<CommandResult>(new StartAgent(agent, prompt, worktree, taskId, id), timeout);
+                return new StartAnswered(generation, run with { Agent = agent }, answer, null);
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                return new StartAnswered(generation, run, new CommandResult(false, CommandOutcome.NoAnswer, "the fleet did not answer in time"), null);
+            }
+        }
+    }
+
+    private void OnStartAnswered(StartAnswered a)
+    {
+        if (a.Generation != _generation || _pending is null || _state is not { } s || !WantsToRun)
+        {
+            if (a.Result is { Outcome: CommandOutcome.Started or CommandOutcome.WaitingForProvider })
+            {
+                _factory.Tell(new StopAgent(AgentInstance.Of(a.Run.Agent, _id))); // a start nobody waits for (paused meanwhile)
+            }
+
+            return;
+        }
+
+        if (a.Error is { } error)
+        {
+            _pending = null;
+            Fail(error);
+            return;
+        }
+
+        var result = a.Result!;
+        switch (result.Outcome)
+        {
+            case CommandOutcome.Started or CommandOutcome.AlreadyRunning when result.RunId is { } runId:
+                RunStarted(a.Run, runId);
+                return;
+            case CommandOutcome.WaitingForProvider:
+                _pending = a.Run;
+                if (s.Status != ProjectStatus.WaitingForCredits)
+                {
+                    _log.Info("Project {0} waits for credits: {1}", _id, result.Message);
+                    Record(new ProjectWaitingForCredits(_id, Now, result.Message, a.Run.TaskId));
+                }
+
+                return;
+            case CommandOutcome.UnknownAgent or CommandOutcome.Unavailable or CommandOutcome.Quarantined:
+                _pending = null;
+                Fail($"{a.Run.Persona}'s agent '{a.Run.Agent}' cannot run: {result.Message}");
+                return;
+        }
+
+        // the layer is restarting, busy or did not answer: ask again a little later
+        _pending = null;
+        if (++_startAttempts >= _settings.StartAttempts)
+        {
+            Fail($"the fleet did not start {a.Run.Agent} after {_startAttempts} tries; the last answer: {result.Message}");
+            return;
+        }
+
+        Timers.StartSingleTimer(RetryKey, new Tick(), _settings.StartRetryDelay);
+    }
+
+    private void RunStarted(PendingRun run, string runId)
+    {
+        Trace(runId);
+        if (State.Status == ProjectStatus.WaitingForCredits)
+        {
+            Record(new ProjectActivated(_id, Now));
+        }
+
+        Record(
+            new ProjectRunStarted(_id, Now, runId, run.Purpose, run.Agent, run.Persona, run.Task?.Id, run.Attempt, run.Handoff),
+            () =>
+            {
+                _pending = null;
+                _startAttempts = 0;
+                CheckRunEnded();
+            });
+    }
+
+    private void OnLifecycle(AgentLifecycle e)
+    {
+        if (e.RunId is null)
+        {
+            return;
+        }
+
+        if (e.Kind == LifecycleKind.Started)
+        {
+            // waiting for credits: the layer started the run itself when the router found a route
+            if (_pending is { } p && _state?.Status == ProjectStatus.WaitingForCredits && e.TaskId == p.TaskId)
+            {
+                RunStarted(p, e.RunId);
+            }
+
+            return;
+        }
+
+        if (e.Kind is not (LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Stopped or LifecycleKind.Killed or LifecycleKind.Unavailable))
+        {
+            return;
+        }
+
+        if (_ended.Count >= 16)
+        {
+            _ended.Remove(_ended.Keys.First());
+        }
+
+        _ended[e.RunId] = e; // an end that overtakes its start's answer waits here
+        CheckRunEnded();
+    }
+
+    /// <summary>When the current run has ended: record its outcome with what the daemon read from it.</summary>
+    private void CheckRunEnded()
+    {
+        if (_state?.CurrentRunId is not { } runId || !_ended.Remove(runId, out var end))
+        {
+            return;
+        }
+
+        var s = State;
+        var trace = Trace(runId);
+        var outcome = end.Kind == LifecycleKind.Unavailable
+            ? ProjectRunOutcome.Unavailable
+            : end.Kind == LifecycleKind.Stopped && (_stopping is not null || _draining) ? ProjectRunOutcome.Interrupted : ProjectRunOutcome.Ended;
+        var agent = s.CurrentRun()?.Agent ?? AgentInstance.BaseOf(end.Agent);
+        var cli = trace.Route?.Route.Cli ?? _fleet?.Agents.FirstOrDefault(a => a.Name == AgentInstance.BaseOf(agent))?.Cli ?? CliCatalog.Command;
+        var (message, session) = trace.Transcript.Read(CliAdapters.For(cli));
+        var exit = end.ExitCode ?? (end.Signal is { } signal ? 128 + signal : null);
+        _runs.Remove(runId);
+        var ended = new ProjectRunEnded(
+            _id, Now, runId, outcome, exit, message, session, cli, trace.Route?.Route.Provider, trace.Route?.Route.Model, trace.Route?.Route.Reason,
+            trace.CostUsd, trace.InputTokens, trace.OutputTokens, end.Detail);
+        Record(ended, () =>
+        {
+            _stopping = null;
+            if (outcome == ProjectRunOutcome.Unavailable)
+            {
+                Fail($"agent '{agent}' could not run: {end.Detail}");
+                return;
+            }
+
+            Next();
+        });
+    }
+
+    /// <summary>Stops the project's run (or the start it waits for) gracefully; its end is recorded as an interruption.</summary>
+    private void StopRun(string why)
+    {
+        if (_pending is { } pending)
+        {
+            _pending = null;
+            _generation++;
+            if (pending.Agent.Length > 0)
+            {
+                _factory.Tell(new StopAgent(AgentInstance.Of(pending.Agent, _id)));
+            }
+        }
+
+        if (State.CurrentRun() is { } run)
+        {
+            _stopping = why;
+            _factory.Tell(new StopAgent(AgentInstance.Of(AgentInstance.BaseOf(run.Agent), _id)));
+        }
+    }
+
+    // ---------------------------------------------------------------- steps
+
+    private sealed record StepResult(int Generation, string Step, IProjectEvent? Event, string? Error);
+
+    private sealed record Tick;
+
+    /// <summary>Starts whatever the project needs next, unless a step or a start is in flight.</summary>
+    private void Next()
+    {
+        if (_busy || _pending is not null || _fleet is null || _state is not { } s || _draining)
+        {
+            return;
+        }
+
+        if (s.Status is ProjectStatus.Active or ProjectStatus.WaitingForCredits && !_slot)
+        {
+            return; // after a restart: until the registry grants the slot
+        }
+
+        ArmDeadline(s);
+        var next = ProjectRules.Next(s, Now);
+        var id = _id;
+        var c = s.Created;
+        switch (next.Step)
+        {
+            case ProjectStep.Idle or ProjectStep.Done:
+                return;
+            case ProjectStep.AwaitRun:
+                CheckRunEnded();
+                return;
+            case ProjectStep.TimeOut:
+                _log.Info("Project {0} timed out after {1}", id, s.MaxRuntime);
+                Record(new ProjectTimedOut(id, Now, ProjectRuntime.Used(s, Now)), () =>
+                {
+                    StopRun("timed out");
+                    Release();
+                });
+                return;
+            case ProjectStep.Plan:
+                StartRun(ProjectRunPurpose.Plan, c.Planner);
+                return;
+            case ProjectStep.ReadPlan:
+                var (planned, planError) = PlanAnswer.Parse(s.PlanRun!.FinalMessage, c.Personas);
+                Record(planned is null ? new PlanRejected(id, Now, s.PlanRun.RunId, planError!) : new TasksPlanned(id, Now, s.PlanRun.RunId, PlanAnswer.ToTasks(planned, Now)), Next);
+                return;
+            case ProjectStep.Work:
+                StartRun(ProjectRunPurpose.Task, next.Task!.Persona, next.Task, next.Attempt);
+                return;
+            case ProjectStep.IntendCommit:
+                Record(new CommitIntended(id, Now, next.Task!.Id, next.Attempt!.Number, ProjectRules.CommitMessage(s, next.Task, next.Attempt.Number)), Next);
+                return;
+            case ProjectStep.Commit:
+                var intent = s.PendingCommit!;
+                Work("commit", async ct =>
+                {
+                    var (commit, files) = await ProjectWorktree.CommitAsync(c.Repo, c.Worktree, intent.Message, ProjectRules.CommitTrailer(id, intent.TaskId, intent.Attempt), ct);
+                    return new AttemptCommitted(id, Now, intent.TaskId, intent.Attempt, commit, files);
+                });
+                return;
+            case ProjectStep.RunGates:
+                RunGates(s, next.Task!, next.Attempt!);
+                return;
+            case ProjectStep.Decide:
+                Record(ProjectRules.Decide(s, next.Task!, next.Attempt!, Now), Next);
+                return;
+            case ProjectStep.Audit:
+                StartRun(ProjectRunPurpose.Audit, c.Auditor);
+                return;
+            case ProjectStep.ReadAudit:
+                var (verdicts, auditError) = AuditAnswer.Parse(s.AuditRun!.FinalMessage, s.Tasks);
+                Record(new AuditRecorded(id, Now, s.AuditRun.RunId, verdicts ?? [], auditError), Next);
+                return;
+            case ProjectStep.WriteReport:
+                var report = ProjectReport.Markdown(s, Now);
+                var path = Path.Combine(_settings.ProjectsDirectory, id, "report.md");
+                Work("report", async ct =>
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    await File.WriteAllTextAsync(path, report, ct);
+                    return new ProjectReportWritten(id, Now, path);
+                });
+                return;
+            case ProjectStep.IntendPr:
+                var (title, body) = ProjectReport.PullRequest(s);
+                Record(new ProjectPrIntended(id, Now, c.WorkBranch, title, body), Next);
+                return;
+            case ProjectStep.OpenPr:
+                var projects = _fleet.Projects;
+                var environment = _settings.Environment;
+                var http = _settings.Http;
+                Work("pr", async ct =>
+                {
+                    var pr = await PullRequests.OpenAsync(c.Repo, projects.Remote, projects.Forge, "projects", environment, http, s.PrIntent!.Branch, c.BaseBranch, s.PrIntent.Title, s.PrIntent.Body, ct);
+                    return new ProjectPrOpened(id, Now, pr.Number, pr.Url, pr.Existing);
+                });
+                return;
+            case ProjectStep.Complete:
+                _log.Info("Project {0} completed", id);
+                Record(new ProjectCompleted(id, Now), Release);
+                return;
+            case ProjectStep.Fail:
+                Fail(next.Reason!);
+                return;
+        }
+    }
+
+    private void RunGates(ProjectState s, ProjectTask task, TaskAttempt attempt)
+    {
+        if (_personas.Find(task.Persona) is not { } persona)
+        {
+            Fail($"persona '{task.Persona}' is not in projects.personas_dir ({_fleet!.Projects.PersonasDir})");
+            return;
+        }
+
+        var (gates, error) = ProjectGates.For(persona, s.Created.Repo, _fleet!.Projects);
+        if (error is not null)
+        {
+            Fail(error);
+            return;
+        }
+
+        // the gates' whole environment: the allowlist (no secret of the daemon's), the run marker and the ids
+        var env = ChildEnvironment.Allowlisted(_settings.Environment);
+        env[ProcessTree.RunMarker] = _settings.MarkerPrefix + "project/" + _id;
+        env["DF_PROJECT"] = _id;
+        env["DF_TASK_ID"] = task.Id;
+        var secrets = _secrets;
+        var id = _id;
+        var worktree = s.Created.Worktree;
+        var files = attempt.FilesChanged;
+        Work("gates", async ct => new AttemptGated(id, Now, task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, ct)));
+    }
+
+    private void Fail(string reason)
+    {
+        if (_state is not { Status: not (ProjectStatus.Completed or ProjectStatus.Failed) })
+        {
+            return;
+        }
+
+        _log.Warning("Project {0} failed: {1}", _id, reason);
+        Record(new ProjectFailed(_id, Now, reason), () =>
+        {
+            StopRun("failed");
+            Release();
+        });
+    }
+
+    private void ArmDeadline(ProjectState s)
+    {
+        if (ProjectRuntime.TimeoutAt(s) is not { } at || s.Status != ProjectStatus.Active)
+        {
+            Timers.Cancel(DeadlineKey);
+            return;
+        }
+
+        var delay = at - Now;
+        Timers.StartSingleTimer(DeadlineKey, new Tick(), delay > MaxTimer ? MaxTimer : delay < TimeSpan.Zero ? TimeSpan.Zero : delay);
+    }
+
+    /// <summary>Runs a step's slow part in a task; its event (or error) comes back as a <see cref="StepResult"/>.</summary>
+    private void Work(string step, Func<CancellationToken, Task<IProjectEvent?>> work)
+    {
+        _busy = true;
+        var generation = ++_generation;
+        _work?.Dispose();
+        _work = new CancellationTokenSource();
+        var ct = _work.Token;
+        Task.Run(() => work(ct), ct).ContinueWith(
+            t => t.IsCompletedSuccessfully
+                ? new StepResult(generation, step, t.Result, null)
+                : new StepResult(generation, step, null, t.Exception?.GetBaseException() is { } e ? Describe(e) : "cancelled"),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        GitException or ForgeException => e.Message,
+        OperationCanceledException => "cancelled",
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
+
+    private void OnStepResult(StepResult result)
+    {
+        if (result.Generation != _generation)
+        {
+            return;
+        }
+
+        _busy = false;
+        if (result.Error is { } error)
+        {
+            Fail($"{result.Step}: {error}");
+            return;
+        }
+
+        if (result.Event is null)
+        {
+            Next();
+            return;
+        }
+
+        Record(result.Event, Next);
+    }
+
+    private static string Json(ProjectStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
+}
