@@ -438,7 +438,8 @@ public sealed class ProjectActor : PersistentActorBase
                     agent = chosen;
                 }
 
-                var answer = await factory.Ask<CommandResult>(new StartAgent(agent, prompt, worktree, taskId, id), timeout);
+                // the project's own instance of the agent: a slot of its own, so projects share an agent at once
+                var answer = await factory.Ask<CommandResult>(new StartAgent(AgentInstance.Of(agent, id), prompt, worktree, taskId, id), timeout);
                 return new StartAnswered(generation, run with { Agent = agent }, answer, null);
             }
             catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
@@ -508,7 +509,7 @@ public sealed class ProjectActor : PersistentActorBase
         }
 
         Record(
-            new ProjectRunStarted(_id, Now, runId, run.Purpose, run.Agent, run.Persona, run.Task?.Id, run.Attempt, run.Handoff),
+            new ProjectRunStarted(_id, Now, runId, run.Purpose, AgentInstance.Of(run.Agent, _id), run.Persona, run.Task?.Id, run.Attempt, run.Handoff),
             () =>
             {
                 _pending = null;

@@ -593,14 +593,14 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
     {
         if (!_slots.TryGetValue(cmd.Agent, out var slot))
         {
-            Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
-            return;
-        }
+            if (!AgentInstance.IsInstance(cmd.Agent) || !_slots.TryGetValue(AgentInstance.BaseOf(cmd.Agent), out var declared) || declared.Instance)
+            {
+                Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
+                return;
+            }
 
-        if (cmd.ProjectId is { } project && !slot.Instance)
-        {
-            // a project's run: the agent's instance for that project (a slot of its own, no restarts: the project retries)
-            slot = InstanceOf(slot, project);
+            // a project's run: its instance of the agent (a slot of its own, no restarts: the project retries)
+            slot = InstanceOf(declared, cmd.Agent);
         }
 
         if (slot.Child is not null)
@@ -634,17 +634,12 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
                 : CommandResult.Refused(CommandOutcome.Unavailable, $"agent '{cmd.Agent}' cannot run: {slot.Reason}"));
     }
 
-    /// <summary>The slot of a project's instance of a declared agent (<see cref="AgentInstance"/>), made on first use.</summary>
-    private Slot InstanceOf(Slot declared, string project)
+    /// <summary>A new slot for a project's instance of a declared agent (<see cref="AgentInstance"/>): its declaration, never restarted.</summary>
+    private Slot InstanceOf(Slot declared, string name)
     {
-        var name = AgentInstance.Of(declared.Spec.Name, project);
-        if (!_slots.TryGetValue(name, out var slot))
-        {
-            slot = new Slot(declared.Spec with { Name = name, Restart = RestartType.Temporary, Autostart = false }, declared.Fingerprint) { Instance = true };
-            _slots[name] = slot;
-            _order.Add(name);
-        }
-
+        var slot = new Slot(declared.Spec with { Name = name, Restart = RestartType.Temporary, Autostart = false }, declared.Fingerprint) { Instance = true };
+        _slots[name] = slot;
+        _order.Add(name);
         return slot;
     }
 

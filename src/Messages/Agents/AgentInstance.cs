@@ -14,5 +14,10 @@ public static class AgentInstance
     /// <summary>The declared agent an instance name belongs to (the name itself when it is not an instance).</summary>
     public static string BaseOf(string name) => name.IndexOf(Separator, StringComparison.Ordinal) is var i and > 0 ? name[..i] : name;
 
-    public static bool IsInstance(string name) => name.IndexOf(Separator, StringComparison.Ordinal) > 0;
+    /// <summary>agent@project: one separator, with a name on each side.</summary>
+    public static bool IsInstance(string name)
+    {
+        var i = name.IndexOf(Separator, StringComparison.Ordinal);
+        return i > 0 && i < name.Length - 1 && name.IndexOf(Separator, i + 1) < 0;
+    }
 }

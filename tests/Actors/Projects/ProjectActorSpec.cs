@@ -75,8 +75,9 @@ public sealed class ProjectActorSpec : TestKit, IDisposable
             Assert.All(attempt.Gates, g => Assert.True(g.Passed, g.Name));
             Assert.Equal(0.9, t.Confidence);
         });
-        Assert.Equal(["worktree-paths", "tests"], tasks[0].Attempts[0].Gates.Select(g => g.Name));
-        Assert.Equal(["worktree-paths", "has-test"], tasks[1].Attempts[0].Gates.Select(g => g.Name));
+        Assert.Equal(["worktree-paths", "no-secrets", "tests"], tasks[0].Attempts[0].Gates.Select(g => g.Name));
+        Assert.Equal(["worktree-paths", "no-secrets", "has-test"], tasks[1].Attempts[0].Gates.Select(g => g.Name));
+        Assert.Equal($"engineer-cmd@{id}", tasks[0].Attempts[0].Agent);
 
         // the work is on the project's branch in its worktree, committed by the daemon; the user's checkout is untouched; nothing was pushed
         Assert.True(File.Exists(Path.Combine(view.Worktree, "t1.txt")));
