@@ -9,6 +9,7 @@ using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Projects;
 using DarkFactory.Messages.Providers;

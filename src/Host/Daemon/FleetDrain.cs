@@ -3,6 +3,8 @@ using Akka.Event;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Daemon;
 

@@ -37,7 +37,7 @@ public sealed class ProjectActorSpec : TestKit, IDisposable
     private IActorRef Factory(FleetSpec fleet)
     {
         var env = new Dictionary<string, string?>(DarkFactory.Actors.Supervision.LayerServices.CurrentEnvironment()) { ["DF_TEST_GH_TOKEN"] = "gh-test-token" };
-        var factory = Sys.ActorOf(FactoryActor.Props((sweeper, history) => _daemon.Services(sweeper, history, env)), "factory-" + ++_factories);
+        var factory = Sys.ActorOf(TreeRoot.Props(_daemon.Node(env)), "factory-" + ++_factories);
         factory.Tell(new ApplyFleet(fleet));
         return factory;
     }
