@@ -53,6 +53,11 @@ public static class FactoryTree
         var gateway = registry.Get<FactoryActor>();
         var sweeper = Register<ProcessSweeper>(registry, parent.ActorOf(ProcessSweeper.Props(), "sweeper"));
         var history = Register<HistoryActor>(registry, parent.ActorOf(HistoryActor.Props(), "history"));
+        if (node.Routes is not null)
+        {
+            // the node's copy of the router's board, which its layers route against (the router may live on another node)
+            RouteBoardSubscriber.Start(parent, node.Routes);
+        }
 
         // a layer tells the router each run's route through the gateway (in a cluster the router lives on another node)
         var layers = node with { Sweeper = sweeper, History = history, Router = gateway };
@@ -67,13 +72,8 @@ public static class FactoryTree
     /// </summary>
     public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
     {
-        if (node.Routes is null)
-        {
-            throw new ArgumentException("the node's route board (LayerServices.Routes) must be set: the router publishes on the board the layers route against", nameof(node));
-        }
-
         var gateway = registry.Get<FactoryActor>();
-        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { Clock = node.Clock, Board = node.Routes, FindExecutable = node.FindExecutable, Factory = gateway }));
+        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }));
         Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { Clock = node.Clock }));
         var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
         Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node) with { Views = views }));

@@ -16,9 +16,9 @@ namespace DarkFactory.Actors.Routing;
 /// <c>router</c>). It listens on the event stream for usage (<see cref="AgentUsage"/>), rate limits
 /// (<see cref="ProviderLimited"/>) and run outcomes (<see cref="AgentLifecycle"/>, attributed to the provider
 /// of the run's <see cref="RouteChosen"/>), persists what changes (<see cref="RouterState"/>), and after each
-/// change publishes the compiled <see cref="RoutingPolicy"/> with a fresh <see cref="ProviderBoard"/>
-/// (<see cref="BoardBuilder"/>) into the <see cref="RouteBoard"/>, against which each layer routes a run when it
-/// starts. Nightwatch's <see cref="RouteAvoid"/> (severe drift) becomes a persisted <see cref="RouteAvoidRecorded"/>:
+/// change publishes a fresh <see cref="ProviderBoard"/> (<see cref="BoardBuilder"/>) as <see cref="ProviderBoardPublished"/>:
+/// each node copies it into its <see cref="RouteBoard"/> (<see cref="RouteBoardSubscriber"/>), against which its
+/// layers route a run when it starts. Nightwatch's <see cref="RouteAvoid"/> (severe drift) becomes a persisted <see cref="RouteAvoidRecorded"/>:
 /// the agent's runs keep off that provider / model until it expires (<c>until</c> + <c>router.avoid_for</c>; a
 /// timer re-publishes the board then), unless nothing else is available. An agent with no route is remembered
 /// (<see cref="AwaitRoute"/>); while any waits, the router polls (reset times passing, a <see cref="ProviderProbe"/>
@@ -361,7 +361,8 @@ public sealed class ProviderRouterActor : PersistentActorBase
     private ProviderBoard BuildBoard() =>
         BoardBuilder.Build(_fleet, _state, _outcomes.LatencyMs, BoardBuilder.MissingClis(_fleet, _settings.FindExecutable), Now);
 
-    private void Publish() => _settings.Board.Publish(_policy, BuildBoard());
+    /// <summary>The board to every node's <see cref="RouteBoard"/> (their <see cref="RouteBoardSubscriber"/>).</summary>
+    private void Publish() => _topics.Publish(new ProviderBoardPublished(BuildBoard()));
 
     private sealed record Poll
     {

@@ -4,22 +4,51 @@ using DarkFactory.Messages.Providers;
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>
-/// The router's published state, shared with the layers: the compiled policy of the current fleet and the
-/// latest provider board (resolved against that policy once, here), swapped as one immutable unit. Layers
-/// decide a run's route against it without asking the router (no mailbox round trip on a run start); the
-/// router publishes after every change. Thread-safe.
+/// The node's local copy of what a run start routes against: the compiled policy of the current fleet
+/// (published by the gateway when a revision arrives, before any layer sees it) and the router's latest
+/// provider board (published as <see cref="ProviderBoardPublished"/> and copied here by the node's
+/// <see cref="RouteBoardSubscriber"/>), resolved against each other once and swapped as one immutable unit.
+/// Layers decide a run's route against it without asking the router (no mailbox round trip on a run start).
+/// Thread-safe: writers are serialised, readers never wait.
 /// </summary>
 public sealed class RouteBoard
 {
+    private readonly Lock _write = new();
     private volatile Published? _current;
+    private volatile ProviderBoard _board = ProviderBoard.Empty;
     private long _sequence;
 
     public RoutingPolicy? Policy => _current?.Policy;
 
-    public ProviderBoard Board => _current?.View.Board ?? ProviderBoard.Empty;
+    /// <summary>The latest board (resolved or not: a board that arrives before any policy is kept for it).</summary>
+    public ProviderBoard Board => _board;
 
-    public void Publish(RoutingPolicy policy, ProviderBoard board) =>
-        _current = new Published(policy, policy.Compile(board), policy.Compile(board with { EnforceInstalled = false }));
+    /// <summary>A fleet revision's policy with a board: the gateway's publication of a new revision.</summary>
+    public void Publish(RoutingPolicy policy, ProviderBoard board)
+    {
+        lock (_write)
+        {
+            Swap(policy, board);
+        }
+    }
+
+    /// <summary>A fleet revision's policy; the latest board is resolved against it.</summary>
+    public void Publish(RoutingPolicy policy)
+    {
+        lock (_write)
+        {
+            Swap(policy, _board);
+        }
+    }
+
+    /// <summary>The router's latest board, resolved against the current policy (kept until a policy arrives).</summary>
+    public void Publish(ProviderBoard board)
+    {
+        lock (_write)
+        {
+            Swap(_current?.Policy, board);
+        }
+    }
 
     /// <summary>
     /// The route of a run of <paramref name="agent"/>; null when nothing is published or the fleet has no
@@ -36,6 +65,16 @@ public sealed class RouteBoard
 
         var view = agent.Command.Count > 0 ? current.AnyCli : current.View;
         return current.Policy.Decide(task, agent, view, Interlocked.Increment(ref _sequence), explain: false);
+    }
+
+    private void Swap(RoutingPolicy? policy, ProviderBoard board)
+    {
+        board = board.Frozen();
+        _board = board;
+        if (policy is not null)
+        {
+            _current = new Published(policy, policy.Compile(board), policy.Compile(board with { EnforceInstalled = false }));
+        }
     }
 
     /// <param name="AnyCli">The same board with a missing CLI only noted (agents with their own command).</param>

@@ -13,9 +13,6 @@ public sealed record RouterSettings
     /// <summary>A snapshot every this many events; older events are then deleted.</summary>
     public int SnapshotEvery { get; init; } = 200;
 
-    /// <summary>Where the policy and the live board are published for the layers.</summary>
-    public RouteBoard Board { get; init; } = new();
-
     /// <summary>A CLI binary's path on PATH, or null when it is not installed.</summary>
     public Func<string, string?> FindExecutable { get; init; } = _ => "installed";
 

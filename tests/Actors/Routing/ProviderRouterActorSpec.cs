@@ -29,6 +29,7 @@ public sealed class ProviderRouterActorSpec : TestKit
         : base(Config(), output: output)
     {
         _factory = CreateTestProbe("factory");
+        RouteBoardSubscriber.Start(Sys, _board); // the node's copy of the router's board, as the layers read it
     }
 
     private static string Config() => $$"""
@@ -68,10 +69,10 @@ public sealed class ProviderRouterActorSpec : TestKit
         {
             Clock = _clock,
             PersistenceId = id,
-            Board = _board,
             Factory = _factory.Ref,
             Probe = probe ?? ((_, _) => Task.FromResult<bool?>(null)),
         }));
+        _board.Publish(new RoutingPolicy(fleet), ProviderBoard.Empty); // as the gateway does before the router sees the revision
         router.Tell(new ApplyFleet(fleet));
         await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
         return router;
@@ -97,8 +98,8 @@ public sealed class ProviderRouterActorSpec : TestKit
             Assert.Contains("failover from openai rate limited (429 Too Many Requests)", d.Chosen.Reason);
         }, Wait);
 
-        // the layers see the same board
-        Assert.Equal("anthropic", _board.Decide("security scan", Sentinel)!.Chosen!.Provider);
+        // the layers see the same board (the router publishes it; the node's subscriber copies it)
+        await AwaitAssertAsync(() => Assert.Equal("anthropic", _board.Decide("security scan", Sentinel)!.Chosen!.Provider), Wait);
 
         router.Tell(RouteChosen.Of("sentinel", "run2", new Route("claude", "anthropic", null, "failover"), Start));
         await AwaitAssertAsync(async () =>
