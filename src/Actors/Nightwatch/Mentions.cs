@@ -52,7 +52,7 @@ public sealed class Mentions(TimeSpan cooldown)
 
             _started[target] = now;
             var task = text[end..].Trim(' ', ':', ',', '-', '\t');
-            (starts ??= []).Add(new StartAgent(target, task.Length == 0 ? null : $"{task} (asked by {source})"));
+            (starts ??= []).Add(new StartAgent(target, task.Length == 0 ? null : $"{task} (asked by {source})", By: Requester.Agent(source) + " (@mention)"));
         }
 
         return starts ?? (IReadOnlyList<StartAgent>)[];

@@ -296,15 +296,15 @@ public sealed class NightwatchActor : PersistentActorBase
         switch (e.Action)
         {
             case CorrectionAction.Restart:
-                _factory.Tell(new RestartAgent(e.Agent), Self);
+                _factory.Tell(new RestartAgent(e.Agent, Requester.Nightwatch), Self);
                 break;
             case CorrectionAction.Pause:
-                _factory.Tell(new StopAgent(e.Agent), Self);
+                _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
                 _topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _spec.PauseFor, e.Reason));
                 Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _spec.PauseFor);
                 break;
             case CorrectionAction.Stop:
-                _factory.Tell(new StopAgent(e.Agent), Self);
+                _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
                 Escalate(e, c);
                 break;
         }
@@ -318,7 +318,7 @@ public sealed class NightwatchActor : PersistentActorBase
             if (!w.Stopped && _agents.ContainsKey(msg.Agent))
             {
                 _log.Info("Agent [{0}]: pause over, starting it again", msg.Agent);
-                _factory.Tell(new StartAgent(msg.Agent), Self);
+                _factory.Tell(new StartAgent(msg.Agent, By: Requester.Nightwatch), Self);
             }
         }
     }

@@ -29,7 +29,12 @@ public sealed class AgentMisconfiguredException(string agent, string reason) : E
 public sealed record DaemonContext(string DaemonId, string DataDirectory)
 {
     public string LogDirectory => Path.Combine(DataDirectory, "logs");
-    public string TempRoot => Path.Combine(DataDirectory, "tmp");
+
+    /// <summary>The runs' private directories: outside the data directory (<see cref="RunDirectories"/>).</summary>
+    public string TempRoot { get; init; } = RunDirectories.Root(DaemonId, new Dictionary<string, string?>());
+
+    /// <summary>The API as runs see it (URL, per-run tokens); null: runs get no API access.</summary>
+    public RunApi? Api { get; init; }
 }
 
 /// <summary>
@@ -72,8 +77,9 @@ public static class LaunchPlanner
             throw new AgentMisconfiguredException(spec.Name, "no command to run");
         }
 
-        var workdir = spec.Workdir ?? daemon.DataDirectory;
-        if (!Directory.Exists(workdir))
+        var temp = RunDirectory(daemon, spec.Name, runId);
+        var workdir = spec.Workdir ?? temp; // never the data directory
+        if (spec.Workdir is not null && !Directory.Exists(workdir))
         {
             throw new AgentMisconfiguredException(spec.Name, $"working directory '{workdir}' does not exist");
         }
@@ -87,6 +93,7 @@ public static class LaunchPlanner
             }
         }
 
+        env["HOME"] = temp; // a private HOME (an AI CLI's adapter or the agent's env may name another)
         foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>())
         {
             env[key] = value;
@@ -98,8 +105,16 @@ public static class LaunchPlanner
         }
 
         var marker = Marker(daemon, spec.Name, runId);
-        var temp = RunDirectory(daemon, spec.Name, runId);
         env["TMPDIR"] = temp;
+        if (daemon.Api is { Url: { } url } api)
+        {
+            // the API for this run only (a token scoped to what an agent may do, void when the run ends)
+            var token = api.Mint(spec.Name, runId);
+            env[RunApi.UrlVariable] = url;
+            env[RunApi.TokenVariable] = token;
+            secrets.Add(token);
+        }
+
         env["DF_AGENT"] = spec.Name;
         env["DF_RUN_ID"] = runId;
         env[ProcessTree.RunMarker] = marker;

@@ -385,7 +385,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         _busy = false;
         if (r.Task is { } task && r.Finished is null && r.Runs is { Count: > 0 })
         {
-            _factory.Tell(new StopAgent(task.Agent));
+            _factory.Tell(new StopAgent(task.Agent, Requester.CompoundReview));
         }
 
         Fail(r, ReviewStateRules.StepName(r), $"max_duration {r.Started.MaxDuration} exceeded; the review was stopped");
@@ -615,7 +615,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
     {
         var t = r.Task!;
         await Worktrees.EnsureAsync(r.Started.Repo, r.Started.BaseBranch, t.Branch, t.Worktree, HooksDirectory(r.Started.ReviewId), ct);
-        var answer = await _factory.Ask<CommandResult>(new StartAgent(t.Agent, t.Task, t.Worktree), _settings.AskTimeout, ct);
+        var answer = await _factory.Ask<CommandResult>(new StartAgent(t.Agent, t.Task, t.Worktree, Requester.CompoundReview), _settings.AskTimeout, ct);
         if (!answer.Ok || answer.RunId is null)
         {
             throw new RetryException($"agent '{t.Agent}' did not start: {answer.Message}");

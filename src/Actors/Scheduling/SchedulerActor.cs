@@ -317,7 +317,7 @@ public sealed class SchedulerActor : PersistentActorBase
         var agent = job.Spec.Name;
         var firedAt = Now;
         job.Starting++;
-        _fleet.Ask<CommandResult>(new StartAgent(agent), _settings.AskTimeout).PipeTo(
+        _fleet.Ask<CommandResult>(new StartAgent(agent, By: Requester.Scheduler), _settings.AskTimeout).PipeTo(
             Self,
             success: r => new StartAnswered(agent, pending, firedAt, fromQueue, r),
             failure: e => new StartAnswered(agent, pending, firedAt, fromQueue, CommandResult.Refused(CommandOutcome.NoAnswer, $"the fleet did not answer: {e.Message}")));
@@ -367,7 +367,7 @@ public sealed class SchedulerActor : PersistentActorBase
                 Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Skipped, Detail: $"the previous run is still going and the queue is full (queue_limit {job.Spec.QueueLimit})"));
                 break;
             case OverlapPolicy.Replace:
-                _fleet.Tell(new RestartAgent(agent), Self);
+                _fleet.Tell(new RestartAgent(agent, Requester.Scheduler), Self);
                 Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Replaced, Detail: "the previous run was restarted (overlap: replace)"));
                 break;
             default:

@@ -349,7 +349,8 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             slot.State = AgentState.Running;
         }
 
-        Record(slot, LifecycleKind.Started, pid: msg.Pid, launchedAt: slot.LaunchedAt);
+        Record(slot, LifecycleKind.Started, pid: msg.Pid, launchedAt: slot.LaunchedAt, by: slot.StartedBy);
+        slot.StartedBy = null; // a restart after this run ends is the layer's own
     }
 
     private void OnRunEnded(RunEnded msg)
@@ -388,7 +389,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
         if (slot.StopRequested is { } why)
         {
-            Record(slot, LifecycleKind.Stopped, exit: exit, detail: why);
+            Record(slot, LifecycleKind.Stopped, exit: exit, detail: why, by: slot.StoppedBy);
             slot.State = AgentState.Stopped;
             slot.Reason = why;
             AfterRunOver(slot);
@@ -626,6 +627,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         slot.NextWorkdir = cmd.Workdir;
         slot.NextTaskId = cmd.TaskId;
         slot.NextProjectId = cmd.ProjectId;
+        slot.StartedBy = cmd.By;
         StartRun(slot, cmd.Task, cmd.Workdir, cmd.TaskId, cmd.ProjectId);
         Sender.Tell(slot.Child is not null
             ? CommandResult.Done(CommandOutcome.Started, $"agent '{cmd.Agent}' started", slot.RunId)
@@ -665,10 +667,12 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
 
         Timers.Cancel(RestartKey(slot));
         slot.RestartAfterStop = false;
+        var stopped = "stopped " + Requester.By(cmd.By);
+        slot.StoppedBy = cmd.By;
         if (slot.Child is not null)
         {
-            slot.StopRequested = "stopped by operator";
-            RequestStop(slot, "stopped by operator");
+            slot.StopRequested = stopped;
+            RequestStop(slot, stopped);
             Sender.Tell(CommandResult.Done(CommandOutcome.Stopping, $"agent '{cmd.Agent}' is stopping (grace {slot.Spec.Grace.TotalSeconds:0.#} s)", slot.RunId));
             return;
         }
@@ -676,9 +680,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         if (slot.State == AgentState.Backoff)
         {
             slot.State = AgentState.Stopped;
-            slot.Reason = "stopped by operator";
+            slot.Reason = stopped;
             slot.NextRestartAt = null;
-            Record(slot, LifecycleKind.Stopped, detail: slot.Reason);
+            Record(slot, LifecycleKind.Stopped, detail: slot.Reason, by: cmd.By);
         }
 
         Sender.Tell(CommandResult.Done(CommandOutcome.NotRunning, $"agent '{cmd.Agent}' is not running"));
@@ -695,15 +699,18 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         Timers.Cancel(RestartKey(slot));
         if (slot.State == AgentState.Quarantined)
         {
-            Record(slot, LifecycleKind.Released, detail: "released by operator");
+            Record(slot, LifecycleKind.Released, detail: "released " + Requester.By(cmd.By), by: cmd.By);
         }
 
         slot.ConsecutiveCrashes = 0;
+        slot.StartedBy = cmd.By;
         if (slot.Child is not null)
         {
+            var restarted = "restarted " + Requester.By(cmd.By);
             slot.RestartAfterStop = true;
-            slot.StopRequested = "restarted by operator";
-            RequestStop(slot, "restarted by operator");
+            slot.StoppedBy = cmd.By;
+            slot.StopRequested = restarted;
+            RequestStop(slot, restarted);
             Sender.Tell(CommandResult.Done(CommandOutcome.Restarting, $"agent '{cmd.Agent}' is restarting", slot.RunId));
             return;
         }
@@ -757,9 +764,9 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         NextRestartAt = slot.State == AgentState.Backoff ? slot.NextRestartAt : null,
     };
 
-    private void Record(Slot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null)
+    private void Record(Slot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null, string? by = null)
     {
-        var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At, slot.TaskId, slot.ProjectId);
+        var entry = new AgentLifecycle(slot.Spec.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At, slot.TaskId, slot.ProjectId, by);
         _services.History.Tell(entry);
         _topics.Publish(entry);
     }
@@ -820,6 +827,10 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
         public ExitInfo? Crash { get; set; }
         public string? Misconfigured { get; set; }
         public string? StopRequested { get; set; }
+
+        /// <summary>Who asked for the run about to start, and who asked for the current run's stop (<see cref="Requester"/>).</summary>
+        public string? StartedBy { get; set; }
+        public string? StoppedBy { get; set; }
         public bool RestartAfterStop { get; set; }
         public bool RemoveAfterStop { get; set; }
         public (AgentSpec Spec, string Fingerprint)? ReplaceWith { get; set; }
@@ -839,6 +850,7 @@ public sealed class LayerSupervisor : ReceiveActor, IWithTimers
             Crash = null;
             Misconfigured = null;
             StopRequested = null;
+            StoppedBy = null;
         }
 
         public void Replace(AgentSpec spec, string fingerprint)

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
@@ -22,7 +20,7 @@ public sealed record StartRequest(string? Task);
 
 /// <summary>
 /// The daemon's HTTP API on loopback. Every endpoint but /api/health requires the bearer token from the
-/// data directory. Answers use the snake_case JSON of <see cref="DarkFactoryJson"/>; errors are
+/// data directory, or a run's scoped token for the few things an agent may do (<see cref="ApiAuth"/>). Answers use the snake_case JSON of <see cref="DarkFactoryJson"/>; errors are
 /// problem details naming what is wrong.
 /// </summary>
 public static partial class ApiEndpoints
@@ -32,7 +30,7 @@ public static partial class ApiEndpoints
     public static void MapDarkFactoryApi(this WebApplication app)
     {
         app.Use(ApiProblems.Guard);
-        app.Use(RequireToken);
+        app.Use(ApiAuth.RequireToken);
         app.MapDashboard();
         var api = app.MapGroup("/api").WithTags("agents");
         api.MapGet("/health", () => Json(new { status = "ok" }))
@@ -55,9 +53,9 @@ public static partial class ApiEndpoints
         api.MapPost("/agents/{name}/run", Start) // an on-demand run (df run); answers its run id
             .WithSummary("An on-demand run; answers its run id")
             .Accepts<StartRequest>("application/json").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapPost("/agents/{name}/stop", (string name, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new StopAgent(name), ct))
+        api.MapPost("/agents/{name}/stop", (string name, HttpContext http, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new StopAgent(name, ApiAuth.Principal(http).By), ct))
             .WithSummary("Stop gracefully (SIGTERM, grace, SIGKILL) and keep stopped").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapPost("/agents/{name}/restart", (string name, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new RestartAgent(name), ct))
+        api.MapPost("/agents/{name}/restart", (string name, HttpContext http, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new RestartAgent(name, ApiAuth.Principal(http).By), ct))
             .WithSummary("Stop and start again; releases a quarantined agent").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
         api.MapGet("/agents/{name}/history", async (string name, int? limit, FactoryClient f, CancellationToken ct) =>
         {
@@ -90,27 +88,6 @@ public static partial class ApiEndpoints
     public static bool IsPublic(PathString path) =>
         path.StartsWithSegments("/api/health") || path == "/" || path.StartsWithSegments("/ui");
 
-    private static async Task RequireToken(HttpContext context, Func<Task> next)
-    {
-        if (IsPublic(context.Request.Path))
-        {
-            await next();
-            return;
-        }
-
-        var expected = context.RequestServices.GetRequiredService<ApiToken>().Value;
-        var header = context.Request.Headers.Authorization.ToString();
-        var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : string.Empty;
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            await Problem(401, "unauthorized", "a valid bearer token is required (see the data directory's token file)").ExecuteAsync(context);
-            return;
-        }
-
-        await next();
-    }
-
     private static async Task<IResult> Start(string name, HttpRequest request, FactoryClient f, IRequiredActor<EventBridgeActor> bridge, RunTasks tasks, CancellationToken ct)
     {
         string? task = null;
@@ -126,7 +103,7 @@ public static partial class ApiEndpoints
             }
         }
 
-        var result = await Command(f, bridge, new StartAgent(name, task), ct);
+        var result = await Command(f, bridge, new StartAgent(name, task, By: ApiAuth.Principal(request.HttpContext).By), ct);
         if (task is not null && result is IValueHttpResult { Value: CommandResult { RunId: { } runId } })
         {
             tasks.Record(runId, task);

@@ -75,6 +75,18 @@ public static class DaemonHost
 
         // Agent processes of a daemon that was killed (SIGKILL, power loss) on this data directory.
         var orphans = ProcessTree.KillMarked([data.DaemonId + "/"]);
+
+        // the runs' private directories: outside the data directory, owner-only, emptied of a killed daemon's runs
+        try
+        {
+            RunDirectories.Prepare(RunDirectories.Root(data.DaemonId, LayerServices.CurrentEnvironment()));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"df: {e.Message}");
+            return 1;
+        }
+
         var persistence = PersistenceSetup.Choose(options.Postgres, data);
         persistence.Prepare();
         var token = data.LoadOrCreateToken();
@@ -90,6 +102,7 @@ public static class DaemonHost
         await app.StartAsync();
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         data.WriteEndpoint(new DaemonEndpoint(url, token, Environment.ProcessId));
+        app.Services.GetRequiredService<RunApi>().Url = url; // runs started from now on get the API and a token of their own
         log.LogInformation("Dark Factory daemon {Pid} listening on {Url}; data in {Data}; store {Store}", Environment.ProcessId, url, data.Path, persistence.Describe());
 
         var reloader = app.Services.GetRequiredService<FleetReloader>();
@@ -167,8 +180,9 @@ public static class DaemonHost
         var data = options.Data;
         var logs = new LogSinks(data.Logs);
         var environment = LayerServices.CurrentEnvironment();
+        var runApi = RunApi.FromOperatorToken(token);
         var node = new LayerServices(
-            new DaemonContext(data.DaemonId, data.Path),
+            new DaemonContext(data.DaemonId, data.Path) { TempRoot = RunDirectories.Root(data.DaemonId, environment), Api = runApi },
             logs,
             ActorRefs.Nobody, // the fleet's composition fills in its sweeper, history and router
             ActorRefs.Nobody,
@@ -190,6 +204,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(logs);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(new ApiToken(token));
+        builder.Services.AddSingleton(runApi);
         builder.Services.AddSingleton(new RunTasks());
         var statusView = new FleetStatusView();
         builder.Services.AddSingleton(statusView);

@@ -92,21 +92,42 @@ public sealed record AgentStatus : IDarkFactoryMessage, IWithAgent
 public interface IAgentCommand : IDarkFactoryMessage, IWithAgent;
 
 /// <summary>
+/// Who asked for a command, as the agent's history records it: <c>operator</c> (the operator's API token),
+/// <c>agent NAME</c> (a run's scoped token, or an @mention in its output), <c>nightwatch</c>, <c>scheduler</c>,
+/// <c>compound-review</c>. Null: not said (recorded as "on request").
+/// </summary>
+public static class Requester
+{
+    public const string Operator = "operator";
+    public const string Nightwatch = "nightwatch";
+    public const string Scheduler = "scheduler";
+    public const string CompoundReview = "compound-review";
+
+    public static string Agent(string name) => "agent " + name;
+
+    /// <summary>"by X" for a history detail; "on request" when nobody was named.</summary>
+    public static string By(string? requester) => requester is null ? "on request" : "by " + requester;
+}
+
+/// <summary>
 /// Start a run of the agent now (a task overrides the agent's default task for this run; a workdir its
 /// working directory, as the compound review does with its worktree).
 /// </summary>
 /// <param name="TaskId">Names the task, so its runs, routes, output and costs can be followed; carried into every event of the run and of its restarts.</param>
 /// <param name="ProjectId">The project the task belongs to, carried the same way.</param>
+/// <param name="By">Who asked (<see cref="Requester"/>).</param>
 [Manifest("start-agent")]
-public sealed record StartAgent(string Agent, string? Task = null, string? Workdir = null, string? TaskId = null, string? ProjectId = null) : IAgentCommand;
+public sealed record StartAgent(string Agent, string? Task = null, string? Workdir = null, string? TaskId = null, string? ProjectId = null, string? By = null) : IAgentCommand;
 
 /// <summary>Stop the agent gracefully (SIGTERM to its group, grace period, SIGKILL) and keep it stopped.</summary>
+/// <param name="By">Who asked (<see cref="Requester"/>).</param>
 [Manifest("stop-agent")]
-public sealed record StopAgent(string Agent) : IAgentCommand;
+public sealed record StopAgent(string Agent, string? By = null) : IAgentCommand;
 
 /// <summary>Stop and start again; also releases a quarantined agent and clears its crash counters.</summary>
+/// <param name="By">Who asked (<see cref="Requester"/>).</param>
 [Manifest("restart-agent")]
-public sealed record RestartAgent(string Agent) : IAgentCommand;
+public sealed record RestartAgent(string Agent, string? By = null) : IAgentCommand;
 
 /// <summary>What an agent command did, as a value callers switch on (the message is for people).</summary>
 public enum CommandOutcome
@@ -232,6 +253,7 @@ public enum LifecycleKind
 /// <param name="ExitedAt">On an exit (exited, crashed, killed, stopped): when the process exited; <c>At</c> is when the layer recorded it (output drained, process group killed).</param>
 /// <param name="TaskId">The task of the run (from its <see cref="StartAgent"/>); null for a run without one.</param>
 /// <param name="ProjectId">The project of that task; null outside a project.</param>
+/// <param name="By">Who asked for it (<see cref="Requester"/>): on a start, stop or release someone requested; null when the fleet did it by itself.</param>
 [Manifest("agent-lifecycle")]
 public sealed record AgentLifecycle(
     string Agent,
@@ -245,4 +267,5 @@ public sealed record AgentLifecycle(
     DateTimeOffset? LaunchedAt = null,
     DateTimeOffset? ExitedAt = null,
     string? TaskId = null,
-    string? ProjectId = null) : IDarkFactoryMessage, IWithAgent;
+    string? ProjectId = null,
+    string? By = null) : IDarkFactoryMessage, IWithAgent;

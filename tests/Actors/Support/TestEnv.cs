@@ -61,6 +61,17 @@ public sealed class TempDaemon : IDisposable
     {
         ProcessTree.KillMarked([Context.DaemonId + "/"]);
         Logs.Dispose();
+        if (System.IO.Directory.Exists(Context.TempRoot))
+        {
+            try
+            {
+                System.IO.Directory.Delete(Context.TempRoot, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
