@@ -93,7 +93,11 @@ public static class LaunchPlanner
             }
         }
 
-        env["HOME"] = temp; // a private HOME (an AI CLI's adapter or the agent's env may name another)
+        if (spec.Cli == CliCatalog.Command)
+        {
+            env["HOME"] = temp; // a private HOME (the agent's env may name another); an AI CLI's adapter decides its own
+        }
+
         foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>())
         {
             env[key] = value;
