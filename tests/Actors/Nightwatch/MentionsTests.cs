@@ -34,6 +34,7 @@ public sealed class MentionsTests
         var start = Assert.Single(Mentions().In("coder", "Done. @implementer: add tests for the parser", T0));
 
         Assert.Equal(("implementer", "add tests for the parser (asked by coder)"), (start.Agent, start.Task));
+        Assert.Equal("agent coder (@mention)", start.By); // the history names who asked (issue 14)
         Assert.Null(Assert.Single(Mentions().In("coder", "@docs-writer", T0)).Task);
     }
 
