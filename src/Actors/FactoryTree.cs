@@ -76,7 +76,7 @@ public static class FactoryTree
         Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }));
         Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { Clock = node.Clock }));
         var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
-        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node) with { Views = views }));
+        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views }));
         Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { Clock = node.Clock }));
         var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
         Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }));
@@ -88,8 +88,6 @@ public static class FactoryTree
         ReviewsDirectory = Path.Combine(node.Daemon.DataDirectory, "reviews"),
         WorktreeRoot = WorktreeRoot(node),
         MarkerPrefix = node.Daemon.DaemonId + "/",
-        Environment = node.Environment,
-        Clock = node.Clock,
     };
 
     /// <summary>Projects' files under &lt;data&gt;/projects (so a backup of the data directory has them); worktrees under the worktree root's projects/.</summary>

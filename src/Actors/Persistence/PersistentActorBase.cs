@@ -43,6 +43,9 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>The injected clock (tests give a virtual one).</summary>
+    protected TimeProvider Clock => _clock;
+
     /// <summary>Now, from the injected clock.</summary>
     protected DateTimeOffset Now => _clock.GetUtcNow();
 

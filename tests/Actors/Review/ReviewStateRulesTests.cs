@@ -5,7 +5,7 @@ using Xunit;
 namespace DarkFactory.Actors.Tests.Review;
 
 /// <summary>The pure review state: events applied in order give the next step; recovery never repeats a PR.</summary>
-public sealed class ReviewStateTests
+public sealed class ReviewStateRulesTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 22, 2, 0, 0, TimeSpan.Zero);
     private const string Id = "r1";

@@ -1,0 +1,65 @@
+using Akka.Actor;
+
+namespace DarkFactory.Actors.Review;
+
+/// <summary>
+/// Runs a step machine's slow parts for its actor, one at a time: each in a task with its own cancellation, its
+/// <see cref="StepResult"/> (an exception becomes <see cref="StepResult.Failed"/>) sent back to the actor as a
+/// <see cref="Done"/> tagged with a generation. A result of a step that was cancelled, or of a subject that is no
+/// longer current, is told apart by <see cref="Accept"/>. The task gets only what the caller captured: never
+/// the actor's fields. Not thread-safe: the actor's.
+/// </summary>
+/// <typeparam name="TStage">How the machine names its steps (recorded with a failure).</typeparam>
+public sealed class StepRunner<TStage> : IDisposable
+{
+    private CancellationTokenSource? _work;
+    private int _generation;
+
+    /// <summary>A step is in flight.</summary>
+    public bool Busy { get; private set; }
+
+    /// <summary>Starts <paramref name="work"/>; its <see cref="Done"/> goes to <paramref name="self"/>.</summary>
+    /// <param name="subject">What the step belongs to (a review's id): checked again when it is done.</param>
+    public void Run(IActorRef self, string subject, TStage stage, Func<CancellationToken, Task<StepResult>> work)
+    {
+        Busy = true;
+        var generation = ++_generation;
+        _work?.Dispose();
+        _work = new CancellationTokenSource();
+        var ct = _work.Token;
+        Task.Run(() => work(ct), ct).ContinueWith(
+            t => new Done(generation, subject, stage, t.IsCompletedSuccessfully ? t.Result : new StepResult.Failed(t.Exception?.GetBaseException() is { } e ? ReviewSteps.Describe(e) : "cancelled")),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default).PipeTo(self);
+    }
+
+    /// <summary>True when <paramref name="done"/> is the step in flight and <paramref name="subject"/> is still its subject (then nothing is in flight any more).</summary>
+    public bool Accept(Done done, string? subject)
+    {
+        if (done.Generation != _generation || done.Subject != subject)
+        {
+            return false;
+        }
+
+        Busy = false;
+        return true;
+    }
+
+    /// <summary>Cancels the step in flight; its result will not be accepted.</summary>
+    public void Cancel()
+    {
+        _work?.Cancel();
+        _generation++;
+        Busy = false;
+    }
+
+    public void Dispose()
+    {
+        _work?.Cancel();
+        _work?.Dispose();
+    }
+
+    /// <summary>A step's result, back at the actor.</summary>
+    public sealed record Done(int Generation, string Subject, TStage Stage, StepResult Result);
+}
