@@ -183,6 +183,7 @@ public sealed class SerializationTests : IDisposable
         FlushHistory.Instance,
         HistoryFlushed.Instance,
         new SweepRun("dft-0123/implementer/ab12"),
+        new SweepRun("dft-0123/implementer/ab12", "/sys/fs/cgroup/unified/dft-0123/implementer-ab12"),
         CommandResult.Refused(CommandOutcome.AlreadyRunning, "agent 'a' is already running (run ab12)"),
 
         // a task's and a project's ids, carried from the start into every event of the run

@@ -60,7 +60,7 @@ public sealed class AgentCrashedException(string agent, string runId, ExitInfo e
 /// group), output streamed by two <see cref="OutputPump"/>s, exit observed through Process.Exited. Exit 0
 /// or a requested stop ends the actor normally; anything else throws <see cref="AgentCrashedException"/>
 /// so the layer supervisor decides. PostStop kills whatever is left of the group and asks the sweeper
-/// to hunt down descendants that left it.
+/// to hunt down descendants that left it (its run marker, and the run's cgroup when there is one).
 /// </summary>
 public sealed class ProcessActor : ReceiveActor, IWithTimers
 {
@@ -108,6 +108,18 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         if (plan.TempDirectory is not null)
         {
             Directory.CreateDirectory(plan.TempDirectory);
+        }
+
+        if (plan.Cgroup is { } cgroup)
+        {
+            try
+            {
+                RunCgroups.Create(cgroup); // one mkdir; the run's first program joins it
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log.Warning("Agent [{0}] run [{1}]: no cgroup ({2}); the run-marker sweep only", _run.Agent, _run.RunId, e.Message);
+            }
         }
 
         // an AI CLI's config files (a few hundred bytes each, in the run's own directory)
@@ -244,7 +256,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
         // The leader is gone: nothing it started may outlive it.
         Native.KillGroup(_pid, Native.SIGKILL);
-        _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker));
+        _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker, _run.Plan.Cgroup));
         Timers.Cancel(KillTimer);
         Timers.Cancel(MaxRuntimeTimer);
         if (_openStreams <= 0)
@@ -279,7 +291,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
         _log.Warning("Agent [{0}] run [{1}] did not stop within {2}: SIGKILL", _run.Agent, _run.RunId, _run.Grace);
         Signal(Native.SIGKILL);
-        _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker));
+        _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker, _run.Plan.Cgroup));
     }
 
     private void OnMaxRuntime()
@@ -342,7 +354,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             // brutal_kill backstop: synchronous, never waits.
             Native.KillGroup(_pid, Native.SIGKILL);
             Native.Kill(_pid, Native.SIGKILL);
-            _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker));
+            _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker, _run.Plan.Cgroup));
         }
 
         _process?.Dispose();

@@ -16,6 +16,9 @@ public sealed record LaunchPlan(
 
     /// <summary>Config files (absolute paths inside <see cref="TempDirectory"/>) written before the process starts.</summary>
     public IReadOnlyList<Adapters.RunFile> Files { get; init; } = [];
+
+    /// <summary>The run's cgroup (<see cref="RunCgroups"/>), created before the process starts; null where none is available.</summary>
+    public string? Cgroup { get; init; }
 }
 
 /// <summary>An agent whose declaration cannot be run as it is (bad workdir, missing secret, missing CLI): not restarted.</summary>
@@ -35,10 +38,13 @@ public sealed record DaemonContext(string DaemonId, string DataDirectory)
 
     /// <summary>The API as runs see it (URL, per-run tokens); null: runs get no API access.</summary>
     public RunApi? Api { get; init; }
+
+    /// <summary>The cgroups runs are put in (detected at start); <see cref="RunCgroups.Unavailable"/>: the run-marker sweep only.</summary>
+    public RunCgroups Cgroups { get; init; } = RunCgroups.Unavailable;
 }
 
 /// <summary>
-/// Pure planning of a run: argv (with setsid and prlimit wrappers), the allowlisted environment with the
+/// Pure planning of a run: argv (with setsid and prlimit wrappers, and the cgroup join), the allowlisted environment with the
 /// fleet's values and resolved secrets, working directory and run marker.
 /// </summary>
 public static class LaunchPlanner
@@ -154,7 +160,9 @@ public static class LaunchPlanner
 
         wrapped.Add(program);
         wrapped.AddRange(argv.Skip(1));
-        return new LaunchPlan(Setsid, wrapped, env, workdir, task, marker, temp);
+        var cgroup = daemon.Cgroups.For(spec.Name, runId);
+        var (file, arguments) = RunConfinement.Wrap(Setsid, wrapped, cgroup);
+        return new LaunchPlan(file, arguments, env, workdir, task, marker, temp) { Cgroup = cgroup };
     }
 
     private static string Resolve(

@@ -73,8 +73,11 @@ public static class DaemonHost
 
         Ops.DataStamp.Write(data.Path);
 
-        // Agent processes of a daemon that was killed (SIGKILL, power loss) on this data directory.
+        // Agent processes of a daemon that was killed (SIGKILL, power loss) on this data directory: by run
+        // marker, and in the run cgroups (which also hold what cleared its environment)
+        var cgroups = RunCgroups.Detect(data.DaemonId);
         var orphans = ProcessTree.KillMarked([data.DaemonId + "/"]);
+        var cgroupOrphans = cgroups.SweepAll();
 
         // the runs' private directories: outside the data directory, owner-only, emptied of a killed daemon's runs
         try
@@ -92,11 +95,20 @@ public static class DaemonHost
         var token = data.LoadOrCreateToken();
         var fleet = load.Fleet!;
 
-        var app = Build(options, endpoint, persistence, token, fleet);
+        var app = Build(options, endpoint, persistence, token, fleet, cgroups);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DarkFactory.Daemon");
-        if (orphans.Count > 0)
+        if (orphans.Count > 0 || cgroupOrphans > 0)
         {
-            log.LogWarning("Killed {Count} agent process(es) left by a previous daemon: {Pids}", orphans.Count, string.Join(",", orphans));
+            log.LogWarning("Killed {Count} agent process(es) left by a previous daemon: {Pids} (+{Cgroup} in its run cgroups)", orphans.Count, string.Join(",", orphans), cgroupOrphans);
+        }
+
+        if (cgroups.Available)
+        {
+            log.LogInformation("Runs are tracked in cgroups: {Cgroups}", cgroups.Reason);
+        }
+        else
+        {
+            log.LogWarning("No cgroup for runs ({Reason}): a process that clears its environment and leaves its session escapes the sweep", cgroups.Reason);
         }
 
         await app.StartAsync();
@@ -136,7 +148,7 @@ public static class DaemonHost
         return IPEndPoint.TryParse(listen, out endpoint!) && listen.Contains(':');
     }
 
-    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet)
+    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
@@ -182,7 +194,7 @@ public static class DaemonHost
         var environment = LayerServices.CurrentEnvironment();
         var runApi = RunApi.FromOperatorToken(token);
         var node = new LayerServices(
-            new DaemonContext(data.DaemonId, data.Path) { TempRoot = RunDirectories.Root(data.DaemonId, environment), Api = runApi },
+            new DaemonContext(data.DaemonId, data.Path) { TempRoot = RunDirectories.Root(data.DaemonId, environment), Api = runApi, Cgroups = cgroups },
             logs,
             ActorRefs.Nobody, // the fleet's composition fills in its sweeper, history and router
             ActorRefs.Nobody,
@@ -220,7 +232,7 @@ public static class DaemonHost
             .WithDarkFactoryGateway(node)
             .WithDarkFactoryFleet(node)
             .WithDarkFactoryControlPlane(node)
-            .WithFleetDrain(data.DaemonId, grace)
+            .WithFleetDrain(data.DaemonId, grace, cgroups)
             .WithDarkFactoryControl(statusView, telemetry));
 
         var app = builder.Build();

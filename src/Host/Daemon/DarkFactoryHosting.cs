@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
+using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
 
 namespace DarkFactory.Host.Daemon;
@@ -68,8 +69,8 @@ public static class DarkFactoryHosting
     /// <summary>On shutdown (SIGTERM, Ctrl-C): every agent stopped within its grace period, before persistence goes away.</summary>
     /// <param name="daemonId">The run marker of this daemon's processes: whatever outlived the drain is killed by it.</param>
     /// <param name="grace">The longest grace period of the fleet's agents.</param>
-    public static AkkaConfigurationBuilder WithFleetDrain(this AkkaConfigurationBuilder akka, string daemonId, TimeSpan grace) =>
-        akka.WithActors((system, registry) => FleetDrain.Register(system, registry.Get<FactoryActor>(), daemonId, grace));
+    public static AkkaConfigurationBuilder WithFleetDrain(this AkkaConfigurationBuilder akka, string daemonId, TimeSpan grace, RunCgroups? cgroups = null) =>
+        akka.WithActors((system, registry) => FleetDrain.Register(system, registry.Get<FactoryActor>(), daemonId, grace, cgroups));
 
     /// <summary>The event bridge (feeds <paramref name="view"/> and the SSE stream) and the telemetry actor.</summary>
     public static AkkaConfigurationBuilder WithDarkFactoryControl(this AkkaConfigurationBuilder akka, FleetStatusView view, FleetTelemetry telemetry) =>

@@ -15,7 +15,7 @@ namespace DarkFactory.Host.Daemon;
 /// </summary>
 public static class FleetDrain
 {
-    public static void Register(ActorSystem system, IActorRef gateway, string daemonId, TimeSpan grace) =>
+    public static void Register(ActorSystem system, IActorRef gateway, string daemonId, TimeSpan grace, RunCgroups? cgroups = null) =>
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-fleet", async () =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -30,6 +30,7 @@ public static class FleetDrain
 
             var drained = clock.ElapsedMilliseconds;
             ProcessTree.KillMarked([daemonId + "/"]);
+            cgroups?.SweepAll(); // what cleared its environment is still in its run's cgroup
             var swept = clock.ElapsedMilliseconds;
 
             // the drain's own lifecycle events (stopped ...) must reach the journal before it closes

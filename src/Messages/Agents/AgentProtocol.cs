@@ -208,9 +208,10 @@ public sealed record HistoryFlushed : IDarkFactoryMessage
     public static readonly HistoryFlushed Instance = new();
 }
 
-/// <summary>Kill every process carrying this run marker (or marker prefix), wherever it went.</summary>
+/// <summary>Kill every process carrying this run marker (or marker prefix), wherever it went, and everything in the run's cgroup (then remove it).</summary>
+/// <param name="Cgroup">The run's cgroup directory (issue 14); null where runs have none.</param>
 [Manifest("sweep-run")]
-public sealed record SweepRun(string MarkerPrefix) : IDarkFactoryMessage;
+public sealed record SweepRun(string MarkerPrefix, string? Cgroup = null) : IDarkFactoryMessage;
 
 // ---- fleet ----
 

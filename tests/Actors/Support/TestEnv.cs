@@ -29,10 +29,12 @@ public static class Repo
 /// <summary>A temporary data directory for one test; every agent process it started is killed on dispose.</summary>
 public sealed class TempDaemon : IDisposable
 {
-    public TempDaemon()
+    /// <param name="cgroups">Put runs in cgroups (<see cref="RunCgroups.Detect"/>) when the machine has a writable hierarchy.</param>
+    public TempDaemon(bool cgroups = false)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("df-test-").FullName;
-        Context = new DaemonContext("dft-" + Guid.NewGuid().ToString("N")[..10], Directory);
+        var id = "dft-" + Guid.NewGuid().ToString("N")[..10];
+        Context = new DaemonContext(id, Directory) { Cgroups = cgroups ? RunCgroups.Detect(id) : RunCgroups.Unavailable };
         Logs = new LogSinks(Context.LogDirectory);
     }
 
@@ -60,6 +62,12 @@ public sealed class TempDaemon : IDisposable
     public void Dispose()
     {
         ProcessTree.KillMarked([Context.DaemonId + "/"]);
+        Context.Cgroups.SweepAll();
+        if (Context.Cgroups.Root is { } root)
+        {
+            RunCgroups.Remove(root);
+        }
+
         Logs.Dispose();
         if (System.IO.Directory.Exists(Context.TempRoot))
         {
