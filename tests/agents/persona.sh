@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A plain-command persona for project tests: the whole prompt arrives in $DF_TASK (and on stdin), it runs in the
 # project's worktree, its stdout is its output. $STATE_DIR (outside the worktree) keeps what it was asked.
-#   plan   answer the n-th plan run with $STATE_DIR/plan-<n>.json, else $STATE_DIR/plan.json, else a two-task plan
+#   plan   answer the n-th plan run with $STATE_DIR/plan-<n>.json, else $STATE_DIR/plan.json, else a two-task plan;
+#          first touch plan-started and sleep as many seconds as $STATE_DIR/plan-sleep says (if there)
 #   work   append "$DF_TASK_ID" to $STATE_DIR/runs; write $DF_TASK_ID.txt; write FIXED when the handoff says
 #          "expected FIXED" (a gate's feedback); first sleep as many seconds as $STATE_DIR/sleep says (if there)
 #          and try to push (refused)
@@ -14,6 +15,7 @@ next() { local n; n=$(cat "$state/$1-n" 2>/dev/null || echo 0); n=$((n + 1)); ec
 case "$mode" in
   plan)
     n=$(next plan)
+    if [ -f "$state/plan-sleep" ]; then touch "$state/plan-started"; s=$(cat "$state/plan-sleep"); sleep "$s" & wait $!; fi
     if [ -f "$state/plan-$n.json" ]; then cat "$state/plan-$n.json"
     elif [ -f "$state/plan.json" ]; then cat "$state/plan.json"
     else

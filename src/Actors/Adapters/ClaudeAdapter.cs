@@ -77,22 +77,12 @@ public sealed class ClaudeAdapter : CliAdapter
     }
 
     /// <summary>The init line's session id; the result line's text (the final answer) and session id.</summary>
-    public override RunReply? Reply(string line)
+    public override RunReply? Reply(string line) => Json.Read<RunReply>(line, root => root.Str("type") switch
     {
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return null;
-        }
-
-        var root = doc.RootElement;
-        return root.Str("type") switch
-        {
-            "system" when root.Str("subtype") == "init" => new RunReply(null, root.Str("session_id")),
-            "result" => new RunReply(root.Str("result"), root.Str("session_id")),
-            _ => null,
-        };
-    }
+        "system" when root.Str("subtype") == "init" => new RunReply(null, root.Str("session_id")),
+        "result" => new RunReply(root.Str("result"), root.Str("session_id")),
+        _ => null,
+    });
 
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {

@@ -82,22 +82,12 @@ public sealed class CodexAdapter : CliAdapter
     private static string Toml(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>thread.started's thread id (what <c>codex exec resume</c> takes); each completed agent message's text.</summary>
-    public override RunReply? Reply(string line)
+    public override RunReply? Reply(string line) => Json.Read<RunReply>(line, root => root.Str("type") switch
     {
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return null;
-        }
-
-        var root = doc.RootElement;
-        return root.Str("type") switch
-        {
-            "thread.started" => new RunReply(null, root.Str("thread_id")),
-            "item.completed" when root.Prop("item").Str("type") == "agent_message" => new RunReply(root.Prop("item").Str("text")),
-            _ => null,
-        };
-    }
+        "thread.started" => new RunReply(null, root.Str("thread_id")),
+        "item.completed" when root.Prop("item").Str("type") == "agent_message" => new RunReply(root.Prop("item").Str("text")),
+        _ => null,
+    });
 
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {

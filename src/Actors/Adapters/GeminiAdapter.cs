@@ -61,22 +61,12 @@ public sealed class GeminiAdapter : CliAdapter
     }
 
     /// <summary>The init line's session id; the assistant's message deltas (joined into its message).</summary>
-    public override RunReply? Reply(string line)
+    public override RunReply? Reply(string line) => Json.Read<RunReply>(line, root => root.Str("type") switch
     {
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return null;
-        }
-
-        var root = doc.RootElement;
-        return root.Str("type") switch
-        {
-            "init" => new RunReply(null, root.Str("session_id")),
-            "message" when root.Str("role") == "assistant" => new RunReply(root.Str("content"), Delta: root.Bool("delta") == true),
-            _ => null,
-        };
-    }
+        "init" => new RunReply(null, root.Str("session_id")),
+        "message" when root.Str("role") == "assistant" => new RunReply(root.Str("content"), Delta: root.Bool("delta") == true),
+        _ => null,
+    });
 
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {

@@ -6,6 +6,14 @@ namespace DarkFactory.Actors.Adapters;
 /// <summary>Small, allocation-light helpers the output parsers share.</summary>
 internal static class Json
 {
+    /// <summary>What <paramref name="read"/> finds in a line that is a JSON object; null for anything else.</summary>
+    public static T? Read<T>(string line, Func<JsonElement, T?> read)
+        where T : struct
+    {
+        using var doc = Object(line);
+        return doc is null ? null : read(doc.RootElement);
+    }
+
     /// <summary>Parses a line that looks like a JSON object; null for anything else (plain text, broken JSON).</summary>
     public static JsonDocument? Object(string line)
     {

@@ -85,17 +85,7 @@ public sealed class OpenCodeAdapter : CliAdapter
     }
 
     /// <summary>Each text part (the last is the final message), with the session id every event carries.</summary>
-    public override RunReply? Reply(string line)
-    {
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return null;
-        }
-
-        var root = doc.RootElement;
-        return root.Str("type") == "text" ? new RunReply(root.Prop("part").Str("text"), root.Str("sessionID")) : null;
-    }
+    public override RunReply? Reply(string line) => Json.Read<RunReply>(line, root => root.Str("type") == "text" ? new RunReply(root.Prop("part").Str("text"), root.Str("sessionID")) : null);
 
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {

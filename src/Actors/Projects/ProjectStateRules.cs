@@ -122,7 +122,11 @@ public static class ProjectStateRules
     private static ProjectState RunStarted(ProjectState s, ProjectRunStarted r)
     {
         var run = new ProjectRun { RunId = r.RunId, Purpose = r.Purpose, Agent = r.Agent, Persona = r.Persona, StartedAt = r.At };
-        s = s with { CurrentRunId = r.RunId };
+        s = s with
+        {
+            CurrentRunId = r.RunId,
+            Runs = [.. s.Runs, new ProjectRunCost { RunId = r.RunId, Purpose = r.Purpose, TaskId = r.TaskId, Persona = r.Persona, Agent = r.Agent }],
+        };
         switch (r.Purpose)
         {
             case ProjectRunPurpose.Plan:
@@ -159,6 +163,17 @@ public static class ProjectStateRules
             CostUsd = s.CostUsd + e.CostUsd,
             InputTokens = s.InputTokens + e.InputTokens,
             OutputTokens = s.OutputTokens + e.OutputTokens,
+            Runs = [.. s.Runs.Select(r => r.RunId == e.RunId
+                ? r with
+                {
+                    Cli = e.Cli ?? r.Cli,
+                    Provider = e.Provider ?? r.Provider,
+                    Model = e.Model ?? r.Model,
+                    CostUsd = r.CostUsd + e.CostUsd,
+                    InputTokens = r.InputTokens + e.InputTokens,
+                    OutputTokens = r.OutputTokens + e.OutputTokens,
+                }
+                : r)],
         };
         var interrupted = e.Outcome == ProjectRunOutcome.Interrupted;
         if (s.PlanRun is { } plan && plan.RunId == e.RunId)

@@ -71,6 +71,7 @@ public static partial class ApiEndpoints
             .WithSummary("The agent's output log: tail=N lines, follow=true keeps streaming").Produces(200, contentType: "text/plain").ProducesProblem(404);
         api.MapGet("/schedule", Schedule).WithSummary("Each scheduled agent's next firings (UTC and its own time zone)");
         api.MapReviewEndpoints();
+        api.MapProjectEndpoints();
         api.MapRouterEndpoints();
         MapNightwatch(api);
         api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>

@@ -51,6 +51,12 @@ public static partial class CliApp
         root.Subcommands.Add(History());
         root.Subcommands.Add(Reload());
         root.Subcommands.Add(Review());
+        root.Subcommands.Add(ProjectCommands.Init(Data));
+        root.Subcommands.Add(ProjectCommands.Tasks(Data));
+        root.Subcommands.Add(ProjectCommands.Pause(Data));
+        root.Subcommands.Add(ProjectCommands.Resume(Data));
+        root.Subcommands.Add(ProjectCommands.List(Data));
+        root.Subcommands.Add(ProjectCommands.Export(Data));
         root.Subcommands.Add(ControlCommands.Dashboard(Data));
         root.Subcommands.Add(ControlCommands.Capabilities(Data));
         root.Subcommands.Add(ControlCommands.Events(Data));
@@ -137,11 +143,17 @@ public static partial class CliApp
 
     private static Command Status()
     {
+        var project = new Argument<string?>("project") { Description = "A project's id or name: its status, current task, progress, runtime left, cost and tokens", Arity = ArgumentArity.ZeroOrOne };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var command = new Command("status", "Show the daemon and a summary of its fleet.\nExample: ./df status") { json };
+        var command = new Command("status", "Show the daemon and a summary of its fleet, or one project.\nExample: ./df status; ./df status auth-hardening --json") { project, json };
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(Data(parse));
+            if (parse.GetValue(project) is { } id)
+            {
+                return await ProjectCommands.Status(client, id, parse.GetValue(json), ct);
+            }
+
             var status = await client.GetJson("/api/status", ct);
             if (parse.GetValue(json))
             {
@@ -187,7 +199,7 @@ public static partial class CliApp
 
     private static Command AgentCommand(string name, string description, string verb, bool withTask = false)
     {
-        var agent = new Argument<string>("agent") { Description = "The agent's name" };
+        var agent = new Argument<string>("agent") { Description = withTask ? "The agent's name, or a project's id or name (df start ID starts the project)" : "The agent's name" };
         var task = new Option<string?>("--task") { Description = "The task for this run (overrides the agent's task)" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var command = new Command(name, $"{description}.\nExample: ./df {name} repo-health") { agent, json };
@@ -199,6 +211,11 @@ public static partial class CliApp
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(Data(parse));
+            if (verb == "start" && parse.GetValue(task) is null && await ProjectCommands.IsProject(client, parse.GetValue(agent)!, ct))
+            {
+                return await ProjectCommands.Start(client, parse.GetValue(agent)!, parse.GetValue(json), ct);
+            }
+
             var (ok, body) = await client.PostJson($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/{verb}", withTask ? new StartRequest(parse.GetValue(task)) : null, ct);
             if (parse.GetValue(json))
             {
@@ -373,10 +390,10 @@ public static partial class CliApp
         return command;
     }
 
-    private static string Str(JsonElement e, string property, string missing = "") =>
+    internal static string Str(JsonElement e, string property, string missing = "") =>
         e.TryGetProperty(property, out var v) && v.ValueKind != JsonValueKind.Null
             ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()
             : missing;
 
-    private static void Print(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, DarkFactoryJson.Indented));
+    internal static void Print(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, DarkFactoryJson.Indented));
 }

@@ -39,6 +39,25 @@ public sealed class DaemonClient : IDisposable
         return await Read(response, ct);
     }
 
+    /// <summary>The resource, or null when the daemon answers 404 (an unknown project, agent or review).</summary>
+    public async Task<JsonElement?> FindJson(string path, CancellationToken ct = default)
+    {
+        using var response = await Send(HttpMethod.Get, path, null, ct);
+        return response.StatusCode == HttpStatusCode.NotFound ? null : await Read(response, ct);
+    }
+
+    /// <summary>A text resource (a report).</summary>
+    public async Task<string> GetText(string path, CancellationToken ct = default)
+    {
+        using var response = await Send(HttpMethod.Get, path, null, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            await Read(response, ct);
+        }
+
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
     public async Task<(bool Ok, JsonElement Body)> PostJson(string path, object? body = null, CancellationToken ct = default)
     {
         using var response = await Send(HttpMethod.Post, path, body, ct);

@@ -93,10 +93,16 @@ public static class RouterCommands
         var by = new Option<string>("--by") { Description = "Group by agent, provider, day or run", DefaultValueFactory = _ => "provider" };
         by.AcceptOnlyFromAmong("agent", "provider", "day", "run");
         var json = new Option<bool>("--json") { Description = "Print {by, rows: [{key, runs, input_tokens, output_tokens, cached_input_tokens, cost_usd}], total_usd}" };
-        var command = new Command("costs", "Show the cost ledger: tokens and USD per provider, agent, day or run (priced with providers[].prices when the CLI gave no cost).\nExample: ./df costs --by agent") { by, json };
+        var project = new Argument<string?>("project") { Description = "A project's id or name: its runs' costs by task, persona and provider", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("costs", "Show the cost ledger: tokens and USD per provider, agent, day or run (priced with providers[].prices when the CLI gave no cost); with a project, its runs by task, persona and provider.\nExample: ./df costs --by agent; ./df costs auth-hardening") { project, by, json };
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(data(parse));
+            if (parse.GetValue(project) is { } id)
+            {
+                return await ProjectCommands.Costs(client, id, parse.GetValue(json), ct);
+            }
+
             var report = await client.GetJson($"/api/costs?by={parse.GetValue(by)}", ct);
             if (parse.GetValue(json))
             {
@@ -179,7 +185,7 @@ public static class RouterCommands
         ]));
     }
 
-    private static string Usd(JsonElement e) =>
+    internal static string Usd(JsonElement e) =>
         e.ValueKind == JsonValueKind.Number ? e.GetDecimal().ToString("0.00##", CultureInfo.InvariantCulture) : "0.00";
 
     private static string Str(JsonElement e, string property, string missing = "") =>

@@ -49,10 +49,11 @@ public static class Table
     {
         var colour = cell switch
         {
-            "running" or "completed" or "started" or "passed" or "ok" or "closed" => "green",
-            "starting" or "stopping" or "backoff" or "restarting" or "queued" or "limited" or "half_open" or "minor" or "moderate" => "yellow",
-            "crashed" or "quarantined" or "unavailable" or "failed" or "killed" or "escalated" or "open" or "severe" or "critical" => "red",
-            "stopped" or "exited" or "skipped" or "-" => "grey",
+            "running" or "completed" or "started" or "passed" or "ok" or "closed" or "active" => "green",
+            "starting" or "stopping" or "backoff" or "restarting" or "queued" or "limited" or "half_open" or "minor" or "moderate"
+                or "initializing" or "paused" or "waiting_for_credits" or "in_progress" => "yellow",
+            "crashed" or "quarantined" or "unavailable" or "failed" or "killed" or "escalated" or "open" or "severe" or "critical" or "blocked" or "timeout" => "red",
+            "stopped" or "exited" or "skipped" or "pending" or "-" => "grey",
             _ => null,
         };
         var text = Markup.Escape(cell);

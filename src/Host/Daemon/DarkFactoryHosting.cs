@@ -20,7 +20,7 @@ namespace DarkFactory.Host.Daemon;
 /// <item><term>WithDarkFactorySettings</term><description>hocon/darkfactory.conf under the operator's own file; loggers through Microsoft.Extensions.Logging</description></item>
 /// <item><term>WithDarkFactoryGateway</term><description>/user/factory, the port every part reaches the others through (first)</description></item>
 /// <item><term>WithDarkFactoryFleet</term><description>sweeper, history, fleet with its layers (the worker plane)</description></item>
-/// <item><term>WithDarkFactoryControlPlane</term><description>router, scheduler, compound review and its views, Nightwatch</description></item>
+/// <item><term>WithDarkFactoryControlPlane</term><description>router, scheduler, compound review and its views, Nightwatch, projects and their views</description></item>
 /// <item><term>WithFleetDrain</term><description>CoordinatedShutdown: drain every agent, sweep, flush the history</description></item>
 /// <item><term>WithDarkFactoryControl</term><description>the event bridge (API status view, SSE) and telemetry</description></item>
 /// </list>

@@ -214,6 +214,9 @@ public sealed record ProjectState : IDarkFactoryMessage
     public long OutputTokens { get; init; }
     public IReadOnlyList<string> Children { get; init; } = [];
 
+    /// <summary>Every run the project started, in order, with its cost and tokens once it ended (absent in states written before it: empty).</summary>
+    public IReadOnlyList<ProjectRunCost> Runs { get; init; } = [];
+
     /// <summary>Events applied (for the snapshot interval and the benchmarks).</summary>
     public long Events { get; init; }
 }

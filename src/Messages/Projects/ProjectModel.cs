@@ -167,5 +167,22 @@ public sealed record ProjectRun
     public string? Provider { get; init; }
 }
 
+/// <summary>One run of a project as its cost ledger (<c>df costs ID</c>) counts it: who ran it for what, and what it cost once it ended.</summary>
+/// <param name="TaskId">Null for the plan and audit runs.</param>
+public sealed record ProjectRunCost
+{
+    public required string RunId { get; init; }
+    public ProjectRunPurpose Purpose { get; init; }
+    public string? TaskId { get; init; }
+    public required string Persona { get; init; }
+    public required string Agent { get; init; }
+    public string? Cli { get; init; }
+    public string? Provider { get; init; }
+    public string? Model { get; init; }
+    public decimal CostUsd { get; init; }
+    public long InputTokens { get; init; }
+    public long OutputTokens { get; init; }
+}
+
 /// <summary>The audit's verdict on one task.</summary>
 public sealed record AuditVerdict(string TaskId, bool Complete, string Evidence, double? Confidence);

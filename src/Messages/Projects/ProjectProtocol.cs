@@ -189,3 +189,19 @@ public sealed record ProjectStateChanged(ProjectState State) : IDarkFactoryMessa
 
 [Manifest("projects-expected")]
 public sealed record ProjectsExpected(IReadOnlyList<string> ProjectIds) : IDarkFactoryMessage;
+
+/// <summary>One line of a project's costs: its runs grouped by a task, a persona or a provider.</summary>
+public sealed record ProjectCostRow(string Key, int Runs, long InputTokens, long OutputTokens, decimal CostUsd);
+
+/// <summary>
+/// <c>df costs ID</c> and <c>GET /api/projects/{id}/costs</c>: what the project's runs cost, by task (the plan and
+/// audit runs as <c>plan</c> and <c>audit</c>), by persona and by provider (<c>none</c> for a run without one).
+/// </summary>
+public sealed record ProjectCostReport(
+    string Id,
+    string Name,
+    decimal TotalUsd,
+    long Tokens,
+    IReadOnlyList<ProjectCostRow> ByTask,
+    IReadOnlyList<ProjectCostRow> ByPersona,
+    IReadOnlyList<ProjectCostRow> ByProvider);

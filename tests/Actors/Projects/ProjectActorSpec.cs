@@ -325,6 +325,32 @@ public sealed class ProjectActorSpec : TestKit, IDisposable
         Assert.Equal(2, log.Length); // one commit per attempt
     }
 
+    [Theory]
+    [InlineData("plan")]
+    [InlineData("gates")]
+    public async Task A_project_whose_daemon_died_during_a_step_does_that_step_again_and_runs_no_task_or_commit_twice(string step)
+    {
+        // the planner, or the engineer's tests gate, waits while its sleep file is there (after leaving a mark that it began)
+        var state = _specs.State;
+        var fleet = _specs.Fleet(_git.Repo, tests: $"if [ -f '{state}/gates-sleep' ]; then touch '{state}/gates-started'; sleep 120; fi; test -f t1.txt");
+        File.WriteAllText(Path.Combine(state, step + "-sleep"), "120");
+        var (factory, id) = await Started(fleet);
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(Path.Combine(state, step + "-started"))), Wait);
+
+        // the daemon dies in the middle of the step
+        await factory.GracefulStop(Wait);
+        File.Delete(Path.Combine(state, step + "-sleep"));
+        var restarted = Factory(fleet);
+        var view = await Ended(restarted, id);
+
+        Assert.True(view.Status == ProjectStatus.Completed, view.Error);
+        Assert.Equal(["t1", "t2"], _specs.Runs()); // no task ran twice
+        var log = GitFixture.Run(_git.Repo, "log", "--format=%s", "main.." + view.WorkBranch).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, log.Length); // one commit per task
+        var tasks = await Tasks(restarted, id);
+        Assert.All(tasks, t => Assert.All(Assert.Single(t.Attempts).Gates, g => Assert.True(g.Passed, g.Name)));
+    }
+
     public new void Dispose()
     {
         _specs.Dispose();

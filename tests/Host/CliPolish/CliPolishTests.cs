@@ -30,7 +30,7 @@ public sealed class CliPolishTests
     [Fact]
     public void Every_read_command_has_json()
     {
-        string[] reads = ["status", "agents", "schedule", "history", "capabilities", "dashboard", "events", "wait", "validate", "reload"];
+        string[] reads = ["status", "agents", "schedule", "history", "capabilities", "dashboard", "events", "wait", "validate", "reload", "tasks", "list", "costs", "init", "pause", "resume"];
         var root = CliApp.Root();
         foreach (var name in reads)
         {

@@ -7,6 +7,7 @@ using DarkFactory.Actors.History;
 using DarkFactory.Actors.Nightwatch;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
@@ -99,12 +100,13 @@ public sealed class CompositionRootSpec : IAsyncLifetime
         {
             Required<FactoryActor>(), Required<FleetActor>(), Required<HistoryActor>(), Required<ProcessSweeper>(),
             Required<ProviderRouterActor>(), Required<SchedulerActor>(), Required<CompoundReviewActor>(),
-            Required<ReviewViewsActor>(), Required<NightwatchActor>(), Required<EventBridgeActor>(), Required<TelemetryActor>(),
+            Required<ReviewViewsActor>(), Required<NightwatchActor>(), Required<ProjectsActor>(), Required<ProjectViewsActor>(),
+            Required<EventBridgeActor>(), Required<TelemetryActor>(),
         };
 
         // assert: top-level actors, one each, named as the daemon names them
         Assert.Equal(
-            ["factory", "fleet", "history", "sweeper", "router", "scheduler", "compound-review", "compound-review-views", "nightwatch", "events", "telemetry"],
+            ["factory", "fleet", "history", "sweeper", "router", "scheduler", "compound-review", "compound-review-views", "nightwatch", "projects", "project-views", "events", "telemetry"],
             actors.Select(a => a.Path.Name));
         Assert.All(actors, a => Assert.Equal("user", a.Path.Parent.Name));
     }
