@@ -1,4 +1,5 @@
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Scheduling;
 
@@ -77,5 +78,37 @@ public static class CatchUp
         IReadOnlyList<DateTimeOffset> run = policy == CatchUpPolicy.Skip ? [] : latest;
         var dropped = (waiting ?? []).Where(t => t <= now && !run.Contains(t)).Order().ToList();
         return new CatchUpPlan(missed, run, candidates.Max, dropped);
+    }
+
+    /// <summary>
+    /// The firing records of an agent's plan: the waiting firings the policy drops (skipped), then either the latest
+    /// missed firing skipped (catch_up: skip) or each firing to run, queued in order (started one after another).
+    /// </summary>
+    /// <param name="waiting">The agent's firings that were waiting when the daemon stopped.</param>
+    public static IReadOnlyList<SchedulerFired> Firings(string agent, CatchUpPlan plan, CatchUpPolicy policy, IReadOnlyCollection<DateTimeOffset> waiting, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Missed == 0)
+        {
+            return [];
+        }
+
+        var name = policy.ToString().ToLowerInvariant();
+        var firings = plan.Dropped.Where(at => plan.Run.Count > 0 || at != plan.LatestMissed)
+            .Select(at => new SchedulerFired(agent, at, now, FiringOutcome.Skipped, Detail: $"was waiting when the daemon stopped; not run (catch_up: {name})", CatchUp: true))
+            .ToList();
+        if (plan.Run.Count == 0)
+        {
+            firings.Add(new SchedulerFired(agent, plan.LatestMissed!.Value, now, FiringOutcome.Skipped,
+                Detail: $"{plan.Missed} firing(s) missed while the daemon was down (catch_up: skip)", CatchUp: true));
+            return firings;
+        }
+
+        firings.AddRange(plan.Run.Select(at => new SchedulerFired(agent, at, now, FiringOutcome.Queued,
+            Detail: waiting.Contains(at)
+                ? $"was waiting when the daemon stopped; queued again (catch_up: {name})"
+                : $"missed while the daemon was down (catch_up: {name}, {plan.Missed} missed)",
+            CatchUp: true)));
+        return firings;
     }
 }

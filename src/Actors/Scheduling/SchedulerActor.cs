@@ -10,93 +10,58 @@ using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Scheduling;
 
-/// <summary>Settings of the <see cref="SchedulerActor"/>; tests inject a virtual clock and their own jitter.</summary>
-public sealed record SchedulerSettings
-{
-    /// <summary>Wall-clock time; must move with the actor system's scheduler (tests advance both together).</summary>
-    public TimeProvider Clock { get; init; } = TimeProvider.System;
-
-    public string PersistenceId { get; init; } = "scheduler";
-
-    /// <summary>A snapshot (the last firing of each agent) every this many events; older events are deleted.</summary>
-    public int SnapshotEvery { get; init; } = 100;
-
-    /// <summary>How long a start or restart waits for the fleet's answer.</summary>
-    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>A timer longer than this is split: the clock is read again when it ends (wall-clock jumps, suspended hosts).</summary>
-    public TimeSpan MaxTimerDelay { get; init; } = TimeSpan.FromHours(1);
-
-    /// <summary>Jitter fraction in [0, 1) per agent (default: stable per agent name).</summary>
-    public Func<string, double> JitterFraction { get; init; } = Jitter.StableFraction;
-}
-
 /// <summary>
-/// Starts agents on their cron schedules (/user/factory/scheduler). One single-shot timer per agent,
-/// keyed by its name and re-armed after each firing; a firing sends <see cref="StartAgent"/> to the
-/// fleet (through the factory). When the fleet answers that the previous run is still going, the
-/// agent's overlap policy decides: skip (recorded), queue (bounded by queue_limit; started when an
-/// <see cref="AgentLifecycle"/> on the event stream says the run ended) or replace
-/// (<see cref="RestartAgent"/>). Every firing is persisted as a <see cref="SchedulerFired"/>; when the
-/// fleet first arrives after a daemon restart, the firings missed since the last recorded one follow
-/// the agent's catch_up policy (<see cref="CatchUp"/>). Each persisted firing is also published on the
-/// event stream. Decisions about time are pure
-/// (<see cref="CronSchedule"/>, <see cref="CatchUp"/>); the actor only keeps timers and state.
+/// Starts agents on their cron schedules (/user/factory/scheduler). One timer per agent on the shared
+/// <see cref="CronTimer"/>, keyed by its name and re-armed after each firing; a firing sends
+/// <see cref="StartAgent"/> to the factory. When the fleet answers that the previous run is still going, the
+/// agent's overlap policy decides (<see cref="Overlap"/>): skip (recorded), queue (bounded by queue_limit;
+/// started when an <see cref="AgentLifecycle"/> on the topics says the run ended) or replace
+/// (<see cref="RestartAgent"/>). Every firing is persisted as a <see cref="SchedulerFired"/> and published;
+/// when the fleet first arrives after a daemon restart, the firings missed since the last recorded one follow
+/// the agent's catch_up policy (<see cref="CatchUp"/>). The persisted state is <see cref="SchedulerState"/>;
+/// decisions about time are pure (<see cref="CronSchedule"/>, <see cref="CatchUp"/>, <see cref="Jitter"/>):
+/// the actor keeps the timers, the queues and the starts in flight.
 /// </summary>
 public sealed class SchedulerActor : PersistentActorBase
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
-    private readonly IActorRef _fleet;
+    private readonly IActorRef _factory;
     private readonly SchedulerSettings _settings;
-
-    // persisted state: the last firing of each agent (the latest cron time), when agents that never
-    // fired were first armed, and the firings recorded as waiting (queued) and not yet started
-    private readonly Dictionary<string, SchedulerFired> _last = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _armed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SortedDictionary<DateTimeOffset, SchedulerFired>> _waiting = new(StringComparer.Ordinal);
+    private SchedulerState _state = SchedulerState.Empty;
 
     // runtime state
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
     private readonly HashSet<string> _caughtUp = new(StringComparer.Ordinal);
     private List<string> _order = [];
+    private CronTimer? _cron;
     private bool _suspended;
 
-    public SchedulerActor(IActorRef fleet, SchedulerSettings settings)
+    public SchedulerActor(IActorRef factory, SchedulerSettings settings)
         : base(settings.PersistenceId, settings.SnapshotEvery, settings.Clock)
     {
-        _fleet = fleet;
+        _factory = factory;
         _settings = settings;
 
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is SchedulerSnapshot snapshot)
             {
-                _last.Clear();
-                _armed.Clear();
-                _waiting.Clear();
-                foreach (var fired in snapshot.Last)
-                {
-                    _last[fired.Agent] = fired;
-                }
-
-                foreach (var armed in snapshot.Armed ?? [])
-                {
-                    Apply(armed);
-                }
-
-                foreach (var waiting in snapshot.Waiting ?? [])
-                {
-                    Waiting(waiting.Agent)[waiting.ScheduledAt] = waiting;
-                }
+                _state = SchedulerState.From(snapshot);
             }
         });
-        Recover<SchedulerFired>(Apply);
-        Recover<ScheduleArmed>(Apply);
+        Recover<SchedulerFired>(e => _state = _state.Apply(e));
+        Recover<ScheduleArmed>(e => _state = _state.Apply(e));
 
         Command<ApplyFleet>(OnFleet);
         Command<CurrentFleet>(current => OnFleet(new ApplyFleet(current.Fleet)));
-        Command<Fire>(OnFire);
+        Command<CronTimer.Tick>(t =>
+        {
+            if (t.Message is Fire fire && IsCurrent(fire, out var job) && Cron.Elapsed(t))
+            {
+                OnFire(job, fire);
+            }
+        });
         Command<StartAnswered>(OnStartAnswered);
         Command<AgentLifecycle>(OnLifecycle);
         Command<GetSchedule>(OnGetSchedule);
@@ -104,10 +69,12 @@ public sealed class SchedulerActor : PersistentActorBase
         Command<CommandResult>(r => _log.Debug("Fleet answered a replace: {0}", r.Message));
     }
 
-    /// <param name="fleet">Where StartAgent / RestartAgent go (the factory, which routes them to the fleet).</param>
+    /// <param name="factory">Where StartAgent / RestartAgent go (the factory, which routes them to the fleet).</param>
     /// <param name="settings">Clock, persistence id, snapshot interval, jitter.</param>
-    public static Props Props(IActorRef fleet, SchedulerSettings settings) =>
-        Akka.Actor.Props.Create(() => new SchedulerActor(fleet, settings));
+    public static Props Props(IActorRef factory, SchedulerSettings settings) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(factory, settings));
+
+    private CronTimer Cron => _cron ??= new CronTimer(Timers, Self, Clock, _settings.MaxTimerDelay);
 
     protected override void PreStart()
     {
@@ -120,7 +87,7 @@ public sealed class SchedulerActor : PersistentActorBase
         base.PostRestart(reason);
 
         // timers and jobs died with the failed instance: ask for the fleet again instead of waiting for a reload
-        _fleet.Tell(GetFleet.Instance, Self);
+        _factory.Tell(GetFleet.Instance, Self);
     }
 
     protected override void PostStop()
@@ -149,8 +116,7 @@ public sealed class SchedulerActor : PersistentActorBase
         var wanted = scheduled.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in _jobs.Keys.Where(n => !wanted.Contains(n)).ToList())
         {
-            Timers.Cancel(TimerKey(name));
-            _jobs.Remove(name);
+            Unschedule(name);
         }
 
         var events = new List<IDarkFactoryMessage>();
@@ -160,16 +126,14 @@ public sealed class SchedulerActor : PersistentActorBase
             {
                 // the fleet loader refuses such files; a fleet built in code may still carry one
                 _log.Warning("Agent [{0}] is not scheduled: {1}", spec.Name, error);
-                Timers.Cancel(TimerKey(spec.Name));
-                _jobs.Remove(spec.Name);
+                Unschedule(spec.Name);
                 continue;
             }
 
             if (_jobs.TryGetValue(spec.Name, out var job))
             {
                 var retime = job.Schedule.Expression != schedule!.Expression || job.Schedule.Zone.Id != schedule.Zone.Id || job.Spec.Jitter != spec.Jitter;
-                job.Spec = spec;
-                job.Schedule = schedule;
+                (job.Spec, job.Schedule) = (spec, schedule);
                 if (retime)
                 {
                     Arm(job, now);
@@ -178,14 +142,13 @@ public sealed class SchedulerActor : PersistentActorBase
                 continue;
             }
 
-            job = new Job(spec, schedule!);
-            _jobs[spec.Name] = job;
+            job = _jobs[spec.Name] = new Job(spec, schedule!);
             if (_caughtUp.Add(spec.Name))
             {
                 events.AddRange(PlanCatchUp(job, now));
             }
 
-            if (!_last.ContainsKey(spec.Name) && !_armed.ContainsKey(spec.Name))
+            if (!_state.Knows(spec.Name))
             {
                 // never fired: remember since when it is scheduled, so a daemon down at its first firings catches them up
                 events.Add(new ScheduleArmed(spec.Name, now));
@@ -195,57 +158,36 @@ public sealed class SchedulerActor : PersistentActorBase
         }
 
         _order = scheduled.Select(a => a.Name).ToList();
-        if (events.Count == 0)
+        if (events.Count > 0)
         {
-            return;
+            PersistAll(events, Persisted);
+            DeferAsync(events.Count, _ => _jobs.Values.ToList().ForEach(Drain));
         }
-
-        PersistAll(events, PersistedAny);
-        DeferAsync(events.Count, _ =>
-        {
-            foreach (var job in _jobs.Values)
-            {
-                Drain(job);
-            }
-        });
     }
 
-    private IEnumerable<SchedulerFired> PlanCatchUp(Job job, DateTimeOffset now)
+    private IReadOnlyList<SchedulerFired> PlanCatchUp(Job job, DateTimeOffset now)
     {
         var spec = job.Spec;
-        var since = _last.GetValueOrDefault(spec.Name)?.ScheduledAt ?? (_armed.TryGetValue(spec.Name, out var armedAt) ? armedAt : null);
-        var waiting = _waiting.GetValueOrDefault(spec.Name);
-        var plan = CatchUp.Plan(job.Schedule, since, now, spec.CatchUp, spec.CatchUpLimit, waiting?.Keys);
-        if (plan.Missed == 0)
+        var waiting = _state.WaitingOf(spec.Name);
+        var plan = CatchUp.Plan(job.Schedule, _state.Since(spec.Name), now, spec.CatchUp, spec.CatchUpLimit, waiting);
+        var firings = CatchUp.Firings(spec.Name, plan, spec.CatchUp, waiting, now);
+        if (plan.Missed > 0)
         {
-            yield break;
+            _log.Info("Agent [{0}] missed {1} firing(s) while the daemon was down; catch_up: {2}, running {3}", spec.Name, plan.Missed, spec.CatchUp.ToString().ToLowerInvariant(), plan.Run.Count);
         }
 
-        var policy = spec.CatchUp.ToString().ToLowerInvariant();
-        _log.Info("Agent [{0}] missed {1} firing(s) while the daemon was down; catch_up: {2}, running {3}", spec.Name, plan.Missed, policy, plan.Run.Count);
-        foreach (var at in plan.Dropped.Where(at => plan.Run.Count > 0 || at != plan.LatestMissed))
+        foreach (var queued in firings.Where(f => f.Outcome == FiringOutcome.Queued))
         {
-            yield return new SchedulerFired(spec.Name, at, now, FiringOutcome.Skipped,
-                Detail: $"was waiting when the daemon stopped; not run (catch_up: {policy})", CatchUp: true);
+            job.Queue.AddLast(new Pending(queued.ScheduledAt, CatchUp: true));
         }
 
-        if (plan.Run.Count == 0)
-        {
-            yield return new SchedulerFired(spec.Name, plan.LatestMissed!.Value, now, FiringOutcome.Skipped,
-                Detail: $"{plan.Missed} firing(s) missed while the daemon was down (catch_up: skip)", CatchUp: true);
-            yield break;
-        }
+        return firings;
+    }
 
-        foreach (var at in plan.Run)
-        {
-            var wasWaiting = waiting?.ContainsKey(at) == true;
-            job.Queue.AddLast(new Pending(at, CatchUp: true));
-            yield return new SchedulerFired(spec.Name, at, now, FiringOutcome.Queued,
-                Detail: wasWaiting
-                    ? $"was waiting when the daemon stopped; queued again (catch_up: {policy})"
-                    : $"missed while the daemon was down (catch_up: {policy}, {plan.Missed} missed)",
-                CatchUp: true);
-        }
+    private void Unschedule(string agent)
+    {
+        Cron.Cancel(TimerKey(agent));
+        _jobs.Remove(agent);
     }
 
     private void Suspend()
@@ -262,52 +204,27 @@ public sealed class SchedulerActor : PersistentActorBase
 
     private static string TimerKey(string agent) => "fire-" + agent;
 
-    private DateTimeOffset FireTime(Job job, DateTimeOffset scheduledAt) =>
-        scheduledAt + Jitter.Offset(job.Spec.Jitter, _settings.JitterFraction(job.Spec.Name));
-
     /// <summary>Arms the agent's timer for its first firing after <paramref name="after"/> (plus its jitter).</summary>
     private void Arm(Job job, DateTimeOffset after)
     {
-        var next = job.Schedule.Next(after);
-        job.NextAt = next;
-        if (next is not { } at)
+        job.NextAt = job.Schedule.Next(after);
+        if (job.NextAt is not { } at)
         {
-            Timers.Cancel(TimerKey(job.Spec.Name));
+            Cron.Cancel(TimerKey(job.Spec.Name));
             return;
         }
 
-        StartTimer(job, at);
+        Cron.Arm(TimerKey(job.Spec.Name), at + Jitter.Offset(job.Spec.Jitter, _settings.JitterFraction(job.Spec.Name)), new Fire(job.Spec.Name, at));
     }
 
-    private void StartTimer(Job job, DateTimeOffset scheduledAt)
+    /// <summary>False for a stale firing: the agent was removed or re-timed, or the fleet drains.</summary>
+    private bool IsCurrent(Fire fire, out Job job) =>
+        _jobs.TryGetValue(fire.Agent, out job!) && !_suspended && job.NextAt == fire.ScheduledAt;
+
+    private void OnFire(Job job, Fire fire)
     {
-        var delay = FireTime(job, scheduledAt) - Now;
-        var fire = new Fire(job.Spec.Name, scheduledAt);
-        if (delay <= TimeSpan.Zero)
-        {
-            Timers.Cancel(TimerKey(job.Spec.Name));
-            Self.Tell(fire);
-            return;
-        }
-
-        Timers.StartSingleTimer(TimerKey(job.Spec.Name), fire, delay > _settings.MaxTimerDelay ? _settings.MaxTimerDelay : delay);
-    }
-
-    private void OnFire(Fire fire)
-    {
-        if (_suspended || !_jobs.TryGetValue(fire.Agent, out var job) || job.NextAt != fire.ScheduledAt)
-        {
-            return; // a stale firing: the agent was removed or re-timed
-        }
-
-        var now = Now;
-        if (FireTime(job, fire.ScheduledAt) > now)
-        {
-            StartTimer(job, fire.ScheduledAt); // a split long timer, or a timer that ended early
-            return;
-        }
-
         // a late timer (suspended host) does not replay what it slept through
+        var now = Now;
         Arm(job, fire.ScheduledAt > now ? fire.ScheduledAt : now);
         Start(job, new Pending(fire.ScheduledAt, CatchUp: false), fromQueue: false);
     }
@@ -317,7 +234,7 @@ public sealed class SchedulerActor : PersistentActorBase
         var agent = job.Spec.Name;
         var firedAt = Now;
         job.Starting++;
-        _fleet.Ask<CommandResult>(new StartAgent(agent, By: Requester.Scheduler), _settings.AskTimeout).PipeTo(
+        _factory.Ask<CommandResult>(new StartAgent(agent, By: Requester.Scheduler), _settings.AskTimeout).PipeTo(
             Self,
             success: r => new StartAnswered(agent, pending, firedAt, fromQueue, r),
             failure: e => new StartAnswered(agent, pending, firedAt, fromQueue, CommandResult.Refused(CommandOutcome.NoAnswer, $"the fleet did not answer: {e.Message}")));
@@ -325,15 +242,12 @@ public sealed class SchedulerActor : PersistentActorBase
 
     private void OnStartAnswered(StartAnswered answer)
     {
-        var agent = answer.Agent;
-        var pending = answer.Pending;
-        _jobs.TryGetValue(agent, out var job);
-        if (job is not null)
+        var (agent, pending, result) = (answer.Agent, answer.Pending, answer.Result);
+        if (_jobs.TryGetValue(agent, out var job))
         {
             job.Starting--;
         }
 
-        var result = answer.Result;
         if (result.Ok)
         {
             _log.Info("Agent [{0}] fired for {1:o}: run {2} started", agent, pending.ScheduledAt, result.RunId);
@@ -356,23 +270,20 @@ public sealed class SchedulerActor : PersistentActorBase
             return;
         }
 
-        switch (job.Spec.Overlap)
+        var decision = Overlap.Decide(job.Spec.Overlap, job.Queue.Count, job.Spec.QueueLimit);
+        if (decision.Outcome == FiringOutcome.Queued)
         {
-            case OverlapPolicy.Queue when job.Queue.Count < job.Spec.QueueLimit:
-                job.Queue.AddLast(pending);
-                Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Queued, Detail: $"the previous run is still going (overlap: queue, {job.Queue.Count} of {job.Spec.QueueLimit} waiting)"));
-                DrainIfEnded(job);
-                break;
-            case OverlapPolicy.Queue:
-                Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Skipped, Detail: $"the previous run is still going and the queue is full (queue_limit {job.Spec.QueueLimit})"));
-                break;
-            case OverlapPolicy.Replace:
-                _fleet.Tell(new RestartAgent(agent, Requester.Scheduler), Self);
-                Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Replaced, Detail: "the previous run was restarted (overlap: replace)"));
-                break;
-            default:
-                Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Skipped, Detail: "the previous run is still going (overlap: skip)"));
-                break;
+            job.Queue.AddLast(pending);
+        }
+        else if (decision.Outcome == FiringOutcome.Replaced)
+        {
+            _factory.Tell(new RestartAgent(agent, Requester.Scheduler), Self);
+        }
+
+        Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, decision.Outcome, Detail: decision.Detail));
+        if (decision.Outcome == FiringOutcome.Queued)
+        {
+            DrainIfEnded(job);
         }
     }
 
@@ -414,68 +325,20 @@ public sealed class SchedulerActor : PersistentActorBase
         Start(job, first.Value, fromQueue: true);
     }
 
-    // ---------------------------------------------------------------- persistence
+    // ---------------------------------------------------------------- persistence and queries
 
     private void Record(SchedulerFired fired) => Persist(fired, Persisted);
 
-    private void PersistedAny(IDarkFactoryMessage e)
+    private void Persisted(IDarkFactoryMessage e)
     {
-        switch (e)
+        _state = _state.Apply(e);
+        if (e is SchedulerFired fired)
         {
-            case SchedulerFired fired:
-                Persisted(fired);
-                break;
-            case ScheduleArmed armed:
-                Apply(armed);
-                SnapshotWhenDue();
-                break;
+            _topics.Publish(fired);
         }
+
+        SnapshotWhenDue(_state.ToSnapshot);
     }
-
-    private void Persisted(SchedulerFired fired)
-    {
-        Apply(fired);
-        _topics.Publish(fired);
-        SnapshotWhenDue();
-    }
-
-    private void SnapshotWhenDue() => SnapshotWhenDue(() => new SchedulerSnapshot(
-        _last.Values.ToList(),
-        _armed.Select(a => new ScheduleArmed(a.Key, a.Value)).ToList(),
-        _waiting.Values.SelectMany(w => w.Values).ToList()));
-
-    private void Apply(SchedulerFired fired)
-    {
-        if (!_last.TryGetValue(fired.Agent, out var last) || fired.ScheduledAt >= last.ScheduledAt)
-        {
-            _last[fired.Agent] = fired;
-        }
-
-        // a firing waits from Queued until any other outcome for the same cron time (started, failed, skipped ...)
-        if (fired.Outcome == FiringOutcome.Queued)
-        {
-            Waiting(fired.Agent)[fired.ScheduledAt] = fired;
-        }
-        else if (_waiting.TryGetValue(fired.Agent, out var waiting) && waiting.Remove(fired.ScheduledAt) && waiting.Count == 0)
-        {
-            _waiting.Remove(fired.Agent);
-        }
-    }
-
-    private void Apply(ScheduleArmed armed) => _armed.TryAdd(armed.Agent, armed.Since);
-
-    private SortedDictionary<DateTimeOffset, SchedulerFired> Waiting(string agent)
-    {
-        if (!_waiting.TryGetValue(agent, out var waiting))
-        {
-            waiting = [];
-            _waiting[agent] = waiting;
-        }
-
-        return waiting;
-    }
-
-    // ---------------------------------------------------------------- queries
 
     private void OnGetSchedule(GetSchedule query)
     {
@@ -484,16 +347,8 @@ public sealed class SchedulerActor : PersistentActorBase
         var agents = _order.Where(_jobs.ContainsKey).Select(name =>
         {
             var job = _jobs[name];
-            return new AgentSchedule(
-                name,
-                job.Schedule.Expression,
-                job.Spec.Timezone,
-                job.Schedule.NextN(now, count),
-                job.Spec.Overlap,
-                job.Spec.CatchUp,
-                job.Spec.Jitter,
-                job.Queue.Count,
-                _last.GetValueOrDefault(name));
+            return new AgentSchedule(name, job.Schedule.Expression, job.Spec.Timezone, job.Schedule.NextN(now, count), job.Spec.Overlap, job.Spec.CatchUp,
+                job.Spec.Jitter, job.Queue.Count, _state.Last.GetValueOrDefault(name));
         }).ToList();
         Sender.Tell(new ScheduleSnapshot(agents));
     }

@@ -14,7 +14,7 @@ namespace DarkFactory.Actors.Tests.Scheduling;
 /// <summary>
 /// The scheduler on virtual time: the TestKit's <see cref="TestScheduler"/> drives the actor's timers
 /// and a <see cref="VirtualClock"/> moves with it; no test waits for wall-clock time to pass. The
-/// fleet is a probe that answers StartAgent as a layer would.
+/// factory is a probe that answers StartAgent with typed outcomes (<see cref="CommandOutcome"/>) as a layer would.
 /// </summary>
 public sealed class SchedulerActorSpec : TestKit
 {
@@ -22,13 +22,13 @@ public sealed class SchedulerActorSpec : TestKit
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 11, 59, 30, TimeSpan.Zero);
     private readonly VirtualClock _clock = new(Start);
-    private readonly TestProbe _fleet;
+    private readonly TestProbe _factory;
     private readonly TestProbe _fired;
 
     public SchedulerActorSpec(ITestOutputHelper output)
         : base(Config(), output: output)
     {
-        _fleet = CreateTestProbe("fleet");
+        _factory = CreateTestProbe("factory");
         _fired = CreateTestProbe("fired");
         Sys.EventStream.Subscribe(_fired.Ref, typeof(SchedulerFired));
     }
@@ -58,7 +58,7 @@ public sealed class SchedulerActorSpec : TestKit
         MaxTimerDelay = TimeSpan.FromDays(400),
     };
 
-    private IActorRef NewScheduler(int snapshotEvery = 100) => Sys.ActorOf(SchedulerActor.Props(_fleet.Ref, Settings(snapshotEvery)));
+    private IActorRef NewScheduler(int snapshotEvery = 100) => Sys.ActorOf(SchedulerActor.Props(_factory.Ref, Settings(snapshotEvery)));
 
     private static AgentSpec Agent(string name, string? schedule = "*/10 * * * *") => new()
     {
@@ -80,10 +80,11 @@ public sealed class SchedulerActorSpec : TestKit
 
     private async Task ExpectStart(string agent, CommandResult answer)
     {
-        var start = await _fleet.ExpectMsgAsync<StartAgent>(Wait);
+        var start = await _factory.ExpectMsgAsync<StartAgent>(Wait);
         Assert.Equal(agent, start.Agent);
         Assert.Null(start.Task); // the agent's own task
-        _fleet.Reply(answer);
+        Assert.Equal(Requester.Scheduler, start.By);
+        _factory.Reply(answer);
     }
 
     /// <summary>The next firing the scheduler persisted (it publishes each on the event stream).</summary>
@@ -126,14 +127,14 @@ public sealed class SchedulerActorSpec : TestKit
 
         // act + assert: nothing before 12:00, a start at 12:00
         Advance(TimeSpan.FromSeconds(29));
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
         Advance(TimeSpan.FromSeconds(1));
         await ExpectStart("repo-health", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         await ExpectFired(FiringOutcome.Started);
 
         // re-armed for 12:10
         Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
         Advance(TimeSpan.FromSeconds(1));
         await ExpectStart("repo-health", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
         var fired = await ExpectFired(FiringOutcome.Started);
@@ -151,7 +152,7 @@ public sealed class SchedulerActorSpec : TestKit
         await Apply(scheduler, Agent("sentinel") with { Jitter = TimeSpan.FromMinutes(2) }); // fraction 0.5: +1 min
 
         Advance(TimeSpan.FromSeconds(30)); // 12:00
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
         Advance(TimeSpan.FromMinutes(1)); // 12:01
         await ExpectStart("sentinel", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
 
@@ -183,7 +184,7 @@ public sealed class SchedulerActorSpec : TestKit
         await Apply(scheduler, Agent("other", "0 0 * * *"));
 
         Advance(TimeSpan.FromMinutes(1));
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
     }
 
     [Fact]
@@ -197,7 +198,7 @@ public sealed class SchedulerActorSpec : TestKit
 
         var last = await ExpectFired(FiringOutcome.Skipped);
         Assert.Contains("overlap: skip", last.Detail);
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
     }
 
     [Fact]
@@ -217,7 +218,7 @@ public sealed class SchedulerActorSpec : TestKit
         await ExpectStart("test-runner", AlreadyRunning("test-runner"));
         var last = await ExpectFired(FiringOutcome.Skipped);
         Assert.Contains("queue is full", last.Detail);
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
 
         // the run ends: the queued firing starts
         Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, _clock.GetUtcNow(), "r0", ExitCode: 0));
@@ -228,7 +229,7 @@ public sealed class SchedulerActorSpec : TestKit
 
         // nothing else waits
         Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, _clock.GetUtcNow(), "r1", ExitCode: 0));
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
     }
 
     [Fact]
@@ -240,10 +241,30 @@ public sealed class SchedulerActorSpec : TestKit
         Advance(TimeSpan.FromSeconds(30));
         await ExpectStart("upstream-sync", AlreadyRunning("upstream-sync"));
 
-        var restart = await _fleet.ExpectMsgAsync<RestartAgent>(Wait);
+        var restart = await _factory.ExpectMsgAsync<RestartAgent>(Wait);
         Assert.Equal("upstream-sync", restart.Agent);
-        _fleet.Reply(CommandResult.Done(CommandOutcome.Restarting, "restarting", "r0"));
+        Assert.Equal(Requester.Scheduler, restart.By);
+        _factory.Reply(CommandResult.Done(CommandOutcome.Restarting, "restarting", "r0"));
         await ExpectFired(FiringOutcome.Replaced);
+    }
+
+    [Fact]
+    public async Task Overlap_follows_the_typed_outcome_not_the_wording_of_the_answer()
+    {
+        var scheduler = NewScheduler();
+        await Apply(scheduler, Agent("test-runner") with { Overlap = OverlapPolicy.Queue, QueueLimit = 2 });
+
+        // words that say "already running" under another outcome are a refusal, not an overlap
+        Advance(TimeSpan.FromSeconds(30));
+        await ExpectStart("test-runner", CommandResult.Refused(CommandOutcome.Unavailable, "agent 'test-runner' is already running out of disk"));
+        await ExpectFired(FiringOutcome.Failed);
+
+        // AlreadyRunning in any words is an overlap: queued
+        Advance(TimeSpan.FromMinutes(10));
+        await ExpectStart("test-runner", CommandResult.Refused(CommandOutcome.AlreadyRunning, "busy"));
+        var queued = await ExpectFired(FiringOutcome.Queued);
+        Assert.Equal(Utc(12, 10), queued.ScheduledAt);
+        Assert.Equal(1, (await ScheduleOf(scheduler, "test-runner")).Queued);
     }
 
     [Fact]
@@ -280,7 +301,7 @@ public sealed class SchedulerActorSpec : TestKit
         {
             case CatchUpPolicy.Skip:
                 var skipped = await ExpectFired(FiringOutcome.Skipped);
-                await _fleet.ExpectNoMsgAsync(Quiet);
+                await _factory.ExpectNoMsgAsync(Quiet);
                 Assert.True(skipped.CatchUp);
                 Assert.Equal(Utc(15, 0), skipped.ScheduledAt);
                 Assert.Contains("3 firing(s) missed", skipped.Detail);
@@ -290,7 +311,7 @@ public sealed class SchedulerActorSpec : TestKit
                 await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
                 var once = await ExpectFired(FiringOutcome.Started);
                 Assert.Equal((Utc(15, 0), true), (once.ScheduledAt, once.CatchUp));
-                await _fleet.ExpectNoMsgAsync(Quiet);
+                await _factory.ExpectNoMsgAsync(Quiet);
                 break;
             case CatchUpPolicy.All:
                 // catch_up_limit 2: 14:00 and 15:00, one after the other
@@ -298,13 +319,13 @@ public sealed class SchedulerActorSpec : TestKit
                 Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
                 await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
                 Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Started)).ScheduledAt);
-                await _fleet.ExpectNoMsgAsync(Quiet);
+                await _factory.ExpectNoMsgAsync(Quiet);
                 Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r2", ExitCode: 0));
                 await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r3"));
                 var all = await ExpectFired(FiringOutcome.Started);
                 Assert.Equal((Utc(15, 0), "r3"), (all.ScheduledAt, all.RunId));
                 Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r3", ExitCode: 0));
-                await _fleet.ExpectNoMsgAsync(Quiet);
+                await _factory.ExpectNoMsgAsync(Quiet);
                 break;
         }
 
@@ -323,7 +344,7 @@ public sealed class SchedulerActorSpec : TestKit
         Advance(TimeSpan.FromMinutes(20));
         var second = NewScheduler();
         await Apply(second, agent);
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
         await _fired.ExpectNoMsgAsync(TimeSpan.Zero);
     }
 
@@ -362,7 +383,7 @@ public sealed class SchedulerActorSpec : TestKit
         var second = NewScheduler();
         await Apply(second, agent);
         Assert.Equal(Utc(15, 0), (await ExpectFired(FiringOutcome.Queued)).ScheduledAt);
-        await _fleet.ExpectMsgAsync<StartAgent>(Wait); // never answered
+        await _factory.ExpectMsgAsync<StartAgent>(Wait); // never answered
         await Down(second);
 
         // act: back ten minutes later, within the same hour (nothing new was missed)
@@ -377,13 +398,13 @@ public sealed class SchedulerActorSpec : TestKit
         await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
         var started = await ExpectFired(FiringOutcome.Started);
         Assert.Equal((Utc(15, 0), "r2"), (started.ScheduledAt, started.RunId));
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
 
         // and a fourth incarnation has nothing left to run
         await Down(third);
         var fourth = NewScheduler();
         await Apply(fourth, agent);
-        await _fleet.ExpectNoMsgAsync(Quiet);
+        await _factory.ExpectNoMsgAsync(Quiet);
         await _fired.ExpectNoMsgAsync(TimeSpan.Zero);
     }
 
@@ -414,7 +435,7 @@ public sealed class SchedulerActorSpec : TestKit
         {
             var skipped = await ExpectFired(FiringOutcome.Skipped);
             Assert.Equal((Utc(12, 10), true), (skipped.ScheduledAt, skipped.CatchUp));
-            await _fleet.ExpectNoMsgAsync(Quiet);
+            await _factory.ExpectNoMsgAsync(Quiet);
             return;
         }
 
