@@ -11,7 +11,8 @@ namespace DarkFactory.Actors.Fleet;
 /// <see cref="ApplyFleet"/> revision is handed to the three layer supervisors, which start new agents,
 /// restart changed ones and stop removed ones, leaving the rest untouched. Routes operator commands
 /// to the layer that holds the agent. A layer that escalates (restart intensity exceeded) is stopped
-/// with its agents and started again after a delay that doubles with each escalation.
+/// with its agents and started again after the layer's <see cref="Backoff"/> (doubling with each
+/// escalation in a row, jitter; counted from 1 again once the layer stayed up <c>reset_after</c>).
 /// </summary>
 public sealed class FleetActor : ReceiveActor, IWithTimers
 {
@@ -19,7 +20,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly LayerServices _services;
     private readonly Dictionary<LayerName, IActorRef> _layers = [];
-    private readonly Dictionary<LayerName, int> _escalations = [];
+    private readonly Dictionary<LayerName, (int InARow, DateTimeOffset StartedAt)> _escalations = [];
     private readonly Dictionary<int, PendingApply> _pending = [];
     private FleetSpec _fleet = new();
     private int _revision;
@@ -66,6 +67,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         var layer = Context.ActorOf(LayerSupervisor.Props(_fleet.Layer(name), _services), name.ToString().ToLowerInvariant());
         Context.WatchWith(layer, new LayerTerminated(name));
         _layers[name] = layer;
+        _escalations[name] = (_escalations.GetValueOrDefault(name).InARow, _services.Clock.GetUtcNow());
     }
 
     private static IReadOnlyList<AgentSpec> AgentsOf(FleetSpec fleet, LayerName layer) => fleet.Agents.Where(a => a.Layer == layer).ToList();
@@ -185,11 +187,10 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
             return;
         }
 
-        var count = _escalations.GetValueOrDefault(msg.Layer) + 1;
-        _escalations[msg.Layer] = count;
-        var layer = _fleet.Layer(msg.Layer);
-        var delay = TimeSpan.FromTicks(Math.Min(layer.Backoff.Max.Ticks, Math.Max(layer.Backoff.Min.Ticks, 1) * (1L << Math.Min(count - 1, 20))));
-        _log.Error("Layer [{0}] escalated (restart intensity exceeded, {1} time(s)); starting it again in {2}", msg.Layer, count, delay);
+        var (inARow, startedAt) = _escalations[msg.Layer];
+        var (count, delay) = Backoff.Next(_fleet.Layer(msg.Layer).Backoff, inARow, _services.Clock.GetUtcNow() - startedAt, _services.Random());
+        _escalations[msg.Layer] = (count, startedAt);
+        _log.Error("Layer [{0}] escalated (restart intensity exceeded, {1} time(s) in a row); starting it again in {2}", msg.Layer, count, delay);
         Timers.StartSingleTimer("recreate-" + msg.Layer, new RecreateLayer(msg.Layer), delay);
     }
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using DarkFactory.Actors.Persistence;
 using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.History;
@@ -9,9 +10,9 @@ namespace DarkFactory.Actors.History;
 /// The persisted history of one agent (persistence id <c>agent-&lt;name&gt;</c>): lifecycle events are
 /// written with PersistAsync (the journal batches them; the supervisor never waits for the disk), the
 /// last <see cref="Keep"/> entries are kept in memory, and a snapshot every <see cref="SnapshotEvery"/>
-/// events bounds recovery; events older than the snapshot are deleted.
+/// events bounds recovery; events older than the snapshot are deleted (<see cref="PersistentActorBase"/>).
 /// </summary>
-public sealed class AgentHistoryActor : ReceivePersistentActor
+public sealed class AgentHistoryActor : PersistentActorBase
 {
     public const int Keep = 500;
     public const int SnapshotEvery = 200;
@@ -20,9 +21,9 @@ public sealed class AgentHistoryActor : ReceivePersistentActor
     private readonly LinkedList<AgentLifecycle> _entries = new();
 
     public AgentHistoryActor(string agent)
+        : base("agent-" + agent, SnapshotEvery, TimeProvider.System)
     {
         _agent = agent;
-        PersistenceId = "agent-" + agent;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -40,27 +41,12 @@ public sealed class AgentHistoryActor : ReceivePersistentActor
         Command<AgentLifecycle>(e => PersistAsync(e, persisted =>
         {
             Apply(persisted);
-            if (LastSequenceNr % SnapshotEvery == 0)
-            {
-                SaveSnapshot(new AgentHistory(_agent, _entries.ToList()));
-            }
+            SnapshotWhenDue(() => new AgentHistory(_agent, _entries.ToList()));
         }));
         // Answers once every event this actor was asked to persist before is written.
         Command<FlushHistory>(f => DeferAsync(f, _ => Sender.Tell(HistoryFlushed.Instance)));
         Command<GetHistory>(q => Sender.Tell(new AgentHistory(_agent, _entries.Skip(Math.Max(0, _entries.Count - q.Limit)).ToList())));
-        Command<SaveSnapshotSuccess>(s =>
-        {
-            DeleteMessages(s.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
-        });
-        Command<SaveSnapshotFailure>(f => _log.Warning("History snapshot of [{0}] failed: {1}", _agent, f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old history of [{0}] failed: {1}", _agent, f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
     }
-
-    public override string PersistenceId { get; }
 
     protected override void OnReplaySuccess()
     {

@@ -2,70 +2,6 @@ using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
 
-/// <summary>
-/// OTP restart intensity: at most <c>max</c> restarts within a sliding window of <c>within</c>; one more
-/// and the supervisor gives up and escalates. Counts restarts of all children of a layer.
-/// </summary>
-public sealed class RestartIntensity(int max, TimeSpan within)
-{
-    private readonly Queue<DateTimeOffset> _restarts = new();
-
-    public int Max { get; private set; } = max;
-    public TimeSpan Within { get; private set; } = within;
-
-    public int InWindow(DateTimeOffset now)
-    {
-        Trim(now);
-        return _restarts.Count;
-    }
-
-    /// <summary>Records one restart at <paramref name="now"/>; false when that exceeds the intensity.</summary>
-    public bool TryRecord(DateTimeOffset now)
-    {
-        Trim(now);
-        if (_restarts.Count >= Max)
-        {
-            return false;
-        }
-
-        _restarts.Enqueue(now);
-        return true;
-    }
-
-    public void Reconfigure(int max, TimeSpan within)
-    {
-        Max = max;
-        Within = within;
-    }
-
-    private void Trim(DateTimeOffset now)
-    {
-        while (_restarts.Count > 0 && now - _restarts.Peek() >= Within)
-        {
-            _restarts.Dequeue();
-        }
-    }
-}
-
-/// <summary>Exponential backoff with jitter: min, 2·min, 4·min … capped at max, plus up to jitter·delay.</summary>
-public static class Backoff
-{
-    /// <param name="attempt">1 for the first restart after a crash.</param>
-    /// <param name="random">A number in [0,1) (injected so tests are deterministic).</param>
-    public static TimeSpan Delay(BackoffSpec spec, int attempt, double random)
-    {
-        if (spec.Max <= TimeSpan.Zero)
-        {
-            return TimeSpan.Zero;
-        }
-
-        var exponent = Math.Clamp(attempt - 1, 0, 30);
-        var baseTicks = Math.Min((double)spec.Min.Ticks * Math.Pow(2, exponent), spec.Max.Ticks);
-        var jittered = baseTicks * (1 + (spec.Jitter * Math.Clamp(random, 0, 1)));
-        return TimeSpan.FromTicks((long)Math.Min(jittered, spec.Max.Ticks * (1 + spec.Jitter)));
-    }
-}
-
 /// <summary>What the layer does after one of its agents' runs ended.</summary>
 public enum RestartAction
 {
@@ -103,8 +39,7 @@ public static class RestartRules
         DateTimeOffset now,
         double random)
     {
-        var stable = uptime >= layer.Backoff.ResetAfter;
-        var crashes = abnormal ? (stable ? 1 : consecutiveCrashes + 1) : 0;
+        var crashes = abnormal ? Backoff.Attempt(layer.Backoff, consecutiveCrashes, uptime) : 0;
         var restart = type switch
         {
             RestartType.Permanent => true,
