@@ -112,10 +112,13 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
             r.SelectMany(x => x.Started).ToList(),
             r.SelectMany(x => x.Restarted).ToList(),
             r.SelectMany(x => x.Stopped).ToList(),
-            r.SelectMany(x => x.Unchanged).ToList());
+            r.SelectMany(x => x.Unchanged).ToList())
+        {
+            Updated = r.SelectMany(x => x.Updated).ToList(),
+        };
         _log.Info(
-            "Fleet revision {0} applied: {1} started, {2} restarted, {3} stopped, {4} unchanged",
-            revision, applied.Started.Count, applied.Restarted.Count, applied.Stopped.Count, applied.Unchanged.Count);
+            "Fleet revision {0} applied: {1} started, {2} restarted, {3} stopped, {4} updated, {5} unchanged",
+            revision, applied.Started.Count, applied.Restarted.Count, applied.Stopped.Count, applied.Updated.Count, applied.Unchanged.Count);
         if (!pending.ReplyTo.IsNobody())
         {
             pending.ReplyTo.Tell(applied);

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Routing;
@@ -32,6 +33,14 @@ public sealed record LayerServices(
 
     /// <summary>The router (told each run's <see cref="Messages.Providers.RouteChosen"/> and the agents that wait for a route).</summary>
     public IActorRef? Router { get; init; }
+
+    /// <summary>
+    /// Makes the actor that owns one run: a <see cref="ProcessActor"/> (an OS process) by default. Specs of
+    /// the layer's rules and scenario runs pass fake runs (no process) that speak the same protocol:
+    /// <see cref="RunStarted"/> to the parent, <see cref="RunEnded"/> then stop for a normal end or a
+    /// requested <see cref="StopRun"/>, an <see cref="AgentCrashedException"/> for a crash.
+    /// </summary>
+    public Func<AgentRun, Props> RunProps { get; init; } = ProcessActor.Props;
 
     public static IReadOnlyDictionary<string, string?> CurrentEnvironment() =>
         System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()

@@ -375,9 +375,9 @@ public static partial class CliApp
             }
 
             var changes = body.GetProperty("changes");
-            foreach (var kind in new[] { "started", "restarted", "stopped" })
+            foreach (var kind in new[] { "started", "restarted", "stopped", "updated" })
             {
-                var names = changes.GetProperty(kind).EnumerateArray().Select(n => n.GetString()).ToList();
+                var names = changes.TryGetProperty(kind, out var list) ? list.EnumerateArray().Select(n => n.GetString()).ToList() : [];
                 if (names.Count > 0)
                 {
                     Console.WriteLine($"{kind}: {string.Join(", ", names)}");

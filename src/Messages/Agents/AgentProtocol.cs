@@ -225,7 +225,11 @@ public sealed record FleetApplied(
     IReadOnlyList<string> Started,
     IReadOnlyList<string> Restarted,
     IReadOnlyList<string> Stopped,
-    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage;
+    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage
+{
+    /// <summary>Agents changed only in what their running process does not use (schedule, budget, capabilities...): the new declaration is taken, the process kept.</summary>
+    public IReadOnlyList<string> Updated { get; init; } = [];
+}
 
 // ---- lifecycle events (persisted; storage contracts) ----
 

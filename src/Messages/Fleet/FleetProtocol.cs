@@ -44,7 +44,11 @@ public sealed record LayerReconciled(
     IReadOnlyList<string> Started,
     IReadOnlyList<string> Restarted,
     IReadOnlyList<string> Stopped,
-    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage;
+    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage
+{
+    /// <summary>Agents changed only in what their running process does not use (schedule, budget, capabilities...): the new declaration is taken, the process kept.</summary>
+    public IReadOnlyList<string> Updated { get; init; } = [];
+}
 
 /// <summary>Stop every agent of the layer gracefully and answer <see cref="LayerDrained"/> when none is left.</summary>
 [Manifest("drain-layer")]

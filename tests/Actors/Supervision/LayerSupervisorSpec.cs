@@ -307,25 +307,6 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
         base.Dispose();
     }
 
-    /// <summary>A parent that reports the exceptions its child escalates.</summary>
-    private sealed class EscalationParent : ReceiveActor
-    {
-        private readonly IActorRef _probe;
-
-        public EscalationParent(Props child, IActorRef probe)
-        {
-            _probe = probe;
-            var layer = Context.ActorOf(child, "layer");
-            ReceiveAny(m => layer.Forward(m));
-        }
-
-        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
-        {
-            _probe.Tell(e);
-            return Directive.Stop;
-        });
-    }
-
     /// <summary>Counts the lines of one agent's output and checks their sequence numbers are contiguous.</summary>
     private sealed class LineCounter : ReceiveActor
     {

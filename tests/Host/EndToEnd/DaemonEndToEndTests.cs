@@ -94,20 +94,24 @@ public sealed class DaemonEndToEndTests
     [Fact]
     public async Task Reload_reconciles_and_an_invalid_file_leaves_the_fleet_untouched()
     {
-        await using var daemon = new DaemonProcess(Fleet(Sleeper("a") + Sleeper("b")));
+        await using var daemon = new DaemonProcess(Fleet(Sleeper("a") + Sleeper("b") + Sleeper("e")));
         await daemon.StartAsync();
         await DaemonProcess.Until(async () => (await daemon.AgentAsync("b")).GetProperty("state").GetString() == "running", Wait, "b running");
         await DaemonProcess.Until(async () => (await daemon.AgentAsync("a")).GetProperty("state").GetString() == "running", Wait, "a running");
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("e")).GetProperty("state").GetString() == "running", Wait, "e running");
         var bPid = (await daemon.AgentAsync("b")).GetProperty("pid").GetInt32();
+        var ePid = (await daemon.AgentAsync("e")).GetProperty("pid").GetInt32();
 
-        // a is removed, b changes, c is new
-        File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b", extra: "    env: { MODE: changed }\n") + Sleeper("c")));
+        // a is removed, b changes, c is new, e only gets capabilities (its process keeps running)
+        File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b", extra: "    env: { MODE: changed }\n") + Sleeper("c") + Sleeper("e", extra: "    capabilities: [watch]\n")));
         var (exit, stdout, stderr) = await daemon.Df("reload");
         Assert.True(exit == 0, stderr);
         Assert.Contains("started: c", stdout);
         Assert.Contains("restarted: b", stdout);
         Assert.Contains("stopped: a", stdout);
-        await DaemonProcess.Until(async () => (await daemon.ApiJson("/api/agents")).GetArrayLength() == 2, Wait, "a removed");
+        Assert.Contains("updated: e", stdout);
+        await DaemonProcess.Until(async () => (await daemon.ApiJson("/api/agents")).GetArrayLength() == 3, Wait, "a removed");
+        Assert.Equal(ePid, (await daemon.AgentAsync("e")).GetProperty("pid").GetInt32());
         await DaemonProcess.Until(
             async () => await daemon.AgentAsync("b") is var b && b.GetProperty("state").GetString() == "running" && b.GetProperty("pid").GetInt32() != bPid,
             Wait,
@@ -115,7 +119,7 @@ public sealed class DaemonEndToEndTests
         var cPid = (await daemon.AgentAsync("c")).GetProperty("pid");
 
         // an invalid file is refused with its errors; nothing changes
-        File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b") + "  - name: Bad_Name\n    layer: nowhere\n"));
+        File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b") + Sleeper("e") + "  - name: Bad_Name\n    layer: nowhere\n"));
         (exit, _, stderr) = await daemon.Df("reload");
         Assert.Equal(1, exit);
         Assert.Contains("fleet.yaml:", stderr);
@@ -125,7 +129,10 @@ public sealed class DaemonEndToEndTests
         // SIGHUP applies a valid file
         File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b", extra: "    env: { MODE: changed }\n") + Sleeper("c") + Sleeper("d")));
         daemon.Signal("HUP");
-        await DaemonProcess.Until(async () => (await daemon.ApiJson("/api/agents")).GetArrayLength() == 3, Wait, "d added by SIGHUP");
+        await DaemonProcess.Until(
+            async () => (await daemon.ApiJson("/api/agents")).EnumerateArray().Select(a => a.GetProperty("name").GetString()).Order().SequenceEqual(["b", "c", "d"]),
+            Wait,
+            "d added, e removed by SIGHUP");
         Assert.Equal(0, await daemon.StopAsync(Wait));
         Assert.Empty(daemon.AgentProcesses());
     }

@@ -1,0 +1,57 @@
+using Akka.Actor;
+using DarkFactory.Actors.Adapters;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Agents;
+
+namespace DarkFactory.Actors.Agents;
+
+// The protocol between a layer and the actor that owns one run of an agent: the ProcessActor, or a fake
+// run in specs and scenarios (LayerServices.RunProps). Parent and child live on one node: no manifests.
+
+/// <summary>What a ProcessActor needs to own one run of one agent.</summary>
+public sealed record AgentRun(
+    string Agent,
+    string RunId,
+    LaunchPlan Plan,
+    TimeSpan Grace,
+    TimeSpan? MaxRuntime,
+    LogSink Log,
+    Redactor Redactor,
+    Func<OutputStream, string, OutputKind> Classify,
+    IActorRef Sweeper)
+{
+    /// <summary>Typed events of an AI CLI's structured output (usage, limits); null for plain commands.</summary>
+    public RunEvents? Events { get; init; }
+
+    /// <summary>The provider an AI CLI run talks to (its route's, or the agent's); null for a plain command or when none is known.</summary>
+    public string? Provider { get; init; }
+
+    /// <summary>The task the run works on (<see cref="StartAgent.TaskId"/>): its output carries it.</summary>
+    public string? TaskId { get; init; }
+
+    public string? ProjectId { get; init; }
+}
+
+/// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>
+public sealed record StopRun(string Reason);
+
+/// <summary>ProcessActor -> parent: the OS process is alive.</summary>
+public sealed record RunStarted(string Agent, string RunId, int Pid, DateTimeOffset At);
+
+/// <summary>ProcessActor -> parent, before it stops itself: the run ended without crashing (exit 0, or stopped on request).</summary>
+/// <param name="StopReason">Why the run was stopped on request; null when it ended by itself.</param>
+/// <param name="TimedOut">The daemon stopped it for exceeding its max runtime.</param>
+public sealed record RunEnded(string Agent, string RunId, ExitInfo Exit, string? StopReason, bool TimedOut = false);
+
+/// <summary>A run that ended abnormally (non-zero exit, signal, limit): "let it crash" to the layer supervisor.</summary>
+public sealed class AgentCrashedException(string agent, string runId, ExitInfo exit)
+    : Exception($"agent '{agent}' run {runId} {Describe(exit)}")
+{
+    public string Agent { get; } = agent;
+    public string RunId { get; } = runId;
+    public ExitInfo Exit { get; } = exit;
+
+    public static string Describe(ExitInfo exit) =>
+        (exit.Signal is { } s ? $"killed by signal {s}" : $"exited with code {exit.Code}") + (exit.Reason is null ? string.Empty : $" ({exit.Reason})");
+}
