@@ -17,8 +17,15 @@ namespace DarkFactory.Actors.Persistence;
 /// </remarks>
 public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
 {
+    private const int MaxDeleteRetries = 3;
     private readonly TimeProvider _clock;
     private readonly int _snapshotEvery;
+
+    // One deletion of events at a time: two overlapping deletions of the same journal can deadlock each
+    // other in PostgreSQL (40P01). A deletion asked for while one runs waits, and only the newest is kept.
+    private long _deletingUpTo;
+    private long _pendingDeleteUpTo;
+    private int _deleteRetries;
 
     /// <param name="persistenceId">The actor's persistence id.</param>
     /// <param name="snapshotEvery">A snapshot every this many events (at least 1).</param>
@@ -33,8 +40,8 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
 
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => Log.Warning("Snapshot of [{0}] at {1} failed: {2}", PersistenceId, f.Metadata.SequenceNr, f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => Log.Warning("Deleting the events of [{0}] up to {1} failed: {2}", PersistenceId, f.ToSequenceNr, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => DeletionEnded());
+        Command<DeleteMessagesFailure>(OnDeleteFailed);
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => Log.Warning("Deleting the old snapshots of [{0}] failed: {1}", PersistenceId, f.Cause.Message));
     }
@@ -64,11 +71,52 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
     private void OnSnapshotSaved(SaveSnapshotSuccess saved)
     {
         var upTo = saved.Metadata.SequenceNr;
-        DeleteMessages(upTo);
+        DeleteEventsUpTo(upTo);
         if (upTo > 1)
         {
             // (a criteria of 0 means "every snapshot" to some stores)
             DeleteSnapshots(new SnapshotSelectionCriteria(upTo - 1));
         }
+    }
+
+    private void DeleteEventsUpTo(long upTo)
+    {
+        if (_deletingUpTo > 0)
+        {
+            _pendingDeleteUpTo = Math.Max(_pendingDeleteUpTo, upTo);
+            return;
+        }
+
+        _deletingUpTo = upTo;
+        DeleteMessages(upTo);
+    }
+
+    private void DeletionEnded()
+    {
+        _deletingUpTo = 0;
+        _deleteRetries = 0;
+        if (_pendingDeleteUpTo > 0)
+        {
+            var next = _pendingDeleteUpTo;
+            _pendingDeleteUpTo = 0;
+            DeleteEventsUpTo(next);
+        }
+    }
+
+    private void OnDeleteFailed(DeleteMessagesFailure failure)
+    {
+        Log.Warning("Deleting the events of [{0}] up to {1} failed: {2}", PersistenceId, failure.ToSequenceNr, failure.Cause.Message);
+        var failed = _deletingUpTo;
+        _deletingUpTo = 0;
+        if (_pendingDeleteUpTo == 0 && _deleteRetries < MaxDeleteRetries)
+        {
+            // a deadlock or a busy store is transient: the same deletion again (a newer one covers it anyway)
+            _deleteRetries++;
+            DeleteEventsUpTo(failed);
+            return;
+        }
+
+        _deleteRetries = 0;
+        DeletionEnded();
     }
 }
