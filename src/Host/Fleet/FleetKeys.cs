@@ -6,7 +6,7 @@ namespace DarkFactory.Host.Fleet;
 /// </summary>
 internal static class FleetKeys
 {
-    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review", "router"];
+    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review", "router", "projects"];
     public static readonly string[] LayerNames = ["safety", "core", "growth"];
     public static readonly string[] Layer = ["strategy", "max_restarts", "within", "backoff", "quarantine_after", "default_restart"];
     public static readonly string[] Backoff = ["min", "max", "jitter", "reset_after"];
@@ -45,6 +45,20 @@ internal static class FleetKeys
         "enabled", "schedule", "timezone", "repo", "base_branch", "agent", "since", "catch_up", "max_duration", "create_prs", "remote", "forge", "gates",
     ];
 
+    public static readonly string[] Projects =
+    [
+        "personas_dir", "planner", "auditor", "max_runtime", "audit_interval", "concurrency", "max_attempts", "repositories", "worktree_root",
+        "create_pr", "remote", "forge", "check_timeout",
+    ];
+
+    public static readonly string[] ProjectRepository = ["path", "tests", "lint", "format"];
+
+    /// <summary>A persona file's front matter (not part of fleet.yaml, so not in <see cref="ByPath"/>).</summary>
+    public static readonly string[] Persona = ["name", "version", "description", "capabilities", "agent", "acceptance_criteria"];
+
+    public static readonly string[] AcceptanceCriteria = ["tests_pass", "lint_pass", "format_pass", "custom_checks"];
+    public static readonly string[] CustomCheck = ["name", "command", "expected_exit_code"];
+
     public static readonly string[] Forge = ["kind", "base_url", "repository", "token_env"];
     public static readonly string[] Gate = ["name", "command", "expect_exit", "timeout"];
 
@@ -70,6 +84,9 @@ internal static class FleetKeys
             ["compound_review.gates[]"] = Gate,
             ["agents[].budget"] = AgentBudget,
             ["router"] = Router,
+            ["projects"] = Projects,
+            ["projects.repositories[]"] = ProjectRepository,
+            ["projects.forge"] = Forge,
             ["router.breaker"] = Breaker,
         };
         foreach (var layer in LayerNames)

@@ -98,7 +98,7 @@ public static partial class FleetLoader
             fleet = reader.Read(stream.Documents[0].RootNode);
         }
 
-        fleet = fleet with { SourcePath = Path.GetFullPath(fileName) };
+        fleet = WithPersonas(fleet, fileName, baseDirectory, map, diagnostics) with { SourcePath = Path.GetFullPath(fileName) };
         var ctx = new FleetValidationContext(fileName, baseDirectory, map, isInstalled ?? Executables.IsOnPath, diagnostics);
         foreach (var validator in Validators)
         {
@@ -107,6 +107,29 @@ public static partial class FleetLoader
 
         var ordered = diagnostics.OrderBy(d => d.Line).ThenBy(d => d.Column).ToArray();
         return new FleetLoadResult(ordered.Any(d => d.IsError) ? null : fleet, ordered);
+    }
+
+    /// <summary>
+    /// Loads the personas of <c>projects.personas_dir</c> (relative to the fleet file). A directory named in the file
+    /// must exist; the default one (personas/) is read when it is there.
+    /// </summary>
+    private static FleetSpec WithPersonas(FleetSpec fleet, string fileName, string baseDirectory, FleetSourceMap map, List<FleetDiagnostic> diagnostics)
+    {
+        var directory = Path.GetFullPath(Path.Combine(baseDirectory, fleet.Projects.PersonasDir));
+        if (!Directory.Exists(directory))
+        {
+            if (map.Has("projects.personas_dir"))
+            {
+                var (line, column) = map.At("projects.personas_dir");
+                diagnostics.Add(new FleetDiagnostic(DiagnosticSeverity.Error, fileName, line, column, "projects.personas_dir",
+                    $"'{directory}' is not a directory"));
+            }
+
+            return fleet with { Projects = fleet.Projects with { PersonasDir = directory } };
+        }
+
+        var catalog = PersonaLoader.Load(directory, [.. fleet.Agents.Select(a => a.Name)], diagnostics);
+        return fleet with { Projects = fleet.Projects with { PersonasDir = directory, Personas = catalog.All } };
     }
 
     private static FleetLoadResult Failed(FleetDiagnostic diagnostic) => new(null, [diagnostic]);

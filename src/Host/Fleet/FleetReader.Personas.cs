@@ -1,0 +1,95 @@
+using DarkFactory.Messages.Projects;
+using YamlDotNet.RepresentationModel;
+
+namespace DarkFactory.Host.Fleet;
+
+/// <summary>A persona file's front matter, read with the same typed fields (and file:line:field errors) as fleet.yaml.</summary>
+internal sealed partial class FleetReader
+{
+    public Persona? ReadPersona(YamlNode root, string body, string sourcePath)
+    {
+        map.Mark("", root);
+        if (AsMap(root, "") is not { } m)
+        {
+            return null;
+        }
+
+        var f = Fields(m, "", FleetKeys.Persona);
+        var name = f.String("name");
+        if (name is null)
+        {
+            f.Missing("name", "a persona needs a 'name'");
+        }
+        else if (!AgentName().IsMatch(name))
+        {
+            f.Error("name", $"'{name}' is not a valid persona name (lowercase letters, digits and '-', starting with a letter or digit)");
+        }
+
+        var capabilities = f.StringList("capabilities") ?? [];
+        var agent = f.String("agent");
+        if (agent is null && capabilities.Count == 0)
+        {
+            f.Error(null, "a persona needs 'agent' (the fleet agent that plays it) or 'capabilities' (the router picks the best fit)");
+        }
+
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            f.Error(null, "the persona has no instructions (the markdown after the front matter is empty)");
+        }
+
+        var criteria = f.Node("acceptance_criteria") is { } node ? ReadCriteria(node, "acceptance_criteria") : new AcceptanceCriteria();
+        return new Persona
+        {
+            Name = name ?? "",
+            Version = f.String("version") ?? "1",
+            Description = f.String("description") ?? string.Empty,
+            Capabilities = capabilities,
+            Agent = agent,
+            AcceptanceCriteria = criteria,
+            Body = body.Trim() + "\n",
+            SourcePath = sourcePath,
+        };
+    }
+
+    private AcceptanceCriteria ReadCriteria(YamlNode node, string path)
+    {
+        if (AsMap(node, path) is not { } m)
+        {
+            return new AcceptanceCriteria();
+        }
+
+        var f = Fields(m, path, FleetKeys.AcceptanceCriteria);
+        return new AcceptanceCriteria
+        {
+            TestsPass = f.Bool("tests_pass") ?? false,
+            LintPass = f.Bool("lint_pass") ?? false,
+            FormatPass = f.Bool("format_pass") ?? false,
+            CustomChecks = f.Items("custom_checks", ReadCustomCheck),
+        };
+    }
+
+    private CustomCheck? ReadCustomCheck(YamlNode node, string path)
+    {
+        if (AsMap(node, path) is not { } m)
+        {
+            return null;
+        }
+
+        var f = Fields(m, path, FleetKeys.CustomCheck);
+        var name = f.String("name");
+        var command = f.String("command");
+        if (name is null || name.Trim().Length == 0)
+        {
+            f.Missing("name", "a custom check needs a 'name'");
+        }
+
+        if (command is null || command.Trim().Length == 0)
+        {
+            f.Missing("command", "a custom check needs a 'command' (a shell command run in the worktree)");
+        }
+
+        var exit = f.Int("expected_exit_code") ?? 0;
+        f.Require("expected_exit_code", exit is >= 0 and <= 255, "expected_exit_code must be between 0 and 255");
+        return name is null || command is null ? null : new CustomCheck { Name = name, Command = command, ExpectedExitCode = exit };
+    }
+}
