@@ -1,6 +1,7 @@
 using DarkFactory.Actors.Projects;
 using DarkFactory.Host.Fleet;
 using DarkFactory.Messages;
+using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Host.Api;
@@ -68,6 +69,10 @@ public static class ProjectEndpoints
         api.MapPost("/projects/{id}/resume", Resume)
             .WithSummary("Resume a paused (or timed out, with extend) project where it was")
             .Produces<ProjectCommandResult>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
+        api.MapGet("/personas", async (FactoryClient f, CancellationToken ct) =>
+            Json(PersonaSummary.List((await f.Ask<CurrentFleet>(GetFleet.Instance, ct)).Fleet.Projects.Personas)))
+            .WithSummary("The personas the daemon loaded from projects.personas_dir: name, version, description, agent, capabilities, checks, file")
+            .Produces<List<PersonaSummary>>();
     }
 
     private static async Task<IResult> Init(HttpRequest request, FactoryClient f, CancellationToken ct)

@@ -63,6 +63,15 @@ public sealed class ProjectPersonasEndToEndTests : IDisposable
         WritePersonas(daemon.Root);
         await daemon.StartAsync();
 
+        // df personas: what the daemon loaded
+        var personas = await daemon.Json("personas", "--json");
+        Assert.Equal(["engineer", "planner", "reviewer", "tester"], personas.EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        var tester = personas.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "tester");
+        Assert.Equal(("tester-cmd", "has-test"), (tester.GetProperty("agent").GetString(), tester.GetProperty("checks")[0].GetString()));
+        Assert.Equal(Path.Combine(daemon.Root, "personas", "tester.md"), tester.GetProperty("file").GetString());
+        var table = await daemon.Df("personas");
+        Assert.Contains("agent engineer-cmd", table.Stdout, StringComparison.Ordinal);
+
         var created = await daemon.Json("init", "auth-hardening", "--description", "Add rate limiting to the login endpoint, with tests",
             "--persona", "engineer,tester", "--repo", _git.Repo, "--json");
         var id = created.GetProperty("id").GetString()!;

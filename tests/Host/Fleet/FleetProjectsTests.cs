@@ -1,4 +1,5 @@
 using DarkFactory.Actors.Projects;
+using DarkFactory.Host.Cli;
 using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Projects;
@@ -129,6 +130,31 @@ public sealed class FleetProjectsTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "personas", "engineer.md"), e.SourcePath);
         Assert.Equal(["tests"], catalog.Find("tester")!.Capabilities);
         Assert.Null(catalog.Find("tester")!.Agent);
+    }
+
+    [Fact]
+    public void Df_personas_lists_name_version_agent_checks_and_file_from_the_fleet_file_and_refuses_a_bad_one()
+    {
+        var tester = "---\nname: tester\ncapabilities: [tests]\nacceptance_criteria:\n  lint_pass: true\n  format_pass: true\n---\nYou test.\n";
+        AssertValid(LoadHere(Fleet(), ("tester.md", tester), ("engineer.md", Engineer)));
+
+        var listed = PersonaCommands.Offline(Path.Combine(_dir, "fleet.yaml"));
+
+        Assert.Equal(
+            [
+                new PersonaSummary("engineer", "2", "implements tasks", "a", [], ["tests", "has-readme"], Path.Combine(_dir, "personas", "engineer.md")),
+                new PersonaSummary("tester", "1", "", null, ["tests"], ["lint", "format"], Path.Combine(_dir, "personas", "tester.md")),
+            ],
+            listed,
+            (x, y) => x.Name == y.Name && x.Version == y.Version && x.Description == y.Description && x.Agent == y.Agent && x.File == y.File
+                && x.Capabilities.SequenceEqual(y.Capabilities) && x.Checks.SequenceEqual(y.Checks));
+        var json = System.Text.Json.JsonSerializer.SerializeToElement(listed[0], DarkFactory.Messages.DarkFactoryJson.Options);
+        Assert.Equal(["name", "version", "description", "agent", "capabilities", "checks", "file"], json.EnumerateObject().Select(p => p.Name));
+
+        File.WriteAllText(Path.Combine(_dir, "personas", "tester.md"), "---\nname: tester\nagent: ghost\n---\nYou test.\n");
+        var e = Assert.Throws<CliException>(() => PersonaCommands.Offline(Path.Combine(_dir, "fleet.yaml")));
+        Assert.Contains("tester.md:3:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'ghost' is not an agent of the fleet", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]
