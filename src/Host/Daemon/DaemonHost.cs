@@ -122,7 +122,11 @@ public static class DaemonHost
         {
             context.Cancel = true;
             log.LogInformation("SIGHUP: reloading {Path}", reloader.FleetPath);
-            _ = reloader.ReloadAsync();
+            _ = reloader.ReloadAsync().ContinueWith(
+                t => log.LogError(t.Exception!.GetBaseException(), "SIGHUP reload of {Path} failed: the running fleet is as it was", reloader.FleetPath),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted,
+                TaskScheduler.Default);
         });
 
         var applied = await reloader.ReloadAsync(fleet);

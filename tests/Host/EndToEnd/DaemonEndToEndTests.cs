@@ -129,7 +129,7 @@ public sealed class DaemonEndToEndTests
         // SIGHUP applies a valid file
         File.WriteAllText(daemon.FleetPath, Fleet(Sleeper("b", extra: "    env: { MODE: changed }\n") + Sleeper("c") + Sleeper("d")));
         daemon.Signal("HUP");
-        await DaemonProcess.Until(
+        await daemon.UntilAsync(
             async () => (await daemon.ApiJson("/api/agents")).EnumerateArray().Select(a => a.GetProperty("name").GetString()).Order().SequenceEqual(["b", "c", "d"]),
             Wait,
             "d added, e removed by SIGHUP");

@@ -180,6 +180,20 @@ public sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Live agent processes of this daemon's data directory (by their run marker).</summary>
     public IReadOnlyList<int> AgentProcesses() => ProcessTree.FindMarked(DaemonId + "/");
 
+    /// <summary>Like the static <see cref="Until(Func{Task{bool}}, TimeSpan, string)"/>; a timeout names the daemon's last log lines.</summary>
+    public async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        try
+        {
+            await Until(condition, timeout, what);
+        }
+        catch (TimeoutException e)
+        {
+            var tail = Output.Split('\n').TakeLast(40);
+            throw new TimeoutException($"{e.Message}; the daemon's last lines:\n{string.Join('\n', tail)}", e);
+        }
+    }
+
     public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var sw = Stopwatch.StartNew();
