@@ -56,6 +56,9 @@ public sealed class FactoryActor : ReceiveActor
         Route<RouteTask, ProviderRouterActor>();
         Route<GetProviders, ProviderRouterActor>();
         Route<GetCosts, ProviderRouterActor>();
+        Route<AddProvider, ProviderRouterActor>(); // df provider add|remove|list
+        Route<RemoveProvider, ProviderRouterActor>();
+        Route<GetProviderConfigs, ProviderRouterActor>();
         Route<RouteChosen, ProviderRouterActor>(); // layers -> router: each run's route
         Route<AwaitRoute, ProviderRouterActor>(); // layers -> router: an agent waits for a route
         Route<IAgentCommand, FleetActor>();

@@ -54,6 +54,7 @@ public sealed class SerializationTests : IDisposable
         {
             ["coder"] = [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)],
         },
+        Added = [new ProviderSpec { Name = "spare", Cli = "codex", Model = "gpt-5-codex", ApiKeyEnv = "SPARE_OPENAI_KEY", Priority = 1, Limits = new ProviderLimits { Credits = 100m } }],
     };
 
     /// <summary>One realistic sample of every message type; a new message without a sample fails <see cref="Every_manifest_has_a_sample"/>.</summary>
@@ -162,7 +163,16 @@ public sealed class SerializationTests : IDisposable
             [new BreakerTransitioned("openai", BreakerState.Closed, At, "a run succeeded", 0)],
             [RouteChosen.Of("implementer", "ab12", new Route("claude", "anthropic", null, "own"), At)],
             [new ProviderSwitched("implementer", "ab12", "openai", "anthropic", SwitchReason.Timeout, "timed out", At)],
-            [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)]),
+            [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At)],
+            [new ProviderAdded("spare", "codex", "gpt-5-codex", "SPARE_OPENAI_KEY", 100m, 1, "operator", At)]),
+        new ProviderAdded("spare", "codex", "gpt-5-codex", "SPARE_OPENAI_KEY", 100m, 1, "operator", At),
+        new ProviderRemoved("spare", "operator", At),
+        new AddProvider("spare", "codex", "gpt-5-codex", "SPARE_OPENAI_KEY", 100m, 1),
+        new RemoveProvider("spare"),
+        GetProviderConfigs.Instance,
+        new ProviderConfig("spare", "codex", "gpt-5-codex", "SPARE_OPENAI_KEY", 100m, 1, "runtime", "operator", At),
+        new ProviderConfigs([new ProviderConfig("anthropic", "claude", null, "ANTHROPIC_API_KEY", null, 100, "fleet")]),
+        new ProviderCommandResult(true, ProviderCommandOutcome.Added, "provider 'spare' added", new ProviderConfig("spare", "codex", "m", "K", null, 100, "runtime")),
         new RouteAvoidRecorded("coder", "anthropic", "claude-sonnet-4-5", At.AddMinutes(65), "severe drift 0.45 (stall 0.45)", At),
         new ProvidersSnapshot([], [], [], [new RouteAvoidRecorded("coder", "anthropic", null, At.AddMinutes(65), "severe drift", At)]),
         new ProviderCondition(ProviderState.Open, At.AddMinutes(2), "3 consecutive failures", Probe: false, LatencyMs: 1234.5),
@@ -279,6 +289,8 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(ProviderSwitched), DarkFactoryJson.Manifests["provider-switched"]);
         Assert.Equal(typeof(RouterSnapshot), DarkFactoryJson.Manifests["router-snapshot"]);
         Assert.Equal(typeof(RouteAvoidRecorded), DarkFactoryJson.Manifests["route-avoid-recorded"]);
+        Assert.Equal(typeof(ProviderAdded), DarkFactoryJson.Manifests["provider-added"]);
+        Assert.Equal(typeof(ProviderRemoved), DarkFactoryJson.Manifests["provider-removed"]);
         foreach (var (manifest, type) in ProjectSamples.Pinned)
         {
             Assert.Equal(type, DarkFactoryJson.Manifests[manifest]);
@@ -300,6 +312,7 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal("daily budget $15.00 reached", back.Agents["implementer"].Reason);
         Assert.StartsWith("'gemini' is not installed", back.MissingClis["gemini"]);
         Assert.Equal("anthropic", Assert.Single(back.Avoids["coder"]).Provider);
+        Assert.Equal(100m, Assert.Single(back.Added).Limits.Credits);
         Assert.False(back.EnforceInstalled);
 
         var frozen = back.Frozen();
@@ -307,6 +320,8 @@ public sealed class SerializationTests : IDisposable
         Assert.IsAssignableFrom<System.Collections.Frozen.FrozenDictionary<string, IReadOnlyList<RouteAvoidRecorded>>>(frozen.Avoids);
         Assert.Equal(back.Of("openai"), frozen.Of("openai"));
         Assert.False(frozen.EnforceInstalled);
+        Assert.Equal("spare", Assert.Single(frozen.Added).Name);
+        Assert.Equal("spare", Assert.Single(frozen.With(avoids: new Dictionary<string, IReadOnlyList<RouteAvoidRecorded>>()).Added).Name);
         Assert.Same(frozen, frozen.Frozen());
         Assert.Same(ProviderBoard.Empty, ProviderBoard.Empty.Frozen());
     }
@@ -345,6 +360,19 @@ public sealed class SerializationTests : IDisposable
         var json = System.Text.Json.JsonSerializer.Serialize(CommandResult.Refused(CommandOutcome.AlreadyRunning, "agent 'a' is already running (run ab12)"), DarkFactoryJson.Options);
 
         Assert.Equal("""{"ok":false,"outcome":"already_running","message":"agent 'a' is already running (run ab12)"}""", json);
+    }
+
+    [Fact]
+    public void A_router_snapshot_stored_before_runtime_providers_existed_stays_readable_and_an_added_provider_holds_no_key()
+    {
+        const string stored = """{"buckets":[],"runs":[],"limits":[],"breakers":[],"routes":[],"switches":[]}""";
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+        var snapshot = (RouterSnapshot)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(stored), "router-snapshot");
+        Assert.Null(snapshot.Added);
+        Assert.Null(snapshot.Avoids);
+
+        var json = System.Text.Json.JsonSerializer.Serialize(new ProviderAdded("spare", "codex", "m", "SPARE_KEY", null, 100, "operator", At), DarkFactoryJson.Options);
+        Assert.Equal("""{"name":"spare","cli":"codex","model":"m","api_key_env":"SPARE_KEY","credits":null,"priority":100,"by":"operator","at":"2026-11-22T07:30:00+00:00"}""", json);
     }
 
     [Fact]

@@ -40,7 +40,8 @@ public sealed class ProviderRouterActor : PersistentActorBase
     private readonly RunOutcomes _outcomes = new();
     private readonly Dictionary<string, AwaitRoute> _waiting = new(StringComparer.Ordinal);
     private readonly HashSet<string> _probing = new(StringComparer.Ordinal);
-    private FleetSpec _fleet = new();
+    private FleetSpec _base = new(); // fleet.yaml's
+    private FleetSpec _fleet = new(); // with the providers added at runtime
     private RoutingPolicy _policy = new(new FleetSpec());
     private AgentMatcher _agents = new(new FleetSpec());
 
@@ -63,7 +64,13 @@ public sealed class ProviderRouterActor : PersistentActorBase
         Recover<RouteChosen>(e => _state.Apply(e));
         Recover<ProviderSwitched>(e => _state.Apply(e));
         Recover<RouteAvoidRecorded>(e => _state.Apply(e));
-        Recover<RecoveryCompleted>(_ => OnAvoidExpired());
+        Recover<ProviderAdded>(e => _state.Apply(e));
+        Recover<ProviderRemoved>(e => _state.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Merge();
+            OnAvoidExpired();
+        });
 
         Command<ApplyFleet>(m => OnFleet(m.Fleet));
         Command<RouteTask>(OnRouteTask);
@@ -76,6 +83,9 @@ public sealed class ProviderRouterActor : PersistentActorBase
         Command<AwaitRoute>(OnAwait);
         Command<Poll>(_ => OnPoll());
         Command<ProbeAnswered>(OnProbeAnswered);
+        Command<AddProvider>(OnAdd);
+        Command<RemoveProvider>(OnRemove);
+        Command<GetProviderConfigs>(_ => Sender.Tell(new ProviderConfigs(RuntimeProviders.Configs(_base, _state.Added.Values))));
         Command<GetProviders>(_ => Sender.Tell(RouterReports.Providers(_fleet, _state, BuildBoard(), _waiting.Keys, Now)));
         Command<GetCosts>(q => Sender.Tell(_state.Ledger.Report(q.By) with { Budgets = RouterReports.Budgets(_fleet, _state.Ledger, Now) }));
     }
@@ -101,13 +111,63 @@ public sealed class ProviderRouterActor : PersistentActorBase
 
     private void OnFleet(FleetSpec fleet)
     {
-        _fleet = fleet;
-        _policy = new RoutingPolicy(fleet);
-        _agents = new AgentMatcher(fleet);
+        _base = fleet;
+        Merge();
         _state.Health.FailuresToOpen = fleet.Router.BreakerFailures;
         _state.Health.OpenFor = fleet.Router.BreakerOpenFor;
         _state.Health.DefaultLimit = fleet.Router.LimitBackoff;
         Publish();
+    }
+
+    /// <summary>fleet.yaml's providers with those added at runtime: what the router routes, prices and reports.</summary>
+    private void Merge()
+    {
+        _fleet = RuntimeProviders.Merge(_base, _state.AddedSpecs);
+        _policy = new RoutingPolicy(_fleet);
+        _agents = new AgentMatcher(_fleet);
+    }
+
+    // ---------------------------------------------------------------- providers added at runtime (df provider)
+
+    private void OnAdd(AddProvider cmd)
+    {
+        var (added, refusal) = RuntimeProviders.Add(cmd, _base, v => !string.IsNullOrEmpty(_settings.ReadEnvironment(v)), Now);
+        if (refusal is not null)
+        {
+            Sender.Tell(refusal);
+            return;
+        }
+
+        var update = _state.Added.ContainsKey(cmd.Name);
+        var sender = Sender;
+        Persist(added!, e =>
+        {
+            Persisted(e);
+            _log.Info("Provider [{0}] {1} by {2}: {3}", e.Name, update ? "changed" : "added", e.By, RuntimeProviders.Config(e));
+            sender.Tell(new ProviderCommandResult(
+                true,
+                update ? ProviderCommandOutcome.Updated : ProviderCommandOutcome.Added,
+                $"provider '{e.Name}' {(update ? "changed" : "added")} ({e.Cli}, model {e.Model}, key from ${e.ApiKeyEnv})",
+                RuntimeProviders.Config(e)));
+        });
+    }
+
+    private void OnRemove(RemoveProvider cmd)
+    {
+        var (removed, refusal) = RuntimeProviders.Remove(cmd, _base, _state.Added, Now);
+        if (refusal is not null)
+        {
+            Sender.Tell(refusal);
+            return;
+        }
+
+        var sender = Sender;
+        Persist(removed!, e =>
+        {
+            Persisted(e);
+            _log.Info("Provider [{0}] removed by {1}", e.Name, e.By);
+            sender.Tell(new ProviderCommandResult(true, ProviderCommandOutcome.Removed, $"provider '{e.Name}' removed"));
+        });
     }
 
     private void OnRouteTask(RouteTask q)
@@ -287,7 +347,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
     {
         foreach (var wait in _waiting.Values.ToList())
         {
-            var agent = _agents.Named(wait.Agent);
+            var agent = _agents.Named(AgentInstance.BaseOf(wait.Agent));
             if (agent is null)
             {
                 _waiting.Remove(wait.Agent);
@@ -334,6 +394,14 @@ public sealed class ProviderRouterActor : PersistentActorBase
         _state.Apply(e);
         switch (e)
         {
+            case ProviderAdded or ProviderRemoved:
+                Merge();
+                if (_waiting.Count > 0)
+                {
+                    ResumeWaiting(BuildBoard()); // a provider with credits may take the agents waiting for a route
+                }
+
+                break;
             case ProviderSwitched s:
                 _log.Info("Agent [{0}] switched provider {1} -> {2} ({3}): {4}", s.Agent, s.From, s.To, s.Reason, s.Detail);
                 break;
@@ -359,7 +427,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
     }
 
     private ProviderBoard BuildBoard() =>
-        BoardBuilder.Build(_fleet, _state, _outcomes.LatencyMs, BoardBuilder.MissingClis(_fleet, _settings.FindExecutable), Now);
+        BoardBuilder.Build(_fleet, _state, _outcomes.LatencyMs, BoardBuilder.MissingClis(_fleet, _settings.FindExecutable), Now) with { Added = _state.AddedSpecs };
 
     /// <summary>The board to every node's <see cref="RouteBoard"/> (their <see cref="RouteBoardSubscriber"/>).</summary>
     private void Publish() => _topics.Publish(new ProviderBoardPublished(BuildBoard()));

@@ -46,7 +46,7 @@ public sealed class RouteBoard
     {
         lock (_write)
         {
-            Swap(_current?.Policy, board);
+            Swap(_current?.Fleet, board);
         }
     }
 
@@ -73,10 +73,15 @@ public sealed class RouteBoard
         _board = board;
         if (policy is not null)
         {
-            _current = new Published(policy, policy.Compile(board), policy.Compile(board with { EnforceInstalled = false }));
+            // the providers added at runtime come with the router's board; the fleet's policy takes them in
+            // (compiled again only when they change)
+            var effective = (_current is { } c && ReferenceEquals(c.Fleet, policy) ? c.Policy : policy).With(board.Added);
+            _current = new Published(policy, effective, effective.Compile(board), effective.Compile(board with { EnforceInstalled = false }));
         }
     }
 
+    /// <param name="Fleet">The fleet revision's own policy (without the providers added at runtime).</param>
+    /// <param name="Policy">The policy routed against: <paramref name="Fleet"/> with the board's added providers.</param>
     /// <param name="AnyCli">The same board with a missing CLI only noted (agents with their own command).</param>
-    private sealed record Published(RoutingPolicy Policy, BoardView View, BoardView AnyCli);
+    private sealed record Published(RoutingPolicy Fleet, RoutingPolicy Policy, BoardView View, BoardView AnyCli);
 }

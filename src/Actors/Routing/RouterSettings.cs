@@ -22,6 +22,9 @@ public sealed record RouterSettings
     /// </summary>
     public Func<ProviderSpec, CancellationToken, Task<bool?>> Probe { get; init; } = ProviderProbe.GetAsync;
 
+    /// <summary>The daemon's environment: a provider added at runtime must name a variable it sets (its key).</summary>
+    public Func<string, string?> ReadEnvironment { get; init; } = Environment.GetEnvironmentVariable;
+
     /// <summary>Where a waiting agent is resumed (the factory, which routes <see cref="ResumeAgent"/> to its layer).</summary>
     public IActorRef? Factory { get; init; }
 }

@@ -1,10 +1,12 @@
+using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>
 /// The router's persisted state: the cost ledger, provider health (limits, breakers), the recent routes (run ->
-/// provider attribution), each agent's last provider, the recent provider switches and the routes agents avoid.
+/// provider attribution), each agent's last provider, the recent provider switches, the routes agents avoid and the
+/// providers added at runtime.
 /// <see cref="Apply"/> takes each persisted event (also on recovery); <see cref="Snapshot"/> and
 /// <see cref="Restore"/> round-trip it through a <see cref="RouterSnapshot"/>. Pure apart from the clock that
 /// <see cref="ProviderHealth"/> reads.
@@ -22,10 +24,18 @@ public sealed class RouterState(TimeProvider clock)
     private readonly Dictionary<string, string> _lastProvider = new(StringComparer.Ordinal);
     private readonly LinkedList<ProviderSwitched> _switches = new();
     private readonly Dictionary<string, List<RouteAvoidRecorded>> _avoids = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, ProviderAdded> _added = new(StringComparer.Ordinal);
+    private IReadOnlyList<ProviderSpec> _addedSpecs = [];
 
     public CostLedger Ledger { get; } = new();
 
     public ProviderHealth Health { get; } = new(clock);
+
+    /// <summary>The providers added at runtime (<c>df provider add</c>), by name.</summary>
+    public IReadOnlyDictionary<string, ProviderAdded> Added => _added;
+
+    /// <summary>The same as provider specs, by name (one list until the next add or removal).</summary>
+    public IReadOnlyList<ProviderSpec> AddedSpecs => _addedSpecs;
 
     /// <summary>Applies one persisted event of the router; false when <paramref name="e"/> is none of them.</summary>
     public bool Apply(object e)
@@ -49,6 +59,14 @@ public sealed class RouterState(TimeProvider clock)
                 return true;
             case RouteAvoidRecorded a:
                 Apply(a);
+                return true;
+            case ProviderAdded a:
+                _added[a.Name] = a;
+                _addedSpecs = [.. _added.Values.Select(RuntimeProviders.Spec)];
+                return true;
+            case ProviderRemoved r:
+                _added.Remove(r.Name);
+                _addedSpecs = [.. _added.Values.Select(RuntimeProviders.Spec)];
                 return true;
             default:
                 return false;
@@ -114,7 +132,7 @@ public sealed class RouterState(TimeProvider clock)
     {
         var (buckets, runs) = Ledger.ToSnapshot();
         return new RouterSnapshot(
-            buckets, runs, Health.ActiveLimits(), Health.BreakerStates(), _routeOrder.Select(r => _routes[r]).ToList(), _switches.ToList(), ActiveAvoids(now).ToList());
+            buckets, runs, Health.ActiveLimits(), Health.BreakerStates(), _routeOrder.Select(r => _routes[r]).ToList(), _switches.ToList(), ActiveAvoids(now).ToList(), [.. _added.Values]);
     }
 
     /// <summary>Takes the state of a snapshot (on recovery, before the events recorded after it are applied).</summary>
@@ -142,6 +160,11 @@ public sealed class RouterState(TimeProvider clock)
         }
 
         foreach (var a in s.Avoids ?? [])
+        {
+            Apply(a);
+        }
+
+        foreach (var a in s.Added ?? [])
         {
             Apply(a);
         }

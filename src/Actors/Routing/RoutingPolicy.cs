@@ -34,9 +34,19 @@ public sealed class RoutingPolicy
     private readonly double[] _weights;
     private readonly RouterSpec _settings;
     private readonly RouteExplainer _explainer;
+    private readonly FleetSpec _fleet;
+    private readonly IReadOnlyList<ProviderSpec> _added;
 
     public RoutingPolicy(FleetSpec fleet)
+        : this(fleet, [])
     {
+    }
+
+    private RoutingPolicy(FleetSpec fleet, IReadOnlyList<ProviderSpec> added)
+    {
+        _fleet = fleet;
+        _added = added;
+        fleet = RuntimeProviders.Merge(fleet, added);
         _settings = fleet.Router;
         _providers = [.. fleet.Providers];
         _rules = [.. fleet.Routing];
@@ -89,6 +99,13 @@ public sealed class RoutingPolicy
     public IReadOnlyList<ProviderSpec> Providers => _providers;
 
     public bool HasProviders => _providers.Length > 0;
+
+    /// <summary>
+    /// The fleet's policy with the providers added at runtime after its own (<see cref="RuntimeProviders.Merge"/>):
+    /// itself when they are the ones it has already.
+    /// </summary>
+    public RoutingPolicy With(IReadOnlyList<ProviderSpec> added) =>
+        added.SequenceEqual(_added) ? this : new RoutingPolicy(_fleet, added);
 
     /// <summary>Resolves <paramref name="board"/> against this policy's providers (once per board, not per decision).</summary>
     public BoardView Compile(ProviderBoard board)

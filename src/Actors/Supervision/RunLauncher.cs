@@ -76,8 +76,9 @@ public static class RunLauncher
         try
         {
             // The provider and model of this run: the route's (set on spec above), else the agent's own,
-            // else its CLI's preferred provider; the adapter points the CLI at it.
-            var provider = CliAdapters.ProviderFor(spec, providers);
+            // else its CLI's preferred provider; the adapter points the CLI at it. A routed run's provider is one of
+            // the policy that chose it (the fleet's and those added at runtime).
+            var provider = CliAdapters.ProviderFor(spec, route?.Chosen is not null && services.Routes?.Policy is { } policy ? policy.Providers : providers);
             launch = CliAdapters.Plan(spec, Prompt(request), provider, spec.Model, runId, services.Daemon, services.Environment, services.ReadSecretFile, secrets);
         }
         catch (AgentMisconfiguredException e)

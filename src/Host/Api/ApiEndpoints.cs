@@ -73,6 +73,7 @@ public static partial class ApiEndpoints
         api.MapReviewEndpoints();
         api.MapProjectEndpoints();
         api.MapRouterEndpoints();
+        api.MapProviderEndpoints();
         MapNightwatch(api);
         api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
         {

@@ -64,6 +64,7 @@ public static partial class CliApp
         root.Subcommands.Add(RouterCommands.Route(Data));
         root.Subcommands.Add(RouterCommands.Costs(Data));
         root.Subcommands.Add(RouterCommands.Providers(Data));
+        root.Subcommands.Add(ProviderCommands.Provider(Data));
         root.Subcommands.Add(ControlCommands.Wait(Data));
         root.Subcommands.Add(OpsCommands.Doctor(Data));
         root.Subcommands.Add(OpsCommands.BackupCommand(Data));

@@ -65,6 +65,13 @@ public sealed class DaemonClient : IDisposable
         return (response.IsSuccessStatusCode, json);
     }
 
+    public async Task<(bool Ok, JsonElement Body)> DeleteJson(string path, CancellationToken ct = default)
+    {
+        using var response = await Send(HttpMethod.Delete, path, null, ct);
+        var json = await Read(response, ct, allowConflict: true);
+        return (response.IsSuccessStatusCode, json);
+    }
+
     public async Task<HttpResponseMessage> Stream(string path, CancellationToken ct)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Text.Json.Serialization;
+using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Messages.Providers;
 
@@ -70,6 +71,12 @@ public sealed record ProviderBoard : IDarkFactoryMessage
     /// <summary>Agent -> the routes its runs keep off (unexpired entries only; the router re-publishes when one expires).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<RouteAvoidRecorded>> Avoids { get; init; } = FrozenDictionary<string, IReadOnlyList<RouteAvoidRecorded>>.Empty;
 
+    /// <summary>
+    /// The providers added at runtime (<c>df provider add</c>), routed to after fleet.yaml's: each node's route board
+    /// merges them into the fleet's policy (fleet.yaml wins a name).
+    /// </summary>
+    public IReadOnlyList<ProviderSpec> Added { get; init; } = [];
+
     public ProviderCondition Of(string provider) => Providers.TryGetValue(provider, out var c) ? c : ProviderCondition.Ok;
 
     public ProviderBoard With(
@@ -77,14 +84,14 @@ public sealed record ProviderBoard : IDarkFactoryMessage
         IReadOnlyDictionary<string, AgentCondition>? agents = null,
         IReadOnlyDictionary<string, string>? missingClis = null,
         IReadOnlyDictionary<string, IReadOnlyList<RouteAvoidRecorded>>? avoids = null) =>
-        new(providers ?? Providers, agents ?? Agents, missingClis ?? MissingClis) { EnforceInstalled = EnforceInstalled, Avoids = avoids ?? Avoids };
+        new(providers ?? Providers, agents ?? Agents, missingClis ?? MissingClis) { EnforceInstalled = EnforceInstalled, Avoids = avoids ?? Avoids, Added = Added };
 
     /// <summary>The same board with every map frozen (ordinal keys): the form the routing hot path reads. Itself when already frozen.</summary>
     public ProviderBoard Frozen() =>
         Providers is FrozenDictionary<string, ProviderCondition> && Agents is FrozenDictionary<string, AgentCondition>
         && MissingClis is FrozenDictionary<string, string> && Avoids is FrozenDictionary<string, IReadOnlyList<RouteAvoidRecorded>>
             ? this
-            : new ProviderBoard(Freeze(Providers), Freeze(Agents), Freeze(MissingClis)) { EnforceInstalled = EnforceInstalled, Avoids = Freeze(Avoids) };
+            : new ProviderBoard(Freeze(Providers), Freeze(Agents), Freeze(MissingClis)) { EnforceInstalled = EnforceInstalled, Avoids = Freeze(Avoids), Added = Added };
 
     private static FrozenDictionary<string, T> Freeze<T>(IReadOnlyDictionary<string, T> map) =>
         map as FrozenDictionary<string, T> ?? map.ToFrozenDictionary(StringComparer.Ordinal);

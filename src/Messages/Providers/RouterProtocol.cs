@@ -236,4 +236,5 @@ public sealed record RouterSnapshot(
     IReadOnlyList<BreakerTransitioned> Breakers,
     IReadOnlyList<RouteChosen> Routes,
     IReadOnlyList<ProviderSwitched> Switches,
-    IReadOnlyList<RouteAvoidRecorded>? Avoids = null) : IDarkFactoryMessage;
+    IReadOnlyList<RouteAvoidRecorded>? Avoids = null,
+    IReadOnlyList<ProviderAdded>? Added = null) : IDarkFactoryMessage;
