@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using DarkFactory.Bench;
 
-// df-bench [--repo DIR] [--quick] [--only restart,restart-defaults,cold100,cold1000,idle,chatty,flood,stop,route]
+// df-bench [--repo DIR] [--quick] [--only restart,restart-defaults,cold100,cold1000,idle,chatty,flood,stop,route,sandbox]
 //          [--targets df,supervisord,pm2,runit,s6] [--out FILE]
 var repo = Path.GetFullPath(Arg("--repo") ?? FindRepo(Directory.GetCurrentDirectory()));
 var quick = args.Contains("--quick");
@@ -20,6 +20,22 @@ if (only is null || only.Contains("route"))
     Console.WriteLine($"written to {routeFile}");
     only?.Remove("route");
     if (only is { Count: 0 })
+    {
+        return 0;
+    }
+}
+
+// the agent boundary's spawn cost is in-process too, and only on request: bench/run --only sandbox
+if (only is not null && only.Contains("sandbox"))
+{
+    var sandboxReport = SandboxBench.Run(repo, quick);
+    var sandboxFile = Path.Combine(repo, "bench", "results", "sandbox.md");
+    Directory.CreateDirectory(Path.GetDirectoryName(sandboxFile)!);
+    File.WriteAllText(sandboxFile, sandboxReport);
+    Console.WriteLine(sandboxReport);
+    Console.WriteLine($"written to {sandboxFile}");
+    only.Remove("sandbox");
+    if (only.Count == 0)
     {
         return 0;
     }

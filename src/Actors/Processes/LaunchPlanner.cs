@@ -19,6 +19,9 @@ public sealed record LaunchPlan(
 
     /// <summary>The run's cgroup (<see cref="RunCgroups"/>), created before the process starts; null where none is available.</summary>
     public string? Cgroup { get; init; }
+
+    /// <summary>The run starts inside bubblewrap (<see cref="SandboxPlanner"/>).</summary>
+    public bool Sandboxed { get; init; }
 }
 
 /// <summary>An agent whose declaration cannot be run as it is (bad workdir, missing secret, missing CLI): not restarted.</summary>
@@ -41,10 +44,16 @@ public sealed record DaemonContext(string DaemonId, string DataDirectory)
 
     /// <summary>The cgroups runs are put in (detected at start); <see cref="RunCgroups.Unavailable"/>: the run-marker sweep only.</summary>
     public RunCgroups Cgroups { get; init; } = RunCgroups.Unavailable;
+
+    /// <summary>Whether runs can be sandboxed here (detected at start); null: no sandbox.</summary>
+    public SandboxSupport? Sandbox { get; init; }
+
+    /// <summary>What a sandboxed run must not see besides the data directory and the run root: the operator's HOME, the review worktrees.</summary>
+    public IReadOnlyList<string> Hidden { get; init; } = [];
 }
 
 /// <summary>
-/// Pure planning of a run: argv (with setsid and prlimit wrappers, and the cgroup join), the allowlisted environment with the
+/// Pure planning of a run: argv (with setsid and prlimit wrappers, the sandbox and the cgroup join), the allowlisted environment with the
 /// fleet's values and resolved secrets, working directory and run marker.
 /// </summary>
 public static class LaunchPlanner
@@ -158,11 +167,12 @@ public static class LaunchPlanner
             wrapped.Add("--");
         }
 
-        wrapped.Add(program);
-        wrapped.AddRange(argv.Skip(1));
+        List<string> command = [program, .. argv.Skip(1)];
+        var sandbox = RunConfinement.Sandbox(spec, daemon, workdir, temp, env, command);
+        wrapped.AddRange(sandbox ?? command);
         var cgroup = daemon.Cgroups.For(spec.Name, runId);
-        var (file, arguments) = RunConfinement.Wrap(Setsid, wrapped, cgroup);
-        return new LaunchPlan(file, arguments, env, workdir, task, marker, temp) { Cgroup = cgroup };
+        var (file, arguments) = RunConfinement.Wrap(Setsid, wrapped, cgroup, sandboxed: sandbox is not null);
+        return new LaunchPlan(file, arguments, env, workdir, task, marker, temp) { Cgroup = cgroup, Sandboxed = sandbox is not null };
     }
 
     private static string Resolve(

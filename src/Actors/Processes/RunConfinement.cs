@@ -1,25 +1,100 @@
+using DarkFactory.Messages.Fleet;
+
 namespace DarkFactory.Actors.Processes;
 
 /// <summary>
-/// Pure: how a run is confined around the command the launch planner built. Inside out: the program;
-/// under prlimit and setsid as before; and first of all a shell line that joins the run's cgroup
-/// (<see cref="RunCgroups"/>) before anything of the run exists, then execs the rest (one exec, no fork:
-/// the run's pid stays the process group leader the ProcessActor signals).
+/// Pure: how a run is confined around the command the launch planner built. Inside out: the program; in
+/// the sandbox (<see cref="SandboxPlanner"/>), behind <c>env --default-signal=TERM</c>; under prlimit and
+/// setsid as before; and first of all a shell line that joins the run's cgroup (<see cref="RunCgroups"/>)
+/// before anything of the run exists, then execs the rest (one exec, no fork: the run's pid stays the
+/// process group leader the ProcessActor signals). A sandboxed run's wrappers ignore SIGTERM (bubblewrap
+/// would die of it at once and take the sandbox with it), and the program gets it back by default: a
+/// stop's SIGTERM to the group reaches the agent, which has its grace period as before.
 /// </summary>
 public static class RunConfinement
 {
     private const string Shell = "/bin/sh";
+    private static readonly string Env = Executables.Find("env") ?? "/usr/bin/env";
 
-    /// <summary>The program and arguments that start the run: setsid and the rest, behind the cgroup join when there is a cgroup.</summary>
-    public static (string File, List<string> Arguments) Wrap(string setsid, IReadOnlyList<string> rest, string? cgroup)
+    /// <summary>
+    /// The command line inside bubblewrap, or null when the run is not sandboxed (the agent's <c>sandbox: off</c>,
+    /// or <c>auto</c> on a machine that cannot).
+    /// </summary>
+    /// <exception cref="AgentMisconfiguredException"><c>sandbox: required</c> or <c>network: closed</c> on a machine that cannot sandbox.</exception>
+    public static List<string>? Sandbox(AgentSpec spec, DaemonContext daemon, string workdir, string runDirectory, IReadOnlyDictionary<string, string> env, IReadOnlyList<string> command)
     {
-        if (cgroup is null)
+        var support = daemon.Sandbox ?? SandboxSupport.None;
+        var closed = spec.Network == NetworkAccess.Closed;
+        if (spec.Sandbox == SandboxMode.Off)
+        {
+            return closed ? throw new AgentMisconfiguredException(spec.Name, "network: closed needs the sandbox, and this agent has sandbox: off") : null;
+        }
+
+        if (!support.Available || support.Bwrap is null)
+        {
+            if (spec.Sandbox == SandboxMode.Required || closed)
+            {
+                var key = spec.Sandbox == SandboxMode.Required ? "sandbox: required" : "network: closed";
+                throw new AgentMisconfiguredException(spec.Name, $"{key}, but runs cannot be sandboxed on this machine: {support.Reason}");
+            }
+
+            return null;
+        }
+
+        if (closed && !support.NetworkIsolation)
+        {
+            throw new AgentMisconfiguredException(spec.Name, "network: closed, but bubblewrap cannot create a network namespace on this machine");
+        }
+
+        var request = new SandboxRequest(
+            workdir,
+            runDirectory,
+            [daemon.DataDirectory, daemon.TempRoot, .. daemon.Hidden],
+            Network: !closed,
+            env.GetValueOrDefault("PATH"),
+            [command[0]])
+        {
+            Shared = LoginPaths(spec.Cli, env.GetValueOrDefault("HOME"), daemon.Hidden),
+        };
+        return [support.Bwrap, .. SandboxPlanner.Arguments(request, Native.IsRoot), "--", Env, "--default-signal=TERM", .. command];
+    }
+
+    /// <summary>
+    /// An AI CLI without a provider keeps the operator's own login (its adapter leaves HOME as it is): its
+    /// CLI's own directories in that HOME are shared with the sandbox, read-write (CLIs refresh their
+    /// tokens), and nothing else of the HOME.
+    /// </summary>
+    public static IReadOnlyList<string> LoginPaths(string cli, string? home, IReadOnlyList<string> hidden)
+    {
+        if (home is null || !hidden.Contains(home))
+        {
+            return [];
+        }
+
+        string[] names = cli switch
+        {
+            CliCatalog.Claude => [".claude", ".claude.json"],
+            CliCatalog.Codex => [".codex"],
+            CliCatalog.OpenCode => [".config/opencode", ".local/share/opencode", ".local/state/opencode"],
+            CliCatalog.Gemini => [".gemini"],
+            _ => [],
+        };
+        return names.Select(n => Path.Combine(home, n)).ToList();
+    }
+
+
+    /// <summary>The program and arguments that start the run: setsid and the rest, behind the cgroup join and the SIGTERM shield when needed.</summary>
+    public static (string File, List<string> Arguments) Wrap(string setsid, IReadOnlyList<string> rest, string? cgroup, bool sandboxed = false)
+    {
+        if (cgroup is null && !sandboxed)
         {
             return (setsid, [.. rest]);
         }
 
-        // "$1" is the cgroup; a failed join (the cgroup vanished) leaves the run to the marker sweep, as without one
-        const string script = "echo $$ > \"$1/cgroup.procs\" 2>/dev/null; shift; exec \"$@\"";
-        return (Shell, ["-c", script, "df-run", cgroup, setsid, .. rest]);
+        // "$1" is the cgroup ("-": none); a failed join (the cgroup vanished) leaves the run to the marker sweep, as without one
+        var script = (cgroup is null ? string.Empty : "echo $$ > \"$1/cgroup.procs\" 2>/dev/null; ")
+            + (sandboxed ? "trap '' TERM; " : string.Empty)
+            + "shift; exec \"$@\"";
+        return (Shell, ["-c", script, "df-run", cgroup ?? "-", setsid, .. rest]);
     }
 }

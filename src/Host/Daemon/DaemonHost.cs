@@ -76,6 +76,7 @@ public static class DaemonHost
         // Agent processes of a daemon that was killed (SIGKILL, power loss) on this data directory: by run
         // marker, and in the run cgroups (which also hold what cleared its environment)
         var cgroups = RunCgroups.Detect(data.DaemonId);
+        var sandbox = SandboxSupport.Detect(Environment.GetEnvironmentVariable("PATH"));
         var orphans = ProcessTree.KillMarked([data.DaemonId + "/"]);
         var cgroupOrphans = cgroups.SweepAll();
 
@@ -95,11 +96,16 @@ public static class DaemonHost
         var token = data.LoadOrCreateToken();
         var fleet = load.Fleet!;
 
-        var app = Build(options, endpoint, persistence, token, fleet, cgroups);
+        var app = Build(options, endpoint, persistence, token, fleet, cgroups, sandbox);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DarkFactory.Daemon");
         if (orphans.Count > 0 || cgroupOrphans > 0)
         {
             log.LogWarning("Killed {Count} agent process(es) left by a previous daemon: {Pids} (+{Cgroup} in its run cgroups)", orphans.Count, string.Join(",", orphans), cgroupOrphans);
+        }
+
+        if (!sandbox.Available)
+        {
+            log.LogWarning("Runs are not sandboxed: {Reason}; agents with sandbox: required or network: closed are unavailable (docs/security.md)", sandbox.Reason);
         }
 
         if (cgroups.Available)
@@ -142,6 +148,14 @@ public static class DaemonHost
         return 0;
     }
 
+    /// <summary>What a sandboxed run must not see besides the data directory and the run root: the operator's HOME and the review worktrees.</summary>
+    internal static IReadOnlyList<string> Hidden(IReadOnlyDictionary<string, string?> environment, DataDirectory data) =>
+        new[]
+        {
+            environment.GetValueOrDefault("HOME"),
+            environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } worktrees ? Path.GetFullPath(worktrees) : Path.Combine(data.Path, "worktrees"),
+        }.OfType<string>().Where(p => p.Length > 1).ToList();
+
     internal static bool TryParseListen(string listen, out IPEndPoint endpoint)
     {
         if (listen.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase))
@@ -152,7 +166,7 @@ public static class DaemonHost
         return IPEndPoint.TryParse(listen, out endpoint!) && listen.Contains(':');
     }
 
-    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups)
+    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups, SandboxSupport sandbox)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
@@ -198,7 +212,7 @@ public static class DaemonHost
         var environment = LayerServices.CurrentEnvironment();
         var runApi = RunApi.FromOperatorToken(token);
         var node = new LayerServices(
-            new DaemonContext(data.DaemonId, data.Path) { TempRoot = RunDirectories.Root(data.DaemonId, environment), Api = runApi, Cgroups = cgroups },
+            new DaemonContext(data.DaemonId, data.Path) { TempRoot = RunDirectories.Root(data.DaemonId, environment), Api = runApi, Cgroups = cgroups, Sandbox = sandbox, Hidden = Hidden(environment, data) },
             logs,
             ActorRefs.Nobody, // the fleet's composition fills in its sweeper, history and router
             ActorRefs.Nobody,

@@ -22,7 +22,7 @@ internal static class FleetKeys
     [
         "name", "layer", "cli", "command", "task", "schedule", "timezone", "capabilities", "provider", "model", "workdir", "env",
         "limits", "max_runtime", "restart", "grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
-        "budget", "permission_mode", "allowed_tools",
+        "budget", "permission_mode", "allowed_tools", "sandbox", "network",
     ];
 
     public static readonly string[] AgentBudget = ["per_hour", "per_day", "per_month"];

@@ -438,7 +438,10 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Budget = f.Node("budget") is { } budget ? ReadAgentBudget(budget, f.PathOf("budget")) : new AgentBudget(),
             PermissionMode = f.Enum("permission_mode", PermissionModes) ?? PermissionMode.AcceptEdits,
             AllowedTools = f.StringList("allowed_tools") ?? [],
+            Sandbox = f.Enum("sandbox", SandboxModes) ?? SandboxMode.Auto,
+            Network = f.Enum("network", NetworkModes) ?? NetworkAccess.Open,
         };
+        f.Require("network", agent.Network == NetworkAccess.Open || agent.Sandbox != SandboxMode.Off, "network: closed needs the sandbox; remove sandbox: off");
         f.Require("max_runtime", agent.MaxRuntime is null || agent.MaxRuntime > TimeSpan.Zero, "max_runtime must be a positive duration");
         f.Require("grace", agent.Grace >= TimeSpan.Zero, "grace must not be negative");
         f.Require("queue_limit", agent.QueueLimit >= 1, "queue_limit must be at least 1");
@@ -988,6 +991,19 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         ["permanent"] = RestartType.Permanent,
         ["transient"] = RestartType.Transient,
         ["temporary"] = RestartType.Temporary,
+    };
+
+    private static readonly Dictionary<string, SandboxMode> SandboxModes = new(StringComparer.Ordinal)
+    {
+        ["auto"] = SandboxMode.Auto,
+        ["required"] = SandboxMode.Required,
+        ["off"] = SandboxMode.Off,
+    };
+
+    private static readonly Dictionary<string, NetworkAccess> NetworkModes = new(StringComparer.Ordinal)
+    {
+        ["open"] = NetworkAccess.Open,
+        ["closed"] = NetworkAccess.Closed,
     };
 
     private static readonly Dictionary<string, PermissionMode> PermissionModes = new(StringComparer.Ordinal)

@@ -236,6 +236,34 @@ public sealed record AgentSpec
     /// claude permission rules such as <c>Bash(git:*)</c>).
     /// </summary>
     public IReadOnlyList<string> AllowedTools { get; init; } = [];
+
+    /// <summary>Whether runs are sandboxed (fleet.yaml <c>agents[].sandbox</c>; docs/security.md).</summary>
+    public SandboxMode Sandbox { get; init; } = SandboxMode.Auto;
+
+    /// <summary>Whether a sandboxed run reaches the network (fleet.yaml <c>agents[].network</c>).</summary>
+    public NetworkAccess Network { get; init; } = NetworkAccess.Open;
+}
+
+/// <summary>Whether an agent's runs are sandboxed (bubblewrap: its working directory read-write, the data directory, other runs and the operator's HOME hidden).</summary>
+public enum SandboxMode
+{
+    /// <summary>Sandboxed where the machine allows it (the daemon says at start when it does not).</summary>
+    Auto,
+
+    /// <summary>Sandboxed, or the agent is unavailable.</summary>
+    Required,
+
+    /// <summary>Never sandboxed (a tool that needs the whole machine; the operator's decision).</summary>
+    Off,
+}
+
+/// <summary>Whether a sandboxed run reaches the network (agents need it for their model APIs).</summary>
+public enum NetworkAccess
+{
+    Open,
+
+    /// <summary>A network namespace of its own with loopback only; needs the sandbox.</summary>
+    Closed,
 }
 
 /// <summary>How much an AI CLI may do in an unattended run without asking (nobody is there to answer).</summary>

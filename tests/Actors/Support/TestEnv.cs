@@ -30,11 +30,13 @@ public static class Repo
 public sealed class TempDaemon : IDisposable
 {
     /// <param name="cgroups">Put runs in cgroups (<see cref="RunCgroups.Detect"/>) when the machine has a writable hierarchy.</param>
-    public TempDaemon(bool cgroups = false)
+    /// <param name="sandbox">Sandbox runs (an agent's <c>sandbox: auto</c> then means on).</param>
+    /// <param name="hidden">Paths a sandboxed run must not see (the operator's HOME in production).</param>
+    public TempDaemon(bool cgroups = false, SandboxSupport? sandbox = null, IReadOnlyList<string>? hidden = null)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("df-test-").FullName;
         var id = "dft-" + Guid.NewGuid().ToString("N")[..10];
-        Context = new DaemonContext(id, Directory) { Cgroups = cgroups ? RunCgroups.Detect(id) : RunCgroups.Unavailable };
+        Context = new DaemonContext(id, Directory) { Cgroups = cgroups ? RunCgroups.Detect(id) : RunCgroups.Unavailable, Sandbox = sandbox, Hidden = hidden ?? [] };
         Logs = new LogSinks(Context.LogDirectory);
     }
 

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Actors.Tests.Support;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Processes;
+
+/// <summary>Runs only where bubblewrap can sandbox a run here (the reason otherwise: install bubblewrap, enable user namespaces).</summary>
+public sealed class SandboxFactAttribute : FactAttribute
+{
+    public static readonly Lazy<SandboxSupport> Support = new(() => SandboxSupport.Detect());
+
+    public SandboxFactAttribute() => Skip = Support.Value.Available ? null : "runs cannot be sandboxed on this machine: " + Support.Value.Reason;
+}
+
+/// <summary>Issue 14: the sandbox's command line (pure) and how the planner uses it.</summary>
+public sealed class SandboxPlannerTests
+{
+    [Fact]
+    public void Hidden_paths_are_emptied_the_workdir_is_writable_and_a_hidden_path_inside_it_stays_hidden()
+    {
+        var request = new SandboxRequest("/srv/proj", "/run/df/a/r1", ["/srv/proj/.darkfactory", "/root", "/run/df"], Network: false, "/usr/bin:/root/.dotnet", ["/usr/bin/true"]);
+
+        var args = SandboxPlanner.Arguments(request, root: false);
+        var text = string.Join(' ', args);
+
+        Assert.StartsWith("--unshare-user --unshare-pid --unshare-ipc --die-with-parent --unshare-net --ro-bind / /", text);
+        Assert.Contains("--tmpfs /root", text);
+        Assert.Contains("--ro-bind-try /root/.dotnet /root/.dotnet", text); // a toolchain under a hidden HOME, read-only
+        Assert.Contains("--bind /srv/proj /srv/proj", text);
+        Assert.True(text.LastIndexOf("--tmpfs /srv/proj/.darkfactory", StringComparison.Ordinal) > text.IndexOf("--bind /srv/proj /srv/proj", StringComparison.Ordinal));
+        Assert.True(text.IndexOf("--bind /run/df/a/r1 /run/df/a/r1", StringComparison.Ordinal) > text.IndexOf("--tmpfs /run/df", StringComparison.Ordinal));
+        Assert.EndsWith("--chdir /srv/proj", text);
+        Assert.DoesNotContain("--unshare-user", string.Join(' ', SandboxPlanner.Arguments(request with { Network = true }, root: true)));
+        Assert.DoesNotContain("--unshare-net", string.Join(' ', SandboxPlanner.Arguments(request with { Network = true }, root: true)));
+    }
+
+    [Fact]
+    public void A_linked_worktree_may_write_objects_and_refs_but_not_config_hooks_or_info()
+    {
+        using var git = new GitFixture();
+        git.Commit(DateTimeOffset.UtcNow, "first", ("a.txt", "a"));
+        var worktree = Path.Combine(git.Root, "wt");
+        Run(git.Repo, "worktree", "add", "-q", "-b", "agent", worktree);
+        var common = Path.Combine(git.Repo, ".git");
+
+        var text = string.Join(' ', SandboxPlanner.GitBinds(worktree));
+
+        Assert.StartsWith($"--ro-bind {common} {common}", text);
+        Assert.Contains($"--bind-try {common}/objects {common}/objects", text);
+        Assert.Contains($"--bind-try {common}/refs {common}/refs", text);
+        Assert.Contains($"--bind {common}/worktrees/wt {common}/worktrees/wt", text);
+        Assert.Contains($"--ro-bind-try {common}/worktrees/wt/config.worktree", text);
+        Assert.DoesNotContain($"{common}/hooks", text);
+        Assert.DoesNotContain($"--bind {common}/config", text);
+        Assert.Equal(
+            ["--ro-bind-try", $"{git.Repo}/.git/config", $"{git.Repo}/.git/config"],
+            SandboxPlanner.GitBinds(git.Repo).Take(3)); // a repository's own checkout: its config over the writable checkout
+    }
+
+    [Fact]
+    public void Sandbox_off_required_and_a_closed_network_are_kept_or_refused_by_what_the_machine_can_do()
+    {
+        using var daemon = new TempDaemon();
+        var spec = Specs.Agent("w", "sleeper.sh");
+        var none = daemon.Context with { Sandbox = new SandboxSupport(false, "bwrap missing") };
+        var able = daemon.Context with { Sandbox = new SandboxSupport(true, "test", "/usr/bin/bwrap", NetworkIsolation: true) };
+        LaunchPlan Plan(AgentSpec s, DaemonContext d) => LaunchPlanner.Plan(s, s.Command, null, "r1", d, new Dictionary<string, string?>(), _ => null, new List<string>());
+
+        Assert.False(Plan(spec, none).Sandboxed); // auto on a machine that cannot: unsandboxed (the daemon warns at start)
+        Assert.False(Plan(spec with { Sandbox = SandboxMode.Off }, able).Sandboxed);
+        var sandboxed = Plan(spec, able);
+        Assert.True(sandboxed.Sandboxed);
+        Assert.Contains("/usr/bin/bwrap", sandboxed.Arguments);
+        Assert.Contains("trap '' TERM", string.Join(' ', sandboxed.Arguments));
+        Assert.Contains("--default-signal=TERM", sandboxed.Arguments);
+        Assert.Contains("--unshare-net", Plan(spec with { Network = NetworkAccess.Closed }, able).Arguments);
+
+        var required = Assert.Throws<AgentMisconfiguredException>(() => Plan(spec with { Sandbox = SandboxMode.Required }, none));
+        Assert.Contains("sandbox: required", required.Reason);
+        Assert.Contains("bwrap missing", required.Reason);
+        Assert.Contains("network: closed", Assert.Throws<AgentMisconfiguredException>(() => Plan(spec with { Network = NetworkAccess.Closed }, none)).Reason);
+    }
+
+    /// <summary>Runs git in <paramref name="dir"/>; its output, or a failed assertion naming the command.</summary>
+    internal static string Run(string dir, params string[] args)
+    {
+        var psi = new ProcessStartInfo("git") { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd(); // small: git prints a few lines here
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"git {string.Join(' ', args)}: {error}");
+        return output;
+    }
+}
+
+/// <summary>The attacks, in a real sandboxed run: what it can reach, what it cannot, and that a stop still reaches it with its grace.</summary>
+public sealed class SandboxSpec : TestKit, IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private readonly TempDaemon _daemon;
+    private readonly string _home;
+    private readonly string _workdir;
+    private readonly TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+
+    public SandboxSpec(ITestOutputHelper output)
+        : base("akka.loglevel = INFO", output: output)
+    {
+        _home = Directory.CreateTempSubdirectory("df-operator-home-").FullName;
+        File.WriteAllText(Path.Combine(_home, ".netrc"), "machine forge password operator-secret");
+        _daemon = new TempDaemon(cgroups: true, sandbox: SandboxFactAttribute.Support.Value, hidden: [_home]);
+        File.WriteAllText(Path.Combine(_daemon.Directory, "token"), "operator-token");
+        _workdir = Directory.CreateTempSubdirectory("df-sandbox-work-").FullName;
+        _listener.Start();
+    }
+
+    [SandboxFact]
+    public async Task A_sandboxed_run_sees_its_workdir_and_nothing_of_the_daemon_and_still_stops_gracefully()
+    {
+        var other = Path.Combine(_daemon.Context.TempRoot, "victim", "r0");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "secret.txt"), "victim's");
+        var port = ((System.Net.IPEndPoint)_listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var layer = Layer(Probe("open", other, port), Probe("closed", other, port) with { Network = NetworkAccess.Closed });
+
+        var open = await Probes(layer, "open");
+        Assert.Equal("no", open["read-data-token"]);
+        Assert.Equal("no", open["list-data-dir"]);
+        Assert.Equal("no", open["read-other"]);
+        Assert.Equal("no", open["see-operator-home"]);
+        Assert.Equal("no", open["write-usr"]);
+        Assert.Equal("no", open["see-daemon-pid"]);
+        Assert.Equal("yes", open["write-workdir"]);
+        Assert.Equal("yes", open["write-tmpdir"]);
+        Assert.Equal("yes", open["network"]);
+        Assert.True(File.Exists(Path.Combine(_workdir, "probe-written")));
+        Assert.Equal("no", (await Probes(layer, "closed"))["network"]);
+
+        Assert.True((await layer.Ask<CommandResult>(new StopAgent("open"), Wait)).Ok);
+        await AwaitConditionAsync(() => Task.FromResult(File.ReadAllText(_daemon.Logs.PathOf("open")).Contains("PROBE got TERM")), Wait);
+        var stopped = await AwaitStatus(layer, "open", s => s.State == AgentState.Stopped);
+        Assert.Null(stopped.LastExit!.Signal); // SIGTERM reached the agent through bubblewrap: it exited by itself, not SIGKILLed
+    }
+
+    [SandboxFact]
+    public async Task In_a_linked_worktree_the_agent_commits_but_cannot_configure_hook_or_push()
+    {
+        using var git = new GitFixture();
+        git.Commit(DateTimeOffset.UtcNow, "first", ("a.txt", "a"));
+        var worktree = Path.Combine(_workdir, "wt");
+        SandboxPlannerTests.Run(git.Repo, "worktree", "add", "-q", "-b", "agent", worktree);
+        const string script = """
+            t() { if eval "$2" >/dev/null 2>&1; then echo "PROBE $1: yes"; else echo "PROBE $1: no"; fi; }
+            t commit "git -c user.name=a -c user.email=a@a commit -q --allow-empty -m by-agent"
+            t shared-config "git config core.fsmonitor /bin/false"
+            t hooks "echo 'exit 0' > \"$(git rev-parse --git-common-dir)/hooks/pre-commit\""
+            t info "echo '*' >> \"$(git rev-parse --git-common-dir)/info/exclude\""
+            t push-local-bare "git push -q --no-verify origin HEAD:refs/heads/pushed"
+            echo "PROBE done: yes"
+            """;
+        var spec = Specs.Agent("committer", "sleeper.sh") with { Command = ["/bin/bash", "-c", script], Workdir = worktree, Restart = RestartType.Temporary, Sandbox = SandboxMode.Required };
+        var layer = Layer(spec);
+
+        var probes = await Probes(layer, "committer", "done");
+
+        Assert.Equal("yes", probes["commit"]);
+        Assert.Equal(("no", "no", "no", "no"), (probes["shared-config"], probes["hooks"], probes["info"], probes["push-local-bare"]));
+        Assert.Contains("by-agent", SandboxPlannerTests.Run(git.Repo, "log", "--format=%s", "agent"));
+        Assert.DoesNotContain("fsmonitor", SandboxPlannerTests.Run(git.Repo, "config", "--list"));
+        Assert.False(File.Exists(Path.Combine(git.Repo, ".git", "hooks", "pre-commit")));
+        Assert.DoesNotContain("pushed", SandboxPlannerTests.Run(git.Bare, "branch", "--list"));
+    }
+
+    private AgentSpec Probe(string name, string other, string port) =>
+        Specs.Agent(name, "sandbox-probe.sh", _daemon.Directory, other, port) with
+        {
+            Workdir = _workdir,
+            Sandbox = SandboxMode.Required,
+            Env = new Dictionary<string, EnvValue> { ["DF_PROBE_HOME"] = EnvValue.Literal(_home), ["DF_PROBE_DAEMON_PID"] = EnvValue.Literal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+        };
+
+    private IActorRef Layer(params AgentSpec[] specs)
+    {
+        var sweeper = Sys.ActorOf(ProcessSweeper.Props());
+        var layer = Sys.ActorOf(LayerSupervisor.Props(Specs.FastLayer(), _daemon.Services(sweeper, TestActor)));
+        layer.Tell(new ReconcileLayer(Specs.FastLayer(), specs, 1), TestActor);
+        FishForMessage<LayerReconciled>(_ => true, Wait);
+        return layer;
+    }
+
+    private async Task<Dictionary<string, string>> Probes(IActorRef layer, string agent, string until = "ready")
+    {
+        var log = _daemon.Logs.PathOf(agent);
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(log) && File.ReadAllText(log).Contains(until == "ready" ? "ready " : "PROBE done")), Wait);
+        return File.ReadAllLines(log)
+            .Select(l => l[(l.IndexOf("PROBE ", StringComparison.Ordinal) is var i and >= 0 ? i : l.Length)..])
+            .Where(l => l.StartsWith("PROBE ", StringComparison.Ordinal) && l.Contains(": ", StringComparison.Ordinal))
+            .Select(l => l["PROBE ".Length..].Split(": ", 2))
+            .ToDictionary(p => p[0], p => p[1].Trim());
+    }
+
+    private async Task<AgentStatus> AwaitStatus(IActorRef layer, string agent, Func<AgentStatus, bool> condition)
+    {
+        AgentStatus? found = null;
+        await AwaitConditionAsync(async () => (found = (await layer.Ask<AgentsSnapshot>(GetAgents.Instance, Wait)).Agents.FirstOrDefault(a => a.Agent == agent)) is { } s && condition(s), Wait);
+        return found!;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _listener.Stop();
+            _daemon.Dispose();
+            Directory.Delete(_home, recursive: true);
+            Directory.Delete(_workdir, recursive: true);
+        }
+    }
+}
