@@ -78,11 +78,16 @@ public sealed record SandboxRequest(
 /// </summary>
 public static class SandboxPlanner
 {
-    /// <summary>The namespaces and options of every sandbox.</summary>
+    /// <summary>
+    /// The namespaces and options of every sandbox. Never <c>--die-with-parent</c>: its parent-death signal
+    /// follows the daemon's <em>thread</em> that started the run, so a run would be SIGKILLed whenever the thread
+    /// pool retired that thread. A sandbox outlives a SIGKILLed daemon like any run; the next daemon sweeps it
+    /// by its cgroup and marker.
+    /// </summary>
     public static IReadOnlyList<string> Namespaces(bool root) =>
         root
-            ? ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--cap-drop", "ALL"]
-            : ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--die-with-parent"];
+            ? ["--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL"]
+            : ["--unshare-user", "--unshare-pid", "--unshare-ipc"];
 
     public static List<string> Arguments(SandboxRequest r, bool root)
     {

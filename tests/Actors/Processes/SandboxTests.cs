@@ -31,7 +31,7 @@ public sealed class SandboxPlannerTests
         var args = SandboxPlanner.Arguments(request, root: false);
         var text = string.Join(' ', args);
 
-        Assert.StartsWith("--unshare-user --unshare-pid --unshare-ipc --die-with-parent --unshare-net --ro-bind / /", text);
+        Assert.StartsWith("--unshare-user --unshare-pid --unshare-ipc --unshare-net --ro-bind / /", text);
         Assert.Contains("--tmpfs /root", text);
         Assert.Contains("--ro-bind-try /root/.dotnet /root/.dotnet", text); // a toolchain under a hidden HOME, read-only
         Assert.Contains("--bind /srv/proj /srv/proj", text);
@@ -182,6 +182,69 @@ public sealed class SandboxSpec : TestKit, IDisposable
         Assert.DoesNotContain("fsmonitor", SandboxPlannerTests.Run(git.Repo, "config", "--list"));
         Assert.False(File.Exists(Path.Combine(git.Repo, ".git", "hooks", "pre-commit")));
         Assert.DoesNotContain("pushed", SandboxPlannerTests.Run(git.Bare, "branch", "--list"));
+    }
+
+    [SandboxFact]
+    public async Task A_sandboxed_run_outlives_the_daemon_thread_that_started_it()
+    {
+        // a parent-death signal (bwrap --die-with-parent) follows the thread that forked, not the process: a run
+        // started from a thread the pool later retires would be SIGKILLed with it
+        var spec = Specs.Agent("echo", "sleeper.sh") with
+        {
+            Command = ["/bin/sh", "-c", "echo ready; read x; echo \"got $x\"; exec sleep 100000"],
+            Workdir = _workdir,
+            Sandbox = SandboxMode.Required,
+        };
+        var plan = LaunchPlanner.Plan(spec, spec.Command, null, "r1", _daemon.Context, new Dictionary<string, string?>(), _ => null, new List<string>());
+        Assert.True(plan.Sandboxed);
+        var psi = new ProcessStartInfo(plan.FileName) { RedirectStandardInput = true, RedirectStandardOutput = true, WorkingDirectory = plan.WorkingDirectory };
+        foreach (var arg in plan.Arguments)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        psi.Environment.Clear();
+        foreach (var (key, value) in plan.Environment)
+        {
+            psi.Environment[key] = value;
+        }
+
+        Directory.CreateDirectory(plan.TempDirectory!);
+        if (plan.Cgroup is { } cgroup)
+        {
+            RunCgroups.Create(cgroup);
+        }
+
+        Process? run = null;
+        string? task = null, first = null;
+        var starter = new Thread(() =>
+        {
+            task = new DirectoryInfo("/proc/thread-self").ResolveLinkTarget(false)!.FullName; // /proc/<pid>/task/<tid>
+            run = Process.Start(psi)!;
+            first = run.StandardOutput.ReadLine(); // the sandbox is set up before its starter leaves
+        });
+        starter.Start();
+        starter.Join();
+        using var started = run!;
+        Assert.Equal("ready", first);
+        try
+        {
+            await AwaitConditionAsync(() => Task.FromResult(!Directory.Exists(task)), Wait); // the OS thread is gone
+
+            await started.StandardInput.WriteLineAsync("ping");
+            await started.StandardInput.FlushAsync();
+            Assert.Equal("got ping", await started.StandardOutput.ReadLineAsync().WaitAsync(Wait));
+            Assert.False(started.HasExited);
+        }
+        finally
+        {
+            Native.KillGroup(started.Id, Native.SIGKILL);
+            if (plan.Cgroup is { } c)
+            {
+                RunCgroups.Kill(c);
+                RunCgroups.Remove(c);
+            }
+        }
     }
 
     private AgentSpec Probe(string name, string other, string port) =>

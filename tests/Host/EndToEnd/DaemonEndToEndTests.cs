@@ -32,10 +32,13 @@ public sealed class DaemonEndToEndTests
     [Fact]
     public async Task Daemon_restarts_a_SIGKILLed_agent_and_leaves_no_process_behind()
     {
-        var grandchildPid = Path.Combine(Path.GetTempPath(), $"df-gc-{Guid.NewGuid():N}.pid");
+        // the spawner's working directory is one the test sees too (a sandboxed run's /tmp is its own)
+        var spawnerDir = Directory.CreateTempSubdirectory("df-spawner-").FullName;
+        var grandchildPid = Path.Combine(spawnerDir, "grandchild.pid");
         var agents = Sleeper("keeper") + $"""
               - name: spawner
                 layer: safety
+                workdir: {spawnerDir}
                 command: ["{DaemonProcess.Agent("detach.sh")}", "{grandchildPid}"]
               - name: once
                 layer: core
@@ -73,7 +76,7 @@ public sealed class DaemonEndToEndTests
 
         // SIGTERM: every agent and the detached grandchild are gone, the daemon exits 0
         await DaemonProcess.Until(() => Task.FromResult(File.Exists(grandchildPid)), Wait, "grandchild pid file");
-        var grandchild = int.Parse(File.ReadAllText(grandchildPid).Trim());
+        var grandchild = HostPid(daemon, "spawner", int.Parse(File.ReadAllText(grandchildPid).Trim()));
         Assert.True(ProcessTree.IsAlive(grandchild));
         Assert.Equal(0, await daemon.StopAsync(Wait));
         Assert.Empty(daemon.AgentProcesses());
@@ -88,7 +91,20 @@ public sealed class DaemonEndToEndTests
         Assert.Contains("restarting", kinds);
         Assert.Contains("stopped", kinds);
         Assert.Equal(0, await daemon.StopAsync(Wait));
-        File.Delete(grandchildPid);
+        Directory.Delete(spawnerDir, recursive: true);
+    }
+
+    /// <summary>
+    /// The host's pid of an agent's process that knows itself as <paramref name="pid"/>: the same number without a
+    /// sandbox, its pid in the sandbox's pid namespace (the last of /proc/PID/status's NSpid) with one.
+    /// </summary>
+    private static int HostPid(DaemonProcess daemon, string agent, int pid)
+    {
+        var found = ProcessTree.FindMarked($"{daemon.DaemonId}/{agent}/")
+            .Where(p => File.ReadLines($"/proc/{p}/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal)) is { } line
+                && line.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[^1] == pid.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+        return Assert.Single(found);
     }
 
     [Fact]
@@ -192,13 +208,17 @@ public sealed class DaemonEndToEndTests
         Assert.Equal(0, await daemon.StopAsync(Wait));
     }
 
-    [Fact]
-    public async Task A_restarted_daemon_sweeps_agents_left_by_a_killed_one()
+    [Theory]
+    [InlineData("auto")] // sandboxed where bubblewrap can (CI installs it): the sandbox outlives the daemon like any run
+    [InlineData("off")] // the fallback of a machine without bubblewrap
+    public async Task A_restarted_daemon_sweeps_agents_left_by_a_killed_one(string sandbox)
     {
-        await using var daemon = new DaemonProcess(Fleet(Sleeper("left")));
+        await using var daemon = new DaemonProcess(Fleet(Sleeper("left", extra: $"    sandbox: {sandbox}\n")));
         await daemon.StartAsync();
         await DaemonProcess.Until(async () => (await daemon.AgentAsync("left")).GetProperty("state").GetString() == "running", Wait, "running");
         var orphan = (await daemon.AgentAsync("left")).GetProperty("pid").GetInt32();
+        var sandboxed = sandbox == "auto" && SandboxSupport.Detect().Available;
+        Assert.Equal(sandboxed, File.ReadAllText($"/proc/{orphan}/comm").Trim() == "bwrap");
 
         daemon.KillHard(); // SIGKILL: no drain; the agent lives on in its own session
         Assert.True(ProcessTree.IsAlive(orphan));
