@@ -85,26 +85,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             File.WriteAllText(file.Path, file.Content);
         }
 
-        var psi = new ProcessStartInfo(plan.FileName)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = plan.WorkingDirectory,
-        };
-        foreach (var arg in plan.Arguments)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        psi.Environment.Clear();
-        foreach (var (key, value) in plan.Environment)
-        {
-            psi.Environment[key] = value;
-        }
-
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var process = new Process { StartInfo = plan.StartInfo(), EnableRaisingEvents = true };
         var self = Self;
         process.Exited += (_, _) => self.Tell(ProcessExited.From(process));
         try

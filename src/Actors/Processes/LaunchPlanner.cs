@@ -14,6 +14,31 @@ public sealed record LaunchPlan(
 {
     public IEnumerable<string> Argv => Arguments.Prepend(FileName);
 
+    /// <summary>How the process is started: this argv, environment (nothing inherited) and working directory, its three streams piped.</summary>
+    public System.Diagnostics.ProcessStartInfo StartInfo()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(FileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = WorkingDirectory,
+        };
+        foreach (var arg in Arguments)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        psi.Environment.Clear();
+        foreach (var (key, value) in Environment)
+        {
+            psi.Environment[key] = value;
+        }
+
+        return psi;
+    }
+
     /// <summary>Config files (absolute paths inside <see cref="TempDirectory"/>) written before the process starts.</summary>
     public IReadOnlyList<Adapters.RunFile> Files { get; init; } = [];
 

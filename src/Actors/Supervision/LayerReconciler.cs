@@ -24,7 +24,7 @@ public sealed record ReconcilePlan(
 /// </summary>
 public static class LayerReconciler
 {
-    /// <summary>The fields of an agent's declaration that its process is launched with: argv, environment, working directory, limits, route pinning, permissions, stop and runtime bounds.</summary>
+    /// <summary>The fields of an agent's declaration that its process is launched with: argv, environment, working directory, limits, route pinning, permissions, sandbox and network, stop and runtime bounds.</summary>
     public static readonly IReadOnlySet<string> LaunchFields = new HashSet<string>(StringComparer.Ordinal)
     {
         nameof(AgentSpec.Cli),
@@ -39,6 +39,8 @@ public static class LayerReconciler
         nameof(AgentSpec.Grace),
         nameof(AgentSpec.PermissionMode),
         nameof(AgentSpec.AllowedTools),
+        nameof(AgentSpec.Sandbox),
+        nameof(AgentSpec.Network),
     };
 
     /// <param name="current">The declarations the layer holds (for an agent whose change waits for its run to end: the new one), in its order.</param>
@@ -85,7 +87,9 @@ public static class LayerReconciler
         a.MaxRuntime == b.MaxRuntime &&
         a.Grace == b.Grace &&
         a.PermissionMode == b.PermissionMode &&
-        a.AllowedTools.SequenceEqual(b.AllowedTools);
+        a.AllowedTools.SequenceEqual(b.AllowedTools) &&
+        a.Sandbox == b.Sandbox &&
+        a.Network == b.Network;
 
     /// <summary>Every field equal but the line the agent was declared on.</summary>
     public static bool SameDeclaration(AgentSpec a, AgentSpec b) =>

@@ -197,17 +197,7 @@ public sealed class SandboxSpec : TestKit, IDisposable
         };
         var plan = LaunchPlanner.Plan(spec, spec.Command, null, "r1", _daemon.Context, new Dictionary<string, string?>(), _ => null, new List<string>());
         Assert.True(plan.Sandboxed);
-        var psi = new ProcessStartInfo(plan.FileName) { RedirectStandardInput = true, RedirectStandardOutput = true, WorkingDirectory = plan.WorkingDirectory };
-        foreach (var arg in plan.Arguments)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        psi.Environment.Clear();
-        foreach (var (key, value) in plan.Environment)
-        {
-            psi.Environment[key] = value;
-        }
+        var psi = plan.StartInfo();
 
         Directory.CreateDirectory(plan.TempDirectory!);
         if (plan.Cgroup is { } cgroup)

@@ -51,6 +51,8 @@ public sealed class LayerReconcilerTests
         { nameof(AgentSpec.Grace), Worker with { Grace = TimeSpan.FromSeconds(3) } },
         { nameof(AgentSpec.PermissionMode), Worker with { PermissionMode = PermissionMode.Bypass } },
         { nameof(AgentSpec.AllowedTools), Worker with { AllowedTools = ["Bash(git:*)", "Bash(npm:*)"] } },
+        { nameof(AgentSpec.Sandbox), Worker with { Sandbox = SandboxMode.Off } },
+        { nameof(AgentSpec.Network), Worker with { Network = NetworkAccess.Closed } },
     };
 
     [Theory]
