@@ -14,8 +14,8 @@ namespace DarkFactory.Actors.Control;
 /// <summary>
 /// The control plane's bridge from the actor system's event stream to live clients (SSE, dashboard).
 /// Every <see cref="IDarkFactoryMessage"/> published on the event stream becomes one <see cref="ServerEvent"/>
-/// named by its manifest, serialized once and offered to each client's bounded queue (never waiting:
-/// a slow client loses its oldest events and is told so). Agent output goes only to the clients that
+/// named by its manifest, serialized once and offered to each client's queue, bounded in bytes (never
+/// waiting: a slow client loses its oldest events and is told so). Agent output goes only to the clients that
 /// asked for that agent. It also turns lifecycle events into <see cref="AgentStatus"/> changes: after
 /// each lifecycle event (coalesced: one query in flight at a time) it asks the factory for the fleet's
 /// status and publishes, on the event stream, the statuses that changed and the agents that are gone.
@@ -48,7 +48,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         Receive<Unsubscribe>(m =>
         {
             _clients.Remove(m.Client);
-            m.Client.Complete();
+            m.Client.Close(); // whatever it still held goes with it
         });
         Receive<RefreshStatus>(_ => RequestStatus());
         Receive<AwaitStatus>(_ =>

@@ -14,24 +14,24 @@ namespace DarkFactory.Host.Api;
 /// manifest (<c>agent-status</c>, <c>agent-lifecycle</c>, <c>scheduler-fired</c>, <c>drift-verdict</c>,
 /// <c>route-chosen</c>, ...), <c>data:</c> its JSON. A new client first gets every agent's status, then
 /// <c>ready</c>. <c>?output=a,b</c> adds those agents' output (<c>agent-output</c>). A client that reads too
-/// slowly loses its oldest events and gets <c>lagged</c> with how many before the next event. A comment
-/// line every 15 s keeps proxies from closing an idle stream.
+/// slowly loses its oldest events (its queue is bounded in bytes: <c>darkfactory.event-client-buffer</c>) and
+/// gets <c>lagged</c> with how many events and bytes before the next event. A comment line every 15 s keeps
+/// proxies from closing an idle stream.
 /// </summary>
 public static class EventsEndpoints
 {
-    public const int ClientCapacity = 4096;
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
     public static void MapEvents(this RouteGroupBuilder api)
     {
         api.MapGet("/events", Stream)
             .WithSummary("Live event stream (text/event-stream)")
-            .WithDescription("Server-sent events: event name = message manifest, data = its JSON. ?output=AGENT[,AGENT] adds those agents' output lines. Slow clients get a 'lagged' event with the number of events dropped.")
+            .WithDescription("Server-sent events: event name = message manifest, data = its JSON. ?output=AGENT[,AGENT] adds those agents' output lines. Each client's queue is bounded in bytes (darkfactory.event-client-buffer, 4 MiB): a slow client loses its oldest events and gets a 'lagged' event {dropped, dropped_bytes} before the next ones.")
             .Produces(200, contentType: "text/event-stream")
             .ProducesProblem(404);
     }
 
-    private static async Task<IResult> Stream(string? output, HttpContext http, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, CancellationToken ct)
+    private static async Task<IResult> Stream(string? output, HttpContext http, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetTelemetry telemetry, CancellationToken ct)
     {
         var agents = new HashSet<string>(StringComparer.Ordinal);
         if (!string.IsNullOrWhiteSpace(output))
@@ -52,7 +52,7 @@ public static class EventsEndpoints
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
-        var client = new EventClient(ClientCapacity, agents);
+        var client = new EventClient(factory.Options.EventClientBytes, agents, telemetry.Events);
         var bridgeRef = await bridge.GetAsync(ct);
         bridgeRef.Tell(new EventBridgeActor.Subscribe(client));
         try
@@ -67,7 +67,7 @@ public static class EventsEndpoints
                 bool more;
                 try
                 {
-                    more = await client.Reader.WaitToReadAsync(idle.Token);
+                    more = await client.WaitToReadAsync(idle.Token);
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
@@ -82,12 +82,12 @@ public static class EventsEndpoints
                 }
 
                 text.Clear();
-                if (client.TakeDropped() is var dropped and > 0)
+                if (client.TakeLagged() is { Any: true } lag)
                 {
-                    text.Append("event: lagged\ndata: {\"dropped\":").Append(dropped).Append("}\n\n");
+                    text.Append("event: lagged\ndata: {\"dropped\":").Append(lag.Events).Append(",\"dropped_bytes\":").Append(lag.Bytes).Append("}\n\n");
                 }
 
-                while (text.Length < 64 * 1024 && client.Reader.TryRead(out var e))
+                while (text.Length < 64 * 1024 && client.TryRead(out var e))
                 {
                     Format(text, e);
                 }
@@ -106,6 +106,7 @@ public static class EventsEndpoints
         }
         finally
         {
+            client.Close(); // at once, not when the bridge gets to it: a client that left holds nothing
             bridgeRef.Tell(new EventBridgeActor.Unsubscribe(client));
         }
 

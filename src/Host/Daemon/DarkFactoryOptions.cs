@@ -17,6 +17,15 @@ public sealed record DarkFactoryOptions
     /// <summary><c>darkfactory.apply-timeout</c>: how long applying a fleet revision (start, SIGHUP, <c>df reload</c>) may take.</summary>
     public TimeSpan ApplyTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary><c>darkfactory.event-client-buffer</c>: the most bytes of events one live client (SSE) may have queued; beyond it the oldest are dropped and the client is told (<c>lagged</c>).</summary>
+    public long EventClientBytes { get; init; } = 4L * 1024 * 1024;
+
+    /// <summary><c>darkfactory.max-task-size</c>: the largest task (UTF-8 bytes) a run may be given through the API; a larger one is answered 413 naming this key.</summary>
+    public long MaxTaskBytes { get; init; } = 1024 * 1024;
+
+    /// <summary><c>darkfactory.max-request-size</c>: the largest request body the API reads; a larger one is answered 413 naming this key.</summary>
+    public long MaxRequestBytes { get; init; } = 8L * 1024 * 1024;
+
     /// <summary>Reads the settings; a missing key keeps its default, a zero or negative duration is refused naming the key.</summary>
     public static DarkFactoryOptions Create(Config config)
     {
@@ -26,7 +35,30 @@ public sealed record DarkFactoryOptions
             AskTimeout = Positive(config, "darkfactory.ask-timeout", defaults.AskTimeout),
             ReviewAskTimeout = Positive(config, "darkfactory.review-ask-timeout", defaults.ReviewAskTimeout),
             ApplyTimeout = Positive(config, "darkfactory.apply-timeout", defaults.ApplyTimeout),
+            EventClientBytes = PositiveSize(config, "darkfactory.event-client-buffer", defaults.EventClientBytes),
+            MaxTaskBytes = PositiveSize(config, "darkfactory.max-task-size", defaults.MaxTaskBytes),
+            MaxRequestBytes = PositiveSize(config, "darkfactory.max-request-size", defaults.MaxRequestBytes),
         };
+    }
+
+    private static long PositiveSize(Config config, string key, long fallback)
+    {
+        if (!config.HasPath(key))
+        {
+            return fallback;
+        }
+
+        long? value;
+        try
+        {
+            value = config.GetByteSize(key);
+        }
+        catch (Exception e) when (e is FormatException or ConfigurationException or OverflowException or ArgumentException)
+        {
+            value = null;
+        }
+
+        return value is > 0 ? value.Value : throw new ConfigurationException($"{key} must be a positive size (for example 4MiB), not '{config.GetString(key)}'");
     }
 
     private static TimeSpan Positive(Config config, string key, TimeSpan fallback)

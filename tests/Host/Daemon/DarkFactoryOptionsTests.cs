@@ -56,3 +56,27 @@ public sealed class DarkFactoryOptionsTests
         Assert.Contains(value, error.Message);
     }
 }
+
+public sealed class DarkFactoryOptionSizeTests
+{
+    [Fact]
+    public void A_size_is_read_with_its_unit()
+    {
+        var options = DarkFactoryOptions.Create(ConfigurationFactory.ParseString("darkfactory.event-client-buffer = 256KiB"));
+
+        Assert.Equal(256 * 1024, options.EventClientBytes);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1MiB")]
+    [InlineData("lots")]
+    public void A_size_that_is_not_positive_is_refused_naming_the_key(string value)
+    {
+        var config = ConfigurationFactory.ParseString($"darkfactory.event-client-buffer = {value}");
+
+        var error = Assert.Throws<ConfigurationException>(() => DarkFactoryOptions.Create(config));
+
+        Assert.Contains("darkfactory.event-client-buffer", error.Message);
+    }
+}
