@@ -353,11 +353,12 @@ public static partial class CliApp
     private static Command Reload()
     {
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var command = new Command("reload", "Re-read the fleet file and apply it by reconciliation (same as SIGHUP).\nExample: ./df reload") { json };
+        var allowEmpty = new Option<bool>("--allow-empty") { Description = "Apply the file even if it stops every agent or every safety agent (refused otherwise: a truncated file looks like that)" };
+        var command = new Command("reload", "Re-read the fleet file and apply it by reconciliation (same as SIGHUP).\nExample: ./df reload") { json, allowEmpty };
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(Data(parse));
-            var (ok, body) = await client.PostJson("/api/reload", null, ct);
+            var (ok, body) = await client.PostJson(parse.GetValue(allowEmpty) ? "/api/reload?allow_empty=true" : "/api/reload", null, ct);
             if (parse.GetValue(json))
             {
                 Print(body);
@@ -372,6 +373,11 @@ public static partial class CliApp
 
             if (!ok)
             {
+                if (Str(body, "refused") is { Length: > 0 } refused)
+                {
+                    Console.Error.WriteLine("df: " + refused);
+                }
+
                 Console.Error.WriteLine("fleet file refused; the running fleet is unchanged");
                 return 1;
             }

@@ -10,20 +10,25 @@ using DarkFactory.Messages.Fleet;
 namespace DarkFactory.Host.Daemon;
 
 /// <summary>The outcome of applying a fleet file: what changed, or why it was refused (the running fleet untouched).</summary>
-public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnlyList<FleetDiagnostic> Diagnostics);
+/// <param name="Refusal">Set when a valid file was refused because it would stop every agent or every safety agent.</param>
+public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnlyList<FleetDiagnostic> Diagnostics, ReloadRefusal? Refusal = null);
 
 /// <summary>
 /// Loads, validates and applies the fleet file: at start, on SIGHUP and on `df reload`. An invalid file
-/// is refused with its errors and never reaches the actors. Reloads are serialized. An applied fleet is in
+/// is refused with its errors and never reaches the actors; so is one that would stop every agent or every
+/// safety agent unless asked for (<see cref="ReloadGuard"/>; SIGHUP never asks). Reloads are serialized. An applied fleet is in
 /// the API's status view when the reload returns (agents added or removed show at once).
 /// </summary>
 public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private FleetSpec? _running;
 
     public string FleetPath { get; } = fleetPath;
 
-    public async Task<ReloadResult> ReloadAsync(FleetSpec? alreadyLoaded = null, CancellationToken cancel = default)
+    /// <param name="alreadyLoaded">The fleet read at start (applied as it is).</param>
+    /// <param name="allowEmpty">Apply even a fleet that stops every agent or every safety agent.</param>
+    public async Task<ReloadResult> ReloadAsync(FleetSpec? alreadyLoaded = null, bool allowEmpty = false, CancellationToken cancel = default)
     {
         await _gate.WaitAsync(cancel);
         try
@@ -53,9 +58,15 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
                 }
 
                 fleet = load.Fleet!;
+                if (ReloadGuard.Check(_running, fleet, allowEmpty) is { } refusal)
+                {
+                    log.LogError("Fleet file {Path} refused: {Reason}; the running fleet is unchanged", FleetPath, refusal.Reason);
+                    return new ReloadResult(false, null, diagnostics, refusal);
+                }
             }
 
             var applied = await factory.Ask<FleetApplied>(new ApplyFleet(fleet), factory.Options.ApplyTimeout, cancel);
+            _running = fleet;
             await ApiEndpoints.AwaitStatus(bridge, factory.Options.AskTimeout, cancel);
             view.Serve();
             return new ReloadResult(true, applied, diagnostics);

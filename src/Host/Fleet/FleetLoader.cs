@@ -90,7 +90,8 @@ public static partial class FleetLoader
         FleetSpec fleet;
         if (stream.Documents.Count == 0)
         {
-            diagnostics.Add(new FleetDiagnostic(DiagnosticSeverity.Warning, fileName, 1, 1, "", "the fleet file is empty"));
+            // an editor truncating the file mid-save, or a `>` racing a SIGHUP, looks like this: never a fleet of nothing
+            diagnostics.Add(new FleetDiagnostic(DiagnosticSeverity.Error, fileName, 1, 1, "", "the fleet file is empty (or only comments): declare `version: 1` and `agents:` (`agents: []` for a fleet with no agents)"));
             fleet = new FleetSpec { CompoundReview = new CompoundReviewSpec { Repo = baseDirectory, Enabled = false } };
         }
         else

@@ -76,7 +76,15 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         };
         if (!f.Has("agents"))
         {
-            Warning(top, "agents", "the fleet declares no agents");
+            if (top.Children.Keys.All(k => k is YamlScalarNode { Value: "version" }))
+            {
+                // a file with nothing but `version: 1` is a half-written file, not a fleet of nothing
+                Error(top, "agents", "the fleet file holds only `version`: no `agents:` section (write `agents: []` for a fleet with no agents)");
+            }
+            else
+            {
+                Warning(top, "agents", "the fleet declares no agents");
+            }
         }
 
         return spec;
