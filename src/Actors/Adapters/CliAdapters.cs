@@ -41,6 +41,18 @@ public static class CliAdapters
         return adapter is null ? [] : adapter.Argv(new AdapterContext(spec, task ?? spec.Task ?? string.Empty, model, null, string.Empty) { AsRoot = Native.IsRoot });
     }
 
+    /// <summary>
+    /// The largest prompt (UTF-8 bytes) an AI CLI gets on its command line: Linux refuses one argument over
+    /// 128 KiB (E2BIG). A larger task is in the run's task file, and the command line asks the CLI to read it.
+    /// </summary>
+    public const int PromptArgumentLimit = 96 * 1024;
+
+    /// <summary>The prompt as the command line carries it: the task itself, or for a task too large for one argument, where to read it.</summary>
+    public static string CommandLinePrompt(string? prompt, string taskFile) =>
+        prompt is null ? string.Empty
+        : prompt.Length <= PromptArgumentLimit / 3 || System.Text.Encoding.UTF8.GetByteCount(prompt) <= PromptArgumentLimit ? prompt
+        : $"Your task is too long for the command line ({System.Text.Encoding.UTF8.GetByteCount(prompt)} bytes). It is in the file {taskFile} (also in $DF_TASK_FILE): read that whole file first and do what it says.";
+
     /// <summary>The program an agent needs on PATH, or null when its argv names an explicit path.</summary>
     public static string? RequiredBinary(AgentSpec spec) =>
         spec.Command.Count > 0 ? spec.Command[0] : CliCatalog.Known.TryGetValue(spec.Cli, out var info) ? info.Binary : null;
@@ -127,10 +139,11 @@ public static class CliAdapters
             resolved = new ResolvedProvider(provider.Name, provider.BaseUrl, key);
         }
 
-        var context = new AdapterContext(spec, prompt ?? string.Empty, model, resolved, LaunchPlanner.RunDirectory(daemon, spec.Name, runId)) { AsRoot = Native.IsRoot };
+        var context = new AdapterContext(spec, CommandLinePrompt(prompt, LaunchPlanner.TaskFile(daemon, spec.Name, runId)), model, resolved, LaunchPlanner.RunDirectory(daemon, spec.Name, runId)) { AsRoot = Native.IsRoot };
         var (env, files) = adapter.Configure(context);
         var command = spec.Command.Count > 0 ? spec.Command : adapter.Argv(context);
-        var plan = LaunchPlanner.Plan(spec, command, prompt, runId, daemon, environment, readSecretFile, secrets, env) with { Stdin = null, Files = files };
+        var plan = LaunchPlanner.Plan(spec, command, prompt, runId, daemon, environment, readSecretFile, secrets, env);
+        plan = plan with { Stdin = null, Files = [.. plan.Files, .. files] };
         return new RunLaunch(plan, adapter, provider?.Name, model);
     }
 }

@@ -60,6 +60,19 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        try
+        {
+            Launch();
+        }
+        catch
+        {
+            RemoveRunDirectory(); // a launch that failed leaves nothing behind
+            throw;
+        }
+    }
+
+    private void Launch()
+    {
         var plan = _run.Plan;
         if (plan.TempDirectory is not null)
         {
@@ -95,7 +108,12 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         catch (Win32Exception e)
         {
             process.Dispose();
-            throw new AgentMisconfiguredException(_run.Agent, $"cannot start '{plan.Arguments.FirstOrDefault(a => !a.StartsWith('-')) ?? plan.FileName}': {e.Message}");
+            var what = $"cannot start '{plan.Arguments.FirstOrDefault(a => !a.StartsWith('-')) ?? plan.FileName}': {e.Message}";
+            // a program that is missing or not executable is the agent's declaration; anything else (E2BIG,
+            // ENOMEM, EAGAIN) is this run's failure, and the agent stays available
+            throw e.NativeErrorCode is Native.ENOENT or Native.EACCES or Native.ENOEXEC or Native.ENOTDIR
+                ? new AgentMisconfiguredException(_run.Agent, what)
+                : new RunStartFailedException(_run.Agent, _run.RunId, what);
         }
 
         _process = process;
@@ -295,6 +313,11 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
 
         _process?.Dispose();
+        RemoveRunDirectory();
+    }
+
+    private void RemoveRunDirectory()
+    {
         if (_run.Plan.TempDirectory is { } temp)
         {
             _ = Task.Run(() =>

@@ -56,6 +56,13 @@ public sealed class AgentMisconfiguredException(string agent, string reason) : E
     public string Reason { get; } = reason;
 }
 
+/// <summary>One run could not be started for a reason of its own (E2BIG, out of memory, too many processes): that run failed, the agent stays available.</summary>
+public sealed class RunStartFailedException(string agent, string runId, string reason) : Exception($"agent '{agent}' run {runId}: {reason}")
+{
+    public string Agent { get; } = agent;
+    public string RunId { get; } = runId;
+}
+
 /// <summary>Where the daemon keeps its things, and who it is (the run marker prefix).</summary>
 public sealed record DaemonContext(string DaemonId, string DataDirectory)
 {
@@ -90,6 +97,16 @@ public static class LaunchPlanner
         "DOTNET_ROOT", "NODE_PATH", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "SSL_CERT_FILE", "SSL_CERT_DIR",
     };
 
+    /// <summary>
+    /// The largest task (UTF-8 bytes) also given in <c>DF_TASK</c>. Linux refuses a single environment string over
+    /// 128 KiB (and all of them over ~2 MiB) with E2BIG; a larger task reaches the agent only as the file
+    /// <c>DF_TASK_FILE</c> and on stdin.
+    /// </summary>
+    public const int TaskEnvLimit = 32 * 1024;
+
+    /// <summary>The task file's name in the run directory (the directory a sandbox binds for the run).</summary>
+    public const string TaskFileName = "task.txt";
+
     // Resolved once: Process.Start would otherwise search PATH on every run start.
     private static readonly string Setsid = Executables.Find("setsid") ?? "setsid";
     private static readonly string Prlimit = Executables.Find("prlimit") ?? "prlimit";
@@ -98,6 +115,13 @@ public static class LaunchPlanner
 
     /// <summary>The run's private directory (its TMPDIR, and HOME of an AI CLI run); removed when the run's actor stops.</summary>
     public static string RunDirectory(DaemonContext daemon, string agent, string runId) => Path.Combine(daemon.TempRoot, agent, runId);
+
+    /// <summary>Where a run's task is written (<c>DF_TASK_FILE</c>).</summary>
+    public static string TaskFile(DaemonContext daemon, string agent, string runId) => Path.Combine(RunDirectory(daemon, agent, runId), TaskFileName);
+
+    /// <summary>Whether a task is small enough to be passed in the environment (<see cref="TaskEnvLimit"/>) too.</summary>
+    public static bool FitsEnvironment(string task) =>
+        task.Length <= TaskEnvLimit / 3 || System.Text.Encoding.UTF8.GetByteCount(task) <= TaskEnvLimit;
 
     /// <param name="argv">The command line the CLI adapter built (argv[0] is the program).</param>
     /// <param name="secrets">Receives every secret value resolved, for redaction.</param>
@@ -162,9 +186,17 @@ public static class LaunchPlanner
         env["DF_AGENT"] = spec.Name;
         env["DF_RUN_ID"] = runId;
         env[ProcessTree.RunMarker] = marker;
+        IReadOnlyList<Adapters.RunFile> taskFiles = [];
         if (task is not null)
         {
-            env["DF_TASK"] = task;
+            // every task as a file in the run's own directory; small ones in DF_TASK too (a large one would fail the exec)
+            var taskFile = TaskFile(daemon, spec.Name, runId);
+            taskFiles = [new Adapters.RunFile(taskFile, task)];
+            env["DF_TASK_FILE"] = taskFile;
+            if (FitsEnvironment(task))
+            {
+                env["DF_TASK"] = task;
+            }
         }
 
         var program = argv[0].Contains('/') ? Path.GetFullPath(argv[0], workdir) : argv[0];
@@ -197,7 +229,7 @@ public static class LaunchPlanner
         wrapped.AddRange(sandbox ?? command);
         var cgroup = daemon.Cgroups.For(spec.Name, runId);
         var (file, arguments) = RunConfinement.Wrap(Setsid, wrapped, cgroup, sandboxed: sandbox is not null);
-        return new LaunchPlan(file, arguments, env, workdir, task, marker, temp) { Cgroup = cgroup, Sandboxed = sandbox is not null };
+        return new LaunchPlan(file, arguments, env, workdir, task, marker, temp) { Cgroup = cgroup, Sandboxed = sandbox is not null, Files = taskFiles };
     }
 
     private static string Resolve(

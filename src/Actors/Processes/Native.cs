@@ -10,6 +10,10 @@ public static partial class Native
     public const int SIGTERM = 15;
     public const int ESRCH = 3;
     public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int ENOEXEC = 8;
+    public const int EACCES = 13;
+    public const int ENOTDIR = 20;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillRaw(int pid, int sig);

@@ -37,6 +37,15 @@ public static class ApiAuth
     public static ApiPrincipal Principal(HttpContext context) =>
         context.Items.TryGetValue(PrincipalKey, out var p) && p is ApiPrincipal principal ? principal : ApiPrincipal.Operator;
 
+    /// <summary>The token of an <c>Authorization: Bearer TOKEN</c> header (the scheme in any case, RFC 9110); empty when there is none.</summary>
+    public static string BearerToken(string header)
+    {
+        var trimmed = header.TrimStart();
+        return trimmed.Length > "Bearer ".Length && trimmed.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && trimmed[6] is ' ' or '\t'
+            ? trimmed[7..].Trim()
+            : string.Empty;
+    }
+
     public static async Task RequireToken(HttpContext context, Func<Task> next)
     {
         if (ApiEndpoints.IsPublic(context.Request.Path))
@@ -46,7 +55,7 @@ public static class ApiAuth
         }
 
         var header = context.Request.Headers.Authorization.ToString();
-        var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : string.Empty;
+        var given = BearerToken(header);
         var services = context.RequestServices;
         var expected = services.GetRequiredService<ApiToken>().Value;
         if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))

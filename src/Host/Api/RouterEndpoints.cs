@@ -66,7 +66,7 @@ public static class RouterEndpoints
             }
             catch (System.Text.Json.JsonException e)
             {
-                return Problem(400, "invalid request body", $"expected {{\"task\": \"...\", \"agent\": \"...\"}}: {e.Message}");
+                return Problem(400, "invalid request body", $"expected {{\"task\": \"...\", \"agent\": \"...\"}}: {ApiProblems.JsonProblem(e)}");
             }
         }
 
