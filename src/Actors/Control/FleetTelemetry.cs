@@ -17,6 +17,8 @@ public sealed class FleetTelemetry : IDisposable
     private readonly Meter _meter;
     private ImmutableDictionary<string, int> _byState = ImmutableDictionary<string, int>.Empty;
     private ImmutableDictionary<string, double> _drift = ImmutableDictionary<string, double>.Empty;
+    private ImmutableDictionary<string, bool> _readiness = ImmutableDictionary<string, bool>.Empty;
+    private long _freeBytes = -1;
 
     public FleetTelemetry()
     {
@@ -34,7 +36,33 @@ public sealed class FleetTelemetry : IDisposable
         Corrections = _meter.CreateCounter<long>("df_drift_corrections", description: "Nightwatch corrections, by action");
         _meter.CreateObservableGauge("df_agents", ObserveStates, description: "Agents by state");
         _meter.CreateObservableGauge("df_drift_score", ObserveDrift, description: "Latest drift score per agent (0..1)");
+        _meter.CreateObservableGauge("df_ready", () => Volatile.Read(ref _readiness) is { Count: > 0 } r && r.Values.All(ok => ok) ? 1 : 0, description: "1 when the daemon is ready (actor tree answers, journal takes writes, disk has room), else 0");
+        _meter.CreateObservableGauge("df_readiness_check", ObserveReadiness, description: "Each readiness check: 1 passed, 0 failed (check = actors | journal | disk)");
+        _meter.CreateObservableGauge("df_data_dir_free_bytes", () => Volatile.Read(ref _freeBytes), unit: "By", description: "Free bytes on the data directory's file system (-1 unknown)");
+        _meter.CreateObservableGauge("df_event_clients", () => Events.Clients, description: "Live event stream clients (SSE) connected");
+        _meter.CreateObservableGauge("df_event_queued_bytes", () => Events.QueuedBytes, unit: "By", description: "Bytes of events queued for live clients, all clients together (each is bounded by darkfactory.event-client-buffer)");
+        _meter.CreateObservableCounter("df_event_dropped", () => Events.DroppedEvents, description: "Events dropped for live clients that read too slowly (each told with a lagged event)");
     }
+
+    /// <summary>
+    /// Every counter family at zero, so alerts and dashboards have their series before the first event
+    /// (a counter is exported only once something was added to it). Call once the exporter listens.
+    /// </summary>
+    public void ExportZeros()
+    {
+        foreach (var counter in new[] { Restarts, Exits, OutputLines, RoutingDecisions, Tokens, Limited, ReviewOutcomes, Corrections })
+        {
+            counter.Add(0);
+        }
+
+        Spend.Add(0);
+    }
+
+    /// <summary>An agent's drift score at 0 until Nightwatch judges it (its series exists from the start).</summary>
+    public void KnowAgent(string agent) => ImmutableInterlocked.TryAdd(ref _drift, agent, 0);
+
+    /// <summary>The live clients' queues (the event stream's endpoint counts its clients here).</summary>
+    public EventQueues Events { get; } = new();
 
     public ActivitySource Source { get; }
     public Counter<long> Restarts { get; }
@@ -51,12 +79,22 @@ public sealed class FleetTelemetry : IDisposable
     /// <summary>Agents per state (every state present, zeros included, so a gauge drops to 0).</summary>
     public void SetStates(ImmutableDictionary<string, int> byState) => Volatile.Write(ref _byState, byState);
 
+    /// <summary>The latest readiness checks (name → passed) and the data directory's free bytes.</summary>
+    public void SetReadiness(ImmutableDictionary<string, bool> checks, long freeBytes)
+    {
+        Volatile.Write(ref _readiness, checks);
+        Volatile.Write(ref _freeBytes, freeBytes);
+    }
+
     public void SetDrift(string agent, double score) => ImmutableInterlocked.AddOrUpdate(ref _drift, agent, score, (_, _) => score);
 
     public void RemoveAgent(string agent) => ImmutableInterlocked.TryRemove(ref _drift, agent, out _);
 
     private IEnumerable<Measurement<int>> ObserveStates() =>
         Volatile.Read(ref _byState).Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("state", p.Key)));
+
+    private IEnumerable<Measurement<int>> ObserveReadiness() =>
+        Volatile.Read(ref _readiness).Select(p => new Measurement<int>(p.Value ? 1 : 0, new KeyValuePair<string, object?>("check", p.Key)));
 
     private IEnumerable<Measurement<double>> ObserveDrift() =>
         Volatile.Read(ref _drift).Select(p => new Measurement<double>(p.Value, new KeyValuePair<string, object?>("agent", p.Key)));

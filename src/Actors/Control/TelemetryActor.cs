@@ -48,7 +48,11 @@ public sealed class TelemetryActor : ReceiveActor
 
     public static Props Props(FleetTelemetry telemetry) => Akka.Actor.Props.Create<TelemetryActor>(telemetry);
 
-    protected override void PreStart() => _topics.Subscribe(Self, typeof(IDarkFactoryMessage));
+    protected override void PreStart()
+    {
+        _topics.Subscribe(Self, typeof(IDarkFactoryMessage));
+        PublishStates(); // every state at 0 from the start
+    }
 
     protected override void PostStop()
     {
@@ -59,6 +63,7 @@ public sealed class TelemetryActor : ReceiveActor
     private void OnStatus(AgentStatus status)
     {
         _states[status.Agent] = status.State;
+        _telemetry.KnowAgent(status.Agent);
         PublishStates();
     }
 

@@ -10,6 +10,7 @@ using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Scheduling;
+using Microsoft.AspNetCore.Mvc;
 
 namespace DarkFactory.Host.Api;
 
@@ -31,8 +32,15 @@ public static partial class ApiEndpoints
     {
         app.Use(ApiProblems.Guard);
         app.Use(ApiAuth.RequireToken);
+        app.Use(ApiProblems.Bodies);
         app.MapDashboard();
         var api = app.MapGroup("/api").WithTags("agents");
+        api.MapGet("/health/ready", async (Readiness readiness, CancellationToken ct) =>
+        {
+            var report = await readiness.CheckAsync(ct);
+            var body = new { status = report.Ready ? "ready" : "not_ready", reason = report.Reason, checks = report.Checks.Select(c => new { name = c.Name, ok = c.Ok, detail = c.Detail }) };
+            return Results.Json(body, DarkFactoryJson.Options, statusCode: report.Ready ? 200 : 503);
+        }).WithSummary("Readiness (public): 200 when the actor tree answers, the journal takes writes and the disk has room; else 503 with the reason").Produces(200).Produces(503);
         api.MapGet("/health", () => Json(new { status = "ok" }))
             .WithSummary("Liveness probe (no token needed)");
         api.MapGet("/status", Status).WithSummary("The daemon and a summary of its fleet");
@@ -75,13 +83,16 @@ public static partial class ApiEndpoints
         api.MapRouterEndpoints();
         api.MapProviderEndpoints();
         MapNightwatch(api);
-        api.MapPost("/reload", async (FleetReloader reloader, CancellationToken ct) =>
+        api.MapPost("/reload", async ([FromQuery(Name = "allow_empty")] bool? allowEmpty, FleetReloader reloader, CancellationToken ct) =>
         {
-            var result = await reloader.ReloadAsync(cancel: ct);
-            return result.Applied
-                ? Json(new { applied = true, changes = result.Changes, diagnostics = result.Diagnostics })
-                : Results.Json(new { applied = false, diagnostics = result.Diagnostics }, DarkFactoryJson.Options, statusCode: 422);
-        }).WithSummary("Re-read fleet.yaml and apply it by reconciliation (422 with diagnostics when invalid)");
+            var result = await reloader.ReloadAsync(allowEmpty: allowEmpty ?? false, cancel: ct);
+            return result switch
+            {
+                { Applied: true } => Json(new { applied = true, changes = result.Changes, diagnostics = result.Diagnostics }),
+                { Refusal: { } refusal } => Results.Json(new { applied = false, refused = refusal.Reason, would_stop = refusal.WouldStop, diagnostics = result.Diagnostics }, DarkFactoryJson.Options, statusCode: 409),
+                _ => Results.Json(new { applied = false, diagnostics = result.Diagnostics }, DarkFactoryJson.Options, statusCode: 422),
+            };
+        }).WithSummary("Re-read fleet.yaml and apply it by reconciliation (422 with diagnostics when invalid; 409 naming the agents when it would stop every agent or every safety agent, unless allow_empty=true)");
         api.MapEvents();
         api.MapCapabilities();
     }
@@ -93,7 +104,7 @@ public static partial class ApiEndpoints
     private static async Task<IResult> Start(string name, HttpRequest request, FactoryClient f, IRequiredActor<EventBridgeActor> bridge, RunTasks tasks, CancellationToken ct)
     {
         string? task = null;
-        if (request.ContentLength > 0)
+        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
         {
             try
             {
@@ -101,8 +112,13 @@ public static partial class ApiEndpoints
             }
             catch (System.Text.Json.JsonException e)
             {
-                return Problem(400, "invalid request body", $"task: expected {{\"task\": \"...\"}}: {e.Message}");
+                return Problem(400, "invalid request body", $"task: expected {{\"task\": \"...\"}}: {ApiProblems.JsonProblem(e)}");
             }
+        }
+
+        if (task is not null && !RunTasks.Fits(task, f.Options.MaxTaskBytes, out var bytes))
+        {
+            return Problem(413, "task too large", $"task: {bytes} bytes, over the limit of {f.Options.MaxTaskBytes} bytes (darkfactory.max-task-size)");
         }
 
         var result = await Command(f, bridge, new StartAgent(name, task, By: ApiAuth.Principal(request.HttpContext).By), ct);

@@ -118,6 +118,7 @@ public static class DaemonHost
         }
 
         await app.StartAsync();
+        app.Services.GetRequiredService<FleetTelemetry>().ExportZeros(); // the exporter listens now
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         data.WriteEndpoint(new DaemonEndpoint(url, token, Environment.ProcessId));
         app.Services.GetRequiredService<RunApi>().Url = url; // runs started from now on get the API and a token of their own
@@ -229,6 +230,9 @@ public static class DaemonHost
         var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
 
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
+        builder.Services.AddSingleton(persistence);
+        builder.Services.AddSingleton<Readiness>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
         builder.Services.AddSingleton<SystemdNotify>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SystemdNotify>());
         builder.Services.AddSingleton(logs);
@@ -240,6 +244,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(statusView);
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // bad parameters -> problem details naming them
         var telemetry = new FleetTelemetry();
+        builder.Services.AddSingleton(telemetry);
         builder.AddDarkFactoryObservability(telemetry);
         builder.Services.AddSingleton(sp => DarkFactoryOptions.Create(sp.GetRequiredService<ActorSystem>().Settings.Config));
         builder.Services.AddSingleton<FactoryClient>();

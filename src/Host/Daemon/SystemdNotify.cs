@@ -11,10 +11,11 @@ namespace DarkFactory.Host.Daemon;
 /// The daemon's side of <c>Type=notify</c> (deploy/systemd/darkfactory.service), through
 /// Microsoft.Extensions.Hosting.Systemd's notifier (inactive without <c>NOTIFY_SOCKET</c>): <c>READY=1</c> once
 /// the fleet is applied (not when the web host starts), <c>WATCHDOG=1</c> every half <c>WATCHDOG_USEC</c> while
-/// the actor system answers (the factory answers a fleet query within that time), <c>STOPPING=1</c> when the
+/// the actor system answers (<see cref="Readiness.ActorTreeAsync"/>: the factory answers a fleet query within that
+/// time), <c>STATUS=</c> the readiness reason when it changes (<see cref="Readiness"/>), <c>STOPPING=1</c> when the
 /// drain begins. A stuck or dead actor system stops feeding the watchdog and systemd restarts the daemon.
 /// </summary>
-public sealed partial class SystemdNotify(ISystemdNotifier notifier, IRequiredActor<FactoryActor> factory, ILogger<SystemdNotify> log) : BackgroundService
+public sealed partial class SystemdNotify(ISystemdNotifier notifier, Readiness readiness, ILogger<SystemdNotify> log) : BackgroundService
 {
     public bool Enabled => notifier.IsEnabled;
 
@@ -56,18 +57,26 @@ public sealed partial class SystemdNotify(ISystemdNotifier notifier, IRequiredAc
         }
 
         var every = interval / 2;
-        var system = await factory.GetAsync(stoppingToken);
         using var timer = new PeriodicTimer(every);
+        string? status = null;
         do
         {
-            try
+            // the watchdog is fed while the actor tree answers (a restart would help); readiness (journal,
+            // disk: a restart would not) goes into the status line systemctl shows
+            if ((await readiness.ActorTreeAsync(every, stoppingToken)).Ok)
             {
-                await system.Ask<AgentsSnapshot>(GetAgents.Instance, every, stoppingToken);
                 notifier.Notify(new ServiceState("WATCHDOG=1"));
             }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            else if (!stoppingToken.IsCancellationRequested)
             {
                 NotFed(log, every.TotalSeconds);
+            }
+
+            var now = readiness.Last is { Ready: false } report ? "not ready: " + report.Reason : readiness.Last is null ? null : "ready";
+            if (now is not null && now != status)
+            {
+                notifier.Notify(new ServiceState("STATUS=" + now));
+                status = now;
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));

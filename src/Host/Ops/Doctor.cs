@@ -23,7 +23,7 @@ public sealed record DoctorOptions(string FleetPath, DataDirectory Data, string 
 /// </summary>
 public static partial class Doctor
 {
-    private const long MinFreeBytes = 512L << 20;
+    internal const long MinFreeBytes = 512L << 20;
     private const long LowFreeBytes = 5L << 30;
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
 
