@@ -8,6 +8,10 @@ namespace DarkFactory.Adapters.Tests;
 /// <summary>What each adapter makes of a run: argv, environment, config files, the provider's key as a secret.</summary>
 public sealed class AdapterPlanTests : IDisposable
 {
+    /// <summary>A run's config files, without its task file (every run with a task has one).</summary>
+    private static IReadOnlyList<RunFile> ConfigFiles(LaunchPlan plan) =>
+        plan.Files.Where(f => Path.GetFileName(f.Path) != LaunchPlanner.TaskFileName).ToList();
+
     private const string Key = "sk-test-0123456789abcdef";
     private readonly DaemonContext _daemon = new("dft-plan", Directory.CreateTempSubdirectory("df-plan-").FullName);
 
@@ -84,12 +88,12 @@ public sealed class AdapterPlanTests : IDisposable
     public void Bypass_maps_to_codex_full_access_and_gemini_yolo()
     {
         var codex = CliAdapters.Plan(Agent(CliCatalog.Codex) with { PermissionMode = PermissionMode.Bypass }, null, Provider(CliCatalog.Codex), null, "r1", _daemon, _env, _ => null, []);
-        Assert.Contains("sandbox_mode = \"danger-full-access\"", Assert.Single(codex.Plan.Files).Content);
+        Assert.Contains("sandbox_mode = \"danger-full-access\"", Assert.Single(ConfigFiles(codex.Plan)).Content);
         var gemini = CliAdapters.Plan(Agent(CliCatalog.Gemini) with { PermissionMode = PermissionMode.Bypass }, null, Provider(CliCatalog.Gemini), null, "r1", _daemon, _env, _ => null, []);
         Assert.Equal("yolo", gemini.Plan.Arguments[gemini.Plan.Arguments.ToList().IndexOf("--approval-mode") + 1]);
 
         var defaults = CliAdapters.Plan(Agent(CliCatalog.Codex), null, Provider(CliCatalog.Codex), null, "r1", _daemon, _env, _ => null, []);
-        Assert.Contains("sandbox_mode = \"workspace-write\"", Assert.Single(defaults.Plan.Files).Content);
+        Assert.Contains("sandbox_mode = \"workspace-write\"", Assert.Single(ConfigFiles(defaults.Plan)).Content);
     }
 
     [Fact]
@@ -99,7 +103,7 @@ public sealed class AdapterPlanTests : IDisposable
 
         var home = Env(launch, "CODEX_HOME");
         Assert.StartsWith(launch.Plan.TempDirectory!, home, StringComparison.Ordinal);
-        var config = Assert.Single(launch.Plan.Files);
+        var config = Assert.Single(ConfigFiles(launch.Plan));
         Assert.Equal(Path.Combine(home, "config.toml"), config.Path);
         Assert.Contains("base_url = \"http://127.0.0.1:9999/v1\"", config.Content);
         Assert.Contains("model_provider = \"df\"", config.Content);
@@ -116,7 +120,7 @@ public sealed class AdapterPlanTests : IDisposable
     {
         var (launch, _) = Plan(CliCatalog.OpenCode);
 
-        var config = Assert.Single(launch.Plan.Files);
+        var config = Assert.Single(ConfigFiles(launch.Plan));
         Assert.Equal(Path.Combine(Env(launch, "XDG_CONFIG_HOME"), "opencode", "opencode.json"), config.Path);
         Assert.Contains("\"baseURL\":\"http://127.0.0.1:9999/v1\"", config.Content);
         Assert.Contains("\"apiKey\":\"{env:OPENAI_API_KEY}\"", config.Content);
@@ -132,7 +136,7 @@ public sealed class AdapterPlanTests : IDisposable
     {
         var (launch, _) = Plan(CliCatalog.Gemini);
 
-        var settings = Assert.Single(launch.Plan.Files);
+        var settings = Assert.Single(ConfigFiles(launch.Plan));
         Assert.Equal(Path.Combine(Env(launch, "HOME"), ".gemini", "settings.json"), settings.Path);
         Assert.Contains("\"selectedType\":\"gemini-api-key\"", settings.Content);
         Assert.Contains("\"enableAutoUpdate\":false", settings.Content);
@@ -193,7 +197,8 @@ public sealed class AdapterPlanTests : IDisposable
 
         Assert.Null(launch.Adapter);
         Assert.Equal("t", launch.Plan.Stdin);
-        Assert.Empty(launch.Plan.Files);
+        Assert.Empty(ConfigFiles(launch.Plan)); // only the task file (DF_TASK_FILE)
+        Assert.Equal(LaunchPlanner.TaskFileName, Path.GetFileName(Assert.Single(launch.Plan.Files).Path));
         Assert.Equal(Messages.Agents.OutputKind.Text, CliAdapters.Classifier(CliCatalog.Command)(Messages.Agents.OutputStream.Stdout, "{\"type\":\"result\"}"));
     }
 
