@@ -7,7 +7,7 @@ namespace DarkFactory.Actors.Nightwatch;
 /// How raw signals become drift components in [0, 1] (1 = that signal alone is critical drift). With the
 /// default thresholds (0.10 / 0.20 / 0.40 / 0.70) each signal alone reaches each level:
 /// errors 2 / 4 / 8 / 14 error lines in the window; failed tool calls 1 / 2 / 4 / 7; health: a run killed
-/// (max runtime, stop timeout) 0.10, a crash 0.15 (1 / 2 / 3 / 5 crashes), quarantine 0.70; stall: silence of 1/4, 1/2, 1 and
+/// (max runtime, stop timeout) 0.10, a crash 0.15 (1 / 2 / 3 / 5 crashes) times <see cref="WatchProfile.CrashWeight"/>, quarantine 0.70; stall: silence of 1/4, 1/2, 1 and
 /// 1.75 × <c>stall_after</c> while running; loops: the same line 2 / 4 / 8 / 14 times for
 /// <c>loop_repeats: 5</c> (scaled by it); cost: a burn rate (spend in the window, per hour) of 1/7, 2/7, 4/7 and 1 × <c>max_burn_per_hour</c>.
 /// </summary>
@@ -44,6 +44,7 @@ public sealed class AgentSignals
     private int _maxRepeat;
     private DateTimeOffset _maxRepeatAt;
     private DateTimeOffset _lastActivity;
+    private int _openToolCalls;
 
     public AgentSignals(TimeSpan window)
     {
@@ -61,6 +62,12 @@ public sealed class AgentSignals
 
     public long Lines { get; private set; }
 
+    /// <summary>What the judgements fit to (the agent's kind and supervision); <see cref="WatchProfile.Default"/> until the fleet says.</summary>
+    public WatchProfile Profile { get; set; } = WatchProfile.Default;
+
+    /// <summary>Tool calls of the current run without their result yet: silence meanwhile is the tool working, not a stall.</summary>
+    public int OpenToolCalls => _openToolCalls;
+
     /// <summary>One output line, as the adapter classified it; <paramref name="errorText"/> = a plain line matched an error pattern.</summary>
     public void Line(OutputKind kind, string text, bool errorText, DateTimeOffset at)
     {
@@ -77,12 +84,20 @@ public sealed class AgentSignals
 
         if (kind is OutputKind.Text or OutputKind.Error)
         {
-            TrackRepeat(LineHash(text, out var length), length, at);
+            if (Profile.LoopsInText)
+            {
+                TrackRepeat(LineHash(text, out var length), length, at);
+            }
         }
         else if (kind == OutputKind.ToolCall)
         {
             // the same call again carries new ids: compare what it calls, not the line
             TrackRepeat(ToolCallSignature.Hash(text, out var length), length, at);
+            _openToolCalls++;
+        }
+        else if (kind is OutputKind.ToolResult or OutputKind.ToolError && _openToolCalls > 0)
+        {
+            _openToolCalls--;
         }
     }
 
@@ -96,6 +111,7 @@ public sealed class AgentSignals
             case LifecycleKind.Started:
                 Running = true;
                 _lastActivity = at;
+                _openToolCalls = 0;
                 break;
             case LifecycleKind.Crashed:
                 Running = false;
@@ -127,6 +143,7 @@ public sealed class AgentSignals
 
         _repeats.Clear();
         _maxRepeat = 0;
+        _openToolCalls = 0;
         _lastActivity = at;
     }
 
@@ -149,7 +166,7 @@ public sealed class AgentSignals
         }
 
         var stall = 0.0;
-        if (Running && stallAfter > TimeSpan.Zero)
+        if (Running && stallAfter > TimeSpan.Zero && Profile.StallWatched && _openToolCalls == 0)
         {
             var silent = (now - _lastActivity) / stallAfter;
             stall = silent >= 0.25 ? silent * DriftCalibration.StallAtStallAfter : 0;
@@ -167,7 +184,7 @@ public sealed class AgentSignals
         return new DriftComponents(
             Errors: Clamp(errors * DriftCalibration.PerErrorLine),
             ToolFailures: Clamp(tools * DriftCalibration.PerToolFailure),
-            Health: Clamp((crashes * DriftCalibration.PerCrash) + (kills * DriftCalibration.PerKill) + (quarantines * DriftCalibration.Quarantine)),
+            Health: Clamp((crashes * DriftCalibration.PerCrash * Profile.CrashWeight) + (kills * DriftCalibration.PerKill) + (quarantines * DriftCalibration.Quarantine)),
             Stall: Clamp(stall),
             Loops: Clamp(loops),
             Cost: Clamp(costC));

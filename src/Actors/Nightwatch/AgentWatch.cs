@@ -25,6 +25,8 @@ public sealed class AgentWatch(string agent, TimeSpan window)
     private readonly Queue<string> _routeOrder = new();
     private DateTimeOffset _lastLimitAt;
     private string? _lastLimitRun;
+    private DateTimeOffset? _criticalSince;
+    private DateTimeOffset? _calmSince;
 
     public string Agent { get; } = agent;
 
@@ -49,6 +51,12 @@ public sealed class AgentWatch(string agent, TimeSpan window)
 
     /// <summary>Stopped by the ladder (critical) until something starts it again.</summary>
     public bool Stopped { get; private set; }
+
+    /// <summary>The highest rung fired in the current climb of the ladder (null: none); the climb ends after a calm window.</summary>
+    public CorrectionAction? Rung { get; private set; }
+
+    /// <summary>When <see cref="Rung"/> fired.</summary>
+    public DateTimeOffset RungAt { get; private set; }
 
     /// <summary>The provider and model of the agent's current run, as the router chose them.</summary>
     public string? Provider { get; private set; }
@@ -86,7 +94,11 @@ public sealed class AgentWatch(string agent, TimeSpan window)
         if (e.Kind == LifecycleKind.Started)
         {
             RunId = e.RunId;
-            Stopped = false; // an operator (or the ladder's resume) started it again
+            if (Stopped)
+            {
+                // an operator started it again after the ladder's stop: a new climb
+                (Stopped, Rung, _criticalSince) = (false, null, null);
+            }
         }
     }
 
@@ -132,14 +144,18 @@ public sealed class AgentWatch(string agent, TimeSpan window)
         return true;
     }
 
-    /// <summary>The pause is over.</summary>
-    public void Resumed() => Paused = false;
+    /// <summary>The pause is over (the climb goes on from the pause: the next rung is the stop).</summary>
+    public void Resumed() => (Paused, _calmSince) = (false, null);
+
+    /// <summary>A pause recorded before the daemon restarted and not over yet holds again.</summary>
+    public void PauseRestored(DateTimeOffset at) => (Paused, Rung, RungAt) = (true, CorrectionAction.Pause, at);
 
     // ---------------------------------------------------------------- judging and correcting
 
     /// <summary>
     /// Scores the window now: the new level (hysteresis on the way down), a verdict when it changed, and the rung due
-    /// (none while paused or stopped, or within the rung's cooldown). When the drift is the crashes themselves, a
+    /// (none while paused or stopped, or within the rung's cooldown; one rung at a time, <see cref="DriftPolicy.Climb"/>;
+    /// the climb is forgotten after a whole window at the normal level). When the drift is the crashes themselves, a
     /// restart is due as a hint only: the layer has already restarted the agent with a fresh context, and a second
     /// restart would cut its new run short (the restart rung is spent for its cooldown all the same).
     /// </summary>
@@ -156,7 +172,16 @@ public sealed class AgentWatch(string agent, TimeSpan window)
             Level = level;
         }
 
-        if (level == DriftLevel.Normal || Paused || Stopped || DriftPolicy.Due(level, _lastFired, now, spec.Cooldown) is not { } action)
+        _criticalSince = level == DriftLevel.Critical ? _criticalSince ?? now : null;
+        _calmSince = level == DriftLevel.Normal ? _calmSince ?? now : null;
+        if (_calmSince is { } calm && !Paused && !Stopped && now - calm >= spec.Window)
+        {
+            Rung = null;
+        }
+
+        if (level == DriftLevel.Normal || Paused || Stopped
+            || DriftPolicy.Climb(level, Rung, RungAt, _criticalSince, now) is not { } step
+            || DriftPolicy.Due(step, _lastFired, now, spec.Cooldown) is not { } action)
         {
             return new Judgement(verdict, null);
         }
@@ -164,6 +189,7 @@ public sealed class AgentWatch(string agent, TimeSpan window)
         if (action == CorrectionAction.Restart && DriftPolicy.Dominant(c, spec).Signal == DriftSignal.Health)
         {
             _lastFired[action] = now;
+            Climbed(action, now);
             action = CorrectionAction.Hint;
         }
 
@@ -184,6 +210,7 @@ public sealed class AgentWatch(string agent, TimeSpan window)
         var correction = new DriftCorrection(
             Agent, now, Level, action, Score, DriftPolicy.Reason(Score, Level, c, spec), DriftPolicy.Hint(c, spec), RunId, provider ?? agentSpec.Provider);
         _lastFired[action] = now;
+        Climbed(action, now);
         if (action != CorrectionAction.Hint)
         {
             Signals.ResetOutputSignals(now);
@@ -192,6 +219,14 @@ public sealed class AgentWatch(string agent, TimeSpan window)
         Paused = action == CorrectionAction.Pause;
         Stopped = action == CorrectionAction.Stop;
         return (correction, model ?? agentSpec.Model);
+    }
+
+    private void Climbed(CorrectionAction action, DateTimeOffset now)
+    {
+        if (Rung is not { } on || action >= on)
+        {
+            (Rung, RungAt) = (action, now);
+        }
     }
 
     private void Blame(string runId)

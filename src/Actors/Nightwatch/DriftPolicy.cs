@@ -78,12 +78,50 @@ public static class DriftPolicy
     /// </summary>
     public static CorrectionAction? Due(DriftLevel level, IReadOnlyDictionary<CorrectionAction, DateTimeOffset> lastFired, DateTimeOffset now, TimeSpan cooldown)
     {
-        if (ActionFor(level) is not { } action)
+        return ActionFor(level) is { } action ? Due(action, lastFired, now, cooldown) : null;
+    }
+
+    /// <summary>Rung <paramref name="action"/>, or null when it fired for this agent less than <paramref name="cooldown"/> ago.</summary>
+    public static CorrectionAction? Due(CorrectionAction action, IReadOnlyDictionary<CorrectionAction, DateTimeOffset> lastFired, DateTimeOffset now, TimeSpan cooldown)
+    {
+        return lastFired.TryGetValue(action, out var last) && now - last < cooldown ? null : action;
+    }
+
+    /// <summary>Least time between two rungs of one climb: the rung below gets this long to work before the next one.</summary>
+    public static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
+
+    /// <summary>Critical drift held this long without a break is overwhelming and lasting: the stop is due whatever rung the climb is on.</summary>
+    public static readonly TimeSpan Lasting = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The rung the ladder may take now (before cooldowns): the level's rung, but one rung at a time (issue 15,
+    /// finding 8). A climb starts with a hint; the next rung up is allowed only when the rung below fired at
+    /// least <see cref="Settle"/> ago. Only evidence that is overwhelming AND lasting — the critical level held for
+    /// <see cref="Lasting"/> — goes straight to the stop.
+    /// </summary>
+    /// <param name="level">The level judged now.</param>
+    /// <param name="rung">The highest rung fired in the current climb; null: no climb.</param>
+    /// <param name="rungAt">When <paramref name="rung"/> fired.</param>
+    /// <param name="criticalSince">Since when the level has been critical without a break; null: it is not.</param>
+    public static CorrectionAction? Climb(DriftLevel level, CorrectionAction? rung, DateTimeOffset rungAt, DateTimeOffset? criticalSince, DateTimeOffset now)
+    {
+        if (ActionFor(level) is not { } wanted)
         {
             return null;
         }
 
-        return lastFired.TryGetValue(action, out var last) && now - last < cooldown ? null : action;
+        if (level == DriftLevel.Critical && criticalSince is { } since && now - since >= Lasting)
+        {
+            return CorrectionAction.Stop;
+        }
+
+        if (rung is not { } on)
+        {
+            return CorrectionAction.Hint;
+        }
+
+        var allowed = now - rungAt >= Settle && on < CorrectionAction.Stop ? on + 1 : on;
+        return wanted < allowed ? wanted : allowed;
     }
 
     /// <summary>The strongest component, by its weighted value (the first in <see cref="DriftComponents"/> order on a tie).</summary>

@@ -38,6 +38,10 @@ public sealed class NightwatchActor : PersistentActorBase
     private readonly Dictionary<string, AgentWatch> _watches = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AgentSpec> _agents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ProviderSpec> _providers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WatchProfile> _profiles = new(StringComparer.Ordinal);
+
+    // agents whose pause, recorded before the daemon restarted, still holds: their first start is stopped again
+    private readonly HashSet<string> _pausesRestored = new(StringComparer.Ordinal);
     private NightwatchSpec _spec = new();
     private LinePatterns _patterns = LinePatterns.From(new NightwatchSpec());
     private bool _hintsResent;
@@ -122,9 +126,11 @@ public sealed class NightwatchActor : PersistentActorBase
         var windowChanged = _spec.Window != fleet.Nightwatch.Window;
         _spec = fleet.Nightwatch;
         _agents.Clear();
+        _profiles.Clear();
         foreach (var a in fleet.Agents)
         {
             _agents[a.Name] = a;
+            _profiles[a.Name] = WatchProfile.For(a, fleet.Layer(a.Layer));
         }
 
         _providers.Clear();
@@ -143,9 +149,16 @@ public sealed class NightwatchActor : PersistentActorBase
             _watches.Clear();
         }
 
+        foreach (var (name, w) in _watches)
+        {
+            w.Signals.Profile = _profiles[name];
+        }
+
         _mentions.Fleet(fleet);
         if (!_hintsResent)
         {
+            RestorePauses();
+
             // hints recorded before a daemon restart still go into the agents' next runs
             _hintsResent = true;
             foreach (var (agent, hint) in _state.PendingHints)
@@ -155,6 +168,29 @@ public sealed class NightwatchActor : PersistentActorBase
                     _factory.Tell(new AgentHint(agent, hint), Self);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Pauses recorded before the daemon restarted and not over yet hold again (issue 15, finding 8): the agent is
+    /// stopped (now, and again at its first start, since its layer may autostart it after this) and started when
+    /// the pause ends. The router keeps its own record of the route to avoid.
+    /// </summary>
+    private void RestorePauses()
+    {
+        var now = Now;
+        foreach (var agent in _agents.Keys)
+        {
+            if (_state.LastCorrection(agent) is not { Action: CorrectionAction.Pause } pause || pause.At + _spec.PauseFor <= now)
+            {
+                continue;
+            }
+
+            WatchOf(agent).PauseRestored(pause.At);
+            _pausesRestored.Add(agent);
+            _log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, pause.At + _spec.PauseFor);
+            _factory.Tell(new StopAgent(agent, Requester.Nightwatch), Self);
+            Timers.StartSingleTimer("resume-" + agent, new Resume(agent), pause.At + _spec.PauseFor - now);
         }
     }
 
@@ -206,6 +242,12 @@ public sealed class NightwatchActor : PersistentActorBase
 
         var w = WatchOf(e.Agent);
         w.Apply(e);
+        if (e.Kind == LifecycleKind.Started && w.Paused && _pausesRestored.Remove(e.Agent))
+        {
+            _log.Info("Agent [{0}] started while its pause holds: stopping it until the pause ends", e.Agent);
+            _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
+        }
+
         if (e.Kind == LifecycleKind.Started && _state.PendingHints.ContainsKey(e.Agent))
         {
             PersistAsync(new DriftHintUsed(e.Agent, e.At, e.RunId), Persisted);
@@ -312,6 +354,7 @@ public sealed class NightwatchActor : PersistentActorBase
 
     private void OnResume(Resume msg)
     {
+        _pausesRestored.Remove(msg.Agent);
         if (_watches.TryGetValue(msg.Agent, out var w) && w.Paused)
         {
             w.Resumed();
@@ -393,6 +436,7 @@ public sealed class NightwatchActor : PersistentActorBase
         if (!_watches.TryGetValue(agent, out var w))
         {
             w = new AgentWatch(agent, _spec.Window);
+            w.Signals.Profile = _profiles.GetValueOrDefault(agent, WatchProfile.Default);
             _watches[agent] = w;
         }
 

@@ -64,10 +64,14 @@ public sealed class AgentWatchTests
         w.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0, "r2")); // health 0.30: moderate
 
         var j = w.Judge(T0, Spec);
-
         Assert.Equal(DriftLevel.Moderate, j.Verdict!.Level);
-        Assert.Equal(CorrectionAction.Hint, j.Due);
-        Assert.Equal(T0, w.LastFired[CorrectionAction.Restart]);
+        Assert.Equal(CorrectionAction.Hint, j.Due); // a climb starts with a hint
+        w.Correct(CorrectionAction.Hint, T0, Spec, Coder);
+
+        var later = T0 + DriftPolicy.Settle;
+        Assert.Equal(CorrectionAction.Hint, w.Judge(later, Spec).Due); // the restart rung, as a hint
+        Assert.Equal(later, w.LastFired[CorrectionAction.Restart]);
+        Assert.Equal(CorrectionAction.Restart, w.Rung);
     }
 
     [Fact]
@@ -75,8 +79,13 @@ public sealed class AgentWatchTests
     {
         var w = Watch();
         Errors(w, "r1", 9, T0); // 0.45: severe
-        Assert.Equal(CorrectionAction.Pause, w.Judge(T0, Spec).Due);
-        w.Correct(CorrectionAction.Pause, T0, Spec, Coder);
+        Assert.Equal(CorrectionAction.Hint, w.Judge(T0, Spec).Due);
+        w.Correct(CorrectionAction.Hint, T0, Spec, Coder);
+        Assert.Equal(CorrectionAction.Restart, w.Judge(T0.AddSeconds(30), Spec).Due);
+        w.Correct(CorrectionAction.Restart, T0.AddSeconds(30), Spec, Coder); // a fresh context: the errors are forgotten
+        Errors(w, "r2", 9, T0.AddSeconds(60));
+        Assert.Equal(CorrectionAction.Pause, w.Judge(T0.AddSeconds(60), Spec).Due);
+        w.Correct(CorrectionAction.Pause, T0.AddSeconds(60), Spec, Coder);
         Assert.True(w.Paused);
 
         Errors(w, "r1", 20, T0.AddMinutes(3));
@@ -90,7 +99,7 @@ public sealed class AgentWatchTests
         Assert.Null(w.Judge(T0.AddMinutes(6), Spec).Due);
         w.Apply(new AgentLifecycle("coder", LifecycleKind.Started, T0.AddMinutes(6), "r2"));
         Assert.False(w.Stopped);
-        Assert.Equal(CorrectionAction.Stop, w.Judge(T0.AddMinutes(6), Spec).Due);
+        Assert.Equal(CorrectionAction.Hint, w.Judge(T0.AddMinutes(6), Spec).Due); // started again by an operator: a new climb
     }
 
     [Fact]
@@ -168,5 +177,126 @@ public sealed class AgentWatchTests
         Assert.False(w.LimitSeen("r1", T0.AddSeconds(9), debounce));
         Assert.True(w.LimitSeen("r2", T0.AddSeconds(9), debounce)); // another run
         Assert.True(w.LimitSeen("r2", T0.AddSeconds(19), debounce));
+    }
+
+    // ---------------------------------------------------------------- issue 15, finding 8: healthy agents are left alone
+
+    private static AgentWatch Watch(AgentSpec agent, LayerSpec? layer = null)
+    {
+        var w = new AgentWatch(agent.Name, Spec.Window);
+        w.Signals.Profile = WatchProfile.For(agent, layer ?? LayerSpec.Default(agent.Layer));
+        return w;
+    }
+
+    private static void Lines(AgentWatch w, string text, int count, DateTimeOffset at, OutputKind kind = OutputKind.Text)
+    {
+        w.Output("r1");
+        for (var i = 0; i < count; i++)
+        {
+            w.Line("r1", new OutputLine(OutputStream.Stdout, text, kind), errorText: false, at);
+        }
+    }
+
+    [Fact]
+    public void A_burst_of_critical_evidence_starts_the_climb_with_a_hint_and_stops_only_when_it_lasts()
+    {
+        var w = Watch();
+        Errors(w, "r1", 14, T0); // 0.70: critical at once
+
+        var first = w.Judge(T0, Spec);
+        Assert.Equal(DriftLevel.Critical, first.Verdict!.Level);
+        Assert.Equal(CorrectionAction.Hint, first.Due); // not straight to the top of the ladder
+        w.Correct(CorrectionAction.Hint, T0, Spec, Coder);
+
+        Assert.Null(w.Judge(T0.AddSeconds(10), Spec).Due); // the hint gets its time
+        Assert.Equal(CorrectionAction.Restart, w.Judge(T0 + DriftPolicy.Settle, Spec).Due); // one rung up, not two
+        Assert.Equal(CorrectionAction.Stop, w.Judge(T0 + DriftPolicy.Lasting, Spec).Due); // overwhelming AND lasting
+    }
+
+    [Fact]
+    public void The_climb_is_forgotten_after_a_whole_calm_window()
+    {
+        var w = Watch();
+        Errors(w, "r1", 4, T0);
+        Assert.Equal(CorrectionAction.Hint, w.Judge(T0, Spec).Due);
+        w.Correct(CorrectionAction.Hint, T0, Spec, Coder);
+        Assert.Equal(CorrectionAction.Hint, w.Rung);
+
+        var calm = T0 + Spec.Window + TimeSpan.FromSeconds(1); // the errors left the window
+        Assert.Equal(DriftLevel.Normal, w.Judge(calm, Spec).Verdict!.Level);
+        Assert.Equal(CorrectionAction.Hint, w.Rung); // calm, but not for a whole window yet
+        w.Judge(calm + Spec.Window, Spec);
+        Assert.Null(w.Rung);
+    }
+
+    [Fact]
+    public void A_plain_commands_repeated_line_is_a_heartbeat_but_an_ai_clis_repeated_line_or_tool_call_is_a_loop()
+    {
+        var command = Watch(new AgentSpec { Name = "ticker", Cli = CliCatalog.Command, Layer = LayerName.Safety });
+        Lines(command, "heartbeat: all systems nominal", 200, T0);
+        Lines(command, "y", 200, T0); // `yes`
+        Lines(command, "yyyyyyyyyyyyyyyyyyyy", 200, T0);
+        var quiet = command.Judge(T0, Spec);
+        Assert.Equal(0, command.Components.Loops);
+        Assert.Equal(new Judgement(null, null), quiet);
+
+        var ai = Watch(Coder);
+        Lines(ai, "I will run the tests again to check.", 14, T0);
+        Assert.Equal(DriftLevel.Critical, ai.Judge(T0, Spec).Verdict!.Level);
+        Assert.Equal(0.7, ai.Components.Loops, 3);
+
+        var tools = Watch(Coder);
+        Lines(tools, """{"name":"Bash","input":{"command":"npm test"}}""", 14, T0, OutputKind.ToolCall);
+        Assert.Equal(DriftLevel.Critical, tools.Judge(T0, Spec).Verdict!.Level);
+    }
+
+    [Fact]
+    public void A_silent_command_is_not_stalled_and_an_ai_cli_is_not_while_a_tool_call_is_open()
+    {
+        var silent = Watch(new AgentSpec { Name = "watcher", Cli = CliCatalog.Command });
+        silent.Apply(new AgentLifecycle("watcher", LifecycleKind.Started, T0, "r1"));
+        silent.Judge(T0 + (Spec.StallAfter * 10), Spec);
+        Assert.Equal((0.0, DriftLevel.Normal), (silent.Components.Stall, silent.Level));
+
+        var ai = Watch(Coder);
+        ai.Apply(new AgentLifecycle("coder", LifecycleKind.Started, T0, "r1"));
+        Lines(ai, """{"name":"Bash","input":{"command":"dotnet test"}}""", 1, T0, OutputKind.ToolCall);
+        ai.Judge(T0 + (Spec.StallAfter * 2), Spec); // a long test run
+        Assert.Equal(0, ai.Components.Stall);
+
+        var done = T0 + (Spec.StallAfter * 2);
+        Lines(ai, "tests passed", 1, done, OutputKind.ToolResult);
+        ai.Judge(done + Spec.StallAfter, Spec); // the tool answered, then the agent went silent
+        Assert.Equal(DriftCalibration.StallAtStallAfter, ai.Components.Stall);
+    }
+
+    [Fact]
+    public void Crashes_weigh_what_the_layers_quarantine_after_says()
+    {
+        var tolerant = Watch(Coder with { Layer = LayerName.Core }, LayerSpec.Default(LayerName.Core) with { QuarantineAfter = 1000 });
+        var strict = Watch(Coder with { Layer = LayerName.Core });
+        foreach (var w in new[] { tolerant, strict })
+        {
+            foreach (var run in new[] { "r1", "r2", "r3" })
+            {
+                w.Apply(new AgentLifecycle("coder", LifecycleKind.Started, T0, run));
+                w.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0, run));
+            }
+        }
+
+        Assert.Equal(new Judgement(null, null), tolerant.Judge(T0, Spec)); // 1000 tolerated: 3 crashes are no drift
+        Assert.Equal(DriftLevel.Normal, tolerant.Level);
+        Assert.Equal(DriftLevel.Severe, strict.Judge(T0, Spec).Verdict!.Level); // the calibration: quarantine_after 5
+    }
+
+    [Fact]
+    public void A_restored_pause_holds_the_ladder_and_its_climb_goes_on_to_the_stop()
+    {
+        var w = Watch();
+        w.PauseRestored(T0);
+        Errors(w, "r1", 20, T0.AddMinutes(1));
+        Assert.Null(w.Judge(T0.AddMinutes(1), Spec).Due);
+        w.Resumed();
+        Assert.Equal(CorrectionAction.Stop, w.Judge(T0.AddMinutes(1), Spec).Due);
     }
 }

@@ -260,4 +260,22 @@ public sealed class DriftPolicyTests
         Assert.Equal(["errors", "tool_failures", "health", "stall", "loops", "cost"], NightwatchSpec.SignalNames);
         Assert.All(DriftSignals.All, s => Assert.Equal($"\"{s.Name()}\"", System.Text.Json.JsonSerializer.Serialize(s, DarkFactory.Messages.DarkFactoryJson.Options)));
     }
+
+    [Fact]
+    public void The_ladder_climbs_one_rung_at_a_time_unless_critical_drift_lasts()
+    {
+        var none = (CorrectionAction?)null;
+        Assert.Equal(CorrectionAction.Hint, DriftPolicy.Climb(DriftLevel.Critical, none, T0, T0, T0));
+        Assert.Equal(CorrectionAction.Hint, DriftPolicy.Climb(DriftLevel.Severe, CorrectionAction.Hint, T0, null, T0.AddSeconds(29)));
+        Assert.Equal(CorrectionAction.Restart, DriftPolicy.Climb(DriftLevel.Severe, CorrectionAction.Hint, T0, null, T0 + DriftPolicy.Settle));
+        Assert.Equal(CorrectionAction.Pause, DriftPolicy.Climb(DriftLevel.Critical, CorrectionAction.Restart, T0, null, T0 + DriftPolicy.Settle));
+        Assert.Equal(CorrectionAction.Stop, DriftPolicy.Climb(DriftLevel.Critical, CorrectionAction.Pause, T0, null, T0 + DriftPolicy.Settle));
+        Assert.Equal(CorrectionAction.Hint, DriftPolicy.Climb(DriftLevel.Minor, CorrectionAction.Pause, T0, null, T0 + DriftPolicy.Settle)); // never above the level's rung
+        Assert.Null(DriftPolicy.Climb(DriftLevel.Normal, CorrectionAction.Pause, T0, null, T0));
+
+        // overwhelming (critical) and lasting: the stop, whatever rung the climb is on
+        Assert.Equal(CorrectionAction.Hint, DriftPolicy.Climb(DriftLevel.Critical, none, T0, T0, T0 + DriftPolicy.Lasting - TimeSpan.FromSeconds(1)));
+        Assert.Equal(CorrectionAction.Stop, DriftPolicy.Climb(DriftLevel.Critical, none, T0, T0, T0 + DriftPolicy.Lasting));
+        Assert.Equal(CorrectionAction.Stop, DriftPolicy.Climb(DriftLevel.Critical, CorrectionAction.Hint, T0, T0, T0 + DriftPolicy.Lasting));
+    }
 }

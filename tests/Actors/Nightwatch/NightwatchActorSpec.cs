@@ -126,7 +126,8 @@ public sealed class NightwatchActorSpec : TestKit
         Assert.Equal(LifecycleKind.Corrected, recorded.Kind);
         Assert.Contains("hint for the next task", recorded.Detail);
 
-        // two more errors: moderate -> restart with fresh context and the hint
+        // the hint gets its time to work; two more errors: moderate -> restart with fresh context and the hint
+        Advance(DriftPolicy.Settle);
         Print("coder", "error: aborting due to 2 previous errors", "error: could not compile `parser`");
         var moderate = await Next<DriftVerdict>();
         Assert.Equal(DriftLevel.Moderate, moderate.Level);
@@ -154,6 +155,8 @@ public sealed class NightwatchActorSpec : TestKit
         }
 
         Lifecycle("coder", LifecycleKind.Started, "run3");
+        Assert.Equal(CorrectionAction.Hint, (await Next<DriftCorrection>()).Action); // the climb starts with a hint
+        Advance(DriftPolicy.Settle);
         var moderate = await Next<DriftCorrection>(c => c.Level == DriftLevel.Moderate);
         Assert.Equal(CorrectionAction.Hint, moderate.Action);
         Assert.Contains("crashed", moderate.Hint);
@@ -227,6 +230,13 @@ public sealed class NightwatchActorSpec : TestKit
         Lifecycle("coder", LifecycleKind.Started, "run3");
         Routed("run4", "backup");
         Lifecycle("coder", LifecycleKind.Crashed, "run3");
+        Lifecycle("coder", LifecycleKind.Started, "run4");
+
+        // one rung at a time: hint, restart (as a hint: the layer restarted it), then the pause
+        await Drift(nw); // the events are judged at this time
+        Advance(DriftPolicy.Settle);
+        await Drift(nw);
+        Advance(DriftPolicy.Settle);
 
         var pause = await Next<DriftCorrection>(c => c.Action == CorrectionAction.Pause);
         Assert.Equal(DriftLevel.Severe, pause.Level);
@@ -242,8 +252,12 @@ public sealed class NightwatchActorSpec : TestKit
         var nw = Nightwatch(Fleet(new NightwatchSpec { EscalationWebhook = hook.Url + "T000/secret-token" }), new HttpClient());
         await Drift(nw);
         Lifecycle("coder", LifecycleKind.Started);
-        Print("coder", Enumerable.Range(0, 14).Select(i => $"Traceback (most recent call last): attempt {i}").ToArray());
+        Lifecycle("coder", LifecycleKind.Quarantined); // health 0.70: critical, and it lasts (a restart does not clear it)
 
+        Assert.Equal(CorrectionAction.Hint, (await Next<DriftCorrection>()).Action);
+        Advance(DriftPolicy.Settle);
+        Assert.Equal(CorrectionAction.Hint, (await Next<DriftCorrection>()).Action); // the restart rung, as a hint
+        Advance(DriftPolicy.Lasting - DriftPolicy.Settle);
         var stop = await Next<DriftCorrection>();
         Assert.Equal((DriftLevel.Critical, CorrectionAction.Stop), (stop.Level, stop.Action));
         await FactoryGets<StopAgent>(s => s.Agent == "coder");
@@ -404,5 +418,88 @@ public sealed class NightwatchActorSpec : TestKit
         await again.GracefulStop(Wait);
         Nightwatch();
         await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_heartbeat_and_a_silent_command_and_crashes_under_quarantine_after_1000_are_left_alone()
+    {
+        var fleet = Fleet() with
+        {
+            Layers = new Dictionary<LayerName, LayerSpec>(LayerSpec.Defaults()) { [LayerName.Core] = LayerSpec.Default(LayerName.Core) with { QuarantineAfter = 1000 } },
+            Agents =
+            [
+                new AgentSpec { Name = "ticker", Layer = LayerName.Safety, Cli = CliCatalog.Command, Command = ["bash", "-c", "while true; do echo heartbeat ok; sleep 1; done"] },
+                new AgentSpec { Name = "watcher", Layer = LayerName.Safety, Cli = CliCatalog.Command, Command = ["bash", "-c", "while true; do sleep 1; done"] },
+                new AgentSpec { Name = "flaky", Layer = LayerName.Core, Cli = "claude", Provider = "anthropic" },
+            ],
+        };
+        var nw = Nightwatch(fleet);
+        await Drift(nw);
+        Lifecycle("ticker", LifecycleKind.Started);
+        Lifecycle("watcher", LifecycleKind.Started);
+        for (var i = 0; i < 30; i++)
+        {
+            Print("ticker", $"{i:0000} heartbeat ok", "heartbeat ok", "y");
+            Advance(TimeSpan.FromSeconds(1));
+        }
+
+        foreach (var run in new[] { "f1", "f2", "f3", "f4" })
+        {
+            Lifecycle("flaky", LifecycleKind.Started, run);
+            Lifecycle("flaky", LifecycleKind.Crashed, run);
+        }
+
+        await Drift(nw); // the crashes are judged at this time
+        Advance(new NightwatchSpec().StallAfter * 3); // the watcher stays silent
+
+        var drift = await Drift(nw);
+        foreach (var agent in new[] { "ticker", "watcher", "flaky" })
+        {
+            var a = drift.Agents.Single(x => x.Agent == agent);
+            Assert.Equal((agent, DriftLevel.Normal, (DriftCorrection?)null), (a.Agent, a.Level, a.LastCorrection));
+        }
+
+        await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_pause_survives_a_restart_of_nightwatch_and_ends_when_it_was_due()
+    {
+        var spec = new NightwatchSpec();
+        var nw = Nightwatch();
+        await Drift(nw);
+        Lifecycle("coder", LifecycleKind.Started);
+        Print("coder", "Thinking about the plan...");
+        await Drift(nw);
+        Advance(spec.StallAfter * 0.3);
+        Assert.Equal(CorrectionAction.Hint, (await Next<DriftCorrection>()).Action);
+        Advance(spec.StallAfter * 0.3);
+        Assert.Equal(CorrectionAction.Restart, (await Next<DriftCorrection>()).Action);
+        Advance(spec.StallAfter * 1.1);
+        var pause = await Next<DriftCorrection>(c => c.Action == CorrectionAction.Pause);
+        await FactoryGets<StopAgent>(s => s.Agent == "coder");
+        Lifecycle("coder", LifecycleKind.Stopped);
+        await AwaitAssertAsync(async () => Assert.True((await Drift(nw)).Agents.Single(a => a.Agent == "coder").Paused), Wait);
+
+        // the daemon restarts a minute into the pause
+        await nw.GracefulStop(Wait);
+        Advance(TimeSpan.FromMinutes(1));
+        var again = Nightwatch();
+        await FactoryGets<StopAgent>(s => s.Agent == "coder" && s.By == Requester.Nightwatch);
+        await FactoryGets<AgentHint>(); // the pending hint, given again
+        Assert.True((await Drift(again)).Agents.Single(a => a.Agent == "coder").Paused);
+
+        // its layer autostarts it after that: stopped again, once
+        Lifecycle("coder", LifecycleKind.Started, "run2");
+        await FactoryGets<StopAgent>(s => s.Agent == "coder");
+        Lifecycle("coder", LifecycleKind.Stopped, "run2");
+        await Drift(again);
+
+        // the pause ends when it was due, not a whole pause after the restart
+        Advance(pause.At + spec.PauseFor - _clock.GetUtcNow() - TimeSpan.FromSeconds(1));
+        await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("coder", (await FactoryGets<StartAgent>()).Agent);
+        Assert.False((await Drift(again)).Agents.Single(a => a.Agent == "coder").Paused);
     }
 }
