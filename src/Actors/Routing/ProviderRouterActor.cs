@@ -117,6 +117,10 @@ public sealed class ProviderRouterActor : PersistentActorBase
         _state.Health.OpenFor = fleet.Router.BreakerOpenFor;
         _state.Health.DefaultLimit = fleet.Router.LimitBackoff;
         Publish();
+        if (_waiting.Count > 0)
+        {
+            ResumeWaiting(BuildBoard()); // a reload may have raised a provider's credits or budget, or added one
+        }
     }
 
     /// <summary>fleet.yaml's providers with those added at runtime: what the router routes, prices and reports.</summary>
@@ -354,7 +358,8 @@ public sealed class ProviderRouterActor : PersistentActorBase
                 continue;
             }
 
-            var decision = _policy.Choose(wait.Task ?? agent.Task ?? string.Empty, agent, board);
+            // as the layers decide (RouteBoard.Decide): an agent whose command overrides its CLI's needs no CLI installed
+            var decision = _policy.Choose(wait.Task ?? agent.Task ?? string.Empty, agent, agent.Command.Count > 0 ? board with { EnforceInstalled = false } : board);
             if (decision.Chosen is { } route)
             {
                 _log.Info("Agent [{0}] resumed: a route returned ({1})", wait.Agent, route.Provider);
