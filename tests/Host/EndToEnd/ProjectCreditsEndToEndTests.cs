@@ -27,16 +27,7 @@ public sealed class ProjectCreditsEndToEndTests : IDisposable
             priority: 1
             limits: {"{"} credits: 0.01 {"}"}
         agents:
-          - name: planner-cmd
-            layer: growth
-            command: ["{DaemonProcess.Agent("persona.sh")}", "plan"]
-            grace: 2s
-            env: {"{"} STATE_DIR: "{_state}" {"}"}
-          - name: reviewer-cmd
-            layer: growth
-            command: ["{DaemonProcess.Agent("persona.sh")}", "audit"]
-            grace: 2s
-            env: {"{"} STATE_DIR: "{_state}" {"}"}
+        {PersonaFleet.Agent("planner-cmd", "plan", _state)}{PersonaFleet.Agent("reviewer-cmd", "audit", _state)}
           - name: engineer-ai
             layer: growth
             cli: claude
@@ -47,9 +38,6 @@ public sealed class ProjectCreditsEndToEndTests : IDisposable
           concurrency: 1
         """;
 
-    private static string Persona(string name, string agent) =>
-        $"---\nname: {name}\nversion: 1\ndescription: the {name}\nagent: {agent}\n---\nYou are the {name} of this project.\n";
-
     [Fact]
     public async Task A_project_out_of_credits_waits_and_resumes_by_itself_when_a_provider_with_credits_is_added()
     {
@@ -57,9 +45,9 @@ public sealed class ProjectCreditsEndToEndTests : IDisposable
         daemon.Environment["DF_E2E_SPARE_KEY"] = "sk-spare-credits-5d1";
         var personas = Path.Combine(daemon.Root, "personas");
         Directory.CreateDirectory(personas);
-        File.WriteAllText(Path.Combine(personas, "planner.md"), Persona("planner", "planner-cmd"));
-        File.WriteAllText(Path.Combine(personas, "engineer.md"), Persona("engineer", "engineer-ai"));
-        File.WriteAllText(Path.Combine(personas, "reviewer.md"), Persona("reviewer", "reviewer-cmd"));
+        File.WriteAllText(Path.Combine(personas, "planner.md"), PersonaFleet.Persona("planner", "planner-cmd"));
+        File.WriteAllText(Path.Combine(personas, "engineer.md"), PersonaFleet.Persona("engineer", "engineer-ai"));
+        File.WriteAllText(Path.Combine(personas, "reviewer.md"), PersonaFleet.Persona("reviewer", "reviewer-cmd"));
         File.WriteAllText(Path.Combine(_state, "plan.json"),
             """{"tasks": [{"title": "Add rate limiting", "description": "limit /login", "priority": 1, "dependencies": [], "persona": "engineer"}]}""");
         await daemon.StartAsync();

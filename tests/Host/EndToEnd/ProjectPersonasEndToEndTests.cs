@@ -22,7 +22,7 @@ public sealed class ProjectPersonasEndToEndTests : IDisposable
     private string Fleet() => $"""
         version: 1
         agents:
-        {Agent("planner-cmd", "plan")}{Agent("engineer-cmd", "work")}{Agent("tester-cmd", "work")}{Agent("reviewer-cmd", "audit")}
+        {PersonaFleet.Agents(_state)}
         projects:
           personas_dir: personas
           max_attempts: 2
@@ -32,35 +32,11 @@ public sealed class ProjectPersonasEndToEndTests : IDisposable
               tests: test -f t1.txt
         """;
 
-    private string Agent(string name, string mode) => $"""
-          - name: {name}
-            layer: growth
-            command: ["{DaemonProcess.Agent("persona.sh")}", "{mode}"]
-            grace: 2s
-            env:
-              STATE_DIR: "{_state}"
-
-        """;
-
-    private static string Persona(string name, string agent, string criteria = "") =>
-        $"---\nname: {name}\nversion: 1\ndescription: the {name}\nagent: {agent}\n{criteria}---\nYou are the {name} of this project.\n";
-
-    private static void WritePersonas(string root)
-    {
-        var dir = Path.Combine(root, "personas");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "planner.md"), Persona("planner", "planner-cmd"));
-        File.WriteAllText(Path.Combine(dir, "engineer.md"), Persona("engineer", "engineer-cmd", "acceptance_criteria:\n  tests_pass: true\n"));
-        File.WriteAllText(Path.Combine(dir, "tester.md"), Persona("tester", "tester-cmd",
-            "acceptance_criteria:\n  custom_checks:\n    - name: has-test\n      command: test -f t2.txt\n      expected_exit_code: 0\n"));
-        File.WriteAllText(Path.Combine(dir, "reviewer.md"), Persona("reviewer", "reviewer-cmd"));
-    }
-
     [Fact]
     public async Task Df_init_finds_the_persona_files_and_df_start_completes_the_project_with_green_gates()
     {
         await using var daemon = new DaemonProcess(Fleet());
-        WritePersonas(daemon.Root);
+        PersonaFleet.Write(daemon.Root);
         await daemon.StartAsync();
 
         // df personas: what the daemon loaded
