@@ -32,6 +32,48 @@ public static partial class Native
 
     public static int GetPgid(int pid) => GetPgidRaw(pid);
 
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint RealPathRaw(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint pointer);
+
+    /// <summary>
+    /// The canonical path (every symbolic link resolved, like realpath(1)); for a path that does not exist
+    /// yet, its deepest existing ancestor is resolved and the rest appended.
+    /// </summary>
+    public static string RealPath(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var rest = new Stack<string>();
+        var current = full;
+        while (true)
+        {
+            var resolved = RealPathRaw(current, 0);
+            if (resolved != 0)
+            {
+                try
+                {
+                    var head = Marshal.PtrToStringUTF8(resolved)!;
+                    return rest.Count == 0 ? head : Path.Combine([head, .. rest]);
+                }
+                finally
+                {
+                    Free(resolved);
+                }
+            }
+
+            var parent = Path.GetDirectoryName(current);
+            if (parent is null)
+            {
+                return full;
+            }
+
+            rest.Push(Path.GetFileName(current));
+            current = parent;
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GetEuidRaw();
 

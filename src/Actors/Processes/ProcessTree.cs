@@ -52,6 +52,49 @@ public static class ProcessTree
         return killed;
     }
 
+    /// <summary>The run markers (<c>DF_RUN</c> values) of live processes whose marker starts with the prefix: which runs they belong to.</summary>
+    public static IReadOnlyList<string> MarkersOf(string prefix)
+    {
+        if (!Directory.Exists("/proc"))
+        {
+            return [];
+        }
+
+        var needle = Encoding.UTF8.GetBytes(RunMarker + "=" + prefix);
+        var entry = Encoding.UTF8.GetBytes(RunMarker + "=");
+        var markers = new HashSet<string>(StringComparer.Ordinal);
+        var buffer = new byte[64 * 1024];
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir.AsSpan()), out var pid) || pid == Environment.ProcessId || pid <= 1)
+            {
+                continue;
+            }
+
+            var length = ReadEnviron(pid, buffer);
+            if (length <= 0 || !Matches(buffer.AsSpan(0, length), [needle]))
+            {
+                continue;
+            }
+
+            var rest = buffer.AsSpan(0, length);
+            while (rest.Length > 0)
+            {
+                var end = rest.IndexOf((byte)0);
+                var variable = end < 0 ? rest : rest[..end];
+                if (variable.StartsWith(entry))
+                {
+                    markers.Add(Encoding.UTF8.GetString(variable[entry.Length..]));
+                    break;
+                }
+
+                rest = end < 0 ? [] : rest[(end + 1)..];
+            }
+        }
+
+        return markers.ToList();
+    }
+
     /// <summary>Pids whose marker starts with the prefix (for tests and diagnostics).</summary>
     public static IReadOnlyList<int> FindMarked(string prefix)
     {

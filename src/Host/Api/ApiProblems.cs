@@ -96,6 +96,8 @@ public static partial class ApiProblems
                 BadHttpRequestException { StatusCode: 413 } => (413, "request too large", $"the request body is over the limit of {context.RequestServices.GetRequiredService<DarkFactoryOptions>().MaxRequestBytes} bytes (darkfactory.max-request-size)"),
                 BadHttpRequestException bad => (bad.StatusCode, "bad request", bad.Message),
                 System.Text.Json.JsonException json => (400, "bad request", JsonProblem(json)),
+                InvalidOperationException when !HttpMethods.IsGet(context.Request.Method) && !context.Request.HasJsonContentType() =>
+                    (400, "bad request", "this request needs a JSON body (Content-Type: application/json)"), // an endpoint read a body that is not there
                 AskTimeoutException => (503, "busy", "the daemon did not answer in time; try again"),
                 _ => (500, "internal error", "the request failed; the daemon's log has the details"),
             };

@@ -166,6 +166,11 @@ public static class ProjectEndpoints
     private static async Task<T?> Body<T>(HttpRequest request, CancellationToken ct)
         where T : class
     {
+        if (!request.HasJsonContentType())
+        {
+            return null; // no body (a body of another type is answered 415 before this)
+        }
+
         try
         {
             return await request.ReadFromJsonAsync<T>(DarkFactoryJson.Options, ct);

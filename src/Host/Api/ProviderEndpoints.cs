@@ -38,7 +38,7 @@ public static class ProviderEndpoints
         }
         catch (System.Text.Json.JsonException e)
         {
-            return ApiProblems.Problem(400, "invalid request body", $"expected {{\"name\", \"cli\", \"model\", \"api_key_env\", \"credits\", \"priority\"}}: {e.Message}");
+            return ApiProblems.Problem(400, "invalid request body", $"expected {{\"name\", \"cli\", \"model\", \"api_key_env\", \"credits\", \"priority\"}}: {ApiProblems.JsonProblem(e)}");
         }
 
         if (body is null || string.IsNullOrWhiteSpace(body.Name) || string.IsNullOrWhiteSpace(body.Cli))

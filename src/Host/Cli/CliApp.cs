@@ -100,12 +100,13 @@ public static partial class CliApp
                 r.AddError("--log-days must be 0 or more");
             }
         });
+        var allowEmptyStore = new Option<bool>("--allow-empty-store") { Description = "Start a new, empty history although the data directory held a store that is now missing or empty (refused otherwise)" };
         var command = new Command("up", "Run the daemon in the foreground on a fleet file.\nExample: ./df up --fleet fleet.yaml --data-dir /var/lib/darkfactory")
         {
-            fleet, listen, postgres, allowRemote, logFormat, logDays,
+            fleet, listen, postgres, allowRemote, logFormat, logDays, allowEmptyStore,
         };
         command.SetAction(parse => DaemonHost.RunAsync(new DaemonOptions(
-            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote), parse.GetValue(logFormat)!, parse.GetValue(logDays))));
+            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote), parse.GetValue(logFormat)!, parse.GetValue(logDays), parse.GetValue(allowEmptyStore))));
         return command;
     }
 

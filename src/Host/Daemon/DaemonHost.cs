@@ -20,7 +20,8 @@ namespace DarkFactory.Host.Daemon;
 
 /// <param name="LogFormat">text (one line per entry) or json (one JSON object per line).</param>
 /// <param name="LogDays">Days of daemon log files kept in DIR/logs when journald does not take the log (0: no file).</param>
-public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote, string LogFormat = "text", int LogDays = DaemonLogFile.DefaultRetentionDays);
+/// <param name="AllowEmptyStore">Start even though the directory held a store and it is now missing or empty (a new history).</param>
+public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote, string LogFormat = "text", int LogDays = DaemonLogFile.DefaultRetentionDays, bool AllowEmptyStore = false);
 
 /// <summary>
 /// The composition root of the daemon: validates the fleet, takes the data directory, sweeps agent
@@ -56,27 +57,45 @@ public static class DaemonHost
         }
 
         var data = options.Data;
-        data.Create();
-        using var dirLock = data.TryLock();
-        if (dirLock is null)
+        FileStream? dirLock;
+        PersistenceSetup persistence;
+        try
         {
-            Console.Error.WriteLine($"df: another daemon is running on {data.Path} ({data.ReadEndpoint()?.Url ?? "address unknown"})");
+            data.Create();
+            dirLock = data.TryLock();
+            if (dirLock is null)
+            {
+                Console.Error.WriteLine($"df: another daemon is running on {data.Path} ({data.ReadEndpoint()?.Url ?? "address unknown"})");
+                return 1;
+            }
+
+            // a directory written by a newer release is refused, not misread; a broken or emptied store is refused
+            // (one line: the file and what to do); else it is stamped with this release
+            persistence = PersistenceSetup.Choose(options.Postgres, data);
+            var refusal = Ops.DataStamp.Refusal(data.Path) ?? (persistence.IsSqlite ? StoreGuard.Refusal(data, options.AllowEmptyStore) : null);
+            if (refusal is not null)
+            {
+                Console.Error.WriteLine("df: " + refusal);
+                dirLock.Dispose();
+                return 1;
+            }
+
+            Ops.DataStamp.Write(data.Path);
+            persistence.Prepare();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"df: the data directory {data.Path} cannot be used: {e.Message.ReplaceLineEndings(" ")} (check that it is writable by this user and has free space; df doctor --data-dir {data.Path} checks it)");
             return 1;
         }
 
-        // a directory written by a newer release is refused, not misread; else it is stamped with this release
-        if (Ops.DataStamp.Refusal(data.Path) is { } refusal)
-        {
-            Console.Error.WriteLine("df: " + refusal);
-            return 1;
-        }
-
-        Ops.DataStamp.Write(data.Path);
+        using var heldLock = dirLock;
 
         // Agent processes of a daemon that was killed (SIGKILL, power loss) on this data directory: by run
         // marker, and in the run cgroups (which also hold what cleared its environment)
         var cgroups = RunCgroups.Detect(data.DaemonId);
         var sandbox = SandboxSupport.Detect(Environment.GetEnvironmentVariable("PATH"));
+        var leftRuns = ProcessTree.MarkersOf(data.DaemonId + "/");
         var orphans = ProcessTree.KillMarked([data.DaemonId + "/"]);
         var cgroupOrphans = cgroups.SweepAll();
 
@@ -91,8 +110,6 @@ public static class DaemonHost
             return 1;
         }
 
-        var persistence = PersistenceSetup.Choose(options.Postgres, data);
-        persistence.Prepare();
         var token = data.LoadOrCreateToken();
         var fleet = load.Fleet!;
 
@@ -123,6 +140,13 @@ public static class DaemonHost
         data.WriteEndpoint(new DaemonEndpoint(url, token, Environment.ProcessId));
         app.Services.GetRequiredService<RunApi>().Url = url; // runs started from now on get the API and a token of their own
         log.LogInformation("Dark Factory daemon {Pid} listening on {Url}; data in {Data}; store {Store}", Environment.ProcessId, url, data.Path, persistence.Describe());
+
+        // the runs a killed daemon left going get their end in history before the fleet is applied (any new run)
+        var gateway = await app.Services.GetRequiredService<IRequiredActor<FactoryActor>>().GetAsync();
+        foreach (var end in UnfinishedRuns.Ends(leftRuns, data.DaemonId, DateTimeOffset.UtcNow))
+        {
+            gateway.Tell(end);
+        }
 
         var reloader = app.Services.GetRequiredService<FleetReloader>();
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>

@@ -19,9 +19,12 @@ public sealed class DataDirectory
 
     public DataDirectory(string? path)
     {
-        Path = System.IO.Path.GetFullPath(path ?? Environment.GetEnvironmentVariable("DF_DATA_DIR") ?? ".darkfactory");
+        // the resolved path: a directory reached through a symbolic link is the same directory (and has the same
+        // DaemonId, so a daemon started by the other spelling sweeps the runs the first one left)
+        Path = DarkFactory.Actors.Processes.Native.RealPath(path ?? Environment.GetEnvironmentVariable("DF_DATA_DIR") ?? ".darkfactory");
     }
 
+    /// <summary>The directory's canonical path (symbolic links resolved).</summary>
     public string Path { get; }
 
     /// <summary>When this process took the directory (the daemon's start).</summary>

@@ -10,7 +10,7 @@ namespace DarkFactory.Host.Fleet;
 /// </summary>
 public static partial class Durations
 {
-    [GeneratedRegex(@"\G(\d+(?:\.\d+)?)(ms|s|m|h|d)", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\G([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)", RegexOptions.CultureInvariant)]
     private static partial Regex Part();
 
     public static bool TryParse(string? text, out TimeSpan value)

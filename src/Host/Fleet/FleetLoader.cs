@@ -67,12 +67,15 @@ public static partial class FleetLoader
             return Failed(new FleetDiagnostic(DiagnosticSeverity.Error, fileName, (int)ex.Start.Line, (int)ex.Start.Column, "",
                 $"invalid YAML: {message}"));
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet gives up this way on some truncated documents (an unclosed flow collection at the end).
+            // YamlDotNet gives up this way on some truncated documents (an unclosed flow collection at the end),
+            // and with an ArgumentException on some mangled ones (the fleet fuzz suite found both).
             var at = scanner.CurrentPosition;
             return Failed(new FleetDiagnostic(DiagnosticSeverity.Error, fileName, (int)at.Line, (int)at.Column, "",
-                "invalid YAML: unexpected end of the document (an unclosed '[', '{' or quote?)"));
+                e is InvalidOperationException
+                    ? "invalid YAML: unexpected end of the document (an unclosed '[', '{' or quote?)"
+                    : "invalid YAML: the parser cannot read the document from here (a stray tag, anchor, '?' key or unclosed bracket?)"));
         }
 
         if (stream.Documents.Count > 1)

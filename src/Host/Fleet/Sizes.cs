@@ -15,7 +15,7 @@ public static partial class Sizes
     public const long MiB = 1024 * KiB;
     public const long GiB = 1024 * MiB;
 
-    [GeneratedRegex(@"^(-?)(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(-?)([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)$", RegexOptions.CultureInvariant)]
     private static partial Regex Shape();
 
     private static readonly Dictionary<string, decimal> Units = new(StringComparer.OrdinalIgnoreCase)

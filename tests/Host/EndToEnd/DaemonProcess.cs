@@ -42,6 +42,9 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     public string DaemonId => new DataDirectory(DataDir).DaemonId;
 
+    /// <summary>Extra arguments of <c>df up</c> (set before <see cref="StartAsync"/>).</summary>
+    public List<string> UpArguments { get; } = [];
+
     /// <summary>Extra environment variables of the daemon process (set before <see cref="StartAsync"/>).</summary>
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
@@ -71,7 +74,7 @@ public sealed class DaemonProcess : IAsyncDisposable
             psi.Environment[key] = value;
         }
 
-        foreach (var a in new[] { DfDll, "up", "--fleet", FleetPath, "--data-dir", DataDir, "--listen", "127.0.0.1:0" })
+        foreach (var a in new[] { DfDll, "up", "--fleet", FleetPath, "--data-dir", DataDir, "--listen", "127.0.0.1:0" }.Concat(UpArguments))
         {
             psi.ArgumentList.Add(a);
         }
