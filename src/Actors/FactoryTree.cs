@@ -88,6 +88,7 @@ public static class FactoryTree
         ReviewsDirectory = Path.Combine(node.Daemon.DataDirectory, "reviews"),
         WorktreeRoot = WorktreeRoot(node),
         MarkerPrefix = node.Daemon.DaemonId + "/",
+        GateSandbox = GateSandbox.For(node.Daemon),
     };
 
     /// <summary>Projects' files under &lt;data&gt;/projects (so a backup of the data directory has them); worktrees under the worktree root's projects/.</summary>
@@ -96,6 +97,7 @@ public static class FactoryTree
         ProjectsDirectory = Path.Combine(node.Daemon.DataDirectory, "projects"),
         WorktreeRoot = Path.Combine(WorktreeRoot(node), "projects"),
         MarkerPrefix = node.Daemon.DaemonId + "/",
+        GateSandbox = GateSandbox.For(node.Daemon),
         Environment = node.Environment,
         Clock = node.Clock,
     };

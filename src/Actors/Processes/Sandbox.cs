@@ -51,6 +51,21 @@ public sealed record SandboxSupport(bool Available, string Reason, string? Bwrap
     }
 }
 
+/// <summary>
+/// Gates run what an agent just wrote: where runs are sandboxed, a gate is too, hidden the same paths (the data
+/// directory, the run root, the review worktrees, the operator's HOME), its worktree read-write, network open.
+/// </summary>
+public sealed record GateSandbox(string Bwrap, IReadOnlyList<string> Hidden)
+{
+    /// <summary>The gates' sandbox of a daemon, or null where runs cannot be sandboxed (gates then run as the daemon's user).</summary>
+    public static GateSandbox? For(DaemonContext daemon) =>
+        daemon.Sandbox is { Available: true, Bwrap: { } bwrap } ? new(bwrap, [daemon.DataDirectory, daemon.TempRoot, .. daemon.Hidden]) : null;
+
+    /// <summary>The gate's command line inside bubblewrap, in <paramref name="worktree"/>.</summary>
+    public IReadOnlyList<string> Wrap(string worktree, string? path, IReadOnlyList<string> command) =>
+        [Bwrap, .. SandboxPlanner.Arguments(new SandboxRequest(worktree, worktree, Hidden, Network: true, path, [command[0]]), Native.IsRoot), "--", .. command];
+}
+
 /// <summary>What one run's sandbox shows: its working directory and run directory read-write, the rest of the system read-only, the hidden paths empty.</summary>
 /// <param name="Hidden">Paths the run must not see (the data directory, the run root, the review worktrees, the operator's HOME): an empty tmpfs over each.</param>
 /// <param name="Path">The run's PATH: toolchain directories under a hidden path are shown again, read-only.</param>

@@ -734,7 +734,8 @@ public sealed class ProjectActor : PersistentActorBase
         var id = _id;
         var worktree = s.Created.Worktree;
         var files = attempt.FilesChanged;
-        Work("gates", async ct => new AttemptGated(id, Now, task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, ct)));
+        var sandbox = _settings.GateSandbox;
+        Work("gates", async ct => new AttemptGated(id, Now, task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, sandbox, ct)));
     }
 
     private void Fail(string reason)

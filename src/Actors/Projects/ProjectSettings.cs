@@ -8,6 +8,9 @@ public sealed record ProjectSettings
     /// <summary>Each project's files (report, hooks): &lt;dir&gt;/&lt;project id&gt;/.</summary>
     public required string ProjectsDirectory { get; init; }
 
+    /// <summary>Where the gates run sandboxed (<see cref="Processes.GateSandbox.For"/>); null: as the daemon's user.</summary>
+    public Processes.GateSandbox? GateSandbox { get; init; }
+
     /// <summary>Where project worktrees are made when <c>projects.worktree_root</c> is not set: &lt;dir&gt;/&lt;project id&gt;.</summary>
     public required string WorktreeRoot { get; init; }
 

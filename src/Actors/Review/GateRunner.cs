@@ -32,8 +32,9 @@ public static class GateRunner
     /// </summary>
     /// <param name="environment">The gates' whole environment (nothing of the daemon's is inherited).</param>
     /// <param name="secrets">Masks every known secret in the gates' output; the secrets gate looks for the same values.</param>
+    /// <param name="sandbox">Where gates run sandboxed (<see cref="GateSandbox.For"/>); null: as the daemon's user.</param>
     public static async Task<IReadOnlyList<GateResult>> RunAllAsync(
-        IReadOnlyList<GateSpec> gates, string worktree, IReadOnlyList<string> changedFiles, IReadOnlyDictionary<string, string> environment, Redactor secrets, CancellationToken ct)
+        IReadOnlyList<GateSpec> gates, string worktree, IReadOnlyList<string> changedFiles, IReadOnlyDictionary<string, string> environment, Redactor secrets, GateSandbox? sandbox, CancellationToken ct)
     {
         var results = new List<GateResult>();
         var escaping = Worktrees.Escaping(worktree, changedFiles);
@@ -44,7 +45,7 @@ public static class GateRunner
         foreach (var gate in gates)
         {
             ct.ThrowIfCancellationRequested();
-            results.Add(await RunAsync(gate, worktree, environment, secrets, ct));
+            results.Add(await RunAsync(gate, worktree, environment, secrets, ct, sandbox));
         }
 
         return results;
@@ -92,7 +93,7 @@ public static class GateRunner
         return new GateResult(SecretsGate, holding.Count == 0, holding.Count == 0 ? 0 : 1, 0, clock.ElapsedMilliseconds, Output: secrets.Redact(output));
     }
 
-    public static async Task<GateResult> RunAsync(GateSpec gate, string worktree, IReadOnlyDictionary<string, string> environment, Redactor secrets, CancellationToken ct)
+    public static async Task<GateResult> RunAsync(GateSpec gate, string worktree, IReadOnlyDictionary<string, string> environment, Redactor secrets, CancellationToken ct, GateSandbox? sandbox = null)
     {
         var output = new BoundedText(MaxOutputChars, tail: true);
         var clock = Stopwatch.StartNew();
@@ -103,7 +104,7 @@ public static class GateRunner
 
         using var forceful = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var command = Cli.Wrap(Setsid)
-            .WithArguments(gate.Command)
+            .WithArguments(sandbox is null ? gate.Command : sandbox.Wrap(worktree, environment.GetValueOrDefault("PATH"), gate.Command))
             .WithWorkingDirectory(worktree)
             .WithEnvironmentVariables(ChildEnvironment.Exactly(environment))
             .WithValidation(CommandResultValidation.None)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
@@ -18,6 +19,9 @@ namespace DarkFactory.Actors.Review;
 /// <param name="http">The forge's HTTP client.</param>
 public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClient http) : IReviewPorts
 {
+    /// <summary>Where the gates run sandboxed; null: as the daemon's user.</summary>
+    public GateSandbox? GateSandbox { get; init; }
+
     public async Task<NightwatchRecords?> NightwatchRecordsAsync(DateTimeOffset since, CancellationToken ct)
     {
         try
@@ -58,7 +62,7 @@ public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClie
         Worktrees.CommitAsync(repo, worktree, baseBranch, message, ct);
 
     public Task<IReadOnlyList<GateResult>> RunGatesAsync(IReadOnlyList<GateSpec> gates, string worktree, IReadOnlyList<string> changedFiles, IReadOnlyDictionary<string, string> environment, Redactor secrets, CancellationToken ct) =>
-        GateRunner.RunAllAsync(gates, worktree, changedFiles, environment, secrets, ct);
+        GateRunner.RunAllAsync(gates, worktree, changedFiles, environment, secrets, GateSandbox, ct);
 
     public async Task<string?> RemoteUrlAsync(string repo, string remote, CancellationToken ct) =>
         await Git.RunAsync(repo, ["remote", "get-url", remote], ct) is { Ok: true } output ? output.Stdout : null;

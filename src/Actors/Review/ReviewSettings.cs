@@ -16,6 +16,9 @@ public sealed record ReviewSettings
 
     public string PersistenceId { get; init; } = "compound-review";
 
+    /// <summary>Where the gates run sandboxed (<see cref="Processes.GateSandbox.For"/>); null: as the daemon's user.</summary>
+    public Processes.GateSandbox? GateSandbox { get; init; }
+
     /// <summary>A snapshot every this many events; older events are deleted.</summary>
     public int SnapshotEvery { get; init; } = 100;
 

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Messages.Agents;
@@ -235,6 +237,38 @@ public sealed class SandboxSpec : TestKit, IDisposable
                 RunCgroups.Remove(c);
             }
         }
+    }
+
+    [SandboxFact]
+    public async Task A_gate_runs_in_the_sandbox_too_its_worktree_writable_the_daemons_files_unreachable()
+    {
+        var sandbox = GateSandbox.For(_daemon.Context);
+        Assert.NotNull(sandbox);
+        var other = Path.Combine(_daemon.Context.TempRoot, "victim", "r0");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "secret.txt"), "victim's");
+        var script = $$"""
+            t() { if eval "$2" >/dev/null 2>&1; then echo "GATE $1: yes"; else echo "GATE $1: no"; fi; }
+            t read-data-token "cat '{{_daemon.Directory}}/token'"
+            t read-other-run "cat '{{other}}/secret.txt'"
+            t see-operator-home "[ -n \"$(ls -A '{{_home}}')\" ]"
+            t write-usr "touch /usr/gate-written"
+            t see-daemon-pid "kill -0 {{Environment.ProcessId}}"
+            t write-worktree "echo x > gate-written"
+            """;
+        var gate = new GateSpec { Name = "hostile", Command = ["/bin/sh", "-c", script], Timeout = Wait };
+
+        var result = await GateRunner.RunAsync(gate, _workdir, new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["HOME"] = _home }, Redactor.None, CancellationToken.None, sandbox);
+
+        Assert.True(result.Passed, result.Output);
+        foreach (var refused in new[] { "read-data-token", "read-other-run", "see-operator-home", "write-usr", "see-daemon-pid" })
+        {
+            Assert.Contains($"GATE {refused}: no", result.Output);
+        }
+
+        Assert.Contains("GATE write-worktree: yes", result.Output);
+        Assert.True(File.Exists(Path.Combine(_workdir, "gate-written")));
+        Assert.Null(GateSandbox.For(_daemon.Context with { Sandbox = new SandboxSupport(false, "bwrap missing") }));
     }
 
     private AgentSpec Probe(string name, string other, string port) =>

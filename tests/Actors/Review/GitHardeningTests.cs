@@ -246,7 +246,7 @@ public sealed class GitHardeningTests : IDisposable
             new() { Name = "echo", Command = ["sh", "-c", $"echo key={ProviderKey} token=ghp_forge_token_4455667788"] },
         };
 
-        var results = (await GateRunner.RunAllAsync(gates, _worktree, [], env, secrets, CancellationToken.None)).ToDictionary(r => r.Name);
+        var results = (await GateRunner.RunAllAsync(gates, _worktree, [], env, secrets, null, CancellationToken.None)).ToDictionary(r => r.Name);
 
         Assert.DoesNotContain(ProviderKeyEnv, results["env"].Output);
         Assert.DoesNotContain(ProviderKey, results["env"].Output);

@@ -62,7 +62,7 @@ public sealed class WorktreeAndGateTests : IDisposable
         var wt = await Worktree();
         File.CreateSymbolicLink(Path.Combine(wt, "escape"), "/etc/passwd");
         File.WriteAllText(Path.Combine(wt, "ok.txt"), "ok\n");
-        var results = await GateRunner.RunAllAsync([], wt, ["escape", "ok.txt", "../outside.txt"], NoEnv, Redactor.None, CancellationToken.None);
+        var results = await GateRunner.RunAllAsync([], wt, ["escape", "ok.txt", "../outside.txt"], NoEnv, Redactor.None, null, CancellationToken.None);
         var paths = results.Single(r => r.Name == GateRunner.PathsGate);
         Assert.False(paths.Passed);
         Assert.Contains("escape -> /etc/passwd", paths.Output);
@@ -83,7 +83,7 @@ public sealed class WorktreeAndGateTests : IDisposable
             new() { Name = "hangs", Command = ["sh", "-c", "sleep 600 & sleep 600"], Timeout = TimeSpan.FromMilliseconds(300) },
             new() { Name = "missing", Command = ["/nonexistent/gate"] },
         };
-        var results = await GateRunner.RunAllAsync(gates, wt, [], NoEnv, Redactor.None, CancellationToken.None);
+        var results = await GateRunner.RunAllAsync(gates, wt, [], NoEnv, Redactor.None, null, CancellationToken.None);
         var byName = results.ToDictionary(r => r.Name);
         Assert.True(byName[GateRunner.PathsGate].Passed);
         Assert.True(byName["pwd"].Passed, byName["pwd"].Output);
