@@ -56,7 +56,7 @@ public static class RunConfinement
         {
             Shared = LoginPaths(spec.Cli, env.GetValueOrDefault("HOME"), daemon.Hidden),
         };
-        return [support.Bwrap, .. SandboxPlanner.Arguments(request, Native.IsRoot), "--", Env, "--default-signal=TERM", .. command];
+        return [support.Bwrap, .. SandboxPlanner.Arguments(request, Native.IsRoot), "--", .. SandboxPlanner.Reaped([Env, "--default-signal=TERM", .. command])];
     }
 
     /// <summary>

@@ -63,7 +63,7 @@ public sealed record GateSandbox(string Bwrap, IReadOnlyList<string> Hidden)
 
     /// <summary>The gate's command line inside bubblewrap, in <paramref name="worktree"/>.</summary>
     public IReadOnlyList<string> Wrap(string worktree, string? path, IReadOnlyList<string> command) =>
-        [Bwrap, .. SandboxPlanner.Arguments(new SandboxRequest(worktree, worktree, Hidden, Network: true, path, [command[0]]), Native.IsRoot), "--", .. command];
+        [Bwrap, .. SandboxPlanner.Arguments(new SandboxRequest(worktree, worktree, Hidden, Network: true, path, [command[0]]), Native.IsRoot), "--", .. SandboxPlanner.Reaped(command)];
 }
 
 /// <summary>What one run's sandbox shows: its working directory and run directory read-write, the rest of the system read-only, the hidden paths empty.</summary>
@@ -103,6 +103,15 @@ public static class SandboxPlanner
         root
             ? ["--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL"]
             : ["--unshare-user", "--unshare-pid", "--unshare-ipc"];
+
+    /// <summary>
+    /// The command inside the sandbox, behind a reaper: a shell that runs it and, once it has exited, SIGKILLs
+    /// whatever else lives in the sandbox's pid namespace (<c>kill -9 -1</c> reaches no process outside it). Without
+    /// it an escapee (<c>env -i setsid</c>, a double fork) would keep bubblewrap's init, and with it the run or
+    /// gate, alive after the program ended. The shell keeps the program's exit status (128+N for a signal).
+    /// </summary>
+    public static IReadOnlyList<string> Reaped(IReadOnlyList<string> command) =>
+        ["/bin/sh", "-c", "\"$@\"; s=$?; kill -9 -1 2>/dev/null; exit $s", "df-reaper", .. command];
 
     public static List<string> Arguments(SandboxRequest r, bool root)
     {

@@ -244,6 +244,7 @@ public sealed class SandboxSpec : TestKit, IDisposable
     {
         var sandbox = GateSandbox.For(_daemon.Context);
         Assert.NotNull(sandbox);
+        var nap = Random.Shared.Next(200_000, 900_000); // an escapee sleeps this long: the gate must end without it
         var other = Path.Combine(_daemon.Context.TempRoot, "victim", "r0");
         Directory.CreateDirectory(other);
         File.WriteAllText(Path.Combine(other, "secret.txt"), "victim's");
@@ -255,12 +256,14 @@ public sealed class SandboxSpec : TestKit, IDisposable
             t write-usr "touch /usr/gate-written"
             t see-daemon-pid "kill -0 {{Environment.ProcessId}}"
             t write-worktree "echo x > gate-written"
+            env -i setsid sleep {{nap}} </dev/null >/dev/null 2>&1 &
             """;
         var gate = new GateSpec { Name = "hostile", Command = ["/bin/sh", "-c", script], Timeout = Wait };
 
         var result = await GateRunner.RunAsync(gate, _workdir, new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["HOME"] = _home }, Redactor.None, CancellationToken.None, sandbox);
 
-        Assert.True(result.Passed, result.Output);
+        Assert.True(result.Passed && !result.TimedOut, result.Output);
+        await AwaitConditionAsync(() => Task.FromResult(!Directory.EnumerateDirectories("/proc").Any(d => File.Exists(d + "/cmdline") && Cmdline(d) == $"sleep {nap}")), Wait);
         foreach (var refused in new[] { "read-data-token", "read-other-run", "see-operator-home", "write-usr", "see-daemon-pid" })
         {
             Assert.Contains($"GATE {refused}: no", result.Output);
@@ -269,6 +272,18 @@ public sealed class SandboxSpec : TestKit, IDisposable
         Assert.Contains("GATE write-worktree: yes", result.Output);
         Assert.True(File.Exists(Path.Combine(_workdir, "gate-written")));
         Assert.Null(GateSandbox.For(_daemon.Context with { Sandbox = new SandboxSupport(false, "bwrap missing") }));
+    }
+
+    private static string Cmdline(string procDir)
+    {
+        try
+        {
+            return File.ReadAllText(procDir + "/cmdline").Replace('\0', ' ').Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
     }
 
     private AgentSpec Probe(string name, string other, string port) =>
