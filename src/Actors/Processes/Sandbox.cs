@@ -128,8 +128,8 @@ public static class SandboxPlanner
             args.AddRange(["--tmpfs", h]);
         }
 
-        // toolchains that live under a hidden path are shown again, read-only
-        foreach (var dir in Toolchains(r, hidden))
+        // toolchains that live under a hidden path or the run's private /tmp (a checkout under /tmp) are shown again, read-only
+        foreach (var dir in Toolchains(r, [.. hidden, "/tmp"]))
         {
             args.AddRange(["--ro-bind-try", dir, dir]);
         }

@@ -45,6 +45,21 @@ public sealed class SandboxPlannerTests
     }
 
     [Fact]
+    public void A_program_in_a_checkout_under_tmp_is_shown_again_read_only_over_the_private_tmp()
+    {
+        // a fresh clone under /tmp (as CI makes one): the run's /tmp is private, its program must still be there
+        var request = new SandboxRequest("/tmp/w/repo", "/run/df/a/r1", ["/run/df"], Network: true, "/usr/bin", ["/tmp/ci/tests/agents/sleeper.sh"]);
+
+        var text = string.Join(' ', SandboxPlanner.Arguments(request, root: false));
+
+        var tmp = text.IndexOf("--tmpfs /tmp", StringComparison.Ordinal);
+        Assert.True(tmp >= 0);
+        Assert.True(text.IndexOf("--ro-bind-try /tmp/ci/tests/agents /tmp/ci/tests/agents", StringComparison.Ordinal) > tmp);
+        Assert.True(text.IndexOf("--bind /tmp/w/repo /tmp/w/repo", StringComparison.Ordinal) > tmp);
+        Assert.DoesNotContain("--ro-bind-try /usr/bin", text);
+    }
+
+    [Fact]
     public void A_linked_worktree_may_write_objects_and_refs_but_not_config_hooks_or_info()
     {
         using var git = new GitFixture();
