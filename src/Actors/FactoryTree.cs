@@ -89,6 +89,7 @@ public static class FactoryTree
         WorktreeRoot = WorktreeRoot(node),
         MarkerPrefix = node.Daemon.DaemonId + "/",
         GateSandbox = GateSandbox.For(node.Daemon),
+        GateCgroups = node.Daemon.Cgroups,
     };
 
     /// <summary>Projects' files under &lt;data&gt;/projects (so a backup of the data directory has them); worktrees under the worktree root's projects/.</summary>
@@ -98,6 +99,7 @@ public static class FactoryTree
         WorktreeRoot = Path.Combine(WorktreeRoot(node), "projects"),
         MarkerPrefix = node.Daemon.DaemonId + "/",
         GateSandbox = GateSandbox.For(node.Daemon),
+        GateCgroups = node.Daemon.Cgroups,
         Environment = node.Environment,
         Clock = node.Clock,
     };

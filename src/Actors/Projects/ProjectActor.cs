@@ -735,7 +735,8 @@ public sealed class ProjectActor : PersistentActorBase
         var worktree = s.Created.Worktree;
         var files = attempt.FilesChanged;
         var sandbox = _settings.GateSandbox;
-        Work("gates", async ct => new AttemptGated(id, Now, task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, sandbox, ct)));
+        var cgroups = _settings.GateCgroups;
+        Work("gates", async ct => new AttemptGated(id, Now, task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, sandbox, ct, cgroups)));
     }
 
     private void Fail(string reason)

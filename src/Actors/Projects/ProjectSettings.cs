@@ -11,6 +11,9 @@ public sealed record ProjectSettings
     /// <summary>Where the gates run sandboxed (<see cref="Processes.GateSandbox.For"/>); null: as the daemon's user.</summary>
     public Processes.GateSandbox? GateSandbox { get; init; }
 
+    /// <summary>The daemon's run cgroups: each gate runs in one, killed when the gate ends.</summary>
+    public Processes.RunCgroups? GateCgroups { get; init; }
+
     /// <summary>Where project worktrees are made when <c>projects.worktree_root</c> is not set: &lt;dir&gt;/&lt;project id&gt;.</summary>
     public required string WorktreeRoot { get; init; }
 

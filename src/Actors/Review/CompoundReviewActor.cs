@@ -58,7 +58,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         _factory = factory;
         _settings = settings;
         _dependencies = dependencies;
-        var ports = dependencies.Ports?.Invoke(factory) ?? new ReviewPorts(factory, settings.AskTimeout, dependencies.Http) { GateSandbox = settings.GateSandbox };
+        var ports = dependencies.Ports?.Invoke(factory) ?? new ReviewPorts(factory, settings.AskTimeout, dependencies.Http) { GateSandbox = settings.GateSandbox, GateCgroups = settings.GateCgroups };
         _steps = new ReviewSteps(ports, settings, dependencies.Clock, dependencies.Environment);
 
         Recover<SnapshotOffer>(offer =>

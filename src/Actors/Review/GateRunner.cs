@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using CliWrap;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Fleet;
@@ -9,7 +8,7 @@ namespace DarkFactory.Actors.Review;
 
 /// <summary>
 /// Runs the quality gates of a review in its worktree, one after another, each in its own process group
-/// (setsid) so a timeout kills the gate and everything it started. A gate runs code the agent just wrote:
+/// (setsid) so a timeout kills the gate and everything it started, and when it ends, whatever it left behind. A gate runs code the agent just wrote:
 /// it gets the agent's allowlisted environment (never the daemon's: no provider keys, no forge token), and
 /// its output (stdout and stderr together) goes through the redactor of every secret the daemon knows,
 /// line by line, before it is kept: the last <see cref="MaxOutputChars"/> characters. Two built-in gates come
@@ -24,6 +23,9 @@ public static class GateRunner
     /// <summary>Files larger than this are not searched for secrets (they are reported as skipped).</summary>
     public const long MaxScannedFileBytes = 16L * 1024 * 1024;
     private static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long output is still read after the gate ended and what it left was killed.</summary>
+    public static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
     private static readonly string Setsid = Executables.Find("setsid") ?? "setsid";
 
     /// <summary>
@@ -33,8 +35,9 @@ public static class GateRunner
     /// <param name="environment">The gates' whole environment (nothing of the daemon's is inherited).</param>
     /// <param name="secrets">Masks every known secret in the gates' output; the secrets gate looks for the same values.</param>
     /// <param name="sandbox">Where gates run sandboxed (<see cref="GateSandbox.For"/>); null: as the daemon's user.</param>
+    /// <param name="cgroups">The daemon's run cgroups: each gate gets one, killed when the gate ends (null or unavailable: group and marker only).</param>
     public static async Task<IReadOnlyList<GateResult>> RunAllAsync(
-        IReadOnlyList<GateSpec> gates, string worktree, IReadOnlyList<string> changedFiles, IReadOnlyDictionary<string, string> environment, Redactor secrets, GateSandbox? sandbox, CancellationToken ct)
+        IReadOnlyList<GateSpec> gates, string worktree, IReadOnlyList<string> changedFiles, IReadOnlyDictionary<string, string> environment, Redactor secrets, GateSandbox? sandbox, CancellationToken ct, RunCgroups? cgroups = null)
     {
         var results = new List<GateResult>();
         var escaping = Worktrees.Escaping(worktree, changedFiles);
@@ -45,7 +48,7 @@ public static class GateRunner
         foreach (var gate in gates)
         {
             ct.ThrowIfCancellationRequested();
-            results.Add(await RunAsync(gate, worktree, environment, secrets, ct, sandbox));
+            results.Add(await RunAsync(gate, worktree, environment, secrets, ct, sandbox, cgroups));
         }
 
         return results;
@@ -93,7 +96,16 @@ public static class GateRunner
         return new GateResult(SecretsGate, holding.Count == 0, holding.Count == 0 ? 0 : 1, 0, clock.ElapsedMilliseconds, Output: secrets.Redact(output));
     }
 
-    public static async Task<GateResult> RunAsync(GateSpec gate, string worktree, IReadOnlyDictionary<string, string> environment, Redactor secrets, CancellationToken ct, GateSandbox? sandbox = null)
+    /// <summary>
+    /// Runs one gate. The gate ends when its process ends, whatever it left behind: then its process group, every
+    /// process carrying its run marker (a descendant that called setsid, a double fork), its cgroup where the daemon
+    /// has them (a process that cleared its environment too) and, sandboxed, the whole pid namespace (the reaper)
+    /// are killed, and output still held open by something out of reach (a process
+    /// that cleared its environment outside a sandbox) is read at most <see cref="DrainGrace"/> longer. The gate's
+    /// duration is its process's: start to exit (or to the timeout's kill).
+    /// </summary>
+    /// <param name="environment">The gate's whole environment; its <c>DF_RUN</c> marker gets a suffix of this gate's own.</param>
+    public static async Task<GateResult> RunAsync(GateSpec gate, string worktree, IReadOnlyDictionary<string, string> environment, Redactor secrets, CancellationToken ct, GateSandbox? sandbox = null, RunCgroups? cgroups = null)
     {
         var output = new BoundedText(MaxOutputChars, tail: true);
         var clock = Stopwatch.StartNew();
@@ -102,53 +114,125 @@ public static class GateRunner
             return new GateResult(gate.Name, false, null, gate.ExpectExit, 0, Output: "no command");
         }
 
-        using var forceful = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var command = Cli.Wrap(Setsid)
-            .WithArguments(sandbox is null ? gate.Command : sandbox.Wrap(worktree, environment.GetValueOrDefault("PATH"), gate.Command))
-            .WithWorkingDirectory(worktree)
-            .WithEnvironmentVariables(ChildEnvironment.Exactly(environment))
-            .WithValidation(CommandResultValidation.None)
-            .WithStandardInputPipe(PipeSource.Null)
-            .WithStandardOutputPipe(PipeTarget.ToDelegate(line => output.AppendLine(secrets.Redact(line))))
-            .WithStandardErrorPipe(PipeTarget.ToDelegate(line => output.AppendLine(secrets.Redact(line))));
-        CommandTask<CommandResult> task;
+        var marker = GateMarker(environment.GetValueOrDefault(ProcessTree.RunMarker), gate.Name);
+        var env = new Dictionary<string, string>(environment) { [ProcessTree.RunMarker] = marker };
+        var cgroup = cgroups is { Available: true } ? cgroups.For("gate", marker[(marker.LastIndexOf('-') + 1)..]) : null;
+        var (file, arguments) = RunConfinement.Wrap(Setsid, sandbox is null ? gate.Command : sandbox.Wrap(worktree, env.GetValueOrDefault("PATH"), gate.Command), cgroup);
+        var psi = new ProcessStartInfo(file)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = worktree,
+        };
+        foreach (var arg in arguments)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        psi.Environment.Clear();
+        foreach (var (key, value) in env)
+        {
+            psi.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = psi };
         try
         {
-            task = command.ExecuteAsync(forceful.Token);
+            if (cgroup is not null)
+            {
+                RunCgroups.Create(cgroup);
+            }
+
+            process.Start();
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
+            process.Dispose();
+            Release(cgroup);
             return new GateResult(gate.Name, false, null, gate.ExpectExit, clock.ElapsedMilliseconds, Output: $"could not start {gate.Command[0]}: {e.Message}");
         }
 
-        var pid = task.ProcessId;
-        Task<CommandResult> running = task;
+        var pid = process.Id;
+        process.StandardInput.Close();
+        var readers = Task.WhenAll(Pump(process.StandardOutput, output, secrets), Pump(process.StandardError, output, secrets));
+
+        // the process's exit, not the end of its output: a descendant holding stdout must not keep the gate running
+        var exited = process.WaitForExitAsync(CancellationToken.None);
         var timeout = Task.Delay(gate.Timeout, ct);
-        var done = await Task.WhenAny(running, timeout);
-        if (done != running)
+        var timedOut = await Task.WhenAny(exited, timeout) != exited;
+        if (timedOut)
         {
             // timeout or the review's cancellation: TERM to the group, then KILL
             Native.KillGroup(pid, Native.SIGTERM);
-            if (await Task.WhenAny(running, Task.Delay(KillGrace, CancellationToken.None)) != running)
+            if (await Task.WhenAny(exited, Task.Delay(KillGrace, CancellationToken.None)) != exited)
             {
                 Native.KillGroup(pid, Native.SIGKILL);
-                forceful.Cancel();
+                await exited;
             }
-
-            try
-            {
-                await running;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            ct.ThrowIfCancellationRequested();
-            return new GateResult(gate.Name, false, null, gate.ExpectExit, clock.ElapsedMilliseconds, TimedOut: true, Output: output + $"\n[timed out after {gate.Timeout}]\n");
         }
 
-        var result = await running;
-        Native.KillGroup(pid, Native.SIGKILL); // nothing the gate started outlives it
-        return new GateResult(gate.Name, result.ExitCode == gate.ExpectExit, result.ExitCode, gate.ExpectExit, clock.ElapsedMilliseconds, Output: output.ToString());
+        var duration = clock.ElapsedMilliseconds;
+        var exitCode = process.ExitCode;
+        _ = readers.ContinueWith(_ => process.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Abandon(pid, marker, cgroup); // nothing the gate started outlives it
+        var drained = await Task.WhenAny(readers, Task.Delay(DrainGrace, CancellationToken.None)) == readers;
+        var tail = drained ? string.Empty : $"\n[the gate's output was still held open {DrainGrace.TotalSeconds:0} s after it ended, by a process out of its reach; no longer read]\n";
+        if (timedOut)
+        {
+            ct.ThrowIfCancellationRequested();
+            return new GateResult(gate.Name, false, null, gate.ExpectExit, duration, TimedOut: true, Output: output + $"\n[timed out after {gate.Timeout}]\n" + tail);
+        }
+
+        return new GateResult(gate.Name, exitCode == gate.ExpectExit, exitCode, gate.ExpectExit, duration, Output: output + tail);
+    }
+
+    /// <summary>A gate's own run marker: the review's or project's marker (or "gate"), the gate's name and a random suffix.</summary>
+    public static string GateMarker(string? parent, string gate) =>
+        $"{parent ?? "gate"}/gate-{new string(gate.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').Take(40).ToArray())}-{Guid.NewGuid():N}";
+
+    /// <summary>Kills what a gate left: its process group, every process carrying its marker, its cgroup (then removed).</summary>
+    private static void Abandon(int pid, string marker, string? cgroup)
+    {
+        Native.KillGroup(pid, Native.SIGKILL);
+        ProcessTree.KillMarked([marker]);
+        if (cgroup is not null)
+        {
+            RunCgroups.Kill(cgroup);
+            Release(cgroup);
+        }
+    }
+
+    /// <summary>Removes a gate's cgroup once its killed processes are gone (a few tries in the background; the next start's sweep takes what is left).</summary>
+    private static void Release(string? cgroup)
+    {
+        if (cgroup is null || RunCgroups.Remove(cgroup))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            for (var i = 0; i < 50 && !RunCgroups.Remove(cgroup); i++)
+            {
+                await Task.Delay(100);
+            }
+        });
+    }
+
+    private static async Task Pump(StreamReader reader, BoundedText output, Redactor secrets)
+    {
+        try
+        {
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                output.AppendLine(secrets.Redact(line));
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // the pipe went away: what was read is kept
+        }
     }
 }

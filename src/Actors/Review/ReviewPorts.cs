@@ -22,6 +22,9 @@ public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClie
     /// <summary>Where the gates run sandboxed; null: as the daemon's user.</summary>
     public GateSandbox? GateSandbox { get; init; }
 
+    /// <summary>The daemon's run cgroups: each gate runs in one, killed when the gate ends.</summary>
+    public RunCgroups? GateCgroups { get; init; }
+
     public async Task<NightwatchRecords?> NightwatchRecordsAsync(DateTimeOffset since, CancellationToken ct)
     {
         try
@@ -62,7 +65,7 @@ public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClie
         Worktrees.CommitAsync(repo, worktree, baseBranch, message, ct);
 
     public Task<IReadOnlyList<GateResult>> RunGatesAsync(IReadOnlyList<GateSpec> gates, string worktree, IReadOnlyList<string> changedFiles, IReadOnlyDictionary<string, string> environment, Redactor secrets, CancellationToken ct) =>
-        GateRunner.RunAllAsync(gates, worktree, changedFiles, environment, secrets, GateSandbox, ct);
+        GateRunner.RunAllAsync(gates, worktree, changedFiles, environment, secrets, GateSandbox, ct, GateCgroups);
 
     public async Task<string?> RemoteUrlAsync(string repo, string remote, CancellationToken ct) =>
         await Git.RunAsync(repo, ["remote", "get-url", remote], ct) is { Ok: true } output ? output.Stdout : null;

@@ -19,6 +19,9 @@ public sealed record ReviewSettings
     /// <summary>Where the gates run sandboxed (<see cref="Processes.GateSandbox.For"/>); null: as the daemon's user.</summary>
     public Processes.GateSandbox? GateSandbox { get; init; }
 
+    /// <summary>The daemon's run cgroups: each gate runs in one, killed when the gate ends.</summary>
+    public Processes.RunCgroups? GateCgroups { get; init; }
+
     /// <summary>A snapshot every this many events; older events are deleted.</summary>
     public int SnapshotEvery { get; init; } = 100;
 

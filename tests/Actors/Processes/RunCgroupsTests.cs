@@ -13,7 +13,7 @@ namespace DarkFactory.Actors.Tests.Processes;
 /// <summary>Runs only where this machine has a cgroup hierarchy the tests may write (the reason otherwise).</summary>
 public sealed class CgroupFactAttribute : FactAttribute
 {
-    private static readonly Lazy<string?> Missing = new(() =>
+    internal static readonly Lazy<string?> Missing = new(() =>
     {
         var id = "dft-probe-" + Environment.ProcessId;
         var found = RunCgroups.Detect(id);
@@ -26,6 +26,12 @@ public sealed class CgroupFactAttribute : FactAttribute
     });
 
     public CgroupFactAttribute() => Skip = Missing.Value;
+}
+
+/// <summary>A theory that runs only where this machine has a cgroup hierarchy the tests may write.</summary>
+public sealed class CgroupTheoryAttribute : TheoryAttribute
+{
+    public CgroupTheoryAttribute() => Skip = CgroupFactAttribute.Missing.Value;
 }
 
 /// <summary>Issue 14, finding 6: one cgroup per run, which a process cannot leave by clearing its environment.</summary>

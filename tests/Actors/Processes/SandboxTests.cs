@@ -22,6 +22,12 @@ public sealed class SandboxFactAttribute : FactAttribute
     public SandboxFactAttribute() => Skip = Support.Value.Available ? null : "runs cannot be sandboxed on this machine: " + Support.Value.Reason;
 }
 
+/// <summary>A theory that runs only where bubblewrap can sandbox a run here.</summary>
+public sealed class SandboxTheoryAttribute : TheoryAttribute
+{
+    public SandboxTheoryAttribute() => Skip = SandboxFactAttribute.Support.Value.Available ? null : "runs cannot be sandboxed on this machine: " + SandboxFactAttribute.Support.Value.Reason;
+}
+
 /// <summary>Issue 14: the sandbox's command line (pure) and how the planner uses it.</summary>
 public sealed class SandboxPlannerTests
 {

@@ -13,7 +13,7 @@ public sealed class ReviewEndToEndTests : IDisposable
 
     public ReviewEndToEndTests() => _git.DayOfHistory(DateTimeOffset.UtcNow);
 
-    private string Fleet(string mode = "fix", string extra = "") => $"""
+    private string Fleet(string mode = "fix", string extra = "", string gates = "") => $"""
         version: 1
         agents:
           - name: fixer
@@ -28,12 +28,19 @@ public sealed class ReviewEndToEndTests : IDisposable
           gates:
             - name: has-review
               command: test -s REVIEW.md
+        {gates}
         """;
 
     [Fact]
     public async Task Review_run_wait_json_ends_in_a_dry_run_report_and_list_and_show_agree()
     {
-        await using var daemon = new DaemonProcess(Fleet());
+        // issue 15, findings 5 and 9: a gate that leaves a detached child holding its output ends with its own
+        // process (2 s), the child is killed then, and the gates step lasts as long as its gates did
+        var nap = Random.Shared.Next(200_000, 900_000);
+        await using var daemon = new DaemonProcess(Fleet(gates: $$"""
+                - name: detaches
+                  command: ["bash", "-c", "(setsid sleep {{nap}} &); sleep 2"]
+            """));
         await daemon.StartAsync();
 
         var run = await daemon.Json("review", "run", "--wait", "--json");
@@ -48,6 +55,13 @@ public sealed class ReviewEndToEndTests : IDisposable
         });
         var gates = run.GetProperty("gates").EnumerateArray().ToList();
         Assert.Contains(gates, g => g.GetProperty("name").GetString() == "has-review" && g.GetProperty("passed").GetBoolean() && g.GetProperty("exit_code").GetInt32() == 0);
+        var detached = gates.Single(g => g.GetProperty("name").GetString() == "detaches");
+        Assert.True(detached.GetProperty("passed").GetBoolean(), detached.ToString());
+        Assert.InRange(detached.GetProperty("duration_ms").GetInt64(), 1_900, 15_000);
+        var gatesStep = run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "gates");
+        var stepLasted = gatesStep.GetProperty("ended_at").GetDateTimeOffset() - gatesStep.GetProperty("started_at").GetDateTimeOffset();
+        Assert.True(stepLasted >= TimeSpan.FromMilliseconds(1_900) && stepLasted < TimeSpan.FromSeconds(30), $"gates step lasted {stepLasted}: {gatesStep}");
+        Assert.DoesNotContain(Directory.EnumerateDirectories("/proc"), d => ReadCmdline(d) == $"sleep {nap}");
         var report = run.GetProperty("report_path").GetString()!;
         Assert.StartsWith(daemon.DataDir, report);
         Assert.Contains("create_prs is off", File.ReadAllText(report));
@@ -123,6 +137,18 @@ public sealed class ReviewEndToEndTests : IDisposable
         Assert.StartsWith("router: best fit", review.GetProperty("agent_chosen_by").GetString());
         Assert.Contains("dry_run  completed", progress);
         Assert.Equal(0, await daemon.StopAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static string ReadCmdline(string procDir)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(procDir, "cmdline")).Replace('\0', ' ').Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
     }
 
     public void Dispose() => _git.Dispose();
