@@ -6,7 +6,8 @@
 #   work   append "$DF_TASK_ID" to $STATE_DIR/runs; write $DF_TASK_ID.txt; write FIXED when the handoff says
 #          "expected FIXED" (a gate's feedback); first sleep as many seconds as $STATE_DIR/sleep says (if there)
 #          and try to push (refused)
-#   audit  answer the n-th audit with $STATE_DIR/audit-<n>.json, else every task of the prompt complete
+#   audit  answer the n-th audit with $STATE_DIR/audit-<n>.json, else every task of the prompt complete; first touch
+#          audit-started and sleep as many seconds as $STATE_DIR/audit-sleep says (if there)
 #   fail   print a line and exit 3
 mode=${1:-work}
 state=${STATE_DIR:-/tmp}
@@ -27,6 +28,7 @@ case "$mode" in
     fi ;;
   audit)
     n=$(next audit)
+    if [ -f "$state/audit-sleep" ]; then touch "$state/audit-started"; s=$(cat "$state/audit-sleep"); sleep "$s" & wait $!; fi
     if [ -f "$state/audit-$n.json" ]; then cat "$state/audit-$n.json"
     else
       ids=$(printf '%s\n' "$DF_TASK" | sed -n 's/^- \(t[0-9]*\): .*/\1/p')
