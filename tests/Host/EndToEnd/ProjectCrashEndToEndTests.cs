@@ -24,7 +24,7 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
     private string Fleet() => $"""
         version: 1
         agents:
-        {Agent("planner-cmd", "plan")}{Agent("engineer-cmd", "work")}{Agent("tester-cmd", "work")}{Agent("reviewer-cmd", "audit")}
+        {PersonaFleet.Agents(_state)}
         projects:
           personas_dir: personas
           max_attempts: 3
@@ -33,19 +33,6 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
             - path: {_git.Repo}
               tests: if [ -f '{_state}/gates-sleep' ]; then touch '{_state}/gates-started'; sleep 120; fi; if [ -f '{_state}/need-fixed' ] && [ ! -f FIXED ]; then echo 'expected FIXED'; exit 1; fi; test -f t1.txt
         """;
-
-    private string Agent(string name, string mode) => $"""
-          - name: {name}
-            layer: growth
-            command: ["{DaemonProcess.Agent("persona.sh")}", "{mode}"]
-            grace: 2s
-            env:
-              STATE_DIR: "{_state}"
-
-        """;
-
-    private static string Persona(string name, string agent, string criteria = "") =>
-        $"---\nname: {name}\nversion: 1\ndescription: the {name}\nagent: {agent}\n{criteria}---\nYou are the {name} of this project.\n";
 
     private void Hold(string file, string text = "120") => File.WriteAllText(Path.Combine(_state, file), text);
 
@@ -64,13 +51,7 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
             daemon.Environment["DF_POSTGRES"] = cs;
         }
 
-        var personas = Path.Combine(daemon.Root, "personas");
-        Directory.CreateDirectory(personas);
-        File.WriteAllText(Path.Combine(personas, "planner.md"), Persona("planner", "planner-cmd"));
-        File.WriteAllText(Path.Combine(personas, "engineer.md"), Persona("engineer", "engineer-cmd", "acceptance_criteria:\n  tests_pass: true\n"));
-        File.WriteAllText(Path.Combine(personas, "tester.md"), Persona("tester", "tester-cmd",
-            "acceptance_criteria:\n  custom_checks:\n    - name: has-test\n      command: test -f t2.txt\n"));
-        File.WriteAllText(Path.Combine(personas, "reviewer.md"), Persona("reviewer", "reviewer-cmd"));
+        PersonaFleet.Write(daemon.Root);
         await daemon.StartAsync();
 
         // each step: what holds the project there, when it is there, and the runs of the work personas that follow
@@ -79,7 +60,7 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
             ("plan", () => Hold("plan-sleep"), _ => Task.FromResult(Marked("plan-started")), ["plan-sleep"], r => r.SequenceEqual(["t1", "t2"])),
             ("work", () => Hold("sleep"), _ => Task.FromResult(Runs().Contains("t1")), ["sleep"], r => r.SequenceEqual(["t1", "t1", "t2"])), // the interrupted attempt continues
             ("check", () => Hold("gates-sleep"), _ => Task.FromResult(Marked("gates-started")), ["gates-sleep"], r => r.SequenceEqual(["t1", "t2"])),
-            ("handoff", () => { Hold("need-fixed"); Hold("sleep", "8"); }, async id => Attempts(await Tasks(daemon, id), "t1") >= 2, ["sleep", "need-fixed"],
+            ("handoff", () => { Hold("need-fixed"); Hold("sleep", "8"); }, async id => await Answered(daemon, $"/api/projects/{id}/tasks") is { } t && Attempts(t, "t1") >= 2, ["sleep", "need-fixed"],
                 r => r.Count(x => x == "t1") is 2 or 3 && r.Count(x => x == "t2") == 1),
             ("audit", () => Hold("audit-sleep"), _ => Task.FromResult(Marked("audit-started")), ["audit-sleep"], r => r.SequenceEqual(["t1", "t2"])),
         };
@@ -105,7 +86,7 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
             await daemon.StartAsync();
             JsonElement status = default;
             await DaemonProcess.Until(
-                async () => (status = await daemon.ApiJson($"/api/projects/{id}")).GetProperty("status").GetString() is "completed" or "failed" or "timeout",
+                async () => await Answered(daemon, $"/api/projects/{id}") is { } s && (status = s).GetProperty("status").GetString() is "completed" or "failed" or "timeout",
                 Wait,
                 $"the project killed at {step.Name} to end");
             Assert.True(status.GetProperty("status").GetString() == "completed", $"{step.Name}: {status}\n{daemon.Output}");
@@ -127,6 +108,19 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
     }
 
     private static Task<JsonElement> Tasks(DaemonProcess daemon, string id) => daemon.ApiJson($"/api/projects/{id}/tasks");
+
+    /// <summary>The resource; null while the daemon, just started on a loaded machine, answers 503 (an actor still recovering).</summary>
+    private static async Task<JsonElement?> Answered(DaemonProcess daemon, string path)
+    {
+        try
+        {
+            return await daemon.ApiJson(path);
+        }
+        catch (HttpRequestException e) when (e.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+        {
+            return null;
+        }
+    }
 
     private static int Attempts(JsonElement tasks, string id) =>
         tasks.EnumerateArray().Where(t => t.GetProperty("id").GetString() == id).Select(t => t.GetProperty("attempts").GetArrayLength()).FirstOrDefault();
