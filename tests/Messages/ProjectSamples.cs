@@ -107,6 +107,7 @@ public static class ProjectSamples
         new ProjectsList([View]),
         new GetProject("p-3f9a2c"),
         new ProjectFound("p-3f9a2c", View),
+        new ProjectFound("p-3f9a2c", null, Recovering: true),
         new GetProjectTasks("p-3f9a2c"),
         new ProjectTasksFound("p-3f9a2c", [TaskView]),
         new GetProjectState("p-3f9a2c"),

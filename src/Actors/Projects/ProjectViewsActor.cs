@@ -7,7 +7,8 @@ namespace DarkFactory.Actors.Projects;
 /// The read model of the projects at /user/factory/project-views: it answers <c>df list|status|tasks|export|costs</c>
 /// and /api/projects from the states the project actors send after each persisted event. Its mailbox is its
 /// own, so a query never waits behind a project's journal write. Until every project the registry recovered
-/// has reported (or <see cref="ReadyAfter"/>), queries are stashed: a journaled project is never reported unknown.
+/// has reported (or <see cref="ReadyAfter"/>), queries are stashed; after that, a query for a journaled project that
+/// has still not reported (its journal is slow or broken) is answered <c>Recovering</c>, never unknown.
 /// </summary>
 public sealed class ProjectViewsActor : ReceiveActor, IWithStash, IWithTimers
 {
@@ -72,12 +73,15 @@ public sealed class ProjectViewsActor : ReceiveActor, IWithStash, IWithTimers
                 .Select(s => ProjectViews.Status(s, now))
                 .ToList()));
         });
-        Receive<GetProject>(q => Sender.Tell(new ProjectFound(q.Project, Find(q.Project) is { } s ? ProjectViews.Status(s, _clock.GetUtcNow()) : null)));
-        Receive<GetProjectTasks>(q => Sender.Tell(new ProjectTasksFound(q.Project, Find(q.Project) is { } s ? ProjectViews.Tasks(s) : null)));
-        Receive<GetProjectState>(q => Sender.Tell(new ProjectStateFound(q.Project, Find(q.Project))));
+        Receive<GetProject>(q => Sender.Tell(new ProjectFound(q.Project, Find(q.Project) is { } s ? ProjectViews.Status(s, _clock.GetUtcNow()) : null, Recovering(q.Project))));
+        Receive<GetProjectTasks>(q => Sender.Tell(new ProjectTasksFound(q.Project, Find(q.Project) is { } s ? ProjectViews.Tasks(s) : null, Recovering(q.Project))));
+        Receive<GetProjectState>(q => Sender.Tell(new ProjectStateFound(q.Project, Find(q.Project), Recovering(q.Project))));
     }
 
     private void Changed(ProjectStateChanged m) => _states[m.State.Created.ProjectId] = m.State;
+
+    /// <summary>A journaled project (by id) that has not reported yet.</summary>
+    private bool Recovering(string project) => _expected?.Contains(project) == true && !_states.ContainsKey(project);
 
     /// <summary>By id, else by name (ignoring case).</summary>
     private ProjectState? Find(string project) =>

@@ -50,13 +50,22 @@ public static class ProjectEndpoints
             .WithSummary("Create a project (df init): checked, its work branch and worktree made; 400 names the field of bad input")
             .Produces<ProjectView>(201).ProducesProblem(400);
         api.MapGet("/projects/{id}", async (string id, FactoryClient f, CancellationToken ct) =>
-            (await f.Ask<ProjectFound>(new GetProject(id), ct)).View is { } view ? Json(view) : Unknown(id))
+            {
+                var found = await f.Ask<ProjectFound>(new GetProject(id), ct);
+                return found.View is { } view ? Json(view) : Unknown(id, found.Recovering);
+            })
             .WithSummary("A project's status, current task, progress, runtime left, cost and tokens").Produces<ProjectView>().ProducesProblem(404);
         api.MapGet("/projects/{id}/tasks", async (string id, FactoryClient f, CancellationToken ct) =>
-            (await f.Ask<ProjectTasksFound>(new GetProjectTasks(id), ct)).Tasks is { } tasks ? Json(tasks) : Unknown(id))
+            {
+                var found = await f.Ask<ProjectTasksFound>(new GetProjectTasks(id), ct);
+                return found.Tasks is { } tasks ? Json(tasks) : Unknown(id, found.Recovering);
+            })
             .WithSummary("A project's task list: status, persona, attempts with gate results, audit notes").Produces<List<ProjectTaskView>>().ProducesProblem(404);
         api.MapGet("/projects/{id}/costs", async (string id, FactoryClient f, CancellationToken ct) =>
-            (await f.Ask<ProjectStateFound>(new GetProjectState(id), ct)).State is { } state ? Json(ProjectCosts.Report(state)) : Unknown(id))
+            {
+                var found = await f.Ask<ProjectStateFound>(new GetProjectState(id), ct);
+                return found.State is { } state ? Json(ProjectCosts.Report(state)) : Unknown(id, found.Recovering);
+            })
             .WithSummary("What a project's runs cost, by task, persona and provider").Produces<ProjectCostReport>().ProducesProblem(404);
         api.MapGet("/projects/{id}/export", Export)
             .WithSummary("A project's report: format=markdown (text/markdown) or json ({project, tasks})").ProducesProblem(400).ProducesProblem(404);
@@ -133,9 +142,10 @@ public static class ProjectEndpoints
             return ApiProblems.Problem(400, "invalid parameter 'format'", $"format: must be markdown or json; got '{format}'");
         }
 
-        if ((await f.Ask<ProjectStateFound>(new GetProjectState(id), ct)).State is not { } state)
+        var found = await f.Ask<ProjectStateFound>(new GetProjectState(id), ct);
+        if (found.State is not { } state)
         {
-            return Unknown(id);
+            return Unknown(id, found.Recovering);
         }
 
         var now = DateTimeOffset.UtcNow;
@@ -161,7 +171,10 @@ public static class ProjectEndpoints
         return ApiProblems.Problem(status, title, result.Message);
     }
 
-    private static IResult Unknown(string id) => ApiProblems.Problem(404, "unknown project", $"id: no project with id or name '{id}' (see GET /api/projects)");
+    /// <summary>404, or 503 when the project is journaled but its actor has not recovered yet (the client asks again).</summary>
+    private static IResult Unknown(string id, bool recovering = false) => recovering
+        ? ApiProblems.Problem(503, "project recovering", $"id: project '{id}' is still being recovered from the journal; try again shortly")
+        : ApiProblems.Problem(404, "unknown project", $"id: no project with id or name '{id}' (see GET /api/projects)");
 
     private static async Task<T?> Body<T>(HttpRequest request, CancellationToken ct)
         where T : class

@@ -73,21 +73,25 @@ public sealed record ProjectsList(IReadOnlyList<ProjectView> Projects) : IDarkFa
 [Manifest("get-project")]
 public sealed record GetProject(string Project) : IDarkFactoryMessage, IWithProject;
 
+/// <summary>
+/// The answer to a query about one project: null when there is none — or, with <paramref name="Recovering"/>, when the
+/// project is journaled but has not reported since the daemon started (its actor is still recovering; ask again).
+/// </summary>
 [Manifest("project-found")]
-public sealed record ProjectFound(string Project, ProjectView? View) : IDarkFactoryMessage;
+public sealed record ProjectFound(string Project, ProjectView? View, bool Recovering = false) : IDarkFactoryMessage;
 
 [Manifest("get-project-tasks")]
 public sealed record GetProjectTasks(string Project) : IDarkFactoryMessage, IWithProject;
 
 [Manifest("project-tasks-found")]
-public sealed record ProjectTasksFound(string Project, IReadOnlyList<ProjectTaskView>? Tasks) : IDarkFactoryMessage;
+public sealed record ProjectTasksFound(string Project, IReadOnlyList<ProjectTaskView>? Tasks, bool Recovering = false) : IDarkFactoryMessage;
 
 /// <summary>The whole recorded state (export, costs); answered with <see cref="ProjectStateFound"/>.</summary>
 [Manifest("get-project-state")]
 public sealed record GetProjectState(string Project) : IDarkFactoryMessage, IWithProject;
 
 [Manifest("project-state-found")]
-public sealed record ProjectStateFound(string Project, ProjectState? State) : IDarkFactoryMessage;
+public sealed record ProjectStateFound(string Project, ProjectState? State, bool Recovering = false) : IDarkFactoryMessage;
 
 // ---------------------------------------------------------------- views (the API's JSON)
 
