@@ -39,6 +39,7 @@ public sealed partial class Readiness(
     private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CheckBound = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _checking = new(1, 1);
     private ReadinessReport? _last;
 
@@ -55,7 +56,12 @@ public sealed partial class Readiness(
             return recent;
         }
 
-        await _checking.WaitAsync(ct);
+        // one check at a time; a caller never waits longer than a whole check could take
+        if (!await _checking.WaitAsync(CheckBound, ct))
+        {
+            return Last ?? new ReadinessReport([new ReadinessCheck("actors", false, "the first readiness check has not finished")], DateTimeOffset.UtcNow);
+        }
+
         try
         {
             if (Last is { } meanwhile && DateTimeOffset.UtcNow - meanwhile.At < Fresh)
@@ -63,8 +69,8 @@ public sealed partial class Readiness(
                 return meanwhile;
             }
 
-            var actors = ActorTreeAsync(ProbeTimeout, ct);
-            var journal = store.IsSqlite ? Task.Run(() => SqliteJournal(store.ConnectionString), ct) : PostgresJournalAsync(store.ConnectionString, ct);
+            var actors = Bounded(ActorTreeAsync(ProbeTimeout, ct), "actors", "the actor tree did not answer", ct);
+            var journal = Bounded(store.IsSqlite ? Task.Run(() => SqliteJournal(store.ConnectionString), ct) : PostgresJournalAsync(store.ConnectionString, ct), "journal", "the store did not take a write", ct);
             var report = new ReadinessReport([await actors, await journal, Disk(data.Path, MinFreeBytes)], DateTimeOffset.UtcNow);
             Publish(report);
             return report;
@@ -72,6 +78,19 @@ public sealed partial class Readiness(
         finally
         {
             _checking.Release();
+        }
+    }
+
+    /// <summary>A check that has not answered within <see cref="CheckBound"/> fails (a locked store, a starved pool): readiness never hangs its caller.</summary>
+    private static async Task<ReadinessCheck> Bounded(Task<ReadinessCheck> check, string name, string what, CancellationToken ct)
+    {
+        try
+        {
+            return await check.WaitAsync(CheckBound, ct);
+        }
+        catch (TimeoutException)
+        {
+            return new ReadinessCheck(name, false, $"{what} within {CheckBound.TotalSeconds:0} s");
         }
     }
 
@@ -87,6 +106,11 @@ public sealed partial class Readiness(
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or MissingActorRegistryEntryException && !ct.IsCancellationRequested)
         {
             return new ReadinessCheck("actors", false, $"the actor tree did not answer within {timeout.TotalSeconds:0} s");
+        }
+        catch (InvalidOperationException) when (!ct.IsCancellationRequested)
+        {
+            // the gateway is up but the actor it routes to is not registered yet: the tree is still being composed
+            return new ReadinessCheck("actors", false, "the actor tree is still starting");
         }
     }
 
@@ -196,12 +220,21 @@ public sealed partial class Readiness(
             {
                 return;
             }
+            catch (Exception e)
+            {
+                // a probe that fails is a reason not to be ready, never a reason to stop the daemon (a
+                // BackgroundService that throws stops the host)
+                CheckFailed(log, e.Message);
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ready: the actor tree answers, the journal takes writes, the disk has room")]
     private static partial void ReadyNow(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The readiness check failed: {Error}")]
+    private static partial void CheckFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Not ready: {Reason}")]
     private static partial void NotReady(ILogger logger, string reason);

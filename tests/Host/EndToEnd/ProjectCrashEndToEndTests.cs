@@ -31,12 +31,23 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
           concurrency: 1
           repositories:
             - path: {_git.Repo}
-              tests: if [ -f '{_state}/gates-sleep' ]; then touch '{_state}/gates-started'; sleep 120; fi; if [ -f '{_state}/need-fixed' ] && [ ! -f FIXED ]; then echo 'expected FIXED'; exit 1; fi; test -f t1.txt
+              tests: g=$(git rev-parse --absolute-git-dir); if [ -f "$g/gates-sleep" ]; then touch "$g/gates-started"; sleep 120; fi; if [ -f "$g/need-fixed" ] && [ ! -f FIXED ]; then echo 'expected FIXED'; exit 1; fi; test -f t1.txt
         """;
 
-    private void Hold(string file, string text = "120") => File.WriteAllText(Path.Combine(_state, file), text);
+    /// <summary>
+    /// The gate's files live in the project worktree's own git directory: the gate runs sandboxed, where the test's
+    /// state directory (under /tmp) is hidden and everything but the worktree and its git directory is read-only.
+    /// </summary>
+    private static readonly string[] GateFiles = ["gates-sleep", "gates-started", "need-fixed"];
 
-    private bool Marked(string file) => File.Exists(Path.Combine(_state, file));
+    /// <summary>The git directory of the project worktree of the current step.</summary>
+    private string _gitDir = string.Empty;
+
+    private string PathOf(string file) => Path.Combine(GateFiles.Contains(file) ? _gitDir : _state, file);
+
+    private void Hold(string file, string text = "120") => File.WriteAllText(PathOf(file), text);
+
+    private bool Marked(string file) => File.Exists(PathOf(file));
 
     private string[] Runs() => File.Exists(Path.Combine(_state, "runs")) ? File.ReadAllLines(Path.Combine(_state, "runs")) : [];
 
@@ -71,16 +82,18 @@ public sealed class ProjectCrashEndToEndTests : IDisposable
                 File.Delete(f);
             }
 
+            var project = await daemon.Json("init", "crash-" + step.Name, "--description", "Add rate limiting to the login endpoint, with tests",
+                "--persona", "engineer,tester", "--repo", _git.Repo, "--json");
+            var id = project.GetProperty("id").GetString()!;
+            _gitDir = GitFixture.Run(project.GetProperty("worktree").GetString()!, "rev-parse", "--absolute-git-dir").Trim();
             step.Hold();
-            var id = (await daemon.Json("init", "crash-" + step.Name, "--description", "Add rate limiting to the login endpoint, with tests",
-                "--persona", "engineer,tester", "--repo", _git.Repo, "--json")).GetProperty("id").GetString()!;
             Assert.Equal(0, (await daemon.Df("start", id)).Exit);
             await DaemonProcess.Until(() => step.There(id), Wait, $"the project at its {step.Name} step");
 
             daemon.KillHard(); // SIGKILL: nothing is drained, the journal stops where it stopped
             foreach (var f in step.Release)
             {
-                File.Delete(Path.Combine(_state, f));
+                File.Delete(PathOf(f));
             }
 
             await daemon.StartAsync();
