@@ -82,6 +82,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
         Command<AvoidExpired>(_ => OnAvoidExpired());
         Command<AwaitRoute>(OnAwait);
         Command<Poll>(_ => OnPoll());
+        Command<BoardChange>(_ => OnBoardChange());
         Command<ProbeAnswered>(OnProbeAnswered);
         Command<AddProvider>(OnAdd);
         Command<RemoveProvider>(OnRemove);
@@ -308,7 +309,17 @@ public sealed class ProviderRouterActor : PersistentActorBase
             Timers.StartPeriodicTimer(PollTimer, Poll.Instance, _fleet.Router.PollingInterval);
         }
 
-        ArmChangeTimer();
+        ArmChangeTimer(BuildBoard());
+    }
+
+    /// <summary>A limit reset, a breaker may be probed or a budget window ended: the board every layer routes against says so now, not at the next event.</summary>
+    private void OnBoardChange()
+    {
+        Publish();
+        if (_waiting.Count > 0)
+        {
+            OnPoll();
+        }
     }
 
     private void OnPoll()
@@ -371,15 +382,16 @@ public sealed class ProviderRouterActor : PersistentActorBase
         if (_waiting.Count == 0)
         {
             Timers.Cancel(PollTimer);
-            Timers.Cancel(ChangeTimer);
         }
     }
 
-    /// <summary>Wakes the router when a limit resets, a breaker may be probed or a budget window ends.</summary>
-    private void ArmChangeTimer()
+    /// <summary>
+    /// Wakes the router when a limit resets, a breaker may be probed or a budget window ends, to publish the board
+    /// again (the layers' copy has no clock: a provider limited until 03:00 stays so there until it is published).
+    /// </summary>
+    private void ArmChangeTimer(ProviderBoard board)
     {
         var now = Now;
-        var board = BuildBoard();
         var next = _state.Health.NextChange();
         foreach (var at in board.Providers.Values.Select(c => c.ResetAt).Concat(board.Agents.Values.Select(a => a.ResetAt)).OfType<DateTimeOffset>())
         {
@@ -388,7 +400,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
 
         if (next is { } t && t > now)
         {
-            Timers.StartSingleTimer(ChangeTimer, Poll.Instance, t - now + TimeSpan.FromMilliseconds(50));
+            Timers.StartSingleTimer(ChangeTimer, BoardChange.Instance, t - now + TimeSpan.FromMilliseconds(50));
         }
     }
 
@@ -424,22 +436,27 @@ public sealed class ProviderRouterActor : PersistentActorBase
             _state.Ledger.Compact(Now);
             return _state.Snapshot(Now);
         });
-
-        if (_waiting.Count > 0)
-        {
-            ArmChangeTimer();
-        }
     }
 
     private ProviderBoard BuildBoard() =>
         BoardBuilder.Build(_fleet, _state, _outcomes.LatencyMs, BoardBuilder.MissingClis(_fleet, _settings.FindExecutable), Now) with { Added = _state.AddedSpecs };
 
     /// <summary>The board to every node's <see cref="RouteBoard"/> (their <see cref="RouteBoardSubscriber"/>).</summary>
-    private void Publish() => _topics.Publish(new ProviderBoardPublished(BuildBoard()));
+    private void Publish()
+    {
+        var board = BuildBoard();
+        _topics.Publish(new ProviderBoardPublished(board));
+        ArmChangeTimer(board);
+    }
 
     private sealed record Poll
     {
         public static readonly Poll Instance = new();
+    }
+
+    private sealed record BoardChange
+    {
+        public static readonly BoardChange Instance = new();
     }
 
     private sealed record ProbeAnswered(string Provider, bool? Ok);

@@ -117,6 +117,23 @@ public sealed class ProviderRouterActorSpec : TestKit
     }
 
     [Fact]
+    public async Task The_layers_board_routes_back_to_a_limited_provider_once_its_reset_time_passes_without_any_other_event()
+    {
+        // arrange: openai limited for 10 minutes; the layers' board fails over (no agent waits for a route)
+        var router = await Router(Fleet(), "router-reset-board");
+        Sys.EventStream.Publish(new ProviderLimited("openai", "sentinel", "run1", Start, Start.AddMinutes(10), "429 Too Many Requests", LimitSource.Structured));
+        await AwaitAssertAsync(() => Assert.Equal("anthropic", _board.Decide("security scan", Sentinel)!.Chosen!.Provider), Wait);
+
+        // act: the reset time passes, nothing else happens (found by scenarios/rate-limit-failover.yaml: a run at 03:30
+        // still failed over from a limit that reset at 03:00, because the board was published again only while an agent waited)
+        Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromMilliseconds(100));
+
+        // assert: the board the layers route against has the provider back
+        await AwaitAssertAsync(() => Assert.Equal("openai", _board.Decide("security scan", Sentinel)!.Chosen!.Provider), Wait);
+        Assert.Equal(ProviderState.Ok, (await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Providers.Single(p => p.Name == "openai").State);
+    }
+
+    [Fact]
     public async Task Crashed_runs_open_the_breaker_and_a_successful_probe_closes_it()
     {
         var router = await Router(Fleet(), "router-breaker");
