@@ -27,10 +27,15 @@ namespace DarkFactory.Host.Daemon;
 /// </remarks>
 public static class DarkFactoryHosting
 {
-    /// <summary>The store's connection settings over hocon/persistence.conf.</summary>
+    /// <summary>The store's connection settings over hocon/persistence.conf (an in-memory store: Akka's in-memory plugins only).</summary>
     public static AkkaConfigurationBuilder WithDarkFactoryPersistence(this AkkaConfigurationBuilder akka, PersistenceSetup store)
     {
         akka.AddHocon(ConfigurationFactory.ParseString(store.Hocon()), HoconAddMode.Prepend);
+        if (store.IsInMemory)
+        {
+            return akka;
+        }
+
         akka.AddHocon(LoadHocon("persistence.conf"), HoconAddMode.Append);
         return akka;
     }

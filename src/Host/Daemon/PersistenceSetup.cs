@@ -14,7 +14,14 @@ public sealed record PersistenceSetup(string ProviderName, string ConnectionStri
             : new PersistenceSetup("PostgreSQL.15", postgres);
     }
 
+    /// <summary>Akka's in-memory journal and snapshot store (a scenario sandbox): nothing outlives the actor system.</summary>
+    public static PersistenceSetup InMemory { get; } = new(InMemoryProvider, "");
+
+    private const string InMemoryProvider = "InMemory";
+
     public bool IsSqlite => ProviderName.StartsWith("SQLite", StringComparison.Ordinal);
+
+    public bool IsInMemory => ProviderName == InMemoryProvider;
 
     /// <summary>Switches the SQLite file to WAL (it stays so): durable writes at about three times the rate.</summary>
     public void Prepare()
@@ -33,6 +40,14 @@ public sealed record PersistenceSetup(string ProviderName, string ConnectionStri
 
     public string Hocon()
     {
+        if (IsInMemory)
+        {
+            return """
+                akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                """;
+        }
+
         var cs = ConnectionString.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
         // SQLite has one writer at a time: parallel journal writers only wait on each other's locks
         // (busy retries); one writer with large batches is faster. PostgreSQL keeps the default.
@@ -45,5 +60,5 @@ public sealed record PersistenceSetup(string ProviderName, string ConnectionStri
     }
 
     /// <summary>For logs: the store without credentials.</summary>
-    public string Describe() => IsSqlite ? $"SQLite {ConnectionString.Split(';')[0].Replace("Data Source=", string.Empty, StringComparison.Ordinal)}" : "PostgreSQL (connection string from configuration)";
+    public string Describe() => IsInMemory ? "in memory" : IsSqlite ? $"SQLite {ConnectionString.Split(';')[0].Replace("Data Source=", string.Empty, StringComparison.Ordinal)}" : "PostgreSQL (connection string from configuration)";
 }

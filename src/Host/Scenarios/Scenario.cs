@@ -1,0 +1,111 @@
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Host.Scenarios;
+
+/// <summary>
+/// A scenario file (scenarios/*.yaml): a fleet, a start time and how long to run, the fake behaviour of
+/// each agent's runs, the steps injected at virtual times, and the expectations checked on the timeline.
+/// </summary>
+public sealed record Scenario
+{
+    public required string Name { get; init; }
+    public string Description { get; init; } = "";
+    public required string Path { get; init; }
+    public required FleetSpec Fleet { get; init; }
+
+    /// <summary>Where the fleet came from: a file, or the scenario file's inline <c>fleet:</c> mapping.</summary>
+    public required string FleetSource { get; init; }
+
+    public int Seed { get; init; } = 1;
+    public required DateTimeOffset Start { get; init; }
+    public required TimeSpan Until { get; init; }
+
+    /// <summary>Per agent: the behaviour of its runs in order (the last one repeats).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<RunBehaviour>> Agents { get; init; } = new Dictionary<string, IReadOnlyList<RunBehaviour>>();
+
+    /// <summary>Binaries (a CLI or a command's program) the sandbox reports as not installed.</summary>
+    public IReadOnlyList<string> Missing { get; init; } = [];
+
+    public IReadOnlyList<ScenarioStep> Steps { get; init; } = [];
+    public IReadOnlyList<Expectation> Expectations { get; init; } = [];
+}
+
+/// <summary>What one fake run does.</summary>
+/// <param name="Run">How long it runs before it ends by itself; null = it hangs (never ends by itself).</param>
+/// <param name="Exit">Its exit code when it ends by itself.</param>
+/// <param name="Signal">It is killed by this signal when it ends by itself (code 128 + signal).</param>
+/// <param name="IgnoreSigterm">Asked to stop, it keeps going until its grace period ends (then SIGKILL).</param>
+/// <param name="Output">Lines it prints at its start (classified by the agent's CLI adapter, as a real run's).</param>
+/// <param name="OutputEvery">It prints <paramref name="Output"/> again at this interval, each round numbered ("line (2)"): a CLI that keeps making progress; null: once.</param>
+public sealed record RunBehaviour(
+    TimeSpan? Run,
+    int Exit = 0,
+    int? Signal = null,
+    bool IgnoreSigterm = false,
+    IReadOnlyList<string>? Output = null,
+    UsageBehaviour? Usage = null,
+    LimitBehaviour? Limited = null,
+    TimeSpan? OutputEvery = null)
+{
+    public static RunBehaviour Default { get; } = new(TimeSpan.FromSeconds(30));
+}
+
+/// <summary>Tokens and cost the run reports at its start (an <c>AgentUsage</c> on the run's provider).</summary>
+public sealed record UsageBehaviour(long InputTokens, long OutputTokens, decimal? CostUsd);
+
+/// <summary>The run reports a structured 429 at its start (a <c>ProviderLimited</c> on its provider), reset after <paramref name="ResetIn"/> (null: no reset time given).</summary>
+public sealed record LimitBehaviour(TimeSpan? ResetIn, string Reason);
+
+public enum StepKind
+{
+    /// <summary>The agent's live run crashes (exit code, default 1).</summary>
+    Crash,
+
+    /// <summary>The agent's live run exits normally.</summary>
+    Exit,
+
+    /// <summary>A provider is rate-limited until a time (a structured 429 as an adapter reports it).</summary>
+    ProviderLimited,
+
+    /// <summary>Cost reported on a provider (an <c>AgentUsage</c>): budgets consumed.</summary>
+    Usage,
+
+    /// <summary><c>df run AGENT</c>.</summary>
+    Run,
+
+    /// <summary><c>df stop AGENT</c>.</summary>
+    Stop,
+
+    /// <summary><c>df restart AGENT</c> (also releases a quarantined agent).</summary>
+    Restart,
+}
+
+/// <summary>One injected step at a virtual time (an offset from the start).</summary>
+public sealed record ScenarioStep(TimeSpan At, StepKind Kind, int Line)
+{
+    public string? Agent { get; init; }
+    public string? Provider { get; init; }
+    public int ExitCode { get; init; } = 1;
+
+    /// <summary>For <see cref="StepKind.ProviderLimited"/>: the reset time (null: none given).</summary>
+    public DateTimeOffset? Until { get; init; }
+
+    public string? Task { get; init; }
+    public decimal CostUsd { get; init; }
+    public long InputTokens { get; init; }
+    public long OutputTokens { get; init; }
+}
+
+/// <summary>An event (by type and fields) that must happen (a number of times) or never happen, in a window of virtual time.</summary>
+public sealed record Expectation(string Event, IReadOnlyDictionary<string, string> Where, int Line)
+{
+    public bool Never { get; init; }
+
+    /// <summary>The window: from start + <see cref="After"/> to start + <see cref="Within"/> (null: the scenario's end).</summary>
+    public TimeSpan After { get; init; }
+
+    public TimeSpan? Within { get; init; }
+    public int? Count { get; init; }
+    public int? AtLeast { get; init; }
+    public int? AtMost { get; init; }
+}

@@ -1,0 +1,619 @@
+using System.Globalization;
+using DarkFactory.Host.Fleet;
+using DarkFactory.Messages.Fleet;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace DarkFactory.Host.Scenarios;
+
+/// <summary>The outcome of loading a scenario file: the scenario when there is no error, and every error found (file:line:column: field).</summary>
+public sealed record ScenarioLoadResult(Scenario? Scenario, IReadOnlyList<FleetDiagnostic> Errors)
+{
+    public bool Ok => Scenario is not null && Errors.Count == 0;
+}
+
+/// <summary>
+/// Reads and validates a scenario file. Every problem is reported with file, line, column and field, like
+/// fleet.yaml's; the fleet (a file the scenario names, <c>--fleet</c>, or an inline <c>fleet:</c> mapping) is
+/// validated by the fleet loader itself, its diagnostics placed in the scenario file for an inline one.
+/// </summary>
+public static class ScenarioLoader
+{
+    private static readonly HashSet<string> TopKeys = ["scenario", "description", "fleet", "seed", "start", "until", "time", "missing", "agents", "steps", "expect"];
+    private static readonly HashSet<string> BehaviourKeys = ["run", "hang", "exit", "signal", "ignore_sigterm", "output", "output_every", "usage", "limited"];
+    private static readonly HashSet<string> StepKeys = ["at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens"];
+    private static readonly HashSet<string> ExpectKeys = ["event", "never", "where", "after", "within", "count", "at_least", "at_most"];
+
+    private static readonly Dictionary<string, StepKind> Injections = new(StringComparer.Ordinal)
+    {
+        ["crash"] = StepKind.Crash,
+        ["exit"] = StepKind.Exit,
+        ["provider_limited"] = StepKind.ProviderLimited,
+        ["usage"] = StepKind.Usage,
+        ["run"] = StepKind.Run,
+        ["stop"] = StepKind.Stop,
+        ["restart"] = StepKind.Restart,
+    };
+
+    /// <param name="fleetOverride">A fleet file that replaces the one the scenario names (<c>--fleet</c>).</param>
+    public static ScenarioLoadResult LoadFile(string path, string? fleetOverride = null, int? seedOverride = null)
+    {
+        string yaml;
+        try
+        {
+            yaml = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            var why = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
+            return new ScenarioLoadResult(null, [new FleetDiagnostic(DiagnosticSeverity.Error, path, 1, 1, "", $"cannot read scenario file '{System.IO.Path.GetFullPath(path)}': {why}")]);
+        }
+
+        return Parse(yaml, path, fleetOverride, seedOverride);
+    }
+
+    /// <summary>A library entry: the scenario's name and description, read without running or validating the rest.</summary>
+    public static ScenarioListing Describe(string path)
+    {
+        var name = System.IO.Path.GetFileNameWithoutExtension(path);
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(File.ReadAllText(path)));
+            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root)
+            {
+                string? Get(string key) => root.Children.TryGetValue(new YamlScalarNode(key), out var n) && n is YamlScalarNode s ? s.Value : null;
+                return new ScenarioListing(Get("scenario") ?? name, path, (Get("description") ?? "").Trim());
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or YamlException)
+        {
+            return new ScenarioListing(name, path, "(unreadable: " + e.Message + ")");
+        }
+
+        return new ScenarioListing(name, path, "");
+    }
+
+    public static ScenarioLoadResult Parse(string yaml, string path, string? fleetOverride = null, int? seedOverride = null)
+    {
+        var reader = new Reader(path);
+        var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yaml));
+        try
+        {
+            stream.Load(new Parser(scanner));
+        }
+        catch (YamlException e)
+        {
+            reader.Error(e.Start, "", "invalid YAML: " + (e.InnerException?.Message ?? e.Message));
+            return reader.Result(null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet gives up this way on some truncated or mangled documents (as the fleet loader found)
+            reader.Error(scanner.CurrentPosition, "", "invalid YAML: the parser cannot read the document from here (an unclosed '[', '{' or quote?)");
+            return reader.Result(null);
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            reader.Error(Mark.Empty, "", "a scenario is a mapping (scenario, fleet, start, until, agents, steps, expect)");
+            return reader.Result(null);
+        }
+
+        return reader.Result(reader.Read(root, yaml, fleetOverride, seedOverride));
+    }
+
+    private sealed class Reader(string path)
+    {
+        private readonly List<FleetDiagnostic> _errors = [];
+
+        public ScenarioLoadResult Result(Scenario? scenario) => new(_errors.Count == 0 ? scenario : null, _errors);
+
+        public void Error(Mark at, string field, string message) =>
+            _errors.Add(new FleetDiagnostic(DiagnosticSeverity.Error, path, Math.Max(1, (int)at.Line), Math.Max(1, (int)at.Column), field, message));
+
+        private void Error(YamlNode node, string field, string message) => Error(node.Start, field, message);
+
+        public Scenario? Read(YamlMappingNode root, string yaml, string? fleetOverride, int? seedOverride)
+        {
+            UnknownKeys(root, TopKeys, "");
+            var name = Scalar(root, "scenario", "scenario") ?? System.IO.Path.GetFileNameWithoutExtension(path);
+            var description = Scalar(root, "description", "description") ?? "";
+            var seed = Int(root, "seed", "seed") ?? 1;
+            var start = DateTimeOffset.Parse("2026-01-05T09:00:00Z", CultureInfo.InvariantCulture);
+            if (Node(root, "start") is { } startNode)
+            {
+                if (startNode is YamlScalarNode { Value: { } s } && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+                {
+                    start = parsed.ToUniversalTime();
+                }
+                else
+                {
+                    Error(startNode, "start", "not a date and time (e.g. 2026-12-07T01:55:00Z)");
+                }
+            }
+
+            TimeSpan until = TimeSpan.Zero;
+            if (Node(root, "until") is not { } untilNode)
+            {
+                Error(root, "until", "missing: how long the scenario runs in virtual time (e.g. 2h), or the instant it ends");
+            }
+            else if (At(untilNode, "until", start) is { } u)
+            {
+                until = u;
+                if (until <= TimeSpan.Zero)
+                {
+                    Error(untilNode, "until", "must be after the start");
+                }
+            }
+
+            if (Node(root, "time") is YamlScalarNode { Value: { } mode } timeNode && mode != "virtual")
+            {
+                Error(timeNode, "time", mode == "real"
+                    ? "time: real (real processes at wall-clock speed) is not available yet; use time: virtual"
+                    : $"unknown time mode '{mode}' (virtual)");
+            }
+
+            var fleet = ReadFleet(root, yaml, fleetOverride, out var fleetSource);
+            var missing = Strings(root, "missing", "missing");
+            var agents = new Dictionary<string, IReadOnlyList<RunBehaviour>>(StringComparer.Ordinal);
+            if (Node(root, "agents") is { } agentsNode)
+            {
+                if (agentsNode is not YamlMappingNode map)
+                {
+                    Error(agentsNode, "agents", "a mapping of agent name to the behaviour of its runs");
+                }
+                else
+                {
+                    foreach (var (key, value) in map.Children)
+                    {
+                        var agent = ((YamlScalarNode)key).Value ?? "";
+                        var field = "agents." + agent;
+                        if (fleet is not null && fleet.Agents.All(a => a.Name != agent))
+                        {
+                            Error(key, field, $"no agent '{agent}' in the fleet ({fleetSource})");
+                        }
+
+                        agents[agent] = value switch
+                        {
+                            YamlSequenceNode runs => runs.Children.Select((r, i) => Behaviour(r, $"{field}[{i}]")).ToList(),
+                            _ => [Behaviour(value, field)],
+                        };
+                    }
+                }
+            }
+
+            var steps = new List<ScenarioStep>();
+            foreach (var (node, i) in Sequence(root, "steps"))
+            {
+                if (Step(node, $"steps[{i}]", start, fleet) is { } step)
+                {
+                    steps.Add(step);
+                }
+            }
+
+            var expectations = new List<Expectation>();
+            foreach (var (node, i) in Sequence(root, "expect"))
+            {
+                if (Expect(node, $"expect[{i}]") is { } e)
+                {
+                    expectations.Add(e);
+                }
+            }
+
+            if (expectations.Count == 0 && _errors.Count == 0)
+            {
+                Error(root, "expect", "a scenario checks something: give at least one expectation");
+            }
+
+            if (fleet is null)
+            {
+                return null;
+            }
+
+            return new Scenario
+            {
+                Name = name,
+                Description = description,
+                Path = path,
+                Fleet = fleet,
+                FleetSource = fleetSource,
+                Seed = seedOverride ?? seed,
+                Start = start,
+                Until = until,
+                Agents = agents,
+                Missing = missing,
+                Steps = steps.OrderBy(s => s.At).ToList(),
+                Expectations = expectations,
+            };
+        }
+
+        private FleetSpec? ReadFleet(YamlMappingNode root, string yaml, string? fleetOverride, out string source)
+        {
+            FleetLoadResult loaded;
+            if (fleetOverride is not null)
+            {
+                source = fleetOverride;
+                loaded = FleetLoader.LoadFile(fleetOverride, _ => true);
+                return Take(loaded, null);
+            }
+
+            var node = Node(root, "fleet");
+            switch (node)
+            {
+                case null:
+                    source = "";
+                    Error(root, "fleet", "missing: a fleet file (fleet: ../fleet.yaml) or an inline fleet mapping");
+                    return null;
+                case YamlScalarNode { Value: { } file }:
+                    source = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", file));
+                    loaded = FleetLoader.LoadFile(source, _ => true);
+                    if (loaded.Diagnostics.FirstOrDefault(d => d.IsError && d.Message.StartsWith("cannot read", StringComparison.Ordinal)) is not null)
+                    {
+                        Error(node, "fleet", $"cannot read the fleet file '{source}'");
+                        return null;
+                    }
+
+                    return Take(loaded, null);
+                case YamlMappingNode inline:
+                    source = path + " (inline fleet)";
+                    var (text, firstLine, indent) = Slice(yaml, inline);
+                    loaded = FleetLoader.Parse(text, path, _ => true);
+                    return Take(loaded, (firstLine, indent));
+                default:
+                    source = "";
+                    Error(node, "fleet", "a fleet file path or an inline fleet mapping");
+                    return null;
+            }
+        }
+
+        /// <summary>The fleet's errors: an inline fleet's placed at their lines in the scenario file, under "fleet.".</summary>
+        private FleetSpec? Take(FleetLoadResult loaded, (int FirstLine, int Indent)? inline)
+        {
+            foreach (var d in loaded.Diagnostics.Where(d => d.IsError))
+            {
+                _errors.Add(inline is { } at
+                    ? d with { Line = d.Line + at.FirstLine - 1, Column = d.Column + at.Indent, Field = d.Field.Length == 0 ? "fleet" : "fleet." + d.Field }
+                    : d);
+            }
+
+            return loaded.Ok ? loaded.Fleet : null;
+        }
+
+        /// <summary>The inline fleet's own lines, dedented, with the line it starts on and the indentation removed.</summary>
+        private static (string Text, int FirstLine, int Indent) Slice(string yaml, YamlMappingNode node)
+        {
+            var lines = yaml.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
+            var first = (int)node.Start.Line;
+            // a node's End is where its first event ends: the mapping's last line is its deepest last descendant's
+            var end = node.AllNodes.Select(n => n.End).MaxBy(m => m.Index);
+            var last = Math.Min(lines.Length, (int)end.Line - (end.Column == 1 && end.Line > first ? 1 : 0));
+
+            var body = lines[(first - 1)..last];
+            var indent = (int)node.Start.Column - 1;
+            var text = string.Join('\n', body.Select(l => l.Length >= indent && l[..indent].Trim().Length == 0 ? l[indent..] : l.TrimStart()));
+            return (text, first, indent);
+        }
+
+        private RunBehaviour Behaviour(YamlNode node, string field)
+        {
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, field, "a run's behaviour: run, hang, exit, signal, ignore_sigterm, output, usage, limited");
+                return RunBehaviour.Default;
+            }
+
+            UnknownKeys(map, BehaviourKeys, field);
+            var hang = Bool(map, "hang", field + ".hang") ?? false;
+            var run = Duration(map, "run", field + ".run");
+            if (hang && run is not null)
+            {
+                Error(map, field, "a run that hangs has no 'run' time");
+            }
+
+            UsageBehaviour? usage = null;
+            if (Node(map, "usage") is YamlMappingNode u)
+            {
+                UnknownKeys(u, ["input_tokens", "output_tokens", "cost_usd"], field + ".usage");
+                usage = new UsageBehaviour(Long(u, "input_tokens", field + ".usage.input_tokens") ?? 0, Long(u, "output_tokens", field + ".usage.output_tokens") ?? 0, Decimal(u, "cost_usd", field + ".usage.cost_usd"));
+            }
+
+            LimitBehaviour? limited = null;
+            if (Node(map, "limited") is YamlMappingNode l)
+            {
+                UnknownKeys(l, ["reset_in", "reason"], field + ".limited");
+                limited = new LimitBehaviour(Duration(l, "reset_in", field + ".limited.reset_in"), Scalar(l, "reason", field + ".limited.reason") ?? "429 rate limited");
+            }
+
+            var signal = Int(map, "signal", field + ".signal");
+            if (signal is < 1 or > 64)
+            {
+                Error(Node(map, "signal")!, field + ".signal", "a signal number from 1 to 64");
+            }
+
+            var exit = Int(map, "exit", field + ".exit") ?? 0;
+            if (exit is < 0 or > 255)
+            {
+                Error(Node(map, "exit")!, field + ".exit", "an exit code from 0 to 255");
+            }
+
+            return new RunBehaviour(hang ? null : run ?? TimeSpan.FromSeconds(30), exit, signal, Bool(map, "ignore_sigterm", field + ".ignore_sigterm") ?? false,
+                Strings(map, "output", field + ".output"), usage, limited, OutputEvery(map, field));
+        }
+
+        private TimeSpan? OutputEvery(YamlMappingNode map, string field)
+        {
+            var every = Duration(map, "output_every", field + ".output_every");
+            if (every is { } e && (e <= TimeSpan.Zero || Node(map, "output") is null))
+            {
+                Error(Node(map, "output_every")!, field + ".output_every", e <= TimeSpan.Zero ? "must be more than 0" : "repeats the run's 'output': give the lines");
+                return null;
+            }
+
+            return every;
+        }
+
+        private ScenarioStep? Step(YamlNode node, string field, DateTimeOffset start, FleetSpec? fleet)
+        {
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, field, "a step: at, inject and its fields");
+                return null;
+            }
+
+            UnknownKeys(map, StepKeys, field);
+            TimeSpan? at = Node(map, "at") is { } atNode ? At(atNode, field + ".at", start) : null;
+            if (at is null && Node(map, "at") is null)
+            {
+                Error(map, field + ".at", "missing: when the step happens (an offset from the start such as 10m, or an instant)");
+            }
+
+            var injectName = Scalar(map, "inject", field + ".inject");
+            StepKind kind = default;
+            if (injectName is null)
+            {
+                Error(map, field + ".inject", $"missing: what to inject ({string.Join(", ", Injections.Keys)})");
+            }
+            else if (!Injections.TryGetValue(injectName, out kind))
+            {
+                Error(Node(map, "inject")!, field + ".inject", $"unknown injection '{injectName}' ({string.Join(", ", Injections.Keys)})");
+                injectName = null;
+            }
+
+            var agent = Scalar(map, "agent", field + ".agent");
+            var provider = Scalar(map, "provider", field + ".provider");
+            if (injectName is not null)
+            {
+                var needsAgent = kind is StepKind.Crash or StepKind.Exit or StepKind.Run or StepKind.Stop or StepKind.Restart;
+                if (needsAgent && agent is null)
+                {
+                    Error(map, field + ".agent", $"missing: the agent to {injectName}");
+                }
+
+                if (kind is StepKind.ProviderLimited or StepKind.Usage && provider is null)
+                {
+                    Error(map, field + ".provider", $"missing: the provider of {injectName}");
+                }
+            }
+
+            if (agent is not null && fleet is not null && fleet.Agents.All(a => a.Name != agent))
+            {
+                Error(Node(map, "agent")!, field + ".agent", $"no agent '{agent}' in the fleet");
+            }
+
+            if (provider is not null && fleet is not null && fleet.Providers.All(p => p.Name != provider))
+            {
+                Error(Node(map, "provider")!, field + ".provider", $"no provider '{provider}' in the fleet");
+            }
+
+            DateTimeOffset? until = Node(map, "until") is { } untilNode && At(untilNode, field + ".until", start) is { } u ? start + u : null;
+            if (at is null || injectName is null)
+            {
+                return null;
+            }
+
+            return new ScenarioStep(at.Value, kind, (int)map.Start.Line)
+            {
+                Agent = agent,
+                Provider = provider,
+                Until = until,
+                ExitCode = Int(map, "exit", field + ".exit") ?? 1,
+                Task = Scalar(map, "task", field + ".task"),
+                CostUsd = Decimal(map, "cost_usd", field + ".cost_usd") ?? 0,
+                InputTokens = Long(map, "input_tokens", field + ".input_tokens") ?? 0,
+                OutputTokens = Long(map, "output_tokens", field + ".output_tokens") ?? 0,
+            };
+        }
+
+        private Expectation? Expect(YamlNode node, string field)
+        {
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, field, "an expectation: event, where, within, count, never");
+                return null;
+            }
+
+            UnknownKeys(map, ExpectKeys, field);
+            var name = Scalar(map, "event", field + ".event");
+            if (name is null)
+            {
+                Error(map, field + ".event", "missing: the event's type (e.g. AgentLifecycle or agent-lifecycle)");
+                return null;
+            }
+
+            if (ScenarioEvents.Resolve(name) is null)
+            {
+                Error(Node(map, "event")!, field + ".event", $"unknown event type '{name}'");
+            }
+
+            var where = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (Node(map, "where") is { } whereNode)
+            {
+                if (whereNode is not YamlMappingNode w)
+                {
+                    Error(whereNode, field + ".where", "a mapping of field to value (snake_case, as in --json)");
+                }
+                else
+                {
+                    foreach (var (k, v) in w.Children)
+                    {
+                        if (v is YamlScalarNode { Value: { } value })
+                        {
+                            where[((YamlScalarNode)k).Value ?? ""] = value;
+                        }
+                        else
+                        {
+                            Error(v, $"{field}.where.{k}", "a single value");
+                        }
+                    }
+                }
+            }
+
+            var expectation = new Expectation(name, where, (int)map.Start.Line)
+            {
+                Never = Bool(map, "never", field + ".never") ?? false,
+                After = Duration(map, "after", field + ".after") ?? TimeSpan.Zero,
+                Within = Duration(map, "within", field + ".within"),
+                Count = Int(map, "count", field + ".count"),
+                AtLeast = Int(map, "at_least", field + ".at_least"),
+                AtMost = Int(map, "at_most", field + ".at_most"),
+            };
+            if (expectation.Never && (expectation.Count ?? expectation.AtLeast ?? expectation.AtMost) is not null)
+            {
+                Error(map, field, "'never' takes no count");
+            }
+
+            return expectation;
+        }
+
+        private void UnknownKeys(YamlMappingNode map, HashSet<string> known, string field)
+        {
+            foreach (var key in map.Children.Keys.OfType<YamlScalarNode>())
+            {
+                if (key.Value is { } k && !known.Contains(k))
+                {
+                    Error(key, field.Length == 0 ? k : field + "." + k, $"unknown key (known: {string.Join(", ", known)})");
+                }
+            }
+        }
+
+        private static YamlNode? Node(YamlMappingNode map, string key) =>
+            map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
+
+        private IEnumerable<(YamlNode Node, int Index)> Sequence(YamlMappingNode root, string key)
+        {
+            switch (Node(root, key))
+            {
+                case null:
+                    return [];
+                case YamlSequenceNode seq:
+                    return seq.Children.Select((n, i) => (n, i));
+                case var other:
+                    Error(other, key, "a list");
+                    return [];
+            }
+        }
+
+        private string? Scalar(YamlMappingNode map, string key, string field)
+        {
+            switch (Node(map, key))
+            {
+                case null:
+                    return null;
+                case YamlScalarNode s:
+                    return s.Value;
+                case var other:
+                    Error(other, field, "a single value");
+                    return null;
+            }
+        }
+
+        private IReadOnlyList<string> Strings(YamlMappingNode map, string key, string field)
+        {
+            switch (Node(map, key))
+            {
+                case null:
+                    return [];
+                case YamlSequenceNode seq when seq.Children.All(c => c is YamlScalarNode):
+                    return seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList();
+                case var other:
+                    Error(other, field, "a list of strings");
+                    return [];
+            }
+        }
+
+        private int? Int(YamlMappingNode map, string key, string field) =>
+            Number<int>(map, key, field, "a whole number", s => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null);
+
+        private long? Long(YamlMappingNode map, string key, string field) =>
+            Number<long>(map, key, field, "a whole number", s => long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null);
+
+        private decimal? Decimal(YamlMappingNode map, string key, string field) =>
+            Number<decimal>(map, key, field, "a number", s => decimal.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var v) ? v : null);
+
+        private bool? Bool(YamlMappingNode map, string key, string field) =>
+            Number<bool>(map, key, field, "true or false", s => s switch { "true" => true, "false" => false, _ => (bool?)null });
+
+        private T? Number<T>(YamlMappingNode map, string key, string field, string what, Func<string, T?> parse)
+            where T : struct
+        {
+            var node = Node(map, key);
+            if (node is null)
+            {
+                return null;
+            }
+
+            if (node is YamlScalarNode { Value: { } s } && parse(s) is { } v)
+            {
+                return v;
+            }
+
+            Error(node, field, $"not {what}");
+            return null;
+        }
+
+        private TimeSpan? Duration(YamlMappingNode map, string key, string field)
+        {
+            var node = Node(map, key);
+            if (node is null)
+            {
+                return null;
+            }
+
+            if (node is YamlScalarNode { Value: { } s } && Durations.TryParse(s, out var d) && d >= TimeSpan.Zero)
+            {
+                return d;
+            }
+
+            Error(node, field, "not a duration (e.g. 30s, 5m, 2h, 1h30m)");
+            return null;
+        }
+
+        /// <summary>An offset from the start: a duration (10m), or an instant in any zone (2026-12-07T03:00:00+09:00).</summary>
+        private TimeSpan? At(YamlNode node, string field, DateTimeOffset start)
+        {
+            if (node is YamlScalarNode { Value: { } s })
+            {
+                if (Durations.TryParse(s, out var d) && d >= TimeSpan.Zero)
+                {
+                    return d;
+                }
+
+                if (s.Contains('T', StringComparison.Ordinal) && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
+                {
+                    if (instant < start)
+                    {
+                        Error(node, field, $"{instant:O} is before the scenario's start {start:O}");
+                        return null;
+                    }
+
+                    return instant - start;
+                }
+            }
+
+            Error(node, field, "an offset from the start (e.g. 10m, 2h30m) or an instant (e.g. 2026-12-07T03:00:00+09:00)");
+            return null;
+        }
+    }
+}

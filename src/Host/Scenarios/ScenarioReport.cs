@@ -1,0 +1,78 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DarkFactory.Messages;
+
+namespace DarkFactory.Host.Scenarios;
+
+/// <summary>A scenario run for people (text) and for CI (<c>--json</c>).</summary>
+public static class ScenarioReport
+{
+    /// <summary>Output batches are left out of the text timeline (they are in --json).</summary>
+    private static readonly HashSet<string> Quiet = new(StringComparer.Ordinal) { "AgentOutput", "HistoryFlushed" };
+
+    public static string Text(ScenarioOutcome outcome)
+    {
+        var s = outcome.Scenario;
+        var text = new StringBuilder();
+        text.AppendLine($"scenario {s.Name} (seed {s.Seed}): {s.Start:yyyy-MM-ddTHH:mm:ssZ} + {TimelineEntry.Format(s.Until)} virtual in {outcome.Wall.TotalSeconds:0.00} s wall, {outcome.Timeline.Count} events, {outcome.TimersFired} timers");
+        text.AppendLine("timeline:");
+        foreach (var e in outcome.Timeline.Where(e => !Quiet.Contains(e.Type)))
+        {
+            text.AppendLine($"  {TimelineEntry.Format(e.Offset),-14} {(e.Source == EntrySource.Injected ? "inject " : "       ")} {e.Describe()}");
+        }
+
+        text.AppendLine("expectations:");
+        foreach (var r in outcome.Results)
+        {
+            text.AppendLine($"  {(r.Passed ? "PASS" : "FAIL")}  {s.Path}:{r.Expectation.Line}: {r.Description}: {r.Detail}");
+        }
+
+        var failed = outcome.Results.Count(r => !r.Passed);
+        text.AppendLine($"{outcome.Results.Count - failed} passed, {failed} failed (seed {s.Seed}{(failed > 0 ? $"; again: df scenario run {s.Path} --seed {s.Seed}" : "")})");
+        return text.ToString();
+    }
+
+    public static string Json(ScenarioOutcome outcome)
+    {
+        var s = outcome.Scenario;
+        var json = new JsonObject
+        {
+            ["scenario"] = s.Name,
+            ["path"] = s.Path,
+            ["seed"] = s.Seed,
+            ["start"] = s.Start,
+            ["until"] = s.Start + s.Until,
+            ["passed"] = outcome.Passed,
+            ["wall_seconds"] = Math.Round(outcome.Wall.TotalSeconds, 3),
+            ["timers_fired"] = outcome.TimersFired,
+            ["expectations"] = new JsonArray(outcome.Results.Select(r => (JsonNode)new JsonObject
+            {
+                ["line"] = r.Expectation.Line,
+                ["expectation"] = r.Description,
+                ["passed"] = r.Passed,
+                ["detail"] = r.Detail,
+                ["matches"] = new JsonArray(r.Matches.Select(m => (JsonNode)JsonValue.Create(m.At)).ToArray()),
+            }).ToArray()),
+            ["timeline"] = new JsonArray(outcome.Timeline.Select(e => (JsonNode)new JsonObject
+            {
+                ["at"] = e.At,
+                ["offset"] = TimelineEntry.Format(e.Offset),
+                ["source"] = e.Source == EntrySource.Injected ? "injected" : "observed",
+                ["type"] = e.Manifest,
+                ["event"] = JsonNode.Parse(e.Fields.GetRawText()),
+            }).ToArray()),
+        };
+        return json.ToJsonString(DarkFactoryJson.Indented);
+    }
+
+    /// <summary>The scenario files of a library directory, each with its name and description (an unreadable one is listed with its error).</summary>
+    public static IReadOnlyList<ScenarioListing> List(string directory) =>
+        Directory.EnumerateFiles(directory, "*.yaml").Concat(Directory.EnumerateFiles(directory, "*.yml"))
+            .Order(StringComparer.Ordinal)
+            .Select(path => ScenarioLoader.Describe(path))
+            .ToList();
+}
+
+/// <summary>One line of <c>df scenario list</c>: <c>{name, path, description}</c>.</summary>
+public sealed record ScenarioListing(string Name, string Path, string Description);

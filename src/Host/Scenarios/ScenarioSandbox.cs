@@ -1,0 +1,153 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using DarkFactory.Actors;
+using DarkFactory.Actors.Control;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Routing;
+using DarkFactory.Actors.Supervision;
+using DarkFactory.Actors.Topics;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Messages;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DarkFactory.Host.Scenarios;
+
+/// <summary>
+/// A private daemon for one scenario: a fresh actor system composed by the daemon's own Akka.Hosting
+/// extensions (gateway, fleet, control plane, event bridge and telemetry), on the scenario's virtual time
+/// (<see cref="VirtualScheduler"/>, <see cref="SandboxExecutor"/>, the clock every actor takes), with an
+/// in-memory journal, fake runs behind the layers' process seam (<see cref="ScriptedRuns"/>), a seeded
+/// source of randomness (backoff jitter), fake provider keys, and its own temporary data directory.
+/// It touches no live daemon, no process, no network.
+/// </summary>
+public sealed class ScenarioSandbox : IAsyncDisposable
+{
+    private readonly string _data;
+    private readonly LogSinks _logs;
+    private readonly FleetTelemetry _telemetry = new();
+    private readonly IHost _host;
+
+    private ScenarioSandbox(Scenario scenario, VirtualTime time)
+    {
+        Time = time;
+        _data = Directory.CreateTempSubdirectory("df-scenario-").FullName;
+        var daemon = new DaemonContext("dfs-" + Guid.NewGuid().ToString("N")[..10], _data);
+        _logs = new LogSinks(daemon.LogDirectory);
+        Runs = new ScriptedRuns(scenario, time.Clock);
+        var random = new Random(scenario.Seed);
+        var missing = scenario.Missing.ToHashSet(StringComparer.Ordinal);
+        var node = new LayerServices(
+            daemon,
+            _logs,
+            ActorRefs.Nobody,
+            ActorRefs.Nobody,
+            Environment(scenario, _data),
+            time.Clock,
+            () =>
+            {
+                lock (random)
+                {
+                    return random.NextDouble();
+                }
+            },
+            name => missing.Contains(name) || missing.Contains(Path.GetFileName(name)) ? null : "/usr/bin/" + Path.GetFileName(name),
+            _ => null)
+        { Routes = new RouteBoard(), RunProps = Runs.Props };
+
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Services.AddAkka("scenario", (akka, _) => akka
+            .AddHocon(ConfigurationFactory.ParseString(VirtualTimeHocon(time)), HoconAddMode.Prepend)
+            .WithDarkFactoryPersistence(PersistenceSetup.InMemory)
+            .WithDarkFactorySettings()
+            .WithDarkFactoryGateway(node)
+            .WithDarkFactoryFleet(node)
+            .WithDarkFactoryControlPlane(node)
+            .WithDarkFactoryControl(new FleetStatusView(), _telemetry));
+        _host = builder.Build();
+    }
+
+    public VirtualTime Time { get; }
+
+    public ScriptedRuns Runs { get; }
+
+    public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
+
+    public IActorRef Gateway => _host.Services.GetRequiredService<IRequiredActor<FactoryActor>>().ActorRef;
+
+    public IFleetTopics Topics => FleetTopics.For(System);
+
+    public static async Task<ScenarioSandbox> StartAsync(Scenario scenario, VirtualTime time)
+    {
+        var sandbox = new ScenarioSandbox(scenario, time);
+        await sandbox._host.StartAsync();
+        return sandbox;
+    }
+
+    /// <summary>Every scheduler, timer and dispatcher of the sandbox on <paramref name="time"/>; Akka's own chatter off.</summary>
+    private static string VirtualTimeHocon(VirtualTime time)
+    {
+        var executor = $"executor = \"{typeof(SandboxExecutor).FullName}, {typeof(SandboxExecutor).Assembly.GetName().Name}\"\nvirtual-time = \"{time.Id}\"";
+        return $$"""
+            akka.scheduler.implementation = "{{typeof(VirtualScheduler).FullName}}, {{typeof(VirtualScheduler).Assembly.GetName().Name}}"
+            akka.scheduler.virtual-time = "{{time.Id}}"
+            akka.actor.default-dispatcher { {{executor}} }
+            akka.actor.internal-dispatcher { {{executor}} }
+            akka.loglevel = OFF
+            akka.stdout-loglevel = OFF
+            akka.log-dead-letters = off
+            akka.log-dead-letters-during-shutdown = off
+            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+            """;
+    }
+
+    /// <summary>A fake key for every provider (an AI CLI run needs its key set; nothing is ever sent), and a HOME in the sandbox.</summary>
+    private static IReadOnlyDictionary<string, string?> Environment(Scenario scenario, string data)
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/bin:/bin",
+            ["HOME"] = data,
+        };
+        foreach (var provider in scenario.Fleet.Providers)
+        {
+            if (provider.ApiKeyEnv is { Length: > 0 } key)
+            {
+                env[key] = "scenario-fake-key";
+            }
+        }
+
+        return env;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            try
+            {
+                await System.Terminate().WaitAsync(cts.Token);
+                await _host.StopAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // a sandbox that does not stop in time is abandoned: nothing of it lives outside this process
+            }
+        }
+
+        _host.Dispose();
+        _logs.Dispose();
+        _telemetry.Dispose();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using DarkFactory.Actors.Agents;
+using DarkFactory.Actors.Topics;
+using DarkFactory.Messages;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Providers;
+
+namespace DarkFactory.Host.Scenarios;
+
+/// <summary>
+/// The fake runs of a scenario sandbox, behind the layers' process seam (<c>LayerServices.RunProps</c>): each
+/// run of an agent takes the next behaviour the scenario scripted for it (the last one repeats; none: runs
+/// 30 s and exits 0). The runner ends an agent's live run on an injected crash or exit.
+/// </summary>
+public sealed class ScriptedRuns(Scenario scenario, TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, int> _started = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IActorRef> _live = new(StringComparer.Ordinal);
+    private int _pid = 20_000;
+
+    public TimeProvider Clock => clock;
+
+    public Func<AgentRun, Props> Props => run => Akka.Actor.Props.Create(() => new ScriptedRun(run, this, Next(run.Agent)));
+
+    /// <summary>The agent's run that is going now, if any.</summary>
+    public IActorRef? Live(string agent) => _live.GetValueOrDefault(agent);
+
+    internal int NextPid() => Interlocked.Increment(ref _pid);
+
+    internal void Started(string agent, IActorRef run) => _live[agent] = run;
+
+    internal void Gone(string agent, IActorRef run) => _live.TryRemove(new KeyValuePair<string, IActorRef>(agent, run));
+
+    private RunBehaviour Next(string agent)
+    {
+        var n = _started.AddOrUpdate(agent, 1, (_, c) => c + 1) - 1;
+        return scenario.Agents.TryGetValue(agent, out var runs) && runs.Count > 0 ? runs[Math.Min(n, runs.Count - 1)] : RunBehaviour.Default;
+    }
+}
+
+/// <summary>
+/// One fake run: speaks the ProcessActor's protocol to its layer (<see cref="RunStarted"/>, <see cref="RunEnded"/>,
+/// <see cref="AgentCrashedException"/>) and publishes what a real run's capture path publishes (output through the
+/// agent's classifier and CLI adapter, usage, limits), on the sandbox's virtual time.
+/// </summary>
+public sealed class ScriptedRun : ReceiveActor, IWithTimers
+{
+    private const string EndTimer = "end";
+    private const string KillTimer = "kill";
+    private const string MaxRuntimeTimer = "max-runtime";
+    private const string OutputTimer = "output";
+    private readonly AgentRun _run;
+    private readonly ScriptedRuns _runs;
+    private readonly RunBehaviour _behaviour;
+    private readonly IFleetTopics _topics;
+    private string? _stopReason;
+    private bool _timedOut;
+    private bool _done;
+    private long _seq;
+    private int _round;
+
+    public ScriptedRun(AgentRun run, ScriptedRuns runs, RunBehaviour behaviour)
+    {
+        _run = run;
+        _runs = runs;
+        _behaviour = behaviour;
+        _topics = FleetTopics.For(Context.System);
+        Receive<StopRun>(stop => Stop(stop.Reason, timedOut: false));
+        Receive<MaxRuntime>(_ => Stop($"max runtime {_run.MaxRuntime} exceeded", timedOut: true));
+        Receive<End>(end => EndBy(end.Code, end.Signal));
+        Receive<Kill>(_ => Finish(new ExitInfo(137, 9, Now)));
+        Receive<Again>(_ => PrintAgain());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private DateTimeOffset Now => _runs.Clock.GetUtcNow();
+
+    protected override void PreStart()
+    {
+        _runs.Started(_run.Agent, Self);
+        Context.Parent.Tell(new RunStarted(_run.Agent, _run.RunId, _runs.NextPid(), Now));
+        Emit();
+        if (_behaviour.Run is { } runFor)
+        {
+            Timers.StartSingleTimer(EndTimer, new End(_behaviour.Signal is { } s ? 128 + s : _behaviour.Exit, _behaviour.Signal), runFor);
+        }
+
+        if (_behaviour.OutputEvery is { } every)
+        {
+            Timers.StartPeriodicTimer(OutputTimer, Again.Instance, every);
+        }
+
+        if (_run.MaxRuntime is { } max)
+        {
+            Timers.StartSingleTimer(MaxRuntimeTimer, MaxRuntime.Instance, max);
+        }
+    }
+
+    protected override void PostStop() => _runs.Gone(_run.Agent, Self);
+
+    private void Emit()
+    {
+        var typed = new List<IDarkFactoryMessage>();
+        Print(typed);
+
+        if (_behaviour.Usage is { } u)
+        {
+            typed.Add(new AgentUsage(_run.Agent, _run.RunId, _run.Provider, null, u.InputTokens, u.OutputTokens, Now, 0, u.CostUsd, _run.TaskId, _run.ProjectId));
+        }
+
+        if (_behaviour.Limited is { } l)
+        {
+            typed.Add(new ProviderLimited(_run.Provider, _run.Agent, _run.RunId, Now, l.ResetIn is { } r ? Now + r : null, l.Reason, LimitSource.Structured));
+        }
+
+        foreach (var e in typed)
+        {
+            _topics.Publish(e);
+        }
+    }
+
+    /// <summary>The run's output lines, classified and read by the CLI's adapter as a real run's: usage and limits go into <paramref name="typed"/>.</summary>
+    private void Print(List<IDarkFactoryMessage> typed)
+    {
+        if (_done || _behaviour.Output is not { Count: > 0 } output)
+        {
+            return;
+        }
+
+        var lines = output.Select(line => _round == 0 ? line : $"{line} ({_round})").Select(text => new OutputLine(OutputStream.Stdout, text, _run.Classify(OutputStream.Stdout, text))).ToList();
+        _topics.Publish(new AgentOutput(_run.Agent, _run.RunId, _seq, Now, lines, _run.TaskId, _run.ProjectId));
+        _seq += lines.Count;
+        _run.Events?.Collect(lines, Now, typed);
+    }
+
+    private void PrintAgain()
+    {
+        var typed = new List<IDarkFactoryMessage>();
+        _round++;
+        Print(typed);
+        foreach (var e in typed)
+        {
+            _topics.Publish(e);
+        }
+    }
+
+    private void Stop(string reason, bool timedOut)
+    {
+        if (_done || _stopReason is not null)
+        {
+            return;
+        }
+
+        _stopReason = reason;
+        _timedOut = timedOut;
+        if (_behaviour.IgnoreSigterm)
+        {
+            Timers.StartSingleTimer(KillTimer, Kill.Instance, _run.Grace);
+            return;
+        }
+
+        Finish(new ExitInfo(143, 15, Now));
+    }
+
+    /// <summary>The run ends by itself (or the scenario ends it): code 0 normally, else a crash.</summary>
+    private void EndBy(int code, int? signal)
+    {
+        var exit = new ExitInfo(code, signal, Now);
+        if (_stopReason is null && signal is null && _run.Events is { } events)
+        {
+            var typed = new List<IDarkFactoryMessage>();
+            events.Exited(code, Now, typed);
+            foreach (var e in typed)
+            {
+                _topics.Publish(e);
+            }
+        }
+
+        if (_stopReason is not null || (code == 0 && signal is null))
+        {
+            Finish(exit);
+            return;
+        }
+
+        _done = true;
+        throw new AgentCrashedException(_run.Agent, _run.RunId, exit);
+    }
+
+    private void Finish(ExitInfo exit)
+    {
+        if (_done)
+        {
+            return;
+        }
+
+        _done = true;
+        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, exit, _stopReason, _timedOut));
+        Context.Stop(Self);
+    }
+
+    /// <summary>Ends the run with this exit code (and signal): the runner's injected crash or exit.</summary>
+    public sealed record End(int Code, int? Signal = null);
+
+    private sealed record Kill
+    {
+        public static readonly Kill Instance = new();
+    }
+
+    private sealed record Again
+    {
+        public static readonly Again Instance = new();
+    }
+
+    private sealed record MaxRuntime
+    {
+        public static readonly MaxRuntime Instance = new();
+    }
+}

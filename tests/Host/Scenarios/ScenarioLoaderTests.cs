@@ -1,0 +1,119 @@
+using DarkFactory.Host.Scenarios;
+using Xunit;
+
+namespace DarkFactory.Host.Tests.Scenarios;
+
+/// <summary>An invalid scenario file is refused with file:line:column and the field, like fleet.yaml; every error at once.</summary>
+public sealed class ScenarioLoaderTests
+{
+    private const string Fleet = """
+        fleet:
+          version: 1
+          agents:
+            - { name: worker, layer: core, cli: command, command: ["true"], autostart: true }
+        """;
+
+    private static ScenarioLoadResult Parse(string yaml) => ScenarioLoader.Parse(yaml, "s.yaml");
+
+    [Fact]
+    public void A_valid_scenario_reads_its_fleet_behaviours_steps_and_expectations()
+    {
+        // act
+        var result = Parse(Fleet + """
+
+            seed: 9
+            start: 2026-12-07T01:55:00Z
+            until: 2h
+            agents:
+              worker:
+                - { run: 10s, exit: 1 }
+                - { hang: true, ignore_sigterm: true }
+            steps:
+              - { at: 2026-12-07T03:00:00+01:00, inject: crash, agent: worker, exit: 3 }
+              - { at: 5m, inject: stop, agent: worker }
+            expect:
+              - { event: agent-lifecycle, where: { agent: worker, kind: crashed }, within: 10m, count: 2 }
+            """);
+
+        // assert
+        Assert.True(result.Ok, string.Join('\n', result.Errors));
+        var s = result.Scenario!;
+        Assert.Equal(("s", 9, TimeSpan.FromHours(2)), (s.Name, s.Seed, s.Until));
+        Assert.Equal([TimeSpan.FromSeconds(10), null], s.Agents["worker"].Select(b => b.Run));
+        Assert.True(s.Agents["worker"][1].IgnoreSigterm);
+        Assert.Equal([(TimeSpan.FromMinutes(5), StepKind.Crash), (TimeSpan.FromMinutes(5), StepKind.Stop)], s.Steps.Select(x => (x.At, x.Kind)));
+        Assert.Equal(3, s.Steps.Single(x => x.Kind == StepKind.Crash).ExitCode);
+        Assert.Equal(2, Assert.Single(s.Expectations).Count);
+    }
+
+    [Fact]
+    public void Every_error_names_its_line_column_and_field()
+    {
+        // act
+        var result = Parse(Fleet + """
+
+            until: soon
+            colour: blue
+            agents:
+              ghost: { run: 1s }
+              worker: { run: forever }
+            steps:
+              - { at: 1m, inject: explode, agent: worker }
+              - { at: 2m, inject: crash }
+            expect:
+              - { event: NoSuchEvent }
+              - { event: AgentLifecycle, never: true, count: 1 }
+            """);
+
+        // assert
+        Assert.False(result.Ok);
+        var errors = result.Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:5:8: error: until: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:6:1: error: colour: unknown key", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:8:3: error: agents.ghost: no agent 'ghost' in the fleet", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:9:18: error: agents.worker.run: not a duration", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:11:23: error: steps[0].inject: unknown injection 'explode'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:12:5: error: steps[1].agent: missing", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:14:14: error: expect[0].event: unknown event type 'NoSuchEvent'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:15:5: error: expect[1]: 'never' takes no count", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_error_in_an_inline_fleet_is_placed_at_its_line_in_the_scenario_file()
+    {
+        // act: the agent's layer is misspelt on line 5 of the scenario
+        var result = Parse("""
+            until: 1h
+            fleet:
+              version: 1
+              agents:
+                - { name: worker, layer: kore, cli: command, command: ["true"] }
+            expect:
+              - { event: AgentLifecycle }
+            """);
+
+        // assert
+        var error = Assert.Single(result.Errors);
+        Assert.Equal((5, "fleet."), (error.Line, error.Field[..6]));
+        Assert.Contains("layer", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_scenario_without_until_fleet_or_expectations_says_what_is_missing()
+    {
+        // act
+        var errors = Parse("seed: 1\n").Errors.Select(e => e.ToString()).ToList();
+
+        // assert
+        Assert.Contains(errors, e => e.Contains("until: missing", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("fleet: missing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Invalid_yaml_is_an_error_at_its_position_not_an_exception()
+    {
+        var error = Assert.Single(Parse("until: [1h\nfleet: x\n").Errors);
+        Assert.StartsWith("s.yaml:", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("invalid YAML", error.Message, StringComparison.Ordinal);
+    }
+}
