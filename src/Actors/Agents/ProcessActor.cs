@@ -13,9 +13,10 @@ namespace DarkFactory.Actors.Agents;
 
 /// <summary>
 /// Owns exactly one OS process: one run of one agent. Started in PreStart under setsid (its own process
-/// group), output streamed by two <see cref="OutputPump"/>s, exit observed through Process.Exited. Exit 0
-/// or a requested stop ends the actor normally; anything else throws <see cref="AgentCrashedException"/>
-/// so the layer supervisor decides. PostStop kills whatever is left of the group and asks the sweeper
+/// group), output streamed by two <see cref="OutputPump"/>s, exit observed through Process.Exited. Once the
+/// process has exited and its output is drained the actor tells its layer <see cref="RunEnded"/> (a crash
+/// included: the layer decides the restart from it at once, without an exception or waiting for Terminated)
+/// and stops itself. PostStop kills whatever is left of the group and asks the sweeper
 /// to hunt down descendants that left it (its run marker, and the run's cgroup when there is one).
 /// </summary>
 public sealed class ProcessActor : ReceiveActor, IWithTimers
@@ -291,14 +292,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
 
         _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(_exit)}{(_stopReason is null ? string.Empty : $" (stop: {_stopReason})")}");
-        if (_stopReason is not null || _killReason is not null || _exit.Success)
-        {
-            Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null));
-            Context.Stop(Self);
-            return;
-        }
-
-        throw new AgentCrashedException(_run.Agent, _run.RunId, _exit);
+        var crashed = _stopReason is null && _killReason is null && !_exit.Success;
+        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null, Crashed: crashed));
+        Context.Stop(Self);
     }
 
     protected override void PostStop()

@@ -39,12 +39,21 @@ public sealed record StopRun(string Reason);
 /// <summary>ProcessActor -> parent: the OS process is alive.</summary>
 public sealed record RunStarted(string Agent, string RunId, int Pid, DateTimeOffset At);
 
-/// <summary>ProcessActor -> parent, before it stops itself: the run ended without crashing (exit 0, or stopped on request).</summary>
+/// <summary>
+/// ProcessActor -> parent, before it stops itself: the run is over (exit 0, stopped on request, max runtime, or a
+/// crash), its output drained. The layer decides what follows from this, at once: a restart does not wait for
+/// the run's actor to be gone.
+/// </summary>
 /// <param name="StopReason">Why the run was stopped on request; null when it ended by itself.</param>
 /// <param name="TimedOut">The daemon stopped it for exceeding its max runtime.</param>
-public sealed record RunEnded(string Agent, string RunId, ExitInfo Exit, string? StopReason, bool TimedOut = false);
+/// <param name="Crashed">It ended by itself abnormally (non-zero exit, signal).</param>
+public sealed record RunEnded(string Agent, string RunId, ExitInfo Exit, string? StopReason, bool TimedOut = false, bool Crashed = false);
 
-/// <summary>A run that ended abnormally (non-zero exit, signal, limit): "let it crash" to the layer supervisor.</summary>
+/// <summary>
+/// A run's actor that failed (or a fake run that reports a crash by throwing): "let it crash" to the layer
+/// supervisor, which learns the exit from it and decides when the actor is gone. The ProcessActor reports its
+/// crashes as <see cref="RunEnded"/> with <see cref="RunEnded.Crashed"/> instead (no exception on the restart path).
+/// </summary>
 public sealed class AgentCrashedException(string agent, string runId, ExitInfo exit)
     : Exception($"agent '{agent}' run {runId} {Describe(exit)}")
 {

@@ -45,6 +45,7 @@ public sealed class AgentSignals
     private DateTimeOffset _maxRepeatAt;
     private DateTimeOffset _lastActivity;
     private int _openToolCalls;
+    private DateTimeOffset? _runStartedAt;
 
     public AgentSignals(TimeSpan window)
     {
@@ -111,11 +112,17 @@ public sealed class AgentSignals
             case LifecycleKind.Started:
                 Running = true;
                 _lastActivity = at;
+                _runStartedAt = at;
                 _openToolCalls = 0;
                 break;
             case LifecycleKind.Crashed:
                 Running = false;
-                At(at).Crashes++;
+                if (_runStartedAt is not { } started || at - started < Profile.MinUptime)
+                {
+                    At(at).Crashes++; // a quick crash (or one whose start was not seen); a settled run's crash is restarted at once
+                }
+
+                _runStartedAt = null;
                 break;
             case LifecycleKind.Killed:
                 At(at).Kills++;

@@ -12,10 +12,14 @@ namespace DarkFactory.Actors.Nightwatch;
 /// <item><see cref="CrashWeight"/>: what one crash weighs relative to the calibration. Configured supervision wins:
 /// crashes weigh <see cref="CalibratedQuarantineAfter"/> / the layer's <c>quarantine_after</c>, so a layer that
 /// tolerates 1000 crashes in a row is not paused by Nightwatch after 3.</item>
+/// <item><see cref="MinUptime"/>: a crash of a run that was up at least this long (the agent's <c>min_uptime</c>) is
+/// restarted at once by its layer and is no crash loop: it does not count (only quick crashes climb the ladder).</item>
 /// </list>
 /// </summary>
 public sealed record WatchProfile(bool LoopsInText, bool StallWatched, double CrashWeight)
 {
+    public TimeSpan MinUptime { get; init; } = AgentSpec.DefaultMinUptime;
+
     /// <summary>The <c>quarantine_after</c> the crash calibration (<see cref="DriftCalibration.PerCrash"/>) is made for.</summary>
     public const int CalibratedQuarantineAfter = 5;
 
@@ -28,6 +32,9 @@ public sealed record WatchProfile(bool LoopsInText, bool StallWatched, double Cr
         return new WatchProfile(
             LoopsInText: !plain,
             StallWatched: !plain,
-            CrashWeight: Math.Min(1, (double)CalibratedQuarantineAfter / Math.Max(1, layer.QuarantineAfter)));
+            CrashWeight: Math.Min(1, (double)CalibratedQuarantineAfter / Math.Max(1, layer.QuarantineAfter)))
+        {
+            MinUptime = agent.MinUptime,
+        };
     }
 }

@@ -245,13 +245,23 @@ public sealed class AgentSlot(AgentSpec spec)
         return true;
     }
 
-    public void Ended(RunEnded ended)
+    /// <summary>The current run's end is known (its actor is still finishing); false when the news is about another run.</summary>
+    public bool Ended(RunEnded ended)
     {
-        if (ended.RunId == RunId)
+        if (ended.RunId != RunId || Child is null)
         {
-            _ended = ended;
+            return false;
         }
+
+        _ended = ended;
+        return true;
     }
+
+    /// <summary>
+    /// The run's end, known at its exit, can be decided before its actor is gone: it ended by itself (the layer
+    /// asked no stop, whose end the layer waits for: a drain, a removal, a replaced declaration).
+    /// </summary>
+    public bool DecidableAtExit => _ended is not null && StopReason is null && _misconfigured is null;
 
     public void Crashed(string runId, ExitInfo exit)
     {
@@ -322,7 +332,7 @@ public sealed class AgentSlot(AgentSpec spec)
             return new RunConclusion(RunEnd.Stopped, exit, uptime, why);
         }
 
-        var end = _ended is null ? RunEnd.Crashed : _ended.TimedOut ? RunEnd.TimedOut : RunEnd.Exited;
+        var end = _ended is null || _ended.Crashed ? RunEnd.Crashed : _ended.TimedOut ? RunEnd.TimedOut : RunEnd.Exited;
         return new RunConclusion(end, exit, uptime, null);
     }
 

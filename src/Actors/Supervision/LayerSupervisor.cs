@@ -18,8 +18,11 @@ namespace DarkFactory.Actors.Supervision;
 /// <see cref="RunLimitGuard"/> (early stop on a rate limit); each agent's state is an
 /// <see cref="AgentSlot"/>. Each run is a child named agent-&lt;name&gt; made by
 /// <see cref="LayerServices.RunProps"/> (a <see cref="ProcessActor"/>, or a fake run in specs). A failing
-/// child is always stopped (never restarted in place); its replacement is a new run, started when the old
-/// one's termination arrives, so at most one process of an agent exists at a time.
+/// child is always stopped (never restarted in place); its replacement is a new run. A run that ended by
+/// itself is decided when its <see cref="RunEnded"/> arrives (its process has exited and its group was killed,
+/// so at most one process of an agent exists at a time; the old actor's cleanup goes on beside the new run,
+/// children are named agent-&lt;name&gt;-&lt;run id&gt;); a failed actor, and a run the layer asked to stop, are
+/// decided when the actor's termination arrives.
 /// </summary>
 public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
 {
@@ -42,7 +45,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
 
         Receive<ReconcileLayer>(OnReconcile);
         Receive<RunStarted>(OnRunStarted);
-        Receive<RunEnded>(m => Find(m.Agent)?.Ended(m));
+        Receive<RunEnded>(OnRunEnded);
         Receive<ChildTerminated>(OnChildTerminated);
         Receive<RestartDue>(OnRestartDue);
         Receive<StartAgent>(OnStart);
@@ -120,7 +123,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
                 _log.Warning("Agent [{0}] cannot run: {1}", slot.Name, bad.Reason);
                 break;
             case LaunchResult.Ready ready:
-                var child = Context.ActorOf(_services.RunProps(ready.Run), "agent-" + slot.Name);
+                var child = Context.ActorOf(_services.RunProps(ready.Run), $"agent-{slot.Name}-{ready.Run.RunId}");
                 Context.WatchWith(child, new ChildTerminated(slot.Name, ready.Run.RunId));
                 slot.BeginRun(ready.Run, child, launchedAt, Now, ready.Run.Events is null ? null : new RunLimitGuard(ready.Run.Provider));
                 if (ready.Route is { } route)
@@ -165,16 +168,30 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>The run is over and says how: a run that ended by itself is decided now (a crash restarts without waiting for its actor's end).</summary>
+    private void OnRunEnded(RunEnded ended)
+    {
+        if (Find(ended.Agent) is { } slot && slot.Ended(ended) && slot.DecidableAtExit)
+        {
+            Conclude(slot, unattributedFailure: null);
+        }
+    }
+
     private void OnChildTerminated(ChildTerminated msg)
     {
         if (Find(msg.Agent) is not { } slot || slot.RunId != msg.RunId || !slot.Running)
         {
-            return;
+            return; // decided at its RunEnded already, or a run the layer forgot
         }
 
-        var now = Now;
-        var run = slot.Conclude(now, _unattributedFailure);
+        Conclude(slot, _unattributedFailure);
         _unattributedFailure = null;
+    }
+
+    private void Conclude(AgentSlot slot, string? unattributedFailure)
+    {
+        var now = Now;
+        var run = slot.Conclude(now, unattributedFailure);
         switch (run.End)
         {
             case RunEnd.Misconfigured:
@@ -201,7 +218,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         }
 
         Record(slot, run.End switch { RunEnd.Crashed => LifecycleKind.Crashed, RunEnd.TimedOut => LifecycleKind.Killed, _ => LifecycleKind.Exited }, exit: run.Exit, detail: run.Exit.Reason);
-        var decision = RestartRules.Decide(slot.Spec.Restart ?? _layer.DefaultRestart, run.Abnormal, run.Uptime, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
+        var decision = RestartRules.Decide(slot.Spec.Restart ?? _layer.DefaultRestart, run.Abnormal, run.Uptime, slot.Spec.MinUptime, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
         slot.Decided(run, decision);
         switch (decision.Action)
         {

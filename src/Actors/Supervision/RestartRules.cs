@@ -22,24 +22,30 @@ public sealed record RestartDecision(RestartAction Action, TimeSpan Delay, int C
 
 /// <summary>
 /// The layer's restart rules as a pure function of the run's outcome and the counters: OTP restart
-/// types, crash-loop quarantine, intensity, exponential backoff with jitter.
+/// types, crash-loop quarantine, intensity, exponential backoff with jitter. A run that was up at least
+/// its agent's <see cref="AgentSpec.MinUptime"/> is "settled": a crash of it is restarted at once and
+/// counts for none of backoff, quarantine and intensity (pm2's <c>min_uptime</c>, runit's 1 s rule); only
+/// quick crash loops climb them.
 /// </summary>
 public static class RestartRules
 {
     /// <param name="abnormal">The run crashed (non-zero exit, signal, limit, failure).</param>
     /// <param name="uptime">How long the run was up.</param>
-    /// <param name="consecutiveCrashes">Crashes in a row before this run ended.</param>
+    /// <param name="minUptime">The agent's <see cref="AgentSpec.MinUptime"/>.</param>
+    /// <param name="consecutiveCrashes">Quick crashes in a row before this run ended.</param>
     public static RestartDecision Decide(
         RestartType type,
         bool abnormal,
         TimeSpan uptime,
+        TimeSpan minUptime,
         int consecutiveCrashes,
         LayerSpec layer,
         RestartIntensity intensity,
         DateTimeOffset now,
         double random)
     {
-        var crashes = abnormal ? Backoff.Attempt(layer.Backoff, consecutiveCrashes, uptime) : 0;
+        var settled = Settled(uptime, minUptime);
+        var crashes = abnormal && !settled ? Backoff.Attempt(layer.Backoff, consecutiveCrashes, uptime) : 0;
         var restart = type switch
         {
             RestartType.Permanent => true,
@@ -53,15 +59,21 @@ public static class RestartRules
 
         if (abnormal && crashes >= layer.QuarantineAfter)
         {
-            return new RestartDecision(RestartAction.Quarantine, TimeSpan.Zero, crashes, $"crash loop: {crashes} crashes in a row, none up for {layer.Backoff.ResetAfter}");
+            return new RestartDecision(RestartAction.Quarantine, TimeSpan.Zero, crashes, $"crash loop: {crashes} crashes in a row, each within min_uptime {minUptime.TotalSeconds:0.###} s, none up for {layer.Backoff.ResetAfter}");
         }
 
-        if (!intensity.TryRecord(now))
+        if (!settled && !intensity.TryRecord(now))
         {
             return new RestartDecision(RestartAction.Escalate, TimeSpan.Zero, crashes, $"restart intensity exceeded: more than {layer.MaxRestarts} restarts within {layer.Within}");
         }
 
-        var delay = abnormal ? Backoff.Delay(layer.Backoff, crashes, random) : TimeSpan.Zero;
-        return new RestartDecision(RestartAction.Restart, delay, crashes, abnormal ? "crashed" : "permanent: restarted after a normal exit");
+        var delay = abnormal && !settled ? Backoff.Delay(layer.Backoff, crashes, random) : TimeSpan.Zero;
+        var reason = !abnormal ? "permanent: restarted after a normal exit"
+            : settled ? $"crashed after {uptime.TotalSeconds:0.###} s up (min_uptime {minUptime.TotalSeconds:0.###} s): restarted at once"
+            : "crashed";
+        return new RestartDecision(RestartAction.Restart, delay, crashes, reason);
     }
+
+    /// <summary>The run was up long enough that its end is not part of a crash loop.</summary>
+    public static bool Settled(TimeSpan uptime, TimeSpan minUptime) => uptime >= minUptime;
 }

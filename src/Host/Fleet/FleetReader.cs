@@ -435,6 +435,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             MaxRuntime = f.Duration("max_runtime"),
             Restart = f.Enum("restart", RestartTypes),
             Grace = f.Duration("grace") ?? TimeSpan.FromSeconds(10),
+            MinUptime = f.Duration("min_uptime") ?? AgentSpec.DefaultMinUptime,
             Node = f.String("node"),
             Overlap = f.Enum("overlap", Overlaps) ?? OverlapPolicy.Skip,
             QueueLimit = f.Int("queue_limit") ?? 1,
@@ -452,6 +453,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         f.Require("network", agent.Network == NetworkAccess.Open || agent.Sandbox != SandboxMode.Off, "network: closed needs the sandbox; remove sandbox: off");
         f.Require("max_runtime", agent.MaxRuntime is null || agent.MaxRuntime > TimeSpan.Zero, "max_runtime must be a positive duration");
         f.Require("grace", agent.Grace >= TimeSpan.Zero, "grace must not be negative");
+        f.Require("min_uptime", agent.MinUptime >= TimeSpan.Zero, "min_uptime must not be negative");
         f.Require("queue_limit", agent.QueueLimit >= 1, "queue_limit must be at least 1");
         f.Require("catch_up_limit", agent.CatchUpLimit >= 1, "catch_up_limit must be at least 1");
         f.Require("jitter", agent.Jitter >= TimeSpan.Zero, "jitter must not be negative");

@@ -210,6 +210,15 @@ public sealed record AgentSpec
 
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A run that crashed after being up this long is restarted at once and counts for neither backoff, quarantine,
+    /// restart intensity nor Nightwatch's crash judgement (fleet.yaml <c>agents[].min_uptime</c>; pm2's
+    /// <c>min_uptime</c>, runit's 1 s rule). Only runs that die sooner make a crash loop.
+    /// </summary>
+    public TimeSpan MinUptime { get; init; } = DefaultMinUptime;
+
+    public static readonly TimeSpan DefaultMinUptime = TimeSpan.FromSeconds(1);
+
     /// <summary>Node name or role this agent is pinned to when clustered; null = anywhere.</summary>
     public string? Node { get; init; }
 

@@ -81,7 +81,9 @@ public sealed class FleetEscalationSpec : TestKit, IDisposable
         await fleet.Ask<FleetApplied>(new ApplyFleet(new FleetSpec
         {
             Layers = new Dictionary<LayerName, LayerSpec> { [LayerName.Safety] = layer },
-            Agents = [new AgentSpec { Name = "crasher", Layer = LayerName.Safety, Command = ["/fake/crasher"] }],
+            // every crash here is a quick one (a crash after min_uptime counts for no intensity, and the layer's
+            // reset_after below would make its runs settled)
+            Agents = [new AgentSpec { Name = "crasher", Layer = LayerName.Safety, Command = ["/fake/crasher"], MinUptime = TimeSpan.FromHours(1) }],
         }), Wait);
         await _runs.FishForMessageAsync<FakeRunStarted>(_ => true, Wait);
 

@@ -81,12 +81,13 @@ public sealed class DriftPolicyTests
         return t;
     }
 
-    private static Transcript Crashes(int crashes, int kills = 0)
+    /// <param name="upFor">How long each crashed run was up: under the agent's min_uptime (1 s) it is a crash loop.</param>
+    private static Transcript Crashes(int crashes, int kills = 0, double upFor = 0.5)
     {
         var t = new Transcript().Print("starting dependency audit");
         for (var i = 0; i < crashes; i++)
         {
-            t.Event(LifecycleKind.Crashed, 20).Event(LifecycleKind.Restarting).Event(LifecycleKind.Started, 2);
+            t.Event(LifecycleKind.Started, 2).Event(LifecycleKind.Crashed, upFor).Event(LifecycleKind.Restarting, 21 - upFor);
         }
 
         for (var i = 0; i < kills; i++)
@@ -173,6 +174,15 @@ public sealed class DriftPolicyTests
             _ => throw new ArgumentException(transcript),
         };
         Assert.Equal(expected, t.Level);
+    }
+
+    [Fact]
+    public void Crashes_of_runs_that_were_up_min_uptime_are_no_crash_loop()
+    {
+        // restarted at once by the layer (pm2's min_uptime): however many, they never climb the ladder
+        Assert.Equal(DriftLevel.Normal, Crashes(8, upFor: 1).Level);
+        Assert.Equal(DriftLevel.Normal, Crashes(8, upFor: 20).Level);
+        Assert.Equal(DriftLevel.Critical, Crashes(5, upFor: 0.999).Level);
     }
 
     [Fact]

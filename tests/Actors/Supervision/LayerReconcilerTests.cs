@@ -26,6 +26,7 @@ public sealed class LayerReconcilerTests
         { nameof(AgentSpec.Capabilities), Worker with { Capabilities = ["code", "review"] } },
         { nameof(AgentSpec.Budget), Worker with { Budget = new AgentBudget { PerDay = 3m } } },
         { nameof(AgentSpec.Restart), Worker with { Restart = RestartType.Temporary } },
+        { nameof(AgentSpec.MinUptime), Worker with { MinUptime = TimeSpan.FromSeconds(5) } },
         { nameof(AgentSpec.Overlap), Worker with { Overlap = OverlapPolicy.Queue } },
         { nameof(AgentSpec.QueueLimit), Worker with { QueueLimit = 4 } },
         { nameof(AgentSpec.CatchUp), Worker with { CatchUp = CatchUpPolicy.All } },

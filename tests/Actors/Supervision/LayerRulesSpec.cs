@@ -159,9 +159,53 @@ public sealed class LayerRulesSpec : TestKit, IDisposable
             await Started("flaky");
         }
 
-        // a run that stayed up reset_after: the next crash is the first of a new series
-        Advance(backoff.ResetAfter);
+        // a run that stayed up min_uptime: its crash is restarted at once, and the next quick crash is the first of a new series
+        Advance(AgentSpec.DefaultMinUptime);
+        Assert.Contains("restarted at once", (await Crash("flaky")).Detail);
+        await Started("flaky");
         Assert.EndsWith("restarting in 1000 ms", (await Crash("flaky")).Detail);
+    }
+
+    [Fact]
+    public async Task A_run_that_crashes_after_min_uptime_is_restarted_at_once_every_time_and_never_quarantined_or_escalated()
+    {
+        // the shipped supervision: backoff 1 s doubling, quarantine after 5, at most 10 restarts a minute
+        var layer = Layer(LayerSpec.Default(LayerName.Core) with { DefaultRestart = RestartType.Permanent }, Agent("sleeper"));
+        var run = await Started("sleeper");
+        for (var i = 0; i < 30; i++)
+        {
+            Advance(TimeSpan.FromSeconds(2)); // `sleep 2; exit 1`
+            var restarting = await Crash("sleeper");
+            Assert.Contains("restarted at once", restarting.Detail);
+            var next = await Started("sleeper"); // no time passes: no backoff timer
+            Assert.NotEqual(run.RunId, next.RunId);
+            run = next;
+        }
+
+        var status = await Status(layer, "sleeper");
+        Assert.Equal((AgentState.Running, 30), (status.State, status.Restarts));
+
+        // and a quick crash after all that is the first rung of the ladder
+        Assert.StartsWith("crashed; restarting in 1", (await Crash("sleeper")).Detail);
+        Assert.Equal(AgentState.Backoff, (await Status(layer, "sleeper")).State);
+    }
+
+    [Fact]
+    public async Task A_run_actor_that_fails_is_decided_when_it_is_gone()
+    {
+        // a crash reported by a failure of the run's actor (not by RunEnded): the older path still decides it
+        var throwing = new FakeRuns(_clock) { CrashByException = true, Observer = _fakes.Observer };
+        Watch(["thrower"]);
+        var layer = Sys.ActorOf(LayerSupervisor.Props(Rules(), Services with { RunProps = throwing.Props }));
+        layer.Tell(new ReconcileLayer(Rules(), [Agent("thrower")], 1), TestActor);
+        ExpectMsg<LayerReconciled>(Wait);
+        var first = await Started("thrower");
+
+        throwing.Exit("thrower", 3);
+
+        var crashed = await Recorded("thrower", LifecycleKind.Crashed);
+        Assert.Equal(3, crashed.ExitCode);
+        Assert.NotEqual(first.RunId, (await Started("thrower")).RunId);
     }
 
     [Fact]

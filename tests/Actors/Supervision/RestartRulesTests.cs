@@ -27,7 +27,7 @@ public sealed class RestartRulesTests
     public void Restart_types_follow_OTP(RestartType type, bool abnormal, RestartAction expected)
     {
         var layer = Layer();
-        var decision = RestartRules.Decide(type, abnormal, TimeSpan.FromSeconds(1), 0, layer, new RestartIntensity(3, layer.Within), T0, 0);
+        var decision = RestartRules.Decide(type, abnormal, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 0, layer, new RestartIntensity(3, layer.Within), T0, 0);
         Assert.Equal(expected, decision.Action);
     }
 
@@ -55,7 +55,7 @@ public sealed class RestartRulesTests
         var actions = new List<RestartAction>();
         for (var i = 0; i < 3; i++)
         {
-            var d = RestartRules.Decide(RestartType.Permanent, true, TimeSpan.Zero, crashes, layer, intensity, T0.AddSeconds(i), 0);
+            var d = RestartRules.Decide(RestartType.Permanent, true, TimeSpan.Zero, AgentSpec.DefaultMinUptime, crashes, layer, intensity, T0.AddSeconds(i), 0);
             crashes = d.ConsecutiveCrashes;
             actions.Add(d.Action);
         }
@@ -72,7 +72,7 @@ public sealed class RestartRulesTests
         RestartDecision d = null!;
         for (var i = 0; i < 3; i++)
         {
-            d = RestartRules.Decide(RestartType.Transient, true, TimeSpan.FromSeconds(1), crashes, layer, intensity, T0.AddSeconds(i), 0);
+            d = RestartRules.Decide(RestartType.Transient, true, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), crashes, layer, intensity, T0.AddSeconds(i), 0);
             crashes = d.ConsecutiveCrashes;
         }
 
@@ -82,13 +82,68 @@ public sealed class RestartRulesTests
     }
 
     [Fact]
-    public void A_run_that_stayed_up_resets_the_crash_counter()
+    public void A_run_that_stayed_up_reset_after_resets_the_crash_counter_when_min_uptime_is_longer()
     {
         var layer = Layer(quarantineAfter: 3);
-        var d = RestartRules.Decide(RestartType.Transient, true, TimeSpan.FromMinutes(5), 2, layer, new RestartIntensity(10, layer.Within), T0, 0);
+        var d = RestartRules.Decide(RestartType.Transient, true, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10), 2, layer, new RestartIntensity(10, layer.Within), T0, 0);
         Assert.Equal(RestartAction.Restart, d.Action);
         Assert.Equal(1, d.ConsecutiveCrashes);
         Assert.Equal(TimeSpan.FromSeconds(1), d.Delay);
+    }
+
+    [Fact]
+    public void A_crash_after_min_uptime_restarts_at_once_and_counts_for_no_backoff_quarantine_or_intensity()
+    {
+        // the default: backoff 1 s doubling, quarantine after 5, at most 2 restarts a minute
+        var layer = Layer(maxRestarts: 2, quarantineAfter: 5);
+        var intensity = new RestartIntensity(layer.MaxRestarts, layer.Within);
+        var crashes = 4; // four quick crashes before: one more quick one would be quarantined
+        for (var i = 0; i < 50; i++)
+        {
+            var d = RestartRules.Decide(RestartType.Permanent, true, TimeSpan.FromSeconds(2), AgentSpec.DefaultMinUptime, crashes, layer, intensity, T0.AddSeconds(2 * i), 0.9);
+            Assert.Equal(RestartAction.Restart, d.Action);
+            Assert.Equal(TimeSpan.Zero, d.Delay);
+            Assert.Equal(0, d.ConsecutiveCrashes);
+            Assert.Contains("restarted at once", d.Reason);
+            crashes = d.ConsecutiveCrashes;
+        }
+
+        Assert.Equal(0, intensity.InWindow(T0.AddSeconds(100)));
+    }
+
+    [Fact]
+    public void Quick_crashes_after_a_settled_one_climb_the_ladder_from_the_first_rung()
+    {
+        var layer = Layer(maxRestarts: 100, quarantineAfter: 3);
+        var intensity = new RestartIntensity(layer.MaxRestarts, layer.Within);
+        var settled = RestartRules.Decide(RestartType.Permanent, true, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 2, layer, intensity, T0, 0);
+        Assert.Equal((RestartAction.Restart, TimeSpan.Zero, 0), (settled.Action, settled.Delay, settled.ConsecutiveCrashes));
+
+        var quick = new List<RestartDecision>();
+        var crashes = settled.ConsecutiveCrashes;
+        for (var i = 1; i <= 3; i++)
+        {
+            var d = RestartRules.Decide(RestartType.Permanent, true, TimeSpan.FromMilliseconds(999), TimeSpan.FromSeconds(1), crashes, layer, intensity, T0.AddSeconds(i), 0);
+            crashes = d.ConsecutiveCrashes;
+            quick.Add(d);
+        }
+
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.Zero], quick.Select(d => d.Delay));
+        Assert.Equal([RestartAction.Restart, RestartAction.Restart, RestartAction.Quarantine], quick.Select(d => d.Action));
+        Assert.Contains("min_uptime 1 s", quick[^1].Reason);
+        Assert.Equal(2, intensity.InWindow(T0.AddSeconds(3)));
+    }
+
+    [Fact]
+    public void Min_uptime_zero_restarts_every_crash_at_once()
+    {
+        var layer = Layer(maxRestarts: 1, quarantineAfter: 1);
+        var intensity = new RestartIntensity(layer.MaxRestarts, layer.Within);
+        for (var i = 0; i < 5; i++)
+        {
+            var d = RestartRules.Decide(RestartType.Transient, true, TimeSpan.Zero, TimeSpan.Zero, 0, layer, intensity, T0, 0);
+            Assert.Equal((RestartAction.Restart, TimeSpan.Zero), (d.Action, d.Delay));
+        }
     }
 
     [Fact]

@@ -22,6 +22,13 @@ public sealed class FakeRuns(TimeProvider clock)
     private readonly ConcurrentDictionary<string, bool> _holding = new(StringComparer.Ordinal);
     private int _pid = 10_000;
 
+    /// <summary>
+    /// A crash is reported as a failure of the run's actor (<see cref="AgentCrashedException"/>), the path of a
+    /// run actor that fails; false (the default): as the ProcessActor reports it, <see cref="RunEnded"/> with
+    /// <see cref="RunEnded.Crashed"/> and a stop.
+    /// </summary>
+    public bool CrashByException { get; init; }
+
     /// <summary>Told <see cref="FakeRunStarted"/> and <see cref="FakeRunEnded"/> for every run.</summary>
     public IActorRef? Observer { get; init; }
 
@@ -81,6 +88,12 @@ public sealed class FakeRun : ReceiveActor
                 return;
             }
 
+            if (!_runs.CrashByException)
+            {
+                Finish(exit, null, crashed: true);
+                return;
+            }
+
             _runs.Observer?.Tell(new FakeRunEnded(_run.Agent, _run.RunId, exit, null));
             throw new AgentCrashedException(_run.Agent, _run.RunId, exit);
         });
@@ -95,9 +108,9 @@ public sealed class FakeRun : ReceiveActor
 
     protected override void PostStop() => _runs.Gone(_run.Agent, Self);
 
-    private void Finish(ExitInfo exit, string? stopReason)
+    private void Finish(ExitInfo exit, string? stopReason, bool crashed = false)
     {
-        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, exit, stopReason));
+        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, exit, stopReason, Crashed: crashed));
         _runs.Observer?.Tell(new FakeRunEnded(_run.Agent, _run.RunId, exit, stopReason));
         Context.Stop(Self);
     }

@@ -49,6 +49,7 @@ public sealed class DashboardBrowserTests
             command: ["{DaemonProcess.Agent("sleeper.sh")}"]
             capabilities: [review]
             grace: 2s
+            min_uptime: 1h # its crash below is a quick one: drift evidence (a crash after min_uptime is none)
           - name: ticker
             layer: safety
             command: ["{DaemonProcess.Agent("ticker.sh")}", "5"]

@@ -220,6 +220,7 @@ public sealed class FleetLoaderErrorTests
     [Theory]
     [InlineData("max_runtime: 5 minutes", "agents[0].max_runtime", "5 minutes", "expected a duration")]
     [InlineData("grace: 10x", "agents[0].grace", "10x", "expected a duration")]
+    [InlineData("min_uptime: soon", "agents[0].min_uptime", "soon", "expected a duration")]
     [InlineData("limits:\n  memory: 12 parsecs", "agents[0].limits.memory", "12 parsecs", "expected a size")]
     public void Bad_durations_and_sizes_are_errors(string extra, string field, string marker, string message)
     {
@@ -233,6 +234,7 @@ public sealed class FleetLoaderErrorTests
     [InlineData("limits:\n  cpu_seconds: 0", "agents[0].limits.cpu_seconds", "0\n", "must be positive")]
     [InlineData("max_runtime: 0s", "agents[0].max_runtime", "0s", "positive")]
     [InlineData("grace: -1s", "agents[0].grace", "-1s", "must not be negative")]
+    [InlineData("min_uptime: -1s", "agents[0].min_uptime", "-1s", "must not be negative")]
     [InlineData("queue_limit: 0", "agents[0].queue_limit", "0\n", "at least 1")]
     [InlineData("catch_up_limit: -2", "agents[0].catch_up_limit", "-2", "at least 1")]
     [InlineData("jitter: -5s", "agents[0].jitter", "-5s", "must not be negative")]

@@ -120,6 +120,7 @@ public sealed class FleetLoaderValidFilesTests
                 limits: { memory: 512MiB, cpu_seconds: 90, open_files: 1024 }
                 max_runtime: 1h30m
                 grace: 500ms
+                min_uptime: 3s
                 overlap: queue
                 queue_limit: 2
                 catch_up: all
@@ -155,6 +156,9 @@ public sealed class FleetLoaderValidFilesTests
         Assert.Equal(1024, w.Limits.OpenFiles);
         Assert.Equal(TimeSpan.FromMinutes(90), w.MaxRuntime);
         Assert.Equal(TimeSpan.FromMilliseconds(500), w.Grace);
+        Assert.Equal(TimeSpan.FromSeconds(3), w.MinUptime);
+        Assert.Equal(AgentSpec.DefaultMinUptime, fleet.Agents[1].MinUptime);
+        Assert.Equal(TimeSpan.FromSeconds(1), AgentSpec.DefaultMinUptime);
         Assert.Equal(OverlapPolicy.Queue, w.Overlap);
         Assert.Equal(CatchUpPolicy.All, w.CatchUp);
         Assert.Equal((2, 5), (w.QueueLimit, w.CatchUpLimit));
