@@ -25,7 +25,7 @@ public sealed class ScenarioCliTests : IDisposable
           layers:
             core: { backoff: { min: 1s, max: 1m, jitter: 0, reset_after: 1m }, quarantine_after: 2, default_restart: permanent }
           agents:
-            - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, autostart: true }
+            - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, min_uptime: 1m, autostart: true }
         agents:
           worker: { run: 5s, exit: 1 }
         expect:
