@@ -71,6 +71,14 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
         Receive<End>(end => EndBy(end.Code, end.Signal));
         Receive<Kill>(_ => Finish(new ExitInfo(137, 9, Now)));
         Receive<Again>(_ => PrintAgain());
+        Receive<Begin>(_ =>
+        {
+            Emit();
+            if (_behaviour.OutputEvery is { } every)
+            {
+                Timers.StartPeriodicTimer(OutputTimer, Again.Instance, every);
+            }
+        });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -81,15 +89,13 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     {
         _runs.Started(_run.Agent, Self);
         Context.Parent.Tell(new RunStarted(_run.Agent, _run.RunId, _runs.NextPid(), Now));
-        Emit();
+
+        // a CLI prints once it runs: its first output comes after the layer recorded the start (at the same virtual
+        // instant), as a real run's does, not before it
+        Timers.StartSingleTimer(OutputTimer, Begin.Instance, TimeSpan.Zero);
         if (_behaviour.Run is { } runFor)
         {
             Timers.StartSingleTimer(EndTimer, new End(_behaviour.Signal is { } s ? 128 + s : _behaviour.Exit, _behaviour.Signal), runFor);
-        }
-
-        if (_behaviour.OutputEvery is { } every)
-        {
-            Timers.StartPeriodicTimer(OutputTimer, Again.Instance, every);
         }
 
         if (_run.MaxRuntime is { } max)
@@ -206,6 +212,11 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     private sealed record Kill
     {
         public static readonly Kill Instance = new();
+    }
+
+    private sealed record Begin
+    {
+        public static readonly Begin Instance = new();
     }
 
     private sealed record Again

@@ -24,7 +24,10 @@ public sealed class VirtualTime : IDisposable
     private readonly Thread _thread;
     private long _busy;
     private long _activity;
+    private readonly Lock _pump = new();
+    private readonly ManualResetEventSlim _runnerIdle = new(true);
     private int _sleeping;
+    private bool _runnerActive;
     private volatile bool _stopped;
 
     public VirtualTime(DateTimeOffset start)
@@ -136,41 +139,62 @@ public sealed class VirtualTime : IDisposable
     /// </summary>
     public void WaitIdle(TimeSpan settle)
     {
-        var quiet = 0;
-        var seen = Interlocked.Read(ref _activity);
-        var deadline = Environment.TickCount64 + 30_000;
-        var settleUntil = settle > TimeSpan.Zero ? Environment.TickCount64 + (long)settle.TotalMilliseconds : 0;
-        while (true)
+        // the runner takes the simulation thread's turn: it runs the queued mailboxes itself (no thread hop per
+        // timer, no second thread spinning against it on a loaded machine), one at a time, in their order
+        Volatile.Write(ref _runnerActive, true);
+        _runnerIdle.Reset();
+        try
         {
-            var busy = Interlocked.Read(ref _busy) > 0 || ThreadPool.PendingWorkItemCount > 0;
-            var activity = Interlocked.Read(ref _activity);
-            if (busy || activity != seen)
+            lock (_pump)
             {
-                quiet = 0;
-                seen = activity;
-                if (settle > TimeSpan.Zero)
+                var quiet = 0;
+                var seen = Interlocked.Read(ref _activity);
+                var deadline = Environment.TickCount64 + 30_000;
+                var settleUntil = settle > TimeSpan.Zero ? Environment.TickCount64 + (long)settle.TotalMilliseconds : 0;
+                while (true)
                 {
-                    settleUntil = Environment.TickCount64 + (long)settle.TotalMilliseconds;
+                    var ran = false;
+                    while (_runs.TryDequeue(out var run))
+                    {
+                        RunOne(run);
+                        ran = true;
+                    }
+
+                    var activity = Interlocked.Read(ref _activity);
+                    if (ran || activity != seen || ThreadPool.PendingWorkItemCount > 0)
+                    {
+                        quiet = 0;
+                        seen = activity;
+                        if (settle > TimeSpan.Zero)
+                        {
+                            settleUntil = Environment.TickCount64 + (long)settle.TotalMilliseconds;
+                        }
+
+                        if (!ran)
+                        {
+                            Thread.Yield();
+                        }
+                    }
+                    else if (++quiet >= QuietRounds && (settleUntil == 0 || Environment.TickCount64 >= settleUntil))
+                    {
+                        return;
+                    }
+                    else
+                    {
+                        Thread.SpinWait(QuietSpin);
+                    }
+
+                    if (Environment.TickCount64 > deadline)
+                    {
+                        throw new TimeoutException("the scenario's actors did not become idle within 30 s of wall time (a busy loop?)");
+                    }
                 }
             }
-            else if (++quiet >= QuietRounds && (settleUntil == 0 || Environment.TickCount64 >= settleUntil))
-            {
-                return;
-            }
-
-            if (Environment.TickCount64 > deadline)
-            {
-                throw new TimeoutException("the scenario's actors did not become idle within 30 s of wall time (a busy loop?)");
-            }
-
-            if (busy)
-            {
-                Thread.Yield();
-            }
-            else
-            {
-                Thread.SpinWait(QuietSpin);
-            }
+        }
+        finally
+        {
+            Volatile.Write(ref _runnerActive, false);
+            _runnerIdle.Set();
         }
     }
 
@@ -192,23 +216,33 @@ public sealed class VirtualTime : IDisposable
         }
     }
 
-    /// <summary>The simulation thread: runs the actors' mailboxes one at a time in the order they were scheduled.</summary>
+    /// <summary>
+    /// The simulation thread: runs the actors' mailboxes one at a time in the order they were scheduled, while the
+    /// runner is not running them itself (<see cref="WaitIdle"/>): at start-up, and while the runner awaits a reply.
+    /// </summary>
     private void Simulate()
     {
         var spin = new SpinWait();
         while (!_stopped)
         {
-            if (_runs.TryDequeue(out var run))
+            if (Volatile.Read(ref _runnerActive))
             {
-                try
-                {
-                    run.Run();
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _busy);
-                }
+                _runnerIdle.Wait(50);
+                continue;
+            }
 
+            var ran = false;
+            lock (_pump)
+            {
+                while (!Volatile.Read(ref _runnerActive) && _runs.TryDequeue(out var run))
+                {
+                    RunOne(run);
+                    ran = true;
+                }
+            }
+
+            if (ran)
+            {
                 spin.Reset();
                 continue;
             }
@@ -231,13 +265,27 @@ public sealed class VirtualTime : IDisposable
         }
     }
 
+    private void RunOne(IRunnable run)
+    {
+        try
+        {
+            run.Run();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _busy);
+        }
+    }
+
     public void Dispose()
     {
         Registry.TryRemove(Id, out _);
         _stopped = true;
         _wake.Release();
+        _runnerIdle.Set();
         _thread.Join(TimeSpan.FromSeconds(5));
         _wake.Dispose();
+        _runnerIdle.Dispose();
     }
 
     private sealed record Timer(Action Action, ICancelable? Cancelable)
