@@ -67,7 +67,7 @@ public static partial class ApiEndpoints
             .WithSummary("Stop and start again; releases a quarantined agent").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
         api.MapGet("/agents/{name}/history", async (string name, int? limit, FactoryClient f, CancellationToken ct) =>
         {
-            if (!await Exists(f, name, ct))
+            if (!await ExistsOrInstance(f, name, ct))
             {
                 return UnknownAgent(name);
             }
@@ -209,9 +209,12 @@ public static partial class ApiEndpoints
     private static async Task<bool> Exists(FactoryClient f, string name, CancellationToken ct) =>
         (await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet.Agents.Any(a => a.Name == name);
 
+    private static async Task<bool> ExistsOrInstance(FactoryClient f, string name, CancellationToken ct) =>
+        AgentNames.Readable((await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet, name);
+
     private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, FactoryClient f, LogSinks sinks, CancellationToken ct)
     {
-        if (!await Exists(f, name, ct))
+        if (!await ExistsOrInstance(f, name, ct))
         {
             return UnknownAgent(name);
         }

@@ -39,7 +39,7 @@ public static class EventsEndpoints
             var fleet = await (await factory.GetAsync(ct)).Ask<CurrentFleet>(GetFleet.Instance, factory.Options.AskTimeout, ct);
             foreach (var name in output.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (!fleet.Fleet.Agents.Any(a => a.Name == name))
+                if (!AgentNames.Readable(fleet.Fleet, name))
                 {
                     return ApiProblems.Problem(404, "unknown agent", $"output: no agent named '{name}' in the fleet");
                 }

@@ -77,122 +77,89 @@ public sealed class DashboardBrowserTests
         var url = endpoint.GetProperty("url").GetString()!;
         var token = endpoint.GetProperty("token").GetString()!;
 
-        using var playwright = await Playwright.CreateAsync();
-        var profile = Directory.CreateTempSubdirectory("df-chromium-").FullName;
-        await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile, new BrowserTypeLaunchPersistentContextOptions
-        {
-            ExecutablePath = ChromiumFactAttribute.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
-        });
-        var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
-        var errors = new List<string>();
-        page.PageError += (_, e) => errors.Add(e);
-        page.Console += (_, m) =>
-        {
-            if (m.Type == "error")
-            {
-                errors.Add(m.Text);
-            }
-        };
+        await using var browser = await DashboardBrowser.LaunchAsync("dashboard.png");
+        var page = browser.Page;
+        var errors = browser.Errors;
+        // without a token the page asks for one
+        await page.GotoAsync(url + "/");
+        await page.Locator("#login").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
 
-        try
-        {
-            // without a token the page asks for one
-            await page.GotoAsync(url + "/");
-            await page.Locator("#login").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
+        // the URL that `df dashboard` prints: the token in the fragment, then gone from the address bar
+        var (dfExit, dfOut, _) = await daemon.Df("dashboard", "--print");
+        Assert.Equal(0, dfExit);
+        var printed = dfOut.Trim();
+        Assert.Equal(url + "/#token=" + token, printed);
+        await page.GotoAsync(printed);
+        await Assertions.Expect(page.Locator(Cell("keeper", "state"))).ToHaveTextAsync("running", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator(Cell("ticker", "state"))).ToHaveTextAsync("running");
+        await Assertions.Expect(page.Locator(Cell("once", "state"))).ToHaveTextAsync("stopped");
+        Assert.DoesNotContain("token", page.Url);
+        await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("live");
 
-            // the URL that `df dashboard` prints: the token in the fragment, then gone from the address bar
-            var (dfExit, dfOut, _) = await daemon.Df("dashboard", "--print");
-            Assert.Equal(0, dfExit);
-            var printed = dfOut.Trim();
-            Assert.Equal(url + "/#token=" + token, printed);
-            await page.GotoAsync(printed);
-            await Assertions.Expect(page.Locator(Cell("keeper", "state"))).ToHaveTextAsync("running", new() { Timeout = 10_000 });
-            await Assertions.Expect(page.Locator(Cell("ticker", "state"))).ToHaveTextAsync("running");
-            await Assertions.Expect(page.Locator(Cell("once", "state"))).ToHaveTextAsync("stopped");
-            Assert.DoesNotContain("token", page.Url);
-            await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("live");
+        // the route of the run going now (chosen before the page opened: from the registry), not the declaration
+        await Assertions.Expect(page.Locator(Cell("writer", "route"))).ToHaveTextAsync("claude / primary / sonnet-test", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator(Cell("once", "route"))).ToHaveTextAsync("–");
 
-            // the route of the run going now (chosen before the page opened: from the registry), not the declaration
-            await Assertions.Expect(page.Locator(Cell("writer", "route"))).ToHaveTextAsync("claude / primary / sonnet-test", new() { Timeout = 10_000 });
-            await Assertions.Expect(page.Locator(Cell("once", "route"))).ToHaveTextAsync("–");
+        // providers (state, breaker) and spend against the daily budget
+        await Assertions.Expect(page.Locator("#providers tr", new() { HasText = "primary" })).ToContainTextAsync("ok", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator("#costs tr", new() { HasText = "primary" })).ToContainTextAsync("5", new() { Timeout = 10_000 });
 
-            // providers (state, breaker) and spend against the daily budget
-            await Assertions.Expect(page.Locator("#providers tr", new() { HasText = "primary" })).ToContainTextAsync("ok", new() { Timeout = 10_000 });
-            await Assertions.Expect(page.Locator("#costs tr", new() { HasText = "primary" })).ToContainTextAsync("5", new() { Timeout = 10_000 });
-
-            // a crash shows up as a restart within a second. The page itself notes when the row changed (a
-            // MutationObserver reading the wall clock), so the figure is the page's, not the test's polling.
-            var pid = (await daemon.AgentAsync("keeper")).GetProperty("pid").GetInt32();
-            await page.EvaluateAsync("""
-                () => {
-                  window.__restartSeen = null;
-                  const check = () => {
-                    const r = document.querySelector('tr[data-agent="keeper"]');
-                    if (window.__restartSeen === null && r && r.querySelector('td.restarts').textContent === '1' && r.querySelector('td.state').textContent === 'running') {
-                      window.__restartSeen = Date.now();
-                    }
-                  };
-                  new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+        // a crash shows up as a restart within a second. The page itself notes when the row changed (a
+        // MutationObserver reading the wall clock), so the figure is the page's, not the test's polling.
+        var pid = (await daemon.AgentAsync("keeper")).GetProperty("pid").GetInt32();
+        await page.EvaluateAsync("""
+            () => {
+              window.__restartSeen = null;
+              const check = () => {
+                const r = document.querySelector('tr[data-agent="keeper"]');
+                if (window.__restartSeen === null && r && r.querySelector('td.restarts').textContent === '1' && r.querySelector('td.state').textContent === 'running') {
+                  window.__restartSeen = Date.now();
                 }
-                """);
-            var killedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            Native.Kill(pid, Native.SIGKILL);
-            await page.WaitForFunctionAsync("() => window.__restartSeen !== null", null, new PageWaitForFunctionOptions { PollingInterval = 20, Timeout = 10_000 });
-            var seen = TimeSpan.FromMilliseconds(await page.EvaluateAsync<long>("() => window.__restartSeen") - killedAt);
-            Assert.True(seen < TimeSpan.FromSeconds(1), $"the restart showed after {seen.TotalMilliseconds:0} ms");
-            await Assertions.Expect(page.Locator(Cell("keeper", "exit"))).ToHaveTextAsync("signal 9");
-
-            // the crash is drift evidence: the keeper's score shows, and stays the daemon's (/api/drift)
-            await page.WaitForFunctionAsync("""() => parseFloat(document.querySelector('tr[data-agent="keeper"] td.drift').textContent) > 0""", null, new PageWaitForFunctionOptions { PollingInterval = 100, Timeout = 15_000 });
-            var drift = (await daemon.ApiJson("/api/drift/keeper")).GetProperty("score").GetDouble();
-            Assert.True(drift > 0, $"drift of keeper {drift}");
-
-            // a new run of a routed agent: its route follows the run (the route-chosen event of that run)
-            var writerPid = (await daemon.AgentAsync("writer")).GetProperty("pid").GetInt32();
-            Native.Kill(writerPid, Native.SIGKILL);
-            await DaemonProcess.Until(async () => (await daemon.AgentAsync("writer")).GetProperty("restarts").GetInt32() == 1, Wait, "writer restarted");
-            await Assertions.Expect(page.Locator(Cell("writer", "restarts"))).ToHaveTextAsync("1", new() { Timeout = 10_000 });
-            await Assertions.Expect(page.Locator(Cell("writer", "route"))).ToHaveTextAsync("claude / primary / sonnet-test", new() { Timeout = 10_000 });
-
-            // an action with a confirmation: cancel does nothing, confirm stops the agent
-            await page.Locator("tr[data-agent=\"ticker\"] button[data-action=\"stop\"]").ClickAsync();
-            await Assertions.Expect(page.Locator("#confirm-text")).ToHaveTextAsync("Stop ticker?");
-            await page.Locator("#confirm-cancel").ClickAsync();
-            Assert.Equal("running", (await daemon.AgentAsync("ticker")).GetProperty("state").GetString());
-            await page.Locator("tr[data-agent=\"ticker\"] button[data-action=\"stop\"]").ClickAsync();
-            await page.Locator("#confirm-ok").ClickAsync();
-            await Assertions.Expect(page.Locator(Cell("ticker", "state"))).ToHaveTextAsync("stopped", new() { Timeout = 10_000 });
-            Assert.Equal("stopped", (await daemon.AgentAsync("ticker")).GetProperty("state").GetString());
-
-            // run a task from the page; its output in the live log
-            await page.Locator("#log-agent").SelectOptionAsync("once");
-            await page.Locator("tr[data-agent=\"once\"] button[data-action=\"run\"]").ClickAsync();
-            await page.Locator("#confirm-task").FillAsync("three lines please");
-            await page.Locator("#confirm-ok").ClickAsync();
-            await Assertions.Expect(page.Locator(Cell("once", "state"))).ToHaveTextAsync("completed", new() { Timeout = 10_000 });
-            await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("line 3", new() { Timeout = 10_000 });
-            await Assertions.Expect(page.Locator("#toast")).ToContainTextAsync("once:");
-
-            // panels of features that are not there answer "not available" instead of breaking the page
-            await Assertions.Expect(page.Locator("#providers")).Not.ToHaveTextAsync("loading…");
-            var unexpected = errors.Where(e => !e.Contains("404", StringComparison.Ordinal)).ToList();
-            Assert.True(unexpected.Count == 0, "browser errors: " + string.Join(" | ", unexpected));
-        }
-        finally
-        {
-            var results = Path.Combine(DaemonProcess.RepoRoot(), "TestResults");
-            Directory.CreateDirectory(results);
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(results, "dashboard.png"), FullPage = true });
-            try
-            {
-                Directory.Delete(profile, recursive: true);
+              };
+              new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
             }
-            catch (IOException)
-            {
-            }
-        }
+            """);
+        var killedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Native.Kill(pid, Native.SIGKILL);
+        await page.WaitForFunctionAsync("() => window.__restartSeen !== null", null, new PageWaitForFunctionOptions { PollingInterval = 20, Timeout = 10_000 });
+        var seen = TimeSpan.FromMilliseconds(await page.EvaluateAsync<long>("() => window.__restartSeen") - killedAt);
+        Assert.True(seen < TimeSpan.FromSeconds(1), $"the restart showed after {seen.TotalMilliseconds:0} ms");
+        await Assertions.Expect(page.Locator(Cell("keeper", "exit"))).ToHaveTextAsync("signal 9");
+
+        // the crash is drift evidence: the keeper's score shows, and stays the daemon's (/api/drift)
+        await page.WaitForFunctionAsync("""() => parseFloat(document.querySelector('tr[data-agent="keeper"] td.drift').textContent) > 0""", null, new PageWaitForFunctionOptions { PollingInterval = 100, Timeout = 15_000 });
+        var drift = (await daemon.ApiJson("/api/drift/keeper")).GetProperty("score").GetDouble();
+        Assert.True(drift > 0, $"drift of keeper {drift}");
+
+        // a new run of a routed agent: its route follows the run (the route-chosen event of that run)
+        var writerPid = (await daemon.AgentAsync("writer")).GetProperty("pid").GetInt32();
+        Native.Kill(writerPid, Native.SIGKILL);
+        await DaemonProcess.Until(async () => (await daemon.AgentAsync("writer")).GetProperty("restarts").GetInt32() == 1, Wait, "writer restarted");
+        await Assertions.Expect(page.Locator(Cell("writer", "restarts"))).ToHaveTextAsync("1", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator(Cell("writer", "route"))).ToHaveTextAsync("claude / primary / sonnet-test", new() { Timeout = 10_000 });
+
+        // an action with a confirmation: cancel does nothing, confirm stops the agent
+        await page.Locator("tr[data-agent=\"ticker\"] button[data-action=\"stop\"]").ClickAsync();
+        await Assertions.Expect(page.Locator("#confirm-text")).ToHaveTextAsync("Stop ticker?");
+        await page.Locator("#confirm-cancel").ClickAsync();
+        Assert.Equal("running", (await daemon.AgentAsync("ticker")).GetProperty("state").GetString());
+        await page.Locator("tr[data-agent=\"ticker\"] button[data-action=\"stop\"]").ClickAsync();
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Assertions.Expect(page.Locator(Cell("ticker", "state"))).ToHaveTextAsync("stopped", new() { Timeout = 10_000 });
+        Assert.Equal("stopped", (await daemon.AgentAsync("ticker")).GetProperty("state").GetString());
+
+        // run a task from the page; its output in the live log
+        await page.Locator("#log-agent").SelectOptionAsync("once");
+        await page.Locator("tr[data-agent=\"once\"] button[data-action=\"run\"]").ClickAsync();
+        await page.Locator("#confirm-task").FillAsync("three lines please");
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Assertions.Expect(page.Locator(Cell("once", "state"))).ToHaveTextAsync("completed", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("line 3", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator("#toast")).ToContainTextAsync("once:");
+
+        // panels of features that are not there answer "not available" instead of breaking the page
+        await Assertions.Expect(page.Locator("#providers")).Not.ToHaveTextAsync("loading…");
+        var unexpected = errors.Where(e => !e.Contains("404", StringComparison.Ordinal)).ToList();
+        Assert.True(unexpected.Count == 0, "browser errors: " + string.Join(" | ", unexpected));
     }
 }

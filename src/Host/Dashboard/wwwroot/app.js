@@ -13,6 +13,8 @@ const state = {
   dirty: new Set(),
   logAgent: '',
   stream: null,
+  projects: [],          // /api/projects
+  project: null,         // the id chosen in the projects panel
 };
 window.dfStats = { events: 0, lastLatencyMs: null, maxLatencyMs: 0, connected: false, lagged: 0 };
 
@@ -261,6 +263,84 @@ function renderReviews(list) {
   return timeline(newest) + table(rows.slice(0, 20).map((r) => ({ id: r.review_id ?? r.id, state: r.state ?? r.status ?? r.step, started: r.started_at ?? r.at, finding: r.finding?.title ?? r.title, pr: r.pr_url ?? r.pr?.url })));
 }
 
+// ---------------------------------------------------------------- projects
+
+const TASK_COLUMNS = ['pending', 'in_progress', 'blocked', 'completed', 'skipped'];
+
+// .NET TimeSpan JSON ("[d.]hh:mm:ss[.fffffff]") -> seconds
+function spanSeconds(v) {
+  const m = /^(-)?(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(String(v ?? ''));
+  if (!m) return null;
+  const s = (+(m[2] || 0)) * 86400 + (+m[3]) * 3600 + (+m[4]) * 60 + (+m[5]);
+  return m[1] ? -s : s;
+}
+
+function duration(v) {
+  let s = spanSeconds(v);
+  if (s === null) return '–';
+  s = Math.max(0, Math.floor(s));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
+}
+
+// The project shown below the list: the one chosen, else the newest that is active (or the newest).
+function shownProject(list) {
+  return list.find((p) => p.id === state.project)
+    || list.find((p) => ['active', 'waiting_for_credits', 'initializing'].includes(p.status)) || list[0];
+}
+
+function renderProjects(list) {
+  state.projects = Array.isArray(list) ? list : [];
+  if (state.projects.length === 0) { $('project').innerHTML = ''; return '<span class="muted">no projects (df init)</span>'; }
+  const shown = shownProject(state.projects);
+  let html = '<table><thead><tr><th>name</th><th>status</th><th>tasks done</th><th>current task</th><th>runtime</th><th>cost</th></tr></thead><tbody>';
+  for (const p of state.projects) {
+    const used = spanSeconds(p.runtime_used), max = spanSeconds(p.max_runtime);
+    const share = used !== null && max ? used / max : null;
+    const bar = share === null ? '' : `<div class="bar"><span class="${share >= 1 ? 'over' : ''}" style="width:${Math.min(100, share * 100)}%"></span></div>`;
+    html += `<tr data-project="${esc(p.id)}" class="${p.id === shown.id ? 'chosen' : ''}"><td class="name"><a href="#" data-project-id="${esc(p.id)}">${esc(p.name)}</a></td>
+      <td class="status state-${esc(p.status)}">${esc(p.status)}${p.queued ? ' (queued)' : ''}</td>
+      <td class="progress">${esc(p.tasks.completed)}/${esc(p.tasks.total)}</td>
+      <td class="current">${esc(p.current_task ?? '–')}</td>
+      <td class="runtime">${esc(duration(p.runtime_used))} of ${esc(duration(p.max_runtime))}${bar}</td>
+      <td class="cost">${cell(p.cost_usd)} USD · ${esc(p.tokens)} tokens</td></tr>`;
+  }
+  loadProjectTasks(shown);
+  return html + '</tbody></table>';
+}
+
+function gateBadges(attempt) {
+  return (attempt && attempt.gates || []).map((g) => `<span class="gate ${g.passed ? 'pass' : 'fail'}" title="exit ${esc(g.exit_code)}">${g.passed ? '✓' : '✗'} ${esc(g.name)}</span>`).join(' ');
+}
+
+function renderTaskBoard(p, tasks) {
+  const run = p.current_run;
+  const runLine = run
+    ? `<p class="current-run">current run: <b>${esc(run.purpose)}</b> · ${esc(run.persona)} on ${esc(run.agent)}${run.task_id ? ' · task ' + esc(run.task_id) : ''}${run.attempt ? ' · attempt ' + esc(run.attempt) : ''}
+       <button data-project-log="${esc(run.agent.includes('@') ? run.agent : run.agent + '@' + p.id)}">follow its log</button></p>`
+    : '';
+  const columns = TASK_COLUMNS.map((status) => {
+    const cards = tasks.filter((t) => t.status === status).map((t) => {
+      const last = t.attempts[t.attempts.length - 1];
+      return `<li class="task" data-task="${esc(t.id)}"><b>${esc(t.id)}</b> ${esc(t.title)}
+        <div class="muted">${esc(t.persona)} · ${esc(t.attempts.length)} attempt${t.attempts.length === 1 ? '' : 's'}${t.reopened ? ' · reopened ' + esc(t.reopened) : ''}</div>
+        ${gateBadges(last)}${t.notes ? `<div class="muted notes">${esc(t.notes)}</div>` : ''}</li>`;
+    }).join('');
+    return `<div class="column" data-status="${status}"><h3>${esc(status.replace('_', ' '))}</h3><ol>${cards}</ol></div>`;
+  }).join('');
+  return `<h3>${esc(p.name)} · ${esc(p.status)}${p.pr_url ? ` · <a href="${esc(p.pr_url)}" rel="noreferrer">PR</a>` : ''}</h3>${runLine}<div id="task-board" class="board">${columns}</div>`;
+}
+
+async function loadProjectTasks(p) {
+  try {
+    const res = await api(`/api/projects/${encodeURIComponent(p.id)}/tasks`);
+    if (!res.ok) { $('project').innerHTML = `<span class="muted">${esc(p.name)}: ${esc(res.status === 503 ? 'recovering…' : res.status)}</span>`; return; }
+    $('project').innerHTML = renderTaskBoard(p, await res.json());
+  } catch (e) {
+    if (e.message !== 'unauthorized') $('project').innerHTML = `<span class="error">${esc(e.message)}</span>`;
+  }
+}
+
 const refetchTimers = {};
 function refetchSoon(key, fn) {
   if (refetchTimers[key]) return;
@@ -271,6 +351,7 @@ const loadProviders = () => optional('/api/providers', renderProviders, 'provide
 const loadCosts = () => optional('/api/costs', renderCosts, 'costs');
 const loadEscalations = () => optional('/api/escalations', renderEscalations, 'escalations');
 const loadReviews = () => optional('/api/reviews', renderReviews, 'reviews');
+const loadProjects = () => optional('/api/projects', renderProjects, 'projects');
 
 // Nightwatch publishes a verdict when a level changes; the score moves in between (signals come and age
 // out of its window), so the scores are fetched again after agent events and, while any is above zero,
@@ -379,6 +460,7 @@ function onEvent(name, data) {
       break;
     default:
       if (name.startsWith('review-')) refetchSoon('reviews', loadReviews);
+      if (name.startsWith('project-')) refetchSoon('projects', loadProjects);
   }
   if (name !== 'ready') addEventLine(name, data);
   if (data.at) {
@@ -498,11 +580,16 @@ function start() {
   loadCosts();
   loadEscalations();
   loadReviews();
+  loadProjects();
 }
 
 document.addEventListener('click', (e) => {
   const b = e.target.closest('button[data-action]');
   if (b) act(b.dataset.action, b.dataset.agent);
+  const chosen = e.target.closest('a[data-project-id]');
+  if (chosen) { e.preventDefault(); state.project = chosen.dataset.projectId; loadProjects(); }
+  const follow = e.target.closest('button[data-project-log]');
+  if (follow) { $('log-agent').value = follow.dataset.projectLog; chooseLog(follow.dataset.projectLog); }
 });
 $('log-agent').addEventListener('change', (e) => chooseLog(e.target.value));
 $('login-form').addEventListener('submit', (e) => {
