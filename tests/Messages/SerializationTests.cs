@@ -137,6 +137,8 @@ public sealed class SerializationTests : IDisposable
         new ReviewsSnapshot([SampleView]),
         new ReviewFound("r1", SampleView),
         new AgentRemoved("retired-agent", At),
+        new AgentLogWrite("flood", "ab12", At, true, "No space left on device : '/data/logs/flood.log'", 131072),
+        new AgentLogWrite("flood", "ab12", At, false, null, 0),
         new Route("codex", "openai", "gpt-5-codex", "rule 1 (keywords security) routes to openai", "rule"),
         new RouteCandidate("claude", "anthropic", null, 6.8, "rate limited (429) until 2026-11-22T08:30:00Z"),
         new RouteDecision(new Route("codex", "openai", null, "rule 1"), [new RouteCandidate("codex", "openai", null, 7.6, null)], "security-sentinel"),

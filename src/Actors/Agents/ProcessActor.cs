@@ -40,6 +40,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private string? _stopReason;
     private string? _killReason;
     private bool _finished;
+    private long _logChanges;
     private readonly List<IDarkFactoryMessage> _typed = [];
 
     public ProcessActor(AgentRun run)
@@ -120,7 +121,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         _process = process;
         _pid = process.Id;
         var startedAt = DateTimeOffset.UtcNow;
+        _logChanges = _run.Log.Health.Changes; // a turn before this run was its predecessor's to report
         _run.Log.WriteLine($"--- {startedAt:O} run {_run.RunId} started, pid {_pid}");
+        ReportLogWrites();
 
         new OutputPump(process.StandardOutput.BaseStream, OutputStream.Stdout, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
         new OutputPump(process.StandardError.BaseStream, OutputStream.Stderr, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
@@ -180,6 +183,33 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             events.Collect(chunk.Lines, batch.At, _typed);
             PublishTyped();
         }
+
+        ReportLogWrites();
+    }
+
+    /// <summary>
+    /// The agent's log stopped (or resumed) taking writes since the last look: an event. The pumps keep draining
+    /// the pipes either way (the sink counts what it could not write); the sink's turn counter is read, never waited on.
+    /// </summary>
+    private void ReportLogWrites()
+    {
+        var health = _run.Log.Health;
+        if (health.Changes == _logChanges)
+        {
+            return;
+        }
+
+        _logChanges = health.Changes;
+        if (health.Failing)
+        {
+            _log.Warning("Agent [{0}] run [{1}]: its log takes no writes ({2}); output is still captured, {3} bytes not written", _run.Agent, _run.RunId, health.Error, health.DroppedBytes);
+        }
+        else
+        {
+            _log.Info("Agent [{0}] run [{1}]: its log takes writes again ({2} bytes were not written)", _run.Agent, _run.RunId, health.DroppedBytes);
+        }
+
+        _topics.Publish(new AgentLogWrite(_run.Agent, _run.RunId, DateTimeOffset.UtcNow, health.Failing, health.Failing ? health.Error : null, health.DroppedBytes));
     }
 
     private void PublishTyped()
@@ -292,6 +322,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
 
         _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(_exit)}{(_stopReason is null ? string.Empty : $" (stop: {_stopReason})")}");
+        ReportLogWrites();
         var crashed = _stopReason is null && _killReason is null && !_exit.Success;
         Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null, Crashed: crashed));
         Context.Stop(Self);

@@ -36,12 +36,14 @@ public sealed class FleetTelemetry : IDisposable
         Corrections = _meter.CreateCounter<long>("df_drift_corrections", description: "Nightwatch corrections, by action");
         _meter.CreateObservableGauge("df_agents", ObserveStates, description: "Agents by state");
         _meter.CreateObservableGauge("df_drift_score", ObserveDrift, description: "Latest drift score per agent (0..1)");
-        _meter.CreateObservableGauge("df_ready", () => Volatile.Read(ref _readiness) is { Count: > 0 } r && r.Values.All(ok => ok) ? 1 : 0, description: "1 when the daemon is ready (actor tree answers, journal takes writes, disk has room), else 0");
-        _meter.CreateObservableGauge("df_readiness_check", ObserveReadiness, description: "Each readiness check: 1 passed, 0 failed (check = actors | journal | disk)");
+        _meter.CreateObservableGauge("df_ready", () => Volatile.Read(ref _readiness) is { Count: > 0 } r && r.Values.All(ok => ok) ? 1 : 0, description: "1 when the daemon is ready (actor tree answers, journal takes writes, disk has room, agent logs take writes), else 0");
+        _meter.CreateObservableGauge("df_readiness_check", ObserveReadiness, description: "Each readiness check: 1 passed, 0 failed (check = actors | journal | disk | logs)");
         _meter.CreateObservableGauge("df_data_dir_free_bytes", () => Volatile.Read(ref _freeBytes), unit: "By", description: "Free bytes on the data directory's file system (-1 unknown)");
         _meter.CreateObservableGauge("df_event_clients", () => Events.Clients, description: "Live event stream clients (SSE) connected");
         _meter.CreateObservableGauge("df_event_queued_bytes", () => Events.QueuedBytes, unit: "By", description: "Bytes of events queued for live clients, all clients together (each is bounded by darkfactory.event-client-buffer)");
         _meter.CreateObservableCounter("df_event_dropped", () => Events.DroppedEvents, description: "Events dropped for live clients that read too slowly (each told with a lagged event)");
+        _meter.CreateObservableGauge("df_log_write_failing", () => LogWrites.FailingCount, description: "Agent logs whose writes the file system refuses now (full, read-only); their output is still captured and streamed");
+        _meter.CreateObservableCounter("df_log_dropped_bytes", () => LogWrites.DroppedBytes, unit: "By", description: "Bytes of agent output that could not be written to agent logs");
     }
 
     /// <summary>
@@ -63,6 +65,9 @@ public sealed class FleetTelemetry : IDisposable
 
     /// <summary>The live clients' queues (the event stream's endpoint counts its clients here).</summary>
     public EventQueues Events { get; } = new();
+
+    /// <summary>Agent log writes the file system refused (the daemon's <see cref="Output.LogSinks"/> report here).</summary>
+    public Output.LogWriteFaults LogWrites { get; } = new();
 
     public ActivitySource Source { get; }
     public Counter<long> Restarts { get; }

@@ -5,40 +5,118 @@ namespace DarkFactory.Actors.Output;
 /// <summary>
 /// An agent's output log file, rotated by size (agent.log, agent.log.1 ... agent.log.N). Thread-safe:
 /// both output readers of a run and the run's start/exit markers write through it. One per agent,
-/// shared by its successive runs (held by <see cref="LogSinks"/>).
+/// shared by its successive runs (held by <see cref="LogSinks"/>). A write never throws: when the file
+/// system refuses it (full, read-only, gone), the bytes are counted as dropped, the sink says it is failing
+/// (<see cref="Health"/>, <see cref="LogWriteFaults"/>) and the next write tries again, so the output pumps keep
+/// draining the agent's pipes and writing resumes by itself once space returns.
 /// </summary>
 public sealed class LogSink : IDisposable
 {
     private readonly object _gate = new();
     private readonly long _maxBytes;
     private readonly int _keep;
+    private readonly LogWriteFaults? _faults;
     private FileStream? _file;
     private long _size;
+    private LogWriteHealth _health = LogWriteHealth.Healthy;
 
-    public LogSink(string path, long maxBytes = 16L * 1024 * 1024, int keep = 3)
+    public LogSink(string path, long maxBytes = 16L * 1024 * 1024, int keep = 3, LogWriteFaults? faults = null)
     {
         Path = path;
         _maxBytes = maxBytes;
         _keep = keep;
+        _faults = faults;
     }
 
     public string Path { get; }
+
+    /// <summary>Whether writes fail now, why, and how many bytes could not be written so far; <see cref="LogWriteHealth.Changes"/> counts the turns.</summary>
+    public LogWriteHealth Health => Volatile.Read(ref _health);
 
     public void Write(ReadOnlySpan<byte> bytes)
     {
         lock (_gate)
         {
-            var file = Open();
-            if (_size > 0 && _size + bytes.Length > _maxBytes)
+            try
             {
-                Rotate();
-                file = Open();
-            }
+                var file = Open();
+                if (_health.Failing)
+                {
+                    Resume(file);
+                }
 
-            file.Write(bytes);
-            _size += bytes.Length;
+                if (_size > 0 && _size + bytes.Length > _maxBytes)
+                {
+                    Rotate();
+                    file = Open();
+                }
+
+                file.Write(bytes);
+                _size += bytes.Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Dropped(bytes.Length, e);
+            }
         }
     }
+
+    /// <summary>
+    /// A failing log that nothing writes to (its agent ended) is tried again: true when it takes writes now
+    /// (the gap is noted in it). The readiness check calls it, so a log stays failing only while the disk does.
+    /// </summary>
+    public bool Retry()
+    {
+        lock (_gate)
+        {
+            if (!_health.Failing)
+            {
+                return true;
+            }
+
+            try
+            {
+                Resume(Open());
+                return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Dropped(0, e);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The first write after a failure: a line in the log saying what is missing, then the sink is healthy again.</summary>
+    private void Resume(FileStream file)
+    {
+        var note = Encoding.UTF8.GetBytes($"--- {DateTimeOffset.UtcNow:O} {_health.DroppedBytes} bytes of output were not written to this log so far ({_health.Error})\n");
+        file.Write(note);
+        _size += note.Length;
+        Turn(_health with { Failing = false, Changes = _health.Changes + 1 });
+        _faults?.Resumed(this);
+    }
+
+    /// <summary>A write the file system refused: counted, the file closed (the next write opens it again, at its real end).</summary>
+    private void Dropped(long bytes, Exception e)
+    {
+        try
+        {
+            _file?.Dispose();
+        }
+        catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+        {
+            // closing flushes nothing (unbuffered); a failing close changes nothing
+        }
+
+        _file = null;
+        var error = e.Message.ReplaceLineEndings(" ").Trim();
+        var turned = !_health.Failing;
+        Turn(_health with { Failing = true, Error = error, DroppedBytes = _health.DroppedBytes + bytes, Changes = _health.Changes + (turned ? 1 : 0) });
+        _faults?.Dropped(this, error, bytes);
+    }
+
+    private void Turn(LogWriteHealth health) => Volatile.Write(ref _health, health);
 
     public void WriteLine(string text)
     {
@@ -51,7 +129,14 @@ public sealed class LogSink : IDisposable
     {
         lock (_gate)
         {
-            _file?.Flush();
+            try
+            {
+                _file?.Flush();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Dropped(0, e);
+            }
         }
     }
 
@@ -105,20 +190,78 @@ public sealed class LogSink : IDisposable
     {
         lock (_gate)
         {
-            _file?.Dispose();
+            try
+            {
+                _file?.Dispose();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // nothing is buffered: nothing is lost
+            }
+
             _file = null;
         }
     }
 }
 
+/// <summary>
+/// One log's write health: failing now (and the file system's error), the bytes it could not write since the
+/// daemon started, and how many times it turned between failing and writing (a reader compares it to see a turn).
+/// </summary>
+public sealed record LogWriteHealth(bool Failing, string? Error, long DroppedBytes, long Changes)
+{
+    public static readonly LogWriteHealth Healthy = new(false, null, 0, 0);
+}
+
+/// <summary>
+/// The daemon's agent logs that cannot be written, all together (thread-safe): which fail now and why, and the
+/// bytes dropped. Read by the readiness check (<c>logs</c>) and the metrics (<c>df_log_write_failing</c>,
+/// <c>df_log_dropped_bytes</c>).
+/// </summary>
+public sealed class LogWriteFaults
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<LogSink, string> _failing = new();
+    private long _dropped;
+
+    /// <summary>Bytes of agent output that could not be written to a log since the daemon started.</summary>
+    public long DroppedBytes => Interlocked.Read(ref _dropped);
+
+    /// <summary>Logs whose writes fail now (file name, the file system's error), by name.</summary>
+    public IReadOnlyList<(string Log, string Error)> Failing =>
+        _failing.Select(p => (System.IO.Path.GetFileName(p.Key.Path), p.Value)).OrderBy(p => p.Item1, StringComparer.Ordinal).ToList();
+
+    public int FailingCount => _failing.Count;
+
+    /// <summary>Tries every failing log again (<see cref="LogSink.Retry"/>): those whose agent no longer writes resume once space returns.</summary>
+    public void Retry()
+    {
+        foreach (var sink in _failing.Keys)
+        {
+            sink.Retry();
+        }
+    }
+
+    internal void Dropped(LogSink sink, string error, long bytes)
+    {
+        Interlocked.Add(ref _dropped, bytes);
+        _failing[sink] = error;
+    }
+
+    internal void Resumed(LogSink sink) => _failing.TryRemove(sink, out _);
+}
+
 /// <summary>The log sinks of the daemon, one per agent (like a logger factory).</summary>
-public sealed class LogSinks(string directory, long maxBytes = 16L * 1024 * 1024, int keep = 3) : IDisposable
+/// <param name="faults">Where the sinks report writes the file system refused (the daemon's: readiness and metrics read it).</param>
+public sealed class LogSinks(string directory, long maxBytes = 16L * 1024 * 1024, int keep = 3, LogWriteFaults? faults = null) : IDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogSink> _sinks = new(StringComparer.Ordinal);
 
     public string Directory { get; } = directory;
 
-    public LogSink For(string agent) => _sinks.GetOrAdd(agent, a => new LogSink(PathOf(a), maxBytes, keep));
+    public LogSink For(string agent) => _sinks.GetOrAdd(agent, a => new LogSink(PathOf(a), maxBytes, keep, Faults));
+
+    /// <summary>Writes the file system refused, over every agent's log.</summary>
+    public LogWriteFaults Faults { get; } = faults ?? new LogWriteFaults();
 
     public string PathOf(string agent) => System.IO.Path.Combine(Directory, agent + ".log");
 

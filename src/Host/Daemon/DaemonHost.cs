@@ -233,7 +233,8 @@ public static class DaemonHost
         builder.Services.Configure<Microsoft.Extensions.Hosting.ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
 
         var data = options.Data;
-        var logs = new LogSinks(data.Logs);
+        var telemetry = new FleetTelemetry();
+        var logs = new LogSinks(data.Logs, faults: telemetry.LogWrites);
         var environment = LayerServices.CurrentEnvironment();
         var runApi = RunApi.FromOperatorToken(token);
         var node = new LayerServices(
@@ -267,7 +268,6 @@ public static class DaemonHost
         var statusView = new FleetStatusView();
         builder.Services.AddSingleton(statusView);
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // bad parameters -> problem details naming them
-        var telemetry = new FleetTelemetry();
         builder.Services.AddSingleton(telemetry);
         builder.AddDarkFactoryObservability(telemetry);
         builder.Services.AddSingleton(sp => DarkFactoryOptions.Create(sp.GetRequiredService<ActorSystem>().Settings.Config));

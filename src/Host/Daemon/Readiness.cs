@@ -3,13 +3,14 @@ using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
+using DarkFactory.Actors.Output;
 using DarkFactory.Messages.Agents;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace DarkFactory.Host.Daemon;
 
-/// <summary>One readiness check: its name (<c>actors</c>, <c>journal</c>, <c>disk</c>), whether it passed and why.</summary>
+/// <summary>One readiness check: its name (<c>actors</c>, <c>journal</c>, <c>disk</c>, <c>logs</c>), whether it passed and why.</summary>
 public sealed record ReadinessCheck(string Name, bool Ok, string Detail);
 
 /// <summary>The daemon's readiness: every check; ready when all passed. <see cref="Reason"/> names the first that failed.</summary>
@@ -24,7 +25,7 @@ public sealed record ReadinessReport(IReadOnlyList<ReadinessCheck> Checks, DateT
 /// Whether the daemon can do its work, as opposed to merely being alive (<c>/api/health</c>): the actor tree
 /// answers (the factory answers a fleet query in time), the journal takes a write (a row in its own
 /// <c>df_readiness</c> table of the store), and the data directory's file system has room (at least
-/// <see cref="Ops.Doctor.MinFreeBytes"/>). One service for <c>GET /api/health/ready</c>, the metrics
+/// <see cref="Ops.Doctor.MinFreeBytes"/>), and every agent log takes writes (<see cref="LogWriteFaults"/>). One service for <c>GET /api/health/ready</c>, the metrics
 /// (<c>df_ready</c>, <c>df_readiness_check</c>, <c>df_data_dir_free_bytes</c>) and the systemd notifier (its
 /// watchdog is fed by the actor check; its status line carries the readiness reason). Checked every 15 s
 /// and on request (a result younger than 2 s is reused, so a busy probe cannot load the store).
@@ -71,7 +72,7 @@ public sealed partial class Readiness(
 
             var actors = Bounded(ActorTreeAsync(ProbeTimeout, ct), "actors", "the actor tree did not answer", ct);
             var journal = Bounded(store.IsSqlite ? Task.Run(() => SqliteJournal(store.ConnectionString), ct) : PostgresJournalAsync(store.ConnectionString, ct), "journal", "the store did not take a write", ct);
-            var report = new ReadinessReport([await actors, await journal, Disk(data.Path, MinFreeBytes)], DateTimeOffset.UtcNow);
+            var report = new ReadinessReport([await actors, await journal, Disk(data.Path, MinFreeBytes), Logs(telemetry.LogWrites)], DateTimeOffset.UtcNow);
             Publish(report);
             return report;
         }
@@ -175,6 +176,20 @@ public sealed partial class Readiness(
         }
     }
 
+    /// <summary>Every agent log takes writes (none refused by the file system now); else which do not, why, and the bytes not written.</summary>
+    public static ReadinessCheck Logs(LogWriteFaults faults)
+    {
+        faults.Retry(); // a log whose agent no longer writes would otherwise stay failing after space returned
+        var failing = faults.Failing;
+        if (failing.Count == 0)
+        {
+            return new ReadinessCheck("logs", true, faults.DroppedBytes == 0 ? "agent logs take writes" : $"agent logs take writes ({faults.DroppedBytes} bytes were not written earlier)");
+        }
+
+        var names = string.Join(", ", failing.Take(5).Select(f => f.Log)) + (failing.Count > 5 ? $" and {failing.Count - 5} more" : string.Empty);
+        return new ReadinessCheck("logs", false, $"{failing.Count} agent log(s) take no writes ({names}): {failing[0].Error}; {faults.DroppedBytes} bytes of output not written (still captured and streamed)");
+    }
+
     /// <summary>Free bytes of the data directory's file system, for the metrics (-1 when unknown).</summary>
     private static long FreeBytes(string path)
     {
@@ -230,7 +245,7 @@ public sealed partial class Readiness(
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: the actor tree answers, the journal takes writes, the disk has room")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: the actor tree answers, the journal takes writes, the disk has room, agent logs take writes")]
     private static partial void ReadyNow(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The readiness check failed: {Error}")]

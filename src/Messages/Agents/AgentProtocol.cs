@@ -259,6 +259,16 @@ public enum LifecycleKind
 /// <param name="TaskId">The task of the run (from its <see cref="StartAgent"/>); null for a run without one.</param>
 /// <param name="ProjectId">The project of that task; null outside a project.</param>
 /// <param name="By">Who asked for it (<see cref="Requester"/>): on a start, stop or release someone requested; null when the fleet did it by itself.</param>
+/// <summary>
+/// An agent's log file stopped taking writes (the file system refused them: full, read-only, gone) or took them
+/// again. Its output is still captured and streamed meanwhile; what could not be written is counted.
+/// </summary>
+/// <param name="Failing">True: writes fail from now on; false: they are written again.</param>
+/// <param name="Error">The file system's error (the last one, on a resume).</param>
+/// <param name="DroppedBytes">Bytes of this agent's output that could not be written to its log since the daemon started.</param>
+[Manifest("log-write")]
+public sealed record AgentLogWrite(string Agent, string RunId, DateTimeOffset At, bool Failing, string? Error, long DroppedBytes) : IDarkFactoryMessage, IWithAgent;
+
 [Manifest("agent-lifecycle")]
 public sealed record AgentLifecycle(
     string Agent,

@@ -1,3 +1,5 @@
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Host.Daemon;
 using Xunit;
 
@@ -52,6 +54,31 @@ public sealed class ReadinessTests : IDisposable
 
         Assert.False(full.Ok);
         Assert.Contains("MiB free", full.Detail, StringComparison.Ordinal);
+    }
+
+    [FullDiskFact]
+    public void The_logs_check_fails_while_an_agent_log_takes_no_writes_and_passes_once_space_returns()
+    {
+        // issue 15, finding 4: a real full file system (a small tmpfs), an agent's log on it
+        using var disk = SmallFileSystem.Mount(Path.Combine(_dir, "logs"), 256 * 1024);
+        var faults = new LogWriteFaults();
+        using var sink = new LogSink(Path.Combine(disk.Path, "flood.log"), faults: faults);
+        Assert.True(Readiness.Logs(faults).Ok);
+        disk.Fill();
+        sink.WriteLine(new string('x', 10_000));
+
+        var failing = Readiness.Logs(faults);
+
+        Assert.False(failing.Ok);
+        Assert.Contains("1 agent log(s) take no writes (flood.log)", failing.Detail, StringComparison.Ordinal);
+        Assert.Contains("No space left on device", failing.Detail, StringComparison.Ordinal);
+        Assert.Contains("10001 bytes of output not written", failing.Detail, StringComparison.Ordinal);
+
+        disk.Free();
+        var back = Readiness.Logs(faults); // the check tries the idle log again: nothing else writes to it
+
+        Assert.True(back.Ok, back.Detail);
+        Assert.Contains("10001 bytes were not written earlier", back.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
