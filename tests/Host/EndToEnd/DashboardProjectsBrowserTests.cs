@@ -20,18 +20,7 @@ public sealed class DashboardProjectsBrowserTests : IDisposable
 
     public DashboardProjectsBrowserTests() => _git.DayOfHistory(DateTimeOffset.UtcNow);
 
-    private string Fleet() => $"""
-        version: 1
-        agents:
-        {PersonaFleet.Agents(_state)}
-        projects:
-          personas_dir: personas
-          max_attempts: 2
-          concurrency: 1
-          repositories:
-            - path: {_git.Repo}
-              tests: test -f t1.txt
-        """;
+    private string Fleet() => PersonaFleet.Yaml(_state, _git.Repo, "test -f t1.txt");
 
     [ChromiumFact]
     public async Task The_projects_panel_shows_a_project_its_task_board_and_its_current_runs_log()

@@ -25,6 +25,20 @@ internal static class PersonaFleet
 
         """;
 
+    /// <summary>A fleet.yaml of the persona agents and a <c>projects:</c> section for one repository with its tests gate.</summary>
+    public static string Yaml(string stateDir, string repo, string tests) => $"""
+        version: 1
+        agents:
+        {Agents(stateDir)}
+        projects:
+          personas_dir: personas
+          max_attempts: 2
+          concurrency: 1
+          repositories:
+            - path: {repo}
+              tests: {tests}
+        """;
+
     public static string Persona(string name, string agent, string criteria = "") =>
         $"---\nname: {name}\nversion: 1\ndescription: the {name}\nagent: {agent}\n{criteria}---\nYou are the {name} of this project.\n";
 

@@ -19,18 +19,7 @@ public sealed class ProjectPersonasEndToEndTests : IDisposable
 
     public ProjectPersonasEndToEndTests() => _git.DayOfHistory(DateTimeOffset.UtcNow);
 
-    private string Fleet() => $"""
-        version: 1
-        agents:
-        {PersonaFleet.Agents(_state)}
-        projects:
-          personas_dir: personas
-          max_attempts: 2
-          concurrency: 1
-          repositories:
-            - path: {_git.Repo}
-              tests: test -f t1.txt
-        """;
+    private string Fleet() => PersonaFleet.Yaml(_state, _git.Repo, "test -f t1.txt");
 
     [Fact]
     public async Task Df_init_finds_the_persona_files_and_df_start_completes_the_project_with_green_gates()
