@@ -142,31 +142,4 @@ public sealed class FullDiskTests : TestKit, IDisposable
         public ByAgent(IActorRef flood, IActorRef ticker) =>
             Receive<AgentLogWrite>(e => (e.Agent == "flood" ? flood : ticker).Tell(e));
     }
-
-    /// <summary>Counts one agent's output lines, checking their sequence numbers are contiguous (-1 on a gap).</summary>
-    private sealed class LineCounter : ReceiveActor
-    {
-        public LineCounter(IActorRef probe, string agent, long expected)
-        {
-            long seen = 0;
-            Receive<AgentOutput>(o =>
-            {
-                if (o.Agent != agent)
-                {
-                    return;
-                }
-
-                if (o.FirstSeq != seen)
-                {
-                    probe.Tell(-1L);
-                }
-
-                seen += o.Lines.Count;
-                if (seen >= expected)
-                {
-                    probe.Tell(seen);
-                }
-            });
-        }
-    }
 }

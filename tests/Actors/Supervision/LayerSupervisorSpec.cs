@@ -306,31 +306,4 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
         _daemon.Dispose();
         base.Dispose();
     }
-
-    /// <summary>Counts the lines of one agent's output and checks their sequence numbers are contiguous.</summary>
-    private sealed class LineCounter : ReceiveActor
-    {
-        public LineCounter(IActorRef probe, string agent, long expected)
-        {
-            long seen = 0;
-            Receive<AgentOutput>(o =>
-            {
-                if (o.Agent != agent)
-                {
-                    return;
-                }
-
-                if (o.FirstSeq != seen)
-                {
-                    probe.Tell(-1L);
-                }
-
-                seen += o.Lines.Count;
-                if (seen >= expected)
-                {
-                    probe.Tell(seen);
-                }
-            });
-        }
-    }
 }
