@@ -66,6 +66,63 @@ public static class ScenarioReport
         return json.ToJsonString(DarkFactoryJson.Indented);
     }
 
+    /// <summary><c>--report FILE</c>: the run as a Markdown document to keep or attach to a change (what ran, each verdict, the timeline, how to run it again).</summary>
+    public static string Markdown(ScenarioOutcome outcome)
+    {
+        var s = outcome.Scenario;
+        var failed = outcome.Results.Count(r => !r.Passed);
+        var md = new StringBuilder();
+        md.AppendLine($"# Scenario `{s.Name}`: {(outcome.Passed ? "passed" : "FAILED")}");
+        md.AppendLine();
+        if (s.Description.Length > 0)
+        {
+            md.AppendLine(s.Description.Trim());
+            md.AppendLine();
+        }
+
+        md.AppendLine("| | |");
+        md.AppendLine("|---|---|");
+        md.AppendLine($"| file | `{Cell(s.Path)}` |");
+        md.AppendLine($"| fleet | `{Cell(s.FleetSource)}` |");
+        md.AppendLine($"| seed | {s.Seed} |");
+        md.AppendLine($"| virtual time | {s.Start:yyyy-MM-ddTHH:mm:ssZ} to {s.Start + s.Until:yyyy-MM-ddTHH:mm:ssZ} ({TimelineEntry.Format(s.Until)}) |");
+        md.AppendLine($"| wall time | {outcome.Wall.TotalSeconds:0.00} s |");
+        md.AppendLine($"| events | {outcome.Timeline.Count} ({outcome.TimersFired} timers fired) |");
+        md.AppendLine($"| expectations | {outcome.Results.Count - failed} passed, {failed} failed |");
+        md.AppendLine();
+        md.AppendLine("## Expectations");
+        md.AppendLine();
+        md.AppendLine("| verdict | line | expectation | detail |");
+        md.AppendLine("|---|---|---|---|");
+        foreach (var r in outcome.Results)
+        {
+            md.AppendLine($"| {(r.Passed ? "pass" : "**FAIL**")} | {r.Expectation.Line} | {Cell(r.Description)} | {Cell(r.Detail)} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Timeline");
+        md.AppendLine();
+        md.AppendLine("Output batches are left out (`--json` has them).");
+        md.AppendLine();
+        md.AppendLine("| at | offset | | event |");
+        md.AppendLine("|---|---|---|---|");
+        foreach (var e in outcome.Timeline.Where(e => !Quiet.Contains(e.Type)))
+        {
+            md.AppendLine($"| {e.At:HH:mm:ss} | {TimelineEntry.Format(e.Offset)} | {(e.Source == EntrySource.Injected ? "injected" : "")} | {Cell(e.Describe())} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Run it again");
+        md.AppendLine();
+        md.AppendLine("```");
+        md.AppendLine($"df scenario run {s.Path} --seed {s.Seed}");
+        md.AppendLine("```");
+        return md.ToString();
+    }
+
+    /// <summary>Text safe in one Markdown table cell: pipes escaped, line breaks flattened.</summary>
+    public static string Cell(string text) => text.ReplaceLineEndings(" ").Replace("|", "\\|", StringComparison.Ordinal);
+
     /// <summary>The scenario files of a library directory, each with its name and description (an unreadable one is listed with its error).</summary>
     public static IReadOnlyList<ScenarioListing> List(string directory) =>
         Directory.EnumerateFiles(directory, "*.yaml").Concat(Directory.EnumerateFiles(directory, "*.yml"))

@@ -117,4 +117,115 @@ public sealed class ScenarioCliTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "wrong.yaml"), entry.GetProperty("path").GetString());
         Assert.StartsWith("A crash loop", entry.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_report_is_a_markdown_document_with_each_verdict_the_timeline_and_how_to_run_it_again()
+    {
+        // arrange
+        var file = Path.Combine(_dir, "wrong.yaml");
+        var report = Path.Combine(_dir, "report.md");
+        await File.WriteAllTextAsync(file, Scenario);
+
+        // act
+        var (code, _, _) = await Df("scenario", "run", file, "--report", report);
+
+        // assert
+        Assert.Equal(1, code);
+        var md = await File.ReadAllTextAsync(report);
+        Assert.StartsWith("# Scenario `wrong-expectation`: FAILED", md, StringComparison.Ordinal);
+        Assert.Contains("| **FAIL** | 14 | AgentLifecycle where agent=worker kind=quarantined never | counter-example: at +00:00:11: AgentLifecycle agent=worker kind=quarantined", md, StringComparison.Ordinal);
+        Assert.Contains("| seed | 42 |", md, StringComparison.Ordinal);
+        Assert.Contains("AgentLifecycle agent=worker kind=crashed", md, StringComparison.Ordinal);
+        Assert.Contains($"df scenario run {file} --seed 42", md, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(_dir, "report.md.tmp-*"));
+    }
+
+    [Fact]
+    public async Task A_report_that_cannot_be_written_exits_2_naming_the_file()
+    {
+        // arrange
+        var file = Path.Combine(_dir, "wrong.yaml");
+        var report = Path.Combine(_dir, "no-such-directory", "report.md");
+        await File.WriteAllTextAsync(file, Scenario);
+
+        // act
+        var (code, _, stderr) = await Df("scenario", "run", file, "--report", report);
+
+        // assert
+        Assert.Equal(2, code);
+        Assert.Contains($"df: cannot write the report '{report}'", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Diff_under_a_laxer_fleet_exits_1_naming_the_regressed_expectation_and_the_changed_counts()
+    {
+        // arrange: the same agent, quarantined only after 50 crashes: the "never quarantined" expectation now holds,
+        // and one that a quarantine satisfied regresses
+        var file = Path.Combine(_dir, "quarantined.yaml");
+        await File.WriteAllTextAsync(file, Scenario.Replace("never: true", "count: 1", StringComparison.Ordinal));
+        var lax = Path.Combine(_dir, "lax.yaml");
+        await File.WriteAllTextAsync(lax, """
+            version: 1
+            layers:
+              core: { backoff: { min: 1s, max: 1m, jitter: 0, reset_after: 1m }, quarantine_after: 50, default_restart: permanent }
+            agents:
+              - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, min_uptime: 1m, autostart: true }
+            """);
+
+        // act
+        var (code, stdout, _) = await Df("scenario", "diff", file, "--fleet", lax);
+        var (jsonCode, json, _) = await Df("scenario", "diff", file, "--fleet", lax, "--json");
+
+        // assert
+        Assert.Equal(1, code);
+        Assert.Contains($"PASS -> FAIL REGRESSED {file}:14: AgentLifecycle where agent=worker kind=quarantined exactly 1x", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"worker\s+AgentLifecycle kind=quarantined\s+1 -> 0", stdout);
+        Assert.Contains("first difference, event", stdout, StringComparison.Ordinal);
+        Assert.Equal(1, jsonCode);
+        using var doc = JsonDocument.Parse(json);
+        Assert.True(doc.RootElement.GetProperty("regressed").GetBoolean());
+        Assert.Equal(lax, doc.RootElement.GetProperty("after_fleet").GetString());
+    }
+
+    [Fact]
+    public async Task Diff_under_the_same_fleet_finds_no_difference()
+    {
+        // arrange: the scenario's inline fleet, written out as a file
+        var file = Path.Combine(_dir, "wrong.yaml");
+        await File.WriteAllTextAsync(file, Scenario);
+        var same = Path.Combine(_dir, "same.yaml");
+        await File.WriteAllTextAsync(same, """
+            version: 1
+            layers:
+              core: { backoff: { min: 1s, max: 1m, jitter: 0, reset_after: 1m }, quarantine_after: 2, default_restart: permanent }
+            agents:
+              - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, min_uptime: 1m, autostart: true }
+            """);
+
+        // act
+        var (code, stdout, _) = await Df("scenario", "diff", file, "--fleet", same);
+
+        // assert: the expectation fails under both, so nothing regressed
+        Assert.Equal(0, code);
+        Assert.Contains("FAIL -> FAIL same", stdout, StringComparison.Ordinal);
+        Assert.Contains("timelines: the same", stdout, StringComparison.Ordinal);
+        Assert.EndsWith("no difference\n", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Diff_with_an_invalid_fleet_exits_2_naming_its_file_and_line()
+    {
+        // arrange
+        var file = Path.Combine(_dir, "wrong.yaml");
+        await File.WriteAllTextAsync(file, Scenario);
+        var bad = Path.Combine(_dir, "bad.yaml");
+        await File.WriteAllTextAsync(bad, "version: 1\nagents:\n  - { name: worker, layer: nowhere, cli: command, command: [\"true\"] }\n");
+
+        // act
+        var (code, _, stderr) = await Df("scenario", "diff", file, "--fleet", bad);
+
+        // assert
+        Assert.Equal(2, code);
+        Assert.Contains($"{bad}:3:", stderr, StringComparison.Ordinal);
+    }
 }
