@@ -70,7 +70,7 @@ public static partial class CliApp
         root.Subcommands.Add(OpsCommands.BackupCommand(Data));
         root.Subcommands.Add(OpsCommands.RestoreCommand(DataDir));
         root.Subcommands.Add(OpsCommands.Service(Data));
-        root.Subcommands.Add(ScenarioCommands.Scenario());
+        root.Subcommands.Add(ScenarioCommands.Scenario(Data));
         root.Subcommands.Add(Completion.Command(Root));
         return root;
     }

@@ -1,7 +1,12 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Host.Fleet;
 using DarkFactory.Host.Scenarios;
 using DarkFactory.Messages;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Cli;
 
@@ -14,12 +19,13 @@ public static class ScenarioCommands
     public const int Failed = 1;
     public const int Invalid = 2;
 
-    public static Command Scenario()
+    public static Command Scenario(Func<ParseResult, DataDirectory> data)
     {
         var command = new Command("scenario", "Test the fleet's policies on virtual time: scripted faults, fake runs, expectations.\nExample: ./df scenario list; ./df scenario run scenarios/crash-loop-quarantine.yaml");
         command.Subcommands.Add(List());
         command.Subcommands.Add(Run());
         command.Subcommands.Add(Diff());
+        command.Subcommands.Add(Record(data));
         return command;
     }
 
@@ -100,6 +106,72 @@ public static class ScenarioCommands
             return diff.Regressed ? Failed : 0;
         });
         return command;
+    }
+
+    private static Command Record(Func<ParseResult, DataDirectory> data)
+    {
+        var since = new Option<string>("--since") { Description = "How far back: a duration (6h, 90m) or an instant (2026-12-07T02:00:00Z)", Required = true };
+        var agent = new Option<string[]>("--agent") { Description = "Only this agent (repeatable); default: every agent of the fleet", AllowMultipleArgumentsPerToken = false };
+        var fleet = new Option<string?>("--fleet") { Description = "The fleet the scenario names; default: the one the daemon runs" };
+        var name = new Option<string?>("--name") { Description = "The scenario's name; default: incident-<time>" };
+        var command = new Command("record", "Turn a live daemon's persisted history into a scenario: each run's length and end, what operators did, and the outcomes as expectations (replay it with df scenario run, or under a changed fleet with df scenario diff).\nExample: ./df scenario record --since 6h --agent worker > incident.yaml") { since, agent, fleet, name };
+        command.SetAction(async (parse, ct) =>
+        {
+            var now = DateTimeOffset.UtcNow;
+            var from = Since(parse.GetValue(since)!, now);
+            using var client = DaemonClient.Connect(data(parse));
+            var status = await client.GetJson("/api/status", ct);
+            var fleetPath = parse.GetValue(fleet) ?? status.GetProperty("daemon").GetProperty("fleet").GetString()!;
+            var loaded = FleetLoader.LoadFile(fleetPath);
+            if (loaded.Fleet is null)
+            {
+                throw new CliException($"cannot read the fleet {fleetPath}: {string.Join("; ", loaded.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString()))}", Invalid);
+            }
+
+            var known = loaded.Fleet.Agents.ToDictionary(a => a.Name, StringComparer.Ordinal);
+            var wanted = parse.GetValue(agent) is { Length: > 0 } named ? named : known.Keys.Order(StringComparer.Ordinal).ToArray();
+            var history = new Dictionary<string, IReadOnlyList<AgentLifecycle>>(StringComparer.Ordinal);
+            foreach (var a in wanted)
+            {
+                if (!known.ContainsKey(a))
+                {
+                    throw new CliException($"--agent {a}: not an agent of {fleetPath}", Invalid);
+                }
+
+                var entries = (await client.GetJson($"/api/agents/{Uri.EscapeDataString(a)}/history?limit={HistoryLimit}", ct)).Deserialize<List<AgentLifecycle>>(DarkFactoryJson.Options) ?? [];
+                if (entries.Count == HistoryLimit && entries.Min(e => e.At) > from)
+                {
+                    Console.Error.WriteLine($"df: {a}: only its last {HistoryLimit} history entries are recorded (from {entries.Min(e => e.At):u}); earlier ones since {from:u} are left out");
+                }
+
+                history[a] = entries;
+            }
+
+            var autostart = loaded.Fleet.Agents.Where(a => a.Autostart ?? a.Layer == LayerName.Safety).Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+            var scenario = IncidentRecorder.Record(parse.GetValue(name) ?? $"incident-{now.UtcDateTime:yyyyMMdd-HHmm}", Path.GetFullPath(fleetPath), from, now, history, autostart)
+                ?? throw new CliException($"no run of {(wanted.Length == 1 ? wanted[0] : "any agent")} since {from:u}: nothing to record", Failed);
+            Console.Write(scenario);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The most history entries the API answers for one agent.</summary>
+    private const int HistoryLimit = 500;
+
+    private static DateTimeOffset Since(string text, DateTimeOffset now)
+    {
+        if (Durations.TryParse(text, out var back) && back > TimeSpan.Zero)
+        {
+            return now - back;
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) && at < now)
+        {
+            return at;
+        }
+
+        throw new CliException($"--since {text}: not a positive duration (6h, 90m) or an instant in the past (2026-12-07T02:00:00Z)", Invalid);
     }
 
     /// <summary>The scenario, or null after printing every error (file:line:column: field) to stderr.</summary>
