@@ -78,6 +78,12 @@ public enum StepKind
 
     /// <summary><c>df restart AGENT</c> (also releases a quarantined agent).</summary>
     Restart,
+
+    /// <summary>
+    /// The daemon dies with its host (every run with it) and comes back after <see cref="ScenarioStep.Down"/> on the
+    /// same journal: agents recover, the scheduler's missed firings follow <c>catch_up</c>.
+    /// </summary>
+    DaemonRestart,
 }
 
 /// <summary>One injected step at a virtual time (an offset from the start).</summary>
@@ -94,6 +100,9 @@ public sealed record ScenarioStep(TimeSpan At, StepKind Kind, int Line)
     public decimal CostUsd { get; init; }
     public long InputTokens { get; init; }
     public long OutputTokens { get; init; }
+
+    /// <summary>For <see cref="StepKind.DaemonRestart"/>: how long the daemon stays down.</summary>
+    public TimeSpan Down { get; init; }
 }
 
 /// <summary>An event (by type and fields) that must happen (a number of times) or never happen, in a window of virtual time.</summary>

@@ -21,7 +21,7 @@ public static class ScenarioLoader
 {
     private static readonly HashSet<string> TopKeys = ["scenario", "description", "fleet", "seed", "start", "until", "time", "missing", "agents", "steps", "expect"];
     private static readonly HashSet<string> BehaviourKeys = ["run", "hang", "exit", "signal", "ignore_sigterm", "output", "output_every", "usage", "limited"];
-    private static readonly HashSet<string> StepKeys = ["at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens"];
+    private static readonly HashSet<string> StepKeys = ["at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens", "down"];
     private static readonly HashSet<string> ExpectKeys = ["event", "never", "where", "after", "within", "count", "at_least", "at_most"];
 
     private static readonly Dictionary<string, StepKind> Injections = new(StringComparer.Ordinal)
@@ -33,6 +33,7 @@ public static class ScenarioLoader
         ["run"] = StepKind.Run,
         ["stop"] = StepKind.Stop,
         ["restart"] = StepKind.Restart,
+        ["daemon_restart"] = StepKind.DaemonRestart,
     };
 
     /// <param name="fleetOverride">A fleet file that replaces the one the scenario names (<c>--fleet</c>).</param>
@@ -395,6 +396,11 @@ public static class ScenarioLoader
                 {
                     Error(map, field + ".provider", $"missing: the provider of {injectName}");
                 }
+
+                if (kind != StepKind.DaemonRestart && Node(map, "down") is { } down)
+                {
+                    Error(down, field + ".down", "only a daemon_restart has a down time");
+                }
             }
 
             if (agent is not null && fleet is not null && fleet.Agents.All(a => a.Name != agent))
@@ -423,6 +429,7 @@ public static class ScenarioLoader
                 CostUsd = Decimal(map, "cost_usd", field + ".cost_usd") ?? 0,
                 InputTokens = Long(map, "input_tokens", field + ".input_tokens") ?? 0,
                 OutputTokens = Long(map, "output_tokens", field + ".output_tokens") ?? 0,
+                Down = Duration(map, "down", field + ".down") ?? TimeSpan.Zero,
             };
         }
 

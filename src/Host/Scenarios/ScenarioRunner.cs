@@ -35,45 +35,88 @@ public static class ScenarioRunner
         var wall = Stopwatch.StartNew();
         using var time = new VirtualTime(scenario.Start);
         var timeline = new Timeline(scenario.Start, time);
-        await using var sandbox = await ScenarioSandbox.StartAsync(scenario, time);
-        var tap = sandbox.System.ActorOf(Props.Create(() => new TimelineTap(timeline)), "scenario-timeline");
-        sandbox.Topics.Subscribe(tap, typeof(IDarkFactoryMessage));
-        time.WaitIdle(Settle);
-        sandbox.Gateway.Tell(new ApplyFleet(scenario.Fleet), tap);
-        time.WaitIdle(Settle);
-
-        var end = scenario.Start + scenario.Until;
-        var steps = new Queue<ScenarioStep>(scenario.Steps);
-        while (true)
+        var runs = new ScriptedRuns(scenario, time.Clock);
+        var sandbox = await StartSandboxAsync(scenario, time, runs, timeline);
+        try
         {
-            var nextStep = steps.TryPeek(out var s) ? scenario.Start + s.At : (DateTimeOffset?)null;
-            var nextTimer = time.NextDue();
-            if (nextStep is { } at && at <= end && (nextTimer is null || at <= nextTimer))
+            var end = scenario.Start + scenario.Until;
+            var steps = new Queue<ScenarioStep>(scenario.Steps);
+            while (true)
             {
-                time.AdvanceTo(at, Settle);
-                Inject(steps.Dequeue(), sandbox, tap, timeline);
-                time.WaitIdle(Settle);
-                continue;
+                var nextStep = steps.TryPeek(out var s) ? scenario.Start + s.At : (DateTimeOffset?)null;
+                var nextTimer = time.NextDue();
+                if (nextStep is { } at && at <= end && (nextTimer is null || at <= nextTimer))
+                {
+                    time.AdvanceTo(at, Settle);
+                    var step = steps.Dequeue();
+                    if (step.Kind == StepKind.DaemonRestart)
+                    {
+                        sandbox = await RestartDaemonAsync(step, sandbox, scenario, runs, timeline, end);
+                        continue;
+                    }
+
+                    Inject(step, sandbox, timeline);
+                    time.WaitIdle(Settle);
+                    continue;
+                }
+
+                if (nextTimer is { } due && due <= end)
+                {
+                    time.AdvanceTo(due, Settle);
+                    continue;
+                }
+
+                time.AdvanceTo(end, Settle);
+                break;
             }
 
-            if (nextTimer is { } due && due <= end)
-            {
-                time.AdvanceTo(due, Settle);
-                continue;
-            }
-
-            time.AdvanceTo(end, Settle);
-            break;
+            time.WaitIdle(Settle);
+        }
+        finally
+        {
+            await sandbox.DisposeAsync();
+            ScenarioJournal.Forget(time.Id);
+            ScenarioSnapshotStore.Forget(time.Id);
         }
 
-        time.WaitIdle(Settle);
         var entries = timeline.Entries();
         var results = scenario.Expectations.Select(e => ExpectationCheck.Check(e, entries, scenario.Until)).ToList();
         return new ScenarioOutcome(scenario, entries, results, wall.Elapsed, time.Fired);
     }
 
-    private static void Inject(ScenarioStep step, ScenarioSandbox sandbox, IActorRef tap, Timeline timeline)
+    /// <summary>A sandbox on the scenario's time and journal, its events tapped into the timeline, the fleet applied.</summary>
+    private static async Task<ScenarioSandbox> StartSandboxAsync(Scenario scenario, VirtualTime time, ScriptedRuns runs, Timeline timeline)
     {
+        var sandbox = await ScenarioSandbox.StartAsync(scenario, time, runs);
+        var tap = sandbox.System.ActorOf(Props.Create(() => new TimelineTap(timeline)), "scenario-timeline");
+        sandbox.Topics.Subscribe(tap, typeof(IDarkFactoryMessage));
+        sandbox.Tap = tap;
+        time.WaitIdle(Settle);
+        sandbox.Gateway.Tell(new ApplyFleet(scenario.Fleet), tap);
+        time.WaitIdle(Settle);
+        return sandbox;
+    }
+
+    /// <summary>
+    /// The daemon dies with its host: its actor system is gone at once (no drain: runs die with it, nothing more is
+    /// written), its timers with it; the clock moves on by the step's down time (bounded by the scenario's end);
+    /// a new daemon starts on the same journal and applies the same fleet.
+    /// </summary>
+    private static async Task<ScenarioSandbox> RestartDaemonAsync(ScenarioStep step, ScenarioSandbox sandbox, Scenario scenario, ScriptedRuns runs, Timeline timeline, DateTimeOffset end)
+    {
+        var time = sandbox.Time;
+        timeline.Injected(step);
+        await sandbox.DisposeAsync();
+        runs.HostDown();
+        time.DropTimers();
+        var back = time.Now + step.Down;
+        time.AdvanceTo(back < end ? back : end, Settle);
+        return await StartSandboxAsync(scenario, time, runs, timeline);
+    }
+
+    private static void Inject(ScenarioStep step, ScenarioSandbox sandbox, Timeline timeline)
+    {
+        var tap = sandbox.Tap;
         var now = sandbox.Time.Now;
         timeline.Injected(step);
         switch (step.Kind)

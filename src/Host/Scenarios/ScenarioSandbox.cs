@@ -20,7 +20,7 @@ namespace DarkFactory.Host.Scenarios;
 /// A private daemon for one scenario: a fresh actor system composed by the daemon's own Akka.Hosting
 /// extensions (gateway, fleet, control plane, event bridge and telemetry), on the scenario's virtual time
 /// (<see cref="VirtualScheduler"/>, <see cref="SandboxExecutor"/>, the clock every actor takes), with an
-/// in-memory journal, fake runs behind the layers' process seam (<see cref="ScriptedRuns"/>), a seeded
+/// in-memory journal kept per scenario run (<see cref="ScenarioJournal"/>: a restarted sandbox recovers it), fake runs behind the layers' process seam (<see cref="ScriptedRuns"/>), a seeded
 /// source of randomness (backoff jitter), fake provider keys, and its own temporary data directory.
 /// It touches no live daemon, no process, no network.
 /// </summary>
@@ -31,13 +31,13 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     private readonly FleetTelemetry _telemetry = new();
     private readonly IHost _host;
 
-    private ScenarioSandbox(Scenario scenario, VirtualTime time)
+    private ScenarioSandbox(Scenario scenario, VirtualTime time, ScriptedRuns runs)
     {
         Time = time;
         _data = Directory.CreateTempSubdirectory("df-scenario-").FullName;
         var daemon = new DaemonContext("dfs-" + Guid.NewGuid().ToString("N")[..10], _data);
         _logs = new LogSinks(daemon.LogDirectory);
-        Runs = new ScriptedRuns(scenario, time.Clock);
+        Runs = runs;
         var random = new Random(scenario.Seed);
         var missing = scenario.Missing.ToHashSet(StringComparer.Ordinal);
         var node = new LayerServices(
@@ -63,6 +63,7 @@ public sealed class ScenarioSandbox : IAsyncDisposable
         builder.Services.AddAkka("scenario", (akka, _) => akka
             .AddHocon(ConfigurationFactory.ParseString(VirtualTimeHocon(time)), HoconAddMode.Prepend)
             .WithDarkFactoryPersistence(PersistenceSetup.InMemory)
+            .AddHocon(ConfigurationFactory.ParseString(ScenarioSnapshotStore.Hocon(time.Id)), HoconAddMode.Prepend)
             .WithDarkFactorySettings()
             .WithDarkFactoryGateway(node)
             .WithDarkFactoryFleet(node)
@@ -81,9 +82,13 @@ public sealed class ScenarioSandbox : IAsyncDisposable
 
     public IFleetTopics Topics => FleetTopics.For(System);
 
-    public static async Task<ScenarioSandbox> StartAsync(Scenario scenario, VirtualTime time)
+    /// <summary>The runner's timeline tap in this sandbox (replies to injected commands go to it).</summary>
+    public IActorRef Tap { get; set; } = ActorRefs.Nobody;
+
+    /// <param name="runs">The scenario's fake runs; a sandbox started again after a <c>daemon_restart</c> takes the same ones (each agent's next run is the next behaviour).</param>
+    public static async Task<ScenarioSandbox> StartAsync(Scenario scenario, VirtualTime time, ScriptedRuns? runs = null)
     {
-        var sandbox = new ScenarioSandbox(scenario, time);
+        var sandbox = new ScenarioSandbox(scenario, time, runs ?? new ScriptedRuns(scenario, time.Clock));
         await sandbox._host.StartAsync();
         return sandbox;
     }

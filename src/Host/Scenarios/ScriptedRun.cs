@@ -28,6 +28,9 @@ public sealed class ScriptedRuns(Scenario scenario, TimeProvider clock)
 
     internal int NextPid() => Interlocked.Increment(ref _pid);
 
+    /// <summary>The host went down (<c>daemon_restart</c>): every run going died with it; each agent's next run is still its next behaviour.</summary>
+    public void HostDown() => _live.Clear();
+
     internal void Started(string agent, IActorRef run) => _live[agent] = run;
 
     internal void Gone(string agent, IActorRef run) => _live.TryRemove(new KeyValuePair<string, IActorRef>(agent, run));

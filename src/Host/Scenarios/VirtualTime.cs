@@ -76,6 +76,15 @@ public sealed class VirtualTime : IDisposable
         }
     }
 
+    /// <summary>Forgets every pending timer: the actor system that set them is gone (a daemon restart in the scenario).</summary>
+    public void DropTimers()
+    {
+        lock (_gate)
+        {
+            _timers.Clear();
+        }
+    }
+
     /// <summary>Holds <paramref name="action"/> until the clock reaches now + <paramref name="delay"/>.</summary>
     internal void Schedule(TimeSpan delay, Action action, ICancelable? cancelable)
     {

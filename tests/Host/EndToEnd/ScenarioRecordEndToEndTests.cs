@@ -26,6 +26,9 @@ public sealed class ScenarioRecordEndToEndTests
         await daemon.StartAsync();
         await daemon.UntilAsync(async () => (await daemon.AgentAsync("worker")).GetProperty("state").GetString() == "quarantined", TimeSpan.FromSeconds(60), "worker quarantined");
 
+        // the history is written in batches: record once the quarantine is in it, as an operator would see it in df history
+        await daemon.UntilAsync(async () => (await daemon.Json("history", "worker", "--json")).EnumerateArray().Any(e => e.GetProperty("kind").GetString() == "quarantined"), TimeSpan.FromSeconds(30), "the quarantine in the history");
+
         // act
         var (code, yaml, stderr) = await daemon.Df("scenario", "record", "--since", "10m", "--name", "worker-crash-loop");
         var incident = Path.Combine(daemon.Root, "incident.yaml");

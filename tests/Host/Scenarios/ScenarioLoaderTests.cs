@@ -47,6 +47,37 @@ public sealed class ScenarioLoaderTests
     }
 
     [Fact]
+    public void A_daemon_restart_reads_its_down_time_and_only_it_takes_one()
+    {
+        // act
+        var ok = Parse(Fleet + """
+
+            until: 8h
+            steps:
+              - { at: 40m, inject: daemon_restart, down: 6h }
+            expect:
+              - { event: AgentLifecycle, where: { agent: worker, kind: started }, at_least: 1 }
+            """);
+        var bad = Parse(Fleet + """
+
+            until: 8h
+            steps:
+              - { at: 40m, inject: crash, agent: worker, down: 6h }
+              - { at: 50m, inject: daemon_restart, down: a while }
+            expect:
+              - { event: AgentLifecycle, at_least: 1 }
+            """);
+
+        // assert
+        Assert.True(ok.Ok, string.Join('\n', ok.Errors));
+        var step = Assert.Single(ok.Scenario!.Steps);
+        Assert.Equal((StepKind.DaemonRestart, TimeSpan.FromHours(6)), (step.Kind, step.Down));
+        var errors = bad.Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:7:52: error: steps[0].down: only a daemon_restart has a down time", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:8:46: error: steps[1].down: not a duration", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Every_error_names_its_line_column_and_field()
     {
         // act

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using Akka.Configuration;
+using Akka.Persistence.Journal;
+using Akka.Persistence.Snapshot;
+
+namespace DarkFactory.Host.Scenarios;
+
+/// <summary>
+/// A scenario's journal: Akka's in-memory journal (writes complete at once, so virtual time stays deterministic)
+/// whose storage belongs to the scenario run rather than to one actor system, so a daemon restarted inside the
+/// scenario (<c>inject: daemon_restart</c>) recovers what the one before it persisted. The plugin's <c>store</c>
+/// setting names the run; <see cref="Forget"/> drops it when the run is over.
+/// </summary>
+public sealed class ScenarioJournal(Config config) : MemoryJournal
+{
+    private static readonly ConcurrentDictionary<string, JournalStorage> Stores = new(StringComparer.Ordinal);
+
+    private readonly JournalStorage _storage = Stores.GetOrAdd(config.GetString("store"), _ => new JournalStorage());
+
+    protected override JournalStorage Storage => _storage;
+
+    public static void Forget(string store) => Stores.TryRemove(store, out _);
+}
+
+/// <summary>The snapshot store beside <see cref="ScenarioJournal"/>: in memory, kept across the restarts of one scenario run.</summary>
+public sealed class ScenarioSnapshotStore(Config config) : MemorySnapshotStore
+{
+    private static readonly ConcurrentDictionary<string, SnapshotStorage> Stores = new(StringComparer.Ordinal);
+
+    private readonly SnapshotStorage _storage = Stores.GetOrAdd(config.GetString("store"), _ => new SnapshotStorage());
+
+    protected override SnapshotStorage Storage => _storage;
+
+    public static void Forget(string store) => Stores.TryRemove(store, out _);
+
+    /// <summary>The HOCON that puts a sandbox's journal and snapshot store on the scenario run's storage.</summary>
+    public static string Hocon(string store) => $$"""
+        akka.persistence.journal.plugin = "akka.persistence.journal.scenario"
+        akka.persistence.journal.scenario {
+          class = "{{typeof(ScenarioJournal).FullName}}, {{typeof(ScenarioJournal).Assembly.GetName().Name}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+          store = "{{store}}"
+        }
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.scenario"
+        akka.persistence.snapshot-store.scenario {
+          class = "{{typeof(ScenarioSnapshotStore).FullName}}, {{typeof(ScenarioSnapshotStore).Assembly.GetName().Name}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+          store = "{{store}}"
+        }
+        """;
+}
