@@ -221,8 +221,16 @@ public sealed class SerializationTests : IDisposable
                 Limits = new ResourceLimits { MemoryBytes = 1024 * 1024 * 512, OpenFiles = 128 },
                 MaxRuntime = TimeSpan.FromMinutes(30),
                 Restart = RestartType.Transient,
+                Node = "role:gpu",
+                Failover = FailoverPolicy.Move,
             },
         ],
+        Cluster = new ClusterSpec
+        {
+            Seeds = ["127.0.0.1:4053"],
+            SplitBrain = SplitBrainStrategy.KeepOldest,
+            Nodes = [new ClusterNodeSpec { Name = "n1", Roles = ["control", "gpu"], MaxAgents = 4 }],
+        },
         CompoundReview = new CompoundReviewSpec { Gates = [new GateSpec { Name = "build", Command = ["dotnet", "build"] }] },
     };
 

@@ -6,7 +6,7 @@ namespace DarkFactory.Host.Fleet;
 /// </summary>
 internal static class FleetKeys
 {
-    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review", "router", "projects"];
+    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review", "router", "projects", "cluster"];
     public static readonly string[] LayerNames = ["safety", "core", "growth"];
     public static readonly string[] Layer = ["strategy", "max_restarts", "within", "backoff", "quarantine_after", "default_restart"];
     public static readonly string[] Backoff = ["min", "max", "jitter", "reset_after"];
@@ -22,7 +22,7 @@ internal static class FleetKeys
     [
         "name", "layer", "cli", "command", "task", "schedule", "timezone", "capabilities", "provider", "model", "workdir", "env",
         "limits", "max_runtime", "restart", "min_uptime", "grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
-        "budget", "permission_mode", "allowed_tools", "sandbox", "network",
+        "budget", "permission_mode", "allowed_tools", "sandbox", "network", "failover",
     ];
 
     public static readonly string[] AgentBudget = ["per_hour", "per_day", "per_month"];
@@ -50,6 +50,9 @@ internal static class FleetKeys
         "personas_dir", "planner", "auditor", "max_runtime", "audit_interval", "concurrency", "max_attempts", "repositories", "worktree_root",
         "create_pr", "remote", "forge", "check_timeout",
     ];
+
+    public static readonly string[] Cluster = ["name", "seeds", "split_brain", "nodes"];
+    public static readonly string[] ClusterNode = ["name", "roles", "max_agents"];
 
     public static readonly string[] ProjectRepository = ["path", "tests", "lint", "format"];
 
@@ -88,6 +91,8 @@ internal static class FleetKeys
             ["projects.repositories[]"] = ProjectRepository,
             ["projects.forge"] = Forge,
             ["router.breaker"] = Breaker,
+            ["cluster"] = Cluster,
+            ["cluster.nodes[]"] = ClusterNode,
         };
         foreach (var layer in LayerNames)
         {

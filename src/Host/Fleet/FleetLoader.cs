@@ -24,6 +24,7 @@ public static partial class FleetLoader
         new ReferencesValidator(),
         new InstallationValidator(),
         new RunawayCostValidator(),
+        new ClusterValidator(),
     ];
 
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ", RegexOptions.CultureInvariant)]

@@ -73,6 +73,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
                 : new CompoundReviewSpec { Repo = baseDirectory, Enabled = false }, // no section: no nightly review
             Router = f.Has("router") ? ReadRouter(f.Node("router")!, "router") : new RouterSpec(),
             Projects = f.Has("projects") ? ReadProjects(f.Node("projects")!, "projects") : new ProjectsSpec(),
+            Cluster = f.Has("cluster") ? ReadCluster(f.Node("cluster")!, "cluster") : null,
         };
         if (!f.Has("agents"))
         {
@@ -436,7 +437,8 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Restart = f.Enum("restart", RestartTypes),
             Grace = f.Duration("grace") ?? TimeSpan.FromSeconds(10),
             MinUptime = f.Duration("min_uptime") ?? AgentSpec.DefaultMinUptime,
-            Node = f.String("node"),
+            Node = ReadNodePin(f),
+            Failover = f.Enum("failover", Failovers),
             Overlap = f.Enum("overlap", Overlaps) ?? OverlapPolicy.Skip,
             QueueLimit = f.Int("queue_limit") ?? 1,
             CatchUp = f.Enum("catch_up", CatchUps) ?? CatchUpPolicy.Once,
@@ -1020,6 +1022,13 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
     {
         ["accept_edits"] = PermissionMode.AcceptEdits,
         ["bypass"] = PermissionMode.Bypass,
+    };
+
+    private static readonly Dictionary<string, FailoverPolicy> Failovers = new(StringComparer.Ordinal)
+    {
+        ["move"] = FailoverPolicy.Move,
+        ["stay"] = FailoverPolicy.Stay,
+        ["never"] = FailoverPolicy.Never,
     };
 
     private static readonly Dictionary<string, OverlapPolicy> Overlaps = new(StringComparer.Ordinal)

@@ -39,7 +39,7 @@ internal sealed class UniqueNamesValidator : IFleetValidator
         Check(fleet.CompoundReview.Gates, g => g.Name, "gate", ctx);
     }
 
-    private static void Check<T>(IEnumerable<T> items, Func<T, string> name, string what, FleetValidationContext ctx)
+    public static void Check<T>(IEnumerable<T> items, Func<T, string> name, string what, FleetValidationContext ctx)
         where T : class
     {
         var first = new Dictionary<string, T>(StringComparer.Ordinal);
@@ -160,6 +160,51 @@ internal sealed class RunawayCostValidator : IFleetValidator
                 ctx.Warning(ctx.PathOf(agent, field),
                     $"AI agent '{agent.Name}' is restarted permanently (after every exit, even a clean one) and will keep spending; "
                     + "give it a schedule and restart: transient");
+            }
+        }
+    }
+}
+
+/// <summary>
+/// <c>cluster:</c> and the agents' pins: node names are unique, a pin names a listed node or a role some node has,
+/// and two nodes never run keep-majority (losing the lowest-address node would down the survivor too).
+/// Without a <c>cluster:</c> section there is nothing to check against (a single node ignores <c>node:</c>).
+/// </summary>
+internal sealed class ClusterValidator : IFleetValidator
+{
+    public void Validate(FleetSpec fleet, FleetValidationContext ctx)
+    {
+        if (fleet.Cluster is not { } cluster)
+        {
+            return;
+        }
+
+        UniqueNamesValidator.Check(cluster.Nodes, n => n.Name, "node", ctx);
+        if (cluster is { Nodes.Count: 2, SplitBrain: SplitBrainStrategy.KeepMajority })
+        {
+            ctx.Error(ctx.PathOf(cluster, "split_brain"),
+                "keep-majority with two nodes downs the survivor when the node with the lowest address is lost; "
+                + "use split_brain: keep-oldest (down-if-alone) or add a third node");
+        }
+
+        var nodes = cluster.Nodes.Select(n => n.Name).Where(n => n.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+        var roles = cluster.AllRoles;
+        foreach (var agent in fleet.Agents)
+        {
+            if (agent.PinnedNode is { } node && !nodes.Contains(node, StringComparer.Ordinal))
+            {
+                var listed = nodes.Length == 0 ? "cluster.nodes lists none" : $"cluster.nodes: {string.Join(", ", nodes)}";
+                ctx.Error(ctx.PathOf(agent, "node"), $"unknown node '{node}'{FleetReader.Suggest(node, nodes)} ({listed})");
+            }
+            else if (agent.PinnedRole is { } role && !roles.Contains(role, StringComparer.Ordinal))
+            {
+                ctx.Error(ctx.PathOf(agent, "node"),
+                    $"no node has role '{role}'{FleetReader.Suggest(role, roles)} (roles: {string.Join(", ", roles.Order(StringComparer.Ordinal))})");
+            }
+            else if (agent is { PinnedNode: { } pinned, Failover: FailoverPolicy.Move })
+            {
+                ctx.Warning(ctx.PathOf(agent, "failover"),
+                    $"failover: move cannot move an agent pinned to node '{pinned}'; pin it to a role (node: role:<role>) to let it move");
             }
         }
     }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace DarkFactory.Messages.Fleet;
 
 /// <summary>The three supervision layers of a fleet, in start order.</summary>
@@ -65,6 +67,9 @@ public sealed record FleetSpec
 
     /// <summary>fleet.yaml <c>projects:</c> (personas, runtime, audits, concurrency, gate commands per repository).</summary>
     public ProjectsSpec Projects { get; init; } = new();
+
+    /// <summary>fleet.yaml <c>cluster:</c>; null without the section (a single-node daemon ignores it anyway).</summary>
+    public ClusterSpec? Cluster { get; init; }
 
     /// <summary>The file it came from, for messages; null when built in code.</summary>
     public string? SourcePath { get; init; }
@@ -219,8 +224,25 @@ public sealed record AgentSpec
 
     public static readonly TimeSpan DefaultMinUptime = TimeSpan.FromSeconds(1);
 
-    /// <summary>Node name or role this agent is pinned to when clustered; null = anywhere.</summary>
+    /// <summary>Node name, or <c>role:&lt;r&gt;</c>, this agent is pinned to when clustered; null = anywhere.</summary>
     public string? Node { get; init; }
+
+    /// <summary>What happens when its node leaves the cluster; null = <see cref="EffectiveFailover"/>'s default.</summary>
+    public FailoverPolicy? Failover { get; init; }
+
+    /// <summary>The role of a <c>node: role:&lt;r&gt;</c> pin, or null.</summary>
+    [JsonIgnore]
+    public string? PinnedRole => Node is { } n && n.StartsWith(RolePrefix, StringComparison.Ordinal) ? n[RolePrefix.Length..] : null;
+
+    /// <summary>The node of a <c>node: NAME</c> pin, or null.</summary>
+    [JsonIgnore]
+    public string? PinnedNode => Node is { } n && !n.StartsWith(RolePrefix, StringComparison.Ordinal) ? n : null;
+
+    /// <summary>The declared failover, else stay for an agent pinned to a node by name and move for the rest.</summary>
+    [JsonIgnore]
+    public FailoverPolicy EffectiveFailover => Failover ?? (PinnedNode is null ? FailoverPolicy.Move : FailoverPolicy.Stay);
+
+    public const string RolePrefix = "role:";
 
     public OverlapPolicy Overlap { get; init; } = OverlapPolicy.Skip;
     public int QueueLimit { get; init; } = 1;

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using DarkFactory.Messages.Fleet;
+using YamlDotNet.RepresentationModel;
+
+namespace DarkFactory.Host.Fleet;
+
+/// <summary>fleet.yaml <c>cluster:</c> and the agents' <c>node:</c> pins (cross-record rules: <see cref="ClusterValidator"/>).</summary>
+internal sealed partial class FleetReader
+{
+    /// <summary>An Akka.NET ActorSystem name.</summary>
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex SystemName();
+
+    private static readonly Dictionary<string, SplitBrainStrategy> SplitBrains = new(StringComparer.Ordinal)
+    {
+        ["keep-majority"] = SplitBrainStrategy.KeepMajority,
+        ["keep-oldest"] = SplitBrainStrategy.KeepOldest,
+    };
+
+    private ClusterSpec ReadCluster(YamlNode node, string path)
+    {
+        var d = new ClusterSpec();
+        if (AsMap(node, path) is not { } m)
+        {
+            return d;
+        }
+
+        var f = Fields(m, path, FleetKeys.Cluster);
+        var name = f.String("name");
+        if (name is not null && !SystemName().IsMatch(name))
+        {
+            f.Error("name", $"invalid cluster name '{name}': use letters, digits, '-' and '_', starting with a letter or digit");
+        }
+
+        SplitBrainStrategy? splitBrain = null;
+        if (f.String("split_brain") is { } sb)
+        {
+            if (SplitBrains.TryGetValue(sb, out var strategy))
+            {
+                splitBrain = strategy;
+            }
+            else
+            {
+                f.Error("split_brain", $"invalid split_brain '{sb}'{Suggest(sb, SplitBrains.Keys)} (expected one of: {string.Join(", ", SplitBrains.Keys)})");
+            }
+        }
+
+        var seeds = f.StringList("seeds") ?? [];
+        if (f.Node("seeds") is YamlSequenceNode seedNodes)
+        {
+            for (var i = 0; i < seedNodes.Children.Count && i < seeds.Count; i++)
+            {
+                if (!TryParseHostPort(seeds[i], out _, out _))
+                {
+                    Error(seedNodes.Children[i], $"{f.PathOf("seeds")}[{i}]", $"invalid seed '{seeds[i]}': expected HOST:PORT with a port from 1 to 65535");
+                }
+            }
+        }
+
+        var c = new ClusterSpec
+        {
+            Name = name ?? d.Name,
+            Seeds = seeds,
+            SplitBrain = splitBrain,
+            Nodes = f.Items("nodes", ReadClusterNode),
+        };
+        map.Bind(c, path);
+        return c;
+    }
+
+    private ClusterNodeSpec? ReadClusterNode(YamlNode node, string path)
+    {
+        if (AsMap(node, path) is not { } m)
+        {
+            return null;
+        }
+
+        var f = Fields(m, path, FleetKeys.ClusterNode);
+        var name = f.String("name");
+        if (name is null && !f.Has("name"))
+        {
+            f.Missing("name", "a cluster node needs a 'name' (the one given to df up --node)");
+        }
+        else if (name is not null && !AgentName().IsMatch(name))
+        {
+            f.Error("name", $"invalid node name '{name}': use 1-63 lowercase letters, digits and '-', starting with a letter or digit");
+        }
+
+        var roles = f.StringList("roles") ?? [];
+        if (f.Node("roles") is YamlSequenceNode roleNodes)
+        {
+            for (var i = 0; i < roleNodes.Children.Count && i < roles.Count; i++)
+            {
+                if (!AgentName().IsMatch(roles[i]))
+                {
+                    Error(roleNodes.Children[i], $"{f.PathOf("roles")}[{i}]", $"invalid role '{roles[i]}': use lowercase letters, digits and '-', starting with a letter or digit");
+                }
+            }
+        }
+
+        var n = new ClusterNodeSpec
+        {
+            Name = name ?? "",
+            Roles = [.. roles.Distinct(StringComparer.Ordinal)],
+            MaxAgents = f.Int("max_agents"),
+        };
+        f.Require("max_agents", n.MaxAgents is null or >= 1, "max_agents must be at least 1");
+        map.Bind(n, path);
+        return n;
+    }
+
+    /// <summary>agents[].node: a node name, or <c>role:&lt;r&gt;</c>; both must be names (whether they exist is the validator's).</summary>
+    private static string? ReadNodePin(Fields f)
+    {
+        var pin = f.String("node");
+        if (pin is null)
+        {
+            return null;
+        }
+
+        var role = pin.StartsWith(AgentSpec.RolePrefix, StringComparison.Ordinal) ? pin[AgentSpec.RolePrefix.Length..] : null;
+        if (!AgentName().IsMatch(role ?? pin))
+        {
+            f.Error("node", $"invalid node '{pin}': name a cluster node (e.g. n2) or a role as role:<role> (e.g. role:agents)");
+            return null;
+        }
+
+        return pin;
+    }
+
+    /// <summary>HOST:PORT (an IPv6 host in brackets), as given to <c>df up --seed</c> and in <c>cluster.seeds</c>.</summary>
+    public static bool TryParseHostPort(string value, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || colon == value.Length - 1)
+        {
+            return false;
+        }
+
+        host = value[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+
+        return host.Length > 0 && !host.Any(char.IsWhiteSpace) && !host.Contains('/')
+            && int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 1 and <= 65535;
+    }
+}

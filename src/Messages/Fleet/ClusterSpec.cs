@@ -1,0 +1,73 @@
+using System.Text.Json.Serialization;
+
+namespace DarkFactory.Messages.Fleet;
+
+/// <summary>How a cluster that splits decides which side lives (Akka.NET's split-brain resolver).</summary>
+public enum SplitBrainStrategy
+{
+    /// <summary>The side with more nodes lives; on a tie, the side with the lowest address.</summary>
+    KeepMajority,
+
+    /// <summary>The side with the oldest node lives; the oldest node downs itself when it is alone (down-if-alone).</summary>
+    KeepOldest,
+}
+
+/// <summary>What happens to an agent whose node left the cluster (fleet.yaml <c>agents[].failover</c>).</summary>
+public enum FailoverPolicy
+{
+    /// <summary>Placed on another eligible node once its node is removed (never while it is merely unreachable).</summary>
+    Move,
+
+    /// <summary>Waits for its node to come back.</summary>
+    Stay,
+
+    /// <summary>Neither moved nor restarted when its node comes back; an operator starts it.</summary>
+    Never,
+}
+
+/// <summary>
+/// fleet.yaml <c>cluster:</c>: one fleet over several <c>df up --node</c> processes that form an Akka.NET cluster
+/// (docs/fleet.md). A single-node daemon (no <c>--node</c>) ignores it, and ignores <c>agents[].node</c>.
+/// </summary>
+public sealed record ClusterSpec
+{
+    /// <summary>Roles a node gets when it is not listed in <see cref="Nodes"/> or lists no roles.</summary>
+    public static readonly IReadOnlyList<string> DefaultRoles = ["control", "agents"];
+
+    /// <summary>The ActorSystem name, the same on every node.</summary>
+    public string Name { get; init; } = "dark-factory";
+
+    /// <summary>Seed nodes as HOST:PORT (added to the ones given with <c>df up --seed</c>).</summary>
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+
+    /// <summary>Null: keep-oldest (down-if-alone) for exactly two listed nodes, keep-majority otherwise.</summary>
+    public SplitBrainStrategy? SplitBrain { get; init; }
+
+    public IReadOnlyList<ClusterNodeSpec> Nodes { get; init; } = [];
+
+    /// <summary>The strategy in force: the declared one, else keep-oldest for two listed nodes and keep-majority otherwise.</summary>
+    [JsonIgnore]
+    public SplitBrainStrategy EffectiveSplitBrain =>
+        SplitBrain ?? (Nodes.Count == 2 ? SplitBrainStrategy.KeepOldest : SplitBrainStrategy.KeepMajority);
+
+    /// <summary>Every role the fleet knows: the default ones and those the listed nodes declare.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> AllRoles =>
+        [.. DefaultRoles.Concat(Nodes.SelectMany(n => n.Roles)).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>The roles node <paramref name="name"/> joins with: its listed roles, or every role when it is not listed.</summary>
+    public IReadOnlyList<string> RolesOf(string name) =>
+        Nodes.FirstOrDefault(n => n.Name == name) is { Roles.Count: > 0 } node ? node.Roles : AllRoles;
+}
+
+/// <summary>One node of <c>cluster.nodes</c>: its name (given at start, <c>df up --node NAME</c>), roles and capacity.</summary>
+public sealed record ClusterNodeSpec
+{
+    public required string Name { get; init; }
+
+    /// <summary>Empty: <see cref="ClusterSpec.DefaultRoles"/> and every role another node declares.</summary>
+    public IReadOnlyList<string> Roles { get; init; } = [];
+
+    /// <summary>Most agents placed on this node; null = no limit.</summary>
+    public int? MaxAgents { get; init; }
+}
