@@ -191,17 +191,17 @@ internal sealed class ClusterValidator : IFleetValidator
         var roles = cluster.AllRoles;
         foreach (var agent in fleet.Agents)
         {
-            if (agent.PinnedNode is { } node && !nodes.Contains(node, StringComparer.Ordinal))
+            if (agent.PinnedNode() is { } node && !nodes.Contains(node, StringComparer.Ordinal))
             {
                 var listed = nodes.Length == 0 ? "cluster.nodes lists none" : $"cluster.nodes: {string.Join(", ", nodes)}";
                 ctx.Error(ctx.PathOf(agent, "node"), $"unknown node '{node}'{FleetReader.Suggest(node, nodes)} ({listed})");
             }
-            else if (agent.PinnedRole is { } role && !roles.Contains(role, StringComparer.Ordinal))
+            else if (agent.PinnedRole() is { } role && !roles.Contains(role, StringComparer.Ordinal))
             {
                 ctx.Error(ctx.PathOf(agent, "node"),
                     $"no node has role '{role}'{FleetReader.Suggest(role, roles)} (roles: {string.Join(", ", roles.Order(StringComparer.Ordinal))})");
             }
-            else if (agent is { PinnedNode: { } pinned, Failover: FailoverPolicy.Move })
+            else if (agent.PinnedNode() is { } pinned && agent.Failover == FailoverPolicy.Move)
             {
                 ctx.Warning(ctx.PathOf(agent, "failover"),
                     $"failover: move cannot move an agent pinned to node '{pinned}'; pin it to a role (node: role:<role>) to let it move");

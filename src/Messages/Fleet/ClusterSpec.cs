@@ -71,3 +71,19 @@ public sealed record ClusterNodeSpec
     /// <summary>Most agents placed on this node; null = no limit.</summary>
     public int? MaxAgents { get; init; }
 }
+
+/// <summary>An agent's <c>node:</c> pin read as a node name or a role, and its failover in force.</summary>
+public static class AgentPins
+{
+    /// <summary>The role of a <c>node: role:&lt;r&gt;</c> pin, or null.</summary>
+    public static string? PinnedRole(this AgentSpec agent) =>
+        agent.Node is { } n && n.StartsWith(AgentSpec.RolePrefix, StringComparison.Ordinal) ? n[AgentSpec.RolePrefix.Length..] : null;
+
+    /// <summary>The node of a <c>node: NAME</c> pin, or null.</summary>
+    public static string? PinnedNode(this AgentSpec agent) =>
+        agent.Node is { } n && !n.StartsWith(AgentSpec.RolePrefix, StringComparison.Ordinal) ? n : null;
+
+    /// <summary>The declared failover, else stay for an agent pinned to a node by name and move for the rest.</summary>
+    public static FailoverPolicy EffectiveFailover(this AgentSpec agent) =>
+        agent.Failover ?? (agent.PinnedNode() is null ? FailoverPolicy.Move : FailoverPolicy.Stay);
+}

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace DarkFactory.Messages.Fleet;
 
 /// <summary>The three supervision layers of a fleet, in start order.</summary>
@@ -227,20 +225,8 @@ public sealed record AgentSpec
     /// <summary>Node name, or <c>role:&lt;r&gt;</c>, this agent is pinned to when clustered; null = anywhere.</summary>
     public string? Node { get; init; }
 
-    /// <summary>What happens when its node leaves the cluster; null = <see cref="EffectiveFailover"/>'s default.</summary>
+    /// <summary>What happens when its node leaves the cluster; null: stay when pinned to a node by name, move otherwise (<see cref="AgentPins.EffectiveFailover"/>).</summary>
     public FailoverPolicy? Failover { get; init; }
-
-    /// <summary>The role of a <c>node: role:&lt;r&gt;</c> pin, or null.</summary>
-    [JsonIgnore]
-    public string? PinnedRole => Node is { } n && n.StartsWith(RolePrefix, StringComparison.Ordinal) ? n[RolePrefix.Length..] : null;
-
-    /// <summary>The node of a <c>node: NAME</c> pin, or null.</summary>
-    [JsonIgnore]
-    public string? PinnedNode => Node is { } n && !n.StartsWith(RolePrefix, StringComparison.Ordinal) ? n : null;
-
-    /// <summary>The declared failover, else stay for an agent pinned to a node by name and move for the rest.</summary>
-    [JsonIgnore]
-    public FailoverPolicy EffectiveFailover => Failover ?? (PinnedNode is null ? FailoverPolicy.Move : FailoverPolicy.Stay);
 
     public const string RolePrefix = "role:";
 

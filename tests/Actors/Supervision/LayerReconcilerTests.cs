@@ -34,6 +34,7 @@ public sealed class LayerReconcilerTests
         { nameof(AgentSpec.Jitter), Worker with { Jitter = TimeSpan.FromSeconds(30) } },
         { nameof(AgentSpec.Autostart), Worker with { Autostart = true } },
         { nameof(AgentSpec.Node), Worker with { Node = "worker-2" } },
+        { nameof(AgentSpec.Failover), Worker with { Failover = FailoverPolicy.Never } },
         { nameof(AgentSpec.Layer), Worker with { Layer = LayerName.Growth } },
     };
 

@@ -35,9 +35,9 @@ public sealed class FleetClusterKeysTests
         Assert.Equal(4, c.Nodes[0].MaxAgents);
         Assert.Null(c.Nodes[1].MaxAgents);
         var agent = result.Fleet.Agents[0];
-        Assert.Equal("n2", agent.PinnedNode);
-        Assert.Null(agent.PinnedRole);
-        Assert.Equal(FailoverPolicy.Never, agent.EffectiveFailover);
+        Assert.Equal("n2", agent.PinnedNode());
+        Assert.Null(agent.PinnedRole());
+        Assert.Equal(FailoverPolicy.Never, agent.EffectiveFailover());
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class FleetClusterKeysTests
         AssertValid(result);
         Assert.Null(result.Fleet!.Cluster);
         Assert.Null(result.Fleet.Agents[0].Node);
-        Assert.Equal(FailoverPolicy.Move, result.Fleet.Agents[0].EffectiveFailover);
+        Assert.Equal(FailoverPolicy.Move, result.Fleet.Agents[0].EffectiveFailover());
     }
 
     [Fact]
@@ -88,10 +88,10 @@ public sealed class FleetClusterKeysTests
 
         AssertValid(result);
         var (a, b) = (result.Fleet!.Agents[0], result.Fleet.Agents[1]);
-        Assert.Equal("gpu", a.PinnedRole);
-        Assert.Null(a.PinnedNode);
-        Assert.Equal(FailoverPolicy.Move, a.EffectiveFailover);
-        Assert.Equal(FailoverPolicy.Stay, b.EffectiveFailover);
+        Assert.Equal("gpu", a.PinnedRole());
+        Assert.Null(a.PinnedNode());
+        Assert.Equal(FailoverPolicy.Move, a.EffectiveFailover());
+        Assert.Equal(FailoverPolicy.Stay, b.EffectiveFailover());
     }
 
     [Fact]
