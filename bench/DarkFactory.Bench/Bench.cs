@@ -46,7 +46,8 @@ internal sealed class Bench
 
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { [MarkerKey] = RunId };
 
-    public TargetFleet Fleet(IReadOnlyList<ProgramSpec> programs, string dir, double graceSeconds = 2, bool fastest = true) =>
+    /// <param name="fastest">Each supervisor at its fastest restart settings; false (the default): as shipped.</param>
+    public TargetFleet Fleet(IReadOnlyList<ProgramSpec> programs, string dir, double graceSeconds = 2, bool fastest = false) =>
         new(programs, dir, Environment, TimeSpan.FromSeconds(graceSeconds), fastest);
 
     /// <summary>The honest "alive": the program itself writes its pid, then becomes a long sleep.</summary>

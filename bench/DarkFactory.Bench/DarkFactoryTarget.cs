@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace DarkFactory.Bench;
 
 /// <summary>
-/// Dark Factory as a black box: writes a fleet.yaml (one safety layer: permanent restarts, zero backoff,
-/// no intensity or quarantine limits in reach), launches <c>dotnet artifacts/df/df.dll up</c> (what
+/// Dark Factory as a black box: writes a fleet.yaml (agents in the safety layer: permanent restarts; the shipped
+/// supervision defaults, or with <see cref="TargetFleet.Fastest"/> zero backoff and no limits in reach), launches <c>dotnet artifacts/df/df.dll up</c> (what
 /// <c>./df</c> execs), reads daemon.json, and asks <c>GET /api/agents</c> for pids.
 /// </summary>
 internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
@@ -48,24 +48,26 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
         static string Q(string s) => JsonSerializer.Serialize(s);
         var y = new StringBuilder();
         y.AppendLine("version: 1");
-        y.AppendLine("layers:");
-        y.AppendLine("  safety:");
-        y.AppendLine("    strategy: one_for_one");
-        y.AppendLine("    max_restarts: 100000000");
-        y.AppendLine("    within: 1s");
         if (fleet.Fastest)
         {
-            // backoff max must be positive (the loader rejects 0s); with min 0s every delay is 0
+            // fastest: zero backoff, no intensity or quarantine limit in reach, every crash restarted at once
+            // (min_uptime 0s below); backoff max must be positive (the loader rejects 0s): with min 0s every delay is 0
+            y.AppendLine("layers:");
+            y.AppendLine("  safety:");
+            y.AppendLine("    strategy: one_for_one");
+            y.AppendLine("    max_restarts: 100000000");
+            y.AppendLine("    within: 1s");
             y.AppendLine("    backoff: { min: 0s, max: 1ms, jitter: 0, reset_after: 1ms }");
+            y.AppendLine("    quarantine_after: 100000000");
+            y.AppendLine("    default_restart: permanent");
         }
 
-        // else: the default backoff (1 s doubling to 60 s, jitter 0.2, reset after 30 s up)
-        y.AppendLine("    quarantine_after: 100000000");
-        y.AppendLine("    default_restart: permanent");
+        // else: the shipped defaults (safety: permanent, one_for_one, 10 restarts a minute, backoff 1 s doubling
+        // to 60 s, quarantine after 5 quick crashes; min_uptime 1 s; sandbox auto; Nightwatch on)
         y.AppendLine("agents:");
-        var env = string.Join(", ", fleet.Environment.Select(kv => $"{kv.Key}: {Q(kv.Value)}"));
         foreach (var p in fleet.Programs)
         {
+            var env = string.Join(", ", fleet.Environment.Append(new KeyValuePair<string, string>(Peer.ProgKey, p.Name)).Select(kv => $"{kv.Key}: {Q(kv.Value)}"));
             y.AppendLine($"  - name: {p.Name}");
             y.AppendLine("    layer: safety");
             y.AppendLine("    cli: command");
@@ -73,6 +75,11 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
             y.AppendLine($"    restart: {(p.Restart ? "permanent" : "temporary")}");
             y.AppendLine($"    autostart: {(p.Autostart ? "true" : "false")}");
             y.AppendLine($"    grace: {(int)fleet.Grace.TotalMilliseconds}ms");
+            if (fleet.Fastest)
+            {
+                y.AppendLine("    min_uptime: 0s");
+            }
+
             if (env.Length > 0)
             {
                 y.AppendLine($"    env: {{ {env} }}");

@@ -181,6 +181,32 @@ internal static class Proc
         return found;
     }
 
+    /// <summary>
+    /// The host pid of a process that knows itself as <paramref name="pid"/> (its own pid namespace, e.g. a
+    /// sandbox's): the one among those carrying <paramref name="entryPrefix"/> whose NSpid ends with it; the
+    /// pid itself when none does (not namespaced).
+    /// </summary>
+    public static int HostPid(int pid, string entryPrefix)
+    {
+        foreach (var candidate in FindByEnviron(entryPrefix))
+        {
+            try
+            {
+                var nspid = File.ReadLines($"/proc/{candidate}/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
+                var ids = nspid?.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+                if (ids is { Length: > 2 } && ids[^1] == pid.ToString(CultureInfo.InvariantCulture))
+                {
+                    return candidate;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return pid;
+    }
+
     /// <summary>SIGKILLs every live process carrying the entry prefix; returns how many there were.</summary>
     public static int KillByEnviron(string entryPrefix)
     {

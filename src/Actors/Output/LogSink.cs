@@ -1,4 +1,5 @@
 using System.Text;
+using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Output;
 
@@ -13,14 +14,14 @@ namespace DarkFactory.Actors.Output;
 public sealed class LogSink : IDisposable
 {
     private readonly object _gate = new();
-    private readonly long _maxBytes;
-    private readonly int _keep;
+    private long _maxBytes;
+    private int _keep;
     private readonly LogWriteFaults? _faults;
     private FileStream? _file;
     private long _size;
     private LogWriteHealth _health = LogWriteHealth.Healthy;
 
-    public LogSink(string path, long maxBytes = 16L * 1024 * 1024, int keep = 3, LogWriteFaults? faults = null)
+    public LogSink(string path, long maxBytes = LogRetention.DefaultMaxBytes, int keep = LogRetention.DefaultKeep, LogWriteFaults? faults = null)
     {
         Path = path;
         _maxBytes = maxBytes;
@@ -32,6 +33,16 @@ public sealed class LogSink : IDisposable
 
     /// <summary>Whether writes fail now, why, and how many bytes could not be written so far; <see cref="LogWriteHealth.Changes"/> counts the turns.</summary>
     public LogWriteHealth Health => Volatile.Read(ref _health);
+
+    /// <summary>The agent's rotation and retention (fleet.yaml <c>log</c>), taken from its next write on.</summary>
+    public void Retain(LogRetention retention)
+    {
+        lock (_gate)
+        {
+            _maxBytes = retention.MaxBytes;
+            _keep = retention.Keep;
+        }
+    }
 
     public void Write(ReadOnlySpan<byte> bytes)
     {
@@ -252,7 +263,7 @@ public sealed class LogWriteFaults
 
 /// <summary>The log sinks of the daemon, one per agent (like a logger factory).</summary>
 /// <param name="faults">Where the sinks report writes the file system refused (the daemon's: readiness and metrics read it).</param>
-public sealed class LogSinks(string directory, long maxBytes = 16L * 1024 * 1024, int keep = 3, LogWriteFaults? faults = null) : IDisposable
+public sealed class LogSinks(string directory, long maxBytes = LogRetention.DefaultMaxBytes, int keep = LogRetention.DefaultKeep, LogWriteFaults? faults = null) : IDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogSink> _sinks = new(StringComparer.Ordinal);
 
@@ -262,6 +273,14 @@ public sealed class LogSinks(string directory, long maxBytes = 16L * 1024 * 1024
 
     /// <summary>Writes the file system refused, over every agent's log.</summary>
     public LogWriteFaults Faults { get; } = faults ?? new LogWriteFaults();
+
+    /// <summary>The agent's sink, rotating and retaining as its declaration says (a changed <c>log</c> is taken at its next run).</summary>
+    public LogSink For(string agent, LogRetention retention)
+    {
+        var sink = For(agent);
+        sink.Retain(retention);
+        return sink;
+    }
 
     public string PathOf(string agent) => System.IO.Path.Combine(Directory, agent + ".log");
 

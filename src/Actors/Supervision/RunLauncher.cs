@@ -92,7 +92,7 @@ public static class RunLauncher
             launch.Plan,
             spec.Grace,
             spec.MaxRuntime,
-            services.Logs.For(spec.Name),
+            services.Logs.For(spec.Name, spec.Log),
             secrets.Count == 0 ? Redactor.None : new Redactor(secrets),
             CliAdapters.Classifier(spec.Cli),
             services.Sweeper)

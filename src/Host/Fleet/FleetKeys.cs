@@ -22,8 +22,10 @@ internal static class FleetKeys
     [
         "name", "layer", "cli", "command", "task", "schedule", "timezone", "capabilities", "provider", "model", "workdir", "env",
         "limits", "max_runtime", "restart", "min_uptime", "grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
-        "budget", "permission_mode", "allowed_tools", "sandbox", "network", "failover",
+        "budget", "permission_mode", "allowed_tools", "sandbox", "network", "failover", "log",
     ];
+
+    public static readonly string[] AgentLog = ["max_size", "keep"];
 
     public static readonly string[] AgentBudget = ["per_hour", "per_day", "per_month"];
     public static readonly string[] Router = ["strategy", "breaker", "polling_interval", "limit_backoff", "on_budget_exceeded", "weights", "avoid_for"];
@@ -78,6 +80,7 @@ internal static class FleetKeys
             ["routing[]"] = Routing,
             ["agents[]"] = Agent,
             ["agents[].limits"] = AgentLimits,
+            ["agents[].log"] = AgentLog,
             ["agents[].env.*"] = EnvValue,
             ["nightwatch"] = Nightwatch,
             ["nightwatch.thresholds"] = Thresholds,

@@ -451,6 +451,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             AllowedTools = f.StringList("allowed_tools") ?? [],
             Sandbox = f.Enum("sandbox", SandboxModes) ?? SandboxMode.Auto,
             Network = f.Enum("network", NetworkModes) ?? NetworkAccess.Open,
+            Log = f.Node("log") is { } log ? ReadLogRetention(log, f.PathOf("log")) : new LogRetention(),
         };
         f.Require("network", agent.Network == NetworkAccess.Open || agent.Sandbox != SandboxMode.Off, "network: closed needs the sandbox; remove sandbox: off");
         f.Require("max_runtime", agent.MaxRuntime is null || agent.MaxRuntime > TimeSpan.Zero, "max_runtime must be a positive duration");
@@ -528,6 +529,24 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         }
 
         return result;
+    }
+
+    private LogRetention ReadLogRetention(YamlNode node, string path)
+    {
+        if (AsMap(node, path) is not { } m)
+        {
+            return new LogRetention();
+        }
+
+        var f = Fields(m, path, FleetKeys.AgentLog);
+        var l = new LogRetention
+        {
+            MaxBytes = f.Size("max_size") ?? LogRetention.DefaultMaxBytes,
+            Keep = f.Int("keep") ?? LogRetention.DefaultKeep,
+        };
+        f.Require("max_size", l.MaxBytes >= LogRetention.MinMaxBytes, "max_size must be at least 64KiB");
+        f.Require("keep", l.Keep is >= 0 and <= 1000, "keep must be between 0 and 1000");
+        return l;
     }
 
     private ResourceLimits ReadResourceLimits(YamlNode node, string path)

@@ -259,6 +259,25 @@ public sealed record AgentSpec
 
     /// <summary>Whether a sandboxed run reaches the network (fleet.yaml <c>agents[].network</c>).</summary>
     public NetworkAccess Network { get; init; } = NetworkAccess.Open;
+
+    /// <summary>Rotation and retention of the agent's output log (fleet.yaml <c>agents[].log</c>).</summary>
+    public LogRetention Log { get; init; } = new();
+}
+
+/// <summary>
+/// An agent's output log: rotated when the next write would pass <see cref="MaxBytes"/> (agent.log -> agent.log.1
+/// ...), <see cref="Keep"/> rotated files kept (0: only the current one). At most (Keep + 1) x MaxBytes on disk.
+/// </summary>
+public sealed record LogRetention
+{
+    public const long DefaultMaxBytes = 16L * 1024 * 1024;
+    public const int DefaultKeep = 3;
+
+    /// <summary>The smallest <see cref="MaxBytes"/> the loader accepts.</summary>
+    public const long MinMaxBytes = 64L * 1024;
+
+    public long MaxBytes { get; init; } = DefaultMaxBytes;
+    public int Keep { get; init; } = DefaultKeep;
 }
 
 /// <summary>Whether an agent's runs are sandboxed (bubblewrap: its working directory read-write, the data directory, other runs and the operator's HOME hidden).</summary>

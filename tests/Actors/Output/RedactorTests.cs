@@ -1,5 +1,6 @@
 using System.Text;
 using DarkFactory.Actors.Output;
+using DarkFactory.Messages.Fleet;
 using Xunit;
 
 namespace DarkFactory.Actors.Tests.Output;
@@ -52,6 +53,33 @@ public sealed class LogSinkTests : IDisposable
         Assert.False(File.Exists(path + ".3"));
         Assert.True(new FileInfo(path).Length < 100);
         Assert.StartsWith("j", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void An_agents_declared_retention_is_taken_by_its_shared_sink_from_the_next_write()
+    {
+        using var sinks = new LogSinks(_dir);
+        var first = sinks.For("c");
+        Assert.Same(first, sinks.For("c", new LogRetention { MaxBytes = 100, Keep = 0 }));
+        for (var i = 0; i < 10; i++)
+        {
+            first.Write(Encoding.UTF8.GetBytes(new string((char)('a' + i), 59) + "\n"));
+        }
+
+        // keep 0: only the current file, never more than max_size
+        var path = Path.Combine(_dir, "c.log");
+        Assert.False(File.Exists(path + ".1"));
+        Assert.Equal("jjj", File.ReadAllText(path)[..3]);
+
+        // a larger retention for the next run: everything of it is kept in one file
+        sinks.For("c", new LogRetention { MaxBytes = 1L << 20, Keep = 1 });
+        for (var i = 0; i < 100; i++)
+        {
+            first.Write(Encoding.UTF8.GetBytes(new string('x', 59) + "\n"));
+        }
+
+        Assert.False(File.Exists(path + ".1"));
+        Assert.Equal(60 + (100 * 60), new FileInfo(path).Length);
     }
 
     [Fact]

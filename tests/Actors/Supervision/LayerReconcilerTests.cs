@@ -27,6 +27,7 @@ public sealed class LayerReconcilerTests
         { nameof(AgentSpec.Budget), Worker with { Budget = new AgentBudget { PerDay = 3m } } },
         { nameof(AgentSpec.Restart), Worker with { Restart = RestartType.Temporary } },
         { nameof(AgentSpec.MinUptime), Worker with { MinUptime = TimeSpan.FromSeconds(5) } },
+        { nameof(AgentSpec.Log), Worker with { Log = new LogRetention { MaxBytes = 1L << 30, Keep = 9 } } },
         { nameof(AgentSpec.Overlap), Worker with { Overlap = OverlapPolicy.Queue } },
         { nameof(AgentSpec.QueueLimit), Worker with { QueueLimit = 4 } },
         { nameof(AgentSpec.CatchUp), Worker with { CatchUp = CatchUpPolicy.All } },

@@ -300,10 +300,52 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
         Assert.Equal(lines, logLines);
     }
 
+    [Fact]
+    public async Task A_flood_never_starves_another_agent_its_lines_keep_arriving_while_the_flood_runs()
+    {
+        const int lines = 2_000_000;
+        var probe = CreateTestProbe();
+        var recorder = Sys.ActorOf(Props.Create(() => new Interleaving(probe.Ref, "flood", "ticker", lines)));
+        Sys.EventStream.Subscribe(recorder, typeof(AgentOutput));
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("ticker", "ticker.sh", "50"));
+        await AwaitStatus(layer, "ticker", s => s.State == AgentState.Running);
+        layer.Tell(new ReconcileLayer(Specs.FastLayer(), [Specs.Agent("ticker", "ticker.sh", "50"), Specs.Agent("flood", "flood.sh", lines.ToString()) with { Restart = RestartType.Transient }], 2), TestActor);
+
+        // the flood's 2 M lines take a second or more; the ticker prints 50 a second meanwhile
+        var during = await probe.ExpectMsgAsync<int>(TimeSpan.FromSeconds(120));
+        Assert.True(during >= 3, $"only {during} batches of the ticker arrived while the flood ran");
+        await AwaitStatus(layer, "flood", s => s.State == AgentState.Completed);
+    }
+
     public new void Dispose()
     {
         Shutdown(verifySystemShutdown: false);
         _daemon.Dispose();
         base.Dispose();
+    }
+
+    /// <summary>Counts the batches of <c>other</c> that arrive between the first and the last line of <c>flood</c>; tells the count when the flood is complete.</summary>
+    private sealed class Interleaving : ReceiveActor
+    {
+        public Interleaving(IActorRef probe, string flood, string other, long expected)
+        {
+            long seen = 0;
+            var during = 0;
+            Receive<AgentOutput>(o =>
+            {
+                if (o.Agent == flood)
+                {
+                    seen += o.Lines.Count;
+                    if (seen >= expected)
+                    {
+                        probe.Tell(during);
+                    }
+                }
+                else if (o.Agent == other && seen > 0 && seen < expected)
+                {
+                    during++;
+                }
+            });
+        }
     }
 }

@@ -235,6 +235,8 @@ public sealed class FleetLoaderErrorTests
     [InlineData("max_runtime: 0s", "agents[0].max_runtime", "0s", "positive")]
     [InlineData("grace: -1s", "agents[0].grace", "-1s", "must not be negative")]
     [InlineData("min_uptime: -1s", "agents[0].min_uptime", "-1s", "must not be negative")]
+    [InlineData("log: { max_size: 1KiB }", "agents[0].log.max_size", "1KiB", "at least 64KiB")]
+    [InlineData("log: { keep: -1 }", "agents[0].log.keep", "-1", "between 0 and 1000")]
     [InlineData("queue_limit: 0", "agents[0].queue_limit", "0\n", "at least 1")]
     [InlineData("catch_up_limit: -2", "agents[0].catch_up_limit", "-2", "at least 1")]
     [InlineData("jitter: -5s", "agents[0].jitter", "-5s", "must not be negative")]

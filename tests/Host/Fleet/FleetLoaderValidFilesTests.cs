@@ -121,6 +121,7 @@ public sealed class FleetLoaderValidFilesTests
                 max_runtime: 1h30m
                 grace: 500ms
                 min_uptime: 3s
+                log: { max_size: 256MiB, keep: 0 }
                 overlap: queue
                 queue_limit: 2
                 catch_up: all
@@ -157,6 +158,8 @@ public sealed class FleetLoaderValidFilesTests
         Assert.Equal(TimeSpan.FromMinutes(90), w.MaxRuntime);
         Assert.Equal(TimeSpan.FromMilliseconds(500), w.Grace);
         Assert.Equal(TimeSpan.FromSeconds(3), w.MinUptime);
+        Assert.Equal(new LogRetention { MaxBytes = 256 * Sizes.MiB, Keep = 0 }, w.Log);
+        Assert.Equal(new LogRetention { MaxBytes = 16 * Sizes.MiB, Keep = 3 }, fleet.Agents[1].Log);
         Assert.Equal(AgentSpec.DefaultMinUptime, fleet.Agents[1].MinUptime);
         Assert.Equal(TimeSpan.FromSeconds(1), AgentSpec.DefaultMinUptime);
         Assert.Equal(OverlapPolicy.Queue, w.Overlap);
