@@ -56,8 +56,19 @@ public sealed class LogSink : IDisposable
                     Resume(file);
                 }
 
-                if (_size > 0 && _size + bytes.Length > _maxBytes)
+                // never past max_size: the lines that fit, then a rotation (a line longer than a whole file is cut)
+                while (_size + bytes.Length > _maxBytes)
                 {
+                    var room = (int)Math.Min(Math.Max(_maxBytes - _size, 0), bytes.Length);
+                    var take = bytes[..room].LastIndexOf((byte)'\n') + 1;
+                    if (take == 0 && _size == 0)
+                    {
+                        take = room;
+                    }
+
+                    file.Write(bytes[..take]);
+                    _size += take;
+                    bytes = bytes[take..];
                     Rotate();
                     file = Open();
                 }

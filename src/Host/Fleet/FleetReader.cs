@@ -545,6 +545,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Keep = f.Int("keep") ?? LogRetention.DefaultKeep,
         };
         f.Require("max_size", l.MaxBytes >= LogRetention.MinMaxBytes, "max_size must be at least 64KiB");
+        f.Require("max_size", l.MaxBytes <= LogRetention.MaxMaxBytes, "max_size must be at most 1TiB");
         f.Require("keep", l.Keep is >= 0 and <= 1000, "keep must be between 0 and 1000");
         return l;
     }

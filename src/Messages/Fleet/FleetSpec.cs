@@ -276,6 +276,9 @@ public sealed record LogRetention
     /// <summary>The smallest <see cref="MaxBytes"/> the loader accepts.</summary>
     public const long MinMaxBytes = 64L * 1024;
 
+    /// <summary>The largest <see cref="MaxBytes"/> the loader accepts (1 TiB: beyond it a size is a typo).</summary>
+    public const long MaxMaxBytes = 1L << 40;
+
     public long MaxBytes { get; init; } = DefaultMaxBytes;
     public int Keep { get; init; } = DefaultKeep;
 }

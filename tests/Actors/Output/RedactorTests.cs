@@ -83,6 +83,25 @@ public sealed class LogSinkTests : IDisposable
     }
 
     [Fact]
+    public void A_write_larger_than_what_is_left_is_split_at_a_line_so_no_file_passes_max_size()
+    {
+        var path = Path.Combine(_dir, "d.log");
+        using var sink = new LogSink(path, maxBytes: 100, keep: 2);
+        sink.Write(Encoding.UTF8.GetBytes(new string('a', 29) + "\n"));
+
+        // 9 lines of 30 bytes and one of 250 in one write: files of at most 100 bytes, the long line cut
+        var block = string.Concat(Enumerable.Range(1, 9).Select(i => new string((char)('0' + i), 29) + "\n")) + new string('z', 249) + "\n";
+        sink.Write(Encoding.UTF8.GetBytes(block));
+
+        var files = new[] { path, path + ".1", path + ".2" };
+        Assert.All(files, f => Assert.InRange(new FileInfo(f).Length, 1, 100));
+        Assert.False(File.Exists(path + ".3"));
+        Assert.Equal(new string('z', 49) + "\n", File.ReadAllText(path));
+        Assert.Equal(new string('z', 100), File.ReadAllText(path + ".1"));
+        Assert.Equal(new string('z', 100), File.ReadAllText(path + ".2"));
+    }
+
+    [Fact]
     public void A_log_moved_away_from_outside_is_written_again_at_its_path()
     {
         var path = Path.Combine(_dir, "b.log");

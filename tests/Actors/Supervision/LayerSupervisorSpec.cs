@@ -301,6 +301,40 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task A_flooding_agents_log_directory_never_exceeds_max_size_times_keep_plus_one()
+    {
+        const int lines = 100_000; // 8 MB through a 64 KiB log
+        var retention = new LogRetention { MaxBytes = 64 * 1024, Keep = 2 };
+        var counter = CreateTestProbe();
+        var count = Sys.ActorOf(Props.Create(() => new LineCounter(counter.Ref, "flooded", lines)));
+        Sys.EventStream.Subscribe(count, typeof(AgentOutput));
+        long Held() => new DirectoryInfo(_daemon.Logs.Directory).EnumerateFiles("flooded.log*").Sum(f => f.Exists ? f.Length : 0);
+        using var done = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            long most = 0;
+            while (!done.IsCancellationRequested)
+            {
+                most = Math.Max(most, Held());
+                await Task.Delay(2);
+            }
+
+            return Math.Max(most, Held());
+        });
+        var layer = Layer(Specs.FastLayer(), Specs.Agent("flooded", "flood.sh", lines.ToString()) with { Restart = RestartType.Transient, Log = retention });
+
+        Assert.Equal(lines, await counter.ExpectMsgAsync<long>(TimeSpan.FromSeconds(60)));
+        await AwaitStatus(layer, "flooded", s => s.State == AgentState.Completed);
+        await done.CancelAsync();
+        var most = await sampler;
+
+        var files = new DirectoryInfo(_daemon.Logs.Directory).GetFiles("flooded.log*");
+        Assert.Equal(["flooded.log", "flooded.log.1", "flooded.log.2"], files.Select(f => f.Name).Order(StringComparer.Ordinal));
+        Assert.All(files, f => Assert.InRange(f.Length, 1, retention.MaxBytes));
+        Assert.InRange(most, retention.MaxBytes + 1, 3 * retention.MaxBytes);
+    }
+
+    [Fact]
     public async Task A_flood_never_starves_another_agent_its_lines_keep_arriving_while_the_flood_runs()
     {
         const int lines = 2_000_000;

@@ -67,6 +67,8 @@ public sealed class FleetLoaderErrorTests
     [InlineData("queue_limit: ten", "agents[0].queue_limit", "ten", "expected an integer, got 'ten'")]
     [InlineData("capabilities: review", "agents[0].capabilities", "review", "expected a list of strings")]
     [InlineData("limits: 5", "agents[0].limits", "5", "expected a map, got '5'")]
+    [InlineData("log: 16MiB", "agents[0].log", "16MiB", "expected a map")]
+    [InlineData("log: { max_sise: 1MiB }", "agents[0].log.max_sise", "max_sise", "(did you mean 'max_size'?)")]
     [InlineData("autostart: maybe", "agents[0].autostart", "maybe", "expected true or false")]
     [InlineData("env: [A]", "agents[0].env", "[A]", "expected a map, got a list")]
     [InlineData("task: { text: hi }", "agents[0].task", "{ text", "expected a string, got a map")]
@@ -222,6 +224,10 @@ public sealed class FleetLoaderErrorTests
     [InlineData("grace: 10x", "agents[0].grace", "10x", "expected a duration")]
     [InlineData("min_uptime: soon", "agents[0].min_uptime", "soon", "expected a duration")]
     [InlineData("limits:\n  memory: 12 parsecs", "agents[0].limits.memory", "12 parsecs", "expected a size")]
+    [InlineData("log: { max_size: 99999999999TiB }", "agents[0].log.max_size", "99999999999TiB", "expected a size")]
+    [InlineData("log: { max_size: lots }", "agents[0].log.max_size", "lots", "expected a size")]
+    [InlineData("log: { keep: 99999999999 }", "agents[0].log.keep", "99999999999", "expected an integer")]
+    [InlineData("log: { keep: 1.5 }", "agents[0].log.keep", "1.5", "expected an integer")]
     public void Bad_durations_and_sizes_are_errors(string extra, string field, string marker, string message)
     {
         var yaml = Agent(extra);
@@ -236,7 +242,11 @@ public sealed class FleetLoaderErrorTests
     [InlineData("grace: -1s", "agents[0].grace", "-1s", "must not be negative")]
     [InlineData("min_uptime: -1s", "agents[0].min_uptime", "-1s", "must not be negative")]
     [InlineData("log: { max_size: 1KiB }", "agents[0].log.max_size", "1KiB", "at least 64KiB")]
+    [InlineData("log: { max_size: 0 }", "agents[0].log.max_size", "0 }", "at least 64KiB")]
+    [InlineData("log: { max_size: -1MiB }", "agents[0].log.max_size", "-1MiB", "at least 64KiB")]
+    [InlineData("log: { max_size: 2TiB }", "agents[0].log.max_size", "2TiB", "at most 1TiB")]
     [InlineData("log: { keep: -1 }", "agents[0].log.keep", "-1", "between 0 and 1000")]
+    [InlineData("log: { keep: 1001 }", "agents[0].log.keep", "1001", "between 0 and 1000")]
     [InlineData("queue_limit: 0", "agents[0].queue_limit", "0\n", "at least 1")]
     [InlineData("catch_up_limit: -2", "agents[0].catch_up_limit", "-2", "at least 1")]
     [InlineData("jitter: -5s", "agents[0].jitter", "-5s", "must not be negative")]
