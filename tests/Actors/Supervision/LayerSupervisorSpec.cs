@@ -308,7 +308,7 @@ public sealed class LayerSupervisorSpec : TestKit, IDisposable
         var counter = CreateTestProbe();
         var count = Sys.ActorOf(Props.Create(() => new LineCounter(counter.Ref, "flooded", lines)));
         Sys.EventStream.Subscribe(count, typeof(AgentOutput));
-        long Held() => new DirectoryInfo(_daemon.Logs.Directory).EnumerateFiles("flooded.log*").Sum(f => f.Exists ? f.Length : 0);
+        long Held() => Directory.Exists(_daemon.Logs.Directory) ? new DirectoryInfo(_daemon.Logs.Directory).EnumerateFiles("flooded.log*").Sum(f => f.Exists ? f.Length : 0) : 0;
         using var done = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
