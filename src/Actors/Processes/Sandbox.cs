@@ -96,8 +96,8 @@ public static class SandboxPlanner
     /// <summary>
     /// The namespaces and options of every sandbox. Never <c>--die-with-parent</c>: its parent-death signal
     /// follows the daemon's <em>thread</em> that started the run, so a run would be SIGKILLed whenever the thread
-    /// pool retired that thread. A sandbox outlives a SIGKILLed daemon like any run; the next daemon sweeps it
-    /// by its cgroup and marker.
+    /// pool retired that thread. A SIGKILLed daemon's <see cref="Lifeline"/> kills the sandbox like any run (its
+    /// init by the run marker, the namespace with it); without one, the next daemon sweeps it by its cgroup and marker.
     /// </summary>
     public static IReadOnlyList<string> Namespaces(bool root) =>
         root

@@ -120,6 +120,13 @@ public static class DaemonHost
             log.LogWarning("Killed {Count} agent process(es) left by a previous daemon: {Pids} (+{Cgroup} in its run cgroups)", orphans.Count, string.Join(",", orphans), cgroupOrphans);
         }
 
+        // a daemon killed without its shutdown (SIGKILL, out of memory) takes its runs and gates with it
+        using var lifeline = Lifeline.Start(data.DaemonId + "/", cgroups, warning => log.LogWarning("Lifeline: {Warning}", warning));
+        if (lifeline is not null)
+        {
+            log.LogInformation("Runs have a lifeline: guard process {Pid} kills them if this daemon dies without its shutdown", lifeline.Pid);
+        }
+
         if (!sandbox.Available)
         {
             log.LogWarning("Runs are not sandboxed: {Reason}; agents with sandbox: required or network: closed are unavailable (docs/security.md)", sandbox.Reason);

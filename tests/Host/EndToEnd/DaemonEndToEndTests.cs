@@ -220,7 +220,7 @@ public sealed class DaemonEndToEndTests
         var sandboxed = sandbox == "auto" && SandboxSupport.Detect().Available;
         Assert.Equal(sandboxed, File.ReadAllText($"/proc/{orphan}/comm").Trim() == "bwrap");
 
-        daemon.KillHard(); // SIGKILL: no drain; the agent lives on in its own session
+        daemon.KillHardWithoutLifeline(); // SIGKILL, its lifeline too: no drain; the agent lives on in its own session
         Assert.True(ProcessTree.IsAlive(orphan));
 
         await daemon.StartAsync();

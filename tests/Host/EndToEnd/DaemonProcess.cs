@@ -180,6 +180,52 @@ public sealed class DaemonProcess : IAsyncDisposable
         _process?.WaitForExit();
     }
 
+    /// <summary>
+    /// SIGKILL without the lifeline (the case the next start's sweep is for: the daemon and its guard killed together,
+    /// as a kill of their whole group would): the daemon stopped (it cannot start another guard), the guard killed,
+    /// then the daemon. Its runs live on.
+    /// </summary>
+    public void KillHardWithoutLifeline()
+    {
+        var guard = LifelinePid();
+        if (guard <= 0)
+        {
+            throw new InvalidOperationException("the daemon has no lifeline guard");
+        }
+
+        Signal("STOP");
+        Native.Kill(guard, Native.SIGKILL);
+        KillHard();
+    }
+
+    /// <summary>The daemon's lifeline guard (<see cref="Lifeline"/>): its child running the guard's shell; 0 when none.</summary>
+    public int LifelinePid()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+                if (parent == Pid && File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("df-lifeline", StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                // gone meanwhile
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Live agent processes of this daemon's data directory (by their run marker).</summary>
     public IReadOnlyList<int> AgentProcesses() => ProcessTree.FindMarked(DaemonId + "/");
 

@@ -164,7 +164,7 @@ public sealed class DataDirectoryFaultTests : IDisposable
             await first.StartAsync();
             await DaemonProcess.Until(async () => (await first.AgentAsync("keeper")).GetProperty("state").GetString() == "running", Wait, "keeper running");
             orphan = (await first.AgentAsync("keeper")).GetProperty("pid").GetInt32();
-            first.KillHard();
+            first.KillHardWithoutLifeline();
             Assert.True(Native.Kill(orphan, 0) == 0, "the agent outlived its daemon (the case to sweep)");
 
             // act: the same directory by its real path
