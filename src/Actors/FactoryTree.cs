@@ -73,11 +73,11 @@ public static class FactoryTree
     public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
     {
         var gateway = registry.Get<FactoryActor>();
-        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }));
-        Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { Clock = node.Clock }));
+        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { PersistenceId = Scoped(node, "router"), Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }));
+        Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { PersistenceId = Scoped(node, "scheduler"), Clock = node.Clock }));
         var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
         Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views }));
-        Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { Clock = node.Clock }));
+        Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }));
         var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
         Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }));
     }
@@ -85,6 +85,7 @@ public static class FactoryTree
     /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>
     private static ReviewSettings ReviewSettingsFor(LayerServices node) => new()
     {
+        PersistenceId = Scoped(node, "compound-review"),
         ReviewsDirectory = Path.Combine(node.Daemon.DataDirectory, "reviews"),
         WorktreeRoot = WorktreeRoot(node),
         MarkerPrefix = node.Daemon.DaemonId + "/",
@@ -95,6 +96,7 @@ public static class FactoryTree
     /// <summary>Projects' files under &lt;data&gt;/projects (so a backup of the data directory has them); worktrees under the worktree root's projects/.</summary>
     private static ProjectSettings ProjectSettingsFor(LayerServices node) => new()
     {
+        PersistenceId = Scoped(node, "projects"),
         ProjectsDirectory = Path.Combine(node.Daemon.DataDirectory, "projects"),
         WorktreeRoot = Path.Combine(WorktreeRoot(node), "projects"),
         MarkerPrefix = node.Daemon.DaemonId + "/",
@@ -103,6 +105,9 @@ public static class FactoryTree
         Environment = node.Environment,
         Clock = node.Clock,
     };
+
+    /// <summary>A control-plane persistence id in the node's scope (<see cref="DaemonContext.PersistenceScope"/>).</summary>
+    private static string Scoped(LayerServices node, string id) => id + node.Daemon.PersistenceScope;
 
     private static string WorktreeRoot(LayerServices node) =>
         node.Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root ? Path.GetFullPath(root) : Path.Combine(node.Daemon.DataDirectory, "worktrees");

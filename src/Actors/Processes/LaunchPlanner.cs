@@ -82,6 +82,12 @@ public sealed record DaemonContext(string DaemonId, string DataDirectory)
 
     /// <summary>What a sandboxed run must not see besides the data directory and the run root: the operator's HOME, the review worktrees.</summary>
     public IReadOnlyList<string> Hidden { get; init; } = [];
+
+    /// <summary>
+    /// Appended to the control plane's persistence ids (<c>scheduler@n2</c>): a cluster node's own journal in the
+    /// shared store until the control plane runs as one cluster singleton; empty on a single node (ids unchanged).
+    /// </summary>
+    public string PersistenceScope { get; init; } = "";
 }
 
 /// <summary>

@@ -25,6 +25,9 @@ public sealed record ProjectSettings
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
+    /// <summary>The projects registry's persistence id (a cluster node's own until the control plane is a singleton).</summary>
+    public string PersistenceId { get; init; } = "projects";
+
     /// <summary>A snapshot of a project every this many events; older events are deleted.</summary>
     public int SnapshotEvery { get; init; } = 100;
 

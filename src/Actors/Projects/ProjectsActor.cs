@@ -33,7 +33,7 @@ public sealed class ProjectsActor : PersistentActorBase
     private ApplyFleet? _fleet;
 
     public ProjectsActor(IActorRef factory, ProjectSettings settings)
-        : base("projects", settings.SnapshotEvery, settings.Clock)
+        : base(settings.PersistenceId, settings.SnapshotEvery, settings.Clock)
     {
         _factory = factory;
         _settings = settings;

@@ -4,6 +4,7 @@ using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
+using DarkFactory.Host.Cluster;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Host.Dashboard;
 using DarkFactory.Messages;
@@ -44,6 +45,10 @@ public static partial class ApiEndpoints
         api.MapGet("/health", () => Json(new { status = "ok" }))
             .WithSummary("Liveness probe (no token needed)");
         api.MapGet("/status", Status).WithSummary("The daemon and a summary of its fleet");
+        api.MapGet("/cluster", (ClusterMembership cluster) => cluster.Report() is { } report
+                ? Json(report)
+                : Problem(404, "not a cluster", "this daemon is a single node, not a cluster member (a cluster node is started with df up --node NAME)"))
+            .WithSummary("The cluster as this node sees it: members (node, address, roles, status, agents) and where the singletons run; 404 on a single node");
         api.MapGet("/agents", async (FleetStatusView view, FactoryClient f, CancellationToken ct) =>
             view.Live is { } snapshot
                 ? Results.Bytes(snapshot.Json, JsonContentType)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using DarkFactory.Host.Api;
+using DarkFactory.Host.Cluster;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Host.Fleet;
 using DarkFactory.Messages;
@@ -66,6 +67,7 @@ public static partial class CliApp
         root.Subcommands.Add(RouterCommands.Providers(Data));
         root.Subcommands.Add(ProviderCommands.Provider(Data));
         root.Subcommands.Add(ControlCommands.Wait(Data));
+        root.Subcommands.Add(ClusterCommands.Nodes(Data));
         root.Subcommands.Add(OpsCommands.Doctor(Data));
         root.Subcommands.Add(OpsCommands.BackupCommand(Data));
         root.Subcommands.Add(OpsCommands.RestoreCommand(DataDir));
@@ -102,12 +104,26 @@ public static partial class CliApp
             }
         });
         var allowEmptyStore = new Option<bool>("--allow-empty-store") { Description = "Start a new, empty history although the data directory held a store that is now missing or empty (refused otherwise)" };
-        var command = new Command("up", "Run the daemon in the foreground on a fleet file.\nExample: ./df up --fleet fleet.yaml --data-dir /var/lib/darkfactory")
+        var node = new Option<string?>("--node") { Description = "Join an Akka.NET cluster as this node (a cluster.nodes name; PostgreSQL required). Without it: a single node, cluster: and node: ignored" };
+        var clusterPort = new Option<int?>("--cluster-port") { Description = $"Cluster (Akka.Remote) port of this node (default {ClusterNodeOptions.DefaultPort}; with --node)" };
+        var clusterHost = new Option<string?>("--cluster-host") { Description = $"Address the cluster port binds and other nodes reach (default {ClusterNodeOptions.Loopback}; with --node)" };
+        var seeds = new Option<string[]>("--seed") { Description = "A seed node as HOST:PORT (repeatable; with --node; also cluster.seeds; none: this node starts the cluster)", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("up", "Run the daemon in the foreground on a fleet file.\nExample: ./df up --fleet fleet.yaml --data-dir /var/lib/darkfactory\nCluster: ./df up --node n2 --cluster-port 4054 --seed 127.0.0.1:4053 --postgres \"Host=...\"")
         {
-            fleet, listen, postgres, allowRemote, logFormat, logDays, allowEmptyStore,
+            fleet, listen, postgres, allowRemote, logFormat, logDays, allowEmptyStore, node, clusterPort, clusterHost, seeds,
         };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(node) is null && (r.GetValue(clusterPort) is not null || r.GetValue(clusterHost) is not null || r.GetValue(seeds) is { Length: > 0 }))
+            {
+                r.AddError("--cluster-port, --cluster-host and --seed need --node NAME (the cluster node this daemon is)");
+            }
+        });
         command.SetAction(parse => DaemonHost.RunAsync(new DaemonOptions(
-            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote), parse.GetValue(logFormat)!, parse.GetValue(logDays), parse.GetValue(allowEmptyStore))));
+            Path.GetFullPath(parse.GetValue(fleet)!), Data(parse), parse.GetValue(listen)!, parse.GetValue(postgres), parse.GetValue(allowRemote), parse.GetValue(logFormat)!, parse.GetValue(logDays), parse.GetValue(allowEmptyStore),
+            parse.GetValue(node) is { } name
+                ? new ClusterNodeOptions(name, parse.GetValue(clusterPort) ?? ClusterNodeOptions.DefaultPort, parse.GetValue(seeds) ?? [], parse.GetValue(clusterHost) ?? ClusterNodeOptions.Loopback)
+                : null)));
         return command;
     }
 

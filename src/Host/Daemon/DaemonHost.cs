@@ -9,6 +9,7 @@ using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Host.Api;
+using DarkFactory.Host.Cluster;
 using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -21,7 +22,8 @@ namespace DarkFactory.Host.Daemon;
 /// <param name="LogFormat">text (one line per entry) or json (one JSON object per line).</param>
 /// <param name="LogDays">Days of daemon log files kept in DIR/logs when journald does not take the log (0: no file).</param>
 /// <param name="AllowEmptyStore">Start even though the directory held a store and it is now missing or empty (a new history).</param>
-public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote, string LogFormat = "text", int LogDays = DaemonLogFile.DefaultRetentionDays, bool AllowEmptyStore = false);
+/// <param name="Cluster">Set with <c>--node</c>: this daemon joins an Akka.NET cluster (PostgreSQL required); null: a single node.</param>
+public sealed record DaemonOptions(string FleetPath, DataDirectory Data, string Listen, string? Postgres, bool AllowRemote, string LogFormat = "text", int LogDays = DaemonLogFile.DefaultRetentionDays, bool AllowEmptyStore = false, ClusterNodeOptions? Cluster = null);
 
 /// <summary>
 /// The composition root of the daemon: validates the fleet, takes the data directory, sweeps agent
@@ -72,6 +74,13 @@ public static class DaemonHost
             // a directory written by a newer release is refused, not misread; a broken or emptied store is refused
             // (one line: the file and what to do); else it is stamped with this release
             persistence = PersistenceSetup.Choose(options.Postgres, data);
+            if (options.Cluster?.Refusal(persistence) is { } clusterRefusal)
+            {
+                Console.Error.WriteLine("df: " + clusterRefusal);
+                dirLock.Dispose();
+                return 2;
+            }
+
             var refusal = Ops.DataStamp.Refusal(data.Path) ?? (persistence.IsSqlite ? StoreGuard.Refusal(data, options.AllowEmptyStore) : null);
             if (refusal is not null)
             {
@@ -167,6 +176,14 @@ public static class DaemonHost
                 TaskScheduler.Default);
         });
 
+        if (options.Cluster is { } clusterNode)
+        {
+            log.LogInformation(
+                "Cluster node {Node} on {Host}:{Port} (roles {Roles}; seeds {Seeds}); it runs the agents pinned to it by name, {Unplaced} wait for the placement coordinator",
+                clusterNode.Node, clusterNode.Host, clusterNode.Port, string.Join(",", clusterNode.Roles(fleet)), string.Join(",", clusterNode.SeedAddresses(fleet)),
+                NodePlacement.Unplaced(fleet) is { Count: > 0 } unplaced ? string.Join(",", unplaced) : "none");
+        }
+
         var applied = await reloader.ReloadAsync(fleet);
         log.LogInformation(
             "Fleet of {Count} agents applied: {Started} started",
@@ -245,7 +262,7 @@ public static class DaemonHost
         var environment = LayerServices.CurrentEnvironment();
         var runApi = RunApi.FromOperatorToken(token);
         var node = new LayerServices(
-            new DaemonContext(data.DaemonId, data.Path) { TempRoot = RunDirectories.Root(data.DaemonId, environment), Api = runApi, Cgroups = cgroups, Sandbox = sandbox, Hidden = Hidden(environment, data) },
+            new DaemonContext(data.DaemonId, data.Path) { PersistenceScope = options.Cluster is { } c ? "@" + c.Node : "", TempRoot = RunDirectories.Root(data.DaemonId, environment), Api = runApi, Cgroups = cgroups, Sandbox = sandbox, Hidden = Hidden(environment, data) },
             logs,
             ActorRefs.Nobody, // the fleet's composition fills in its sweeper, history and router
             ActorRefs.Nobody,
@@ -263,7 +280,18 @@ public static class DaemonHost
 
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
         builder.Services.AddSingleton(persistence);
-        builder.Services.AddSingleton<Readiness>();
+        IServiceProvider? services = null; // the built app's, read by the membership only once the daemon runs
+        var membership = new ClusterMembership(options.Cluster, () => services!.GetRequiredService<ActorSystem>());
+        builder.Services.AddSingleton(membership);
+        builder.Services.AddSingleton(sp => new Readiness(
+            sp.GetRequiredService<IRequiredActor<FactoryActor>>(),
+            sp.GetRequiredService<DataDirectory>(),
+            sp.GetRequiredService<PersistenceSetup>(),
+            sp.GetRequiredService<FleetTelemetry>(),
+            sp.GetRequiredService<ILogger<Readiness>>())
+        {
+            ClusterCheck = membership.Check,
+        });
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Readiness>());
         builder.Services.AddSingleton<SystemdNotify>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SystemdNotify>());
@@ -279,9 +307,10 @@ public static class DaemonHost
         builder.AddDarkFactoryObservability(telemetry);
         builder.Services.AddSingleton(sp => DarkFactoryOptions.Create(sp.GetRequiredService<ActorSystem>().Settings.Config));
         builder.Services.AddSingleton<FactoryClient>();
-        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<FactoryClient>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>()));
-        builder.Services.AddAkka("dark-factory", (akka, _) => akka
+        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<FactoryClient>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>(), membership.Place));
+        builder.Services.AddAkka(options.Cluster is null ? "dark-factory" : ClusterNodeOptions.SystemName(fleet), (akka, _) => akka
             .WithDarkFactoryPersistence(persistence)
+            .WithDarkFactoryCluster(options.Cluster, fleet)
             .WithDarkFactorySettings(Environment.GetEnvironmentVariable("DF_HOCON"))
             .WithDarkFactoryGateway(node)
             .WithDarkFactoryFleet(node)
@@ -290,6 +319,7 @@ public static class DaemonHost
             .WithDarkFactoryControl(statusView, telemetry));
 
         var app = builder.Build();
+        services = app.Services;
         app.MapDarkFactoryApi();
         app.MapDarkFactoryObservability();
         return app;

@@ -5,6 +5,8 @@ using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
+using DarkFactory.Host.Cluster;
+using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Daemon;
 
@@ -17,6 +19,7 @@ namespace DarkFactory.Host.Daemon;
 /// <remarks>
 /// <list type="table">
 /// <item><term>WithDarkFactoryPersistence</term><description>the journal and snapshot store (SQLite file or PostgreSQL)</description></item>
+/// <item><term>WithDarkFactoryCluster</term><description>cluster mode only (<c>df up --node</c>): provider, remoting, seeds, roles, split-brain resolver</description></item>
 /// <item><term>WithDarkFactorySettings</term><description>hocon/darkfactory.conf under the operator's own file; loggers through Microsoft.Extensions.Logging</description></item>
 /// <item><term>WithDarkFactoryGateway</term><description>/user/factory, the port every part reaches the others through (first)</description></item>
 /// <item><term>WithDarkFactoryFleet</term><description>sweeper, history, fleet with its layers (the worker plane)</description></item>
@@ -37,6 +40,21 @@ public static class DarkFactoryHosting
         }
 
         akka.AddHocon(LoadHocon("persistence.conf"), HoconAddMode.Append);
+        return akka;
+    }
+
+    /// <summary>
+    /// Cluster mode (<c>df up --node</c>): the cluster provider, Akka.Remote, seeds, roles and the split-brain resolver
+    /// (<see cref="ClusterNodeOptions.Hocon"/>); nothing for a single node. Call it before <see cref="WithDarkFactorySettings"/>,
+    /// so that an operator's <c>DF_HOCON</c> goes over it.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithDarkFactoryCluster(this AkkaConfigurationBuilder akka, ClusterNodeOptions? node, FleetSpec fleet)
+    {
+        if (node is not null)
+        {
+            akka.AddHocon(ConfigurationFactory.ParseString(node.Hocon(fleet)), HoconAddMode.Prepend);
+        }
+
         return akka;
     }
 

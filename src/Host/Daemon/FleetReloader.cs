@@ -19,12 +19,15 @@ public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnly
 /// safety agent unless asked for (<see cref="ReloadGuard"/>; SIGHUP never asks). Reloads are serialized. An applied fleet is in
 /// the API's status view when the reload returns (agents added or removed show at once).
 /// </summary>
-public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log)
+/// <param name="place">The part of a fleet this node runs (a cluster node: its own agents; default: all of it).</param>
+public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log, Func<FleetSpec, FleetSpec>? place = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FleetSpec? _running;
 
     public string FleetPath { get; } = fleetPath;
+
+    private FleetSpec Place(FleetSpec fleet) => place is null ? fleet : place(fleet);
 
     /// <param name="alreadyLoaded">The fleet read at start (applied as it is).</param>
     /// <param name="allowEmpty">Apply even a fleet that stops every agent or every safety agent.</param>
@@ -34,7 +37,7 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
         try
         {
             var diagnostics = new List<FleetDiagnostic>();
-            var fleet = alreadyLoaded;
+            var fleet = alreadyLoaded is null ? null : Place(alreadyLoaded);
             if (fleet is null)
             {
                 var load = FleetLoader.LoadFile(FleetPath);
@@ -57,7 +60,7 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
                     return new ReloadResult(false, null, diagnostics);
                 }
 
-                fleet = load.Fleet!;
+                fleet = Place(load.Fleet!);
                 if (ReloadGuard.Check(_running, fleet, allowEmpty) is { } refusal)
                 {
                     log.LogError("Fleet file {Path} refused: {Reason}; the running fleet is unchanged", FleetPath, refusal.Reason);

@@ -10,7 +10,7 @@ using Npgsql;
 
 namespace DarkFactory.Host.Daemon;
 
-/// <summary>One readiness check: its name (<c>actors</c>, <c>journal</c>, <c>disk</c>, <c>logs</c>), whether it passed and why.</summary>
+/// <summary>One readiness check: its name (<c>actors</c>, <c>journal</c>, <c>disk</c>, <c>logs</c>, and <c>cluster</c> on a cluster node), whether it passed and why.</summary>
 public sealed record ReadinessCheck(string Name, bool Ok, string Detail);
 
 /// <summary>The daemon's readiness: every check; ready when all passed. <see cref="Reason"/> names the first that failed.</summary>
@@ -47,6 +47,9 @@ public sealed partial class Readiness(
     /// <summary>The latest report (null before the first check).</summary>
     public ReadinessReport? Last => Volatile.Read(ref _last);
 
+    /// <summary>In a cluster, whether this node is an Up member (<see cref="Cluster.ClusterMembership.Check"/>); null: no such check (a single node).</summary>
+    public Func<ReadinessCheck?> ClusterCheck { get; init; } = () => null;
+
     /// <summary>The least free space the data directory needs to be ready.</summary>
     public long MinFreeBytes { get; init; } = Ops.Doctor.MinFreeBytes;
 
@@ -72,7 +75,13 @@ public sealed partial class Readiness(
 
             var actors = Bounded(ActorTreeAsync(ProbeTimeout, ct), "actors", "the actor tree did not answer", ct);
             var journal = Bounded(store.IsSqlite ? Task.Run(() => SqliteJournal(store.ConnectionString), ct) : PostgresJournalAsync(store.ConnectionString, ct), "journal", "the store did not take a write", ct);
-            var report = new ReadinessReport([await actors, await journal, Disk(data.Path, MinFreeBytes), Logs(telemetry.LogWrites)], DateTimeOffset.UtcNow);
+            List<ReadinessCheck> checks = [await actors, await journal, Disk(data.Path, MinFreeBytes), Logs(telemetry.LogWrites)];
+            if (ClusterCheck() is { } cluster)
+            {
+                checks.Add(cluster);
+            }
+
+            var report = new ReadinessReport(checks, DateTimeOffset.UtcNow);
             Publish(report);
             return report;
         }

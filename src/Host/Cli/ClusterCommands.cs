@@ -1,0 +1,38 @@
+using System.CommandLine;
+using System.Text.Json;
+using DarkFactory.Host.Daemon;
+using static DarkFactory.Host.Cli.CliApp;
+
+namespace DarkFactory.Host.Cli;
+
+/// <summary><c>df nodes</c>: the cluster's members as the daemon's node sees them (any node answers for the whole cluster).</summary>
+public static class ClusterCommands
+{
+    public static Command Nodes(Func<ParseResult, DataDirectory> data)
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {...}}" };
+        var command = new Command("nodes", "The cluster's members: node, address, roles, status (up, joining, leaving, unreachable, ...) and the agents on each; where the singletons run.\nExample: ./df nodes --json") { json };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = DaemonClient.Connect(data(parse));
+            var cluster = await client.GetJson("/api/cluster", ct);
+            if (parse.GetValue(json))
+            {
+                Print(cluster);
+                return 0;
+            }
+
+            Table.Write(Console.Out, ["NODE", "ADDRESS", "ROLES", "STATUS", "AGENTS"], cluster.GetProperty("members").EnumerateArray().Select(m => (IReadOnlyList<string>)
+            [
+                Str(m, "node"), Str(m, "address"), Joined(m, "roles"), Str(m, "status"), Joined(m, "agents") is { Length: > 0 } agents ? agents : "-",
+            ]));
+            var singletons = cluster.GetProperty("singletons").EnumerateObject().Select(p => $"{p.Name} on {p.Value.GetString()}").ToList();
+            Console.WriteLine(singletons.Count == 0 ? "singletons: none yet" : "singletons: " + string.Join(", ", singletons));
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Joined(JsonElement e, string property) =>
+        string.Join(",", e.GetProperty(property).EnumerateArray().Select(x => x.GetString()));
+}

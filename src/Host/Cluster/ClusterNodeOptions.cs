@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Host.Fleet;
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Host.Cluster;
+
+/// <summary>
+/// <c>df up --node NAME --cluster-port PORT --seed HOST:PORT</c>: this daemon as a member of an Akka.NET cluster
+/// over Akka.Remote (bound to <see cref="Host"/>, loopback by default). Without <c>--node</c> there is none of it.
+/// </summary>
+/// <param name="Node">The node's name (a <c>cluster.nodes</c> name; one not listed joins with every role).</param>
+/// <param name="Port">The Akka.Remote port.</param>
+/// <param name="Seeds">Seed nodes as HOST:PORT, before the fleet's <c>cluster.seeds</c>; none at all: this node seeds itself.</param>
+/// <param name="Host">The address Akka.Remote binds and others reach this node at.</param>
+public sealed record ClusterNodeOptions(string Node, int Port, IReadOnlyList<string> Seeds, string Host = ClusterNodeOptions.Loopback)
+{
+    public const string Loopback = "127.0.0.1";
+    public const int DefaultPort = 4053;
+
+    /// <summary>The role every node carries with its own name, so that members are known by node name.</summary>
+    public const string NodeRolePrefix = "node:";
+
+    /// <summary>Why this node cannot start (null: it can). A cluster shares one journal: PostgreSQL, never a node's SQLite file.</summary>
+    public string? Refusal(PersistenceSetup store)
+    {
+        if (!FleetReader.AgentName().IsMatch(Node))
+        {
+            return $"--node '{Node}' is not a node name (1-63 lowercase letters, digits and '-', starting with a letter or digit)";
+        }
+
+        if (Port is < 1 or > 65535)
+        {
+            return $"--cluster-port {Port} is not a port (1-65535)";
+        }
+
+        if (Seeds.FirstOrDefault(s => !FleetReader.TryParseHostPort(s, out _, out _)) is { } bad)
+        {
+            return $"--seed '{bad}' is not HOST:PORT (for example 127.0.0.1:{DefaultPort})";
+        }
+
+        if (store.IsSqlite || store.IsInMemory)
+        {
+            return "cluster mode (--node) needs PostgreSQL, one store for every node: pass --postgres CONNECTION-STRING (or set DF_POSTGRES); a node's SQLite file cannot be shared";
+        }
+
+        return null;
+    }
+
+    /// <summary>The ActorSystem name: <c>cluster.name</c>, the same on every node.</summary>
+    public static string SystemName(FleetSpec fleet) => (fleet.Cluster ?? new ClusterSpec()).Name;
+
+    /// <summary>The node's roles: its <c>cluster.nodes</c> roles (every role when not listed) and <c>node:NAME</c>.</summary>
+    public IReadOnlyList<string> Roles(FleetSpec fleet) => [.. (fleet.Cluster ?? new ClusterSpec()).RolesOf(Node), NodeRolePrefix + Node];
+
+    /// <summary>Seed addresses: <c>--seed</c>, then <c>cluster.seeds</c>; with none, this node itself (the first node of a cluster).</summary>
+    public IReadOnlyList<string> SeedAddresses(FleetSpec fleet)
+    {
+        var seeds = Seeds.Concat(fleet.Cluster?.Seeds ?? []).Distinct(StringComparer.Ordinal).ToList();
+        if (seeds.Count == 0)
+        {
+            seeds.Add(Address(Host, Port));
+        }
+
+        var system = SystemName(fleet);
+        return [.. seeds.Select(s =>
+        {
+            _ = FleetReader.TryParseHostPort(s, out var host, out var port);
+            return $"akka.tcp://{system}@{Address(host, port)}";
+        })];
+    }
+
+    /// <summary>
+    /// The HOCON of cluster mode: the cluster provider, Akka.Remote on <see cref="Host"/>:<see cref="Port"/>, seeds, roles
+    /// and the split-brain resolver (keep-oldest with down-if-alone for two listed nodes or when declared, else
+    /// keep-majority). An operator's <c>DF_HOCON</c> goes over it (e.g. a shorter <c>stable-after</c> in tests).
+    /// </summary>
+    public string Hocon(FleetSpec fleet)
+    {
+        var strategy = (fleet.Cluster ?? new ClusterSpec()).EffectiveSplitBrain == SplitBrainStrategy.KeepOldest ? "keep-oldest" : "keep-majority";
+        var b = new StringBuilder();
+        b.AppendLine("akka.actor.provider = cluster");
+        b.AppendLine(CultureInfo.InvariantCulture, $"akka.remote.dot-netty.tcp {{ hostname = {Quote(Host)}, port = {Port} }}");
+        b.AppendLine(CultureInfo.InvariantCulture, $"akka.cluster.seed-nodes = [{string.Join(", ", SeedAddresses(fleet).Select(Quote))}]");
+        b.AppendLine(CultureInfo.InvariantCulture, $"akka.cluster.roles = [{string.Join(", ", Roles(fleet).Select(Quote))}]");
+        b.AppendLine("akka.cluster.downing-provider-class = \"Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster\"");
+        b.AppendLine(CultureInfo.InvariantCulture, $"akka.cluster.split-brain-resolver.active-strategy = {strategy}");
+        b.AppendLine("akka.cluster.split-brain-resolver.keep-oldest.down-if-alone = on");
+        b.AppendLine("akka.cluster.run-coordinated-shutdown-when-down = on");
+        return b.ToString();
+    }
+
+    private static string Address(string host, int port) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
+
+    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,86 @@
+using Akka.Configuration;
+using DarkFactory.Host.Cluster;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Messages.Fleet;
+using Xunit;
+
+namespace DarkFactory.Host.Tests.Cluster;
+
+/// <summary><c>df up --node</c>: what a node refuses to start with, and the HOCON it forms the cluster with.</summary>
+public sealed class ClusterNodeOptionsTests
+{
+    private static readonly PersistenceSetup Postgres = new("PostgreSQL.15", "Host=127.0.0.1;Database=df");
+
+    private static FleetSpec Fleet(params ClusterNodeSpec[] nodes) => new() { Cluster = new ClusterSpec { Nodes = nodes } };
+
+    [Fact]
+    public void Cluster_mode_on_sqlite_is_refused_naming_the_flag()
+    {
+        var sqlite = new PersistenceSetup("SQLite.MS", "Data Source=/tmp/x.db");
+        var refusal = new ClusterNodeOptions("n1", 4053, []).Refusal(sqlite);
+
+        Assert.Equal("cluster mode (--node) needs PostgreSQL, one store for every node: pass --postgres CONNECTION-STRING (or set DF_POSTGRES); a node's SQLite file cannot be shared", refusal);
+        Assert.NotNull(new ClusterNodeOptions("n1", 4053, []).Refusal(PersistenceSetup.InMemory));
+        Assert.Null(new ClusterNodeOptions("n1", 4053, ["127.0.0.1:4053"]).Refusal(Postgres));
+    }
+
+    [Theory]
+    [InlineData("N1", 4053, "127.0.0.1:4053", "--node 'N1' is not a node name (1-63 lowercase letters, digits and '-', starting with a letter or digit)")]
+    [InlineData("n1", 0, "127.0.0.1:4053", "--cluster-port 0 is not a port (1-65535)")]
+    [InlineData("n1", 70000, "127.0.0.1:4053", "--cluster-port 70000 is not a port (1-65535)")]
+    [InlineData("n1", 4053, "127.0.0.1", "--seed '127.0.0.1' is not HOST:PORT (for example 127.0.0.1:4053)")]
+    public void Bad_options_are_refused_with_the_flag_named(string node, int port, string seed, string message) =>
+        Assert.Equal(message, new ClusterNodeOptions(node, port, [seed]).Refusal(Postgres));
+
+    [Fact]
+    public void Hocon_forms_a_cluster_on_loopback_with_seeds_roles_and_keep_majority()
+    {
+        var fleet = new FleetSpec
+        {
+            Cluster = new ClusterSpec
+            {
+                Name = "factory",
+                Seeds = ["10.0.0.9:4060"],
+                Nodes = [new ClusterNodeSpec { Name = "n1", Roles = ["control"] }, new ClusterNodeSpec { Name = "n2", Roles = ["agents"] }, new ClusterNodeSpec { Name = "n3" }],
+            },
+        };
+        var config = ConfigurationFactory.ParseString(new ClusterNodeOptions("n2", 4054, ["127.0.0.1:4053"]).Hocon(fleet));
+
+        Assert.Equal("cluster", config.GetString("akka.actor.provider"));
+        Assert.Equal("127.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Equal(4054, config.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Equal(["akka.tcp://factory@127.0.0.1:4053", "akka.tcp://factory@10.0.0.9:4060"], config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal(["agents", "node:n2"], config.GetStringList("akka.cluster.roles"));
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Contains("SplitBrainResolverProvider", config.GetString("akka.cluster.downing-provider-class"), StringComparison.Ordinal);
+        Assert.True(config.GetBoolean("akka.cluster.run-coordinated-shutdown-when-down"));
+    }
+
+    [Fact]
+    public void Two_listed_nodes_run_keep_oldest_with_down_if_alone()
+    {
+        var config = ConfigurationFactory.ParseString(new ClusterNodeOptions("n1", 4053, []).Hocon(Fleet(new ClusterNodeSpec { Name = "n1" }, new ClusterNodeSpec { Name = "n2" })));
+
+        Assert.Equal("keep-oldest", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.True(config.GetBoolean("akka.cluster.split-brain-resolver.keep-oldest.down-if-alone"));
+    }
+
+    [Fact]
+    public void A_node_without_seeds_seeds_itself_and_an_unlisted_node_has_every_role()
+    {
+        var options = new ClusterNodeOptions("n9", 4070, []);
+        var fleet = Fleet(new ClusterNodeSpec { Name = "n1", Roles = ["gpu"] });
+
+        Assert.Equal(["akka.tcp://dark-factory@127.0.0.1:4070"], options.SeedAddresses(fleet));
+        Assert.Equal(["control", "agents", "gpu", "node:n9"], options.Roles(fleet));
+        Assert.Equal(["control", "agents", "node:n9"], options.Roles(new FleetSpec()));
+    }
+
+    [Fact]
+    public void An_ipv6_host_is_written_in_brackets()
+    {
+        var options = new ClusterNodeOptions("n1", 4053, ["[::1]:4053"], "::1");
+
+        Assert.Equal(["akka.tcp://dark-factory@[::1]:4053"], options.SeedAddresses(new FleetSpec()));
+    }
+}
