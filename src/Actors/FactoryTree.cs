@@ -7,6 +7,7 @@ using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
+using DarkFactory.Actors.Routing.Admission;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 
@@ -57,6 +58,12 @@ public static class FactoryTree
         {
             // the node's copy of the router's board, which its layers route against (the router may live on another node)
             RouteBoardSubscriber.Start(parent, node.Routes);
+        }
+
+        if (node.Gate is not null)
+        {
+            // the node's admission gate: token usage for tokens_per_minute, wake-ups when a minute slides
+            Register<RunGateKeeper>(registry, parent.ActorOf(RunGateKeeper.Props(node.Gate, node.Clock), "run-gate"));
         }
 
         // a layer tells the router each run's route through the gateway (in a cluster the router lives on another node)

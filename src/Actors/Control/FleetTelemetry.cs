@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using DarkFactory.Actors.Routing.Admission;
 
 namespace DarkFactory.Actors.Control;
 
@@ -43,6 +44,11 @@ public sealed class FleetTelemetry : IDisposable
         _meter.CreateObservableGauge("df_event_queued_bytes", () => Events.QueuedBytes, unit: "By", description: "Bytes of events queued for live clients, all clients together (each is bounded by darkfactory.event-client-buffer)");
         _meter.CreateObservableCounter("df_event_dropped", () => Events.DroppedEvents, description: "Events dropped for live clients that read too slowly (each told with a lagged event)");
         _meter.CreateObservableGauge("df_log_write_failing", () => LogWrites.FailingCount, description: "Agent logs whose writes the file system refuses now (full, read-only); their output is still captured and streamed");
+        _meter.CreateObservableGauge("df_provider_in_flight", () => ObserveProviders(p => p.InFlight), description: "Runs on each provider now (against its limits.max_concurrent)");
+        _meter.CreateObservableGauge("df_provider_queued", () => ObserveProviders(p => p.Queued), description: "Runs waiting in the admission queue for each provider (a declared limit holds them)");
+        _meter.CreateObservableCounter("df_provider_throttled", ObserveThrottled, description: "Runs held back before the provider answered 429, per provider and limit (max_concurrent, requests_per_minute, tokens_per_minute, max_concurrent_runs)");
+        _meter.CreateObservableGauge("df_runs_in_flight", () => Gate.Report().InFlight, description: "Runs counted against limits.max_concurrent_runs now (safety agents' runs are exempt)");
+        _meter.CreateObservableGauge("df_runs_queued", () => Gate.Report().Queued, description: "Runs waiting in the admission queue (any declared limit)");
         _meter.CreateObservableCounter("df_log_dropped_bytes", () => LogWrites.DroppedBytes, unit: "By", description: "Bytes of agent output that could not be written to agent logs");
     }
 
@@ -65,6 +71,9 @@ public sealed class FleetTelemetry : IDisposable
 
     /// <summary>The live clients' queues (the event stream's endpoint counts its clients here).</summary>
     public EventQueues Events { get; } = new();
+
+    /// <summary>The node's admission gate (declared limits; its queue): the daemon's layers admit their runs here.</summary>
+    public RunGate Gate { get; } = new(TimeProvider.System);
 
     /// <summary>Agent log writes the file system refused (the daemon's <see cref="Output.LogSinks"/> report here).</summary>
     public Output.LogWriteFaults LogWrites { get; } = new();
@@ -100,6 +109,15 @@ public sealed class FleetTelemetry : IDisposable
 
     private IEnumerable<Measurement<int>> ObserveReadiness() =>
         Volatile.Read(ref _readiness).Select(p => new Measurement<int>(p.Value ? 1 : 0, new KeyValuePair<string, object?>("check", p.Key)));
+
+    private IEnumerable<Measurement<int>> ObserveProviders(Func<ProviderAdmission, int> value) =>
+        Gate.Report().Providers.Select(p => new Measurement<int>(value(p), new KeyValuePair<string, object?>("provider", p.Provider)));
+
+    private IEnumerable<Measurement<long>> ObserveThrottled() =>
+        Gate.Report().Providers.SelectMany(p => p.Throttled.Select(t => new Measurement<long>(
+            t.Value,
+            new KeyValuePair<string, object?>("provider", p.Provider),
+            new KeyValuePair<string, object?>("limit", t.Key))));
 
     private IEnumerable<Measurement<double>> ObserveDrift() =>
         Volatile.Read(ref _drift).Select(p => new Measurement<double>(p.Value, new KeyValuePair<string, object?>("agent", p.Key)));

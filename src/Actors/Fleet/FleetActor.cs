@@ -75,6 +75,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
     private void OnApply(ApplyFleet apply)
     {
         _fleet = apply.Fleet;
+        _services.Gate?.Configure(_fleet); // the limits first: the layers' starts of this revision are admitted against them
         _revision++;
         _pending[_revision] = new PendingApply(Sender, _layers.Count);
         foreach (var (name, layer) in _layers)

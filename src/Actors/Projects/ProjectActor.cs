@@ -53,6 +53,7 @@ public sealed class ProjectActor : PersistentActorBase
     private CancellationTokenSource? _work;
     private int _startAttempts;
     private PendingRun? _pending; // a start asked of the fleet, or waiting for a route (waiting_for_credits)
+    private bool _queuedStart; // _pending waits in the fleet's admission queue
     private string? _stopping; // why the project stopped its own run (pause, timeout): its end is an interruption
     private (IActorRef To, ProjectCommandOutcome Outcome, string Message)? _reply; // a start or resume waiting for its slot
 
@@ -414,6 +415,7 @@ public sealed class ProjectActor : PersistentActorBase
         var taskId = task?.Id ?? (purpose == ProjectRunPurpose.Plan ? "plan" : "audit");
         var run = new PendingRun(purpose, persona.Name, persona.Agent ?? string.Empty, taskId, task, attempt, handoff);
         _pending = run;
+        _queuedStart = false;
         var generation = ++_generation;
         var factory = _factory;
         var timeout = _settings.AskTimeout;
@@ -453,7 +455,7 @@ public sealed class ProjectActor : PersistentActorBase
     {
         if (a.Generation != _generation || _pending is null || _state is not { } s || !WantsToRun)
         {
-            if (a.Result is { Outcome: CommandOutcome.Started or CommandOutcome.WaitingForProvider })
+            if (a.Result is { Outcome: CommandOutcome.Started or CommandOutcome.WaitingForProvider or CommandOutcome.Queued })
             {
                 _factory.Tell(new StopAgent(AgentInstance.Of(a.Run.Agent, _id))); // a start nobody waits for (paused meanwhile)
             }
@@ -473,6 +475,11 @@ public sealed class ProjectActor : PersistentActorBase
         {
             case CommandOutcome.Started or CommandOutcome.AlreadyRunning when result.RunId is { } runId:
                 RunStarted(a.Run, runId);
+                return;
+            case CommandOutcome.Queued:
+                _pending = a.Run; // a declared limit holds it; the layer starts it when a place frees (its Started event says so)
+                _queuedStart = true;
+                _log.Info("Project {0}: the run of {1} is queued: {2}", _id, a.Run.Agent, result.Message);
                 return;
             case CommandOutcome.WaitingForProvider:
                 _pending = a.Run;
@@ -513,6 +520,7 @@ public sealed class ProjectActor : PersistentActorBase
             () =>
             {
                 _pending = null;
+                _queuedStart = false;
                 _startAttempts = 0;
                 CheckRunEnded();
             });
@@ -528,7 +536,7 @@ public sealed class ProjectActor : PersistentActorBase
         if (e.Kind == LifecycleKind.Started)
         {
             // waiting for credits: the layer started the run itself when the router found a route
-            if (_pending is { } p && _state?.Status == ProjectStatus.WaitingForCredits && e.TaskId == p.TaskId)
+            if (_pending is { } p && (_state?.Status == ProjectStatus.WaitingForCredits || _queuedStart) && e.TaskId == p.TaskId)
             {
                 RunStarted(p, e.RunId);
             }

@@ -77,7 +77,10 @@ public sealed class AgentSlot(AgentSpec spec)
         new(declared with { Name = name, Restart = RestartType.Temporary, Autostart = false }) { Instance = true };
 
     /// <summary>An instance whose run is over and that waits for nothing (no restart, no provider) is forgotten.</summary>
-    public bool Finished => Instance && Child is null && State != AgentState.Backoff;
+    public bool Finished => Instance && Child is null && !Waiting;
+
+    /// <summary>Waits for its next run: a restart's backoff, a provider, or a place in the admission queue.</summary>
+    public bool Waiting => State is AgentState.Backoff or AgentState.Queued;
 
     public AgentState State { get; private set; } = AgentState.Stopped;
 
@@ -224,6 +227,15 @@ public sealed class AgentSlot(AgentSpec spec)
         _next = next with { Hint = null };
         State = AgentState.Backoff;
         Reason = reason;
+        NextRestartAt = null;
+    }
+
+    /// <summary>A declared limit holds the next run back: it waits in the admission queue until the gate opens.</summary>
+    public void Queue(string reason, RunRequest next)
+    {
+        _next = next with { Hint = null };
+        State = AgentState.Queued;
+        Reason = "queued: " + reason;
         NextRestartAt = null;
     }
 
@@ -401,7 +413,7 @@ public sealed class AgentSlot(AgentSpec spec)
     /// <summary>A stop for an agent without a run: one waiting for a restart or a provider stays stopped; true when it was waiting.</summary>
     public bool StopWaiting(string reason)
     {
-        if (State != AgentState.Backoff)
+        if (!Waiting)
         {
             return false;
         }

@@ -31,6 +31,13 @@ public sealed record LayerServices(
     /// <summary>The router's published policy and provider board: each AI-agent run is routed against it when it starts; null = no routing.</summary>
     public RouteBoard? Routes { get; init; }
 
+    /// <summary>
+    /// The node's admission gate: each run is admitted against the declared limits (<c>limits.max_concurrent_runs</c>,
+    /// providers' <c>max_concurrent</c>, <c>requests_per_minute</c>, <c>tokens_per_minute</c>) before it starts, or
+    /// waits in its queue; null = no limits enforced.
+    /// </summary>
+    public Routing.Admission.RunGate? Gate { get; init; }
+
     /// <summary>The router (told each run's <see cref="Messages.Providers.RouteChosen"/> and the agents that wait for a route).</summary>
     public IActorRef? Router { get; init; }
 

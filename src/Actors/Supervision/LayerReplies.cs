@@ -21,6 +21,7 @@ public static class LayerReplies
     public static CommandResult AfterStart(AgentSlot slot, bool waitingIsOk) => slot switch
     {
         { Running: true } => CommandResult.Done(CommandOutcome.Started, $"agent '{slot.Name}' started", slot.RunId),
+        { State: AgentState.Queued } => CommandResult.Done(CommandOutcome.Queued, $"agent '{slot.Name}' is {slot.Reason}; it starts when a place frees (df providers shows the queue)"),
         { State: AgentState.Backoff } when waitingIsOk =>
             CommandResult.Done(CommandOutcome.WaitingForProvider, $"agent '{slot.Name}' waits for a provider ({slot.Reason}); it starts when one returns"),
         { State: AgentState.Backoff } => CommandResult.Refused(CommandOutcome.WaitingForProvider, $"agent '{slot.Name}' cannot run: {slot.Reason}"),

@@ -61,6 +61,7 @@ public sealed partial class LayerSupervisor
 
         if (slot.StopWaiting(stopped))
         {
+            _services.Gate?.Cancel(slot.Name);
             Record(slot, LifecycleKind.Stopped, detail: slot.Reason, by: cmd.By);
         }
 
@@ -133,7 +134,11 @@ public sealed partial class LayerSupervisor
         foreach (var slot in _order.ToList())
         {
             Timers.Cancel(RestartKey(slot));
-            slot.StopWaiting("daemon shutting down");
+            if (slot.StopWaiting("daemon shutting down"))
+            {
+                _services.Gate?.Cancel(slot.Name);
+            }
+
             Stop(slot, "daemon shutting down", AfterStop.Stay, overrides: true);
         }
 

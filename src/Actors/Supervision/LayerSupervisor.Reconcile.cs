@@ -78,7 +78,7 @@ public sealed partial class LayerSupervisor
         }
 
         Timers.Cancel(RestartKey(slot));
-        if (Available(slot) && waited is not AgentState.Quarantined && (Autostart(spec) || waited == AgentState.Backoff))
+        if (Available(slot) && waited is not AgentState.Quarantined && (Autostart(spec) || waited is AgentState.Backoff or AgentState.Queued))
         {
             StartRun(slot, slot.Next());
         }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Routing.Admission;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -52,6 +53,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         Receive<StopAgent>(OnStop);
         Receive<RestartAgent>(OnRestart);
         Receive<ResumeAgent>(OnResume);
+        Receive<GateOpened>(OnGateOpened);
         Receive<AgentHint>(OnHint);
         Receive<GetAgents>(_ => Sender.Tell(new AgentsSnapshot(_order.Select(s => s.Status(_layer.Name)).ToList())));
         Receive<DrainLayer>(_ => OnDrain());
@@ -76,7 +78,11 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         }
     }
 
-    protected override void PostStop() => _topics.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        _topics.Unsubscribe(Self);
+        _services.Gate?.Forget(Self); // a stopped (escalated) layer's runs are gone, its queued runs with it
+    }
 
     // No retry limit (the layer keeps its own intensity); no Akka failure log: an agent crash is an
     // expected event, logged once, concisely, when the layer handles the run's end.
@@ -122,6 +128,10 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
                 Record(slot, LifecycleKind.Unavailable, detail: bad.Reason);
                 _log.Warning("Agent [{0}] cannot run: {1}", slot.Name, bad.Reason);
                 break;
+            case LaunchResult.Ready ready when Admit(slot, ready.Run) is { } queued:
+                slot.Queue(queued.Reason, request);
+                _log.Info("Agent [{0}] queued (position {1}): {2}", slot.Name, queued.Position, queued.Reason);
+                break;
             case LaunchResult.Ready ready:
                 var child = Context.ActorOf(_services.RunProps(ready.Run), $"agent-{slot.Name}-{ready.Run.RunId}");
                 Context.WatchWith(child, new ChildTerminated(slot.Name, ready.Run.RunId));
@@ -133,6 +143,22 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
 
                 break;
         }
+    }
+
+    /// <summary>The admission gate's answer for a run about to start: null to start it, else why it waits (safety agents never wait).</summary>
+    private AdmissionDecision.Queued? Admit(AgentSlot slot, AgentRun run) =>
+        _services.Gate?.Admit(slot.Name, run.Provider, _layer.Name == LayerName.Safety, Self) as AdmissionDecision.Queued;
+
+    /// <summary>The gate reserved a place for the agent's queued run: start it, or give the place back when it no longer waits.</summary>
+    private void OnGateOpened(GateOpened opened)
+    {
+        if (Find(opened.Agent) is { Running: false, State: AgentState.Queued } slot && _drainRequester is null)
+        {
+            StartRun(slot, slot.Next());
+            return;
+        }
+
+        _services.Gate?.Cancel(opened.Agent);
     }
 
     /// <summary>Whether the agent's program is there; an agent that became unavailable (or available again) is recorded so.</summary>
@@ -190,6 +216,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
 
     private void Conclude(AgentSlot slot, string? unattributedFailure)
     {
+        _services.Gate?.Release(slot.Name); // its place goes to the next queued run (or to its own restart)
         var now = Now;
         var run = slot.Conclude(now, unattributedFailure);
         switch (run.End)
@@ -299,6 +326,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     private void Remove(AgentSlot slot)
     {
         Timers.Cancel(RestartKey(slot));
+        _services.Gate?.Cancel(slot.Name);
         _slots.Remove(slot.Name);
         _order.Remove(slot);
     }

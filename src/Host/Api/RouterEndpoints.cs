@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Routing.Admission;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
@@ -20,6 +21,15 @@ public static class RouterEndpoints
 {
     private static readonly string[] CostGroupings = ["agent", "provider", "day", "run"];
 
+    /// <summary>The router's view of each provider with the admission gate's counts (in flight, queued, pace).</summary>
+    public static IReadOnlyList<ProviderStatus> WithAdmission(IReadOnlyList<ProviderStatus> providers, AdmissionReport admission)
+    {
+        var gate = admission.Providers.ToDictionary(p => p.Provider, StringComparer.Ordinal);
+        return providers.Select(p => gate.TryGetValue(p.Name, out var g)
+            ? p with { InFlight = g.InFlight, MaxConcurrent = g.MaxConcurrent, Queued = g.Queued, RequestsLastMinute = g.RequestsLastMinute, TokensLastMinute = g.TokensLastMinute }
+            : p).ToList();
+    }
+
     public static void MapRouterEndpoints(this RouteGroupBuilder api)
     {
         api.MapPost("/route", Route)
@@ -27,10 +37,13 @@ public static class RouterEndpoints
             .Produces<RouteDecision>()
             .ProducesProblem(400)
             .ProducesProblem(404);
-        api.MapGet("/providers", async (FactoryClient f, CancellationToken ct) =>
-                Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Providers))
-            .WithSummary("Each provider: state (ok, limited, open, over_budget), reset_at, spend")
+        api.MapGet("/providers", async (FactoryClient f, RunGate gate, CancellationToken ct) =>
+                Json(WithAdmission((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Providers, gate.Report())))
+            .WithSummary("Each provider: state (ok, limited, open, over_budget), reset_at, spend, runs in flight against max_concurrent, queued runs, requests and tokens in the last minute")
             .Produces<List<ProviderStatus>>();
+        api.MapGet("/providers/queue", (RunGate gate) => Json(gate.Report()))
+            .WithSummary("The admission gate: runs in flight against limits.max_concurrent_runs, the queued runs in order with what holds each, and each provider's runs, pace and throttled counts")
+            .Produces<AdmissionReport>();
         api.MapGet("/providers/switches", async (FactoryClient f, CancellationToken ct) =>
                 Json((await Ask<ProvidersSnapshot>(f, GetProviders.Instance, ct)).Switches ?? []))
             .WithSummary("The latest provider switches of agents, with their reasons")

@@ -134,11 +134,23 @@ public static class RouterCommands
                 return 0;
             }
 
-            Table.Write(Console.Out, ["NAME", "CLI", "STATE", "RESET AT", "SPEND (USD)", "TODAY", "NOTE"], providers.EnumerateArray().Select(p => (IReadOnlyList<string>)
+            Table.Write(Console.Out, ["NAME", "CLI", "STATE", "RESET AT", "IN FLIGHT", "QUEUED", "REQ/MIN", "SPEND (USD)", "TODAY", "NOTE"], providers.EnumerateArray().Select(p => (IReadOnlyList<string>)
             [
-                Str(p, "name"), Str(p, "cli"), Str(p, "state"), Str(p, "reset_at", "-"), Usd(p.GetProperty("spend")),
-                p.TryGetProperty("spend_today", out var t) ? Usd(t) : "0.00", Str(p, "reason"),
+                Str(p, "name"), Str(p, "cli"), Str(p, "state"), Str(p, "reset_at", "-"),
+                $"{Str(p, "in_flight", "0")}/{Str(p, "max_concurrent", "-")}", Str(p, "queued", "0"), Str(p, "requests_last_minute", "0"),
+                Usd(p.GetProperty("spend")), p.TryGetProperty("spend_today", out var t) ? Usd(t) : "0.00", Str(p, "reason"),
             ]));
+            var gate = await client.GetJson("/api/providers/queue", ct);
+            Console.WriteLine();
+            Console.WriteLine($"runs: {Str(gate, "in_flight", "0")} in flight / max_concurrent_runs {Str(gate, "max_concurrent_runs", "none")} ({Str(gate, "exempt", "0")} of safety agents, exempt), {Str(gate, "queued", "0")} queued");
+            if (gate.TryGetProperty("queue", out var queue) && queue.GetArrayLength() > 0)
+            {
+                Table.Write(Console.Out, ["#", "AGENT", "PROVIDER", "LIMIT", "SINCE", "WHY"], queue.EnumerateArray().Select(q => (IReadOnlyList<string>)
+                [
+                    Str(q, "position"), Str(q, "agent"), Str(q, "provider", "-"), Str(q, "limit"), Str(q, "since"), Str(q, "reason"),
+                ]));
+            }
+
             var avoids = await client.GetJson("/api/providers/avoids", ct);
             if (avoids.ValueKind == JsonValueKind.Array && avoids.GetArrayLength() > 0)
             {

@@ -275,6 +275,7 @@ public static class DaemonHost
             // every secret the daemon knows is masked in every run's output (provider keys, forge token, agents' secrets)
             GlobalSecrets = FleetSecrets.Of(fleet, environment, LayerServices.ReadFile),
             Routes = new RouteBoard(),
+            Gate = telemetry.Gate,
         };
         var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
 
@@ -304,6 +305,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(statusView);
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // bad parameters -> problem details naming them
         builder.Services.AddSingleton(telemetry);
+        builder.Services.AddSingleton(telemetry.Gate);
         builder.AddDarkFactoryObservability(telemetry);
         builder.Services.AddSingleton(sp => DarkFactoryOptions.Create(sp.GetRequiredService<ActorSystem>().Settings.Config));
         builder.Services.AddSingleton<FactoryClient>();

@@ -6,7 +6,7 @@ namespace DarkFactory.Host.Fleet;
 /// </summary>
 internal static class FleetKeys
 {
-    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review", "router", "projects", "cluster"];
+    public static readonly string[] TopLevel = ["version", "layers", "providers", "routing", "agents", "nightwatch", "compound_review", "router", "projects", "cluster", "limits"];
     public static readonly string[] LayerNames = ["safety", "core", "growth"];
     public static readonly string[] Layer = ["strategy", "max_restarts", "within", "backoff", "quarantine_after", "default_restart"];
     public static readonly string[] Backoff = ["min", "max", "jitter", "reset_after"];
@@ -15,6 +15,7 @@ internal static class FleetKeys
     public static readonly string[] ProviderLimits =
         ["requests_per_minute", "tokens_per_minute", "max_concurrent", "budget_per_hour", "budget_per_day", "budget_per_month", "credits"];
 
+    public static readonly string[] FleetLimits = ["max_concurrent_runs"];
     public static readonly string[] ProviderPrices = ["input_per_million", "output_per_million", "cached_input_per_million"];
     public static readonly string[] Routing = ["keywords", "capabilities", "cli", "provider", "model"];
 
@@ -74,6 +75,7 @@ internal static class FleetKeys
         {
             [""] = TopLevel,
             ["layers"] = LayerNames,
+            ["limits"] = FleetLimits,
             ["providers[]"] = Provider,
             ["providers[].limits"] = ProviderLimits,
             ["providers[].prices"] = ProviderPrices,

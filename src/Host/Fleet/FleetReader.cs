@@ -74,6 +74,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Router = f.Has("router") ? ReadRouter(f.Node("router")!, "router") : new RouterSpec(),
             Projects = f.Has("projects") ? ReadProjects(f.Node("projects")!, "projects") : new ProjectsSpec(),
             Cluster = f.Has("cluster") ? ReadCluster(f.Node("cluster")!, "cluster") : null,
+            Limits = f.Node("limits") is { } limits ? ReadFleetLimits(limits, "limits") : new FleetLimits(),
         };
         if (!f.Has("agents"))
         {
@@ -253,6 +254,19 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             f.Require(key, value is null or >= 0, $"{key} must not be negative");
         }
 
+        return l;
+    }
+
+    private FleetLimits ReadFleetLimits(YamlNode node, string path)
+    {
+        if (AsMap(node, path) is not { } m)
+        {
+            return new FleetLimits();
+        }
+
+        var f = Fields(m, path, FleetKeys.FleetLimits);
+        var l = new FleetLimits { MaxConcurrentRuns = f.Int("max_concurrent_runs") };
+        f.Require("max_concurrent_runs", l.MaxConcurrentRuns is null or > 0, "max_concurrent_runs must be positive");
         return l;
     }
 

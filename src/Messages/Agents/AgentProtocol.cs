@@ -14,6 +14,9 @@ public enum AgentState
     Quarantined,
     Completed,
     Unavailable,
+
+    /// <summary>The run waits in the admission queue (a declared limit: <c>limits.max_concurrent_runs</c>, a provider's <c>max_concurrent</c> or per-minute limit); it starts when a place frees.</summary>
+    Queued,
 }
 
 public enum OutputStream
@@ -167,6 +170,9 @@ public enum CommandOutcome
 
     /// <summary>Refused: the command got no answer in time.</summary>
     NoAnswer,
+
+    /// <summary>Accepted: the run waits in the admission queue (a declared limit) and starts when a place frees.</summary>
+    Queued,
 }
 
 /// <summary>The answer to an agent command: <see cref="Outcome"/> for programs, <see cref="Message"/> for people.</summary>

@@ -63,6 +63,9 @@ public sealed record FleetSpec
     public CompoundReviewSpec CompoundReview { get; init; } = new() { Enabled = false };
     public RouterSpec Router { get; init; } = new();
 
+    /// <summary>fleet.yaml <c>limits:</c> (fleet-wide caps).</summary>
+    public FleetLimits Limits { get; init; } = new();
+
     /// <summary>fleet.yaml <c>projects:</c> (personas, runtime, audits, concurrency, gate commands per repository).</summary>
     public ProjectsSpec Projects { get; init; } = new();
 
@@ -113,6 +116,13 @@ public sealed record LayerSpec
 
     public static IReadOnlyDictionary<LayerName, LayerSpec> Defaults() =>
         Enum.GetValues<LayerName>().ToDictionary(n => n, Default);
+}
+
+/// <summary>fleet.yaml <c>limits:</c>: caps across the whole fleet (on each node, in a cluster).</summary>
+public sealed record FleetLimits
+{
+    /// <summary>Runs of core and growth agents at the same time; the rest wait in order. Safety agents are exempt. Null: no cap.</summary>
+    public int? MaxConcurrentRuns { get; init; }
 }
 
 public sealed record ProviderLimits

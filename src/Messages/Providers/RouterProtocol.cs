@@ -88,6 +88,11 @@ public sealed record GetProviders : IDarkFactoryMessage
 /// <summary>A provider as `df providers` shows it: state, until when, and what it cost so far.</summary>
 /// <param name="Spend">USD spent on it in total (ledger).</param>
 /// <param name="Polling">The router is in polling mode (agents wait for a route; limited providers are probed every <c>router.polling_interval</c>).</param>
+/// <param name="InFlight">Runs on it now, on the node that answered (its admission gate).</param>
+/// <param name="MaxConcurrent">Its <c>limits.max_concurrent</c>; null: none.</param>
+/// <param name="Queued">Runs waiting for it in the node's admission queue.</param>
+/// <param name="RequestsLastMinute">Run starts on it in the last minute (against <c>limits.requests_per_minute</c>).</param>
+/// <param name="TokensLastMinute">Tokens its runs reported in the last minute (against <c>limits.tokens_per_minute</c>).</param>
 [Manifest("provider-status")]
 public sealed record ProviderStatus(
     string Name,
@@ -98,7 +103,12 @@ public sealed record ProviderStatus(
     string? Reason = null,
     decimal SpendToday = 0,
     int ConsecutiveFailures = 0,
-    bool Polling = false) : IDarkFactoryMessage;
+    bool Polling = false,
+    int InFlight = 0,
+    int? MaxConcurrent = null,
+    int Queued = 0,
+    long RequestsLastMinute = 0,
+    long TokensLastMinute = 0) : IDarkFactoryMessage;
 
 [Manifest("providers-snapshot")]
 public sealed record ProvidersSnapshot(
