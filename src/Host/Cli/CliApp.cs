@@ -268,6 +268,10 @@ public static partial class CliApp
             else if (ok)
             {
                 Console.WriteLine(Str(body, "run_id"));
+                if (Str(body, "run_id").Length == 0)
+                {
+                    Console.Error.WriteLine(Str(body, "message")); // accepted without a run yet: queued, or waiting for a provider
+                }
             }
             else
             {

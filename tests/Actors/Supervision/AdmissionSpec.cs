@@ -91,6 +91,8 @@ public sealed class AdmissionSpec : TestKit, IDisposable
         ((TestScheduler)Sys.Scheduler).Advance(by);
     }
 
+    private ProviderAdmission P() => _gate.Report().Providers.Single(p => p.Provider == "p");
+
     [Fact]
     public async Task A_third_run_waits_at_max_concurrent_2_and_starts_when_one_ends()
     {
@@ -107,7 +109,7 @@ public sealed class AdmissionSpec : TestKit, IDisposable
         var waiting = await Status(layer, "c");
         Assert.Equal((AgentState.Queued, 0), (waiting.State, waiting.Restarts));
         Assert.StartsWith("queued: provider p: max_concurrent 2", waiting.Reason);
-        Assert.Equal((2, 1), (_gate.Report().Providers.Single().InFlight, _gate.Report().Queued));
+        Assert.Equal((2, 1), (P().InFlight, _gate.Report().Queued));
         await _runs.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
 
         _fakes.Exit(first.Agent, 0);
@@ -116,7 +118,7 @@ public sealed class AdmissionSpec : TestKit, IDisposable
         Assert.Equal("c", third.Agent);
         var running = await Status(layer, "c");
         Assert.Equal((AgentState.Running, 0, null), (running.State, running.Restarts, running.LastExit));
-        Assert.Equal((2, 0), (_gate.Report().Providers.Single().InFlight, _gate.Report().Queued));
+        Assert.Equal((2, 0), (P().InFlight, _gate.Report().Queued));
     }
 
     [Fact]
@@ -126,7 +128,7 @@ public sealed class AdmissionSpec : TestKit, IDisposable
         await Start(layer, "a");
         _fakes.Exit((await Started()).Agent, 0);
         await _runs.FishForMessageAsync<FakeRunEnded>(_ => true, Wait);
-        await AwaitAssertAsync(() => Assert.Equal(0, _gate.Report().Providers.Single().InFlight), Wait);
+        await AwaitAssertAsync(() => Assert.Equal(0, P().InFlight), Wait);
 
         var queued = await Start(layer, "b");
         Assert.Equal(CommandOutcome.Queued, queued.Outcome);
@@ -138,7 +140,7 @@ public sealed class AdmissionSpec : TestKit, IDisposable
 
         await Advance(TimeSpan.FromSeconds(1));
         Assert.Equal("b", (await Started()).Agent);
-        Assert.Equal(1, _gate.Report().Providers.Single().Throttled["requests_per_minute"]);
+        Assert.Equal(1, P().Throttled["requests_per_minute"]);
     }
 
     [Fact]

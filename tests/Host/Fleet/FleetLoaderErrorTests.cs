@@ -266,6 +266,8 @@ public sealed class FleetLoaderErrorTests
     [InlineData("providers:\n  - name: openai\n    prices: { output_per_million: -3 }\n", "providers[0].prices.output_per_million", "-3", "must not be negative")]
     [InlineData("providers:\n  - name: openai\n    limits: { budget_per_day: -10 }\n", "providers[0].limits.budget_per_day", "-10", "must not be negative")]
     [InlineData("providers:\n  - name: openai\n    limits: { requests_per_minute: 0 }\n", "providers[0].limits.requests_per_minute", "0 }", "must be positive")]
+    [InlineData("limits:\n  max_concurrent_runs: 0\n", "limits.max_concurrent_runs", "0\n", "must be positive")]
+    [InlineData("limits:\n  max_concurent_runs: 2\n", "limits.max_concurent_runs", "max_concurent_runs", "did you mean 'max_concurrent_runs'")]
     [InlineData("nightwatch:\n  thresholds: { moderate: 0.05 }\n", "nightwatch.thresholds.moderate", "0.05", "strictly ascending: moderate (0.05) is not above minor (0.1)")]
     [InlineData("nightwatch:\n  thresholds: { critical: 1.5 }\n", "nightwatch.thresholds.critical", "1.5", "must be in (0, 1]")]
     [InlineData("nightwatch:\n  loop_repeats: 1\n", "nightwatch.loop_repeats", "1\n", "at least 2")]

@@ -37,6 +37,25 @@ public sealed class FleetRouterKeysTests
     }
 
     [Fact]
+    public void Fleet_limits_and_provider_limits_are_read()
+    {
+        var yaml = Agent() + """
+            limits:
+              max_concurrent_runs: 3
+            providers:
+              - name: anthropic
+                limits: { requests_per_minute: 50, tokens_per_minute: 400000, max_concurrent: 4 }
+            """;
+        var result = Load(yaml);
+
+        AssertValid(result);
+        Assert.Equal(3, result.Fleet!.Limits.MaxConcurrentRuns);
+        var l = result.Fleet.Providers.Single().Limits;
+        Assert.Equal((50, 400000L, 4), (l.RequestsPerMinute!.Value, l.TokensPerMinute!.Value, l.MaxConcurrent!.Value));
+        Assert.Null(Load(Agent()).Fleet!.Limits.MaxConcurrentRuns); // no section: no fleet-wide cap
+    }
+
+    [Fact]
     public void Defaults_when_the_router_section_is_absent()
     {
         var result = Load(Agent());

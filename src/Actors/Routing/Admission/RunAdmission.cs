@@ -105,6 +105,9 @@ public sealed class RunAdmission
     /// <summary>The window of the per-minute limits.</summary>
     public static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
+    /// <summary>The report's name for runs without a provider (plain commands).</summary>
+    public const string NoProvider = "none";
+
     private readonly Dictionary<string, Slot> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SlidingWindow> _requests = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SlidingWindow> _tokens = new(StringComparer.Ordinal);
@@ -159,7 +162,7 @@ public sealed class RunAdmission
         {
             _queue.Add(new Ticket(agent, provider, exempt, now, block));
             index = _queue.Count - 1;
-            var key = (block.Provider ?? provider ?? "none", block.Limit);
+            var key = (block.Provider ?? provider ?? NoProvider, block.Limit);
             _throttled[key] = _throttled.GetValueOrDefault(key) + 1;
         }
         else
@@ -237,9 +240,11 @@ public sealed class RunAdmission
 
     public AdmissionReport Report(DateTimeOffset now)
     {
+        // "none": runs without a provider (plain commands), so every series exists from the start
         var providers = Limits.Providers.Keys
             .Concat(_running.Values.Select(s => s.Provider).OfType<string>())
             .Concat(_queue.Select(t => t.Provider).OfType<string>())
+            .Append(NoProvider)
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal)
             .Select(p =>
@@ -247,9 +252,9 @@ public sealed class RunAdmission
                 var l = Limits.Of(p);
                 return new ProviderAdmission(
                     p,
-                    _running.Values.Count(s => s.Provider == p),
+                    _running.Values.Count(s => (s.Provider ?? NoProvider) == p),
                     l.MaxConcurrent,
-                    _queue.Count(t => t.Provider == p),
+                    _queue.Count(t => (t.Provider ?? NoProvider) == p),
                     _requests.TryGetValue(p, out var r) ? r.Total(now) : 0,
                     l.RequestsPerMinute,
                     _tokens.TryGetValue(p, out var k) ? k.Total(now) : 0,

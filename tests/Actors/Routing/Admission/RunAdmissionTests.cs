@@ -27,7 +27,9 @@ public sealed class RunAdmissionTests
 
         var report = _gate.Report(_now);
         Assert.Equal((3, 0, 0), (report.InFlight, report.Exempt, report.Queued));
-        Assert.Equal((2, 2L), (report.Providers.Single().InFlight, report.Providers.Single().RequestsLastMinute));
+        var p = report.Providers.Single(r => r.Provider == "p");
+        Assert.Equal((2, 2L), (p.InFlight, p.RequestsLastMinute));
+        Assert.Equal(1, report.Providers.Single(r => r.Provider == RunAdmission.NoProvider).InFlight); // the plain command
     }
 
     [Fact]
@@ -116,7 +118,7 @@ public sealed class RunAdmissionTests
         _now = T0.AddMinutes(1);
         Assert.Equal(["c"], _gate.Scan(_now));
         Assert.Null(_gate.NextWake());
-        Assert.Equal(1, _gate.Report(_now).Providers.Single().Throttled["requests_per_minute"]);
+        Assert.Equal(1, _gate.Report(_now).Providers.Single(r => r.Provider == "p").Throttled["requests_per_minute"]);
     }
 
     [Fact]
@@ -131,7 +133,7 @@ public sealed class RunAdmissionTests
         _now += TimeSpan.FromSeconds(10);
         var c = Queued(Admit("c", "p"));
         Assert.Equal((AdmissionLimit.TokensPerMinute, T0.AddSeconds(60)), (c.Limit, c.Until)); // a's 600 leave: 500 < 1000
-        Assert.Equal(1100, _gate.Report(_now).Providers.Single().TokensLastMinute);
+        Assert.Equal(1100, _gate.Report(_now).Providers.Single(r => r.Provider == "p").TokensLastMinute);
 
         _now = T0.AddSeconds(59);
         Assert.Empty(_gate.Scan(_now));
