@@ -29,8 +29,8 @@ public sealed class ScenarioRecordEndToEndTests
         // the history is written in batches: record once the quarantine is in it, as an operator would see it in df history
         await daemon.UntilAsync(async () => (await daemon.Json("history", "worker", "--json")).EnumerateArray().Any(e => e.GetProperty("kind").GetString() == "quarantined"), TimeSpan.FromSeconds(30), "the quarantine in the history");
 
-        // act
-        var (code, yaml, stderr) = await daemon.Df("scenario", "record", "--since", "10m", "--name", "worker-crash-loop");
+        // act: a day back covers this daemon's whole history (its data directory is new) whatever the wall clock does
+        var (code, yaml, stderr) = await daemon.Df("scenario", "record", "--since", "1d", "--name", "worker-crash-loop");
         var incident = Path.Combine(daemon.Root, "incident.yaml");
         await File.WriteAllTextAsync(incident, yaml);
         var replay = await daemon.Df("scenario", "run", incident);
