@@ -34,6 +34,15 @@ public sealed class ScenarioCliTests : IDisposable
             never: true
         """;
 
+    /// <summary>The scenario's inline fleet as a fleet file, with another <c>quarantine_after</c> when asked.</summary>
+    private static string FleetFile(int quarantineAfter) => $$"""
+        version: 1
+        layers:
+          core: { backoff: { min: 1s, max: 1m, jitter: 0, reset_after: 1m }, quarantine_after: {{quarantineAfter}}, default_restart: permanent }
+        agents:
+          - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, min_uptime: 1m, autostart: true }
+        """;
+
     private static async Task<(int Code, string Out, string Err)> Df(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -164,13 +173,7 @@ public sealed class ScenarioCliTests : IDisposable
         var file = Path.Combine(_dir, "quarantined.yaml");
         await File.WriteAllTextAsync(file, Scenario.Replace("never: true", "count: 1", StringComparison.Ordinal));
         var lax = Path.Combine(_dir, "lax.yaml");
-        await File.WriteAllTextAsync(lax, """
-            version: 1
-            layers:
-              core: { backoff: { min: 1s, max: 1m, jitter: 0, reset_after: 1m }, quarantine_after: 50, default_restart: permanent }
-            agents:
-              - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, min_uptime: 1m, autostart: true }
-            """);
+        await File.WriteAllTextAsync(lax, FleetFile(quarantineAfter: 50));
 
         // act
         var (code, stdout, _) = await Df("scenario", "diff", file, "--fleet", lax);
@@ -194,13 +197,7 @@ public sealed class ScenarioCliTests : IDisposable
         var file = Path.Combine(_dir, "wrong.yaml");
         await File.WriteAllTextAsync(file, Scenario);
         var same = Path.Combine(_dir, "same.yaml");
-        await File.WriteAllTextAsync(same, """
-            version: 1
-            layers:
-              core: { backoff: { min: 1s, max: 1m, jitter: 0, reset_after: 1m }, quarantine_after: 2, default_restart: permanent }
-            agents:
-              - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, min_uptime: 1m, autostart: true }
-            """);
+        await File.WriteAllTextAsync(same, FleetFile(quarantineAfter: 2));
 
         // act
         var (code, stdout, _) = await Df("scenario", "diff", file, "--fleet", same);
