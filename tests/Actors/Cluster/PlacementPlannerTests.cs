@@ -1,0 +1,192 @@
+using DarkFactory.Actors.Cluster;
+using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Fleet;
+using Xunit;
+
+namespace DarkFactory.Actors.Tests.Cluster;
+
+public sealed class PlacementPlannerTests
+{
+    private static AgentSpec Agent(string name, string? node = null, FailoverPolicy? failover = null) =>
+        new() { Name = name, Cli = "claude", Node = node, Failover = failover };
+
+    private static PlacementMember Up(string node, int? max = null, params string[] roles) =>
+        new(node, roles.Length == 0 ? ["control", "agents"] : roles, true, max);
+
+    private static PlacementMember Unreachable(string node, params string[] roles) =>
+        new(node, roles.Length == 0 ? ["control", "agents"] : roles, false);
+
+    private static Dictionary<string, string?> Nodes(Placement p) => p.Agents.ToDictionary(a => a.Agent, a => a.Node);
+
+    [Fact]
+    public void A_pin_by_name_places_on_that_node_even_past_max_agents()
+    {
+        var plan = PlacementPlanner.Plan(Placement.None, [Up("n1"), Up("n2", max: 1)], [Agent("a", "n2"), Agent("b", "n2")]);
+
+        Assert.Equal("n2", plan.Of("a")!.Node);
+        Assert.Equal("n2", plan.Of("b")!.Node);
+        Assert.Equal(1, plan.Epoch);
+    }
+
+    [Fact]
+    public void An_agent_pinned_to_an_absent_or_unreachable_node_stays_unplaced_with_a_reason_and_is_not_moved()
+    {
+        var plan = PlacementPlanner.Plan(Placement.None, [Up("n1"), Unreachable("n3")], [Agent("a", "n2"), Agent("b", "n3")]);
+
+        Assert.Null(plan.Of("a")!.Node);
+        Assert.Equal("pinned to node n2, which is not up", plan.Of("a")!.Reason);
+        Assert.Equal("n2", plan.Of("a")!.WaitingFor);
+        Assert.Null(plan.Of("b")!.Node);
+
+        var later = PlacementPlanner.Plan(plan, [Up("n1"), Up("n2"), Up("n3")], [Agent("a", "n2"), Agent("b", "n3")]);
+        Assert.Equal("n2", later.Of("a")!.Node);
+        Assert.Equal("n3", later.Of("b")!.Node);
+        Assert.Equal(2, later.Epoch);
+    }
+
+    [Fact]
+    public void A_role_pin_chooses_among_the_up_members_with_that_role()
+    {
+        var members = new[] { Up("n1", null, "control", "agents"), Up("n2", null, "agents", "gpu"), Up("n3", null, "agents", "gpu") };
+        var plan = PlacementPlanner.Plan(Placement.None, members, [Agent("a", "role:gpu"), Agent("b", "role:gpu"), Agent("c", "role:review")]);
+
+        Assert.Equal("n2", plan.Of("a")!.Node);
+        Assert.Equal("n3", plan.Of("b")!.Node);
+        Assert.Null(plan.Of("c")!.Node);
+        Assert.Equal("no up node has role review", plan.Of("c")!.Reason);
+    }
+
+    [Fact]
+    public void Unpinned_agents_spread_least_loaded_over_the_agents_role_within_max_agents()
+    {
+        var members = new[] { Up("n1", 2), Up("n2", 1), Up("n3", null, "control") };
+        var agents = new[] { Agent("a"), Agent("b"), Agent("c"), Agent("d"), Agent("p", "n1") };
+        var plan = PlacementPlanner.Plan(Placement.None, members, agents);
+
+        // p is pinned to n1 first; then a -> n2 (0 < 1), b -> n1 (1 of 2), c and d find every agents node full
+        Assert.Equal(new Dictionary<string, string?> { ["a"] = "n2", ["b"] = "n1", ["c"] = null, ["d"] = null, ["p"] = "n1" }, Nodes(plan));
+        Assert.Equal("every up node with role agents is full (max_agents: n1 2, n2 1)", plan.Of("c")!.Reason);
+        Assert.DoesNotContain(plan.Agents, p => p.Node == "n3");
+    }
+
+    [Fact]
+    public void A_placed_agent_does_not_move_when_another_node_joins_and_the_epoch_stays()
+    {
+        var agents = new[] { Agent("a"), Agent("b"), Agent("c") };
+        var first = PlacementPlanner.Plan(Placement.None, [Up("n1")], agents);
+        Assert.All(first.Agents, p => Assert.Equal("n1", p.Node));
+
+        var joined = PlacementPlanner.Plan(first, [Up("n1"), Up("n2"), new PlacementMember("n3", ["agents"], false)], [.. agents, Agent("d")]);
+
+        Assert.Equal(new Dictionary<string, string?> { ["a"] = "n1", ["b"] = "n1", ["c"] = "n1", ["d"] = "n2" }, Nodes(joined));
+        Assert.Equal(2, joined.Epoch);
+        var again = PlacementPlanner.Plan(joined, [Up("n1"), Up("n2"), Up("n3")], [.. agents, Agent("d")]);
+        Assert.Equal(Nodes(joined), Nodes(again));
+        Assert.Equal(2, again.Epoch);
+    }
+
+    [Fact]
+    public void An_unreachable_node_keeps_its_agents_until_it_is_removed()
+    {
+        var agents = new[] { Agent("a", failover: FailoverPolicy.Move) };
+        var first = PlacementPlanner.Plan(Placement.None, [Up("n1")], agents);
+
+        var unreachable = PlacementPlanner.Plan(first, [Unreachable("n1"), Up("n2")], agents);
+        Assert.Equal("n1", unreachable.Of("a")!.Node);
+        Assert.Equal(first.Epoch, unreachable.Epoch);
+
+        var removed = PlacementPlanner.Plan(unreachable, [Up("n2")], agents);
+        Assert.Equal("n2", removed.Of("a")!.Node);
+        Assert.Equal(first.Epoch + 1, removed.Epoch);
+    }
+
+    [Fact]
+    public void Failover_stay_waits_unplaced_for_its_node_and_goes_back_to_it()
+    {
+        var agents = new[] { Agent("a", failover: FailoverPolicy.Stay), Agent("p", "n1") };
+        var first = PlacementPlanner.Plan(Placement.None, [Up("n1")], agents);
+
+        var lost = PlacementPlanner.Plan(first, [Up("n2")], agents);
+        Assert.Null(lost.Of("a")!.Node);
+        Assert.Equal("node n1 left the cluster; failover: stay waits for it", lost.Of("a")!.Reason);
+        Assert.Equal("n1", lost.Of("a")!.WaitingFor);
+        Assert.Null(lost.Of("p")!.Node); // a pin by name stays by default
+
+        var stillLost = PlacementPlanner.Plan(lost, [Up("n2"), Up("n3")], agents);
+        Assert.Null(stillLost.Of("a")!.Node);
+        Assert.Equal(lost.Epoch, stillLost.Epoch);
+
+        var joining = PlacementPlanner.Plan(stillLost, [Up("n2"), new PlacementMember("n1", ["agents"], false)], agents);
+        Assert.Null(joining.Of("a")!.Node);
+
+        var back = PlacementPlanner.Plan(joining, [Up("n2"), Up("n1")], agents);
+        Assert.Equal("n1", back.Of("a")!.Node);
+        Assert.Equal("n1", back.Of("p")!.Node);
+    }
+
+    [Fact]
+    public void Failover_never_parks_the_agent_even_when_its_node_comes_back_until_the_fleet_changes_its_failover()
+    {
+        var agents = new[] { Agent("a", failover: FailoverPolicy.Never) };
+        var first = PlacementPlanner.Plan(Placement.None, [Up("n1")], agents);
+
+        var lost = PlacementPlanner.Plan(first, [Up("n2")], agents);
+        Assert.Null(lost.Of("a")!.Node);
+        Assert.True(lost.Of("a")!.Parked);
+        Assert.Equal("node n1 left the cluster; failover: never keeps it stopped", lost.Of("a")!.Reason);
+
+        Assert.Null(PlacementPlanner.Plan(lost, [Up("n2"), Up("n1")], agents).Of("a")!.Node);
+
+        var moved = PlacementPlanner.Plan(lost, [Up("n2"), Up("n1")], [Agent("a", failover: FailoverPolicy.Move)]);
+        Assert.Equal("n1", moved.Of("a")!.Node); // least loaded, ties by name
+    }
+
+    [Fact]
+    public void Failover_move_places_the_agent_on_another_eligible_node_once_its_node_is_removed()
+    {
+        var agents = new[] { Agent("a", "role:gpu", FailoverPolicy.Move), Agent("b") };
+        var members = new[] { Up("n1", null, "agents", "gpu"), Up("n2", null, "agents"), Up("n3", null, "agents", "gpu") };
+        var first = PlacementPlanner.Plan(Placement.None, members, agents);
+        Assert.Equal("n1", first.Of("a")!.Node);
+        Assert.Equal("n2", first.Of("b")!.Node);
+
+        var moved = PlacementPlanner.Plan(first, [members[1], members[2]], agents);
+        Assert.Equal("n3", moved.Of("a")!.Node);
+        Assert.Equal("n2", moved.Of("b")!.Node);
+    }
+
+    [Fact]
+    public void A_reload_that_changes_a_pin_moves_the_agent_and_removes_a_dropped_agent()
+    {
+        var first = PlacementPlanner.Plan(Placement.None, [Up("n1"), Up("n2")], [Agent("a", "n1"), Agent("gone")]);
+        var reloaded = PlacementPlanner.Plan(first, [Up("n1"), Up("n2")], [Agent("a", "n2")]);
+
+        Assert.Equal("n2", reloaded.Of("a")!.Node);
+        Assert.Null(reloaded.Of("gone"));
+        Assert.Equal(first.Epoch + 1, reloaded.Epoch);
+    }
+
+    [Fact]
+    public void Each_agent_is_placed_on_at_most_one_node_and_a_node_lists_its_own()
+    {
+        var agents = Enumerable.Range(0, 30).Select(i => Agent($"a{i:00}")).ToList();
+        var plan = PlacementPlanner.Plan(Placement.None, [Up("n1"), Up("n2"), Up("n3")], agents);
+
+        Assert.Equal(30, plan.Agents.Select(a => a.Agent).Distinct().Count());
+        Assert.Equal([10, 10, 10], new[] { "n1", "n2", "n3" }.Select(n => plan.On(n).Count));
+        Assert.Equal(30, new[] { "n1", "n2", "n3" }.SelectMany(plan.On).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_node_accepts_an_assignment_of_the_same_or_a_newer_epoch_never_an_older_one()
+    {
+        var gate = new PlacementEpochGate();
+        Assert.True(gate.Admits(1));
+        gate = gate.Accept(3);
+        Assert.Equal(3, gate.Accepted);
+        Assert.True(gate.Admits(3));
+        Assert.False(gate.Admits(2));
+        Assert.Equal(3, gate.Accept(2).Accepted);
+        Assert.Equal(4, gate.Accept(4).Accepted);
+    }
+}
