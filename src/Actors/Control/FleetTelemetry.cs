@@ -49,6 +49,7 @@ public sealed class FleetTelemetry : IDisposable
         _meter.CreateObservableCounter("df_provider_throttled", ObserveThrottled, description: "Runs held back before the provider answered 429, per provider and limit (max_concurrent, requests_per_minute, tokens_per_minute, max_concurrent_runs)");
         _meter.CreateObservableGauge("df_runs_in_flight", () => Gate.Report().InFlight, description: "Runs counted against limits.max_concurrent_runs now (safety agents' runs are exempt)");
         _meter.CreateObservableGauge("df_runs_queued", () => Gate.Report().Queued, description: "Runs waiting in the admission queue (any declared limit)");
+        _meter.CreateObservableGauge("df_queued_task_bytes", () => Spill?.Bytes ?? 0, unit: "By", description: "Bytes of queued runs' tasks waiting on disk in the data directory's queued-tasks/ (not in memory)");
         _meter.CreateObservableCounter("df_log_dropped_bytes", () => LogWrites.DroppedBytes, unit: "By", description: "Bytes of agent output that could not be written to agent logs");
     }
 
@@ -74,6 +75,9 @@ public sealed class FleetTelemetry : IDisposable
 
     /// <summary>The node's admission gate (declared limits; its queue): the daemon's layers admit their runs here.</summary>
     public RunGate Gate { get; } = new(TimeProvider.System);
+
+    /// <summary>Where the node's queued runs keep their tasks (the daemon sets it); null: none.</summary>
+    public Supervision.TaskSpill? Spill { get; set; }
 
     /// <summary>Agent log writes the file system refused (the daemon's <see cref="Output.LogSinks"/> report here).</summary>
     public Output.LogWriteFaults LogWrites { get; } = new();

@@ -139,7 +139,27 @@ public sealed class AgentSlot(AgentSpec spec)
     // ---- declaration
 
     /// <summary>An on-demand start: its task, working directory and ids are kept for the restarts of its run.</summary>
-    public void Plan(RunRequest next) => _next = next with { Agent = Declared, Hint = null };
+    public void Plan(RunRequest next) => SetNext(next with { Agent = Declared, Hint = null });
+
+    /// <summary>The next run's task waits on disk (<see cref="TaskSpill"/>); null: it is in memory, or the declared one.</summary>
+    public SpilledTask? Spilled => _next?.Spilled;
+
+    /// <summary>The next run's task, read back from disk for its start: kept in memory again for the run's restarts.</summary>
+    public void Unspilled(RunRequest next) => SetNext(next with { Spilled = null, Hint = null });
+
+    /// <summary>The slot goes (its agent removed, its layer stopped): a task spilled for its next run goes with it.</summary>
+    public void Forget() => SetNext(null);
+
+    /// <summary>Every change of the next run goes here: a spilled task it no longer uses is dropped (its file deleted).</summary>
+    private void SetNext(RunRequest? next)
+    {
+        if (_next?.Spilled is { } old && !ReferenceEquals(old, next?.Spilled))
+        {
+            old.Dispose();
+        }
+
+        _next = next;
+    }
 
     /// <summary>Someone asked for the next run (a start, a restart): its start is recorded as theirs.</summary>
     public void StartFor(string? by) => StartedBy = by;
@@ -157,7 +177,7 @@ public sealed class AgentSlot(AgentSpec spec)
     {
         Spec = declared;
         Pending = null;
-        _next = null;
+        SetNext(null);
     }
 
     /// <summary>A declaration changed only in what the process does not use: taken, the run goes on.</summary>
@@ -224,7 +244,7 @@ public sealed class AgentSlot(AgentSpec spec)
     /// <summary>No provider can take the next run: the agent waits (backoff) until the router resumes it.</summary>
     public void WaitForRoute(string reason, RunRequest next)
     {
-        _next = next with { Hint = null };
+        SetNext(next with { Hint = null });
         State = AgentState.Backoff;
         Reason = reason;
         NextRestartAt = null;
@@ -233,7 +253,7 @@ public sealed class AgentSlot(AgentSpec spec)
     /// <summary>A declared limit holds the next run back: it waits in the admission queue until the gate opens.</summary>
     public void Queue(string reason, RunRequest next)
     {
-        _next = next with { Hint = null };
+        SetNext(next with { Hint = null });
         State = AgentState.Queued;
         Reason = "queued: " + reason;
         NextRestartAt = null;

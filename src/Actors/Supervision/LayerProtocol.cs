@@ -38,6 +38,9 @@ public sealed record LayerServices(
     /// </summary>
     public Routing.Admission.RunGate? Gate { get; init; }
 
+    /// <summary>Where queued runs' tasks wait on disk (<see cref="TaskSpill"/>); null: they wait in memory (specs, scenarios).</summary>
+    public TaskSpill? Spill { get; init; }
+
     /// <summary>The router (told each run's <see cref="Messages.Providers.RouteChosen"/> and the agents that wait for a route).</summary>
     public IActorRef? Router { get; init; }
 

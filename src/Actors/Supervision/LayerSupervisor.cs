@@ -82,6 +82,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     {
         _topics.Unsubscribe(Self);
         _services.Gate?.Forget(Self); // a stopped (escalated) layer's runs are gone, its queued runs with it
+        _order.ForEach(s => s.Forget()); // and their spilled tasks
     }
 
     // No retry limit (the layer keeps its own intensity); no Akka failure log: an agent crash is an
@@ -115,6 +116,16 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
 
     private void StartRun(AgentSlot slot, RunRequest request)
     {
+        if (request.Spilled is not null)
+        {
+            if (Unspill(slot, request) is not { } unspilled)
+            {
+                return;
+            }
+
+            request = unspilled;
+        }
+
         var launchedAt = Now;
         switch (RunLauncher.Launch(request, _providers, _services, launchedAt))
         {
@@ -129,7 +140,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
                 _log.Warning("Agent [{0}] cannot run: {1}", slot.Name, bad.Reason);
                 break;
             case LaunchResult.Ready ready when Admit(slot, ready.Run) is { } queued:
-                slot.Queue(queued.Reason, request);
+                slot.Queue(queued.Reason, Spill(slot, request));
                 _log.Info("Agent [{0}] queued (position {1}): {2}", slot.Name, queued.Position, queued.Reason);
                 break;
             case LaunchResult.Ready ready:
@@ -142,6 +153,49 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>A queued run's task goes to disk (<see cref="TaskSpill"/>): the queue holds paths, not text. When it cannot be written (a full disk) it waits in memory.</summary>
+    private RunRequest Spill(AgentSlot slot, RunRequest request)
+    {
+        if (_services.Spill is not { } spill || request.Task is not { } task)
+        {
+            return request;
+        }
+
+        try
+        {
+            return request with { Task = null, Spilled = spill.Spill(task) };
+        }
+        catch (IOException e)
+        {
+            _log.Warning("Agent [{0}]: its queued task waits in memory: {1}", slot.Name, e.Message);
+            return request;
+        }
+    }
+
+    /// <summary>A queued run's task, read back from disk for its start; null when it cannot be (the agent stays stopped, the operator told why).</summary>
+    private RunRequest? Unspill(AgentSlot slot, RunRequest request)
+    {
+        try
+        {
+            var unspilled = request with { Task = request.Task ?? request.Spilled!.Take(), Spilled = null };
+            slot.Unspilled(unspilled);
+            return unspilled;
+        }
+        catch (IOException e)
+        {
+            _services.Gate?.Cancel(slot.Name);
+            slot.Forget();
+            var reason = $"its queued task could not be read back ({e.Message}); start it again";
+            if (slot.StopWaiting(reason))
+            {
+                Record(slot, LifecycleKind.Stopped, detail: reason);
+            }
+
+            _log.Warning("Agent [{0}]: {1}", slot.Name, reason);
+            return null;
         }
     }
 
@@ -327,6 +381,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     {
         Timers.Cancel(RestartKey(slot));
         _services.Gate?.Cancel(slot.Name);
+        slot.Forget();
         _slots.Remove(slot.Name);
         _order.Remove(slot);
     }

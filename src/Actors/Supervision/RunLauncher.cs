@@ -14,8 +14,11 @@ namespace DarkFactory.Actors.Supervision;
 /// <param name="Agent">The agent's declaration.</param>
 public sealed record RunRequest(AgentSpec Agent)
 {
-    /// <summary>The task of this run; null: the agent's declared task.</summary>
+    /// <summary>The task of this run; null: the agent's declared task (or its <see cref="Spilled"/> one).</summary>
     public string? Task { get; init; }
+
+    /// <summary>The task of a queued run, on disk until the run starts (<see cref="TaskSpill"/>); null: <see cref="Task"/> holds it.</summary>
+    public SpilledTask? Spilled { get; init; }
 
     /// <summary>The run's working directory instead of the agent's (a compound review's worktree).</summary>
     public string? Workdir { get; init; }

@@ -119,14 +119,32 @@ public static class DaemonHost
             return 1;
         }
 
+        // queued runs' tasks wait on disk, not in memory; a killed daemon's queue is gone with it
+        TaskSpill spill;
+        int sweptTasks;
+        try
+        {
+            spill = TaskSpill.Prepare(data.Path, out sweptTasks);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"df: the data directory {data.Path} cannot keep queued tasks: {e.Message}");
+            return 1;
+        }
+
         var token = data.LoadOrCreateToken();
         var fleet = load.Fleet!;
 
-        var app = Build(options, endpoint, persistence, token, fleet, cgroups, sandbox);
+        var app = Build(options, endpoint, persistence, token, fleet, cgroups, sandbox, spill);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DarkFactory.Daemon");
         if (orphans.Count > 0 || cgroupOrphans > 0)
         {
             log.LogWarning("Killed {Count} agent process(es) left by a previous daemon: {Pids} (+{Cgroup} in its run cgroups)", orphans.Count, string.Join(",", orphans), cgroupOrphans);
+        }
+
+        if (sweptTasks > 0)
+        {
+            log.LogWarning("Deleted {Count} queued task(s) a previous daemon left in {Directory}: their runs were not started (start them again)", sweptTasks, spill.Directory);
         }
 
         // a daemon killed without its shutdown (SIGKILL, out of memory) takes its runs and gates with it
@@ -215,7 +233,7 @@ public static class DaemonHost
         return IPEndPoint.TryParse(listen, out endpoint!) && listen.Contains(':');
     }
 
-    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups, SandboxSupport sandbox)
+    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups, SandboxSupport sandbox, TaskSpill spill)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
@@ -276,7 +294,9 @@ public static class DaemonHost
             GlobalSecrets = FleetSecrets.Of(fleet, environment, LayerServices.ReadFile),
             Routes = new RouteBoard(),
             Gate = telemetry.Gate,
+            Spill = spill,
         };
+        telemetry.Spill = spill;
         var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
 
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();

@@ -29,6 +29,7 @@ public sealed class AdmissionSpec : TestKit, IDisposable
     private readonly FakeRuns _fakes;
     private readonly RunGate _gate;
     private readonly IActorRef _keeper;
+    private TaskSpill? _spill;
 
     public AdmissionSpec(ITestOutputHelper output)
         : base("""
@@ -69,7 +70,7 @@ public sealed class AdmissionSpec : TestKit, IDisposable
         var routes = new RouteBoard();
         routes.Publish(new RoutingPolicy(fleet), ProviderBoard.Empty);
         _gate.Configure(fleet);
-        var services = _daemon.Services(ActorRefs.Nobody, ActorRefs.Nobody) with { Clock = _clock, RunProps = _fakes.Props, Routes = routes, Gate = _gate };
+        var services = _daemon.Services(ActorRefs.Nobody, ActorRefs.Nobody) with { Clock = _clock, RunProps = _fakes.Props, Routes = routes, Gate = _gate, Spill = _spill };
         var layer = Sys.ActorOf(LayerSupervisor.Props(Core, services));
         layer.Tell(new ReconcileLayer(Core, agents, 1, fleet.Providers), TestActor);
         ExpectMsg<LayerReconciled>(Wait);
@@ -158,6 +159,67 @@ public sealed class AdmissionSpec : TestKit, IDisposable
 
         Assert.Equal("c", (await Started()).Agent);
         Assert.Equal(0, _gate.Report().Queued);
+    }
+
+    [Fact]
+    public async Task A_queued_runs_task_waits_on_disk_and_the_run_starts_with_exactly_that_task()
+    {
+        _spill = TaskSpill.Prepare(_daemon.Directory, out _);
+        var layer = Layer(new ProviderLimits { MaxConcurrent = 1 }, Worker("a"), Worker("b"));
+        await Start(layer, "a");
+        var first = await Started();
+        var hostile = "../../b.task\0 \ud800 " + new string('x', 200_000);
+
+        Assert.Equal(CommandOutcome.Queued, (await layer.Ask<CommandResult>(new StartAgent("b", hostile), Wait)).Outcome);
+        var file = Assert.Single(Directory.GetFiles(_spill.Directory));
+        Assert.True(new FileInfo(file).Length > 200_000);
+
+        _fakes.Exit(first.Agent, 0);
+        var run = (await Started()).Run;
+
+        Assert.Equal("b", run.Agent);
+        Assert.Equal(hostile, run.Plan.Files.Single().Content);
+        Assert.Empty(Directory.GetFiles(_spill.Directory));
+        Assert.Equal(0L, _spill.Files);
+    }
+
+    [Fact]
+    public async Task A_queued_task_lost_from_disk_stops_its_agent_with_the_reason_and_the_place_goes_to_the_next_run()
+    {
+        _spill = TaskSpill.Prepare(_daemon.Directory, out _);
+        var layer = Layer(new ProviderLimits { MaxConcurrent = 1 }, Worker("a"), Worker("b"), Worker("c"));
+        await Start(layer, "a");
+        var first = await Started();
+        await layer.Ask<CommandResult>(new StartAgent("b", "task of b"), Wait);
+        var lost = Assert.Single(Directory.GetFiles(_spill.Directory));
+        await layer.Ask<CommandResult>(new StartAgent("c", "task of c"), Wait);
+        File.Delete(lost);
+
+        _fakes.Exit(first.Agent, 0);
+        var next = await Started();
+
+        Assert.Equal(("c", "task of c"), (next.Agent, next.Run.Plan.Files.Single().Content));
+        var b = await Status(layer, "b");
+        Assert.Equal(AgentState.Stopped, b.State);
+        Assert.Contains("its queued task could not be read back", b.Reason);
+        Assert.Equal(0, _gate.Report().Queued);
+    }
+
+    [Fact]
+    public async Task A_stopped_layer_drops_its_queued_tasks_from_disk()
+    {
+        _spill = TaskSpill.Prepare(_daemon.Directory, out _);
+        var layer = Layer(new ProviderLimits { MaxConcurrent = 1 }, Worker("a"), Worker("b"), Worker("c"));
+        await Start(layer, "a");
+        await Started();
+        await layer.Ask<CommandResult>(new StartAgent("b", "task of b"), Wait);
+        await layer.Ask<CommandResult>(new StartAgent("c", "task of c"), Wait);
+        Assert.Equal(2L, _spill.Files);
+
+        await layer.GracefulStop(Wait);
+
+        Assert.Equal(0L, _spill.Files);
+        Assert.Empty(Directory.GetFiles(_spill.Directory));
     }
 
     protected override void Dispose(bool disposing)

@@ -250,4 +250,43 @@ public sealed class AgentSlotTests
         slot.BeginRun(Run("r2"), ActorRefs.Nobody, T0, T0, limit: null);
         Assert.Null(slot.StoppedBy);
     }
+
+    [Fact]
+    public void A_spilled_task_goes_when_the_next_run_no_longer_needs_it_and_never_earlier()
+    {
+        var data = Directory.CreateTempSubdirectory("df-slot-").FullName;
+        try
+        {
+            var spill = TaskSpill.Prepare(data, out _);
+            var slot = new AgentSlot(Spec);
+            var queued = spill.Spill("first");
+            slot.Queue("max_concurrent_runs 1 reached", new RunRequest(Spec) { Spilled = queued, TaskId = "t-1" });
+            Assert.Same(queued, slot.Spilled);
+            Assert.True(slot.StopWaiting("stopped by the operator"));
+            Assert.True(File.Exists(queued.Path)); // a restart runs it
+
+            var again = spill.Spill("second"); // the same request queued again (a new file) drops nothing else
+            slot.Queue("max_concurrent_runs 1 reached", slot.Next() with { Spilled = again });
+            Assert.False(File.Exists(queued.Path));
+            Assert.Equal("t-1", slot.Next().TaskId);
+
+            slot.Unspilled(slot.Next() with { Task = again.Take() });
+            Assert.Equal(("second", null), (slot.Next().Task, slot.Spilled));
+
+            foreach (var drop in new Action<AgentSlot>[] { s => s.Plan(new RunRequest(Spec) { Task = "new" }), s => s.Redeclare(Spec with { Task = "declared" }), s => s.Forget() })
+            {
+                var waiting = spill.Spill("waiting");
+                slot.Queue("limit", new RunRequest(Spec) { Spilled = waiting });
+                drop(slot);
+                Assert.False(File.Exists(waiting.Path));
+                Assert.Null(slot.Spilled);
+            }
+
+            Assert.Equal(0L, spill.Files);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }
