@@ -94,7 +94,7 @@ public static class FactoryTree
     {
         PersistenceId = Scoped(node, "compound-review"),
         ReviewsDirectory = Path.Combine(node.Daemon.DataDirectory, "reviews"),
-        WorktreeRoot = WorktreeRoot(node),
+        WorktreeRoot = node.WorktreeRoot,
         MarkerPrefix = node.Daemon.DaemonId + "/",
         GateSandbox = GateSandbox.For(node.Daemon),
         GateCgroups = node.Daemon.Cgroups,
@@ -105,7 +105,7 @@ public static class FactoryTree
     {
         PersistenceId = Scoped(node, "projects"),
         ProjectsDirectory = Path.Combine(node.Daemon.DataDirectory, "projects"),
-        WorktreeRoot = Path.Combine(WorktreeRoot(node), "projects"),
+        WorktreeRoot = Path.Combine(node.WorktreeRoot, "projects"),
         MarkerPrefix = node.Daemon.DaemonId + "/",
         GateSandbox = GateSandbox.For(node.Daemon),
         GateCgroups = node.Daemon.Cgroups,
@@ -115,9 +115,6 @@ public static class FactoryTree
 
     /// <summary>A control-plane persistence id in the node's scope (<see cref="DaemonContext.PersistenceScope"/>).</summary>
     private static string Scoped(LayerServices node, string id) => id + node.Daemon.PersistenceScope;
-
-    private static string WorktreeRoot(LayerServices node) =>
-        node.Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root ? Path.GetFullPath(root) : Path.Combine(node.Daemon.DataDirectory, "worktrees");
 
     private static void Keep<TKey>(IActorRegistry registry, IActorRefFactory parent, string name, Props persistent) =>
         Register<TKey>(registry, parent.ActorOf(JournalKeeper.Props(persistent, name), name));

@@ -3,8 +3,10 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using DarkFactory.Actors.Adapters;
+using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
@@ -42,6 +44,8 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private bool _finished;
     private long _logChanges;
     private readonly List<IDarkFactoryMessage> _typed = [];
+    private PreparedWorktree? _worktree;
+    private RunEnded? _ended;
 
     public ProcessActor(AgentRun run)
     {
@@ -53,6 +57,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         Receive<KillNow>(_ => OnKill());
         Receive<MaxRuntimeExceeded>(_ => OnMaxRuntime());
         Receive<DrainTimedOut>(_ => Finish());
+        Receive<WorktreeReady>(OnWorktreeReady);
+        Receive<WorktreeFailed>(OnWorktreeFailed);
+        Receive<BranchDone>(OnBranchDone);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -62,9 +69,22 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        if (_run.Isolation is { } isolation)
+        {
+            // git makes the worktree off the mailbox; the spawn follows when it is there (a stop meanwhile: no spawn)
+            AgentWorktrees.PrepareAsync(isolation, _run.Redactor, DateTimeOffset.UtcNow, _stop.Token)
+                .PipeTo(Self, success: w => new WorktreeReady(w), failure: e => new WorktreeFailed(e));
+            return;
+        }
+
+        LaunchOrClean(_run.Plan);
+    }
+
+    private void LaunchOrClean(LaunchPlan plan)
+    {
         try
         {
-            Launch();
+            Launch(plan);
         }
         catch
         {
@@ -73,9 +93,33 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void Launch()
+    private void OnWorktreeReady(WorktreeReady ready)
     {
-        var plan = _run.Plan;
+        _worktree = ready.Worktree;
+        if (_stopReason is not null)
+        {
+            _finished = true;
+            _exit = new ExitInfo(0, null, DateTimeOffset.UtcNow, "stopped before it started");
+            _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} stopped before it started (stop: {_stopReason})");
+            EndAfterBranch(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason));
+            return;
+        }
+
+        LaunchOrClean(RunIsolation.WithGitBinds(_run.Plan, _run.Isolation!.WorkingDirectory));
+    }
+
+    /// <summary>No worktree: not a repository, no commit to branch from (the declaration: unavailable), or git failed (this run).</summary>
+    private void OnWorktreeFailed(WorktreeFailed failed)
+    {
+        RemoveRunDirectory();
+        var error = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
+        throw error is GitException && error.Message.StartsWith("isolation:", StringComparison.Ordinal)
+            ? new AgentMisconfiguredException(_run.Agent, error.Message)
+            : new RunStartFailedException(_run.Agent, _run.RunId, "worktree: " + error.Message);
+    }
+
+    private void Launch(LaunchPlan plan)
+    {
         if (plan.TempDirectory is not null)
         {
             Directory.CreateDirectory(plan.TempDirectory);
@@ -263,6 +307,11 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
 
         _stopReason = stop.Reason;
+        if (_pid == 0)
+        {
+            return; // its worktree is being made: the run ends without a process when it is there
+        }
+
         _log.Info("Agent [{0}] run [{1}] stopping: {2}", _run.Agent, _run.RunId, stop.Reason);
         Signal(Native.SIGTERM);
         Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
@@ -324,7 +373,47 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(_exit)}{(_stopReason is null ? string.Empty : $" (stop: {_stopReason})")}");
         ReportLogWrites();
         var crashed = _stopReason is null && _killReason is null && !_exit.Success;
-        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null, Crashed: crashed));
+        EndAfterBranch(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null, Crashed: crashed));
+    }
+
+    /// <summary>Tells the layer the run is over; an isolated run's branch is committed (and gated) first.</summary>
+    private void EndAfterBranch(RunEnded ended)
+    {
+        _ended = ended;
+        if (_run.Isolation is { } isolation && _worktree is { } worktree)
+        {
+            // the daemon commits what the run left on its branch, gates it and removes the worktree; then the run is over
+            AgentWorktrees.FinishAsync(isolation, worktree, _run.Redactor, DateTimeOffset.UtcNow, null, _stop.Token)
+                .PipeTo(Self, success: b => new BranchDone(b, null), failure: e => new BranchDone(null, e));
+            return;
+        }
+
+        End();
+    }
+
+    private void OnBranchDone(BranchDone done)
+    {
+        if (done.Error is { } error)
+        {
+            _log.Warning("Agent [{0}] run [{1}]: its worktree was not committed ({2}); the agent's next run finishes it", _run.Agent, _run.RunId, error.Message);
+        }
+        else if (done.Branch is { } branch)
+        {
+            var gates = branch.GatesPassed switch { true => ", gates passed", false => ", gates failed", null => string.Empty };
+            _log.Info("Agent [{0}] run [{1}] left branch {2}: {3} commit(s), {4} file(s){5}", _run.Agent, _run.RunId, branch.Branch, branch.Commits, branch.FilesChanged.Count, gates);
+            _run.Log.WriteLine($"--- branch {branch.Branch} at {branch.Commit[..Math.Min(12, branch.Commit.Length)]}: {branch.Commits} commit(s), {branch.FilesChanged.Count} file(s){gates}");
+        }
+        else
+        {
+            _run.Log.WriteLine("--- no change: no branch");
+        }
+
+        End();
+    }
+
+    private void End()
+    {
+        Context.Parent.Tell(_ended!);
         Context.Stop(Self);
     }
 
@@ -384,6 +473,12 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             return new ProcessExited(code, code > 128 && code < 160 ? code - 128 : null);
         }
     }
+
+    private sealed record WorktreeReady(PreparedWorktree Worktree);
+
+    private sealed record WorktreeFailed(Exception Error);
+
+    private sealed record BranchDone(AgentBranch? Branch, Exception? Error);
 
     private sealed record KillNow
     {

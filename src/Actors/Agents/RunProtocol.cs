@@ -31,6 +31,9 @@ public sealed record AgentRun(
     public string? TaskId { get; init; }
 
     public string? ProjectId { get; init; }
+
+    /// <summary>The run works in a worktree the actor makes before the spawn and commits after the exit; null: in place.</summary>
+    public Isolation.IsolationPlan? Isolation { get; init; }
 }
 
 /// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>

@@ -270,7 +270,7 @@ public static class SandboxPlanner
     }
 
     /// <summary>The nearest <c>.git</c> (file or directory) at or above the directory, and the directory that holds it.</summary>
-    private static (string? Top, string? DotGit) FindDotGit(string workdir)
+    public static (string? Top, string? DotGit) FindDotGit(string workdir)
     {
         for (var dir = workdir; !string.IsNullOrEmpty(dir); dir = System.IO.Path.GetDirectoryName(dir))
         {

@@ -52,6 +52,10 @@ public sealed record LayerServices(
     /// </summary>
     public Func<AgentRun, Props> RunProps { get; init; } = ProcessActor.Props;
 
+    /// <summary>Where the daemon makes git worktrees (reviews, projects, isolated runs): <c>$DF_WORKTREES</c>, else &lt;data&gt;/worktrees.</summary>
+    public string WorktreeRoot =>
+        Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root ? Path.GetFullPath(root) : Path.Combine(Daemon.DataDirectory, "worktrees");
+
     public static IReadOnlyDictionary<string, string?> CurrentEnvironment() =>
         System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);

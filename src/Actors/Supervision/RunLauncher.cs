@@ -1,5 +1,6 @@
 using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Agents;
+using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Fleet;
@@ -74,6 +75,21 @@ public static class RunLauncher
         }
 
         var runId = NewRunId();
+        var (isolation, refused) = RunIsolation.Plan(spec, request.Workdir is not null, runId, now, services.WorktreeRoot, services.Daemon.DataDirectory);
+        if (refused is not null)
+        {
+            return new LaunchResult.Unavailable(refused);
+        }
+
+        if (isolation is not null)
+        {
+            // the run works in its worktree, which the run's actor makes before the spawn (git, off the mailbox);
+            // the directory exists now so the launch plan (working directory, sandbox binds) can name it
+            Directory.CreateDirectory(isolation.WorkingDirectory);
+            spec = spec with { Workdir = isolation.WorkingDirectory };
+            isolation = isolation with { GateEnvironment = GateEnvironment(services, spec.Name, runId), GateSandbox = GateSandbox.For(services.Daemon), GateCgroups = services.Daemon.Cgroups };
+        }
+
         var secrets = new List<string>(services.GlobalSecrets);
         RunLaunch launch;
         try
@@ -104,6 +120,7 @@ public static class RunLauncher
             TaskId = request.TaskId,
             ProjectId = request.ProjectId,
             Provider = launch.Adapter is null ? null : launch.Provider,
+            Isolation = isolation,
         };
         var chosenRoute = route?.Chosen is { } taken ? RouteChosen.Of(spec.Name, runId, taken, now, request.TaskId, request.ProjectId) : null;
         return new LaunchResult.Ready(run, chosenRoute);
@@ -149,6 +166,16 @@ public static class RunLauncher
 
         var install = spec.Command.Count == 0 ? CliCatalog.Known.GetValueOrDefault(spec.Cli)?.InstallCommand : null;
         return ($"'{binary}' is not installed", install);
+    }
+
+    /// <summary>The gates of an isolated run's branch: the allowlisted environment (no secret of the daemon's), a run marker of their own, the agent and run.</summary>
+    private static IReadOnlyDictionary<string, string> GateEnvironment(LayerServices services, string agent, string runId)
+    {
+        var env = ChildEnvironment.Allowlisted(services.Environment);
+        env[ProcessTree.RunMarker] = $"{services.Daemon.DaemonId}/gates/{agent}/{runId}";
+        env["DF_AGENT"] = agent;
+        env["DF_RUN_ID"] = runId;
+        return env;
     }
 
     private static string NewRunId() => Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()));

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
+using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Host.Cluster;
 using DarkFactory.Host.Daemon;
@@ -83,6 +84,16 @@ public static partial class ApiEndpoints
         api.MapGet("/agents/{name}/logs", Logs)
             .WithSummary("The agent's output log: tail=N lines, follow=true keeps streaming").Produces(200, contentType: "text/plain").ProducesProblem(404);
         api.MapGet("/schedule", Schedule).WithSummary("Each scheduled agent's next firings (UTC and its own time zone)");
+        api.MapGet("/branches", async (string? agent, FactoryClient f, DataDirectory data, CancellationToken ct) =>
+        {
+            if (agent is not null && !await Exists(f, agent, ct))
+            {
+                return UnknownAgent(agent);
+            }
+
+            return Json(await AgentWorktrees.ListAsync(Path.Combine(data.Path, RunIsolation.BranchesDirectory), agent, ct));
+        }).WithSummary("The branches isolated runs left to review or merge (newest first; ?agent=A): agent, branch, run_id, commits, files_changed, gates")
+            .Produces<List<AgentBranch>>().ProducesProblem(404);
         api.MapReviewEndpoints();
         api.MapProjectEndpoints();
         api.MapRouterEndpoints();

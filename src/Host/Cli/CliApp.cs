@@ -59,6 +59,7 @@ public static partial class CliApp
         root.Subcommands.Add(ProjectCommands.List(Data));
         root.Subcommands.Add(ProjectCommands.Export(Data));
         root.Subcommands.Add(PersonaCommands.Personas(Data));
+        root.Subcommands.Add(BranchCommands.Branches(Data));
         root.Subcommands.Add(ControlCommands.Dashboard(Data));
         root.Subcommands.Add(ControlCommands.Capabilities(Data));
         root.Subcommands.Add(ControlCommands.Events(Data));

@@ -24,6 +24,7 @@ internal static class FleetKeys
         "name", "layer", "cli", "command", "task", "schedule", "timezone", "capabilities", "provider", "model", "workdir", "env",
         "limits", "max_runtime", "restart", "min_uptime", "grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
         "budget", "permission_mode", "allowed_tools", "sandbox", "network", "failover", "log",
+        "isolation", "gates",
     ];
 
     public static readonly string[] AgentLog = ["max_size", "keep"];
@@ -90,6 +91,7 @@ internal static class FleetKeys
             ["compound_review"] = CompoundReview,
             ["compound_review.forge"] = Forge,
             ["compound_review.gates[]"] = Gate,
+            ["agents[].gates[]"] = Gate,
             ["agents[].budget"] = AgentBudget,
             ["router"] = Router,
             ["projects"] = Projects,

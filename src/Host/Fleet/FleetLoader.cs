@@ -24,6 +24,7 @@ public static partial class FleetLoader
         new ReferencesValidator(),
         new InstallationValidator(),
         new RunawayCostValidator(),
+        new IsolationValidator(),
         new ClusterValidator(),
     ];
 

@@ -466,6 +466,8 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             Sandbox = f.Enum("sandbox", SandboxModes) ?? SandboxMode.Auto,
             Network = f.Enum("network", NetworkModes) ?? NetworkAccess.Open,
             Log = f.Node("log") is { } log ? ReadLogRetention(log, f.PathOf("log")) : new LogRetention(),
+            Isolation = f.Enum("isolation", IsolationModes),
+            Gates = f.Items("gates", ReadGate),
         };
         f.Require("network", agent.Network == NetworkAccess.Open || agent.Sandbox != SandboxMode.Off, "network: closed needs the sandbox; remove sandbox: off");
         f.Require("max_runtime", agent.MaxRuntime is null || agent.MaxRuntime > TimeSpan.Zero, "max_runtime must be a positive duration");
@@ -1037,6 +1039,12 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         ["permanent"] = RestartType.Permanent,
         ["transient"] = RestartType.Transient,
         ["temporary"] = RestartType.Temporary,
+    };
+
+    private static readonly Dictionary<string, IsolationMode> IsolationModes = new(StringComparer.Ordinal)
+    {
+        ["worktree"] = IsolationMode.Worktree,
+        ["none"] = IsolationMode.None,
     };
 
     private static readonly Dictionary<string, SandboxMode> SandboxModes = new(StringComparer.Ordinal)

@@ -146,6 +146,38 @@ internal sealed class InstallationValidator : IFleetValidator
     }
 }
 
+/// <summary>
+/// <c>isolation</c>: an AI agent told to edit its working directory in place is warned about (<c>none</c>); a
+/// worktree asked for outside a git repository is an error (the agent could never run).
+/// </summary>
+internal sealed class IsolationValidator : IFleetValidator
+{
+    public void Validate(FleetSpec fleet, FleetValidationContext ctx)
+    {
+        foreach (var agent in fleet.Agents.Where(a => a.Name.Length > 0))
+        {
+            if (agent.Isolation == IsolationMode.None && agent.Cli != CliCatalog.Command)
+            {
+                ctx.Warning(ctx.PathOf(agent, "isolation"),
+                    $"AI agent '{agent.Name}' edits its workdir in place (isolation: none): what it writes lands in that checkout unreviewed; "
+                    + "remove the line to give its runs a worktree on a df/ branch");
+            }
+            else if (agent.Isolation == IsolationMode.Worktree && agent.Workdir is { } dir && Directory.Exists(dir)
+                && Actors.Processes.SandboxPlanner.FindDotGit(Path.GetFullPath(dir)).Top is null)
+            {
+                ctx.Error(ctx.PathOf(agent, "isolation"), $"isolation: worktree needs a git repository, and workdir '{dir}' is not in one (git init it, or isolation: none)");
+            }
+
+            if (agent.Gates.Count > 0 && !agent.Isolated())
+            {
+                ctx.Warning(ctx.PathOf(agent, "gates"), $"gates check the branch of an isolated run; agent '{agent.Name}' is not isolated (isolation: worktree runs them)");
+            }
+
+            UniqueNamesValidator.Check(agent.Gates, g => g.Name, "gate", ctx);
+        }
+    }
+}
+
 /// <summary>AI agents that would be restarted forever burn money; say so.</summary>
 internal sealed class RunawayCostValidator : IFleetValidator
 {

@@ -272,6 +272,35 @@ public sealed record AgentSpec
 
     /// <summary>Rotation and retention of the agent's output log (fleet.yaml <c>agents[].log</c>).</summary>
     public LogRetention Log { get; init; } = new();
+
+    /// <summary>
+    /// Where the agent's own runs (cron, @mention, <c>df run</c>) edit its <see cref="Workdir"/> (fleet.yaml
+    /// <c>agents[].isolation</c>); null: the default, <see cref="IsolationMode.Worktree"/> for an AI CLI agent and
+    /// <see cref="IsolationMode.None"/> for a plain command (<see cref="Isolated()"/>).
+    /// </summary>
+    public IsolationMode? Isolation { get; init; }
+
+    /// <summary>
+    /// Checks of the branch an isolated run leaves (fleet.yaml <c>agents[].gates</c>, like <c>compound_review.gates</c>):
+    /// run in a fresh worktree of the daemon's commit, results recorded with the branch.
+    /// </summary>
+    public IReadOnlyList<GateSpec> Gates { get; init; } = [];
+
+    /// <summary>
+    /// Whether the agent's own runs work in a worktree: its declared <see cref="Isolation"/>, else worktree for
+    /// every AI CLI agent (both permission modes let it edit files) and none for a plain command.
+    /// </summary>
+    public bool Isolated() => (Isolation ?? (Cli == CliCatalog.Command ? IsolationMode.None : IsolationMode.Worktree)) == IsolationMode.Worktree;
+}
+
+/// <summary>Where an agent's own runs edit its working directory (fleet.yaml <c>agents[].isolation</c>).</summary>
+public enum IsolationMode
+{
+    /// <summary>In a worktree of the working directory's repository on a <c>df/&lt;agent&gt;/&lt;date&gt;-&lt;n&gt;</c> branch it cannot push; the daemon commits what it left.</summary>
+    Worktree,
+
+    /// <summary>In the working directory itself (the operator's choice; <c>df validate</c> warns for an AI agent).</summary>
+    None,
 }
 
 /// <summary>
