@@ -37,6 +37,8 @@ public sealed class LayerReconcilerTests
         { nameof(AgentSpec.Node), Worker with { Node = "worker-2" } },
         { nameof(AgentSpec.Failover), Worker with { Failover = FailoverPolicy.Never } },
         { nameof(AgentSpec.Layer), Worker with { Layer = LayerName.Growth } },
+        { nameof(AgentSpec.Isolation), Worker with { Isolation = IsolationMode.None } }, // taken at the next run's launch
+        { nameof(AgentSpec.Gates), Worker with { Gates = [new GateSpec { Name = "t", Command = ["true"] }] } }, // run after the exit
     };
 
     /// <summary>Fields the process is launched with: each one edited alone.</summary>
