@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using DarkFactory.Actors.Review;
+using DarkFactory.Bench;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Review;
 using Microsoft.Data.Sqlite;
@@ -17,7 +18,7 @@ using Npgsql;
 var events = Arg("--events", 10_000);
 var repeats = Arg("--repeats", 3);
 var postgres = ArgString("--postgres") ?? Environment.GetEnvironmentVariable("DF_TEST_POSTGRES");
-var root = FindRoot();
+var root = BenchSupport.FindRoot();
 var samples = Samples(events);
 Console.WriteLine($"compound review journal benchmark: {events} events, {repeats} recoveries per store, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 Console.WriteLine($"| store | raw INSERT loop (baseline) | journal Persist | journal PersistAsync | recovery of {events} events, cold (new actor system) | recovery, warm |");
@@ -80,7 +81,7 @@ async Task Run(string store, string? admin)
             await system.Terminate();
         }
 
-        Console.WriteLine($"| {store} | {Rate(raw)} | {Rate(persist)} | {Rate(persistAsync)} | {Ms(Median(cold))} (runs: {string.Join(", ", cold.Select(Ms))}) | {Ms(Median(warm))} |");
+        Console.WriteLine($"| {store} | {Rate(raw)} | {Rate(persist)} | {Rate(persistAsync)} | {Ms(BenchSupport.Median(cold))} (runs: {string.Join(", ", cold.Select(Ms))}) | {Ms(BenchSupport.Median(warm))} |");
     }
     finally
     {
@@ -97,8 +98,6 @@ async Task Run(string store, string? admin)
 }
 
 static string Ms(double seconds) => (seconds * 1000).ToString("0", CultureInfo.InvariantCulture) + " ms";
-
-static double Median(List<double> xs) => xs.OrderBy(x => x).ElementAt(xs.Count / 2);
 
 Config Config(string provider, string cs) => ConfigurationFactory.ParseString($$"""
     akka.loglevel = WARNING
@@ -234,24 +233,9 @@ static async Task Exec(string cs, string sql)
     await command.ExecuteNonQueryAsync();
 }
 
-static string FindRoot()
-{
-    var dir = new DirectoryInfo(AppContext.BaseDirectory);
-    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DarkFactory.sln")))
-    {
-        dir = dir.Parent;
-    }
+int Arg(string name, int fallback) => BenchSupport.Arg(args, name, fallback);
 
-    return dir?.FullName ?? throw new InvalidOperationException("DarkFactory.sln not found");
-}
-
-int Arg(string name, int fallback) => ArgString(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-
-string? ArgString(string name)
-{
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
+string? ArgString(string name) => BenchSupport.ArgString(args, name);
 
 /// <summary>Persists review events with Persist (one round trip each) or PersistAsync (batched by the journal); answers <see cref="Written"/> when all are written.</summary>
 internal sealed class Writer : ReceivePersistentActor
