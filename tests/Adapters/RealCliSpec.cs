@@ -82,7 +82,7 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
 
     private AgentLifecycle ExpectEnd(string agent) =>
         (AgentLifecycle)FishForMessage(
-            m => m is AgentLifecycle { Kind: LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Killed or LifecycleKind.Unavailable } l && l.Agent == agent,
+            m => m is AgentLifecycle l && (l.Kind.EndsRun() || l.Kind == LifecycleKind.Unavailable) && l.Kind != LifecycleKind.Stopped && l.Agent == agent,
             Wait);
 
     private async Task CompletesWithUsage(string cli, string model)
@@ -156,6 +156,24 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
 
     [RealCliFact("gemini")]
     public void Gemini_429_publishes_provider_limited_with_the_reset_time() => LimitedWithReset(CliCatalog.Gemini, "gemini-mock-1", TimeSpan.FromSeconds(2), expectReset: true);
+
+    /// <summary>
+    /// Gemini gives up on a 429 after its own retries and exits 173 (the status &amp; 0xFF): the run ends
+    /// <c>limited</c> with that code, after its limit was published — not <c>crashed</c>, so it counts toward no
+    /// quarantine.
+    /// </summary>
+    [RealCliFact("gemini")]
+    public void Gemini_giving_up_on_a_429_ends_its_run_limited_not_crashed()
+    {
+        Subscribe();
+        _mock.Reply(MockReply.RateLimited(TimeSpan.FromSeconds(1)));
+        Run(CliCatalog.Gemini, "gemini-mock-1");
+
+        FishForMessage(m => m is ProviderLimited { Provider: "mock-gemini" }, Wait);
+        var end = ExpectEnd("real-gemini");
+        Assert.True(end.Kind == LifecycleKind.Limited, $"{end.Kind} (exit {end.ExitCode}): {end.Detail}");
+        Assert.Equal(173, end.ExitCode);
+    }
 
     private void ServerErrorEndsTheRunWithoutALimit(string cli, string model)
     {

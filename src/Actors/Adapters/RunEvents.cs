@@ -15,6 +15,9 @@ public sealed class RunEvents(CliAdapter adapter, string agent, string runId, st
     private bool _limited;
     private DateTimeOffset? _lastReset;
 
+    /// <summary>The run reported its provider's rate limit (in its output or by its exit code).</summary>
+    public bool ReportedLimit => _limited;
+
     /// <summary>The run's final result as the CLI reported it (null until a result line).</summary>
     public bool? Success { get; private set; }
 

@@ -373,7 +373,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(_exit)}{(_stopReason is null ? string.Empty : $" (stop: {_stopReason})")}");
         ReportLogWrites();
         var crashed = _stopReason is null && _killReason is null && !_exit.Success;
-        EndAfterBranch(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null, Crashed: crashed));
+        EndAfterBranch(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null, Crashed: crashed, Limited: _run.Events?.ReportedLimit == true));
     }
 
     /// <summary>Tells the layer the run is over; an isolated run's branch is committed (and gated) first.</summary>

@@ -50,7 +50,8 @@ public sealed record RunStarted(string Agent, string RunId, int Pid, DateTimeOff
 /// <param name="StopReason">Why the run was stopped on request; null when it ended by itself.</param>
 /// <param name="TimedOut">The daemon stopped it for exceeding its max runtime.</param>
 /// <param name="Crashed">It ended by itself abnormally (non-zero exit, signal).</param>
-public sealed record RunEnded(string Agent, string RunId, ExitInfo Exit, string? StopReason, bool TimedOut = false, bool Crashed = false);
+/// <param name="Limited">It reported its provider's rate limit (a structured 429 in its output, or an exit code that means one).</param>
+public sealed record RunEnded(string Agent, string RunId, ExitInfo Exit, string? StopReason, bool TimedOut = false, bool Crashed = false, bool Limited = false);
 
 /// <summary>
 /// A run's actor that failed (or a fake run that reports a crash by throwing): "let it crash" to the layer

@@ -52,7 +52,7 @@ public sealed class RunTraces(ActivitySource source)
                 run.Launched = e.LaunchedAt ?? e.At;
                 run.Pid = e.Pid;
                 break;
-            case LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Killed or LifecycleKind.Stopped when _runs.Remove(runId, out var ended):
+            case var kind when kind.EndsRun() && _runs.Remove(runId, out var ended):
                 if (ended.Started is null && e.ExitCode is null)
                 {
                     return; // a stop of an agent whose run never started (it waited for a route or a restart)

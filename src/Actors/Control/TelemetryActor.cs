@@ -86,7 +86,7 @@ public sealed class TelemetryActor : ReceiveActor
             case LifecycleKind.Restarting:
                 _telemetry.Restarts.Add(1, Tag("agent", e.Agent));
                 break;
-            case LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Killed or LifecycleKind.Stopped:
+            case var kind when kind.EndsRun():
                 if (e.ExitCode is not null || e.Kind != LifecycleKind.Stopped)
                 {
                     _telemetry.Exits.Add(1, Tag("agent", e.Agent), Tag("code", e.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"), Tag("kind", e.Kind.ToString().ToLowerInvariant()));

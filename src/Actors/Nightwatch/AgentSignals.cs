@@ -131,7 +131,7 @@ public sealed class AgentSignals
                 Running = false;
                 At(at).Quarantines++;
                 break;
-            case LifecycleKind.Exited or LifecycleKind.Stopped or LifecycleKind.Unavailable:
+            case LifecycleKind.Exited or LifecycleKind.Stopped or LifecycleKind.Unavailable or LifecycleKind.Limited:
                 Running = false;
                 break;
         }

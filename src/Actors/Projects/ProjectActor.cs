@@ -544,7 +544,7 @@ public sealed class ProjectActor : PersistentActorBase
             return;
         }
 
-        if (e.Kind is not (LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Stopped or LifecycleKind.Killed or LifecycleKind.Unavailable))
+        if (!e.Kind.EndsRun() && e.Kind != LifecycleKind.Unavailable)
         {
             return;
         }

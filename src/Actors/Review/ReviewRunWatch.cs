@@ -18,7 +18,7 @@ public sealed class ReviewRunWatch
 
     /// <summary>An end of a run counts: exited, crashed, stopped, killed, or could not start.</summary>
     public static bool IsEnd(AgentLifecycle e) =>
-        e.RunId is not null && e.Kind is LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Stopped or LifecycleKind.Killed or LifecycleKind.Unavailable;
+        e.RunId is not null && (e.Kind.EndsRun() || e.Kind == LifecycleKind.Unavailable);
 
     public void Output(AgentOutput output)
     {

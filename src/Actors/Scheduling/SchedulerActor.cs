@@ -289,7 +289,7 @@ public sealed class SchedulerActor : PersistentActorBase
 
     private void OnLifecycle(AgentLifecycle e)
     {
-        if (e.Kind is not (LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Stopped or LifecycleKind.Killed)
+        if (!e.Kind.EndsRun()
             || !_jobs.TryGetValue(e.Agent, out var job))
         {
             return;

@@ -35,6 +35,13 @@ public enum RunEnd
 
     /// <summary>A non-zero exit, a signal, or a failure of its actor.</summary>
     Crashed,
+
+    /// <summary>
+    /// A non-zero exit of a routed run that reported its provider's rate limit first (in its output, or by its
+    /// exit code: gemini's 173 is a 429). Not a crash: the agent did nothing wrong and its next run goes where
+    /// the router finds a route.
+    /// </summary>
+    Limited,
 }
 
 /// <param name="Reason">For a misconfigured or stopped run: why.</param>
@@ -365,6 +372,12 @@ public sealed class AgentSlot(AgentSpec spec)
         }
 
         var end = _ended is null || _ended.Crashed ? RunEnd.Crashed : _ended.TimedOut ? RunEnd.TimedOut : RunEnd.Exited;
+        if (end == RunEnd.Crashed && exit.Signal is null && Limit is { Provider: not null } guard && (_ended?.Limited == true || guard.ReportedLimit))
+        {
+            guard.ExitedLimited(); // its restart waits for the router's mark, as a run stopped on the limit does
+            return new RunConclusion(RunEnd.Limited, exit, uptime, null);
+        }
+
         return new RunConclusion(end, exit, uptime, null);
     }
 
@@ -379,7 +392,7 @@ public sealed class AgentSlot(AgentSpec spec)
                 Reason = run.End switch
                 {
                     RunEnd.TimedOut => run.Exit.Reason,
-                    RunEnd.Crashed => decision.Reason,
+                    RunEnd.Crashed or RunEnd.Limited => decision.Reason,
                     _ => null,
                 };
                 break;

@@ -298,8 +298,12 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
             _log.Warning("Agent [{0}] run [{1}] crashed: {2}", slot.Name, slot.RunId, AgentCrashedException.Describe(run.Exit));
         }
 
-        Record(slot, run.End switch { RunEnd.Crashed => LifecycleKind.Crashed, RunEnd.TimedOut => LifecycleKind.Killed, _ => LifecycleKind.Exited }, exit: run.Exit, detail: run.Exit.Reason);
-        var decision = RestartRules.Decide(slot.Spec.Restart ?? _layer.DefaultRestart, run.Abnormal, run.Uptime, slot.Spec.MinUptime, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
+        var kind = run.End switch { RunEnd.Crashed => LifecycleKind.Crashed, RunEnd.TimedOut => LifecycleKind.Killed, RunEnd.Limited => LifecycleKind.Limited, _ => LifecycleKind.Exited };
+        Record(slot, kind, exit: run.Exit, detail: run.End == RunEnd.Limited ? $"rate limited ({AgentCrashedException.Describe(run.Exit)})" : run.Exit.Reason);
+        var type = slot.Spec.Restart ?? _layer.DefaultRestart;
+        var decision = run.End == RunEnd.Limited
+            ? RestartRules.AfterLimit(type, slot.ConsecutiveCrashes)
+            : RestartRules.Decide(type, run.Abnormal, run.Uptime, slot.Spec.MinUptime, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
         slot.Decided(run, decision);
         switch (decision.Action)
         {

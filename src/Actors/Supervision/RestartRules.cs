@@ -74,6 +74,18 @@ public static class RestartRules
         return new RestartDecision(RestartAction.Restart, delay, crashes, reason);
     }
 
+    /// <summary>
+    /// A routed run ended on its provider's rate limit (<see cref="RunEnd.Limited"/>): not a crash, so it climbs none
+    /// of backoff, quarantine and intensity, and the crash count stays where it was (a limit proves nothing either
+    /// way). A permanent or transient agent is started again at once — its route waits for the router's mark of the
+    /// limit (<see cref="RunLimitGuard"/>) and then skips the provider, or polls while every candidate is limited, so
+    /// this cannot loop; a temporary one is not.
+    /// </summary>
+    public static RestartDecision AfterLimit(RestartType type, int consecutiveCrashes) =>
+        type is RestartType.Permanent or RestartType.Transient
+            ? new RestartDecision(RestartAction.Restart, TimeSpan.Zero, consecutiveCrashes, "rate limited: started again on the next route")
+            : new RestartDecision(RestartAction.None, TimeSpan.Zero, consecutiveCrashes, "temporary: not restarted after its provider's rate limit");
+
     /// <summary>The run was up long enough that its end is not part of a crash loop.</summary>
     public static bool Settled(TimeSpan uptime, TimeSpan minUptime) => uptime >= minUptime;
 }

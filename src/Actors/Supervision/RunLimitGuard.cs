@@ -53,6 +53,9 @@ public sealed class RunLimitGuard(string? provider)
         return condition is { State: ProviderState.Limited } c ? StopReason(c.ResetAt, c.Reason ?? limited.Reason, now) : null;
     }
 
+    /// <summary>The run ended by itself on a limit only its exit code told (gemini's 173), or before the layer saw its report.</summary>
+    public void ExitedLimited() => _reported ??= "the run exited on its provider's rate limit";
+
     /// <summary>The router recorded a limit of some provider (or lifted one: its end is not in the future).</summary>
     /// <returns>The stop reason, or null to keep the run going.</returns>
     public string? Recorded(ProviderLimitRecorded recorded, DateTimeOffset now) =>

@@ -17,7 +17,7 @@ public static class IncidentRecorder
     /// Outcomes recorded as expectations (how many times each happened). Output is not recorded, so what
     /// Nightwatch judged from it (loops, floods, stalls) is not replayed and its corrections are not expected.
     /// </summary>
-    private static readonly LifecycleKind[] Outcomes = [LifecycleKind.Exited, LifecycleKind.Crashed, LifecycleKind.Quarantined];
+    private static readonly LifecycleKind[] Outcomes = [LifecycleKind.Exited, LifecycleKind.Crashed, LifecycleKind.Limited, LifecycleKind.Quarantined];
 
     /// <param name="fleetPath">The fleet the daemon runs (the scenario names it).</param>
     /// <param name="history">Each agent's persisted history (oldest first or in any order).</param>
@@ -128,7 +128,7 @@ public static class IncidentRecorder
                 continue;
             }
 
-            if (e.Kind is not (LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Stopped or LifecycleKind.Killed))
+            if (!e.Kind.EndsRun())
             {
                 continue;
             }
@@ -149,6 +149,7 @@ public static class IncidentRecorder
                 LifecycleKind.Exited => $"{{ run: {length}, exit: {e.ExitCode ?? 0} }}",
                 LifecycleKind.Crashed when e.Signal is { } signal => $"{{ run: {length}, signal: {signal} }}",
                 LifecycleKind.Crashed => $"{{ run: {length}, exit: {e.ExitCode ?? 1} }}",
+                LifecycleKind.Limited => $"{{ run: {length}, exit: {e.ExitCode ?? 1}, limited: {{ when: exit, reason: \"recorded rate limit\" }} }}",
                 _ => "{ hang: true }",
             }, e.Kind));
             open = null;

@@ -53,8 +53,9 @@ public sealed record RunBehaviour(
 /// <summary>Tokens and cost the run reports at its start (an <c>AgentUsage</c> on the run's provider).</summary>
 public sealed record UsageBehaviour(long InputTokens, long OutputTokens, decimal? CostUsd);
 
-/// <summary>The run reports a structured 429 at its start (a <c>ProviderLimited</c> on its provider), reset after <paramref name="ResetIn"/> (null: no reset time given).</summary>
-public sealed record LimitBehaviour(TimeSpan? ResetIn, string Reason);
+/// <summary>The run reports a structured 429 (a <c>ProviderLimited</c> on its provider), reset after <paramref name="ResetIn"/> (null: no reset time given).</summary>
+/// <param name="AtExit">Reported as the run exits (a CLI that gives up on a 429) rather than at its start (one that waits or retries).</param>
+public sealed record LimitBehaviour(TimeSpan? ResetIn, string Reason, bool AtExit = false);
 
 public enum StepKind
 {

@@ -323,8 +323,14 @@ public static class ScenarioLoader
             LimitBehaviour? limited = null;
             if (Node(map, "limited") is YamlMappingNode l)
             {
-                UnknownKeys(l, ["reset_in", "reason"], field + ".limited");
-                limited = new LimitBehaviour(Duration(l, "reset_in", field + ".limited.reset_in"), Scalar(l, "reason", field + ".limited.reason") ?? "429 rate limited");
+                UnknownKeys(l, ["reset_in", "reason", "when"], field + ".limited");
+                var when = Scalar(l, "when", field + ".limited.when") ?? "start";
+                if (when is not ("start" or "exit"))
+                {
+                    Error(Node(l, "when")!, field + ".limited.when", $"'{when}' is not start or exit (when the run reports its 429)");
+                }
+
+                limited = new LimitBehaviour(Duration(l, "reset_in", field + ".limited.reset_in"), Scalar(l, "reason", field + ".limited.reason") ?? "429 rate limited", AtExit: when == "exit");
             }
 
             var signal = Int(map, "signal", field + ".signal");

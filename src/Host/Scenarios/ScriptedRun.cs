@@ -119,9 +119,9 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
             typed.Add(new AgentUsage(_run.Agent, _run.RunId, _run.Provider, null, u.InputTokens, u.OutputTokens, Now, 0, u.CostUsd, _run.TaskId, _run.ProjectId));
         }
 
-        if (_behaviour.Limited is { } l)
+        if (_behaviour.Limited is { AtExit: false } l)
         {
-            typed.Add(new ProviderLimited(_run.Provider, _run.Agent, _run.RunId, Now, l.ResetIn is { } r ? Now + r : null, l.Reason, LimitSource.Structured));
+            typed.Add(Limit(l));
         }
 
         foreach (var e in typed)
@@ -129,6 +129,9 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
             _topics.Publish(e);
         }
     }
+
+    private ProviderLimited Limit(LimitBehaviour l) =>
+        new(_run.Provider, _run.Agent, _run.RunId, Now, l.ResetIn is { } r ? Now + r : null, l.Reason, LimitSource.Structured);
 
     /// <summary>The run's output lines, classified and read by the CLI's adapter as a real run's: usage and limits go into <paramref name="typed"/>.</summary>
     private void Print(List<IDarkFactoryMessage> typed)
@@ -177,10 +180,15 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     private void EndBy(int code, int? signal)
     {
         var exit = new ExitInfo(code, signal, Now);
-        if (_stopReason is null && signal is null && _run.Events is { } events)
+        if (_stopReason is null && signal is null)
         {
             var typed = new List<IDarkFactoryMessage>();
-            events.Exited(code, Now, typed);
+            if (_behaviour.Limited is { AtExit: true } l)
+            {
+                typed.Add(Limit(l));
+            }
+
+            _run.Events?.Exited(code, Now, typed);
             foreach (var e in typed)
             {
                 _topics.Publish(e);
@@ -193,11 +201,17 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
             return;
         }
 
+        if (signal is null && (_run.Events?.ReportedLimit == true || _behaviour.Limited is not null))
+        {
+            Finish(exit, limited: true); // as the ProcessActor reports it: a crash that reported its provider's limit
+            return;
+        }
+
         _done = true;
         throw new AgentCrashedException(_run.Agent, _run.RunId, exit);
     }
 
-    private void Finish(ExitInfo exit)
+    private void Finish(ExitInfo exit, bool limited = false)
     {
         if (_done)
         {
@@ -205,7 +219,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
         }
 
         _done = true;
-        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, exit, _stopReason, _timedOut));
+        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, exit, _stopReason, _timedOut, Crashed: limited, Limited: limited));
         Context.Stop(Self);
     }
 

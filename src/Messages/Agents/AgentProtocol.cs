@@ -254,6 +254,19 @@ public enum LifecycleKind
 
     /// <summary>Nightwatch corrected the agent (hint, restart, pause or stop); the detail says how and why.</summary>
     Corrected,
+
+    /// <summary>
+    /// A routed run ended by itself on its provider's rate limit (it reported the limit, then exited non-zero: a
+    /// CLI that gives up on a 429, gemini's exit 173). Ends the run like an exit; not a crash of the agent.
+    /// </summary>
+    Limited,
+}
+
+public static class LifecycleKinds
+{
+    /// <summary>The kind ends a run that had started (exited, crashed, killed, stopped, limited); not <see cref="LifecycleKind.Unavailable"/>, which ends a run that never started.</summary>
+    public static bool EndsRun(this LifecycleKind kind) =>
+        kind is LifecycleKind.Exited or LifecycleKind.Crashed or LifecycleKind.Killed or LifecycleKind.Stopped or LifecycleKind.Limited;
 }
 
 /// <summary>

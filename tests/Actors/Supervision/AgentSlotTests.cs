@@ -67,6 +67,38 @@ public sealed class AgentSlotTests
     }
 
     [Fact]
+    public void A_routed_run_that_exits_non_zero_on_its_providers_limit_ends_limited_and_anything_else_still_crashes()
+    {
+        // it reported the limit (gemini's exit 173 read by its adapter): limited, not a crash, and its restart waits for the router's mark
+        var limited = new AgentSlot(Spec);
+        var guard = new RunLimitGuard("google");
+        limited.BeginRun(Run("r1"), ActorRefs.Nobody, T0, T0, guard);
+        limited.Started("r1", 42, T0);
+        limited.Ended(new RunEnded("worker", "r1", new ExitInfo(173, null, T0.AddSeconds(2)), null, Crashed: true, Limited: true));
+        var run = limited.Conclude(T0.AddSeconds(2), null);
+        Assert.Equal((RunEnd.Limited, false, 173), (run.End, run.Abnormal, run.Exit.Code));
+        Assert.True(guard.ReportedLimit);
+
+        // the same exit without a reported limit is a crash
+        var crashed = new AgentSlot(Spec);
+        crashed.BeginRun(Run("r2"), ActorRefs.Nobody, T0, T0, new RunLimitGuard("google"));
+        crashed.Ended(new RunEnded("worker", "r2", new ExitInfo(173, null, T0), null, Crashed: true));
+        Assert.Equal(RunEnd.Crashed, crashed.Conclude(T0, null).End);
+
+        // a run no router routed cannot fail over: its limit exit stays a crash (backoff paces it)
+        var unrouted = new AgentSlot(Spec);
+        unrouted.BeginRun(Run("r3"), ActorRefs.Nobody, T0, T0, new RunLimitGuard(null));
+        unrouted.Ended(new RunEnded("worker", "r3", new ExitInfo(173, null, T0), null, Crashed: true, Limited: true));
+        Assert.Equal(RunEnd.Crashed, unrouted.Conclude(T0, null).End);
+
+        // killed by a signal after a limit: a crash (the limit did not end it)
+        var signalled = new AgentSlot(Spec);
+        signalled.BeginRun(Run("r4"), ActorRefs.Nobody, T0, T0, new RunLimitGuard("google"));
+        signalled.Ended(new RunEnded("worker", "r4", new ExitInfo(137, 9, T0), null, Crashed: true, Limited: true));
+        Assert.Equal(RunEnd.Crashed, signalled.Conclude(T0, null).End);
+    }
+
+    [Fact]
     public void A_run_the_layer_stopped_is_stopped_whatever_its_exit_and_a_misconfigured_one_unavailable()
     {
         var stopped = Running();

@@ -31,6 +31,16 @@ public sealed class RestartRulesTests
         Assert.Equal(expected, decision.Action);
     }
 
+    [Theory]
+    [InlineData(RestartType.Permanent, RestartAction.Restart)]
+    [InlineData(RestartType.Transient, RestartAction.Restart)]
+    [InlineData(RestartType.Temporary, RestartAction.None)]
+    public void A_run_ended_on_its_providers_limit_is_no_crash_and_keeps_the_crash_count(RestartType type, RestartAction expected)
+    {
+        var decision = RestartRules.AfterLimit(type, consecutiveCrashes: 4);
+        Assert.Equal((expected, TimeSpan.Zero, 4), (decision.Action, decision.Delay, decision.ConsecutiveCrashes));
+    }
+
     [Fact]
     public void Intensity_is_a_sliding_window()
     {

@@ -61,6 +61,30 @@ public sealed class IncidentRecorderTests : IDisposable
     }
 
     [Fact]
+    public void A_run_that_ended_on_its_providers_limit_is_replayed_reporting_the_limit_as_it_exits()
+    {
+        // arrange: gemini gave up on a 429 (exit 173), then the next run completed
+        var history = new Dictionary<string, IReadOnlyList<AgentLifecycle>>
+        {
+            ["researcher"] =
+            [
+                At("researcher", LifecycleKind.Started, 0, "r1"),
+                At("researcher", LifecycleKind.Limited, 4, "r1", exit: 173),
+                At("researcher", LifecycleKind.Started, 70, "r2"),
+                At("researcher", LifecycleKind.Exited, 100, "r2", exit: 0),
+            ],
+        };
+
+        // act
+        var yaml = Record(history)!;
+
+        // assert
+        Assert.Contains("- { run: 4s, exit: 173, limited: { when: exit, reason: \"recorded rate limit\" } }", yaml, StringComparison.Ordinal);
+        Assert.Contains("where: { agent: \"researcher\", kind: limited }, count: 1", yaml, StringComparison.Ordinal);
+        Assert.DoesNotContain("kind: crashed", yaml, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_run_going_when_the_window_opened_is_replayed_for_an_autostart_agent_and_left_out_otherwise()
     {
         // arrange: each agent's first entry in the window is the end of a run started before it

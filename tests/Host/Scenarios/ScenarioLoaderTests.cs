@@ -87,7 +87,7 @@ public sealed class ScenarioLoaderTests
             colour: blue
             agents:
               ghost: { run: 1s }
-              worker: { run: forever }
+              worker: [{ run: forever }, { run: 1s, exit: 173, limited: { when: later } }]
             steps:
               - { at: 1m, inject: explode, agent: worker }
               - { at: 2m, inject: crash }
@@ -102,7 +102,8 @@ public sealed class ScenarioLoaderTests
         Assert.Contains(errors, e => e.StartsWith("s.yaml:5:8: error: until: ", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("s.yaml:6:1: error: colour: unknown key", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("s.yaml:8:3: error: agents.ghost: no agent 'ghost' in the fleet", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("s.yaml:9:18: error: agents.worker.run: not a duration", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:9:19: error: agents.worker[0].run: not a duration", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:9:69: error: agents.worker[1].limited.when: 'later' is not start or exit", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("s.yaml:11:23: error: steps[0].inject: unknown injection 'explode'", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("s.yaml:12:5: error: steps[1].agent: missing", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("s.yaml:14:14: error: expect[0].event: unknown event type 'NoSuchEvent'", StringComparison.Ordinal));
