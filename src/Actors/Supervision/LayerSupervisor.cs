@@ -313,6 +313,15 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
                 break;
             case RestartAction.Escalate:
                 Record(slot, LifecycleKind.Escalated, detail: decision.Reason);
+
+                // the fleet stops this layer: its runs die with it (their actors kill them as they stop), each
+                // recorded now as stopped by its supervisor (no fault of its own: not a crash, a kill or a provider
+                // failure), or its history would show a run that never ended and the next one overlapping it
+                foreach (var sibling in _order.Where(s => s != slot && s.Running))
+                {
+                    Record(sibling, LifecycleKind.Stopped, detail: $"layer {_layer.Name.ToString().ToLowerInvariant()} escalated ({decision.Reason}): its runs are stopped with it");
+                }
+
                 throw new LayerIntensityExceededException(_layer.Name, decision.Reason);
             case RestartAction.Restart:
                 if (run.Abnormal && _layer.Strategy == StrategyKind.OneForAll)

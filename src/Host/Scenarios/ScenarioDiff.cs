@@ -42,7 +42,9 @@ public sealed record ScenarioDiff(
 
     public static ScenarioDiff Compare(ScenarioOutcome before, ScenarioOutcome after)
     {
-        var verdicts = before.Results.Zip(after.Results, (b, a) => new VerdictChange(b.Expectation.Line, b.Description, b.Passed, a.Passed, a.Detail)).ToList();
+        var verdicts = before.Results.Zip(after.Results, (b, a) => new VerdictChange(b.Expectation.Line, b.Description, b.Passed, a.Passed, a.Detail))
+            .Concat(before.Invariants.Zip(after.Invariants, (b, a) => new VerdictChange(0, "invariant: " + b.Name, b.Held, a.Held, a.Detail)))
+            .ToList();
         var b = Behaviour(before.Timeline);
         var a = Behaviour(after.Timeline);
         return new ScenarioDiff(before, after, verdicts, CountsOf(b, a), Diverge(b, a));
@@ -118,7 +120,7 @@ public sealed record ScenarioDiff(
         foreach (var v in Verdicts)
         {
             var change = v.Before == v.After ? "same" : v.Regressed ? "REGRESSED" : "fixed";
-            text.AppendLine($"  {Verdict(v.Before),-4} -> {Verdict(v.After),-4} {change,-9} {s.Path}:{v.Line}: {v.Expectation}{(v.After ? "" : ": " + v.AfterDetail)}");
+            text.AppendLine($"  {Verdict(v.Before),-4} -> {Verdict(v.After),-4} {change,-9} {(v.Line > 0 ? $"{s.Path}:{v.Line}: " : "")}{v.Expectation}{(v.After ? "" : ": " + v.AfterDetail)}");
         }
 
         text.AppendLine(Counts.Count == 0 ? "event counts: the same" : "event counts (before -> after):");

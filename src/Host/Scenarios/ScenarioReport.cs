@@ -28,8 +28,15 @@ public static class ScenarioReport
             text.AppendLine($"  {(r.Passed ? "PASS" : "FAIL")}  {s.Path}:{r.Expectation.Line}: {r.Description}: {r.Detail}");
         }
 
+        text.AppendLine("invariants:");
+        foreach (var i in outcome.Invariants)
+        {
+            text.AppendLine($"  {(i.Held ? "HELD" : "BROKEN")}  {i.Name}: {i.Detail}");
+        }
+
         var failed = outcome.Results.Count(r => !r.Passed);
-        text.AppendLine($"{outcome.Results.Count - failed} passed, {failed} failed (seed {s.Seed}{(failed > 0 ? $"; again: df scenario run {s.Path} --seed {s.Seed}" : "")})");
+        var broken = outcome.Invariants.Count(i => !i.Held);
+        text.AppendLine($"{outcome.Results.Count - failed} passed, {failed} failed{(broken > 0 ? $", {broken} invariant(s) broken" : "")} (seed {s.Seed}{(!outcome.Passed ? $"; again: df scenario run {s.Path} --seed {s.Seed}" : "")})");
         return text.ToString();
     }
 
@@ -53,6 +60,12 @@ public static class ScenarioReport
                 ["passed"] = r.Passed,
                 ["detail"] = r.Detail,
                 ["matches"] = new JsonArray(r.Matches.Select(m => (JsonNode)JsonValue.Create(m.At)).ToArray()),
+            }).ToArray()),
+            ["invariants"] = new JsonArray(outcome.Invariants.Select(i => (JsonNode)new JsonObject
+            {
+                ["invariant"] = i.Name,
+                ["held"] = i.Held,
+                ["detail"] = i.Detail,
             }).ToArray()),
             ["timeline"] = new JsonArray(outcome.Timeline.Select(e => (JsonNode)new JsonObject
             {
@@ -89,6 +102,7 @@ public static class ScenarioReport
         md.AppendLine($"| wall time | {outcome.Wall.TotalSeconds:0.00} s |");
         md.AppendLine($"| events | {outcome.Timeline.Count} ({outcome.TimersFired} timers fired) |");
         md.AppendLine($"| expectations | {outcome.Results.Count - failed} passed, {failed} failed |");
+        md.AppendLine($"| invariants | {outcome.Invariants.Count(i => i.Held)} held, {outcome.Invariants.Count(i => !i.Held)} broken |");
         md.AppendLine();
         md.AppendLine("## Expectations");
         md.AppendLine();
@@ -97,6 +111,16 @@ public static class ScenarioReport
         foreach (var r in outcome.Results)
         {
             md.AppendLine($"| {(r.Passed ? "pass" : "**FAIL**")} | {r.Expectation.Line} | {Cell(r.Description)} | {Cell(r.Detail)} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Invariants");
+        md.AppendLine();
+        md.AppendLine("| verdict | invariant | detail |");
+        md.AppendLine("|---|---|---|");
+        foreach (var i in outcome.Invariants)
+        {
+            md.AppendLine($"| {(i.Held ? "held" : "**BROKEN**")} | {Cell(i.Name)} | {Cell(i.Detail)} |");
         }
 
         md.AppendLine();

@@ -16,7 +16,10 @@ public sealed record ScenarioOutcome(
     TimeSpan Wall,
     long TimersFired)
 {
-    public bool Passed => Results.All(r => r.Passed);
+    /// <summary>What held all along, whatever the expectations say (<see cref="Scenarios.Invariants"/>).</summary>
+    public IReadOnlyList<InvariantResult> Invariants { get; init; } = [];
+
+    public bool Passed => Results.All(r => r.Passed) && Invariants.All(i => i.Held);
 }
 
 /// <summary>
@@ -37,6 +40,7 @@ public static class ScenarioRunner
         var timeline = new Timeline(scenario.Start, time);
         var runs = new ScriptedRuns(scenario, time.Clock);
         var sandbox = await StartSandboxAsync(scenario, time, runs, timeline);
+        IReadOnlyList<JournalWrite> writes;
         try
         {
             var end = scenario.Start + scenario.Until;
@@ -75,13 +79,14 @@ public static class ScenarioRunner
         finally
         {
             await sandbox.DisposeAsync();
+            writes = ScenarioJournal.WritesOf(time.Id);
             ScenarioJournal.Forget(time.Id);
             ScenarioSnapshotStore.Forget(time.Id);
         }
 
         var entries = timeline.Entries();
         var results = scenario.Expectations.Select(e => ExpectationCheck.Check(e, entries, scenario.Until)).ToList();
-        return new ScenarioOutcome(scenario, entries, results, wall.Elapsed, time.Fired);
+        return new ScenarioOutcome(scenario, entries, results, wall.Elapsed, time.Fired) { Invariants = Invariants.Check(entries, writes, scenario.Fleet) };
     }
 
     /// <summary>A sandbox on the scenario's time and journal, its events tapped into the timeline, the fleet applied.</summary>

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Akka.Persistence;
 using Akka.Configuration;
 using Akka.Persistence.Journal;
 using Akka.Persistence.Snapshot;
@@ -14,12 +16,49 @@ namespace DarkFactory.Host.Scenarios;
 public sealed class ScenarioJournal(Config config) : MemoryJournal
 {
     private static readonly ConcurrentDictionary<string, JournalStorage> Stores = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, List<JournalWrite>> Writes = new(StringComparer.Ordinal);
 
     private readonly JournalStorage _storage = Stores.GetOrAdd(config.GetString("store"), _ => new JournalStorage());
+    private readonly List<JournalWrite> _writes = Writes.GetOrAdd(config.GetString("store"), _ => []);
 
     protected override JournalStorage Storage => _storage;
 
-    public static void Forget(string store) => Stores.TryRemove(store, out _);
+    /// <summary>Every write the scenario run's journal took, in order (for <see cref="Invariants.OneWriterPerPersistenceId"/>).</summary>
+    public static IReadOnlyList<JournalWrite> WritesOf(string store)
+    {
+        if (!Writes.TryGetValue(store, out var writes))
+        {
+            return [];
+        }
+
+        lock (writes)
+        {
+            return writes.ToList();
+        }
+    }
+
+    public static void Forget(string store)
+    {
+        Stores.TryRemove(store, out _);
+        Writes.TryRemove(store, out _);
+    }
+
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        var batch = messages.ToList();
+        lock (_writes)
+        {
+            foreach (var write in batch)
+            {
+                foreach (var p in (IEnumerable<IPersistentRepresentation>)write.Payload)
+                {
+                    _writes.Add(new JournalWrite(p.PersistenceId, p.WriterGuid, p.SequenceNr));
+                }
+            }
+        }
+
+        return base.WriteMessagesAsync(batch, cancellationToken);
+    }
 }
 
 /// <summary>The snapshot store beside <see cref="ScenarioJournal"/>: in memory, kept across the restarts of one scenario run.</summary>
