@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
-using Akka.Persistence;
 using Akka.Configuration;
+using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Akka.Persistence.Snapshot;
 
