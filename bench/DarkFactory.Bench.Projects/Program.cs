@@ -14,31 +14,44 @@ using DarkFactory.Messages.Review;
 using Microsoft.Data.Sqlite;
 
 // df-bench-projects --df DF_DLL [--tasks 10] [--projects 20] [--project-tasks 3] [--events 10000] [--repeats 3]
+//                   [--only per-task|concurrent|recovery]
 // 1. daemon time per task: one project of --tasks tasks (plain-command personas, no gates but the built-in ones) on a
 //    real daemon; (wall time - the runs' own time) / tasks. Baseline in the same run: as many plain `df run`s.
 // 2. --projects projects of --project-tasks tasks at once: wall time and the daemon's CPU. Baseline: the same number of
 //    runs as plain runs of --projects agents at once.
 // 3. recovery of a project journal of --events events (SQLite, snapshots off): cold and warm. Baseline: reading and
-//    deserializing the same rows straight from the journal table.
+//    deserializing the same rows straight from the journal table, and ProjectStateRules.Apply of the same events in memory.
 var df = ArgString("--df") ?? throw new ArgumentException("--df path/to/df.dll");
 var tasks = Arg("--tasks", 10);
 var projects = Arg("--projects", 20);
 var projectTasks = Arg("--project-tasks", 3);
 var events = Arg("--events", 10_000);
 var repeats = Arg("--repeats", 3);
+var only = ArgString("--only");
 var root = BenchSupport.FindRoot();
 Console.WriteLine($"projects benchmark: {Environment.ProcessorCount} cores, load {Load()}, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
 var work = Directory.CreateTempSubdirectory("df-bench-projects-").FullName;
 try
 {
-    await using (var daemon = await Daemon.StartAsync(df, work, root, Math.Max(projects, 1)))
+    if (only is null or "per-task" or "concurrent")
     {
-        await PerTask(daemon);
-        await Concurrent(daemon);
+        await using var daemon = await Daemon.StartAsync(df, work, root, Math.Max(projects, 1));
+        if (only is null or "per-task")
+        {
+            await PerTask(daemon);
+        }
+
+        if (only is null or "concurrent")
+        {
+            await Concurrent(daemon);
+        }
     }
 
-    await Recovery();
+    if (only is null or "recovery")
+    {
+        await Recovery();
+    }
 }
 finally
 {
@@ -76,7 +89,52 @@ async Task PerTask(Daemon daemon)
     Console.WriteLine("|---|---|---|---|---|---|");
     Console.WriteLine($"| project | {wall:0} ms | {runs.Sum():0} ms | {daemonMs:0} ms | **{daemonMs / tasks:0.0} ms** | {daemonMs / runs.Count:0.0} ms |");
     Console.WriteLine($"| baseline: {runs.Count} plain runs (POST run, poll its end) | {plainWall:0} ms | {plainRuns.Sum():0} ms | {plainDaemon:0} ms | | {plainDaemon / runs.Count:0.0} ms |");
+    await Breakdown(daemon, id);
 }
+
+// where a task's daemon time goes: the gaps between the project's recorded events (each event's At is taken when the
+// step that makes it ends, so a gap holds the persist of the event before it and the step of its own) and the run's
+// launch and exit as the agent's history records them
+async Task Breakdown(Daemon daemon, string id)
+{
+    var journal = daemon.Journal(id);
+    var runs = await daemon.RunMomentsAsync(["planner-cmd@" + id, "engineer-cmd@" + id, "reviewer-cmd@" + id]);
+    var steps = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+    void Add(string step, DateTimeOffset from, DateTimeOffset to) =>
+        (steps.TryGetValue(step, out var l) ? l : steps[step] = []).Add((to - from).TotalMilliseconds);
+
+    for (var i = 1; i < journal.Count; i++)
+    {
+        var (before, e) = (journal[i - 1], journal[i]);
+        if (e is ProjectRunStarted { Purpose: ProjectRunPurpose.Task } started && runs.TryGetValue(started.RunId, out var m))
+        {
+            Add($"{Manifest(before)} -> the run's launch begins (persist, next step, prompt, ask the fleet)", before.At, m.Launched);
+            Add("launch begins -> process running (spawn)", m.Launched, m.Running);
+            Add("process running -> run-started (the fleet's answer)", m.Running, e.At);
+        }
+        else if (before is ProjectRunStarted { Purpose: ProjectRunPurpose.Task } && e is ProjectRunEnded ended && runs.TryGetValue(ended.RunId, out var r))
+        {
+            Add("process exited -> exit recorded by the layer (output drained, group killed)", r.Exited, r.Recorded);
+            Add("exit recorded -> run-ended (the project reads the run)", r.Recorded, ended.At);
+        }
+        else if (e is CommitIntended or AttemptCommitted or AttemptGated or TaskCompleted or HandoffRecorded or TaskBlocked)
+        {
+            Add($"{Manifest(before)} -> {Manifest(e)}", before.At, e.At);
+        }
+    }
+
+    var tasks = journal.Count(e => e is TaskCompleted);
+    Console.WriteLine();
+    Console.WriteLine($"### Where a task's daemon time goes ({tasks} tasks; sum over the tasks / tasks)");
+    Console.WriteLine("| step | per task | median | max |");
+    Console.WriteLine("|---|---|---|---|");
+    foreach (var (step, l) in steps.OrderByDescending(x => x.Value.Sum()))
+    {
+        Console.WriteLine($"| {step} | {l.Sum() / Math.Max(1, tasks):0.0} ms | {BenchSupport.Median(l):0.0} ms | {l.Max():0.0} ms |");
+    }
+}
+
+static string Manifest(object e) => ((ManifestAttribute)e.GetType().GetCustomAttributes(typeof(ManifestAttribute), false)[0]).Name;
 
 async Task Concurrent(Daemon daemon)
 {
@@ -159,12 +217,16 @@ async Task Recovery()
     var cold = new List<double>();
     var warm = new List<double>();
     var raw = new List<double>();
+    var apply = new List<double>();
+    var counted = new List<double>();
     for (var i = 0; i < repeats; i++)
     {
         raw.Add(RawRead(cs));
+        apply.Add(Replay(samples));
         using var system = ActorSystem.Create("recover", config);
         cold.Add(await Recover(system));
         warm.Add(await Recover(system));
+        counted.Add(await Count(system));
         await system.Terminate();
     }
 
@@ -175,6 +237,8 @@ async Task Recovery()
     Console.WriteLine($"| ProjectActor recovery, cold (new actor system) | **{BenchSupport.Median(cold):0} ms** | {string.Join(", ", cold.Select(x => x.ToString("0", CultureInfo.InvariantCulture)))} |");
     Console.WriteLine($"| ProjectActor recovery, warm | {BenchSupport.Median(warm):0} ms | {string.Join(", ", warm.Select(x => x.ToString("0", CultureInfo.InvariantCulture)))} |");
     Console.WriteLine($"| baseline: SELECT + deserialize the same rows | {BenchSupport.Median(raw):0} ms | {string.Join(", ", raw.Select(x => x.ToString("0", CultureInfo.InvariantCulture)))} |");
+    Console.WriteLine($"| baseline: a persistent actor that only counts the same events (the journal's replay), warm | {BenchSupport.Median(counted):0} ms | {string.Join(", ", counted.Select(x => x.ToString("0", CultureInfo.InvariantCulture)))} |");
+    Console.WriteLine($"| ProjectStateRules.Apply of the same events, in memory | {BenchSupport.Median(apply):0.0} ms | {string.Join(", ", apply.Select(x => x.ToString("0.0", CultureInfo.InvariantCulture)))} |");
 
     async Task<double> Recover(ActorSystem system)
     {
@@ -185,6 +249,21 @@ async Task Recovery()
         if (found.State?.Status != ProjectStatus.Completed)
         {
             throw new InvalidOperationException($"recovered {found.State?.Status}");
+        }
+
+        await actor.GracefulStop(TimeSpan.FromSeconds(10));
+        return ms;
+    }
+
+    async Task<double> Count(ActorSystem system)
+    {
+        var sw = Stopwatch.StartNew();
+        var actor = system.ActorOf(Props.Create(() => new Counter("project-" + id)));
+        var n = await actor.Ask<long>(Written.Instance, TimeSpan.FromMinutes(2)); // answered once recovered
+        var ms = sw.Elapsed.TotalMilliseconds;
+        if (n != samples.Count)
+        {
+            throw new InvalidOperationException($"counted {n} events");
         }
 
         await actor.GracefulStop(TimeSpan.FromSeconds(10));
@@ -231,12 +310,22 @@ static IReadOnlyList<IProjectEvent> ProjectJournal(string id, int n)
     return list;
 }
 
+static double Replay(IReadOnlyList<IProjectEvent> journal)
+{
+    var sw = Stopwatch.StartNew();
+    ProjectState? s = null;
+    foreach (var e in journal)
+    {
+        s = ProjectStateRules.Apply(s, e);
+    }
+
+    return s?.Status == ProjectStatus.Completed ? sw.Elapsed.TotalMilliseconds : throw new InvalidOperationException($"replayed to {s?.Status}");
+}
+
 static double RawRead(string cs)
 {
     var sw = Stopwatch.StartNew();
-    var types = typeof(ProjectCreated).Assembly.GetTypes()
-        .SelectMany(t => t.GetCustomAttributes(typeof(ManifestAttribute), false).Cast<ManifestAttribute>().Select(m => (m.Name, Type: t)))
-        .ToDictionary(x => x.Name, x => x.Type, StringComparer.Ordinal);
+    var types = Manifests.Types();
     using var c = new SqliteConnection(cs);
     c.Open();
     using var q = c.CreateCommand();
@@ -271,6 +360,21 @@ internal sealed class Writer : ReceivePersistentActor
     public override string PersistenceId { get; }
 }
 
+/// <summary>Replays a journal and does nothing with its events but count them: the floor of a recovery.</summary>
+internal sealed class Counter : ReceivePersistentActor
+{
+    private long _count;
+
+    public Counter(string id)
+    {
+        PersistenceId = id;
+        Recover<IProjectEvent>(_ => _count++);
+        Command<Written>(_ => Sender.Tell(_count));
+    }
+
+    public override string PersistenceId { get; }
+}
+
 internal sealed record Written
 {
     public static readonly Written Instance = new();
@@ -283,13 +387,59 @@ internal sealed class Daemon : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly string _state;
     private readonly string _repo;
+    private readonly string _data;
 
-    private Daemon(Process process, HttpClient http, string state, string repo)
+    private Daemon(Process process, HttpClient http, string state, string repo, string data)
     {
         _process = process;
         _http = http;
         _state = state;
         _repo = repo;
+        _data = data;
+    }
+
+    /// <summary>The project's events as the daemon's journal holds them (read-only, beside the running daemon).</summary>
+    public List<IProjectEvent> Journal(string id)
+    {
+        var types = Manifests.Types();
+        using var c = new SqliteConnection($"Data Source={Path.Combine(_data, "darkfactory.db")};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var q = c.CreateCommand();
+        q.CommandText = "SELECT manifest, message FROM journal WHERE persistence_id = $id ORDER BY sequence_number";
+        q.Parameters.AddWithValue("$id", "project-" + id);
+        using var r = q.ExecuteReader();
+        var events = new List<IProjectEvent>();
+        while (r.Read())
+        {
+            events.Add((IProjectEvent)JsonSerializer.Deserialize((byte[])r["message"], types[r.GetString(0)], DarkFactoryJson.Options)!);
+        }
+
+        return events;
+    }
+
+    /// <summary>Each run's moments from these agents' history: launch begun, process running, process exited, exit recorded.</summary>
+    public async Task<Dictionary<string, (DateTimeOffset Launched, DateTimeOffset Running, DateTimeOffset Exited, DateTimeOffset Recorded)>> RunMomentsAsync(IEnumerable<string> agents)
+    {
+        var started = new Dictionary<string, (DateTimeOffset, DateTimeOffset)>();
+        var moments = new Dictionary<string, (DateTimeOffset, DateTimeOffset, DateTimeOffset, DateTimeOffset)>();
+        foreach (var agent in agents)
+        {
+            var history = await _http.GetFromJsonAsync<JsonElement>($"/api/agents/{Uri.EscapeDataString(agent)}/history?limit=500");
+            foreach (var e in history.EnumerateArray().OrderBy(e => e.GetProperty("at").GetDateTimeOffset()))
+            {
+                var run = e.GetProperty("run_id").GetString()!;
+                if (e.GetProperty("kind").GetString() == "started")
+                {
+                    started[run] = (e.GetProperty("launched_at").GetDateTimeOffset(), e.GetProperty("at").GetDateTimeOffset());
+                }
+                else if (e.TryGetProperty("exited_at", out var x) && x.ValueKind == JsonValueKind.String && started.TryGetValue(run, out var s))
+                {
+                    moments[run] = (s.Item1, s.Item2, x.GetDateTimeOffset(), e.GetProperty("at").GetDateTimeOffset());
+                }
+            }
+        }
+
+        return moments;
     }
 
     public static async Task<Daemon> StartAsync(string df, string work, string root, int plainAgents)
@@ -354,7 +504,7 @@ internal sealed class Daemon : IAsyncDisposable
         var json = JsonSerializer.Deserialize<JsonElement>(File.ReadAllText(endpoint));
         var http = new HttpClient { BaseAddress = new Uri(json.GetProperty("url").GetString()!) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", json.GetProperty("token").GetString());
-        var daemon = new Daemon(process, http, state, repo);
+        var daemon = new Daemon(process, http, state, repo, data);
         await daemon.Until(async () => (await http.GetAsync("/api/health/ready")).IsSuccessStatusCode, "readiness");
         return daemon;
     }
@@ -513,4 +663,12 @@ internal sealed class Daemon : IAsyncDisposable
 
         _process.Dispose();
     }
+}
+
+/// <summary>The message types of the journal, by manifest.</summary>
+internal static class Manifests
+{
+    public static Dictionary<string, Type> Types() => typeof(ProjectCreated).Assembly.GetTypes()
+        .SelectMany(t => t.GetCustomAttributes(typeof(ManifestAttribute), false).Cast<ManifestAttribute>().Select(m => (m.Name, Type: t)))
+        .ToDictionary(x => x.Name, x => x.Type, StringComparer.Ordinal);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Actors.Projects;
@@ -5,6 +6,8 @@ namespace DarkFactory.Actors.Projects;
 /// <summary>
 /// Pure rules of a project's recorded state: each persisted event applied to a <see cref="ProjectState"/>,
 /// so a recovered actor (from its snapshot and the events after it) holds exactly what it held before.
+/// An event costs O(log n) in the project's tasks and runs (they are kept as a <see cref="TaskList"/> and an
+/// immutable list), so replaying a journal of n events is O(n log n), not O(n²).
 /// </summary>
 public static class ProjectStateRules
 {
@@ -49,7 +52,7 @@ public static class ProjectStateRules
             ProjectRunStarted r => RunStarted(s, r),
             ProjectRunEnded r => RunEnded(s, r),
             PlanRejected p => s with { PlanRejections = s.PlanRejections + 1, LastPlanError = p.Error, PlanRun = null },
-            TasksPlanned p => s with { Tasks = p.Tasks, TaskListVersion = 1, PlanRun = null, LastPlanError = null },
+            TasksPlanned p => s with { Tasks = TaskList.Of(p.Tasks), TaskListVersion = 1, PlanRun = null, LastPlanError = null },
             CommitIntended c => s with { PendingCommit = c },
             AttemptCommitted c => UpdateAttempt(s, c.TaskId, c.Attempt, (t, a) => (t, a with { Committed = true, Commit = c.Commit, FilesChanged = c.Files })) with { PendingCommit = null },
             AttemptGated g => UpdateAttempt(s, g.TaskId, g.Attempt, (t, a) => (t, a with { Gates = g.Results })),
@@ -82,6 +85,12 @@ public static class ProjectStateRules
             return null;
         }
 
+        if (s.Tasks is TaskList list)
+        {
+            var i = list.IndexOf(id);
+            return i < 0 ? null : list[i];
+        }
+
         foreach (var t in s.Tasks)
         {
             if (t.Id == id)
@@ -96,6 +105,12 @@ public static class ProjectStateRules
     /// <summary>The task and attempt a run belongs to (null when it is a plan or audit run, or unknown).</summary>
     public static (ProjectTask Task, TaskAttempt Attempt)? AttemptOf(this ProjectState s, string runId)
     {
+        // the run's entry names its task (most often the last run): look there first
+        if (RunIndex(s.Runs, runId) is var r and >= 0 && s.Task(s.Runs[r].TaskId) is { } owner && LastAttemptOf(owner, runId) is { } found)
+        {
+            return (owner, found);
+        }
+
         foreach (var t in s.Tasks)
         {
             for (var i = t.Attempts.Count - 1; i >= 0; i--)
@@ -109,6 +124,36 @@ public static class ProjectStateRules
 
         return null;
     }
+
+    private static TaskAttempt? LastAttemptOf(ProjectTask t, string runId)
+    {
+        for (var i = t.Attempts.Count - 1; i >= 0; i--)
+        {
+            if (t.Attempts[i].RunId == runId)
+            {
+                return t.Attempts[i];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Where the run is in <paramref name="runs"/> (searched from the newest), or -1.</summary>
+    private static int RunIndex(IReadOnlyList<ProjectRunCost> runs, string runId)
+    {
+        for (var i = runs.Count - 1; i >= 0; i--)
+        {
+            if (runs[i].RunId == runId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static ImmutableList<ProjectRunCost> Immutable(IReadOnlyList<ProjectRunCost> runs) =>
+        runs as ImmutableList<ProjectRunCost> ?? [.. runs];
 
     /// <summary>Attempts made since the task was last reopened (max attempts count these).</summary>
     public static int AttemptsThisRound(this ProjectTask t) => t.Attempts.Count - t.AttemptsAtReopen;
@@ -125,7 +170,7 @@ public static class ProjectStateRules
         s = s with
         {
             CurrentRunId = r.RunId,
-            Runs = [.. s.Runs, new ProjectRunCost { RunId = r.RunId, Purpose = r.Purpose, TaskId = r.TaskId, Persona = r.Persona, Agent = r.Agent }],
+            Runs = Immutable(s.Runs).Add(new ProjectRunCost { RunId = r.RunId, Purpose = r.Purpose, TaskId = r.TaskId, Persona = r.Persona, Agent = r.Agent }),
         };
         switch (r.Purpose)
         {
@@ -157,23 +202,28 @@ public static class ProjectStateRules
 
     private static ProjectState RunEnded(ProjectState s, ProjectRunEnded e)
     {
+        var runs = s.Runs;
+        if (RunIndex(runs, e.RunId) is var i and >= 0)
+        {
+            var r = runs[i];
+            runs = Immutable(runs).SetItem(i, r with
+            {
+                Cli = e.Cli ?? r.Cli,
+                Provider = e.Provider ?? r.Provider,
+                Model = e.Model ?? r.Model,
+                CostUsd = r.CostUsd + e.CostUsd,
+                InputTokens = r.InputTokens + e.InputTokens,
+                OutputTokens = r.OutputTokens + e.OutputTokens,
+            });
+        }
+
         s = s with
         {
             CurrentRunId = s.CurrentRunId == e.RunId ? null : s.CurrentRunId,
             CostUsd = s.CostUsd + e.CostUsd,
             InputTokens = s.InputTokens + e.InputTokens,
             OutputTokens = s.OutputTokens + e.OutputTokens,
-            Runs = [.. s.Runs.Select(r => r.RunId == e.RunId
-                ? r with
-                {
-                    Cli = e.Cli ?? r.Cli,
-                    Provider = e.Provider ?? r.Provider,
-                    Model = e.Model ?? r.Model,
-                    CostUsd = r.CostUsd + e.CostUsd,
-                    InputTokens = r.InputTokens + e.InputTokens,
-                    OutputTokens = r.OutputTokens + e.OutputTokens,
-                }
-                : r)],
+            Runs = runs,
         };
         var interrupted = e.Outcome == ProjectRunOutcome.Interrupted;
         if (s.PlanRun is { } plan && plan.RunId == e.RunId)
@@ -225,10 +275,15 @@ public static class ProjectStateRules
 
         var number = s.Audits + 1;
         var reopened = false;
+        var verdicts = new Dictionary<string, AuditVerdict>(StringComparer.Ordinal);
+        foreach (var v in a.Verdicts)
+        {
+            verdicts.TryAdd(v.TaskId, v); // the first verdict on a task counts, as before
+        }
+
         var tasks = s.Tasks.Select(t =>
         {
-            var verdict = a.Verdicts.FirstOrDefault(v => v.TaskId == t.Id);
-            if (verdict is null)
+            if (!verdicts.TryGetValue(t.Id, out var verdict))
             {
                 return t; // a task the audit does not mention keeps its status
             }
@@ -252,7 +307,7 @@ public static class ProjectStateRules
         }).ToList();
         return s with
         {
-            Tasks = tasks,
+            Tasks = TaskList.Of(tasks),
             TaskListVersion = reopened ? s.TaskListVersion + 1 : s.TaskListVersion,
             AuditRun = null,
             Audits = number,
@@ -291,8 +346,13 @@ public static class ProjectStateRules
         return Replace(s, t with { Attempts = attempts });
     }
 
-    private static ProjectState Replace(ProjectState s, ProjectTask task) =>
-        s with { Tasks = [.. s.Tasks.Select(t => t.Id == task.Id ? task : t)] };
+    /// <summary>The state with <paramref name="task"/> in the place of the task of its id.</summary>
+    private static ProjectState Replace(ProjectState s, ProjectTask task)
+    {
+        var list = TaskList.Of(s.Tasks);
+        var i = list.IndexOf(task.Id);
+        return i < 0 ? s : s with { Tasks = list.SetItem(i, task) };
+    }
 
     private static string? Note(string? notes, string? line) =>
         string.IsNullOrWhiteSpace(line) ? notes : string.IsNullOrEmpty(notes) ? line : notes + "\n" + line;
