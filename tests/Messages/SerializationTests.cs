@@ -63,7 +63,9 @@ public sealed class SerializationTests : IDisposable
     [
         new FleetDiagnostic(DiagnosticSeverity.Error, "fleet.yaml", 12, 7, "agents[2].schedule", "bad cron expression"),
         new Placement(7, [AgentPlacement.On("coder", "n2"), new AgentPlacement("gpu-bench", null, "no up node has role gpu"), new AgentPlacement("nightly", null, "node n1 left the cluster; failover: stay waits for it", WaitingFor: "n1"), new AgentPlacement("once", null, "node n3 left the cluster; failover: never keeps it stopped", Parked: true)]),
-        new NodeAssignment(7, "n2", ["coder", "reviewer"]),
+        new NodeAssignment("n2", new Placement(7, [AgentPlacement.On("coder", "n2"), AgentPlacement.On("reviewer", "n1"), new AgentPlacement("gpu-bench", null, "no up node has role gpu")])),
+        new PlacementSnapshot(new Placement(3, [AgentPlacement.On("coder", "n1")]), new PlacementFleet("n2", [new PlacementAgent("coder", null, FailoverPolicy.Move)], new Dictionary<string, int>())),
+        new PlacementFleet("n1", [new PlacementAgent("coder", null, FailoverPolicy.Move), new PlacementAgent("gpu-bench", "role:gpu", FailoverPolicy.Never), new PlacementAgent("sentinel", "n2", FailoverPolicy.Stay)], new Dictionary<string, int> { ["n1"] = 8, ["n2"] = 4 }),
         new DriftVerdict("coder", At, 0.27, DriftLevel.Moderate, DriftLevel.Minor, new DriftComponents(Errors: 0.2, Loops: 0.1), "moderate drift 0.27 (errors 0.20, loops 0.10)", "ab12"),
         new DriftCorrection("coder", At, DriftLevel.Severe, CorrectionAction.Pause, 0.45, "severe drift 0.45 (stall 0.45)", "Report what you are doing as you go.", "ab12", "anthropic"),
         new Escalation("0a1b2c3d4e5f", "coder", At, DriftLevel.Critical, 0.74, "critical drift 0.74 (errors 0.70)", new DriftComponents(Errors: 0.7), "ab12"),
@@ -304,6 +306,8 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(RouterSnapshot), DarkFactoryJson.Manifests["router-snapshot"]);
         Assert.Equal(typeof(RouteAvoidRecorded), DarkFactoryJson.Manifests["route-avoid-recorded"]);
         Assert.Equal(typeof(Placement), DarkFactoryJson.Manifests["placement"]);
+        Assert.Equal(typeof(PlacementFleet), DarkFactoryJson.Manifests["placement-fleet"]);
+        Assert.Equal(typeof(PlacementSnapshot), DarkFactoryJson.Manifests["placement-snapshot"]);
         Assert.Equal(typeof(ProviderAdded), DarkFactoryJson.Manifests["provider-added"]);
         Assert.Equal(typeof(ProviderRemoved), DarkFactoryJson.Manifests["provider-removed"]);
         foreach (var (manifest, type) in ProjectSamples.Pinned)

@@ -29,7 +29,7 @@ public static class PlacementPlanner
     /// <summary>The role of the nodes that run agents not pinned anywhere.</summary>
     public const string AgentsRole = "agents";
 
-    public static Placement Plan(Placement previous, IReadOnlyList<PlacementMember> members, IReadOnlyList<AgentSpec> agents)
+    public static Placement Plan(Placement previous, IReadOnlyList<PlacementMember> members, IReadOnlyList<PlacementAgent> agents)
     {
         var present = members.ToDictionary(m => m.Node, StringComparer.Ordinal);
         var load = members.ToDictionary(m => m.Node, _ => 0, StringComparer.Ordinal);
@@ -57,23 +57,23 @@ public static class PlacementPlanner
                     continue; // a pin changed by a reload: placed again below (its old node's assignment drops it)
                 }
 
-                var failover = agent.EffectiveFailover();
+                var failover = agent.Failover;
                 if (failover == FailoverPolicy.Never)
                 {
                     decided[agent.Name] = Parked(agent.Name, node);
                 }
-                else if (failover == FailoverPolicy.Stay && agent.PinnedNode() is null)
+                else if (failover == FailoverPolicy.Stay && agent.PinnedNode is null)
                 {
                     decided[agent.Name] = Waiting(agent.Name, node);
                 }
 
                 // move, and a pin by name (which waits for its node): placed again below
             }
-            else if (before.Parked && agent.EffectiveFailover() == FailoverPolicy.Never)
+            else if (before.Parked && agent.Failover == FailoverPolicy.Never)
             {
                 decided[agent.Name] = before; // until the fleet file changes its failover
             }
-            else if (before.WaitingFor is { } awaited && agent.PinnedNode() is null && agent.EffectiveFailover() == FailoverPolicy.Stay)
+            else if (before.WaitingFor is { } awaited && agent.PinnedNode is null && agent.Failover == FailoverPolicy.Stay)
             {
                 if (!present.TryGetValue(awaited, out var back))
                 {
@@ -101,13 +101,13 @@ public static class PlacementPlanner
     }
 
     /// <summary>Whether <paramref name="agent"/>'s pin allows <paramref name="member"/> (capacity aside).</summary>
-    public static bool Fits(AgentSpec agent, PlacementMember member) =>
-        agent.PinnedNode() is { } node ? member.Node == node
-        : member.Roles.Contains(agent.PinnedRole() ?? AgentsRole, StringComparer.Ordinal);
+    public static bool Fits(PlacementAgent agent, PlacementMember member) =>
+        agent.PinnedNode is { } node ? member.Node == node
+        : member.Roles.Contains(agent.PinnedRole ?? AgentsRole, StringComparer.Ordinal);
 
-    private static AgentPlacement Place(AgentSpec agent, IReadOnlyList<PlacementMember> members, Dictionary<string, int> load)
+    private static AgentPlacement Place(PlacementAgent agent, IReadOnlyList<PlacementMember> members, Dictionary<string, int> load)
     {
-        if (agent.PinnedNode() is { } pinned)
+        if (agent.PinnedNode is { } pinned)
         {
             if (members.FirstOrDefault(m => m.Node == pinned) is { Available: true })
             {
@@ -118,7 +118,7 @@ public static class PlacementPlanner
             return new AgentPlacement(agent.Name, null, $"pinned to node {pinned}, which is not up", WaitingFor: pinned);
         }
 
-        var role = agent.PinnedRole() ?? AgentsRole;
+        var role = agent.PinnedRole ?? AgentsRole;
         var eligible = members.Where(m => m.Available && Fits(agent, m)).ToList();
         var free = eligible.Where(m => m.MaxAgents is not { } max || load[m.Node] < max)
             .OrderBy(m => load[m.Node]).ThenBy(m => m.Node, StringComparer.Ordinal).FirstOrDefault();
@@ -139,7 +139,7 @@ public static class PlacementPlanner
     private static AgentPlacement Parked(string agent, string node) =>
         new(agent, null, $"node {node} left the cluster; failover: never keeps it stopped", Parked: true);
 
-    private static int Rank(AgentSpec agent) => agent.PinnedNode() is not null ? 0 : agent.PinnedRole() is not null ? 1 : 2;
+    private static int Rank(PlacementAgent agent) => agent.PinnedNode is not null ? 0 : agent.PinnedRole is not null ? 1 : 2;
 }
 
 /// <summary>

@@ -10,7 +10,7 @@ public static class ClusterCommands
 {
     public static Command Nodes(Func<ParseResult, DataDirectory> data)
     {
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {...}}" };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {\"placement\": NODE}, \"epoch\", \"unplaced\": [{\"agent\", \"reason\"}]}" };
         var command = new Command("nodes", "The cluster's members: node, address, roles, status (up, joining, leaving, unreachable, ...) and the agents on each; where the singletons run.\nExample: ./df nodes --json") { json };
         command.SetAction(async (parse, ct) =>
         {
@@ -28,6 +28,16 @@ public static class ClusterCommands
             ]));
             var singletons = cluster.GetProperty("singletons").EnumerateObject().Select(p => $"{p.Name} on {p.Value.GetString()}").ToList();
             Console.WriteLine(singletons.Count == 0 ? "singletons: none yet" : "singletons: " + string.Join(", ", singletons));
+            var epoch = cluster.TryGetProperty("epoch", out var e) ? e.GetInt64() : 0;
+            Console.WriteLine(epoch == 0 ? "placement: none yet" : $"placement: epoch {epoch}");
+            if (cluster.TryGetProperty("unplaced", out var unplaced))
+            {
+                foreach (var agent in unplaced.EnumerateArray())
+                {
+                    Console.WriteLine($"unplaced: {Str(agent, "agent")} ({Str(agent, "reason")})");
+                }
+            }
+
             return 0;
         });
         return command;

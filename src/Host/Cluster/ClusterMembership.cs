@@ -1,17 +1,20 @@
 using Akka.Actor;
 using DarkFactory.Host.Daemon;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Cluster;
 
 /// <summary>
 /// This daemon's place in the cluster, for the API, readiness and fleet application: null options = a single
-/// node (no cluster; <see cref="Place"/> keeps every agent). Reads the gossip state Akka keeps (an immutable
-/// snapshot, safe from any thread); never asks an actor.
+/// node (no cluster; <see cref="Place"/> keeps every agent). Holds the last placement this node accepted (from its
+/// PlacementNode, which checks the epoch) and reads the gossip state Akka keeps (an immutable snapshot, safe from any
+/// thread); never asks an actor.
 /// </summary>
 public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSystem> system)
 {
     private FleetSpec _fleet = new();
+    private NodeAssignment? _assignment;
 
     public ClusterNodeOptions? Options => options;
 
@@ -24,12 +27,35 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         private set => Volatile.Write(ref _fleet, value);
     }
 
-    /// <summary>The part of <paramref name="fleet"/> this node runs (all of it on a single node); remembers the whole.</summary>
+    /// <summary>The last placement this node accepted; null before the first.</summary>
+    public NodeAssignment? Assignment => Volatile.Read(ref _assignment);
+
+    /// <summary>Called when this node accepted a new placement (the daemon applies its part of the fleet again).</summary>
+    public Action? Reassigned { get; set; }
+
+    /// <summary>The part of <paramref name="fleet"/> this node runs (all of it on a single node; in a cluster, the agents
+    /// the coordinator placed here, none before its first placement); remembers the whole.</summary>
     public FleetSpec Place(FleetSpec fleet)
     {
         Fleet = fleet;
-        return options is null ? fleet : NodePlacement.ForNode(fleet, options.Node);
+        if (options is null)
+        {
+            return fleet;
+        }
+
+        var mine = (Assignment?.Agents ?? []).ToHashSet(StringComparer.Ordinal);
+        return fleet with { Agents = [.. fleet.Agents.Where(a => mine.Contains(a.Name))] };
     }
+
+    /// <summary>This node's PlacementNode accepted <paramref name="assignment"/> (its epoch passed the gate).</summary>
+    public void Accept(NodeAssignment assignment)
+    {
+        Volatile.Write(ref _assignment, assignment);
+        Reassigned?.Invoke();
+    }
+
+    /// <summary>Where <paramref name="agent"/> is placed (null: nowhere, or no placement yet) and why not.</summary>
+    public AgentPlacement? PlacementOf(string agent) => Assignment?.Placement.Of(agent);
 
     /// <summary>The cluster as this node sees it; null on a single node.</summary>
     public ClusterReport? Report()
@@ -43,7 +69,18 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
         var members = state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
             .Select(m => new MemberFacts(m.Address.ToString(), [.. m.Roles], ClusterViewBuilder.StatusName(m.Status), !unreachable.Contains(m.Address)));
-        return ClusterViewBuilder.Build(options.Node, members, Fleet);
+        var role = ClusterNodeOptions.SingletonRole(Fleet);
+        var oldest = state.Members
+            .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && (role is null || m.HasRole(role)))
+            .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering)
+            .FirstOrDefault();
+        var singletons = new Dictionary<string, string>();
+        if (oldest is not null)
+        {
+            singletons["placement"] = ClusterViewBuilder.NodeOf(oldest.Roles) ?? oldest.Address.ToString(); // a singleton runs on the oldest member of its role
+        }
+
+        return ClusterViewBuilder.Build(options.Node, members, Assignment?.Placement ?? Placement.None, singletons);
     }
 
     /// <summary>Readiness: a node is ready only while it is an Up member; null on a single node (no check).</summary>

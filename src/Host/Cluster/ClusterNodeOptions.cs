@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Fleet;
@@ -20,7 +21,10 @@ public sealed record ClusterNodeOptions(string Node, int Port, IReadOnlyList<str
     public const int DefaultPort = 4053;
 
     /// <summary>The role every node carries with its own name, so that members are known by node name.</summary>
-    public const string NodeRolePrefix = "node:";
+    public const string NodeRolePrefix = PlacementCoordinator.NodeRolePrefix;
+
+    /// <summary>The role the control plane's singletons (the placement coordinator) run on.</summary>
+    public const string ControlRole = "control";
 
     /// <summary>Why this node cannot start (null: it can). A cluster shares one journal: PostgreSQL, never a node's SQLite file.</summary>
     public string? Refusal(PersistenceSetup store)
@@ -47,6 +51,10 @@ public sealed record ClusterNodeOptions(string Node, int Port, IReadOnlyList<str
 
         return null;
     }
+
+    /// <summary>Where the singletons run: role <c>control</c> when some node has it (an unlisted node has every role), else any node (null).</summary>
+    public static string? SingletonRole(FleetSpec fleet) =>
+        fleet.Cluster is { Nodes.Count: > 0 } c && !c.Nodes.Any(n => c.RolesOf(n.Name).Contains(ControlRole, StringComparer.Ordinal)) ? null : ControlRole;
 
     /// <summary>The ActorSystem name: <c>cluster.name</c>, the same on every node.</summary>
     public static string SystemName(FleetSpec fleet) => (fleet.Cluster ?? new ClusterSpec()).Name;

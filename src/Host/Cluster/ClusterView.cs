@@ -1,4 +1,5 @@
-using DarkFactory.Messages.Fleet;
+using DarkFactory.Actors.Cluster;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Host.Cluster;
 
@@ -10,31 +11,25 @@ public sealed record MemberFacts(string Address, IReadOnlyList<string> Roles, st
 /// <param name="Agents">The agents placed on it.</param>
 public sealed record ClusterMemberView(string Node, string Address, IReadOnlyList<string> Roles, string Status, IReadOnlyList<string> Agents);
 
-/// <summary><c>GET /api/cluster</c>: the members (by node name) and where each cluster singleton runs (node name).</summary>
-public sealed record ClusterReport(string Self, IReadOnlyList<ClusterMemberView> Members, IReadOnlyDictionary<string, string> Singletons);
+/// <summary>An agent the placement coordinator did not place, and why.</summary>
+public sealed record UnplacedAgentView(string Agent, string? Reason);
 
 /// <summary>
-/// Which agents a node runs. Until the placement coordinator (a cluster singleton) exists, a node runs exactly the
-/// agents pinned to it by name (<c>node: NAME</c>): a decision every node takes alike from the same fleet file, so
-/// no agent ever runs on two nodes. Agents pinned to a role or not pinned wait for the coordinator (they run nowhere).
+/// <c>GET /api/cluster</c>: the members (by node name), where each cluster singleton runs (node name), the placement's
+/// epoch (0: no placement reached this node yet) and the agents placed nowhere with the reason.
 /// </summary>
-public static class NodePlacement
+public sealed record ClusterReport(string Self, IReadOnlyList<ClusterMemberView> Members, IReadOnlyDictionary<string, string> Singletons)
 {
-    public static IReadOnlyList<AgentSpec> AgentsOn(FleetSpec fleet, string node) =>
-        [.. fleet.Agents.Where(a => a.PinnedNode() == node)];
+    public long Epoch { get; init; }
 
-    /// <summary>The fleet node <paramref name="node"/> applies: only its own agents (and the rest of the file as it is).</summary>
-    public static FleetSpec ForNode(FleetSpec fleet, string node) => fleet with { Agents = AgentsOn(fleet, node) };
-
-    /// <summary>The agents no node runs yet (pinned to a role, or not pinned).</summary>
-    public static IReadOnlyList<string> Unplaced(FleetSpec fleet) =>
-        [.. fleet.Agents.Where(a => a.PinnedNode() is null).Select(a => a.Name)];
+    public IReadOnlyList<UnplacedAgentView> Unplaced { get; init; } = [];
 }
 
 /// <summary>Builds the cluster view from the members' facts (pure; <see cref="ClusterMembership"/> reads them from Akka).</summary>
 public static class ClusterViewBuilder
 {
-    public static ClusterReport Build(string self, IEnumerable<MemberFacts> members, FleetSpec fleet, IReadOnlyDictionary<string, string>? singletons = null)
+    /// <param name="placement">The last placement this node accepted (<see cref="Placement.None"/> before the first).</param>
+    public static ClusterReport Build(string self, IEnumerable<MemberFacts> members, Placement placement, IReadOnlyDictionary<string, string>? singletons = null)
     {
         var views = members.Select(m =>
         {
@@ -42,16 +37,17 @@ public static class ClusterViewBuilder
             var roles = m.Roles.Where(r => !r.StartsWith(ClusterNodeOptions.NodeRolePrefix, StringComparison.Ordinal) && !r.StartsWith("dc-", StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal).ToList();
             var status = m.Reachable ? m.Status : "unreachable";
-            return new ClusterMemberView(node, m.Address, roles, status, [.. NodePlacement.AgentsOn(fleet, node).Select(a => a.Name)]);
+            return new ClusterMemberView(node, m.Address, roles, status, placement.On(node));
         });
-        return new ClusterReport(self, [.. views.OrderBy(v => v.Node, StringComparer.Ordinal)], singletons ?? new Dictionary<string, string>());
+        return new ClusterReport(self, [.. views.OrderBy(v => v.Node, StringComparer.Ordinal)], singletons ?? new Dictionary<string, string>())
+        {
+            Epoch = placement.Epoch,
+            Unplaced = [.. placement.Agents.Where(a => a.Node is null).Select(a => new UnplacedAgentView(a.Agent, a.Reason))],
+        };
     }
 
     /// <summary>The node name a member carries in its <c>node:NAME</c> role, or null.</summary>
-    public static string? NodeOf(IEnumerable<string> roles) =>
-        roles.FirstOrDefault(r => r.StartsWith(ClusterNodeOptions.NodeRolePrefix, StringComparison.Ordinal)) is { } role
-            ? role[ClusterNodeOptions.NodeRolePrefix.Length..]
-            : null;
+    public static string? NodeOf(IEnumerable<string> roles) => PlacementCoordinator.NodeOf(roles);
 
     /// <summary>Akka's member status as the API spells it.</summary>
     public static string StatusName(Akka.Cluster.MemberStatus status) => status switch

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
@@ -197,9 +198,14 @@ public static class DaemonHost
         if (options.Cluster is { } clusterNode)
         {
             log.LogInformation(
-                "Cluster node {Node} on {Host}:{Port} (roles {Roles}; seeds {Seeds}); it runs the agents pinned to it by name, {Unplaced} wait for the placement coordinator",
-                clusterNode.Node, clusterNode.Host, clusterNode.Port, string.Join(",", clusterNode.Roles(fleet)), string.Join(",", clusterNode.SeedAddresses(fleet)),
-                NodePlacement.Unplaced(fleet) is { Count: > 0 } unplaced ? string.Join(",", unplaced) : "none");
+                "Cluster node {Node} on {Host}:{Port} (roles {Roles}; seeds {Seeds}); it runs the agents the placement coordinator places on it",
+                clusterNode.Node, clusterNode.Host, clusterNode.Port, string.Join(",", clusterNode.Roles(fleet)), string.Join(",", clusterNode.SeedAddresses(fleet)));
+            var membership = app.Services.GetRequiredService<ClusterMembership>();
+            membership.Reassigned = () => _ = reloader.ReapplyAsync().ContinueWith(
+                t => log.LogError(t.Exception!.GetBaseException(), "Applying this node's placement failed: its agents are as they were until the next placement"),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted,
+                TaskScheduler.Default);
         }
 
         var applied = await reloader.ReloadAsync(fleet);
@@ -329,10 +335,12 @@ public static class DaemonHost
         builder.AddDarkFactoryObservability(telemetry);
         builder.Services.AddSingleton(sp => DarkFactoryOptions.Create(sp.GetRequiredService<ActorSystem>().Settings.Config));
         builder.Services.AddSingleton<FactoryClient>();
-        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<FactoryClient>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>(), membership.Place));
+        builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<FactoryClient>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>(), membership.Place,
+            options.Cluster is null ? null : whole => sp.GetRequiredService<ActorRegistry>().Get<PlacementNode>().Tell(new PlacementNode.Declare(whole))));
         builder.Services.AddAkka(options.Cluster is null ? "dark-factory" : ClusterNodeOptions.SystemName(fleet), (akka, _) => akka
             .WithDarkFactoryPersistence(persistence)
             .WithDarkFactoryCluster(options.Cluster, fleet)
+            .WithDarkFactoryPlacement(options.Cluster, fleet, membership)
             .WithDarkFactorySettings(Environment.GetEnvironmentVariable("DF_HOCON"))
             .WithDarkFactoryGateway(node)
             .WithDarkFactoryFleet(node)

@@ -1,7 +1,9 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
@@ -102,6 +104,36 @@ public static class DarkFactoryHosting
             registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(registry.Get<FactoryActor>(), view: view), "events"));
             registry.Register<TelemetryActor>(system.ActorOf(TelemetryActor.Props(telemetry), "telemetry"));
         });
+
+    /// <summary>
+    /// Cluster mode only: the placement coordinator as a cluster singleton (on role <c>control</c> when a node has it,
+    /// else any; stopped with its own message, never PoisonPill, so a placement being written is written) with its proxy,
+    /// and this node's <see cref="PlacementNode"/> (registered under its type), which hands each placement it accepts to
+    /// <paramref name="membership"/>. Nothing for a single node.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithDarkFactoryPlacement(this AkkaConfigurationBuilder akka, ClusterNodeOptions? node, FleetSpec fleet, ClusterMembership membership)
+    {
+        if (node is null)
+        {
+            return akka;
+        }
+
+        return akka.WithActors((system, registry) =>
+        {
+            var role = ClusterNodeOptions.SingletonRole(fleet);
+            var manager = ClusterSingletonManagerSettings.Create(system);
+            var proxy = ClusterSingletonProxySettings.Create(system);
+            if (role is not null)
+            {
+                manager = manager.WithRole(role);
+                proxy = proxy.WithRole(role);
+            }
+
+            system.ActorOf(ClusterSingletonManager.Props(PlacementCoordinator.Props(TimeProvider.System), PlacementCoordinator.Stop.Instance, manager), "placement-coordinator");
+            var coordinator = system.ActorOf(ClusterSingletonProxy.Props("/user/placement-coordinator", proxy), "placement-coordinator-proxy");
+            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, membership.Accept), PlacementCoordinator.NodeActorName));
+        });
+    }
 
     private static Config LoadHocon(string name) =>
         ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", name)));

@@ -19,11 +19,12 @@ public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnly
 /// safety agent unless asked for (<see cref="ReloadGuard"/>; SIGHUP never asks). Reloads are serialized. An applied fleet is in
 /// the API's status view when the reload returns (agents added or removed show at once).
 /// </summary>
-/// <param name="place">The part of a fleet this node runs (a cluster node: its own agents; default: all of it).</param>
-public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log, Func<FleetSpec, FleetSpec>? place = null)
+/// <param name="place">The part of a fleet this node runs (a cluster node: the agents placed on it; default: all of it).</param>
+/// <param name="declared">Called with each whole fleet applied from the file (a cluster node declares it to the placement coordinator).</param>
+public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log, Func<FleetSpec, FleetSpec>? place = null, Action<FleetSpec>? declared = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private FleetSpec? _running;
+    private FleetSpec? _whole;
 
     public string FleetPath { get; } = fleetPath;
 
@@ -37,8 +38,8 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
         try
         {
             var diagnostics = new List<FleetDiagnostic>();
-            var fleet = alreadyLoaded is null ? null : Place(alreadyLoaded);
-            if (fleet is null)
+            var whole = alreadyLoaded;
+            if (whole is null)
             {
                 var load = FleetLoader.LoadFile(FleetPath);
                 diagnostics.AddRange(load.Diagnostics);
@@ -60,23 +61,46 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
                     return new ReloadResult(false, null, diagnostics);
                 }
 
-                fleet = Place(load.Fleet!);
-                if (ReloadGuard.Check(_running, fleet, allowEmpty) is { } refusal)
+                whole = load.Fleet!;
+
+                // the whole file is guarded, not this node's part of it (a cluster node may run none of its agents)
+                if (ReloadGuard.Check(_whole, whole, allowEmpty) is { } refusal)
                 {
                     log.LogError("Fleet file {Path} refused: {Reason}; the running fleet is unchanged", FleetPath, refusal.Reason);
                     return new ReloadResult(false, null, diagnostics, refusal);
                 }
             }
 
-            var applied = await factory.Ask<FleetApplied>(new ApplyFleet(fleet), factory.Options.ApplyTimeout, cancel);
-            _running = fleet;
-            await ApiEndpoints.AwaitStatus(bridge, factory.Options.AskTimeout, cancel);
-            view.Serve();
+            var applied = await ApplyAsync(whole, cancel);
+            declared?.Invoke(whole);
             return new ReloadResult(true, applied, diagnostics);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Applies this node's part of the last fleet again (a cluster node accepted a new placement); nothing before the first fleet.</summary>
+    public async Task<FleetApplied?> ReapplyAsync(CancellationToken cancel = default)
+    {
+        await _gate.WaitAsync(cancel);
+        try
+        {
+            return _whole is { } whole ? await ApplyAsync(whole, cancel) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<FleetApplied> ApplyAsync(FleetSpec whole, CancellationToken cancel)
+    {
+        var applied = await factory.Ask<FleetApplied>(new ApplyFleet(Place(whole)), factory.Options.ApplyTimeout, cancel);
+        _whole = whole;
+        await ApiEndpoints.AwaitStatus(bridge, factory.Options.AskTimeout, cancel);
+        view.Serve();
+        return applied;
     }
 }

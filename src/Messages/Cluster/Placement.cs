@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using DarkFactory.Messages.Fleet;
+
 namespace DarkFactory.Messages.Cluster;
 
 // Where each agent of a clustered fleet runs: the placement coordinator (one cluster singleton) decides it,
@@ -28,6 +31,54 @@ public sealed record Placement(long Epoch, IReadOnlyList<AgentPlacement> Agents)
     public IReadOnlyList<string> On(string node) => [.. Agents.Where(a => a.Node == node).Select(a => a.Agent).Order(StringComparer.Ordinal)];
 }
 
-/// <summary>Coordinator -> node: run exactly these agents (under <paramref name="Epoch"/>); the node ignores an epoch older than the last it accepted.</summary>
+/// <summary>
+/// Coordinator -> node: the whole placement, of which <paramref name="Node"/> runs exactly <see cref="Agents"/>; the node
+/// ignores an epoch older than the last it accepted. Every node gets the whole map, so any node can say where an agent runs.
+/// </summary>
 [Manifest("node-assignment")]
-public sealed record NodeAssignment(long Epoch, string Node, IReadOnlyList<string> Agents) : IDarkFactoryMessage;
+public sealed record NodeAssignment(string Node, Placement Placement) : IDarkFactoryMessage
+{
+    [JsonIgnore]
+    public long Epoch => Placement.Epoch;
+
+    /// <summary>The agents this node runs.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> Agents => Placement.On(Node);
+}
+
+/// <summary>What placement needs of one agent: its pin (<c>node:</c> a node name or <c>role:R</c>) and its failover in force.</summary>
+public sealed record PlacementAgent(string Name, string? Node, FailoverPolicy Failover)
+{
+    public static PlacementAgent Of(AgentSpec agent) => new(agent.Name, agent.Node, agent.EffectiveFailover());
+
+    /// <summary>The node of a <c>node: NAME</c> pin, or null.</summary>
+    [JsonIgnore]
+    public string? PinnedNode => Node is { } n && !n.StartsWith(AgentSpec.RolePrefix, StringComparison.Ordinal) ? n : null;
+
+    /// <summary>The role of a <c>node: role:R</c> pin, or null.</summary>
+    [JsonIgnore]
+    public string? PinnedRole => Node is { } n && n.StartsWith(AgentSpec.RolePrefix, StringComparison.Ordinal) ? n[AgentSpec.RolePrefix.Length..] : null;
+}
+
+/// <summary>
+/// Node -> coordinator, after the node loaded its fleet file (at start and on every reload): the agents to place and the
+/// listed nodes' <c>max_agents</c>. Persisted by the coordinator (the last one received is the fleet it places).
+/// </summary>
+/// <param name="From">The node whose file this is.</param>
+[Manifest("placement-fleet")]
+public sealed record PlacementFleet(string From, IReadOnlyList<PlacementAgent> Agents, IReadOnlyDictionary<string, int> MaxAgents) : IDarkFactoryMessage
+{
+    public static PlacementFleet Of(string from, FleetSpec fleet) => new(
+        from,
+        [.. fleet.Agents.Select(PlacementAgent.Of)],
+        (fleet.Cluster?.Nodes ?? []).Where(n => n.MaxAgents is not null).ToDictionary(n => n.Name, n => n.MaxAgents!.Value, StringComparer.Ordinal));
+
+    /// <summary>The same agents and capacities (whichever node sent them).</summary>
+    public bool SameAs(PlacementFleet? other) =>
+        other is not null && Agents.SequenceEqual(other.Agents)
+        && MaxAgents.Count == other.MaxAgents.Count && MaxAgents.All(kv => other.MaxAgents.TryGetValue(kv.Key, out var v) && v == kv.Value);
+}
+
+/// <summary>The placement coordinator's snapshot: its placement and the fleet it places.</summary>
+[Manifest("placement-snapshot")]
+public sealed record PlacementSnapshot(Placement Placement, PlacementFleet? Fleet) : IDarkFactoryMessage;

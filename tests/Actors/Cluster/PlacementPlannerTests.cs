@@ -7,8 +7,8 @@ namespace DarkFactory.Actors.Tests.Cluster;
 
 public sealed class PlacementPlannerTests
 {
-    private static AgentSpec Agent(string name, string? node = null, FailoverPolicy? failover = null) =>
-        new() { Name = name, Cli = "claude", Node = node, Failover = failover };
+    private static PlacementAgent Agent(string name, string? node = null, FailoverPolicy? failover = null) =>
+        PlacementAgent.Of(new AgentSpec { Name = name, Cli = "claude", Node = node, Failover = failover });
 
     private static PlacementMember Up(string node, int? max = null, params string[] roles) =>
         new(node, roles.Length == 0 ? ["control", "agents"] : roles, true, max);

@@ -1,18 +1,20 @@
 using DarkFactory.Host.Cluster;
-using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Cluster;
 using Xunit;
 
 namespace DarkFactory.Host.Tests.Cluster;
 
-/// <summary>The cluster view (<c>df nodes</c>, <c>GET /api/cluster</c>) and which agents a node runs before the placement coordinator.</summary>
+/// <summary>The cluster view (<c>df nodes</c>, <c>GET /api/cluster</c>): members by node name, the agents placed on each, the unplaced ones.</summary>
 public sealed class ClusterViewTests
 {
-    private static AgentSpec Agent(string name, string? node = null) => new() { Name = name, Layer = LayerName.Core, Cli = "command", Command = ["true"], Node = node };
-
-    private static readonly FleetSpec Fleet = new()
-    {
-        Agents = [Agent("a", "n2"), Agent("b", "role:gpu"), Agent("c"), Agent("d", "n2"), Agent("e", "n1")],
-    };
+    private static readonly Placement Placed = new(4,
+    [
+        AgentPlacement.On("a", "n2"),
+        new AgentPlacement("b", null, "no up node has role gpu"),
+        new AgentPlacement("c", null, "node n4 left the cluster; failover: stay waits for it", WaitingFor: "n4"),
+        AgentPlacement.On("d", "n2"),
+        AgentPlacement.On("e", "n1"),
+    ]);
 
     [Fact]
     public void Members_are_named_by_their_node_role_with_roles_status_and_agents()
@@ -22,7 +24,7 @@ public sealed class ClusterViewTests
             new MemberFacts("akka.tcp://df@127.0.0.1:4054", ["agents", "node:n2", "dc-default"], "up", true),
             new MemberFacts("akka.tcp://df@127.0.0.1:4053", ["node:n1", "control", "agents"], "up", true),
             new MemberFacts("akka.tcp://df@127.0.0.1:4055", ["agents", "node:n3"], "leaving", true),
-        ], Fleet);
+        ], Placed);
 
         Assert.Equal("n1", report.Self);
         Assert.Equal(["n1", "n2", "n3"], report.Members.Select(m => m.Node));
@@ -45,28 +47,21 @@ public sealed class ClusterViewTests
         [
             new MemberFacts("akka.tcp://df@127.0.0.1:4054", ["node:n2"], "up", false),
             new MemberFacts("akka.tcp://df@127.0.0.1:4099", ["agents"], "joining", true),
-        ], Fleet);
+        ], Placed);
 
         Assert.Equal("unreachable", report.Members.Single(m => m.Node == "n2").Status);
         Assert.Equal("joining", report.Members.Single(m => m.Node == "akka.tcp://df@127.0.0.1:4099").Status);
     }
 
     [Fact]
-    public void A_node_runs_only_the_agents_pinned_to_it_by_name_and_the_rest_wait_for_placement()
+    public void The_report_carries_the_placement_epoch_and_the_unplaced_agents_with_their_reasons()
     {
-        Assert.Equal(["a", "d"], NodePlacement.ForNode(Fleet, "n2").Agents.Select(a => a.Name));
-        Assert.Equal(["e"], NodePlacement.ForNode(Fleet, "n1").Agents.Select(a => a.Name));
-        Assert.Empty(NodePlacement.ForNode(Fleet, "n3").Agents);
-        Assert.Equal(["b", "c"], NodePlacement.Unplaced(Fleet));
-    }
+        var report = ClusterViewBuilder.Build("n1", [new MemberFacts("akka.tcp://df@127.0.0.1:4053", ["node:n1"], "up", true)], Placed, new Dictionary<string, string> { ["placement"] = "n1" });
 
-    [Fact]
-    public void No_agent_is_placed_on_two_nodes()
-    {
-        var nodes = new[] { "n1", "n2", "n3" };
-        var placed = nodes.SelectMany(n => NodePlacement.AgentsOn(Fleet, n)).Select(a => a.Name).ToList();
-
-        Assert.Equal(placed.Distinct().Count(), placed.Count);
+        Assert.Equal(4, report.Epoch);
+        Assert.Equal([new UnplacedAgentView("b", "no up node has role gpu"), new UnplacedAgentView("c", "node n4 left the cluster; failover: stay waits for it")], report.Unplaced);
+        Assert.Equal("n1", report.Singletons["placement"]);
+        Assert.Empty(ClusterViewBuilder.Build("n1", [], Placement.None).Unplaced);
     }
 
     [Theory]

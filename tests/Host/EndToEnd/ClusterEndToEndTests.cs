@@ -19,8 +19,10 @@ public sealed class PostgresFactAttribute : FactAttribute
 
 /// <summary>
 /// Three real <c>df up --node</c> processes on 127.0.0.1 sharing one PostgreSQL database form one Akka.NET cluster:
-/// every node's <c>df nodes --json</c> lists all three Up, an agent pinned to n2 runs on n2 only (its run markers),
-/// a SIGTERMed node leaves and the others show it gone. And what a node refuses: SQLite, cluster flags without --node.
+/// every node's <c>df nodes --json</c> lists all three Up with the placement coordinator's node; an agent pinned to n2
+/// runs on n2 only and an unpinned one on exactly one node (run markers across the data directories); SIGTERM the node
+/// holding the unpinned <c>failover: move</c> agent and it comes up on another node, never on two at once, while the
+/// others show the node gone. And what a node refuses: SQLite, cluster flags without --node.
 /// </summary>
 [Collection("daemon")]
 public sealed class ClusterEndToEndTests
@@ -34,7 +36,7 @@ public sealed class ClusterEndToEndTests
           nodes:
             - {"{"} name: n1, roles: [control, agents] {"}"}
             - {"{"} name: n2, roles: [agents] {"}"}
-            - {"{"} name: n3, roles: [agents] {"}"}
+            - {"{"} name: n3, roles: [control, agents] {"}"}
         agents:
           - name: pinned
             layer: safety
@@ -43,10 +45,17 @@ public sealed class ClusterEndToEndTests
             autostart: true
             grace: 2s
             node: n2
+          - name: roamer
+            layer: safety
+            command: ["{DaemonProcess.Agent("ticker.sh")}", "2"]
+            restart: permanent
+            autostart: true
+            grace: 2s
+            failover: move
         """;
 
     [PostgresFact]
-    public async Task Three_nodes_form_a_cluster_that_every_node_shows_and_a_SIGTERMed_node_leaves_it()
+    public async Task Three_nodes_form_a_cluster_place_each_agent_on_one_node_and_move_it_when_its_node_leaves()
     {
         await using var database = await TestDatabase.CreateAsync("postgres");
         var hocon = Path.Combine(Directory.CreateTempSubdirectory("df-cluster-").FullName, "fast.conf");
@@ -73,18 +82,23 @@ public sealed class ClusterEndToEndTests
                 await node.UntilAsync(async () => Members(await node.Json("nodes", "--json")).Count(m => m.Status == "up") == 3, Wait, "three members up in df nodes");
             }
 
+            // the agent pinned to n2 runs there and on no other node; the unpinned one on exactly one node (run markers)
+            await nodes[1].UntilAsync(() => Task.FromResult(nodes[1].AgentProcesses("pinned").Count > 0), Wait, "the pinned agent running on n2");
+            await nodes[0].UntilAsync(() => Task.FromResult(Holders(nodes, "roamer").Count == 1), Wait, "the unpinned agent running on one node");
+            Assert.Empty(nodes[0].AgentProcesses("pinned"));
+            Assert.Empty(nodes[2].AgentProcesses("pinned"));
+            var holder = Holders(nodes, "roamer").Single();
+
             var view = await nodes[0].Json("nodes", "--json");
             var n2 = Members(view).Single(m => m.Node == "n2");
             Assert.Equal(["agents"], n2.Roles);
-            Assert.Equal(["pinned"], n2.Agents);
+            Assert.Contains("pinned", n2.Agents);
             Assert.Equal($"akka.tcp://dark-factory@127.0.0.1:{ports[1]}", n2.Address);
             Assert.Equal(["agents", "control"], Members(view).Single(m => m.Node == "n1").Roles);
-            Assert.Equal(JsonValueKind.Object, view.GetProperty("singletons").ValueKind);
-
-            // the agent pinned to n2 runs there, and on no other node (run markers of each data directory)
-            await nodes[1].UntilAsync(() => Task.FromResult(nodes[1].AgentProcesses().Count > 0), Wait, "the pinned agent running on n2");
-            Assert.Empty(nodes[0].AgentProcesses());
-            Assert.Empty(nodes[2].AgentProcesses());
+            Assert.Equal(["roamer"], Members(view).Single(m => m.Node == $"n{holder + 1}").Agents.Where(a => a == "roamer"));
+            Assert.Single(Members(view), m => m.Agents.Contains("roamer"));
+            Assert.Equal("n1", view.GetProperty("singletons").GetProperty("placement").GetString()); // the oldest control node
+            Assert.True(view.GetProperty("epoch").GetInt64() >= 1);
 
             // readiness reflects membership, and GET /api/cluster answers the same view
             using (var http = nodes[2].Client())
@@ -97,13 +111,28 @@ public sealed class ClusterEndToEndTests
                 Assert.Equal(3, api.GetProperty("members").GetArrayLength());
             }
 
-            Assert.Equal(0, await nodes[2].StopAsync(Wait));
-            foreach (var node in nodes.Take(2))
+            // SIGTERM the node holding the unpinned failover: move agent: it leaves, and the agent comes up on another
+            // node once that node is removed (sampled all along: never on two nodes at once)
+            var survivors = nodes.Where((_, i) => i != holder).ToList();
+            var stopping = nodes[holder].StopAsync(Wait);
+            await nodes[holder == 0 ? 1 : 0].UntilAsync(() =>
             {
-                await node.UntilAsync(async () => Members(await node.Json("nodes", "--json")).Select(m => m.Node).SequenceEqual(["n1", "n2"]), Wait, "n3 gone from df nodes");
+                Assert.True(Holders(nodes, "roamer").Count <= 1, "roamer ran on two nodes at once");
+                return Task.FromResult(Holders(survivors, "roamer").Count == 1);
+            }, Wait, "the moved agent running on a surviving node");
+            Assert.Equal(0, await stopping);
+            var names = survivors.Select(n => $"n{nodes.IndexOf(n) + 1}").ToList();
+            foreach (var node in survivors)
+            {
+                await node.UntilAsync(async () => Members(await node.Json("nodes", "--json")).Select(m => m.Node).SequenceEqual(names), Wait, $"n{holder + 1} gone from df nodes");
             }
 
-            Assert.NotEmpty(nodes[1].AgentProcesses());
+            var after = await survivors[0].Json("nodes", "--json");
+            Assert.Single(Members(after), m => m.Agents.Contains("roamer"));
+            Assert.Contains(after.GetProperty("singletons").GetProperty("placement").GetString(), names);
+
+            // the pin holds: the agent pinned to n2 runs there while n2 is up, nowhere else
+            Assert.Equal(holder == 1 ? 0 : 1, Holders(survivors, "pinned").Count);
         }
         finally
         {
@@ -156,6 +185,10 @@ public sealed class ClusterEndToEndTests
             [.. m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!)],
             m.GetProperty("status").GetString()!,
             [.. m.GetProperty("agents").EnumerateArray().Select(a => a.GetString()!)]))];
+
+    /// <summary>The nodes (their index in <paramref name="nodes"/>) that run <paramref name="agent"/> now.</summary>
+    private static List<int> Holders(IReadOnlyList<DaemonProcess> nodes, string agent) =>
+        [.. nodes.Select((n, i) => (n, i)).Where(x => x.n.AgentProcesses(agent).Count > 0).Select(x => x.i)];
 
     private static int[] FreePorts(int count)
     {

@@ -229,6 +229,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Live agent processes of this daemon's data directory (by their run marker).</summary>
     public IReadOnlyList<int> AgentProcesses() => ProcessTree.FindMarked(DaemonId + "/");
 
+    /// <summary>Live processes of one agent of this daemon's data directory (by their run marker).</summary>
+    public IReadOnlyList<int> AgentProcesses(string agent) => ProcessTree.FindMarked(DaemonId + "/" + agent + "/");
+
     /// <summary>Like the static <see cref="Until(Func{Task{bool}}, TimeSpan, string)"/>; a timeout names the daemon's last log lines.</summary>
     public async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {

@@ -1,0 +1,251 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Persistence;
+using DarkFactory.Actors.Persistence;
+using DarkFactory.Messages.Cluster;
+
+namespace DarkFactory.Actors.Cluster;
+
+/// <summary>
+/// The one placement coordinator of a cluster (run as a cluster singleton): keeps the members from the cluster's
+/// events, the fleet the nodes declare (<see cref="PlacementFleet"/>) and the placement, re-plans
+/// (<see cref="PlacementPlanner"/>) on every member or reachability change and every declared fleet, persists each
+/// new placement (so a coordinator that takes over goes on from its epoch), and sends every Up member the whole
+/// placement as its <see cref="NodeAssignment"/> — again every <see cref="ResendEvery"/>, since remoting is at most once.
+/// </summary>
+public sealed class PlacementCoordinator : PersistentActorBase
+{
+    public const string PersistenceIdOf = "placement";
+
+    /// <summary>Where each node's <see cref="PlacementNode"/> lives (under /user).</summary>
+    public const string NodeActorName = "placement-node";
+
+    /// <summary>The role that carries a member's node name (<c>node:NAME</c>).</summary>
+    public const string NodeRolePrefix = "node:";
+
+    public static readonly TimeSpan ResendEvery = TimeSpan.FromSeconds(2);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<Address, Member> _members = [];
+    private readonly HashSet<Address> _unreachable = [];
+    private Placement _placement = Placement.None;
+    private PlacementFleet? _fleet;
+
+    public PlacementCoordinator(string persistenceId, TimeProvider clock)
+        : base(persistenceId, snapshotEvery: 50, clock)
+    {
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is PlacementSnapshot s)
+            {
+                (_placement, _fleet) = (s.Placement, s.Fleet);
+            }
+        });
+        Recover<Placement>(p => _placement = p);
+        Recover<PlacementFleet>(f => _fleet = f);
+
+        Command<ClusterEvent.CurrentClusterState>(state =>
+        {
+            _members.Clear();
+            _unreachable.Clear();
+            foreach (var m in state.Members.Where(m => m.Status != MemberStatus.Removed))
+            {
+                _members[m.Address] = m;
+            }
+
+            _unreachable.UnionWith(state.Unreachable.Select(m => m.Address));
+            Replan();
+        });
+        Command<ClusterEvent.IMemberEvent>(e =>
+        {
+            if (e is ClusterEvent.MemberRemoved)
+            {
+                _members.Remove(e.Member.Address);
+                _unreachable.Remove(e.Member.Address);
+            }
+            else
+            {
+                _members[e.Member.Address] = e.Member;
+            }
+
+            Replan();
+        });
+        Command<ClusterEvent.UnreachableMember>(e =>
+        {
+            _unreachable.Add(e.Member.Address);
+            Replan();
+        });
+        Command<ClusterEvent.ReachableMember>(e =>
+        {
+            _unreachable.Remove(e.Member.Address);
+            Replan();
+        });
+        Command<ClusterEvent.IClusterDomainEvent>(_ => { });
+        Command<PlacementFleet>(fleet =>
+        {
+            if (fleet.SameAs(_fleet))
+            {
+                Replan();
+                return;
+            }
+
+            Persist(fleet, f =>
+            {
+                _fleet = f;
+                _log.Info("Placing the fleet node {0} declared: {1} agent(s)", f.From, f.Agents.Count);
+                SnapshotWhenDue(() => new PlacementSnapshot(_placement, _fleet));
+                Replan();
+            });
+        });
+        Command<Resend>(_ => Send());
+        Command<GetPlacement>(_ => Sender.Tell(_placement));
+        Command<Stop>(_ => Context.Stop(Self)); // after any Persist in flight: commands wait for its handler
+    }
+
+    /// <summary>The singleton's termination message: stop once the journal writes in flight are done (never PoisonPill).</summary>
+    public sealed record Stop
+    {
+        public static readonly Stop Instance = new();
+    }
+
+    /// <summary>Asks for the current <see cref="Placement"/> (tests, diagnostics).</summary>
+    public sealed record GetPlacement
+    {
+        public static readonly GetPlacement Instance = new();
+    }
+
+    private sealed record Resend
+    {
+        public static readonly Resend Instance = new();
+    }
+
+    public static Props Props(TimeProvider clock, string persistenceId = PersistenceIdOf) =>
+        Akka.Actor.Props.Create(() => new PlacementCoordinator(persistenceId, clock));
+
+    /// <summary>The node name a member carries in its <c>node:NAME</c> role, or null.</summary>
+    public static string? NodeOf(IEnumerable<string> roles) =>
+        roles.FirstOrDefault(r => r.StartsWith(NodeRolePrefix, StringComparison.Ordinal)) is { } role ? role[NodeRolePrefix.Length..] : null;
+
+    protected override void OnReplaySuccess()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        Timers.StartPeriodicTimer("resend", Resend.Instance, ResendEvery);
+        _log.Info("Placement coordinator up at epoch {0}", _placement.Epoch);
+    }
+
+    protected override void PostStop()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        base.PostStop();
+    }
+
+    private void Replan()
+    {
+        if (_fleet is null)
+        {
+            return; // nothing to place until a node declares its fleet
+        }
+
+        var members = _members.Values
+            .Select(m => (Node: NodeOf(m.Roles), Member: m))
+            .Where(x => x.Node is not null)
+            .Select(x => new PlacementMember(
+                x.Node!,
+                [.. x.Member.Roles],
+                x.Member.Status == MemberStatus.Up && !_unreachable.Contains(x.Member.Address),
+                _fleet.MaxAgents.TryGetValue(x.Node!, out var max) ? max : null))
+            .ToList();
+        var next = PlacementPlanner.Plan(_placement, members, _fleet.Agents);
+        if (next.Epoch == _placement.Epoch)
+        {
+            return;
+        }
+
+        Persist(next, p =>
+        {
+            _placement = p;
+            _log.Info("Placement epoch {0}: {1}", p.Epoch, string.Join(", ", p.Agents.Select(a => $"{a.Agent}->{a.Node ?? "none"}")));
+            SnapshotWhenDue(() => new PlacementSnapshot(_placement, _fleet));
+            Send();
+        });
+    }
+
+    private void Send()
+    {
+        if (_placement.Epoch == 0)
+        {
+            return;
+        }
+
+        foreach (var (address, member) in _members)
+        {
+            if (member.Status == MemberStatus.Up && NodeOf(member.Roles) is { } node)
+            {
+                Context.ActorSelection(new RootActorPath(address) / "user" / NodeActorName).Tell(new NodeAssignment(node, _placement));
+            }
+        }
+    }
+}
+
+/// <summary>
+/// A node's end of placement (one per cluster node, at /user/<see cref="PlacementCoordinator.NodeActorName"/>): declares
+/// the node's fleet to the coordinator (at start, on reload and again every <see cref="DeclareEvery"/>), and takes the
+/// coordinator's <see cref="NodeAssignment"/>s through its <see cref="PlacementEpochGate"/>: a stale epoch is refused
+/// (logged), a new one handed to <c>accepted</c> (the daemon applies the node's part of the fleet).
+/// </summary>
+public sealed class PlacementNode : ReceiveActor, IWithTimers
+{
+    public static readonly TimeSpan DeclareEvery = TimeSpan.FromSeconds(10);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private PlacementEpochGate _gate = new();
+    private long _applied = -1;
+    private PlacementFleet? _declared;
+
+    public PlacementNode(string node, IActorRef coordinator, Action<NodeAssignment> accepted)
+    {
+        Receive<Declare>(d =>
+        {
+            _declared = PlacementFleet.Of(node, d.Fleet);
+            coordinator.Tell(_declared);
+            Timers.StartPeriodicTimer("declare", Redeclare.Instance, DeclareEvery);
+        });
+        Receive<Redeclare>(_ => coordinator.Tell(_declared!));
+        Receive<NodeAssignment>(a =>
+        {
+            if (a.Node != node)
+            {
+                _log.Warning("Placement for node {0} reached node {1}: ignored", a.Node, node);
+                return;
+            }
+
+            if (!_gate.Admits(a.Epoch))
+            {
+                _log.Warning("Stale placement epoch {0} refused (accepted {1}): nothing started or stopped", a.Epoch, _gate.Accepted);
+                return;
+            }
+
+            _gate = _gate.Accept(a.Epoch);
+            if (a.Epoch != _applied)
+            {
+                _applied = a.Epoch;
+                _log.Info("Placement epoch {0}: this node runs {1}", a.Epoch, a.Agents.Count == 0 ? "no agent" : string.Join(", ", a.Agents));
+                accepted(a);
+            }
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>The daemon loaded its fleet file (at start or a reload): tell the coordinator what to place.</summary>
+    public sealed record Declare(Messages.Fleet.FleetSpec Fleet);
+
+    private sealed record Redeclare
+    {
+        public static readonly Redeclare Instance = new();
+    }
+
+    public static Props Props(string node, IActorRef coordinator, Action<NodeAssignment> accepted) =>
+        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, accepted));
+}

@@ -1,0 +1,93 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Cluster;
+using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Fleet;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Cluster;
+
+/// <summary>
+/// The coordinator and a node's end on a real one-node Akka.NET cluster (Akka.Remote on 127.0.0.1): a declared fleet is
+/// placed and reaches the node through its epoch gate; a coordinator started again goes on from the persisted placement.
+/// </summary>
+public sealed class PlacementCoordinatorSpec : TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static readonly FleetSpec Fleet = new()
+    {
+        Agents =
+        [
+            new AgentSpec { Name = "pinned", Cli = "claude", Node = "n1" },
+            new AgentSpec { Name = "roamer", Cli = "claude" },
+            new AgentSpec { Name = "gpu", Cli = "claude", Node = "role:gpu" },
+        ],
+    };
+
+    public PlacementCoordinatorSpec(ITestOutputHelper output)
+        : base("""
+            akka.actor.provider = cluster
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+            akka.cluster.roles = ["control", "agents", "node:n1"]
+            akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+            """, output: output)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+    }
+
+    [Fact]
+    public async Task A_declared_fleet_is_placed_on_the_up_node_and_a_new_coordinator_goes_on_from_the_persisted_epoch()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
+        var accepted = CreateTestProbe();
+        var coordinator = Sys.ActorOf(PlacementCoordinator.Props(TimeProvider.System, "placement-spec"), "coordinator");
+        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator, a => accepted.Ref.Tell(a)), PlacementCoordinator.NodeActorName);
+
+        node.Tell(new PlacementNode.Declare(Fleet));
+
+        // (the coordinator's first view may still show the node joining: a placement with nothing on it comes first)
+        var first = await accepted.FishForMessageAsync<NodeAssignment>(a => a.Agents.Count > 0, Wait);
+        Assert.True(first.Epoch >= 1);
+        Assert.Equal(["pinned", "roamer"], first.Agents);
+        Assert.Equal("no up node has role gpu", first.Placement.Of("gpu")!.Reason);
+
+        // the coordinator stops by its own message and a new one recovers the placement (same epoch, nothing re-sent as new)
+        Watch(coordinator);
+        coordinator.Tell(PlacementCoordinator.Stop.Instance);
+        await ExpectTerminatedAsync(coordinator);
+        var again = Sys.ActorOf(PlacementCoordinator.Props(TimeProvider.System, "placement-spec"), "coordinator-2");
+        var recovered = await again.Ask<Placement>(PlacementCoordinator.GetPlacement.Instance, Wait);
+        Assert.Equal(first.Epoch, recovered.Epoch);
+        Assert.Equal(["pinned", "roamer"], recovered.On("n1"));
+
+        // a changed fleet is placed under the next epoch
+        again.Tell(PlacementFleet.Of("n1", Fleet with { Agents = [.. Fleet.Agents.Take(1)] }));
+        var second = await accepted.ExpectMsgAsync<NodeAssignment>(Wait);
+        Assert.Equal(first.Epoch + 1, second.Epoch);
+        Assert.Equal(["pinned"], second.Agents);
+    }
+
+    [Fact]
+    public async Task A_node_refuses_a_stale_epoch_and_an_assignment_for_another_node()
+    {
+        var accepted = CreateTestProbe();
+        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, a => accepted.Ref.Tell(a)));
+
+        node.Tell(new NodeAssignment("n1", new Placement(5, [AgentPlacement.On("a", "n1")])));
+        Assert.Equal(["a"], (await accepted.ExpectMsgAsync<NodeAssignment>(Wait)).Agents);
+
+        node.Tell(new NodeAssignment("n1", new Placement(4, [AgentPlacement.On("a", "n1"), AgentPlacement.On("b", "n1")]))); // stale
+        node.Tell(new NodeAssignment("n2", new Placement(9, [AgentPlacement.On("c", "n2")]))); // not this node's
+        node.Tell(new NodeAssignment("n1", new Placement(5, [AgentPlacement.On("a", "n1")]))); // the same, resent
+        node.Tell(new NodeAssignment("n1", new Placement(6, [AgentPlacement.On("d", "n1")])));
+
+        var next = await accepted.ExpectMsgAsync<NodeAssignment>(Wait);
+        Assert.Equal(6, next.Epoch);
+        Assert.Equal(["d"], next.Agents);
+    }
+}
