@@ -31,6 +31,7 @@ public sealed class PlacementCoordinator : PersistentActorBase
     private readonly HashSet<Address> _unreachable = [];
     private Placement _placement = Placement.None;
     private PlacementFleet? _fleet;
+    private bool _membersKnown; // no plan before the cluster's state arrived: an empty view would read as every node removed
 
     public PlacementCoordinator(string persistenceId, TimeProvider clock)
         : base(persistenceId, snapshotEvery: 50, clock)
@@ -55,6 +56,7 @@ public sealed class PlacementCoordinator : PersistentActorBase
             }
 
             _unreachable.UnionWith(state.Unreachable.Select(m => m.Address));
+            _membersKnown = true;
             Replan();
         });
         Command<ClusterEvent.IMemberEvent>(e =>
@@ -142,9 +144,9 @@ public sealed class PlacementCoordinator : PersistentActorBase
 
     private void Replan()
     {
-        if (_fleet is null)
+        if (_fleet is null || !_membersKnown)
         {
-            return; // nothing to place until a node declares its fleet
+            return; // nothing to place until a node declares its fleet and the members are known
         }
 
         var members = _members.Values
