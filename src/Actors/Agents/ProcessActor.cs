@@ -32,7 +32,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly AgentRun _run;
-    private readonly SemaphoreSlim _credits = new(MaxInFlightBatches, MaxInFlightBatches);
+    private readonly OutputFlow _flow = OutputFlow.For(Context.System);
+    private readonly RunCredits _credits;
+    private readonly Action _returnCredit;
     private readonly CancellationTokenSource _stop = new();
     private Process? _process;
     private int _pid;
@@ -50,6 +52,8 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     public ProcessActor(AgentRun run)
     {
         _run = run;
+        _credits = new RunCredits(MaxInFlightBatches, _flow);
+        _returnCredit = _credits.Return;
         Receive<OutputChunk>(OnOutput);
         Receive<OutputStreamEnded>(_ => OnStreamEnded());
         Receive<ProcessExited>(OnExited);
@@ -217,9 +221,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void OnOutput(OutputChunk chunk)
     {
-        _credits.Release();
         var batch = new AgentOutput(_run.Agent, _run.RunId, _seq, DateTimeOffset.UtcNow, chunk.Lines, _run.TaskId, _run.ProjectId);
         _seq += chunk.Lines.Count;
+        _flow.Track(batch, OutputFlow.SizeOf(chunk.Lines), _returnCredit); // the credit comes back once every consumer took it
         _topics.Publish(batch);
         if (_run.Events is { } events)
         {
@@ -283,6 +287,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
 
         _exit = new ExitInfo(exited.Code, exited.Signal, DateTimeOffset.UtcNow, _killReason);
+        _credits.Open(); // what is left in the pipes is drained (and logged) without waiting for the consumers
 
         // The leader is gone: nothing it started may outlive it.
         Native.KillGroup(_pid, Native.SIGKILL);

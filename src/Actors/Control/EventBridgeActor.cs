@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
@@ -37,6 +38,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     private long _queries;
     private bool _queryInFlight;
     private bool _dirty;
+    private OutputConsumer? _output;
 
     public EventBridgeActor(IActorRef factory, EventBridgeSettings settings, FleetStatusView view)
     {
@@ -86,6 +88,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _topics.Subscribe(Self, typeof(IDarkFactoryMessage));
+        _output = OutputFlow.For(Context.System).Join("events");
         Timers.StartPeriodicTimer("refresh", RefreshStatus.Instance, _settings.StatusRefresh);
         RequestStatus();
     }
@@ -93,6 +96,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         _topics.Unsubscribe(Self);
+        _output?.Dispose();
         foreach (var client in _clients)
         {
             client.Complete();
@@ -120,7 +124,11 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 
     private void OnEvent(IDarkFactoryMessage message)
     {
-        if (message is AgentLifecycle)
+        if (message is AgentOutput taken)
+        {
+            _output?.Taken(taken); // out of the mailbox; what a client keeps of it is bounded by its own queue
+        }
+        else if (message is AgentLifecycle)
         {
             RequestStatus();
         }

@@ -50,6 +50,10 @@ public sealed class FleetTelemetry : IDisposable
         _meter.CreateObservableGauge("df_runs_in_flight", () => Gate.Report().InFlight, description: "Runs counted against limits.max_concurrent_runs now (safety agents' runs are exempt)");
         _meter.CreateObservableGauge("df_runs_queued", () => Gate.Report().Queued, description: "Runs waiting in the admission queue (any declared limit)");
         _meter.CreateObservableGauge("df_queued_task_bytes", () => Spill?.Bytes ?? 0, unit: "By", description: "Bytes of queued runs' tasks waiting on disk in the data directory's queued-tasks/ (not in memory)");
+        _meter.CreateObservableGauge("df_output_in_flight_bytes", () => Output?.InFlightBytes ?? 0, unit: "By", description: "Bytes of agent output published and not yet taken out of every consumer's mailbox (each run holds at most 16 batches in flight; past that its pumps pause)");
+        _meter.CreateObservableGauge("df_output_waiting_bytes", ObserveWaiting, unit: "By", description: "Bytes of agent output waiting in each consumer's mailbox (consumer = events | telemetry | nightwatch | projects | review)");
+        _meter.CreateObservableCounter("df_output_pauses", () => Output?.Pauses ?? 0, description: "Times a run's output pump paused because its batches were all in flight (a consumer was behind; the pipe back-pressures the agent)");
+        _meter.CreateObservableCounter("df_output_paused_seconds", () => Output?.Paused.TotalSeconds ?? 0, unit: "s", description: "Time output pumps spent paused for a consumer, all runs together");
         _meter.CreateObservableCounter("df_log_dropped_bytes", () => LogWrites.DroppedBytes, unit: "By", description: "Bytes of agent output that could not be written to agent logs");
     }
 
@@ -78,6 +82,9 @@ public sealed class FleetTelemetry : IDisposable
 
     /// <summary>Where the node's queued runs keep their tasks (the daemon sets it); null: none.</summary>
     public Supervision.TaskSpill? Spill { get; set; }
+
+    /// <summary>The node's agent output in flight to its consumers (the daemon sets it); null: none.</summary>
+    public Output.OutputFlow? Output { get; set; }
 
     /// <summary>Agent log writes the file system refused (the daemon's <see cref="Output.LogSinks"/> report here).</summary>
     public Output.LogWriteFaults LogWrites { get; } = new();
@@ -122,6 +129,9 @@ public sealed class FleetTelemetry : IDisposable
             t.Value,
             new KeyValuePair<string, object?>("provider", p.Provider),
             new KeyValuePair<string, object?>("limit", t.Key))));
+
+    private IEnumerable<Measurement<long>> ObserveWaiting() =>
+        (Output?.Waiting() ?? []).Select(w => new Measurement<long>(w.Bytes, new KeyValuePair<string, object?>("consumer", w.Consumer)));
 
     private IEnumerable<Measurement<double>> ObserveDrift() =>
         Volatile.Read(ref _drift).Select(p => new Measurement<double>(p.Value, new KeyValuePair<string, object?>("agent", p.Key)));

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
@@ -27,6 +28,7 @@ public sealed class TelemetryActor : ReceiveActor
     private readonly Dictionary<string, DateTimeOffset> _reviews = new(StringComparer.Ordinal);
     private readonly RunTraces _traces;
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
+    private OutputConsumer? _output;
 
     public TelemetryActor(FleetTelemetry telemetry)
     {
@@ -40,7 +42,11 @@ public sealed class TelemetryActor : ReceiveActor
             PublishStates();
         });
         Receive<AgentLifecycle>(OnLifecycle);
-        Receive<AgentOutput>(m => _telemetry.OutputLines.Add(m.Lines.Count, Tag("agent", m.Agent)));
+        Receive<AgentOutput>(m =>
+        {
+            _output?.Taken(m);
+            _telemetry.OutputLines.Add(m.Lines.Count, Tag("agent", m.Agent));
+        });
         Receive<AgentUsage>(OnUsage);
         Receive<ProviderLimited>(m => _telemetry.Limited.Add(1, Tag("provider", m.Provider ?? "unknown"), Tag("source", m.Source.ToString().ToLowerInvariant())));
         Receive<IDarkFactoryMessage>(OnOther);
@@ -51,12 +57,14 @@ public sealed class TelemetryActor : ReceiveActor
     protected override void PreStart()
     {
         _topics.Subscribe(Self, typeof(IDarkFactoryMessage));
+        _output = OutputFlow.For(Context.System).Join("telemetry");
         PublishStates(); // every state at 0 from the start
     }
 
     protected override void PostStop()
     {
         _topics.Unsubscribe(Self);
+        _output?.Dispose();
         _traces.Close(DateTimeOffset.UtcNow);
     }
 

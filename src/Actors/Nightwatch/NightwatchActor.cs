@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Agents;
@@ -27,6 +28,7 @@ public sealed class NightwatchActor : PersistentActorBase
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
+    private OutputConsumer? _output;
     private readonly IActorRef _factory;
     private readonly IActorRef _history;
     private readonly NightwatchSettings _settings;
@@ -104,12 +106,14 @@ public sealed class NightwatchActor : PersistentActorBase
         _topics.Subscribe(Self, typeof(AgentLifecycle));
         _topics.Subscribe(Self, typeof(AgentUsage));
         _topics.Subscribe(Self, typeof(RouteChosen));
+        _output = OutputFlow.For(Context.System).Join("nightwatch");
         Timers.StartPeriodicTimer(TickTimer, Tick.Instance, _settings.Tick);
     }
 
     protected override void PostStop()
     {
         _topics.Unsubscribe(Self);
+        _output?.Dispose();
         base.PostStop();
     }
 
@@ -198,6 +202,7 @@ public sealed class NightwatchActor : PersistentActorBase
 
     private void OnOutput(AgentOutput batch)
     {
+        _output?.Taken(batch);
         if (!_agents.ContainsKey(batch.Agent))
         {
             return;

@@ -13,10 +13,11 @@ internal sealed record OutputStreamEnded(OutputStream Stream);
 
 /// <summary>
 /// Reads one output stream of a run: appends the raw (redacted) bytes to the agent's log file, splits
-/// them into lines and sends them to the ProcessActor in batches. Flow control: at most
-/// <c>maxInFlight</c> batches may wait in the actor's mailbox; past that the pump stops reading, the
-/// pipe fills and the agent blocks on write — back-pressure, never loss. It touches no actor state:
-/// its only link to the actor is <see cref="IActorRef.Tell"/> and the credit semaphore the actor releases.
+/// them into lines and sends them to the ProcessActor in batches. Flow control: each batch takes one of the
+/// run's <see cref="RunCredits"/>, given back once the batch is out of the ProcessActor's mailbox and of every
+/// output consumer's (<see cref="OutputFlow"/>); with none left the pump stops reading, the pipe fills and the
+/// agent blocks on write — back-pressure, never loss. It touches no actor state: its only links to the actor
+/// are <see cref="IActorRef.Tell"/> and the credits.
 /// </summary>
 internal sealed class OutputPump
 {
@@ -31,7 +32,7 @@ internal sealed class OutputPump
     private readonly LogSink _sink;
     private readonly Redactor _redactor;
     private readonly IActorRef _target;
-    private readonly SemaphoreSlim _credits;
+    private readonly RunCredits _credits;
     private readonly Func<OutputStream, string, OutputKind> _classify;
 
     public OutputPump(
@@ -40,7 +41,7 @@ internal sealed class OutputPump
         LogSink sink,
         Redactor redactor,
         IActorRef target,
-        SemaphoreSlim credits,
+        RunCredits credits,
         Func<OutputStream, string, OutputKind> classify)
     {
         _stream = stream;
@@ -203,7 +204,7 @@ internal sealed class OutputPump
         for (var i = 0; i < lines.Count; i += MaxLinesPerBatch)
         {
             var batch = i == 0 && lines.Count <= MaxLinesPerBatch ? lines : lines.GetRange(i, Math.Min(MaxLinesPerBatch, lines.Count - i));
-            await _credits.WaitAsync(cancel).ConfigureAwait(false);
+            await _credits.TakeAsync(cancel).ConfigureAwait(false);
             _target.Tell(new OutputChunk(_kind, batch));
         }
 

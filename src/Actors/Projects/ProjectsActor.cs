@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Supervision;
@@ -23,6 +24,7 @@ public sealed class ProjectsActor : PersistentActorBase
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
+    private OutputConsumer? _output;
     private readonly IActorRef _factory;
     private readonly ProjectSettings _settings;
     private readonly List<ProjectRegistered> _projects = [];
@@ -58,7 +60,11 @@ public sealed class ProjectsActor : PersistentActorBase
         Command<RequestSlot>(OnRequestSlot);
         Command<ReleaseSlot>(OnReleaseSlot);
         Command<AgentLifecycle>(e => ToRun(e.ProjectId, e));
-        Command<AgentOutput>(e => ToRun(e.ProjectId, e));
+        Command<AgentOutput>(e =>
+        {
+            _output?.Taken(e);
+            ToRun(e.ProjectId, e);
+        });
         Command<AgentUsage>(e => ToRun(e.ProjectId, e));
         Command<RouteChosen>(e => ToRun(e.ProjectId, e));
         Command<DrainFleet>(m =>
@@ -81,11 +87,13 @@ public sealed class ProjectsActor : PersistentActorBase
         _topics.Subscribe(Self, typeof(AgentOutput));
         _topics.Subscribe(Self, typeof(AgentUsage));
         _topics.Subscribe(Self, typeof(RouteChosen));
+        _output = OutputFlow.For(Context.System).Join("projects");
     }
 
     protected override void PostStop()
     {
         _topics.Unsubscribe(Self);
+        _output?.Dispose();
         base.PostStop();
     }
 

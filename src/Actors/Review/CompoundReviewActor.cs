@@ -33,6 +33,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
+    private OutputConsumer? _output;
     private readonly IActorRef _factory;
     private readonly ReviewSettings _settings;
     private readonly ReviewDependencies _dependencies;
@@ -86,6 +87,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         });
         Command<AgentOutput>(o =>
         {
+            _output?.Taken(o);
             if (Active?.Task?.Agent == o.Agent)
             {
                 _runs.Output(o);
@@ -123,11 +125,13 @@ public sealed class CompoundReviewActor : PersistentActorBase
         _views = _dependencies.Views ?? Context.ActorOf(ReviewViewsActor.Props(), "views");
         _topics.Subscribe(Self, typeof(AgentLifecycle));
         _topics.Subscribe(Self, typeof(AgentOutput));
+        _output = OutputFlow.For(Context.System).Join("review");
     }
 
     protected override void PostStop()
     {
         _topics.Unsubscribe(Self);
+        _output?.Dispose();
         _work.Dispose();
         base.PostStop();
     }

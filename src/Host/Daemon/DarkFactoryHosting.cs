@@ -5,6 +5,7 @@ using Akka.Hosting;
 using DarkFactory.Actors;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Control;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Host.Cluster;
@@ -102,6 +103,7 @@ public static class DarkFactoryHosting
         akka.WithActors((system, registry) =>
         {
             registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(registry.Get<FactoryActor>(), view: view), "events"));
+            telemetry.Output = OutputFlow.For(system);
             registry.Register<TelemetryActor>(system.ActorOf(TelemetryActor.Props(telemetry), "telemetry"));
         });
 

@@ -58,7 +58,7 @@ public sealed class ChunkRedactionTests : TestKit
         using (var sink = new LogSink(path, maxBytes: long.MaxValue))
         {
             var probe = CreateTestProbe();
-            var credits = new SemaphoreSlim(1_000_000);
+            var credits = new RunCredits(1_000_000, flow: null);
             var pump = new OutputPump(new PiecewiseStream(Encoding.UTF8.GetBytes(text), cuts), OutputStream.Stdout, sink, Secrets, probe.Ref, credits, (_, _) => OutputKind.Text);
             _ = pump.Run(CancellationToken.None);
             while (true)
