@@ -13,12 +13,23 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// once — one agent flooding its output, three event-stream clients reading a few KB/s, and 1,000 runs queued
 /// with a task of the largest accepted size each — and it still answers its readiness probe.
 /// <para>
-/// The bound, <see cref="Bound"/> (768 MiB), is what the daemon may hold by design plus headroom: its
-/// baseline under a flood (~200-300 MiB measured, see docs/benchmarks.md), three clients' event buffers
-/// (1 MiB each here, <c>darkfactory.event-client-buffer</c>), and the 1,000 queued tasks, which the daemon keeps
-/// until their runs start (64 KiB each here, <c>darkfactory.max-task-size</c>; .NET holds text as UTF-16,
-/// so 2 × 64 KiB × 1,000 = 125 MiB), with room for the garbage collector. Before issue 15 one slow client alone
-/// took the daemon past 4 GB.
+/// The bound is the idle daemon of the same run (measured first, before any of it: robust to what else the machine
+/// runs) plus <see cref="Allowance"/>, what the design lets the load hold:
+/// </para>
+/// <list type="bullet">
+/// <item>the three clients' event queues: 1 MiB each here (<c>darkfactory.event-client-buffer</c>, counted as the
+/// events' UTF-16 size, what they take in memory) = 3 MiB;</item>
+/// <item>the flood's pipeline: two 128 KiB pump buffers, at most 16 batches of 4,096 lines waiting for the run's
+/// actor (its credits; ~16 MiB of 80-character lines), the same batches on their way to the output's
+/// subscribers (Nightwatch, telemetry, the event hub), and an unbuffered log file = ~40 MiB;</item>
+/// <item>the 1,000 queued runs: their tasks wait on disk (<c>queued-tasks/</c>), the queue keeps a request and a
+/// path each (~1 KiB) = 1 MiB; the 8 requests in flight, a 64 KiB body and its 128 KiB string each = 1.5 MiB;</item>
+/// <item>the garbage collector's room (workstation, non-concurrent): the generation budgets it lets grow between
+/// collections under an allocation rate of megabytes a second, and fragmentation: ~200 MiB measured.</item>
+/// </list>
+/// <para>
+/// Before issue 15 one slow client alone took the daemon past 4 GB; with the tasks held in memory (before the spill)
+/// the test reached 950 MiB in the full suite.
 /// </para>
 /// </summary>
 [Collection("daemon")]
@@ -26,7 +37,9 @@ public sealed class ResourceTests(ITestOutputHelper output)
 {
     private const int Queued = 1000;
     private const int TaskBytes = 64 * 1024;
-    private const long Bound = 768L * 1024 * 1024;
+    private const int ClientBuffer = 1024 * 1024;
+    private const long MiB = 1024 * 1024;
+    private const long Allowance = 256 * MiB;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     private static string Fleet()
@@ -34,12 +47,12 @@ public sealed class ResourceTests(ITestOutputHelper output)
         var fleet = new StringBuilder($"""
             version: 1
             limits:
-              max_concurrent_runs: 1
+              max_concurrent_runs: 2
             nightwatch:
               weights: {"{"} loops: 0 {"}"}
             agents:
               - name: flood
-                layer: safety
+                layer: growth
                 command: ["bash", "-c", "seq -f '%079.0f' 1 1000000000"]
               - name: holder
                 layer: growth
@@ -61,10 +74,20 @@ public sealed class ResourceTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         await using var daemon = new DaemonProcess(Fleet());
         var hocon = Path.Combine(daemon.Root, "df.conf");
-        File.WriteAllText(hocon, $"darkfactory.event-client-buffer = 1048576\ndarkfactory.max-task-size = {TaskBytes}");
+        File.WriteAllText(hocon, $"darkfactory.event-client-buffer = {ClientBuffer}\ndarkfactory.max-task-size = {TaskBytes}");
         daemon.Environment["DF_HOCON"] = hocon;
         await daemon.StartAsync();
         using var http = daemon.Client();
+
+        // the idle daemon of this run: its fleet applied, nothing running yet
+        await DaemonProcess.Until(async () => (await daemon.ApiJson("/api/agents")).EnumerateArray().Count(a => a.GetProperty("state").GetString() == "stopped") == Queued + 2, Wait, "the fleet applied");
+        var idle = 0L;
+        for (var i = 0; i < 10; i++)
+        {
+            idle = Math.Max(idle, RssBytes(daemon.Pid));
+            await Task.Delay(100);
+        }
+
         var peak = 0L;
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
@@ -76,14 +99,16 @@ public sealed class ResourceTests(ITestOutputHelper output)
             }
         });
 
-        await DaemonProcess.Until(async () => await Metric(http, "df_agent_output_lines_total") > 100_000, Wait, "the flood's output");
-        var clients = Enumerable.Range(0, 3).Select(_ => new SlowSocket(daemon, "?output=flood", bytesPerSecond: 4_000)).ToList();
+        var clients = new List<SlowSocket>();
         try
         {
+            Assert.Equal(0, (await daemon.Df("run", "flood")).Exit);
+            await DaemonProcess.Until(async () => await Metric(http, "df_agent_output_lines_total") > 100_000, Wait, "the flood's output");
+            clients.AddRange(Enumerable.Range(0, 3).Select(_ => new SlowSocket(daemon, "?output=flood", bytesPerSecond: 4_000)));
             await DaemonProcess.Until(async () => await Metric(http, "df_event_clients") == 3, Wait, "three slow clients connected");
             Assert.Equal(0, (await daemon.Df("run", "holder")).Exit);
 
-            // 1,000 runs of the largest accepted task, each queued behind holder (max_concurrent_runs: 1)
+            // 1,000 runs of the largest accepted task, each queued behind flood and holder (max_concurrent_runs: 2)
             var task = new string('x', TaskBytes - 16) + new string('y', 16);
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.PostAsJsonAsync("/api/agents/q0000/run", new { task = task + "z" })).StatusCode);
             var outcomes = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -95,6 +120,7 @@ public sealed class ResourceTests(ITestOutputHelper output)
             Assert.Equal([$"200 queued"], outcomes.Distinct());
             var gate = await daemon.ApiJson("/api/providers/queue");
             Assert.Equal(Queued, gate.GetProperty("queued").GetInt32());
+            Assert.Equal(Queued, Directory.GetFiles(Path.Combine(daemon.DataDir, "queued-tasks")).Length);
 
             // everything at once for a few seconds more: still ready, still bounded
             var until = DateTime.UtcNow + TimeSpan.FromSeconds(5);
@@ -105,7 +131,7 @@ public sealed class ResourceTests(ITestOutputHelper output)
                 await Task.Delay(500);
             }
 
-            Assert.True(await Metric(http, "df_event_queued_bytes") <= 3 * 1048576, "the slow clients' queues are over their bounds");
+            Assert.True(await Metric(http, "df_event_queued_bytes") <= 3 * ClientBuffer, "the slow clients' queues are over their bounds");
         }
         finally
         {
@@ -114,8 +140,9 @@ public sealed class ResourceTests(ITestOutputHelper output)
             await sampler;
         }
 
-        output.WriteLine($"peak daemon RSS {peak / (1024 * 1024)} MiB (bound {Bound / (1024 * 1024)} MiB), {clock.Elapsed.TotalSeconds:0} s in all");
-        Assert.True(peak < Bound, $"daemon RSS reached {peak / (1024 * 1024)} MiB, over the bound of {Bound / (1024 * 1024)} MiB");
+        var bound = idle + Allowance;
+        output.WriteLine($"idle daemon RSS {idle / MiB} MiB; peak {peak / MiB} MiB (+{(peak - idle) / MiB} MiB; bound {bound / MiB} MiB = idle + {Allowance / MiB} MiB), {clock.Elapsed.TotalSeconds:0} s in all");
+        Assert.True(peak < bound, $"daemon RSS reached {peak / MiB} MiB, +{(peak - idle) / MiB} MiB over the idle daemon's {idle / MiB} MiB, over the allowance of {Allowance / MiB} MiB");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the resource test took {clock.Elapsed.TotalSeconds:0} s, over its 60 s budget");
     }
 }
