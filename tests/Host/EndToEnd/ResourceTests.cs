@@ -25,8 +25,12 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// <item>the 1,000 queued runs: their tasks wait on disk (<c>queued-tasks/</c>), the queue keeps a request and a
 /// path each (~1 KiB) = 1 MiB; the 8 requests in flight, a 64 KiB body and its 128 KiB string each = 1.5 MiB;</item>
 /// <item>the garbage collector's room (workstation, non-concurrent): the generation budgets it lets grow between
-/// collections under an allocation rate of megabytes a second, and fragmentation: ~200 MiB measured.</item>
+/// collections under an allocation rate of megabytes a second, and fragmentation: the rest, ~200 MiB.</item>
 /// </list>
+/// <para>
+/// Measured (docs/benchmarks.md): +44 MiB over an idle 166 MiB run alone, +35 MiB over an idle 180 MiB in the whole
+/// suite; 20-28 s on a loaded machine.
+/// </para>
 /// <para>
 /// Before issue 15 one slow client alone took the daemon past 4 GB; with the tasks held in memory (before the spill)
 /// the test reached 950 MiB in the full suite.
