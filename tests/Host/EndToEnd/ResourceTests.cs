@@ -19,9 +19,10 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// <list type="bullet">
 /// <item>the three clients' event queues: 1 MiB each here (<c>darkfactory.event-client-buffer</c>, counted as the
 /// events' UTF-16 size, what they take in memory) = 3 MiB;</item>
-/// <item>the flood's pipeline: two 128 KiB pump buffers, at most 16 batches of 4,096 lines waiting for the run's
-/// actor (its credits; ~16 MiB of 80-character lines), the same batches on their way to the output's
-/// subscribers (Nightwatch, telemetry, the event hub), and an unbuffered log file = ~40 MiB;</item>
+/// <item>the flood's pipeline: two 128 KiB pump buffers and at most 16 batches of 4,096 lines in flight from the pump
+/// until every consumer (the event bridge, telemetry, Nightwatch, projects, review) took them out of its mailbox (the
+/// run's credits, <c>OutputFlow</c>: ~15 MiB of 80-character lines, asserted from <c>df_output_in_flight_bytes</c>),
+/// and an unbuffered log file = ~20 MiB;</item>
 /// <item>the 1,000 queued runs: their tasks wait on disk (<c>queued-tasks/</c>), the queue keeps a request and a
 /// path each (~1 KiB) = 1 MiB; the 8 requests in flight, a 64 KiB body and its 128 KiB string each = 1.5 MiB;</item>
 /// <item>the garbage collector's room (workstation, non-concurrent): the generation budgets it lets grow between
@@ -44,6 +45,9 @@ public sealed class ResourceTests(ITestOutputHelper output)
     private const int ClientBuffer = 1024 * 1024;
     private const long MiB = 1024 * 1024;
     private const long Allowance = 256 * MiB;
+
+    /// <summary>16 batches in flight per run, of at most 4,096 lines of 80 characters: ~15 MiB as the flow counts them.</summary>
+    private const long OutputBound = 16 * MiB;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     private static string Fleet()
@@ -70,6 +74,12 @@ public sealed class ResourceTests(ITestOutputHelper output)
         }
 
         return fleet.ToString();
+    }
+
+    private static string Label(string line, string name)
+    {
+        var start = line.IndexOf(name + "=\"", StringComparison.Ordinal) + name.Length + 2;
+        return line[start..line.IndexOf('"', start)];
     }
 
     [Fact]
@@ -100,6 +110,25 @@ public sealed class ResourceTests(ITestOutputHelper output)
             {
                 peak = Math.Max(peak, RssBytes(daemon.Pid));
                 await Task.Delay(100);
+            }
+        });
+
+        // what agent output holds on its way to its consumers (bounded per run: 16 batches), and who holds it
+        var peakInFlight = 0.0;
+        var heldBy = "";
+        var flowSampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                var text = await http.GetStringAsync("/metrics");
+                var inFlight = MetricIn(text, "df_output_in_flight_bytes");
+                if (inFlight > peakInFlight)
+                {
+                    peakInFlight = inFlight;
+                    heldBy = string.Join(", ", text.Split('\n').Where(l => l.StartsWith("df_output_waiting_bytes{", StringComparison.Ordinal)).Select(l => Label(l, "consumer") + " " + l[(l.LastIndexOf(' ') + 1)..]));
+                }
+
+                await Task.Delay(250);
             }
         });
 
@@ -142,7 +171,13 @@ public sealed class ResourceTests(ITestOutputHelper output)
             clients.ForEach(c => c.Dispose());
             await sampling.CancelAsync();
             await sampler;
+            await flowSampler;
         }
+
+        var pauses = await Metric(http, "df_output_pauses_total");
+        var paused = await Metric(http, "df_output_paused_seconds_total");
+        output.WriteLine($"agent output in flight to its consumers: peak {peakInFlight / MiB:0.0} MiB (bound {OutputBound / MiB} MiB), waiting then: {heldBy}; the flood's pumps paused {pauses} times, {paused:0.0} s");
+        Assert.True(peakInFlight <= OutputBound, $"{peakInFlight} bytes of output in flight to its consumers, over the bound of 16 batches");
 
         var bound = idle + Allowance;
         output.WriteLine($"idle daemon RSS {idle / MiB} MiB; peak {peak / MiB} MiB (+{(peak - idle) / MiB} MiB; bound {bound / MiB} MiB = idle + {Allowance / MiB} MiB), {clock.Elapsed.TotalSeconds:0} s in all");

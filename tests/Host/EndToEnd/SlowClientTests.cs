@@ -129,13 +129,13 @@ public sealed class SlowClientTests(ITestOutputHelper output)
     }
 
     /// <summary>The value of a metric (summed over its series) in the daemon's /metrics, 0 when absent.</summary>
-    internal static async Task<double> Metric(HttpClient http, string name)
-    {
-        var text = await http.GetStringAsync("/metrics");
-        return text.Split('\n')
+    internal static async Task<double> Metric(HttpClient http, string name) => MetricIn(await http.GetStringAsync("/metrics"), name);
+
+    /// <summary>A metric family's value in a scrape of /metrics, its series summed.</summary>
+    internal static double MetricIn(string text, string name) =>
+        text.Split('\n')
             .Where(l => l.StartsWith(name, StringComparison.Ordinal) && (l.Length == name.Length || l[name.Length] is ' ' or '{'))
             .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
-    }
 
     internal static long RssBytes(int pid)
     {
