@@ -97,6 +97,7 @@ public sealed class SerializationTests : IDisposable
         CommandResult.Done(CommandOutcome.Started, "started", "ab12"),
         GetAgents.Instance,
         new AgentsSnapshot([new AgentStatus { Agent = "a", State = AgentState.Quarantined, Reason = "crash loop" }]),
+        new AgentsSnapshot([new AgentStatus { Agent = "a", State = AgentState.Running, Pid = 7, Node = "n2" }, new AgentStatus { Agent = "b", State = AgentState.Unknown, Node = "n3", Reason = "node n3 did not answer in time" }]),
         new GetHistory("a", 10),
         new AgentHistory("a", [new AgentLifecycle("a", LifecycleKind.Crashed, At, "ab12", null, 3, null, "boom")]),
         new ApplyFleet(SampleFleet()),

@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Persistence;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Actors.Cluster;
@@ -194,7 +195,8 @@ public sealed class PlacementCoordinator : PersistentActorBase
 /// A node's end of placement (one per cluster node, at /user/<see cref="PlacementCoordinator.NodeActorName"/>): declares
 /// the node's fleet to the coordinator (at start, on reload and again every <see cref="DeclareEvery"/>), and takes the
 /// coordinator's <see cref="NodeAssignment"/>s through its <see cref="PlacementEpochGate"/>: a stale epoch is refused
-/// (logged), a new one handed to <c>accepted</c> (the daemon applies the node's part of the fleet).
+/// (logged), a new one handed to <c>accepted</c> (the daemon applies the node's part of the fleet). Another node's
+/// <see cref="GetAgents"/> goes to this node's fleet (<c>factory</c>), which answers the asker directly.
 /// </summary>
 public sealed class PlacementNode : ReceiveActor, IWithTimers
 {
@@ -205,8 +207,9 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     private long _applied = -1;
     private PlacementFleet? _declared;
 
-    public PlacementNode(string node, IActorRef coordinator, Action<NodeAssignment> accepted)
+    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted)
     {
+        Receive<GetAgents>(q => factory.Forward(q));
         Receive<Declare>(d =>
         {
             _declared = PlacementFleet.Of(node, d.Fleet);
@@ -248,6 +251,6 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
         public static readonly Redeclare Instance = new();
     }
 
-    public static Props Props(string node, IActorRef coordinator, Action<NodeAssignment> accepted) =>
-        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, accepted));
+    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted) =>
+        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted));
 }

@@ -10,6 +10,7 @@ using DarkFactory.Host.Daemon;
 using DarkFactory.Host.Dashboard;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Scheduling;
 using Microsoft.AspNetCore.Mvc;
@@ -50,11 +51,13 @@ public static partial class ApiEndpoints
                 ? Json(report)
                 : Problem(404, "not a cluster", "this daemon is a single node, not a cluster member (a cluster node is started with df up --node NAME)"))
             .WithSummary("The cluster as this node sees it: members (node, address, roles, status, agents) and where the singletons run; 404 on a single node");
-        api.MapGet("/agents", async (FleetStatusView view, FactoryClient f, CancellationToken ct) =>
-            view.Live is { } snapshot
-                ? Results.Bytes(snapshot.Json, JsonContentType)
-                : Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
-            .WithSummary("Every agent: layer, state, pid, restarts, last exit").Produces<List<AgentStatus>>();
+        api.MapGet("/agents", async (FleetStatusView view, FactoryClient f, ClusterMembership cluster, CancellationToken ct) =>
+            cluster.Enabled
+                ? Json(ClusterAgents.ToJson(await ClusterWideAgents(f, cluster, ct)))
+                : view.Live is { } snapshot
+                    ? Results.Bytes(snapshot.Json, JsonContentType)
+                    : Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
+            .WithSummary("Every agent: layer, state, pid, restarts, last exit; on a cluster node every agent of the fleet with its node (null: placed nowhere, reason says why; the other nodes are asked, and one that does not answer in 3 s shows its agents as unknown)").Produces<List<AgentStatus>>();
         api.MapGet("/agents/{name}", async (string name, FleetStatusView view, FactoryClient f, CancellationToken ct) =>
         {
             // from the live view; an agent it does not know yet (a reload just added it) is asked for
@@ -262,6 +265,13 @@ public static partial class ApiEndpoints
     }
 
     private static Task<T> Ask<T>(FactoryClient factory, object message, CancellationToken ct) => factory.Ask<T>(message, ct);
+
+    private static async Task<IReadOnlyList<AgentStatus>> ClusterWideAgents(FactoryClient factory, ClusterMembership cluster, CancellationToken ct)
+    {
+        var others = cluster.OtherNodesAgentsAsync(ClusterMembership.AskOthersTimeout);
+        var local = await Ask<AgentsSnapshot>(factory, GetAgents.Instance, ct);
+        return ClusterAgents.Merge(cluster.Options!.Node, cluster.Fleet.Agents, local.Agents, await others, cluster.Assignment?.Placement ?? Placement.None);
+    }
 
     private static IResult Json(object value) => Results.Json(value, DarkFactoryJson.Options);
 

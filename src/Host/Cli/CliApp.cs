@@ -196,7 +196,7 @@ public static partial class CliApp
     private static Command Agents()
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array" };
-        var command = new Command("agents", "List the agents: layer, state, pid, restarts, last exit.\nExample: ./df agents --json") { json };
+        var command = new Command("agents", "List the agents: layer, state, pid, restarts, last exit (a cluster node: every node's agents with a NODE column).\nExample: ./df agents --json") { json };
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(Data(parse));
@@ -207,12 +207,19 @@ public static partial class CliApp
                 return 0;
             }
 
-            Table.Write(Console.Out, ["NAME", "LAYER", "STATE", "PID", "RESTARTS", "LAST EXIT", "NOTE"], agents.EnumerateArray().Select(a => (IReadOnlyList<string>)
+            // a cluster node answers for every node: a NODE column (- for an agent placed nowhere)
+            var clustered = agents.EnumerateArray().Any(a => a.TryGetProperty("node", out _));
+            var rows = agents.EnumerateArray().Select(a => (IReadOnlyList<string>)
             [
                 Str(a, "name"), Str(a, "layer"), Str(a, "state"), Str(a, "pid", "-"), Str(a, "restarts", "0"),
                 a.TryGetProperty("last_exit", out var e) ? (e.TryGetProperty("signal", out var s) ? $"signal {s}" : $"code {e.GetProperty("code")}") : "-",
                 a.TryGetProperty("install", out var i) ? $"{Str(a, "reason")}; install: {i.GetString()}" : Str(a, "reason", string.Empty),
-            ]));
+                Str(a, "node", "-"),
+            ]);
+            Table.Write(
+                Console.Out,
+                clustered ? ["NAME", "LAYER", "STATE", "PID", "RESTARTS", "LAST EXIT", "NOTE", "NODE"] : ["NAME", "LAYER", "STATE", "PID", "RESTARTS", "LAST EXIT", "NOTE"],
+                clustered ? rows : rows.Select(r => (IReadOnlyList<string>)[.. r.Take(7)]));
             return 0;
         });
         return command;

@@ -1,5 +1,7 @@
 using Akka.Actor;
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Host.Daemon;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 
@@ -81,6 +83,41 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         }
 
         return ClusterViewBuilder.Build(options.Node, members, Assignment?.Placement ?? Placement.None, singletons);
+    }
+
+    /// <summary>How long <see cref="OtherNodesAgentsAsync"/> waits for a node's answer.</summary>
+    public static readonly TimeSpan AskOthersTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The agents of every other Up member, asked at once (each node's PlacementNode hands the typed <see cref="GetAgents"/>
+    /// to its own fleet); a node that does not answer within <paramref name="timeout"/> is null, never a hang.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, AgentsSnapshot?>> OtherNodesAgentsAsync(TimeSpan timeout)
+    {
+        if (options is null)
+        {
+            return new Dictionary<string, AgentsSnapshot?>();
+        }
+
+        var sys = system();
+        var others = Akka.Cluster.Cluster.Get(sys).State.Members
+            .Where(m => m.Status == Akka.Cluster.MemberStatus.Up)
+            .Select(m => (Node: ClusterViewBuilder.NodeOf(m.Roles), m.Address))
+            .Where(x => x.Node is not null && x.Node != options.Node)
+            .ToList();
+        var asks = others.Select(async x =>
+        {
+            try
+            {
+                var path = new RootActorPath(x.Address) / "user" / PlacementCoordinator.NodeActorName;
+                return (x.Node!, await sys.ActorSelection(path).Ask<AgentsSnapshot>(GetAgents.Instance, timeout));
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or ActorNotFoundException)
+            {
+                return (x.Node!, (AgentsSnapshot?)null);
+            }
+        });
+        return (await Task.WhenAll(asks)).ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);
     }
 
     /// <summary>Readiness: a node is ready only while it is an Up member; null on a single node (no check).</summary>

@@ -340,9 +340,9 @@ public static class DaemonHost
         builder.Services.AddAkka(options.Cluster is null ? "dark-factory" : ClusterNodeOptions.SystemName(fleet), (akka, _) => akka
             .WithDarkFactoryPersistence(persistence)
             .WithDarkFactoryCluster(options.Cluster, fleet)
-            .WithDarkFactoryPlacement(options.Cluster, fleet, membership)
             .WithDarkFactorySettings(Environment.GetEnvironmentVariable("DF_HOCON"))
             .WithDarkFactoryGateway(node)
+            .WithDarkFactoryPlacement(options.Cluster, fleet, membership)
             .WithDarkFactoryFleet(node)
             .WithDarkFactoryControlPlane(node)
             .WithFleetDrain(data.DaemonId, grace, cgroups)

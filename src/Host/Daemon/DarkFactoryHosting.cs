@@ -111,7 +111,8 @@ public static class DarkFactoryHosting
     /// Cluster mode only: the placement coordinator as a cluster singleton (on role <c>control</c> when a node has it,
     /// else any; stopped with its own message, never PoisonPill, so a placement being written is written) with its proxy,
     /// and this node's <see cref="PlacementNode"/> (registered under its type), which hands each placement it accepts to
-    /// <paramref name="membership"/>. Nothing for a single node.
+    /// <paramref name="membership"/> and answers other nodes' <c>GetAgents</c> from this node's fleet. Call it after
+    /// <see cref="WithDarkFactoryGateway"/>. Nothing for a single node.
     /// </summary>
     public static AkkaConfigurationBuilder WithDarkFactoryPlacement(this AkkaConfigurationBuilder akka, ClusterNodeOptions? node, FleetSpec fleet, ClusterMembership membership)
     {
@@ -133,7 +134,7 @@ public static class DarkFactoryHosting
 
             system.ActorOf(ClusterSingletonManager.Props(PlacementCoordinator.Props(TimeProvider.System), PlacementCoordinator.Stop.Instance, manager), "placement-coordinator");
             var coordinator = system.ActorOf(ClusterSingletonProxy.Props("/user/placement-coordinator", proxy), "placement-coordinator-proxy");
-            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, membership.Accept), PlacementCoordinator.NodeActorName));
+            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, registry.Get<FactoryActor>(), membership.Accept), PlacementCoordinator.NodeActorName));
         });
     }
 

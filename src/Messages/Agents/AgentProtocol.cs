@@ -17,6 +17,9 @@ public enum AgentState
 
     /// <summary>The run waits in the admission queue (a declared limit: <c>limits.max_concurrent_runs</c>, a provider's <c>max_concurrent</c> or per-minute limit); it starts when a place frees.</summary>
     Queued,
+
+    /// <summary>In a cluster: the node it is placed on did not answer in time (<see cref="AgentStatus.Node"/> names it).</summary>
+    Unknown,
 }
 
 public enum OutputStream
@@ -88,6 +91,9 @@ public sealed record AgentStatus : IDarkFactoryMessage, IWithAgent
     public string? Install { get; init; }
 
     public DateTimeOffset? NextRestartAt { get; init; }
+
+    /// <summary>In a cluster: the node the agent is placed on; null on a single node and for an agent placed nowhere (<see cref="Reason"/> says why).</summary>
+    public string? Node { get; init; }
 }
 
 // ---- commands (answered with CommandResult) ----

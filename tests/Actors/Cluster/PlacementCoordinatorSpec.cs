@@ -46,7 +46,7 @@ public sealed class PlacementCoordinatorSpec : TestKit
         await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
         var accepted = CreateTestProbe();
         var coordinator = Sys.ActorOf(PlacementCoordinator.Props(TimeProvider.System, "placement-spec"), "coordinator");
-        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator, a => accepted.Ref.Tell(a)), PlacementCoordinator.NodeActorName);
+        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator, ActorRefs.Nobody, a => accepted.Ref.Tell(a)), PlacementCoordinator.NodeActorName);
 
         node.Tell(new PlacementNode.Declare(Fleet));
 
@@ -77,7 +77,7 @@ public sealed class PlacementCoordinatorSpec : TestKit
     public async Task A_node_refuses_a_stale_epoch_and_an_assignment_for_another_node()
     {
         var accepted = CreateTestProbe();
-        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, a => accepted.Ref.Tell(a)));
+        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, ActorRefs.Nobody, a => accepted.Ref.Tell(a)));
 
         node.Tell(new NodeAssignment("n1", new Placement(5, [AgentPlacement.On("a", "n1")])));
         Assert.Equal(["a"], (await accepted.ExpectMsgAsync<NodeAssignment>(Wait)).Agents);

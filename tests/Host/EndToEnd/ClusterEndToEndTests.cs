@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -37,6 +38,7 @@ public sealed class ClusterEndToEndTests
             - {"{"} name: n1, roles: [control, agents] {"}"}
             - {"{"} name: n2, roles: [agents] {"}"}
             - {"{"} name: n3, roles: [control, agents] {"}"}
+            - {"{"} name: n4, roles: [agents] {"}"}
         agents:
           - name: pinned
             layer: safety
@@ -52,6 +54,12 @@ public sealed class ClusterEndToEndTests
             autostart: true
             grace: 2s
             failover: move
+          - name: parked
+            layer: safety
+            command: ["{DaemonProcess.Agent("ticker.sh")}", "2"]
+            restart: permanent
+            autostart: true
+            node: n4
         """;
 
     [PostgresFact]
@@ -60,9 +68,9 @@ public sealed class ClusterEndToEndTests
         await using var database = await TestDatabase.CreateAsync("postgres");
         var hocon = Path.Combine(Directory.CreateTempSubdirectory("df-cluster-").FullName, "fast.conf");
         File.WriteAllText(hocon, """
-            akka.cluster.split-brain-resolver.stable-after = 3s
+            akka.cluster.split-brain-resolver.stable-after = 30s
             akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-            """);
+            """); // a SIGSTOPped node is unreachable within seconds and not downed while it is stopped (the leave is graceful)
         var ports = FreePorts(3);
         var seed = $"127.0.0.1:{ports[0]}";
         var nodes = new List<DaemonProcess>();
@@ -99,6 +107,42 @@ public sealed class ClusterEndToEndTests
             Assert.Single(Members(view), m => m.Agents.Contains("roamer"));
             Assert.Equal("n1", view.GetProperty("singletons").GetProperty("placement").GetString()); // the oldest control node
             Assert.True(view.GetProperty("epoch").GetInt64() >= 1);
+
+            // df agents from any node answers for the whole cluster: every agent with its node (the others asked), an
+            // agent placed nowhere with node null and the planner's reason
+            var listed = await ListedAgents(nodes[0]);
+            Assert.Equal(["pinned", "roamer", "parked"], listed.Keys);
+            Assert.Equal("n2", listed["pinned"].GetProperty("node").GetString());
+            Assert.Equal("running", listed["pinned"].GetProperty("state").GetString());
+            Assert.Equal($"n{holder + 1}", listed["roamer"].GetProperty("node").GetString());
+            Assert.Equal("running", listed["roamer"].GetProperty("state").GetString());
+            Assert.Equal(JsonValueKind.Null, listed["parked"].GetProperty("node").ValueKind);
+            Assert.Equal("stopped", listed["parked"].GetProperty("state").GetString());
+            Assert.Equal("placed on no node: pinned to node n4, which is not up", listed["parked"].GetProperty("reason").GetString());
+            Assert.Empty(nodes.SelectMany(n => n.AgentProcesses("parked")));
+            var table = await nodes[1].Df("agents");
+            Assert.Equal(0, table.Exit);
+            Assert.Contains("NODE", table.Stdout, StringComparison.Ordinal);
+
+            // a node that does not answer (SIGSTOP: unreachable, not yet downed) shows its agents unknown after the
+            // bounded ask, never a hang; once it runs again it answers again
+            nodes[1].Signal("STOP");
+            try
+            {
+                var asked = Stopwatch.StartNew();
+                var frozen = await ListedAgents(nodes[0]);
+                asked.Stop();
+                Assert.Equal("unknown", frozen["pinned"].GetProperty("state").GetString());
+                Assert.Equal("n2", frozen["pinned"].GetProperty("node").GetString());
+                Assert.Equal("node n2 did not answer in time", frozen["pinned"].GetProperty("reason").GetString());
+                Assert.True(asked.Elapsed < TimeSpan.FromSeconds(30), $"df agents took {asked.Elapsed} with n2 stopped");
+            }
+            finally
+            {
+                nodes[1].Signal("CONT");
+            }
+
+            await nodes[0].UntilAsync(async () => (await ListedAgents(nodes[0]))["pinned"].GetProperty("state").GetString() == "running", Wait, "n2 answering again");
 
             // readiness reflects membership, and GET /api/cluster answers the same view
             using (var http = nodes[2].Client())
@@ -176,9 +220,12 @@ public sealed class ClusterEndToEndTests
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/cluster")).StatusCode);
     }
 
-    private sealed record Member(string Node, string Address, string[] Roles, string Status, string[] Agents);
+    internal static async Task<Dictionary<string, JsonElement>> ListedAgents(DaemonProcess node) =>
+        (await node.Json("agents", "--json")).EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!, a => a);
 
-    private static List<Member> Members(JsonElement view) =>
+    internal sealed record Member(string Node, string Address, string[] Roles, string Status, string[] Agents);
+
+    internal static List<Member> Members(JsonElement view) =>
         [.. view.GetProperty("members").EnumerateArray().Select(m => new Member(
             m.GetProperty("node").GetString()!,
             m.GetProperty("address").GetString()!,
@@ -187,10 +234,10 @@ public sealed class ClusterEndToEndTests
             [.. m.GetProperty("agents").EnumerateArray().Select(a => a.GetString()!)]))];
 
     /// <summary>The nodes (their index in <paramref name="nodes"/>) that run <paramref name="agent"/> now.</summary>
-    private static List<int> Holders(IReadOnlyList<DaemonProcess> nodes, string agent) =>
+    internal static List<int> Holders(IReadOnlyList<DaemonProcess> nodes, string agent) =>
         [.. nodes.Select((n, i) => (n, i)).Where(x => x.n.AgentProcesses(agent).Count > 0).Select(x => x.i)];
 
-    private static int[] FreePorts(int count)
+    internal static int[] FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());
