@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Cluster formation and failover after SIGKILL (issue 17; docs/benchmarks.md, "Cluster").
+
+    bench/cluster [--rounds N] [--stable-after 3s] [--postgres "Host=...;Port=...;Username=..."]
+
+Each round, on 127.0.0.1 with one PostgreSQL database per round (created with psql):
+  formation  launch n1 (the seed, roles control+agents) -> its daemon.json; launch n2 (control+agents) and
+             n3 (agents) -> every node's GET /api/cluster lists three members up
+  failover   the three agents (failover move, stay, never) run on n1, which holds the placement coordinator;
+             SIGKILL n1 (no shutdown) and time, from the kill:
+               runs gone   n1's run markers gone from /proc (its lifeline guard kills them)
+               removed     a survivor's /api/cluster no longer lists n1 (the split-brain resolver downed it)
+               moved       the move agent's run marker on a survivor
+               coordinator a survivor's placement epoch above the one before the kill (the coordinator took over
+                           on a survivor, recovered its journal and placed again)
+             and, at every sample, no agent's run marker under two nodes' data directories.
+Failure detection and the resolver are tuned as the tests tune them (DF_HOCON: acceptable-heartbeat-pause 2s,
+stable-after --stable-after). Uses artifacts/df/df.dll (bench/cluster builds it). Polls every 20 ms through
+/proc and the HTTP API (urllib), so a time is good to about 50 ms on a quiet machine.
+"""
+import argparse, hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import urllib.request
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+dll = os.path.join(root, "artifacts", "df", "df.dll")
+ticker = os.path.join(root, "tests", "agents", "ticker.sh")
+AGENTS = [("mover", "move"), ("stayer", "stay"), ("keeper", "never")]
+
+
+def fleet():
+    y = ["version: 1", "cluster:", "  split_brain: keep-majority", "  nodes:",
+         "    - { name: n1, roles: [control, agents] }", "    - { name: n2, roles: [control, agents] }",
+         "    - { name: n3, roles: [agents] }", "agents:"]
+    for name, failover in AGENTS:
+        y += [f"  - name: {name}", "    layer: safety", f'    command: ["{ticker}", "2"]', "    restart: permanent",
+              "    autostart: true", "    grace: 2s", f"    failover: {failover}"]
+    return "\n".join(y) + "\n"
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def daemon_id(data):
+    return "df-" + hashlib.sha256(os.path.realpath(data).encode()).hexdigest()[:12]
+
+
+def marked(prefix):
+    """pids whose environment has DF_RUN=<prefix>... (not zombies), as ProcessTree.FindMarked."""
+    needle = b"DF_RUN=" + prefix.encode()
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            env = open(f"/proc/{d}/environ", "rb").read()
+            if any(e.startswith(needle) for e in env.split(b"\0")):
+                stat = open(f"/proc/{d}/stat").read()
+                if stat[stat.rindex(")") + 2] != "Z":
+                    found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
+def api(data, path):
+    endpoint = json.load(open(os.path.join(data, "daemon.json")))
+    req = urllib.request.Request(endpoint["url"].rstrip("/") + path, headers={"Authorization": "Bearer " + endpoint["token"]})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+
+
+def until(cond, timeout, what):
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            if cond():
+                return
+        except (OSError, ValueError, KeyError):
+            pass  # not up yet
+        if time.monotonic() > end:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def pg_args(conn):
+    kv = dict(p.split("=", 1) for p in conn.split(";") if "=" in p)
+    kv = {k.lower(): v for k, v in kv.items()}
+    return kv.get("host", "127.0.0.1"), kv.get("port", "5432"), kv.get("username", "postgres")
+
+
+def psql():
+    found = sorted(d for d in os.listdir("/usr/lib/postgresql") if os.path.exists(f"/usr/lib/postgresql/{d}/bin/psql")) if os.path.isdir("/usr/lib/postgresql") else []
+    return f"/usr/lib/postgresql/{found[-1]}/bin/psql" if found else shutil.which("psql")
+
+
+def round_once(n, conn, stable_after, work):
+    host, port, user = pg_args(conn)
+    db = f"df_bench_cluster_{os.getpid()}_{n}"
+    subprocess.run([psql(), "-h", host, "-p", port, "-U", user, "-d", "postgres", "-qc", f"create database {db}"], check=True)
+    conn_db = re.sub(r"(?i)database=[^;]*", f"Database={db}", conn) if re.search(r"(?i)database=", conn) else conn + f";Database={db}"
+    hocon = os.path.join(work, "fast.conf")
+    open(hocon, "w").write(f"akka.cluster.split-brain-resolver.stable-after = {stable_after}\n"
+                           "akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s\n")
+    fleet_path = os.path.join(work, "fleet.yaml")
+    open(fleet_path, "w").write(fleet())
+    ports = free_ports(3)
+    datas = [os.path.join(work, f"n{i + 1}-{n}") for i in range(3)]
+    procs = []
+
+    def launch(i):
+        os.makedirs(datas[i], exist_ok=True)
+        log = open(os.path.join(work, f"n{i + 1}-{n}.log"), "w")
+        env = dict(os.environ, DF_HOCON=hocon)
+        procs.append(subprocess.Popen(["dotnet", dll, "up", "--fleet", fleet_path, "--data-dir", datas[i], "--listen", "127.0.0.1:0",
+                                       "--node", f"n{i + 1}", "--cluster-port", str(ports[i]), "--seed", f"127.0.0.1:{ports[0]}",
+                                       "--postgres", conn_db], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+
+    ids = [daemon_id(d) for d in datas]
+
+    def holders(agent, nodes=range(3)):
+        return [i for i in nodes if marked(f"{ids[i]}/{agent}/")]
+
+    try:
+        t0 = time.monotonic()
+        launch(0)
+        until(lambda: os.path.exists(os.path.join(datas[0], "daemon.json")), 120, "n1's daemon.json")
+        until(lambda: all(holders(a) == [0] for a, _ in AGENTS), 120, "the three agents running on n1")
+        t1 = time.monotonic()
+        launch(1)
+        launch(2)
+
+        def three_up():
+            for d in datas:
+                if sum(1 for m in api(d, "/api/cluster")["members"] if m["status"] == "up") != 3:
+                    return False
+            return True
+
+        until(three_up, 120, "three members up on every node")
+        t2 = time.monotonic()
+        view = api(datas[1], "/api/cluster")
+        assert view["singletons"]["placement"] == "n1", view
+        epoch = view["epoch"]
+
+        os.kill(procs[0].pid, signal.SIGKILL)
+        k = time.monotonic()
+        procs[0].wait()
+        marks = {}
+        overlaps = []
+
+        def failed_over():
+            for a, _ in AGENTS:
+                if len(holders(a)) > 1:
+                    overlaps.append(a)
+            if "runs" not in marks and not marked(ids[0] + "/"):
+                marks["runs"] = time.monotonic() - k
+            if "moved" not in marks and holders("mover", [1, 2]):
+                marks["moved"] = time.monotonic() - k
+            if "removed" not in marks or "coordinator" not in marks:
+                v = api(datas[1], "/api/cluster")
+                if "removed" not in marks and all(m["node"] != "n1" for m in v["members"]):
+                    marks["removed"] = time.monotonic() - k
+                if "coordinator" not in marks and v["epoch"] > epoch:
+                    marks["coordinator"] = time.monotonic() - k
+            return len(marks) == 4
+
+        until(failed_over, 120, "n1's runs gone, n1 removed, the move agent on a survivor, the coordinator placing again")
+        return {"formation": t2 - t0, "join": t2 - t1, **marks, "overlaps": sorted(set(overlaps))}
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for i in ids:
+            for pid in marked(i + "/"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        subprocess.run([psql(), "-h", host, "-p", port, "-U", user, "-d", "postgres", "-qc", f"drop database if exists {db} with (force)"], check=False)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--stable-after", default="3s")
+    ap.add_argument("--postgres", default=os.environ.get("DF_TEST_POSTGRES"))
+    a = ap.parse_args()
+    if not a.postgres:
+        sys.exit("bench/cluster: needs PostgreSQL: --postgres CONN or DF_TEST_POSTGRES (bench/cluster starts one when it can)")
+    work = tempfile.mkdtemp(prefix="df-bench-cluster-")
+    load = os.getloadavg()
+    rows = []
+    try:
+        for n in range(a.rounds):
+            r = round_once(n, a.postgres, a.stable_after, work)
+            rows.append(r)
+            print(f"round {n + 1}: formation {r['formation']:.2f} s (join {r['join']:.2f} s); SIGKILL n1 -> runs gone {r['runs']:.2f} s, "
+                  f"removed {r['removed']:.2f} s, move agent running {r['moved']:.2f} s, coordinator placing {r['coordinator']:.2f} s; "
+                  f"on two nodes: {', '.join(r['overlaps']) or 'never'}", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    after = os.getloadavg()
+
+    def med(key):
+        v = sorted(r[key] for r in rows)
+        return v[len(v) // 2]
+
+    print(f"\nmedian of {len(rows)} (stable-after {a.stable_after}; load average {load[0]:.1f} before, {after[0]:.1f} after):")
+    print("| formation (3 nodes) | join (n2, n3) | runs gone after SIGKILL | node removed | move agent running | coordinator placing | on two nodes |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {med('formation'):.2f} s | {med('join'):.2f} s | {med('runs'):.2f} s | {med('removed'):.2f} s | {med('moved'):.2f} s | "
+          f"{med('coordinator'):.2f} s | {'never' if not any(r['overlaps'] for r in rows) else 'YES'} |")
+    return 1 if any(r["overlaps"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
