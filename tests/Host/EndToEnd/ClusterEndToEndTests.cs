@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Xunit;
 
@@ -66,127 +65,104 @@ public sealed class ClusterEndToEndTests
     public async Task Three_nodes_form_a_cluster_place_each_agent_on_one_node_and_move_it_when_its_node_leaves()
     {
         await using var database = await TestDatabase.CreateAsync("postgres");
-        var hocon = Path.Combine(Directory.CreateTempSubdirectory("df-cluster-").FullName, "fast.conf");
-        File.WriteAllText(hocon, """
-            akka.cluster.split-brain-resolver.stable-after = 30s
-            akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-            """); // a SIGSTOPped node is unreachable within seconds and not downed while it is stopped (the leave is graceful)
-        var ports = FreePorts(3);
-        var seed = $"127.0.0.1:{ports[0]}";
-        var nodes = new List<DaemonProcess>();
+
+        // a SIGSTOPped node is unreachable within seconds and not downed while it is stopped (the leave is graceful)
+        await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "30s");
+        var nodes = cluster.Nodes;
+        foreach (var node in nodes)
+        {
+            await node.StartAsync(); // n1 first: a node that starts before its seed listens is gated for 5 s
+        }
+
+        await cluster.AllUpAsync(Wait);
+
+        // the agent pinned to n2 runs there and on no other node; the unpinned one on exactly one node (run markers)
+        await nodes[1].UntilAsync(() => Task.FromResult(nodes[1].AgentProcesses("pinned").Count > 0), Wait, "the pinned agent running on n2");
+        await nodes[0].UntilAsync(() => Task.FromResult(TestCluster.Holders(nodes, "roamer").Count == 1), Wait, "the unpinned agent running on one node");
+        Assert.Empty(nodes[0].AgentProcesses("pinned"));
+        Assert.Empty(nodes[2].AgentProcesses("pinned"));
+        var holder = TestCluster.Holders(nodes, "roamer").Single();
+
+        var view = await nodes[0].Json("nodes", "--json");
+        var n2 = TestCluster.Members(view).Single(m => m.Node == "n2");
+        Assert.Equal(["agents"], n2.Roles);
+        Assert.Contains("pinned", n2.Agents);
+        Assert.Equal($"akka.tcp://dark-factory@127.0.0.1:{cluster.Ports[1]}", n2.Address);
+        Assert.Equal(["agents", "control"], TestCluster.Members(view).Single(m => m.Node == "n1").Roles);
+        Assert.Equal(["roamer"], TestCluster.Members(view).Single(m => m.Node == $"n{holder + 1}").Agents.Where(a => a == "roamer"));
+        Assert.Single(TestCluster.Members(view), m => m.Agents.Contains("roamer"));
+        Assert.Equal("n1", view.GetProperty("singletons").GetProperty("placement").GetString()); // the oldest control node
+        Assert.True(view.GetProperty("epoch").GetInt64() >= 1);
+
+        // df agents from any node answers for the whole cluster: every agent with its node (the others asked), an
+        // agent placed nowhere with node null and the planner's reason
+        var listed = await TestCluster.ListedAgents(nodes[0]);
+        Assert.Equal(["pinned", "roamer", "parked"], listed.Keys);
+        Assert.Equal("n2", listed["pinned"].GetProperty("node").GetString());
+        Assert.Equal("running", listed["pinned"].GetProperty("state").GetString());
+        Assert.Equal($"n{holder + 1}", listed["roamer"].GetProperty("node").GetString());
+        Assert.Equal("running", listed["roamer"].GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, listed["parked"].GetProperty("node").ValueKind);
+        Assert.Equal("stopped", listed["parked"].GetProperty("state").GetString());
+        Assert.Equal("placed on no node: pinned to node n4, which is not up", listed["parked"].GetProperty("reason").GetString());
+        Assert.Empty(nodes.SelectMany(n => n.AgentProcesses("parked")));
+        var table = await nodes[1].Df("agents");
+        Assert.Equal(0, table.Exit);
+        Assert.Contains("NODE", table.Stdout, StringComparison.Ordinal);
+
+        // a node that does not answer (SIGSTOP: unreachable, not yet downed) shows its agents unknown after the
+        // bounded ask, never a hang; once it runs again it answers again
+        nodes[1].Signal("STOP");
         try
         {
-            for (var i = 0; i < 3; i++)
-            {
-                var node = new DaemonProcess(Fleet);
-                nodes.Add(node);
-                node.Environment["DF_HOCON"] = hocon;
-                node.UpArguments.AddRange(["--node", $"n{i + 1}", "--cluster-port", ports[i].ToString(), "--seed", seed, "--postgres", database.ConnectionString!]);
-                await node.StartAsync(); // n1 first: a node that starts before its seed listens is gated for 5 s
-            }
-
-            foreach (var node in nodes)
-            {
-                await node.UntilAsync(async () => Members(await node.Json("nodes", "--json")).Count(m => m.Status == "up") == 3, Wait, "three members up in df nodes");
-            }
-
-            // the agent pinned to n2 runs there and on no other node; the unpinned one on exactly one node (run markers)
-            await nodes[1].UntilAsync(() => Task.FromResult(nodes[1].AgentProcesses("pinned").Count > 0), Wait, "the pinned agent running on n2");
-            await nodes[0].UntilAsync(() => Task.FromResult(Holders(nodes, "roamer").Count == 1), Wait, "the unpinned agent running on one node");
-            Assert.Empty(nodes[0].AgentProcesses("pinned"));
-            Assert.Empty(nodes[2].AgentProcesses("pinned"));
-            var holder = Holders(nodes, "roamer").Single();
-
-            var view = await nodes[0].Json("nodes", "--json");
-            var n2 = Members(view).Single(m => m.Node == "n2");
-            Assert.Equal(["agents"], n2.Roles);
-            Assert.Contains("pinned", n2.Agents);
-            Assert.Equal($"akka.tcp://dark-factory@127.0.0.1:{ports[1]}", n2.Address);
-            Assert.Equal(["agents", "control"], Members(view).Single(m => m.Node == "n1").Roles);
-            Assert.Equal(["roamer"], Members(view).Single(m => m.Node == $"n{holder + 1}").Agents.Where(a => a == "roamer"));
-            Assert.Single(Members(view), m => m.Agents.Contains("roamer"));
-            Assert.Equal("n1", view.GetProperty("singletons").GetProperty("placement").GetString()); // the oldest control node
-            Assert.True(view.GetProperty("epoch").GetInt64() >= 1);
-
-            // df agents from any node answers for the whole cluster: every agent with its node (the others asked), an
-            // agent placed nowhere with node null and the planner's reason
-            var listed = await ListedAgents(nodes[0]);
-            Assert.Equal(["pinned", "roamer", "parked"], listed.Keys);
-            Assert.Equal("n2", listed["pinned"].GetProperty("node").GetString());
-            Assert.Equal("running", listed["pinned"].GetProperty("state").GetString());
-            Assert.Equal($"n{holder + 1}", listed["roamer"].GetProperty("node").GetString());
-            Assert.Equal("running", listed["roamer"].GetProperty("state").GetString());
-            Assert.Equal(JsonValueKind.Null, listed["parked"].GetProperty("node").ValueKind);
-            Assert.Equal("stopped", listed["parked"].GetProperty("state").GetString());
-            Assert.Equal("placed on no node: pinned to node n4, which is not up", listed["parked"].GetProperty("reason").GetString());
-            Assert.Empty(nodes.SelectMany(n => n.AgentProcesses("parked")));
-            var table = await nodes[1].Df("agents");
-            Assert.Equal(0, table.Exit);
-            Assert.Contains("NODE", table.Stdout, StringComparison.Ordinal);
-
-            // a node that does not answer (SIGSTOP: unreachable, not yet downed) shows its agents unknown after the
-            // bounded ask, never a hang; once it runs again it answers again
-            nodes[1].Signal("STOP");
-            try
-            {
-                var asked = Stopwatch.StartNew();
-                var frozen = await ListedAgents(nodes[0]);
-                asked.Stop();
-                Assert.Equal("unknown", frozen["pinned"].GetProperty("state").GetString());
-                Assert.Equal("n2", frozen["pinned"].GetProperty("node").GetString());
-                Assert.Equal("node n2 did not answer in time", frozen["pinned"].GetProperty("reason").GetString());
-                Assert.True(asked.Elapsed < TimeSpan.FromSeconds(30), $"df agents took {asked.Elapsed} with n2 stopped");
-            }
-            finally
-            {
-                nodes[1].Signal("CONT");
-            }
-
-            await nodes[0].UntilAsync(async () => (await ListedAgents(nodes[0]))["pinned"].GetProperty("state").GetString() == "running", Wait, "n2 answering again");
-
-            // readiness reflects membership, and GET /api/cluster answers the same view
-            using (var http = nodes[2].Client())
-            {
-                var ready = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/health/ready"));
-                var cluster = ready.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "cluster");
-                Assert.True(cluster.GetProperty("ok").GetBoolean(), cluster.GetProperty("detail").GetString());
-                var api = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/cluster"));
-                Assert.Equal("n3", api.GetProperty("self").GetString());
-                Assert.Equal(3, api.GetProperty("members").GetArrayLength());
-            }
-
-            // SIGTERM the node holding the unpinned failover: move agent: it leaves, and the agent comes up on another
-            // node once that node is removed (sampled all along: never on two nodes at once)
-            var survivors = nodes.Where((_, i) => i != holder).ToList();
-            var stopping = nodes[holder].StopAsync(Wait);
-            await nodes[holder == 0 ? 1 : 0].UntilAsync(() =>
-            {
-                Assert.True(Holders(nodes, "roamer").Count <= 1, "roamer ran on two nodes at once");
-                return Task.FromResult(Holders(survivors, "roamer").Count == 1);
-            }, Wait, "the moved agent running on a surviving node");
-            Assert.Equal(0, await stopping);
-            var names = survivors.Select(n => $"n{nodes.IndexOf(n) + 1}").ToList();
-            foreach (var node in survivors)
-            {
-                await node.UntilAsync(async () => Members(await node.Json("nodes", "--json")).Select(m => m.Node).SequenceEqual(names), Wait, $"n{holder + 1} gone from df nodes");
-            }
-
-            var after = await survivors[0].Json("nodes", "--json");
-            Assert.Single(Members(after), m => m.Agents.Contains("roamer"));
-            Assert.Contains(after.GetProperty("singletons").GetProperty("placement").GetString(), names);
-
-            // the pin holds: the agent pinned to n2 runs there while n2 is up, nowhere else
-            Assert.Equal(holder == 1 ? 0 : 1, Holders(survivors, "pinned").Count);
+            var asked = Stopwatch.StartNew();
+            var frozen = await TestCluster.ListedAgents(nodes[0]);
+            asked.Stop();
+            Assert.Equal("unknown", frozen["pinned"].GetProperty("state").GetString());
+            Assert.Equal("n2", frozen["pinned"].GetProperty("node").GetString());
+            Assert.Equal("node n2 did not answer in time", frozen["pinned"].GetProperty("reason").GetString());
+            Assert.True(asked.Elapsed < TimeSpan.FromSeconds(30), $"df agents took {asked.Elapsed} with n2 stopped");
         }
         finally
         {
-            foreach (var node in nodes)
-            {
-                await node.DisposeAsync();
-            }
-
-            Directory.Delete(Path.GetDirectoryName(hocon)!, recursive: true);
+            nodes[1].Signal("CONT");
         }
+
+        await nodes[0].UntilAsync(async () => (await TestCluster.ListedAgents(nodes[0]))["pinned"].GetProperty("state").GetString() == "running", Wait, "n2 answering again");
+
+        // readiness reflects membership, and GET /api/cluster answers the same view
+        using (var http = nodes[2].Client())
+        {
+            var ready = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/health/ready"));
+            var check = ready.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "cluster");
+            Assert.True(check.GetProperty("ok").GetBoolean(), check.GetProperty("detail").GetString());
+            var api = JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync("/api/cluster"));
+            Assert.Equal("n3", api.GetProperty("self").GetString());
+            Assert.Equal(3, api.GetProperty("members").GetArrayLength());
+        }
+
+        // SIGTERM the node holding the unpinned failover: move agent: it leaves, and the agent comes up on another
+        // node once that node is removed (sampled all along: never on two nodes at once)
+        var survivors = nodes.Where((_, i) => i != holder).ToList();
+        var stopping = nodes[holder].StopAsync(Wait);
+        await nodes[holder == 0 ? 1 : 0].UntilAsync(() =>
+        {
+            Assert.True(TestCluster.Holders(nodes, "roamer").Count <= 1, "roamer ran on two nodes at once");
+            return Task.FromResult(TestCluster.Holders(survivors, "roamer").Count == 1);
+        }, Wait, "the moved agent running on a surviving node");
+        Assert.Equal(0, await stopping);
+        var names = survivors.Select(n => $"n{nodes.IndexOf(n) + 1}").ToList();
+        foreach (var node in survivors)
+        {
+            await node.UntilAsync(async () => TestCluster.Members(await node.Json("nodes", "--json")).Select(m => m.Node).SequenceEqual(names), Wait, $"n{holder + 1} gone from df nodes");
+        }
+
+        var after = await survivors[0].Json("nodes", "--json");
+        Assert.Single(TestCluster.Members(after), m => m.Agents.Contains("roamer"));
+        Assert.Contains(after.GetProperty("singletons").GetProperty("placement").GetString(), names);
+
+        // the pin holds: the agent pinned to n2 runs there while n2 is up, nowhere else
+        Assert.Equal(holder == 1 ? 0 : 1, TestCluster.Holders(survivors, "pinned").Count);
     }
 
     [Fact]
@@ -195,7 +171,7 @@ public sealed class ClusterEndToEndTests
         await using var daemon = new DaemonProcess(Fleet);
         daemon.Environment["DF_POSTGRES"] = "";
         daemon.Environment["ConnectionStrings__DarkFactory"] = "";
-        daemon.UpArguments.AddRange(["--node", "n1", "--cluster-port", FreePorts(1)[0].ToString()]);
+        daemon.UpArguments.AddRange(["--node", "n1", "--cluster-port", TestCluster.FreePorts(1)[0].ToString()]);
 
         var failed = await Assert.ThrowsAsync<InvalidOperationException>(daemon.StartAsync);
 
@@ -218,31 +194,5 @@ public sealed class ClusterEndToEndTests
         Assert.Contains("this daemon is a single node, not a cluster member", nodesErr, StringComparison.Ordinal);
         using var http = daemon.Client();
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/cluster")).StatusCode);
-    }
-
-    internal static async Task<Dictionary<string, JsonElement>> ListedAgents(DaemonProcess node) =>
-        (await node.Json("agents", "--json")).EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!, a => a);
-
-    internal sealed record Member(string Node, string Address, string[] Roles, string Status, string[] Agents);
-
-    internal static List<Member> Members(JsonElement view) =>
-        [.. view.GetProperty("members").EnumerateArray().Select(m => new Member(
-            m.GetProperty("node").GetString()!,
-            m.GetProperty("address").GetString()!,
-            [.. m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!)],
-            m.GetProperty("status").GetString()!,
-            [.. m.GetProperty("agents").EnumerateArray().Select(a => a.GetString()!)]))];
-
-    /// <summary>The nodes (their index in <paramref name="nodes"/>) that run <paramref name="agent"/> now.</summary>
-    internal static List<int> Holders(IReadOnlyList<DaemonProcess> nodes, string agent) =>
-        [.. nodes.Select((n, i) => (n, i)).Where(x => x.n.AgentProcesses(agent).Count > 0).Select(x => x.i)];
-
-    internal static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }

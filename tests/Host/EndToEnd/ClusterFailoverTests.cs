@@ -56,91 +56,63 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     public async Task A_node_killed_with_SIGKILL_is_downed_and_its_move_agent_runs_on_a_survivor_never_on_two_nodes()
     {
         await using var database = await TestDatabase.CreateAsync("postgres");
-        var hocon = Path.Combine(Directory.CreateTempSubdirectory("df-cluster-").FullName, "fast.conf");
-        File.WriteAllText(hocon, """
-            akka.cluster.split-brain-resolver.stable-after = 3s
-            akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-            """);
-        var ports = ClusterEndToEndTests.FreePorts(3);
-        var seed = $"127.0.0.1:{ports[0]}";
-        var nodes = new List<DaemonProcess>();
-        try
+        await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "3s");
+        var nodes = cluster.Nodes;
+
+        // n1 alone first: every agent is placed there; the others join after, and a join moves nothing
+        await nodes[0].StartAsync();
+        await nodes[0].UntilAsync(() => Task.FromResult(Agents.All(a => nodes[0].AgentProcesses(a).Count > 0)), Wait, "the three agents running on n1");
+        var forming = Stopwatch.StartNew();
+        await Task.WhenAll(nodes[1].StartAsync(), nodes[2].StartAsync());
+        await cluster.AllUpAsync(Wait);
+
+        output.WriteLine($"n2 and n3 started and joined: all three up in every df nodes after {forming.Elapsed.TotalSeconds:F1} s");
+        var before = await nodes[1].Json("nodes", "--json");
+        Assert.Equal("n1", before.GetProperty("singletons").GetProperty("placement").GetString());
+        Assert.All(Agents, a => Assert.Equal([0], TestCluster.Holders(nodes, a)));
+
+        // SIGKILL n1: no coordinated shutdown; its lifeline guard kills its runs
+        var survivors = nodes.Skip(1).ToList();
+        var killed = Stopwatch.StartNew();
+        nodes[0].KillHard();
+        TimeSpan? orphansGone = null, moved = null;
+        await DaemonProcess.Until(() =>
         {
-            for (var i = 0; i < 3; i++)
+            foreach (var agent in Agents)
             {
-                var node = new DaemonProcess(Fleet);
-                nodes.Add(node);
-                node.Environment["DF_HOCON"] = hocon;
-                node.UpArguments.AddRange(["--node", $"n{i + 1}", "--cluster-port", ports[i].ToString(), "--seed", seed, "--postgres", database.ConnectionString!]);
+                Assert.True(TestCluster.Holders(nodes, agent).Count <= 1, $"{agent} ran on two nodes at once");
             }
 
-            // n1 alone first: every agent is placed there; the others join after, and a join moves nothing
-            await nodes[0].StartAsync();
-            await nodes[0].UntilAsync(() => Task.FromResult(Agents.All(a => nodes[0].AgentProcesses(a).Count > 0)), Wait, "the three agents running on n1");
-            var forming = Stopwatch.StartNew();
-            await Task.WhenAll(nodes[1].StartAsync(), nodes[2].StartAsync());
-            foreach (var node in nodes)
-            {
-                await node.UntilAsync(async () => ClusterEndToEndTests.Members(await node.Json("nodes", "--json")).Count(m => m.Status == "up") == 3, Wait, "three members up in df nodes");
-            }
+            orphansGone ??= nodes[0].AgentProcesses().Count == 0 ? killed.Elapsed : null;
+            moved ??= TestCluster.Holders(survivors, "mover").Count == 1 ? killed.Elapsed : null;
+            return Task.FromResult(orphansGone is not null && moved is not null);
+        }, Wait, "n1's runs gone and the move agent running on a survivor");
+        output.WriteLine($"SIGKILL n1: its runs gone after {orphansGone!.Value.TotalSeconds:F2} s; the move agent running on a survivor after {moved!.Value.TotalSeconds:F1} s");
+        Assert.True(orphansGone < TimeSpan.FromSeconds(10), $"n1's runs outlived it by {orphansGone}");
 
-            output.WriteLine($"n2 and n3 started and joined: all three up in every df nodes after {forming.Elapsed.TotalSeconds:F1} s");
-            var before = await nodes[1].Json("nodes", "--json");
-            Assert.Equal("n1", before.GetProperty("singletons").GetProperty("placement").GetString());
-            Assert.All(Agents, a => Assert.Equal([0], ClusterEndToEndTests.Holders(nodes, a)));
-
-            // SIGKILL n1: no coordinated shutdown; its lifeline guard kills its runs
-            var survivors = nodes.Skip(1).ToList();
-            var killed = Stopwatch.StartNew();
-            nodes[0].KillHard();
-            TimeSpan? orphansGone = null, moved = null;
-            await DaemonProcess.Until(() =>
-            {
-                foreach (var agent in Agents)
-                {
-                    Assert.True(ClusterEndToEndTests.Holders(nodes, agent).Count <= 1, $"{agent} ran on two nodes at once");
-                }
-
-                orphansGone ??= nodes[0].AgentProcesses().Count == 0 ? killed.Elapsed : null;
-                moved ??= ClusterEndToEndTests.Holders(survivors, "mover").Count == 1 ? killed.Elapsed : null;
-                return Task.FromResult(orphansGone is not null && moved is not null);
-            }, Wait, "n1's runs gone and the move agent running on a survivor");
-            output.WriteLine($"SIGKILL n1: its runs gone after {orphansGone!.Value.TotalSeconds:F2} s; the move agent running on a survivor after {moved!.Value.TotalSeconds:F1} s");
-            Assert.True(orphansGone < TimeSpan.FromSeconds(10), $"n1's runs outlived it by {orphansGone}");
-
-            // the coordinator runs on a survivor (from its journal); stay and never are placed nowhere with their reason
-            Dictionary<string, JsonElement> listed = [];
-            await survivors[0].UntilAsync(async () =>
-            {
-                foreach (var agent in Agents)
-                {
-                    Assert.True(ClusterEndToEndTests.Holders(nodes, agent).Count <= 1, $"{agent} ran on two nodes at once");
-                }
-
-                var view = await survivors[0].Json("nodes", "--json");
-                listed = await ClusterEndToEndTests.ListedAgents(survivors[0]);
-                return view.GetProperty("singletons").GetProperty("placement").GetString() is "n2" or "n3"
-                    && ClusterEndToEndTests.Members(view).Select(m => m.Node).SequenceEqual(["n2", "n3"])
-                    && listed["stayer"].GetProperty("node").ValueKind == JsonValueKind.Null
-                    && listed["keeper"].GetProperty("node").ValueKind == JsonValueKind.Null;
-            }, Wait, "n1 removed, the coordinator on a survivor, stay and never placed nowhere");
-            output.WriteLine($"SIGKILL n1: n1 removed and the coordinator answering on a survivor by {killed.Elapsed.TotalSeconds:F1} s");
-
-            var holder = ClusterEndToEndTests.Holders(survivors, "mover").Single();
-            Assert.Equal($"n{holder + 2}", listed["mover"].GetProperty("node").GetString());
-            Assert.Equal("running", listed["mover"].GetProperty("state").GetString());
-            Assert.Equal("placed on no node: node n1 left the cluster; failover: stay waits for it", listed["stayer"].GetProperty("reason").GetString());
-            Assert.Equal("placed on no node: node n1 left the cluster; failover: never keeps it stopped", listed["keeper"].GetProperty("reason").GetString());
-            Assert.Empty(survivors.SelectMany(n => n.AgentProcesses("stayer").Concat(n.AgentProcesses("keeper"))));
-        }
-        finally
+        // the coordinator runs on a survivor (from its journal); stay and never are placed nowhere with their reason
+        Dictionary<string, JsonElement> listed = [];
+        await survivors[0].UntilAsync(async () =>
         {
-            foreach (var node in nodes)
+            foreach (var agent in Agents)
             {
-                await node.DisposeAsync();
+                Assert.True(TestCluster.Holders(nodes, agent).Count <= 1, $"{agent} ran on two nodes at once");
             }
 
-            Directory.Delete(Path.GetDirectoryName(hocon)!, recursive: true);
-        }
+            var view = await survivors[0].Json("nodes", "--json");
+            listed = await TestCluster.ListedAgents(survivors[0]);
+            return view.GetProperty("singletons").GetProperty("placement").GetString() is "n2" or "n3"
+                && TestCluster.Members(view).Select(m => m.Node).SequenceEqual(["n2", "n3"])
+                && listed["stayer"].GetProperty("node").ValueKind == JsonValueKind.Null
+                && listed["keeper"].GetProperty("node").ValueKind == JsonValueKind.Null;
+        }, Wait, "n1 removed, the coordinator on a survivor, stay and never placed nowhere");
+        output.WriteLine($"SIGKILL n1: n1 removed and the coordinator answering on a survivor by {killed.Elapsed.TotalSeconds:F1} s");
+
+        var holder = TestCluster.Holders(survivors, "mover").Single();
+        Assert.Equal($"n{holder + 2}", listed["mover"].GetProperty("node").GetString());
+        Assert.Equal("running", listed["mover"].GetProperty("state").GetString());
+        Assert.Equal("placed on no node: node n1 left the cluster; failover: stay waits for it", listed["stayer"].GetProperty("reason").GetString());
+        Assert.Equal("placed on no node: node n1 left the cluster; failover: never keeps it stopped", listed["keeper"].GetProperty("reason").GetString());
+        Assert.Empty(survivors.SelectMany(n => n.AgentProcesses("stayer").Concat(n.AgentProcesses("keeper"))));
     }
 }
