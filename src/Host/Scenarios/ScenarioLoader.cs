@@ -2,6 +2,7 @@ using System.Globalization;
 using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Fleet;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace DarkFactory.Host.Scenarios;
@@ -285,6 +286,11 @@ public static class ScenarioLoader
         /// <summary>The inline fleet's own lines, dedented, with the line it starts on and the indentation removed.</summary>
         private static (string Text, int FirstLine, int Indent) Slice(string yaml, YamlMappingNode node)
         {
+            if (node.Style == MappingStyle.Flow)
+            {
+                return FlowSlice(yaml, node);
+            }
+
             var lines = yaml.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
             var first = (int)node.Start.Line;
             // a node's End is where its first event ends: the mapping's last line is its deepest last descendant's
@@ -295,6 +301,58 @@ public static class ScenarioLoader
             var indent = (int)node.Start.Column - 1;
             var text = string.Join('\n', body.Select(l => l.Length >= indent && l[..indent].Trim().Length == 0 ? l[indent..] : l.TrimStart()));
             return (text, first, indent);
+        }
+
+        /// <summary>
+        /// A flow mapping (<c>fleet: { version: 1, agents: [...] }</c>) starts mid-line: its text from its <c>{</c> to
+        /// the matching <c>}</c>, after as many spaces as the columns before it, so the fleet loader's lines and
+        /// columns are the scenario file's (from its first line on; no indentation to add back).
+        /// </summary>
+        private static (string Text, int FirstLine, int Indent) FlowSlice(string yaml, YamlMappingNode node)
+        {
+            // after the mapping's last node come only blanks, commas, comments and the brackets closing the
+            // collections it is in (itself too when it is an empty collection: a collection's End is its opening)
+            var path = PathToLast(node);
+            var open = path.Count(n => n is not YamlScalarNode);
+            var to = (int)path[^1].End.Index;
+            for (; to < yaml.Length && open > 0; to++)
+            {
+                switch (yaml[to])
+                {
+                    case '}' or ']':
+                        open--;
+                        break;
+                    case '#':
+                        to = yaml.IndexOf('\n', to) is var eol and >= 0 ? eol : yaml.Length - 1;
+                        break;
+                }
+            }
+
+            var from = (int)node.Start.Index;
+            var text = new string(' ', (int)node.Start.Column - 1) + yaml[from..Math.Min(yaml.Length, to)];
+            return (text, (int)node.Start.Line, 0);
+        }
+
+        /// <summary>The nodes from <paramref name="node"/> down to the one that ends last in the text.</summary>
+        private static List<YamlNode> PathToLast(YamlNode node)
+        {
+            var path = new List<YamlNode> { node };
+            while (true)
+            {
+                var children = path[^1] switch
+                {
+                    YamlMappingNode m => m.Children.SelectMany(c => new[] { c.Key, c.Value }),
+                    YamlSequenceNode q => q.Children,
+                    _ => [],
+                };
+                var last = children.MaxBy(c => c.AllNodes.Max(n => n.End.Index));
+                if (last is null)
+                {
+                    return path;
+                }
+
+                path.Add(last);
+            }
         }
 
         private RunBehaviour Behaviour(YamlNode node, string field)

@@ -131,6 +131,32 @@ public sealed class ScenarioLoaderTests
     }
 
     [Fact]
+    public void An_inline_fleet_in_flow_style_is_read_and_its_errors_placed_at_their_column()
+    {
+        // act: the same fleet as a flow mapping on one line, then one with the layer misspelt on line 3
+        var ok = Parse("""
+            until: 1h
+            fleet: { version: 1, agents: [ { name: worker, layer: core, cli: command, command: ["echo", "a } ]"] } ] }
+            expect:
+              - { event: AgentLifecycle }
+            """);
+        var bad = Parse("""
+            until: 1h
+            fleet: { version: 1,
+                     agents: [ { name: worker, layer: kore, cli: command, command: ["true"] } ] }
+            expect:
+              - { event: AgentLifecycle }
+            """);
+
+        // assert
+        Assert.True(ok.Ok, string.Join('\n', ok.Errors));
+        Assert.Equal(["echo", "a } ]"], Assert.Single(ok.Scenario!.Fleet.Agents).Command);
+        var error = Assert.Single(bad.Errors);
+        Assert.Equal((3, "fleet."), (error.Line, error.Field[..6]));
+        Assert.Contains("layer", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_scenario_without_until_fleet_or_expectations_says_what_is_missing()
     {
         // act
