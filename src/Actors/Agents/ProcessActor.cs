@@ -26,6 +26,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private const string KillTimer = "kill";
     private const string DrainTimer = "drain";
     private const string MaxRuntimeTimer = "max-runtime";
+    private const string ResultTimer = "after-result";
     private const int MaxInFlightBatches = 16;
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
 
@@ -43,6 +44,8 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private ExitInfo? _exit;
     private string? _stopReason;
     private string? _killReason;
+    private bool _resultSeen;
+    private bool? _endedAfterResult;
     private bool _finished;
     private long _logChanges;
     private readonly List<IDarkFactoryMessage> _typed = [];
@@ -60,6 +63,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         Receive<StopRun>(OnStop);
         Receive<KillNow>(_ => OnKill());
         Receive<MaxRuntimeExceeded>(_ => OnMaxRuntime());
+        Receive<ResultLingered>(_ => OnResultLingered());
         Receive<DrainTimedOut>(_ => Finish());
         Receive<WorktreeReady>(OnWorktreeReady);
         Receive<WorktreeFailed>(OnWorktreeFailed);
@@ -230,6 +234,11 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             _typed.Clear();
             events.Collect(chunk.Lines, batch.At, _typed);
             PublishTyped();
+            if (!_resultSeen && events.Success is not null && _run.ResultGrace is { } grace && _exit is null)
+            {
+                _resultSeen = true; // its work is done: it has this long to exit
+                Timers.StartSingleTimer(ResultTimer, ResultLingered.Instance, grace);
+            }
         }
 
         ReportLogWrites();
@@ -288,12 +297,17 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
         _exit = new ExitInfo(exited.Code, exited.Signal, DateTimeOffset.UtcNow, _killReason);
         _credits.Open(); // what is left in the pipes is drained (and logged) without waiting for the consumers
+        if (_endedAfterResult is { } success)
+        {
+            _exit = AfterResult.Exit(success, _run.ResultGrace!.Value, _exit);
+        }
 
         // The leader is gone: nothing it started may outlive it.
         Native.KillGroup(_pid, Native.SIGKILL);
         _run.Sweeper.Tell(new SweepRun(_run.Plan.RunMarker, _run.Plan.Cgroup));
         Timers.Cancel(KillTimer);
         Timers.Cancel(MaxRuntimeTimer);
+        Timers.Cancel(ResultTimer);
         if (_openStreams <= 0)
         {
             Finish();
@@ -336,13 +350,26 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void OnMaxRuntime()
     {
-        if (_exit is not null || _stopReason is not null)
+        if (_exit is not null || _stopReason is not null || _endedAfterResult is not null)
         {
             return;
         }
 
         _killReason = $"max runtime {_run.MaxRuntime} exceeded";
         _log.Warning("Agent [{0}] run [{1}]: {2}", _run.Agent, _run.RunId, _killReason);
+        Signal(Native.SIGTERM);
+        Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
+    }
+
+    private void OnResultLingered()
+    {
+        if (_exit is not null || _stopReason is not null || _killReason is not null || _run.Events?.Success is not { } success)
+        {
+            return;
+        }
+
+        _endedAfterResult = success;
+        _log.Warning("Agent [{0}] run [{1}]: {2}; ending it as its result said ({3})", _run.Agent, _run.RunId, AfterResult.StopReason(_run.ResultGrace!.Value), success ? "success" : "failure");
         Signal(Native.SIGTERM);
         Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
     }
@@ -493,6 +520,11 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private sealed record DrainTimedOut
     {
         public static readonly DrainTimedOut Instance = new();
+    }
+
+    private sealed record ResultLingered
+    {
+        public static readonly ResultLingered Instance = new();
     }
 
     private sealed record MaxRuntimeExceeded

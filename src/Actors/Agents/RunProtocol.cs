@@ -34,6 +34,9 @@ public sealed record AgentRun(
 
     /// <summary>The run works in a worktree the actor makes before the spawn and commits after the exit; null: in place.</summary>
     public Isolation.IsolationPlan? Isolation { get; init; }
+
+    /// <summary>An AI CLI run still going this long after its final result is ended (<see cref="AfterResult"/>); null: never.</summary>
+    public TimeSpan? ResultGrace { get; init; }
 }
 
 /// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>

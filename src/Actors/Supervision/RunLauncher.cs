@@ -121,6 +121,7 @@ public static class RunLauncher
             ProjectId = request.ProjectId,
             Provider = launch.Adapter is null ? null : launch.Provider,
             Isolation = isolation,
+            ResultGrace = launch.Adapter is null ? null : spec.ResultGrace,
         };
         var chosenRoute = route?.Chosen is { } taken ? RouteChosen.Of(spec.Name, runId, taken, now, request.TaskId, request.ProjectId) : null;
         return new LaunchResult.Ready(run, chosenRoute);

@@ -22,7 +22,7 @@ internal static class FleetKeys
     public static readonly string[] Agent =
     [
         "name", "layer", "cli", "command", "task", "schedule", "timezone", "capabilities", "provider", "model", "workdir", "env",
-        "limits", "max_runtime", "restart", "min_uptime", "grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
+        "limits", "max_runtime", "restart", "min_uptime", "grace", "result_grace", "node", "overlap", "queue_limit", "catch_up", "catch_up_limit", "jitter", "autostart",
         "budget", "permission_mode", "allowed_tools", "sandbox", "network", "failover", "log",
         "isolation", "gates",
     ];

@@ -450,6 +450,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
             MaxRuntime = f.Duration("max_runtime"),
             Restart = f.Enum("restart", RestartTypes),
             Grace = f.Duration("grace") ?? TimeSpan.FromSeconds(10),
+            ResultGrace = f.Duration("result_grace") ?? AgentSpec.DefaultResultGrace,
             MinUptime = f.Duration("min_uptime") ?? AgentSpec.DefaultMinUptime,
             Node = ReadNodePin(f),
             Failover = f.Enum("failover", Failovers),
@@ -472,6 +473,7 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         f.Require("network", agent.Network == NetworkAccess.Open || agent.Sandbox != SandboxMode.Off, "network: closed needs the sandbox; remove sandbox: off");
         f.Require("max_runtime", agent.MaxRuntime is null || agent.MaxRuntime > TimeSpan.Zero, "max_runtime must be a positive duration");
         f.Require("grace", agent.Grace >= TimeSpan.Zero, "grace must not be negative");
+        f.Require("result_grace", agent.ResultGrace > TimeSpan.Zero, "result_grace must be a positive duration (how long a CLI may go on after its final result)");
         f.Require("min_uptime", agent.MinUptime >= TimeSpan.Zero, "min_uptime must not be negative");
         f.Require("queue_limit", agent.QueueLimit >= 1, "queue_limit must be at least 1");
         f.Require("catch_up_limit", agent.CatchUpLimit >= 1, "catch_up_limit must be at least 1");

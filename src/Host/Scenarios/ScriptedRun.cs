@@ -53,6 +53,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     private const string KillTimer = "kill";
     private const string MaxRuntimeTimer = "max-runtime";
     private const string OutputTimer = "output";
+    private const string ResultTimer = "after-result";
     private readonly AgentRun _run;
     private readonly ScriptedRuns _runs;
     private readonly RunBehaviour _behaviour;
@@ -60,6 +61,8 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     private string? _stopReason;
     private bool _timedOut;
     private bool _done;
+    private bool _resultSeen;
+    private bool? _endedAfterResult;
     private long _seq;
     private int _round;
 
@@ -72,7 +75,8 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
         Receive<StopRun>(stop => Stop(stop.Reason, timedOut: false));
         Receive<MaxRuntime>(_ => Stop($"max runtime {_run.MaxRuntime} exceeded", timedOut: true));
         Receive<End>(end => EndBy(end.Code, end.Signal));
-        Receive<Kill>(_ => Finish(new ExitInfo(137, 9, Now)));
+        Receive<Kill>(_ => Ended(new ExitInfo(137, 9, Now)));
+        Receive<ResultLingered>(_ => AfterItsResult());
         Receive<Again>(_ => PrintAgain());
         Receive<Begin>(_ =>
         {
@@ -145,6 +149,42 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
         _topics.Publish(new AgentOutput(_run.Agent, _run.RunId, _seq, Now, lines, _run.TaskId, _run.ProjectId));
         _seq += lines.Count;
         _run.Events?.Collect(lines, Now, typed);
+        if (!_resultSeen && _run.Events?.Success is not null && _run.ResultGrace is { } grace)
+        {
+            _resultSeen = true;
+            Timers.StartSingleTimer(ResultTimer, ResultLingered.Instance, grace);
+        }
+    }
+
+    /// <summary>Still going <see cref="AgentRun.ResultGrace"/> after its final result: stopped, and ends as the result said (<see cref="AfterResult"/>).</summary>
+    private void AfterItsResult()
+    {
+        if (_done || _stopReason is not null || _run.Events?.Success is not { } success)
+        {
+            return;
+        }
+
+        _endedAfterResult = success;
+        Timers.Cancel(MaxRuntimeTimer);
+        if (_behaviour.IgnoreSigterm)
+        {
+            Timers.StartSingleTimer(KillTimer, Kill.Instance, _run.Grace);
+            return;
+        }
+
+        Ended(new ExitInfo(143, 15, Now));
+    }
+
+    /// <summary>The process is gone after a stop or a kill: ended as asked, or as its result said when it lingered after it.</summary>
+    private void Ended(ExitInfo exit)
+    {
+        if (_endedAfterResult is { } success)
+        {
+            Finish(AfterResult.Exit(success, _run.ResultGrace!.Value, exit), crashed: !success);
+            return;
+        }
+
+        Finish(exit);
     }
 
     private void PrintAgain()
@@ -160,7 +200,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
 
     private void Stop(string reason, bool timedOut)
     {
-        if (_done || _stopReason is not null)
+        if (_done || _stopReason is not null || (timedOut && _endedAfterResult is not null))
         {
             return;
         }
@@ -203,7 +243,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
 
         if (signal is null && (_run.Events?.ReportedLimit == true || _behaviour.Limited is not null))
         {
-            Finish(exit, limited: true); // as the ProcessActor reports it: a crash that reported its provider's limit
+            Finish(exit, crashed: true, limited: true); // as the ProcessActor reports it: a crash that reported its provider's limit
             return;
         }
 
@@ -211,7 +251,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
         throw new AgentCrashedException(_run.Agent, _run.RunId, exit);
     }
 
-    private void Finish(ExitInfo exit, bool limited = false)
+    private void Finish(ExitInfo exit, bool crashed = false, bool limited = false)
     {
         if (_done)
         {
@@ -219,7 +259,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
         }
 
         _done = true;
-        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, exit, _stopReason, _timedOut, Crashed: limited, Limited: limited));
+        Context.Parent.Tell(new RunEnded(_run.Agent, _run.RunId, exit, _stopReason, _timedOut, Crashed: crashed, Limited: limited));
         Context.Stop(Self);
     }
 
@@ -229,6 +269,11 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     private sealed record Kill
     {
         public static readonly Kill Instance = new();
+    }
+
+    private sealed record ResultLingered
+    {
+        public static readonly ResultLingered Instance = new();
     }
 
     private sealed record Begin

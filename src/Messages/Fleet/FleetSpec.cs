@@ -224,6 +224,14 @@ public sealed record AgentSpec
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// An AI CLI run that printed its final result and is still going this long after is ended as the result said
+    /// (fleet.yaml <c>agents[].result_grace</c>): a CLI that never exits does not hold its slot, its task or its project.
+    /// </summary>
+    public TimeSpan ResultGrace { get; init; } = DefaultResultGrace;
+
+    public static readonly TimeSpan DefaultResultGrace = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// A run that crashed after being up this long is restarted at once and counts for neither backoff, quarantine,
     /// restart intensity nor Nightwatch's crash judgement (fleet.yaml <c>agents[].min_uptime</c>; pm2's
     /// <c>min_uptime</c>, runit's 1 s rule). Only runs that die sooner make a crash loop.

@@ -240,6 +240,7 @@ public sealed class FleetLoaderErrorTests
     [InlineData("limits:\n  cpu_seconds: 0", "agents[0].limits.cpu_seconds", "0\n", "must be positive")]
     [InlineData("max_runtime: 0s", "agents[0].max_runtime", "0s", "positive")]
     [InlineData("grace: -1s", "agents[0].grace", "-1s", "must not be negative")]
+    [InlineData("result_grace: 0s", "agents[0].result_grace", "0s", "must be a positive duration")]
     [InlineData("min_uptime: -1s", "agents[0].min_uptime", "-1s", "must not be negative")]
     [InlineData("log: { max_size: 1KiB }", "agents[0].log.max_size", "1KiB", "at least 64KiB")]
     [InlineData("log: { max_size: 0 }", "agents[0].log.max_size", "0 }", "at least 64KiB")]
