@@ -37,6 +37,7 @@ public static class LayerReconciler
         nameof(AgentSpec.Limits),
         nameof(AgentSpec.MaxRuntime),
         nameof(AgentSpec.Grace),
+        nameof(AgentSpec.ResultGrace),
         nameof(AgentSpec.PermissionMode),
         nameof(AgentSpec.AllowedTools),
         nameof(AgentSpec.Sandbox),
@@ -86,6 +87,7 @@ public static class LayerReconciler
         a.Limits == b.Limits &&
         a.MaxRuntime == b.MaxRuntime &&
         a.Grace == b.Grace &&
+        a.ResultGrace == b.ResultGrace &&
         a.PermissionMode == b.PermissionMode &&
         a.AllowedTools.SequenceEqual(b.AllowedTools) &&
         a.Sandbox == b.Sandbox &&

@@ -54,6 +54,7 @@ public sealed class LayerReconcilerTests
         { nameof(AgentSpec.Limits), Worker with { Limits = new ResourceLimits { OpenFiles = 64 } } },
         { nameof(AgentSpec.MaxRuntime), Worker with { MaxRuntime = TimeSpan.FromMinutes(5) } },
         { nameof(AgentSpec.Grace), Worker with { Grace = TimeSpan.FromSeconds(3) } },
+        { nameof(AgentSpec.ResultGrace), Worker with { ResultGrace = TimeSpan.FromSeconds(5) } },
         { nameof(AgentSpec.PermissionMode), Worker with { PermissionMode = PermissionMode.Bypass } },
         { nameof(AgentSpec.AllowedTools), Worker with { AllowedTools = ["Bash(git:*)", "Bash(npm:*)"] } },
         { nameof(AgentSpec.Sandbox), Worker with { Sandbox = SandboxMode.Off } },
