@@ -27,6 +27,7 @@ public sealed class AgentWatch(string agent, TimeSpan window)
     private string? _lastLimitRun;
     private DateTimeOffset? _criticalSince;
     private DateTimeOffset? _calmSince;
+    private bool _fellBelowRung;
 
     public string Agent { get; } = agent;
 
@@ -179,8 +180,15 @@ public sealed class AgentWatch(string agent, TimeSpan window)
             Rung = null;
         }
 
+        // the correction of the rung worked for a while (the level fell below the rung's): drift coming back recurs
+        var recurred = _fellBelowRung;
+        if (Rung is { } on && (DriftPolicy.ActionFor(level) is not { } rungOfLevel || rungOfLevel < on))
+        {
+            _fellBelowRung = true;
+        }
+
         if (level == DriftLevel.Normal || Paused || Stopped
-            || DriftPolicy.Climb(level, Rung, RungAt, _criticalSince, now) is not { } step
+            || DriftPolicy.Climb(level, Rung, RungAt, _criticalSince, now, recurred) is not { } step
             || DriftPolicy.Due(step, _lastFired, now, spec.Cooldown) is not { } action)
         {
             return new Judgement(verdict, null);
@@ -225,7 +233,7 @@ public sealed class AgentWatch(string agent, TimeSpan window)
     {
         if (Rung is not { } on || action >= on)
         {
-            (Rung, RungAt) = (action, now);
+            (Rung, RungAt, _fellBelowRung) = (action, now, false);
         }
     }
 

@@ -103,7 +103,13 @@ public static class DriftPolicy
     /// <param name="rung">The highest rung fired in the current climb; null: no climb.</param>
     /// <param name="rungAt">When <paramref name="rung"/> fired.</param>
     /// <param name="criticalSince">Since when the level has been critical without a break; null: it is not.</param>
-    public static CorrectionAction? Climb(DriftLevel level, CorrectionAction? rung, DateTimeOffset rungAt, DateTimeOffset? criticalSince, DateTimeOffset now)
+    /// <param name="recurred">
+    /// Since <paramref name="rung"/> fired the level fell below that rung's level and has now risen again: the
+    /// correction worked for a while and the drift came back. Drift that comes back at a level calling for a restart
+    /// or more takes the next rung up (once settled): a second restart, pause or reroute that did not help the first
+    /// time is not tried again in the same climb (a lower rung still answers a lower level: a hint for minor drift).
+    /// </param>
+    public static CorrectionAction? Climb(DriftLevel level, CorrectionAction? rung, DateTimeOffset rungAt, DateTimeOffset? criticalSince, DateTimeOffset now, bool recurred = false)
     {
         if (ActionFor(level) is not { } wanted)
         {
@@ -121,6 +127,11 @@ public static class DriftPolicy
         }
 
         var allowed = now - rungAt >= Settle && on < CorrectionAction.Stop ? on + 1 : on;
+        if (recurred && wanted >= CorrectionAction.Restart)
+        {
+            return allowed;
+        }
+
         return wanted < allowed ? wanted : allowed;
     }
 

@@ -288,4 +288,23 @@ public sealed class DriftPolicyTests
         Assert.Equal(CorrectionAction.Stop, DriftPolicy.Climb(DriftLevel.Critical, none, T0, T0, T0 + DriftPolicy.Lasting));
         Assert.Equal(CorrectionAction.Stop, DriftPolicy.Climb(DriftLevel.Critical, CorrectionAction.Hint, T0, T0, T0 + DriftPolicy.Lasting));
     }
+
+    [Fact]
+    public void Drift_that_comes_back_after_a_restart_or_a_pause_takes_the_next_rung_not_the_same_one_again()
+    {
+        var settled = T0 + DriftPolicy.Settle;
+
+        // the drift held on (no recurrence): the level's own rung, as before
+        Assert.Equal(CorrectionAction.Restart, DriftPolicy.Climb(DriftLevel.Moderate, CorrectionAction.Restart, T0, null, settled));
+
+        // the restart worked for a while, then the same drift came back: a pause, then after the pause the stop
+        Assert.Equal(CorrectionAction.Pause, DriftPolicy.Climb(DriftLevel.Moderate, CorrectionAction.Restart, T0, null, settled, recurred: true));
+        Assert.Equal(CorrectionAction.Stop, DriftPolicy.Climb(DriftLevel.Moderate, CorrectionAction.Pause, T0, null, settled, recurred: true));
+        Assert.Equal(CorrectionAction.Stop, DriftPolicy.Climb(DriftLevel.Severe, CorrectionAction.Pause, T0, null, settled, recurred: true));
+
+        // still one rung at a time: not before the rung below settled; minor drift coming back is only a hint
+        Assert.Equal(CorrectionAction.Restart, DriftPolicy.Climb(DriftLevel.Moderate, CorrectionAction.Restart, T0, null, settled - TimeSpan.FromSeconds(1), recurred: true));
+        Assert.Equal(CorrectionAction.Hint, DriftPolicy.Climb(DriftLevel.Minor, CorrectionAction.Restart, T0, null, settled, recurred: true));
+        Assert.Equal(CorrectionAction.Restart, DriftPolicy.Climb(DriftLevel.Moderate, CorrectionAction.Hint, T0, null, settled, recurred: true));
+    }
 }
