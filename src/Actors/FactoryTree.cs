@@ -80,13 +80,13 @@ public static class FactoryTree
     public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
     {
         var gateway = registry.Get<FactoryActor>();
-        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { PersistenceId = Scoped(node, "router"), Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }));
-        Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { PersistenceId = Scoped(node, "scheduler"), Clock = node.Clock }));
+        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { PersistenceId = Scoped(node, "router"), Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }), node);
+        Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { PersistenceId = Scoped(node, "scheduler"), Clock = node.Clock }), node);
         var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
-        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views }));
-        Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }));
+        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views }), node);
+        Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }), node);
         var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
-        Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }));
+        Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }), node);
     }
 
     /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>
@@ -116,8 +116,9 @@ public static class FactoryTree
     /// <summary>A control-plane persistence id in the node's scope (<see cref="DaemonContext.PersistenceScope"/>).</summary>
     private static string Scoped(LayerServices node, string id) => id + node.Daemon.PersistenceScope;
 
-    private static void Keep<TKey>(IActorRegistry registry, IActorRefFactory parent, string name, Props persistent) =>
-        Register<TKey>(registry, parent.ActorOf(JournalKeeper.Props(persistent, name), name));
+    /// <summary>A persistent actor under its <see cref="JournalKeeper"/>, whose backoff jitter draws on the node's randomness (a scenario's is seeded).</summary>
+    private static void Keep<TKey>(IActorRegistry registry, IActorRefFactory parent, string name, Props persistent, LayerServices node) =>
+        Register<TKey>(registry, parent.ActorOf(JournalKeeper.Props(persistent, name, random: node.Random), name));
 
     private static IActorRef Register<TKey>(IActorRegistry registry, IActorRef actor)
     {

@@ -9,6 +9,7 @@ using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Supervision;
+using DarkFactory.Actors.Topics;
 using DarkFactory.Host.Api;
 using DarkFactory.Host.Cluster;
 using DarkFactory.Host.Fleet;
@@ -336,7 +337,8 @@ public static class DaemonHost
         builder.Services.AddSingleton(sp => DarkFactoryOptions.Create(sp.GetRequiredService<ActorSystem>().Settings.Config));
         builder.Services.AddSingleton<FactoryClient>();
         builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<FactoryClient>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>(), membership.Place,
-            options.Cluster is null ? null : whole => sp.GetRequiredService<ActorRegistry>().Get<PlacementNode>().Tell(new PlacementNode.Declare(whole))));
+            options.Cluster is null ? null : whole => sp.GetRequiredService<ActorRegistry>().Get<PlacementNode>().Tell(new PlacementNode.Declare(whole)),
+            refusal => FleetTopics.For(sp.GetRequiredService<ActorSystem>()).Publish(refusal)));
         builder.Services.AddAkka(options.Cluster is null ? "dark-factory" : ClusterNodeOptions.SystemName(fleet), (akka, _) => akka
             .WithDarkFactoryPersistence(persistence)
             .WithDarkFactoryCluster(options.Cluster, fleet)

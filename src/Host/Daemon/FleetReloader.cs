@@ -21,7 +21,8 @@ public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnly
 /// </summary>
 /// <param name="place">The part of a fleet this node runs (a cluster node: the agents placed on it; default: all of it).</param>
 /// <param name="declared">Called with each whole fleet applied from the file (a cluster node declares it to the placement coordinator).</param>
-public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log, Func<FleetSpec, FleetSpec>? place = null, Action<FleetSpec>? declared = null)
+/// <param name="refused">Called with each refusal (the daemon publishes it on the event stream).</param>
+public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log, Func<FleetSpec, FleetSpec>? place = null, Action<FleetSpec>? declared = null, Action<FleetReloadRefused>? refused = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FleetSpec? _whole;
@@ -55,20 +56,15 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
                     }
                 }
 
-                if (!load.Ok)
+                // the whole file is guarded, not this node's part of it (a cluster node may run none of its agents)
+                if (ReloadGuard.Refusal(_whole, load, allowEmpty, FleetPath, DateTimeOffset.UtcNow) is { } refusal)
                 {
-                    log.LogError("Fleet file {Path} refused: the running fleet is unchanged", FleetPath);
-                    return new ReloadResult(false, null, diagnostics);
+                    log.LogError("Fleet file {Path} refused: {Reason}", FleetPath, refusal.Reason);
+                    refused?.Invoke(refusal);
+                    return new ReloadResult(false, null, diagnostics, load.Ok ? new ReloadRefusal(refusal.Reason, refusal.WouldStop) : null);
                 }
 
                 whole = load.Fleet!;
-
-                // the whole file is guarded, not this node's part of it (a cluster node may run none of its agents)
-                if (ReloadGuard.Check(_whole, whole, allowEmpty) is { } refusal)
-                {
-                    log.LogError("Fleet file {Path} refused: {Reason}; the running fleet is unchanged", FleetPath, refusal.Reason);
-                    return new ReloadResult(false, null, diagnostics, refusal);
-                }
             }
 
             var applied = await ApplyAsync(whole, cancel);

@@ -1,3 +1,4 @@
+using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Daemon;
@@ -10,6 +11,25 @@ namespace DarkFactory.Host.Daemon;
 /// </summary>
 public static class ReloadGuard
 {
+    /// <summary>
+    /// The whole decision on a fleet file read for a reload: refused when it is invalid (its errors) or when
+    /// <see cref="Check"/> refuses it; null when <paramref name="loaded"/>'s fleet may be applied. The daemon's
+    /// reload and a scenario's <c>inject: reload</c> both decide here.
+    /// </summary>
+    public static FleetReloadRefused? Refusal(FleetSpec? running, FleetLoadResult loaded, bool allowEmpty, string source, DateTimeOffset at)
+    {
+        if (!loaded.Ok)
+        {
+            var errors = loaded.Diagnostics.Where(d => d.IsError).Select(d => d.ToString()).ToList();
+            var first = errors.Count > 0 ? ": " + errors[0] : "";
+            return new FleetReloadRefused(at, source, $"the fleet file is invalid ({errors.Count} error{(errors.Count == 1 ? "" : "s")}{first}); the running fleet is unchanged", [], errors);
+        }
+
+        return Check(running, loaded.Fleet!, allowEmpty) is { } refusal
+            ? new FleetReloadRefused(at, source, refusal.Reason, refusal.WouldStop, [])
+            : null;
+    }
+
     /// <summary>Why the reload is refused and which agents it would have stopped; null when it may go on.</summary>
     public static ReloadRefusal? Check(FleetSpec? running, FleetSpec next, bool allowEmpty)
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+using DarkFactory.Host.Fleet;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Scenarios;
@@ -85,7 +87,27 @@ public enum StepKind
     /// same journal: agents recover, the scheduler's missed firings follow <c>catch_up</c>.
     /// </summary>
     DaemonRestart,
+
+    /// <summary>
+    /// SIGHUP with another fleet file (<see cref="ScenarioStep.Reload"/>): the daemon's own decision — an invalid file,
+    /// or one that would stop every agent or every safety agent, is refused (a <c>FleetReloadRefused</c> event) and the
+    /// running fleet stays; otherwise the fleet is applied, and a later <c>daemon_restart</c> comes back with it.
+    /// </summary>
+    Reload,
+
+    /// <summary>
+    /// The journal goes away for <see cref="ScenarioStep.Down"/> (a database outage, a full disk): every write and
+    /// recovery fails, so each persistent actor that persists is stopped and its keeper starts it again after a
+    /// backoff; what was written before stays. The runner ends it with <see cref="JournalRecovered"/>.
+    /// </summary>
+    JournalFailure,
+
+    /// <summary>The end of a <see cref="JournalFailure"/> (put on the timeline by the runner; not written in a scenario file).</summary>
+    JournalRecovered,
 }
+
+/// <summary>The fleet file a reload step reads, as the fleet loader read it (it may be invalid), and where it came from.</summary>
+public sealed record ReloadFleet(FleetLoadResult Loaded, string Source);
 
 /// <summary>One injected step at a virtual time (an offset from the start).</summary>
 public sealed record ScenarioStep(TimeSpan At, StepKind Kind, int Line)
@@ -102,8 +124,18 @@ public sealed record ScenarioStep(TimeSpan At, StepKind Kind, int Line)
     public long InputTokens { get; init; }
     public long OutputTokens { get; init; }
 
-    /// <summary>For <see cref="StepKind.DaemonRestart"/>: how long the daemon stays down.</summary>
+    /// <summary>For <see cref="StepKind.DaemonRestart"/>: how long the daemon stays down; for <see cref="StepKind.JournalFailure"/>, the journal.</summary>
     public TimeSpan Down { get; init; }
+
+    /// <summary>For <see cref="StepKind.Reload"/>: the fleet file as read (not on the timeline: its source is).</summary>
+    [JsonIgnore]
+    public FleetLoadResult? Reload { get; init; }
+
+    /// <summary>For <see cref="StepKind.Reload"/>: the file read (or the scenario's line of an inline fleet).</summary>
+    public string? FleetSource { get; init; }
+
+    /// <summary>For <see cref="StepKind.Reload"/>: <c>df reload --allow-empty</c> (a SIGHUP never asks).</summary>
+    public bool AllowEmpty { get; init; }
 }
 
 /// <summary>An event (by type and fields) that must happen (a number of times) or never happen, in a window of virtual time.</summary>

@@ -22,7 +22,7 @@ public static class ScenarioLoader
 {
     private static readonly HashSet<string> TopKeys = ["scenario", "description", "fleet", "seed", "start", "until", "time", "missing", "agents", "steps", "expect"];
     private static readonly HashSet<string> BehaviourKeys = ["run", "hang", "exit", "signal", "ignore_sigterm", "output", "output_every", "usage", "limited"];
-    private static readonly HashSet<string> StepKeys = ["at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens", "down"];
+    private static readonly HashSet<string> StepKeys = ["at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens", "down", "fleet", "allow_empty"];
     private static readonly HashSet<string> ExpectKeys = ["event", "never", "where", "after", "within", "count", "at_least", "at_most"];
 
     private static readonly Dictionary<string, StepKind> Injections = new(StringComparer.Ordinal)
@@ -35,6 +35,8 @@ public static class ScenarioLoader
         ["stop"] = StepKind.Stop,
         ["restart"] = StepKind.Restart,
         ["daemon_restart"] = StepKind.DaemonRestart,
+        ["reload"] = StepKind.Reload,
+        ["journal_failure"] = StepKind.JournalFailure,
     };
 
     /// <param name="fleetOverride">A fleet file that replaces the one the scenario names (<c>--fleet</c>).</param>
@@ -158,6 +160,10 @@ public static class ScenarioLoader
             }
 
             var fleet = ReadFleet(root, yaml, fleetOverride, out var fleetSource);
+
+            // a reload may bring agents and providers the first fleet does not have: steps and behaviours may name them
+            var reloads = ReadReloads(root, yaml);
+            var fleets = fleet is null ? null : new[] { fleet }.Concat(reloads.Values.Select(r => r.Loaded.Fleet).OfType<FleetSpec>()).ToList();
             var missing = Strings(root, "missing", "missing");
             var agents = new Dictionary<string, IReadOnlyList<RunBehaviour>>(StringComparer.Ordinal);
             if (Node(root, "agents") is { } agentsNode)
@@ -172,7 +178,7 @@ public static class ScenarioLoader
                     {
                         var agent = ((YamlScalarNode)key).Value ?? "";
                         var field = "agents." + agent;
-                        if (fleet is not null && fleet.Agents.All(a => a.Name != agent))
+                        if (fleets is not null && !fleets.Any(f => f.Agents.Any(a => a.Name == agent)))
                         {
                             Error(key, field, $"no agent '{agent}' in the fleet ({fleetSource})");
                         }
@@ -189,7 +195,7 @@ public static class ScenarioLoader
             var steps = new List<ScenarioStep>();
             foreach (var (node, i) in Sequence(root, "steps"))
             {
-                if (Step(node, $"steps[{i}]", start, fleet) is { } step)
+                if (Step(node, $"steps[{i}]", start, fleets, reloads) is { } step)
                 {
                     steps.Add(step);
                 }
@@ -419,7 +425,7 @@ public static class ScenarioLoader
             return every;
         }
 
-        private ScenarioStep? Step(YamlNode node, string field, DateTimeOffset start, FleetSpec? fleet)
+        private ScenarioStep? Step(YamlNode node, string field, DateTimeOffset start, IReadOnlyList<FleetSpec>? fleets, Dictionary<YamlNode, ReloadFleet> reloads)
         {
             if (node is not YamlMappingNode map)
             {
@@ -461,18 +467,36 @@ public static class ScenarioLoader
                     Error(map, field + ".provider", $"missing: the provider of {injectName}");
                 }
 
-                if (kind != StepKind.DaemonRestart && Node(map, "down") is { } down)
+                if (kind is not (StepKind.DaemonRestart or StepKind.JournalFailure) && Node(map, "down") is { } down)
                 {
-                    Error(down, field + ".down", "only a daemon_restart has a down time");
+                    Error(down, field + ".down", "only a daemon_restart or a journal_failure has a down time");
+                }
+
+                if (kind == StepKind.JournalFailure && Node(map, "down") is null)
+                {
+                    Error(map, field + ".down", "missing: how long the journal stays down (e.g. 10m)");
+                }
+
+                if (kind == StepKind.Reload && Node(map, "fleet") is null)
+                {
+                    Error(map, field + ".fleet", "missing: the fleet file the reload reads (a path, or an inline fleet mapping)");
+                }
+
+                foreach (var key in (string[])["fleet", "allow_empty"])
+                {
+                    if (kind != StepKind.Reload && Node(map, key) is { } only)
+                    {
+                        Error(only, field + "." + key, $"only a reload has {key}");
+                    }
                 }
             }
 
-            if (agent is not null && fleet is not null && fleet.Agents.All(a => a.Name != agent))
+            if (agent is not null && fleets is not null && !fleets.Any(f => f.Agents.Any(a => a.Name == agent)))
             {
                 Error(Node(map, "agent")!, field + ".agent", $"no agent '{agent}' in the fleet");
             }
 
-            if (provider is not null && fleet is not null && fleet.Providers.All(p => p.Name != provider))
+            if (provider is not null && fleets is not null && !fleets.Any(f => f.Providers.Any(p => p.Name == provider)))
             {
                 Error(Node(map, "provider")!, field + ".provider", $"no provider '{provider}' in the fleet");
             }
@@ -494,7 +518,52 @@ public static class ScenarioLoader
                 InputTokens = Long(map, "input_tokens", field + ".input_tokens") ?? 0,
                 OutputTokens = Long(map, "output_tokens", field + ".output_tokens") ?? 0,
                 Down = Duration(map, "down", field + ".down") ?? TimeSpan.Zero,
+                Reload = kind == StepKind.Reload && reloads.TryGetValue(map, out var reload) ? reload.Loaded : null,
+                FleetSource = kind == StepKind.Reload && reloads.TryGetValue(map, out var from) ? from.Source : null,
+                AllowEmpty = Bool(map, "allow_empty", field + ".allow_empty") ?? false,
             };
+        }
+
+        /// <summary>
+        /// Each <c>inject: reload</c> step's fleet, read as the daemon would read the file on SIGHUP. Its errors are not
+        /// the scenario's: an invalid file is what the reload is given (and refuses). Only a file that cannot be read is.
+        /// </summary>
+        private Dictionary<YamlNode, ReloadFleet> ReadReloads(YamlMappingNode root, string yaml)
+        {
+            var reloads = new Dictionary<YamlNode, ReloadFleet>();
+            foreach (var (node, i) in Sequence(root, "steps"))
+            {
+                if (node is not YamlMappingNode map || Node(map, "inject") is not YamlScalarNode { Value: "reload" } || Node(map, "fleet") is not { } fleetNode)
+                {
+                    continue;
+                }
+
+                var field = $"steps[{i}].fleet";
+                switch (fleetNode)
+                {
+                    case YamlScalarNode { Value: { Length: > 0 } file }:
+                        var source = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", file));
+                        if (!File.Exists(source))
+                        {
+                            Error(fleetNode, field, $"cannot read the fleet file '{source}'");
+                            continue;
+                        }
+
+                        reloads[map] = new ReloadFleet(FleetLoader.LoadFile(source, _ => true), source);
+                        break;
+                    case YamlMappingNode inline:
+                        var (text, firstLine, indent) = Slice(yaml, inline);
+                        var loaded = FleetLoader.Parse(text, path, _ => true);
+                        var placed = loaded.Diagnostics.Select(d => d with { Line = d.Line + firstLine - 1, Column = d.Column + indent, Field = d.Field.Length == 0 ? field : field + "." + d.Field }).ToList();
+                        reloads[map] = new ReloadFleet(loaded with { Diagnostics = placed }, $"{path}:{firstLine} (inline fleet)");
+                        break;
+                    default:
+                        Error(fleetNode, field, "a fleet file path or an inline fleet mapping");
+                        break;
+                }
+            }
+
+            return reloads;
         }
 
         private Expectation? Expect(YamlNode node, string field)

@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using Akka.Actor;
 using DarkFactory.Actors.Topics;
+using DarkFactory.Host.Daemon;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Host.Scenarios;
@@ -39,23 +41,47 @@ public static class ScenarioRunner
         using var time = new VirtualTime(scenario.Start);
         var timeline = new Timeline(scenario.Start, time);
         var runs = new ScriptedRuns(scenario, time.Clock);
-        var sandbox = await StartSandboxAsync(scenario, time, runs, timeline);
+        var fleet = scenario.Fleet; // the fleet the daemon runs: a reload changes it, a restarted daemon comes back with it
+        var sandbox = await StartSandboxAsync(scenario, fleet, time, runs, timeline);
         IReadOnlyList<JournalWrite> writes;
         try
         {
             var end = scenario.Start + scenario.Until;
-            var steps = new Queue<ScenarioStep>(scenario.Steps);
+            var steps = new List<ScenarioStep>(scenario.Steps); // in time order; the runner adds a journal's recovery
             while (true)
             {
-                var nextStep = steps.TryPeek(out var s) ? scenario.Start + s.At : (DateTimeOffset?)null;
+                var nextStep = steps.Count > 0 ? scenario.Start + steps[0].At : (DateTimeOffset?)null;
                 var nextTimer = time.NextDue();
                 if (nextStep is { } at && at <= end && (nextTimer is null || at <= nextTimer))
                 {
                     time.AdvanceTo(at, Settle);
-                    var step = steps.Dequeue();
+                    var step = steps[0];
+                    steps.RemoveAt(0);
                     if (step.Kind == StepKind.DaemonRestart)
                     {
-                        sandbox = await RestartDaemonAsync(step, sandbox, scenario, runs, timeline, end);
+                        sandbox = await RestartDaemonAsync(step, sandbox, scenario, fleet, runs, timeline, end);
+                        continue;
+                    }
+
+                    if (step.Kind is StepKind.JournalFailure or StepKind.JournalRecovered)
+                    {
+                        timeline.Injected(step);
+                        ScenarioJournal.SetDown(time.Id, step.Kind == StepKind.JournalFailure);
+                        if (step.Kind == StepKind.JournalFailure)
+                        {
+                            var back = step with { At = step.At + step.Down, Kind = StepKind.JournalRecovered };
+                            var after = steps.FindIndex(x => x.At > back.At);
+                            steps.Insert(after < 0 ? steps.Count : after, back);
+                        }
+
+                        time.WaitIdle(Settle);
+                        continue;
+                    }
+
+                    if (step.Kind == StepKind.Reload)
+                    {
+                        fleet = Reload(step, fleet, sandbox, timeline);
+                        time.WaitIdle(Settle);
                         continue;
                     }
 
@@ -90,14 +116,14 @@ public static class ScenarioRunner
     }
 
     /// <summary>A sandbox on the scenario's time and journal, its events tapped into the timeline, the fleet applied.</summary>
-    private static async Task<ScenarioSandbox> StartSandboxAsync(Scenario scenario, VirtualTime time, ScriptedRuns runs, Timeline timeline)
+    private static async Task<ScenarioSandbox> StartSandboxAsync(Scenario scenario, FleetSpec fleet, VirtualTime time, ScriptedRuns runs, Timeline timeline)
     {
         var sandbox = await ScenarioSandbox.StartAsync(scenario, time, runs);
         var tap = sandbox.System.ActorOf(Props.Create(() => new TimelineTap(timeline)), "scenario-timeline");
         sandbox.Topics.Subscribe(tap, typeof(IDarkFactoryMessage));
         sandbox.Tap = tap;
         time.WaitIdle(Settle);
-        sandbox.Gateway.Tell(new ApplyFleet(scenario.Fleet), tap);
+        sandbox.Gateway.Tell(new ApplyFleet(fleet), tap);
         time.WaitIdle(Settle);
         return sandbox;
     }
@@ -107,7 +133,7 @@ public static class ScenarioRunner
     /// written), its timers with it; the clock moves on by the step's down time (bounded by the scenario's end);
     /// a new daemon starts on the same journal and applies the same fleet.
     /// </summary>
-    private static async Task<ScenarioSandbox> RestartDaemonAsync(ScenarioStep step, ScenarioSandbox sandbox, Scenario scenario, ScriptedRuns runs, Timeline timeline, DateTimeOffset end)
+    private static async Task<ScenarioSandbox> RestartDaemonAsync(ScenarioStep step, ScenarioSandbox sandbox, Scenario scenario, FleetSpec fleet, ScriptedRuns runs, Timeline timeline, DateTimeOffset end)
     {
         var time = sandbox.Time;
         timeline.Injected(step);
@@ -116,7 +142,26 @@ public static class ScenarioRunner
         time.DropTimers();
         var back = time.Now + step.Down;
         time.AdvanceTo(back < end ? back : end, Settle);
-        return await StartSandboxAsync(scenario, time, runs, timeline);
+        return await StartSandboxAsync(scenario, fleet, time, runs, timeline);
+    }
+
+    /// <summary>
+    /// SIGHUP with the step's fleet file: refused as the daemon refuses it (<see cref="ReloadGuard.Refusal"/>: invalid,
+    /// or it would stop every agent or every safety agent) with a <see cref="FleetReloadRefused"/> on the event stream,
+    /// else applied. Answers the fleet the daemon runs afterwards.
+    /// </summary>
+    private static FleetSpec Reload(ScenarioStep step, FleetSpec running, ScenarioSandbox sandbox, Timeline timeline)
+    {
+        timeline.Injected(step);
+        if (ReloadGuard.Refusal(running, step.Reload!, step.AllowEmpty, step.FleetSource ?? "", sandbox.Time.Now) is { } refused)
+        {
+            sandbox.Topics.Publish(refused);
+            return running;
+        }
+
+        var next = step.Reload!.Fleet!;
+        sandbox.Gateway.Tell(new ApplyFleet(next), sandbox.Tap);
+        return next;
     }
 
     private static void Inject(ScenarioStep step, ScenarioSandbox sandbox, Timeline timeline)

@@ -10,6 +10,7 @@ using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Messages;
+using DarkFactory.Messages.Fleet;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -118,7 +119,7 @@ public sealed class ScenarioSandbox : IAsyncDisposable
             ["PATH"] = "/usr/bin:/bin",
             ["HOME"] = data,
         };
-        foreach (var provider in scenario.Fleet.Providers)
+        foreach (var provider in scenario.Steps.Select(s => s.Reload?.Fleet).OfType<FleetSpec>().Prepend(scenario.Fleet).SelectMany(f => f.Providers))
         {
             if (provider.ApiKeyEnv is { Length: > 0 } key)
             {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
@@ -17,6 +18,9 @@ public sealed class ScenarioJournal(Config config) : MemoryJournal
 {
     private static readonly ConcurrentDictionary<string, JournalStorage> Stores = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, List<JournalWrite>> Writes = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, bool> Down = new(StringComparer.Ordinal);
+
+    private readonly string _store = config.GetString("store");
 
     private readonly JournalStorage _storage = Stores.GetOrAdd(config.GetString("store"), _ => new JournalStorage());
     private readonly List<JournalWrite> _writes = Writes.GetOrAdd(config.GetString("store"), _ => []);
@@ -41,10 +45,27 @@ public sealed class ScenarioJournal(Config config) : MemoryJournal
     {
         Stores.TryRemove(store, out _);
         Writes.TryRemove(store, out _);
+        Down.TryRemove(store, out _);
     }
+
+    /// <summary>
+    /// <c>inject: journal_failure</c>: while down, every write, replay and sequence-number read of the scenario run's
+    /// journal fails (as a database that went away does: Akka.Persistence stops the persistent actor that asked);
+    /// what was written before stays.
+    /// </summary>
+    public static void SetDown(string store, bool down) => Down[store] = down;
+
+    private bool IsDown => Down.TryGetValue(_store, out var down) && down;
+
+    private Exception Outage(string what) => new JournalOutageException($"the scenario's journal is down (inject: journal_failure): {what} failed");
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
+        if (IsDown)
+        {
+            return Task.FromException<IImmutableList<Exception>>(Outage("a write"));
+        }
+
         var batch = messages.ToList();
         lock (_writes)
         {
@@ -59,7 +80,16 @@ public sealed class ScenarioJournal(Config config) : MemoryJournal
 
         return base.WriteMessagesAsync(batch, cancellationToken);
     }
+
+    public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<IPersistentRepresentation> recoveryCallback) =>
+        IsDown ? Task.FromException(Outage("a replay")) : base.ReplayMessagesAsync(context, persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback);
+
+    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
+        IsDown ? Task.FromException<long>(Outage("reading the highest sequence number")) : base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
 }
+
+/// <summary>What the scenario's journal throws while it is down.</summary>
+public sealed class JournalOutageException(string message) : Exception(message);
 
 /// <summary>The snapshot store beside <see cref="ScenarioJournal"/>: in memory, kept across the restarts of one scenario run.</summary>
 public sealed class ScenarioSnapshotStore(Config config) : MemorySnapshotStore

@@ -28,6 +28,18 @@ public sealed record GetFleet : IDarkFactoryMessage
 [Manifest("current-fleet")]
 public sealed record CurrentFleet(FleetSpec Fleet, int Revision) : IDarkFactoryMessage;
 
+/// <summary>
+/// A fleet file the daemon refused to apply (SIGHUP, <c>df reload</c>, a scenario's <c>inject: reload</c>): it was
+/// invalid, or it would have stopped every agent or every safety agent. The running fleet is unchanged. Published
+/// on the event stream (SSE <c>fleet-reload-refused</c>) so an operator sees a reload that did nothing.
+/// </summary>
+/// <param name="Source">The file (or what stood for it) that was refused.</param>
+/// <param name="Reason">One line: why.</param>
+/// <param name="WouldStop">The agents the reload would have stopped (empty for an invalid file).</param>
+/// <param name="Errors">The file's errors, each "file:line:col: field: message" (empty for a guarded refusal).</param>
+[Manifest("fleet-reload-refused")]
+public sealed record FleetReloadRefused(DateTimeOffset At, string Source, string Reason, IReadOnlyList<string> WouldStop, IReadOnlyList<string> Errors) : IDarkFactoryMessage;
+
 // ---- layers ----
 
 /// <summary>Fleet -> layer: this is the layer's desired state now. Answered with <see cref="LayerReconciled"/>.</summary>

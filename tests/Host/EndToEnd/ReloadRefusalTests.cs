@@ -42,6 +42,7 @@ public sealed class ReloadRefusalTests
         await daemon.StartAsync();
         await DaemonProcess.Until(async () => (await daemon.AgentAsync("guard")).GetProperty("state").GetString() == "running", Wait, "guard running");
         var pid = await GuardPid(daemon);
+        await using var events = await SseReader.Open(daemon);
 
         // act + assert: each truncated form is an error naming the file; the fleet keeps running
         foreach (var (content, says) in new[] { ("", "empty"), ("# only a comment\n", "empty"), ("version: 1\n", "agents") })
@@ -65,6 +66,12 @@ public sealed class ReloadRefusalTests
         Assert.Equal(HttpStatusCode.Conflict, api.StatusCode);
         var body = JsonSerializer.Deserialize<JsonElement>(await api.Content.ReadAsStringAsync());
         Assert.Equal(["guard", "builder"], body.GetProperty("would_stop").EnumerateArray().Select(n => n.GetString()));
+
+        // every refusal is on the event stream: an operator watching sees a reload that did nothing, and why
+        await DaemonProcess.Until(() => Task.FromResult(events.Events.Count(e => e.Name == "fleet-reload-refused") >= 5), Wait, "five fleet-reload-refused events");
+        var published = events.Events.Where(e => e.Name == "fleet-reload-refused").Select(e => e.Json).ToList();
+        Assert.All(published.Take(3), e => Assert.Contains("fleet.yaml:1:1: error", e.GetProperty("errors")[0].GetString(), StringComparison.Ordinal));
+        Assert.Equal(["guard", "builder"], published[4].GetProperty("would_stop").EnumerateArray().Select(n => n.GetString()));
 
         // SIGHUP never allows it
         var logged = daemon.Output.Length;

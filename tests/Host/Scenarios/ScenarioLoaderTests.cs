@@ -73,8 +73,66 @@ public sealed class ScenarioLoaderTests
         var step = Assert.Single(ok.Scenario!.Steps);
         Assert.Equal((StepKind.DaemonRestart, TimeSpan.FromHours(6)), (step.Kind, step.Down));
         var errors = bad.Errors.Select(e => e.ToString()).ToList();
-        Assert.Contains(errors, e => e.StartsWith("s.yaml:7:52: error: steps[0].down: only a daemon_restart has a down time", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:7:52: error: steps[0].down: only a daemon_restart or a journal_failure has a down time", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("s.yaml:8:46: error: steps[1].down: not a duration", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_reload_reads_its_fleet_as_the_daemon_would_even_an_invalid_one_and_may_bring_new_agents()
+    {
+        // act
+        var ok = Parse(Fleet + """
+
+            until: 1h
+            agents:
+              helper: { hang: true }
+            steps:
+              - { at: 10m, inject: reload, fleet: { version: 1 } }
+              - at: 20m
+                inject: reload
+                allow_empty: true
+                fleet:
+                  version: 1
+                  agents:
+                    - { name: helper, layer: core, cli: command, command: ["true"], autostart: true }
+              - { at: 30m, inject: run, agent: helper }
+            expect:
+              - { event: AgentLifecycle, at_least: 1 }
+            """);
+
+        // assert: the half-written file is the reload's input, not the scenario's error; its error sits at its line
+        Assert.True(ok.Ok, string.Join('\n', ok.Errors));
+        var steps = ok.Scenario!.Steps;
+        var invalid = steps[0].Reload!;
+        Assert.False(invalid.Ok);
+        Assert.StartsWith("s.yaml:9:", invalid.Diagnostics.First(d => d.IsError).ToString(), StringComparison.Ordinal);
+        Assert.Equal(["helper"], steps[1].Reload!.Fleet!.Agents.Select(a => a.Name));
+        Assert.True(steps[1].AllowEmpty);
+        Assert.False(steps[0].AllowEmpty);
+        Assert.Equal(StepKind.Run, steps[2].Kind);
+    }
+
+    [Fact]
+    public void A_reload_without_a_readable_fleet_and_reload_keys_on_other_steps_are_errors()
+    {
+        // act
+        var bad = Parse(Fleet + """
+
+            until: 1h
+            steps:
+              - { at: 10m, inject: reload }
+              - { at: 20m, inject: reload, fleet: no-such-fleet.yaml }
+              - { at: 30m, inject: crash, agent: worker, fleet: other.yaml, allow_empty: true }
+            expect:
+              - { event: AgentLifecycle, at_least: 1 }
+            """);
+
+        // assert
+        var errors = bad.Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:7:5: error: steps[0].fleet: missing: the fleet file the reload reads", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:8:39: error: steps[1].fleet: cannot read the fleet file", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:9:53: error: steps[2].fleet: only a reload has fleet", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("steps[2].allow_empty: only a reload has allow_empty", StringComparison.Ordinal));
     }
 
     [Fact]
