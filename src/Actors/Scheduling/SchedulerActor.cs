@@ -16,7 +16,9 @@ namespace DarkFactory.Actors.Scheduling;
 /// <see cref="StartAgent"/> to the factory. When the fleet answers that the previous run is still going, the
 /// agent's overlap policy decides (<see cref="Overlap"/>): skip (recorded), queue (bounded by queue_limit;
 /// started when an <see cref="AgentLifecycle"/> on the topics says the run ended) or replace
-/// (<see cref="RestartAgent"/>). Every firing is persisted as a <see cref="SchedulerFired"/> and published;
+/// (<see cref="RestartAgent"/>). A cron firing is written ahead (<see cref="FiringDue"/>) before its start, so it
+/// runs at most once even when its outcome cannot be recorded (a journal outage, a crash between); every firing's
+/// outcome is persisted as a <see cref="SchedulerFired"/> and published;
 /// when the fleet first arrives after a daemon restart, the firings missed since the last recorded one follow
 /// the agent's catch_up policy (<see cref="CatchUp"/>). The persisted state is <see cref="SchedulerState"/>;
 /// decisions about time are pure (<see cref="CronSchedule"/>, <see cref="CatchUp"/>, <see cref="Jitter"/>):
@@ -52,6 +54,7 @@ public sealed class SchedulerActor : PersistentActorBase
         });
         Recover<SchedulerFired>(e => _state = _state.Apply(e));
         Recover<ScheduleArmed>(e => _state = _state.Apply(e));
+        Recover<FiringDue>(e => _state = _state.Apply(e));
 
         Command<ApplyFleet>(OnFleet);
         Command<CurrentFleet>(current => OnFleet(new ApplyFleet(current.Fleet)));
@@ -226,7 +229,16 @@ public sealed class SchedulerActor : PersistentActorBase
         // a late timer (suspended host) does not replay what it slept through
         var now = Now;
         Arm(job, fire.ScheduledAt > now ? fire.ScheduledAt : now);
-        Start(job, new Pending(fire.ScheduledAt, CatchUp: false), fromQueue: false);
+
+        // written ahead: a firing starts only once it is on record, so it never runs twice (see FiringDue)
+        Persist(new FiringDue(job.Spec.Name, fire.ScheduledAt), due =>
+        {
+            Persisted(due);
+            if (_jobs.TryGetValue(due.Agent, out var current) && !_suspended)
+            {
+                Start(current, new Pending(due.ScheduledAt, CatchUp: false), fromQueue: false);
+            }
+        });
     }
 
     private void Start(Job job, Pending pending, bool fromQueue)

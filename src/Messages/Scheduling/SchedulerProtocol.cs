@@ -52,6 +52,16 @@ public sealed record SchedulerFired(
 public sealed record ScheduleArmed(string Agent, DateTimeOffset Since) : IDarkFactoryMessage, IWithAgent;
 
 /// <summary>
+/// Write-ahead of a cron firing: persisted before the scheduler asks the fleet to start it. A firing on record is
+/// never caught up again, even when its outcome could not be recorded (the journal went away while the run
+/// started, or the daemon died between): a job fires at most once per cron time. When this write fails the run
+/// is not started; the firing is then caught up (per <c>catch_up</c>) once the scheduler is back. Persisted by the
+/// scheduler, not published; a storage contract.
+/// </summary>
+[Manifest("firing-due")]
+public sealed record FiringDue(string Agent, DateTimeOffset ScheduledAt) : IDarkFactoryMessage, IWithAgent;
+
+/// <summary>
 /// The scheduler's snapshot: the last firing of each agent, when agents that never fired were first
 /// armed, and the firings still waiting (queued, never started) when it was taken.
 /// </summary>
@@ -59,7 +69,8 @@ public sealed record ScheduleArmed(string Agent, DateTimeOffset Since) : IDarkFa
 public sealed record SchedulerSnapshot(
     IReadOnlyList<SchedulerFired> Last,
     IReadOnlyList<ScheduleArmed>? Armed = null,
-    IReadOnlyList<SchedulerFired>? Waiting = null) : IDarkFactoryMessage;
+    IReadOnlyList<SchedulerFired>? Waiting = null,
+    IReadOnlyList<FiringDue>? Due = null) : IDarkFactoryMessage;
 
 /// <summary>Asks the scheduler for each scheduled agent's next <paramref name="Count"/> firings; answered with <see cref="ScheduleSnapshot"/>.</summary>
 [Manifest("get-schedule")]

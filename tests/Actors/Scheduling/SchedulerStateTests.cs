@@ -56,7 +56,7 @@ public sealed class SchedulerStateTests
     {
         var state = Play(
             Fired("b", 10, FiringOutcome.Started), Fired("a", 11, FiringOutcome.Queued), Fired("a", 12, FiringOutcome.Queued),
-            new ScheduleArmed("c", At(9)));
+            new ScheduleArmed("c", At(9)), new FiringDue("b", At(13)));
         using var system = ActorSystem.Create("scheduler-state");
         var serializer = new DarkFactorySerializer((ExtendedActorSystem)system);
 
@@ -68,6 +68,20 @@ public sealed class SchedulerStateTests
         Assert.Equal(state.Armed.OrderBy(kv => kv.Key), back.Armed.OrderBy(kv => kv.Key));
         Assert.Equal(state.WaitingOf("a"), back.WaitingOf("a"));
         Assert.Equal(state.ToSnapshot().Waiting, back.ToSnapshot().Waiting);
+        Assert.Equal(At(13), back.Since("b"));
+    }
+
+    [Fact]
+    public void A_firing_written_ahead_is_not_missed_even_when_its_outcome_was_never_recorded()
+    {
+        // the 11:00 firing was written ahead, then the journal went away before its outcome (or the daemon died)
+        var state = Play(Fired("a", 10, FiringOutcome.Started), new FiringDue("a", At(11)));
+        Assert.Equal(At(11), state.Since("a"));
+
+        // an older write-ahead (a catch-up) or the outcome arriving later changes nothing
+        Assert.Equal(At(11), state.Apply(new FiringDue("a", At(9))).Since("a"));
+        Assert.Equal(At(12), state.Apply(Fired("a", 12, FiringOutcome.Started)).Since("a"));
+        Assert.True(Play(new FiringDue("z", At(8))).Knows("z"));
     }
 
     [Fact]
