@@ -4,7 +4,8 @@
 #   plan   answer the n-th plan run with $STATE_DIR/plan-<n>.json, else $STATE_DIR/plan.json, else a two-task plan;
 #          first touch plan-started and sleep as many seconds as $STATE_DIR/plan-sleep says (if there)
 #   work   append "$DF_TASK_ID" to $STATE_DIR/runs; write $DF_TASK_ID.txt; write FIXED when the handoff says
-#          "expected FIXED" (a gate's feedback); first sleep as many seconds as $STATE_DIR/sleep says (if there)
+#          "expected FIXED" (a gate's feedback); first sleep as many seconds as $STATE_DIR/sleep-$DF_TASK_ID or
+#          $STATE_DIR/sleep says (if there)
 #          and try to push (refused)
 #   audit  answer the n-th audit with $STATE_DIR/audit-<n>.json, else every task of the prompt complete; first touch
 #          audit-started and sleep as many seconds as $STATE_DIR/audit-sleep says (if there)
@@ -38,7 +39,9 @@ case "$mode" in
     fi ;;
   work)
     echo "$DF_TASK_ID" >> "$state/runs"
-    if [ -f "$state/sleep" ]; then s=$(cat "$state/sleep"); echo "working for $s s"; sleep "$s" & wait $!; fi
+    for f in "$state/sleep-$DF_TASK_ID" "$state/sleep"; do
+      if [ -f "$f" ]; then s=$(cat "$f"); echo "working for $s s"; sleep "$s" & wait $!; break; fi
+    done
     printf '%s\n' "$DF_TASK" | sed -n 's/^# Your task: //p' > "$DF_TASK_ID.txt"
     case "$DF_TASK" in *"expected FIXED"*) echo fixed > FIXED; echo "fixed what the gate said" ;; esac
     if git push --quiet origin HEAD >/dev/null 2>&1; then echo "push: ALLOWED"; else echo "push: refused"; fi

@@ -305,12 +305,15 @@ public sealed class ProjectActorSpec : TestKit, IDisposable
     public async Task A_project_whose_daemon_died_mid_run_resumes_where_its_journal_stopped_and_runs_no_completed_task_again()
     {
         var fleet = _specs.Fleet(_git.Repo);
+        _specs.Sleep(120, "t2"); // before the start: t2 may begin the moment t1 completes
         var (factory, id) = await Started(fleet);
         await Until(factory, id, v => v.Tasks.Completed == 1);
-        _specs.Sleep(120);
         await AwaitConditionAsync(() => Task.FromResult(_specs.Runs().Count == 2), Wait); // t2 is running
 
-        // the daemon dies: its actors and processes are gone, nothing recorded the run's end
+        // the daemon dies: its actors and processes are gone, nothing recorded the run's end (the projects go
+        // first: stopping the tree stops the run, and a project still alive would record that end)
+        var projects = await Sys.ActorSelection(factory.Path / "projects").ResolveOne(Wait);
+        await projects.GracefulStop(Wait);
         await factory.GracefulStop(Wait);
         _specs.Wake();
         var restarted = Factory(fleet);

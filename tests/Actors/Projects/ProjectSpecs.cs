@@ -28,9 +28,17 @@ internal sealed class ProjectSpecs : IDisposable
     public void Answer(string file, string json) => File.WriteAllText(Path.Combine(State, file), json);
 
     /// <summary>The work personas sleep this long before they work (until <see cref="Wake"/>).</summary>
-    public void Sleep(int seconds) => File.WriteAllText(Path.Combine(State, "sleep"), seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <param name="task">Only this task's runs sleep (written before the project starts, no race with the task before it).</param>
+    public void Sleep(int seconds, string? task = null) =>
+        File.WriteAllText(Path.Combine(State, task is null ? "sleep" : "sleep-" + task), seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    public void Wake() => File.Delete(Path.Combine(State, "sleep"));
+    public void Wake()
+    {
+        foreach (var file in Directory.EnumerateFiles(State, "sleep*"))
+        {
+            File.Delete(file);
+        }
+    }
 
     public static Persona Persona(string name, string agent, AcceptanceCriteria? criteria = null) => new()
     {
