@@ -19,6 +19,12 @@ public sealed record Scenario
     public required string FleetSource { get; init; }
 
     public int Seed { get; init; } = 1;
+
+    /// <summary>
+    /// <c>time: real</c>: the fleet's real commands run as OS processes on the wall clock, from now for <see cref="Until"/>
+    /// (no scripted behaviours, no <c>missing</c>, no injected <c>exit</c>; a <c>crash</c> is a SIGKILL).
+    /// </summary>
+    public bool RealTime { get; init; }
     public required DateTimeOffset Start { get; init; }
     public required TimeSpan Until { get; init; }
 

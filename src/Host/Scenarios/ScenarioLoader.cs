@@ -152,11 +152,19 @@ public static class ScenarioLoader
                 }
             }
 
+            var real = false;
             if (Node(root, "time") is YamlScalarNode { Value: { } mode } timeNode && mode != "virtual")
             {
-                Error(timeNode, "time", mode == "real"
-                    ? "time: real (real processes at wall-clock speed) is not available yet; use time: virtual"
-                    : $"unknown time mode '{mode}' (virtual)");
+                real = mode == "real";
+                if (!real)
+                {
+                    Error(timeNode, "time", $"unknown time mode '{mode}' (virtual, real)");
+                }
+            }
+
+            if (real)
+            {
+                RealTimeLimits(root, until);
             }
 
             var fleet = ReadFleet(root, yaml, fleetOverride, out var fleetSource);
@@ -228,6 +236,7 @@ public static class ScenarioLoader
                 Fleet = fleet,
                 FleetSource = fleetSource,
                 Seed = seedOverride ?? seed,
+                RealTime = real,
                 Start = start,
                 Until = until,
                 Agents = agents,
@@ -423,6 +432,38 @@ public static class ScenarioLoader
             }
 
             return every;
+        }
+
+        /// <summary><c>time: real</c> runs the fleet's own commands from now, at wall-clock speed: what only virtual time can do is refused.</summary>
+        private void RealTimeLimits(YamlMappingNode root, TimeSpan until)
+        {
+            if (Node(root, "start") is { } startNode)
+            {
+                Error(startNode, "start", "time: real starts now: leave start out");
+            }
+
+            if (until > TimeSpan.FromHours(1))
+            {
+                Error(Node(root, "until")!, "until", "time: real runs at wall-clock speed: at most 1h");
+            }
+
+            foreach (var key in (string[])["agents", "missing"])
+            {
+                if (Node(root, key) is { } node)
+                {
+                    Error(node, key, key == "agents"
+                        ? "time: real runs the fleet's real commands: scripted behaviours do not apply (use tests/agents scripts as the commands)"
+                        : "time: real finds binaries on PATH: missing does not apply");
+                }
+            }
+
+            foreach (var (node, i) in Sequence(root, "steps"))
+            {
+                if (node is YamlMappingNode map && Node(map, "inject") is YamlScalarNode { Value: "exit" } exit)
+                {
+                    Error(exit, $"steps[{i}].inject", "time: real cannot make a real process exit normally: use crash (SIGKILL) or stop");
+                }
+            }
         }
 
         private ScenarioStep? Step(YamlNode node, string field, DateTimeOffset start, IReadOnlyList<FleetSpec>? fleets, Dictionary<YamlNode, ReloadFleet> reloads)

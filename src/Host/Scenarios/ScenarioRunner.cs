@@ -37,9 +37,14 @@ public static class ScenarioRunner
 
     public static async Task<ScenarioOutcome> RunAsync(Scenario scenario)
     {
+        if (scenario.RealTime)
+        {
+            return await RunRealAsync(scenario);
+        }
+
         var wall = Stopwatch.StartNew();
         using var time = new VirtualTime(scenario.Start);
-        var timeline = new Timeline(scenario.Start, time);
+        var timeline = new Timeline(scenario.Start, () => time.Now);
         var runs = new ScriptedRuns(scenario, time.Clock);
         var fleet = scenario.Fleet; // the fleet the daemon runs: a reload changes it, a restarted daemon comes back with it
         var sandbox = await StartSandboxAsync(scenario, fleet, time, runs, timeline);
@@ -65,15 +70,7 @@ public static class ScenarioRunner
 
                     if (step.Kind is StepKind.JournalFailure or StepKind.JournalRecovered)
                     {
-                        timeline.Injected(step);
-                        ScenarioJournal.SetDown(time.Id, step.Kind == StepKind.JournalFailure);
-                        if (step.Kind == StepKind.JournalFailure)
-                        {
-                            var back = step with { At = step.At + step.Down, Kind = StepKind.JournalRecovered };
-                            var after = steps.FindIndex(x => x.At > back.At);
-                            steps.Insert(after < 0 ? steps.Count : after, back);
-                        }
-
+                        Journal(step, time.Id, steps, timeline);
                         time.WaitIdle(Settle);
                         continue;
                     }
@@ -110,9 +107,119 @@ public static class ScenarioRunner
             ScenarioSnapshotStore.Forget(time.Id);
         }
 
+        return Outcome(scenario, timeline, writes, wall.Elapsed, time.Fired);
+    }
+
+    private static ScenarioOutcome Outcome(Scenario scenario, Timeline timeline, IReadOnlyList<JournalWrite> writes, TimeSpan wall, long timers)
+    {
         var entries = timeline.Entries();
         var results = scenario.Expectations.Select(e => ExpectationCheck.Check(e, entries, scenario.Until)).ToList();
-        return new ScenarioOutcome(scenario, entries, results, wall.Elapsed, time.Fired) { Invariants = Invariants.Check(entries, writes, scenario.Fleet) };
+        return new ScenarioOutcome(scenario, entries, results, wall, timers) { Invariants = Invariants.Check(entries, writes, scenario.Fleet) };
+    }
+
+    /// <summary>
+    /// <c>time: real</c>: the fleet's real commands as OS processes, on the wall clock, from now for <c>until</c>. Steps are
+    /// injected when their time comes (a crash is a SIGKILL to the run's process group); a daemon restart really waits
+    /// its down time. Nothing is skipped, so keep such scenarios short (the loader allows an hour at most).
+    /// </summary>
+    private static async Task<ScenarioOutcome> RunRealAsync(Scenario scenario)
+    {
+        var wall = Stopwatch.StartNew();
+        var clock = TimeProvider.System;
+        var start = clock.GetUtcNow();
+        var store = "real-" + Guid.NewGuid().ToString("N");
+        var timeline = new Timeline(start, clock.GetUtcNow);
+        var fleet = scenario.Fleet;
+        var sandbox = await StartRealSandboxAsync(scenario, fleet, store, timeline);
+        IReadOnlyList<JournalWrite> writes;
+        try
+        {
+            var steps = new List<ScenarioStep>(scenario.Steps);
+            while (steps.Count > 0 && steps[0].At <= scenario.Until)
+            {
+                var step = steps[0];
+                steps.RemoveAt(0);
+                await DelayUntil(clock, start + step.At);
+                switch (step.Kind)
+                {
+                    case StepKind.DaemonRestart:
+                        timeline.Injected(step);
+                        await sandbox.DisposeAsync();
+                        await DelayUntil(clock, Min(clock.GetUtcNow() + step.Down, start + scenario.Until));
+                        sandbox = await StartRealSandboxAsync(scenario, fleet, store, timeline);
+                        break;
+                    case StepKind.JournalFailure or StepKind.JournalRecovered:
+                        Journal(step, store, steps, timeline);
+                        break;
+                    case StepKind.Reload:
+                        fleet = Reload(step, fleet, sandbox, timeline);
+                        break;
+                    case StepKind.Crash:
+                        timeline.Injected(step);
+                        await KillRunAsync(sandbox, step.Agent!);
+                        break;
+                    default:
+                        Inject(step, sandbox, timeline);
+                        break;
+                }
+            }
+
+            await DelayUntil(clock, start + scenario.Until);
+        }
+        finally
+        {
+            await sandbox.DisposeAsync();
+            writes = ScenarioJournal.WritesOf(store);
+            ScenarioJournal.Forget(store);
+            ScenarioSnapshotStore.Forget(store);
+        }
+
+        return Outcome(scenario, timeline, writes, wall.Elapsed, 0);
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static async Task DelayUntil(TimeProvider clock, DateTimeOffset at)
+    {
+        var wait = at - clock.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, clock);
+        }
+    }
+
+    /// <summary>A real run "crashes": SIGKILL to its process group (the agent's pid as the fleet reports it); nothing when it does not run.</summary>
+    private static async Task KillRunAsync(ScenarioSandbox sandbox, string agent)
+    {
+        var snapshot = await sandbox.Gateway.Ask<AgentsSnapshot>(GetAgents.Instance, TimeSpan.FromSeconds(10));
+        if (snapshot.Agents.FirstOrDefault(a => a.Agent == agent) is { Pid: { } pid } && pid > 0)
+        {
+            DarkFactory.Actors.Processes.Native.KillGroup(pid, DarkFactory.Actors.Processes.Native.SIGKILL);
+        }
+    }
+
+    /// <summary>A real-time sandbox: the fleet's commands as processes, its events tapped into the timeline, the fleet applied.</summary>
+    private static async Task<ScenarioSandbox> StartRealSandboxAsync(Scenario scenario, FleetSpec fleet, string store, Timeline timeline)
+    {
+        var sandbox = await ScenarioSandbox.StartRealAsync(scenario, store);
+        var tap = sandbox.System.ActorOf(Props.Create(() => new TimelineTap(timeline)), "scenario-timeline");
+        sandbox.Topics.Subscribe(tap, typeof(IDarkFactoryMessage));
+        sandbox.Tap = tap;
+        sandbox.Gateway.Tell(new ApplyFleet(fleet), tap);
+        return sandbox;
+    }
+
+    /// <summary>The journal goes down (and the runner puts its recovery among the steps) or comes back.</summary>
+    private static void Journal(ScenarioStep step, string store, List<ScenarioStep> steps, Timeline timeline)
+    {
+        timeline.Injected(step);
+        ScenarioJournal.SetDown(store, step.Kind == StepKind.JournalFailure);
+        if (step.Kind == StepKind.JournalFailure)
+        {
+            var back = step with { At = step.At + step.Down, Kind = StepKind.JournalRecovered };
+            var after = steps.FindIndex(x => x.At > back.At);
+            steps.Insert(after < 0 ? steps.Count : after, back);
+        }
     }
 
     /// <summary>A sandbox on the scenario's time and journal, its events tapped into the timeline, the fleet applied.</summary>
@@ -135,7 +242,7 @@ public static class ScenarioRunner
     /// </summary>
     private static async Task<ScenarioSandbox> RestartDaemonAsync(ScenarioStep step, ScenarioSandbox sandbox, Scenario scenario, FleetSpec fleet, ScriptedRuns runs, Timeline timeline, DateTimeOffset end)
     {
-        var time = sandbox.Time;
+        var time = sandbox.Time!;
         timeline.Injected(step);
         await sandbox.DisposeAsync();
         runs.HostDown();
@@ -153,7 +260,7 @@ public static class ScenarioRunner
     private static FleetSpec Reload(ScenarioStep step, FleetSpec running, ScenarioSandbox sandbox, Timeline timeline)
     {
         timeline.Injected(step);
-        if (ReloadGuard.Refusal(running, step.Reload!, step.AllowEmpty, step.FleetSource ?? "", sandbox.Time.Now) is { } refused)
+        if (ReloadGuard.Refusal(running, step.Reload!, step.AllowEmpty, step.FleetSource ?? "", sandbox.Clock.GetUtcNow()) is { } refused)
         {
             sandbox.Topics.Publish(refused);
             return running;
@@ -167,15 +274,15 @@ public static class ScenarioRunner
     private static void Inject(ScenarioStep step, ScenarioSandbox sandbox, Timeline timeline)
     {
         var tap = sandbox.Tap;
-        var now = sandbox.Time.Now;
+        var now = sandbox.Clock.GetUtcNow();
         timeline.Injected(step);
         switch (step.Kind)
         {
             case StepKind.Crash:
-                sandbox.Runs.Live(step.Agent!)?.Tell(new ScriptedRun.End(step.ExitCode));
+                sandbox.Runs?.Live(step.Agent!)?.Tell(new ScriptedRun.End(step.ExitCode));
                 break;
             case StepKind.Exit:
-                sandbox.Runs.Live(step.Agent!)?.Tell(new ScriptedRun.End(0));
+                sandbox.Runs?.Live(step.Agent!)?.Tell(new ScriptedRun.End(0));
                 break;
             case StepKind.ProviderLimited:
                 sandbox.Topics.Publish(new ProviderLimited(step.Provider, step.Agent ?? "scenario", null, now, step.Until, "429 rate limited (injected)", LimitSource.Structured));
@@ -196,13 +303,13 @@ public static class ScenarioRunner
     }
 
     /// <summary>The timeline as it is written: injected steps by the runner, observed events by the tap, each at the virtual time it happened.</summary>
-    private sealed class Timeline(DateTimeOffset start, VirtualTime time)
+    private sealed class Timeline(DateTimeOffset start, Func<DateTimeOffset> clock)
     {
         private readonly List<TimelineEntry> _entries = [];
 
         public void Observed(object message)
         {
-            var entry = ScenarioEvents.Entry(message, time.Now, start, EntrySource.Observed);
+            var entry = ScenarioEvents.Entry(message, clock(), start, EntrySource.Observed);
             lock (_entries)
             {
                 _entries.Add(entry);
@@ -212,7 +319,8 @@ public static class ScenarioRunner
         public void Injected(ScenarioStep step)
         {
             var name = ScenarioEvents.Injected.Name(step.Kind);
-            var entry = new TimelineEntry(time.Now, time.Now - start, EntrySource.Injected, name, name, JsonSerializer.SerializeToElement(step, DarkFactoryJson.Options));
+            var now = clock();
+            var entry = new TimelineEntry(now, now - start, EntrySource.Injected, name, name, JsonSerializer.SerializeToElement(step, DarkFactoryJson.Options));
             lock (_entries)
             {
                 _entries.Add(entry);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
@@ -32,22 +33,25 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     private readonly FleetTelemetry _telemetry = new();
     private readonly IHost _host;
 
-    private ScenarioSandbox(Scenario scenario, VirtualTime time, ScriptedRuns runs)
+    /// <param name="time">Virtual time (runs are <paramref name="runs"/>); null: the wall clock, and runs are the fleet's real commands.</param>
+    private ScenarioSandbox(Scenario scenario, VirtualTime? time, ScriptedRuns? runs, string store)
     {
         Time = time;
+        Clock = time?.Clock ?? TimeProvider.System;
         _data = Directory.CreateTempSubdirectory("df-scenario-").FullName;
         var daemon = new DaemonContext("dfs-" + Guid.NewGuid().ToString("N")[..10], _data);
         _logs = new LogSinks(daemon.LogDirectory);
         Runs = runs;
         var random = new Random(scenario.Seed);
         var missing = scenario.Missing.ToHashSet(StringComparer.Ordinal);
+        var environment = Environment(scenario, _data, real: time is null);
         var node = new LayerServices(
             daemon,
             _logs,
             ActorRefs.Nobody,
             ActorRefs.Nobody,
-            Environment(scenario, _data),
-            time.Clock,
+            environment,
+            Clock,
             () =>
             {
                 lock (random)
@@ -55,16 +59,18 @@ public sealed class ScenarioSandbox : IAsyncDisposable
                     return random.NextDouble();
                 }
             },
-            name => missing.Contains(name) || missing.Contains(Path.GetFileName(name)) ? null : "/usr/bin/" + Path.GetFileName(name),
-            _ => null)
-        { Routes = new RouteBoard(), RunProps = Runs.Props };
+            time is null
+                ? name => Executables.Find(name, environment.GetValueOrDefault("PATH"))
+                : name => missing.Contains(name) || missing.Contains(Path.GetFileName(name)) ? null : "/usr/bin/" + Path.GetFileName(name),
+            time is null ? LayerServices.ReadFile : _ => null)
+        { Routes = new RouteBoard(), RunProps = runs?.Props ?? ProcessActor.Props };
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Services.AddAkka("scenario", (akka, _) => akka
-            .AddHocon(ConfigurationFactory.ParseString(VirtualTimeHocon(time)), HoconAddMode.Prepend)
+            .AddHocon(ConfigurationFactory.ParseString(time is null ? QuietHocon : VirtualTimeHocon(time)), HoconAddMode.Prepend)
             .WithDarkFactoryPersistence(PersistenceSetup.InMemory)
-            .AddHocon(ConfigurationFactory.ParseString(ScenarioSnapshotStore.Hocon(time.Id)), HoconAddMode.Prepend)
+            .AddHocon(ConfigurationFactory.ParseString(ScenarioSnapshotStore.Hocon(store)), HoconAddMode.Prepend)
             .WithDarkFactorySettings()
             .WithDarkFactoryGateway(node)
             .WithDarkFactoryFleet(node)
@@ -73,9 +79,14 @@ public sealed class ScenarioSandbox : IAsyncDisposable
         _host = builder.Build();
     }
 
-    public VirtualTime Time { get; }
+    /// <summary>The scenario's virtual time; null in a <c>time: real</c> sandbox.</summary>
+    public VirtualTime? Time { get; }
 
-    public ScriptedRuns Runs { get; }
+    /// <summary>The clock every actor of the sandbox takes (virtual, or the wall clock).</summary>
+    public TimeProvider Clock { get; }
+
+    /// <summary>The fake runs; null in a <c>time: real</c> sandbox (its runs are OS processes).</summary>
+    public ScriptedRuns? Runs { get; }
 
     public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
 
@@ -89,10 +100,29 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     /// <param name="runs">The scenario's fake runs; a sandbox started again after a <c>daemon_restart</c> takes the same ones (each agent's next run is the next behaviour).</param>
     public static async Task<ScenarioSandbox> StartAsync(Scenario scenario, VirtualTime time, ScriptedRuns? runs = null)
     {
-        var sandbox = new ScenarioSandbox(scenario, time, runs ?? new ScriptedRuns(scenario, time.Clock));
+        var sandbox = new ScenarioSandbox(scenario, time, runs ?? new ScriptedRuns(scenario, time.Clock), time.Id);
         await sandbox._host.StartAsync();
         return sandbox;
     }
+
+    /// <summary>
+    /// A <c>time: real</c> sandbox: the wall clock, the fleet's real commands as OS processes (no bubblewrap sandbox or
+    /// run cgroups: a scenario checks policies, not the agent boundary), its journal in memory under <paramref name="store"/>.
+    /// </summary>
+    public static async Task<ScenarioSandbox> StartRealAsync(Scenario scenario, string store)
+    {
+        var sandbox = new ScenarioSandbox(scenario, null, null, store);
+        await sandbox._host.StartAsync();
+        return sandbox;
+    }
+
+    private const string QuietHocon = """
+        akka.loglevel = OFF
+        akka.stdout-loglevel = OFF
+        akka.log-dead-letters = off
+        akka.log-dead-letters-during-shutdown = off
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        """;
 
     /// <summary>Every scheduler, timer and dispatcher of the sandbox on <paramref name="time"/>; Akka's own chatter off.</summary>
     private static string VirtualTimeHocon(VirtualTime time)
@@ -111,12 +141,15 @@ public sealed class ScenarioSandbox : IAsyncDisposable
             """;
     }
 
-    /// <summary>A fake key for every provider (an AI CLI run needs its key set; nothing is ever sent), and a HOME in the sandbox.</summary>
-    private static IReadOnlyDictionary<string, string?> Environment(Scenario scenario, string data)
+    /// <summary>
+    /// A fake key for every provider (an AI CLI run needs its key set; nothing is ever sent), and a HOME in the sandbox;
+    /// a real-time sandbox's runs also get the caller's PATH (their commands are found there).
+    /// </summary>
+    private static IReadOnlyDictionary<string, string?> Environment(Scenario scenario, string data, bool real)
     {
         var env = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
-            ["PATH"] = "/usr/bin:/bin",
+            ["PATH"] = real ? global::System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin" : "/usr/bin:/bin",
             ["HOME"] = data,
         };
         foreach (var provider in scenario.Steps.Select(s => s.Reload?.Fleet).OfType<FleetSpec>().Prepend(scenario.Fleet).SelectMany(f => f.Providers))

@@ -136,6 +136,44 @@ public sealed class ScenarioLoaderTests
     }
 
     [Fact]
+    public void Time_real_runs_the_fleets_commands_now_and_refuses_what_only_virtual_time_can_do()
+    {
+        // act
+        var ok = Parse(Fleet + """
+
+            time: real
+            until: 10s
+            steps:
+              - { at: 2s, inject: crash, agent: worker }
+            expect:
+              - { event: AgentLifecycle, at_least: 1 }
+            """);
+        var bad = Parse(Fleet + """
+
+            time: real
+            start: 2026-12-07T10:00:00Z
+            until: 2h
+            agents:
+              worker: { hang: true }
+            missing: [claude]
+            steps:
+              - { at: 2s, inject: exit, agent: worker }
+            expect:
+              - { event: AgentLifecycle, at_least: 1 }
+            """);
+
+        // assert
+        Assert.True(ok.Ok, string.Join('\n', ok.Errors));
+        Assert.True(ok.Scenario!.RealTime);
+        var errors = bad.Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:6:8: error: start: time: real starts now", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:7:8: error: until: time: real runs at wall-clock speed: at most 1h", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:9:3: error: agents: time: real runs the fleet's real commands", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:10:10: error: missing: time: real finds binaries on PATH", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("s.yaml:12:23: error: steps[0].inject: time: real cannot make a real process exit normally", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Every_error_names_its_line_column_and_field()
     {
         // act
