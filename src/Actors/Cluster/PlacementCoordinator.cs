@@ -196,7 +196,9 @@ public sealed class PlacementCoordinator : PersistentActorBase
 /// the node's fleet to the coordinator (at start, on reload and again every <see cref="DeclareEvery"/>), and takes the
 /// coordinator's <see cref="NodeAssignment"/>s through its <see cref="PlacementEpochGate"/>: a stale epoch is refused
 /// (logged), a new one handed to <c>accepted</c> (the daemon applies the node's part of the fleet). Another node's
-/// <see cref="GetAgents"/> goes to this node's fleet (<c>factory</c>), which answers the asker directly.
+/// <see cref="GetAgents"/> goes to this node's fleet (<c>factory</c>), which answers the asker directly; so does its
+/// agent command (<see cref="IAgentCommand"/>) for an agent placed here (any other is refused as
+/// <see cref="CommandOutcome.Unplaced"/>), and its <see cref="ReadLog"/> goes to this node's log reader.
 /// </summary>
 public sealed class PlacementNode : ReceiveActor, IWithTimers
 {
@@ -206,10 +208,35 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     private PlacementEpochGate _gate = new();
     private long _applied = -1;
     private PlacementFleet? _declared;
+    private NodeAssignment? _assignment;
 
-    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted)
+    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null)
     {
         Receive<GetAgents>(q => factory.Forward(q));
+        Receive<IAgentCommand>(c =>
+        {
+            // another node's df start/stop/restart/run for an agent it believes placed here: only the agents of the
+            // placement this node accepted (a command sent on an older placement never reaches a fleet that moved on)
+            if (_assignment?.Agents.Contains(c.Agent, StringComparer.Ordinal) == true)
+            {
+                factory.Forward(c);
+            }
+            else
+            {
+                Sender.Tell(CommandResult.Refused(CommandOutcome.Unplaced, $"agent '{c.Agent}' is not placed on node {node} ({(_assignment is null ? "no placement reached it yet" : $"placement epoch {_assignment.Epoch}")})"));
+            }
+        });
+        Receive<ReadLog>(r =>
+        {
+            if (logs is null)
+            {
+                Sender.Tell(LogPage.Refusal(r.Agent, $"node {node} does not serve logs"));
+            }
+            else
+            {
+                logs.Forward(r);
+            }
+        });
         Receive<Declare>(d =>
         {
             _declared = PlacementFleet.Of(node, d.Fleet);
@@ -235,6 +262,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
             if (a.Epoch != _applied)
             {
                 _applied = a.Epoch;
+                _assignment = a;
                 _log.Info("Placement epoch {0}: this node runs {1}", a.Epoch, a.Agents.Count == 0 ? "no agent" : string.Join(", ", a.Agents));
                 accepted(a);
             }
@@ -251,6 +279,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
         public static readonly Redeclare Instance = new();
     }
 
-    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted) =>
-        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted));
+    /// <param name="logs">This node's <see cref="Output.LogReaderActor"/>: other nodes' <see cref="ReadLog"/> go to it.</param>
+    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null) =>
+        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted, logs));
 }

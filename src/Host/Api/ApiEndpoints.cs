@@ -58,21 +58,29 @@ public static partial class ApiEndpoints
                     ? Results.Bytes(snapshot.Json, JsonContentType)
                     : Json((await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents))
             .WithSummary("Every agent: layer, state, pid, restarts, last exit; on a cluster node every agent of the fleet with its node (null: placed nowhere, reason says why; the other nodes are asked, and one that does not answer in 3 s shows its agents as unknown)").Produces<List<AgentStatus>>();
-        api.MapGet("/agents/{name}", async (string name, FleetStatusView view, FactoryClient f, CancellationToken ct) =>
+        api.MapGet("/agents/{name}", async (string name, FleetStatusView view, FactoryClient f, ClusterMembership cluster, CancellationToken ct) =>
         {
+            if (cluster.Enabled)
+            {
+                // wherever it runs: the cluster-wide answer (the other nodes asked, 3 s each), with its node
+                var everywhere = ClusterAgents.ToJson(await ClusterWideAgents(f, cluster, ct));
+                var found = everywhere.FirstOrDefault(a => (string?)a!["name"] == name);
+                return found is null ? UnknownAgent(name) : Json(found.DeepClone());
+            }
+
             // from the live view; an agent it does not know yet (a reload just added it) is asked for
             var agent = view.Live?.Find(name) ?? (await Ask<AgentsSnapshot>(f, GetAgents.Instance, ct)).Agents.FirstOrDefault(a => a.Agent == name);
             return agent is null ? UnknownAgent(name) : Json(agent);
-        }).WithSummary("One agent").Produces<AgentStatus>().ProducesProblem(404);
+        }).WithSummary("One agent; on a cluster node wherever it runs, with its node").Produces<AgentStatus>().ProducesProblem(404);
         api.MapPost("/agents/{name}/start", Start)
             .WithSummary("Start a run now; body {\"task\": \"...\"} (optional) overrides the agent's task")
             .Accepts<StartRequest>("application/json").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
         api.MapPost("/agents/{name}/run", Start) // an on-demand run (df run); answers its run id
             .WithSummary("An on-demand run; answers its run id")
             .Accepts<StartRequest>("application/json").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapPost("/agents/{name}/stop", (string name, HttpContext http, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new StopAgent(name, ApiAuth.Principal(http).By), ct))
+        api.MapPost("/agents/{name}/stop", (string name, HttpContext http, FactoryClient f, IRequiredActor<EventBridgeActor> b, ClusterMembership cluster, CancellationToken ct) => Command(f, b, cluster, new StopAgent(name, ApiAuth.Principal(http).By), ct))
             .WithSummary("Stop gracefully (SIGTERM, grace, SIGKILL) and keep stopped").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapPost("/agents/{name}/restart", (string name, HttpContext http, FactoryClient f, IRequiredActor<EventBridgeActor> b, CancellationToken ct) => Command(f, b, new RestartAgent(name, ApiAuth.Principal(http).By), ct))
+        api.MapPost("/agents/{name}/restart", (string name, HttpContext http, FactoryClient f, IRequiredActor<EventBridgeActor> b, ClusterMembership cluster, CancellationToken ct) => Command(f, b, cluster, new RestartAgent(name, ApiAuth.Principal(http).By), ct))
             .WithSummary("Stop and start again; releases a quarantined agent").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
         api.MapGet("/agents/{name}/history", async (string name, int? limit, FactoryClient f, CancellationToken ct) =>
         {
@@ -120,7 +128,7 @@ public static partial class ApiEndpoints
     public static bool IsPublic(PathString path) =>
         path.StartsWithSegments("/api/health") || path == "/" || path.StartsWithSegments("/ui");
 
-    private static async Task<IResult> Start(string name, HttpRequest request, FactoryClient f, IRequiredActor<EventBridgeActor> bridge, RunTasks tasks, CancellationToken ct)
+    private static async Task<IResult> Start(string name, HttpRequest request, FactoryClient f, IRequiredActor<EventBridgeActor> bridge, RunTasks tasks, ClusterMembership cluster, CancellationToken ct)
     {
         string? task = null;
         if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
@@ -140,7 +148,7 @@ public static partial class ApiEndpoints
             return Problem(413, "task too large", $"task: {bytes} bytes, over the limit of {f.Options.MaxTaskBytes} bytes (darkfactory.max-task-size)");
         }
 
-        var result = await Command(f, bridge, new StartAgent(name, task, By: ApiAuth.Principal(request.HttpContext).By), ct);
+        var result = await Command(f, bridge, cluster, new StartAgent(name, task, By: ApiAuth.Principal(request.HttpContext).By), ct);
         if (task is not null && result is IValueHttpResult { Value: CommandResult { RunId: { } runId } })
         {
             tasks.Record(runId, task);
@@ -200,16 +208,44 @@ public static partial class ApiEndpoints
         });
     }
 
-    private static async Task<IResult> Command(FactoryClient f, IRequiredActor<EventBridgeActor> bridge, IAgentCommand command, CancellationToken ct)
+    private static async Task<IResult> Command(FactoryClient f, IRequiredActor<EventBridgeActor> bridge, ClusterMembership cluster, IAgentCommand command, CancellationToken ct)
     {
-        if (!await Exists(f, command.Agent, ct))
+        if (!await Exists(f, cluster, command.Agent, ct))
         {
             return UnknownAgent(command.Agent);
         }
 
+        if (cluster.Enabled && cluster.OwnerOf(command.Agent) is { Kind: not OwnerKind.Here } owner)
+        {
+            return CommandAnswer(await RemoteCommand(f, cluster, owner, command, ct));
+        }
+
         var result = await Ask<CommandResult>(f, command, ct);
         await AwaitStatus(bridge, f.Options.AskTimeout, ct); // live views see the change at once, and so does the caller's next GET
-        return Results.Json(result, DarkFactoryJson.Options, statusCode: result.Ok ? 200 : 409);
+        return CommandAnswer(result);
+    }
+
+    private static IResult CommandAnswer(CommandResult result) => Results.Json(result, DarkFactoryJson.Options, statusCode: result.Ok ? 200 : 409);
+
+    /// <summary>A command for an agent this cluster node does not run: to the node that runs it, or refused naming why not.</summary>
+    private static async Task<CommandResult> RemoteCommand(FactoryClient f, ClusterMembership cluster, AgentOwner owner, IAgentCommand command, CancellationToken ct)
+    {
+        switch (owner.Kind)
+        {
+            case OwnerKind.Unplaced:
+                return CommandResult.Refused(CommandOutcome.Unplaced, owner.Reason!);
+            case OwnerKind.Unreachable:
+                return CommandResult.Refused(CommandOutcome.NoAnswer, owner.Reason!);
+        }
+
+        try
+        {
+            return await cluster.AskOwnerAsync<CommandResult>(owner, command, f.Options.AskTimeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            return CommandResult.Refused(CommandOutcome.NoAnswer, $"node {owner.Node}, which runs agent '{command.Agent}', did not answer within {f.Options.AskTimeout.TotalSeconds:0} s");
+        }
     }
 
     /// <summary>Waits until the status view holds the fleet's status as of now (bounded; a late fleet leaves it as it is).</summary>
@@ -228,12 +264,36 @@ public static partial class ApiEndpoints
     private static async Task<bool> Exists(FactoryClient f, string name, CancellationToken ct) =>
         (await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet.Agents.Any(a => a.Name == name);
 
+    /// <summary>In the fleet: on a cluster node the whole fleet (this node's own fleet holds only the agents placed on it).</summary>
+    private static async Task<bool> Exists(FactoryClient f, ClusterMembership cluster, string name, CancellationToken ct) =>
+        cluster.Enabled ? cluster.Fleet.Agents.Any(a => a.Name == name) : await Exists(f, name, ct);
+
     private static async Task<bool> ExistsOrInstance(FactoryClient f, string name, CancellationToken ct) =>
         AgentNames.Readable((await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet, name);
 
-    private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, FactoryClient f, LogSinks sinks, CancellationToken ct)
+    private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, FactoryClient f, LogSinks sinks, ClusterMembership cluster, CancellationToken ct)
     {
-        if (!await ExistsOrInstance(f, name, ct))
+        // on a cluster node, an agent's log is on the node that runs it; a project's instance runs where its project
+        // runs, so its log is this node's own (below)
+        if (cluster.Enabled && !AgentInstance.IsInstance(name))
+        {
+            if (!cluster.Fleet.Agents.Any(a => a.Name == name))
+            {
+                return UnknownAgent(name);
+            }
+
+            var owner = cluster.OwnerOf(name);
+            switch (owner.Kind)
+            {
+                case OwnerKind.Remote:
+                    return await RemoteLog(name, owner, Math.Clamp(tail ?? 100, 0, LogReaderActor.MaxTail), follow == true, http, cluster, ct);
+                case OwnerKind.Unplaced:
+                    return Problem(409, "agent placed on no node", owner.Reason!);
+                case OwnerKind.Unreachable:
+                    return Problem(503, "agent's node not reachable", owner.Reason!);
+            }
+        }
+        else if (!(cluster.Enabled ? AgentNames.Readable(cluster.Fleet, name) : await ExistsOrInstance(f, name, ct)))
         {
             return UnknownAgent(name);
         }
@@ -261,6 +321,59 @@ public static partial class ApiEndpoints
             // the client went away
         }
 
+        return Results.Empty;
+    }
+
+    /// <summary>
+    /// The log of an agent another cluster node runs, pulled from it page by page (<see cref="RemoteLogs"/>); when that
+    /// node goes away or the agent moves, the stream ends with a last line <c>df: ...</c> saying so (before anything was
+    /// written: a problem instead).
+    /// </summary>
+    private static async Task<IResult> RemoteLog(string name, AgentOwner owner, int tail, bool follow, HttpContext http, ClusterMembership cluster, CancellationToken ct)
+    {
+        http.Response.Headers["X-DF-Node"] = owner.Node;
+        var lineEnded = true;
+        LogFollowEnded? ended;
+        try
+        {
+            ended = await RemoteLogs.CopyAsync(
+                owner,
+                name,
+                tail,
+                follow,
+                (read, c) => cluster.AskOwnerAsync<LogPage>(owner, read, RemoteLogs.PageTimeout, c),
+                () => cluster.OwnerOf(name),
+                async chunk =>
+                {
+                    if (!http.Response.HasStarted)
+                    {
+                        http.Response.ContentType = "text/plain; charset=utf-8";
+                    }
+
+                    await http.Response.Body.WriteAsync(chunk, ct);
+                    await http.Response.Body.FlushAsync(ct);
+                    lineEnded = chunk.Span[^1] == (byte)'\n';
+                },
+                ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return Results.Empty; // the client went away
+        }
+
+        if (ended is null)
+        {
+            http.Response.ContentType ??= "text/plain; charset=utf-8";
+            return Results.Empty;
+        }
+
+        if (!http.Response.HasStarted && ended.Reason is not LogEndReason.Moved)
+        {
+            return Problem(ended.Reason == LogEndReason.Refused ? 409 : 503, "log not available", ended.Detail);
+        }
+
+        http.Response.ContentType ??= "text/plain; charset=utf-8";
+        await http.Response.WriteAsync((lineEnded ? string.Empty : "\n") + "df: " + ended.Detail + "\n", ct);
         return Results.Empty;
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using DarkFactory.Actors.Output;
 
 namespace DarkFactory.Host.Api;
 
@@ -8,44 +9,13 @@ public static class LogTail
     /// <summary>The last <paramref name="lines"/> lines, and the file offset they end at.</summary>
     public static (string Text, long Offset) Read(string path, int lines)
     {
-        if (!File.Exists(path))
-        {
-            return (string.Empty, 0);
-        }
-
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var length = file.Length;
-        if (lines == 0)
+        var (start, length) = LogPages.TailStart(path, lines);
+        if (start == length)
         {
             return (string.Empty, length);
         }
 
-        var block = 64 * 1024;
-        var position = length;
-        var found = 0;
-        var start = 0L;
-        var buffer = new byte[block];
-        while (position > 0 && found <= lines)
-        {
-            var size = (int)Math.Min(block, position);
-            position -= size;
-            file.Position = position;
-            file.ReadExactly(buffer, 0, size);
-            for (var i = size - 1; i >= 0; i--)
-            {
-                if (buffer[i] == (byte)'\n' && position + i != length - 1)
-                {
-                    found++;
-                    if (found == lines)
-                    {
-                        start = position + i + 1;
-                        position = 0;
-                        break;
-                    }
-                }
-            }
-        }
-
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         file.Position = start;
         var bytes = new byte[length - start];
         file.ReadExactly(bytes);

@@ -195,16 +195,25 @@ public static partial class CliApp
 
     private static Command Agents()
     {
-        var json = new Option<bool>("--json") { Description = "Print a JSON array" };
-        var command = new Command("agents", "List the agents: layer, state, pid, restarts, last exit (a cluster node: every node's agents with a NODE column).\nExample: ./df agents --json") { json };
+        var json = new Option<bool>("--json") { Description = "Print a JSON array (with NAME: the agent's object)" };
+        var name = new Argument<string?>("agent") { Description = "Only this agent (a cluster node asks the node that runs it)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("agents", "List the agents: layer, state, pid, restarts, last exit (a cluster node: every node's agents with a NODE column).\nExample: ./df agents --json") { name, json };
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(Data(parse));
-            var agents = await client.GetJson("/api/agents", ct);
+            var one = parse.GetValue(name);
+            var agents = one is null
+                ? await client.GetJson("/api/agents", ct)
+                : await client.FindJson($"/api/agents/{Uri.EscapeDataString(one)}", ct) ?? throw new CliException($"no agent named '{one}' in the fleet");
             if (parse.GetValue(json))
             {
                 Print(agents);
                 return 0;
+            }
+
+            if (one is not null)
+            {
+                agents = JsonSerializer.SerializeToElement(new[] { agents });
             }
 
             // a cluster node answers for every node: a NODE column (- for an agent placed nowhere)

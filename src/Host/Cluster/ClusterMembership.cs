@@ -68,9 +68,7 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         }
 
         var state = Akka.Cluster.Cluster.Get(system()).State;
-        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
-        var members = state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
-            .Select(m => new MemberFacts(m.Address.ToString(), [.. m.Roles], ClusterViewBuilder.StatusName(m.Status), !unreachable.Contains(m.Address)));
+        var members = Members(state);
         var role = ClusterNodeOptions.SingletonRole(Fleet);
         var oldest = state.Members
             .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && (role is null || m.HasRole(role)))
@@ -83,6 +81,30 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         }
 
         return ClusterViewBuilder.Build(options.Node, members, Assignment?.Placement ?? Placement.None, singletons);
+    }
+
+    private static List<MemberFacts> Members(Akka.Cluster.ClusterEvent.CurrentClusterState state)
+    {
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        return [.. state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
+            .Select(m => new MemberFacts(m.Address.ToString(), [.. m.Roles], ClusterViewBuilder.StatusName(m.Status), !unreachable.Contains(m.Address)))];
+    }
+
+    /// <summary>The node that runs <paramref name="agent"/> (a declared agent's name), as this node knows it now; here on a single node.</summary>
+    public AgentOwner OwnerOf(string agent) =>
+        options is null
+            ? AgentOwner.Here
+            : AgentOwner.Find(options.Node, Assignment?.Placement, agent, Members(Akka.Cluster.Cluster.Get(system()).State));
+
+    /// <summary>
+    /// Asks the node that runs the agent (<paramref name="owner"/>, <see cref="OwnerKind.Remote"/>) through its placement-node,
+    /// which hands <paramref name="message"/> to its fleet (a command) or its log reader (<see cref="ReadLog"/>); the
+    /// answer, or a <see cref="AskTimeoutException"/> after <paramref name="timeout"/>.
+    /// </summary>
+    public Task<T> AskOwnerAsync<T>(AgentOwner owner, object message, TimeSpan timeout, CancellationToken ct)
+    {
+        var path = new RootActorPath(Address.Parse(owner.Address!)) / "user" / PlacementCoordinator.NodeActorName;
+        return system().ActorSelection(path).Ask<T>(message, timeout, ct);
     }
 
     /// <summary>How long <see cref="OtherNodesAgentsAsync"/> waits for a node's answer.</summary>

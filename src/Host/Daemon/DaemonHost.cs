@@ -344,7 +344,7 @@ public static class DaemonHost
             .WithDarkFactoryCluster(options.Cluster, fleet)
             .WithDarkFactorySettings(Environment.GetEnvironmentVariable("DF_HOCON"))
             .WithDarkFactoryGateway(node)
-            .WithDarkFactoryPlacement(options.Cluster, fleet, membership)
+            .WithDarkFactoryPlacement(options.Cluster, fleet, membership, agent => AgentNames.Readable(membership.Fleet, agent) ? logs.PathOf(agent) : null)
             .WithDarkFactoryFleet(node)
             .WithDarkFactoryControlPlane(node)
             .WithFleetDrain(data.DaemonId, grace, cgroups)

@@ -114,7 +114,8 @@ public static class DarkFactoryHosting
     /// <paramref name="membership"/> and answers other nodes' <c>GetAgents</c> from this node's fleet. Call it after
     /// <see cref="WithDarkFactoryGateway"/>. Nothing for a single node.
     /// </summary>
-    public static AkkaConfigurationBuilder WithDarkFactoryPlacement(this AkkaConfigurationBuilder akka, ClusterNodeOptions? node, FleetSpec fleet, ClusterMembership membership)
+    /// <param name="logPathOf">An agent's log file on this node, null for a name that is not one (other nodes' <c>df logs</c> read it through this node's <see cref="LogReaderActor"/>).</param>
+    public static AkkaConfigurationBuilder WithDarkFactoryPlacement(this AkkaConfigurationBuilder akka, ClusterNodeOptions? node, FleetSpec fleet, ClusterMembership membership, Func<string, string?>? logPathOf = null)
     {
         if (node is null)
         {
@@ -134,7 +135,8 @@ public static class DarkFactoryHosting
 
             system.ActorOf(ClusterSingletonManager.Props(PlacementCoordinator.Props(TimeProvider.System), PlacementCoordinator.Stop.Instance, manager), "placement-coordinator");
             var coordinator = system.ActorOf(ClusterSingletonProxy.Props("/user/placement-coordinator", proxy), "placement-coordinator-proxy");
-            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, registry.Get<FactoryActor>(), membership.Accept), PlacementCoordinator.NodeActorName));
+            var logs = logPathOf is null ? null : system.ActorOf(LogReaderActor.Props(logPathOf), "log-reader");
+            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, registry.Get<FactoryActor>(), membership.Accept, logs), PlacementCoordinator.NodeActorName));
         });
     }
 

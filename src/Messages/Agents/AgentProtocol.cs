@@ -179,6 +179,9 @@ public enum CommandOutcome
 
     /// <summary>Accepted: the run waits in the admission queue (a declared limit) and starts when a place frees.</summary>
     Queued,
+
+    /// <summary>Refused (a cluster node): the agent is placed on no node, or not on the node asked; the message says why.</summary>
+    Unplaced,
 }
 
 /// <summary>The answer to an agent command: <see cref="Outcome"/> for programs, <see cref="Message"/> for people.</summary>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using DarkFactory.Actors.Cluster;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 using Xunit;
@@ -90,5 +91,36 @@ public sealed class PlacementCoordinatorSpec : TestKit
         var next = await accepted.ExpectMsgAsync<NodeAssignment>(Wait);
         Assert.Equal(6, next.Epoch);
         Assert.Equal(["d"], next.Agents);
+    }
+
+    [Fact]
+    public async Task Another_nodes_command_reaches_the_fleet_only_for_an_agent_placed_here_and_a_log_read_reaches_the_log_reader()
+    {
+        var fleet = CreateTestProbe();
+        var logs = CreateTestProbe();
+        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, fleet.Ref, _ => { }, logs.Ref));
+
+        // before any placement: refused, nothing reaches the fleet
+        var early = await node.Ask<CommandResult>(new StopAgent("a"), Wait);
+        Assert.Equal(CommandOutcome.Unplaced, early.Outcome);
+        Assert.Equal("agent 'a' is not placed on node n1 (no placement reached it yet)", early.Message);
+
+        node.Tell(new NodeAssignment("n1", new Placement(3, [AgentPlacement.On("a", "n1"), AgentPlacement.On("b", "n2")])));
+        node.Tell(new RestartAgent("a", "operator"));
+        Assert.Equal(new RestartAgent("a", "operator"), await fleet.ExpectMsgAsync<RestartAgent>(Wait));
+        Assert.Equal(TestActor, fleet.LastSender); // forwarded: the fleet answers the asker
+
+        // an agent placed on another node (a command sent on an older placement) never reaches this node's fleet
+        var elsewhere = await node.Ask<CommandResult>(new StartAgent("b"), Wait);
+        Assert.False(elsewhere.Ok);
+        Assert.Equal(CommandOutcome.Unplaced, elsewhere.Outcome);
+        Assert.Equal("agent 'b' is not placed on node n1 (placement epoch 3)", elsewhere.Message);
+
+        node.Tell(new ReadLog("a", null, 10));
+        Assert.Equal(new ReadLog("a", null, 10), await logs.ExpectMsgAsync<ReadLog>(Wait));
+        await fleet.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        var nologs = Sys.ActorOf(PlacementNode.Props("n2", ActorRefs.Nobody, fleet.Ref, _ => { }));
+        Assert.Equal("node n2 does not serve logs", (await nologs.Ask<LogPage>(new ReadLog("a", 0), Wait)).Refused);
     }
 }

@@ -1,0 +1,134 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Xunit;
+
+namespace DarkFactory.Host.Tests.EndToEnd;
+
+/// <summary>
+/// Issue 17: what a user asks of any node reaches the node that runs the agent. Two real <c>df up --node</c> processes
+/// on PostgreSQL, every request made on n1 about an agent pinned to n2: <c>df agents NAME</c> (its node and state),
+/// <c>df logs</c> (n2's log file, tail) and <c>df logs -f</c> (its new lines), <c>df stop/start/run/restart</c> (the
+/// agent stops and starts on n2, never on n1); an agent placed on no node is refused naming why; and a follower on n1 is
+/// told when n2 dies (SIGKILL): its stream ends with a <c>df:</c> line naming n2, not a hang.
+/// </summary>
+[Collection("daemon")]
+public sealed class ClusterRoutingEndToEndTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private static string Fleet => $"""
+        version: 1
+        cluster:
+          split_brain: keep-oldest
+          nodes:
+            - {"{"} name: n1, roles: [control, agents] {"}"}
+            - {"{"} name: n2, roles: [agents] {"}"}
+            - {"{"} name: n3, roles: [agents] {"}"}
+        agents:
+          - name: far
+            layer: safety
+            command: ["{DaemonProcess.Agent("ticker.sh")}", "2"]
+            restart: permanent
+            autostart: true
+            grace: 2s
+            node: n2
+          - name: lost
+            layer: safety
+            command: ["{DaemonProcess.Agent("ticker.sh")}", "1"]
+            restart: permanent
+            autostart: true
+            node: n3
+        """;
+
+    [PostgresFact]
+    public async Task Reads_and_commands_on_one_node_reach_the_node_that_runs_the_agent_and_a_follower_is_told_when_it_dies()
+    {
+        await using var database = await TestDatabase.CreateAsync("postgres");
+        await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "30s", count: 2);
+        var (n1, n2) = (cluster.Nodes[0], cluster.Nodes[1]);
+        foreach (var node in cluster.Nodes)
+        {
+            await node.StartAsync();
+        }
+
+        await cluster.AllUpAsync(Wait);
+        await n2.UntilAsync(() => Task.FromResult(n2.AgentProcesses("far").Count > 0), Wait, "far running on n2");
+
+        // df agents NAME on n1: the agent n2 runs, with its node
+        var far = await n1.Json("agents", "far", "--json");
+        Assert.Equal("n2", far.GetProperty("node").GetString());
+        Assert.Equal("running", far.GetProperty("state").GetString());
+        var (missingExit, _, missingErr) = await n1.Df("agents", "nobody");
+        Assert.Equal(1, missingExit);
+        Assert.Contains("no agent named 'nobody'", missingErr, StringComparison.Ordinal);
+
+        // df logs on n1: the tail of n2's log file (n1 has none)
+        string[] tail = [];
+        await n1.UntilAsync(async () =>
+        {
+            var (logsExit, logs, logsErr) = await n1.Df("logs", "far", "-n", "3");
+            Assert.True(logsExit == 0, logsErr);
+            tail = [.. logs.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("tick ", StringComparison.Ordinal))];
+            return tail.Length == 3;
+        }, Wait, "far's last 3 lines read on n1");
+        Assert.All(tail, line => Assert.Matches("^tick [0-9]+$", line));
+        Assert.False(File.Exists(Path.Combine(n1.DataDir, "logs", "far.log")));
+
+        // df logs -f on n1: new lines as n2 writes them
+        using var http = n1.Client();
+        http.Timeout = Timeout.InfiniteTimeSpan;
+        using var follow = await http.GetAsync("/api/agents/far/logs?tail=0&follow=true", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, follow.StatusCode);
+        Assert.Equal("n2", follow.Headers.GetValues("X-DF-Node").Single());
+        using var reader = new StreamReader(await follow.Content.ReadAsStreamAsync());
+        var followed = new StringBuilder();
+        async Task<string?> NextLine()
+        {
+            using var timeout = new CancellationTokenSource(Wait);
+            var line = await reader.ReadLineAsync(timeout.Token);
+            followed.AppendLine(line);
+            return line;
+        }
+
+        Assert.StartsWith("tick ", await NextLine(), StringComparison.Ordinal);
+
+        // commands on n1 act on n2
+        var stop = await n1.Df("stop", "far");
+        Assert.Equal(0, stop.Exit);
+        await n2.UntilAsync(() => Task.FromResult(n2.AgentProcesses("far").Count == 0), Wait, "far stopped on n2 by df stop on n1");
+        var run = await n1.Df("run", "far", "--task", "from n1");
+        Assert.Equal(0, run.Exit);
+        Assert.NotEmpty(run.Stdout.Trim()); // its run id
+        await n2.UntilAsync(() => Task.FromResult(n2.AgentProcesses("far").Count > 0), Wait, "far running on n2 after df run on n1");
+        var again = await n1.Df("start", "far");
+        Assert.Equal(1, again.Exit);
+        Assert.Contains("already", again.Stderr + again.Stdout, StringComparison.OrdinalIgnoreCase);
+        var restart = await n1.Df("restart", "far", "--json");
+        Assert.Equal(0, restart.Exit);
+        Assert.Equal("restarting", JsonSerializer.Deserialize<JsonElement>(restart.Stdout).GetProperty("outcome").GetString());
+        await n2.UntilAsync(async () => (await n1.Json("agents", "far", "--json")).GetProperty("state").GetString() == "running", Wait, "far running again");
+        Assert.Empty(n1.AgentProcesses("far"));
+
+        // an agent placed on no node: refused, naming why
+        var lost = await n1.Df("stop", "lost");
+        Assert.Equal(1, lost.Exit);
+        Assert.Contains("agent 'lost' is placed on no node: pinned to node n3, which is not up", lost.Stderr + lost.Stdout, StringComparison.Ordinal);
+        var lostLogs = await n1.Df("logs", "lost");
+        Assert.NotEqual(0, lostLogs.Exit);
+        Assert.Contains("pinned to node n3, which is not up", lostLogs.Stderr, StringComparison.Ordinal);
+
+        // n2 dies without its shutdown: the follower on n1 is told, its stream ends
+        n2.KillHard();
+        string? last = null;
+        while (await NextLine() is { } line)
+        {
+            last = line;
+        }
+
+        Assert.NotNull(last);
+        Assert.StartsWith("df: ", last, StringComparison.Ordinal);
+        Assert.Contains("node n2", last, StringComparison.Ordinal);
+        Assert.Contains("tick ", followed.ToString(), StringComparison.Ordinal);
+    }
+}
