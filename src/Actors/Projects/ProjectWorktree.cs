@@ -44,30 +44,23 @@ public static class ProjectWorktree
     }
 
     /// <summary>
-    /// Commits what the attempt left (hooks off) with its trailer, unless HEAD already is that commit (a daemon
-    /// killed after committing); answers the commit and its files, or (null, []) when nothing changed. Like the
-    /// review's commit, git is pointed at the worktree's git directory found from the repository, never at what
-    /// the agent-writable <c>.git</c> file says.
+    /// Commits what the attempt left with its trailer, unless HEAD already is that commit (a daemon killed after
+    /// committing); answers the commit and its files, or (null, []) when nothing changed. In process
+    /// (<see cref="ProjectGit"/>: no git process, no hook, fsmonitor or driver can run); like the review's commit, git
+    /// is pointed at the worktree's git directory found from the repository, never at what the agent-writable
+    /// <c>.git</c> file says.
     /// </summary>
-    public static async Task<(string? Commit, IReadOnlyList<string> Files)> CommitAsync(string repo, string worktree, string message, string trailer, CancellationToken ct)
+    public static Task<(string? Commit, IReadOnlyList<string> Files)> CommitAsync(string repo, string worktree, string message, string trailer, CancellationToken ct)
     {
-        var admin = await Worktrees.AdminDirectoryAsync(repo, worktree, ct);
-        string[] at = ["--git-dir=" + admin, "--work-tree=" + Path.GetFullPath(worktree)];
-        await Git.RequireAsync(worktree, [.. at, "add", "-A"], ct);
-        var head = (await Git.RunAsync(worktree, [.. at, "log", "-1", "--format=%B"], ct)).Stdout;
-        if (!head.Contains(trailer, StringComparison.Ordinal))
+        ct.ThrowIfCancellationRequested();
+        try
         {
-            if ((await Git.RequireAsync(worktree, [.. at, "status", "--porcelain"], ct)).Trim().Length == 0)
-            {
-                return (null, []);
-            }
-
-            await Git.RequireAsync(worktree, [.. at, .. Worktrees.CommitIdentity, "commit", "--no-verify", "-q", "-m", message], ct);
+            var admin = ProjectGit.AdminDirectory(repo, worktree);
+            return Task.FromResult(ProjectGit.Commit(admin, worktree, message, trailer, DateTimeOffset.Now));
         }
-
-        var commit = (await Git.RequireAsync(worktree, [.. at, "rev-parse", "HEAD"], ct)).Trim();
-        var files = (await Git.RequireAsync(worktree, [.. at, "show", "--no-ext-diff", "--no-textconv", "--name-only", "--format=", "HEAD"], ct))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        return (commit, files);
+        catch (LibGit2Sharp.LibGit2SharpException e)
+        {
+            throw new GitException($"the commit in {worktree} failed: {e.Message}");
+        }
     }
 }
