@@ -142,13 +142,42 @@ public sealed class ProjectActor : PersistentActorBase
     {
         Persist(e, persisted =>
         {
-            _state = ProjectStateRules.Apply(_state, persisted);
-            _settings.Views.Tell(new ProjectStateChanged(_state));
-            SnapshotWhenDue(() => _state);
-            _topics.Publish(persisted);
+            Applied(persisted);
             after?.Invoke();
         });
     }
+
+    /// <summary>
+    /// Records a step's outcome with the pure steps that follow it (<see cref="ProjectRules.WithPureSteps"/>) in one
+    /// write, then goes on. Only when the project may step now; otherwise the event alone (the rest waits for Next).
+    /// </summary>
+    private void Advance(IProjectEvent e, Action? first = null)
+    {
+        IReadOnlyList<IProjectEvent> events = CanStep ? ProjectRules.WithPureSteps(_state, e, Now) : [e];
+        var last = events[^1];
+        PersistAll(events, persisted =>
+        {
+            Applied(persisted);
+            if (ReferenceEquals(persisted, last))
+            {
+                first?.Invoke();
+                Next();
+            }
+        });
+    }
+
+    private void Applied(IProjectEvent persisted)
+    {
+        _state = ProjectStateRules.Apply(_state, persisted);
+        _settings.Views.Tell(new ProjectStateChanged(_state));
+        SnapshotWhenDue(() => _state);
+        _topics.Publish(persisted);
+    }
+
+    /// <summary>Whether <see cref="Next"/> would take a step now: nothing in flight, the fleet known, the slot held.</summary>
+    private bool CanStep =>
+        !_busy && _pending is null && _fleet is not null && !_draining && _state is { } s
+        && (_slot || s.Status is not (ProjectStatus.Active or ProjectStatus.WaitingForCredits));
 
     private ProjectView View() => ProjectViews.Status(State, Now);
 
@@ -579,17 +608,17 @@ public sealed class ProjectActor : PersistentActorBase
         var ended = new ProjectRunEnded(
             _id, Now, runId, outcome, exit, message, session, cli, trace.Route?.Route.Provider, trace.Route?.Route.Model, trace.Route?.Route.Reason,
             trace.CostUsd, trace.InputTokens, trace.OutputTokens, end.Detail);
-        Record(ended, () =>
+        if (outcome == ProjectRunOutcome.Unavailable)
         {
-            _stopping = null;
-            if (outcome == ProjectRunOutcome.Unavailable)
+            Record(ended, () =>
             {
+                _stopping = null;
                 Fail($"agent '{agent}' could not run: {end.Detail}");
-                return;
-            }
+            });
+            return;
+        }
 
-            Next();
-        });
+        Advance(ended, () => _stopping = null);
     }
 
     /// <summary>Stops the project's run (or the start it waits for) gracefully; its end is recorded as an interruption.</summary>
@@ -653,15 +682,11 @@ public sealed class ProjectActor : PersistentActorBase
             case ProjectStep.Plan:
                 StartRun(ProjectRunPurpose.Plan, c.Planner);
                 return;
-            case ProjectStep.ReadPlan:
-                var (planned, planError) = PlanAnswer.Parse(s.PlanRun!.FinalMessage, c.Personas);
-                Record(planned is null ? new PlanRejected(id, Now, s.PlanRun.RunId, planError!) : new TasksPlanned(id, Now, s.PlanRun.RunId, PlanAnswer.ToTasks(planned, Now)), Next);
+            case ProjectStep.ReadPlan or ProjectStep.IntendCommit or ProjectStep.Decide or ProjectStep.ReadAudit or ProjectStep.IntendPr:
+                Advance(ProjectRules.PureStep(s, next, Now)!);
                 return;
             case ProjectStep.Work:
                 StartRun(ProjectRunPurpose.Task, next.Task!.Persona, next.Task, next.Attempt);
-                return;
-            case ProjectStep.IntendCommit:
-                Record(new CommitIntended(id, Now, next.Task!.Id, next.Attempt!.Number, ProjectRules.CommitMessage(s, next.Task, next.Attempt.Number)), Next);
                 return;
             case ProjectStep.Commit:
                 var intent = s.PendingCommit!;
@@ -674,15 +699,8 @@ public sealed class ProjectActor : PersistentActorBase
             case ProjectStep.RunGates:
                 RunGates(s, next.Task!, next.Attempt!);
                 return;
-            case ProjectStep.Decide:
-                Record(ProjectRules.Decide(s, next.Task!, next.Attempt!, Now), Next);
-                return;
             case ProjectStep.Audit:
                 StartRun(ProjectRunPurpose.Audit, c.Auditor);
-                return;
-            case ProjectStep.ReadAudit:
-                var (verdicts, auditError) = AuditAnswer.Parse(s.AuditRun!.FinalMessage, s.Tasks);
-                Record(new AuditRecorded(id, Now, s.AuditRun.RunId, verdicts ?? [], auditError), Next);
                 return;
             case ProjectStep.WriteReport:
                 var report = ProjectReport.Markdown(s, Now);
@@ -693,10 +711,6 @@ public sealed class ProjectActor : PersistentActorBase
                     await File.WriteAllTextAsync(path, report, ct);
                     return new ProjectReportWritten(id, Now, path);
                 });
-                return;
-            case ProjectStep.IntendPr:
-                var (title, body) = ProjectReport.PullRequest(s);
-                Record(new ProjectPrIntended(id, Now, c.WorkBranch, title, body), Next);
                 return;
             case ProjectStep.OpenPr:
                 var projects = _fleet.Projects;
@@ -818,7 +832,7 @@ public sealed class ProjectActor : PersistentActorBase
             return;
         }
 
-        Record(result.Event, Next);
+        Advance(result.Event);
     }
 
     private static string Json(ProjectStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());

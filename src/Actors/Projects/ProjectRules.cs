@@ -261,6 +261,55 @@ public static class ProjectRules
     /// <summary>The attempt number a new run of <paramref name="task"/> belongs to.</summary>
     public static int AttemptNumber(ProjectTask task, TaskAttempt? open) => open?.Number ?? task.Attempts.Count + 1;
 
+    /// <summary>
+    /// The event of a step that needs nothing but the recorded state — read the plan or the audit answer, intend the
+    /// commit, decide an attempt, intend the PR — or null for any other step (a run, git, gates, a file, the forge).
+    /// </summary>
+    public static IProjectEvent? PureStep(ProjectState s, ProjectNext next, DateTimeOffset now)
+    {
+        var id = s.Created.ProjectId;
+        switch (next.Step)
+        {
+            case ProjectStep.ReadPlan:
+                var (planned, planError) = PlanAnswer.Parse(s.PlanRun!.FinalMessage, s.Created.Personas);
+                return planned is null ? new PlanRejected(id, now, s.PlanRun.RunId, planError!) : new TasksPlanned(id, now, s.PlanRun.RunId, PlanAnswer.ToTasks(planned, now));
+            case ProjectStep.IntendCommit:
+                return new CommitIntended(id, now, next.Task!.Id, next.Attempt!.Number, CommitMessage(s, next.Task, next.Attempt.Number));
+            case ProjectStep.Decide:
+                return Decide(s, next.Task!, next.Attempt!, now);
+            case ProjectStep.ReadAudit:
+                var (verdicts, auditError) = AuditAnswer.Parse(s.AuditRun!.FinalMessage, s.Tasks);
+                return new AuditRecorded(id, now, s.AuditRun.RunId, verdicts ?? [], auditError);
+            case ProjectStep.IntendPr:
+                var (title, body) = ProjectReport.PullRequest(s);
+                return new ProjectPrIntended(id, now, s.Created.WorkBranch, title, body);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Most pure steps folded into one write (a chain is two in practice: an attempt's end and its commit intent).</summary>
+    public const int MaxPureSteps = 4;
+
+    /// <summary>
+    /// The event <paramref name="e"/> and the events of the pure steps that follow it (<see cref="PureStep"/>, chained),
+    /// so they are persisted in one write instead of one each. Recovery stays exact: each follower is what
+    /// <see cref="Next"/> and <see cref="PureStep"/> make of the state before it, so a journal that ends after any of them
+    /// resumes with the same step the actor would have taken.
+    /// </summary>
+    public static IReadOnlyList<IProjectEvent> WithPureSteps(ProjectState? s, IProjectEvent e, DateTimeOffset now)
+    {
+        var events = new List<IProjectEvent> { e };
+        var state = ProjectStateRules.Apply(s, e);
+        while (events.Count <= MaxPureSteps && PureStep(state, Next(state, now), now) is { } follower)
+        {
+            events.Add(follower);
+            state = ProjectStateRules.Apply(state, follower);
+        }
+
+        return events;
+    }
+
     /// <summary>The commit message of an attempt; its trailer finds the commit again after a restart.</summary>
     public static string CommitMessage(ProjectState s, ProjectTask task, int attempt) =>
         $"{Clip(task.Title, 60)}\n\nProject {s.Created.Name} ({s.Created.ProjectId}), task {task.Id}, attempt {attempt}, persona {task.Persona}.\n\n{CommitTrailer(s.Created.ProjectId, task.Id, attempt)}";

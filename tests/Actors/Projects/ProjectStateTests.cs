@@ -140,6 +140,39 @@ public sealed class ProjectStateTests
     }
 
     [Fact]
+    public void Pure_steps_ride_in_the_write_of_the_event_before_them_and_are_what_the_steps_one_by_one_record()
+    {
+        var at = At.AddMinutes(2);
+        var s = Play(Planned(), new ProjectRunStarted(Id, At.AddMinutes(1), "r1", ProjectRunPurpose.Task, "engineer-agent", "engineer", "t1", 1));
+        var ended = new ProjectRunEnded(Id, at, "r1", ProjectRunOutcome.Ended, 0, "done", Cli: "command");
+
+        // the run's end carries the commit intent; the commit itself (git) is not pure
+        var events = ProjectRules.WithPureSteps(s, ended, at);
+        Assert.Equal([typeof(ProjectRunEnded), typeof(CommitIntended)], events.Select(e => e.GetType()));
+        var stepwise = Play(s, ended);
+        Assert.Equal(Json(ProjectRules.PureStep(stepwise, ProjectRules.Next(stepwise, at), at)!), Json(events[1]));
+        s = Play(s, [.. events]);
+        Assert.Equal(ProjectStep.Commit, ProjectRules.Next(s, at).Step);
+
+        var committed = new AttemptCommitted(Id, at, "t1", 1, "c0ffee1", ["limit.py"]);
+        Assert.Single(ProjectRules.WithPureSteps(s, committed, at)); // the gates come next
+        s = Play(s, committed);
+
+        // the gates' results carry the verdict
+        events = ProjectRules.WithPureSteps(s, new AttemptGated(Id, at, "t1", 1, [Green]), at);
+        Assert.Equal([typeof(AttemptGated), typeof(TaskCompleted)], events.Select(e => e.GetType()));
+        s = Play(s, [.. events]);
+        Assert.Equal((ProjectStep.Work, "t2"), (ProjectRules.Next(s, at).Step, ProjectRules.Next(s, at).Task!.Id));
+
+        // a plan run's end carries the plan read from it; a paused project's events carry nothing
+        var planning = Play(null, Created(), new ProjectStartRequested(Id, At), new ProjectActivated(Id, At), new ProjectRunStarted(Id, At, "plan1", ProjectRunPurpose.Plan, "planner-agent", "planner"));
+        var plan = ProjectRules.WithPureSteps(planning, new ProjectRunEnded(Id, at, "plan1", ProjectRunOutcome.Ended, 0, "{\"tasks\": [{\"title\": \"Add limit\", \"description\": \"d\", \"priority\": 1, \"dependencies\": [], \"persona\": \"engineer\"}]}"), at);
+        Assert.Equal([typeof(ProjectRunEnded), typeof(TasksPlanned)], plan.Select(e => e.GetType()));
+        var paused = Play(stepwise, new ProjectPaused(Id, at, "paused by the operator"));
+        Assert.Single(ProjectRules.WithPureSteps(paused, new ProjectChildAdded(Id, at, "p-000002"), at));
+    }
+
+    [Fact]
     public void A_failed_gate_hands_its_output_tail_to_the_next_attempt_and_max_attempts_block_the_task()
     {
         var s = Play(Planned(maxAttempts: 2), [.. Attempt("t1", 1, "r1", 0, Red)]);
