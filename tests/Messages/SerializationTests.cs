@@ -65,6 +65,7 @@ public sealed class SerializationTests : IDisposable
         new Placement(7, [AgentPlacement.On("coder", "n2"), new AgentPlacement("gpu-bench", null, "no up node has role gpu"), new AgentPlacement("nightly", null, "node n1 left the cluster; failover: stay waits for it", WaitingFor: "n1"), new AgentPlacement("once", null, "node n3 left the cluster; failover: never keeps it stopped", Parked: true)]),
         new NodeAssignment("n2", new Placement(7, [AgentPlacement.On("coder", "n2"), AgentPlacement.On("reviewer", "n1"), new AgentPlacement("gpu-bench", null, "no up node has role gpu")])),
         new PlacementSnapshot(new Placement(3, [AgentPlacement.On("coder", "n1")]), new PlacementFleet("n2", [new PlacementAgent("coder", null, FailoverPolicy.Move)], new Dictionary<string, int>())),
+        new NodeLifecycle("n2", new AgentLifecycle("coder", LifecycleKind.Started, At, "ab12", Pid: 4242, By: Requester.Operator)),
         new ReadLog("coder", null, Tail: 100),
         new ReadLog("coder", 65536, MaxBytes: 4096),
         new LogPage("coder", "tick 1\ntick 2\n"u8.ToArray(), 65536, 70000),

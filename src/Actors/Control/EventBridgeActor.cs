@@ -7,6 +7,7 @@ using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Control;
 using DarkFactory.Messages.Providers;
 
@@ -124,6 +125,14 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 
     private void OnEvent(IDarkFactoryMessage message)
     {
+        if (message is NodeLifecycle remote)
+        {
+            // another cluster node's agent (its relay told this bridge directly, never the topics): the live stream
+            // only, as that node's own clients see it; this node's status view keeps this node's agents
+            Offer(new ServerEvent(++_sequence, "agent-lifecycle", WithNode(remote.Lifecycle, remote.Node)));
+            return;
+        }
+
         if (message is AgentOutput taken)
         {
             _output?.Taken(taken); // out of the mailbox; what a client keeps of it is bounded by its own queue
@@ -152,7 +161,13 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
             }
         }
 
-        var e = ToServerEvent(message, name, outputAgent);
+        Offer(message is AgentLifecycle lifecycle && _settings.Node is { } node
+            ? new ServerEvent(++_sequence, name, WithNode(lifecycle, node))
+            : ToServerEvent(message, name, outputAgent));
+    }
+
+    private void Offer(ServerEvent e)
+    {
         foreach (var client in _clients)
         {
             if (client.Wants(e))
@@ -160,6 +175,14 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
                 client.Offer(e);
             }
         }
+    }
+
+    /// <summary>A lifecycle event's JSON with the node that runs the agent (cluster nodes: every node's events look alike).</summary>
+    private static string WithNode(AgentLifecycle lifecycle, string node)
+    {
+        var json = JsonSerializer.SerializeToNode(lifecycle, DarkFactoryJson.Options)!.AsObject();
+        json["node"] = node;
+        return json.ToJsonString(DarkFactoryJson.Options);
     }
 
     private ServerEvent ToServerEvent(IDarkFactoryMessage message, string name, string? outputAgent = null) =>
@@ -258,4 +281,7 @@ public sealed record EventBridgeSettings
     public TimeSpan StatusRefresh { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A cluster node's name: its agents' lifecycle events carry it as <c>node</c> (null on a single node).</summary>
+    public string? Node { get; init; }
 }

@@ -348,7 +348,7 @@ public static class DaemonHost
             .WithDarkFactoryFleet(node)
             .WithDarkFactoryControlPlane(node)
             .WithFleetDrain(data.DaemonId, grace, cgroups)
-            .WithDarkFactoryControl(statusView, telemetry));
+            .WithDarkFactoryControl(statusView, telemetry, options.Cluster?.Node));
 
         var app = builder.Build();
         services = app.Services;

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.Hosting;
@@ -98,11 +99,21 @@ public static class DarkFactoryHosting
     public static AkkaConfigurationBuilder WithFleetDrain(this AkkaConfigurationBuilder akka, string daemonId, TimeSpan grace, RunCgroups? cgroups = null) =>
         akka.WithActors((system, registry) => FleetDrain.Register(system, registry.Get<FactoryActor>(), daemonId, grace, cgroups));
 
-    /// <summary>The event bridge (feeds <paramref name="view"/> and the SSE stream) and the telemetry actor.</summary>
-    public static AkkaConfigurationBuilder WithDarkFactoryControl(this AkkaConfigurationBuilder akka, FleetStatusView view, FleetTelemetry telemetry) =>
+    /// <summary>
+    /// The event bridge (feeds <paramref name="view"/> and the SSE stream) and the telemetry actor; on a cluster node
+    /// (<paramref name="clusterNode"/>) the bridge stamps lifecycle events with the node, and a <see cref="LifecycleRelay"/>
+    /// exchanges them with the other nodes over DistributedPubSub.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithDarkFactoryControl(this AkkaConfigurationBuilder akka, FleetStatusView view, FleetTelemetry telemetry, string? clusterNode = null) =>
         akka.WithActors((system, registry) =>
         {
-            registry.Register<EventBridgeActor>(system.ActorOf(EventBridgeActor.Props(registry.Get<FactoryActor>(), view: view), "events"));
+            var bridge = system.ActorOf(EventBridgeActor.Props(registry.Get<FactoryActor>(), new EventBridgeSettings { Node = clusterNode }, view), "events");
+            registry.Register<EventBridgeActor>(bridge);
+            if (clusterNode is not null)
+            {
+                system.ActorOf(LifecycleRelay.Props(clusterNode, DistributedPubSub.Get(system).Mediator, bridge), "lifecycle-relay");
+            }
+
             telemetry.Output = OutputFlow.For(system);
             registry.Register<TelemetryActor>(system.ActorOf(TelemetryActor.Props(telemetry), "telemetry"));
         });

@@ -68,6 +68,34 @@ public sealed class EventBridgeSpec : TestKit
     }
 
     [Fact]
+    public async Task On_a_cluster_node_lifecycle_events_carry_their_node_and_another_nodes_reach_clients_without_touching_the_status()
+    {
+        var factory = CreateTestProbe();
+        var bridge = Sys.ActorOf(EventBridgeActor.Props(factory.Ref, new EventBridgeSettings { Node = "n1" }));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running)]));
+        var client = new EventClient();
+        bridge.Tell(new EventBridgeActor.Subscribe(client));
+        await factory.ExpectMsgAsync<GetAgents>(Wait); // a new client: the status again
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running)]));
+
+        // another node's agent, as its relay hands it over: named agent-lifecycle like this node's, with its node
+        bridge.Tell(new Messages.Cluster.NodeLifecycle("n2", new AgentLifecycle("far", LifecycleKind.Stopped, At, "r9", By: Requester.Operator)));
+        var remote = JsonDocument.Parse((await Next(client, e => e.Name == "agent-lifecycle")).Data).RootElement;
+        Assert.Equal("far", remote.GetProperty("agent").GetString());
+        Assert.Equal("n2", remote.GetProperty("node").GetString());
+        Assert.Equal("stopped", remote.GetProperty("kind").GetString());
+        Assert.Equal("operator", remote.GetProperty("by").GetString());
+        await factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300)); // no status query for an agent this node does not run
+
+        Sys.EventStream.Publish(new AgentLifecycle("a", LifecycleKind.Started, At, "r1", Pid: 7));
+        var local = JsonDocument.Parse((await Next(client, e => e.Name == "agent-lifecycle")).Data).RootElement;
+        Assert.Equal("a", local.GetProperty("agent").GetString());
+        Assert.Equal("n1", local.GetProperty("node").GetString());
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+    }
+
+    [Fact]
     public async Task Output_only_for_clients_that_asked_and_lifecycle_turns_into_status_changes()
     {
         var factory = CreateTestProbe();

@@ -10,7 +10,8 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// on PostgreSQL, every request made on n1 about an agent pinned to n2: <c>df agents NAME</c> (its node and state),
 /// <c>df logs</c> (n2's log file, tail) and <c>df logs -f</c> (its new lines), <c>df stop/start/run/restart</c> (the
 /// agent stops and starts on n2, never on n1); an agent placed on no node is refused naming why; and a follower on n1 is
-/// told when n2 dies (SIGKILL): its stream ends with a <c>df:</c> line naming n2, not a hang.
+/// told when n2 dies (SIGKILL): its stream ends with a <c>df:</c> line naming n2, not a hang. n1's event stream shows
+/// n2's lifecycle events with <c>node</c>.
 /// </summary>
 [Collection("daemon")]
 public sealed class ClusterRoutingEndToEndTests
@@ -93,10 +94,14 @@ public sealed class ClusterRoutingEndToEndTests
 
         Assert.StartsWith("tick ", await NextLine(), StringComparison.Ordinal);
 
-        // commands on n1 act on n2
+        // commands on n1 act on n2, and n1's event stream shows n2's lifecycle events with their node
+        using var events = await http.GetAsync("/api/events", HttpCompletionOption.ResponseHeadersRead);
+        using var eventReader = new StreamReader(await events.Content.ReadAsStreamAsync());
+        await NextEvent(eventReader, _ => true, "ready");
         var stop = await n1.Df("stop", "far");
         Assert.Equal(0, stop.Exit);
         await n2.UntilAsync(() => Task.FromResult(n2.AgentProcesses("far").Count == 0), Wait, "far stopped on n2 by df stop on n1");
+        await NextEvent(eventReader, data => data.Contains("\"agent\":\"far\"", StringComparison.Ordinal) && data.Contains("\"kind\":\"stopped\"", StringComparison.Ordinal) && data.Contains("\"node\":\"n2\"", StringComparison.Ordinal), "agent-lifecycle");
         var run = await n1.Df("run", "far", "--task", "from n1");
         Assert.Equal(0, run.Exit);
         Assert.NotEmpty(run.Stdout.Trim()); // its run id
@@ -130,5 +135,25 @@ public sealed class ClusterRoutingEndToEndTests
         Assert.StartsWith("df: ", last, StringComparison.Ordinal);
         Assert.Contains("node n2", last, StringComparison.Ordinal);
         Assert.Contains("tick ", followed.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>The name of the next SSE event (of <paramref name="name"/>, when given) whose data matches.</summary>
+    private static async Task<string> NextEvent(StreamReader reader, Func<string, bool> matches, string? name = null)
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        string? current = null;
+        while (await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                current = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && current is not null && (name is null || current == name) && matches(line[6..]))
+            {
+                return current;
+            }
+        }
+
+        throw new InvalidOperationException("the event stream ended");
     }
 }

@@ -1,0 +1,61 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Cluster;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DarkFactory.Actors.Tests.Cluster;
+
+/// <summary>
+/// Events across nodes on a real one-node Akka.NET cluster with DistributedPubSub: this node's lifecycle events go out
+/// on the topic stamped with the node; another node's reach the event bridge; this node's own, coming back from the
+/// topic, do not (they reached the bridge locally already).
+/// </summary>
+public sealed class LifecycleRelaySpec : TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private static readonly DateTimeOffset At = new(2026, 12, 7, 4, 0, 0, TimeSpan.Zero);
+
+    public LifecycleRelaySpec(ITestOutputHelper output)
+        : base("""
+            akka.actor.provider = cluster
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+            akka.cluster.roles = ["node:n1"]
+            """, output: output)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+    }
+
+    [Fact]
+    public async Task This_nodes_lifecycle_goes_out_stamped_and_only_the_other_nodes_reach_the_bridge()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
+        var mediator = DistributedPubSub.Get(Sys).Mediator;
+        var listener = CreateTestProbe();
+        mediator.Tell(new Subscribe(NodeLifecycle.Topic, listener.Ref), listener.Ref);
+        await listener.ExpectMsgAsync<SubscribeAck>(Wait);
+        var bridge = CreateTestProbe();
+        Sys.ActorOf(LifecycleRelay.Props("n1", mediator, bridge.Ref), "lifecycle-relay");
+
+        // another node's event, published on the topic, reaches the bridge (once the relay's subscription is in)
+        var far = new NodeLifecycle("n2", new AgentLifecycle("far", LifecycleKind.Started, At, "r2", Pid: 42));
+        await AwaitAssertAsync(async () =>
+        {
+            mediator.Tell(new Publish(NodeLifecycle.Topic, far));
+            Assert.Equal(far, await bridge.ExpectMsgAsync<NodeLifecycle>(TimeSpan.FromMilliseconds(500)));
+        }, Wait);
+
+        // this node's event goes out stamped n1, and does not come back to the bridge
+        bridge.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m); // the retries' extra copies
+        listener.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        var near = new AgentLifecycle("near", LifecycleKind.Crashed, At, "r1", ExitCode: 3);
+        Sys.EventStream.Publish(near);
+        Assert.Equal(new NodeLifecycle("n1", near), await listener.FishForMessageAsync<NodeLifecycle>(n => n.Node == "n1", Wait));
+        await bridge.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+    }
+}
