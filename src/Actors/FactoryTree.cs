@@ -53,7 +53,7 @@ public static class FactoryTree
     {
         var gateway = registry.Get<FactoryActor>();
         var sweeper = Register<ProcessSweeper>(registry, parent.ActorOf(ProcessSweeper.Props(), "sweeper"));
-        var history = Register<HistoryActor>(registry, parent.ActorOf(HistoryActor.Props(), "history"));
+        var history = Register<HistoryActor>(registry, parent.ActorOf(HistoryActor.Props(node.Clock.GetUtcNow()), "history"));
         if (node.Routes is not null)
         {
             // the node's copy of the router's board, which its layers route against (the router may live on another node)

@@ -11,38 +11,60 @@ namespace DarkFactory.Actors.History;
 /// written with PersistAsync (the journal batches them; the supervisor never waits for the disk), the
 /// last <see cref="Keep"/> entries are kept in memory, and a snapshot every <see cref="SnapshotEvery"/>
 /// events bounds recovery; events older than the snapshot are deleted (<see cref="PersistentActorBase"/>).
+/// A run a previous daemon started and never ended (the daemon was killed; its lifeline killed the run) gets a
+/// <c>killed</c> end when the history recovers, before anything new is written, so no run stays "going" forever;
+/// a later end for the same run (the start-up sweep's, <c>UnfinishedRuns</c>) is not written twice.
 /// </summary>
 public sealed class AgentHistoryActor : PersistentActorBase
 {
     public const int Keep = 500;
     public const int SnapshotEvery = 200;
+
+    /// <summary>The detail of the end a recovering history gives a run the previous daemon left going.</summary>
+    public const string LeftGoing = "the daemon stopped while this run was going (its end was recorded when the next daemon started)";
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _agent;
+    private readonly DateTimeOffset _daemonStarted;
     private readonly LinkedList<AgentLifecycle> _entries = new();
+    private readonly Dictionary<string, AgentLifecycle> _open = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _closedAtRecovery = new(StringComparer.Ordinal);
 
-    public AgentHistoryActor(string agent)
+    /// <param name="daemonStarted">When this daemon started: a run started before it and not ended died with the one before.</param>
+    public AgentHistoryActor(string agent, DateTimeOffset daemonStarted)
         : base("agent-" + agent, SnapshotEvery, TimeProvider.System)
     {
         _agent = agent;
+        _daemonStarted = daemonStarted;
 
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is AgentHistory history)
             {
                 _entries.Clear();
+                _open.Clear();
                 foreach (var e in history.Entries)
                 {
-                    _entries.AddLast(e);
+                    Apply(e);
                 }
             }
         });
         Recover<AgentLifecycle>(Apply);
+        Recover<RecoveryCompleted>(_ => CloseRunsLeftGoing());
 
-        Command<AgentLifecycle>(e => PersistAsync(e, persisted =>
+        Command<AgentLifecycle>(e =>
         {
-            Apply(persisted);
-            SnapshotWhenDue(() => new AgentHistory(_agent, _entries.ToList()));
-        }));
+            if (e.Kind.EndsRun() && e.RunId is { } run && _closedAtRecovery.Remove(run))
+            {
+                return; // already ended when the history recovered
+            }
+
+            PersistAsync(e, persisted =>
+            {
+                Apply(persisted);
+                SnapshotWhenDue(() => new AgentHistory(_agent, _entries.ToList()));
+            });
+        });
         // Answers once every event this actor was asked to persist before is written.
         Command<FlushHistory>(f => DeferAsync(f, _ => Sender.Tell(HistoryFlushed.Instance)));
         Command<GetHistory>(q => Sender.Tell(new AgentHistory(_agent, _entries.Skip(Math.Max(0, _entries.Count - q.Limit)).ToList())));
@@ -59,10 +81,35 @@ public sealed class AgentHistoryActor : PersistentActorBase
         base.OnRecoveryFailure(reason, message);
     }
 
-    public static Props Props(string agent) => Akka.Actor.Props.Create(() => new AgentHistoryActor(agent));
+    public static Props Props(string agent, DateTimeOffset daemonStarted) => Akka.Actor.Props.Create(() => new AgentHistoryActor(agent, daemonStarted));
+
+    /// <summary>Persisting here is allowed: it happens before the first command (Akka.NET persists from RecoveryCompleted).</summary>
+    private void CloseRunsLeftGoing()
+    {
+        var ends = _open.Values.Where(s => s.At < _daemonStarted).OrderBy(s => s.At)
+            .Select(s => new AgentLifecycle(_agent, LifecycleKind.Killed, _daemonStarted, s.RunId, Detail: LeftGoing, TaskId: s.TaskId, ProjectId: s.ProjectId))
+            .ToList();
+        if (ends.Count > 0)
+        {
+            _closedAtRecovery.UnionWith(ends.Select(e => e.RunId!));
+            PersistAll(ends, Apply);
+        }
+    }
 
     private void Apply(AgentLifecycle e)
     {
+        if (e.RunId is { } run)
+        {
+            if (e.Kind == LifecycleKind.Started)
+            {
+                _open[run] = e;
+            }
+            else if (e.Kind.EndsRun())
+            {
+                _open.Remove(run);
+            }
+        }
+
         _entries.AddLast(e);
         while (_entries.Count > Keep)
         {
@@ -76,8 +123,12 @@ public sealed class HistoryActor : ReceiveActor
 {
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(3);
 
-    public HistoryActor()
+    private readonly DateTimeOffset _daemonStarted;
+
+    /// <param name="daemonStarted">When this daemon started (<see cref="AgentHistoryActor"/> ends the runs the one before left going).</param>
+    public HistoryActor(DateTimeOffset daemonStarted)
     {
+        _daemonStarted = daemonStarted;
         Receive<AgentLifecycle>(e => Child(e.Agent).Forward(e));
         Receive<GetHistory>(q => Child(q.Agent).Forward(q));
         Receive<FlushHistory>(_ =>
@@ -103,13 +154,13 @@ public sealed class HistoryActor : ReceiveActor
         });
     }
 
-    public static Props Props() => Akka.Actor.Props.Create(() => new HistoryActor());
+    public static Props Props(DateTimeOffset daemonStarted) => Akka.Actor.Props.Create(() => new HistoryActor(daemonStarted));
 
-    private static IActorRef Child(string agent)
+    private IActorRef Child(string agent)
     {
         var name = "agent-" + agent;
         var child = Context.Child(name);
-        return child.IsNobody() ? Context.ActorOf(AgentHistoryActor.Props(agent), name) : child;
+        return child.IsNobody() ? Context.ActorOf(AgentHistoryActor.Props(agent, _daemonStarted), name) : child;
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(

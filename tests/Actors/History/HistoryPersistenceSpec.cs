@@ -31,7 +31,7 @@ public sealed class HistoryPersistenceSpec : IDisposable
 
         using (var first = ActorSystem.Create("first", Config(store)))
         {
-            var history = first.ActorOf(HistoryActor.Props(), "history");
+            var history = first.ActorOf(HistoryActor.Props(at), "history");
             for (var i = 0; i < events; i++)
             {
                 history.Tell(new AgentLifecycle(agent, i % 2 == 0 ? LifecycleKind.Started : LifecycleKind.Crashed, at.AddSeconds(i), $"run{i}", Detail: $"event {i}"));
@@ -42,11 +42,49 @@ public sealed class HistoryPersistenceSpec : IDisposable
         }
 
         using var second = ActorSystem.Create("second", Config(store));
-        var recovered = await AwaitHistory(second.ActorOf(HistoryActor.Props(), "history"), agent, h => h.Entries.Count == events);
+        // (a daemon started before these runs: none of them is one a previous daemon left going)
+        var recovered = await AwaitHistory(second.ActorOf(HistoryActor.Props(at), "history"), agent, h => h.Entries.Count == events);
         Assert.Equal("event 0", recovered.Entries[0].Detail);
         Assert.Equal($"event {events - 1}", recovered.Entries[^1].Detail);
         Assert.Equal(LifecycleKind.Crashed, recovered.Entries[^1].Kind);
         await second.Terminate();
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_run_the_previous_daemon_left_going_is_ended_once_when_the_next_daemon_recovers_its_history(string store)
+    {
+        var agent = "agent-" + Guid.NewGuid().ToString("N")[..8];
+        var at = new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
+        using (var first = ActorSystem.Create("first", Config(store)))
+        {
+            var history = first.ActorOf(HistoryActor.Props(at), "history");
+            history.Tell(new AgentLifecycle(agent, LifecycleKind.Started, at.AddSeconds(1), "r1", TaskId: "t1", ProjectId: "p1"));
+            history.Tell(new AgentLifecycle(agent, LifecycleKind.Exited, at.AddSeconds(2), "r1", ExitCode: 0));
+            history.Tell(new AgentLifecycle(agent, LifecycleKind.Started, at.AddSeconds(3), "r2", TaskId: "t2", ProjectId: "p1"));
+            await AwaitHistory(history, agent, h => h.Entries.Count == 3);
+            await first.Terminate(); // killed: r2 never ends (its lifeline killed it)
+        }
+
+        // the next daemon: the start-up sweep's end for r2 and the new run arrive first thing
+        var restartedAt = at.AddMinutes(5);
+        using var second = ActorSystem.Create("second", Config(store));
+        var again = second.ActorOf(HistoryActor.Props(restartedAt), "history");
+        again.Tell(new AgentLifecycle(agent, LifecycleKind.Killed, restartedAt.AddSeconds(1), "r2", Detail: "swept"));
+        again.Tell(new AgentLifecycle(agent, LifecycleKind.Started, restartedAt.AddSeconds(2), "r3"));
+        var h = await AwaitHistory(again, agent, x => x.Entries.Count == 5);
+
+        // assert: r2 ended once, before r3 began, as killed, keeping its task; r1 (ended) untouched
+        Assert.Equal(["r1:Started", "r1:Exited", "r2:Started", "r2:Killed", "r3:Started"], h.Entries.Select(e => $"{e.RunId}:{e.Kind}"));
+        var end = h.Entries[3];
+        Assert.Equal((AgentHistoryActor.LeftGoing, restartedAt, "t2", "p1"), (end.Detail, end.At, end.TaskId, end.ProjectId));
+        await second.Terminate();
+
+        // and a third daemon finds nothing left going
+        using var third = ActorSystem.Create("third", Config(store));
+        var h3 = await AwaitHistory(third.ActorOf(HistoryActor.Props(restartedAt.AddMinutes(5)), "history"), agent, x => x.Entries.Count >= 5);
+        Assert.Equal(["r1:Started", "r1:Exited", "r2:Started", "r2:Killed", "r3:Started", "r3:Killed"], h3.Entries.Select(e => $"{e.RunId}:{e.Kind}"));
+        await third.Terminate();
     }
 
     private static async Task<AgentHistory> AwaitHistory(IActorRef history, string agent, Func<AgentHistory, bool> condition)
