@@ -38,11 +38,12 @@ internal sealed partial class FleetReader
         }
 
         var criteria = f.Node("acceptance_criteria") is { } node ? ReadCriteria(node, "acceptance_criteria") : new AcceptanceCriteria();
-        return new Persona
+        var d = new Persona { Name = "", Body = "" };
+        return d with
         {
-            Name = name ?? "",
-            Version = f.String("version") ?? "1",
-            Description = f.String("description") ?? string.Empty,
+            Name = name ?? d.Name,
+            Version = f.String("version") ?? d.Version,
+            Description = f.String("description") ?? d.Description,
             Capabilities = capabilities,
             Agent = agent,
             AcceptanceCriteria = criteria,
@@ -59,11 +60,12 @@ internal sealed partial class FleetReader
         }
 
         var f = Fields(m, path, FleetKeys.AcceptanceCriteria);
-        return new AcceptanceCriteria
+        var d = new AcceptanceCriteria();
+        return d with
         {
-            TestsPass = f.Bool("tests_pass") ?? false,
-            LintPass = f.Bool("lint_pass") ?? false,
-            FormatPass = f.Bool("format_pass") ?? false,
+            TestsPass = f.Bool("tests_pass") ?? d.TestsPass,
+            LintPass = f.Bool("lint_pass") ?? d.LintPass,
+            FormatPass = f.Bool("format_pass") ?? d.FormatPass,
             CustomChecks = f.Items("custom_checks", ReadCustomCheck),
         };
     }

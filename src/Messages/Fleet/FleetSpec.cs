@@ -158,7 +158,10 @@ public sealed record ProviderSpec
     public string? ApiKeyEnv { get; init; }
 
     /// <summary>Lower is preferred.</summary>
-    public int Priority { get; init; } = 100;
+    public int Priority { get; init; } = DefaultPriority;
+
+    /// <summary>The priority of a provider that declares none (fleet.yaml's and <c>df provider add</c>'s).</summary>
+    public const int DefaultPriority = 100;
 
     public ProviderLimits Limits { get; init; } = new();
     public ProviderPrices Prices { get; init; } = new();
