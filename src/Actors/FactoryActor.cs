@@ -61,6 +61,7 @@ public sealed class FactoryActor : ReceiveActor
         Route<GetProviderConfigs, ProviderRouterActor>();
         Route<RouteChosen, ProviderRouterActor>(); // layers -> router: each run's route
         Route<AwaitRoute, ProviderRouterActor>(); // layers -> router: an agent waits for a route
+        Route<GetProviderBoard, ProviderRouterActor>(); // a node's board subscriber -> router: the board now (a late joiner)
         Route<IAgentCommand, FleetActor>();
         Route<GetAgents, FleetActor>();
         Route<GetFleet, FleetActor>();

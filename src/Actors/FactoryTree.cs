@@ -57,7 +57,7 @@ public static class FactoryTree
         if (node.Routes is not null)
         {
             // the node's copy of the router's board, which its layers route against (the router may live on another node)
-            RouteBoardSubscriber.Start(parent, node.Routes);
+            RouteBoardSubscriber.Start(parent, node.Routes, gateway);
         }
 
         if (node.Gate is not null)

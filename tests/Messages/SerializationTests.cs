@@ -198,6 +198,8 @@ public sealed class SerializationTests : IDisposable
         SampleBoard,
         new ProviderBoardPublished(SampleBoard),
         new ProviderBoardPublished(ProviderBoard.Empty),
+        GetProviderBoard.Instance,
+        new CurrentProviderBoard(SampleBoard),
 
         // the fleet's and the layers' protocol
         DrainFleet.Instance,

@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
@@ -41,12 +40,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private int _pid;
     private int _openStreams = 2;
     private long _seq;
-    private ExitInfo? _exit;
-    private string? _stopReason;
-    private string? _killReason;
-    private bool _resultSeen;
-    private bool? _endedAfterResult;
-    private bool _finished;
+    private readonly RunEnding _ending = new();
     private long _logChanges;
     private readonly List<IDarkFactoryMessage> _typed = [];
     private PreparedWorktree? _worktree;
@@ -104,12 +98,11 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private void OnWorktreeReady(WorktreeReady ready)
     {
         _worktree = ready.Worktree;
-        if (_stopReason is not null)
+        if (_ending.StopReason is not null)
         {
-            _finished = true;
-            _exit = new ExitInfo(0, null, DateTimeOffset.UtcNow, "stopped before it started");
-            _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} stopped before it started (stop: {_stopReason})");
-            EndAfterBranch(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason));
+            var ended = _ending.StoppedBeforeStart(_run.Agent, _run.RunId, DateTimeOffset.UtcNow);
+            _run.Log.WriteLine($"--- {ended.Exit.At:O} run {_run.RunId} stopped before it started (stop: {ended.StopReason})");
+            EndAfterBranch(ended);
             return;
         }
 
@@ -128,48 +121,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void Launch(LaunchPlan plan)
     {
-        if (plan.TempDirectory is not null)
-        {
-            Directory.CreateDirectory(plan.TempDirectory);
-        }
-
-        if (plan.Cgroup is { } cgroup)
-        {
-            try
-            {
-                RunCgroups.Create(cgroup); // one mkdir; the run's first program joins it
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                _log.Warning("Agent [{0}] run [{1}]: no cgroup ({2}); the run-marker sweep only", _run.Agent, _run.RunId, e.Message);
-            }
-        }
-
-        // an AI CLI's config files (a few hundred bytes each, in the run's own directory)
-        foreach (var file in plan.Files)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file.Path)!);
-            File.WriteAllText(file.Path, file.Content);
-        }
-
-        var process = new Process { StartInfo = plan.StartInfo(), EnableRaisingEvents = true };
+        RunProcess.Prepare(plan, why => _log.Warning("Agent [{0}] run [{1}]: no cgroup ({2}); the run-marker sweep only", _run.Agent, _run.RunId, why));
         var self = Self;
-        process.Exited += (_, _) => self.Tell(ProcessExited.From(process));
-        try
-        {
-            process.Start();
-        }
-        catch (Win32Exception e)
-        {
-            process.Dispose();
-            var what = $"cannot start '{plan.Arguments.FirstOrDefault(a => !a.StartsWith('-')) ?? plan.FileName}': {e.Message}";
-            // a program that is missing or not executable is the agent's declaration; anything else (E2BIG,
-            // ENOMEM, EAGAIN) is this run's failure, and the agent stays available
-            throw e.NativeErrorCode is Native.ENOENT or Native.EACCES or Native.ENOEXEC or Native.ENOTDIR
-                ? new AgentMisconfiguredException(_run.Agent, what)
-                : new RunStartFailedException(_run.Agent, _run.RunId, what);
-        }
-
+        var process = RunProcess.Start(plan, _run.Agent, _run.RunId, p => self.Tell(ProcessExited.From(p)));
         _process = process;
         _pid = process.Id;
         var startedAt = DateTimeOffset.UtcNow;
@@ -179,7 +133,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
         new OutputPump(process.StandardOutput.BaseStream, OutputStream.Stdout, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
         new OutputPump(process.StandardError.BaseStream, OutputStream.Stderr, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
-        WriteStdin(process, plan.Stdin);
+        RunProcess.WriteStdin(process, plan.Stdin);
 
         if (_run.MaxRuntime is { } max)
         {
@@ -187,40 +141,6 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
 
         Context.Parent.Tell(new RunStarted(_run.Agent, _run.RunId, _pid, startedAt));
-    }
-
-    private static void WriteStdin(Process process, string? text)
-    {
-        var stdin = process.StandardInput;
-        if (string.IsNullOrEmpty(text))
-        {
-            stdin.Close();
-            return;
-        }
-
-        // A task may be larger than the pipe buffer and the agent may never read it: write off the mailbox.
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await stdin.WriteAsync(text).ConfigureAwait(false);
-                await stdin.FlushAsync().ConfigureAwait(false);
-            }
-            catch (IOException)
-            {
-                // the agent closed its stdin or exited
-            }
-            finally
-            {
-                try
-                {
-                    stdin.Close();
-                }
-                catch (IOException)
-                {
-                }
-            }
-        });
     }
 
     private void OnOutput(OutputChunk chunk)
@@ -234,10 +154,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             _typed.Clear();
             events.Collect(chunk.Lines, batch.At, _typed);
             PublishTyped();
-            if (!_resultSeen && events.Success is not null && _run.ResultGrace is { } grace && _exit is null)
+            if (_run.ResultGrace is { } grace && _ending.ResultSeen(events.Success is not null))
             {
-                _resultSeen = true; // its work is done: it has this long to exit
-                Timers.StartSingleTimer(ResultTimer, ResultLingered.Instance, grace);
+                Timers.StartSingleTimer(ResultTimer, ResultLingered.Instance, grace); // its work is done: it has this long to exit
             }
         }
 
@@ -282,7 +201,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private void OnStreamEnded()
     {
         _openStreams--;
-        if (_exit is not null && _openStreams <= 0)
+        if (_ending.Exit is not null && _openStreams <= 0)
         {
             Finish();
         }
@@ -290,17 +209,12 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void OnExited(ProcessExited exited)
     {
-        if (_exit is not null)
+        if (!_ending.Exited(exited.Code, exited.Signal, DateTimeOffset.UtcNow, _run.ResultGrace))
         {
             return;
         }
 
-        _exit = new ExitInfo(exited.Code, exited.Signal, DateTimeOffset.UtcNow, _killReason);
         _credits.Open(); // what is left in the pipes is drained (and logged) without waiting for the consumers
-        if (_endedAfterResult is { } success)
-        {
-            _exit = AfterResult.Exit(success, _run.ResultGrace!.Value, _exit);
-        }
 
         // The leader is gone: nothing it started may outlive it.
         Native.KillGroup(_pid, Native.SIGKILL);
@@ -320,15 +234,9 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void OnStop(StopRun stop)
     {
-        if (_exit is not null || _stopReason is not null)
+        if (!_ending.Stop(stop.Reason) || _pid == 0)
         {
-            return;
-        }
-
-        _stopReason = stop.Reason;
-        if (_pid == 0)
-        {
-            return; // its worktree is being made: the run ends without a process when it is there
+            return; // no process yet (its worktree is being made): the run ends without one when it is there
         }
 
         _log.Info("Agent [{0}] run [{1}] stopping: {2}", _run.Agent, _run.RunId, stop.Reason);
@@ -338,7 +246,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void OnKill()
     {
-        if (_exit is not null)
+        if (_ending.Exit is not null)
         {
             return;
         }
@@ -350,25 +258,23 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void OnMaxRuntime()
     {
-        if (_exit is not null || _stopReason is not null || _endedAfterResult is not null)
+        if (_ending.MaxRuntimeExceeded(_run.MaxRuntime) is not { } reason)
         {
             return;
         }
 
-        _killReason = $"max runtime {_run.MaxRuntime} exceeded";
-        _log.Warning("Agent [{0}] run [{1}]: {2}", _run.Agent, _run.RunId, _killReason);
+        _log.Warning("Agent [{0}] run [{1}]: {2}", _run.Agent, _run.RunId, reason);
         Signal(Native.SIGTERM);
         Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
     }
 
     private void OnResultLingered()
     {
-        if (_exit is not null || _stopReason is not null || _killReason is not null || _run.Events?.Success is not { } success)
+        if (!_ending.ResultLingered(_run.Events?.Success) || _ending.EndedAfterResult is not { } success)
         {
             return;
         }
 
-        _endedAfterResult = success;
         _log.Warning("Agent [{0}] run [{1}]: {2}; ending it as its result said ({3})", _run.Agent, _run.RunId, AfterResult.StopReason(_run.ResultGrace!.Value), success ? "success" : "failure");
         Signal(Native.SIGTERM);
         Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
@@ -389,23 +295,22 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void Finish()
     {
-        if (_finished || _exit is null)
+        if (!_ending.Finish())
         {
             return;
         }
 
-        _finished = true;
+        var exit = _ending.Exit!;
         Timers.Cancel(DrainTimer);
-        if (_run.Events is { } events && _exit.Signal is null)
+        if (_run.Events is { } events && exit.Signal is null)
         {
-            events.Exited(_exit.Code, _exit.At, _typed);
+            events.Exited(exit.Code, exit.At, _typed);
             PublishTyped();
         }
 
-        _run.Log.WriteLine($"--- {_exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(_exit)}{(_stopReason is null ? string.Empty : $" (stop: {_stopReason})")}");
+        _run.Log.WriteLine($"--- {exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(exit)}{(_ending.StopReason is { } stop ? $" (stop: {stop})" : string.Empty)}");
         ReportLogWrites();
-        var crashed = _stopReason is null && _killReason is null && !_exit.Success;
-        EndAfterBranch(new RunEnded(_run.Agent, _run.RunId, _exit, _stopReason, TimedOut: _killReason is not null, Crashed: crashed, Limited: _run.Events?.ReportedLimit == true));
+        EndAfterBranch(_ending.Ended(_run.Agent, _run.RunId, limited: _run.Events?.ReportedLimit == true));
     }
 
     /// <summary>Tells the layer the run is over; an isolated run's branch is committed (and gated) first.</summary>
@@ -452,7 +357,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         _stop.Cancel();
-        if (_pid > 0 && _exit is null)
+        if (_pid > 0 && _ending.Exit is null)
         {
             // brutal_kill backstop: synchronous, never waits.
             Native.KillGroup(_pid, Native.SIGKILL);
@@ -464,22 +369,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         RemoveRunDirectory();
     }
 
-    private void RemoveRunDirectory()
-    {
-        if (_run.Plan.TempDirectory is { } temp)
-        {
-            _ = Task.Run(() =>
-            {
-                try
-                {
-                    Directory.Delete(temp, recursive: true);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                }
-            });
-        }
-    }
+    private void RemoveRunDirectory() => RunProcess.RemoveDirectory(_run.Plan.TempDirectory);
 
     protected override void PreRestart(Exception reason, object message)
     {
@@ -492,17 +382,8 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     {
         public static ProcessExited From(Process process)
         {
-            int code;
-            try
-            {
-                code = process.ExitCode;
-            }
-            catch (InvalidOperationException)
-            {
-                code = -1;
-            }
-
-            return new ProcessExited(code, code > 128 && code < 160 ? code - 128 : null);
+            var (code, signal) = RunProcess.ExitOf(process);
+            return new ProcessExited(code, signal);
         }
     }
 

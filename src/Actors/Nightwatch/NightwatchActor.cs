@@ -36,16 +36,11 @@ public sealed class NightwatchActor : PersistentActorBase
     private readonly EscalationWebhook _webhook;
     private readonly Mentions _mentions;
 
-    // runtime state
-    private readonly Dictionary<string, AgentWatch> _watches = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AgentSpec> _agents = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ProviderSpec> _providers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, WatchProfile> _profiles = new(StringComparer.Ordinal);
+    // runtime state: the fleet's agents and their watches
+    private readonly WatchedFleet _fleet = new();
 
     // agents whose pause, recorded before the daemon restarted, still holds: their first start is stopped again
     private readonly HashSet<string> _pausesRestored = new(StringComparer.Ordinal);
-    private NightwatchSpec _spec = new();
-    private LinePatterns _patterns = LinePatterns.From(new NightwatchSpec());
     private bool _hintsResent;
 
     public NightwatchActor(IActorRef factory, IActorRef history, NightwatchSettings settings)
@@ -75,15 +70,15 @@ public sealed class NightwatchActor : PersistentActorBase
         Command<AgentUsage>(OnUsage);
         Command<RouteChosen>(r =>
         {
-            if (_agents.ContainsKey(r.Agent))
+            if (_fleet.Watched(r.Agent))
             {
-                WatchOf(r.Agent).Apply(r);
+                _fleet.WatchOf(r.Agent).Apply(r);
             }
         });
         Command<ApplyFleet>(OnFleet);
         Command<Tick>(_ => OnTick());
         Command<Resume>(OnResume);
-        Command<GetDrift>(OnGetDrift);
+        Command<GetDrift>(q => Sender.Tell(_fleet.Drift(q.Agent, _state, Now)));
         Command<GetEscalations>(q => Sender.Tell(new EscalationList(_state.Escalations(q.Limit))));
         Command<GetNightwatchRecords>(q => Sender.Tell(_state.Records(q.Since)));
         Command<EscalationDelivered>(d => PersistAsync(d, Persisted));
@@ -122,42 +117,7 @@ public sealed class NightwatchActor : PersistentActorBase
     private void OnFleet(ApplyFleet msg)
     {
         var fleet = msg.Fleet;
-        if (!_spec.ErrorPatterns.SequenceEqual(fleet.Nightwatch.ErrorPatterns) || !_spec.RateLimitPatterns.SequenceEqual(fleet.Nightwatch.RateLimitPatterns))
-        {
-            _patterns = LinePatterns.From(fleet.Nightwatch);
-        }
-
-        var windowChanged = _spec.Window != fleet.Nightwatch.Window;
-        _spec = fleet.Nightwatch;
-        _agents.Clear();
-        _profiles.Clear();
-        foreach (var a in fleet.Agents)
-        {
-            _agents[a.Name] = a;
-            _profiles[a.Name] = WatchProfile.For(a, fleet.Layer(a.Layer));
-        }
-
-        _providers.Clear();
-        foreach (var p in fleet.Providers)
-        {
-            _providers[p.Name] = p;
-        }
-
-        foreach (var gone in _watches.Keys.Where(k => !_agents.ContainsKey(k)).ToList())
-        {
-            _watches.Remove(gone);
-        }
-
-        if (windowChanged)
-        {
-            _watches.Clear();
-        }
-
-        foreach (var (name, w) in _watches)
-        {
-            w.Signals.Profile = _profiles[name];
-        }
-
+        _fleet.Apply(fleet);
         _mentions.Fleet(fleet);
         if (!_hintsResent)
         {
@@ -167,7 +127,7 @@ public sealed class NightwatchActor : PersistentActorBase
             _hintsResent = true;
             foreach (var (agent, hint) in _state.PendingHints)
             {
-                if (_agents.ContainsKey(agent))
+                if (_fleet.Watched(agent))
                 {
                     _factory.Tell(new AgentHint(agent, hint), Self);
                 }
@@ -183,18 +143,19 @@ public sealed class NightwatchActor : PersistentActorBase
     private void RestorePauses()
     {
         var now = Now;
-        foreach (var agent in _agents.Keys)
+        var pauseFor = _fleet.Spec.PauseFor;
+        foreach (var agent in _fleet.Agents.Keys)
         {
-            if (_state.LastCorrection(agent) is not { Action: CorrectionAction.Pause } pause || pause.At + _spec.PauseFor <= now)
+            if (_state.LastCorrection(agent) is not { Action: CorrectionAction.Pause } pause || pause.At + pauseFor <= now)
             {
                 continue;
             }
 
-            WatchOf(agent).PauseRestored(pause.At);
+            _fleet.WatchOf(agent).PauseRestored(pause.At);
             _pausesRestored.Add(agent);
-            _log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, pause.At + _spec.PauseFor);
+            _log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, pause.At + pauseFor);
             _factory.Tell(new StopAgent(agent, Requester.Nightwatch), Self);
-            Timers.StartSingleTimer("resume-" + agent, new Resume(agent), pause.At + _spec.PauseFor - now);
+            Timers.StartSingleTimer("resume-" + agent, new Resume(agent), pause.At + pauseFor - now);
         }
     }
 
@@ -203,12 +164,12 @@ public sealed class NightwatchActor : PersistentActorBase
     private void OnOutput(AgentOutput batch)
     {
         _output?.Taken(batch);
-        if (!_agents.ContainsKey(batch.Agent))
+        if (!_fleet.Watched(batch.Agent))
         {
             return;
         }
 
-        var w = WatchOf(batch.Agent);
+        var w = _fleet.WatchOf(batch.Agent);
         w.Output(batch.RunId);
         var mentions = _mentions.Any;
         foreach (var line in batch.Lines)
@@ -216,7 +177,7 @@ public sealed class NightwatchActor : PersistentActorBase
             var error = false;
             if (line.Kind == OutputKind.Text)
             {
-                var flags = _patterns.Classify(line.Text);
+                var flags = _fleet.Patterns.Classify(line.Text);
                 error = flags == LineFlags.Error;
                 if (flags == LineFlags.RateLimit)
                 {
@@ -240,12 +201,12 @@ public sealed class NightwatchActor : PersistentActorBase
 
     private void OnLifecycle(AgentLifecycle e)
     {
-        if (!_agents.ContainsKey(e.Agent))
+        if (!_fleet.Watched(e.Agent))
         {
             return;
         }
 
-        var w = WatchOf(e.Agent);
+        var w = _fleet.WatchOf(e.Agent);
         w.Apply(e);
         if (e.Kind == LifecycleKind.Started && w.Paused && _pausesRestored.Remove(e.Agent))
         {
@@ -263,15 +224,15 @@ public sealed class NightwatchActor : PersistentActorBase
 
     private void OnUsage(AgentUsage u)
     {
-        if (!_agents.TryGetValue(u.Agent, out var spec))
+        if (!_fleet.Agents.TryGetValue(u.Agent, out var spec))
         {
             return;
         }
 
-        var cost = AgentWatch.Price(u, _watches.GetValueOrDefault(u.Agent)?.Provider, spec, _providers);
+        var cost = AgentWatch.Price(u, _fleet.Watches.GetValueOrDefault(u.Agent)?.Provider, spec, _fleet.Providers);
         if (cost > 0)
         {
-            var w = WatchOf(u.Agent);
+            var w = _fleet.WatchOf(u.Agent);
             w.Spent(cost, u.At);
             Judge(w, Now);
         }
@@ -280,7 +241,7 @@ public sealed class NightwatchActor : PersistentActorBase
     private void OnTick()
     {
         var now = Now;
-        foreach (var w in _watches.Values)
+        foreach (var w in _fleet.Watches.Values)
         {
             if (w.Signals.Running || w.Level != DriftLevel.Normal)
             {
@@ -297,7 +258,7 @@ public sealed class NightwatchActor : PersistentActorBase
             return;
         }
 
-        var provider = w.Provider ?? (_agents.TryGetValue(w.Agent, out var spec) ? spec.Provider : null);
+        var provider = w.Provider ?? (_fleet.Agents.TryGetValue(w.Agent, out var spec) ? spec.Provider : null);
         var text = line.Length > 300 ? line[..300] : line;
         var limited = new ProviderLimited(provider, w.Agent, runId, now, ResetTimes.Parse(line, now), "output matched a rate-limit pattern", LimitSource.Pattern, text);
         _topics.Publish(limited);
@@ -308,7 +269,7 @@ public sealed class NightwatchActor : PersistentActorBase
 
     private void Judge(AgentWatch w, DateTimeOffset now)
     {
-        var (verdict, due) = w.Judge(now, _spec);
+        var (verdict, due) = w.Judge(now, _fleet.Spec);
         if (verdict is not null)
         {
             _topics.Publish(verdict);
@@ -322,7 +283,7 @@ public sealed class NightwatchActor : PersistentActorBase
 
     private void Correct(AgentWatch w, CorrectionAction action, DateTimeOffset now)
     {
-        var (correction, model) = w.Correct(action, now, _spec, _agents[w.Agent]);
+        var (correction, model) = w.Correct(action, now, _fleet.Spec, _fleet.Agents[w.Agent]);
         var components = w.Components;
 
         // recorded first, then carried out: a crash in between never loses the decision
@@ -347,8 +308,8 @@ public sealed class NightwatchActor : PersistentActorBase
                 break;
             case CorrectionAction.Pause:
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
-                _topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _spec.PauseFor, e.Reason));
-                Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _spec.PauseFor);
+                _topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _fleet.Spec.PauseFor, e.Reason));
+                Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _fleet.Spec.PauseFor);
                 break;
             case CorrectionAction.Stop:
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
@@ -360,10 +321,10 @@ public sealed class NightwatchActor : PersistentActorBase
     private void OnResume(Resume msg)
     {
         _pausesRestored.Remove(msg.Agent);
-        if (_watches.TryGetValue(msg.Agent, out var w) && w.Paused)
+        if (_fleet.Watches.TryGetValue(msg.Agent, out var w) && w.Paused)
         {
             w.Resumed();
-            if (!w.Stopped && _agents.ContainsKey(msg.Agent))
+            if (!w.Stopped && _fleet.Watched(msg.Agent))
             {
                 _log.Info("Agent [{0}]: pause over, starting it again", msg.Agent);
                 _factory.Tell(new StartAgent(msg.Agent, By: Requester.Nightwatch), Self);
@@ -380,7 +341,7 @@ public sealed class NightwatchActor : PersistentActorBase
             _topics.Publish(e);
         });
 
-        if (_spec.EscalationWebhook is { } url)
+        if (_fleet.Spec.EscalationWebhook is { } url)
         {
             var (id, clock) = (escalation.Id, _settings.Clock);
             _webhook.PostAsync(url, escalation).PipeTo(
@@ -397,33 +358,7 @@ public sealed class NightwatchActor : PersistentActorBase
         _ => "stopped and escalated to a human",
     };
 
-    // ---------------------------------------------------------------- queries and persisted state
-
-    private void OnGetDrift(GetDrift q)
-    {
-        var list = new List<AgentDrift>();
-        foreach (var name in _agents.Keys.Order(StringComparer.Ordinal))
-        {
-            if (q.Agent is not null && q.Agent != name)
-            {
-                continue;
-            }
-
-            var w = _watches.GetValueOrDefault(name);
-            list.Add(new AgentDrift(
-                name,
-                w?.Score ?? 0,
-                w?.Level ?? DriftLevel.Normal,
-                w?.Components ?? DriftComponents.Zero,
-                w?.UpdatedAt ?? Now,
-                _state.LastCorrection(name),
-                _state.PendingHints.GetValueOrDefault(name),
-                w?.Paused ?? false,
-                w?.Provider ?? _agents[name].Provider));
-        }
-
-        Sender.Tell(new DriftSnapshot(list));
-    }
+    // ---------------------------------------------------------------- persisted state
 
     private void Persisted(object e)
     {
@@ -434,18 +369,6 @@ public sealed class NightwatchActor : PersistentActorBase
         }
 
         SnapshotWhenDue(_state.Snapshot);
-    }
-
-    private AgentWatch WatchOf(string agent)
-    {
-        if (!_watches.TryGetValue(agent, out var w))
-        {
-            w = new AgentWatch(agent, _spec.Window);
-            w.Signals.Profile = _profiles.GetValueOrDefault(agent, WatchProfile.Default);
-            _watches[agent] = w;
-        }
-
-        return w;
     }
 
     private sealed record Tick

@@ -64,4 +64,19 @@ public static class BoardBuilder
 
         return missing.ToFrozenDictionary(StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// When the board changes next by the clock alone: the breakers' next probe (<paramref name="healthNext"/>) or the
+    /// earliest reset of a provider's limit or an agent's budget on <paramref name="board"/>; null: not by the clock.
+    /// </summary>
+    public static DateTimeOffset? NextChange(DateTimeOffset? healthNext, ProviderBoard board)
+    {
+        var next = healthNext;
+        foreach (var at in board.Providers.Values.Select(c => c.ResetAt).Concat(board.Agents.Values.Select(a => a.ResetAt)).OfType<DateTimeOffset>())
+        {
+            next = next is null || at < next ? at : next;
+        }
+
+        return next;
+    }
 }

@@ -12,18 +12,14 @@ using DarkFactory.Messages.Providers;
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>
-/// /user/factory/router: provider health, the cost ledger, budgets, failover and polling (persistent, id
-/// <c>router</c>). It listens on the event stream for usage (<see cref="AgentUsage"/>), rate limits
-/// (<see cref="ProviderLimited"/>) and run outcomes (<see cref="AgentLifecycle"/>, attributed to the provider
-/// of the run's <see cref="RouteChosen"/>), persists what changes (<see cref="RouterState"/>), and after each
-/// change publishes a fresh <see cref="ProviderBoard"/> (<see cref="BoardBuilder"/>) as <see cref="ProviderBoardPublished"/>:
-/// each node copies it into its <see cref="RouteBoard"/> (<see cref="RouteBoardSubscriber"/>), against which its
-/// layers route a run when it starts. Nightwatch's <see cref="RouteAvoid"/> (severe drift) becomes a persisted <see cref="RouteAvoidRecorded"/>:
-/// the agent's runs keep off that provider / model until it expires (<c>until</c> + <c>router.avoid_for</c>; a
-/// timer re-publishes the board then), unless nothing else is available. An agent with no route is remembered
-/// (<see cref="AwaitRoute"/>); while any waits, the router polls (reset times passing, a <see cref="ProviderProbe"/>
-/// of limited providers) and resumes it when a route returns. Decisions are pure (<see cref="RoutingPolicy"/>,
-/// <see cref="ProviderHealth"/>, <see cref="CostLedger"/>, <see cref="Budgets"/>, <see cref="RunOutcomes"/>).
+/// /user/factory/router (persistent, id <c>router</c>): provider health, the cost ledger, budgets, failover, polling.
+/// <list type="table">
+/// <item><term>listens to</term><description><see cref="AgentUsage"/>, <see cref="ProviderLimited"/>, <see cref="AgentLifecycle"/> (attributed to the run's <see cref="RouteChosen"/>), <see cref="RouteAvoid"/></description></item>
+/// <item><term>persists</term><description>what changes, into <see cref="RouterState"/>; an avoid as <see cref="RouteAvoidRecorded"/> (until <c>until</c> + <c>router.avoid_for</c>)</description></item>
+/// <item><term>publishes</term><description>after each change a <see cref="ProviderBoard"/> (<see cref="BoardBuilder"/>) as <see cref="ProviderBoardPublished"/>, copied by each node's <see cref="RouteBoardSubscriber"/>; answers <see cref="GetProviderBoard"/> for a late one</description></item>
+/// <item><term>waits</term><description>agents with no route (<see cref="RouteWaitList"/>): polls, probes limited providers, resumes them when a route returns</description></item>
+/// <item><term>decides with</term><description><see cref="RoutingPolicy"/>, <see cref="ProviderHealth"/>, <see cref="CostLedger"/>, <see cref="Budgets"/>, <see cref="RunOutcomes"/> (all pure)</description></item>
+/// </list>
 /// </summary>
 public sealed class ProviderRouterActor : PersistentActorBase
 {
@@ -38,8 +34,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
 
     // runtime
     private readonly RunOutcomes _outcomes = new();
-    private readonly Dictionary<string, AwaitRoute> _waiting = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _probing = new(StringComparer.Ordinal);
+    private readonly RouteWaitList _waiting = new();
     private FleetSpec _base = new(); // fleet.yaml's
     private FleetSpec _fleet = new(); // with the providers added at runtime
     private RoutingPolicy _policy = new(new FleetSpec());
@@ -87,7 +82,8 @@ public sealed class ProviderRouterActor : PersistentActorBase
         Command<AddProvider>(OnAdd);
         Command<RemoveProvider>(OnRemove);
         Command<GetProviderConfigs>(_ => Sender.Tell(new ProviderConfigs(RuntimeProviders.Configs(_base, _state.Added.Values))));
-        Command<GetProviders>(_ => Sender.Tell(RouterReports.Providers(_fleet, _state, BuildBoard(), _waiting.Keys, Now)));
+        Command<GetProviderBoard>(_ => Sender.Tell(new CurrentProviderBoard(BuildBoard())));
+        Command<GetProviders>(_ => Sender.Tell(RouterReports.Providers(_fleet, _state, BuildBoard(), _waiting.Agents, Now)));
         Command<GetCosts>(q => Sender.Tell(_state.Ledger.Report(q.By) with { Budgets = RouterReports.Budgets(_fleet, _state.Ledger, Now) }));
     }
 
@@ -149,11 +145,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
         {
             Persisted(e);
             _log.Info("Provider [{0}] {1} by {2}: {3}", e.Name, update ? "changed" : "added", e.By, RuntimeProviders.Config(e));
-            sender.Tell(new ProviderCommandResult(
-                true,
-                update ? ProviderCommandOutcome.Updated : ProviderCommandOutcome.Added,
-                $"provider '{e.Name}' {(update ? "changed" : "added")} ({e.Cli}, model {e.Model}, key from ${e.ApiKeyEnv})",
-                RuntimeProviders.Config(e)));
+            sender.Tell(RuntimeProviders.Added(e, update));
         });
     }
 
@@ -171,7 +163,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
         {
             Persisted(e);
             _log.Info("Provider [{0}] removed by {1}", e.Name, e.By);
-            sender.Tell(new ProviderCommandResult(true, ProviderCommandOutcome.Removed, $"provider '{e.Name}' removed"));
+            sender.Tell(RuntimeProviders.Removed(e));
         });
     }
 
@@ -187,21 +179,9 @@ public sealed class ProviderRouterActor : PersistentActorBase
 
     private void OnRouteChosen(RouteChosen chosen)
     {
-        var events = new List<object> { chosen };
-        if (chosen.Provider is { } provider)
+        var events = _state.EventsOf(chosen, BuildBoard, () => _outcomes.TakeTimedOut(chosen.Agent));
+        if (chosen.Provider is not null)
         {
-            var previous = _state.LastProvider(chosen.Agent);
-            if (previous is not null && previous != provider)
-            {
-                var (reason, detail) = SwitchReasons.Why(chosen.Agent, previous, BuildBoard(), _outcomes.TakeTimedOut(chosen.Agent));
-                events.Add(new ProviderSwitched(chosen.Agent, chosen.RunId, previous, provider, reason, $"{detail}; {chosen.Reason}", chosen.At));
-            }
-
-            if (_state.Health.RouteTaken(provider) is { } probe)
-            {
-                events.Add(probe);
-            }
-
             _outcomes.Started(chosen.RunId, chosen.At);
         }
 
@@ -303,7 +283,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
     private void OnAwait(AwaitRoute wait)
     {
         _log.Info("Agent [{0}] waits for a route: {1}", wait.Agent, wait.Reason);
-        _waiting[wait.Agent] = wait;
+        _waiting.Add(wait);
         if (!Timers.IsTimerActive(PollTimer))
         {
             Timers.StartPeriodicTimer(PollTimer, Poll.Instance, _fleet.Router.PollingInterval);
@@ -332,9 +312,8 @@ public sealed class ProviderRouterActor : PersistentActorBase
 
         // cheap probes of limited providers that may have returned before their reset time
         var board = BuildBoard();
-        foreach (var p in _fleet.Providers.Where(p => board.Of(p.Name).State == ProviderState.Limited && _probing.Add(p.Name)))
+        foreach (var provider in _waiting.ProbesDue(_fleet, board))
         {
-            var provider = p;
             _settings.Probe(provider, CancellationToken.None).PipeTo(
                 Self,
                 success: ok => new ProbeAnswered(provider.Name, ok),
@@ -346,7 +325,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
 
     private void OnProbeAnswered(ProbeAnswered answer)
     {
-        _probing.Remove(answer.Provider);
+        _waiting.Answered(answer.Provider);
         if (answer.Ok == true && _state.Health.Condition(answer.Provider) is { State: ProviderState.Limited })
         {
             _log.Info("Provider [{0}] answered the router's probe: limit lifted", answer.Provider);
@@ -360,23 +339,10 @@ public sealed class ProviderRouterActor : PersistentActorBase
 
     private void ResumeWaiting(ProviderBoard board)
     {
-        foreach (var wait in _waiting.Values.ToList())
+        foreach (var (wait, route) in _waiting.Resumable(board, _policy, _agents))
         {
-            var agent = _agents.Named(AgentInstance.BaseOf(wait.Agent));
-            if (agent is null)
-            {
-                _waiting.Remove(wait.Agent);
-                continue;
-            }
-
-            // as the layers decide (RouteBoard.Decide): an agent whose command overrides its CLI's needs no CLI installed
-            var decision = _policy.Choose(wait.Task ?? agent.Task ?? string.Empty, agent, agent.Command.Count > 0 ? board with { EnforceInstalled = false } : board);
-            if (decision.Chosen is { } route)
-            {
-                _log.Info("Agent [{0}] resumed: a route returned ({1})", wait.Agent, route.Provider);
-                _waiting.Remove(wait.Agent);
-                _settings.Factory?.Tell(new ResumeAgent(wait.Agent, wait.Task));
-            }
+            _log.Info("Agent [{0}] resumed: a route returned ({1})", wait.Agent, route.Provider);
+            _settings.Factory?.Tell(new ResumeAgent(wait.Agent, wait.Task));
         }
 
         if (_waiting.Count == 0)
@@ -392,13 +358,7 @@ public sealed class ProviderRouterActor : PersistentActorBase
     private void ArmChangeTimer(ProviderBoard board)
     {
         var now = Now;
-        var next = _state.Health.NextChange();
-        foreach (var at in board.Providers.Values.Select(c => c.ResetAt).Concat(board.Agents.Values.Select(a => a.ResetAt)).OfType<DateTimeOffset>())
-        {
-            next = next is null || at < next ? at : next;
-        }
-
-        if (next is { } t && t > now)
+        if (BoardBuilder.NextChange(_state.Health.NextChange(), board) is { } t && t > now)
         {
             Timers.StartSingleTimer(ChangeTimer, BoardChange.Instance, t - now + TimeSpan.FromMilliseconds(50));
         }

@@ -73,6 +73,33 @@ public sealed class RouterState(TimeProvider clock)
         }
     }
 
+    /// <summary>
+    /// What a run's route records: the route; a <see cref="ProviderSwitched"/> when the agent's last run was on another
+    /// provider (why, from <paramref name="board"/>, asked only then); the half-open breaker's probe when this run is it.
+    /// </summary>
+    /// <param name="timedOut">Whether the agent's last run timed out (asked only on a switch).</param>
+    public IReadOnlyList<object> EventsOf(RouteChosen chosen, Func<ProviderBoard> board, Func<bool> timedOut)
+    {
+        var events = new List<object> { chosen };
+        if (chosen.Provider is not { } provider)
+        {
+            return events;
+        }
+
+        if (LastProvider(chosen.Agent) is { } previous && previous != provider)
+        {
+            var (reason, detail) = SwitchReasons.Why(chosen.Agent, previous, board(), timedOut());
+            events.Add(new ProviderSwitched(chosen.Agent, chosen.RunId, previous, provider, reason, $"{detail}; {chosen.Reason}", chosen.At));
+        }
+
+        if (Health.RouteTaken(provider) is { } probe)
+        {
+            events.Add(probe);
+        }
+
+        return events;
+    }
+
     /// <summary>The route of a recent run (the last <see cref="KeepRoutes"/>); null when unknown.</summary>
     public RouteChosen? RouteOf(string runId) => _routes.GetValueOrDefault(runId);
 

@@ -12,7 +12,7 @@ namespace DarkFactory.Actors.Routing;
 public static partial class RuntimeProviders
 {
     /// <summary>Lower is preferred; fleet.yaml's default.</summary>
-    public const int DefaultPriority = 100;
+    public const int DefaultPriority = ProviderSpec.DefaultPriority;
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex Name();
@@ -103,4 +103,14 @@ public static partial class RuntimeProviders
 
     public static ProviderConfig Config(ProviderAdded a, bool shadowed = false) =>
         new(a.Name, a.Cli, a.Model, a.ApiKeyEnv, a.Credits, a.Priority, "runtime", a.By, a.At, shadowed);
+
+    /// <summary>What <c>df provider add</c> answers once the add is recorded.</summary>
+    public static ProviderCommandResult Added(ProviderAdded e, bool update) => new(
+        true,
+        update ? ProviderCommandOutcome.Updated : ProviderCommandOutcome.Added,
+        $"provider '{e.Name}' {(update ? "changed" : "added")} ({e.Cli}, model {e.Model}, key from ${e.ApiKeyEnv})",
+        Config(e));
+
+    /// <summary>What <c>df provider remove</c> answers once the removal is recorded.</summary>
+    public static ProviderCommandResult Removed(ProviderRemoved e) => new(true, ProviderCommandOutcome.Removed, $"provider '{e.Name}' removed");
 }

@@ -159,44 +159,34 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     /// <summary>A queued run's task goes to disk (<see cref="TaskSpill"/>): the queue holds paths, not text. When it cannot be written (a full disk) it waits in memory.</summary>
     private RunRequest Spill(AgentSlot slot, RunRequest request)
     {
-        if (_services.Spill is not { } spill || request.Task is not { } task)
+        var queued = QueuedRuns.Spill(_services.Spill, request, out var error);
+        if (error is not null)
         {
-            return request;
+            _log.Warning("Agent [{0}]: its queued task waits in memory: {1}", slot.Name, error);
         }
 
-        try
-        {
-            return request with { Task = null, Spilled = spill.Spill(task) };
-        }
-        catch (IOException e)
-        {
-            _log.Warning("Agent [{0}]: its queued task waits in memory: {1}", slot.Name, e.Message);
-            return request;
-        }
+        return queued;
     }
 
     /// <summary>A queued run's task, read back from disk for its start; null when it cannot be (the agent stays stopped, the operator told why).</summary>
     private RunRequest? Unspill(AgentSlot slot, RunRequest request)
     {
-        try
+        if (QueuedRuns.Unspill(request, out var error) is { } unspilled)
         {
-            var unspilled = request with { Task = request.Task ?? request.Spilled!.Take(), Spilled = null };
             slot.Unspilled(unspilled);
             return unspilled;
         }
-        catch (IOException e)
-        {
-            _services.Gate?.Cancel(slot.Name);
-            slot.Forget();
-            var reason = $"its queued task could not be read back ({e.Message}); start it again";
-            if (slot.StopWaiting(reason))
-            {
-                Record(slot, LifecycleKind.Stopped, detail: reason);
-            }
 
-            _log.Warning("Agent [{0}]: {1}", slot.Name, reason);
-            return null;
+        _services.Gate?.Cancel(slot.Name);
+        slot.Forget();
+        var reason = $"its queued task could not be read back ({error}); start it again";
+        if (slot.StopWaiting(reason))
+        {
+            Record(slot, LifecycleKind.Stopped, detail: reason);
         }
+
+        _log.Warning("Agent [{0}]: {1}", slot.Name, reason);
+        return null;
     }
 
     /// <summary>The admission gate's answer for a run about to start: null to start it, else why it waits (safety agents never wait).</summary>
@@ -298,12 +288,8 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
             _log.Warning("Agent [{0}] run [{1}] crashed: {2}", slot.Name, slot.RunId, AgentCrashedException.Describe(run.Exit));
         }
 
-        var kind = run.End switch { RunEnd.Crashed => LifecycleKind.Crashed, RunEnd.TimedOut => LifecycleKind.Killed, RunEnd.Limited => LifecycleKind.Limited, _ => LifecycleKind.Exited };
-        Record(slot, kind, exit: run.Exit, detail: run.End == RunEnd.Limited ? $"rate limited ({AgentCrashedException.Describe(run.Exit)})" : run.Exit.Reason);
-        var type = slot.Spec.Restart ?? _layer.DefaultRestart;
-        var decision = run.End == RunEnd.Limited
-            ? RestartRules.AfterLimit(type, slot.ConsecutiveCrashes)
-            : RestartRules.Decide(type, run.Abnormal, run.Uptime, slot.Spec.MinUptime, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
+        var (kind, detail, decision) = RestartRules.AfterRun(run, slot.Spec, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
+        Record(slot, kind, exit: run.Exit, detail: detail);
         slot.Decided(run, decision);
         switch (decision.Action)
         {
@@ -410,40 +396,6 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
             slot.Child!.Tell(new StopRun(reason));
         }
     }
-
-    // ---------------------------------------------------------------- early stop on a rate limit (RunLimitGuard)
-
-    private void OnRunLimited(ProviderLimited limited)
-    {
-        var slot = Find(limited.Agent);
-        if (RunLimitGuard.StopOnReport(slot, limited, _services.Routes, Now) is { } reason)
-        {
-            StopOnLimit(slot!, reason);
-        }
-    }
-
-    private void OnLimitMarked(ProviderLimitRecorded recorded)
-    {
-        foreach (var (slot, reason) in RunLimitGuard.StopOnMark(_order, recorded, Now))
-        {
-            StopOnLimit(slot, reason);
-        }
-    }
-
-    /// <summary>Graceful stop, then a new run of the same task: its route skips the limited provider (or waits, polling).</summary>
-    private void StopOnLimit(AgentSlot slot, string reason)
-    {
-        _log.Warning("Agent [{0}] run [{1}]: {2}", slot.Name, slot.RunId, reason);
-        if (slot.Instance)
-        {
-            Stop(slot, reason, AfterStop.Stay); // a project routes its next run itself
-            return;
-        }
-
-        StopToRestart(slot, reason);
-    }
-
-    private bool AwaitsLimitConfirmation(AgentSlot slot) => RunLimitGuard.RestartWaits(slot, _services.Routes, Now);
 
     // ---------------------------------------------------------------- history
 

@@ -1,3 +1,5 @@
+using DarkFactory.Actors.Agents;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
@@ -85,6 +87,28 @@ public static class RestartRules
         type is RestartType.Permanent or RestartType.Transient
             ? new RestartDecision(RestartAction.Restart, TimeSpan.Zero, consecutiveCrashes, "rate limited: started again on the next route")
             : new RestartDecision(RestartAction.None, TimeSpan.Zero, consecutiveCrashes, "temporary: not restarted after its provider's rate limit");
+
+    /// <summary>
+    /// A run that ended by itself (exit, crash, max runtime, rate limit): what its history records (the lifecycle kind
+    /// and detail) and what the layer does next (<see cref="AfterLimit"/> for a limit, else <see cref="Decide"/>).
+    /// </summary>
+    public static (LifecycleKind Kind, string? Detail, RestartDecision Decision) AfterRun(
+        RunConclusion run,
+        AgentSpec spec,
+        int consecutiveCrashes,
+        LayerSpec layer,
+        RestartIntensity intensity,
+        DateTimeOffset now,
+        double random)
+    {
+        var kind = run.End switch { RunEnd.Crashed => LifecycleKind.Crashed, RunEnd.TimedOut => LifecycleKind.Killed, RunEnd.Limited => LifecycleKind.Limited, _ => LifecycleKind.Exited };
+        var detail = run.End == RunEnd.Limited ? $"rate limited ({AgentCrashedException.Describe(run.Exit)})" : run.Exit.Reason;
+        var type = spec.Restart ?? layer.DefaultRestart;
+        var decision = run.End == RunEnd.Limited
+            ? AfterLimit(type, consecutiveCrashes)
+            : Decide(type, run.Abnormal, run.Uptime, spec.MinUptime, consecutiveCrashes, layer, intensity, now, random);
+        return (kind, detail, decision);
+    }
 
     /// <summary>The run was up long enough that its end is not part of a crash loop.</summary>
     public static bool Settled(TimeSpan uptime, TimeSpan minUptime) => uptime >= minUptime;

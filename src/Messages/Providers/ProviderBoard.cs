@@ -105,3 +105,18 @@ public sealed record ProviderBoard : IDarkFactoryMessage
 /// </summary>
 [Manifest("provider-board-published")]
 public sealed record ProviderBoardPublished(ProviderBoard Board) : IDarkFactoryMessage;
+
+/// <summary>
+/// Asks the router for its current <see cref="ProviderBoard"/> (answered with <see cref="CurrentProviderBoard"/>): a
+/// node's board subscriber that starts after the router's last <see cref="ProviderBoardPublished"/> (a late-joining
+/// node, a restarted subscriber) would otherwise route against an empty board until the next change.
+/// </summary>
+[Manifest("get-provider-board")]
+public sealed record GetProviderBoard : IDarkFactoryMessage
+{
+    public static readonly GetProviderBoard Instance = new();
+}
+
+/// <summary>The router's answer to <see cref="GetProviderBoard"/>: its board as it is now.</summary>
+[Manifest("current-provider-board")]
+public sealed record CurrentProviderBoard(ProviderBoard Board) : IDarkFactoryMessage;

@@ -103,4 +103,40 @@ public sealed class RouteBoardSpec(ITestOutputHelper output) : TestKit(output: o
         await AwaitAssertAsync(() => Assert.Equal(ProviderState.Limited, routes.Board.Of("openai").State), Wait);
         Assert.Equal("anthropic", routes.Decide(Coder.Task!, Coder)!.Chosen!.Provider);
     }
+
+    [Fact]
+    public async Task A_subscriber_that_starts_after_the_last_publication_asks_the_router_for_its_board()
+    {
+        var routes = new RouteBoard();
+        routes.Publish(new RoutingPolicy(Fleet("anthropic", "openai")), ProviderBoard.Empty);
+        var router = CreateTestProbe();
+
+        RouteBoardSubscriber.Start(Sys, routes, router.Ref);
+
+        await router.ExpectMsgAsync<GetProviderBoard>(Wait);
+        router.Reply(new CurrentProviderBoard(Limited("anthropic")));
+        await AwaitAssertAsync(() => Assert.Equal(ProviderState.Limited, routes.Board.Of("anthropic").State), Wait);
+        Assert.Equal("openai", routes.Decide(Coder.Task!, Coder)!.Chosen!.Provider);
+        await router.ExpectNoMsgAsync(RouteBoardSubscriber.AskEvery + TimeSpan.FromSeconds(1)); // answered: no more asking
+    }
+
+    [Fact]
+    public async Task An_answer_that_comes_after_a_publication_is_ignored_and_a_router_that_does_not_answer_is_asked_again()
+    {
+        var routes = new RouteBoard();
+        var router = CreateTestProbe();
+        RouteBoardSubscriber.Start(Sys, routes, router.Ref);
+
+        // nobody answers (the router is not up yet): the subscriber asks again
+        await router.ExpectMsgAsync<GetProviderBoard>(Wait);
+        await router.ExpectMsgAsync<GetProviderBoard>(RouteBoardSubscriber.AskEvery + Wait);
+
+        // a publication arrives first; the answer the router built before it must not replace it
+        FleetTopics.For(Sys).Publish(new ProviderBoardPublished(Limited("openai")));
+        await AwaitAssertAsync(() => Assert.Equal(ProviderState.Limited, routes.Board.Of("openai").State), Wait);
+        router.Reply(new CurrentProviderBoard(Limited("anthropic")));
+        await router.ExpectNoMsgAsync(RouteBoardSubscriber.AskEvery + TimeSpan.FromSeconds(1));
+        Assert.Equal(ProviderState.Ok, routes.Board.Of("anthropic").State);
+        Assert.Equal(ProviderState.Limited, routes.Board.Of("openai").State);
+    }
 }

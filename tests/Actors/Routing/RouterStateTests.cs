@@ -154,4 +154,29 @@ public sealed class RouterStateTests
 
         public int GetHashCode(CostReport obj) => 0;
     }
+
+    [Fact]
+    public void A_route_records_a_switch_only_when_the_agents_last_run_was_elsewhere_and_asks_the_board_only_then()
+    {
+        var state = new RouterState(_clock);
+        var boards = 0;
+        ProviderBoard Board()
+        {
+            boards++;
+            return ProviderBoard.Empty.With(providers: new Dictionary<string, ProviderCondition> { ["openai"] = new(ProviderState.Limited, At.AddHours(1), "429") });
+        }
+
+        var first = state.EventsOf(Chosen("a", "r1", "openai"), Board, () => false);
+        Assert.IsType<RouteChosen>(Assert.Single(first));
+        state.Apply(first[0]);
+        Assert.Single(state.EventsOf(Chosen("a", "r2", "openai"), Board, () => false));
+        Assert.Equal(0, boards);
+
+        var moved = state.EventsOf(Chosen("a", "r3", "anthropic"), Board, () => false);
+
+        Assert.Equal(1, boards);
+        var sw = Assert.IsType<ProviderSwitched>(moved[1]);
+        Assert.Equal(("openai", "anthropic", SwitchReason.RateLimit), (sw.From, sw.To, sw.Reason));
+        Assert.Equal(SwitchReason.Timeout, Assert.IsType<ProviderSwitched>(state.EventsOf(Chosen("a", "r4", "anthropic"), Board, () => true)[1]).Reason);
+    }
 }

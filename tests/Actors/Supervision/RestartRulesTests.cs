@@ -1,4 +1,5 @@
 using DarkFactory.Actors.Supervision;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using Xunit;
 
@@ -173,5 +174,24 @@ public sealed class RestartRulesTests
     {
         var spec = new BackoffSpec { Min = TimeSpan.Zero, Max = TimeSpan.Zero, Jitter = 0.2 };
         Assert.Equal(TimeSpan.Zero, Backoff.Delay(spec, 5, 0.9));
+    }
+
+    [Fact]
+    public void After_a_run_the_history_says_how_it_ended_and_a_limit_keeps_the_crash_count_while_a_crash_backs_off()
+    {
+        var layer = Layer() with { DefaultRestart = RestartType.Transient };
+        var spec = new AgentSpec { Name = "coder" };
+        var exit = new ExitInfo(1, null, T0, "boom");
+
+        var (crashKind, crashDetail, crash) = RestartRules.AfterRun(new RunConclusion(RunEnd.Crashed, exit, TimeSpan.FromMilliseconds(10), null), spec, 2, layer, new RestartIntensity(3, layer.Within), T0, 0);
+        var (limitKind, limitDetail, limit) = RestartRules.AfterRun(new RunConclusion(RunEnd.Limited, exit, TimeSpan.FromMilliseconds(10), null), spec, 2, layer, new RestartIntensity(3, layer.Within), T0, 0);
+        var (killKind, _, _) = RestartRules.AfterRun(new RunConclusion(RunEnd.TimedOut, exit, TimeSpan.FromMinutes(5), null), spec, 0, layer, new RestartIntensity(3, layer.Within), T0, 0);
+        var (exitKind, _, exited) = RestartRules.AfterRun(new RunConclusion(RunEnd.Exited, exit with { Code = 0 }, TimeSpan.FromMinutes(5), null), spec with { Restart = RestartType.Permanent }, 0, layer, new RestartIntensity(3, layer.Within), T0, 0);
+
+        Assert.Equal((LifecycleKind.Crashed, "boom", RestartAction.Restart), (crashKind, crashDetail, crash.Action));
+        Assert.True(crash.Delay > TimeSpan.Zero && crash.ConsecutiveCrashes > 2);
+        Assert.Equal((LifecycleKind.Limited, "rate limited (exited with code 1 (boom))", RestartAction.Restart, 2, TimeSpan.Zero), (limitKind, limitDetail, limit.Action, limit.ConsecutiveCrashes, limit.Delay));
+        Assert.Equal(LifecycleKind.Killed, killKind);
+        Assert.Equal((LifecycleKind.Exited, RestartAction.Restart), (exitKind, exited.Action)); // the agent's own restart type wins the layer's
     }
 }

@@ -121,4 +121,27 @@ public sealed class TaskSpillTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    [Fact]
+    public void A_queued_runs_task_goes_to_disk_and_back_and_a_file_that_is_gone_is_an_error_not_an_exception()
+    {
+        var spec = new DarkFactory.Messages.Fleet.AgentSpec { Name = "coder" };
+        var request = new RunRequest(spec) { Task = "fix the parser" };
+
+        Assert.Same(request, QueuedRuns.Spill(null, request, out var none));
+        Assert.Null(none);
+        var queued = QueuedRuns.Spill(Spill(), request, out var error);
+        Assert.Null(error);
+        Assert.Null(queued.Task);
+        var back = QueuedRuns.Unspill(queued, out error);
+        Assert.Equal("fix the parser", back!.Task);
+        Assert.Null(back.Spilled);
+        Assert.Null(error);
+
+        var lost = QueuedRuns.Spill(Spill(), request, out _);
+        File.Delete(lost.Spilled!.Path); // the disk lost it meanwhile
+
+        Assert.Null(QueuedRuns.Unspill(lost, out error));
+        Assert.False(string.IsNullOrEmpty(error));
+    }
 }

@@ -1,0 +1,143 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using DarkFactory.Actors.Processes;
+
+namespace DarkFactory.Actors.Agents;
+
+/// <summary>
+/// The OS side of one run, for <see cref="ProcessActor"/>: its directory, cgroup and config files, the process
+/// start (a failure classified as the agent's declaration or this run's), the task on stdin, the exit status, and
+/// the directory's removal. No actor state: the actor decides when, this does what.
+/// </summary>
+public static class RunProcess
+{
+    /// <summary>The run's temp directory, its cgroup (one mkdir; <paramref name="noCgroup"/> says why there is none) and an AI CLI's config files.</summary>
+    public static void Prepare(LaunchPlan plan, Action<string> noCgroup)
+    {
+        if (plan.TempDirectory is not null)
+        {
+            Directory.CreateDirectory(plan.TempDirectory);
+        }
+
+        if (plan.Cgroup is { } cgroup)
+        {
+            try
+            {
+                RunCgroups.Create(cgroup); // the run's first program joins it
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                noCgroup(e.Message);
+            }
+        }
+
+        // a few hundred bytes each, in the run's own directory
+        foreach (var file in plan.Files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file.Path)!);
+            File.WriteAllText(file.Path, file.Content);
+        }
+    }
+
+    /// <summary>
+    /// Starts the plan's process with its exit raised to <paramref name="exited"/> (on a thread-pool thread).
+    /// Throws <see cref="AgentMisconfiguredException"/> or <see cref="RunStartFailedException"/> (<see cref="StartFailure"/>).
+    /// </summary>
+    public static Process Start(LaunchPlan plan, string agent, string runId, Action<Process> exited)
+    {
+        var process = new Process { StartInfo = plan.StartInfo(), EnableRaisingEvents = true };
+        process.Exited += (_, _) => exited(process);
+        try
+        {
+            process.Start();
+            return process;
+        }
+        catch (Win32Exception e)
+        {
+            process.Dispose();
+            throw StartFailure(agent, runId, plan, e);
+        }
+    }
+
+    /// <summary>
+    /// A program that is missing or not executable (ENOENT, EACCES, ENOEXEC, ENOTDIR) is the agent's declaration: not
+    /// restarted. Anything else (E2BIG, ENOMEM, EAGAIN) is this run's failure, and the agent stays available.
+    /// </summary>
+    public static Exception StartFailure(string agent, string runId, LaunchPlan plan, Win32Exception e)
+    {
+        var what = $"cannot start '{plan.Arguments.FirstOrDefault(a => !a.StartsWith('-')) ?? plan.FileName}': {e.Message}";
+        return e.NativeErrorCode is Native.ENOENT or Native.EACCES or Native.ENOEXEC or Native.ENOTDIR
+            ? new AgentMisconfiguredException(agent, what)
+            : new RunStartFailedException(agent, runId, what);
+    }
+
+    /// <summary>The task on stdin, written off the caller's thread (it may be larger than the pipe and never read); no task: stdin closed.</summary>
+    public static void WriteStdin(Process process, string? text)
+    {
+        var stdin = process.StandardInput;
+        if (string.IsNullOrEmpty(text))
+        {
+            stdin.Close();
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await stdin.WriteAsync(text).ConfigureAwait(false);
+                await stdin.FlushAsync().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // the agent closed its stdin or exited
+            }
+            finally
+            {
+                try
+                {
+                    stdin.Close();
+                }
+                catch (IOException)
+                {
+                }
+            }
+        });
+    }
+
+    /// <summary>The exit code (-1 when it cannot be read) and the signal a 128+n code stands for (143 is SIGTERM).</summary>
+    public static (int Code, int? Signal) ExitOf(Process process)
+    {
+        int code;
+        try
+        {
+            code = process.ExitCode;
+        }
+        catch (InvalidOperationException)
+        {
+            code = -1;
+        }
+
+        return (code, code is > 128 and < 160 ? code - 128 : null);
+    }
+
+    /// <summary>Removes the run's temp directory in the background (nothing to wait for; a failure leaves it for the next sweep).</summary>
+    public static void RemoveDirectory(string? temp)
+    {
+        if (temp is null)
+        {
+            return;
+        }
+
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        });
+    }
+}
