@@ -14,29 +14,21 @@ namespace DarkFactory.Actors.Tests.Fleet;
 /// A layer that escalates is started again after the layer's backoff: doubling while it escalates in a
 /// row, from the start again once it stayed up reset_after. Fake runs on virtual time.
 /// </summary>
-public sealed class FleetEscalationSpec : TestKit, IDisposable
+public sealed class FleetEscalationSpec : VirtualTimeSpec, IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private const string Restarting = "its layer is restarting after an escalation";
     private readonly TempDaemon _daemon = new();
-    private readonly VirtualClock _clock = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
     private readonly TestProbe _runs;
     private readonly FakeRuns _fakes;
 
     public FleetEscalationSpec(ITestOutputHelper output)
-        : base("""
+        : base(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero), """
             akka.loglevel = INFO
-            akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-            """, output: output)
+            """, output)
     {
         _runs = CreateTestProbe("runs");
-        _fakes = new FakeRuns(_clock) { Observer = _runs };
-    }
-
-    private void Advance(TimeSpan by)
-    {
-        _clock.Advance(by);
-        ((TestScheduler)Sys.Scheduler).Advance(by);
+        _fakes = new FakeRuns(Clock) { Observer = _runs };
     }
 
     private async Task<AgentStatus> Status(IActorRef fleet) => (await fleet.Ask<AgentsSnapshot>(GetAgents.Instance, Wait)).Agents.Single();
@@ -76,7 +68,7 @@ public sealed class FleetEscalationSpec : TestKit, IDisposable
             DefaultRestart = RestartType.Permanent,
             Backoff = new BackoffSpec { Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(8), Jitter = 0, ResetAfter = TimeSpan.FromSeconds(30) },
         };
-        var services = _daemon.Services(ActorRefs.Nobody, ActorRefs.Nobody) with { Clock = _clock, RunProps = _fakes.Props };
+        var services = _daemon.Services(ActorRefs.Nobody, ActorRefs.Nobody) with { Clock = Clock, RunProps = _fakes.Props };
         var fleet = Sys.ActorOf(FleetActor.Props(services), "fleet");
         await fleet.Ask<FleetApplied>(new ApplyFleet(new FleetSpec
         {

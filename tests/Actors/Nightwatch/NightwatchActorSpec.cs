@@ -17,21 +17,20 @@ using Xunit.Abstractions;
 namespace DarkFactory.Actors.Tests.Nightwatch;
 
 /// <summary>
-/// The NightwatchActor on virtual time (TestScheduler + VirtualClock) with its journal in a real SQLite
+/// The NightwatchActor on virtual time (TestScheduler + ManualClock) with its journal in a real SQLite
 /// file: output on the event stream -> verdicts, corrections carried out through the factory (a probe),
 /// rate-limit events, escalations POSTed to a real HTTP listener on 127.0.0.1, and recovery.
 /// </summary>
-public sealed class NightwatchActorSpec : TestKit
+public sealed class NightwatchActorSpec : VirtualTimeSpec
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 9, 0, 0, TimeSpan.Zero);
-    private readonly VirtualClock _clock = new(Start);
     private readonly TestProbe _factory;
     private readonly TestProbe _history;
     private readonly TestProbe _events;
 
     public NightwatchActorSpec(ITestOutputHelper output)
-        : base(Config(Path.Combine(Directory.CreateTempSubdirectory("df-nightwatch-").FullName, "journal.db")), output: output)
+        : base(Start, Config(Path.Combine(Directory.CreateTempSubdirectory("df-nightwatch-").FullName, "journal.db")), output)
     {
         _factory = CreateTestProbe("factory");
         _history = CreateTestProbe("history");
@@ -44,16 +43,7 @@ public sealed class NightwatchActorSpec : TestKit
 
     private static Config Config(string db) => Stores.Config("sqlite", db, """
         akka.loglevel = INFO
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         """);
-
-    private TestScheduler VirtualScheduler => (TestScheduler)Sys.Scheduler;
-
-    private void Advance(TimeSpan by)
-    {
-        _clock.Advance(by);
-        VirtualScheduler.Advance(by);
-    }
 
     private static FleetSpec Fleet(NightwatchSpec? nightwatch = null) => new()
     {
@@ -68,7 +58,7 @@ public sealed class NightwatchActorSpec : TestKit
 
     private IActorRef Nightwatch(FleetSpec? fleet = null, HttpClient? http = null, int snapshotEvery = 200)
     {
-        var nw = Sys.ActorOf(NightwatchActor.Props(_factory.Ref, _history.Ref, new NightwatchSettings { Clock = _clock, Http = http, SnapshotEvery = snapshotEvery }));
+        var nw = Sys.ActorOf(NightwatchActor.Props(_factory.Ref, _history.Ref, new NightwatchSettings { Clock = Clock, Http = http, SnapshotEvery = snapshotEvery }));
         nw.Tell(new ApplyFleet(fleet ?? Fleet()));
         return nw;
     }
@@ -76,10 +66,10 @@ public sealed class NightwatchActorSpec : TestKit
     private void Print(string agent, params string[] lines) => PrintRun(agent, "run1", lines);
 
     private void PrintRun(string agent, string run, params string[] lines) =>
-        Sys.EventStream.Publish(new AgentOutput(agent, run, 0, _clock.GetUtcNow(), lines.Select(l => new OutputLine(OutputStream.Stdout, l)).ToList()));
+        Sys.EventStream.Publish(new AgentOutput(agent, run, 0, Clock.GetUtcNow(), lines.Select(l => new OutputLine(OutputStream.Stdout, l)).ToList()));
 
     private void Lifecycle(string agent, LifecycleKind kind, string run = "run1") =>
-        Sys.EventStream.Publish(new AgentLifecycle(agent, kind, _clock.GetUtcNow(), run));
+        Sys.EventStream.Publish(new AgentLifecycle(agent, kind, Clock.GetUtcNow(), run));
 
     private async Task<T> Next<T>(Func<T, bool>? match = null)
     {
@@ -215,7 +205,7 @@ public sealed class NightwatchActorSpec : TestKit
         var nw = Nightwatch();
         await Drift(nw);
         void Routed(string run, string provider) =>
-            Sys.EventStream.Publish(new RouteChosen("coder", run, "claude", provider, "claude-sonnet-4-5", "test", _clock.GetUtcNow()));
+            Sys.EventStream.Publish(new RouteChosen("coder", run, "claude", provider, "claude-sonnet-4-5", "test", Clock.GetUtcNow()));
 
         // three runs on anthropic crash; the router has already moved the fourth run to backup when the
         // third crash is reported (the two events come from different actors)
@@ -319,7 +309,7 @@ public sealed class NightwatchActorSpec : TestKit
         // 3 calls of 100k input + 10k output tokens at $3 / $15 per million = $0.45 each: $1.35 in 5 min = $16/h
         for (var i = 0; i < 3; i++)
         {
-            Sys.EventStream.Publish(new AgentUsage("coder", "run1", "anthropic", "claude-sonnet-4-5", 100_000, 10_000, _clock.GetUtcNow()));
+            Sys.EventStream.Publish(new AgentUsage("coder", "run1", "anthropic", "claude-sonnet-4-5", 100_000, 10_000, Clock.GetUtcNow()));
         }
 
         await AwaitAssertAsync(async () => Assert.Equal(DriftLevel.Critical, (await Drift(nw)).Agents.Single(a => a.Agent == "coder").Level), Wait);
@@ -333,7 +323,7 @@ public sealed class NightwatchActorSpec : TestKit
         // that is $10.08/h, against max_burn_per_hour $20: cost 0.504 * 0.7
         var fleet = Fleet(new NightwatchSpec { MaxBurnPerHour = 20m });
         fleet = fleet with { Providers = [fleet.Providers[0] with { Prices = new ProviderPrices { InputPerMillion = 3, OutputPerMillion = 15, CachedInputPerMillion = 0.3m } }] };
-        var usage = new AgentUsage("coder", "run1", "anthropic", "claude-sonnet-4-5", 100_000, 20_000, _clock.GetUtcNow(), CachedInputTokens: 800_000);
+        var usage = new AgentUsage("coder", "run1", "anthropic", "claude-sonnet-4-5", 100_000, 20_000, Clock.GetUtcNow(), CachedInputTokens: 800_000);
         Assert.Equal(0.84m, CostLedger.Price(usage, null, fleet.Providers[0]).CostUsd);
         var nw = Nightwatch(fleet);
         await Drift(nw);
@@ -366,7 +356,7 @@ public sealed class NightwatchActorSpec : TestKit
         {
             for (var i = from; i <= to; i++)
             {
-                nw.Tell(new EscalationDelivered($"x{i}", _clock.GetUtcNow(), true, "http://127.0.0.1: HTTP 204"));
+                nw.Tell(new EscalationDelivered($"x{i}", Clock.GetUtcNow(), true, "http://127.0.0.1: HTTP 204"));
             }
         }
 
@@ -496,7 +486,7 @@ public sealed class NightwatchActorSpec : TestKit
         await Drift(again);
 
         // the pause ends when it was due, not a whole pause after the restart
-        Advance(pause.At + spec.PauseFor - _clock.GetUtcNow() - TimeSpan.FromSeconds(1));
+        Advance(pause.At + spec.PauseFor - Clock.GetUtcNow() - TimeSpan.FromSeconds(1));
         await _factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
         Advance(TimeSpan.FromSeconds(1));
         Assert.Equal("coder", (await FactoryGets<StartAgent>()).Agent);

@@ -16,7 +16,7 @@ namespace DarkFactory.Actors.Tests.Projects;
 /// </summary>
 public sealed class ProjectViewsSpec(ITestOutputHelper output) : TestKit("""akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit" """, output)
 {
-    private readonly VirtualClock _clock = new(ProjectStateTests.At);
+    private readonly ManualClock _clock = new(ProjectStateTests.At);
 
     private static ProjectState State(string id) => new() { Created = ProjectStateTests.Created() with { ProjectId = id, Name = "name-" + id } };
 

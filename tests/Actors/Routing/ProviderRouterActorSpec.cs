@@ -17,16 +17,15 @@ namespace DarkFactory.Actors.Tests.Routing;
 /// is limited, breaker opening from run outcomes, polling until a provider returns and the waiting agent
 /// is resumed, the ledger and budgets from usage events. The factory is a probe.
 /// </summary>
-public sealed class ProviderRouterActorSpec : TestKit
+public sealed class ProviderRouterActorSpec : VirtualTimeSpec
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-    private readonly ManualClock _clock = new(Start);
     private readonly TestProbe _factory;
     private readonly RouteBoard _board = new();
 
     public ProviderRouterActorSpec(ITestOutputHelper output)
-        : base(Config(), output: output)
+        : base(Start, Config(), output)
     {
         _factory = CreateTestProbe("factory");
         RouteBoardSubscriber.Start(Sys, _board); // the node's copy of the router's board, as the layers read it
@@ -34,17 +33,10 @@ public sealed class ProviderRouterActorSpec : TestKit
 
     private static string Config() => $$"""
         akka.loglevel = INFO
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
         {{File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"))}}
         """;
-
-    private void Advance(TimeSpan by)
-    {
-        _clock.Advance(by);
-        ((TestScheduler)Sys.Scheduler).Advance(by);
-    }
 
     private static readonly AgentSpec Sentinel = new() { Name = "sentinel", Cli = "codex", Provider = "openai", Capabilities = ["security"], Task = "security scan" };
 
@@ -67,7 +59,7 @@ public sealed class ProviderRouterActorSpec : TestKit
     {
         var router = Sys.ActorOf(ProviderRouterActor.Props(new RouterSettings
         {
-            Clock = _clock,
+            Clock = Clock,
             PersistenceId = id,
             Factory = _factory.Ref,
             Probe = probe ?? ((_, _) => Task.FromResult<bool?>(null)),
@@ -80,6 +72,22 @@ public sealed class ProviderRouterActorSpec : TestKit
 
     private async Task<RouteDecision> Route(IActorRef router, string task = "security scan") =>
         await router.Ask<RouteDecision>(new RouteTask(task, "sentinel"), Wait);
+
+    [Fact]
+    public async Task A_board_subscriber_that_starts_after_the_routers_last_publication_gets_the_current_board()
+    {
+        var router = await Router(Fleet(), "router-late-joiner");
+        Sys.EventStream.Publish(new ProviderLimited("openai", "sentinel", null, Start, Start.AddMinutes(10), "429 Too Many Requests", LimitSource.Structured));
+        await AwaitAssertAsync(() => Assert.Equal(ProviderState.Limited, _board.Board.Of("openai").State), Wait);
+
+        // a node that joins now: its board is empty until it asks (the router publishes nothing new)
+        var late = new RouteBoard();
+        late.Publish(new RoutingPolicy(Fleet()), ProviderBoard.Empty);
+        RouteBoardSubscriber.Start(Sys, late, router, "late-route-board");
+
+        await AwaitAssertAsync(() => Assert.Equal(ProviderState.Limited, late.Board.Of("openai").State), Wait);
+        Assert.Equal("anthropic", late.Decide("security scan", Sentinel)!.Chosen!.Provider);
+    }
 
     [Fact]
     public async Task A_limited_provider_fails_over_to_the_next_candidate_and_the_switch_is_recorded()
@@ -155,8 +163,8 @@ public sealed class ProviderRouterActorSpec : TestKit
         Assert.Equal("openai", probe.Chosen!.Provider);
         Assert.Contains("half-open probe", probe.Chosen.Reason);
 
-        router.Tell(RouteChosen.Of("sentinel", "run3", probe.Chosen, _clock.Now));
-        Sys.EventStream.Publish(new AgentLifecycle("sentinel", LifecycleKind.Exited, _clock.Now, "run3", ExitCode: 0));
+        router.Tell(RouteChosen.Of("sentinel", "run3", probe.Chosen, Clock.Now));
+        Sys.EventStream.Publish(new AgentLifecycle("sentinel", LifecycleKind.Exited, Clock.Now, "run3", ExitCode: 0));
         await AwaitAssertAsync(async () =>
         {
             var providers = await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait);
@@ -252,7 +260,7 @@ public sealed class ProviderRouterActorSpec : TestKit
         Advance(TimeSpan.FromMinutes(5));
         var next = _board.Decide("security scan", Sentinel)!.Chosen!;
         Assert.Equal("anthropic", next.Provider);
-        router.Tell(RouteChosen.Of("sentinel", "run2", next, _clock.Now));
+        router.Tell(RouteChosen.Of("sentinel", "run2", next, Clock.Now));
         await AwaitAssertAsync(async () =>
         {
             var sw = Assert.Single((await router.Ask<ProvidersSnapshot>(GetProviders.Instance, Wait)).Switches!);

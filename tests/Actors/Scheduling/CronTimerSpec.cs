@@ -10,13 +10,13 @@ namespace DarkFactory.Actors.Tests.Scheduling;
 
 /// <summary>
 /// The shared cron timer on virtual time: the actor system's <see cref="TestScheduler"/> runs the timers and a
-/// <see cref="VirtualClock"/> is the wall clock; moving them apart is how a wall-clock jump or a suspended host looks.
+/// <see cref="ManualClock"/> is the wall clock; moving them apart is how a wall-clock jump or a suspended host looks.
 /// </summary>
 public sealed class CronTimerSpec : TestKit
 {
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(200);
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-    private readonly VirtualClock _clock = new(Start);
+    private readonly ManualClock _clock = new(Start);
     private readonly TestProbe _due;
 
     public CronTimerSpec(ITestOutputHelper output)

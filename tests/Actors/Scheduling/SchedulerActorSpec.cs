@@ -13,20 +13,19 @@ namespace DarkFactory.Actors.Tests.Scheduling;
 
 /// <summary>
 /// The scheduler on virtual time: the TestKit's <see cref="TestScheduler"/> drives the actor's timers
-/// and a <see cref="VirtualClock"/> moves with it; no test waits for wall-clock time to pass. The
+/// and a <see cref="ManualClock"/> moves with it; no test waits for wall-clock time to pass. The
 /// factory is a probe that answers StartAgent with typed outcomes (<see cref="CommandOutcome"/>) as a layer would.
 /// </summary>
-public sealed class SchedulerActorSpec : TestKit
+public sealed class SchedulerActorSpec : VirtualTimeSpec
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 11, 59, 30, TimeSpan.Zero);
-    private readonly VirtualClock _clock = new(Start);
     private readonly TestProbe _factory;
     private readonly TestProbe _fired;
 
     public SchedulerActorSpec(ITestOutputHelper output)
-        : base(Config(), output: output)
+        : base(Start, Config(), output)
     {
         _factory = CreateTestProbe("factory");
         _fired = CreateTestProbe("fired");
@@ -35,24 +34,16 @@ public sealed class SchedulerActorSpec : TestKit
 
     private static string Config() => $$"""
         akka.loglevel = INFO
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
         {{File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"))}}
         """;
 
-    private TestScheduler VirtualScheduler => (TestScheduler)Sys.Scheduler;
-
     /// <summary>Moves the clock and the actor system's scheduler together.</summary>
-    private void Advance(TimeSpan by)
-    {
-        _clock.Advance(by);
-        VirtualScheduler.Advance(by);
-    }
 
     private SchedulerSettings Settings(int snapshotEvery = 100) => new()
     {
-        Clock = _clock,
+        Clock = Clock,
         SnapshotEvery = snapshotEvery,
         JitterFraction = _ => 0.5,
         MaxTimerDelay = TimeSpan.FromDays(400),
@@ -221,14 +212,14 @@ public sealed class SchedulerActorSpec : TestKit
         await _factory.ExpectNoMsgAsync(Quiet);
 
         // the run ends: the queued firing starts
-        Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, _clock.GetUtcNow(), "r0", ExitCode: 0));
+        Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, Clock.GetUtcNow(), "r0", ExitCode: 0));
         await ExpectStart("test-runner", CommandResult.Done(CommandOutcome.Started, "started", "r1"));
         var started = await ExpectFired(FiringOutcome.Started);
         Assert.Equal(Utc(12, 0), started.ScheduledAt);
         Assert.Equal(0, (await ScheduleOf(scheduler, "test-runner")).Queued);
 
         // nothing else waits
-        Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, _clock.GetUtcNow(), "r1", ExitCode: 0));
+        Sys.EventStream.Publish(new AgentLifecycle("test-runner", LifecycleKind.Exited, Clock.GetUtcNow(), "r1", ExitCode: 0));
         await _factory.ExpectNoMsgAsync(Quiet);
     }
 
@@ -320,11 +311,11 @@ public sealed class SchedulerActorSpec : TestKit
                 await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r2"));
                 Assert.Equal(Utc(14, 0), (await ExpectFired(FiringOutcome.Started)).ScheduledAt);
                 await _factory.ExpectNoMsgAsync(Quiet);
-                Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r2", ExitCode: 0));
+                Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, Clock.GetUtcNow(), "r2", ExitCode: 0));
                 await ExpectStart("dependency-audit", CommandResult.Done(CommandOutcome.Started, "started", "r3"));
                 var all = await ExpectFired(FiringOutcome.Started);
                 Assert.Equal((Utc(15, 0), "r3"), (all.ScheduledAt, all.RunId));
-                Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, _clock.GetUtcNow(), "r3", ExitCode: 0));
+                Sys.EventStream.Publish(new AgentLifecycle("dependency-audit", LifecycleKind.Exited, Clock.GetUtcNow(), "r3", ExitCode: 0));
                 await _factory.ExpectNoMsgAsync(Quiet);
                 break;
         }

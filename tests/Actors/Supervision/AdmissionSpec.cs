@@ -16,7 +16,7 @@ namespace DarkFactory.Actors.Tests.Supervision;
 
 /// <summary>
 /// Declared limits enforced by the layer through the node's <see cref="RunGate"/>, with fake runs on virtual
-/// time (the TestKit's <see cref="TestScheduler"/> drives the gate keeper's timer; a <see cref="VirtualClock"/>
+/// time (the TestKit's <see cref="TestScheduler"/> drives the gate keeper's timer; a <see cref="ManualClock"/>
 /// moves with it): a run beyond a provider's <c>max_concurrent</c> waits, queued, and starts when a run ends; a
 /// run beyond its <c>requests_per_minute</c> starts when the minute slides. Waiting is neither a crash nor a restart.
 /// </summary>
@@ -24,7 +24,7 @@ public sealed class AdmissionSpec : TestKit, IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private readonly TempDaemon _daemon = new();
-    private readonly VirtualClock _clock = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
+    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
     private readonly TestProbe _runs;
     private readonly FakeRuns _fakes;
     private readonly RunGate _gate;

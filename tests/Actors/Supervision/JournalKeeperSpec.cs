@@ -16,23 +16,21 @@ namespace DarkFactory.Actors.Tests.Supervision;
 /// A persistent actor stopped by a failing journal is started again by its <see cref="JournalKeeper"/>
 /// after a backoff, knows the fleet without waiting for a reload, and goes on; on virtual time.
 /// </summary>
-public sealed class JournalKeeperSpec : TestKit
+public sealed class JournalKeeperSpec : VirtualTimeSpec
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 11, 59, 30, TimeSpan.Zero);
     private static readonly BackoffSpec Backoff = new() { Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(8), Jitter = 0, ResetAfter = TimeSpan.FromSeconds(30) };
-    private readonly VirtualClock _clock = new(Start);
     private readonly TestProbe _fleet;
     private readonly TestProbe _fired;
 
     public JournalKeeperSpec(ITestOutputHelper output)
-        : base($$"""
+        : base(Start, $$"""
             akka.loglevel = INFO
-            akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
             {{FailingJournal.Hocon}}
             {{File.ReadAllText(Path.Combine(Repo.Root, "hocon", "darkfactory.conf"))}}
-            """, output: output)
+            """, output)
     {
         _fleet = CreateTestProbe("fleet");
         _fired = CreateTestProbe("fired");
@@ -41,14 +39,8 @@ public sealed class JournalKeeperSpec : TestKit
 
     private FailingJournal.Switch Journal => FailingJournal.For(Sys);
 
-    private void Advance(TimeSpan by)
-    {
-        _clock.Advance(by);
-        ((TestScheduler)Sys.Scheduler).Advance(by);
-    }
-
     private IActorRef KeptScheduler() => Sys.ActorOf(JournalKeeper.Props(
-        SchedulerActor.Props(_fleet.Ref, new SchedulerSettings { Clock = _clock, JitterFraction = _ => 0, MaxTimerDelay = TimeSpan.FromDays(1) }),
+        SchedulerActor.Props(_fleet.Ref, new SchedulerSettings { Clock = Clock, JitterFraction = _ => 0, MaxTimerDelay = TimeSpan.FromDays(1) }),
         "scheduler",
         Backoff,
         () => 0));

@@ -12,26 +12,24 @@ namespace DarkFactory.Actors.Tests.Supervision;
 
 /// <summary>
 /// The layer's restart rules with fake runs (<see cref="FakeRuns"/>: no OS process) on virtual time: the
-/// TestKit's <see cref="TestScheduler"/> drives the layer's timers and a <see cref="VirtualClock"/> moves
+/// TestKit's <see cref="TestScheduler"/> drives the layer's timers and a <see cref="ManualClock"/> moves
 /// with it. Runs end when the spec says; nothing waits for wall-clock time to pass.
 /// </summary>
-public sealed class LayerRulesSpec : TestKit, IDisposable
+public sealed class LayerRulesSpec : VirtualTimeSpec, IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private readonly TempDaemon _daemon = new();
-    private readonly VirtualClock _clock = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
     private readonly Dictionary<string, IActorRef> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IActorRef> _lifecycle = new(StringComparer.Ordinal);
     private readonly FakeRuns _fakes;
 
     public LayerRulesSpec(ITestOutputHelper output)
-        : base("""
+        : base(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero), """
             akka.loglevel = INFO
-            akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-            """, output: output)
+            """, output)
     {
         Sys.EventStream.Subscribe(Sys.ActorOf(Props.Create(() => new ByAgent(_lifecycle))), typeof(AgentLifecycle));
-        _fakes = new FakeRuns(_clock) { Observer = Sys.ActorOf(Props.Create(() => new ByAgent(_runs))) };
+        _fakes = new FakeRuns(Clock) { Observer = Sys.ActorOf(Props.Create(() => new ByAgent(_runs))) };
     }
 
     /// <summary>One probe per agent for its runs and one for its lifecycle events (call before they happen).</summary>
@@ -48,7 +46,7 @@ public sealed class LayerRulesSpec : TestKit, IDisposable
 
     private TestProbe LifecycleOf(string agent) => (TestProbe)_lifecycle[agent];
 
-    private LayerServices Services => _daemon.Services(ActorRefs.Nobody, ActorRefs.Nobody) with { Clock = _clock, RunProps = _fakes.Props };
+    private LayerServices Services => _daemon.Services(ActorRefs.Nobody, ActorRefs.Nobody) with { Clock = Clock, RunProps = _fakes.Props };
 
     /// <summary>A layer with the given backoff (default: none) and generous limits.</summary>
     private static LayerSpec Rules(
@@ -83,12 +81,6 @@ public sealed class LayerRulesSpec : TestKit, IDisposable
         actor.Tell(new ReconcileLayer(layer, agents, 1), TestActor);
         ExpectMsg<LayerReconciled>(Wait);
         return actor;
-    }
-
-    private void Advance(TimeSpan by)
-    {
-        _clock.Advance(by);
-        ((TestScheduler)Sys.Scheduler).Advance(by);
     }
 
     private async Task<FakeRunStarted> Started(string agent) => await RunsOf(agent).FishForMessageAsync<FakeRunStarted>(_ => true, Wait);
@@ -150,7 +142,7 @@ public sealed class LayerRulesSpec : TestKit, IDisposable
             Assert.EndsWith($"restarting in {seconds * 1000} ms", restarting.Detail);
             var waiting = await Status(layer, "flaky");
             Assert.Equal(AgentState.Backoff, waiting.State);
-            Assert.Equal(_clock.GetUtcNow().AddSeconds(seconds), waiting.NextRestartAt);
+            Assert.Equal(Clock.GetUtcNow().AddSeconds(seconds), waiting.NextRestartAt);
 
             // not a tick early
             Advance(TimeSpan.FromSeconds(seconds) - TimeSpan.FromMilliseconds(1));
@@ -194,7 +186,7 @@ public sealed class LayerRulesSpec : TestKit, IDisposable
     public async Task A_run_actor_that_fails_is_decided_when_it_is_gone()
     {
         // a crash reported by a failure of the run's actor (not by RunEnded): the older path still decides it
-        var throwing = new FakeRuns(_clock) { CrashByException = true, Observer = _fakes.Observer };
+        var throwing = new FakeRuns(Clock) { CrashByException = true, Observer = _fakes.Observer };
         Watch(["thrower"]);
         var layer = Sys.ActorOf(LayerSupervisor.Props(Rules(), Services with { RunProps = throwing.Props }));
         layer.Tell(new ReconcileLayer(Rules(), [Agent("thrower")], 1), TestActor);

@@ -118,16 +118,6 @@ public static class Specs
     };
 }
 
-/// <summary>A TimeProvider that only moves when the test says so.</summary>
-public sealed class VirtualClock(DateTimeOffset start) : TimeProvider
-{
-    private long _ticks = start.UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-}
-
 /// <summary>
 /// The journal stores persistence tests run on: a real SQLite file always, PostgreSQL when DF_TEST_POSTGRES
 /// holds a connection string (CI sets it), each with the daemon's own hocon/persistence.conf and darkfactory.conf.

@@ -12,6 +12,7 @@ using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
+using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Host.Daemon;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -51,7 +52,7 @@ public sealed class CompositionRootSpec : IAsyncLifetime
             ActorRefs.Nobody,
             ActorRefs.Nobody,
             LayerServices.CurrentEnvironment(),
-            new FixedClock(Now),
+            new ManualClock(Now), // standing still
             () => 0.5,
             name => Executables.Find(name),
             LayerServices.ReadFile)
@@ -182,11 +183,5 @@ public sealed class CompositionRootSpec : IAsyncLifetime
         {
             await Task.Delay(50, cts.Token);
         }
-    }
-
-    /// <summary>A clock standing still at <paramref name="now"/>.</summary>
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

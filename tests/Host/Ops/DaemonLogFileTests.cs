@@ -1,3 +1,4 @@
+using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Host.Daemon;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -11,17 +12,10 @@ public sealed class DaemonLogFileTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private sealed class Clock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     [Fact]
     public void Each_utc_day_gets_its_own_file_and_files_past_the_retention_are_deleted_at_the_roll()
     {
-        var clock = new Clock(new DateTimeOffset(2026, 12, 6, 23, 59, 0, TimeSpan.Zero));
+        var clock = new ManualClock(new DateTimeOffset(2026, 12, 6, 23, 59, 0, TimeSpan.Zero));
         foreach (var old in new[] { "2026-11-05", "2026-11-06", "2026-11-07", "2026-12-05" })
         {
             File.WriteAllText(Path.Combine(_dir, $"daemon-{old}.log"), "old\n");
@@ -36,7 +30,7 @@ public sealed class DaemonLogFileTests : IDisposable
             // 30 days kept on 2026-12-06: 2026-11-06 and older go
             Assert.Equal(["daemon-2026-11-07.log", "daemon-2026-12-05.log", "daemon-2026-12-06.log", "keeper.log"], Directory.GetFiles(_dir).Select(Path.GetFileName).Order());
 
-            clock.Now = clock.Now.AddMinutes(2);
+            clock.Advance(TimeSpan.FromMinutes(2));
             logger.LogWarning("after midnight");
             Assert.Equal(["daemon-2026-12-05.log", "daemon-2026-12-06.log", "daemon-2026-12-07.log", "keeper.log"], Directory.GetFiles(_dir).Select(Path.GetFileName).Order());
         }
