@@ -10,11 +10,15 @@ namespace DarkFactory.Bench;
 /// supervision defaults, or with <see cref="TargetFleet.Fastest"/> zero backoff and no limits in reach), launches <c>dotnet artifacts/df/df.dll up</c> (what
 /// <c>./df</c> execs), reads daemon.json, and asks <c>GET /api/agents</c> for pids.
 /// </summary>
-internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
+/// <param name="buildDirectory">Another build of the daemon (<c>--df-baseline DIR</c>: an older commit, side by side in the same run); null: artifacts/df.</param>
+internal sealed class DarkFactoryTarget(string repoRoot, string? buildDirectory = null) : ITarget
 {
-    public string Name => "dark-factory";
+    public string Name => buildDirectory is null ? "dark-factory" : "df-baseline";
 
-    public string DllPath => Path.Combine(repoRoot, "artifacts", "df", "df.dll");
+    public string DllPath => Path.Combine(buildDirectory ?? Path.Combine(repoRoot, "artifacts", "df"), "df.dll");
+
+    /// <summary>A baseline build may predate fleet keys the harness writes (<c>min_uptime</c>): its fleet leaves them out.</summary>
+    private bool Baseline => buildDirectory is not null;
 
     public string? Unavailable => File.Exists(DllPath) ? null : $"{DllPath} is missing";
 
@@ -22,7 +26,7 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
     {
         var data = Path.Combine(fleet.WorkDirectory, "data");
         var fleetPath = Path.Combine(fleet.WorkDirectory, "fleet.yaml");
-        File.WriteAllText(fleetPath, FleetYaml(fleet));
+        File.WriteAllText(fleetPath, FleetYaml(fleet, withMinUptime: !Baseline));
         var daemonLog = Path.Combine(fleet.WorkDirectory, "daemon.out");
 
         // sh exec's dotnet (same pid) only to send the daemon's console to a file.
@@ -43,7 +47,8 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
         return Task.FromResult<IRunningTarget>(new Running(process, launched, data, daemonLog));
     }
 
-    public static string FleetYaml(TargetFleet fleet)
+    /// <param name="withMinUptime">Write <c>min_uptime: 0s</c> for the fastest fleet (a daemon before it knew the key: no, it restarted every crash at once anyway).</param>
+    public static string FleetYaml(TargetFleet fleet, bool withMinUptime = true)
     {
         static string Q(string s) => JsonSerializer.Serialize(s);
         var y = new StringBuilder();
@@ -75,7 +80,7 @@ internal sealed class DarkFactoryTarget(string repoRoot) : ITarget
             y.AppendLine($"    restart: {(p.Restart ? "permanent" : "temporary")}");
             y.AppendLine($"    autostart: {(p.Autostart ? "true" : "false")}");
             y.AppendLine($"    grace: {(int)fleet.Grace.TotalMilliseconds}ms");
-            if (fleet.Fastest)
+            if (fleet.Fastest && withMinUptime)
             {
                 y.AppendLine("    min_uptime: 0s");
             }

@@ -3,7 +3,10 @@ using System.Text;
 using DarkFactory.Bench;
 
 // df-bench [--repo DIR] [--quick] [--only restart,restart-defaults,cold100,cold1000,idle,chatty,flood,stop,route,sandbox]
-//          [--targets df,supervisord,pm2,runit,s6] [--out FILE]
+//          [--targets df,supervisord,pm2,runit,s6] [--df-baseline DIR] [--out FILE]
+// --df-baseline DIR: another build of the daemon (DIR/df.dll, e.g. an older commit built with
+//   `dotnet build src/Host -c Release -o DIR`) runs as target df-baseline beside df, scenario by scenario
+//   (the two take turns, alternating which goes first), so both rows are measured under the same load.
 var repo = Path.GetFullPath(Arg("--repo") ?? FindRepo(Directory.GetCurrentDirectory()));
 var quick = args.Contains("--quick");
 var only = Arg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -51,7 +54,17 @@ var known = new Dictionary<string, ITarget>(StringComparer.OrdinalIgnoreCase)
     ["runit"] = new ScannerTarget(s6: false),
     ["s6"] = new ScannerTarget(s6: true),
 };
-var chosen = (Arg("--targets") ?? "df,supervisord,pm2,runit,s6").Split(',', StringSplitOptions.RemoveEmptyEntries);
+if (Arg("--df-baseline") is { } baselineDirectory)
+{
+    known["df-baseline"] = new DarkFactoryTarget(repo, Path.GetFullPath(baselineDirectory));
+}
+
+var chosen = (Arg("--targets") ?? "df,supervisord,pm2,runit,s6").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+if (known.ContainsKey("df-baseline") && !chosen.Contains("df-baseline"))
+{
+    chosen.Insert(chosen.IndexOf("df") + 1, "df-baseline"); // right after df (or first, without df)
+}
+
 if (chosen.FirstOrDefault(k => !known.ContainsKey(k)) is { } unknownTarget)
 {
     Console.Error.WriteLine($"df-bench: unknown target {unknownTarget} (known: {string.Join(",", known.Keys)})");
@@ -75,6 +88,7 @@ Console.CancelKeyPress += (_, e) =>
 
 var failed = new List<string>();
 var unavailable = new Dictionary<string, string>();
+var runnable = new List<(ITarget Target, Scenarios Scenarios)>();
 foreach (var t in targets)
 {
     if (t.Unavailable is { } why)
@@ -84,44 +98,72 @@ foreach (var t in targets)
         continue;
     }
 
+    runnable.Add((t, new Scenarios(bench, t)));
+}
+
+(string Key, Func<Task> Run)[] Plan(Scenarios scenarios) =>
+[
+    ("restart", () => scenarios.RestartLatency(fastest: true)),
+    ("restart-defaults", () => scenarios.RestartLatency(fastest: false)),
+    ("cold100", () => scenarios.ColdStart(100, quick ? 3 : 7, idleAfterLast: !(only is { } o1) || o1.Contains("idle"), "100 agents", 0.3)),
+    ("cold1000", () => scenarios.ColdStart(1000, quick ? 1 : 3, idleAfterLast: true, "1,000 light agents", 0)),
+    ("chatty", scenarios.Chatty),
+    ("flood", scenarios.Flood),
+    ("stop", scenarios.GracefulStop),
+];
+
+async Task RunOne(ITarget t, string key, Func<Task> run)
+{
     bench.Current = t.Name;
-    var scenarios = new Scenarios(bench, t);
-    var plan = new (string Key, Func<Task> Run)[]
+    Console.WriteLine($"== {t.Name}: {key} (load {Machine.LoadAverage()})");
+    try
     {
-        ("restart", () => scenarios.RestartLatency(fastest: true)),
-        ("restart-defaults", () => scenarios.RestartLatency(fastest: false)),
-        ("cold100", () => scenarios.ColdStart(100, quick ? 3 : 7, idleAfterLast: !(only is { } o1) || o1.Contains("idle"), "100 agents", 0.3)),
-        ("cold1000", () => scenarios.ColdStart(1000, quick ? 1 : 3, idleAfterLast: true, "1,000 light agents", 0)),
-        ("chatty", scenarios.Chatty),
-        ("flood", scenarios.Flood),
-        ("stop", scenarios.GracefulStop),
-    };
-
-    foreach (var (key, run) in plan)
+        await run();
+    }
+    catch (Exception e)
     {
-        if (cancel.IsCancellationRequested)
-        {
-            break;
-        }
+        failed.Add($"{t.Name} {key}: {e.GetType().Name}: {e.Message}");
+        Console.WriteLine($"  FAILED: {e.Message}");
+    }
+    finally
+    {
+        bench.Sweep();
+    }
+}
 
-        if (only is not null && !only.Contains(key) && !(key == "cold100" && only.Contains("idle")))
-        {
-            continue;
-        }
+bool Wanted(string key) => only is null || only.Contains(key) || (key == "cold100" && only.Contains("idle"));
 
-        Console.WriteLine($"== {t.Name}: {key} (load {Machine.LoadAverage()})");
-        try
+if (known.ContainsKey("df-baseline") && runnable.Count > 0)
+{
+    // scenario by scenario, the targets taking turns (alternating which goes first): both builds under the same load
+    var keys = Plan(runnable[0].Scenarios).Select(p => p.Key).Where(Wanted).ToList();
+    for (var k = 0; k < keys.Count && !cancel.IsCancellationRequested; k++)
+    {
+        var order = k % 2 == 0 ? runnable : Enumerable.Reverse(runnable).ToList();
+        foreach (var (t, scenarios) in order)
         {
-            await run();
+            if (!cancel.IsCancellationRequested)
+            {
+                await RunOne(t, keys[k], Plan(scenarios).Single(p => p.Key == keys[k]).Run);
+            }
         }
-        catch (Exception e)
+    }
+}
+else
+{
+    foreach (var (t, scenarios) in runnable)
+    {
+        foreach (var (key, run) in Plan(scenarios))
         {
-            failed.Add($"{t.Name} {key}: {e.GetType().Name}: {e.Message}");
-            Console.WriteLine($"  FAILED: {e.Message}");
-        }
-        finally
-        {
-            bench.Sweep();
+            if (cancel.IsCancellationRequested)
+            {
+                break;
+            }
+
+            if (Wanted(key))
+            {
+                await RunOne(t, key, run);
+            }
         }
     }
 }
@@ -148,7 +190,7 @@ md.AppendLine();
 md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {machine}");
 md.AppendLine(CultureInfo.InvariantCulture, $"- started {started:u}, took {(DateTime.UtcNow - started).TotalSeconds:0} s{(quick ? " (--quick)" : string.Empty)}");
 md.AppendLine(CultureInfo.InvariantCulture, $"- load average before: {loadBefore}; after: {loadAfter}; other dotnet processes at start: {others.Count}{(others.Count > 0 ? " (" + string.Join("; ", others.Take(6)) + ")" : string.Empty)}");
-md.AppendLine(CultureInfo.InvariantCulture, $"- targets: {string.Join(", ", targets.Select(t => t.Name + (unavailable.TryGetValue(t.Name, out var why) ? $" ({why})" : string.Empty)))}; Dark Factory: {target.DllPath}");
+md.AppendLine(CultureInfo.InvariantCulture, $"- targets: {string.Join(", ", targets.Select(t => t.Name + (unavailable.TryGetValue(t.Name, out var why) ? $" ({why})" : string.Empty)))}; Dark Factory: {target.DllPath}{(known.TryGetValue("df-baseline", out var baselineTarget) ? $"; df-baseline: {((DarkFactoryTarget)baselineTarget).DllPath}" : string.Empty)}");
 md.AppendLine();
 
 // Peers: one row per metric, the median of each supervisor, then Dark Factory / peer.
