@@ -42,6 +42,12 @@ public static class ProjectGit
     }
 
     /// <summary>
+    /// Loads libgit2 ahead of the first commit (a one-time cost, ~100–300 ms on a loaded machine, that no task should
+    /// pay). A library that cannot load fails here and again, with its error, at the first commit.
+    /// </summary>
+    public static void WarmUp() => _ = GlobalSettings.Version;
+
+    /// <summary>
     /// Stages everything the attempt left (as <c>git add -A</c>: new, changed and deleted files; ignored files stay out)
     /// and commits it with <paramref name="message"/>, unless HEAD already is the commit carrying
     /// <paramref name="trailer"/> (a daemon killed after committing): then that commit is answered. Answers the commit

@@ -88,6 +88,7 @@ public sealed class ProjectsActor : PersistentActorBase
         _topics.Subscribe(Self, typeof(AgentUsage));
         _topics.Subscribe(Self, typeof(RouteChosen));
         _output = OutputFlow.For(Context.System).Join("projects");
+        _ = Task.Run(ProjectGit.WarmUp); // libgit2 loaded before the first commit needs it (a failure shows there)
     }
 
     protected override void PostStop()
