@@ -38,8 +38,7 @@ public sealed class ProjectActor : PersistentActorBase
     private readonly IActorRef _factory;
     private readonly IActorRef _registry;
     private readonly ProjectSettings _settings;
-    private readonly Dictionary<string, RunTrace> _runs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AgentLifecycle> _ended = new(StringComparer.Ordinal);
+    private readonly ProjectRunLedger _runs = new();
 
     private ProjectState? _state;
     private FleetSpec? _fleet;
@@ -52,7 +51,7 @@ public sealed class ProjectActor : PersistentActorBase
     private int _generation; // of the step or start in flight; answers of older ones are dropped
     private CancellationTokenSource? _work;
     private int _startAttempts;
-    private PendingRun? _pending; // a start asked of the fleet, or waiting for a route (waiting_for_credits)
+    private ProjectRunRequest? _pending; // a start asked of the fleet, or waiting for a route (waiting_for_credits)
     private bool _queuedStart; // _pending waits in the fleet's admission queue
     private string? _stopping; // why the project stopped its own run (pause, timeout): its end is an interruption
     private (IActorRef To, ProjectCommandOutcome Outcome, string Message)? _reply; // a start or resume waiting for its slot
@@ -84,9 +83,9 @@ public sealed class ProjectActor : PersistentActorBase
         Command<SlotQueued>(OnSlotQueued);
         Command<AddChild>(m => Record(new ProjectChildAdded(_id, Now, m.ChildId)));
         Command<AgentLifecycle>(OnLifecycle);
-        Command<AgentOutput>(m => Trace(m.RunId).Transcript.Add(m.Lines));
-        Command<AgentUsage>(OnUsage);
-        Command<RouteChosen>(m => Trace(m.RunId).Route = m);
+        Command<AgentOutput>(m => _runs.Output(m, _state?.CurrentRunId));
+        Command<AgentUsage>(m => _runs.Usage(m, _state?.CurrentRunId, _fleet));
+        Command<RouteChosen>(m => _runs.Route(m, _state?.CurrentRunId));
         Command<StartAnswered>(OnStartAnswered);
         Command<StepResult>(OnStepResult);
         Command<Tick>(_ => Next());
@@ -217,101 +216,45 @@ public sealed class ProjectActor : PersistentActorBase
             return;
         }
 
-        switch (s.Status)
-        {
-            case ProjectStatus.Completed:
-                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} is completed: nothing to start (its report: df export {_id})");
-                return;
-            case ProjectStatus.Failed:
-                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} failed ({s.Error}): start a new one with df init");
-                return;
-            case ProjectStatus.Timeout:
-                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} used its max runtime ({s.MaxRuntime}): continue it with df resume {_id} --extend 2h");
-                return;
-            case ProjectStatus.Active or ProjectStatus.WaitingForCredits:
-                Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is {(s.Status == ProjectStatus.Active ? "active" : "waiting for credits")} already");
-                return;
-            case ProjectStatus.Paused:
-                Request(Sender, ProjectCommandOutcome.Resumed, $"project {_id} resumed", null);
-                return;
-        }
-
-        if (s.StartRequested)
-        {
-            Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is queued already (projects.concurrency)");
-            return;
-        }
-
-        Request(Sender, ProjectCommandOutcome.Started, $"project {_id} started", null);
+        Carry(Sender, ProjectCommands.Start(s));
     }
 
-    private void OnResume(ResumeProject cmd)
+    private void OnResume(ResumeProject cmd) => Carry(Sender, ProjectCommands.Resume(State, cmd.Extend, Now));
+
+    private void OnPause(PauseProject cmd) => Carry(Sender, ProjectCommands.Pause(State));
+
+    /// <summary>Carries out an operator's command as <see cref="ProjectCommands"/> decided it.</summary>
+    private void Carry(IActorRef to, ProjectCommandDecision d)
     {
-        var s = State;
-        switch (s.Status)
+        switch (d.Action)
         {
-            case ProjectStatus.Completed or ProjectStatus.Failed:
-                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} is {(s.Status == ProjectStatus.Completed ? "completed" : "failed")}: nothing to resume");
+            case ProjectCommandAction.Answer:
+                Answer(to, d.Ok, d.Outcome, d.Message);
                 return;
-            case ProjectStatus.Initializing when !s.StartRequested:
-                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} was never started: df start {_id}");
-                return;
-            case ProjectStatus.Timeout when s.MaxRuntime + (cmd.Extend ?? TimeSpan.Zero) <= ProjectRuntime.Used(s, Now):
-                Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} used its max runtime ({s.MaxRuntime}): resume it with --extend (e.g. --extend 2h)");
-                return;
-            case ProjectStatus.Active or ProjectStatus.WaitingForCredits or ProjectStatus.Initializing:
-                if (cmd.Extend is { } more)
+            case ProjectCommandAction.Extend:
+                Record(new ProjectStartRequested(_id, Now, d.Extend), () =>
                 {
-                    var to = Sender;
-                    Record(new ProjectStartRequested(_id, Now, more), () =>
-                    {
-                        Answer(to, true, ProjectCommandOutcome.Resumed, $"project {_id}: max runtime extended by {more} to {State.MaxRuntime}");
-                        Next();
-                    });
-                }
-                else
+                    Answer(to, true, d.Outcome, d.Message);
+                    Next();
+                });
+                return;
+            case ProjectCommandAction.Request:
+                // the requester hears back when the slot is granted or queued
+                Record(new ProjectStartRequested(_id, Now, d.Extend), () =>
                 {
-                    Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is not paused ({(s.StartRequested ? "queued" : s.Status.ToString().ToLowerInvariant())})");
-                }
-
+                    _reply = (to, d.Outcome, d.Message);
+                    _registry.Tell(new RequestSlot(_id));
+                });
+                return;
+            case ProjectCommandAction.Pause:
+                Record(new ProjectPaused(_id, Now, "paused by the operator"), () =>
+                {
+                    StopRun("paused");
+                    Release();
+                    Answer(to, true, d.Outcome, ProjectCommands.Paused(State));
+                });
                 return;
         }
-
-        Request(Sender, ProjectCommandOutcome.Resumed, $"project {_id} resumed" + (cmd.Extend is { } e ? $" with {e} more runtime" : string.Empty), cmd.Extend);
-    }
-
-    /// <summary>Records the start (or resume) and asks the registry for a slot; the requester hears back when it is granted or queued.</summary>
-    private void Request(IActorRef requester, ProjectCommandOutcome outcome, string message, TimeSpan? extend)
-    {
-        Record(new ProjectStartRequested(_id, Now, extend), () =>
-        {
-            _reply = (requester, outcome, message);
-            _registry.Tell(new RequestSlot(_id));
-        });
-    }
-
-    private void OnPause(PauseProject cmd)
-    {
-        var s = State;
-        if (s.Status is ProjectStatus.Completed or ProjectStatus.Failed or ProjectStatus.Timeout || (s.Status == ProjectStatus.Initializing && !s.StartRequested))
-        {
-            Answer(Sender, false, ProjectCommandOutcome.Refused, $"project {_id} is {(s.Status == ProjectStatus.Initializing ? "not started" : Json(s.Status))}: nothing to pause");
-            return;
-        }
-
-        if (s.Status == ProjectStatus.Paused)
-        {
-            Answer(Sender, true, ProjectCommandOutcome.Unchanged, $"project {_id} is paused already");
-            return;
-        }
-
-        var to = Sender;
-        Record(new ProjectPaused(_id, Now, "paused by the operator"), () =>
-        {
-            StopRun("paused");
-            Release();
-            Answer(to, true, ProjectCommandOutcome.Paused, State.CurrentRunId is { } run ? $"project {_id} paused: its run {run} is stopping; df resume {_id} continues it" : $"project {_id} paused");
-        });
     }
 
     private void OnSlotGranted()
@@ -368,116 +311,23 @@ public sealed class ProjectActor : PersistentActorBase
 
     // ---------------------------------------------------------------- runs
 
-    private sealed class RunTrace
-    {
-        public RunTranscript Transcript { get; } = new();
-        public RouteChosen? Route { get; set; }
-        public decimal CostUsd { get; set; }
-        public long InputTokens { get; set; }
-        public long OutputTokens { get; set; }
-    }
-
-    private RunTrace Trace(string runId)
-    {
-        if (!_runs.TryGetValue(runId, out var trace))
-        {
-            if (_runs.Count >= 8)
-            {
-                _runs.Remove(_runs.Keys.First(k => k != State.CurrentRunId));
-            }
-
-            trace = _runs[runId] = new RunTrace();
-        }
-
-        return trace;
-    }
-
-    private void OnUsage(AgentUsage usage)
-    {
-        var trace = Trace(usage.RunId);
-        var provider = usage.Provider ?? trace.Route?.Provider;
-        var priced = CostLedger.Price(usage, provider, _fleet?.Providers.FirstOrDefault(p => p.Name == provider));
-        trace.CostUsd += priced.CostUsd;
-        trace.InputTokens += usage.InputTokens;
-        trace.OutputTokens += usage.OutputTokens;
-    }
-
-    /// <summary>What a start is for, until the fleet answers with its run (or a route returns).</summary>
-    private sealed record PendingRun(ProjectRunPurpose Purpose, string Persona, string Agent, string TaskId, ProjectTask? Task, int? Attempt, HandoffContext? Handoff);
-
-    private sealed record StartAnswered(int Generation, PendingRun Run, CommandResult? Result, string? Error);
+    private sealed record StartAnswered(int Generation, ProjectRunRequest Run, CommandResult? Result, string? Error);
 
     private void StartRun(ProjectRunPurpose purpose, string personaName, ProjectTask? task = null, TaskAttempt? open = null)
     {
         var s = State;
-        if (_personas.Find(personaName) is not { } persona)
+        var (run, error) = ProjectRunPlanner.Compose(s, purpose, personaName, _personas, _fleet!.Projects, task, open);
+        if (run is null)
         {
-            Fail($"persona '{personaName}' is not in projects.personas_dir ({_fleet!.Projects.PersonasDir})");
+            Fail(error!);
             return;
         }
 
-        string prompt;
-        int? attempt = null;
-        HandoffContext? handoff = null;
-        switch (purpose)
-        {
-            case ProjectRunPurpose.Plan:
-                prompt = ProjectPrompts.Plan(s, persona, s.Created.Personas.Select(_personas.Find).OfType<Persona>().ToList());
-                break;
-            case ProjectRunPurpose.Audit:
-                prompt = ProjectPrompts.Audit(s, persona);
-                break;
-            default:
-                var (gates, error) = ProjectGates.For(persona, s.Created.Repo, _fleet!.Projects);
-                if (error is not null)
-                {
-                    Fail(error);
-                    return;
-                }
-
-                attempt = ProjectRules.AttemptNumber(task!, open);
-                handoff = ProjectRules.HandoffFor(s, task!, open);
-                prompt = ProjectPrompts.Task(s, persona, task!, attempt.Value, handoff, ProjectGates.Names(gates));
-                break;
-        }
-
-        var taskId = task?.Id ?? (purpose == ProjectRunPurpose.Plan ? "plan" : "audit");
-        var run = new PendingRun(purpose, persona.Name, persona.Agent ?? string.Empty, taskId, task, attempt, handoff);
         _pending = run;
         _queuedStart = false;
         var generation = ++_generation;
-        var factory = _factory;
-        var timeout = _settings.AskTimeout;
-        var worktree = s.Created.Worktree;
-        var id = _id;
-        StartAsync().PipeTo(Self);
-
-        async Task<StartAnswered> StartAsync()
-        {
-            try
-            {
-                var agent = run.Agent;
-                if (agent.Length == 0)
-                {
-                    // no agent named: the router's best fit for the persona's capabilities, as /api/route does
-                    var decision = await factory.Ask<RouteDecision>(new RouteTask(string.Join(' ', persona.Capabilities)), timeout);
-                    if (decision.Agent is not { } chosen)
-                    {
-                        return new StartAnswered(generation, run, null, $"persona '{persona.Name}' names no agent and no agent's capabilities match [{string.Join(", ", persona.Capabilities)}]: set its agent: or give an AI agent such a capability");
-                    }
-
-                    agent = chosen;
-                }
-
-                // the project's own instance of the agent: a slot of its own, so projects share an agent at once
-                var answer = await factory.Ask<CommandResult>(new StartAgent(AgentInstance.Of(agent, id), prompt, worktree, taskId, id), timeout);
-                return new StartAnswered(generation, run with { Agent = agent }, answer, null);
-            }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-            {
-                return new StartAnswered(generation, run, new CommandResult(false, CommandOutcome.NoAnswer, "the fleet did not answer in time"), null);
-            }
-        }
+        ProjectFleet.StartAsync(_factory, run, s.Created.Worktree, _id, _settings.AskTimeout)
+            .PipeTo(Self, success: r => new StartAnswered(generation, r.Run, r.Result, r.Error));
     }
 
     private void OnStartAnswered(StartAnswered a)
@@ -521,7 +371,7 @@ public sealed class ProjectActor : PersistentActorBase
                 return;
             case CommandOutcome.UnknownAgent or CommandOutcome.Unavailable or CommandOutcome.Quarantined:
                 _pending = null;
-                Fail($"{a.Run.Persona}'s agent '{a.Run.Agent}' cannot run: {result.Message}");
+                Fail($"{a.Run.Persona.Name}'s agent '{a.Run.Agent}' cannot run: {result.Message}");
                 return;
         }
 
@@ -536,16 +386,16 @@ public sealed class ProjectActor : PersistentActorBase
         Timers.StartSingleTimer(RetryKey, new Tick(), _settings.StartRetryDelay);
     }
 
-    private void RunStarted(PendingRun run, string runId)
+    private void RunStarted(ProjectRunRequest run, string runId)
     {
-        Trace(runId);
+        _runs.Open(runId, State.CurrentRunId);
         if (State.Status == ProjectStatus.WaitingForCredits)
         {
             Record(new ProjectActivated(_id, Now));
         }
 
         Record(
-            new ProjectRunStarted(_id, Now, runId, run.Purpose, AgentInstance.Of(run.Agent, _id), run.Persona, run.Task?.Id, run.Attempt, run.Handoff),
+            new ProjectRunStarted(_id, Now, runId, run.Purpose, AgentInstance.Of(run.Agent, _id), run.Persona.Name, run.Task?.Id, run.Attempt, run.Handoff),
             () =>
             {
                 _pending = null;
@@ -573,47 +423,27 @@ public sealed class ProjectActor : PersistentActorBase
             return;
         }
 
-        if (!e.Kind.EndsRun() && e.Kind != LifecycleKind.Unavailable)
+        if (_runs.Ended(e))
         {
-            return;
+            CheckRunEnded(); // an end that overtakes its start's answer waits in the ledger
         }
-
-        if (_ended.Count >= 16)
-        {
-            _ended.Remove(_ended.Keys.First());
-        }
-
-        _ended[e.RunId] = e; // an end that overtakes its start's answer waits here
-        CheckRunEnded();
     }
 
     /// <summary>When the current run has ended: record its outcome with what the daemon read from it.</summary>
     private void CheckRunEnded()
     {
-        if (_state?.CurrentRunId is not { } runId || !_ended.Remove(runId, out var end))
+        if (_state is null || _runs.TakeEnd(_state, _stopping is not null || _draining, _fleet, Now) is not { } taken)
         {
             return;
         }
 
-        var s = State;
-        var trace = Trace(runId);
-        var outcome = end.Kind == LifecycleKind.Unavailable
-            ? ProjectRunOutcome.Unavailable
-            : end.Kind == LifecycleKind.Stopped && (_stopping is not null || _draining) ? ProjectRunOutcome.Interrupted : ProjectRunOutcome.Ended;
-        var agent = s.CurrentRun()?.Agent ?? AgentInstance.BaseOf(end.Agent);
-        var cli = trace.Route?.Route.Cli ?? _fleet?.Agents.FirstOrDefault(a => a.Name == AgentInstance.BaseOf(agent))?.Cli ?? CliCatalog.Command;
-        var (message, session) = trace.Transcript.Read(CliAdapters.For(cli));
-        var exit = end.ExitCode ?? (end.Signal is { } signal ? 128 + signal : null);
-        _runs.Remove(runId);
-        var ended = new ProjectRunEnded(
-            _id, Now, runId, outcome, exit, message, session, cli, trace.Route?.Route.Provider, trace.Route?.Route.Model, trace.Route?.Route.Reason,
-            trace.CostUsd, trace.InputTokens, trace.OutputTokens, end.Detail);
-        if (outcome == ProjectRunOutcome.Unavailable)
+        var (ended, agent) = taken;
+        if (ended.Outcome == ProjectRunOutcome.Unavailable)
         {
             Record(ended, () =>
             {
                 _stopping = null;
-                Fail($"agent '{agent}' could not run: {end.Detail}");
+                Fail($"agent '{agent}' could not run: {ended.Detail}");
             });
             return;
         }
@@ -734,30 +564,16 @@ public sealed class ProjectActor : PersistentActorBase
 
     private void RunGates(ProjectState s, ProjectTask task, TaskAttempt attempt)
     {
-        if (_personas.Find(task.Persona) is not { } persona)
-        {
-            Fail($"persona '{task.Persona}' is not in projects.personas_dir ({_fleet!.Projects.PersonasDir})");
-            return;
-        }
-
-        var (gates, error) = ProjectGates.For(persona, s.Created.Repo, _fleet!.Projects);
+        var (gates, error) = ProjectGates.For(task.Persona, _personas, s.Created.Repo, _fleet!.Projects);
         if (error is not null)
         {
             Fail(error);
             return;
         }
 
-        // the gates' whole environment: the allowlist (no secret of the daemon's), the run marker and the ids
-        var env = ChildEnvironment.Allowlisted(_settings.Environment);
-        env[ProcessTree.RunMarker] = _settings.MarkerPrefix + "project/" + _id;
-        env["DF_PROJECT"] = _id;
-        env["DF_TASK_ID"] = task.Id;
-        var secrets = _secrets;
-        var id = _id;
-        var worktree = s.Created.Worktree;
-        var files = attempt.FilesChanged;
-        var sandbox = _settings.GateSandbox;
-        var cgroups = _settings.GateCgroups;
+        var env = ProjectGates.Environment(_settings.Environment, _settings.MarkerPrefix + "project/" + _id, _id, task.Id);
+        var (secrets, id, worktree, files) = (_secrets, _id, s.Created.Worktree, attempt.FilesChanged);
+        var (sandbox, cgroups) = (_settings.GateSandbox, _settings.GateCgroups);
         Work("gates", async ct => new AttemptGated(id, Now, task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, sandbox, ct, cgroups)));
     }
 
@@ -834,6 +650,4 @@ public sealed class ProjectActor : PersistentActorBase
 
         Advance(result.Event);
     }
-
-    private static string Json(ProjectStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
 }

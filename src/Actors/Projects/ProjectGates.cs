@@ -1,3 +1,4 @@
+using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Projects;
 
@@ -48,6 +49,22 @@ public static class ProjectGates
         }
 
         return (gates, null);
+    }
+
+    /// <summary>The gates of the persona named <paramref name="personaName"/>, or the error (an unknown persona, a missing command).</summary>
+    public static (IReadOnlyList<GateSpec> Gates, string? Error) For(string personaName, PersonaCatalog personas, string repo, ProjectsSpec projects) =>
+        personas.Find(personaName) is { } persona
+            ? For(persona, repo, projects)
+            : ([], $"persona '{personaName}' is not in projects.personas_dir ({projects.PersonasDir})");
+
+    /// <summary>A task's gates' whole environment: the agents' allowlist of the daemon's (no secret), the run marker and the ids.</summary>
+    public static Dictionary<string, string> Environment(IReadOnlyDictionary<string, string?> daemon, string marker, string projectId, string taskId)
+    {
+        var env = ChildEnvironment.Allowlisted(daemon);
+        env[ProcessTree.RunMarker] = marker;
+        env["DF_PROJECT"] = projectId;
+        env["DF_TASK_ID"] = taskId;
+        return env;
     }
 
     /// <summary>The names of a persona's checks, as its task prompt lists them.</summary>
