@@ -127,9 +127,6 @@ internal sealed class Bench
         }
     }
 
-    public static List<int> ReadPids(string dir) =>
-        Directory.GetFiles(dir).Select(Proc.ReadPidfile).OfType<int>().ToList();
-
     /// <summary>CPU (% of one core) per window and PSS at the end of each window, of the given processes.</summary>
     public static (List<double> CpuPercent, List<double> PssMiB, List<double> RssMiB) Sample(IReadOnlyList<int> pids, int windows, double windowSeconds)
     {

@@ -435,7 +435,14 @@ internal sealed class Scenarios(Bench b, ITarget target)
                     await Task.Delay(20);
                 }
 
-                var all = agents.Concat(Bench.ReadPids(gpids)).ToList();
+                // a sandboxed grandchild wrote its pid-namespace pid (4, in every sandbox): map each to the host's
+                // pid through NSpid among the processes of its program, or a leftover check counts whatever host
+                // process has that small pid (a kernel thread) as alive
+                var grandchildren = Directory.GetFiles(gpids)
+                    .Select(f => (Program: Path.GetFileName(f), Pid: Proc.ReadPidfile(f)))
+                    .Where(g => g.Pid is not null)
+                    .Select(g => Proc.HostPid(g.Pid!.Value, $"{Peer.ProgKey}={g.Program}"));
+                var all = agents.Concat(grandchildren).ToList();
                 var marked = Proc.FindByEnviron(b.Marker).Count;
                 b.Log($"stop run {r + 1}: {agents.Count} agents + {all.Count - agents.Count} grandchildren alive ({marked} processes carry the marker)");
                 Thread.Sleep(500);
