@@ -111,6 +111,7 @@ public sealed class SerializationTests : IDisposable
         new FleetReloadRefused(At, "fleet.yaml", "invalid fleet file", [], ["fleet.yaml:1:1: version: missing"]),
         new AgentLifecycle("a", LifecycleKind.Started, At, "ab12", 4242, LaunchedAt: At.AddMilliseconds(-3)),
         new AgentLifecycle("a", LifecycleKind.Crashed, At, "ab12", ExitCode: 1, ExitedAt: At.AddMilliseconds(-2)),
+        new AgentLifecycle("a", LifecycleKind.Crashed, At, "ab12", ExitCode: 1, ExitedAt: At) { Uptime = TimeSpan.FromMilliseconds(2500) },
         new AgentLifecycle("a", LifecycleKind.Limited, At, "ab12", ExitCode: 173, Detail: "rate limited (exited with code 173)", ExitedAt: At),
         new SchedulerFired("repo-health", At, At.AddSeconds(42), FiringOutcome.Started, "ab12"),
         new SchedulerSnapshot([new SchedulerFired("a", At, At, FiringOutcome.Skipped, Detail: "the previous run is still going (overlap: skip)", CatchUp: true)]),

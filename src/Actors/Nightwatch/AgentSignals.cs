@@ -105,7 +105,8 @@ public sealed class AgentSignals
     /// <summary>Output arrived (even if no line was looked at): the agent is not stalled.</summary>
     public void Activity(DateTimeOffset at) => _lastActivity = at;
 
-    public void Lifecycle(LifecycleKind kind, DateTimeOffset at)
+    /// <param name="uptime">On a run's end: how long it was up, as its layer measured it (null: judged from the start seen here).</param>
+    public void Lifecycle(LifecycleKind kind, DateTimeOffset at, TimeSpan? uptime = null)
     {
         switch (kind)
         {
@@ -117,9 +118,13 @@ public sealed class AgentSignals
                 break;
             case LifecycleKind.Crashed:
                 Running = false;
-                if (_runStartedAt is not { } started || at - started < Profile.MinUptime)
+                // a quick crash counts; a settled run's crash is restarted at once and does not. The layer's uptime decides
+                // when the event carries it (the start may have come before Nightwatch knew the fleet); else the start seen
+                // here, and a crash whose start was not seen counts
+                var quick = uptime is { } up ? up < Profile.MinUptime : _runStartedAt is not { } started || at - started < Profile.MinUptime;
+                if (quick)
                 {
-                    At(at).Crashes++; // a quick crash (or one whose start was not seen); a settled run's crash is restarted at once
+                    At(at).Crashes++;
                 }
 
                 _runStartedAt = null;

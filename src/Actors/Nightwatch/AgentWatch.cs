@@ -86,7 +86,7 @@ public sealed class AgentWatch(string agent, TimeSpan window)
     /// <summary>A lifecycle event: health signals; a crash, kill or quarantine blames its run's route; a start is a new run.</summary>
     public void Apply(AgentLifecycle e)
     {
-        Signals.Lifecycle(e.Kind, e.At);
+        Signals.Lifecycle(e.Kind, e.At, e.Uptime);
         if (e.Kind is LifecycleKind.Crashed or LifecycleKind.Killed or LifecycleKind.Quarantined && e.RunId is { } run)
         {
             Blame(run);

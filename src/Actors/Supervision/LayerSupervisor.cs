@@ -289,7 +289,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         }
 
         var (kind, detail, decision) = RestartRules.AfterRun(run, slot.Spec, slot.ConsecutiveCrashes, _layer, _intensity, now, _services.Random());
-        Record(slot, kind, exit: run.Exit, detail: detail);
+        Record(slot, kind, exit: run.Exit, detail: detail, uptime: run.Uptime);
         slot.Decided(run, decision);
         switch (decision.Action)
         {
@@ -400,9 +400,9 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     // ---------------------------------------------------------------- history
 
     /// <param name="by">Who asked for it (<see cref="Requester"/>); null: the layer's own doing.</param>
-    private void Record(AgentSlot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null, string? by = null)
+    private void Record(AgentSlot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null, string? by = null, TimeSpan? uptime = null)
     {
-        var entry = new AgentLifecycle(slot.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At, slot.TaskId, slot.ProjectId, by);
+        var entry = new AgentLifecycle(slot.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At, slot.TaskId, slot.ProjectId, by) { Uptime = uptime };
         _services.History.Tell(entry);
         _topics.Publish(entry);
     }

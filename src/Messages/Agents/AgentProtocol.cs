@@ -311,4 +311,11 @@ public sealed record AgentLifecycle(
     DateTimeOffset? ExitedAt = null,
     string? TaskId = null,
     string? ProjectId = null,
-    string? By = null) : IDarkFactoryMessage, IWithAgent;
+    string? By = null) : IDarkFactoryMessage, IWithAgent
+{
+    /// <summary>
+    /// On a run's end the layer concluded (exited, crashed, killed, limited): how long the process was up, as the layer
+    /// measured it for its min_uptime rule, so Nightwatch judges a crash by the same figure (null on older entries).
+    /// </summary>
+    public TimeSpan? Uptime { get; init; }
+}

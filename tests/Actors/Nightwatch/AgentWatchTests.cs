@@ -75,6 +75,22 @@ public sealed class AgentWatchTests
     }
 
     [Fact]
+    public void A_crash_is_judged_by_the_uptime_its_layer_measured_even_when_its_start_was_not_seen()
+    {
+        // the runs started before Nightwatch knew the fleet: only their ends arrive, each with the layer's uptime
+        var settled = Watch();
+        settled.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0, "r1") { Uptime = TimeSpan.FromSeconds(2) });
+        settled.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0, "r2") { Uptime = TimeSpan.FromSeconds(2) });
+        Assert.Null(settled.Judge(T0, Spec).Verdict); // past min_uptime (1 s): restarted at once, no crash drift
+
+        var quick = Watch();
+        quick.Apply(new AgentLifecycle("coder", LifecycleKind.Started, T0, "r1"));
+        quick.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0.AddSeconds(5), "r1") { Uptime = TimeSpan.FromMilliseconds(300) });
+        quick.Apply(new AgentLifecycle("coder", LifecycleKind.Crashed, T0.AddSeconds(6), "r2") { Uptime = TimeSpan.FromMilliseconds(300) });
+        Assert.Equal(DriftLevel.Moderate, quick.Judge(T0.AddSeconds(6), Spec).Verdict!.Level); // the layer's figure wins over the start seen
+    }
+
+    [Fact]
     public void A_pause_or_a_stop_holds_the_ladder_until_the_agent_resumes_or_starts_again()
     {
         var w = Watch();
