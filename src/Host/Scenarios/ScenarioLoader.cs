@@ -264,7 +264,7 @@ public static class ScenarioLoader
                     Error(root, "fleet", "missing: a fleet file (fleet: ../fleet.yaml) or an inline fleet mapping");
                     return null;
                 case YamlScalarNode { Value: { } file }:
-                    source = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", file));
+                    source = BesideScenario(file);
                     loaded = FleetLoader.LoadFile(source, _ => true);
                     if (loaded.Diagnostics.FirstOrDefault(d => d.IsError && d.Message.StartsWith("cannot read", StringComparison.Ordinal)) is not null)
                     {
@@ -285,13 +285,21 @@ public static class ScenarioLoader
             }
         }
 
+        /// <summary>A file a scenario names, relative to the scenario file's directory.</summary>
+        private string BesideScenario(string file) =>
+            System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", file));
+
+        /// <summary>An inline fleet's diagnostic at its line and column in the scenario file, its field under <paramref name="field"/>.</summary>
+        private static FleetDiagnostic Placed(FleetDiagnostic d, int firstLine, int indent, string field) =>
+            d with { Line = d.Line + firstLine - 1, Column = d.Column + indent, Field = d.Field.Length == 0 ? field : field + "." + d.Field };
+
         /// <summary>The fleet's errors: an inline fleet's placed at their lines in the scenario file, under "fleet.".</summary>
         private FleetSpec? Take(FleetLoadResult loaded, (int FirstLine, int Indent)? inline)
         {
             foreach (var d in loaded.Diagnostics.Where(d => d.IsError))
             {
                 _errors.Add(inline is { } at
-                    ? d with { Line = d.Line + at.FirstLine - 1, Column = d.Column + at.Indent, Field = d.Field.Length == 0 ? "fleet" : "fleet." + d.Field }
+                    ? Placed(d, at.FirstLine, at.Indent, "fleet")
                     : d);
             }
 
@@ -583,7 +591,7 @@ public static class ScenarioLoader
                 switch (fleetNode)
                 {
                     case YamlScalarNode { Value: { Length: > 0 } file }:
-                        var source = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", file));
+                        var source = BesideScenario(file);
                         if (!File.Exists(source))
                         {
                             Error(fleetNode, field, $"cannot read the fleet file '{source}'");
@@ -595,7 +603,7 @@ public static class ScenarioLoader
                     case YamlMappingNode inline:
                         var (text, firstLine, indent) = Slice(yaml, inline);
                         var loaded = FleetLoader.Parse(text, path, _ => true);
-                        var placed = loaded.Diagnostics.Select(d => d with { Line = d.Line + firstLine - 1, Column = d.Column + indent, Field = d.Field.Length == 0 ? field : field + "." + d.Field }).ToList();
+                        var placed = loaded.Diagnostics.Select(d => Placed(d, firstLine, indent, field)).ToList();
                         reloads[map] = new ReloadFleet(loaded with { Diagnostics = placed }, $"{path}:{firstLine} (inline fleet)");
                         break;
                     default:
