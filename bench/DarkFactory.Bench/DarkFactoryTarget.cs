@@ -20,13 +20,16 @@ internal sealed class DarkFactoryTarget(string repoRoot, string? buildDirectory 
     /// <summary>A baseline build may predate fleet keys the harness writes (<c>min_uptime</c>): its fleet leaves them out.</summary>
     private bool Baseline => buildDirectory is not null;
 
+    /// <summary><c>--df-sandbox off</c>: every agent of this build's fleet runs bare (<c>sandbox: off</c>).</summary>
+    public bool SandboxOff { get; init; }
+
     public string? Unavailable => File.Exists(DllPath) ? null : $"{DllPath} is missing";
 
     public Task<IRunningTarget> LaunchAsync(TargetFleet fleet, CancellationToken cancel)
     {
         var data = Path.Combine(fleet.WorkDirectory, "data");
         var fleetPath = Path.Combine(fleet.WorkDirectory, "fleet.yaml");
-        File.WriteAllText(fleetPath, FleetYaml(fleet, withMinUptime: !Baseline));
+        File.WriteAllText(fleetPath, FleetYaml(fleet, withMinUptime: !Baseline, sandboxOff: SandboxOff));
         var daemonLog = Path.Combine(fleet.WorkDirectory, "daemon.out");
 
         // sh exec's dotnet (same pid) only to send the daemon's console to a file.
@@ -48,7 +51,8 @@ internal sealed class DarkFactoryTarget(string repoRoot, string? buildDirectory 
     }
 
     /// <param name="withMinUptime">Write <c>min_uptime: 0s</c> for the fastest fleet (a daemon before it knew the key: no, it restarted every crash at once anyway).</param>
-    public static string FleetYaml(TargetFleet fleet, bool withMinUptime = true)
+    /// <param name="sandboxOff">Write <c>sandbox: off</c> for every agent (a build before the sandbox does not know the key).</param>
+    public static string FleetYaml(TargetFleet fleet, bool withMinUptime = true, bool sandboxOff = false)
     {
         static string Q(string s) => JsonSerializer.Serialize(s);
         var y = new StringBuilder();
@@ -83,6 +87,11 @@ internal sealed class DarkFactoryTarget(string repoRoot, string? buildDirectory 
             if (fleet.Fastest && withMinUptime)
             {
                 y.AppendLine("    min_uptime: 0s");
+            }
+
+            if (sandboxOff)
+            {
+                y.AppendLine("    sandbox: off");
             }
 
             if (env.Length > 0)

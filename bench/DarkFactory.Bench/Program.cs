@@ -3,7 +3,9 @@ using System.Text;
 using DarkFactory.Bench;
 
 // df-bench [--repo DIR] [--quick] [--only restart,restart-defaults,cold100,cold1000,idle,chatty,flood,stop,route,sandbox]
-//          [--targets df,supervisord,pm2,runit,s6] [--df-baseline DIR] [--out FILE]
+//          [--targets df,supervisord,pm2,runit,s6] [--df-baseline DIR] [--df-sandbox off] [--out FILE]
+// --df-sandbox off: df's fleet says `sandbox: off` for every agent (a bare spawn, as a build before the sandbox
+//   ran them: a clean comparison with --df-baseline on a machine with bubblewrap); default: the shipped `auto`.
 // --df-baseline DIR: another build of the daemon (DIR/df.dll, e.g. an older commit built with
 //   `dotnet build src/Host -c Release -o DIR`) runs as target df-baseline beside df, scenario by scenario
 //   (the two take turns, alternating which goes first), so both rows are measured under the same load.
@@ -45,7 +47,7 @@ if (only is not null && only.Contains("sandbox"))
 }
 
 var bench = new Bench(repo, quick);
-var target = new DarkFactoryTarget(repo);
+var target = new DarkFactoryTarget(repo) { SandboxOff = Arg("--df-sandbox") == "off" };
 var known = new Dictionary<string, ITarget>(StringComparer.OrdinalIgnoreCase)
 {
     ["df"] = target,
