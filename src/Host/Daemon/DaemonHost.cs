@@ -171,6 +171,18 @@ public static class DaemonHost
         }
 
         await app.StartAsync();
+
+        // a cluster node that stops without dying (SIGSTOP, a frozen VM) is killed before the other nodes move its
+        // agents, and its lifeline then ends its runs: never two copies of an agent (NodeFence)
+        using var fence = options.Cluster is null ? null : NodeFence.Start(
+            NodeFence.AfterFor(app.Services.GetRequiredService<ActorSystem>().Settings.Config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after", TimeSpan.FromSeconds(20))),
+            Environment.ProcessId,
+            warning => log.LogWarning("Fence: {Warning}", warning));
+        if (fence is not null)
+        {
+            log.LogInformation("Cluster fence: watchdog {Pid} kills this daemon if it gives no sign of life for {After} (the resolver's stable-after)", fence.Pid, fence.After);
+        }
+
         app.Services.GetRequiredService<FleetTelemetry>().ExportZeros(); // the exporter listens now
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         data.WriteEndpoint(new DaemonEndpoint(url, token, Environment.ProcessId));

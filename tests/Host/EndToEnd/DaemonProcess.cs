@@ -29,6 +29,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     public string DataDir { get; }
     public string FleetPath { get; }
     public int Pid => _process?.Id ?? 0;
+
+    /// <summary>Whether the daemon process has ended (by itself or killed).</summary>
+    public bool HasExited => _process is { HasExited: true };
     public string Output
     {
         get
@@ -169,6 +172,14 @@ public sealed class DaemonProcess : IAsyncDisposable
     public async Task<int> StopAsync(TimeSpan timeout)
     {
         Signal("TERM");
+        using var cts = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Waits for the daemon to exit by itself (or be killed from elsewhere); returns its exit code.</summary>
+    public async Task<int> ExitedAsync(TimeSpan timeout)
+    {
         using var cts = new CancellationTokenSource(timeout);
         await _process!.WaitForExitAsync(cts.Token);
         return _process.ExitCode;
