@@ -48,10 +48,11 @@ public static class SandboxBench
                     var first = Start(spec, daemon, environment, $"r{i}a", out var firstMs);
                     spawn[name].Add(firstMs);
                     var clock = Stopwatch.StartNew();
-                    Stop(first, daemon, spec, $"r{i}a");
-                    var second = Start(spec, daemon, environment, $"r{i}b", out _);
+                    Stop(first);
+                    var second = Start(spec, daemon, environment, $"r{i}b", out var secondMs);
                     restart[name].Add(clock.Elapsed.TotalMilliseconds);
-                    Stop(second, daemon, spec, $"r{i}b");
+                    spawn[name].Add(secondMs); // right after its own way's stop, as the first spawn is right after another way's
+                    Stop(second);
                 }
             }
         }
@@ -77,7 +78,7 @@ public static class SandboxBench
         return md.ToString();
     }
 
-    private static Process Start(AgentSpec spec, DaemonContext daemon, IReadOnlyDictionary<string, string?> environment, string runId, out double ms)
+    private static (Process Process, LaunchPlan Plan) Start(AgentSpec spec, DaemonContext daemon, IReadOnlyDictionary<string, string?> environment, string runId, out double ms)
     {
         var plan = LaunchPlanner.Plan(spec, spec.Command, null, runId, daemon, environment, _ => null, new List<string>());
         Directory.CreateDirectory(plan.TempDirectory!);
@@ -107,12 +108,18 @@ public static class SandboxBench
             throw new InvalidOperationException($"the run printed '{line}' instead of ready: {string.Join(' ', plan.Argv)}");
         }
 
-        return p;
+        return (p, plan);
     }
 
-    private static void Stop(Process p, DaemonContext daemon, AgentSpec spec, string runId)
+    /// <summary>As the ProcessActor stops a run: SIGTERM (to the cgroup but bubblewrap's monitor where the plan says so, else the group), SIGKILL after 10 s.</summary>
+    private static void Stop((Process Process, LaunchPlan Plan) run)
     {
-        DarkFactory.Actors.Processes.Native.KillGroup(p.Id, DarkFactory.Actors.Processes.Native.SIGTERM);
+        var (p, plan) = run;
+        if (!plan.TermByCgroup || RunCgroups.Signal(plan.Cgroup!, DarkFactory.Actors.Processes.Native.SIGTERM, except: p.Id) == 0)
+        {
+            DarkFactory.Actors.Processes.Native.KillGroup(p.Id, DarkFactory.Actors.Processes.Native.SIGTERM);
+        }
+
         if (!p.WaitForExit(10_000))
         {
             DarkFactory.Actors.Processes.Native.KillGroup(p.Id, DarkFactory.Actors.Processes.Native.SIGKILL);
@@ -120,7 +127,7 @@ public static class SandboxBench
         }
 
         p.Dispose();
-        if (daemon.Cgroups.For(spec.Name, runId) is { } cgroup)
+        if (plan.Cgroup is { } cgroup)
         {
             RunCgroups.Kill(cgroup);
             for (var i = 0; i < 100 && !RunCgroups.Remove(cgroup); i++)

@@ -282,6 +282,13 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void Signal(int signal)
     {
+        // a sandboxed run in a cgroup: SIGTERM to its processes but bubblewrap's monitor, which exits with the program
+        // (LaunchPlan.TermByCgroup); nobody there yet (the first program has not joined): as any run
+        if (signal == Native.SIGTERM && _run.Plan.TermByCgroup && RunCgroups.Signal(_run.Plan.Cgroup!, signal, except: _pid) > 0)
+        {
+            return;
+        }
+
         // Right after start the child may not have called setsid yet: then signal it alone, as well.
         if (Native.GetPgid(_pid) == _pid)
         {

@@ -47,6 +47,13 @@ public sealed record LaunchPlan(
 
     /// <summary>The run starts inside bubblewrap (<see cref="SandboxPlanner"/>).</summary>
     public bool Sandboxed { get; init; }
+
+    /// <summary>
+    /// A stop's SIGTERM goes to every process of the run's cgroup but the first (bubblewrap's monitor, which
+    /// exits with the program) instead of to the process group: a sandboxed run in a cgroup, whose wrappers
+    /// then need no SIGTERM shield (<see cref="RunConfinement"/>).
+    /// </summary>
+    public bool TermByCgroup => Sandboxed && Cgroup is not null;
 }
 
 /// <summary>An agent whose declaration cannot be run as it is (bad workdir, missing secret, missing CLI): not restarted.</summary>
@@ -231,9 +238,9 @@ public static class LaunchPlanner
         }
 
         List<string> command = [program, .. argv.Skip(1)];
-        var sandbox = RunConfinement.Sandbox(spec, daemon, workdir, temp, env, command);
-        wrapped.AddRange(sandbox ?? command);
         var cgroup = daemon.Cgroups.For(spec.Name, runId);
+        var sandbox = RunConfinement.Sandbox(spec, daemon, workdir, temp, env, command, tracked: cgroup is not null);
+        wrapped.AddRange(sandbox ?? command);
         var (file, arguments) = RunConfinement.Wrap(Setsid, wrapped, cgroup, sandboxed: sandbox is not null);
         return new LaunchPlan(file, arguments, env, workdir, task, marker, temp) { Cgroup = cgroup, Sandboxed = sandbox is not null, Files = taskFiles };
     }

@@ -190,6 +190,25 @@ public sealed class RunCgroups
     }
 
     /// <summary>
+    /// Sends <paramref name="signal"/> to every process of a run's cgroup but <paramref name="except"/> (a
+    /// sandboxed run's bubblewrap monitor); how many it reached. A process forked meanwhile may miss it: a stop's
+    /// SIGKILL after the grace (the group, then the cgroup sweep) misses nothing.
+    /// </summary>
+    public static int Signal(string cgroup, int signal, int except)
+    {
+        var sent = 0;
+        foreach (var pid in Pids(cgroup))
+        {
+            if (pid != except && Native.Kill(pid, signal) == 0)
+            {
+                sent++;
+            }
+        }
+
+        return sent;
+    }
+
+    /// <summary>
     /// SIGKILLs every process of a run's cgroup, however it got there: <c>cgroup.kill</c> on v2, else frozen
     /// (so nothing forks meanwhile), each pid killed, thawed. Synchronous, a few file writes; never waits for
     /// the processes to be gone. Returns how many pids it saw (0 with cgroup.kill, which needs no list).

@@ -4,12 +4,16 @@ namespace DarkFactory.Actors.Processes;
 
 /// <summary>
 /// Pure: how a run is confined around the command the launch planner built. Inside out: the program; in
-/// the sandbox (<see cref="SandboxPlanner"/>), behind <c>env --default-signal=TERM</c>; under prlimit and
-/// setsid as before; and first of all a shell line that joins the run's cgroup (<see cref="RunCgroups"/>)
-/// before anything of the run exists, then execs the rest (one exec, no fork: the run's pid stays the
-/// process group leader the ProcessActor signals). A sandboxed run's wrappers ignore SIGTERM (bubblewrap
-/// would die of it at once and take the sandbox with it), and the program gets it back by default: a
-/// stop's SIGTERM to the group reaches the agent, which has its grace period as before.
+/// the sandbox (<see cref="SandboxPlanner"/>); under prlimit and setsid as before; and first of all a shell
+/// line that joins the run's cgroup (<see cref="RunCgroups"/>) before anything of the run exists, then execs
+/// the rest (one exec, no fork: the run's pid stays the process group leader the ProcessActor signals).
+/// <para>A sandboxed run in a cgroup (the default) has nothing more: a stop's SIGTERM goes to the cgroup's
+/// processes but bubblewrap's monitor (<see cref="LaunchPlan.TermByCgroup"/>), bubblewrap's init ignores it as
+/// every namespace init does, the monitor exits with the program, and the cgroup sweep at the run's end kills
+/// what the program left. Without a cgroup the stop can only signal the process group, so the wrappers ignore
+/// SIGTERM (bubblewrap would die of it at once and take the sandbox with it), the program gets it back by
+/// default (<c>env --default-signal=TERM</c>), and a reaper kills what the program left in the sandbox.
+/// Those two execs (~1 ms each here) are what the cgroup saves per spawn.</para>
 /// </summary>
 public static class RunConfinement
 {
@@ -21,7 +25,8 @@ public static class RunConfinement
     /// or <c>auto</c> on a machine that cannot).
     /// </summary>
     /// <exception cref="AgentMisconfiguredException"><c>sandbox: required</c> or <c>network: closed</c> on a machine that cannot sandbox.</exception>
-    public static List<string>? Sandbox(AgentSpec spec, DaemonContext daemon, string workdir, string runDirectory, IReadOnlyDictionary<string, string> env, IReadOnlyList<string> command)
+    /// <param name="tracked">A cgroup tracks the run: no SIGTERM shield and no reaper (see the class summary).</param>
+    public static List<string>? Sandbox(AgentSpec spec, DaemonContext daemon, string workdir, string runDirectory, IReadOnlyDictionary<string, string> env, IReadOnlyList<string> command, bool tracked = false)
     {
         var support = daemon.Sandbox ?? SandboxSupport.None;
         var closed = spec.Network == NetworkAccess.Closed;
@@ -56,7 +61,7 @@ public static class RunConfinement
         {
             Shared = LoginPaths(spec.Cli, env.GetValueOrDefault("HOME"), daemon.Hidden),
         };
-        return [support.Bwrap, .. SandboxPlanner.Arguments(request, Native.IsRoot), "--", .. SandboxPlanner.Reaped([Env, "--default-signal=TERM", .. command])];
+        return [support.Bwrap, .. SandboxPlanner.Arguments(request, Native.IsRoot), "--", .. tracked ? command : SandboxPlanner.Reaped([Env, "--default-signal=TERM", .. command])];
     }
 
     /// <summary>
@@ -83,7 +88,7 @@ public static class RunConfinement
     }
 
 
-    /// <summary>The program and arguments that start the run: setsid and the rest, behind the cgroup join and the SIGTERM shield when needed.</summary>
+    /// <summary>The program and arguments that start the run: setsid and the rest, behind the cgroup join, or the SIGTERM shield of a sandboxed run without one.</summary>
     public static (string File, List<string> Arguments) Wrap(string setsid, IReadOnlyList<string> rest, string? cgroup, bool sandboxed = false)
     {
         if (cgroup is null && !sandboxed)
@@ -93,7 +98,7 @@ public static class RunConfinement
 
         // "$1" is the cgroup ("-": none); a failed join (the cgroup vanished) leaves the run to the marker sweep, as without one
         var script = (cgroup is null ? string.Empty : "echo $$ > \"$1/cgroup.procs\" 2>/dev/null; ")
-            + (sandboxed ? "trap '' TERM; " : string.Empty)
+            + (sandboxed && cgroup is null ? "trap '' TERM; " : string.Empty)
             + "shift; exec \"$@\"";
         return (Shell, ["-c", script, "df-run", cgroup ?? "-", setsid, .. rest]);
     }

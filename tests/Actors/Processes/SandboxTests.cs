@@ -105,6 +105,18 @@ public sealed class SandboxPlannerTests
         Assert.Contains("trap '' TERM", string.Join(' ', sandboxed.Arguments));
         Assert.Contains("--default-signal=TERM", sandboxed.Arguments);
         Assert.Contains("--unshare-net", Plan(spec with { Network = NetworkAccess.Closed }, able).Arguments);
+        Assert.False(sandboxed.TermByCgroup); // no cgroup: the stop signals the group, so the wrappers shield SIGTERM
+        Assert.Contains("df-reaper", sandboxed.Arguments);
+
+        // in a cgroup the stop signals the cgroup, not the group: no shield, no restoring env, no reaper (two execs fewer)
+        var (file, wrapped) = RunConfinement.Wrap("setsid", ["/usr/bin/bwrap", "--", "prog"], "/cg/run-1", sandboxed: true);
+        Assert.Equal("/bin/sh", file);
+        Assert.DoesNotContain("trap", wrapped[1]);
+        Assert.Contains("cgroup.procs", wrapped[1]);
+        var inside = RunConfinement.Sandbox(spec, able, daemon.Directory, daemon.Directory, new Dictionary<string, string>(), ["prog", "a"], tracked: true)!;
+        Assert.Equal(["--", "prog", "a"], inside.TakeLast(3));
+        Assert.DoesNotContain("df-reaper", inside);
+        Assert.DoesNotContain("--default-signal=TERM", inside);
 
         var required = Assert.Throws<AgentMisconfiguredException>(() => Plan(spec with { Sandbox = SandboxMode.Required }, none));
         Assert.Contains("sandbox: required", required.Reason);
@@ -177,6 +189,46 @@ public sealed class SandboxSpec : TestKit, IDisposable
         var stopped = await AwaitStatus(layer, "open", s => s.State == AgentState.Stopped);
         Assert.Null(stopped.LastExit!.Signal); // SIGTERM reached the agent through bubblewrap: it exited by itself, not SIGKILLed
     }
+
+    [SandboxFact]
+    public Task In_a_cgroup_a_stop_reaches_the_sandboxed_agent_with_its_grace_and_what_it_left_dies_with_the_run() =>
+        StopsGracefullyAndLeavesNothing(_daemon);
+
+    [SandboxFact]
+    public async Task Without_a_cgroup_the_shielded_sandbox_still_stops_gracefully_and_its_reaper_kills_what_the_agent_left()
+    {
+        using var bare = new TempDaemon(cgroups: false, sandbox: SandboxFactAttribute.Support.Value, hidden: [_home]);
+        await StopsGracefullyAndLeavesNothing(bare);
+    }
+
+    /// <summary>An agent that leaves an escapee (<c>env -i setsid</c>: no marker, not in the group) and answers SIGTERM; stopped.</summary>
+    private async Task StopsGracefullyAndLeavesNothing(TempDaemon daemon)
+    {
+        var mark = Random.Shared.Next(300_000, 399_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var spec = Specs.Agent("leaver", "sleeper.sh") with
+        {
+            Command = ["/bin/sh", "-c", $"env -i setsid sleep {mark} </dev/null >/dev/null 2>&1 & trap 'echo \"PROBE got TERM\"; exit 0' TERM; echo ready; while :; do sleep 0.2; done"],
+            Workdir = _workdir,
+            Sandbox = SandboxMode.Required,
+        };
+        var layer = Layer(daemon, spec);
+        var log = daemon.Logs.PathOf("leaver");
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(log) && File.ReadAllText(log).Contains("ready")), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(HostProcesses($"sleep {mark}").Count == 1), Wait);
+
+        Assert.True((await layer.Ask<CommandResult>(new StopAgent("leaver"), Wait)).Ok);
+        await AwaitConditionAsync(() => Task.FromResult(File.ReadAllText(log).Contains("PROBE got TERM")), Wait);
+        var stopped = await AwaitStatus(layer, "leaver", s => s.State == AgentState.Stopped);
+        Assert.Null(stopped.LastExit!.Signal); // SIGTERM reached the agent inside bubblewrap: it exited by itself
+        await AwaitConditionAsync(() => Task.FromResult(HostProcesses($"sleep {mark}").Count == 0), Wait);
+    }
+
+    /// <summary>Host pids whose command line is exactly <paramref name="cmdline"/>.</summary>
+    private static List<int> HostProcesses(string cmdline) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && Cmdline($"/proc/{pid}") == cmdline)
+            .ToList();
 
     [SandboxFact]
     public async Task In_a_linked_worktree_the_agent_commits_but_cannot_configure_hook_or_push()
@@ -315,10 +367,12 @@ public sealed class SandboxSpec : TestKit, IDisposable
             Env = new Dictionary<string, EnvValue> { ["DF_PROBE_HOME"] = EnvValue.Literal(_home), ["DF_PROBE_DAEMON_PID"] = EnvValue.Literal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
         };
 
-    private IActorRef Layer(params AgentSpec[] specs)
+    private IActorRef Layer(params AgentSpec[] specs) => Layer(_daemon, specs);
+
+    private IActorRef Layer(TempDaemon daemon, params AgentSpec[] specs)
     {
         var sweeper = Sys.ActorOf(ProcessSweeper.Props());
-        var layer = Sys.ActorOf(LayerSupervisor.Props(Specs.FastLayer(), _daemon.Services(sweeper, TestActor)));
+        var layer = Sys.ActorOf(LayerSupervisor.Props(Specs.FastLayer(), daemon.Services(sweeper, TestActor)));
         layer.Tell(new ReconcileLayer(Specs.FastLayer(), specs, 1), TestActor);
         FishForMessage<LayerReconciled>(_ => true, Wait);
         return layer;
