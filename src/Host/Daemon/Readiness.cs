@@ -40,7 +40,6 @@ public sealed partial class Readiness(
     private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan CheckBound = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _checking = new(1, 1);
     private ReadinessReport? _last;
 
@@ -49,6 +48,9 @@ public sealed partial class Readiness(
 
     /// <summary>In a cluster, whether this node is an Up member (<see cref="Cluster.ClusterMembership.Check"/>); null: no such check (a single node).</summary>
     public Func<ReadinessCheck?> ClusterCheck { get; init; } = () => null;
+
+    /// <summary>The longest a check may take before it fails as not answering, and the longest a caller waits for a check another caller runs.</summary>
+    public TimeSpan CheckBound { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The least free space the data directory needs to be ready.</summary>
     public long MinFreeBytes { get; init; } = Ops.Doctor.MinFreeBytes;
@@ -92,7 +94,7 @@ public sealed partial class Readiness(
     }
 
     /// <summary>A check that has not answered within <see cref="CheckBound"/> fails (a locked store, a starved pool): readiness never hangs its caller.</summary>
-    private static async Task<ReadinessCheck> Bounded(Task<ReadinessCheck> check, string name, string what, CancellationToken ct)
+    private async Task<ReadinessCheck> Bounded(Task<ReadinessCheck> check, string name, string what, CancellationToken ct)
     {
         try
         {
