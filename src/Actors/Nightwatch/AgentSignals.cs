@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Nightwatch;
 
@@ -70,6 +71,7 @@ public sealed class AgentSignals
     public int OpenToolCalls => _openToolCalls;
 
     /// <summary>One output line, as the adapter classified it; <paramref name="errorText"/> = a plain line matched an error pattern.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every line of every agent: optimized from the first call
     public void Line(OutputKind kind, string text, bool errorText, DateTimeOffset at)
     {
         Lines++;
@@ -245,6 +247,7 @@ public sealed class AgentSignals
     }
 
     /// <summary>XXH3 of the line without its leading timestamp/counter prefix (digits, punctuation, spaces) and trailing spaces.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every text line of an AI CLI's run
     public static ulong LineHash(string text, out int length)
     {
         var span = text.AsSpan().TrimEnd();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -161,6 +162,7 @@ public sealed class NightwatchActor : PersistentActorBase
 
     // ---------------------------------------------------------------- signals
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops over every line of a batch (see LinePatterns.Classify)
     private void OnOutput(AgentOutput batch)
     {
         _output?.Taken(batch);

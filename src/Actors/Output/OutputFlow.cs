@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using DarkFactory.Messages.Agents;
 
@@ -47,6 +48,7 @@ public sealed class OutputFlow : IExtension
     public TimeSpan Paused => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _pausedTicks));
 
     /// <summary>What a batch holds in memory, roughly: its strings (UTF-16) and the records around them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per line of every batch (see OutputPump.Split)
     public static long SizeOf(IReadOnlyList<OutputLine> lines)
     {
         long bytes = 96;

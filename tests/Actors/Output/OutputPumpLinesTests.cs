@@ -1,0 +1,96 @@
+using System.Text;
+using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Output;
+using DarkFactory.Messages.Agents;
+using Xunit;
+
+namespace DarkFactory.Actors.Tests.Output;
+
+/// <summary>
+/// The pump's line splitting (issue 18): an all-ASCII block is widened byte for char, any other block decoded as
+/// UTF-8, so the lines sent on are the text the agent printed whatever mix of blocks a read hands over, nothing is
+/// lost or reordered, and the log keeps the bytes as printed.
+/// </summary>
+public sealed class OutputPumpLinesTests : TestKit
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("df-pump-lines-").FullName;
+
+    private async Task<(byte[] Log, List<OutputLine> Lines)> Pump(byte[] data, IReadOnlyList<int> cuts, string name)
+    {
+        var path = Path.Combine(_dir, name + ".log");
+        var lines = new List<OutputLine>();
+        using (var sink = new LogSink(path, maxBytes: long.MaxValue))
+        {
+            var probe = CreateTestProbe();
+            var credits = new RunCredits(1_000_000, flow: null);
+            var classify = (OutputStream _, string text) => text.StartsWith("error", StringComparison.Ordinal) ? OutputKind.Error : OutputKind.Text;
+            var pump = new OutputPump(new PiecewiseStream(data, cuts), OutputStream.Stderr, sink, Redactor.None, probe.Ref, credits, classify);
+            _ = pump.Run(CancellationToken.None);
+            while (true)
+            {
+                var msg = await probe.ExpectMsgAsync<object>(TimeSpan.FromSeconds(30));
+                if (msg is OutputChunk chunk)
+                {
+                    lines.AddRange(chunk.Lines);
+                }
+                else if (msg is OutputStreamEnded)
+                {
+                    break;
+                }
+            }
+        }
+
+        return (File.ReadAllBytes(path), lines);
+    }
+
+    [Fact]
+    public async Task Ascii_and_utf8_blocks_in_any_mix_become_the_lines_as_printed_in_order()
+    {
+        string[] printed = ["plain ascii", "héllo wörld", "日本語のテキスト", "error: emoji 🚀 done", "crlf line", "", "ascii again", "ends in ü"];
+        var text = string.Join("\n", printed.Select((l, i) => l == "crlf line" ? l + "\r" : l)) + "\n";
+        var data = Encoding.UTF8.GetBytes(text);
+
+        // one read for all, a read per line (ASCII-only blocks beside UTF-8 ones), and a byte per read (a character cut in two)
+        var lineEnds = Enumerable.Range(0, data.Length).Where(i => data[i] == (byte)'\n').Select(i => i + 1).ToList();
+        foreach (var (cuts, name) in new[] { (new List<int>(), "whole"), (lineEnds, "lines"), (Enumerable.Range(1, data.Length - 1).ToList(), "bytes") })
+        {
+            var (log, lines) = await Pump(data, cuts, name);
+
+            Assert.Equal(data, log);
+            Assert.Equal(printed, lines.Select(l => l.Text));
+            Assert.All(lines, l => Assert.Equal(OutputStream.Stderr, l.Stream));
+            Assert.Equal(OutputKind.Error, lines[3].Kind);
+            Assert.Equal(OutputKind.Text, lines[0].Kind);
+        }
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_utf8_are_decoded_as_utf8_decodes_them_never_as_latin1()
+    {
+        byte[] data = [.. "ok\n"u8, .. "bad "u8, 0xFF, 0xC3, .. " end\n"u8, .. "caf"u8, 0xC3, 0xA9, (byte)'\n'];
+        var (log, lines) = await Pump(data, [], "invalid");
+
+        Assert.Equal(data, log);
+        Assert.Equal(["ok", "bad \uFFFD\uFFFD end", "café"], lines.Select(l => l.Text));
+    }
+
+    [Fact]
+    public async Task A_flood_of_ascii_lines_arrives_whole_and_in_order()
+    {
+        var printed = Enumerable.Range(0, 20_000).Select(i => $"line {i:D6} " + new string('x', i % 97)).ToList();
+        var data = Encoding.ASCII.GetBytes(string.Concat(printed.Select(l => l + "\n")));
+        var (log, lines) = await Pump(data, [1000, 70_000, 200_000, 200_001], "flood");
+
+        Assert.Equal(data, log);
+        Assert.Equal(printed, lines.Select(l => l.Text));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+}
