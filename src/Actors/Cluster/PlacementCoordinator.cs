@@ -198,7 +198,8 @@ public sealed class PlacementCoordinator : PersistentActorBase
 /// (logged), a new one handed to <c>accepted</c> (the daemon applies the node's part of the fleet). Another node's
 /// <see cref="GetAgents"/> goes to this node's fleet (<c>factory</c>), which answers the asker directly; so does its
 /// agent command (<see cref="IAgentCommand"/>) for an agent placed here (any other is refused as
-/// <see cref="CommandOutcome.Unplaced"/>), and its <see cref="ReadLog"/> goes to this node's log reader.
+/// <see cref="CommandOutcome.Unplaced"/>), its <see cref="GetHistory"/> to this node's fleet (its history answers the
+/// asker) and its <see cref="ReadLog"/> to this node's log reader.
 /// </summary>
 public sealed class PlacementNode : ReceiveActor, IWithTimers
 {
@@ -213,6 +214,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null)
     {
         Receive<GetAgents>(q => factory.Forward(q));
+        Receive<GetHistory>(q => factory.Forward(q)); // another node's df history NAME: this node's record, answered to the asker
         Receive<IAgentCommand>(c =>
         {
             // another node's df start/stop/restart/run for an agent it believes placed here: only the agents of the

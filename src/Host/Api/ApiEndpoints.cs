@@ -82,16 +82,9 @@ public static partial class ApiEndpoints
             .WithSummary("Stop gracefully (SIGTERM, grace, SIGKILL) and keep stopped").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
         api.MapPost("/agents/{name}/restart", (string name, HttpContext http, FactoryClient f, IRequiredActor<EventBridgeActor> b, ClusterMembership cluster, CancellationToken ct) => Command(f, b, cluster, new RestartAgent(name, ApiAuth.Principal(http).By), ct))
             .WithSummary("Stop and start again; releases a quarantined agent").Produces<CommandResult>().Produces<CommandResult>(409).ProducesProblem(404);
-        api.MapGet("/agents/{name}/history", async (string name, int? limit, FactoryClient f, CancellationToken ct) =>
-        {
-            if (!await ExistsOrInstance(f, name, ct))
-            {
-                return UnknownAgent(name);
-            }
-
-            var history = await Ask<AgentHistory>(f, new GetHistory(name, Math.Clamp(limit ?? 200, 1, 500)), ct);
-            return Json(history.Entries);
-        }).WithSummary("Persisted lifecycle history (newest last); limit 1..500").Produces<List<AgentLifecycle>>().ProducesProblem(404);
+        api.MapGet("/agents/{name}/history", History)
+            .WithSummary("Persisted lifecycle history (newest last); limit 1..500; on a cluster node the history kept by the node that runs the agent (header X-DF-Node)")
+            .Produces<List<AgentLifecycle>>().ProducesProblem(404).ProducesProblem(409).ProducesProblem(503);
         api.MapGet("/agents/{name}/logs", Logs)
             .WithSummary("The agent's output log: tail=N lines, follow=true keeps streaming").Produces(200, contentType: "text/plain").ProducesProblem(404);
         api.MapGet("/schedule", Schedule).WithSummary("Each scheduled agent's next firings (UTC and its own time zone)");
@@ -270,6 +263,51 @@ public static partial class ApiEndpoints
 
     private static async Task<bool> ExistsOrInstance(FactoryClient f, string name, CancellationToken ct) =>
         AgentNames.Readable((await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet, name);
+
+    /// <summary>
+    /// An agent's persisted history. On a cluster node, an agent another node runs is asked of that node (its
+    /// placement-node hands the typed <see cref="GetHistory"/> to its fleet's history, which answers here): the node that
+    /// runs an agent is the one writing its history, so its record is the current one. Placed nowhere: 409 naming why;
+    /// its node unreachable or silent: 503.
+    /// </summary>
+    private static async Task<IResult> History(string name, int? limit, HttpContext http, FactoryClient f, ClusterMembership cluster, CancellationToken ct)
+    {
+        var query = new GetHistory(name, Math.Clamp(limit ?? 200, 1, 500));
+        if (cluster.Enabled && !AgentInstance.IsInstance(name))
+        {
+            if (!cluster.Fleet.Agents.Any(a => a.Name == name))
+            {
+                return UnknownAgent(name);
+            }
+
+            var owner = cluster.OwnerOf(name);
+            switch (owner.Kind)
+            {
+                case OwnerKind.Unplaced:
+                    return Problem(409, "agent placed on no node", owner.Reason!);
+                case OwnerKind.Unreachable:
+                    return Problem(503, "agent's node not reachable", owner.Reason!);
+                case OwnerKind.Remote:
+                    http.Response.Headers["X-DF-Node"] = owner.Node;
+                    try
+                    {
+                        return Json((await cluster.AskOwnerAsync<AgentHistory>(owner, query, f.Options.AskTimeout, ct)).Entries);
+                    }
+                    catch (AskTimeoutException)
+                    {
+                        return Problem(503, "agent's node did not answer", $"node {owner.Node}, which runs agent '{name}', did not answer within {f.Options.AskTimeout.TotalSeconds:0} s");
+                    }
+            }
+
+            http.Response.Headers["X-DF-Node"] = cluster.Options!.Node;
+        }
+        else if (!await ExistsOrInstance(f, name, ct))
+        {
+            return UnknownAgent(name);
+        }
+
+        return Json((await Ask<AgentHistory>(f, query, ct)).Entries);
+    }
 
     private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, FactoryClient f, LogSinks sinks, ClusterMembership cluster, CancellationToken ct)
     {

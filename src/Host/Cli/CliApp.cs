@@ -335,16 +335,20 @@ public static partial class CliApp
         return command;
     }
 
+    /// <summary>The exit code of <c>df logs -f</c> when the stream ends without the user: its node went away, the agent moved, the daemon stopped.</summary>
+    public const int FollowEndedExit = 3;
+
     private static Command Logs()
     {
         var agent = new Argument<string>("agent") { Description = "The agent's name" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new output" };
         var tail = new Option<int>("--tail", "-n") { Description = "Lines to print from the end", DefaultValueFactory = _ => 100 };
-        var command = new Command("logs", "Print an agent's output log.\nExample: ./df logs disk-guard -f") { agent, follow, tail };
+        var command = new Command("logs", $"Print an agent's output log. With -f, exit {FollowEndedExit} when the stream ends without you (the node that runs the agent went away, the agent moved or was placed nowhere, the daemon stopped; a last 'df: ...' line says why).\nExample: ./df logs disk-guard -f") { agent, follow, tail };
         command.SetAction(async (parse, ct) =>
         {
             using var client = DaemonClient.Connect(Data(parse));
-            using var response = await client.Stream($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/logs?tail={parse.GetValue(tail)}&follow={(parse.GetValue(follow) ? "true" : "false")}", ct);
+            var following = parse.GetValue(follow);
+            using var response = await client.Stream($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/logs?tail={parse.GetValue(tail)}&follow={(following ? "true" : "false")}", ct);
             await using var stdout = Console.OpenStandardOutput();
             try
             {
@@ -352,13 +356,16 @@ public static partial class CliApp
             }
             catch (OperationCanceledException)
             {
+                return 0; // interrupted (Ctrl-C)
             }
             catch (IOException)
             {
-                // the daemon stopped while following
+                Console.Error.WriteLine("df: the daemon stopped while following");
+                return following ? FollowEndedExit : 1;
             }
 
-            return 0;
+            // a followed log never ends by itself: the other side ended it (its last line says why)
+            return following ? FollowEndedExit : 0;
         });
         return command;
     }

@@ -10,8 +10,8 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// on PostgreSQL, every request made on n1 about an agent pinned to n2: <c>df agents NAME</c> (its node and state),
 /// <c>df logs</c> (n2's log file, tail) and <c>df logs -f</c> (its new lines), <c>df stop/start/run/restart</c> (the
 /// agent stops and starts on n2, never on n1); an agent placed on no node is refused naming why; and a follower on n1 is
-/// told when n2 dies (SIGKILL): its stream ends with a <c>df:</c> line naming n2, not a hang. n1's event stream shows
-/// n2's lifecycle events with <c>node</c>.
+/// told when n2 dies (SIGKILL): its stream ends with a <c>df:</c> line naming n2, not a hang, and <c>df logs -f</c> exits 3.
+/// <c>df history</c> on n1 is n2's record of the agent. n1's event stream shows n2's lifecycle events with <c>node</c>.
 /// </summary>
 [Collection("daemon")]
 public sealed class ClusterRoutingEndToEndTests
@@ -115,6 +115,21 @@ public sealed class ClusterRoutingEndToEndTests
         await n2.UntilAsync(async () => (await n1.Json("agents", "far", "--json")).GetProperty("state").GetString() == "running", Wait, "far running again");
         Assert.Empty(n1.AgentProcesses("far"));
 
+        // df history on n1: the record n2 keeps of the agent it runs (asked of n2, typed), the same as n2's own answer
+        var remote = await n1.Json("history", "far", "--json", "--limit", "500");
+        var own = await n2.Json("history", "far", "--json", "--limit", "500");
+        Assert.Equal(own.GetRawText(), remote.GetRawText());
+        Assert.Contains(remote.EnumerateArray(), e => e.GetProperty("kind").GetString() == "stopped");
+        using (var historyResponse = await http.GetAsync("/api/agents/far/history"))
+        {
+            Assert.Equal(HttpStatusCode.OK, historyResponse.StatusCode);
+            Assert.Equal("n2", historyResponse.Headers.GetValues("X-DF-Node").Single());
+        }
+
+        var lostHistory = await n1.Df("history", "lost");
+        Assert.NotEqual(0, lostHistory.Exit);
+        Assert.Contains("pinned to node n3, which is not up", lostHistory.Stderr, StringComparison.Ordinal);
+
         // an agent placed on no node: refused, naming why
         var lost = await n1.Df("stop", "lost");
         Assert.Equal(1, lost.Exit);
@@ -122,6 +137,26 @@ public sealed class ClusterRoutingEndToEndTests
         var lostLogs = await n1.Df("logs", "lost");
         Assert.NotEqual(0, lostLogs.Exit);
         Assert.Contains("pinned to node n3, which is not up", lostLogs.Stderr, StringComparison.Ordinal);
+
+        // and df logs -f on n1, the command line, following far
+        using var cli = n1.StartDf("logs", "far", "-f", "-n", "1");
+        var cliLines = new List<string>();
+        var cliStreaming = new TaskCompletionSource();
+        cli.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                lock (cliLines)
+                {
+                    cliLines.Add(line);
+                }
+
+                cliStreaming.TrySetResult();
+            }
+        };
+        cli.BeginOutputReadLine();
+        var cliErr = cli.StandardError.ReadToEndAsync();
+        await cliStreaming.Task.WaitAsync(Wait);
 
         // n2 dies without its shutdown: the follower on n1 is told, its stream ends
         n2.KillHard();
@@ -135,6 +170,19 @@ public sealed class ClusterRoutingEndToEndTests
         Assert.StartsWith("df: ", last, StringComparison.Ordinal);
         Assert.Contains("node n2", last, StringComparison.Ordinal);
         Assert.Contains("tick ", followed.ToString(), StringComparison.Ordinal);
+
+        // the command line's follower exits 3 (documented), its last line saying why
+        using (var cliExit = new CancellationTokenSource(Wait))
+        {
+            await cli.WaitForExitAsync(cliExit.Token);
+        }
+
+        Assert.True(cli.ExitCode == 3, $"df logs -f exited {cli.ExitCode}: {await cliErr}");
+        lock (cliLines)
+        {
+            Assert.StartsWith("df: ", cliLines[^1], StringComparison.Ordinal);
+            Assert.Contains("node n2", cliLines[^1], StringComparison.Ordinal);
+        }
     }
 
     /// <summary>The name of the next SSE event (of <paramref name="name"/>, when given) whose data matches.</summary>

@@ -134,6 +134,18 @@ public sealed class DaemonProcess : IAsyncDisposable
         return (p.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>Starts <c>df ARGS --data-dir DIR</c> without waiting for it (a follower): output redirected; the caller reads and disposes it.</summary>
+    public Process StartDf(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { DfDll }.Concat(args).Concat(["--data-dir", DataDir]))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return Process.Start(psi)!;
+    }
+
     public async Task<JsonElement> Json(params string[] args)
     {
         var (exit, stdout, stderr) = await Df(args);
