@@ -1,12 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
-using DarkFactory.Actors.Processes;
-using DarkFactory.Actors.Review;
-using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Agents;
@@ -23,10 +19,13 @@ namespace DarkFactory.Actors.Projects;
 /// journal stopped — no completed task runs again, and the commit intent (with a trailer git can find) is
 /// recorded before the commit, so nothing is committed twice. Runs go through the factory
 /// (<see cref="StartAgent"/> with the worktree as workdir, the task and project ids, the composed prompt); their
-/// output, usage, route and end come back on the topics (routed here by the registry). Git, gates, report and
-/// forge work run in tasks that answer with a message.
+/// output, usage, route and end come back on the topics (routed here by the registry; <c>ProjectActor.Runs.cs</c>).
+/// Git, gates, report and forge work run in tasks that answer with their events (<see cref="ProjectStepRunner"/>,
+/// <see cref="ProjectStepWork"/>). The decisions are pure and tested on their own: the next step
+/// (<see cref="ProjectRules"/>), the operator's commands and slots (<see cref="ProjectCommands"/>), the fleet's answers
+/// (<see cref="ProjectStarts"/>); the actor carries them out.
 /// </summary>
-public sealed class ProjectActor : PersistentActorBase
+public sealed partial class ProjectActor : PersistentActorBase
 {
     private const string DeadlineKey = "deadline";
     private const string RetryKey = "retry";
@@ -39,6 +38,8 @@ public sealed class ProjectActor : PersistentActorBase
     private readonly IActorRef _registry;
     private readonly ProjectSettings _settings;
     private readonly ProjectRunLedger _runs = new();
+    private readonly ProjectStarts _starts = new();
+    private readonly ProjectStepRunner _steps = new();
 
     private ProjectState? _state;
     private FleetSpec? _fleet;
@@ -47,12 +48,6 @@ public sealed class ProjectActor : PersistentActorBase
     private bool _slot;
     private bool _recovered;
     private bool _draining;
-    private bool _busy;
-    private int _generation; // of the step or start in flight; answers of older ones are dropped
-    private CancellationTokenSource? _work;
-    private int _startAttempts;
-    private ProjectRunRequest? _pending; // a start asked of the fleet, or waiting for a route (waiting_for_credits)
-    private bool _queuedStart; // _pending waits in the fleet's admission queue
     private string? _stopping; // why the project stopped its own run (pause, timeout): its end is an interruption
     private (IActorRef To, ProjectCommandOutcome Outcome, string Message)? _reply; // a start or resume waiting for its slot
 
@@ -75,9 +70,9 @@ public sealed class ProjectActor : PersistentActorBase
 
         Command<CreateProject>(OnCreate);
         Command<ApplyFleet>(OnFleet);
-        Command<StartProject>(OnStart);
-        Command<PauseProject>(OnPause);
-        Command<ResumeProject>(OnResume);
+        Command<StartProject>(Carry);
+        Command<PauseProject>(Carry);
+        Command<ResumeProject>(Carry);
         Command<GetProjectState>(q => Sender.Tell(new ProjectStateFound(q.Project, _state)));
         Command<SlotGranted>(_ => OnSlotGranted());
         Command<SlotQueued>(OnSlotQueued);
@@ -87,7 +82,7 @@ public sealed class ProjectActor : PersistentActorBase
         Command<AgentUsage>(m => _runs.Usage(m, _state?.CurrentRunId, _fleet));
         Command<RouteChosen>(m => _runs.Route(m, _state?.CurrentRunId));
         Command<StartAnswered>(OnStartAnswered);
-        Command<StepResult>(OnStepResult);
+        Command<ProjectStepRunner.Done>(OnStepDone);
         Command<Tick>(_ => Next());
         Command<DrainFleet>(_ =>
         {
@@ -104,12 +99,9 @@ public sealed class ProjectActor : PersistentActorBase
 
     private ProjectState State => _state!;
 
-    private bool WantsToRun => _state is { } s && (s.StartRequested || s.Status is ProjectStatus.Active or ProjectStatus.WaitingForCredits);
-
     protected override void PostStop()
     {
-        _work?.Cancel();
-        _work?.Dispose();
+        _steps.Dispose();
         base.PostStop();
     }
 
@@ -122,7 +114,7 @@ public sealed class ProjectActor : PersistentActorBase
 
         _settings.Views.Tell(new ProjectStateChanged(_state));
         _recovered = true;
-        if (WantsToRun)
+        if (ProjectCommands.WantsToRun(_state))
         {
             _log.Info("Project {0} recovered: {1}, resuming at {2}", _id, _state.Status, ProjectRules.Next(_state, Now).Step);
             _registry.Tell(new RequestSlot(_id));
@@ -150,9 +142,11 @@ public sealed class ProjectActor : PersistentActorBase
     /// Records a step's outcome with the pure steps that follow it (<see cref="ProjectRules.WithPureSteps"/>) in one
     /// write, then goes on. Only when the project may step now; otherwise the event alone (the rest waits for Next).
     /// </summary>
-    private void Advance(IProjectEvent e, Action? first = null)
+    private void Advance(IProjectEvent e, Action? first = null) => Advance([e], first);
+
+    private void Advance(IReadOnlyList<IProjectEvent> outcome, Action? first = null)
     {
-        IReadOnlyList<IProjectEvent> events = CanStep ? ProjectRules.WithPureSteps(_state, e, Now) : [e];
+        var events = CanStep ? ProjectRules.WithPureSteps(_state, outcome, Now) : outcome;
         var last = events[^1];
         PersistAll(events, persisted =>
         {
@@ -175,7 +169,7 @@ public sealed class ProjectActor : PersistentActorBase
 
     /// <summary>Whether <see cref="Next"/> would take a step now: nothing in flight, the fleet known, the slot held.</summary>
     private bool CanStep =>
-        !_busy && _pending is null && _fleet is not null && !_draining && _state is { } s
+        !_steps.Busy && _starts.Pending is null && _fleet is not null && !_draining && _state is { } s
         && (_slot || s.Status is not (ProjectStatus.Active or ProjectStatus.WaitingForCredits));
 
     private ProjectView View() => ProjectViews.Status(State, Now);
@@ -208,24 +202,10 @@ public sealed class ProjectActor : PersistentActorBase
         }
     }
 
-    private void OnStart(StartProject cmd)
+    /// <summary>Carries out an operator's start, resume or pause as <see cref="ProjectCommands.Decide"/> decides it.</summary>
+    private void Carry(IWithProject command)
     {
-        if (_state is not { } s)
-        {
-            Answer(Sender, false, ProjectCommandOutcome.NotFound, $"no project '{cmd.Project}'");
-            return;
-        }
-
-        Carry(Sender, ProjectCommands.Start(s));
-    }
-
-    private void OnResume(ResumeProject cmd) => Carry(Sender, ProjectCommands.Resume(State, cmd.Extend, Now));
-
-    private void OnPause(PauseProject cmd) => Carry(Sender, ProjectCommands.Pause(State));
-
-    /// <summary>Carries out an operator's command as <see cref="ProjectCommands"/> decided it.</summary>
-    private void Carry(IActorRef to, ProjectCommandDecision d)
-    {
+        var (to, d) = (Sender, ProjectCommands.Decide(command, _state, Now));
         switch (d.Action)
         {
             case ProjectCommandAction.Answer:
@@ -247,12 +227,7 @@ public sealed class ProjectActor : PersistentActorBase
                 });
                 return;
             case ProjectCommandAction.Pause:
-                Record(new ProjectPaused(_id, Now, "paused by the operator"), () =>
-                {
-                    StopRun("paused");
-                    Release();
-                    Answer(to, true, d.Outcome, ProjectCommands.Paused(State));
-                });
+                Stop(new ProjectPaused(_id, Now, "paused by the operator"), "paused", () => Answer(to, true, d.Outcome, ProjectCommands.Paused(State)));
                 return;
         }
     }
@@ -260,37 +235,32 @@ public sealed class ProjectActor : PersistentActorBase
     private void OnSlotGranted()
     {
         _slot = true;
-        if (_state is not { } s || !WantsToRun)
+        switch (ProjectCommands.OnSlot(_state, _recovered))
         {
-            Release(); // paused meanwhile
-            return;
-        }
-
-        if (s.StartRequested)
-        {
-            Record(new ProjectActivated(_id, Now), () =>
-            {
-                if (_reply is { } r)
+            case SlotAction.Release:
+                Release(); // paused meanwhile
+                return;
+            case SlotAction.Activate:
+                Record(new ProjectActivated(_id, Now), () =>
                 {
-                    Answer(r.To, true, r.Outcome, r.Message);
-                    _reply = null;
-                }
+                    if (_reply is { } r)
+                    {
+                        Answer(r.To, true, r.Outcome, r.Message);
+                        _reply = null;
+                    }
 
+                    Next();
+                });
+                return;
+            case SlotAction.InterruptRecoveredRun:
+                _recovered = false;
+                Record(new ProjectRunEnded(_id, Now, State.CurrentRunId!, ProjectRunOutcome.Interrupted, Detail: "the daemon restarted while it ran"), Next);
+                return;
+            default:
+                _recovered = false;
                 Next();
-            });
-            return;
+                return;
         }
-
-        if (_recovered && s.CurrentRunId is { } run)
-        {
-            // the run died with the daemon (its processes were swept at start): its attempt continues in a new run
-            _recovered = false;
-            Record(new ProjectRunEnded(_id, Now, run, ProjectRunOutcome.Interrupted, Detail: "the daemon restarted while it ran"), Next);
-            return;
-        }
-
-        _recovered = false;
-        Next();
     }
 
     private void OnSlotQueued(SlotQueued m)
@@ -309,191 +279,21 @@ public sealed class ProjectActor : PersistentActorBase
         _registry.Tell(new ReleaseSlot(_id));
     }
 
-    // ---------------------------------------------------------------- runs
-
-    private sealed record StartAnswered(int Generation, ProjectRunRequest Run, CommandResult? Result, string? Error);
-
-    private void StartRun(ProjectRunPurpose purpose, string personaName, ProjectTask? task = null, TaskAttempt? open = null)
-    {
-        var s = State;
-        var (run, error) = ProjectRunPlanner.Compose(s, purpose, personaName, _personas, _fleet!.Projects, task, open);
-        if (run is null)
-        {
-            Fail(error!);
-            return;
-        }
-
-        _pending = run;
-        _queuedStart = false;
-        var generation = ++_generation;
-        ProjectFleet.StartAsync(_factory, run, s.Created.Worktree, _id, _settings.AskTimeout)
-            .PipeTo(Self, success: r => new StartAnswered(generation, r.Run, r.Result, r.Error));
-    }
-
-    private void OnStartAnswered(StartAnswered a)
-    {
-        if (a.Generation != _generation || _pending is null || _state is not { } s || !WantsToRun)
-        {
-            if (a.Result is { Outcome: CommandOutcome.Started or CommandOutcome.WaitingForProvider or CommandOutcome.Queued })
-            {
-                _factory.Tell(new StopAgent(AgentInstance.Of(a.Run.Agent, _id))); // a start nobody waits for (paused meanwhile)
-            }
-
-            return;
-        }
-
-        if (a.Error is { } error)
-        {
-            _pending = null;
-            Fail(error);
-            return;
-        }
-
-        var result = a.Result!;
-        switch (result.Outcome)
-        {
-            case CommandOutcome.Started or CommandOutcome.AlreadyRunning when result.RunId is { } runId:
-                RunStarted(a.Run, runId);
-                return;
-            case CommandOutcome.Queued:
-                _pending = a.Run; // a declared limit holds it; the layer starts it when a place frees (its Started event says so)
-                _queuedStart = true;
-                _log.Info("Project {0}: the run of {1} is queued: {2}", _id, a.Run.Agent, result.Message);
-                return;
-            case CommandOutcome.WaitingForProvider:
-                _pending = a.Run;
-                if (s.Status != ProjectStatus.WaitingForCredits)
-                {
-                    _log.Info("Project {0} waits for credits: {1}", _id, result.Message);
-                    Record(new ProjectWaitingForCredits(_id, Now, result.Message, a.Run.TaskId));
-                }
-
-                return;
-            case CommandOutcome.UnknownAgent or CommandOutcome.Unavailable or CommandOutcome.Quarantined:
-                _pending = null;
-                Fail($"{a.Run.Persona.Name}'s agent '{a.Run.Agent}' cannot run: {result.Message}");
-                return;
-        }
-
-        // the layer is restarting, busy or did not answer: ask again a little later
-        _pending = null;
-        if (++_startAttempts >= _settings.StartAttempts)
-        {
-            Fail($"the fleet did not start {a.Run.Agent} after {_startAttempts} tries; the last answer: {result.Message}");
-            return;
-        }
-
-        Timers.StartSingleTimer(RetryKey, new Tick(), _settings.StartRetryDelay);
-    }
-
-    private void RunStarted(ProjectRunRequest run, string runId)
-    {
-        _runs.Open(runId, State.CurrentRunId);
-        if (State.Status == ProjectStatus.WaitingForCredits)
-        {
-            Record(new ProjectActivated(_id, Now));
-        }
-
-        Record(
-            new ProjectRunStarted(_id, Now, runId, run.Purpose, AgentInstance.Of(run.Agent, _id), run.Persona.Name, run.Task?.Id, run.Attempt, run.Handoff),
-            () =>
-            {
-                _pending = null;
-                _queuedStart = false;
-                _startAttempts = 0;
-                CheckRunEnded();
-            });
-    }
-
-    private void OnLifecycle(AgentLifecycle e)
-    {
-        if (e.RunId is null)
-        {
-            return;
-        }
-
-        if (e.Kind == LifecycleKind.Started)
-        {
-            // waiting for credits: the layer started the run itself when the router found a route
-            if (_pending is { } p && (_state?.Status == ProjectStatus.WaitingForCredits || _queuedStart) && e.TaskId == p.TaskId)
-            {
-                RunStarted(p, e.RunId);
-            }
-
-            return;
-        }
-
-        if (_runs.Ended(e))
-        {
-            CheckRunEnded(); // an end that overtakes its start's answer waits in the ledger
-        }
-    }
-
-    /// <summary>When the current run has ended: record its outcome with what the daemon read from it.</summary>
-    private void CheckRunEnded()
-    {
-        if (_state is null || _runs.TakeEnd(_state, _stopping is not null || _draining, _fleet, Now) is not { } taken)
-        {
-            return;
-        }
-
-        var (ended, agent) = taken;
-        if (ended.Outcome == ProjectRunOutcome.Unavailable)
-        {
-            Record(ended, () =>
-            {
-                _stopping = null;
-                Fail($"agent '{agent}' could not run: {ended.Detail}");
-            });
-            return;
-        }
-
-        Advance(ended, () => _stopping = null);
-    }
-
-    /// <summary>Stops the project's run (or the start it waits for) gracefully; its end is recorded as an interruption.</summary>
-    private void StopRun(string why)
-    {
-        if (_pending is { } pending)
-        {
-            _pending = null;
-            _generation++;
-            if (pending.Agent.Length > 0)
-            {
-                _factory.Tell(new StopAgent(AgentInstance.Of(pending.Agent, _id)));
-            }
-        }
-
-        if (State.CurrentRun() is { } run)
-        {
-            _stopping = why;
-            _factory.Tell(new StopAgent(AgentInstance.Of(AgentInstance.BaseOf(run.Agent), _id)));
-        }
-    }
-
     // ---------------------------------------------------------------- steps
-
-    private sealed record StepResult(int Generation, string Step, IProjectEvent? Event, string? Error);
 
     private sealed record Tick;
 
     /// <summary>Starts whatever the project needs next, unless a step or a start is in flight.</summary>
     private void Next()
     {
-        if (_busy || _pending is not null || _fleet is null || _state is not { } s || _draining)
+        if (!CanStep)
         {
-            return;
+            return; // in flight, or after a restart until the registry grants the slot
         }
 
-        if (s.Status is ProjectStatus.Active or ProjectStatus.WaitingForCredits && !_slot)
-        {
-            return; // after a restart: until the registry grants the slot
-        }
-
+        var s = State;
         ArmDeadline(s);
         var next = ProjectRules.Next(s, Now);
-        var id = _id;
-        var c = s.Created;
         switch (next.Step)
         {
             case ProjectStep.Idle or ProjectStep.Done:
@@ -502,15 +302,11 @@ public sealed class ProjectActor : PersistentActorBase
                 CheckRunEnded();
                 return;
             case ProjectStep.TimeOut:
-                _log.Info("Project {0} timed out after {1}", id, s.MaxRuntime);
-                Record(new ProjectTimedOut(id, Now, ProjectRuntime.Used(s, Now)), () =>
-                {
-                    StopRun("timed out");
-                    Release();
-                });
+                _log.Info("Project {0} timed out after {1}", _id, s.MaxRuntime);
+                Stop(new ProjectTimedOut(_id, Now, ProjectRuntime.Used(s, Now)), "timed out");
                 return;
             case ProjectStep.Plan:
-                StartRun(ProjectRunPurpose.Plan, c.Planner);
+                StartRun(ProjectRunPurpose.Plan, s.Created.Planner);
                 return;
             case ProjectStep.ReadPlan or ProjectStep.IntendCommit or ProjectStep.Decide or ProjectStep.ReadAudit or ProjectStep.IntendPr:
                 Advance(ProjectRules.PureStep(s, next, Now)!);
@@ -519,42 +315,31 @@ public sealed class ProjectActor : PersistentActorBase
                 StartRun(ProjectRunPurpose.Task, next.Task!.Persona, next.Task, next.Attempt);
                 return;
             case ProjectStep.Commit:
-                var intent = s.PendingCommit!;
-                Work("commit", async ct =>
-                {
-                    var (commit, files) = await ProjectWorktree.CommitAsync(c.Repo, c.Worktree, intent.Message, ProjectRules.CommitTrailer(id, intent.TaskId, intent.Attempt), ct);
-                    return new AttemptCommitted(id, Now, intent.TaskId, intent.Attempt, commit, files);
-                });
+                _steps.Run("commit", ProjectStepWork.Commit(s, Clock), Self);
                 return;
             case ProjectStep.RunGates:
-                RunGates(s, next.Task!, next.Attempt!);
+                var (gates, error) = Gates(s, next.Task!, next.Attempt!);
+                if (gates is null)
+                {
+                    Fail(error!);
+                    return;
+                }
+
+                var files = next.Attempt!.FilesChanged;
+                _steps.Run("gates", async ct => [await gates(files, ct)], Self);
                 return;
             case ProjectStep.Audit:
-                StartRun(ProjectRunPurpose.Audit, c.Auditor);
+                StartRun(ProjectRunPurpose.Audit, s.Created.Auditor);
                 return;
             case ProjectStep.WriteReport:
-                var report = ProjectReport.Markdown(s, Now);
-                var path = Path.Combine(_settings.ProjectsDirectory, id, "report.md");
-                Work("report", async ct =>
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    await File.WriteAllTextAsync(path, report, ct);
-                    return new ProjectReportWritten(id, Now, path);
-                });
+                _steps.Run("report", ProjectStepWork.Report(s, _settings.ProjectsDirectory, Clock), Self);
                 return;
             case ProjectStep.OpenPr:
-                var projects = _fleet.Projects;
-                var environment = _settings.Environment;
-                var http = _settings.Http;
-                Work("pr", async ct =>
-                {
-                    var pr = await PullRequests.OpenAsync(c.Repo, projects.Remote, projects.Forge, "projects", environment, http, s.PrIntent!.Branch, c.BaseBranch, s.PrIntent.Title, s.PrIntent.Body, ct);
-                    return new ProjectPrOpened(id, Now, pr.Number, pr.Url, pr.Existing);
-                });
+                _steps.Run("pr", ProjectStepWork.PullRequest(s, _fleet!.Projects, _settings), Self);
                 return;
             case ProjectStep.Complete:
-                _log.Info("Project {0} completed", id);
-                Record(new ProjectCompleted(id, Now), Release);
+                _log.Info("Project {0} completed", _id);
+                Record(new ProjectCompleted(_id, Now), Release);
                 return;
             case ProjectStep.Fail:
                 Fail(next.Reason!);
@@ -562,20 +347,8 @@ public sealed class ProjectActor : PersistentActorBase
         }
     }
 
-    private void RunGates(ProjectState s, ProjectTask task, TaskAttempt attempt)
-    {
-        var (gates, error) = ProjectGates.For(task.Persona, _personas, s.Created.Repo, _fleet!.Projects);
-        if (error is not null)
-        {
-            Fail(error);
-            return;
-        }
-
-        var env = ProjectGates.Environment(_settings.Environment, _settings.MarkerPrefix + "project/" + _id, _id, task.Id);
-        var (secrets, id, worktree, files) = (_secrets, _id, s.Created.Worktree, attempt.FilesChanged);
-        var (sandbox, cgroups) = (_settings.GateSandbox, _settings.GateCgroups);
-        Work("gates", async ct => new AttemptGated(id, Now, task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, sandbox, ct, cgroups)));
-    }
+    private (ProjectStepWork.GateCheck? Check, string? Error) Gates(ProjectState s, ProjectTask task, TaskAttempt attempt) =>
+        ProjectStepWork.Gates(s, task, attempt, _personas, _fleet!.Projects, _secrets, _settings);
 
     private void Fail(string reason)
     {
@@ -585,69 +358,50 @@ public sealed class ProjectActor : PersistentActorBase
         }
 
         _log.Warning("Project {0} failed: {1}", _id, reason);
-        Record(new ProjectFailed(_id, Now, reason), () =>
+        Stop(new ProjectFailed(_id, Now, reason), "failed");
+    }
+
+    /// <summary>Records that the project stops (paused, timed out, failed), then stops its run and gives its slot back.</summary>
+    private void Stop(IProjectEvent e, string why, Action? then = null)
+    {
+        Record(e, () =>
         {
-            StopRun("failed");
+            StopRun(why);
             Release();
+            then?.Invoke();
         });
     }
 
     private void ArmDeadline(ProjectState s)
     {
-        if (ProjectRuntime.TimeoutAt(s) is not { } at || s.Status != ProjectStatus.Active)
+        if (ProjectRuntime.DeadlineIn(s, Now, MaxTimer) is { } delay)
+        {
+            Timers.StartSingleTimer(DeadlineKey, new Tick(), delay);
+        }
+        else
         {
             Timers.Cancel(DeadlineKey);
-            return;
         }
-
-        var delay = at - Now;
-        Timers.StartSingleTimer(DeadlineKey, new Tick(), delay > MaxTimer ? MaxTimer : delay < TimeSpan.Zero ? TimeSpan.Zero : delay);
     }
 
-    /// <summary>Runs a step's slow part in a task; its event (or error) comes back as a <see cref="StepResult"/>.</summary>
-    private void Work(string step, Func<CancellationToken, Task<IProjectEvent?>> work)
+    private void OnStepDone(ProjectStepRunner.Done done)
     {
-        _busy = true;
-        var generation = ++_generation;
-        _work?.Dispose();
-        _work = new CancellationTokenSource();
-        var ct = _work.Token;
-        Task.Run(() => work(ct), ct).ContinueWith(
-            t => t.IsCompletedSuccessfully
-                ? new StepResult(generation, step, t.Result, null)
-                : new StepResult(generation, step, null, t.Exception?.GetBaseException() is { } e ? Describe(e) : "cancelled"),
-            CancellationToken.None,
-            TaskContinuationOptions.None,
-            TaskScheduler.Default).PipeTo(Self);
-    }
-
-    private static string Describe(Exception e) => e switch
-    {
-        GitException or ForgeException => e.Message,
-        OperationCanceledException => "cancelled",
-        _ => $"{e.GetType().Name}: {e.Message}",
-    };
-
-    private void OnStepResult(StepResult result)
-    {
-        if (result.Generation != _generation)
+        if (!_steps.Accept(done))
         {
             return;
         }
 
-        _busy = false;
-        if (result.Error is { } error)
+        if (done.Error is { } error)
         {
-            Fail($"{result.Step}: {error}");
-            return;
+            Fail($"{done.Step}: {error}");
         }
-
-        if (result.Event is null)
+        else if (done.Events.Count > 0)
+        {
+            Advance(done.Events);
+        }
+        else
         {
             Next();
-            return;
         }
-
-        Advance(result.Event);
     }
 }

@@ -18,6 +18,22 @@ public enum ProjectCommandAction
     Pause,
 }
 
+/// <summary>What the project actor does when the registry grants it a slot (one of <c>projects.concurrency</c>).</summary>
+public enum SlotAction
+{
+    /// <summary>It no longer wants to run (paused meanwhile): give the slot back.</summary>
+    Release,
+
+    /// <summary>A start or resume was asked: record the activation, answer the requester, go on.</summary>
+    Activate,
+
+    /// <summary>Recovered with a run the previous daemon left going (its processes were swept at start): record it interrupted; its attempt continues in a new run.</summary>
+    InterruptRecoveredRun,
+
+    /// <summary>Go on with the next step.</summary>
+    Go,
+}
+
 /// <param name="Ok">For <see cref="ProjectCommandAction.Answer"/>: whether the answer is a success.</param>
 public sealed record ProjectCommandDecision(ProjectCommandAction Action, bool Ok, ProjectCommandOutcome Outcome, string Message, TimeSpan? Extend = null)
 {
@@ -33,6 +49,18 @@ public sealed record ProjectCommandDecision(ProjectCommandAction Action, bool Ok
 /// </summary>
 public static class ProjectCommands
 {
+    /// <summary>
+    /// An operator's start, resume or pause of this project, as <see cref="Start"/>, <see cref="Resume"/> and
+    /// <see cref="Pause"/> decide it; a project not recorded (yet) is not found.
+    /// </summary>
+    public static ProjectCommandDecision Decide(IWithProject command, ProjectState? s, DateTimeOffset now) => (command, s) switch
+    {
+        (_, null) => new ProjectCommandDecision(ProjectCommandAction.Answer, false, ProjectCommandOutcome.NotFound, $"no project '{command.Project}'"),
+        (ResumeProject r, _) => Resume(s, r.Extend, now),
+        (PauseProject, _) => Pause(s),
+        _ => Start(s),
+    };
+
     public static ProjectCommandDecision Start(ProjectState s)
     {
         var id = s.Created.ProjectId;
@@ -83,6 +111,18 @@ public static class ProjectCommands
 
         return new ProjectCommandDecision(ProjectCommandAction.Pause, true, ProjectCommandOutcome.Paused, $"project {id} paused");
     }
+
+    /// <summary>Whether the project wants a slot: a start or resume asked, or active, or waiting for credits.</summary>
+    public static bool WantsToRun(ProjectState? s) =>
+        s is not null && (s.StartRequested || s.Status is ProjectStatus.Active or ProjectStatus.WaitingForCredits);
+
+    /// <summary>What a granted slot means.</summary>
+    /// <param name="recovered">The actor recovered this state from its journal and has not stepped since.</param>
+    public static SlotAction OnSlot(ProjectState? s, bool recovered) =>
+        !WantsToRun(s) ? SlotAction.Release
+        : s!.StartRequested ? SlotAction.Activate
+        : recovered && s.CurrentRunId is not null ? SlotAction.InterruptRecoveredRun
+        : SlotAction.Go;
 
     /// <summary>The answer to a pause once recorded: whether the run is still stopping.</summary>
     public static string Paused(ProjectState s) =>

@@ -297,11 +297,19 @@ public static class ProjectRules
     /// <see cref="Next"/> and <see cref="PureStep"/> make of the state before it, so a journal that ends after any of them
     /// resumes with the same step the actor would have taken.
     /// </summary>
-    public static IReadOnlyList<IProjectEvent> WithPureSteps(ProjectState? s, IProjectEvent e, DateTimeOffset now)
+    public static IReadOnlyList<IProjectEvent> WithPureSteps(ProjectState? s, IProjectEvent e, DateTimeOffset now) => WithPureSteps(s, [e], now);
+
+    /// <summary>A step's events (an attempt's commit and its gates) and the pure steps that follow the last of them.</summary>
+    public static IReadOnlyList<IProjectEvent> WithPureSteps(ProjectState? s, IReadOnlyList<IProjectEvent> outcome, DateTimeOffset now)
     {
-        var events = new List<IProjectEvent> { e };
-        var state = ProjectStateRules.Apply(s, e);
-        while (events.Count <= MaxPureSteps && PureStep(state, Next(state, now), now) is { } follower)
+        var events = new List<IProjectEvent>(outcome);
+        var state = ProjectStateRules.Apply(s, outcome[0]);
+        foreach (var e in outcome.Skip(1))
+        {
+            state = ProjectStateRules.Apply(state, e);
+        }
+
+        while (events.Count - outcome.Count < MaxPureSteps && PureStep(state, Next(state, now), now) is { } follower)
         {
             events.Add(follower);
             state = ProjectStateRules.Apply(state, follower);

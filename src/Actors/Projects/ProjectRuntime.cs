@@ -19,4 +19,19 @@ public static class ProjectRuntime
     /// <summary>When an active project reaches its max runtime; null when it is not active.</summary>
     public static DateTimeOffset? TimeoutAt(ProjectState s) =>
         s.ActiveSince is { } since ? since + (s.MaxRuntime - s.RuntimeBefore) : null;
+
+    /// <summary>
+    /// How long until an active project's max runtime is reached, clamped to [0, <paramref name="max"/>] (a timer
+    /// longer than that fires early and the project looks again); null when it is not active (no deadline to arm).
+    /// </summary>
+    public static TimeSpan? DeadlineIn(ProjectState s, DateTimeOffset now, TimeSpan max)
+    {
+        if (s.Status != ProjectStatus.Active || TimeoutAt(s) is not { } at)
+        {
+            return null;
+        }
+
+        var delay = at - now;
+        return delay > max ? max : delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
+    }
 }
