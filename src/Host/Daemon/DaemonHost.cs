@@ -228,6 +228,7 @@ public static class DaemonHost
             applied.Changes is { } c ? string.Join(", ", c.Started) : "none");
 
         app.Services.GetRequiredService<SystemdNotify>().Ready($"fleet of {fleet.Agents.Count} agents applied; API on {url}");
+        _ = StartupTrim.Start(app.Lifetime.ApplicationStopping); // the start-up burst's garbage back to the OS once quiet
         await app.WaitForShutdownAsync();
         data.RemoveEndpoint(Environment.ProcessId);
         await app.DisposeAsync();
