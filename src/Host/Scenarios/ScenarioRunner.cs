@@ -126,11 +126,14 @@ public static class ScenarioRunner
     {
         var wall = Stopwatch.StartNew();
         var clock = TimeProvider.System;
-        var start = clock.GetUtcNow();
         var store = "real-" + Guid.NewGuid().ToString("N");
-        var timeline = new Timeline(start, clock.GetUtcNow);
         var fleet = scenario.Fleet;
-        var sandbox = await StartRealSandboxAsync(scenario, fleet, store, timeline);
+
+        // time zero is when the sandbox is up and takes the fleet: its start-up (seconds on a loaded machine) is not the scenario's
+        var first = await ScenarioSandbox.StartRealAsync(scenario, store);
+        var start = clock.GetUtcNow();
+        var timeline = new Timeline(start, clock.GetUtcNow);
+        var sandbox = Attach(first, fleet, timeline);
         IReadOnlyList<JournalWrite> writes;
         try
         {
@@ -146,7 +149,7 @@ public static class ScenarioRunner
                         timeline.Injected(step);
                         await sandbox.DisposeAsync();
                         await DelayUntil(clock, Min(clock.GetUtcNow() + step.Down, start + scenario.Until));
-                        sandbox = await StartRealSandboxAsync(scenario, fleet, store, timeline);
+                        sandbox = Attach(await ScenarioSandbox.StartRealAsync(scenario, store), fleet, timeline);
                         break;
                     case StepKind.JournalFailure or StepKind.JournalRecovered:
                         Journal(step, store, steps, timeline);
@@ -198,10 +201,9 @@ public static class ScenarioRunner
         }
     }
 
-    /// <summary>A real-time sandbox: the fleet's commands as processes, its events tapped into the timeline, the fleet applied.</summary>
-    private static async Task<ScenarioSandbox> StartRealSandboxAsync(Scenario scenario, FleetSpec fleet, string store, Timeline timeline)
+    /// <summary>A real-time sandbox that is up: its events tapped into the timeline, the fleet applied.</summary>
+    private static ScenarioSandbox Attach(ScenarioSandbox sandbox, FleetSpec fleet, Timeline timeline)
     {
-        var sandbox = await ScenarioSandbox.StartRealAsync(scenario, store);
         var tap = sandbox.System.ActorOf(Props.Create(() => new TimelineTap(timeline)), "scenario-timeline");
         sandbox.Topics.Subscribe(tap, typeof(IDarkFactoryMessage));
         sandbox.Tap = tap;

@@ -145,7 +145,9 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
             return;
         }
 
-        var lines = output.Select(line => _round == 0 ? line : $"{line} ({_round})").Select(text => new OutputLine(OutputStream.Stdout, text, _run.Classify(OutputStream.Stdout, text))).ToList();
+        // printed as written every round (a heartbeat, a loop, the same error); "{n}" in a line is the round, from 1
+        var round = (_round + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var lines = output.Select(line => line.Replace("{n}", round, StringComparison.Ordinal)).Select(text => new OutputLine(OutputStream.Stdout, text, _run.Classify(OutputStream.Stdout, text))).ToList();
         _topics.Publish(new AgentOutput(_run.Agent, _run.RunId, _seq, Now, lines, _run.TaskId, _run.ProjectId));
         _seq += lines.Count;
         _run.Events?.Collect(lines, Now, typed);
