@@ -25,26 +25,39 @@ namespace DarkFactory.Actors;
 /// kept, so the answer comes from that actor. A fleet revision goes to every actor that keeps one. An ask
 /// whose actor is not in this system (a tree composed without it) is answered with a failure naming it.
 /// In a cluster the registered entries become singleton proxies and node-aware routers; the gateway stays.
+/// <para>The first fleet revision waits (at most <see cref="PausesTimeout"/>) for Nightwatch's pauses that outlived
+/// the last daemon (<see cref="GetPauses"/>): it carries them as <see cref="ApplyFleet.Held"/>, so no paused agent
+/// starts at boot. Whatever arrives meanwhile is stashed and follows it in order, as it would have followed it
+/// without the wait.</para>
 /// </summary>
-public sealed class FactoryActor : ReceiveActor
+public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
+    /// <summary>How long the first revision waits for Nightwatch's pauses; then it goes without (Nightwatch stops a paused agent's first start instead).</summary>
+    public static readonly TimeSpan PausesTimeout = TimeSpan.FromSeconds(5);
+
+    private const string PausesTimer = "pauses";
     private readonly IReadOnlyActorRegistry _registry;
+    private readonly RouteBoard? _routes;
+    private readonly Func<string, string?> _findExecutable;
+    private (ApplyFleet Apply, IActorRef ReplyTo)? _first;
+    private bool _pausesAsked;
 
     public FactoryActor(IReadOnlyActorRegistry registry, RouteBoard? routes, Func<string, string?> findExecutable)
     {
         _registry = registry;
+        _routes = routes;
+        _findExecutable = findExecutable;
+        Routing();
+    }
 
-        Receive<ApplyFleet>(m =>
-        {
-            // the layers route the runs this revision starts against its policy, even while the router recovers
-            routes?.Publish(new RoutingPolicy(m.Fleet), routes.Board.With(missingClis: BoardBuilder.MissingClis(m.Fleet, findExecutable)));
-            Tell<ProviderRouterActor>(m);
-            Forward<FleetActor>(m);
-            Tell<SchedulerActor>(m);
-            Tell<CompoundReviewActor>(m);
-            Tell<NightwatchActor>(m);
-            Tell<ProjectsActor>(m);
-        });
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
+
+    private void Routing()
+    {
+        Receive<ApplyFleet>(OnApply);
+        Receive<PausesInForce>(_ => { }); // an answer after the first revision went without it
         Receive<DrainFleet>(m =>
         {
             Tell<SchedulerActor>(m); // no firings while the fleet drains
@@ -93,6 +106,64 @@ public sealed class FactoryActor : ReceiveActor
         Akka.Actor.Props.Create(() => new FactoryActor(registry, routes, findExecutable));
 
     private void Route<TMessage, TTarget>() => Receive<TMessage>(m => Forward<TTarget>(m!));
+
+    private void OnApply(ApplyFleet apply)
+    {
+        if (!_pausesAsked && _registry.TryGet<NightwatchActor>(out var nightwatch))
+        {
+            _pausesAsked = true;
+            _first = (apply, Sender);
+            nightwatch.Tell(new GetPauses(apply.Fleet.Nightwatch.PauseFor), Self);
+            Timers.StartSingleTimer(PausesTimer, PausesTimedOut.Instance, PausesTimeout);
+            Become(WaitingForPauses);
+            return;
+        }
+
+        Apply(apply, Sender);
+    }
+
+    /// <summary>The first revision waits for Nightwatch's pauses; everything else waits behind it.</summary>
+    private void WaitingForPauses()
+    {
+        Receive<PausesInForce>(p => ApplyFirst(p.Until));
+        Receive<PausesTimedOut>(_ => ApplyFirst(null));
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void ApplyFirst(IReadOnlyDictionary<string, DateTimeOffset>? held)
+    {
+        Timers.Cancel(PausesTimer);
+        var (apply, replyTo) = _first!.Value;
+        _first = null;
+        Apply(held is { Count: > 0 } ? apply with { Held = held } : apply, replyTo);
+        Become(Routing);
+        Stash.UnstashAll();
+    }
+
+    private void Apply(ApplyFleet apply, IActorRef replyTo)
+    {
+        // the layers route the runs this revision starts against its policy, even while the router recovers
+        _routes?.Publish(new RoutingPolicy(apply.Fleet), _routes.Board.With(missingClis: BoardBuilder.MissingClis(apply.Fleet, _findExecutable)));
+        Tell<ProviderRouterActor>(apply);
+        if (_registry.TryGet<FleetActor>(out var fleet))
+        {
+            fleet.Tell(apply, replyTo);
+        }
+        else
+        {
+            replyTo.Tell(new Status.Failure(new InvalidOperationException("no FleetActor in this actor system for ApplyFleet")));
+        }
+
+        Tell<SchedulerActor>(apply);
+        Tell<CompoundReviewActor>(apply);
+        Tell<NightwatchActor>(apply);
+        Tell<ProjectsActor>(apply);
+    }
+
+    private sealed record PausesTimedOut
+    {
+        public static readonly PausesTimedOut Instance = new();
+    }
 
     private void Forward<TTarget>(object message)
     {

@@ -8,6 +8,7 @@ using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Scheduling;
 using Xunit;
 using Xunit.Abstractions;
@@ -18,6 +19,37 @@ namespace DarkFactory.Actors.Tests;
 public sealed class FactoryActorSpec(ITestOutputHelper output) : TestKit(output: output)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task The_first_revision_carries_the_pauses_that_outlived_the_last_daemon_and_later_ones_follow_it_in_order()
+    {
+        var registry = ActorRegistry.For(Sys);
+        var (fleet, nightwatch) = (CreateTestProbe(), CreateTestProbe());
+        registry.Register<FleetActor>(fleet.Ref);
+        registry.Register<NightwatchActor>(nightwatch.Ref);
+        var gateway = Sys.ActorOf(FactoryActor.Props(registry, null, _ => "/usr/bin/true"));
+        var first = new ApplyFleet(new FleetSpec());
+        var second = new ApplyFleet(new FleetSpec { Version = 1 });
+        var until = DateTimeOffset.UtcNow.AddMinutes(3);
+
+        gateway.Tell(first);
+        gateway.Tell(second); // arrives while the first waits for Nightwatch
+        await nightwatch.ExpectMsgAsync<GetPauses>(Wait);
+        await fleet.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100)); // nothing reaches the layers before the answer
+        nightwatch.Reply(new PausesInForce(new Dictionary<string, DateTimeOffset> { ["looper"] = until }));
+
+        var applied = await fleet.ExpectMsgAsync<ApplyFleet>(Wait);
+        Assert.Equal(until, applied.Held!["looper"]);
+        Assert.Same(second, await fleet.ExpectMsgAsync<ApplyFleet>(Wait)); // in order, and only the first holds
+        gateway.Tell(new ApplyFleet(new FleetSpec()));
+        Assert.Null((await fleet.ExpectMsgAsync<ApplyFleet>(Wait)).Held); // Nightwatch is asked once, at the first
+        for (var i = 0; i < 3; i++)
+        {
+            await nightwatch.ExpectMsgAsync<ApplyFleet>(Wait); // each revision, as every actor that keeps one
+        }
+
+        await nightwatch.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+    }
 
     [Fact]
     public async Task A_fleet_revision_reaches_every_registered_actor_that_keeps_one_and_the_fleet_answers_it()
@@ -36,6 +68,10 @@ public sealed class FactoryActorSpec(ITestOutputHelper output) : TestKit(output:
 
         // act
         var answer = gateway.Ask<FleetApplied>(revision, Wait);
+
+        // the first revision waits for Nightwatch's pauses from before a restart: none here
+        Assert.Equal(new FleetSpec().Nightwatch.PauseFor, (await nightwatch.ExpectMsgAsync<GetPauses>(Wait)).PauseFor);
+        nightwatch.Reply(new PausesInForce(new Dictionary<string, DateTimeOffset>()));
 
         // assert: the board carries the revision's policy once any actor has it; the fleet's answer goes to the asker
         Assert.Same(revision, await router.ExpectMsgAsync<ApplyFleet>(Wait));

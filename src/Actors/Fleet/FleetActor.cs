@@ -80,7 +80,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         _pending[_revision] = new PendingApply(Sender, _layers.Count);
         foreach (var (name, layer) in _layers)
         {
-            layer.Tell(new ReconcileLayer(_fleet.Layer(name), AgentsOf(_fleet, name), _revision, _fleet.Providers));
+            layer.Tell(new ReconcileLayer(_fleet.Layer(name), AgentsOf(_fleet, name), _revision, _fleet.Providers) { Held = apply.Held });
         }
 
         if (_layers.Count == 0)

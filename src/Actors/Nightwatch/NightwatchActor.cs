@@ -80,6 +80,7 @@ public sealed class NightwatchActor : PersistentActorBase
         Command<Tick>(_ => OnTick());
         Command<Resume>(OnResume);
         Command<GetDrift>(q => Sender.Tell(_fleet.Drift(q.Agent, _state, Now)));
+        Command<GetPauses>(q => Sender.Tell(new PausesInForce(_state.PausesInForce(q.PauseFor, Now))));
         Command<GetEscalations>(q => Sender.Tell(new EscalationList(_state.Escalations(q.Limit))));
         Command<GetNightwatchRecords>(q => Sender.Tell(_state.Records(q.Since)));
         Command<EscalationDelivered>(d => PersistAsync(d, Persisted));
@@ -145,18 +146,18 @@ public sealed class NightwatchActor : PersistentActorBase
     {
         var now = Now;
         var pauseFor = _fleet.Spec.PauseFor;
-        foreach (var agent in _fleet.Agents.Keys)
+        foreach (var (agent, until) in _state.PausesInForce(pauseFor, now))
         {
-            if (_state.LastCorrection(agent) is not { Action: CorrectionAction.Pause } pause || pause.At + pauseFor <= now)
+            if (!_fleet.Agents.ContainsKey(agent))
             {
                 continue;
             }
 
-            _fleet.WatchOf(agent).PauseRestored(pause.At);
+            _fleet.WatchOf(agent).PauseRestored(until - pauseFor);
             _pausesRestored.Add(agent);
-            _log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, pause.At + pauseFor);
+            _log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, until);
             _factory.Tell(new StopAgent(agent, Requester.Nightwatch), Self);
-            Timers.StartSingleTimer("resume-" + agent, new Resume(agent), pause.At + pauseFor - now);
+            Timers.StartSingleTimer("resume-" + agent, new Resume(agent), until - now);
         }
     }
 

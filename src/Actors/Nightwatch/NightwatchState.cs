@@ -70,6 +70,24 @@ public sealed class NightwatchState(int keepCorrections, int keepEscalations)
         return null;
     }
 
+    /// <summary>
+    /// The agents whose latest correction is a pause that still holds at <paramref name="now"/> (each lasts
+    /// <paramref name="pauseFor"/>), with when it ends.
+    /// </summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> PausesInForce(TimeSpan pauseFor, DateTimeOffset now)
+    {
+        var held = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var agent in _corrections.Select(c => c.Agent).Distinct(StringComparer.Ordinal))
+        {
+            if (LastCorrection(agent) is { Action: CorrectionAction.Pause } pause && pause.At + pauseFor > now)
+            {
+                held[agent] = pause.At + pauseFor;
+            }
+        }
+
+        return held;
+    }
+
     /// <summary>The most recent escalations, newest first.</summary>
     public IReadOnlyList<EscalationEntry> Escalations(int limit) => _escalations.AsEnumerable().Reverse().Take(Math.Max(1, limit)).ToList();
 

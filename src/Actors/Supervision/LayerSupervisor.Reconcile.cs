@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using DarkFactory.Actors.Agents;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -46,7 +47,7 @@ public sealed partial class LayerSupervisor
             {
                 var slot = _slots[spec.Name] = new AgentSlot(spec);
                 _order.Add(slot);
-                if (Available(slot) && Autostart(spec))
+                if (Available(slot) && Autostart(spec) && !Held(msg, spec.Name))
                 {
                     StartRun(slot, slot.Next());
                     started.Add(spec.Name);
@@ -85,4 +86,16 @@ public sealed partial class LayerSupervisor
     }
 
     private bool Autostart(AgentSpec spec) => spec.Autostart ?? _layer.Name == LayerName.Safety;
+
+    /// <summary>A pause recorded before the daemon restarted holds the agent: Nightwatch starts it when the pause ends.</summary>
+    private bool Held(ReconcileLayer msg, string agent)
+    {
+        if (msg.Held?.GetValueOrDefault(agent) is not { } until || until <= _services.Clock.GetUtcNow())
+        {
+            return false;
+        }
+
+        _log.Info("Agent [{0}] not started: paused by Nightwatch until {1:u}", agent, until);
+        return true;
+    }
 }

@@ -232,7 +232,15 @@ public sealed record SweepRun(string MarkerPrefix, string? Cgroup = null) : IDar
 
 /// <summary>Apply a validated fleet revision by reconciliation.</summary>
 [Manifest("apply-fleet")]
-public sealed record ApplyFleet(FleetSpec Fleet) : IDarkFactoryMessage;
+public sealed record ApplyFleet(FleetSpec Fleet) : IDarkFactoryMessage
+{
+    /// <summary>
+    /// Agents not to autostart, with when their hold ends: a daemon's first revision carries the pauses Nightwatch
+    /// recorded before the restart (<see cref="DarkFactory.Messages.Nightwatch.PausesInForce"/>), so a paused agent does not start at boot;
+    /// Nightwatch starts it when the pause ends. Null: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, DateTimeOffset>? Held { get; init; }
+}
 
 [Manifest("fleet-applied")]
 public sealed record FleetApplied(

@@ -46,7 +46,11 @@ public sealed record FleetReloadRefused(DateTimeOffset At, string Source, string
 /// <param name="Providers">The fleet's providers (fleet.yaml <c>providers</c>), for the CLI adapters' endpoints and keys.</param>
 [Manifest("reconcile-layer")]
 public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Agents, int Revision, IReadOnlyList<ProviderSpec>? Providers = null)
-    : IDarkFactoryMessage;
+    : IDarkFactoryMessage
+{
+    /// <summary>Agents of the layer not to autostart (<see cref="DarkFactory.Messages.Agents.ApplyFleet.Held"/>); null: none.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset>? Held { get; init; }
+}
 
 /// <summary>What a layer did with a <see cref="ReconcileLayer"/>: each agent of it (and each one it removed) in one list.</summary>
 [Manifest("layer-reconciled")]

@@ -146,6 +146,18 @@ public sealed record RouteAvoid(string Agent, string? Provider, string? Model, D
 
 // ---- queries ----
 
+/// <summary>
+/// Gateway -> Nightwatch, before a daemon's first fleet revision: which agents its recorded pauses still hold
+/// (each pause lasts <paramref name="PauseFor"/>, the revision's <c>nightwatch.pause_for</c>). Answered with
+/// <see cref="PausesInForce"/> once Nightwatch has recovered its journal.
+/// </summary>
+[Manifest("get-pauses")]
+public sealed record GetPauses(TimeSpan PauseFor) : IDarkFactoryMessage;
+
+/// <summary>The agents Nightwatch's pauses hold, each with when its pause ends.</summary>
+[Manifest("pauses-in-force")]
+public sealed record PausesInForce(IReadOnlyDictionary<string, DateTimeOffset> Until) : IDarkFactoryMessage;
+
 [Manifest("get-drift")]
 public sealed record GetDrift(string? Agent = null) : IDarkFactoryMessage;
 

@@ -283,6 +283,24 @@ public sealed class LayerRulesSpec : VirtualTimeSpec, IDisposable
     }
 
     [Fact]
+    public async Task An_agent_a_pause_still_holds_is_not_autostarted_and_one_whose_pause_ended_is()
+    {
+        Watch(["paused", "resumed"]);
+        var layer = Sys.ActorOf(LayerSupervisor.Props(Rules(), Services));
+        var now = Clock.GetUtcNow();
+        layer.Tell(new ReconcileLayer(Rules(), [Agent("paused"), Agent("resumed")], 1) { Held = new Dictionary<string, DateTimeOffset> { ["paused"] = now.AddMinutes(3), ["resumed"] = now.AddSeconds(-1) } }, TestActor);
+
+        var reconciled = ExpectMsg<LayerReconciled>(Wait);
+        Assert.Equal(["resumed"], reconciled.Started);
+        await Started("resumed");
+        Assert.NotEqual(AgentState.Running, (await Status(layer, "paused")).State);
+
+        // Nightwatch starts it when the pause ends: an ordinary start
+        Assert.True((await layer.Ask<CommandResult>(new StartAgent("paused"), Wait)).Ok);
+        await Started("paused");
+    }
+
+    [Fact]
     public async Task A_changed_launch_field_restarts_the_run_with_the_new_declaration()
     {
         var worker = Agent("worker");

@@ -5,8 +5,8 @@ namespace DarkFactory.Host.Tests.Scenarios;
 
 /// <summary>
 /// <c>inject: daemon_restart</c>: the sandbox's daemon goes down with its runs and a new one starts on the same
-/// journal. What was persisted holds after it (Nightwatch's pause: the agent is stopped at its first start and
-/// resumed when the pause ends); what was not is started afresh (a run going; a quarantine, by design:
+/// journal. What was persisted holds after it (Nightwatch's pause: the agent is not started with the new daemon's
+/// fleet and is resumed when the pause ends); what was not is started afresh (a run going; a quarantine, by design:
 /// docs/architecture.md).
 /// </summary>
 public sealed class DaemonRestartScenarioTests
@@ -34,7 +34,7 @@ public sealed class DaemonRestartScenarioTests
             expect:
               - { event: AgentLifecycle, where: { agent: looper, kind: quarantined }, within: 1m, count: 1 }
               - { event: DriftCorrection, where: { agent: looper, action: pause }, within: 2m, count: 1 }
-              - { event: AgentLifecycle, where: { agent: looper, kind: stopped, by: nightwatch }, after: 15m, within: 15m, count: 1 }
+              - { event: AgentLifecycle, where: { agent: looper, kind: started }, after: 2m, within: 1h1m, never: true }
               - { event: AgentLifecycle, where: { agent: looper, kind: crashed }, after: 15m, within: 1h1m, never: true }
               - { event: AgentLifecycle, where: { agent: server, kind: started }, after: 15m, within: 15m, count: 1 }
               - { event: AgentLifecycle, where: { agent: server, kind: started }, after: 1m, within: 14m, never: true }
