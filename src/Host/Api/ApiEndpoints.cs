@@ -309,8 +309,12 @@ public static partial class ApiEndpoints
         return Json((await Ask<AgentHistory>(f, query, ct)).Entries);
     }
 
-    private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, FactoryClient f, LogSinks sinks, ClusterMembership cluster, CancellationToken ct)
+    private static async Task<IResult> Logs(string name, int? tail, bool? follow, HttpContext http, FactoryClient f, LogSinks sinks, ClusterMembership cluster, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
+        // a follow ends when the daemon stops (SIGTERM): else the web server waits for it, up to the host's shutdown
+        // timeout (3 min), before the daemon's own shutdown even begins
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        ct = stopping.Token;
         // on a cluster node, an agent's log is on the node that runs it; a project's instance runs where its project
         // runs, so its log is this node's own (below)
         if (cluster.Enabled && !AgentInstance.IsInstance(name))

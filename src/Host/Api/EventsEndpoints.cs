@@ -31,8 +31,12 @@ public static class EventsEndpoints
             .ProducesProblem(404);
     }
 
-    private static async Task<IResult> Stream(string? output, HttpContext http, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetTelemetry telemetry, CancellationToken ct)
+    private static async Task<IResult> Stream(string? output, HttpContext http, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetTelemetry telemetry, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
+        // the stream ends when the daemon stops (SIGTERM): else the web server waits for it, up to the host's
+        // shutdown timeout (3 min), before the daemon's own shutdown even begins
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        ct = stopping.Token;
         var agents = new HashSet<string>(StringComparer.Ordinal);
         if (!string.IsNullOrWhiteSpace(output))
         {
