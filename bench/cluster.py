@@ -14,12 +14,22 @@ Each round, on 127.0.0.1 with one PostgreSQL database per round (created with ps
                coordinator a survivor's placement epoch above the one before the kill (the coordinator took over
                            on a survivor, recovered its journal and placed again)
              and, at every sample, no agent's run marker under two nodes' data directories.
+  latency    before the kill: an SSE client on n1 and one on n2 (GET /api/events); the agent pinned to n2 (blinker) is
+             restarted --restarts times through n2's API; for each of its lifecycle events, the time from the event's
+             own timestamp (`at`, n2's clock, the same machine's) to the line read by each client: n2's client is the
+             single-node path (local event stream), n1's the cross-node one (DistributedPubSub, lifecycle relay)
+  sigterm    after the failover: SIGTERM the survivor holding the coordinator and time, from the signal:
+               exited      its daemon's exit (coordinated shutdown: drain, leave)
+               removed     the other survivor's /api/cluster no longer lists it
+               coordinator the other survivor shows itself as the coordinator's node and a higher epoch
+               moved       the move agent running on the other survivor (when it ran on the terminated node)
 Failure detection and the resolver are tuned as the tests tune them (DF_HOCON: acceptable-heartbeat-pause 2s,
 stable-after --stable-after). Uses artifacts/df/df.dll (bench/cluster builds it). Polls every 20 ms through
 /proc and the HTTP API (urllib), so a time is good to about 50 ms on a quiet machine.
 """
-import argparse, hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.request
+from datetime import datetime
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 dll = os.path.join(root, "artifacts", "df", "df.dll")
@@ -30,11 +40,62 @@ AGENTS = [("mover", "move"), ("stayer", "stay"), ("keeper", "never")]
 def fleet():
     y = ["version: 1", "cluster:", "  split_brain: keep-majority", "  nodes:",
          "    - { name: n1, roles: [control, agents] }", "    - { name: n2, roles: [control, agents] }",
-         "    - { name: n3, roles: [agents] }", "agents:"]
+         "    - { name: n3, roles: [control, agents] }", "agents:"]
     for name, failover in AGENTS:
         y += [f"  - name: {name}", "    layer: safety", f'    command: ["{ticker}", "2"]', "    restart: permanent",
               "    autostart: true", "    grace: 2s", f"    failover: {failover}"]
+    y += ["  - name: blinker", "    layer: safety", f'    command: ["{ticker}", "2"]', "    restart: permanent",
+          "    autostart: true", "    grace: 2s", "    node: n2"]
     return "\n".join(y) + "\n"
+
+
+def post(data, path):
+    endpoint = json.load(open(os.path.join(data, "daemon.json")))
+    req = urllib.request.Request(endpoint["url"].rstrip("/") + path, data=b"", method="POST",
+                                 headers={"Authorization": "Bearer " + endpoint["token"]})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def stamp(at):
+    """An event's `at` (ISO 8601, up to 7 fractional digits) as epoch seconds."""
+    m = re.match(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$", at)
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    tz = m.group(3).replace("Z", "+00:00")
+    return datetime.fromisoformat(f"{m.group(1)}.{frac}{tz}").timestamp()
+
+
+class Sse(threading.Thread):
+    """Reads GET /api/events; for each agent-lifecycle event of `agent`: (its run id and kind, arrival - at) in seconds."""
+
+    def __init__(self, data, agent):
+        super().__init__(daemon=True)
+        endpoint = json.load(open(os.path.join(data, "daemon.json")))
+        req = urllib.request.Request(endpoint["url"].rstrip("/") + "/api/events", headers={"Authorization": "Bearer " + endpoint["token"]})
+        self.stream = urllib.request.urlopen(req, timeout=300)
+        self.agent, self.seen, self.ready = agent, {}, threading.Event()
+
+    def run(self):
+        name = None
+        try:
+            for raw in self.stream:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                    if name == "ready":
+                        self.ready.set()
+                elif line.startswith("data: ") and name == "agent-lifecycle":
+                    now = time.time()
+                    e = json.loads(line[6:])
+                    if e.get("agent") == self.agent:
+                        self.seen[(e.get("run_id"), e.get("kind"), e.get("at"))] = now - stamp(e["at"])
+        except (OSError, ValueError):
+            pass
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
 
 
 def free_ports(n):
@@ -100,7 +161,7 @@ def psql():
     return f"/usr/lib/postgresql/{found[-1]}/bin/psql" if found else shutil.which("psql")
 
 
-def round_once(n, conn, stable_after, work):
+def round_once(n, conn, stable_after, work, restarts):
     host, port, user = pg_args(conn)
     db = f"df_bench_cluster_{os.getpid()}_{n}"
     subprocess.run([psql(), "-h", host, "-p", port, "-U", user, "-d", "postgres", "-qc", f"create database {db}"], check=True)
@@ -148,6 +209,23 @@ def round_once(n, conn, stable_after, work):
         assert view["singletons"]["placement"] == "n1", view
         epoch = view["epoch"]
 
+        # latency: blinker's lifecycle events (n2) as n2's own SSE client and n1's see them
+        until(lambda: holders("blinker") == [1], 120, "blinker running on n2")
+        local, remote = Sse(datas[1], "blinker"), Sse(datas[0], "blinker")
+        for c in (local, remote):
+            c.start()
+            c.ready.wait(60)
+        time.sleep(2)  # the relay's DistributedPubSub subscription has spread since n1 joined (docs/cluster.md)
+        for _ in range(restarts):
+            post(datas[1], "/api/agents/blinker/restart")
+            until(lambda: holders("blinker") == [1], 60, "blinker running again")
+            time.sleep(0.2)
+        time.sleep(2)
+        both = set(local.seen) & set(remote.seen)
+        latency = {"local": [local.seen[k] for k in both], "remote": [remote.seen[k] for k in both],
+                   "events": len(both), "missed": len(set(local.seen) - set(remote.seen))}
+        epoch = api(datas[1], "/api/cluster")["epoch"]
+
         os.kill(procs[0].pid, signal.SIGKILL)
         k = time.monotonic()
         procs[0].wait()
@@ -171,7 +249,42 @@ def round_once(n, conn, stable_after, work):
             return len(marks) == 4
 
         until(failed_over, 120, "n1's runs gone, n1 removed, the move agent on a survivor, the coordinator placing again")
-        return {"formation": t2 - t0, "join": t2 - t1, **marks, "overlaps": sorted(set(overlaps))}
+
+        # SIGTERM the survivor holding the coordinator: graceful hand-over to the other
+        def coordinator():
+            v = api(datas[1], "/api/cluster")
+            return v["singletons"]["placement"], v["epoch"]
+
+        until(lambda: coordinator()[0] in ("n2", "n3"), 60, "the coordinator on a survivor")
+        name, before = coordinator()
+        t = int(name[1:]) - 1  # the terminated node's index (1 or 2)
+        other = 3 - t  # the other survivor's
+        mover_there = holders("mover", [t]) == [t]
+        procs[t].send_signal(signal.SIGTERM)
+        k = time.monotonic()
+        term = {}
+
+        def handed_over():
+            for a, _ in AGENTS:
+                if len(holders(a)) > 1:
+                    overlaps.append(a)
+            if "exited" not in term and procs[t].poll() is not None:
+                term["exited"] = time.monotonic() - k
+            if mover_there and "moved" not in term and holders("mover", [other]):
+                term["moved"] = time.monotonic() - k
+            v = api(datas[other], "/api/cluster")
+            if "removed" not in term and all(m["node"] != name for m in v["members"]):
+                term["removed"] = time.monotonic() - k
+            if "coordinator" not in term and v["singletons"]["placement"] == f"n{other + 1}" and v["epoch"] > before:
+                term["coordinator"] = time.monotonic() - k
+            return len(term) == (4 if mover_there else 3)
+
+        try:
+            until(handed_over, 120, f"{name} exited and removed, the coordinator on n{other + 1}")
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}; reached: {term}; logs in {work}") from e
+        return {"formation": t2 - t0, "join": t2 - t1, **marks, "overlaps": sorted(set(overlaps)), "latency": latency,
+                "term": {f"term_{key}": value for key, value in term.items()}}
     finally:
         for p in procs:
             if p.poll() is None:
@@ -195,20 +308,31 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stable-after", default="3s")
     ap.add_argument("--postgres", default=os.environ.get("DF_TEST_POSTGRES"))
+    ap.add_argument("--restarts", type=int, default=30, help="restarts of the agent on n2 per round for the event latency")
     a = ap.parse_args()
     if not a.postgres:
         sys.exit("bench/cluster: needs PostgreSQL: --postgres CONN or DF_TEST_POSTGRES (bench/cluster starts one when it can)")
-    work = tempfile.mkdtemp(prefix="df-bench-cluster-")
+    work = tempfile.mkdtemp(prefix="df-cluster-bench-")
     load = os.getloadavg()
     rows = []
     try:
         for n in range(a.rounds):
-            r = round_once(n, a.postgres, a.stable_after, work)
+            r = round_once(n, a.postgres, a.stable_after, work, a.restarts)
+            r.update(r.pop("term"))
             rows.append(r)
+            lat = r["latency"]
             print(f"round {n + 1}: formation {r['formation']:.2f} s (join {r['join']:.2f} s); SIGKILL n1 -> runs gone {r['runs']:.2f} s, "
                   f"removed {r['removed']:.2f} s, move agent running {r['moved']:.2f} s, coordinator placing {r['coordinator']:.2f} s; "
-                  f"on two nodes: {', '.join(r['overlaps']) or 'never'}", flush=True)
-    finally:
+                  f"SIGTERM the coordinator's node -> exited {r['term_exited']:.2f} s, removed {r['term_removed']:.2f} s, "
+                  f"coordinator on the other {r['term_coordinator']:.2f} s"
+                  + (f", move agent running {r['term_moved']:.2f} s" if "term_moved" in r else "")
+                  + f"; lifecycle event latency over {lat['events']} events (missed by n1: {lat['missed']}): n2's own SSE p50 "
+                  f"{pct(lat['local'], 50) * 1000:.1f} ms p99 {pct(lat['local'], 99) * 1000:.1f} ms, n1's SSE p50 {pct(lat['remote'], 50) * 1000:.1f} ms "
+                  f"p99 {pct(lat['remote'], 99) * 1000:.1f} ms; on two nodes: {', '.join(r['overlaps']) or 'never'}", flush=True)
+    except BaseException:
+        print(f"bench/cluster: the daemons' logs are kept in {work}", file=sys.stderr)
+        raise
+    else:
         shutil.rmtree(work, ignore_errors=True)
     after = os.getloadavg()
 
@@ -221,6 +345,16 @@ def main():
     print("|---|---|---|---|---|---|---|")
     print(f"| {med('formation'):.2f} s | {med('join'):.2f} s | {med('runs'):.2f} s | {med('removed'):.2f} s | {med('moved'):.2f} s | "
           f"{med('coordinator'):.2f} s | {'never' if not any(r['overlaps'] for r in rows) else 'YES'} |")
+    print("\n| SIGTERM the coordinator's node: exited | removed | coordinator on the other |")
+    print("|---|---|---|")
+    print(f"| {med('term_exited'):.2f} s | {med('term_removed'):.2f} s | {med('term_coordinator'):.2f} s |")
+    local = [x for r in rows for x in r["latency"]["local"]]
+    remote = [x for r in rows for x in r["latency"]["remote"]]
+    print(f"\n| lifecycle event -> SSE client ({len(local)} events, all rounds) | p50 | p99 | max |")
+    print("|---|---|---|---|")
+    print(f"| same node (n2's event on n2's /api/events) | {pct(local, 50) * 1000:.1f} ms | {pct(local, 99) * 1000:.1f} ms | {max(local) * 1000:.1f} ms |")
+    print(f"| across nodes (n2's event on n1's /api/events) | {pct(remote, 50) * 1000:.1f} ms | {pct(remote, 99) * 1000:.1f} ms | {max(remote) * 1000:.1f} ms |")
+    print(f"events n2's client saw and n1's did not: {sum(r['latency']['missed'] for r in rows)}")
     return 1 if any(r["overlaps"] for r in rows) else 0
 
 
