@@ -35,7 +35,12 @@ public static class ScenarioRunner
     /// <summary>How long the actors must stay quiet before time moves (covers a journal write in flight).</summary>
     public static TimeSpan Settle { get; set; } = TimeSpan.Zero;
 
-    public static async Task<ScenarioOutcome> RunAsync(Scenario scenario)
+    /// <param name="fixedStep">
+    /// Move virtual time in steps of this size instead of jumping to the next due timer: what a plain TestKit loop
+    /// does (advance the test scheduler by a tick, wait for quiet, repeat). The same outcome, slower; for comparison
+    /// (<c>df scenario run --step</c>, bench/scenario). Null: jump.
+    /// </param>
+    public static async Task<ScenarioOutcome> RunAsync(Scenario scenario, TimeSpan? fixedStep = null)
     {
         if (scenario.RealTime)
         {
@@ -84,6 +89,15 @@ public static class ScenarioRunner
 
                     Inject(step, sandbox, timeline);
                     time.WaitIdle(Settle);
+                    continue;
+                }
+
+                if (fixedStep is { } tick && time.Now < end)
+                {
+                    // a tick at a time, never past the next step (the loop above injects it at its time)
+                    var to = time.Now + tick;
+                    to = nextStep is { } s && s < to ? s : to;
+                    time.AdvanceTo(to < end ? to : end, Settle);
                     continue;
                 }
 

@@ -41,6 +41,20 @@ public sealed class ScenarioLibraryTests
         Assert.True(outcome.Passed, ScenarioReport.Text(outcome));
         Assert.NotEmpty(outcome.Timeline);
     }
+
+    [Fact]
+    public async Task Fixed_steps_as_a_plain_TestKit_loop_takes_them_reach_the_same_timeline_as_jumping_to_the_next_timer()
+    {
+        var scenario = ScenarioLoader.LoadFile(Path.Combine(ScenarioFiles.Root, "scenarios", "crash-loop-quarantine.yaml")).Scenario!;
+
+        var jumped = await ScenarioRunner.RunAsync(scenario);
+        var stepped = await ScenarioRunner.RunAsync(scenario, fixedStep: TimeSpan.FromSeconds(1));
+
+        Assert.True(stepped.Passed, ScenarioReport.Text(stepped));
+        static List<string> Lifecycle(ScenarioOutcome o) =>
+            o.Timeline.Where(e => e.Type == "AgentLifecycle").Select(e => $"{e.Offset} {e.Describe().Split(" run_id=")[0]}").ToList();
+        Assert.Equal(Lifecycle(jumped), Lifecycle(stepped));
+    }
 }
 
 /// <summary>The repository's root (scenarios/ and fleet.yaml), found above the test's binaries.</summary>
