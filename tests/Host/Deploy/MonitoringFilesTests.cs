@@ -75,7 +75,8 @@ public sealed partial class MonitoringFilesTests
         Assert.Equal(["actors", "journal", "disk", "logs"], body.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
 
         // every family from the start: before any restart, routing, spend, review or drift happened
-        await DaemonProcess.Until(async () => (await http.GetStringAsync("/metrics")).Contains("df_ready 1", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "df_ready 1");
+        // per-agent families (df_drift_score, df_agents) have their series once the fleet is applied and its agent reported
+        await DaemonProcess.Until(async () => (await http.GetStringAsync("/metrics")) is var m && m.Contains("df_ready 1", StringComparison.Ordinal) && m.Contains("df_drift_score{", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "df_ready 1 and the agent's drift score");
         var metrics = await http.GetStringAsync("/metrics");
         var exported = metrics.Split('\n').Where(l => l.StartsWith("df_", StringComparison.Ordinal)).Select(l => l.Split('{', ' ')[0]).ToHashSet();
         foreach (var counter in new[] { "df_agent_restarts_total", "df_agent_exits_total", "df_routing_decisions_total", "df_provider_spend_usd_total", "df_provider_tokens_total", "df_provider_limited_total", "df_review_outcomes_total", "df_drift_corrections_total", "df_event_dropped_total", "df_log_dropped_bytes_total", "df_log_write_failing" })

@@ -73,7 +73,8 @@ public sealed class LifelineEndToEndTests(ITestOutputHelper output)
         await using var daemon = new DaemonProcess($"version: 1\nagents:\n{agents}");
         daemon.Environment["DOTNET_ThreadPool_ThreadTimeoutMs"] = "200";
         await daemon.StartAsync();
-        await daemon.UntilAsync(() => Task.FromResult(daemon.AgentProcesses().Count >= 20), Wait, "twenty runs");
+        // by the API, not by marked processes: a sandboxed run is several (bubblewrap, its init, the program)
+        await daemon.UntilAsync(async () => (await Pids(daemon)).Count == 20, Wait, "twenty runs");
         var pids = await Pids(daemon);
         Assert.Equal(20, pids.Count);
 
