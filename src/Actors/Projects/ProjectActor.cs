@@ -315,7 +315,9 @@ public sealed partial class ProjectActor : PersistentActorBase
                 StartRun(ProjectRunPurpose.Task, next.Task!.Persona, next.Task, next.Attempt);
                 return;
             case ProjectStep.Commit:
-                _steps.Run("commit", ProjectStepWork.Commit(s, Clock), Self);
+                // a run that passed gets its gates in the same step (one write); gates that cannot run fail at RunGates
+                var check = next.Attempt is { ExitCode: 0, Gates.Count: 0 } a ? Gates(s, next.Task!, a).Check : null;
+                _steps.Run(check is null ? "commit" : "commit and gates", ProjectStepWork.Commit(s, Clock, check), Self);
                 return;
             case ProjectStep.RunGates:
                 var (gates, error) = Gates(s, next.Task!, next.Attempt!);

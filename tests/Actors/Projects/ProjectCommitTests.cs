@@ -43,6 +43,33 @@ public sealed class ProjectCommitTests : IDisposable
     }
 
     [Fact]
+    public async Task The_commit_step_runs_the_gates_on_the_commits_files_and_after_a_restart_finds_the_commit_and_runs_them_again()
+    {
+        var wt = await Worktree();
+        File.WriteAllText(Path.Combine(wt, "limit.py"), "LIMIT = 5\n");
+        var at = new DateTimeOffset(2026, 12, 7, 9, 0, 0, TimeSpan.Zero);
+        var created = new Messages.Projects.ProjectCreated("p-000001", at, "auth", "d", _git.Repo, "main", "df/auth/2026-12-07", wt, ["engineer"], TimeSpan.FromHours(1), TimeSpan.FromMinutes(30), 3, "planner", "reviewer", false);
+        var s = ProjectStateRules.Apply(null, created) with { PendingCommit = new Messages.Projects.CommitIntended("p-000001", at, "t1", 1, "Add limit\n\n" + ProjectRules.CommitTrailer("p-000001", "t1", 1)) };
+        var checkedFiles = new List<IReadOnlyList<string>>();
+        Task<Messages.Projects.IProjectEvent> Gates(IReadOnlyList<string> files, CancellationToken ct)
+        {
+            checkedFiles.Add(files);
+            Assert.Equal(1, Commits(wt)); // the gates see the commit
+            return Task.FromResult<Messages.Projects.IProjectEvent>(new Messages.Projects.AttemptGated("p-000001", at, "t1", 1, [new Messages.Review.GateResult("tests", true, 0, 0, 1)]));
+        }
+
+        var first = await ProjectStepWork.Commit(s, TimeProvider.System, Gates)(CancellationToken.None);
+        var again = await ProjectStepWork.Commit(s, TimeProvider.System, Gates)(CancellationToken.None); // the daemon died before the write
+
+        var committed = Assert.IsType<Messages.Projects.AttemptCommitted>(first[0]);
+        Assert.IsType<Messages.Projects.AttemptGated>(first[1]);
+        Assert.Equal(committed.Commit, Assert.IsType<Messages.Projects.AttemptCommitted>(again[0]).Commit);
+        Assert.Equal([["limit.py"], ["limit.py"]], checkedFiles);
+        Assert.Equal(1, Commits(wt));
+        Assert.Single(await ProjectStepWork.Commit(s, TimeProvider.System)(CancellationToken.None)); // no gates: the commit alone
+    }
+
+    [Fact]
     public async Task An_attempt_that_changed_nothing_commits_nothing_and_the_next_attempt_commits_its_own()
     {
         var wt = await Worktree();
