@@ -393,13 +393,13 @@ public sealed partial class ProjectActor : PersistentActorBase
             return;
         }
 
-        if (done.Error is { } error)
+        if (done.Result.Error is { } error)
         {
-            Fail($"{done.Step}: {error}");
+            Fail($"{done.Stage}: {error}");
         }
-        else if (done.Events.Count > 0)
+        else if (done.Result.Events.Count > 0)
         {
-            Advance(done.Events);
+            Advance(done.Result.Events);
         }
         else
         {

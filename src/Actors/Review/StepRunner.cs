@@ -4,13 +4,15 @@ namespace DarkFactory.Actors.Review;
 
 /// <summary>
 /// Runs a step machine's slow parts for its actor, one at a time: each in a task with its own cancellation, its
-/// <see cref="StepResult"/> (an exception becomes <see cref="StepResult.Failed"/>) sent back to the actor as a
-/// <see cref="Done"/> tagged with a generation. A result of a step that was cancelled, or of a subject that is no
-/// longer current, is told apart by <see cref="Accept"/>. The task gets only what the caller captured: never
-/// the actor's fields. Not thread-safe: the actor's.
+/// result (an exception becomes the result <c>failed</c> makes of its description, <see cref="ReviewSteps.Describe"/>)
+/// sent back to the actor as a <see cref="Done"/> tagged with a generation. A result of a step that was cancelled, or
+/// of a subject that is no longer current, is told apart by <see cref="Accept"/>. The task gets only what the caller
+/// captured: never the actor's fields. Not thread-safe: the actor's. The compound review's steps
+/// (<see cref="StepRunner{TStage}"/>) and a project's (<see cref="Projects.ProjectStepRunner"/>) both run on it.
 /// </summary>
 /// <typeparam name="TStage">How the machine names its steps (recorded with a failure).</typeparam>
-public sealed class StepRunner<TStage> : IDisposable
+/// <typeparam name="TResult">What a step answers.</typeparam>
+public class StepRunner<TStage, TResult>(Func<string, TResult> failed) : IDisposable
 {
     private CancellationTokenSource? _work;
     private int _generation;
@@ -20,7 +22,7 @@ public sealed class StepRunner<TStage> : IDisposable
 
     /// <summary>Starts <paramref name="work"/>; its <see cref="Done"/> goes to <paramref name="self"/>.</summary>
     /// <param name="subject">What the step belongs to (a review's id): checked again when it is done.</param>
-    public void Run(IActorRef self, string subject, TStage stage, Func<CancellationToken, Task<StepResult>> work)
+    public void Run(IActorRef self, string subject, TStage stage, Func<CancellationToken, Task<TResult>> work)
     {
         Busy = true;
         var generation = ++_generation;
@@ -28,7 +30,7 @@ public sealed class StepRunner<TStage> : IDisposable
         _work = new CancellationTokenSource();
         var ct = _work.Token;
         Task.Run(() => work(ct), ct).ContinueWith(
-            t => new Done(generation, subject, stage, t.IsCompletedSuccessfully ? t.Result : new StepResult.Failed(t.Exception?.GetBaseException() is { } e ? ReviewSteps.Describe(e) : "cancelled")),
+            t => new Done(generation, subject, stage, t.IsCompletedSuccessfully ? t.Result : failed(t.Exception?.GetBaseException() is { } e ? ReviewSteps.Describe(e) : "cancelled")),
             CancellationToken.None,
             TaskContinuationOptions.None,
             TaskScheduler.Default).PipeTo(self);
@@ -58,8 +60,13 @@ public sealed class StepRunner<TStage> : IDisposable
     {
         _work?.Cancel();
         _work?.Dispose();
+        _work = null;
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>A step's result, back at the actor.</summary>
-    public sealed record Done(int Generation, string Subject, TStage Stage, StepResult Result);
+    public sealed record Done(int Generation, string Subject, TStage Stage, TResult Result);
 }
+
+/// <summary>The compound review's steps: a failure is <see cref="StepResult.Failed"/>.</summary>
+public sealed class StepRunner<TStage>() : StepRunner<TStage, StepResult>(error => new StepResult.Failed(error));

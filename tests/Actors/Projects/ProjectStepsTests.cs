@@ -122,15 +122,15 @@ public sealed class ProjectStepsTests : TestKit
         var ok = await ExpectMsgAsync<ProjectStepRunner.Done>();
         Assert.True(runner.Accept(ok));
         Assert.False(runner.Busy);
-        Assert.Equal(("report", done, null), (ok.Step, Assert.Single(ok.Events), ok.Error));
+        Assert.Equal(("report", done, null), (ok.Stage, Assert.Single(ok.Result.Events), ok.Result.Error));
 
         runner.Run("commit", _ => throw new GitException("the commit in /w failed: locked"), TestActor);
         var git = await ExpectMsgAsync<ProjectStepRunner.Done>();
-        Assert.Equal(("commit", 0, "the commit in /w failed: locked"), (git.Step, git.Events.Count, git.Error));
+        Assert.Equal(("commit", 0, "the commit in /w failed: locked"), (git.Stage, git.Result.Events.Count, git.Result.Error));
         Assert.True(runner.Accept(git));
 
         runner.Run("pr", async _ => { await Task.Yield(); throw new InvalidOperationException("no forge"); }, TestActor);
-        Assert.Equal("InvalidOperationException: no forge", (await ExpectMsgAsync<ProjectStepRunner.Done>()).Error);
+        Assert.Equal("InvalidOperationException: no forge", (await ExpectMsgAsync<ProjectStepRunner.Done>()).Result.Error);
 
         var gate = new TaskCompletionSource<IReadOnlyList<IProjectEvent>>();
         runner.Run("gates", _ => gate.Task, TestActor);
@@ -142,7 +142,7 @@ public sealed class ProjectStepsTests : TestKit
         Assert.False(runner.Accept(older)); // a step nobody waits for
         Assert.True(runner.Busy);
         Assert.True(runner.Accept(newer));
-        Assert.Empty(newer.Events);
+        Assert.Empty(newer.Result.Events);
     }
 
     [Fact]
@@ -153,9 +153,9 @@ public sealed class ProjectStepsTests : TestKit
         runner.Run("gates", async ct => { started.SetResult(); await Task.Delay(Timeout.Infinite, ct); return []; }, TestActor);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
         runner.Dispose();
-        Assert.Equal("cancelled", (await ExpectMsgAsync<ProjectStepRunner.Done>()).Error);
-        Assert.Equal("cancelled", ProjectStepRunner.Describe(new OperationCanceledException()));
-        Assert.Equal("the push failed", ProjectStepRunner.Describe(new ForgeException("the push failed")));
+        Assert.Equal("cancelled", (await ExpectMsgAsync<ProjectStepRunner.Done>()).Result.Error);
+        Assert.Equal("cancelled", ReviewSteps.Describe(new OperationCanceledException()));
+        Assert.Equal("the push failed", ReviewSteps.Describe(new ForgeException("the push failed")));
     }
 
     [Fact]
