@@ -42,6 +42,44 @@ public sealed partial class ComposeTests
         Map(service, "environment").Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value!, kv => ((YamlScalarNode)kv.Value).Value!);
 
     [Fact]
+    public void The_cluster_profile_runs_three_nodes_of_one_cluster_on_the_same_postgres_each_with_its_own_data()
+    {
+        var compose = Compose();
+        var services = Map(compose, "services");
+        var volumes = Map(compose, "volumes").Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToHashSet();
+        var daemon = Map(services, "daemon");
+        var ports = new HashSet<string>(Sequence(daemon, "ports"));
+        foreach (var name in new[] { "n1", "n2", "n3" })
+        {
+            var node = Map(services, name);
+            Assert.Equal(["cluster"], Sequence(node, "profiles")); // the single daemon stays the default
+            Assert.Equal("service_healthy", Scalar(Map(Map(node, "depends_on"), "postgres"), "condition"));
+            Assert.Equal(Environment(daemon)["DF_POSTGRES"], Environment(node)["DF_POSTGRES"]);
+            Assert.DoesNotContain(Environment(node).Keys, k => !DaemonVariables.Contains(k));
+
+            // the command a node runs: the daemon's, plus the cluster options, which df up's own check accepts
+            var command = Sequence(node, "command");
+            string Value(string option) => command[command.ToList().IndexOf(option) + 1];
+            Assert.Equal("up", command[0]);
+            Assert.Equal(name, Value("--node"));
+            Assert.Equal(name, Value("--cluster-host")); // bound and reached by its service name on the compose network
+            var seeds = command.Select((a, i) => (a, i)).Where(p => p.a == "--seed").Select(p => command[p.i + 1]).ToList();
+            Assert.Equal(["n1:4053", "n2:4053"], seeds);
+            var options = new DarkFactory.Host.Cluster.ClusterNodeOptions(name, int.Parse(Value("--cluster-port"), System.Globalization.CultureInfo.InvariantCulture), seeds, Value("--cluster-host"));
+            Assert.Null(options.Refusal(new DarkFactory.Host.Daemon.PersistenceSetup("PostgreSQL.15", Environment(node)["DF_POSTGRES"])));
+
+            // node-local data and worktrees; the API on the host's loopback, one port each
+            var mounts = Sequence(node, "volumes").Select(v => v.Split(':')).ToDictionary(p => p[1], p => p[0]);
+            Assert.Equal($"{name}-data", mounts[Environment(node)["DF_DATA_DIR"]]);
+            Assert.Equal($"{name}-worktrees", mounts[Environment(node)["DF_WORKTREES"]]);
+            Assert.Subset(volumes, new HashSet<string> { $"{name}-data", $"{name}-worktrees" });
+            var port = Assert.Single(Sequence(node, "ports"));
+            Assert.StartsWith("127.0.0.1:", port);
+            Assert.True(ports.Add(port), $"{name} publishes {port} twice");
+        }
+    }
+
+    [Fact]
     public void Compose_runs_the_daemon_against_postgres_with_persistent_volumes_configured_by_environment()
     {
         var compose = Compose();
