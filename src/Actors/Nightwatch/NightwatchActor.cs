@@ -310,9 +310,10 @@ public sealed class NightwatchActor : PersistentActorBase
                 _factory.Tell(new RestartAgent(e.Agent, Requester.Nightwatch), Self);
                 break;
             case CorrectionAction.Pause:
+                // the pause's end is armed before anyone hears of the pause: a clock that moves on the stop finds it armed
+                Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _fleet.Spec.PauseFor);
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
                 _topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _fleet.Spec.PauseFor, e.Reason));
-                Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _fleet.Spec.PauseFor);
                 break;
             case CorrectionAction.Stop:
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
