@@ -24,6 +24,7 @@ public sealed class Lifeline : IDisposable
     private readonly Action<string> _warn;
     private readonly object _gate = new();
     private Process? _guard;
+    private int _guardPid;
     private int _restarts;
     private bool _disposed;
 
@@ -71,14 +72,18 @@ public sealed class Lifeline : IDisposable
         exit 0
         """;
 
-    /// <summary>The guard's process id (0 when none runs).</summary>
+    /// <summary>
+    /// The guard's process id (0 when none runs), as recorded when it started. Never read from the Process object:
+    /// its HasExited raises Exited on the asking thread the first time it sees the exit, whose handler disposes
+    /// that object, which then forgets its id (a test read "no process is associated" that way).
+    /// </summary>
     public int Pid
     {
         get
         {
             lock (_gate)
             {
-                return _guard is { HasExited: false } g ? g.Id : 0;
+                return _guardPid;
             }
         }
     }
@@ -142,11 +147,14 @@ public sealed class Lifeline : IDisposable
             return e.Message;
         }
 
-        guard.Exited += (_, _) => Died(guard);
+        var pid = guard.Id;
         lock (_gate)
         {
             _guard = guard;
+            _guardPid = pid;
         }
+
+        guard.Exited += (_, _) => Died(guard);
 
         return null;
     }
@@ -163,6 +171,7 @@ public sealed class Lifeline : IDisposable
             }
 
             _guard = null;
+            _guardPid = 0;
             restarts = ++_restarts;
         }
 
@@ -197,6 +206,7 @@ public sealed class Lifeline : IDisposable
             _disposed = true;
             guard = _guard;
             _guard = null;
+            _guardPid = 0;
         }
 
         if (guard is null)
