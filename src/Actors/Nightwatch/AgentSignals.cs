@@ -179,12 +179,7 @@ public sealed class AgentSignals
             }
         }
 
-        var stall = 0.0;
-        if (Running && stallAfter > TimeSpan.Zero && Profile.StallWatched && _openToolCalls == 0)
-        {
-            var silent = (now - _lastActivity) / stallAfter;
-            stall = silent >= 0.25 ? silent * DriftCalibration.StallAtStallAfter : 0;
-        }
+        var stall = StallCounts(stallAfter) ? StallAt(now, stallAfter) : 0.0;
 
         var loops = 0.0;
         if (_maxRepeat >= 2 && now - _maxRepeatAt <= _window)
@@ -202,6 +197,79 @@ public sealed class AgentSignals
             Stall: Clamp(stall),
             Loops: Clamp(loops),
             Cost: Clamp(costC));
+    }
+
+    /// <summary>
+    /// The first instant after <paramref name="now"/> at which <see cref="Evaluate"/> changes by a step with no new
+    /// input (null: never): a counted bucket leaves the window, the longest repeat leaves it, the silence starts to
+    /// count as a stall, or the stall reaches its cap. Between such instants only the stall moves, and only upwards
+    /// (<see cref="StallRising"/>).
+    /// </summary>
+    public DateTimeOffset? NextStep(DateTimeOffset now, TimeSpan stallAfter)
+    {
+        var next = long.MaxValue;
+        var nowTicks = now.UtcTicks;
+        var current = nowTicks / _bucketTicks;
+        foreach (var b in _buckets)
+        {
+            if (b.Index > current - Buckets && b.Index <= current && !b.Empty)
+            {
+                next = Math.Min(next, (b.Index + Buckets) * _bucketTicks);
+            }
+        }
+
+        if (_maxRepeat >= 2 && now - _maxRepeatAt <= _window)
+        {
+            next = Math.Min(next, (_maxRepeatAt + _window).UtcTicks + 1);
+        }
+
+        if (StallCounts(stallAfter))
+        {
+            var onset = StallOnset(stallAfter).UtcTicks;
+            var edge = onset > nowTicks ? onset : StallCap(stallAfter).UtcTicks;
+            if (edge > nowTicks)
+            {
+                next = Math.Min(next, edge);
+            }
+        }
+
+        return next == long.MaxValue ? null : new DateTimeOffset(next, TimeSpan.Zero);
+    }
+
+    /// <summary>The stall grows with the clock at <paramref name="now"/>: it counts, has begun and has not reached its cap.</summary>
+    public bool StallRising(DateTimeOffset now, TimeSpan stallAfter) =>
+        StallCounts(stallAfter) && StallOnset(stallAfter) <= now && now < StallCap(stallAfter);
+
+    private bool StallCounts(TimeSpan stallAfter) => Running && stallAfter > TimeSpan.Zero && Profile.StallWatched && _openToolCalls == 0;
+
+    private double StallAt(DateTimeOffset now, TimeSpan stallAfter)
+    {
+        var silent = (now - _lastActivity) / stallAfter;
+        return silent >= 0.25 ? silent * DriftCalibration.StallAtStallAfter : 0;
+    }
+
+    // the first instant the silence counts (a quarter of stall_after; rounding of the division settled by trying it)
+    private DateTimeOffset StallOnset(TimeSpan stallAfter)
+    {
+        var at = _lastActivity + TimeSpan.FromTicks((stallAfter.Ticks + 3) / 4);
+        while (StallAt(at, stallAfter) <= 0)
+        {
+            at = at.AddTicks(1);
+        }
+
+        return at;
+    }
+
+    // the first instant the stall is at its cap (1: silence of stall_after / StallAtStallAfter)
+    private DateTimeOffset StallCap(TimeSpan stallAfter)
+    {
+        var at = _lastActivity + TimeSpan.FromTicks((long)Math.Ceiling(stallAfter.Ticks / DriftCalibration.StallAtStallAfter));
+        while (Clamp(StallAt(at, stallAfter)) < 1)
+        {
+            at = at.AddTicks(1);
+        }
+
+        return at;
     }
 
     private static double Clamp(double v) => v <= 0 ? 0 : v >= 1 ? 1 : Math.Round(v, 4);
@@ -278,6 +346,8 @@ public sealed class AgentSignals
         public int Kills;
         public int Quarantines;
         public decimal Cost;
+
+        public bool Empty => Errors == 0 && ToolFailures == 0 && Crashes == 0 && Kills == 0 && Quarantines == 0 && Cost == 0;
 
         public void Reset(long index)
         {

@@ -68,6 +68,13 @@ public sealed class AgentWatch(string agent, TimeSpan window)
     /// <summary>The route of the last run that crashed, was killed or printed errors (null: none seen).</summary>
     public (string? Provider, string? Model)? Blamed { get; private set; }
 
+    /// <summary>
+    /// When this agent must be judged next with no new input (null: not until something happens): set by
+    /// <see cref="Judge"/> to <see cref="NextJudgement"/>; cleared by <see cref="Correct"/>, whose owner judges again
+    /// once the correction is recorded (the correction changed what the next judgement finds).
+    /// </summary>
+    public DateTimeOffset? Due { get; private set; }
+
     // ---------------------------------------------------------------- what the agent did
 
     /// <summary>A run of the agent got its route: it is the current route, and remembered for blame.</summary>
@@ -193,8 +200,11 @@ public sealed class AgentWatch(string agent, TimeSpan window)
             || DriftPolicy.Climb(level, Rung, RungAt, _criticalSince, now, recurred) is not { } step
             || DriftPolicy.Due(step, _lastFired, now, spec.Cooldown) is not { } action)
         {
+            Due = NextJudgement(now, spec);
             return new Judgement(verdict, null);
         }
+
+        Due = NextJudgement(now, spec);
 
         if (action == CorrectionAction.Restart && DriftPolicy.Dominant(c, spec).Signal == DriftSignal.Health)
         {
@@ -228,7 +238,95 @@ public sealed class AgentWatch(string agent, TimeSpan window)
 
         Paused = action == CorrectionAction.Pause;
         Stopped = action == CorrectionAction.Stop;
+        Due = null;
         return (correction, model ?? agentSpec.Model);
+    }
+
+    /// <summary>
+    /// The first instant after <paramref name="now"/> at which judging could find anything other than the judgement
+    /// just made at <paramref name="now"/>, if nothing new arrives meanwhile (null: nothing changes by itself). Nothing
+    /// changes before it; at it, a verdict, a rung or the ladder's state may. Only agents that are running or drifting
+    /// are looked at again by the clock (as the 1 s tick did before). The instants: a counted bucket or the longest
+    /// repeat leaving the window, the silence starting to count, the stall crossing the next level (searched on the
+    /// pure score: it only rises between the other instants), a rung's settle time or cooldown ending, critical drift
+    /// becoming lasting, and a calm window ending the climb. Pure: call it right after <see cref="Judge"/> at
+    /// <paramref name="now"/>.
+    /// </summary>
+    public DateTimeOffset? NextJudgement(DateTimeOffset now, NightwatchSpec spec)
+    {
+        if (!Signals.Running && Level == DriftLevel.Normal)
+        {
+            return null;
+        }
+
+        var next = Signals.NextStep(now, spec.StallAfter);
+        if (Level != DriftLevel.Normal && !Paused && !Stopped)
+        {
+            if (Rung is not null)
+            {
+                next = Earliest(next, RungAt + DriftPolicy.Settle, now);
+            }
+
+            if (_criticalSince is { } critical)
+            {
+                next = Earliest(next, critical + DriftPolicy.Lasting, now);
+            }
+
+            foreach (var fired in _lastFired.Values)
+            {
+                next = Earliest(next, fired + spec.Cooldown, now);
+            }
+        }
+
+        if (Rung is not null && _calmSince is { } calm && !Paused && !Stopped)
+        {
+            next = Earliest(next, calm + spec.Window, now);
+        }
+
+        if (Signals.StallRising(now, spec.StallAfter) && StallCrossing(now, next, spec) is { } crossing)
+        {
+            next = crossing;
+        }
+
+        return next;
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? next, DateTimeOffset candidate, DateTimeOffset now) =>
+        candidate <= now ? next : next is { } n && n <= candidate ? n : candidate;
+
+    /// <summary>
+    /// The first instant in (now, limit) at which the rising stall moves the level (binary search on ticks; null: none).
+    /// The limit is excluded: a step of the window may happen at it, and the score is monotonic only before it.
+    /// </summary>
+    private DateTimeOffset? StallCrossing(DateTimeOffset now, DateTimeOffset? limit, NightwatchSpec spec)
+    {
+        var hi = (limit ?? now + (spec.StallAfter / DriftCalibration.StallAtStallAfter) + spec.StallAfter).UtcTicks - 1;
+        if (hi <= now.UtcTicks || LevelAt(hi, spec) == Level)
+        {
+            return null;
+        }
+
+        var lo = now.UtcTicks; // invariant: LevelAt(lo) == Level, LevelAt(hi) != Level
+        while (hi - lo > 1)
+        {
+            var mid = lo + ((hi - lo) / 2);
+            if (LevelAt(mid, spec) == Level)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return new DateTimeOffset(hi, TimeSpan.Zero);
+    }
+
+    private DriftLevel LevelAt(long utcTicks, NightwatchSpec spec)
+    {
+        var c = Signals.Evaluate(new DateTimeOffset(utcTicks, TimeSpan.Zero), spec.StallAfter, spec.LoopRepeats, spec.MaxBurnPerHour);
+        return DriftPolicy.Next(Level, DriftPolicy.Score(c, spec), spec.Thresholds, spec.Hysteresis);
     }
 
     private void Climbed(CorrectionAction action, DateTimeOffset now)

@@ -25,7 +25,7 @@ namespace DarkFactory.Actors.Nightwatch;
 /// </summary>
 public sealed class NightwatchActor : PersistentActorBase
 {
-    private const string TickTimer = "tick";
+    private const string JudgeTimer = "judge";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
@@ -43,6 +43,9 @@ public sealed class NightwatchActor : PersistentActorBase
     // agents whose pause, recorded before the daemon restarted, still holds: their first start is stopped again
     private readonly HashSet<string> _pausesRestored = new(StringComparer.Ordinal);
     private bool _hintsResent;
+
+    // when the judge timer is armed for (null: not armed): the earliest Due of the watches, or earlier
+    private DateTimeOffset? _armedAt;
 
     public NightwatchActor(IActorRef factory, IActorRef history, NightwatchSettings settings)
         : base(settings.PersistenceId, settings.SnapshotEvery, settings.Clock)
@@ -77,9 +80,13 @@ public sealed class NightwatchActor : PersistentActorBase
             }
         });
         Command<ApplyFleet>(OnFleet);
-        Command<Tick>(_ => OnTick());
+        Command<JudgeDue>(_ => OnJudgeDue());
         Command<Resume>(OnResume);
-        Command<GetDrift>(q => Sender.Tell(_fleet.Drift(q.Agent, _state, Now)));
+        Command<GetDrift>(q =>
+        {
+            JudgeWatched(Now); // the scores as of now (levels and rungs are current already)
+            Sender.Tell(_fleet.Drift(q.Agent, _state, Now));
+        });
         Command<GetPauses>(q => Sender.Tell(new PausesInForce(_state.PausesInForce(q.PauseFor, Now))));
         Command<GetEscalations>(q => Sender.Tell(new EscalationList(_state.Escalations(q.Limit))));
         Command<GetNightwatchRecords>(q => Sender.Tell(_state.Records(q.Since)));
@@ -104,7 +111,6 @@ public sealed class NightwatchActor : PersistentActorBase
         _topics.Subscribe(Self, typeof(AgentUsage));
         _topics.Subscribe(Self, typeof(RouteChosen));
         _output = OutputFlow.For(Context.System).Join("nightwatch");
-        Timers.StartPeriodicTimer(TickTimer, Tick.Instance, _settings.Tick);
     }
 
     protected override void PostStop()
@@ -121,6 +127,7 @@ public sealed class NightwatchActor : PersistentActorBase
         var fleet = msg.Fleet;
         _fleet.Apply(fleet);
         _mentions.Fleet(fleet);
+        JudgeWatched(Now); // new settings or profiles may change a verdict or when the next is due
         if (!_hintsResent)
         {
             RestorePauses();
@@ -153,7 +160,9 @@ public sealed class NightwatchActor : PersistentActorBase
                 continue;
             }
 
-            _fleet.WatchOf(agent).PauseRestored(until - pauseFor);
+            var w = _fleet.WatchOf(agent);
+            w.PauseRestored(until - pauseFor);
+            Judge(w, now);
             _pausesRestored.Add(agent);
             _log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, until);
             _factory.Tell(new StopAgent(agent, Requester.Nightwatch), Self);
@@ -241,9 +250,29 @@ public sealed class NightwatchActor : PersistentActorBase
         }
     }
 
-    private void OnTick()
+    /// <summary>
+    /// The judge timer: the watches due by now are judged (each computes when it is next due), and the timer is armed
+    /// again for the earliest of them. No tick: an agent is looked at again only at the instant its verdict or rung
+    /// can change by itself (<see cref="AgentWatch.NextJudgement"/>); output and lifecycle events are judged as they come.
+    /// </summary>
+    private void OnJudgeDue()
     {
+        _armedAt = null;
         var now = Now;
+        foreach (var w in _fleet.Watches.Values)
+        {
+            if (w.Due is { } due && due <= now)
+            {
+                Judge(w, now);
+            }
+        }
+
+        Rearm(now);
+    }
+
+    /// <summary>Judges every watch the clock would (running or drifting), e.g. after a fleet revision changed the rules.</summary>
+    private void JudgeWatched(DateTimeOffset now)
+    {
         foreach (var w in _fleet.Watches.Values)
         {
             if (w.Signals.Running || w.Level != DriftLevel.Normal)
@@ -251,6 +280,36 @@ public sealed class NightwatchActor : PersistentActorBase
                 Judge(w, now);
             }
         }
+    }
+
+    /// <summary>Arms the judge timer for the earliest Due of all watches (cancels it when none is due).</summary>
+    private void Rearm(DateTimeOffset now)
+    {
+        DateTimeOffset? earliest = null;
+        foreach (var w in _fleet.Watches.Values)
+        {
+            if (w.Due is { } due && (earliest is null || due < earliest))
+            {
+                earliest = due;
+            }
+        }
+
+        if (earliest is null)
+        {
+            Timers.Cancel(JudgeTimer);
+            _armedAt = null;
+        }
+        else if (earliest != _armedAt)
+        {
+            Arm(earliest.Value, now);
+        }
+    }
+
+    private void Arm(DateTimeOffset due, DateTimeOffset now)
+    {
+        _armedAt = due;
+        var delay = due - now;
+        Timers.StartSingleTimer(JudgeTimer, JudgeDue.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
     }
 
     private void RateLimited(AgentWatch w, string runId, string line)
@@ -282,6 +341,11 @@ public sealed class NightwatchActor : PersistentActorBase
         {
             Correct(w, action, now);
         }
+        else if (w.Due is { } next && (_armedAt is not { } armed || next < armed))
+        {
+            // an earlier timer than the one armed; a later one is left alone (the timer finds nothing due and re-arms)
+            Arm(next, now);
+        }
     }
 
     private void Correct(AgentWatch w, CorrectionAction action, DateTimeOffset now)
@@ -298,6 +362,12 @@ public sealed class NightwatchActor : PersistentActorBase
             _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: what));
             _log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), e.Reason);
             CarryOut(e, model, components);
+
+            // the correction changed what a judgement finds (a fresh context, a pause, a stop): judged again now it is recorded
+            if (_fleet.Watches.TryGetValue(e.Agent, out var judged))
+            {
+                Judge(judged, Now);
+            }
         });
     }
 
@@ -333,6 +403,8 @@ public sealed class NightwatchActor : PersistentActorBase
                 _log.Info("Agent [{0}]: pause over, starting it again", msg.Agent);
                 _factory.Tell(new StartAgent(msg.Agent, By: Requester.Nightwatch), Self);
             }
+
+            Judge(w, Now); // the ladder holds no more
         }
     }
 
@@ -375,9 +447,9 @@ public sealed class NightwatchActor : PersistentActorBase
         SnapshotWhenDue(_state.Snapshot);
     }
 
-    private sealed record Tick
+    private sealed record JudgeDue
     {
-        public static readonly Tick Instance = new();
+        public static readonly JudgeDue Instance = new();
     }
 
     private sealed record Resume(string Agent);

@@ -1,13 +1,10 @@
 namespace DarkFactory.Actors.Nightwatch;
 
-/// <summary>Settings of the <see cref="NightwatchActor"/>; tests inject a virtual clock and a short tick.</summary>
+/// <summary>Settings of the <see cref="NightwatchActor"/>; tests inject a virtual clock.</summary>
 public sealed record NightwatchSettings
 {
     public TimeProvider Clock { get; init; } = TimeProvider.System;
     public string PersistenceId { get; init; } = "nightwatch";
-
-    /// <summary>How often stalls and decaying windows are looked at (output is judged as it arrives).</summary>
-    public TimeSpan Tick { get; init; } = TimeSpan.FromSeconds(1);
 
     public int SnapshotEvery { get; init; } = 200;
     public int KeepCorrections { get; init; } = 1000;
