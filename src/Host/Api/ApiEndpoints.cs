@@ -2,6 +2,7 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors;
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;

@@ -3,9 +3,6 @@ using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Host.Cluster;
 
-/// <summary>One member as the cluster's gossip shows it: its address, roles, status and whether this node reaches it.</summary>
-public sealed record MemberFacts(string Address, IReadOnlyList<string> Roles, string Status, bool Reachable);
-
 /// <summary>One member of <c>df nodes</c> / <c>GET /api/cluster</c>.</summary>
 /// <param name="Status">joining, up, leaving, exiting, down, removed, weakly-up, or unreachable when this node does not reach it.</param>
 /// <param name="Agents">The agents placed on it.</param>
@@ -50,9 +47,5 @@ public static class ClusterViewBuilder
     public static string? NodeOf(IEnumerable<string> roles) => PlacementCoordinator.NodeOf(roles);
 
     /// <summary>Akka's member status as the API spells it.</summary>
-    public static string StatusName(Akka.Cluster.MemberStatus status) => status switch
-    {
-        Akka.Cluster.MemberStatus.WeaklyUp => "weakly-up",
-        _ => status.ToString().ToLowerInvariant(),
-    };
+    public static string StatusName(Akka.Cluster.MemberStatus status) => MemberFacts.StatusName(status);
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Host.Cluster;

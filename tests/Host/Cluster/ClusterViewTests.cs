@@ -1,3 +1,4 @@
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Host.Cluster;
 using DarkFactory.Messages.Cluster;
 using Xunit;

@@ -1,5 +1,6 @@
 using System.Text;
 using Akka.Actor;
+using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Output;
 using DarkFactory.Host.Cluster;
 using DarkFactory.Messages.Cluster;

@@ -1,6 +1,25 @@
 using DarkFactory.Messages.Cluster;
 
-namespace DarkFactory.Host.Cluster;
+namespace DarkFactory.Actors.Cluster;
+
+/// <summary>One member as the cluster's gossip shows it: its address, roles, status and whether this node reaches it.</summary>
+public sealed record MemberFacts(string Address, IReadOnlyList<string> Roles, string Status, bool Reachable)
+{
+    /// <summary>Every member of <paramref name="state"/> (an immutable snapshot of the gossip: safe from any thread), the unreachable ones included.</summary>
+    public static List<MemberFacts> From(Akka.Cluster.ClusterEvent.CurrentClusterState state)
+    {
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        return [.. state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
+            .Select(m => new MemberFacts(m.Address.ToString(), [.. m.Roles], StatusName(m.Status), !unreachable.Contains(m.Address)))];
+    }
+
+    /// <summary>Akka's member status as the API spells it.</summary>
+    public static string StatusName(Akka.Cluster.MemberStatus status) => status switch
+    {
+        Akka.Cluster.MemberStatus.WeaklyUp => "weakly-up",
+        _ => status.ToString().ToLowerInvariant(),
+    };
+}
 
 /// <summary>Where a request about one agent goes on a cluster node.</summary>
 public enum OwnerKind
@@ -50,7 +69,7 @@ public sealed record AgentOwner(OwnerKind Kind, string? Node = null, string? Add
             return Here;
         }
 
-        var member = members.FirstOrDefault(m => ClusterViewBuilder.NodeOf(m.Roles) == node);
+        var member = members.FirstOrDefault(m => PlacementCoordinator.NodeOf(m.Roles) == node);
         return member switch
         {
             null => new AgentOwner(OwnerKind.Unreachable, node, Reason: $"agent '{agent}' runs on node {node}, which is not a member now"),
