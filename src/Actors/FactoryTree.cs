@@ -77,11 +77,21 @@ public static class FactoryTree
     /// Each persistent actor is kept by a <see cref="JournalKeeper"/> (a failed journal write stops it; the keeper
     /// starts it again) and registered as its own type, the keeper standing in for it.
     /// </summary>
-    public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
+    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler) once per cluster under one persistence id; null: here.</param>
+    public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node, IControlSingletons? singletons = null)
     {
         var gateway = registry.Get<FactoryActor>();
         Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { PersistenceId = Scoped(node, "router"), Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }), node);
-        Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, new SchedulerSettings { PersistenceId = Scoped(node, "scheduler"), Clock = node.Clock }), node);
+        var scheduler = new SchedulerSettings { PersistenceId = Scoped(node, "scheduler"), Clock = node.Clock };
+        if (singletons is null)
+        {
+            Keep<SchedulerActor>(registry, parent, "scheduler", SchedulerActor.Props(gateway, scheduler), node);
+        }
+        else
+        {
+            Register<SchedulerActor>(registry, singletons.Start("scheduler", factory => SchedulerActor.Props(factory, scheduler with { PersistenceId = "scheduler" })));
+        }
+
         var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
         Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views }), node);
         Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }), node);
@@ -125,4 +135,13 @@ public static class FactoryTree
         registry.Register<TKey>(actor, overwrite: true);
         return actor;
     }
+}
+
+/// <summary>Runs a control-plane actor once per cluster (a cluster singleton) instead of on every node.</summary>
+public interface IControlSingletons
+{
+    /// <param name="name">The actor's name (<c>scheduler</c>).</param>
+    /// <param name="persistent">Its props, given the factory it talks to on the node where it runs.</param>
+    /// <returns>What this node registers for it: every message sent to it reaches the one instance.</returns>
+    IActorRef Start(string name, Func<IActorRef, Props> persistent);
 }

@@ -199,7 +199,8 @@ public sealed class PlacementCoordinator : PersistentActorBase
 /// <see cref="GetAgents"/> goes to this node's fleet (<c>factory</c>), which answers the asker directly; so does its
 /// agent command (<see cref="IAgentCommand"/>) for an agent placed here (any other is refused as
 /// <see cref="CommandOutcome.Unplaced"/>), its <see cref="GetHistory"/> to this node's fleet (its history answers the
-/// asker) and its <see cref="ReadLog"/> to this node's log reader.
+/// asker) and its <see cref="ReadLog"/> to this node's log reader. The declared fleet and each accepted placement also go
+/// to the node's <see cref="ClusterFactory"/>.
 /// </summary>
 public sealed class PlacementNode : ReceiveActor, IWithTimers
 {
@@ -211,7 +212,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     private PlacementFleet? _declared;
     private NodeAssignment? _assignment;
 
-    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null)
+    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null)
     {
         Receive<GetAgents>(q => factory.Forward(q));
         Receive<GetHistory>(q => factory.Forward(q)); // another node's df history NAME: this node's record, answered to the asker
@@ -243,6 +244,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
         {
             _declared = PlacementFleet.Of(node, d.Fleet);
             coordinator.Tell(_declared);
+            cluster?.Tell(d);
             Timers.StartPeriodicTimer("declare", Redeclare.Instance, DeclareEvery);
         });
         Receive<Redeclare>(_ => coordinator.Tell(_declared!));
@@ -267,6 +269,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
                 _assignment = a;
                 _log.Info("Placement epoch {0}: this node runs {1}", a.Epoch, a.Agents.Count == 0 ? "no agent" : string.Join(", ", a.Agents));
                 accepted(a);
+                cluster?.Tell(a);
             }
         });
     }
@@ -282,6 +285,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     }
 
     /// <param name="logs">This node's <see cref="Output.LogReaderActor"/>: other nodes' <see cref="ReadLog"/> go to it.</param>
-    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null) =>
-        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted, logs));
+    /// <param name="cluster">This node's <see cref="ClusterFactory"/>: told each declared fleet and each accepted placement.</param>
+    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null) =>
+        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted, logs, cluster));
 }

@@ -44,6 +44,7 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
         Command<DeleteMessagesFailure>(OnDeleteFailed);
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => Log.Warning("Deleting the old snapshots of [{0}] failed: {1}", PersistenceId, f.Cause.Message));
+        Command<StopPersistent>(_ => Context.Stop(Self)); // after the writes in flight: commands wait for their handlers
     }
 
     public sealed override string PersistenceId { get; }
@@ -119,4 +120,15 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
         _deleteRetries = 0;
         DeletionEnded();
     }
+}
+
+/// <summary>
+/// Stops a persistent actor once its journal writes in flight are done (a command waits for them, where PoisonPill or
+/// Context.Stop from outside would not): the termination message of a cluster singleton, whose hand-over must not start
+/// a new instance before the old one's last events are written. A <see cref="Supervision.JournalKeeper"/> passes it on and
+/// stops with its child. Local only (never crosses a node).
+/// </summary>
+public sealed record StopPersistent
+{
+    public static readonly StopPersistent Instance = new();
 }

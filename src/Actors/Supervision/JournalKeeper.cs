@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using DarkFactory.Actors.Persistence;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 
@@ -14,7 +15,8 @@ namespace DarkFactory.Actors.Supervision;
 /// the last <see cref="ApplyFleet"/> it forwarded (so it does not wait for a reload to know the fleet)
 /// and forwards what arrived meanwhile (bounded; the oldest go to dead letters). Everything else is
 /// forwarded unchanged, sender preserved, so asks answer from the child. Exceptions inside the child
-/// keep the default supervision (restart in place).
+/// keep the default supervision (restart in place). <see cref="StopPersistent"/> stops the child after its journal
+/// writes in flight and then the keeper (a cluster singleton's hand-over), without a restart.
 /// </summary>
 public sealed class JournalKeeper : UntypedActor, IWithTimers
 {
@@ -33,6 +35,7 @@ public sealed class JournalKeeper : UntypedActor, IWithTimers
     private IActorRef? _current;
     private ApplyFleet? _fleet;
     private int _failures;
+    private bool _stopping;
 
     public JournalKeeper(Props child, string name, BackoffSpec backoff, Func<double> random)
     {
@@ -57,8 +60,24 @@ public sealed class JournalKeeper : UntypedActor, IWithTimers
     {
         switch (message)
         {
+            case Terminated t when t.ActorRef.Equals(_current) && _stopping:
+                Context.Stop(Self);
+                break;
             case Terminated t when t.ActorRef.Equals(_current):
                 OnChildStopped();
+                break;
+            case StopPersistent stop:
+                _stopping = true;
+                Timers.CancelAll();
+                if (_current is null)
+                {
+                    Context.Stop(Self);
+                }
+                else
+                {
+                    _current.Tell(stop, Self);
+                }
+
                 break;
             case Terminated:
                 break;

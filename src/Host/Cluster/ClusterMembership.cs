@@ -29,6 +29,9 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         private set => Volatile.Write(ref _fleet, value);
     }
 
+    /// <summary>The cluster singletons, all on the singleton role (<see cref="ClusterNodeOptions.SingletonRole"/>): the placement coordinator and the scheduler.</summary>
+    public static readonly IReadOnlyList<string> Singletons = ["placement", "scheduler"];
+
     /// <summary>The last placement this node accepted; null before the first.</summary>
     public NodeAssignment? Assignment => Volatile.Read(ref _assignment);
 
@@ -77,18 +80,17 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         var singletons = new Dictionary<string, string>();
         if (oldest is not null)
         {
-            singletons["placement"] = ClusterViewBuilder.NodeOf(oldest.Roles) ?? oldest.Address.ToString(); // a singleton runs on the oldest member of its role
+            var at = ClusterViewBuilder.NodeOf(oldest.Roles) ?? oldest.Address.ToString(); // a singleton runs on the oldest member of its role
+            foreach (var singleton in Singletons)
+            {
+                singletons[singleton] = at;
+            }
         }
 
         return ClusterViewBuilder.Build(options.Node, members, Assignment?.Placement ?? Placement.None, singletons);
     }
 
-    private static List<MemberFacts> Members(Akka.Cluster.ClusterEvent.CurrentClusterState state)
-    {
-        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
-        return [.. state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
-            .Select(m => new MemberFacts(m.Address.ToString(), [.. m.Roles], ClusterViewBuilder.StatusName(m.Status), !unreachable.Contains(m.Address)))];
-    }
+    private static List<MemberFacts> Members(Akka.Cluster.ClusterEvent.CurrentClusterState state) => MemberFacts.From(state);
 
     /// <summary>The node that runs <paramref name="agent"/> (a declared agent's name), as this node knows it now; here on a single node.</summary>
     public AgentOwner OwnerOf(string agent) =>

@@ -359,7 +359,7 @@ public static class DaemonHost
             .WithDarkFactoryGateway(node)
             .WithDarkFactoryPlacement(options.Cluster, fleet, membership, agent => AgentNames.Readable(membership.Fleet, agent) ? logs.PathOf(agent) : null)
             .WithDarkFactoryFleet(node)
-            .WithDarkFactoryControlPlane(node)
+            .WithDarkFactoryControlPlane(node, options.Cluster, fleet)
             .WithFleetDrain(data.DaemonId, grace, cgroups)
             .WithDarkFactoryControl(statusView, telemetry, options.Cluster?.Node));
 

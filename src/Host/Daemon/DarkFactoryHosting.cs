@@ -27,7 +27,7 @@ namespace DarkFactory.Host.Daemon;
 /// <item><term>WithDarkFactorySettings</term><description>hocon/darkfactory.conf under the operator's own file; loggers through Microsoft.Extensions.Logging</description></item>
 /// <item><term>WithDarkFactoryGateway</term><description>/user/factory, the port every part reaches the others through (first)</description></item>
 /// <item><term>WithDarkFactoryFleet</term><description>sweeper, history, fleet with its layers (the worker plane)</description></item>
-/// <item><term>WithDarkFactoryControlPlane</term><description>router, scheduler, compound review and its views, Nightwatch, projects and their views</description></item>
+/// <item><term>WithDarkFactoryControlPlane</term><description>router, scheduler, compound review and its views, Nightwatch, projects and their views (in a cluster the scheduler is a cluster singleton)</description></item>
 /// <item><term>WithFleetDrain</term><description>CoordinatedShutdown: drain every agent, sweep, flush the history</description></item>
 /// <item><term>WithDarkFactoryControl</term><description>the event bridge (API status view, SSE) and telemetry</description></item>
 /// </list>
@@ -90,8 +90,13 @@ public static class DarkFactoryHosting
     public static AkkaConfigurationBuilder WithDarkFactoryFleet(this AkkaConfigurationBuilder akka, LayerServices node) =>
         akka.WithActors((system, registry) => FactoryTree.StartFleet(system, registry, node));
 
-    public static AkkaConfigurationBuilder WithDarkFactoryControlPlane(this AkkaConfigurationBuilder akka, LayerServices node) =>
-        akka.WithActors((system, registry) => FactoryTree.StartControlPlane(system, registry, node));
+    /// <param name="cluster">Cluster mode: the scheduler runs as a cluster singleton (<see cref="ControlSingletons"/>, on the
+    /// singleton role of <paramref name="fleet"/>) through the node's <see cref="ClusterFactory"/> (compose
+    /// <see cref="WithDarkFactoryPlacement"/> first); null: everything on this node.</param>
+    public static AkkaConfigurationBuilder WithDarkFactoryControlPlane(this AkkaConfigurationBuilder akka, LayerServices node, ClusterNodeOptions? cluster = null, FleetSpec? fleet = null) =>
+        akka.WithActors((system, registry) => FactoryTree.StartControlPlane(system, registry, node, cluster is null
+            ? null
+            : new ControlSingletons(system, cluster.Node, fleet is null ? null : ClusterNodeOptions.SingletonRole(fleet), registry.Get<ClusterFactory>(), node.Random)));
 
     /// <summary>On shutdown (SIGTERM, Ctrl-C): every agent stopped within its grace period, before persistence goes away.</summary>
     /// <param name="daemonId">The run marker of this daemon's processes: whatever outlived the drain is killed by it.</param>
@@ -122,7 +127,8 @@ public static class DarkFactoryHosting
     /// Cluster mode only: the placement coordinator as a cluster singleton (on role <c>control</c> when a node has it,
     /// else any; stopped with its own message, never PoisonPill, so a placement being written is written) with its proxy,
     /// and this node's <see cref="PlacementNode"/> (registered under its type), which hands each placement it accepts to
-    /// <paramref name="membership"/> and answers other nodes' <c>GetAgents</c> from this node's fleet. Call it after
+    /// <paramref name="membership"/> and answers other nodes' <c>GetAgents</c> from this node's fleet, and the node's
+    /// <see cref="ClusterFactory"/> (registered), which the control-plane singletons talk to. Call it after
     /// <see cref="WithDarkFactoryGateway"/>. Nothing for a single node.
     /// </summary>
     /// <param name="logPathOf">An agent's log file on this node, null for a name that is not one (other nodes' <c>df logs</c> read it through this node's <see cref="LogReaderActor"/>).</param>
@@ -147,7 +153,10 @@ public static class DarkFactoryHosting
             system.ActorOf(ClusterSingletonManager.Props(PlacementCoordinator.Props(TimeProvider.System), PlacementCoordinator.Stop.Instance, manager), "placement-coordinator");
             var coordinator = system.ActorOf(ClusterSingletonProxy.Props("/user/placement-coordinator", proxy), "placement-coordinator-proxy");
             var logs = logPathOf is null ? null : system.ActorOf(LogReaderActor.Props(logPathOf), "log-reader");
-            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, registry.Get<FactoryActor>(), membership.Accept, logs), PlacementCoordinator.NodeActorName));
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            var factory = system.ActorOf(ClusterFactory.Props(node.Node, registry.Get<FactoryActor>(), () => MemberFacts.From(cluster.State)), ClusterFactory.ActorName);
+            registry.Register<ClusterFactory>(factory);
+            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, registry.Get<FactoryActor>(), membership.Accept, logs, factory), PlacementCoordinator.NodeActorName));
         });
     }
 

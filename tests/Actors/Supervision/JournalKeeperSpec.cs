@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Tests.Support;
@@ -84,6 +85,21 @@ public sealed class JournalKeeperSpec : VirtualTimeSpec
         _fleet.Reply(CommandResult.Done(CommandOutcome.Started, "started", "r2"));
         var fired = await _fired.ExpectMsgAsync<SchedulerFired>(Wait);
         Assert.Equal((FiringOutcome.Started, "r2"), (fired.Outcome, fired.RunId));
+    }
+
+    [Fact]
+    public async Task StopPersistent_stops_the_child_after_its_writes_and_then_the_keeper_without_a_restart()
+    {
+        // a cluster singleton's termination message: the keeper passes it on and stops with its child (no respawn)
+        var keeper = KeptScheduler();
+        keeper.Tell(new ApplyFleet(new FleetSpec { Agents = [Agent] }));
+        Assert.Single((await keeper.Ask<ScheduleSnapshot>(new GetSchedule(), Wait)).Agents);
+        Watch(keeper);
+
+        keeper.Tell(StopPersistent.Instance);
+
+        await ExpectTerminatedAsync(keeper, Wait);
+        Assert.Equal(0, Journal.FailedWrites);
     }
 
     [Fact]

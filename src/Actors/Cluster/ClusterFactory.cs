@@ -1,0 +1,91 @@
+using Akka.Actor;
+using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Fleet;
+
+namespace DarkFactory.Actors.Cluster;
+
+/// <summary>
+/// What a control-plane cluster singleton (the scheduler) holds as its factory on the node it runs on (one per cluster
+/// node, <c>/user/cluster-factory</c>): the whole fleet where a node's gateway knows only the node's part, and an agent
+/// command sent to the node that runs the agent. <see cref="GetFleet"/> is answered with the whole fleet the daemon last
+/// loaded (<see cref="PlacementNode.Declare"/>; an ask before the first waits for it); every such fleet is also told to the
+/// singletons that <see cref="Follow"/> it, so a reload reaches them. An <see cref="IAgentCommand"/> goes where
+/// <see cref="AgentOwner.Find"/> says from the last placement this node accepted: to this node's gateway, or to the
+/// owning node's <c>placement-node</c> (which hands it to its fleet only for an agent placed there), the sender kept so
+/// the fleet's <see cref="CommandResult"/> answers the asker; an agent placed nowhere, or on a node this node does not
+/// reach, is refused at once (<see cref="CommandOutcome.Unplaced"/>, <see cref="CommandOutcome.NoAnswer"/>) with the reason.
+/// Anything else goes to this node's gateway.
+/// </summary>
+public sealed class ClusterFactory : ReceiveActor
+{
+    public const string ActorName = "cluster-factory";
+
+    private readonly List<IActorRef> _waiting = [];
+    private readonly List<IActorRef> _followers = [];
+    private FleetSpec? _fleet;
+    private int _revision;
+    private NodeAssignment? _assignment;
+
+    /// <param name="node">This node's name.</param>
+    /// <param name="gateway">This node's gateway (<see cref="FactoryActor"/>).</param>
+    /// <param name="members">The members as this node sees them now (the cluster's gossip state).</param>
+    public ClusterFactory(string node, IActorRef gateway, Func<IReadOnlyList<MemberFacts>> members)
+    {
+        Receive<PlacementNode.Declare>(d =>
+        {
+            _fleet = d.Fleet;
+            _revision++;
+            var current = new CurrentFleet(d.Fleet, _revision);
+            _waiting.ForEach(w => w.Tell(current));
+            _waiting.Clear();
+            _followers.ForEach(f => f.Tell(new ApplyFleet(d.Fleet)));
+        });
+        Receive<NodeAssignment>(a => _assignment = a);
+        Receive<Follow>(f =>
+        {
+            _followers.Add(f.Singleton);
+            if (_fleet is not null)
+            {
+                f.Singleton.Tell(new ApplyFleet(_fleet));
+            }
+        });
+        Receive<GetFleet>(_ =>
+        {
+            if (_fleet is null)
+            {
+                _waiting.Add(Sender);
+            }
+            else
+            {
+                Sender.Tell(new CurrentFleet(_fleet, _revision));
+            }
+        });
+        Receive<IAgentCommand>(c =>
+        {
+            var owner = AgentOwner.Find(node, _assignment?.Placement, c.Agent, members());
+            switch (owner.Kind)
+            {
+                case OwnerKind.Here:
+                    gateway.Forward(c);
+                    break;
+                case OwnerKind.Remote:
+                    Context.ActorSelection(new RootActorPath(Address.Parse(owner.Address!)) / "user" / PlacementCoordinator.NodeActorName).Tell(c, Sender);
+                    break;
+                case OwnerKind.Unplaced:
+                    Sender.Tell(CommandResult.Refused(CommandOutcome.Unplaced, owner.Reason!));
+                    break;
+                default:
+                    Sender.Tell(CommandResult.Refused(CommandOutcome.NoAnswer, owner.Reason!));
+                    break;
+            }
+        });
+        ReceiveAny(m => gateway.Forward(m));
+    }
+
+    /// <summary>A singleton (its proxy) to tell every whole fleet this node loads, as an <see cref="ApplyFleet"/>.</summary>
+    public sealed record Follow(IActorRef Singleton);
+
+    public static Props Props(string node, IActorRef gateway, Func<IReadOnlyList<MemberFacts>> members) =>
+        Akka.Actor.Props.Create(() => new ClusterFactory(node, gateway, members));
+}
