@@ -13,6 +13,9 @@ Each round, on 127.0.0.1 with one PostgreSQL database per round (created with ps
                moved       the move agent's run marker on a survivor
                coordinator a survivor's placement epoch above the one before the kill (the coordinator took over
                            on a survivor, recovered its journal and placed again)
+               scheduler   the scheduler singleton answering GET /api/schedule on n2 with the cron agent (pinned to
+                           n2, fired every 2 s by the singleton on n1 before the kill): it started on a survivor,
+                           recovered its journal and armed its timers from the fleet
              and, at every sample, no agent's run marker under two nodes' data directories.
   latency    before the kill: an SSE client on n1 and one on n2 (GET /api/events); the agent pinned to n2 (blinker) is
              restarted --restarts times through n2's API; for each of its lifecycle events, the time from the event's
@@ -23,6 +26,8 @@ Each round, on 127.0.0.1 with one PostgreSQL database per round (created with ps
                removed     the other survivor's /api/cluster no longer lists it
                coordinator the other survivor shows itself as the coordinator's node and a higher epoch
                moved       the move agent running on the other survivor (when it ran on the terminated node)
+               scheduler   GET /api/schedule on the other survivor, asked once the terminated daemon has exited,
+                           answered with the cron agent (the scheduler handed over)
 Failure detection and the resolver are tuned as the tests tune them (DF_HOCON: acceptable-heartbeat-pause 2s,
 stable-after --stable-after). Uses artifacts/df/df.dll (bench/cluster builds it). Polls every 20 ms through
 /proc and the HTTP API (urllib), so a time is good to about 50 ms on a quiet machine.
@@ -34,6 +39,7 @@ from datetime import datetime
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 dll = os.path.join(root, "artifacts", "df", "df.dll")
 ticker = os.path.join(root, "tests", "agents", "ticker.sh")
+exit_sh = os.path.join(root, "tests", "agents", "exit.sh")
 AGENTS = [("mover", "move"), ("stayer", "stay"), ("keeper", "never")]
 
 
@@ -46,6 +52,8 @@ def fleet():
               "    autostart: true", "    grace: 2s", f"    failover: {failover}"]
     y += ["  - name: blinker", "    layer: safety", f'    command: ["{ticker}", "2"]', "    restart: permanent",
           "    autostart: true", "    grace: 2s", "    node: n2"]
+    y += ["  - name: cron", "    layer: core", f'    command: ["{exit_sh}", "0"]', '    schedule: "*/2 * * * * *"',
+          "    restart: temporary", "    node: n2", "    catch_up: all", "    grace: 2s"]
     return "\n".join(y) + "\n"
 
 
@@ -231,6 +239,7 @@ def round_once(n, conn, stable_after, work, restarts):
         procs[0].wait()
         marks = {}
         overlaps = []
+        scheduler_on(datas[1], lambda: True, k, marks)
 
         def failed_over():
             for a, _ in AGENTS:
@@ -246,9 +255,9 @@ def round_once(n, conn, stable_after, work, restarts):
                     marks["removed"] = time.monotonic() - k
                 if "coordinator" not in marks and v["epoch"] > epoch:
                     marks["coordinator"] = time.monotonic() - k
-            return len(marks) == 4
+            return len(marks) == 5
 
-        until(failed_over, 120, "n1's runs gone, n1 removed, the move agent on a survivor, the coordinator placing again")
+        until(failed_over, 120, "n1's runs gone, n1 removed, the move agent on a survivor, the coordinator placing again, the scheduler answering")
 
         # SIGTERM the survivor holding the coordinator: graceful hand-over to the other
         def coordinator():
@@ -263,6 +272,7 @@ def round_once(n, conn, stable_after, work, restarts):
         procs[t].send_signal(signal.SIGTERM)
         k = time.monotonic()
         term = {}
+        scheduler_on(datas[other], lambda: procs[t].poll() is not None, k, term)
 
         def handed_over():
             for a, _ in AGENTS:
@@ -277,7 +287,7 @@ def round_once(n, conn, stable_after, work, restarts):
                 term["removed"] = time.monotonic() - k
             if "coordinator" not in term and v["singletons"]["placement"] == f"n{other + 1}" and v["epoch"] > before:
                 term["coordinator"] = time.monotonic() - k
-            return len(term) == (4 if mover_there else 3)
+            return len(term) == (5 if mover_there else 4)
 
         try:
             until(handed_over, 120, f"{name} exited and removed, the coordinator on n{other + 1}")
@@ -303,6 +313,23 @@ def round_once(n, conn, stable_after, work, restarts):
         subprocess.run([psql(), "-h", host, "-p", port, "-U", user, "-d", "postgres", "-qc", f"drop database if exists {db} with (force)"], check=False)
 
 
+def scheduler_on(data, ask_from, k, marks):
+    """In a thread: once ask_from() holds, GET /api/schedule on data until it lists the cron agent; marks['scheduler'] is
+    the time from k to that answer (an ask made while no singleton runs waits in its proxy's buffer)."""
+    def poll():
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            if ask_from():
+                try:
+                    if any(a["agent"] == "cron" for a in api(data, "/api/schedule")):
+                        marks["scheduler"] = time.monotonic() - k
+                        return
+                except (OSError, ValueError, KeyError):
+                    pass
+            time.sleep(0.02)
+    threading.Thread(target=poll, daemon=True).start()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -322,9 +349,9 @@ def main():
             rows.append(r)
             lat = r["latency"]
             print(f"round {n + 1}: formation {r['formation']:.2f} s (join {r['join']:.2f} s); SIGKILL n1 -> runs gone {r['runs']:.2f} s, "
-                  f"removed {r['removed']:.2f} s, move agent running {r['moved']:.2f} s, coordinator placing {r['coordinator']:.2f} s; "
+                  f"removed {r['removed']:.2f} s, move agent running {r['moved']:.2f} s, coordinator placing {r['coordinator']:.2f} s, scheduler answering {r['scheduler']:.2f} s; "
                   f"SIGTERM the coordinator's node -> exited {r['term_exited']:.2f} s, removed {r['term_removed']:.2f} s, "
-                  f"coordinator on the other {r['term_coordinator']:.2f} s"
+                  f"coordinator on the other {r['term_coordinator']:.2f} s, scheduler answering there {r['term_scheduler']:.2f} s"
                   + (f", move agent running {r['term_moved']:.2f} s" if "term_moved" in r else "")
                   + f"; lifecycle event latency over {lat['events']} events (missed by n1: {lat['missed']}): n2's own SSE p50 "
                   f"{pct(lat['local'], 50) * 1000:.1f} ms p99 {pct(lat['local'], 99) * 1000:.1f} ms, n1's SSE p50 {pct(lat['remote'], 50) * 1000:.1f} ms "
@@ -341,13 +368,13 @@ def main():
         return v[len(v) // 2]
 
     print(f"\nmedian of {len(rows)} (stable-after {a.stable_after}; load average {load[0]:.1f} before, {after[0]:.1f} after):")
-    print("| formation (3 nodes) | join (n2, n3) | runs gone after SIGKILL | node removed | move agent running | coordinator placing | on two nodes |")
-    print("|---|---|---|---|---|---|---|")
+    print("| formation (3 nodes) | join (n2, n3) | runs gone after SIGKILL | node removed | move agent running | coordinator placing | scheduler answering | on two nodes |")
+    print("|---|---|---|---|---|---|---|---|")
     print(f"| {med('formation'):.2f} s | {med('join'):.2f} s | {med('runs'):.2f} s | {med('removed'):.2f} s | {med('moved'):.2f} s | "
-          f"{med('coordinator'):.2f} s | {'never' if not any(r['overlaps'] for r in rows) else 'YES'} |")
-    print("\n| SIGTERM the coordinator's node: exited | removed | coordinator on the other |")
-    print("|---|---|---|")
-    print(f"| {med('term_exited'):.2f} s | {med('term_removed'):.2f} s | {med('term_coordinator'):.2f} s |")
+          f"{med('coordinator'):.2f} s | {med('scheduler'):.2f} s | {'never' if not any(r['overlaps'] for r in rows) else 'YES'} |")
+    print("\n| SIGTERM the coordinator's node: exited | removed | coordinator on the other | scheduler answering there |")
+    print("|---|---|---|---|")
+    print(f"| {med('term_exited'):.2f} s | {med('term_removed'):.2f} s | {med('term_coordinator'):.2f} s | {med('term_scheduler'):.2f} s |")
     local = [x for r in rows for x in r["latency"]["local"]]
     remote = [x for r in rows for x in r["latency"]["remote"]]
     print(f"\n| lifecycle event -> SSE client ({len(local)} events, all rounds) | p50 | p99 | max |")
