@@ -115,10 +115,7 @@ public static class SandboxBench
     private static void Stop((Process Process, LaunchPlan Plan) run)
     {
         var (p, plan) = run;
-        if (!plan.TermByCgroup || RunCgroups.Signal(plan.Cgroup!, DarkFactory.Actors.Processes.Native.SIGTERM, except: p.Id) == 0)
-        {
-            DarkFactory.Actors.Processes.Native.KillGroup(p.Id, DarkFactory.Actors.Processes.Native.SIGTERM);
-        }
+        DarkFactory.Actors.Agents.RunProcess.Signal(plan, p.Id, DarkFactory.Actors.Processes.Native.SIGTERM);
 
         if (!p.WaitForExit(10_000))
         {

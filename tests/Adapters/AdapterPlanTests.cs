@@ -1,5 +1,6 @@
 using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using Xunit;
 
@@ -222,5 +223,41 @@ public sealed class AdapterPlanTests : IDisposable
     public void Resolved_provider_never_prints_its_key()
     {
         Assert.DoesNotContain(Key, new ResolvedProvider("p", null, Key).ToString());
+    }
+
+    /// <summary>
+    /// A project task's retry names the earlier run and its CLI session: the session's conversation is restored and the
+    /// CLI resumes it (claude --resume ID, codex exec resume ID); only a kept conversation and an id shaped like one.
+    /// </summary>
+    [Theory]
+    [InlineData(CliCatalog.Claude, "/usr/bin/setsid claude -p TASK --output-format stream-json --verbose --permission-mode acceptEdits --resume 3f1e2d4c-5b6a-4789-90ab-cdef01234567 --model m-1")]
+    [InlineData(CliCatalog.Codex, "/usr/bin/setsid codex exec resume --json --skip-git-repo-check -m m-1 3f1e2d4c-5b6a-4789-90ab-cdef01234567 TASK")]
+    public void A_retry_resumes_the_kept_conversation_of_the_run_it_names(string cli, string argv)
+    {
+        const string session = "3f1e2d4c-5b6a-4789-90ab-cdef01234567";
+        var kept = Directory.CreateDirectory(RunSessions.KeepOf(LaunchPlanner.RunDirectory(_daemon, "a-" + cli, "r2"), "r1")).FullName;
+        try
+        {
+            RunLaunch Start(SessionResume? resume) => CliAdapters.Plan(Agent(cli), "TASK", Provider(cli), null, "r2", _daemon, _env, _ => null, [], new SessionPlan(resume));
+
+            var resumed = Start(new SessionResume("r1", session));
+            Assert.Equal(argv, string.Join(' ', resumed.Plan.Argv.Select(a => a.StartsWith(LaunchPlanner.RunDirectory(_daemon, "a-" + cli, "r2"), StringComparison.Ordinal) ? "TASK" : a)));
+            Assert.Equal(kept, resumed.Plan.Session!.Restore);
+            Assert.StartsWith(LaunchPlanner.RunDirectory(_daemon, "a-" + cli, "r2"), resumed.Plan.Session.State, StringComparison.Ordinal);
+
+            // a forged id (a flag), a run whose conversation was not kept, no resume at all: a fresh conversation, still kept at the end
+            foreach (var fresh in new[] { Start(new SessionResume("r1", "--dangerously-skip-permissions")), Start(new SessionResume("r0", session)), Start(null) })
+            {
+                Assert.DoesNotContain("resume", fresh.Plan.Argv.Select(a => a.TrimStart('-')));
+                Assert.Null(fresh.Plan.Session!.Restore);
+            }
+
+            // a run that is no project task's keeps nothing
+            Assert.Null(CliAdapters.Plan(Agent(cli), "TASK", Provider(cli), null, "r2", _daemon, _env, _ => null, []).Plan.Session);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(Path.GetDirectoryName(kept)!)!, recursive: true);
+        }
     }
 }

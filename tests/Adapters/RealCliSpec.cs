@@ -273,6 +273,51 @@ public sealed class RealCliSpec : TestKit, IAsyncLifetime
         Assert.Equal(!runs, log.Contains("\"permission_denials\":[{", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A project task's retry continues the CLI's conversation (issue 13's handoff): the first run of the task is told a
+    /// code word; its conversation is kept when it ends; the retry, started with that run and the session id its CLI
+    /// reported, sends the model the earlier turn (the code word is in its request), not a fresh conversation. A start
+    /// that names a session the CLI never had (a forged id, a run whose conversation was not kept) starts fresh.
+    /// </summary>
+    private async Task RetryContinuesTheConversation(string cli, string model)
+    {
+        Subscribe();
+        _mock.Reply(MockReply.Answer("Noted."));
+        var agent = "real-" + cli;
+        var layer = Run(cli, model, shape: a => a with { Autostart = false });
+
+        layer.Tell(new StartAgent(agent, "Remember the code word PELICAN-7 for later.", TaskId: "t1", ProjectId: "p1"), TestActor);
+        var first = ExpectEnd(agent);
+        Assert.True(first.Kind == LifecycleKind.Exited, $"{first.Kind}: {first.Detail}");
+        var adapter = DarkFactory.Actors.Adapters.CliAdapters.For(cli)!;
+        var log = await File.ReadAllLinesAsync(Path.Combine(_daemon.Context.LogDirectory, agent + ".log"));
+        var session = log.Select(adapter.Reply).Select(r => r?.SessionId).LastOrDefault(id => id is not null);
+        Assert.NotNull(session);
+        var asked = _mock.Requests.Count;
+
+        layer.Tell(new StartAgent(agent, "Attempt 2: what was the code word?", TaskId: "t1", ProjectId: "p1") { Resume = new SessionResume(first.RunId!, session!) }, TestActor);
+        var second = ExpectEnd(agent);
+        Assert.True(second.Kind == LifecycleKind.Exited, $"{second.Kind}: {second.Detail}");
+        var resumed = _mock.Requests.Skip(asked).Where(r => r.Body?.Contains("Attempt 2", StringComparison.Ordinal) == true).ToList();
+        Assert.NotEmpty(resumed);
+        Assert.Contains(resumed, r => r.Body!.Contains("PELICAN-7", StringComparison.Ordinal));
+
+        // a session id that is a flag never reaches the command line; the run starts fresh and works
+        asked = _mock.Requests.Count;
+        layer.Tell(new StartAgent(agent, "Attempt 3: fresh start.", TaskId: "t1", ProjectId: "p1") { Resume = new SessionResume(second.RunId!, "--dangerously-skip-permissions") }, TestActor);
+        var third = ExpectEnd(agent);
+        Assert.True(third.Kind == LifecycleKind.Exited, $"{third.Kind}: {third.Detail}");
+        var fresh = _mock.Requests.Skip(asked).Where(r => r.Body?.Contains("Attempt 3", StringComparison.Ordinal) == true).ToList();
+        Assert.NotEmpty(fresh);
+        Assert.DoesNotContain(fresh, r => r.Body!.Contains("PELICAN-7", StringComparison.Ordinal));
+    }
+
+    [RealCliFact("claude")]
+    public Task Claude_retry_of_a_project_task_continues_its_conversation() => RetryContinuesTheConversation(CliCatalog.Claude, "claude-mock-1");
+
+    [RealCliFact("codex")]
+    public Task Codex_retry_of_a_project_task_continues_its_conversation() => RetryContinuesTheConversation(CliCatalog.Codex, "gpt-mock-1");
+
     [Fact]
     public void A_recorded_transcript_replayed_by_a_process_publishes_usage_and_limits_through_the_process_actor()
     {

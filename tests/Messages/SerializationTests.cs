@@ -223,6 +223,7 @@ public sealed class SerializationTests : IDisposable
 
         // a task's and a project's ids, carried from the start into every event of the run
         new StartAgent("implementer", "add a test", "/data/worktrees/p1", "task-42", "project-7"),
+        new StartAgent("implementer", "fix the failing gate", "/data/worktrees/p1", "task-42", "project-7") { Resume = new SessionResume("9f2c4e1a7b3d5c60", "3f1e2d4c-5b6a-4789-90ab-cdef01234567") },
         new AgentLifecycle("a", LifecycleKind.Exited, At, "ab12", ExitCode: 0, TaskId: "task-42", ProjectId: "project-7"),
         new AgentOutput("implementer", "ab12", 0, At, [new OutputLine(OutputStream.Stdout, "ok")], "task-42", "project-7"),
         new AgentUsage("implementer", "ab12", "anthropic", null, 10, 2, At, TaskId: "task-42", ProjectId: "project-7"),

@@ -58,4 +58,8 @@ public sealed record RecordedRequest(
     bool Authenticated,
     IReadOnlyList<string> HeaderNames,
     IReadOnlyList<string> ToolNames,
-    MockReply Reply);
+    MockReply Reply)
+{
+    /// <summary>The request's JSON body (its first 256 KiB): what the CLI sent, its conversation included.</summary>
+    public string? Body { get; init; }
+}

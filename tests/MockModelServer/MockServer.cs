@@ -94,11 +94,12 @@ public sealed class MockServer : IAsyncDisposable
     /// Answers the next <paramref name="times"/> calls (all, when null) of <paramref name="api"/> (any, when
     /// null) with <paramref name="reply"/>. Rules are tried in the order they were added.
     /// </summary>
-    public void Reply(MockReply reply, MockApi? api = null, int? times = null)
+    /// <param name="when">Only calls whose last turn is the user's own text (not a tool's result) and contains this.</param>
+    public void Reply(MockReply reply, MockApi? api = null, int? times = null, string? when = null)
     {
         lock (_gate)
         {
-            _rules.Add(new Rule(reply, api, times));
+            _rules.Add(new Rule(reply, api, times, when));
         }
     }
 
@@ -128,7 +129,7 @@ public sealed class MockServer : IAsyncDisposable
         }
     }
 
-    private MockReply Next(MockApi api, bool offersTools)
+    private MockReply Next(MockApi api, bool offersTools, string? userText)
     {
         lock (_gate)
         {
@@ -136,7 +137,8 @@ public sealed class MockServer : IAsyncDisposable
             {
                 var rule = _rules[i];
                 // a tool call only answers a request that offers tools (opencode's title call offers none)
-                if ((rule.Api is { } only && only != api) || (rule.Reply is ToolReply && !offersTools))
+                if ((rule.Api is { } only && only != api) || (rule.Reply is ToolReply && !offersTools) ||
+                    (rule.When is { } when && userText?.Contains(when, StringComparison.Ordinal) != true))
                 {
                     continue;
                 }
@@ -244,7 +246,7 @@ public sealed class MockServer : IAsyncDisposable
 
         var model = api == MockApi.Gemini ? ModelFromGeminiPath(path) : body?["model"]?.GetValue<string>();
         var tools = ToolNames(api, body);
-        var reply = Next(api, tools.Count > 0);
+        var reply = Next(api, tools.Count > 0, LastUserText(api, body));
         var headers = http.Request.Headers;
         var authenticated = headers.ContainsKey("x-api-key") || headers.ContainsKey("x-goog-api-key") ||
                             (headers.Authorization.ToString() is { Length: > 7 } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && auth.Length > "Bearer ".Length + 1) ||
@@ -261,7 +263,8 @@ public sealed class MockServer : IAsyncDisposable
                 authenticated,
                 headers.Keys.Order(StringComparer.Ordinal).ToList(),
                 tools,
-                reply));
+                reply)
+            { Body = Bounded(body?.ToJsonString()) });
         }
 
         switch (reply)
@@ -401,7 +404,56 @@ public sealed class MockServer : IAsyncDisposable
 
     internal static string Json(object value) => JsonSerializer.Serialize(value);
 
-    private sealed record Rule(MockReply Reply, MockApi? Api, int? Times);
+    private sealed record Rule(MockReply Reply, MockApi? Api, int? Times, string? When);
+
+    /// <summary>
+    /// The text of the call's last turn (system turns aside) when it is the user's own (Anthropic messages, chat
+    /// completions, Responses input): null when that turn carries a tool's result (the CLI continuing its own turn)
+    /// or the API is another.
+    /// </summary>
+    private static string? LastUserText(MockApi api, JsonNode? body)
+    {
+        var turns = api switch
+        {
+            MockApi.Anthropic or MockApi.ChatCompletions => body?["messages"] as JsonArray,
+            MockApi.Responses => body?["input"] as JsonArray,
+            _ => null,
+        };
+        // the last turn that is not a system one (claude puts its environment in a system message after the user's)
+        var last = turns?.OfType<JsonObject>().LastOrDefault(t => t["role"]?.GetValue<string>() is not ("system" or "developer"));
+        if (last is null || last["role"]?.GetValue<string>() != "user")
+        {
+            return null;
+        }
+
+        switch (last["content"])
+        {
+            case JsonValue text when text.GetValueKind() == JsonValueKind.String:
+                return text.GetValue<string>();
+            case JsonArray parts:
+                var sb = new System.Text.StringBuilder();
+                foreach (var part in parts.OfType<JsonObject>())
+                {
+                    var type = part["type"]?.GetValue<string>();
+                    if (type is "tool_result" or "function_call_output")
+                    {
+                        return null;
+                    }
+
+                    if (type is "text" or "input_text" && part["text"] is JsonValue t && t.GetValueKind() == JsonValueKind.String)
+                    {
+                        sb.Append(t.GetValue<string>()).Append('\n');
+                    }
+                }
+
+                return sb.ToString();
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A request's body as the test sees it: the first 256 KiB of its JSON.</summary>
+    private static string? Bounded(string? json) => json is { Length: > 256 * 1024 } ? json[..(256 * 1024)] : json;
 }
 
 /// <summary>One server-sent event (or, for a non-streaming call, the whole JSON body in <see cref="Data"/>).</summary>

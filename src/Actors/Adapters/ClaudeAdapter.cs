@@ -23,6 +23,13 @@ public sealed class ClaudeAdapter : CliAdapter
     {
         var mode = context.Spec.PermissionMode == PermissionMode.Bypass ? "bypassPermissions" : "acceptEdits";
         var argv = new List<string> { "claude", "-p", context.Prompt, "--output-format", "stream-json", "--verbose", "--permission-mode", mode };
+        if (context.Session is { } session)
+        {
+            // continues that conversation (restored into the run's config directory): the prompt is its next turn
+            argv.Add("--resume");
+            argv.Add(session);
+        }
+
         if (context.Spec.AllowedTools.Count > 0)
         {
             // one argument per rule: rules contain spaces ("Bash(dotnet test:*)")
@@ -76,6 +83,10 @@ public sealed class ClaudeAdapter : CliAdapter
         return (env, []);
     }
 
+    /// <summary>Claude keeps its conversations as <c>$CLAUDE_CONFIG_DIR/projects/&lt;working directory&gt;/&lt;session&gt;.jsonl</c>.</summary>
+    public override string? SessionState(AdapterContext context) =>
+        context.Provider is null ? null : Path.Combine(context.Home, ".claude", "projects");
+
     /// <summary>The init line's session id; the result line's text (the final answer) and session id.</summary>
     public override RunReply? Reply(string line) => Json.Read<RunReply>(line, root => root.Str("type") switch
     {
@@ -86,13 +97,12 @@ public sealed class ClaudeAdapter : CliAdapter
 
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return LineDetails.Text;
-        }
+        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
+    }
 
-        var root = doc.RootElement;
+    /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
+    private static LineDetails Parsed(JsonElement root, DateTimeOffset now)
+    {
         switch (root.Str("type"))
         {
             case "assistant":

@@ -23,6 +23,9 @@ public sealed record AdapterContext(AgentSpec Spec, string Prompt, string? Model
 
     /// <summary>The run's process runs as root (claude refuses its bypass mode as root unless told it is sandboxed).</summary>
     public bool AsRoot { get; init; }
+
+    /// <summary>The CLI session this run resumes (its conversation is restored into <see cref="Home"/> first); null: a fresh one.</summary>
+    public string? Session { get; init; }
 }
 
 /// <summary>A config file the run needs, written before the process starts (absolute path inside the run directory).</summary>
@@ -76,6 +79,13 @@ public abstract class CliAdapter
     /// later run can resume); null when it says neither. <see cref="RunTranscript"/> folds these.
     /// </summary>
     public virtual RunReply? Reply(string line) => null;
+
+    /// <summary>
+    /// The directory in which the CLI keeps its conversations (inside <see cref="AdapterContext.Home"/>), which a later
+    /// run restores to resume one (<see cref="AdapterContext.Session"/>); null when this CLI is not resumed (the run
+    /// then starts fresh, its task carrying the handoff).
+    /// </summary>
+    public virtual string? SessionState(AdapterContext context) => null;
 
     /// <summary>Quiet settings every AI CLI run gets, provider or not.</summary>
     protected static void Quiet(Dictionary<string, string> env, AdapterContext context)

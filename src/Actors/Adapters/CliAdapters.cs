@@ -110,7 +110,8 @@ public static class CliAdapters
         DaemonContext daemon,
         IReadOnlyDictionary<string, string?> environment,
         Func<string, string?> readSecretFile,
-        ICollection<string> secrets)
+        ICollection<string> secrets,
+        SessionPlan? session = null)
     {
         var adapter = For(spec.Cli);
         var prompt = task ?? spec.Task;
@@ -139,11 +140,23 @@ public static class CliAdapters
             resolved = new ResolvedProvider(provider.Name, provider.BaseUrl, key);
         }
 
-        var context = new AdapterContext(spec, CommandLinePrompt(prompt, LaunchPlanner.TaskFile(daemon, spec.Name, runId)), model, resolved, LaunchPlanner.RunDirectory(daemon, spec.Name, runId)) { AsRoot = Native.IsRoot };
+        var runDirectory = LaunchPlanner.RunDirectory(daemon, spec.Name, runId);
+        var context = new AdapterContext(spec, CommandLinePrompt(prompt, LaunchPlanner.TaskFile(daemon, spec.Name, runId)), model, resolved, runDirectory) { AsRoot = Native.IsRoot };
+        var kept = session is not null && spec.Command.Count == 0 && adapter.SessionState(context) is { } state
+            ? new RunSession(state, RunSessions.KeepOf(runDirectory, runId), session.Resume is { } r && RunSessions.IsSessionId(r.SessionId) ? RunSessions.Kept(runDirectory, r.FromRunId) : null)
+            : null;
+        if (kept?.Restore is not null)
+        {
+            context = context with { Session = session!.Resume!.SessionId };
+        }
+
         var (env, files) = adapter.Configure(context);
         var command = spec.Command.Count > 0 ? spec.Command : adapter.Argv(context);
         var plan = LaunchPlanner.Plan(spec, command, prompt, runId, daemon, environment, readSecretFile, secrets, env);
-        plan = plan with { Stdin = null, Files = [.. plan.Files, .. files] };
+        plan = plan with { Stdin = null, Files = [.. plan.Files, .. files], Session = kept };
         return new RunLaunch(plan, adapter, provider?.Name, model);
     }
 }
+
+/// <summary>A run whose CLI conversation is kept for a later run (a project task's), and the one it continues, if any.</summary>
+public sealed record SessionPlan(SessionResume? Resume);

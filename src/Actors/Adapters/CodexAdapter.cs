@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 
@@ -19,16 +20,28 @@ public sealed class CodexAdapter : CliAdapter
 
     public override IReadOnlyList<string> Argv(AdapterContext context)
     {
-        var argv = new List<string> { "codex", "exec", "--json", "--skip-git-repo-check" };
+        // a resumed run continues that thread (restored into CODEX_HOME/sessions): codex exec resume ... ID PROMPT
+        var argv = context.Session is null
+            ? new List<string> { "codex", "exec", "--json", "--skip-git-repo-check" }
+            : new List<string> { "codex", "exec", "resume", "--json", "--skip-git-repo-check" };
         if (!string.IsNullOrEmpty(context.Model))
         {
             argv.Add("-m");
             argv.Add(context.Model);
         }
 
+        if (context.Session is { } session)
+        {
+            argv.Add(session);
+        }
+
         argv.Add(context.Prompt);
         return argv;
     }
+
+    /// <summary>Codex keeps its threads as <c>$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl</c>.</summary>
+    public override string? SessionState(AdapterContext context) =>
+        context.Provider is null ? null : Path.Combine(context.Home, ".codex", "sessions");
 
     public override (IReadOnlyDictionary<string, string> Environment, IReadOnlyList<RunFile> Files) Configure(AdapterContext context)
     {
@@ -91,13 +104,12 @@ public sealed class CodexAdapter : CliAdapter
 
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return LineDetails.Text;
-        }
+        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
+    }
 
-        var root = doc.RootElement;
+    /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
+    private static LineDetails Parsed(JsonElement root, DateTimeOffset now)
+    {
         switch (root.Str("type"))
         {
             case "item.started":

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
@@ -75,13 +76,12 @@ public sealed class GeminiAdapter : CliAdapter
             return StderrLine(line, now);
         }
 
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return LineDetails.Text;
-        }
+        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
+    }
 
-        var root = doc.RootElement;
+    /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
+    private static LineDetails Parsed(JsonElement root, DateTimeOffset now)
+    {
         switch (root.Str("type"))
         {
             case "tool_use":

@@ -89,13 +89,12 @@ public sealed class OpenCodeAdapter : CliAdapter
 
     public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
     {
-        using var doc = Json.Object(line);
-        if (doc is null)
-        {
-            return LineDetails.Text;
-        }
+        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
+    }
 
-        var root = doc.RootElement;
+    /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
+    private static LineDetails Parsed(JsonElement root, DateTimeOffset now)
+    {
         switch (root.Str("type"))
         {
             case "tool_use":

@@ -280,25 +280,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(KillTimer, KillNow.Instance, _run.Grace);
     }
 
-    private void Signal(int signal)
-    {
-        // a sandboxed run in a cgroup: SIGTERM to its processes but bubblewrap's monitor, which exits with the program
-        // (LaunchPlan.TermByCgroup); nobody there yet (the first program has not joined): as any run
-        if (signal == Native.SIGTERM && _run.Plan.TermByCgroup && RunCgroups.Signal(_run.Plan.Cgroup!, signal, except: _pid) > 0)
-        {
-            return;
-        }
-
-        // Right after start the child may not have called setsid yet: then signal it alone, as well.
-        if (Native.GetPgid(_pid) == _pid)
-        {
-            Native.KillGroup(_pid, signal);
-        }
-        else
-        {
-            Native.Kill(_pid, signal);
-        }
-    }
+    private void Signal(int signal) => RunProcess.Signal(_run.Plan, _pid, signal);
 
     private void Finish()
     {
@@ -357,6 +339,15 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
 
     private void End()
     {
+        if (_run.Plan is { Session: { } session, TempDirectory: { } directory })
+        {
+            // the CLI's conversation kept (a rename) before anyone hears of the end: the task's next attempt may resume it
+            foreach (var old in RunSessions.Save(session, directory))
+            {
+                RunProcess.RemoveDirectory(old);
+            }
+        }
+
         Context.Parent.Tell(_ended!);
         Context.Stop(Self);
     }

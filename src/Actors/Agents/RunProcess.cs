@@ -31,6 +31,11 @@ public static class RunProcess
             }
         }
 
+        if (plan.Session is { } session)
+        {
+            RunSessions.Restore(session); // before the config files: they may live in the same directory
+        }
+
         // a few hundred bytes each, in the run's own directory
         foreach (var file in plan.Files)
         {
@@ -119,6 +124,29 @@ public static class RunProcess
         }
 
         return (code, code is > 128 and < 160 ? code - 128 : null);
+    }
+
+    /// <summary>
+    /// Signals the run started from <paramref name="plan"/> as pid <paramref name="pid"/>: a sandboxed run in a cgroup
+    /// gets a SIGTERM to its cgroup's processes but bubblewrap's monitor, which exits with the program
+    /// (<see cref="LaunchPlan.TermByCgroup"/>); any other signal or run (and one whose first program has not joined its
+    /// cgroup yet) its process group, or the process alone right after the start, before its setsid.
+    /// </summary>
+    public static void Signal(LaunchPlan plan, int pid, int signal)
+    {
+        if (signal == Native.SIGTERM && plan.TermByCgroup && RunCgroups.Signal(plan.Cgroup!, signal, except: pid) > 0)
+        {
+            return;
+        }
+
+        if (Native.GetPgid(pid) == pid)
+        {
+            Native.KillGroup(pid, signal);
+        }
+        else
+        {
+            Native.Kill(pid, signal);
+        }
     }
 
     /// <summary>Removes the run's temp directory in the background (nothing to wait for; a failure leaves it for the next sweep).</summary>

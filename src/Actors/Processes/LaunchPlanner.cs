@@ -48,6 +48,9 @@ public sealed record LaunchPlan(
     /// <summary>The run starts inside bubblewrap (<see cref="SandboxPlanner"/>).</summary>
     public bool Sandboxed { get; init; }
 
+    /// <summary>The CLI conversation the run restores before its spawn and keeps at its end (<see cref="RunSessions"/>); null: none.</summary>
+    public RunSession? Session { get; init; }
+
     /// <summary>
     /// A stop's SIGTERM goes to every process of the run's cgroup but the first (bubblewrap's monitor, which
     /// exits with the program) instead of to the process group: a sandboxed run in a cgroup, whose wrappers

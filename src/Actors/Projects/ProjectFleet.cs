@@ -31,7 +31,9 @@ public static class ProjectFleet
             }
 
             // the project's own instance of the agent: a slot of its own, so projects share an agent at once
-            var answer = await factory.Ask<CommandResult>(new StartAgent(AgentInstance.Of(agent, projectId), run.Prompt, worktree, run.TaskId, projectId), timeout);
+            // a retry of the same persona continues its CLI conversation where the CLI can (the handoff is in the prompt either way)
+            var start = new StartAgent(AgentInstance.Of(agent, projectId), run.Prompt, worktree, run.TaskId, projectId) { Resume = ProjectRules.ResumeOf(run.Handoff, persona.Name) };
+            var answer = await factory.Ask<CommandResult>(start, timeout);
             return (run with { Agent = agent }, answer, null);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)

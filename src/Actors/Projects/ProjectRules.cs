@@ -1,3 +1,4 @@
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Projects;
 using DarkFactory.Messages.Review;
 
@@ -257,6 +258,14 @@ public static class ProjectRules
             Gates: last.Gates.Select(g => g with { Output = string.Empty }).ToList(),
             Cli: last.Cli);
     }
+
+    /// <summary>
+    /// The CLI conversation a run given <paramref name="handoff"/> continues: the earlier run's session when that run
+    /// was this same persona's (a retry, or an interrupted attempt); never another persona's (a tester does not
+    /// continue the engineer's conversation). Null: a fresh conversation, the handoff in the prompt.
+    /// </summary>
+    public static SessionResume? ResumeOf(HandoffContext? handoff, string persona) =>
+        handoff is { FromRunId: { } run, SessionId: { } session } && handoff.FromPersona == persona ? new SessionResume(run, session) : null;
 
     /// <summary>The attempt number a new run of <paramref name="task"/> belongs to.</summary>
     public static int AttemptNumber(ProjectTask task, TaskAttempt? open) => open?.Number ?? task.Attempts.Count + 1;

@@ -24,7 +24,7 @@ public sealed partial class LayerSupervisor
 
         var slot = _slots[cmd.Agent];
         Timers.Cancel(RestartKey(slot));
-        slot.Plan(new RunRequest(slot.Declared) { Task = cmd.Task, Workdir = cmd.Workdir, TaskId = cmd.TaskId, ProjectId = cmd.ProjectId });
+        slot.Plan(new RunRequest(slot.Declared) { Task = cmd.Task, Workdir = cmd.Workdir, TaskId = cmd.TaskId, ProjectId = cmd.ProjectId, Resume = cmd.Resume });
         slot.StartFor(cmd.By);
         StartRun(slot, slot.Next());
         Sender.Tell(LayerReplies.AfterStart(slot, waitingIsOk: true));

@@ -3,6 +3,7 @@ using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Providers;
 
@@ -32,6 +33,9 @@ public sealed record RunRequest(AgentSpec Agent)
 
     /// <summary>Nightwatch's corrective hint, put before the task.</summary>
     public string? Hint { get; init; }
+
+    /// <summary>The CLI conversation the run continues (<see cref="StartAgent.Resume"/>); null: a fresh one.</summary>
+    public SessionResume? Resume { get; init; }
 }
 
 /// <summary>What <see cref="RunLauncher.Launch"/> made of a <see cref="RunRequest"/>.</summary>
@@ -98,7 +102,9 @@ public static class RunLauncher
             // else its CLI's preferred provider; the adapter points the CLI at it. A routed run's provider is one of
             // the policy that chose it (the fleet's and those added at runtime).
             var provider = CliAdapters.ProviderFor(spec, route?.Chosen is not null && services.Routes?.Policy is { } policy ? policy.Providers : providers);
-            launch = CliAdapters.Plan(spec, Prompt(request), provider, spec.Model, runId, services.Daemon, services.Environment, services.ReadSecretFile, secrets);
+            // a project task's run keeps its CLI's conversation, so the task's next attempt can continue it
+            var session = request.ProjectId is not null && request.TaskId is not null ? new SessionPlan(request.Resume) : null;
+            launch = CliAdapters.Plan(spec, Prompt(request), provider, spec.Model, runId, services.Daemon, services.Environment, services.ReadSecretFile, secrets, session);
         }
         catch (AgentMisconfiguredException e)
         {

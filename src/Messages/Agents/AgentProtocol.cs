@@ -126,7 +126,20 @@ public static class Requester
 /// <param name="ProjectId">The project the task belongs to, carried the same way.</param>
 /// <param name="By">Who asked (<see cref="Requester"/>).</param>
 [Manifest("start-agent")]
-public sealed record StartAgent(string Agent, string? Task = null, string? Workdir = null, string? TaskId = null, string? ProjectId = null, string? By = null) : IAgentCommand;
+public sealed record StartAgent(string Agent, string? Task = null, string? Workdir = null, string? TaskId = null, string? ProjectId = null, string? By = null) : IAgentCommand
+{
+    /// <summary>
+    /// The CLI conversation this run continues (a project task's retry): the run resumes it when the CLI can
+    /// (claude <c>--resume</c>, <c>codex exec resume</c>) and the earlier run's conversation is still kept; otherwise
+    /// it starts fresh (its task carries the handoff). Null: a fresh conversation.
+    /// </summary>
+    public SessionResume? Resume { get; init; }
+}
+
+/// <summary>A CLI conversation to continue: the run that had it and the session id its CLI reported.</summary>
+/// <param name="FromRunId">The run whose conversation is continued.</param>
+/// <param name="SessionId">The CLI's session id (claude's <c>session_id</c>, codex's thread id).</param>
+public sealed record SessionResume(string FromRunId, string SessionId);
 
 /// <summary>Stop the agent gracefully (SIGTERM to its group, grace period, SIGKILL) and keep it stopped.</summary>
 /// <param name="By">Who asked (<see cref="Requester"/>).</param>

@@ -3,6 +3,7 @@ using Akka.Configuration;
 using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Serialization;
 using DarkFactory.Actors.Tests.Support;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Projects;
 using DarkFactory.Messages.Review;
 using Xunit;
@@ -180,6 +181,11 @@ public sealed class ProjectStateTests
         Assert.Equal("failed: gates failed: tests (exit 1, expected 0)", decision.Verdict);
         Assert.Equal("FAILED test_limit: expected 429", decision.Handoff.Gates!.Single(g => g.Name == "tests").Output);
         Assert.Equal("sess-r1", decision.Handoff.SessionId);
+
+        // the retry continues the failed run's CLI conversation; another persona would start its own
+        Assert.Equal(new SessionResume("r1", "sess-r1"), ProjectRules.ResumeOf(decision.Handoff, s.Task("t1")!.Persona));
+        Assert.Null(ProjectRules.ResumeOf(decision.Handoff, "not-" + s.Task("t1")!.Persona));
+        Assert.Null(ProjectRules.ResumeOf(decision.Handoff with { SessionId = null }, s.Task("t1")!.Persona));
         s = Play(s, decision);
 
         var next = ProjectRules.Next(s, At);
@@ -238,6 +244,7 @@ public sealed class ProjectStateTests
         var next = ProjectRules.Next(s, At.AddMinutes(11));
         Assert.Equal((ProjectStep.Work, "t1", 1), (next.Step, next.Task!.Id, next.Attempt!.Number));
         Assert.Equal("sess-1", ProjectRules.HandoffFor(s, next.Task, next.Attempt)!.SessionId);
+        Assert.Equal(new SessionResume("r1", "sess-1"), ProjectRules.ResumeOf(ProjectRules.HandoffFor(s, next.Task, next.Attempt), next.Task.Persona));
 
         s = Play(s, new ProjectRunStarted(Id, At.AddMinutes(11), "r1b", ProjectRunPurpose.Task, "eng", "engineer", "t1", 1));
         var attempt = Assert.Single(s.Task("t1")!.Attempts);
