@@ -93,7 +93,7 @@ public static class FactoryTree
         }
 
         var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
-        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views }), node);
+        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views, Ports = node.ReviewPorts }), node);
         Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }), node);
         var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
         Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }), node);
@@ -121,6 +121,8 @@ public static class FactoryTree
         GateCgroups = node.Daemon.Cgroups,
         Environment = node.Environment,
         Clock = node.Clock,
+        Ports = node.ProjectPorts ?? ProjectPorts.Real,
+        Random = new Random((int)(node.Random() * int.MaxValue)).Next, // seeded from the node's: a scenario's project ids follow its seed
     };
 
     /// <summary>A control-plane persistence id in the node's scope (<see cref="DaemonContext.PersistenceScope"/>).</summary>

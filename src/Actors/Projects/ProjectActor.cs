@@ -317,7 +317,7 @@ public sealed partial class ProjectActor : PersistentActorBase
             case ProjectStep.Commit:
                 // a run that passed gets its gates in the same step (one write); gates that cannot run fail at RunGates
                 var check = next.Attempt is { ExitCode: 0, Gates.Count: 0 } a ? Gates(s, next.Task!, a).Check : null;
-                _steps.Run(check is null ? "commit" : "commit and gates", ProjectStepWork.Commit(s, Clock, check), Self);
+                _steps.Run(check is null ? "commit" : "commit and gates", ProjectStepWork.Commit(s, Clock, check, _settings.Ports), Self);
                 return;
             case ProjectStep.RunGates:
                 var (gates, error) = Gates(s, next.Task!, next.Attempt!);

@@ -43,6 +43,9 @@ public sealed record ProjectSettings
     /// <summary>The read model (<see cref="ProjectViewsActor"/>).</summary>
     public IActorRef Views { get; init; } = ActorRefs.Nobody;
 
+    /// <summary>The repository, gates and forge the projects work on; a scenario sandbox gives ones that act on nothing real.</summary>
+    public IProjectPorts Ports { get; init; } = ProjectPorts.Real;
+
     /// <summary>Random numbers for new project ids.</summary>
     public Func<int> Random { get; init; } = System.Random.Shared.Next;
 

@@ -22,12 +22,14 @@ public static class ProjectStepWork
     /// so the commit, the gates and the verdict are one journal write. A daemon killed before that write finds the commit
     /// by its trailer and runs the gates again.
     /// </summary>
-    public static Func<CancellationToken, Task<IReadOnlyList<IProjectEvent>>> Commit(ProjectState s, TimeProvider clock, GateCheck? gates = null)
+    /// <param name="ports">Where the commit is made (null: the real repository, <see cref="ProjectPorts.Real"/>).</param>
+    public static Func<CancellationToken, Task<IReadOnlyList<IProjectEvent>>> Commit(ProjectState s, TimeProvider clock, GateCheck? gates = null, IProjectPorts? ports = null)
     {
         var (c, intent) = (s.Created, s.PendingCommit!);
+        var git = ports ?? ProjectPorts.Real;
         return async ct =>
         {
-            var (commit, files) = await ProjectWorktree.CommitAsync(c.Repo, c.Worktree, intent.Message, ProjectRules.CommitTrailer(c.ProjectId, intent.TaskId, intent.Attempt), ct);
+            var (commit, files) = await git.CommitAsync(c.Repo, c.Worktree, intent.Message, ProjectRules.CommitTrailer(c.ProjectId, intent.TaskId, intent.Attempt), ct);
             var committed = new AttemptCommitted(c.ProjectId, clock.GetUtcNow(), intent.TaskId, intent.Attempt, commit, files);
             return gates is null ? [committed] : [committed, await gates(files, ct)];
         };
@@ -48,8 +50,8 @@ public static class ProjectStepWork
 
         var id = s.Created.ProjectId;
         var env = ProjectGates.Environment(settings.Environment, settings.MarkerPrefix + "project/" + id, id, task.Id);
-        var (worktree, clock, sandbox, cgroups) = (s.Created.Worktree, settings.Clock, settings.GateSandbox, settings.GateCgroups);
-        return (async (files, ct) => new AttemptGated(id, clock.GetUtcNow(), task.Id, attempt.Number, await GateRunner.RunAllAsync(gates, worktree, files, env, secrets, sandbox, ct, cgroups)), null);
+        var (worktree, clock, sandbox, cgroups, ports) = (s.Created.Worktree, settings.Clock, settings.GateSandbox, settings.GateCgroups, settings.Ports);
+        return (async (files, ct) => new AttemptGated(id, clock.GetUtcNow(), task.Id, attempt.Number, await ports.RunGatesAsync(gates, worktree, files, env, secrets, sandbox, cgroups, ct)), null);
     }
 
     /// <summary>Writes the project's report to <c>&lt;projects directory&gt;/&lt;id&gt;/report.md</c>: <see cref="ProjectReportWritten"/>.</summary>
@@ -70,10 +72,10 @@ public static class ProjectStepWork
     public static Func<CancellationToken, Task<IReadOnlyList<IProjectEvent>>> PullRequest(ProjectState s, ProjectsSpec projects, ProjectSettings settings)
     {
         var (c, intent, clock) = (s.Created, s.PrIntent!, settings.Clock);
-        var (environment, http) = (settings.Environment, settings.Http);
+        var (environment, http, ports) = (settings.Environment, settings.Http, settings.Ports);
         return async ct =>
         {
-            var pr = await PullRequests.OpenAsync(c.Repo, projects.Remote, projects.Forge, "projects", environment, http, intent.Branch, c.BaseBranch, intent.Title, intent.Body, ct);
+            var pr = await ports.OpenPullRequestAsync(c.Repo, projects.Remote, projects.Forge, environment, http, intent.Branch, c.BaseBranch, intent.Title, intent.Body, ct);
             return [new ProjectPrOpened(c.ProjectId, clock.GetUtcNow(), pr.Number, pr.Url, pr.Existing)];
         };
     }

@@ -194,13 +194,14 @@ public sealed class ProjectsActor : PersistentActorBase
         var worktree = Path.Combine(root, id);
         var hooks = Path.Combine(_settings.ProjectsDirectory, id, "hooks");
         var stem = ProjectNames.BranchStem(name, Now);
+        var ports = _settings.Ports;
         CheckAsync().PipeTo(Self);
 
         async Task<InitChecked> CheckAsync()
         {
             try
             {
-                var (repo, problem) = await ProjectWorktree.CheckAsync(cmd.Repo, cmd.BaseBranch, CancellationToken.None);
+                var (repo, problem) = await ports.CheckRepositoryAsync(cmd.Repo, cmd.BaseBranch, CancellationToken.None);
                 if (repo is null)
                 {
                     return new InitChecked(cmd, replyTo, id, null, null, null, problem);
@@ -211,8 +212,8 @@ public sealed class ProjectsActor : PersistentActorBase
                     return new InitChecked(cmd, replyTo, id, null, null, null, gates);
                 }
 
-                var branch = await ProjectWorktree.ChooseBranchAsync(repo, stem, CancellationToken.None);
-                await Worktrees.EnsureAsync(repo, cmd.BaseBranch, branch, worktree, hooks, CancellationToken.None);
+                var branch = await ports.ChooseBranchAsync(repo, stem, CancellationToken.None);
+                await ports.PrepareWorktreeAsync(repo, cmd.BaseBranch, branch, worktree, hooks, CancellationToken.None);
                 return new InitChecked(cmd, replyTo, id, repo, branch, worktree, null);
             }
             catch (GitException e)

@@ -21,12 +21,16 @@ public static class Worktrees
     /// <summary>A branch name for a review's finding that no existing branch of the repository has.</summary>
     public static async Task<string> ChooseBranchAsync(string repo, DateTimeOffset at, string slug, CancellationToken ct)
     {
-        var stem = BranchPrefix + at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "-" + slug;
+        var stem = BranchStem(at, slug);
         var existing = (await Git.RequireAsync(repo, ["for-each-ref", "--format=%(refname:short)", "refs/heads/" + BranchPrefix], ct))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .ToHashSet(StringComparer.Ordinal);
         return PickBranch(stem, existing);
     }
+
+    /// <summary>A review's branch before <see cref="PickBranch"/>: <c>df/compound/&lt;yyyy-mm-dd&gt;-&lt;slug&gt;</c>.</summary>
+    public static string BranchStem(DateTimeOffset at, string slug) =>
+        BranchPrefix + at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "-" + slug;
 
     /// <summary>The stem itself, or the stem with -2, -3 ... when taken.</summary>
     public static string PickBranch(string stem, IReadOnlySet<string> existing)

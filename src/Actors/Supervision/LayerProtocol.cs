@@ -52,6 +52,15 @@ public sealed record LayerServices(
     /// </summary>
     public Func<AgentRun, Props> RunProps { get; init; } = ProcessActor.Props;
 
+    /// <summary>
+    /// The compound review's ports (repository, worktree, gates, forge), given the gateway; null: the real ones. A scenario
+    /// sandbox gives ports that act on nothing real.
+    /// </summary>
+    public Func<IActorRef, Review.IReviewPorts>? ReviewPorts { get; init; }
+
+    /// <summary>The projects' ports (repository, worktree, commits, gates, forge); null: the real ones (<see cref="Projects.ProjectPorts.Real"/>).</summary>
+    public Projects.IProjectPorts? ProjectPorts { get; init; }
+
     /// <summary>Where the daemon makes git worktrees (reviews, projects, isolated runs): <c>$DF_WORKTREES</c>, else &lt;data&gt;/worktrees.</summary>
     public string WorktreeRoot =>
         Environment.GetValueOrDefault("DF_WORKTREES") is { Length: > 0 } root ? Path.GetFullPath(root) : Path.Combine(Daemon.DataDirectory, "worktrees");

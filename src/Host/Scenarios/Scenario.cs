@@ -34,6 +34,12 @@ public sealed record Scenario
     /// <summary>Binaries (a CLI or a command's program) the sandbox reports as not installed.</summary>
     public IReadOnlyList<string> Missing { get; init; } = [];
 
+    /// <summary>What the compound review's repository, gates and forge do in the sandbox (<c>review:</c>).</summary>
+    public RepositoryScript Review { get; init; } = RepositoryScript.Default;
+
+    /// <summary>What the projects' repositories, gates and forge do in the sandbox (<c>projects:</c>).</summary>
+    public RepositoryScript Projects { get; init; } = RepositoryScript.Default;
+
     public IReadOnlyList<ScenarioStep> Steps { get; init; } = [];
     public IReadOnlyList<Expectation> Expectations { get; init; } = [];
 }
@@ -110,6 +116,18 @@ public enum StepKind
 
     /// <summary>The end of a <see cref="JournalFailure"/> (put on the timeline by the runner; not written in a scenario file).</summary>
     JournalRecovered,
+
+    /// <summary><c>df init</c>: a project named <see cref="ScenarioStep.Project"/> on the sandbox's stand-in repository.</summary>
+    InitProject,
+
+    /// <summary><c>df start PROJECT</c>.</summary>
+    StartProject,
+
+    /// <summary><c>df pause PROJECT</c>: its run is stopped (an interruption) and its slot given back.</summary>
+    PauseProject,
+
+    /// <summary><c>df resume PROJECT [--extend]</c>.</summary>
+    ResumeProject,
 }
 
 /// <summary>The fleet file a reload step reads, as the fleet loader read it (it may be invalid), and where it came from.</summary>
@@ -142,6 +160,30 @@ public sealed record ScenarioStep(TimeSpan At, StepKind Kind, int Line)
 
     /// <summary>For <see cref="StepKind.Reload"/>: <c>df reload --allow-empty</c> (a SIGHUP never asks).</summary>
     public bool AllowEmpty { get; init; }
+
+    /// <summary>For the project steps: the project's name (an id works too).</summary>
+    public string? Project { get; init; }
+
+    /// <summary>For <see cref="StepKind.InitProject"/>: what the project is to achieve.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>For <see cref="StepKind.InitProject"/>: the personas of its tasks.</summary>
+    public IReadOnlyList<string> Personas { get; init; } = [];
+
+    /// <summary>For <see cref="StepKind.InitProject"/>: the repository it names (the sandbox never touches it; default: the scenario file's directory).</summary>
+    public string? Repo { get; init; }
+
+    /// <summary>For <see cref="StepKind.InitProject"/>: the base branch (default main).</summary>
+    public string? BaseBranch { get; init; }
+
+    /// <summary>For <see cref="StepKind.InitProject"/>: <c>df init --max-runtime</c> (null: projects.max_runtime).</summary>
+    public TimeSpan? MaxRuntime { get; init; }
+
+    /// <summary>For <see cref="StepKind.InitProject"/>: <c>--create-pr</c> (null: projects.create_pr).</summary>
+    public bool? CreatePr { get; init; }
+
+    /// <summary>For <see cref="StepKind.ResumeProject"/>: <c>--extend</c>.</summary>
+    public TimeSpan? Extend { get; init; }
 }
 
 /// <summary>An event (by type and fields) that must happen (a number of times) or never happen, in a window of virtual time.</summary>

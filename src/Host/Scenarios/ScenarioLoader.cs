@@ -20,9 +20,26 @@ public sealed record ScenarioLoadResult(Scenario? Scenario, IReadOnlyList<FleetD
 /// </summary>
 public static class ScenarioLoader
 {
-    private static readonly HashSet<string> TopKeys = ["scenario", "description", "fleet", "seed", "start", "until", "time", "missing", "agents", "steps", "expect"];
+    private static readonly HashSet<string> TopKeys = ["scenario", "description", "fleet", "seed", "start", "until", "time", "missing", "agents", "review", "projects", "steps", "expect"];
     private static readonly HashSet<string> BehaviourKeys = ["run", "hang", "exit", "signal", "ignore_sigterm", "output", "output_every", "usage", "limited"];
-    private static readonly HashSet<string> StepKeys = ["at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens", "down", "fleet", "allow_empty"];
+    private static readonly HashSet<string> StepKeys =
+    [
+        "at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens", "down", "fleet", "allow_empty",
+        "project", "description", "personas", "repo", "base", "max_runtime", "create_pr", "extend",
+    ];
+
+    /// <summary>Step keys only a project step has (and which of them).</summary>
+    private static readonly Dictionary<string, StepKind[]> ProjectKeys = new(StringComparer.Ordinal)
+    {
+        ["project"] = [StepKind.InitProject, StepKind.StartProject, StepKind.PauseProject, StepKind.ResumeProject],
+        ["description"] = [StepKind.InitProject],
+        ["personas"] = [StepKind.InitProject],
+        ["repo"] = [StepKind.InitProject],
+        ["base"] = [StepKind.InitProject],
+        ["max_runtime"] = [StepKind.InitProject],
+        ["create_pr"] = [StepKind.InitProject],
+        ["extend"] = [StepKind.ResumeProject],
+    };
     private static readonly HashSet<string> ExpectKeys = ["event", "never", "where", "after", "within", "count", "at_least", "at_most"];
 
     private static readonly Dictionary<string, StepKind> Injections = new(StringComparer.Ordinal)
@@ -37,6 +54,10 @@ public static class ScenarioLoader
         ["daemon_restart"] = StepKind.DaemonRestart,
         ["reload"] = StepKind.Reload,
         ["journal_failure"] = StepKind.JournalFailure,
+        ["init_project"] = StepKind.InitProject,
+        ["start_project"] = StepKind.StartProject,
+        ["pause_project"] = StepKind.PauseProject,
+        ["resume_project"] = StepKind.ResumeProject,
     };
 
     /// <param name="fleetOverride">A fleet file that replaces the one the scenario names (<c>--fleet</c>).</param>
@@ -200,6 +221,8 @@ public static class ScenarioLoader
                 }
             }
 
+            var review = Script(root, "review", todos: true);
+            var projects = Script(root, "projects", todos: false);
             var steps = new List<ScenarioStep>();
             foreach (var (node, i) in Sequence(root, "steps"))
             {
@@ -241,6 +264,8 @@ public static class ScenarioLoader
                 Until = until,
                 Agents = agents,
                 Missing = missing,
+                Review = review,
+                Projects = projects,
                 Steps = steps.OrderBy(s => s.At).ToList(),
                 Expectations = expectations,
             };
@@ -538,6 +563,24 @@ public static class ScenarioLoader
                         Error(only, field + "." + key, $"only a reload has {key}");
                     }
                 }
+
+                foreach (var (key, kinds) in ProjectKeys)
+                {
+                    if (!kinds.Contains(kind) && Node(map, key) is { } only)
+                    {
+                        Error(only, field + "." + key, $"only {string.Join(" or ", kinds.Select(k => Injections.First(i => i.Value == k).Key))} has {key}");
+                    }
+                }
+
+                if (ProjectKeys["project"].Contains(kind) && Node(map, "project") is null)
+                {
+                    Error(map, field + ".project", $"missing: the project to {injectName.Replace("_project", "", StringComparison.Ordinal)} (its name)");
+                }
+
+                if (kind == StepKind.InitProject)
+                {
+                    InitProjectFields(map, field, fleets);
+                }
             }
 
             if (agent is not null && fleets is not null && !fleets.Any(f => f.Agents.Any(a => a.Name == agent)))
@@ -570,7 +613,139 @@ public static class ScenarioLoader
                 Reload = kind == StepKind.Reload && reloads.TryGetValue(map, out var reload) ? reload.Loaded : null,
                 FleetSource = kind == StepKind.Reload && reloads.TryGetValue(map, out var from) ? from.Source : null,
                 AllowEmpty = Bool(map, "allow_empty", field + ".allow_empty") ?? false,
+                Project = Scalar(map, "project", field + ".project"),
+                Description = Scalar(map, "description", field + ".description"),
+                Personas = Strings(map, "personas", field + ".personas"),
+                Repo = kind == StepKind.InitProject ? BesideScenario(Scalar(map, "repo", field + ".repo") ?? ".") : null,
+                BaseBranch = Scalar(map, "base", field + ".base"),
+                MaxRuntime = Duration(map, "max_runtime", field + ".max_runtime"),
+                CreatePr = Bool(map, "create_pr", field + ".create_pr"),
+                Extend = Duration(map, "extend", field + ".extend"),
             };
+        }
+
+        /// <summary>
+        /// An <c>init_project</c> step's own checks: a description, personas the fleet's <c>projects.personas_dir</c> has (the
+        /// rest of <c>df init</c>'s checks are the daemon's, answered on the timeline as a <c>ProjectCommandResult</c>).
+        /// </summary>
+        private void InitProjectFields(YamlMappingNode map, string field, IReadOnlyList<FleetSpec>? fleets)
+        {
+            if (Node(map, "description") is null)
+            {
+                Error(map, field + ".description", "missing: what the project is to achieve (df init's description)");
+            }
+
+            if (Node(map, "personas") is not { } personasNode)
+            {
+                Error(map, field + ".personas", "missing: the personas of the project's tasks (e.g. [engineer])");
+                return;
+            }
+
+            if (personasNode is not YamlSequenceNode list || fleets is null)
+            {
+                return; // not a list: the step's own reading says so
+            }
+
+            if (list.Children.Count == 0)
+            {
+                Error(personasNode, field + ".personas", "empty: name at least one persona");
+            }
+
+            var personas = list.Children.OfType<YamlScalarNode>().Select(n => n.Value ?? "").ToList();
+
+            var known = fleets.SelectMany(f => f.Projects.Personas).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var persona in personas.Where(p => !known.Contains(p)))
+            {
+                var dir = fleets[0].Projects.PersonasDir;
+                Error(personasNode, field + ".personas", known.Count == 0
+                    ? $"no persona '{persona}': the fleet has no personas (projects.personas_dir: {dir})"
+                    : $"no persona '{persona}' in the fleet's projects.personas_dir ({dir}; it has {string.Join(", ", known.Order(StringComparer.Ordinal))})");
+            }
+        }
+
+        /// <summary>
+        /// <c>review:</c> or <c>projects:</c>: what the sandbox's stand-in repository does (<see cref="RepositoryScript"/>):
+        /// <c>todos</c> (the review's scan), <c>changes</c> (the files each run changes), <c>gates</c> (gate runs in turn).
+        /// </summary>
+        private RepositoryScript Script(YamlMappingNode root, string key, bool todos)
+        {
+            if (Node(root, key) is not { } node)
+            {
+                return RepositoryScript.Default;
+            }
+
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, key, todos ? "a mapping: todos, changes, gates" : "a mapping: changes, gates");
+                return RepositoryScript.Default;
+            }
+
+            UnknownKeys(map, todos ? ["todos", "changes", "gates"] : ["changes", "gates"], key);
+            var gates = new List<GateScript>();
+            foreach (var (gate, i) in Sequence(map, "gates", key + ".gates"))
+            {
+                gates.Add(Gates(gate, $"{key}.gates[{i}]"));
+            }
+
+            return new RepositoryScript
+            {
+                Todos = Strings(map, "todos", key + ".todos"),
+                Changes = Node(map, "changes") is null ? RepositoryScript.Default.Changes : Strings(map, "changes", key + ".changes"),
+                Gates = gates,
+            };
+        }
+
+        /// <summary>One gate run: <c>pass</c>, <c>fail</c>, or a mapping of gate name (or <c>all</c>) to pass or fail.</summary>
+        private GateScript Gates(YamlNode node, string field)
+        {
+            bool? Verdict(YamlNode n, string at)
+            {
+                if (n is YamlScalarNode { Value: "pass" or "true" })
+                {
+                    return true;
+                }
+
+                if (n is YamlScalarNode { Value: "fail" or "false" })
+                {
+                    return false;
+                }
+
+                Error(n, at, "pass or fail");
+                return null;
+            }
+
+            if (node is YamlScalarNode)
+            {
+                return Verdict(node, field) is false ? GateScript.Fail : GateScript.Pass;
+            }
+
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, field, "pass, fail, or a mapping of gate name (or all) to pass or fail, e.g. { tests: fail }");
+                return GateScript.Pass;
+            }
+
+            var all = true;
+            var byName = new Dictionary<string, bool>(StringComparer.Ordinal);
+            foreach (var (k, v) in map.Children)
+            {
+                var name = ((YamlScalarNode)k).Value ?? "";
+                if (Verdict(v, field + "." + name) is not { } passes)
+                {
+                    continue;
+                }
+
+                if (name == "all")
+                {
+                    all = passes;
+                }
+                else
+                {
+                    byName[name] = passes;
+                }
+            }
+
+            return new GateScript(all, byName);
         }
 
         /// <summary>
@@ -690,7 +865,7 @@ public static class ScenarioLoader
         private static YamlNode? Node(YamlMappingNode map, string key) =>
             map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
 
-        private IEnumerable<(YamlNode Node, int Index)> Sequence(YamlMappingNode root, string key)
+        private IEnumerable<(YamlNode Node, int Index)> Sequence(YamlMappingNode root, string key, string? field = null)
         {
             switch (Node(root, key))
             {
@@ -699,7 +874,7 @@ public static class ScenarioLoader
                 case YamlSequenceNode seq:
                     return seq.Children.Select((n, i) => (n, i));
                 case var other:
-                    Error(other, key, "a list");
+                    Error(other, field ?? key, "a list");
                     return [];
             }
         }

@@ -6,6 +6,7 @@ using DarkFactory.Host.Daemon;
 using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Projects;
 using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Host.Scenarios;
@@ -51,8 +52,9 @@ public static class ScenarioRunner
         using var time = new VirtualTime(scenario.Start);
         var timeline = new Timeline(scenario.Start, () => time.Now);
         var runs = new ScriptedRuns(scenario, time.Clock);
+        var repository = ScenarioSandbox.NewRepository(scenario);
         var fleet = scenario.Fleet; // the fleet the daemon runs: a reload changes it, a restarted daemon comes back with it
-        var sandbox = await StartSandboxAsync(scenario, fleet, time, runs, timeline);
+        var sandbox = await StartSandboxAsync(scenario, fleet, time, runs, repository, timeline);
         IReadOnlyList<JournalWrite> writes;
         try
         {
@@ -144,7 +146,8 @@ public static class ScenarioRunner
         var fleet = scenario.Fleet;
 
         // time zero is when the sandbox is up and takes the fleet: its start-up (seconds on a loaded machine) is not the scenario's
-        var first = await ScenarioSandbox.StartRealAsync(scenario, store);
+        var repository = ScenarioSandbox.NewRepository(scenario);
+        var first = await ScenarioSandbox.StartRealAsync(scenario, store, repository);
         var start = clock.GetUtcNow();
         var timeline = new Timeline(start, clock.GetUtcNow);
         var sandbox = Attach(first, fleet, timeline);
@@ -163,7 +166,7 @@ public static class ScenarioRunner
                         timeline.Injected(step);
                         await sandbox.DisposeAsync();
                         await DelayUntil(clock, Min(clock.GetUtcNow() + step.Down, start + scenario.Until));
-                        sandbox = Attach(await ScenarioSandbox.StartRealAsync(scenario, store), fleet, timeline);
+                        sandbox = Attach(await ScenarioSandbox.StartRealAsync(scenario, store, repository), fleet, timeline);
                         break;
                     case StepKind.JournalFailure or StepKind.JournalRecovered:
                         Journal(step, store, steps, timeline);
@@ -239,9 +242,9 @@ public static class ScenarioRunner
     }
 
     /// <summary>A sandbox on the scenario's time and journal, its events tapped into the timeline, the fleet applied.</summary>
-    private static async Task<ScenarioSandbox> StartSandboxAsync(Scenario scenario, FleetSpec fleet, VirtualTime time, ScriptedRuns runs, Timeline timeline)
+    private static async Task<ScenarioSandbox> StartSandboxAsync(Scenario scenario, FleetSpec fleet, VirtualTime time, ScriptedRuns runs, SandboxRepository repository, Timeline timeline)
     {
-        var sandbox = await ScenarioSandbox.StartAsync(scenario, time, runs);
+        var sandbox = await ScenarioSandbox.StartAsync(scenario, time, runs, repository);
         var tap = sandbox.System.ActorOf(Props.Create(() => new TimelineTap(timeline)), "scenario-timeline");
         sandbox.Topics.Subscribe(tap, typeof(IDarkFactoryMessage));
         sandbox.Tap = tap;
@@ -265,7 +268,7 @@ public static class ScenarioRunner
         time.DropTimers();
         var back = time.Now + step.Down;
         time.AdvanceTo(back < end ? back : end, Settle);
-        return await StartSandboxAsync(scenario, fleet, time, runs, timeline);
+        return await StartSandboxAsync(scenario, fleet, time, runs, sandbox.Repository, timeline);
     }
 
     /// <summary>
@@ -314,6 +317,18 @@ public static class ScenarioRunner
                 break;
             case StepKind.Restart:
                 sandbox.Gateway.Tell(new RestartAgent(step.Agent!, Requester.Operator), tap);
+                break;
+            case StepKind.InitProject:
+                sandbox.Gateway.Tell(new InitProject(step.Project!, step.Description ?? "", step.Personas, step.Repo!, step.BaseBranch ?? "main", step.MaxRuntime, step.CreatePr), tap);
+                break;
+            case StepKind.StartProject:
+                sandbox.Gateway.Tell(new StartProject(step.Project!), tap);
+                break;
+            case StepKind.PauseProject:
+                sandbox.Gateway.Tell(new PauseProject(step.Project!), tap);
+                break;
+            case StepKind.ResumeProject:
+                sandbox.Gateway.Tell(new ResumeProject(step.Project!, step.Extend), tap);
                 break;
         }
     }

@@ -23,8 +23,9 @@ namespace DarkFactory.Host.Scenarios;
 /// extensions (gateway, fleet, control plane, event bridge and telemetry), on the scenario's virtual time
 /// (<see cref="VirtualScheduler"/>, <see cref="SandboxExecutor"/>, the clock every actor takes), with an
 /// in-memory journal kept per scenario run (<see cref="ScenarioJournal"/>: a restarted sandbox recovers it), fake runs behind the layers' process seam (<see cref="ScriptedRuns"/>), a seeded
-/// source of randomness (backoff jitter), fake provider keys, and its own temporary data directory.
-/// It touches no live daemon, no process, no network.
+/// source of randomness (backoff jitter), fake provider keys, and its own temporary data directory. The compound
+/// review and the projects work on a stand-in repository (<see cref="SandboxRepository"/>: scripted scans, commits,
+/// gates and pull requests). It touches no live daemon, no process, no network, no real repository.
 /// </summary>
 public sealed class ScenarioSandbox : IAsyncDisposable
 {
@@ -34,11 +35,13 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     private readonly IHost _host;
 
     /// <param name="time">Virtual time (runs are <paramref name="runs"/>); null: the wall clock, and runs are the fleet's real commands.</param>
-    private ScenarioSandbox(Scenario scenario, VirtualTime? time, ScriptedRuns? runs, string store)
+    private ScenarioSandbox(Scenario scenario, VirtualTime? time, ScriptedRuns? runs, SandboxRepository repository, string store)
     {
         Time = time;
         Clock = time?.Clock ?? TimeProvider.System;
         _data = Directory.CreateTempSubdirectory("df-scenario-").FullName;
+        repository.Root = _data;
+        Repository = repository;
         var daemon = new DaemonContext("dfs-" + Guid.NewGuid().ToString("N")[..10], _data);
         _logs = new LogSinks(daemon.LogDirectory);
         Runs = runs;
@@ -63,7 +66,14 @@ public sealed class ScenarioSandbox : IAsyncDisposable
                 ? name => Executables.Find(name, environment.GetValueOrDefault("PATH"))
                 : name => missing.Contains(name) || missing.Contains(Path.GetFileName(name)) ? null : "/usr/bin/" + Path.GetFileName(name),
             time is null ? LayerServices.ReadFile : _ => null)
-        { Routes = new RouteBoard(), RunProps = runs?.Props ?? ProcessActor.Props };
+        {
+            Routes = new RouteBoard(),
+            RunProps = runs?.Props ?? ProcessActor.Props,
+
+            // the compound review and the projects act on the sandbox's stand-in repository: no real git, gate or forge
+            ReviewPorts = repository.ReviewPortsFor,
+            ProjectPorts = repository.ProjectPorts(),
+        };
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
@@ -88,6 +98,9 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     /// <summary>The fake runs; null in a <c>time: real</c> sandbox (its runs are OS processes).</summary>
     public ScriptedRuns? Runs { get; }
 
+    /// <summary>The repositories, gates and forge the review and the projects see: scripted, nothing real.</summary>
+    public SandboxRepository Repository { get; }
+
     public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
 
     public IActorRef Gateway => _host.Services.GetRequiredService<IRequiredActor<FactoryActor>>().ActorRef;
@@ -98,9 +111,10 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     public IActorRef Tap { get; set; } = ActorRefs.Nobody;
 
     /// <param name="runs">The scenario's fake runs; a sandbox started again after a <c>daemon_restart</c> takes the same ones (each agent's next run is the next behaviour).</param>
-    public static async Task<ScenarioSandbox> StartAsync(Scenario scenario, VirtualTime time, ScriptedRuns? runs = null)
+    /// <param name="repository">The review's and the projects' stand-in repository; a restarted sandbox takes the same one.</param>
+    public static async Task<ScenarioSandbox> StartAsync(Scenario scenario, VirtualTime time, ScriptedRuns? runs = null, SandboxRepository? repository = null)
     {
-        var sandbox = new ScenarioSandbox(scenario, time, runs ?? new ScriptedRuns(scenario, time.Clock), time.Id);
+        var sandbox = new ScenarioSandbox(scenario, time, runs ?? new ScriptedRuns(scenario, time.Clock), repository ?? NewRepository(scenario), time.Id);
         await sandbox._host.StartAsync();
         return sandbox;
     }
@@ -109,12 +123,15 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     /// A <c>time: real</c> sandbox: the wall clock, the fleet's real commands as OS processes (no bubblewrap sandbox or
     /// run cgroups: a scenario checks policies, not the agent boundary), its journal in memory under <paramref name="store"/>.
     /// </summary>
-    public static async Task<ScenarioSandbox> StartRealAsync(Scenario scenario, string store)
+    public static async Task<ScenarioSandbox> StartRealAsync(Scenario scenario, string store, SandboxRepository? repository = null)
     {
-        var sandbox = new ScenarioSandbox(scenario, null, null, store);
+        var sandbox = new ScenarioSandbox(scenario, null, null, repository ?? NewRepository(scenario), store);
         await sandbox._host.StartAsync();
         return sandbox;
     }
+
+    /// <summary>The scenario's stand-in repository (its <c>review:</c> and <c>projects:</c> scripts).</summary>
+    public static SandboxRepository NewRepository(Scenario scenario) => new(Path.GetTempPath(), scenario.Review, scenario.Projects);
 
     private const string QuietHocon = """
         akka.loglevel = OFF
@@ -152,11 +169,21 @@ public sealed class ScenarioSandbox : IAsyncDisposable
             ["PATH"] = real ? global::System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin" : "/usr/bin:/bin",
             ["HOME"] = data,
         };
-        foreach (var provider in scenario.Steps.Select(s => s.Reload?.Fleet).OfType<FleetSpec>().Prepend(scenario.Fleet).SelectMany(f => f.Providers))
+        var fleets = scenario.Steps.Select(s => s.Reload?.Fleet).OfType<FleetSpec>().Prepend(scenario.Fleet).ToList();
+        foreach (var provider in fleets.SelectMany(f => f.Providers))
         {
             if (provider.ApiKeyEnv is { Length: > 0 } key)
             {
                 env[key] = "scenario-fake-key";
+            }
+        }
+
+        // a forge token, so a review or a project with create_prs opens its (sandbox) pull request as the daemon would
+        foreach (var forge in fleets.SelectMany(f => new[] { f.CompoundReview.Forge, f.Projects.Forge }))
+        {
+            if (forge.TokenEnv is { Length: > 0 } token)
+            {
+                env[token] = "scenario-fake-token";
             }
         }
 

@@ -23,8 +23,9 @@ public sealed class ScriptedRuns(Scenario scenario, TimeProvider clock)
 
     public Func<AgentRun, Props> Props => run => Akka.Actor.Props.Create(() => new ScriptedRun(run, this, Next(run.Agent)));
 
-    /// <summary>The agent's run that is going now, if any.</summary>
-    public IActorRef? Live(string agent) => _live.GetValueOrDefault(agent);
+    /// <summary>The agent's run that is going now, if any (an agent's name also finds a run of its project instance, agent@project).</summary>
+    public IActorRef? Live(string agent) =>
+        _live.GetValueOrDefault(agent) ?? _live.Where(l => AgentInstance.BaseOf(l.Key) == agent).OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => l.Value).FirstOrDefault();
 
     internal int NextPid() => Interlocked.Increment(ref _pid);
 
@@ -35,10 +36,12 @@ public sealed class ScriptedRuns(Scenario scenario, TimeProvider clock)
 
     internal void Gone(string agent, IActorRef run) => _live.TryRemove(new KeyValuePair<string, IActorRef>(agent, run));
 
+    /// <summary>The agent's next behaviour; a project's instance of an agent (agent@project) takes the agent's, in the same turn.</summary>
     private RunBehaviour Next(string agent)
     {
-        var n = _started.AddOrUpdate(agent, 1, (_, c) => c + 1) - 1;
-        return scenario.Agents.TryGetValue(agent, out var runs) && runs.Count > 0 ? runs[Math.Min(n, runs.Count - 1)] : RunBehaviour.Default;
+        var name = scenario.Agents.ContainsKey(agent) ? agent : AgentInstance.BaseOf(agent);
+        var n = _started.AddOrUpdate(name, 1, (_, c) => c + 1) - 1;
+        return scenario.Agents.TryGetValue(name, out var runs) && runs.Count > 0 ? runs[Math.Min(n, runs.Count - 1)] : RunBehaviour.Default;
     }
 }
 

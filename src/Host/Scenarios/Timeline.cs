@@ -37,7 +37,7 @@ public sealed record TimelineEntry(DateTimeOffset At, TimeSpan Offset, EntrySour
 public static class ScenarioEvents
 {
     /// <summary>Fields shown in a timeline line, in this order.</summary>
-    public static readonly string[] Shown = ["agent", "kind", "provider", "state", "outcome", "exit_code", "signal", "reset_at", "reason", "detail", "level", "action", "cost_usd", "run_id"];
+    public static readonly string[] Shown = ["agent", "kind", "provider", "state", "outcome", "exit_code", "signal", "reset_at", "reason", "detail", "level", "action", "cost_usd", "project", "project_id", "task_id", "attempt", "passed", "run_id"];
 
     private static readonly Dictionary<string, Type> ByName = BuildNames();
 

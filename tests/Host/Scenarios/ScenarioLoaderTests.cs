@@ -270,4 +270,86 @@ public sealed class ScenarioLoaderTests
         Assert.StartsWith("s.yaml:", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("invalid YAML", error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A fleet with the library's personas (scenarios/personas): planner, engineer, reviewer.</summary>
+    private static ScenarioLoadResult ParseWithPersonas(string yaml) =>
+        ScenarioLoader.Parse("""
+            fleet:
+              version: 1
+              agents:
+                - { name: planner-cmd, layer: growth, cli: command, command: ["true"] }
+                - { name: engineer-cmd, layer: growth, cli: command, command: ["true"] }
+                - { name: reviewer-cmd, layer: growth, cli: command, command: ["true"] }
+              projects: { personas_dir: fleets/personas, planner: planner, auditor: reviewer, repositories: [{ path: "*", tests: ["make", "test"] }] }
+            """ + yaml, Path.Combine(ScenarioFiles.Root, "scenarios", "p.yaml"));
+
+    [Fact]
+    public void Project_steps_and_the_sandbox_repository_scripts_are_read()
+    {
+        // act
+        var result = ParseWithPersonas("""
+
+            until: 2h
+            review:
+              todos: ["src/app.c: handle the error"]
+              gates: [fail]
+            projects:
+              changes: [a.c, b.c]
+              gates: [{ tests: fail }, { all: fail, lint: pass }, pass]
+            steps:
+              - { at: 1m, inject: init_project, project: parser, description: fix it, personas: [engineer], max_runtime: 2h, create_pr: true }
+              - { at: 2m, inject: start_project, project: parser }
+              - { at: 3m, inject: pause_project, project: parser }
+              - { at: 4m, inject: resume_project, project: parser, extend: 1h }
+            expect:
+              - { event: ProjectCompleted, count: 1 }
+            """);
+
+        // assert
+        Assert.True(result.Ok, string.Join('\n', result.Errors));
+        var s = result.Scenario!;
+        Assert.Equal([StepKind.InitProject, StepKind.StartProject, StepKind.PauseProject, StepKind.ResumeProject], s.Steps.Select(x => x.Kind));
+        var init = s.Steps[0];
+        Assert.Equal(("parser", "fix it", TimeSpan.FromHours(2), true), (init.Project, init.Description, init.MaxRuntime, init.CreatePr));
+        Assert.Equal(["engineer"], init.Personas);
+        Assert.Equal(Path.Combine(ScenarioFiles.Root, "scenarios"), init.Repo);
+        Assert.Equal(TimeSpan.FromHours(1), s.Steps[3].Extend);
+        Assert.Equal(["src/app.c: handle the error"], s.Review.Todos);
+        Assert.False(s.Review.GatesOf(1).All);
+        Assert.Equal(["a.c", "b.c"], s.Projects.Changes);
+        Assert.Equal((true, false), (s.Projects.GatesOf(1).All, s.Projects.GatesOf(1).ByName["tests"]));
+        Assert.Equal((false, true), (s.Projects.GatesOf(2).All, s.Projects.GatesOf(2).ByName["lint"]));
+        Assert.True(s.Projects.GatesOf(7).All);
+        Assert.Equal(["CHANGES.md"], s.Review.Changes);
+    }
+
+    [Fact]
+    public void A_project_step_without_its_fields_or_with_another_steps_is_refused_by_line_and_field()
+    {
+        // act
+        var result = ParseWithPersonas("""
+
+            until: 2h
+            projects:
+              gates: [maybe]
+              colour: red
+            steps:
+              - { at: 1m, inject: init_project, project: parser, personas: [engineer, poet] }
+              - { at: 2m, inject: start_project, extend: 1h }
+              - { at: 3m, inject: crash, agent: engineer-cmd, project: parser }
+            expect:
+              - { event: ProjectCompleted, count: 1 }
+            """);
+
+        // assert
+        var errors = result.Errors.Select(e => e.ToString()).ToList();
+        Assert.False(result.Ok);
+        Assert.Contains(errors, e => e.Contains(":10:11: error: projects.gates[0]: pass or fail", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains(":11:3: error: projects.colour: unknown key", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains(":13:5: error: steps[0].description: missing", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("error: steps[0].personas: no persona 'poet' in the fleet's projects.personas_dir", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains(":14:5: error: steps[1].project: missing: the project to start", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("error: steps[1].extend: only resume_project has extend", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("error: steps[2].project: only init_project or start_project or pause_project or resume_project has project", StringComparison.Ordinal));
+    }
 }
