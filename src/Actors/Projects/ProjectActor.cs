@@ -39,7 +39,7 @@ public sealed partial class ProjectActor : PersistentActorBase
     private readonly ProjectSettings _settings;
     private readonly ProjectRunLedger _runs = new();
     private readonly ProjectStarts _starts = new();
-    private readonly ProjectStepRunner _steps = new();
+    private readonly ProjectStepRunner _steps = new() { Tracker = BackgroundWork.Of(Context.System) };
 
     private ProjectState? _state;
     private FleetSpec? _fleet;

@@ -39,7 +39,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
     private readonly ReviewDependencies _dependencies;
     private readonly ReviewSteps _steps;
     private readonly ReviewRunWatch _runs = new();
-    private readonly StepRunner<ReviewStage> _work = new();
+    private readonly StepRunner<ReviewStage> _work = new() { Tracker = BackgroundWork.Of(Context.System) };
     private CompoundReviewState _state = CompoundReviewState.Empty;
 
     // runtime state

@@ -20,6 +20,9 @@ public class StepRunner<TStage, TResult>(Func<string, TResult> failed) : IDispos
     /// <summary>A step is in flight.</summary>
     public bool Busy { get; private set; }
 
+    /// <summary>Told of each step's task until its result is back (<see cref="BackgroundWork.Of"/>: a scenario's virtual time waits for it); null: nobody.</summary>
+    public IBackgroundWork? Tracker { get; init; }
+
     /// <summary>Starts <paramref name="work"/>; its <see cref="Done"/> goes to <paramref name="self"/>.</summary>
     /// <param name="subject">What the step belongs to (a review's id): checked again when it is done.</param>
     public void Run(IActorRef self, string subject, TStage stage, Func<CancellationToken, Task<TResult>> work)
@@ -29,11 +32,16 @@ public class StepRunner<TStage, TResult>(Func<string, TResult> failed) : IDispos
         _work?.Dispose();
         _work = new CancellationTokenSource();
         var ct = _work.Token;
-        Task.Run(() => work(ct), ct).ContinueWith(
+        var held = Tracker?.Begin();
+        var sent = Task.Run(() => work(ct), ct).ContinueWith(
             t => new Done(generation, subject, stage, t.IsCompletedSuccessfully ? t.Result : failed(t.Exception?.GetBaseException() is { } e ? ReviewSteps.Describe(e) : "cancelled")),
             CancellationToken.None,
             TaskContinuationOptions.None,
             TaskScheduler.Default).PipeTo(self);
+        if (held is not null)
+        {
+            sent.ContinueWith(_ => held.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
     }
 
     /// <summary>True when <paramref name="done"/> is the step in flight and <paramref name="subject"/> is still its subject (then nothing is in flight any more).</summary>

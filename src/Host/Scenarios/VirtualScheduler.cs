@@ -2,15 +2,17 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Dispatch;
 using Akka.Event;
+using DarkFactory.Actors;
 
 namespace DarkFactory.Host.Scenarios;
 
 /// <summary>
 /// The actor system's scheduler in a scenario sandbox (<c>akka.scheduler.implementation</c>): every timer
 /// (<c>IWithTimers</c>, scheduled tells, Akka's own) waits on the sandbox's <see cref="VirtualTime"/>, found by
-/// <c>akka.scheduler.virtual-time</c>, and fires when the runner moves the clock past it.
+/// <c>akka.scheduler.virtual-time</c>, and fires when the runner moves the clock past it. It also keeps the actors'
+/// background work (<see cref="IBackgroundWork"/>): the clock waits for a step in flight.
 /// </summary>
-public sealed class VirtualScheduler : IScheduler, IAdvancedScheduler
+public sealed class VirtualScheduler : IScheduler, IAdvancedScheduler, IBackgroundWork
 {
     private readonly VirtualTime _time;
 
@@ -29,6 +31,8 @@ public sealed class VirtualScheduler : IScheduler, IAdvancedScheduler
     public TimeSpan HighResMonotonicClock => MonotonicClock;
 
     public IAdvancedScheduler Advanced => this;
+
+    public IDisposable Begin() => _time.Hold();
 
     public void ScheduleTellOnce(TimeSpan delay, ICanTell receiver, object message, IActorRef sender) =>
         _time.Schedule(delay, () => receiver.Tell(message, sender), null);

@@ -24,6 +24,7 @@ public sealed class VirtualTime : IDisposable
     private readonly Thread _thread;
     private long _busy;
     private long _activity;
+    private readonly ConcurrentDictionary<object, long> _held = new();
     private readonly Lock _pump = new();
     private readonly ManualResetEventSlim _runnerIdle = new(true);
     private int _sleeping;
@@ -170,7 +171,7 @@ public sealed class VirtualTime : IDisposable
                     }
 
                     var activity = Interlocked.Read(ref _activity);
-                    if (ran || activity != seen || ThreadPool.PendingWorkItemCount > 0)
+                    if (ran || activity != seen || ThreadPool.PendingWorkItemCount > 0 || Held())
                     {
                         quiet = 0;
                         seen = activity;
@@ -204,6 +205,46 @@ public sealed class VirtualTime : IDisposable
         {
             Volatile.Write(ref _runnerActive, false);
             _runnerIdle.Set();
+        }
+    }
+
+    /// <summary>
+    /// Background work of the actors held in flight (<see cref="Hold"/>): a step of the review or of a project runs
+    /// in a task, and the clock must not move past it while its code runs. A step that is waiting for something only
+    /// the clock brings (an ask to an actor that is down times out on virtual time) would wait for ever: once it has
+    /// been held <see cref="MaxHold"/> of wall time, the clock moves on without it.
+    /// </summary>
+    public IDisposable Hold()
+    {
+        var release = new Release(this);
+        _held[release] = Environment.TickCount64;
+        Interlocked.Increment(ref _activity);
+        return release;
+    }
+
+    /// <summary>How long one piece of held work may keep the clock still (wall time from its start).</summary>
+    public TimeSpan MaxHold { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Work is held in flight that began less than <see cref="MaxHold"/> ago.</summary>
+    private bool Held()
+    {
+        if (_held.IsEmpty)
+        {
+            return false;
+        }
+
+        var now = Environment.TickCount64;
+        return _held.Values.Any(began => now - began < (long)MaxHold.TotalMilliseconds);
+    }
+
+    private sealed class Release(VirtualTime time) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (time._held.TryRemove(this, out _))
+            {
+                Interlocked.Increment(ref time._activity);
+            }
         }
     }
 

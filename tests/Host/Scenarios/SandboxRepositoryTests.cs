@@ -106,6 +106,23 @@ public sealed class SandboxRepositoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_projects_step_is_not_overtaken_by_the_clock_while_its_task_runs()
+    {
+        // arrange: the library's project scenario (its commits and gates run in a task, off the actor's mailbox)
+        var scenario = ScenarioLoader.LoadFile(Path.Combine(ScenarioFiles.Root, "scenarios", "project-gate-fails-twice.yaml")).Scenario!;
+
+        // act
+        var outcome = await ScenarioRunner.RunAsync(scenario);
+
+        // assert: each attempt is committed and gated at the virtual instant its commit was intended
+        Assert.True(outcome.Passed, ScenarioReport.Text(outcome));
+        var intended = outcome.Timeline.Where(e => e.Type == "CommitIntended").ToDictionary(e => e.Fields.GetProperty("attempt").GetInt32(), e => e.Offset);
+        var gated = outcome.Timeline.Where(e => e.Type == "AttemptGated").ToList();
+        Assert.Equal(3, gated.Count);
+        Assert.All(gated, g => Assert.Equal(intended[g.Fields.GetProperty("attempt").GetInt32()], g.Offset));
+    }
+
+    [Fact]
     public void Scripted_gates_fail_the_gates_they_name_and_pass_the_rest()
     {
         // arrange
