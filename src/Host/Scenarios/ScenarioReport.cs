@@ -43,6 +43,12 @@ public static class ScenarioReport
     public static string Json(ScenarioOutcome outcome)
     {
         var s = outcome.Scenario;
+        var index = new Dictionary<TimelineEntry, int>(ReferenceEqualityComparer.Instance);
+        for (var i = 0; i < outcome.Timeline.Count; i++)
+        {
+            index[outcome.Timeline[i]] = i;
+        }
+
         var json = new JsonObject
         {
             ["scenario"] = s.Name,
@@ -60,6 +66,7 @@ public static class ScenarioReport
                 ["passed"] = r.Passed,
                 ["detail"] = r.Detail,
                 ["matches"] = new JsonArray(r.Matches.Select(m => (JsonNode)JsonValue.Create(m.At)).ToArray()),
+                ["entries"] = new JsonArray(r.Matches.Select(m => index.TryGetValue(m, out var i) ? (JsonNode)JsonValue.Create(i) : null).OfType<JsonNode>().ToArray()),
             }).ToArray()),
             ["invariants"] = new JsonArray(outcome.Invariants.Select(i => (JsonNode)new JsonObject
             {
@@ -73,6 +80,7 @@ public static class ScenarioReport
                 ["offset"] = TimelineEntry.Format(e.Offset),
                 ["source"] = e.Source == EntrySource.Injected ? "injected" : "observed",
                 ["type"] = e.Manifest,
+                ["summary"] = e.Describe(),
                 ["event"] = JsonNode.Parse(e.Fields.GetRawText()),
             }).ToArray()),
         };

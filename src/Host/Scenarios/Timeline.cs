@@ -21,7 +21,7 @@ public sealed record TimelineEntry(DateTimeOffset At, TimeSpan Offset, EntrySour
         {
             if (Fields.ValueKind == JsonValueKind.Object && Fields.TryGetProperty(key, out var v) && v.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null))
             {
-                var text = v.ToString();
+                var text = v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetRawText() : v.ToString();
                 parts.Add($"{key}={(text.Length > 80 ? text[..77] + "..." : text)}");
             }
         }
