@@ -23,6 +23,9 @@ namespace DarkFactory.Actors.Control;
 /// status and publishes, on the event stream, the statuses that changed and the agents that are gone.
 /// Each snapshot goes into the <see cref="FleetStatusView"/> first (before its changes are published), so
 /// the API serves the fleet's status from it without asking the fleet, as fresh as the live stream.
+/// Between lifecycle events it asks again every <see cref="EventBridgeSettings.StatusRefresh"/> only while a status
+/// can change without one (<see cref="ChangesSilently"/>: starting, stopping, backoff, queued, unknown, or in a
+/// cluster), or after a query failed: a fleet of settled agents costs nothing while nothing happens.
 /// </summary>
 public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 {
@@ -73,6 +76,10 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
             {
                 RequestStatus();
             }
+            else
+            {
+                RefreshLater(); // asked again in a while
+            }
         });
         Receive<IDarkFactoryMessage>(OnEvent);
     }
@@ -90,7 +97,6 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     {
         _topics.Subscribe(Self, typeof(IDarkFactoryMessage));
         _output = OutputFlow.For(Context.System).Join("events");
-        Timers.StartPeriodicTimer("refresh", RefreshStatus.Instance, _settings.StatusRefresh);
         RequestStatus();
     }
 
@@ -244,6 +250,27 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         {
             RequestStatus();
         }
+        else if (_settings.Node is not null || snapshot.Agents.Any(a => ChangesSilently(a.State)))
+        {
+            RefreshLater();
+        }
+    }
+
+    /// <summary>
+    /// A state left without a lifecycle event (a start becomes a run, a stop ends, a backoff or the admission queue
+    /// runs out, a node answers again): the status is asked for again until none is left. The others change only with a
+    /// lifecycle event, which asks at once.
+    /// </summary>
+    public static bool ChangesSilently(AgentState state) =>
+        state is AgentState.Starting or AgentState.Stopping or AgentState.Backoff or AgentState.Queued or AgentState.Unknown;
+
+    // the next refresh, unless one is armed already (its cadence is kept: a busy fleet is asked at most every StatusRefresh)
+    private void RefreshLater()
+    {
+        if (!Timers.IsTimerActive("refresh"))
+        {
+            Timers.StartSingleTimer("refresh", RefreshStatus.Instance, _settings.StatusRefresh);
+        }
     }
 
     /// <summary>Registers a live client (the HTTP handler owns it and unsubscribes when the connection ends).</summary>
@@ -277,7 +304,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
 /// <summary>Settings of the event bridge.</summary>
 public sealed record EventBridgeSettings
 {
-    /// <summary>Status query even without lifecycle events (states that change silently, e.g. starting → running).</summary>
+    /// <summary>Status query even without lifecycle events, while a state can change silently (e.g. starting → running).</summary>
     public TimeSpan StatusRefresh { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -47,6 +47,39 @@ public sealed class EventBridgeSpec : TestKit
         new() { Agent = name, Layer = LayerName.Safety, State = state, Restarts = restarts };
 
     [Fact]
+    public async Task A_settled_fleet_is_not_asked_again_until_something_happens_but_a_starting_agent_is()
+    {
+        var factory = CreateTestProbe();
+        var bridge = Sys.ActorOf(EventBridgeActor.Props(factory.Ref, new EventBridgeSettings { StatusRefresh = TimeSpan.FromMilliseconds(100) }));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running), Status("b", AgentState.Stopped)]));
+        await factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500)); // five refresh periods: no query
+
+        // a lifecycle event asks at once; a start in progress is asked for again until it settles
+        Sys.EventStream.Publish(new AgentLifecycle("b", LifecycleKind.Started, At, "r1"));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running), Status("b", AgentState.Starting)]));
+        await factory.ExpectMsgAsync<GetAgents>(Wait);
+        factory.Reply(new AgentsSnapshot([Status("a", AgentState.Running), Status("b", AgentState.Running)]));
+        await factory.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        _ = bridge;
+    }
+
+    [Theory]
+    [InlineData(AgentState.Starting, true)]
+    [InlineData(AgentState.Stopping, true)]
+    [InlineData(AgentState.Backoff, true)]
+    [InlineData(AgentState.Queued, true)]
+    [InlineData(AgentState.Unknown, true)]
+    [InlineData(AgentState.Running, false)]
+    [InlineData(AgentState.Stopped, false)]
+    [InlineData(AgentState.Quarantined, false)]
+    [InlineData(AgentState.Completed, false)]
+    [InlineData(AgentState.Unavailable, false)]
+    public void States_left_without_a_lifecycle_event_are_the_ones_refreshed(AgentState state, bool silently) =>
+        Assert.Equal(silently, EventBridgeActor.ChangesSilently(state));
+
+    [Fact]
     public async Task Every_published_message_reaches_a_client_named_by_its_manifest()
     {
         // arrange: a factory that knows one agent
