@@ -329,22 +329,35 @@ public sealed class NightwatchActor : PersistentActorBase
 
     // ---------------------------------------------------------------- verdicts and corrections
 
-    private void Judge(AgentWatch w, DateTimeOffset now)
+    private void Judge(AgentWatch w, DateTimeOffset now) => Act(w, Assess(w, now), now);
+
+    /// <summary>
+    /// Judges the watch and arms the timer for its next judgement, before anyone hears of this one (a test or a
+    /// scenario that moves the clock on seeing a verdict or correction finds the timer armed).
+    /// </summary>
+    private Judgement Assess(AgentWatch w, DateTimeOffset now)
     {
-        var (verdict, due) = w.Judge(now, _fleet.Spec);
-        if (verdict is not null)
+        var judgement = w.Judge(now, _fleet.Spec);
+        if (judgement.Due is null && w.Due is { } next && (_armedAt is not { } armed || next < armed))
+        {
+            // an earlier timer than the one armed; a later one is left alone (the timer finds nothing due and re-arms)
+            Arm(next, now);
+        }
+
+        return judgement;
+    }
+
+    /// <summary>Publishes a judgement's verdict and carries out its rung.</summary>
+    private void Act(AgentWatch w, Judgement judgement, DateTimeOffset now)
+    {
+        if (judgement.Verdict is { } verdict)
         {
             _topics.Publish(verdict);
         }
 
-        if (due is { } action)
+        if (judgement.Due is { } action)
         {
             Correct(w, action, now);
-        }
-        else if (w.Due is { } next && (_armedAt is not { } armed || next < armed))
-        {
-            // an earlier timer than the one armed; a later one is left alone (the timer finds nothing due and re-arms)
-            Arm(next, now);
         }
     }
 
@@ -357,16 +370,20 @@ public sealed class NightwatchActor : PersistentActorBase
         PersistAsync(correction, e =>
         {
             Persisted(e);
+
+            // the correction changed what a judgement finds (a fresh context, a pause, a stop): judged again now it is
+            // recorded, the next judgement armed before anyone hears of the correction, its verdict told after it
+            var now = Now;
+            var judged = _fleet.Watches.GetValueOrDefault(e.Agent);
+            var again = judged is null ? default : Assess(judged, now);
             _topics.Publish(e);
             var what = $"{Describe(action)}: {e.Reason}";
             _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: what));
             _log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), e.Reason);
             CarryOut(e, model, components);
-
-            // the correction changed what a judgement finds (a fresh context, a pause, a stop): judged again now it is recorded
-            if (_fleet.Watches.TryGetValue(e.Agent, out var judged))
+            if (judged is not null)
             {
-                Judge(judged, Now);
+                Act(judged, again, now);
             }
         });
     }
