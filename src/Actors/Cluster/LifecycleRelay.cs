@@ -3,6 +3,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Cluster;
 
@@ -10,8 +11,10 @@ namespace DarkFactory.Actors.Cluster;
 /// A cluster node's share of the events across nodes (one per node, <c>/user/lifecycle-relay</c>): publishes each
 /// lifecycle event of this node's agents (from the node's topics) to every node on the DistributedPubSub topic
 /// <see cref="NodeLifecycle.Topic"/>, stamped with the node, and hands the other nodes' ones to this node's event bridge
-/// (never to the topics: this node's history, Nightwatch and status keep to this node's agents). Lifecycle events only,
-/// a few per run: agent output does not cross the network this way.
+/// (never to the topics: this node's history, Nightwatch and status keep to this node's agents). The same for the
+/// scheduler's firings (<see cref="SchedulerFired"/>, recorded on the node where the scheduler singleton runs) on
+/// <see cref="NodeSchedulerFired.Topic"/>, so <c>scheduler-fired</c> is live on every node. A few events per run: agent
+/// output does not cross the network this way.
 /// </summary>
 public sealed class LifecycleRelay : ReceiveActor
 {
@@ -29,6 +32,14 @@ public sealed class LifecycleRelay : ReceiveActor
                 bridge.Tell(n);
             }
         });
+        Receive<SchedulerFired>(f => mediator.Tell(new Publish(NodeSchedulerFired.Topic, new NodeSchedulerFired(node, f))));
+        Receive<NodeSchedulerFired>(n =>
+        {
+            if (n.Node != node)
+            {
+                bridge.Tell(n.Fired); // as this node's own firing would reach it: the live stream's scheduler-fired
+            }
+        });
         Receive<SubscribeAck>(_ => { });
     }
 
@@ -38,12 +49,15 @@ public sealed class LifecycleRelay : ReceiveActor
     protected override void PreStart()
     {
         _topics.Subscribe(Self, typeof(AgentLifecycle));
+        _topics.Subscribe(Self, typeof(SchedulerFired));
         _mediator.Tell(new Subscribe(NodeLifecycle.Topic, Self));
+        _mediator.Tell(new Subscribe(NodeSchedulerFired.Topic, Self));
     }
 
     protected override void PostStop()
     {
         _topics.Unsubscribe(Self);
         _mediator.Tell(new Unsubscribe(NodeLifecycle.Topic, Self));
+        _mediator.Tell(new Unsubscribe(NodeSchedulerFired.Topic, Self));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Messages.Cluster;
 
@@ -16,4 +17,19 @@ public sealed record NodeLifecycle(string Node, AgentLifecycle Lifecycle) : IDar
 
     [JsonIgnore]
     public string Agent => Lifecycle.Agent;
+}
+
+/// <summary>
+/// A firing of the cluster's scheduler (a singleton) recorded on <paramref name="Node"/>, as it crosses the cluster
+/// (DistributedPubSub topic <see cref="Topic"/>) to every other node's live event stream (<c>scheduler-fired</c> on
+/// <c>/api/events</c>). Only for the live view: the record is the scheduler's journal.
+/// </summary>
+[Manifest("node-scheduler-fired")]
+public sealed record NodeSchedulerFired(string Node, SchedulerFired Fired) : IDarkFactoryMessage, IWithAgent
+{
+    /// <summary>The DistributedPubSub topic the scheduler's node publishes its firings on.</summary>
+    public const string Topic = "df-scheduler-fired";
+
+    [JsonIgnore]
+    public string Agent => Fired.Agent;
 }

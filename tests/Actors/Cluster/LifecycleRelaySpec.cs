@@ -4,6 +4,7 @@ using Akka.TestKit.Xunit2;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Scheduling;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -56,6 +57,35 @@ public sealed class LifecycleRelaySpec : TestKit
         var near = new AgentLifecycle("near", LifecycleKind.Crashed, At, "r1", ExitCode: 3);
         Sys.EventStream.Publish(near);
         Assert.Equal(new NodeLifecycle("n1", near), await listener.FishForMessageAsync<NodeLifecycle>(n => n.Node == "n1", Wait));
+        await bridge.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task The_schedulers_firings_go_out_stamped_and_another_nodes_reach_the_bridge_as_its_own_would()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
+        var mediator = DistributedPubSub.Get(Sys).Mediator;
+        var listener = CreateTestProbe();
+        mediator.Tell(new Subscribe(NodeSchedulerFired.Topic, listener.Ref), listener.Ref);
+        await listener.ExpectMsgAsync<SubscribeAck>(Wait);
+        var bridge = CreateTestProbe();
+        Sys.ActorOf(LifecycleRelay.Props("n1", mediator, bridge.Ref), "lifecycle-relay");
+
+        // a firing of the scheduler running on n2 reaches this node's bridge as a plain SchedulerFired
+        var far = new SchedulerFired("nightly", At, At.AddSeconds(1), FiringOutcome.Started, "r2");
+        await AwaitAssertAsync(async () =>
+        {
+            mediator.Tell(new Publish(NodeSchedulerFired.Topic, new NodeSchedulerFired("n2", far)));
+            Assert.Equal(far, await bridge.ExpectMsgAsync<SchedulerFired>(TimeSpan.FromMilliseconds(500)));
+        }, Wait);
+
+        // one recorded here (the singleton runs on n1) goes out stamped n1, and does not come back to the bridge
+        bridge.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        listener.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        var near = new SchedulerFired("hourly", At, At, FiringOutcome.Skipped, Detail: "still running");
+        Sys.EventStream.Publish(near);
+        Assert.Equal(new NodeSchedulerFired("n1", near), await listener.FishForMessageAsync<NodeSchedulerFired>(n => n.Node == "n1", Wait));
         await bridge.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
     }
 }

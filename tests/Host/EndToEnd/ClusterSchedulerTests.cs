@@ -60,8 +60,13 @@ public sealed class ClusterSchedulerTests(ITestOutputHelper output)
         var view = await nodes[2].ApiJson("/api/cluster");
         Assert.Equal("n1", view.GetProperty("singletons").GetProperty("scheduler").GetString());
 
-        // the singleton on n1 fires the agent on n3: two firings started before the kill
-        await nodes[2].UntilAsync(async () => (await Fired(database)).Count(f => f.Outcome == FiringOutcome.Started) >= 2, Wait, "two firings started");
+        // the singleton on n1 fires the agent on n3: two firings started before the kill, each live on n3's event stream too
+        await using (var events = await SseReader.Open(nodes[2]))
+        {
+            await nodes[2].UntilAsync(async () => (await Fired(database)).Count(f => f.Outcome == FiringOutcome.Started) >= 2, Wait, "two firings started");
+            await nodes[2].UntilAsync(() => Task.FromResult(events.Events.Any(e => e.Name == "scheduler-fired" && e.Json.GetProperty("agent").GetString() == "cron")), Wait, "a firing on n3's /api/events");
+        }
+
         var (firstStarted, _) = await StartedSpan(database);
 
         // SIGKILL n1: the scheduler comes up on a survivor from the shared journal and knows the fleet
