@@ -102,6 +102,7 @@ public sealed class SerializationTests : IDisposable
         new StopAgent("implementer", Requester.Nightwatch),
         new RestartAgent("implementer", Requester.Operator),
         new AgentLifecycle("a", LifecycleKind.Stopped, At, "ab12", Detail: "stopped by nightwatch", By: Requester.Nightwatch),
+        new AgentLifecycle("a", LifecycleKind.Stopped, At, "ab12", Detail: "rerouted: anthropic limited", By: Requester.Nightwatch) { Restarts = true },
         CommandResult.Done(CommandOutcome.Started, "started", "ab12"),
         GetAgents.Instance,
         new AgentsSnapshot([new AgentStatus { Agent = "a", State = AgentState.Quarantined, Reason = "crash loop" }]),

@@ -80,9 +80,20 @@ public sealed class CompoundReviewActor : PersistentActorBase
         Command<StepRunner<ReviewStage>.Done>(OnStepDone);
         Command<AgentLifecycle>(e =>
         {
-            if (!_draining && Active?.Task?.Agent == e.Agent && _runs.Ended(e))
+            if (_draining || Active is not { } r || r.Task?.Agent != e.Agent)
             {
-                CheckRunEnded(Active);
+                return;
+            }
+
+            if (_runs.Ended(e))
+            {
+                CheckRunEnded(r);
+            }
+            else if (ReviewRunWatch.Continues(r, e, _runs) is { } next && !_work.Busy)
+            {
+                // the layer stopped the awaited run to start the same task again (a failover, a correction): that run is the review's now
+                _log.Info("Compound review {0}: the agent's run {1} was restarted as run {2}; the review goes on with it", r.Started.ReviewId, r.Runs![^1].RunId, next);
+                Record(new ReviewAgentStarted(r.Started.ReviewId, Now, next), Next);
             }
         });
         Command<AgentOutput>(o =>
@@ -331,9 +342,9 @@ public sealed class CompoundReviewActor : PersistentActorBase
     /// <summary>When the awaited run has ended: the agent's work is taken in (committed) and its end recorded.</summary>
     private void CheckRunEnded(ReviewRecord r)
     {
-        if (_work.Busy || r.Finished is not null || r.Runs is not { Count: > 0 } runs || !_runs.TryEnd(runs[^1].RunId, out var end, out var summary))
+        if (_work.Busy || r.Finished is not null || r.Runs is not { Count: > 0 } runs || !_runs.TryEnd(runs[^1].RunId, out var end, out var summary) || end.Restarts)
         {
-            return;
+            return; // not ended yet, or ended to be started again by the layer (the next run is awaited)
         }
 
         var context = new ReviewStepContext(r, _spec!, _fleet?.Agents ?? [], _secrets);

@@ -1,4 +1,5 @@
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Review;
 
@@ -61,6 +62,17 @@ public sealed class ReviewRunWatch
         summary = _outputs.TryGetValue(runId, out var text) ? text.ToString().Trim() : string.Empty;
         return _ended.TryGetValue(runId, out end!);
     }
+
+    /// <summary>
+    /// The run that takes over the review's awaited run: <paramref name="e"/> is the agent's start of a run the review
+    /// does not know, right after the awaited run ended with <see cref="AgentLifecycle.Restarts"/> (the layer starts
+    /// the same task again); null otherwise.
+    /// </summary>
+    public static string? Continues(ReviewRecord r, AgentLifecycle e, ReviewRunWatch runs) =>
+        e is { Kind: LifecycleKind.Started, RunId: { } next } && r.Finished is null && r.Runs is { Count: > 0 } known &&
+        runs.TryEnd(known[^1].RunId, out var end, out _) && end.Restarts && known.All(k => k.RunId != next)
+            ? next
+            : null;
 
     public void Clear()
     {

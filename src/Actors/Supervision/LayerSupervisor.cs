@@ -270,7 +270,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
                 _log.Warning("Agent [{0}] cannot run: {1}", slot.Name, run.Reason);
                 break;
             case RunEnd.Stopped:
-                Record(slot, LifecycleKind.Stopped, exit: run.Exit, detail: run.Reason, by: slot.StoppedBy);
+                Record(slot, LifecycleKind.Stopped, exit: run.Exit, detail: run.Reason, by: slot.StoppedBy, restarts: RestartsAfterStop(slot));
                 break;
             default:
                 OnRunOver(slot, run, now);
@@ -354,6 +354,10 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Whatever waited for this run to end: a restart (with a changed declaration, if one came), removal, a drain.</summary>
+    /// <summary>What <see cref="AfterStopDue"/> will do with a stopped run: start the same task again at once.</summary>
+    private bool RestartsAfterStop(AgentSlot slot) =>
+        slot.AfterStop == AfterStop.Restart && _drainRequester is null && RunLauncher.Missing(slot.Declared, _services.FindExecutable) is null;
+
     private void AfterStopDue(AgentSlot slot)
     {
         switch (slot.TakeAfterStop())
@@ -400,9 +404,9 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     // ---------------------------------------------------------------- history
 
     /// <param name="by">Who asked for it (<see cref="Requester"/>); null: the layer's own doing.</param>
-    private void Record(AgentSlot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null, string? by = null, TimeSpan? uptime = null)
+    private void Record(AgentSlot slot, LifecycleKind kind, int? pid = null, ExitInfo? exit = null, string? detail = null, DateTimeOffset? launchedAt = null, string? by = null, TimeSpan? uptime = null, bool restarts = false)
     {
-        var entry = new AgentLifecycle(slot.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At, slot.TaskId, slot.ProjectId, by) { Uptime = uptime };
+        var entry = new AgentLifecycle(slot.Name, kind, Now, slot.RunId, pid, exit?.Code, exit?.Signal, detail, launchedAt, exit?.At, slot.TaskId, slot.ProjectId, by) { Uptime = uptime, Restarts = restarts };
         _services.History.Tell(entry);
         _topics.Publish(entry);
     }

@@ -339,4 +339,11 @@ public sealed record AgentLifecycle(
     /// measured it for its min_uptime rule, so Nightwatch judges a crash by the same figure (null on older entries).
     /// </summary>
     public TimeSpan? Uptime { get; init; }
+
+    /// <summary>
+    /// On <see cref="LifecycleKind.Stopped"/>: the layer starts the same task again at once (a restart: Nightwatch's
+    /// correction, a route's failover, an operator's <c>df restart</c>), so whoever waits for this task's end waits for
+    /// that run's (the compound review does). False on older entries and on a stop that stays stopped.
+    /// </summary>
+    public bool Restarts { get; init; }
 }
