@@ -343,7 +343,9 @@ public sealed record AgentLifecycle(
     /// <summary>
     /// On <see cref="LifecycleKind.Stopped"/>: the layer starts the same task again at once (a restart: Nightwatch's
     /// correction, a route's failover, an operator's <c>df restart</c>), so whoever waits for this task's end waits for
-    /// that run's (the compound review does). False on older entries and on a stop that stays stopped.
+    /// that run's (the compound review does). False on older entries and on a stop that stays stopped; written only
+    /// when true, so the history of every other entry reads as it did.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool Restarts { get; init; }
 }
