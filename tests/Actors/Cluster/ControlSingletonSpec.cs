@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
@@ -20,9 +19,8 @@ namespace DarkFactory.Actors.Tests.Cluster;
 /// fleet and the node's drain, and a run that ends on another node (its lifecycle on the DistributedPubSub topic) starts
 /// the firing that was queued behind it.
 /// </summary>
-public sealed class ControlSingletonSpec : TestKit
+public sealed class ControlSingletonSpec : OneNodeClusterSpec
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     private static readonly AgentSpec Ticker = new()
     {
@@ -36,23 +34,15 @@ public sealed class ControlSingletonSpec : TestKit
     };
 
     public ControlSingletonSpec(ITestOutputHelper output)
-        : base("""
-            akka.actor.provider = cluster
-            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
-            akka.cluster.roles = ["control", "agents", "node:n1"]
-            akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-            """, output: output)
+        : base(output, "control", "agents", "node:n1")
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        cluster.Join(cluster.SelfAddress);
     }
 
     [Fact]
     public async Task The_singleton_scheduler_fires_through_the_node_that_runs_the_agent_and_hears_the_other_nodes_runs_end()
     {
         var cluster = Akka.Cluster.Cluster.Get(Sys);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
+        await UntilUpAsync();
         var gateway = CreateTestProbe();
         var fired = CreateTestProbe();
         var starts = CreateTestProbe();

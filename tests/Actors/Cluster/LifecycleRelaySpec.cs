@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.TestKit.Xunit2;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
@@ -15,27 +14,19 @@ namespace DarkFactory.Actors.Tests.Cluster;
 /// on the topic stamped with the node; another node's reach the event bridge; this node's own, coming back from the
 /// topic, do not (they reached the bridge locally already).
 /// </summary>
-public sealed class LifecycleRelaySpec : TestKit
+public sealed class LifecycleRelaySpec : OneNodeClusterSpec
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private static readonly DateTimeOffset At = new(2026, 12, 7, 4, 0, 0, TimeSpan.Zero);
 
     public LifecycleRelaySpec(ITestOutputHelper output)
-        : base("""
-            akka.actor.provider = cluster
-            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
-            akka.cluster.roles = ["node:n1"]
-            """, output: output)
+        : base(output, "node:n1")
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        cluster.Join(cluster.SelfAddress);
     }
 
     [Fact]
     public async Task This_nodes_lifecycle_goes_out_stamped_and_only_the_other_nodes_reach_the_bridge()
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
+        await UntilUpAsync();
         var mediator = DistributedPubSub.Get(Sys).Mediator;
         var listener = CreateTestProbe();
         mediator.Tell(new Subscribe(NodeLifecycle.Topic, listener.Ref), listener.Ref);
@@ -63,8 +54,7 @@ public sealed class LifecycleRelaySpec : TestKit
     [Fact]
     public async Task The_schedulers_firings_go_out_stamped_and_another_nodes_reach_the_bridge_as_its_own_would()
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
+        await UntilUpAsync();
         var mediator = DistributedPubSub.Get(Sys).Mediator;
         var listener = CreateTestProbe();
         mediator.Tell(new Subscribe(NodeSchedulerFired.Topic, listener.Ref), listener.Ref);

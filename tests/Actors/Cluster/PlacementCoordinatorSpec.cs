@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.TestKit.Xunit2;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
@@ -13,9 +12,8 @@ namespace DarkFactory.Actors.Tests.Cluster;
 /// The coordinator and a node's end on a real one-node Akka.NET cluster (Akka.Remote on 127.0.0.1): a declared fleet is
 /// placed and reaches the node through its epoch gate; a coordinator started again goes on from the persisted placement.
 /// </summary>
-public sealed class PlacementCoordinatorSpec : TestKit
+public sealed class PlacementCoordinatorSpec : OneNodeClusterSpec
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     private static readonly FleetSpec Fleet = new()
     {
@@ -28,23 +26,14 @@ public sealed class PlacementCoordinatorSpec : TestKit
     };
 
     public PlacementCoordinatorSpec(ITestOutputHelper output)
-        : base("""
-            akka.actor.provider = cluster
-            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
-            akka.cluster.roles = ["control", "agents", "node:n1"]
-            akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-            """, output: output)
+        : base(output, "control", "agents", "node:n1")
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        cluster.Join(cluster.SelfAddress);
     }
 
     [Fact]
     public async Task A_declared_fleet_is_placed_on_the_up_node_and_a_new_coordinator_goes_on_from_the_persisted_epoch()
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), Wait);
+        await UntilUpAsync();
         var accepted = CreateTestProbe();
         var coordinator = Sys.ActorOf(PlacementCoordinator.Props(TimeProvider.System, "placement-spec"), "coordinator");
         var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator, ActorRefs.Nobody, a => accepted.Ref.Tell(a)), PlacementCoordinator.NodeActorName);
