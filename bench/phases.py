@@ -5,7 +5,8 @@
     python3 bench/phases.py cold [N]            # launch -> daemon.json -> first/last agent started -> all pidfiles
     python3 bench/phases.py stop [N]            # SIGTERM -> exit with N detaching agents; the daemon's last log lines
 
-Uses the daemon built by bench/run (artifacts/df/df.dll) and the agent log's own markers
+Uses the daemon built by bench/run (artifacts/df/df.dll; DF_PHASES_DLL=PATH another build's, DF_PHASES_KEEP=1 keeps
+the restart's work directory and daemon.out) and the agent log's own markers
 ("--- <time> run R started, pid P" is written right after Process.Start returns; "--- <time> run R
 killed by signal 9" carries the time the ProcessActor handled the exit). Wall-clock times (UTC) on
 both sides; everything it starts carries DF_BENCH=phases-<pid> and is killed at the end.
@@ -14,7 +15,8 @@ import json, os, re, shutil, signal, subprocess, sys, tempfile, time
 from datetime import datetime
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-dll = os.path.join(root, "artifacts", "df", "df.dll")
+# DF_PHASES_DLL: another build's df.dll (a baseline worktree's); default: the one bench/run builds here
+dll = os.environ.get("DF_PHASES_DLL") or os.path.join(root, "artifacts", "df", "df.dll")
 marker = f"phases-{os.getpid()}"
 
 
@@ -42,14 +44,35 @@ def read_pid(path):
         return None
 
 
-def sweep():
+def marked():
+    """Host pids of the live processes carrying this run's DF_BENCH marker."""
     for d in os.listdir("/proc"):
         if d.isdigit() and int(d) != os.getpid():
             try:
                 if f"DF_BENCH={marker}".encode() in open(f"/proc/{d}/environ", "rb").read().split(b"\0"):
-                    os.kill(int(d), signal.SIGKILL)
+                    yield int(d)
             except OSError:
                 pass
+
+
+def host_pid(pid):
+    """The host pid of a process that calls itself pid in its own pid namespace (the sandbox's): NSpid's last entry."""
+    for d in marked():
+        try:
+            ids = next(l for l in open(f"/proc/{d}/status") if l.startswith("NSpid:")).split()[1:]
+        except (OSError, StopIteration):
+            continue
+        if len(ids) > 1 and int(ids[-1]) == pid:
+            return d
+    return pid
+
+
+def sweep():
+    for d in marked():
+        try:
+            os.kill(d, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def launch(work, names, pidfiles):
@@ -79,10 +102,13 @@ def restart(kills):
         log = os.path.join(work, "data", "logs", "r0.log")
         rows = []
         for _ in range(kills):
-            old = read_pid(pidfile)
+            # in the sandbox's pid namespace every run is the same small pid (3): kill the host's process, and wait
+            # for the pidfile to be written anew (removed first) rather than for another pid
+            old = host_pid(read_pid(pidfile))
+            os.unlink(pidfile)
             t0 = time.time()
             os.kill(old, signal.SIGKILL)
-            while read_pid(pidfile) in (None, old):
+            while read_pid(pidfile) is None:
                 time.sleep(0.0001)
             t3 = time.time()
             time.sleep(0.3)
@@ -103,7 +129,10 @@ def restart(kills):
         except subprocess.TimeoutExpired:
             p.kill()
         sweep()
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("DF_PHASES_KEEP"):
+            print("kept " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def cold(n):
