@@ -175,6 +175,7 @@ public sealed class EventClient
     /// <summary>The client left: drop what it still held and take nothing more (once; later calls do nothing).</summary>
     public void Close()
     {
+        TaskCompletionSource? wake;
         lock (_gate)
         {
             if (_closed)
@@ -182,14 +183,19 @@ public sealed class EventClient
                 return;
             }
 
+            // completed under the same lock: an offer racing the close either landed before it (and is
+            // returned here) or sees the client completed; never one in between that stays counted
             _closed = true;
+            _completed = true;
             _totals?.Queued(-_bytes);
             _totals?.Left();
             _queue.Clear();
             _bytes = 0;
+            wake = _waiter;
+            _waiter = null;
         }
 
-        Complete();
+        wake?.TrySetResult();
     }
 
     private void Take(ServerEvent e)

@@ -100,6 +100,35 @@ public sealed class EventClientTests
     }
 
     [Fact]
+    public async Task A_client_leaving_while_the_bridge_offers_leaves_nothing_counted()
+    {
+        // a client that leaves while the bridge is offering it an event (the flood of issue 15): the offer must
+        // either land before the close (and be returned by it) or not at all; an offer that slips in between
+        // stays counted in the totals for ever (CI saw df_event_queued_bytes stuck above 0 after the client left)
+        var totals = new EventQueues();
+        for (var round = 0; round < 2000; round++)
+        {
+            var client = new EventClient(64 * 1024, totals: totals);
+            using var go = new Barrier(2);
+            var offering = Task.Run(() =>
+            {
+                go.SignalAndWait();
+                for (var i = 0; i < 50; i++)
+                {
+                    client.Offer(Event(i, 100));
+                }
+            });
+            go.SignalAndWait();
+            client.Close();
+            await offering;
+
+            Assert.Equal(0, client.QueuedBytes);
+            Assert.Equal(0, totals.QueuedBytes);
+            Assert.Equal(0, totals.Clients);
+        }
+    }
+
+    [Fact]
     public async Task A_waiting_reader_wakes_when_an_event_arrives_and_ends_when_completed()
     {
         var client = new EventClient();
