@@ -40,6 +40,9 @@ public sealed record Scenario
     /// <summary>What the projects' repositories, gates and forge do in the sandbox (<c>projects:</c>).</summary>
     public RepositoryScript Projects { get; init; } = RepositoryScript.Default;
 
+    /// <summary>How long the virtual cluster takes to act on a lost node (<c>cluster:</c>; a fleet with <c>cluster.nodes</c> only).</summary>
+    public ClusterTiming ClusterTiming { get; init; } = ClusterTiming.Default;
+
     public IReadOnlyList<ScenarioStep> Steps { get; init; } = [];
     public IReadOnlyList<Expectation> Expectations { get; init; } = [];
 }
@@ -128,6 +131,22 @@ public enum StepKind
 
     /// <summary><c>df resume PROJECT [--extend]</c>.</summary>
     ResumeProject,
+
+    /// <summary>
+    /// A cluster node's daemon dies with its runs (SIGKILL, OOM kill) (<see cref="ScenarioStep.Node"/>): its runs end at
+    /// once; after failure detection it is unreachable (<see cref="NodeUnreachable"/>), after <c>stable_after</c> more it is
+    /// downed and removed (<see cref="NodeRemoved"/>) and its agents follow their failover.
+    /// </summary>
+    LoseNode,
+
+    /// <summary>The lost node's daemon starts again and joins as a new incarnation: agents waiting for it (stay, a pin) are placed on it.</summary>
+    RestoreNode,
+
+    /// <summary>The failure detector's verdict on a lost node (put on the timeline by the runner; not written in a scenario file).</summary>
+    NodeUnreachable,
+
+    /// <summary>The resolver downed a lost node and it was removed (put on the timeline by the runner; not written in a scenario file).</summary>
+    NodeRemoved,
 }
 
 /// <summary>The fleet file a reload step reads, as the fleet loader read it (it may be invalid), and where it came from.</summary>
@@ -184,6 +203,9 @@ public sealed record ScenarioStep(TimeSpan At, StepKind Kind, int Line)
 
     /// <summary>For <see cref="StepKind.ResumeProject"/>: <c>--extend</c>.</summary>
     public TimeSpan? Extend { get; init; }
+
+    /// <summary>For <see cref="StepKind.LoseNode"/> and <see cref="StepKind.RestoreNode"/>: a node of the fleet's <c>cluster.nodes</c>.</summary>
+    public string? Node { get; init; }
 }
 
 /// <summary>An event (by type and fields) that must happen (a number of times) or never happen, in a window of virtual time.</summary>

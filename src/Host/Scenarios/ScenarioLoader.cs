@@ -20,12 +20,12 @@ public sealed record ScenarioLoadResult(Scenario? Scenario, IReadOnlyList<FleetD
 /// </summary>
 public static class ScenarioLoader
 {
-    private static readonly HashSet<string> TopKeys = ["scenario", "description", "fleet", "seed", "start", "until", "time", "missing", "agents", "review", "projects", "steps", "expect"];
+    private static readonly HashSet<string> TopKeys = ["scenario", "description", "fleet", "seed", "start", "until", "time", "missing", "agents", "review", "projects", "cluster", "steps", "expect"];
     private static readonly HashSet<string> BehaviourKeys = ["run", "hang", "exit", "signal", "ignore_sigterm", "output", "output_every", "usage", "limited"];
     private static readonly HashSet<string> StepKeys =
     [
         "at", "inject", "agent", "provider", "until", "exit", "task", "cost_usd", "input_tokens", "output_tokens", "down", "fleet", "allow_empty",
-        "project", "description", "personas", "repo", "base", "max_runtime", "create_pr", "extend",
+        "project", "description", "personas", "repo", "base", "max_runtime", "create_pr", "extend", "node",
     ];
 
     /// <summary>Step keys only a project step has (and which of them).</summary>
@@ -58,6 +58,8 @@ public static class ScenarioLoader
         ["start_project"] = StepKind.StartProject,
         ["pause_project"] = StepKind.PauseProject,
         ["resume_project"] = StepKind.ResumeProject,
+        ["lose_node"] = StepKind.LoseNode,
+        ["restore_node"] = StepKind.RestoreNode,
     };
 
     /// <param name="fleetOverride">A fleet file that replaces the one the scenario names (<c>--fleet</c>).</param>
@@ -223,14 +225,22 @@ public static class ScenarioLoader
 
             var review = Script(root, "review", todos: true);
             var projects = Script(root, "projects", todos: false);
+            var timing = fleet is null ? ClusterTiming.Default : Timing(root, fleet, fleetSource);
             var steps = new List<ScenarioStep>();
+            var nodeSteps = new List<(ScenarioStep Step, YamlNode Yaml, string Field)>();
             foreach (var (node, i) in Sequence(root, "steps"))
             {
-                if (Step(node, $"steps[{i}]", start, fleets, reloads) is { } step)
+                if (Step(node, $"steps[{i}]", start, fleets, reloads, fleet) is { } step)
                 {
                     steps.Add(step);
+                    if (step.Kind is StepKind.LoseNode or StepKind.RestoreNode)
+                    {
+                        nodeSteps.Add((step, node, $"steps[{i}]"));
+                    }
                 }
             }
+
+            NodeStepsInOrder(nodeSteps);
 
             var expectations = new List<Expectation>();
             foreach (var (node, i) in Sequence(root, "expect"))
@@ -266,6 +276,7 @@ public static class ScenarioLoader
                 Missing = missing,
                 Review = review,
                 Projects = projects,
+                ClusterTiming = timing,
                 Steps = steps.OrderBy(s => s.At).ToList(),
                 Expectations = expectations,
             };
@@ -496,10 +507,78 @@ public static class ScenarioLoader
                 {
                     Error(exit, $"steps[{i}].inject", "time: real cannot make a real process exit normally: use crash (SIGKILL) or stop");
                 }
+
+                if (node is YamlMappingNode m && Node(m, "inject") is YamlScalarNode { Value: "lose_node" or "restore_node" } lose)
+                {
+                    Error(lose, $"steps[{i}].inject", "time: real runs one node: a virtual cluster's node steps need virtual time");
+                }
             }
         }
 
-        private ScenarioStep? Step(YamlNode node, string field, DateTimeOffset start, IReadOnlyList<FleetSpec>? fleets, Dictionary<YamlNode, ReloadFleet> reloads)
+        /// <summary>
+        /// <c>cluster: {detection, stable_after}</c>: how long the virtual cluster takes to see a lost node unreachable and then
+        /// to remove it (defaults: Akka's, <see cref="ClusterTiming.Default"/>); only for a fleet that lists <c>cluster.nodes</c>.
+        /// </summary>
+        private ClusterTiming Timing(YamlMappingNode root, FleetSpec fleet, string fleetSource)
+        {
+            if (Node(root, "cluster") is not { } node)
+            {
+                return ClusterTiming.Default;
+            }
+
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, "cluster", "a mapping: detection, stable_after (durations)");
+                return ClusterTiming.Default;
+            }
+
+            UnknownKeys(map, ["detection", "stable_after"], "cluster");
+            if (fleet.Cluster is not { Nodes.Count: > 0 })
+            {
+                Error(node, "cluster", $"{fleetSource} lists no cluster.nodes: there is no virtual cluster to time");
+            }
+
+            var timing = ClusterTiming.Default;
+            foreach (var (key, value) in (ReadOnlySpan<(string, bool)>)[("detection", true), ("stable_after", false)])
+            {
+                if (Duration(map, key, "cluster." + key) is { } d)
+                {
+                    if (d <= TimeSpan.Zero)
+                    {
+                        Error(Node(map, key)!, "cluster." + key, "must be more than 0s");
+                    }
+
+                    timing = value ? timing with { Detection = d } : timing with { StableAfter = d };
+                }
+            }
+
+            return timing;
+        }
+
+        /// <summary>A node is lost only while its daemon runs, and restored only after it was lost (in time order).</summary>
+        private void NodeStepsInOrder(List<(ScenarioStep Step, YamlNode Yaml, string Field)> nodeSteps)
+        {
+            var lost = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (step, yaml, field) in nodeSteps.OrderBy(s => s.Step.At))
+            {
+                var at = yaml is YamlMappingNode map && Node(map, "node") is { } n ? n : yaml;
+                if (step.Node is not { } node)
+                {
+                    continue;
+                }
+
+                if (step.Kind == StepKind.LoseNode && !lost.Add(node))
+                {
+                    Error(at, field + ".node", $"node {node} is already lost at {TimelineEntry.Format(step.At)} (restore_node it first)");
+                }
+                else if (step.Kind == StepKind.RestoreNode && !lost.Remove(node))
+                {
+                    Error(at, field + ".node", $"node {node} is not lost at {TimelineEntry.Format(step.At)}: restore_node follows a lose_node");
+                }
+            }
+        }
+
+        private ScenarioStep? Step(YamlNode node, string field, DateTimeOffset start, IReadOnlyList<FleetSpec>? fleets, Dictionary<YamlNode, ReloadFleet> reloads, FleetSpec? fleet)
         {
             if (node is not YamlMappingNode map)
             {
@@ -581,6 +660,8 @@ public static class ScenarioLoader
                 {
                     InitProjectFields(map, field, fleets);
                 }
+
+                NodeField(map, field, kind, injectName, fleet);
             }
 
             if (agent is not null && fleets is not null && !fleets.Any(f => f.Agents.Any(a => a.Name == agent)))
@@ -621,7 +702,44 @@ public static class ScenarioLoader
                 MaxRuntime = Duration(map, "max_runtime", field + ".max_runtime"),
                 CreatePr = Bool(map, "create_pr", field + ".create_pr"),
                 Extend = Duration(map, "extend", field + ".extend"),
+                Node = kind is StepKind.LoseNode or StepKind.RestoreNode ? Scalar(map, "node", field + ".node") : null,
             };
+        }
+
+        /// <summary>A <c>lose_node</c>/<c>restore_node</c> step names a node the fleet's <c>cluster.nodes</c> lists; no other step has <c>node</c>.</summary>
+        private void NodeField(YamlMappingNode map, string field, StepKind kind, string injectName, FleetSpec? fleet)
+        {
+            var nodeNode = Node(map, "node");
+            if (kind is not (StepKind.LoseNode or StepKind.RestoreNode))
+            {
+                if (nodeNode is not null)
+                {
+                    Error(nodeNode, field + ".node", "only lose_node or restore_node has node");
+                }
+
+                return;
+            }
+
+            if (nodeNode is null)
+            {
+                Error(map, field + ".node", $"missing: the cluster node to {injectName.Replace("_node", "", StringComparison.Ordinal)} (a name in the fleet's cluster.nodes)");
+                return;
+            }
+
+            if (fleet is null)
+            {
+                return;
+            }
+
+            var listed = fleet.Cluster?.Nodes.Select(n => n.Name).ToList() ?? [];
+            if (listed.Count == 0)
+            {
+                Error(Node(map, "inject")!, field + ".inject", $"{injectName} needs a cluster: the fleet lists no cluster.nodes");
+            }
+            else if (nodeNode is YamlScalarNode { Value: { } name } && !listed.Contains(name, StringComparer.Ordinal))
+            {
+                Error(nodeNode, field + ".node", $"no node '{name}' in the fleet's cluster.nodes ({string.Join(", ", listed)})");
+            }
         }
 
         /// <summary>

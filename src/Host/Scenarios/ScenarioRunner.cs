@@ -50,11 +50,12 @@ public static class ScenarioRunner
 
         var wall = Stopwatch.StartNew();
         using var time = new VirtualTime(scenario.Start);
-        var timeline = new Timeline(scenario.Start, () => time.Now);
+        var cluster = VirtualCluster.For(scenario.Fleet); // null: a single node, as the daemon without --node
+        var timeline = new Timeline(scenario.Start, () => time.Now, cluster is null ? null : cluster.NodeOf);
         var runs = new ScriptedRuns(scenario, time.Clock);
         var repository = ScenarioSandbox.NewRepository(scenario);
         var fleet = scenario.Fleet; // the fleet the daemon runs: a reload changes it, a restarted daemon comes back with it
-        var sandbox = await StartSandboxAsync(scenario, fleet, time, runs, repository, timeline);
+        var sandbox = await StartSandboxAsync(scenario, fleet, time, runs, repository, timeline, cluster);
         IReadOnlyList<JournalWrite> writes;
         try
         {
@@ -71,7 +72,14 @@ public static class ScenarioRunner
                     steps.RemoveAt(0);
                     if (step.Kind == StepKind.DaemonRestart)
                     {
-                        sandbox = await RestartDaemonAsync(step, sandbox, scenario, fleet, runs, timeline, end);
+                        sandbox = await RestartDaemonAsync(step, sandbox, scenario, fleet, runs, timeline, end, cluster);
+                        continue;
+                    }
+
+                    if (step.Kind is StepKind.LoseNode or StepKind.RestoreNode or StepKind.NodeUnreachable or StepKind.NodeRemoved)
+                    {
+                        NodeStep(step, sandbox, cluster!, runs, steps, timeline, scenario.ClusterTiming);
+                        time.WaitIdle(Settle);
                         continue;
                     }
 
@@ -84,7 +92,7 @@ public static class ScenarioRunner
 
                     if (step.Kind == StepKind.Reload)
                     {
-                        fleet = Reload(step, fleet, sandbox, timeline);
+                        fleet = Reload(step, fleet, sandbox, timeline, cluster);
                         time.WaitIdle(Settle);
                         continue;
                     }
@@ -242,16 +250,96 @@ public static class ScenarioRunner
     }
 
     /// <summary>A sandbox on the scenario's time and journal, its events tapped into the timeline, the fleet applied.</summary>
-    private static async Task<ScenarioSandbox> StartSandboxAsync(Scenario scenario, FleetSpec fleet, VirtualTime time, ScriptedRuns runs, SandboxRepository repository, Timeline timeline)
+    private static async Task<ScenarioSandbox> StartSandboxAsync(Scenario scenario, FleetSpec fleet, VirtualTime time, ScriptedRuns runs, SandboxRepository repository, Timeline timeline, VirtualCluster? cluster)
     {
         var sandbox = await ScenarioSandbox.StartAsync(scenario, time, runs, repository);
         var tap = sandbox.System.ActorOf(Props.Create(() => new TimelineTap(timeline)), "scenario-timeline");
         sandbox.Topics.Subscribe(tap, typeof(IDarkFactoryMessage));
         sandbox.Tap = tap;
         time.WaitIdle(Settle);
-        sandbox.Gateway.Tell(new ApplyFleet(fleet), tap);
+        Apply(fleet, sandbox, timeline, cluster);
         time.WaitIdle(Settle);
         return sandbox;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="fleet"/>: all of it on a single node; in a clustered scenario it is placed first
+    /// (<see cref="VirtualCluster.Replan"/>, each changed place on the timeline) and the sandbox runs the agents of the
+    /// nodes whose daemon is up — each node's part, as <c>ClusterMembership.Place</c> gives a node its part — while the
+    /// scheduler, one per cluster, has the whole fleet (a firing of an agent placed nowhere is refused, as there).
+    /// </summary>
+    private static void Apply(FleetSpec fleet, ScenarioSandbox sandbox, Timeline timeline, VirtualCluster? cluster)
+    {
+        if (cluster is null)
+        {
+            sandbox.Gateway.Tell(new ApplyFleet(fleet), sandbox.Tap);
+            return;
+        }
+
+        cluster.Fleet = fleet;
+        foreach (var placed in cluster.Replan(sandbox.Clock.GetUtcNow()))
+        {
+            timeline.Observed(placed);
+        }
+
+        var running = cluster.Running();
+        sandbox.Gateway.Tell(new ApplyFleet(running), sandbox.Tap);
+        if (running.Agents.Count != fleet.Agents.Count && sandbox.Scheduler is { } scheduler)
+        {
+            sandbox.Time?.WaitIdle(Settle); // after the gateway's part reached the scheduler, never before it
+            scheduler.Tell(new ApplyFleet(fleet));
+        }
+    }
+
+    /// <summary>
+    /// A virtual node's step: lost (its runs killed at once, as its lifeline does; its unreachability and its removal put
+    /// among the steps after the cluster's <see cref="ClusterTiming"/>), unreachable, removed (its agents follow their
+    /// failover), or restored (a new incarnation joins; one not yet removed is removed first, as Akka removes the old
+    /// incarnation of a node that joins again). Each status on the timeline as <see cref="NodeStatusChanged"/>.
+    /// </summary>
+    private static void NodeStep(ScenarioStep step, ScenarioSandbox sandbox, VirtualCluster cluster, ScriptedRuns runs, List<ScenarioStep> steps, Timeline timeline, ClusterTiming timing)
+    {
+        var node = step.Node!;
+        var now = sandbox.Clock.GetUtcNow();
+        void Status(VirtualNodeStatus status)
+        {
+            timeline.Observed(cluster.Set(node, status, now));
+            Apply(cluster.Fleet, sandbox, timeline, cluster);
+        }
+
+        switch (step.Kind)
+        {
+            case StepKind.LoseNode:
+                timeline.Injected(step);
+                runs.NodeLost(cluster.Placement.On(node));
+                Status(VirtualNodeStatus.Lost);
+                After(steps, step with { At = step.At + timing.Detection, Kind = StepKind.NodeUnreachable });
+                After(steps, step with { At = step.At + timing.Detection + timing.StableAfter, Kind = StepKind.NodeRemoved });
+                break;
+            case StepKind.NodeUnreachable:
+                Status(VirtualNodeStatus.Unreachable);
+                break;
+            case StepKind.NodeRemoved:
+                Status(VirtualNodeStatus.Removed);
+                break;
+            case StepKind.RestoreNode:
+                timeline.Injected(step);
+                steps.RemoveAll(s => s.Node == node && s.Kind is StepKind.NodeUnreachable or StepKind.NodeRemoved);
+                if (cluster.StatusOf(node) is VirtualNodeStatus.Lost or VirtualNodeStatus.Unreachable)
+                {
+                    Status(VirtualNodeStatus.Removed);
+                }
+
+                Status(VirtualNodeStatus.Up);
+                break;
+        }
+    }
+
+    /// <summary>Puts a step the runner adds among the steps, after those due at the same time.</summary>
+    private static void After(List<ScenarioStep> steps, ScenarioStep step)
+    {
+        var after = steps.FindIndex(x => x.At > step.At);
+        steps.Insert(after < 0 ? steps.Count : after, step);
     }
 
     /// <summary>
@@ -259,7 +347,7 @@ public static class ScenarioRunner
     /// written), its timers with it; the clock moves on by the step's down time (bounded by the scenario's end);
     /// a new daemon starts on the same journal and applies the same fleet.
     /// </summary>
-    private static async Task<ScenarioSandbox> RestartDaemonAsync(ScenarioStep step, ScenarioSandbox sandbox, Scenario scenario, FleetSpec fleet, ScriptedRuns runs, Timeline timeline, DateTimeOffset end)
+    private static async Task<ScenarioSandbox> RestartDaemonAsync(ScenarioStep step, ScenarioSandbox sandbox, Scenario scenario, FleetSpec fleet, ScriptedRuns runs, Timeline timeline, DateTimeOffset end, VirtualCluster? cluster)
     {
         var time = sandbox.Time!;
         timeline.Injected(step);
@@ -268,7 +356,7 @@ public static class ScenarioRunner
         time.DropTimers();
         var back = time.Now + step.Down;
         time.AdvanceTo(back < end ? back : end, Settle);
-        return await StartSandboxAsync(scenario, fleet, time, runs, sandbox.Repository, timeline);
+        return await StartSandboxAsync(scenario, fleet, time, runs, sandbox.Repository, timeline, cluster);
     }
 
     /// <summary>
@@ -276,7 +364,7 @@ public static class ScenarioRunner
     /// or it would stop every agent or every safety agent) with a <see cref="FleetReloadRefused"/> on the event stream,
     /// else applied. Answers the fleet the daemon runs afterwards.
     /// </summary>
-    private static FleetSpec Reload(ScenarioStep step, FleetSpec running, ScenarioSandbox sandbox, Timeline timeline)
+    private static FleetSpec Reload(ScenarioStep step, FleetSpec running, ScenarioSandbox sandbox, Timeline timeline, VirtualCluster? cluster = null)
     {
         timeline.Injected(step);
         if (ReloadGuard.Refusal(running, step.Reload!, step.AllowEmpty, step.FleetSource ?? "", sandbox.Clock.GetUtcNow()) is { } refused)
@@ -286,7 +374,7 @@ public static class ScenarioRunner
         }
 
         var next = step.Reload!.Fleet!;
-        sandbox.Gateway.Tell(new ApplyFleet(next), sandbox.Tap);
+        Apply(next, sandbox, timeline, cluster);
         return next;
     }
 
@@ -334,13 +422,16 @@ public static class ScenarioRunner
     }
 
     /// <summary>The timeline as it is written: injected steps by the runner, observed events by the tap, each at the virtual time it happened.</summary>
-    private sealed class Timeline(DateTimeOffset start, Func<DateTimeOffset> clock)
+    /// <param name="nodeOf">In a clustered scenario: the node an agent is placed on, stamped on its events.</param>
+    private sealed class Timeline(DateTimeOffset start, Func<DateTimeOffset> clock, Func<string, string?>? nodeOf = null)
     {
         private readonly List<TimelineEntry> _entries = [];
 
         public void Observed(object message)
         {
-            var entry = ScenarioEvents.Entry(message, clock(), start, EntrySource.Observed);
+            var entry = nodeOf is null
+                ? ScenarioEvents.Entry(message, clock(), start, EntrySource.Observed)
+                : ScenarioEvents.Entry(message, clock(), start, EntrySource.Observed, nodeOf);
             lock (_entries)
             {
                 _entries.Add(entry);

@@ -7,6 +7,7 @@ using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Routing;
+using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Host.Daemon;
@@ -106,6 +107,9 @@ public sealed class ScenarioSandbox : IAsyncDisposable
     public IActorRef Gateway => _host.Services.GetRequiredService<IRequiredActor<FactoryActor>>().ActorRef;
 
     public IFleetTopics Topics => FleetTopics.For(System);
+
+    /// <summary>The scheduler (its journal keeper): a clustered scenario tells it the whole fleet, as the cluster's scheduler has it.</summary>
+    public IActorRef? Scheduler => _host.Services.GetRequiredService<ActorRegistry>().TryGet<SchedulerActor>(out var scheduler) ? scheduler : null;
 
     /// <summary>The runner's timeline tap in this sandbox (replies to injected commands go to it).</summary>
     public IActorRef Tap { get; set; } = ActorRefs.Nobody;

@@ -32,6 +32,18 @@ public sealed class ScriptedRuns(Scenario scenario, TimeProvider clock)
     /// <summary>The host went down (<c>daemon_restart</c>): every run going died with it; each agent's next run is still its next behaviour.</summary>
     public void HostDown() => _live.Clear();
 
+    /// <summary>
+    /// The node that runs these agents died (<c>lose_node</c>): their live runs are killed (SIGKILL, no grace: what the
+    /// node's lifeline guard does) when their layer stops them.
+    /// </summary>
+    public void NodeLost(IEnumerable<string> agents)
+    {
+        foreach (var agent in agents)
+        {
+            _live.GetValueOrDefault(agent)?.Tell(ScriptedRun.HostGone.Instance);
+        }
+    }
+
     internal void Started(string agent, IActorRef run) => _live[agent] = run;
 
     internal void Gone(string agent, IActorRef run) => _live.TryRemove(new KeyValuePair<string, IActorRef>(agent, run));
@@ -64,6 +76,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     private string? _stopReason;
     private bool _timedOut;
     private bool _done;
+    private bool _hostGone;
     private bool _resultSeen;
     private bool? _endedAfterResult;
     private long _seq;
@@ -79,6 +92,7 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
         Receive<MaxRuntime>(_ => Stop($"max runtime {_run.MaxRuntime} exceeded", timedOut: true));
         Receive<End>(end => EndBy(end.Code, end.Signal));
         Receive<Kill>(_ => Ended(new ExitInfo(137, 9, Now)));
+        Receive<HostGone>(_ => _hostGone = true);
         Receive<ResultLingered>(_ => AfterItsResult());
         Receive<Again>(_ => PrintAgain());
         Receive<Begin>(_ =>
@@ -212,6 +226,12 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
 
         _stopReason = reason;
         _timedOut = timedOut;
+        if (_hostGone)
+        {
+            Finish(new ExitInfo(137, 9, Now)); // its node died: the lifeline's SIGKILL, whatever it does with a SIGTERM
+            return;
+        }
+
         if (_behaviour.IgnoreSigterm)
         {
             Timers.StartSingleTimer(KillTimer, Kill.Instance, _run.Grace);
@@ -270,6 +290,12 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
 
     /// <summary>Ends the run with this exit code (and signal): the runner's injected crash or exit.</summary>
     public sealed record End(int Code, int? Signal = null);
+
+    /// <summary>Its node died (<see cref="ScriptedRuns.NodeLost"/>): the stop that follows is a SIGKILL.</summary>
+    public sealed record HostGone
+    {
+        public static readonly HostGone Instance = new();
+    }
 
     private sealed record Kill
     {

@@ -37,18 +37,41 @@ public sealed record TimelineEntry(DateTimeOffset At, TimeSpan Offset, EntrySour
 public static class ScenarioEvents
 {
     /// <summary>Fields shown in a timeline line, in this order.</summary>
-    public static readonly string[] Shown = ["agent", "kind", "provider", "state", "outcome", "exit_code", "signal", "reset_at", "reason", "detail", "level", "action", "cost_usd", "project", "project_id", "task_id", "attempt", "passed", "run_id"];
+    public static readonly string[] Shown = ["agent", "node", "kind", "status", "provider", "state", "outcome", "exit_code", "signal", "reset_at", "reason", "detail", "level", "action", "cost_usd", "project", "project_id", "task_id", "attempt", "passed", "run_id"];
 
-    private static readonly Dictionary<string, Type> ByName = BuildNames();
+    /// <summary>The scenario's own events (the virtual cluster's decisions): written by the runner, never sent to an actor.</summary>
+    private static readonly Dictionary<Type, string> Local = new()
+    {
+        [typeof(NodeStatusChanged)] = "node-status",
+        [typeof(AgentPlaced)] = "agent-placed",
+    };
+
+    private static readonly Dictionary<string, Type> ByName = BuildNames(); // after Local, which it reads
 
     /// <summary>The message type named by its type name (AgentLifecycle) or manifest (agent-lifecycle); null when none.</summary>
     public static Type? Resolve(string name) => ByName.GetValueOrDefault(name);
 
     public static string ManifestOf(Type type) =>
-        DarkFactoryJson.Manifests.FirstOrDefault(m => m.Value == type).Key ?? type.Name;
+        Local.GetValueOrDefault(type) ?? DarkFactoryJson.Manifests.FirstOrDefault(m => m.Value == type).Key ?? type.Name;
 
     public static TimelineEntry Entry(object message, DateTimeOffset at, DateTimeOffset start, EntrySource source) =>
         new(at, at - start, source, message.GetType().Name, ManifestOf(message.GetType()), JsonSerializer.SerializeToElement(message, message.GetType(), DarkFactoryJson.Options));
+
+    /// <summary>
+    /// As <see cref="Entry"/>, with the <c>node</c> its agent is placed on (a clustered scenario: an agent's event is
+    /// stamped with where it runs); an event of no agent, or of an agent placed nowhere, as it is.
+    /// </summary>
+    public static TimelineEntry Entry(object message, DateTimeOffset at, DateTimeOffset start, EntrySource source, Func<string, string?> nodeOf)
+    {
+        if (message is not IWithAgent { Agent: { } agent } || nodeOf(agent) is not { } node)
+        {
+            return Entry(message, at, start, source);
+        }
+
+        var fields = JsonSerializer.SerializeToNode(message, message.GetType(), DarkFactoryJson.Options)!.AsObject();
+        fields["node"] = node;
+        return new(at, at - start, source, message.GetType().Name, ManifestOf(message.GetType()), JsonSerializer.SerializeToElement(fields, DarkFactoryJson.Options));
+    }
 
     private static Dictionary<string, Type> BuildNames()
     {
@@ -61,6 +84,12 @@ public static class ScenarioEvents
 
         foreach (var type in typeof(DarkFactoryJson).Assembly.GetTypes().Where(t => typeof(IDarkFactoryMessage).IsAssignableFrom(t) && !t.IsAbstract))
         {
+            names.TryAdd(type.Name, type);
+        }
+
+        foreach (var (type, manifest) in Local)
+        {
+            names.TryAdd(manifest, type);
             names.TryAdd(type.Name, type);
         }
 

@@ -43,7 +43,7 @@ public sealed class ScenarioCliTests : IDisposable
           - { name: worker, layer: core, cli: command, command: ["true"], restart: permanent, min_uptime: 1m, autostart: true }
         """;
 
-    private static async Task<(int Code, string Out, string Err)> Df(params string[] args)
+    internal static async Task<(int Code, string Out, string Err)> Df(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "df.dll"));
