@@ -4,6 +4,7 @@
     python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile
     python3 bench/phases.py cold [N]            # launch -> daemon.json -> first/last agent started -> all pidfiles
     python3 bench/phases.py stop [N]            # SIGTERM -> exit with N detaching agents; the daemon's last log lines
+    python3 bench/phases.py spawn [N]           # the restart's floor: each exec of a run's chain alone, N rounds in turn
 
 Uses the daemon built by bench/run (artifacts/df/df.dll; DF_PHASES_DLL=PATH another build's, DF_PHASES_KEEP=1 keeps
 the restart's work directory and daemon.out) and the agent log's own markers
@@ -211,6 +212,84 @@ def stop(n):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def spawn(rounds):
+    """
+    The exec chain of a run, piece by piece, in turn (rotating order) for N rounds: /bin/true alone, behind setsid,
+    behind the cgroup-join shell, inside bubblewrap with only its namespaces, and inside bubblewrap exactly as the
+    daemon starts it (the argv read from a real run's /proc/PID/cmdline: every bind and tmpfs). Wall time of each
+    whole run (fork, exec, exit, reap) measured here: the part of a restart no supervision path can remove.
+    """
+    work = tempfile.mkdtemp(prefix="df-phases-")
+    pidfile = os.path.join(work, "r0.pid")
+    p, _ = launch(work, ["r0"], [pidfile])
+    try:
+        while read_pid(pidfile) is None:
+            time.sleep(0.01)
+        argv = None
+        for d in marked():
+            try:
+                a = open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")[:-1]
+            except OSError:
+                continue
+            if a and a[0].endswith(b"bwrap") and b"--" in a:
+                argv = [x.decode() for x in a[:a.index(b"--") + 1]]
+                break
+        measure(rounds, argv)  # the daemon stays up (idle): the run's directories that bubblewrap binds must exist
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        sweep()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(rounds, argv):
+    cg = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+    cg = os.path.join(cg, f"df-phases-{os.getpid()}")
+    try:
+        os.mkdir(cg)
+    except OSError:
+        cg = "-"
+    true = ["/bin/true"]
+    join = ["/bin/sh", "-c", 'echo $$ > "$1/cgroup.procs" 2>/dev/null; shift; exec "$@"', "df-run", cg]
+    variants = {"true": true, "setsid true": ["setsid"] + true,
+                "shell exec true (the join's shell, no join)": join[:4] + ["-"] + true, "cgroup join + exec true": join + true,
+                "the daemon's wrappers (join, setsid) + true": join + ["setsid"] + true}
+    if argv:
+        bwrap = argv[0]
+        variants["bwrap, namespaces only + true"] = [bwrap, "--unshare-pid", "--unshare-ipc", "--ro-bind", "/", "/", "--dev",
+                                                     "/dev", "--proc", "/proc", "--"] + true
+        variants["bwrap as a run (every bind) + true"] = argv + true
+        variants["a run's whole chain + true"] = join + ["setsid"] + argv + true
+    times = {k: [] for k in variants}
+    keys = list(variants)
+    try:
+        for r in range(rounds):
+            for k in keys[r % len(keys):] + keys[:r % len(keys)]:
+                # apart, as restarts are: a cgroup migration right after another one is cheap (the kernel's
+                # cgroup_threadgroup_rwsem stays in its slow mode for a grace period), a lone one waits for RCU
+                time.sleep(0.05)
+                t = time.perf_counter()
+                done = subprocess.run(variants[k], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                times[k].append((time.perf_counter() - t) * 1000)
+                if done.returncode != 0:
+                    raise RuntimeError(f"{k} failed ({done.returncode}): {done.stderr.decode(errors='replace').strip()}")
+    finally:
+        if cg != "-":
+            try:
+                os.rmdir(cg)
+            except OSError:
+                pass
+    print(f"exec chain of a run, fork -> exit -> reaped, ms (median, p10; {rounds} rounds in turn)"
+          + ("" if argv else "; no bubblewrap run found: the sandbox is off here"))
+    for k in keys:
+        v = sorted(times[k])
+        print(f"  {k:45s} {median(v):6.2f}  {v[len(v) // 10]:6.2f}")
+    print(f"load average after {open('/proc/loadavg').read().split()[:3]}")
+
+
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "restart"
     arg = int(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -219,5 +298,7 @@ if __name__ == "__main__":
         restart(arg or 20)
     elif what == "stop":
         stop(arg or 100)
+    elif what == "spawn":
+        spawn(arg or 40)
     else:
         cold(arg or 100)
