@@ -77,7 +77,7 @@ public static class FactoryTree
     /// Each persistent actor is kept by a <see cref="JournalKeeper"/> (a failed journal write stops it; the keeper
     /// starts it again) and registered as its own type, the keeper standing in for it.
     /// </summary>
-    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler) once per cluster under one persistence id; null: here.</param>
+    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler, the compound review) once per cluster under one persistence id; null: here.</param>
     public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node, IControlSingletons? singletons = null)
     {
         var gateway = registry.Get<FactoryActor>();
@@ -92,8 +92,20 @@ public static class FactoryTree
             Register<SchedulerActor>(registry, singletons.Start("scheduler", factory => SchedulerActor.Props(factory, scheduler with { PersistenceId = "scheduler" })));
         }
 
-        var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
-        Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Views = views, Ports = node.ReviewPorts }), node);
+        var review = new ReviewDependencies { Clock = node.Clock, Environment = node.Environment, Ports = node.ReviewPorts };
+        if (singletons is null)
+        {
+            var views = Register<ReviewViewsActor>(registry, parent.ActorOf(ReviewViewsActor.Props(), "compound-review-views"));
+            Keep<CompoundReviewActor>(registry, parent, "compound-review", CompoundReviewActor.Props(gateway, ReviewSettingsFor(node), review with { Views = views }), node);
+        }
+        else
+        {
+            // one review for the cluster, with its read model as its child: every node's queries reach it through the singleton
+            var settings = ReviewSettingsFor(node) with { PersistenceId = "compound-review", RunsOutliveTheReview = true };
+            var face = Register<CompoundReviewActor>(registry, singletons.Start("compound-review", factory => CompoundReviewActor.Props(factory, settings, review)));
+            Register<ReviewViewsActor>(registry, face);
+        }
+
         Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }), node);
         var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
         Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }), node);

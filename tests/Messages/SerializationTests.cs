@@ -67,6 +67,7 @@ public sealed class SerializationTests : IDisposable
         new PlacementSnapshot(new Placement(3, [AgentPlacement.On("coder", "n1")]), new PlacementFleet("n2", [new PlacementAgent("coder", null, FailoverPolicy.Move)], new Dictionary<string, int>())),
         new NodeLifecycle("n2", new AgentLifecycle("coder", LifecycleKind.Started, At, "ab12", Pid: 4242, By: Requester.Operator)),
         new NodeSchedulerFired("n1", new SchedulerFired("nightly", At, At.AddSeconds(1), FiringOutcome.Started, "ab12")),
+        new GetAgentRun("fixer"),
         new ReadLog("coder", null, Tail: 100),
         new ReadLog("coder", 65536, MaxBytes: 4096),
         new LogPage("coder", "tick 1\ntick 2\n"u8.ToArray(), 65536, 70000),

@@ -6,6 +6,7 @@
 #   break   write BROKEN (a gate in the tests refuses it), exit 0
 #   fail    write REVIEW.md, exit 3
 #   slow    print a line and sleep until signalled
+#   wait F  as fix, once the file F (relative: in the worktree) exists, which it removes (a test holds the run while it kills a node)
 mode=${1:-fix}
 echo "cwd: $(pwd)"
 case "$mode" in
@@ -13,6 +14,7 @@ case "$mode" in
   fix|fail) printf '%s\n' "${DF_TASK:-no task}" > REVIEW.md ;;
   break) echo broken > BROKEN ;;
   slow) echo "working slowly"; exec sleep 600 ;;
+  wait) while [ ! -e "$2" ]; do sleep 0.2; done; rm -f "$2"; printf '%s\n' "${DF_TASK:-no task}" > REVIEW.md ;;
 esac
 if git push --quiet origin HEAD >/dev/null 2>&1; then echo "push by name: ALLOWED"; else echo "push by name: refused"; fi
 url=$(git remote get-url origin 2>/dev/null)

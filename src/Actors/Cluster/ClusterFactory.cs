@@ -15,6 +15,8 @@ namespace DarkFactory.Actors.Cluster;
 /// owning node's <c>placement-node</c> (which hands it to its fleet only for an agent placed there), the sender kept so
 /// the fleet's <see cref="CommandResult"/> answers the asker; an agent placed nowhere, or on a node this node does not
 /// reach, is refused at once (<see cref="CommandOutcome.Unplaced"/>, <see cref="CommandOutcome.NoAnswer"/>) with the reason.
+/// <see cref="GetHistory"/> goes to the owning node likewise (this node's record when the agent runs here or nowhere);
+/// <see cref="GetAgentRun"/> is answered with the agent's status from its node (none when placed nowhere or not answering).
 /// Anything else goes to this node's gateway.
 /// </summary>
 public sealed class ClusterFactory : ReceiveActor
@@ -70,7 +72,7 @@ public sealed class ClusterFactory : ReceiveActor
                     gateway.Forward(c);
                     break;
                 case OwnerKind.Remote:
-                    Context.ActorSelection(new RootActorPath(Address.Parse(owner.Address!)) / "user" / PlacementCoordinator.NodeActorName).Tell(c, Sender);
+                    NodeActor(owner).Tell(c, Sender);
                     break;
                 case OwnerKind.Unplaced:
                     Sender.Tell(CommandResult.Refused(CommandOutcome.Unplaced, owner.Reason!));
@@ -80,8 +82,40 @@ public sealed class ClusterFactory : ReceiveActor
                     break;
             }
         });
+        Receive<GetHistory>(q =>
+        {
+            // the record of the node that runs the agent (a singleton reads its agents' runs there); else this node's
+            var owner = AgentOwner.Find(node, _assignment?.Placement, q.Agent, members());
+            if (owner.Kind == OwnerKind.Remote)
+            {
+                NodeActor(owner).Tell(q, Sender);
+            }
+            else
+            {
+                gateway.Forward(q);
+            }
+        });
+        Receive<GetAgentRun>(q =>
+        {
+            var owner = AgentOwner.Find(node, _assignment?.Placement, q.Agent, members());
+            var asked = owner.Kind switch
+            {
+                OwnerKind.Here => gateway.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout),
+                OwnerKind.Remote => NodeActor(owner).Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout),
+                _ => Task.FromResult(new AgentsSnapshot([])),
+            };
+            asked.ContinueWith(
+                t => new AgentsSnapshot(t.IsCompletedSuccessfully ? [.. t.Result.Agents.Where(a => a.Agent == q.Agent)] : []),
+                TaskScheduler.Default).PipeTo(Sender);
+        });
         ReceiveAny(m => gateway.Forward(m));
     }
+
+    /// <summary>How long a <see cref="GetAgentRun"/> waits for the agent's node.</summary>
+    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    private static ActorSelection NodeActor(AgentOwner owner) =>
+        Context.ActorSelection(new RootActorPath(Address.Parse(owner.Address!)) / "user" / PlacementCoordinator.NodeActorName);
 
     /// <summary>A singleton (its proxy) to tell every whole fleet this node loads, as an <see cref="ApplyFleet"/>.</summary>
     public sealed record Follow(IActorRef Singleton);

@@ -50,6 +50,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
     private CompoundReviewSpec? _spec;
     private Redactor _secrets = Redactor.None;
     private bool _recovered;
+    private bool _runGone;
     private bool _draining;
     private int _startAttempts;
 
@@ -312,9 +313,17 @@ public sealed class CompoundReviewActor : PersistentActorBase
             return;
         }
 
-        var step = _recovered ? ReviewStateRules.NextAfterRecovery(r) : ReviewStateRules.Next(r);
-        _recovered = false;
+        var step = _recovered || _runGone ? ReviewStateRules.NextAfterRecovery(r) : ReviewStateRules.Next(r);
+        var resume = _recovered && _settings.RunsOutliveTheReview && ReviewStateRules.Next(r) == ReviewStep.AwaitAgent && r.Runs is { Count: > 0 };
+        _recovered = _runGone = false;
         var context = new ReviewStepContext(r, _spec, _fleet?.Agents ?? [], _secrets);
+        if (resume)
+        {
+            // a cluster singleton that took over: the awaited run may go on (or have ended) on the agent's node
+            _work.Run(Self, r.Started.ReviewId, ReviewStage.Agent, ct => _steps.ResumeRunAsync(context, ct));
+            return;
+        }
+
         switch (step)
         {
             case ReviewStep.AwaitAgent:
@@ -369,6 +378,21 @@ public sealed class CompoundReviewActor : PersistentActorBase
                 break;
             case StepResult.Failed failed:
                 Fail(r, done.Stage, failed.Reason);
+                break;
+            case StepResult.Resumed { Run: var run }:
+                _log.Info("Compound review {0}: the agent's run {1} {2}", r.Started.ReviewId, r.Runs![^1].RunId, run.Kind switch
+                {
+                    RunResumeKind.GoesOn => "goes on on its node; awaiting its end",
+                    RunResumeKind.Ended => "ended while the review moved; taking in its work",
+                    _ => "is gone; starting another",
+                });
+                if (run.End is { } end)
+                {
+                    _runs.Ended(end);
+                }
+
+                _runGone = run.Kind == RunResumeKind.Gone;
+                Next(); // awaits the run (its end may have come meanwhile), takes in its work, or starts another
                 break;
             case StepResult.Recorded recorded:
                 if (recorded.Event is ReviewAgentStarted)

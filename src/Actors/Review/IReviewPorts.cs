@@ -29,6 +29,9 @@ public interface IReviewPorts
     /// <summary>The router's decision for a task (its best-fit agent by capabilities, and the route).</summary>
     Task<RouteDecision> RouteAsync(string task, CancellationToken ct);
 
+    /// <summary>The agent's status where it runs (in a cluster, from its node); null when nobody answers. Only a clustered review asks it.</summary>
+    Task<AgentStatus?> AgentStatusAsync(string agent, CancellationToken ct) => Task.FromResult<AgentStatus?>(null);
+
     /// <summary>Asks the fleet to start a run; a refusal is an answer, not an exception.</summary>
     Task<CommandResult> StartAgentAsync(StartAgent start, CancellationToken ct);
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
@@ -42,6 +43,18 @@ public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClie
         try
         {
             return (await factory.Ask<AgentHistory>(new GetHistory(agent, 500), askTimeout, ct)).Entries;
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    public async Task<AgentStatus?> AgentStatusAsync(string agent, CancellationToken ct)
+    {
+        try
+        {
+            return (await factory.Ask<AgentsSnapshot>(new GetAgentRun(agent), askTimeout, ct)).Agents.FirstOrDefault(a => a.Agent == agent);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {

@@ -39,6 +39,14 @@ public sealed record ReviewSettings
 
     public int StartAttempts { get; init; } = 30;
 
+    /// <summary>
+    /// In a cluster (the review a singleton, its agent placed on any node): a run the review awaited when its node was lost
+    /// may go on elsewhere, so after recovery the review asks the agent's node what became of it
+    /// (<see cref="ReviewStateRules.Resume"/>) before it starts another. False on a single node: a run never outlives
+    /// its daemon, so the recovered review starts another at once.
+    /// </summary>
+    public bool RunsOutliveTheReview { get; init; }
+
     /// <summary>The cron's wait is cut into slices of at most this; the clock is read again after each (<see cref="Scheduling.CronTimer"/>).</summary>
     public TimeSpan MaxTimerDelay { get; init; } = TimeSpan.FromHours(1);
 }

@@ -145,6 +145,33 @@ public static class ReviewStateRules
         return (r.Runs?.Count ?? 0) >= MaxAgentRuns ? ReviewStep.Fail : ReviewStep.StartAgent;
     }
 
+    /// <summary>
+    /// In a cluster, after the review's singleton took over from a lost or leaving node while it awaited its agent's run
+    /// (which runs on the node the agent is placed on, and may outlive the review's node): the run's end when the agent's
+    /// history has it (<see cref="RunResume.Ended"/>), the run going on when the agent's node says it runs it now
+    /// (<see cref="RunResume.GoesOn"/>), else the run is gone (its node died with it, or nobody answered): start another as
+    /// on a single node (<see cref="RunResume.Gone"/>). Never a second run beside one that goes on.
+    /// </summary>
+    /// <param name="status">The agent's status from its node; null when it is placed nowhere or its node did not answer.</param>
+    /// <param name="history">The agent's recorded lifecycle; null when nobody answered.</param>
+    public static RunResume Resume(ReviewRecord r, Messages.Agents.AgentStatus? status, IReadOnlyList<Messages.Agents.AgentLifecycle>? history)
+    {
+        if (r.Runs is not { Count: > 0 } runs)
+        {
+            return RunResume.Gone;
+        }
+
+        var run = runs[^1].RunId;
+        if (history?.LastOrDefault(e => e.RunId == run && ReviewRunWatch.IsEnd(e)) is { } end)
+        {
+            return RunResume.Ended(end);
+        }
+
+        return status is { RunId: { } current, State: Messages.Agents.AgentState.Starting or Messages.Agents.AgentState.Running or Messages.Agents.AgentState.Stopping } && current == run
+            ? RunResume.GoesOn
+            : RunResume.Gone;
+    }
+
     /// <summary>Why a review in step <see cref="ReviewStep.Fail"/> fails: (step, reason).</summary>
     public static (ReviewStage Step, string Reason) FailureOf(ReviewRecord r)
     {
@@ -261,4 +288,27 @@ public static class ReviewStateRules
             Note = r.Completed?.Note,
         };
     }
+}
+
+/// <summary>What became of a review's awaited run while no review actor watched it (<see cref="ReviewStateRules.Resume"/>).</summary>
+/// <param name="End">The run's end as its agent's history recorded it (<see cref="ReviewStateRules.Resume"/> found it ended).</param>
+public sealed record RunResume(RunResumeKind Kind, Messages.Agents.AgentLifecycle? End = null)
+{
+    public static readonly RunResume GoesOn = new(RunResumeKind.GoesOn);
+
+    public static readonly RunResume Gone = new(RunResumeKind.Gone);
+
+    public static RunResume Ended(Messages.Agents.AgentLifecycle end) => new(RunResumeKind.Ended, end);
+}
+
+public enum RunResumeKind
+{
+    /// <summary>The run still runs on its node: await its end.</summary>
+    GoesOn,
+
+    /// <summary>The run ended meanwhile: take in its work.</summary>
+    Ended,
+
+    /// <summary>The run is gone without a recorded end: start another.</summary>
+    Gone,
 }

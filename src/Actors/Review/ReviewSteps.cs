@@ -17,6 +17,9 @@ public abstract record StepResult
     /// <summary>The step's event: recorded, then the next step is derived from the record.</summary>
     public sealed record Recorded(IReviewEvent Event) : StepResult;
 
+    /// <summary>What became of the awaited run while no review actor watched it (a clustered review after a hand-over).</summary>
+    public sealed record Resumed(RunResume Run) : StepResult;
+
     /// <summary>Not possible yet (the fleet refused to start the agent: already running, not applied); the step is tried again later.</summary>
     public sealed record Retry(string Reason) : StepResult;
 
@@ -71,6 +74,15 @@ public sealed class ReviewSteps(IReviewPorts ports, ReviewSettings settings, Tim
         var (commit, files) = await ports.CommitAsync(r.Started.Repo, r.Task!.Worktree, r.Started.BaseBranch, ReviewReport.CommitMessage(r), ct);
         var success = end.Kind == LifecycleKind.Exited && (end.ExitCode ?? 0) == 0;
         return new StepResult.Recorded(new ReviewAgentFinished(c.ReviewId, Now, end.RunId!, success, end.ExitCode, summary, commit, files));
+    });
+
+    /// <summary>A clustered review recovered while it awaited its agent's run: ask the agent's node what became of the run.</summary>
+    public Task<StepResult> ResumeRunAsync(ReviewStepContext c, CancellationToken ct) => Guard(async () =>
+    {
+        var agent = c.Review.Task!.Agent;
+        var status = await ports.AgentStatusAsync(agent, ct);
+        var history = await ports.HistoryAsync(agent, ct);
+        return new StepResult.Resumed(ReviewStateRules.Resume(c.Review, status, history));
     });
 
     /// <summary>

@@ -29,8 +29,8 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         private set => Volatile.Write(ref _fleet, value);
     }
 
-    /// <summary>The cluster singletons, all on the singleton role (<see cref="ClusterNodeOptions.SingletonRole"/>): the placement coordinator and the scheduler.</summary>
-    public static readonly IReadOnlyList<string> Singletons = ["placement", "scheduler"];
+    /// <summary>The cluster singletons, all on the singleton role (<see cref="ClusterNodeOptions.SingletonRole"/>): the placement coordinator, the scheduler and the compound review.</summary>
+    public static readonly IReadOnlyList<string> Singletons = ["placement", "scheduler", "compound-review"];
 
     /// <summary>The last placement this node accepted; null before the first.</summary>
     public NodeAssignment? Assignment => Volatile.Read(ref _assignment);

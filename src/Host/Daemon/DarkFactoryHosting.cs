@@ -90,7 +90,7 @@ public static class DarkFactoryHosting
     public static AkkaConfigurationBuilder WithDarkFactoryFleet(this AkkaConfigurationBuilder akka, LayerServices node) =>
         akka.WithActors((system, registry) => FactoryTree.StartFleet(system, registry, node));
 
-    /// <param name="cluster">Cluster mode: the scheduler runs as a cluster singleton (<see cref="ControlSingletons"/>, on the
+    /// <param name="cluster">Cluster mode: the scheduler and the compound review run as cluster singletons (<see cref="ControlSingletons"/>, on the
     /// singleton role of <paramref name="fleet"/>) through the node's <see cref="ClusterFactory"/> (compose
     /// <see cref="WithDarkFactoryPlacement"/> first); null: everything on this node.</param>
     public static AkkaConfigurationBuilder WithDarkFactoryControlPlane(this AkkaConfigurationBuilder akka, LayerServices node, ClusterNodeOptions? cluster = null, FleetSpec? fleet = null) =>

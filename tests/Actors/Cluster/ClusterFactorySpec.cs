@@ -94,6 +94,43 @@ public sealed class ClusterFactorySpec(ITestOutputHelper output) : TestKit(outpu
         await gateway.ExpectMsgAsync<GetAgents>(Wait);
     }
 
+    [Fact]
+    public async Task An_agents_history_and_its_run_are_asked_of_the_node_that_runs_it()
+    {
+        var gateway = CreateTestProbe();
+        var remote = CreateTestProbe();
+        Sys.ActorOf(Props.Create(() => new Relay(remote.Ref)), PlacementCoordinator.NodeActorName); // n2's placement-node
+        var self = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
+        _members = [new MemberFacts(self, ["control", "node:n1"], "up", true), new MemberFacts(self, ["agents", "node:n2"], "up", true)];
+        var factory = Factory(gateway.Ref);
+        factory.Tell(new NodeAssignment("n1", Placed));
+        var running = new AgentStatus { Agent = "there", State = AgentState.Running, RunId = "r7" };
+
+        // placed on n2: its history and its status from n2 (the status picked out of n2's snapshot)
+        var history = factory.Ask<AgentHistory>(new GetHistory("there", 500), Wait);
+        Assert.Equal("there", (await remote.ExpectMsgAsync<GetHistory>(Wait)).Agent);
+        remote.Reply(new AgentHistory("there", []));
+        Assert.Equal("there", (await history).Agent);
+        var run = factory.Ask<AgentsSnapshot>(new GetAgentRun("there"), Wait);
+        await remote.ExpectMsgAsync<GetAgents>(Wait);
+        remote.Reply(new AgentsSnapshot([running, new AgentStatus { Agent = "other", State = AgentState.Running }]));
+        Assert.Equal([running], (await run).Agents);
+
+        // placed here: this node's gateway
+        factory.Tell(new GetHistory("here"));
+        await gateway.ExpectMsgAsync<GetHistory>(Wait);
+        var mine = factory.Ask<AgentsSnapshot>(new GetAgentRun("here"), Wait);
+        await gateway.ExpectMsgAsync<GetAgents>(Wait);
+        gateway.Reply(new AgentsSnapshot([running with { Agent = "here" }]));
+        Assert.Equal("here", Assert.Single((await mine).Agents).Agent);
+
+        // placed nowhere: no status at once; the history is this node's (read from the shared store)
+        Assert.Empty((await factory.Ask<AgentsSnapshot>(new GetAgentRun("nowhere"), Wait)).Agents);
+        factory.Tell(new GetHistory("nowhere"));
+        await gateway.ExpectMsgAsync<GetHistory>(Wait);
+        await remote.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
     private sealed class Relay : ReceiveActor
     {
         public Relay(IActorRef to) => ReceiveAny(m => to.Forward(m));

@@ -1,4 +1,5 @@
 using DarkFactory.Actors.Review;
+using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Review;
 using Xunit;
 
@@ -97,6 +98,25 @@ public sealed class ReviewStateRulesTests
         r = ReviewStateRules.Apply(r, new ReviewAgentStarted(Id, At, "run3"));
         Assert.Equal(ReviewStep.Fail, ReviewStateRules.NextAfterRecovery(r));
         Assert.Equal(ReviewStage.Agent, ReviewStateRules.FailureOf(r).Step);
+    }
+
+    [Fact]
+    public void A_clustered_review_that_took_over_awaits_a_run_that_goes_on_takes_in_one_that_ended_and_starts_another_only_for_one_that_is_gone()
+    {
+        var r = Play(true, UpToGates(true)[..3]); // awaiting run1
+        var running = new AgentStatus { Agent = "fixer", State = AgentState.Running, RunId = "run1" };
+        var started = new AgentLifecycle("fixer", LifecycleKind.Started, At, "run1");
+        var exited = new AgentLifecycle("fixer", LifecycleKind.Exited, At.AddSeconds(9), "run1", ExitCode: 0);
+
+        Assert.Equal(RunResume.GoesOn, ReviewStateRules.Resume(r, running, [started]));
+        Assert.Equal(RunResume.Ended(exited), ReviewStateRules.Resume(r, running with { State = AgentState.Stopped }, [started, exited]));
+        Assert.Equal(RunResume.Ended(exited), ReviewStateRules.Resume(r, null, [started, exited])); // its node answers the history, not the status
+
+        // the run died with its node: the agent placed again runs another run, or nothing, or nobody answers
+        Assert.Equal(RunResume.Gone, ReviewStateRules.Resume(r, running with { RunId = "run9" }, [started, new AgentLifecycle("fixer", LifecycleKind.Started, At.AddSeconds(20), "run9")]));
+        Assert.Equal(RunResume.Gone, ReviewStateRules.Resume(r, running with { State = AgentState.Stopped }, [started])); // started in the shared record, never ended
+        Assert.Equal(RunResume.Gone, ReviewStateRules.Resume(r, null, null));
+        Assert.Equal(RunResume.Gone, ReviewStateRules.Resume(Play(true, UpToGates(true)[..2]), running, [started])); // no run recorded yet
     }
 
     [Fact]
