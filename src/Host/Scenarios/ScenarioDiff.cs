@@ -31,7 +31,7 @@ public sealed record ScenarioDiff(
     Divergence? FirstDivergence)
 {
     /// <summary>Fields that say what happened; run ids, times and free text vary from run to run and are left out.</summary>
-    private static readonly string[] Identity = ["agent", "kind", "provider", "state", "outcome", "exit_code", "signal", "level", "action", "layer"];
+    private static readonly string[] Identity = ["agent", "kind", "provider", "state", "outcome", "exit_code", "signal", "level", "action", "layer", "node", "status", "parked", "waiting_for"];
 
     /// <summary>Timeline entries that are bookkeeping, not behaviour.</summary>
     private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal) { "AgentOutput", "HistoryFlushed", "AgentStatus" };

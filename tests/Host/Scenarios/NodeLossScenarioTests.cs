@@ -173,6 +173,132 @@ public sealed class NodeLossScenarioTests : IDisposable
         Assert.Contains(errors, e => e.StartsWith("s.yaml:8:23: error: steps[0].inject: lose_node needs a cluster: the fleet lists no cluster.nodes", StringComparison.Ordinal));
     }
 
+    private const string Runner = """
+        seed: 3
+        start: 2026-12-07T09:00:00Z
+        until: 10m
+        cluster: { detection: 4s, stable_after: 20s }
+        fleet:
+          version: 1
+          cluster:
+            nodes:
+              - { name: n2, roles: [agents] }
+              - { name: n3, roles: [agents], max_agents: 1 }
+          agents:
+            - { name: pinned, layer: core, cli: command, command: ["x"], restart: permanent, autostart: true, grace: 30s, node: n2 }
+            - { name: stubborn, layer: core, cli: command, command: ["x"], restart: permanent, autostart: true, failover: move, grace: 30s }
+        agents:
+          pinned: { hang: true, ignore_sigterm: true }
+          stubborn: { hang: true, ignore_sigterm: true }
+
+        """;
+
+    private static async Task<ScenarioOutcome> Run(string yaml)
+    {
+        var loaded = ScenarioLoader.Parse(yaml, "s.yaml");
+        Assert.True(loaded.Ok, string.Join('\n', loaded.Errors));
+        return await ScenarioRunner.RunAsync(loaded.Scenario!);
+    }
+
+    private static List<string> Lines(ScenarioOutcome o, params string[] types) =>
+        [.. o.Timeline.Where(e => types.Contains(e.Type)).Select(e => $"{TimelineEntry.Format(e.Offset)} {e.Describe().Split(" run_id=")[0].Split(" detail=")[0]}")];
+
+    [Fact]
+    public async Task A_lost_nodes_run_that_ignores_sigterm_still_ends_at_once_and_a_pin_by_name_waits_for_its_node()
+    {
+        // act: pinned (node: n2, ignoring SIGTERM for its 30 s grace) runs on n2, stubborn on n3 (the least loaded)
+        var outcome = await Run(Runner + """
+            steps:
+              - { at: 1m, inject: lose_node, node: n2 }
+              - { at: 5m, inject: restore_node, node: n2 }
+            expect:
+              - { event: node-status, where: { node: n2, status: removed }, after: 1m24s, within: 1m24s }
+            """);
+
+        // assert
+        Assert.True(outcome.Passed, ScenarioReport.Text(outcome));
+        var lines = Lines(outcome, "AgentLifecycle", "NodeStatusChanged", "AgentPlaced");
+        Assert.Equal(
+            [
+                "+00:00:00 AgentLifecycle agent=pinned node=n2 kind=started",
+                "+00:00:00 AgentLifecycle agent=stubborn node=n3 kind=started",
+                "+00:00:00 AgentPlaced agent=pinned node=n2",
+                "+00:00:00 AgentPlaced agent=stubborn node=n3",
+            ],
+            lines.Take(4).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            [
+                "+00:01:00 NodeStatusChanged node=n2 status=lost",
+                "+00:01:00 AgentLifecycle agent=pinned node=n2 kind=stopped exit_code=137 signal=9",
+                "+00:01:04 NodeStatusChanged node=n2 status=unreachable",
+                "+00:01:24 NodeStatusChanged node=n2 status=removed",
+                "+00:01:24 AgentPlaced agent=pinned reason=pinned to node n2, which is not up",
+                "+00:05:00 NodeStatusChanged node=n2 status=up",
+                "+00:05:00 AgentPlaced agent=pinned node=n2",
+                "+00:05:00 AgentLifecycle agent=pinned node=n2 kind=started",
+            ],
+            lines.Skip(4));
+    }
+
+    [Fact]
+    public async Task A_node_restored_before_its_removal_is_removed_first_and_a_move_agent_leaves_it_then()
+    {
+        // act: pinned on n3 fills it (max_agents 1), so stubborn (move, ignoring SIGTERM) runs on n2
+        var outcome = await Run(Runner.Replace("node: n2 }", "node: n3 }", StringComparison.Ordinal) + """
+            steps:
+              - { at: 1m, inject: lose_node, node: n2 }
+              - { at: 1m10s, inject: restore_node, node: n2 }
+            expect:
+              - { event: node-status, where: { node: n2, status: removed }, after: 1m10s, within: 1m10s }
+              - { event: node-status, where: { node: n2, status: removed }, count: 1 }
+            """);
+
+        // assert
+        Assert.True(outcome.Passed, ScenarioReport.Text(outcome));
+        Assert.Equal(
+            [
+                "+00:01:00 NodeStatusChanged node=n2 status=lost",
+                "+00:01:00 AgentLifecycle agent=stubborn node=n2 kind=stopped exit_code=137 signal=9",
+                "+00:01:04 NodeStatusChanged node=n2 status=unreachable",
+                "+00:01:10 NodeStatusChanged node=n2 status=removed",
+                "+00:01:10 AgentPlaced agent=stubborn reason=every up node with role agents is full (max_agents: n3 1)",
+                "+00:01:10 NodeStatusChanged node=n2 status=up",
+                "+00:01:10 AgentPlaced agent=stubborn node=n2",
+                "+00:01:10 AgentLifecycle agent=stubborn node=n2 kind=started",
+            ],
+            Lines(outcome, "AgentLifecycle", "NodeStatusChanged", "AgentPlaced").Where(l => !l.StartsWith("+00:00:00", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_daemon_restart_keeps_the_cluster_a_lost_nodes_agents_stay_off_and_a_fleet_without_cluster_has_no_node()
+    {
+        // act
+        var clustered = await Run(Runner + """
+            steps:
+              - { at: 1m, inject: lose_node, node: n2 }
+              - { at: 2m, inject: daemon_restart, down: 1m }
+            expect:
+              - { event: AgentLifecycle, where: { agent: pinned, kind: started }, count: 1 }
+              - { event: AgentLifecycle, where: { agent: stubborn, kind: started, node: n3 }, count: 2 }
+            """);
+        var single = await Run("""
+            until: 5m
+            fleet:
+              version: 1
+              agents:
+                - { name: solo, layer: core, cli: command, command: ["x"], restart: permanent, autostart: true }
+            agents:
+              solo: { hang: true }
+            expect:
+              - { event: AgentLifecycle, where: { agent: solo, kind: started }, count: 1 }
+            """);
+
+        // assert
+        Assert.True(clustered.Passed, ScenarioReport.Text(clustered));
+        Assert.True(single.Passed, ScenarioReport.Text(single));
+        Assert.DoesNotContain(single.Timeline, e => e.Fields.TryGetProperty("node", out _) || e.Type is "AgentPlaced" or "NodeStatusChanged");
+    }
+
     [Fact]
     public async Task The_library_scenario_passes_and_exits_0()
     {
@@ -196,6 +322,11 @@ public sealed class NodeLossScenarioTests : IDisposable
         Assert.Contains("AgentLifecycle where agent=mover kind=started node=n3 exactly 1x between +00:07:24 and +00:07:24: none", failed, StringComparison.Ordinal);
         Assert.Contains("AgentPlaced agent=mover reason=node n2 left the cluster; failover: never keeps it stopped", stdout, StringComparison.Ordinal);
         Assert.Contains("1 failed (seed 17", stdout, StringComparison.Ordinal);
+
+        // and df scenario diff names the decision that differs first: mover parked instead of placed on n3
+        var (diffCode, diff, _) = await ScenarioCliTests.Df("scenario", "diff", scenario, "--fleet", never);
+        Assert.Equal(1, diffCode);
+        Assert.Contains("before: +00:07:24 AgentPlaced agent=mover node=n3\n  after:  +00:07:24 AgentPlaced agent=mover reason=node n2 left the cluster; failover: never", diff, StringComparison.Ordinal);
     }
 
     [Fact]
