@@ -15,6 +15,7 @@ const state = {
   stream: null,
   projects: [],          // /api/projects
   project: null,         // the id chosen in the projects panel
+  cluster: null,         // /api/cluster on a cluster node, null on a single node
 };
 window.dfStats = { events: 0, lastLatencyMs: null, maxLatencyMs: 0, connected: false, lagged: 0 };
 
@@ -101,6 +102,7 @@ function lastExit(a) {
 function rowHtml(a) {
   const n = a.name;
   return `<td class="name">${esc(n)}</td>
+    ${state.cluster ? `<td class="node">${esc(a.node ?? '–')}</td>` : ''}
     <td class="state state-${esc(a.state)}">${esc(a.state)}</td>
     <td class="uptime">${uptime(a)}</td>
     <td class="restarts">${esc(a.restarts ?? 0)}</td>
@@ -127,7 +129,7 @@ function renderFleet() {
   for (const [layer, agents] of byLayer) {
     if (agents.length === 0) continue;
     html += `<h3>${esc(layer)} <span class="muted" data-layer-count="${esc(layer)}"></span></h3>
-      <table data-layer="${esc(layer)}"><thead><tr><th>agent</th><th>state</th><th>uptime</th><th>restarts</th><th>drift</th>
+      <table data-layer="${esc(layer)}"><thead><tr><th>agent</th>${state.cluster ? '<th>node</th>' : ''}<th>state</th><th>uptime</th><th>restarts</th><th>drift</th>
       <th>route / provider</th><th>pid</th><th>last exit</th><th>note</th><th></th></tr></thead><tbody>`;
     for (const a of agents) html += `<tr data-agent="${esc(a.name)}">${rowHtml(a)}</tr>`;
     html += '</tbody></table>';
@@ -347,6 +349,58 @@ function refetchSoon(key, fn) {
   refetchTimers[key] = setTimeout(() => { delete refetchTimers[key]; fn(); }, 500);
 }
 
+// ---------------------------------------------------------------- cluster
+// On a cluster node (GET /api/cluster answers; 404 on a single node) the page shows the members and where the
+// singletons run, and every agent of the fleet with its node: this node's agents live from the event stream, the
+// others' from GET /api/agents (the cluster-wide answer), fetched again when another node's agent changes
+// (its lifecycle events carry the node) and every few seconds for what has no event (a member's status).
+
+async function loadCluster() {
+  try {
+    const res = await api('/api/cluster');
+    if (res.status === 404) { state.cluster = null; $('cluster-panel').hidden = true; return; }
+    if (!res.ok) { $('cluster').innerHTML = `<span class="error">${esc(res.status)} ${esc(await res.text())}</span>`; return; }
+    const first = !state.cluster;
+    state.cluster = await res.json();
+    $('cluster-panel').hidden = false;
+    $('cluster-self').textContent = `this page is served by ${state.cluster.self}`;
+    $('cluster').innerHTML = renderCluster(state.cluster);
+    await loadClusterAgents();
+    if (first) {
+      renderFleet();
+      setInterval(() => refetchSoon('cluster', loadCluster), 5000);
+    }
+  } catch (e) {
+    if (e.message !== 'unauthorized') $('cluster').innerHTML = `<span class="error">${esc(e.message)}</span>`;
+  }
+}
+
+function renderCluster(c) {
+  const members = table((c.members || []).map((m) => ({
+    node: m.node, status: m.status, roles: m.roles, agents: (m.agents || []).length, address: m.address,
+  })));
+  const singletons = Object.entries(c.singletons || {}).map(([name, node]) => `${esc(name)} on <b>${esc(node)}</b>`).join(', ');
+  const unplaced = (c.unplaced || []).map((u) => `${esc(u.agent)} (${esc(u.reason ?? '')})`).join(', ');
+  return members
+    + `<p class="singletons">singletons: ${singletons || '<span class="muted">none yet</span>'}; placement epoch ${esc(c.epoch ?? 0)}</p>`
+    + (unplaced ? `<p class="unplaced">placed nowhere: ${unplaced}</p>` : '');
+}
+
+async function loadClusterAgents() {
+  const res = await api('/api/agents');
+  if (!res.ok) return;
+  let structure = false;
+  for (const a of await res.json()) {
+    const before = state.agents.get(a.name);
+    // this node's own agents stay as the event stream says (fresher); they only learn their node here
+    const now = a.node === state.cluster.self && before ? Object.assign({}, before, { node: a.node }) : a;
+    if (!before || before.layer !== now.layer) structure = true;
+    else if (JSON.stringify(before) === JSON.stringify(now)) continue;
+    state.agents.set(a.name, now);
+    scheduleRender(a.name, structure);
+  }
+}
+
 const loadProviders = () => optional('/api/providers', renderProviders, 'providers');
 const loadCosts = () => optional('/api/costs', renderCosts, 'costs');
 const loadEscalations = () => optional('/api/escalations', renderEscalations, 'escalations');
@@ -414,13 +468,15 @@ function onEvent(name, data) {
   switch (name) {
     case 'agent-status': {
       const before = state.agents.get(data.name);
-      state.agents.set(data.name, data);
+      // on a cluster node the stream carries this node's agents: they keep the node the cluster view gave them
+      state.agents.set(data.name, state.cluster ? Object.assign({ node: state.cluster.self }, data) : data);
       scheduleRender(data.name, !before);
       break;
     }
     case 'agent-removed':
       state.agents.delete(data.agent);
       scheduleRender(null, true);
+      if (state.cluster) refetchSoon('cluster-agents', loadClusterAgents); // gone from this node: placed on another?
       break;
     case 'agent-output':
       if (data.agent === state.logAgent) appendLog(data.lines);
@@ -431,6 +487,9 @@ function onEvent(name, data) {
       refetchSoon('drift', loadDrift);
       break;
     case 'agent-lifecycle':
+      if (data.node && state.cluster && data.node !== state.cluster.self) refetchSoon('cluster-agents', loadClusterAgents);
+      refetchSoon('drift', loadDrift);
+      break;
     case 'drift-correction':
       refetchSoon('drift', loadDrift);
       break;
@@ -581,6 +640,7 @@ function start() {
   loadEscalations();
   loadReviews();
   loadProjects();
+  loadCluster();
 }
 
 document.addEventListener('click', (e) => {
