@@ -129,8 +129,9 @@ function renderFleet() {
   for (const [layer, agents] of byLayer) {
     if (agents.length === 0) continue;
     html += `<h3>${esc(layer)} <span class="muted" data-layer-count="${esc(layer)}"></span></h3>
-      <table data-layer="${esc(layer)}"><thead><tr><th>agent</th>${state.cluster ? '<th>node</th>' : ''}<th>state</th><th>uptime</th><th>restarts</th><th>drift</th>
-      <th>route / provider</th><th>pid</th><th>last exit</th><th>note</th><th></th></tr></thead><tbody>`;
+      <table data-layer="${esc(layer)}"><thead><tr><th class="name">agent</th>${state.cluster ? '<th class="node">node</th>' : ''}<th class="state">state</th>
+      <th class="uptime">uptime</th><th class="restarts">restarts</th><th class="drift">drift</th><th class="route">route / provider</th>
+      <th class="pid">pid</th><th class="exit">last exit</th><th class="reason">note</th><th class="act"></th></tr></thead><tbody>`;
     for (const a of agents) html += `<tr data-agent="${esc(a.name)}">${rowHtml(a)}</tr>`;
     html += '</tbody></table>';
   }
