@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Times the phases inside Dark Factory's restart and cold start, from outside (docs/benchmarks.md, peers).
 
-    python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile
+    python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile;
+                                                # inside the daemon from the agent's history (exit -> decided -> launch -> started)
     python3 bench/phases.py cold [N]            # launch -> daemon.json -> first/last agent started -> all pidfiles
     python3 bench/phases.py stop [N]            # SIGTERM -> exit with N detaching agents; the daemon's last log lines
     python3 bench/phases.py spawn [N]           # the restart's floor: each exec of a run's chain alone, N rounds in turn
@@ -12,7 +13,7 @@ the restart's work directory and daemon.out) and the agent log's own markers
 killed by signal 9" carries the time the ProcessActor handled the exit). Wall-clock times (UTC) on
 both sides; everything it starts carries DF_BENCH=phases-<pid> and is killed at the end.
 """
-import json, os, re, shutil, signal, subprocess, sys, tempfile, time
+import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request
 from datetime import datetime
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +124,7 @@ def restart(kills):
               % (kills, *[median([r[i] for r in rows]) for i in range(4)]))
         for r in rows:
             print("  %.1f %.1f %.1f = %.1f" % r)
+        inside(work, kills)
     finally:
         p.send_signal(signal.SIGTERM)
         try:
@@ -134,6 +136,28 @@ def restart(kills):
             print("kept " + work)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def inside(work, kills):
+    """
+    The daemon's part of each restart from the agent's history (GET /api/agents/r0/history): the exit handled
+    (crashed.exited_at) -> the layer recorded the crash (crashed.at: the output drained, RunEnded, the decision) ->
+    the next run's launch began (started.launched_at: plan, actor) -> its Process.Start returned (started.at).
+    """
+    d = json.load(open(os.path.join(work, "data", "daemon.json")))
+    req = urllib.request.Request(d["url"] + "/api/agents/r0/history", headers={"Authorization": "Bearer " + d["token"]})
+    h = json.load(urllib.request.urlopen(req, timeout=10))
+    at = lambda e, k: datetime.fromisoformat(e[k]).timestamp() * 1000
+    rows = []
+    for i, e in enumerate(h):
+        if e["kind"] == "crashed" and e.get("signal") == 9:
+            nxt = next((x for x in h[i + 1:] if x["kind"] == "started"), None)
+            if nxt is not None:
+                rows.append((at(e, "at") - at(e, "exited_at"), at(nxt, "launched_at") - at(e, "at"), at(nxt, "at") - at(nxt, "launched_at")))
+    rows = rows[-kills:]
+    print("inside the daemon, ms (median of %d, from the agent's history): exit handled -> crash recorded by the layer "
+          "%.1f; -> next launch began %.1f; -> its Process.Start returned %.1f"
+          % (len(rows), *[median([r[i] for r in rows]) for i in range(3)]))
 
 
 def cold(n):
