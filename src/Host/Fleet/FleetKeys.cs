@@ -56,7 +56,7 @@ internal static class FleetKeys
     ];
 
     public static readonly string[] Cluster = ["name", "seeds", "split_brain", "nodes"];
-    public static readonly string[] ClusterNode = ["name", "roles", "max_agents"];
+    public static readonly string[] ClusterNode = ["name", "roles", "max_agents", "repos"];
 
     public static readonly string[] ProjectRepository = ["path", "tests", "lint", "format"];
 

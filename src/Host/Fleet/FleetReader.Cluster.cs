@@ -104,6 +104,7 @@ internal sealed partial class FleetReader
             Name = name ?? "",
             Roles = [.. roles.Distinct(StringComparer.Ordinal)],
             MaxAgents = f.Int("max_agents"),
+            Repos = f.StringList("repos") is { } repos ? [.. repos.Select(r => Path.GetFullPath(Path.Combine(baseDirectory, r)))] : null,
         };
         f.Require("max_agents", n.MaxAgents is null or >= 1, "max_agents must be at least 1");
         map.Bind(n, path);

@@ -199,7 +199,8 @@ internal sealed class RunawayCostValidator : IFleetValidator
 
 /// <summary>
 /// <c>cluster:</c> and the agents' pins: node names are unique, a pin names a listed node or a role some node has,
-/// and two nodes never run keep-majority (losing the lowest-address node would down the survivor too).
+/// two nodes never run keep-majority (losing the lowest-address node would down the survivor too), and every node that
+/// can hold the compound review (a singleton on the singleton role) has its repository when it declares its <c>repos</c>.
 /// Without a <c>cluster:</c> section there is nothing to check against (a single node ignores <c>node:</c>).
 /// </summary>
 internal sealed class ClusterValidator : IFleetValidator
@@ -221,6 +222,18 @@ internal sealed class ClusterValidator : IFleetValidator
 
         var nodes = cluster.Nodes.Select(n => n.Name).Where(n => n.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
         var roles = cluster.AllRoles;
+        if (fleet.CompoundReview is { Enabled: true } review)
+        {
+            // the review is a singleton on the singleton role: every node that can hold it acts on its repository
+            var role = Cluster.ClusterNodeOptions.SingletonRole(fleet);
+            foreach (var n in cluster.Nodes.Where(n => n.Name.Length > 0 && !n.Has(review.Repo) && (role is null || cluster.RolesOf(n.Name).Contains(role, StringComparer.Ordinal))))
+            {
+                ctx.Error(ctx.PathOf(n, "repos"),
+                    $"node {n.Name} can hold the compound review ({(role is null ? "any node can" : $"role {role}")}) but its repos do not list compound_review.repo {review.Repo}; "
+                    + $"add it to the node's repos, or {(role is null ? "give the review's nodes role control" : $"take role {role} from the node")}");
+            }
+        }
+
         foreach (var agent in fleet.Agents)
         {
             if (agent.PinnedNode() is { } node && !nodes.Contains(node, StringComparer.Ordinal))

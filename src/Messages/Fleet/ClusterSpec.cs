@@ -70,6 +70,17 @@ public sealed record ClusterNodeSpec
 
     /// <summary>Most agents placed on this node; null = no limit.</summary>
     public int? MaxAgents { get; init; }
+
+    /// <summary>
+    /// The repositories this node has a checkout of (full paths, as <c>compound_review.repo</c> names them); null = not
+    /// declared (the node is taken to have every repository the fleet names). <c>df validate</c> refuses a compound review
+    /// whose repository a node that can hold the review (the singleton role) declares it lacks.
+    /// </summary>
+    public IReadOnlyList<string>? Repos { get; init; }
+
+    /// <summary>Whether the node has <paramref name="repo"/>: declared among <see cref="Repos"/>, or nothing declared.</summary>
+    public bool Has(string repo) =>
+        Repos is null || Repos.Any(r => string.Equals(r.TrimEnd('/'), repo.TrimEnd('/'), StringComparison.Ordinal));
 }
 
 /// <summary>An agent's <c>node:</c> pin read as a node name or a role, and its failover in force.</summary>

@@ -118,6 +118,28 @@ public sealed class FleetClusterKeysTests
     }
 
     [Fact]
+    public void A_compound_review_whose_repo_a_node_that_can_hold_it_does_not_list_is_an_error()
+    {
+        // the review runs on role control (n1, n3): n1 lists its repos without the review's, n2 is not of the role
+        const string cluster = """
+            cluster:
+              nodes:
+                - { name: n1, roles: [control, agents], repos: [/srv/other] }
+                - { name: n2, roles: [agents], repos: [] }
+                - { name: n3, roles: [control], repos: [/srv/app/] }
+
+            """;
+        var yaml = Agent() + "compound_review: { repo: /srv/app }\n" + cluster;
+        var e = AssertError(Load(yaml), yaml, "cluster.nodes[0].repos", "[/srv/other]");
+        Assert.Equal("node n1 can hold the compound review (role control) but its repos do not list compound_review.repo /srv/app; add it to the node's repos, or take role control from the node", e.Message);
+
+        var fleet = Load(Agent() + "compound_review: { repo: /srv/app }\n" + cluster.Replace("[/srv/other]", "[/srv/other, /srv/app]")).Fleet!;
+        Assert.Equal(["/srv/other", "/srv/app"], fleet.Cluster!.Nodes[0].Repos);
+        Assert.Null(Load(Agent() + ThreeNodes).Fleet!.Cluster!.Nodes[0].Repos); // not declared: every repository
+        AssertValid(Load(Agent() + "compound_review: { repo: /srv/app, enabled: false }\n" + cluster)); // no review, nothing to hold
+    }
+
+    [Fact]
     public void A_pin_to_a_node_when_the_cluster_lists_none_is_an_error()
     {
         var yaml = Agent("node: n2") + "cluster: { name: df }\n";
