@@ -3,6 +3,7 @@ using Akka.Event;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Fleet;
 
@@ -133,6 +134,14 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         if (spec is null)
         {
             Sender.Tell(CommandResult.Refused(CommandOutcome.UnknownAgent, $"unknown agent '{cmd.Agent}'"));
+            return;
+        }
+
+        if (_drainRequester is not null && cmd is StartAgent or RestartAgent or ResumeAgent)
+        {
+            // a run started now would only be stopped by the drain's closing sweep (a cluster's scheduler on
+            // another node fires while this node drains): refused, typed, so the caller records why
+            Sender.Tell(CommandResult.Refused(CommandOutcome.ShuttingDown, $"the daemon is shutting down: no new run of '{cmd.Agent}' starts while its fleet drains"));
             return;
         }
 

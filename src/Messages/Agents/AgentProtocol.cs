@@ -195,6 +195,9 @@ public enum CommandOutcome
 
     /// <summary>Refused (a cluster node): the agent is placed on no node, or not on the node asked; the message says why.</summary>
     Unplaced,
+
+    /// <summary>Refused: the daemon is draining its fleet to stop (SIGTERM); no new run starts, a stop still goes through.</summary>
+    ShuttingDown,
 }
 
 /// <summary>The answer to an agent command: <see cref="Outcome"/> for programs, <see cref="Message"/> for people.</summary>

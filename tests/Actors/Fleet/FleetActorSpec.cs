@@ -5,6 +5,7 @@ using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -73,6 +74,34 @@ public sealed class FleetActorSpec : TestKit, IDisposable
 
         await fleet.Ask<FleetDrained>(DrainFleet.Instance, Wait);
         await AwaitConditionAsync(() => Task.FromResult(_daemon.LiveProcesses().Count == 0), Wait);
+    }
+
+    [Fact]
+    public async Task A_draining_fleet_refuses_new_runs_typed_and_still_takes_a_stop()
+    {
+        // arrange: a running agent and one at rest, then the drain of a daemon's SIGTERM
+        var fleet = Fleet();
+        var spec = new FleetSpec
+        {
+            Layers = new Dictionary<LayerName, LayerSpec> { [LayerName.Core] = Specs.FastLayer() with { Name = LayerName.Core } },
+            Agents = [Specs.Agent("worker", "sleeper.sh") with { Layer = LayerName.Core }, Specs.Agent("cron", "sleeper.sh") with { Layer = LayerName.Core, Autostart = false }],
+        };
+        await fleet.Ask<FleetApplied>(new ApplyFleet(spec), Wait);
+        await AwaitConditionAsync(async () => (await fleet.Ask<AgentsSnapshot>(GetAgents.Instance, Wait)).Agents.Any(a => a.Agent == "worker" && a.State == AgentState.Running), Wait);
+        await fleet.Ask<FleetDrained>(DrainFleet.Instance, Wait);
+
+        // act: what a scheduler on another node, an operator and the router send while the node drains
+        var start = await fleet.Ask<CommandResult>(new StartAgent("cron", By: "scheduler"), Wait);
+        var restart = await fleet.Ask<CommandResult>(new RestartAgent("worker"), Wait);
+        var resume = await fleet.Ask<CommandResult>(new ResumeAgent("worker", null), Wait);
+        var stop = await fleet.Ask<CommandResult>(new StopAgent("worker"), Wait);
+
+        // assert: no run starts; each refusal says why in a type; the stop is answered by the layer as ever
+        Assert.All([start, restart, resume], r => Assert.Equal((false, CommandOutcome.ShuttingDown), (r.Ok, r.Outcome)));
+        Assert.Contains("shutting down", start.Message);
+        Assert.NotEqual(CommandOutcome.ShuttingDown, stop.Outcome);
+        Assert.Empty(_daemon.LiveProcesses());
+        Assert.DoesNotContain((await fleet.Ask<AgentsSnapshot>(GetAgents.Instance, Wait)).Agents, a => a.State is AgentState.Running or AgentState.Starting);
     }
 
     [Fact]
