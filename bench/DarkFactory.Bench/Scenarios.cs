@@ -144,7 +144,7 @@ internal sealed class Scenarios(Bench b, ITarget target)
     public async Task ColdStart(int n, int repeats, bool idleAfterLast, string label, double targetSeconds)
     {
         List<double> fromLaunch = [], fromReady = [], launchToReady = [];
-        (List<double> Cpu, List<double> Pss, List<double> Rss)? idle = null;
+        IdleFigures? idle = null;
         for (var r = 0; r < repeats; r++)
         {
             var dir = b.NewDirectory($"cold{n}");
@@ -179,21 +179,55 @@ internal sealed class Scenarios(Bench b, ITarget target)
         {
             var (pssTarget, cpuTarget) = n >= 1000 ? (150.0, 1.0) : (64.0, 1.0);
             var scenario = n >= 1000 ? $"2 cold start {label}" : "3 idle, 100 silent agents";
-            b.Add(new Row(scenario, "supervisor PSS", Summary(s.Pss, "MiB", "0.0") + $"; RSS {F(Median(s.Rss), "0.0")} MiB", "—", $"< {pssTarget:0} MiB", Verdicts.AtMost(Median(s.Pss), pssTarget), Median(s.Pss)));
-            b.Add(new Row(scenario, "supervisor RSS", Summary(s.Rss, "MiB", "0.0"), "—", "(info)", "—", Median(s.Rss)));
-            b.Add(new Row(scenario, "supervisor CPU, % of a core", Summary(s.Cpu, "%", "0.00"), "—", $"< {cpuTarget:0} %", Verdicts.AtMost(Median(s.Cpu), cpuTarget), Median(s.Cpu)));
+            var early = $"from {IdleEarlySeconds} s after all alive";
+            var settled = $"settled: from {IdleSettledSeconds} s after launch";
+            b.Add(new Row(scenario, "supervisor PSS", Summary(s.Early.PssMiB, "MiB", "0.0") + $"; RSS {F(Median(s.Early.RssMiB), "0.0")} MiB", "—", $"< {pssTarget:0} MiB", Verdicts.AtMost(Median(s.Early.PssMiB), pssTarget), Median(s.Early.PssMiB)));
+            b.Add(new Row(scenario, "supervisor RSS", Summary(s.Early.RssMiB, "MiB", "0.0"), "—", "(info)", "—", Median(s.Early.RssMiB)));
+            b.Add(new Row(scenario, $"supervisor CPU, % of a core ({early})", Summary(s.Early.CpuPercent, "%", "0.000"), "—", $"< {cpuTarget:0} %", Verdicts.AtMost(Median(s.Early.CpuPercent), cpuTarget), Median(s.Early.CpuPercent)));
+            b.Add(new Row(scenario, $"supervisor CPU, % of a core ({settled})", Summary(s.Settled.CpuPercent, "%", "0.000"), "—", $"< {SettledCpuTarget} %", Verdicts.AtMost(Median(s.Settled.CpuPercent), SettledCpuTarget), Median(s.Settled.CpuPercent)));
+            b.Add(new Row(scenario, $"supervisor PSS ({settled})", Summary(s.Settled.PssMiB, "MiB", "0.0"), "—", "(info)", "—", Median(s.Settled.PssMiB)));
         }
     }
 
-    private (List<double> Cpu, List<double> Pss, List<double> Rss) IdleSample(IRunningTarget t, string what)
+    /// <summary>The early idle windows begin this long after all programs are alive (the row as it always was).</summary>
+    private int IdleEarlySeconds => b.Quick ? 2 : 5;
+
+    /// <summary>
+    /// The settled idle windows begin this long after the supervisor's launch, the same for every target: past
+    /// a supervisor's own start-up work (Dark Factory's tier-1 JIT after start-up ends within ~30 s here).
+    /// A fixed time, not "until quiet": a rule that stops when the CPU falls under a bound would report the bound.
+    /// </summary>
+    private const int IdleSettledSeconds = 60;
+
+    /// <summary>Issue 18's goal for 100 silent agents, % of a core.</summary>
+    private const double SettledCpuTarget = 0.1;
+
+    private sealed record IdleFigures(
+        (List<double> CpuPercent, List<double> PssMiB, List<double> RssMiB) Early,
+        (List<double> CpuPercent, List<double> PssMiB, List<double> RssMiB) Settled);
+
+    /// <summary>
+    /// Two samples of the same idle supervisor: early (a few seconds after all programs are alive: what an
+    /// operator sees soon after start-up) and settled (from <see cref="IdleSettledSeconds"/> after launch).
+    /// </summary>
+    private IdleFigures IdleSample(IRunningTarget t, string what)
     {
-        var settle = b.Quick ? 2 : 5;
         var (windows, seconds) = b.Quick ? (3, 4.0) : (3, 10.0);
-        Thread.Sleep(TimeSpan.FromSeconds(settle));
+        Thread.Sleep(TimeSpan.FromSeconds(IdleEarlySeconds));
         var pids = t.SupervisorPids;
-        var s = Bench.Sample(pids, windows, seconds);
-        b.Log($"idle ({what}): settle {settle} s, then {windows} windows of {seconds} s over {pids.Count} supervisor process(es): CPU % {string.Join(" ", s.CpuPercent.Select(x => F(x)))}; PSS MiB {string.Join(" ", s.PssMiB.Select(x => F(x, "0.0")))}; threads {pids.Sum(Proc.Threads)}");
-        return s;
+        var earlyFrom = Ms(t.LaunchedAt, Stopwatch.GetTimestamp()) / 1000;
+        var early = ThreadClock.Sample(pids, windows, seconds);
+        b.Log($"idle ({what}): early, {F(earlyFrom, "0.0")} s after launch ({IdleEarlySeconds} s after all alive), {windows} windows of {seconds} s over {pids.Count} supervisor process(es): CPU % {string.Join(" ", early.CpuPercent.Select(x => F(x, "0.000")))}; PSS MiB {string.Join(" ", early.PssMiB.Select(x => F(x, "0.0")))}; threads {pids.Sum(Proc.Threads)}");
+        var wait = IdleSettledSeconds - (Ms(t.LaunchedAt, Stopwatch.GetTimestamp()) / 1000);
+        if (wait > 0)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(wait));
+        }
+
+        var settledFrom = Ms(t.LaunchedAt, Stopwatch.GetTimestamp()) / 1000;
+        var settled = ThreadClock.Sample(pids, windows, seconds);
+        b.Log($"idle ({what}): settled, {F(settledFrom, "0.0")} s after launch, {windows} windows of {seconds} s: CPU % {string.Join(" ", settled.CpuPercent.Select(x => F(x, "0.000")))}; PSS MiB {string.Join(" ", settled.PssMiB.Select(x => F(x, "0.0")))}; threads {pids.Sum(Proc.Threads)}");
+        return new IdleFigures(early, settled);
     }
 
     /// <summary>The harness starts n programs itself (under setsid, like the daemon) until all are alive; ms.</summary>
