@@ -296,21 +296,27 @@ def round_once(n, conn, stable_after, work, restarts):
         return {"formation": t2 - t0, "join": t2 - t1, **marks, "overlaps": sorted(set(overlaps)), "latency": latency,
                 "term": {f"term_{key}": value for key, value in term.items()}}
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for i in ids:
-            for pid in marked(i + "/"):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        stop_all(procs, ids)
         subprocess.run([psql(), "-h", host, "-p", port, "-U", user, "-d", "postgres", "-qc", f"drop database if exists {db} with (force)"], check=False)
+
+
+def stop_all(procs, ids, timeout=60):
+    """SIGTERM every daemon still running and wait for it (SIGKILL after timeout s); then SIGKILL whatever still carries
+    one of the daemons' run markers."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    for i in ids:
+        for pid in marked(i + "/"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def scheduler_on(data, ask_from, k, marks):

@@ -14,7 +14,7 @@ Each round, on 127.0.0.1, the same fleet of --agents silent agents (`sleep`, saf
 Run markers are read from /proc (DF_RUN=<daemon id>/<agent>/...), as bench/cluster does; a sample takes ~10–40 ms
 with hundreds of processes, so times are good to about 0.1 s.
 """
-import math, os, re, shutil, signal, subprocess, sys, tempfile, time
+import math, os, re, shutil, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster as c  # noqa: E402  the cluster bench's helpers (api, until, psql, daemon ids, free ports)
@@ -53,23 +53,6 @@ def running(ids):
     return where
 
 
-def stop(procs, ids):
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    for i in ids:
-        for pid in c.marked(i + "/"):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-
 def one_node(n, agents, work):
     fleet_path = os.path.join(work, f"one-{n}.yaml")
     open(fleet_path, "w").write(fleet(agents, 0))
@@ -84,7 +67,7 @@ def one_node(n, agents, work):
         c.until(lambda: len(running(ids)) == agents, 300, f"{agents} agents running on one node")
         return time.monotonic() - t0
     finally:
-        stop(procs, ids)
+        c.stop_all(procs, ids, timeout=120)
 
 
 def three_nodes(n, agents, conn, work):
@@ -129,7 +112,7 @@ def three_nodes(n, agents, conn, work):
         marks["overlaps"] = sorted(overlaps)
         return marks
     finally:
-        stop(procs, ids)
+        c.stop_all(procs, ids, timeout=120)
         subprocess.run([c.psql(), "-h", host, "-p", port, "-U", user, "-d", "postgres", "-qc", f"drop database if exists {db} with (force)"], check=False)
 
 
