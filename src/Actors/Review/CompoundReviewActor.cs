@@ -88,6 +88,15 @@ public sealed class CompoundReviewActor : PersistentActorBase
 
             if (_runs.Ended(e))
             {
+                if (_settings.RunsOutliveTheReview && !_work.Busy && ReviewStateRules.StoppedByItsNode(r, e))
+                {
+                    // its node drained it (SIGTERM) or the placement moved the agent: another run, as after a restart
+                    _log.Info("Compound review {0}: the agent's run {1} was stopped by its node; starting another", r.Started.ReviewId, e.RunId);
+                    _runGone = true;
+                    Next();
+                    return;
+                }
+
                 CheckRunEnded(r);
             }
             else if (ReviewRunWatch.Continues(r, e, _runs) is { } next && !_work.Busy)
@@ -315,7 +324,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
 
         var step = _recovered || _runGone ? ReviewStateRules.NextAfterRecovery(r) : ReviewStateRules.Next(r);
         var resume = _recovered && _settings.RunsOutliveTheReview && ReviewStateRules.Next(r) == ReviewStep.AwaitAgent && r.Runs is { Count: > 0 };
-        _recovered = _runGone = false;
+        _recovered = false; // (_runGone holds until another run is recorded: a refused start is retried as a start)
         var context = new ReviewStepContext(r, _spec, _fleet?.Agents ?? [], _secrets);
         if (resume)
         {
@@ -398,6 +407,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
                 if (recorded.Event is ReviewAgentStarted)
                 {
                     _startAttempts = 0;
+                    _runGone = false;
                 }
 
                 Record(recorded.Event, Next);
@@ -416,6 +426,7 @@ public sealed class CompoundReviewActor : PersistentActorBase
         Timers.Cancel(DeadlineKey);
         Timers.Cancel(RetryKey);
         _runs.Clear();
+        _runGone = false;
         var last = _state.Reviews[^1];
         _log.Info("Compound review {0} {1}", last.Started.ReviewId, ReviewStateRules.Status(last).ToString().ToLowerInvariant());
 

@@ -172,6 +172,15 @@ public static class ReviewStateRules
             : RunResume.Gone;
     }
 
+    /// <summary>
+    /// In a cluster: <paramref name="end"/> is the awaited run stopped by its node rather than by anyone (no requester: the
+    /// node's drain at SIGTERM, or a placement that moved the agent away), so the review starts another run
+    /// (<see cref="NextAfterRecovery"/>: at most <see cref="MaxAgentRuns"/>) instead of failing. A stop someone asked for
+    /// (an operator, the review's own max_duration) and a restart by the layer are not.
+    /// </summary>
+    public static bool StoppedByItsNode(ReviewRecord r, Messages.Agents.AgentLifecycle end) =>
+        end is { Kind: Messages.Agents.LifecycleKind.Stopped, By: null, Restarts: false } && r.Finished is null && r.Runs is { Count: > 0 } runs && runs[^1].RunId == end.RunId;
+
     /// <summary>Why a review in step <see cref="ReviewStep.Fail"/> fails: (step, reason).</summary>
     public static (ReviewStage Step, string Reason) FailureOf(ReviewRecord r)
     {

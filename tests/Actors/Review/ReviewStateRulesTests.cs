@@ -120,6 +120,20 @@ public sealed class ReviewStateRulesTests
     }
 
     [Fact]
+    public void Only_a_stop_nobody_asked_for_of_the_awaited_run_is_its_nodes()
+    {
+        var r = Play(true, UpToGates(true)[..3]); // awaiting run1
+        var drained = new AgentLifecycle("fixer", LifecycleKind.Stopped, At, "run1", Detail: "daemon shutting down");
+
+        Assert.True(ReviewStateRules.StoppedByItsNode(r, drained));
+        Assert.False(ReviewStateRules.StoppedByItsNode(r, drained with { By = Requester.Operator }));
+        Assert.False(ReviewStateRules.StoppedByItsNode(r, drained with { By = Requester.CompoundReview }));
+        Assert.False(ReviewStateRules.StoppedByItsNode(r, drained with { Restarts = true }));
+        Assert.False(ReviewStateRules.StoppedByItsNode(r, drained with { RunId = "run0" }));
+        Assert.False(ReviewStateRules.StoppedByItsNode(r, drained with { Kind = LifecycleKind.Crashed }));
+    }
+
+    [Fact]
     public void An_agent_that_changed_nothing_or_failed_ends_the_review()
     {
         var noChange = Play(true, [.. UpToGates(true)[..3], new ReviewAgentFinished(Id, At, "run1", true, 0, "", null, [])]);

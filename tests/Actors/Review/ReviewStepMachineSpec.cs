@@ -31,7 +31,7 @@ public sealed class ReviewStepMachineSpec : TestKit
     {
     }
 
-    private IActorRef Review(int startAttempts = 30)
+    private IActorRef Review(int startAttempts = 30, bool clustered = false)
     {
         var settings = new ReviewSettings
         {
@@ -40,6 +40,7 @@ public sealed class ReviewStepMachineSpec : TestKit
             PersistenceId = "review-" + Guid.NewGuid().ToString("N")[..8],
             StartRetryDelay = TimeSpan.FromMilliseconds(20),
             StartAttempts = startAttempts,
+            RunsOutliveTheReview = clustered,
         };
         var review = Sys.ActorOf(CompoundReviewActor.Props(TestActor, settings, new ReviewDependencies { Ports = _ => _ports }));
         review.Tell(new ApplyFleet(new FleetSpec
@@ -84,6 +85,35 @@ public sealed class ReviewStepMachineSpec : TestKit
         Assert.Contains(_ports.Calls, c => c.StartsWith("RunGates(build", StringComparison.Ordinal));
         Assert.Contains("reverted the revert", _ports.Files[done.ReportPath!]);
         Assert.Equal("run-9", running.RunId);
+    }
+
+    [Fact]
+    public async Task In_a_cluster_a_run_its_node_stopped_is_started_again_and_one_an_operator_stopped_fails_the_review()
+    {
+        _ports.Commits = [new ScannedCommit("abc1234567", DateTimeOffset.UtcNow.AddHours(-1), "dev", "Revert \"x\"", [new FileChange("a.cs", 1, 1)])];
+        var runs = 0;
+        var refusals = 1;
+        _ports.Start = s => Interlocked.Increment(ref runs) == 2 && Interlocked.Decrement(ref refusals) >= 0
+            ? CommandResult.Refused(CommandOutcome.Unplaced, "agent 'fixer' is placed on no node: node n3 left the cluster") // moving: retried
+            : CommandResult.Done(CommandOutcome.Started, "started", "run-" + runs);
+        var review = Review(clustered: true);
+
+        // the node that ran it drained it at its SIGTERM (no requester): another run, not a failure
+        var id = await Run(review);
+        await View(review, id, v => v.RunId == "run-1");
+        FleetTopics.For(Sys).Publish(new AgentLifecycle("fixer", LifecycleKind.Stopped, DateTimeOffset.UtcNow, "run-1", Detail: "daemon shutting down"));
+        await View(review, id, v => v.RunId == "run-3");
+        FleetTopics.For(Sys).Publish(new AgentLifecycle("fixer", LifecycleKind.Exited, DateTimeOffset.UtcNow, "run-3", ExitCode: 0));
+        var done = await View(review, id, v => v.Status != ReviewStatus.Running);
+        Assert.True(done.Status == ReviewStatus.Completed, done.Error);
+
+        // an operator's stop is the agent's end, as on a single node
+        var second = await Run(review);
+        var run = (await View(review, second, v => v.RunId is not null && v.RunId != "run-3")).RunId;
+        FleetTopics.For(Sys).Publish(new AgentLifecycle("fixer", LifecycleKind.Stopped, DateTimeOffset.UtcNow, run, By: Requester.Operator));
+        var stopped = await View(review, second, v => v.Status != ReviewStatus.Running);
+        Assert.Equal(ReviewStatus.Failed, stopped.Status);
+        Assert.Equal(4, _ports.Calls.Count(c => c.StartsWith("StartAgent(fixer", StringComparison.Ordinal))); // run-1, the refusal, run-3; then the second review's
     }
 
     [Fact]
