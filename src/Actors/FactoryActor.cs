@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
@@ -8,13 +7,6 @@ using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Projects;
-using DarkFactory.Messages.Providers;
-using DarkFactory.Messages.Review;
-using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors;
 

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.Hosting;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Adapters;
 
 /// <summary>

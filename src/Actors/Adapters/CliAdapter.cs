@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Adapters;
 
 /// <summary>The provider a run talks to, with its key already resolved from the daemon's environment (a secret).</summary>

@@ -1,6 +1,4 @@
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Adapters;
 

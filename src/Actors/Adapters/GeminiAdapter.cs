@@ -1,7 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Adapters;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace DarkFactory.Actors.Adapters;
 
 /// <summary>Small, allocation-light helpers the output parsers share.</summary>

@@ -1,7 +1,3 @@
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Adapters;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using DarkFactory.Messages.Agents;
-
 namespace DarkFactory.Actors.Adapters;
 
 /// <summary>

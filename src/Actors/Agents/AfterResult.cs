@@ -1,6 +1,3 @@
-using System.Globalization;
-using DarkFactory.Messages.Agents;
-
 namespace DarkFactory.Actors.Agents;
 
 /// <summary>

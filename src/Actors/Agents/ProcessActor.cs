@@ -1,14 +1,10 @@
 using System.Diagnostics;
-using Akka.Actor;
-using Akka.Event;
 using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.Agents;
 

@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Agents;
-
 namespace DarkFactory.Actors.Agents;
 
 /// <summary>

@@ -1,8 +1,6 @@
-using Akka.Actor;
 using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.Agents;
 

@@ -1,7 +1,4 @@
-using Akka.Actor;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Cluster;
 

@@ -1,11 +1,8 @@
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Cluster.Tools.Singleton;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Supervision;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Cluster;
 

@@ -1,9 +1,6 @@
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Cluster;
 

@@ -1,9 +1,6 @@
-using Akka.Actor;
 using Akka.Cluster;
-using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Persistence;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Actors.Cluster;

@@ -1,5 +1,4 @@
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Cluster;
 

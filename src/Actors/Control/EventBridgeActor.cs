@@ -1,15 +1,9 @@
 using System.Collections.Concurrent;
 using System.Reflection;
-using System.Text.Json;
-using Akka.Actor;
-using Akka.Event;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Control;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Control;
 

@@ -1,8 +1,4 @@
 using System.Collections.Immutable;
-using System.Text.Json;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Control;
 

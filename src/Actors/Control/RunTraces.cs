@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.Control;
 

@@ -1,13 +1,7 @@
 using System.Collections.Immutable;
-using System.Globalization;
-using System.Text.Json;
-using Akka.Actor;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Control;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Control;
 

@@ -1,9 +1,4 @@
-using Akka.Actor;
-using Akka.Event;
 using DarkFactory.Actors.Supervision;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Fleet;
 

@@ -1,8 +1,5 @@
-using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Persistence;
-using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.History;
 

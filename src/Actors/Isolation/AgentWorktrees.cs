@@ -1,9 +1,5 @@
-using System.Globalization;
-using System.Text.Json;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Review;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Isolation;
 

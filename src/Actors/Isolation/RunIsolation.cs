@@ -1,6 +1,4 @@
-using System.Globalization;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Isolation;
 

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Nightwatch;
 
 namespace DarkFactory.Actors.Nightwatch;
 

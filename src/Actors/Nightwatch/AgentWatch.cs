@@ -1,9 +1,5 @@
 using System.Runtime.CompilerServices;
 using DarkFactory.Actors.Routing;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Nightwatch;
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-
 namespace DarkFactory.Actors.Nightwatch;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Net.Http.Json;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Nightwatch;
 
 namespace DarkFactory.Actors.Nightwatch;
 

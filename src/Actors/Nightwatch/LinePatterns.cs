@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Nightwatch;
 

@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Nightwatch;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using Akka.Actor;
-using Akka.Event;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Nightwatch;
-
 namespace DarkFactory.Actors.Nightwatch;
 
 /// <summary>Nightwatch's verdicts and corrections: assess an agent's drift, act on it (hint, restart, pause, stop), escalate.</summary>

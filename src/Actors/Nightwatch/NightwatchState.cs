@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Nightwatch;
-
 namespace DarkFactory.Actors.Nightwatch;
 
 /// <summary>

@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.IO.Hashing;
-using System.Text;
-using System.Text.Json;
 
 namespace DarkFactory.Actors.Nightwatch;
 

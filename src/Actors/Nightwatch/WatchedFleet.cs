@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-
 namespace DarkFactory.Actors.Nightwatch;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Actors.Output;

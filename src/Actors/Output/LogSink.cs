@@ -1,6 +1,3 @@
-using System.Text;
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Output;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using Akka.Actor;
-using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.Output;
 

@@ -1,8 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Text;
-using Akka.Actor;
-using DarkFactory.Messages.Agents;
 
 namespace DarkFactory.Actors.Output;
 

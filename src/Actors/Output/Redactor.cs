@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace DarkFactory.Actors.Output;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
 
 namespace DarkFactory.Actors.Persistence;

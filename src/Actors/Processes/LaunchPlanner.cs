@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Processes;
 
 /// <summary>Everything needed to start one run of an agent; built by <see cref="LaunchPlanner"/>, executed by the ProcessActor.</summary>

@@ -1,7 +1,3 @@
-using Akka.Actor;
-using Akka.Event;
-using DarkFactory.Messages.Agents;
-
 namespace DarkFactory.Actors.Processes;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Review;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Projects;
 

@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>The personas a project can use, by name (the loader of <c>projects.personas_dir</c> fills one).</summary>

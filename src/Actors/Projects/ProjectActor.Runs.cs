@@ -1,8 +1,4 @@
-using Akka.Actor;
-using Akka.Event;
 using DarkFactory.Actors.Supervision;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Actors.Projects;
 

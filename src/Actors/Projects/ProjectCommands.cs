@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>What the project actor does with an operator's start, resume or pause.</summary>

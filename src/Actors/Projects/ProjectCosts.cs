@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>A project's costs from its runs (each priced as the router's ledger prices it, as its usage arrived).</summary>

@@ -1,7 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>A project's asks of the fleet (the agent factory), run in a task whose answer goes back to the project as a message.</summary>

@@ -1,6 +1,4 @@
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Actors.Projects;
 

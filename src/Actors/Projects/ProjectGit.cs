@@ -1,5 +1,6 @@
 using DarkFactory.Actors.Review;
 using LibGit2Sharp;
+using CompareOptions = LibGit2Sharp.CompareOptions;
 
 namespace DarkFactory.Actors.Projects;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>Project ids, name slugs and work branch stems (<c>df/&lt;slug&gt;/&lt;yyyy-mm-dd&gt;</c>; <c>Worktrees.PickBranch</c> adds <c>-2</c> … when taken).</summary>

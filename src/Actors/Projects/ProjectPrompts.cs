@@ -1,6 +1,3 @@
-using System.Text;
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>A project's report (<c>df export</c>, the report file, the PR text): pure renderings of its state.</summary>

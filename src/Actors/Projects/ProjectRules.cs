@@ -1,7 +1,3 @@
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Projects;
-using DarkFactory.Messages.Review;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>The next thing a project has to do, derived from its recorded state only.</summary>

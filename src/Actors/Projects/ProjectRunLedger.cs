@@ -1,10 +1,6 @@
 using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Routing;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Projects;
 

@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>

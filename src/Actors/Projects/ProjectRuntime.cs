@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>A project's runtime: counted only while it is active, across pauses, restarts and waits for credits.</summary>

@@ -1,5 +1,3 @@
-using Akka.Actor;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>Settings of the project actors; tests inject their own directories and clock.</summary>

@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>What a project does with the fleet's answer to the start of its run.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Actors.Projects;
 

@@ -1,6 +1,4 @@
-using Akka.Actor;
 using DarkFactory.Actors.Review;
-using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Actors.Projects;
 

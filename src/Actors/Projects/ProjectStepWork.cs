@@ -1,7 +1,5 @@
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Review;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Actors.Projects;
 

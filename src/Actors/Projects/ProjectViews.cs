@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>What <c>df status</c>, <c>df list</c> and <c>df tasks</c> show of a project's state (pure; runtime as of <c>now</c>).</summary>

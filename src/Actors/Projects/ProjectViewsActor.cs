@@ -1,6 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>

@@ -1,15 +1,9 @@
-using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Projects;
 

@@ -1,6 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Actors.Projects;
 
 /// <summary>The registry -> a new project's actor: record it and answer the requester.</summary>

@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Collections.Frozen;
 using System.Collections.Immutable;
-using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Actors.Projects;
 

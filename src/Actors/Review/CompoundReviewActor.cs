@@ -1,16 +1,9 @@
-using System.Globalization;
-using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Review;
-using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Review;
 

@@ -1,8 +1,5 @@
 using System.Collections.Immutable;
 using DarkFactory.Actors.Scheduling;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Review;
-using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Review;
 

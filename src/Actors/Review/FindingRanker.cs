@@ -1,8 +1,3 @@
-using System.Globalization;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Review;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Review;
 

@@ -1,9 +1,4 @@
 using DarkFactory.Actors.Output;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Providers;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Review;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Review;
 

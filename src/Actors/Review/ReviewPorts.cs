@@ -1,12 +1,6 @@
-using Akka.Actor;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Providers;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Review;
 

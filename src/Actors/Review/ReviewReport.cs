@@ -1,9 +1,3 @@
-using System.Globalization;
-using System.Text;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
-using DarkFactory.Messages.Review;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Review;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>

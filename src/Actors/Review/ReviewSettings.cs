@@ -1,5 +1,3 @@
-using Akka.Actor;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>Options of the <see cref="CompoundReviewActor"/>: where its files go, what it keeps, how it waits and retries. Values only.</summary>

@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Review;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>The next thing a review has to do, derived from its recorded events only.</summary>

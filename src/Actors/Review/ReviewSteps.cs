@@ -1,9 +1,5 @@
-using Akka.Event;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Actors.Review;
 

@@ -1,6 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages.Review;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using DarkFactory.Messages.Review;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>Writes the top finding up as the agent's task, with shallow handoff context.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DarkFactory.Actors.Review;
 
 /// <summary>The forge a review's push may authenticate to: its API base URL, repository (owner/name) and token.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>

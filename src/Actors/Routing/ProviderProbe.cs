@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using Akka.Actor;
-using Akka.Event;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>The router's waiting runs and its polling of limited providers, and the routes Nightwatch asked it to avoid.</summary>

@@ -1,13 +1,6 @@
-using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Routing;
 

@@ -1,6 +1,4 @@
-using Akka.Actor;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Routing;
 

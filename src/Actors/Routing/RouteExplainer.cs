@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Routing;
 

@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>What `df providers` and `df costs` show of the router's state (pure).</summary>

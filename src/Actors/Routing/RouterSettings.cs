@@ -1,7 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>Settings of the <see cref="ProviderRouterActor"/>; tests inject a clock, a probe and their own persistence id.</summary>

@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>

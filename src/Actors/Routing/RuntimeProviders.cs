@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Routing;
 

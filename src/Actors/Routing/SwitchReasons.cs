@@ -1,6 +1,3 @@
-using System.Globalization;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>Why an agent's runs left a provider for another one, read from the board when the switch happened (pure).</summary>

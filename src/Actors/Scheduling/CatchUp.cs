@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Scheduling;
-
 namespace DarkFactory.Actors.Scheduling;
 
 /// <summary>What to do about the firings missed while the daemon was down.</summary>

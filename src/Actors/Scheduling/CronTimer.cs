@@ -1,5 +1,3 @@
-using Akka.Actor;
-
 namespace DarkFactory.Actors.Scheduling;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Scheduling;
-
 namespace DarkFactory.Actors.Scheduling;
 
 /// <summary>What a firing that finds the agent's previous run still going becomes, and why.</summary>

@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Actors.Scheduling;
 

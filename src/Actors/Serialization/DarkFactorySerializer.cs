@@ -1,9 +1,6 @@
 using System.Collections.Frozen;
 using System.Reflection;
-using System.Text.Json;
-using Akka.Actor;
 using Akka.Serialization;
-using DarkFactory.Messages;
 
 namespace DarkFactory.Actors.Serialization;
 

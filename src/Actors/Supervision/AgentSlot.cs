@@ -1,7 +1,4 @@
-using Akka.Actor;
 using DarkFactory.Actors.Agents;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
 

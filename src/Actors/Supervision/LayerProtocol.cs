@@ -1,9 +1,7 @@
-using Akka.Actor;
 using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Routing;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
 

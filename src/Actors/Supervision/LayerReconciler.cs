@@ -1,7 +1,3 @@
-using System.Text.Json;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Supervision;
 
 /// <summary>What a layer does with a new declaration of its agents (see <see cref="LayerReconciler.Diff"/>).</summary>

@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Agents;
-
 namespace DarkFactory.Actors.Supervision;
 
 /// <summary>The layer's answers to agent commands: a typed <see cref="CommandOutcome"/> and the sentence an operator reads.</summary>

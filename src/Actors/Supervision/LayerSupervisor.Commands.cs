@@ -1,8 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-
 namespace DarkFactory.Actors.Supervision;
 
 /// <summary>The layer's operator commands (start, stop, restart, a hint) and its drain at shutdown; answers in <see cref="LayerReplies"/>.</summary>

@@ -1,6 +1,3 @@
-using Akka.Event;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Supervision;
 
 /// <summary>

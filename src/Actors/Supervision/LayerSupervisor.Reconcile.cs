@@ -1,8 +1,4 @@
-using Akka.Actor;
-using Akka.Event;
 using DarkFactory.Actors.Agents;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
 

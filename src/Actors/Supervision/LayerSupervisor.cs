@@ -1,13 +1,7 @@
-using Akka.Actor;
-using Akka.Event;
 using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Routing.Admission;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Supervision;
 

@@ -1,6 +1,4 @@
 using DarkFactory.Actors.Agents;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Actors.Supervision;
 

@@ -3,9 +3,6 @@ using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Supervision;
 

@@ -1,6 +1,4 @@
-using System.Globalization;
 using DarkFactory.Actors.Routing;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Actors.Supervision;
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using Akka.Actor;
 using Akka.Configuration;
 using Akka.Dispatch;
-using Akka.Event;
 
 namespace DarkFactory.Actors.Timing;
 

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.Actor.Setup;
 
 namespace DarkFactory.Actors.Topics;

@@ -1,6 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages;
-
 namespace DarkFactory.Actors.Topics;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Api;
 

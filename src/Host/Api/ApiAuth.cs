@@ -1,12 +1,7 @@
 using System.Security.Cryptography;
-using System.Text;
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Api;
 

@@ -1,19 +1,11 @@
-using System.Globalization;
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Host.Cluster;
-using DarkFactory.Host.Daemon;
 using DarkFactory.Host.Dashboard;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Scheduling;
 using Microsoft.AspNetCore.Mvc;
 
 namespace DarkFactory.Host.Api;

@@ -1,7 +1,4 @@
 using System.Text.RegularExpressions;
-using Akka.Actor;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 

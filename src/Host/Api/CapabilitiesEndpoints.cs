@@ -1,11 +1,5 @@
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
-using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Host.Api;
 

@@ -1,10 +1,5 @@
-using System.Text;
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Api;
 

@@ -1,7 +1,4 @@
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
-using DarkFactory.Host.Daemon;
 
 namespace DarkFactory.Host.Api;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using DarkFactory.Actors.Output;
 
 namespace DarkFactory.Host.Api;

@@ -1,6 +1,4 @@
 using Akka.Hosting;
-using DarkFactory.Actors;
-using DarkFactory.Messages.Nightwatch;
 
 namespace DarkFactory.Host.Api;
 

@@ -1,8 +1,4 @@
 using DarkFactory.Actors.Projects;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
 
 namespace DarkFactory.Host.Api;
 

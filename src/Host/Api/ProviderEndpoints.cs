@@ -1,6 +1,3 @@
-using DarkFactory.Messages;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Host.Api;
 
 /// <summary>Body of POST /api/providers (<c>df provider add</c>); <c>api_key_env</c> names the daemon's variable holding the key.</summary>

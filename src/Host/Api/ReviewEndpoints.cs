@@ -1,8 +1,4 @@
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Host.Api;
 

@@ -1,10 +1,5 @@
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Routing.Admission;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Host.Api;
 

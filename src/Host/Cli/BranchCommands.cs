@@ -1,8 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
 using DarkFactory.Actors.Isolation;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
 using static DarkFactory.Host.Cli.CliApp;
 
 namespace DarkFactory.Host.Cli;

@@ -1,10 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using DarkFactory.Host.Api;
 using DarkFactory.Host.Cluster;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages;
 
 namespace DarkFactory.Host.Cli;
 

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using DarkFactory.Host.Daemon;
 using static DarkFactory.Host.Cli.CliApp;
 
 namespace DarkFactory.Host.Cli;

@@ -1,7 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
 using Spectre.Console;
 
 namespace DarkFactory.Host.Cli;

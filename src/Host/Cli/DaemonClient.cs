@@ -1,9 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
 
 namespace DarkFactory.Host.Cli;
 

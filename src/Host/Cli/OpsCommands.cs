@@ -1,8 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
-using DarkFactory.Host.Daemon;
 using DarkFactory.Host.Ops;
-using DarkFactory.Messages;
 
 namespace DarkFactory.Host.Cli;
 

@@ -1,8 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages;
 using static DarkFactory.Host.Cli.CliApp;
 
 namespace DarkFactory.Host.Cli;

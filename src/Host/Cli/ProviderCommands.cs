@@ -1,9 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using DarkFactory.Host.Api;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
 using static DarkFactory.Host.Cli.CliApp;
 
 namespace DarkFactory.Host.Cli;

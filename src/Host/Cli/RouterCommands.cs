@@ -1,12 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Routing;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Host.Cli;
 

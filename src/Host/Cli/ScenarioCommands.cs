@@ -1,12 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Host.Fleet;
 using DarkFactory.Host.Scenarios;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Cli;
 

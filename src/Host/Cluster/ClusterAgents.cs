@@ -1,9 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Cluster;
 

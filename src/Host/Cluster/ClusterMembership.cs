@@ -1,9 +1,5 @@
-using Akka.Actor;
 using DarkFactory.Actors.Cluster;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Cluster;
 

@@ -1,9 +1,4 @@
-using System.Globalization;
-using System.Text;
 using DarkFactory.Actors.Cluster;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Cluster;
 

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Messages.Cluster;
 

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Runtime.InteropServices;
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
@@ -12,9 +10,6 @@ using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Host.Api;
 using DarkFactory.Host.Cluster;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using LogLevel = Microsoft.Extensions.Logging.LogLevel;

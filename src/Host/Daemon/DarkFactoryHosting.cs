@@ -1,16 +1,13 @@
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Host.Cluster;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Daemon;
 

@@ -1,7 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using DarkFactory.Messages;
 
 namespace DarkFactory.Host.Daemon;
 

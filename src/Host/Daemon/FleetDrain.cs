@@ -1,10 +1,7 @@
-using Akka.Actor;
 using Akka.Event;
 using DarkFactory.Actors.Fleet;
 using DarkFactory.Actors.History;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Daemon;
 

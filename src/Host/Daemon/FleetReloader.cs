@@ -1,11 +1,6 @@
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
 using DarkFactory.Host.Api;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Daemon;
 

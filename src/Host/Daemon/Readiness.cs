@@ -1,10 +1,7 @@
 using System.Collections.Immutable;
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
-using DarkFactory.Messages.Agents;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 

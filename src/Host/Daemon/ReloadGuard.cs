@@ -1,6 +1,3 @@
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Host.Daemon;
 
 /// <summary>

@@ -1,8 +1,4 @@
-using System.Globalization;
-using Akka.Actor;
 using Akka.Hosting;
-using DarkFactory.Actors;
-using DarkFactory.Messages.Agents;
 using Microsoft.Extensions.Hosting.Systemd;
 
 namespace DarkFactory.Host.Daemon;

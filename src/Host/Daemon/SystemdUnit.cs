@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace DarkFactory.Host.Daemon;
 
 /// <param name="Exec">The program and its leading arguments: the dotnet host and df.dll, or the df executable.</param>

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Messages.Fleet;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using DarkFactory.Messages.Fleet;
 using YamlDotNet.RepresentationModel;
 
 namespace DarkFactory.Host.Fleet;

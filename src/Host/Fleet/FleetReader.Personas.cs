@@ -1,4 +1,3 @@
-using DarkFactory.Messages.Projects;
 using YamlDotNet.RepresentationModel;
 
 namespace DarkFactory.Host.Fleet;

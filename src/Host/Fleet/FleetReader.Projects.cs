@@ -1,4 +1,3 @@
-using DarkFactory.Messages.Fleet;
 using YamlDotNet.RepresentationModel;
 
 namespace DarkFactory.Host.Fleet;

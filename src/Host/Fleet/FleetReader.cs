@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Cronos;
-using DarkFactory.Messages.Fleet;
 using YamlDotNet.RepresentationModel;
 
 namespace DarkFactory.Host.Fleet;

@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Host.Fleet;
 
 /// <summary>What a validator sees: the records read so far, where they came from, and where to report.</summary>

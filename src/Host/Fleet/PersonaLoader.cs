@@ -1,6 +1,4 @@
 using DarkFactory.Actors.Projects;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

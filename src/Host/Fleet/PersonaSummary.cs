@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Projects;
-
 namespace DarkFactory.Host.Fleet;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Text.Json;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
 using Microsoft.Data.Sqlite;
 
 namespace DarkFactory.Host.Ops;

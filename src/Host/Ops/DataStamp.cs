@@ -1,6 +1,4 @@
 using System.Reflection;
-using System.Text.Json;
-using DarkFactory.Messages;
 
 namespace DarkFactory.Host.Ops;
 

@@ -3,9 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages.Fleet;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 

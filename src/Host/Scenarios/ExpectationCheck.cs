@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace DarkFactory.Host.Scenarios;
 
 /// <summary>An expectation's verdict: what it asked, whether it held, and the first counter-example when it did not.</summary>

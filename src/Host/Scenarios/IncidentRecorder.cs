@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using DarkFactory.Messages.Agents;
-
 namespace DarkFactory.Host.Scenarios;
 
 /// <summary>

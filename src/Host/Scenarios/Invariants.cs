@@ -1,10 +1,3 @@
-using System.Text.Json;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Host.Scenarios;
 
 /// <summary>One invariant's verdict over a whole scenario run: held, or the first place it broke.</summary>

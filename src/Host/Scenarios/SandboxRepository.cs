@@ -1,15 +1,8 @@
 using System.Security.Cryptography;
-using System.Text;
-using Akka.Actor;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Review;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Nightwatch;
-using DarkFactory.Messages.Providers;
-using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Host.Scenarios;
 

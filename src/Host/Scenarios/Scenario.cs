@@ -1,6 +1,4 @@
 using System.Text.Json.Serialization;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Scenarios;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using DarkFactory.Host.Fleet;
-using DarkFactory.Messages.Fleet;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;

@@ -1,7 +1,4 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using DarkFactory.Messages;
 
 namespace DarkFactory.Host.Scenarios;
 

@@ -1,13 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Akka.Actor;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Projects;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Host.Scenarios;
 

@@ -1,7 +1,5 @@
-using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
-using DarkFactory.Actors;
 using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Control;
 using DarkFactory.Actors.Output;
@@ -10,9 +8,6 @@ using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Host.Daemon;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Fleet;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

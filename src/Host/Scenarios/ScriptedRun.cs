@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
-using Akka.Actor;
 using DarkFactory.Actors.Agents;
 using DarkFactory.Actors.Topics;
-using DarkFactory.Messages;
-using DarkFactory.Messages.Agents;
-using DarkFactory.Messages.Providers;
 
 namespace DarkFactory.Host.Scenarios;
 

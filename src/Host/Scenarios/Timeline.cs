@@ -1,6 +1,3 @@
-using System.Text.Json;
-using DarkFactory.Messages;
-
 namespace DarkFactory.Host.Scenarios;
 
 /// <summary>Where a timeline entry came from: a step the scenario injected, or an event the actors published.</summary>

@@ -1,6 +1,5 @@
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Messages.Cluster;
-using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Host.Scenarios;
 

@@ -1,8 +1,6 @@
-using Akka.Actor;
 using Akka.Configuration;
 using Akka.Dispatch;
 using Akka.Event;
-using DarkFactory.Actors;
 
 namespace DarkFactory.Host.Scenarios;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Akka.Actor;
 using Akka.Dispatch;
 
 namespace DarkFactory.Host.Scenarios;

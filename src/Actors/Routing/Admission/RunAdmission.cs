@@ -1,5 +1,3 @@
-using DarkFactory.Messages.Fleet;
-
 namespace DarkFactory.Actors.Routing.Admission;
 
 /// <summary>The declared limit that holds a run back.</summary>

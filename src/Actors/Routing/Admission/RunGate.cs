@@ -1,7 +1,3 @@
-using Akka.Actor;
-using DarkFactory.Messages.Fleet;
-using DarkFactory.Messages.Providers;
-
 namespace DarkFactory.Actors.Routing.Admission;
 
 /// <summary>Told to a layer: the waiting run of <paramref name="Agent"/> has a place now; start it (local, never crosses a node).</summary>
