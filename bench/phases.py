@@ -77,6 +77,16 @@ def sweep():
             pass
 
 
+def stop(p, timeout):
+    """SIGTERM the daemon, SIGKILL it after timeout s, then sweep what still carries the bench's marker."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    sweep()
+
+
 def launch(work, names, pidfiles):
     open(os.path.join(work, "fleet.yaml"), "w").write(fleet(names, pidfiles))
     env = dict(os.environ, DF_BENCH=marker)
@@ -126,12 +136,7 @@ def restart(kills):
             print("  %.1f %.1f %.1f = %.1f" % r)
         inside(work, kills)
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        sweep()
+        stop(p, 15)
         if os.environ.get("DF_PHASES_KEEP"):
             print("kept " + work)
         else:
@@ -192,12 +197,7 @@ def cold(n):
         threads = len(os.listdir(f"/proc/{p.pid}/task"))
         print("daemon after 5 s idle, MiB: " + ", ".join(f"{k} {v}" for k, v in roll.items()) + f"; {threads} threads")
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        sweep()
+        stop(p, 30)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -260,12 +260,7 @@ def spawn(rounds):
                 break
         measure(rounds, argv)  # the daemon stays up (idle): the run's directories that bubblewrap binds must exist
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        sweep()
+        stop(p, 15)
         shutil.rmtree(work, ignore_errors=True)
 
 
