@@ -32,6 +32,18 @@ public sealed class ClusterFactorySpec(ITestOutputHelper output) : TestKit(outpu
     private IActorRef Factory(IActorRef gateway) =>
         Sys.ActorOf(ClusterFactory.Props("n1", gateway, () => _members));
 
+    /// <summary>This node n1 (its gateway a probe) and n2, both up, whose placement-node is a probe (one actor system:
+    /// both members have its address).</summary>
+    private (Akka.TestKit.TestProbe Gateway, Akka.TestKit.TestProbe Remote, IActorRef Factory) TwoNodes()
+    {
+        var gateway = CreateTestProbe();
+        var remote = CreateTestProbe();
+        Sys.ActorOf(Props.Create(() => new Relay(remote.Ref)), PlacementCoordinator.NodeActorName); // n2's placement-node
+        var self = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
+        _members = [new MemberFacts(self, ["control", "node:n1"], "up", true), new MemberFacts(self, ["agents", "node:n2"], "up", true)];
+        return (gateway, remote, Factory(gateway.Ref));
+    }
+
     [Fact]
     public async Task The_whole_fleet_answers_GetFleet_once_declared_and_reaches_every_follower()
     {
@@ -57,12 +69,7 @@ public sealed class ClusterFactorySpec(ITestOutputHelper output) : TestKit(outpu
     [Fact]
     public async Task An_agent_command_goes_to_the_node_that_runs_the_agent_and_its_answer_to_the_asker()
     {
-        var gateway = CreateTestProbe();
-        var remote = CreateTestProbe();
-        Sys.ActorOf(Props.Create(() => new Relay(remote.Ref)), PlacementCoordinator.NodeActorName); // n2's placement-node
-        var self = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
-        _members = [new MemberFacts(self, ["control", "node:n1"], "up", true), new MemberFacts(self, ["agents", "node:n2"], "up", true)];
-        var factory = Factory(gateway.Ref);
+        var (gateway, remote, factory) = TwoNodes();
 
         // no placement reached this node yet: refused, naming why
         var early = await factory.Ask<CommandResult>(new StartAgent("there"), Wait);
@@ -97,12 +104,7 @@ public sealed class ClusterFactorySpec(ITestOutputHelper output) : TestKit(outpu
     [Fact]
     public async Task An_agents_history_and_its_run_are_asked_of_the_node_that_runs_it()
     {
-        var gateway = CreateTestProbe();
-        var remote = CreateTestProbe();
-        Sys.ActorOf(Props.Create(() => new Relay(remote.Ref)), PlacementCoordinator.NodeActorName); // n2's placement-node
-        var self = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
-        _members = [new MemberFacts(self, ["control", "node:n1"], "up", true), new MemberFacts(self, ["agents", "node:n2"], "up", true)];
-        var factory = Factory(gateway.Ref);
+        var (gateway, remote, factory) = TwoNodes();
         factory.Tell(new NodeAssignment("n1", Placed));
         var running = new AgentStatus { Agent = "there", State = AgentState.Running, RunId = "r7" };
 
