@@ -6,8 +6,9 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 
 /// <summary>
 /// Issue 15, finding 4, against the real daemon: its whole data directory (store, logs, run files) is a real tmpfs
-/// a little larger than readiness's free-space floor, filled until the kernel answers ENOSPC. The daemon stays alive and answers, readiness says why it
-/// is not ready, the agent is never held back by its own output (it keeps beating in its working directory, far
+/// a little larger than readiness's free-space floor, filled until the kernel answers ENOSPC. The daemon stays alive and answers, readiness names the
+/// failing log and the disk, the event stream says <c>log-write</c> failing (and resumed), <c>df_log_write_failing</c> and
+/// <c>df_log_dropped_bytes_total</c> count it, the agent is never held back by its own output (it keeps beating in its working directory, far
 /// past what a pipe holds), and once space returns readiness recovers, the log resumes and commands that persist
 /// work again.
 /// </summary>
@@ -53,11 +54,22 @@ public sealed class FullDiskEndToEndTests : IDisposable
         var log = Path.Combine(disk.Path, "logs", "beater.log");
         Assert.True(File.Exists(log), "the agent's log is in the data directory");
 
+        await using var events = await SseReader.Open(daemon);
+        await events.WaitFor(e => e.Name == "ready", Wait, "the event stream is ready");
+        using var metrics = daemon.Client();
+        Assert.Equal(0, Metric(await metrics.GetStringAsync("/metrics"), "df_log_write_failing"));
+
         disk.Fill();
         using var client = daemon.Client(withToken: false);
-        await daemon.UntilAsync(async () => (await Ready(client)).Status == "not_ready", Wait, "readiness fails on the full disk");
-        var (_, checks) = await Ready(client);
-        Assert.Contains(checks, c => c is ("disk", false) or ("logs", false) or ("journal", false));
+        await daemon.UntilAsync(async () => (await Ready(client)).Checks.Contains(("logs", false)), Wait, "readiness names the agent's log on the full disk");
+        var (status, checks) = await Ready(client);
+        Assert.Equal("not_ready", status);
+        Assert.Contains(("disk", false), checks);
+
+        // the condition is an event and a metric an operator can alert on (deploy/prometheus/alerts.yml)
+        await events.WaitFor(e => LogWrite(e, failing: true), Wait, "log-write failing for beater");
+        await daemon.UntilAsync(async () => Metric(await metrics.GetStringAsync("/metrics"), "df_log_write_failing") == 1, Wait, "df_log_write_failing 1");
+        await daemon.UntilAsync(async () => Metric(await metrics.GetStringAsync("/metrics"), "df_log_dropped_bytes_total") > 0, Wait, "df_log_dropped_bytes_total counts what was not written");
 
         // the daemon keeps draining: the agent beats on well past what a pipe would hold
         var atFull = Beat(beat);
@@ -70,6 +82,8 @@ public sealed class FullDiskEndToEndTests : IDisposable
         await daemon.UntilAsync(async () => (await Ready(client)).Status == "ready", Wait, "readiness recovers once space returns");
         var lengthAfterFree = new FileInfo(log).Length;
         await daemon.UntilAsync(() => Task.FromResult(new FileInfo(log).Length > lengthAfterFree + 10_000), Wait, "the log grows again");
+        await events.WaitFor(e => LogWrite(e, failing: false), Wait, "log-write resumed for beater");
+        await daemon.UntilAsync(async () => Metric(await metrics.GetStringAsync("/metrics"), "df_log_write_failing") == 0, Wait, "df_log_write_failing back to 0");
 
         // what persists works again: a restart is recorded and carried out
         var pid = (await daemon.AgentAsync("beater")).GetProperty("pid").GetInt32();
@@ -78,6 +92,15 @@ public sealed class FullDiskEndToEndTests : IDisposable
         await daemon.UntilAsync(async () => (await daemon.AgentAsync("beater")) is var a && a.GetProperty("state").GetString() == "running" && a.GetProperty("pid").GetInt32() != pid, Wait, "beater restarted");
         Assert.Equal(0, await daemon.StopAsync(Wait));
     }
+
+    private static bool LogWrite(SseEvent e, bool failing) =>
+        e.Name == "log-write" && e.Json.GetProperty("agent").GetString() == "beater" && e.Json.GetProperty("failing").GetBoolean() == failing;
+
+    /// <summary>The sum of a metric family's samples in the Prometheus text (its name, then labels or a space).</summary>
+    private static double Metric(string exposition, string name) =>
+        exposition.Split('\n')
+            .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf('}') is var brace and >= 0 ? brace + 1 : name.Length)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 
     private static long Beat(string path)
     {
