@@ -214,7 +214,7 @@ public sealed class SerializationTests : IDisposable
         GetFleet.Instance,
         new CurrentFleet(SampleFleet(), 7),
         new ReconcileLayer(LayerSpec.Default(LayerName.Core) with { Strategy = StrategyKind.OneForAll }, SampleFleet().Agents, 7, SampleFleet().Providers),
-        new ReconcileLayer(LayerSpec.Default(LayerName.Core), SampleFleet().Agents, 8) { Held = new Dictionary<string, DateTimeOffset> { ["coder"] = new(2026, 12, 7, 9, 6, 10, TimeSpan.Zero) } },
+        new ReconcileLayer(LayerSpec.Default(LayerName.Core), SampleFleet().Agents, 8) { Workdirs = ["/srv/repo", "/srv/other"], Held = new Dictionary<string, DateTimeOffset> { ["coder"] = new(2026, 12, 7, 9, 6, 10, TimeSpan.Zero) } },
         new LayerReconciled(LayerName.Core, 7, ["a"], ["b"], ["c"], ["d"]) { Updated = ["e"] },
         DrainLayer.Instance,
         new LayerDrained(LayerName.Growth),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A hostile agent (issue 14): tries what an agent must never manage, one line per attempt:
 #   "ATTACK <name>: refused" or "ATTACK <name>: ALLOWED <what it got>".
-# Usage: hostile.sh MODE DATA_DIR REMOTE MARKS OPERATOR_HOME NAP
+# Usage: hostile.sh MODE DATA_DIR REMOTE MARKS OPERATOR_HOME NAP [NEIGHBOUR]
 #   MODE      stay (attack, then sleep until stopped) | review (attack, plant for the daemon's git, write REVIEW.md,
 #             exit 0) | gate (a compound-review gate: attack, print what secrets its environment holds, exit 0)
 #   DATA_DIR  the daemon's data directory (an attacker may guess it)
@@ -9,9 +9,10 @@
 #   MARKS     where planted programs write a marker when something runs them
 #   OPERATOR_HOME  the daemon's HOME (its .netrc, .ssh, .git-credentials)
 #   NAP       the escapees sleep NAP+1, NAP+2, NAP+3 seconds (a test finds them by it)
+#   NEIGHBOUR another agent's declared working directory (its checkout, a secret.txt in it); none: not tried
 # Every secret it finds it prints: redaction (and the sandbox) must keep it out of every output. Its own
 # secret ($HOSTILE_SECRET, from fleet.yaml env) it prints across the output pump's read boundaries.
-mode=${1:-stay} data=${2:-/nonexistent} remote=${3:-/nonexistent} marks=${4:-/nonexistent} operator=${5:-/root} nap=${6:-100100}
+mode=${1:-stay} data=${2:-/nonexistent} remote=${3:-/nonexistent} marks=${4:-/nonexistent} operator=${5:-/root} nap=${6:-100100} neighbour=${7:-}
 result() { # name exit-status [what]
   if [ "$2" = 0 ]; then echo "ATTACK $1: ALLOWED ${3:-}"; else echo "ATTACK $1: refused"; fi
 }
@@ -38,6 +39,10 @@ others=$(for r in $roots; do for d in "$r"/*/*; do [ -d "$d" ] && [ "$d" != "$(c
 result list-other-runs "$([ -n "$others" ]; echo $?)" "$others"
 others=$(for e in "$data"/worktrees/*; do [ -e "$e" ] && case "$PWD/" in "$e"/*) ;; *) echo "$e" ;; esac; done)
 result list-worktrees "$([ -n "$others" ]; echo $?)" "$others" # its own worktree (a review's) it sees
+if [ -n "$neighbour" ]; then
+  stolen=$(cat "$neighbour"/secret.txt 2>/dev/null; ls -A "$neighbour" 2>/dev/null)
+  result read-other-workdir "$([ -n "$stolen" ]; echo $?)" "$stolen"
+fi
 creds=$(cat "$operator/.netrc" "$operator/.git-credentials" "$operator"/.ssh/id_* 2>/dev/null)
 result read-operator-home "$([ -n "$creds" ]; echo $?)" "$creds"
 

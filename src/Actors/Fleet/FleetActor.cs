@@ -68,6 +68,9 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
 
     private static IReadOnlyList<AgentSpec> AgentsOf(FleetSpec fleet, LayerName layer) => fleet.Agents.Where(a => a.Layer == layer).ToList();
 
+    /// <summary>Every agent's declared working directory: each layer's sandboxed runs are kept out of the others' (<see cref="Processes.RunConfinement.OtherWorkdirs"/>).</summary>
+    private static IReadOnlyList<string> Workdirs(FleetSpec fleet) => fleet.Agents.Select(a => a.Workdir).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+
     private void OnApply(ApplyFleet apply)
     {
         _fleet = apply.Fleet;
@@ -76,7 +79,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         _pending[_revision] = new PendingApply(Sender, _layers.Count);
         foreach (var (name, layer) in _layers)
         {
-            layer.Tell(new ReconcileLayer(_fleet.Layer(name), AgentsOf(_fleet, name), _revision, _fleet.Providers) { Held = apply.Held });
+            layer.Tell(new ReconcileLayer(_fleet.Layer(name), AgentsOf(_fleet, name), _revision, _fleet.Providers) { Held = apply.Held, Workdirs = Workdirs(_fleet) });
         }
 
         if (_layers.Count == 0)
@@ -212,7 +215,7 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         StartLayer(msg.Layer);
         _revision++;
         _pending[_revision] = new PendingApply(ActorRefs.Nobody, 1);
-        _layers[msg.Layer].Tell(new ReconcileLayer(_fleet.Layer(msg.Layer), AgentsOf(_fleet, msg.Layer), _revision, _fleet.Providers));
+        _layers[msg.Layer].Tell(new ReconcileLayer(_fleet.Layer(msg.Layer), AgentsOf(_fleet, msg.Layer), _revision, _fleet.Providers) { Workdirs = Workdirs(_fleet) });
     }
 
     private void OnDrain()

@@ -63,6 +63,24 @@ public static class RunConfinement
     }
 
     /// <summary>
+    /// Of the working directories the fleet's agents declare, those a run must not see: every one but the run's own
+    /// (its declared directory and the one it works in, e.g. its worktree), a directory it lives in and one that lives
+    /// in it. Each gets an empty tmpfs in the run's sandbox like the data directory (<see cref="SandboxRequest.Hidden"/>):
+    /// one agent cannot read another's checkout, its uncommitted work or a secret file it keeps there.
+    /// </summary>
+    public static IReadOnlyList<string> OtherWorkdirs(IEnumerable<string?> own, IEnumerable<string> fleet)
+    {
+        var mine = own.OfType<string>().Select(Full).ToList();
+        return fleet.Select(Full).Distinct(StringComparer.Ordinal)
+            .Where(w => w != "/" && !mine.Any(m => Related(w, m)))
+            .ToList();
+
+        static bool Related(string a, string b) => Under(a, b) || Under(b, a);
+        static bool Under(string path, string dir) => path == dir || path.StartsWith(dir + "/", StringComparison.Ordinal);
+        static string Full(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+    }
+
+    /// <summary>
     /// An AI CLI without a provider keeps the operator's own login (its adapter leaves HOME as it is): its
     /// CLI's own directories in that HOME are shared with the sandbox, read-write (CLIs refresh their
     /// tokens), and nothing else of the HOME.

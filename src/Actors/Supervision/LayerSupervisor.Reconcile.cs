@@ -13,6 +13,7 @@ public sealed partial class LayerSupervisor
     {
         _layer = msg.Layer;
         _providers = msg.Providers ?? [];
+        _workdirs = msg.Workdirs ?? [];
         _intensity.Reconfigure(_layer.MaxRestarts, _layer.Within);
         var plan = LayerReconciler.Diff(_order.Where(s => !s.Instance).Select(s => s.Declared).ToList(), msg.Agents);
 

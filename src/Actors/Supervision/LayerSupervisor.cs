@@ -29,6 +29,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     private readonly RestartIntensity _intensity;
     private LayerSpec _layer;
     private IReadOnlyList<ProviderSpec> _providers = [];
+    private IReadOnlyList<string> _workdirs = [];
     private string? _unattributedFailure;
     private IActorRef? _drainRequester;
 
@@ -121,7 +122,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         }
 
         var launchedAt = Now;
-        switch (RunLauncher.Launch(request, _providers, _services, launchedAt))
+        switch (RunLauncher.Launch(request, _providers, _services, launchedAt, _workdirs))
         {
             case LaunchResult.WaitingForRoute waiting:
                 slot.WaitForRoute(waiting.Reason, request);

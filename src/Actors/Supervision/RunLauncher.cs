@@ -61,8 +61,10 @@ public abstract record LaunchResult
 public static class RunLauncher
 {
     /// <param name="providers">The fleet's providers (endpoints and keys of the AI CLIs).</param>
-    public static LaunchResult Launch(RunRequest request, IReadOnlyList<ProviderSpec> providers, LayerServices services, DateTimeOffset now)
+    /// <param name="fleetWorkdirs">The working directories the fleet's agents declare: a sandboxed run has the others' hidden.</param>
+    public static LaunchResult Launch(RunRequest request, IReadOnlyList<ProviderSpec> providers, LayerServices services, DateTimeOffset now, IReadOnlyList<string>? fleetWorkdirs = null)
     {
+        var declared = request.Agent.Workdir;
         var spec = WithRunIds(request.Workdir is null ? request.Agent : request.Agent with { Workdir = request.Workdir }, request);
         var route = spec.Cli == CliCatalog.Command || services.Routes is null ? null : services.Routes.Decide(request.Task ?? spec.Task ?? string.Empty, spec);
         if (route is { Chosen: null })
@@ -82,13 +84,16 @@ public static class RunLauncher
             return new LaunchResult.Unavailable(refused);
         }
 
+        // the run (and its gates) must not see the other agents' checkouts
+        var others = RunConfinement.OtherWorkdirs([declared, isolation?.WorkingDirectory ?? spec.Workdir], fleetWorkdirs ?? []);
+        var daemon = others.Count == 0 ? services.Daemon : services.Daemon with { Hidden = [.. services.Daemon.Hidden, .. others] };
         if (isolation is not null)
         {
             // the run works in its worktree, which the run's actor makes before the spawn (git, off the mailbox);
             // the directory exists now so the launch plan (working directory, sandbox binds) can name it
             Directory.CreateDirectory(isolation.WorkingDirectory);
             spec = spec with { Workdir = isolation.WorkingDirectory };
-            isolation = isolation with { GateEnvironment = GateEnvironment(services, spec.Name, runId), GateSandbox = GateSandbox.For(services.Daemon), GateCgroups = services.Daemon.Cgroups };
+            isolation = isolation with { GateEnvironment = GateEnvironment(services, spec.Name, runId), GateSandbox = GateSandbox.For(daemon), GateCgroups = services.Daemon.Cgroups };
         }
 
         var secrets = new List<string>(services.GlobalSecrets);
@@ -101,7 +106,7 @@ public static class RunLauncher
             var provider = CliAdapters.ProviderFor(spec, route?.Chosen is not null && services.Routes?.Policy is { } policy ? policy.Providers : providers);
             // a project task's run keeps its CLI's conversation, so the task's next attempt can continue it
             var session = request.ProjectId is not null && request.TaskId is not null ? new SessionPlan(request.Resume) : null;
-            launch = CliAdapters.Plan(spec, Prompt(request), provider, spec.Model, runId, services.Daemon, services.Environment, services.ReadSecretFile, secrets, session);
+            launch = CliAdapters.Plan(spec, Prompt(request), provider, spec.Model, runId, daemon, services.Environment, services.ReadSecretFile, secrets, session);
         }
         catch (AgentMisconfiguredException e)
         {

@@ -50,6 +50,12 @@ public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Ag
 {
     /// <summary>Agents of the layer not to autostart (<see cref="DarkFactory.Messages.Agents.ApplyFleet.Held"/>); null: none.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset>? Held { get; init; }
+
+    /// <summary>
+    /// The working directories the fleet's agents declare, in every layer: a sandboxed run sees none of them but its
+    /// own (and those it lives in or that live in it). Null: none known (an older sender).
+    /// </summary>
+    public IReadOnlyList<string>? Workdirs { get; init; }
 }
 
 /// <summary>What a layer did with a <see cref="ReconcileLayer"/>: each agent of it (and each one it removed) in one list.</summary>

@@ -51,6 +51,24 @@ public sealed class SandboxPlannerTests
     }
 
     [Fact]
+    public void Other_agents_declared_workdirs_are_hidden_but_not_the_runs_own_its_parents_or_its_children()
+    {
+        // the run works in a worktree of its declared repo; the fleet declares the repo, a parent, a child and two strangers
+        var hidden = RunConfinement.OtherWorkdirs(
+            ["/srv/repo", "/data/worktrees/coder-r1"],
+            ["/srv/repo", "/srv/repo/", "/srv", "/srv/repo/docs", "/data/worktrees/coder-r1/sub", "/srv/other", "/home/op/secret-repo", "/srv/repository", "/"]);
+
+        Assert.Equal(["/srv/other", "/home/op/secret-repo", "/srv/repository"], hidden); // a sibling sharing a prefix is a stranger
+        Assert.Empty(RunConfinement.OtherWorkdirs(["/srv/repo", null], ["/srv/repo"]));
+
+        // a stranger's checkout is emptied in the run's sandbox like the data directory, and the run's own stays writable
+        var text = string.Join(' ', SandboxPlanner.Arguments(new SandboxRequest("/srv/repo", "/run/df/a/r1", ["/run/df", .. hidden], Network: true, "/usr/bin", ["/usr/bin/true"]), root: false));
+        Assert.Contains("--tmpfs /srv/other", text);
+        Assert.Contains("--tmpfs /home/op/secret-repo", text);
+        Assert.Contains("--bind /srv/repo /srv/repo", text);
+    }
+
+    [Fact]
     public void A_program_in_a_checkout_under_tmp_is_shown_again_read_only_over_the_private_tmp()
     {
         // a fresh clone under /tmp (as CI makes one): the run's /tmp is private, its program must still be there

@@ -29,6 +29,8 @@ public sealed class HostileAgentEndToEndTests : IDisposable
     private readonly GitFixture _git = new();
     private readonly string _marks = Directory.CreateTempSubdirectory("df-marks-").FullName;
     private readonly string _operatorHome = Directory.CreateTempSubdirectory("df-operator-").FullName;
+    // another agent's declared checkout, outside /tmp (a sandbox's /tmp is its own, so a neighbour there would prove nothing)
+    private readonly string _neighbour = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "df-neighbour-" + Guid.NewGuid().ToString("N")[..8])).FullName;
     private readonly int _nap = Random.Shared.Next(200_000, 900_000); // the escapees sleep _nap+1.._nap+3 seconds
     private readonly Dictionary<string, string> _secrets = new(StringComparer.Ordinal)
     {
@@ -44,6 +46,7 @@ public sealed class HostileAgentEndToEndTests : IDisposable
         File.WriteAllText(Path.Combine(_operatorHome, ".netrc"), $"machine forge login operator password {_secrets["DF_TEST_FORGE_TOKEN"]}\n");
         Directory.CreateDirectory(Path.Combine(_operatorHome, ".ssh"));
         File.WriteAllText(Path.Combine(_operatorHome, ".ssh", "id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY----- operator\n");
+        File.WriteAllText(Path.Combine(_neighbour, "secret.txt"), _secrets["DF_TEST_VICTIM_SECRET"]);
     }
 
     /// <summary>Every attempt the agent makes and must not manage, by the name it prints.</summary>
@@ -70,11 +73,16 @@ public sealed class HostileAgentEndToEndTests : IDisposable
                 command: ["/bin/sh", "-c", "printf '%s' \"$VICTIM_SECRET\" > secret.txt; echo ready; exec sleep 100000"]
                 env: {"{"} VICTIM_SECRET: {"{"} from_env: DF_TEST_VICTIM_SECRET {"}"} {"}"}
                 grace: 2s
+              - name: neighbour
+                layer: safety
+                workdir: {_neighbour}
+                autostart: false
+                command: ["/bin/sh", "-c", "exec sleep 100000"]
               - name: hostile
                 layer: growth
                 workdir: {worktree}
                 sandbox: required
-                command: ["{DaemonProcess.Agent("hostile.sh")}", "stay", "{daemon.DataDir}", "{_git.Bare}", "{_marks}", "{_operatorHome}", "{_nap}"]
+                command: ["{DaemonProcess.Agent("hostile.sh")}", "stay", "{daemon.DataDir}", "{_git.Bare}", "{_marks}", "{_operatorHome}", "{_nap}", "{_neighbour}"]
                 env: {"{"} HOSTILE_SECRET: {"{"} from_env: DF_TEST_HOSTILE_SECRET {"}"} {"}"}
                 grace: 2s
             """);
@@ -106,7 +114,7 @@ public sealed class HostileAgentEndToEndTests : IDisposable
         var (_, logs, _) = await daemon.Df("logs", "hostile", "--tail", "100000");
         var restarts = (await daemon.AgentAsync("hostile")).GetProperty("restarts").GetInt32();
         Assert.True(restarts == 0, (await daemon.Df("history", "hostile", "--json")).Stdout + "\n" + string.Join('\n', logs.Split('\n').Where(l => l.Length < 200)));
-        AssertAllRefused("the agent", logs, Attempts);
+        AssertAllRefused("the agent", logs, [.. Attempts, "read-other-workdir"]); // another agent's declared checkout is emptied in its sandbox
         Assert.True(logs.Contains("[***]", StringComparison.Ordinal), "the secret printed mid-line, masked"); // the agent had it, and printed it
         Assert.True(logs.Contains("*** (one byte per write)", StringComparison.Ordinal), "the secret written a byte at a time, masked");
         Assert.Equal(["main"], _git.RemoteBranches());
@@ -284,5 +292,6 @@ public sealed class HostileAgentEndToEndTests : IDisposable
         _git.Dispose();
         Directory.Delete(_marks, recursive: true);
         Directory.Delete(_operatorHome, recursive: true);
+        Directory.Delete(_neighbour, recursive: true);
     }
 }
