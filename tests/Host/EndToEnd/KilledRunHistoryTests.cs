@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DarkFactory.Actors.Processes;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -9,7 +10,8 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// <c>df history</c> shows it. Both ways a daemon dies under its runs: SIGKILL with the lifeline (the guard ends the
 /// runs; the recovering history closes them) and SIGKILL of the daemon and its guard together (the run lives on;
 /// the start-up sweep finds it by its marker, kills it and sends its end). Either way the killed run has exactly
-/// one end, <c>killed</c>, written before the new daemon's first run of the agent.
+/// one end, <c>killed</c>, written before the new daemon's first run of the agent, and its private run directory
+/// (HOME, TMPDIR, task file) does not outlive the next start.
 /// </summary>
 [Collection("daemon")]
 public sealed class KilledRunHistoryTests(ITestOutputHelper output)
@@ -39,6 +41,9 @@ public sealed class KilledRunHistoryTests(ITestOutputHelper output)
             Wait,
             "the first run's start in history");
 
+        var runDirectory = Path.Combine(RunRoot(daemon.DaemonId), "keeper", killedRun!);
+        Assert.True(Directory.Exists(runDirectory), $"the run's directory {runDirectory}");
+
         if (lifeline)
         {
             daemon.KillHard();
@@ -54,6 +59,7 @@ public sealed class KilledRunHistoryTests(ITestOutputHelper output)
             Wait,
             "keeper running again, a second start in history");
 
+        Assert.False(Directory.Exists(runDirectory), $"the killed run's directory {runDirectory} is left after the next start");
         var history = (await History(daemon)).ToList();
         output.WriteLine(string.Join("\n", history.Select(e => e.ToString())));
         var ends = history.Where(e => Run(e) == killedRun && e.GetProperty("kind").GetString() != "started").ToList();
@@ -72,6 +78,15 @@ public sealed class KilledRunHistoryTests(ITestOutputHelper output)
 
         Assert.Equal(0, await daemon.StopAsync(Wait));
     }
+
+    /// <summary>The daemon's run root as it computes it (the daemon runs with this process's environment).</summary>
+    private static string RunRoot(string daemonId) => RunDirectories.Root(
+        daemonId,
+        new Dictionary<string, string?>
+        {
+            [RunDirectories.OverrideVariable] = Environment.GetEnvironmentVariable(RunDirectories.OverrideVariable),
+            ["XDG_RUNTIME_DIR"] = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"),
+        });
 
     private static async Task<IEnumerable<JsonElement>> History(DaemonProcess daemon) =>
         (await daemon.Json("history", "keeper", "--json")).EnumerateArray().ToList();
