@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cluster formation and failover after SIGKILL (issue 17; docs/benchmarks.md, "Cluster").
 
-    bench/cluster [--rounds N] [--stable-after 3s] [--postgres "Host=...;Port=...;Username=..."]
+    bench/cluster [--rounds N] [--stable-after 3s] [--compare] [--postgres "Host=...;Port=...;Username=..."]
 
 Each round, on 127.0.0.1 with one PostgreSQL database per round (created with psql):
   formation  launch n1 (the seed, roles control+agents) -> its daemon.json; launch n2 (control+agents) and
@@ -29,7 +29,9 @@ Each round, on 127.0.0.1 with one PostgreSQL database per round (created with ps
                scheduler   GET /api/schedule on the other survivor, asked once the terminated daemon has exited,
                            answered with the cron agent (the scheduler handed over)
 Failure detection and the resolver are tuned as the tests tune them (DF_HOCON: acceptable-heartbeat-pause 2s,
-stable-after --stable-after). Uses artifacts/df/df.dll (bench/cluster builds it). Polls every 20 ms through
+stable-after --stable-after; both the daemon's own defaults since issue 17's failover work). --compare runs each round
+twice, alternating: first with Akka's timing around stable-after (BASELINE: the singletons wait stable-after again after
+the removal, 1 s leader and reaper ticks), then with the daemon's, and prints the SIGKILL medians of each side by side. Uses artifacts/df/df.dll (bench/cluster builds it). Polls every 20 ms through
 /proc and the HTTP API (urllib), so a time is good to about 50 ms on a quiet machine.
 """
 import argparse, hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
@@ -169,14 +171,20 @@ def psql():
     return f"/usr/lib/postgresql/{found[-1]}/bin/psql" if found else shutil.which("psql")
 
 
-def round_once(n, conn, stable_after, work, restarts):
+# Akka's own timing around stable-after (the daemon's before issue 17's failover work; docs/cluster.md, "Failover time"):
+# the singletons wait stable-after again after the removal, the leader and the reaper tick every second.
+BASELINE = ("akka.cluster.down-removal-margin = off\n" "akka.cluster.leader-actions-interval = 1s\n"
+            "akka.cluster.unreachable-nodes-reaper-interval = 1s\n" "akka.cluster.split-brain-resolver.down-all-when-unstable = on\n")
+
+
+def round_once(n, conn, stable_after, work, restarts, extra=""):
     host, port, user = pg_args(conn)
     db = f"df_bench_cluster_{os.getpid()}_{n}"
     subprocess.run([psql(), "-h", host, "-p", port, "-U", user, "-d", "postgres", "-qc", f"create database {db}"], check=True)
     conn_db = re.sub(r"(?i)database=[^;]*", f"Database={db}", conn) if re.search(r"(?i)database=", conn) else conn + f";Database={db}"
     hocon = os.path.join(work, "fast.conf")
     open(hocon, "w").write(f"akka.cluster.split-brain-resolver.stable-after = {stable_after}\n"
-                           "akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s\n")
+                           "akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s\n" + extra)
     fleet_path = os.path.join(work, "fleet.yaml")
     open(fleet_path, "w").write(fleet())
     ports = free_ports(3)
@@ -342,19 +350,21 @@ def main():
     ap.add_argument("--stable-after", default="3s")
     ap.add_argument("--postgres", default=os.environ.get("DF_TEST_POSTGRES"))
     ap.add_argument("--restarts", type=int, default=30, help="restarts of the agent on n2 per round for the event latency")
+    ap.add_argument("--compare", action="store_true", help="each round twice, first with Akka's timing around stable-after (BASELINE), then the daemon's")
     a = ap.parse_args()
     if not a.postgres:
         sys.exit("bench/cluster: needs PostgreSQL: --postgres CONN or DF_TEST_POSTGRES (bench/cluster starts one when it can)")
     work = tempfile.mkdtemp(prefix="df-cluster-bench-")
     load = os.getloadavg()
-    rows = []
+    rows, base = [], []
     try:
-        for n in range(a.rounds):
-            r = round_once(n, a.postgres, a.stable_after, work, a.restarts)
+        for n in range(a.rounds * (2 if a.compare else 1)):
+            baseline = a.compare and n % 2 == 0
+            r = round_once(n, a.postgres, a.stable_after, work, a.restarts, BASELINE if baseline else "")
             r.update(r.pop("term"))
-            rows.append(r)
+            (base if baseline else rows).append(r)
             lat = r["latency"]
-            print(f"round {n + 1}: formation {r['formation']:.2f} s (join {r['join']:.2f} s); SIGKILL n1 -> runs gone {r['runs']:.2f} s, "
+            print(f"round {n + 1}{' (baseline)' if baseline else ''}: formation {r['formation']:.2f} s (join {r['join']:.2f} s); SIGKILL n1 -> runs gone {r['runs']:.2f} s, "
                   f"removed {r['removed']:.2f} s, move agent running {r['moved']:.2f} s, coordinator placing {r['coordinator']:.2f} s, scheduler answering {r['scheduler']:.2f} s; "
                   f"SIGTERM the coordinator's node -> exited {r['term_exited']:.2f} s, removed {r['term_removed']:.2f} s, "
                   f"coordinator on the other {r['term_coordinator']:.2f} s, scheduler answering there {r['term_scheduler']:.2f} s"
@@ -369,9 +379,17 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     after = os.getloadavg()
 
-    def med(key):
+    def med(key, rows=rows):
         v = sorted(r[key] for r in rows)
         return v[len(v) // 2]
+
+    if base:
+        print(f"\nSIGKILL n1, median of {len(base)} each, alternating (load average {load[0]:.1f} before, {after[0]:.1f} after):")
+        print("| timing | node removed | coordinator placing | scheduler answering | move agent running | on two nodes |")
+        print("|---|---|---|---|---|---|")
+        for label, rs in (("baseline: margin = stable-after, 1 s leader and reaper ticks", base), ("the daemon's (ClusterNodeOptions.Timing)", rows)):
+            print(f"| {label} | {med('removed', rs):.2f} s | {med('coordinator', rs):.2f} s | {med('scheduler', rs):.2f} s | {med('moved', rs):.2f} s | "
+                  f"{'never' if not any(r['overlaps'] for r in rs) else 'YES'} |")
 
     print(f"\nmedian of {len(rows)} (stable-after {a.stable_after}; load average {load[0]:.1f} before, {after[0]:.1f} after):")
     print("| formation (3 nodes) | join (n2, n3) | runs gone after SIGKILL | node removed | move agent running | coordinator placing | scheduler answering | on two nodes |")

@@ -1,4 +1,5 @@
 using DarkFactory.Actors.Cluster;
+using DarkFactory.Host.Cluster;
 using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Host.Scenarios;
@@ -29,16 +30,18 @@ public sealed record AgentPlaced(string Agent, string? Node, long Epoch, DateTim
 /// <summary>
 /// How long the real cluster takes to act on a lost node (scenario key <c>cluster:</c>): failure detection (last
 /// heartbeat → unreachable) and the split-brain resolver's <c>stable-after</c> (unreachable → downed and removed, when
-/// its agents are placed again). The defaults are Akka.NET's own (read from its reference configuration).
+/// its agents are placed again). The defaults are a cluster node's own (<see cref="ClusterNodeOptions.Timing"/> over Akka.NET's
+/// reference configuration).
 /// </summary>
 public sealed record ClusterTiming(TimeSpan Detection, TimeSpan StableAfter)
 {
-    /// <summary>Akka's defaults: <c>acceptable-heartbeat-pause</c> + one <c>heartbeat-interval</c> (3 s + 1 s), and <c>stable-after</c> (20 s).</summary>
+    /// <summary>A <c>df up --node</c>'s: <c>acceptable-heartbeat-pause</c> + one <c>heartbeat-interval</c> (2 s + 1 s), and <c>stable-after</c> (3 s).</summary>
     public static ClusterTiming Default { get; } = FromAkka();
 
     private static ClusterTiming FromAkka()
     {
-        var config = Akka.Configuration.ConfigurationFactory.FromResource<Akka.Cluster.Cluster>("Akka.Cluster.Configuration.Cluster.conf");
+        var config = Akka.Configuration.ConfigurationFactory.ParseString(ClusterNodeOptions.Timing)
+            .WithFallback(Akka.Configuration.ConfigurationFactory.FromResource<Akka.Cluster.Cluster>("Akka.Cluster.Configuration.Cluster.conf"));
         var pause = config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause", TimeSpan.FromSeconds(3));
         var interval = config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval", TimeSpan.FromSeconds(1));
         var stable = config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after", TimeSpan.FromSeconds(20));

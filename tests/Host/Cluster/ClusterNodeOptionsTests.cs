@@ -57,6 +57,20 @@ public sealed class ClusterNodeOptionsTests
     }
 
     [Fact]
+    public void Hocon_acts_on_a_lost_member_in_seconds_and_the_singletons_move_a_second_after_its_removal()
+    {
+        var config = ConfigurationFactory.ParseString(new ClusterNodeOptions("n1", 4053, []).Hocon(new FleetSpec()));
+
+        // docs/cluster.md, "Failover time": detection ~3.5 s + stable-after 3 s + removal ~1 s + margin 1 s (Akka: 3 s, 20 s, 20 s)
+        Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.cluster.down-removal-margin"));
+        Assert.Equal(TimeSpan.FromSeconds(15), config.GetTimeSpan("akka.cluster.split-brain-resolver.down-all-when-unstable"));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), config.GetTimeSpan("akka.cluster.leader-actions-interval"));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), config.GetTimeSpan("akka.cluster.unreachable-nodes-reaper-interval"));
+    }
+
+    [Fact]
     public void Two_listed_nodes_run_keep_oldest_with_down_if_alone()
     {
         var config = ConfigurationFactory.ParseString(new ClusterNodeOptions("n1", 4053, []).Hocon(Fleet(new ClusterNodeSpec { Name = "n1" }, new ClusterNodeSpec { Name = "n2" })));

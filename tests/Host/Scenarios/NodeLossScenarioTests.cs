@@ -35,9 +35,9 @@ public sealed class NodeLossScenarioTests : IDisposable
     };
 
     [Fact]
-    public void The_default_timing_is_akkas_failure_detection_and_stable_after()
+    public void The_default_timing_is_a_cluster_nodes_failure_detection_and_stable_after()
     {
-        Assert.Equal(new ClusterTiming(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(20)), ClusterTiming.Default);
+        Assert.Equal(new ClusterTiming(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3)), ClusterTiming.Default);
     }
 
     [Fact]
