@@ -68,6 +68,8 @@ public sealed class SerializationTests : IDisposable
         new NodeLifecycle("n2", new AgentLifecycle("coder", LifecycleKind.Started, At, "ab12", Pid: 4242, By: Requester.Operator)),
         new NodeSchedulerFired("n1", new SchedulerFired("nightly", At, At.AddSeconds(1), FiringOutcome.Started, "ab12")),
         new GetAgentRun("fixer"),
+        new SingletonUnavailable("scheduler", "n1", "the scheduler singleton is moving from node n1, which this node does not reach; try again in a few seconds", 5),
+        new SingletonUnavailable("compound-review", null, "no node of role control is up to run the compound-review singleton; try again once one has joined", 5),
         new ReadLog("coder", null, Tail: 100),
         new ReadLog("coder", 65536, MaxBytes: 4096),
         new LogPage("coder", "tick 1\ntick 2\n"u8.ToArray(), 65536, 70000),

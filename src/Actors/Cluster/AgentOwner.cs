@@ -13,6 +13,15 @@ public sealed record MemberFacts(string Address, IReadOnlyList<string> Roles, st
             .Select(m => new MemberFacts(m.Address.ToString(), [.. m.Roles], StatusName(m.Status), !unreachable.Contains(m.Address)))];
     }
 
+    /// <summary>The members of <paramref name="state"/> oldest first (Akka's age ordering: where a singleton runs), the unreachable ones included.</summary>
+    public static List<MemberFacts> OldestFirst(Akka.Cluster.ClusterEvent.CurrentClusterState state)
+    {
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        return [.. state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
+            .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering)
+            .Select(m => new MemberFacts(m.Address.ToString(), [.. m.Roles], StatusName(m.Status), !unreachable.Contains(m.Address)))];
+    }
+
     /// <summary>Akka's member status as the API spells it.</summary>
     public static string StatusName(Akka.Cluster.MemberStatus status) => status switch
     {

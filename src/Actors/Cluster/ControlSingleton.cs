@@ -71,27 +71,51 @@ public sealed class ControlSingleton : ReceiveActor
 /// as on a single node): forwards everything to the singleton's proxy, sender kept, except what is only this node's —
 /// the node's part of the fleet (<see cref="ApplyFleet"/>: the singleton gets the whole one from the
 /// <see cref="ClusterFactory"/>) and the node's drain (<see cref="DrainFleet"/>: a node shutting down does not stop the
-/// cluster's scheduler; its hand-over does).
+/// cluster's scheduler; its hand-over does) — and the reads (<see cref="ISingletonRead"/>), which are answered within
+/// <paramref name="bound"/>: at once with <see cref="SingletonUnavailable"/> when <paramref name="site"/> says the
+/// singleton's node is unreachable or downed (the proxy would send the read to a dead node, or hold it until the next
+/// oldest member runs the singleton), else the singleton's answer, or <see cref="SingletonUnavailable"/> after the bound.
 /// </summary>
 public sealed class SingletonFace : ReceiveActor
 {
-    public SingletonFace(IActorRef proxy)
+    public SingletonFace(IActorRef proxy, string name, string? role, Func<SingletonSite> site, TimeSpan bound)
     {
         Receive<ApplyFleet>(_ => { });
         Receive<DrainFleet>(_ => { });
+        Receive<ISingletonRead>(read =>
+        {
+            var where = site();
+            if (where.Refusal(name, role) is { } refusal)
+            {
+                Sender.Tell(refusal);
+                return;
+            }
+
+            proxy.Ask<object>(read, bound).PipeTo(Sender, success: answer => answer, failure: _ => SingletonSite.NoAnswer(name, where.Node, bound));
+        });
         ReceiveAny(m => proxy.Forward(m));
     }
 
-    public static Props Props(IActorRef proxy) => Akka.Actor.Props.Create(() => new SingletonFace(proxy));
+    /// <param name="proxy">The singleton's proxy.</param>
+    /// <param name="name">The singleton's name (scheduler, compound-review), as the refusals say it.</param>
+    /// <param name="role">Its role; null: any member.</param>
+    /// <param name="site">Where it runs now, read at each read (the gossip's snapshot: <see cref="SingletonSite.Locate"/>).</param>
+    /// <param name="bound">The longest a read waits for the singleton's answer.</param>
+    public static Props Props(IActorRef proxy, string name, string? role, Func<SingletonSite> site, TimeSpan bound) =>
+        Akka.Actor.Props.Create(() => new SingletonFace(proxy, name, role, site, bound));
 }
 
 /// <summary>
 /// Runs control-plane actors as cluster singletons (<see cref="IControlSingletons"/>), on role <paramref name="role"/>
 /// (any member when null): at <c>/user/NAME-singleton</c> the manager (terminated with <see cref="StopPersistent"/>), at
-/// <c>/user/NAME-proxy</c> its proxy, at <c>/user/NAME</c> the node's <see cref="SingletonFace"/>, which is returned.
+/// <c>/user/NAME-proxy</c> its proxy, at <c>/user/NAME</c> the node's <see cref="SingletonFace"/>, which is returned
+/// (its reads bounded by <c>darkfactory.singleton-read-timeout</c>, 5 s when not set).
 /// </summary>
 public sealed class ControlSingletons(ActorSystem system, string node, string? role, IActorRef factory, Func<double>? random = null) : IControlSingletons
 {
+    /// <summary>The bound on a read of a singleton when <c>darkfactory.singleton-read-timeout</c> is not set.</summary>
+    public static readonly TimeSpan DefaultReadBound = TimeSpan.FromSeconds(5);
+
     public IActorRef Start(string name, Func<IActorRef, Props> persistent)
     {
         var manager = ClusterSingletonManagerSettings.Create(system);
@@ -107,6 +131,8 @@ public sealed class ControlSingletons(ActorSystem system, string node, string? r
         system.ActorOf(ClusterSingletonManager.Props(ControlSingleton.Props(keeper, name, node, factory, mediator), StopPersistent.Instance, manager), name + "-singleton");
         var singleton = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-singleton", proxy), name + "-proxy");
         factory.Tell(new ClusterFactory.Follow(singleton));
-        return system.ActorOf(SingletonFace.Props(singleton), name);
+        var bound = system.Settings.Config.GetTimeSpan("darkfactory.singleton-read-timeout", DefaultReadBound, allowInfinite: false);
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        return system.ActorOf(SingletonFace.Props(singleton, name, role, () => SingletonSite.Locate(MemberFacts.OldestFirst(cluster.State), role), bound), name);
     }
 }

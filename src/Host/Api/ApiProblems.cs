@@ -7,7 +7,8 @@ namespace DarkFactory.Host.Api;
 /// <summary>
 /// Problem details (RFC 7807) for every error of the API, and the guard that keeps a failing request
 /// from ever taking the daemon down: an exception becomes a problem answer (400 for a request that could
-/// not be read, naming the parameter; 503 when an actor did not answer in time; 500 otherwise).
+/// not be read, naming the parameter; 503 when an actor did not answer in time, or a cluster singleton is moving
+/// (with Retry-After); 500 otherwise).
 /// </summary>
 public static partial class ApiProblems
 {
@@ -96,6 +97,7 @@ public static partial class ApiProblems
                 InvalidOperationException when !HttpMethods.IsGet(context.Request.Method) && !context.Request.HasJsonContentType() =>
                     (400, "bad request", "this request needs a JSON body (Content-Type: application/json)"), // an endpoint read a body that is not there
                 AskTimeoutException => (503, "busy", "the daemon did not answer in time; try again"),
+                SingletonUnavailableException gone => (503, "singleton moving", gone.Message),
                 _ => (500, "internal error", "the request failed; the daemon's log has the details"),
             };
             if (status >= 500)
@@ -105,6 +107,11 @@ public static partial class ApiProblems
             }
 
             context.Response.Clear();
+            if (e is SingletonUnavailableException moving)
+            {
+                context.Response.Headers.RetryAfter = moving.Unavailable.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            }
+
             await Problem(status, title, detail).ExecuteAsync(context);
         }
         catch (Exception e)

@@ -57,12 +57,25 @@ public static class CapabilitiesEndpoints
         var fleetTask = actor.Ask<CurrentFleet>(GetFleet.Instance, factory.Options.AskTimeout, ct);
         var snapshot = view.Live;
         var agentsTask = snapshot is null ? actor.Ask<AgentsSnapshot>(GetAgents.Instance, factory.Options.AskTimeout, ct) : null;
-        var scheduleTask = actor.Ask<ScheduleSnapshot>(new GetSchedule(1), factory.Options.AskTimeout, ct);
+        var scheduleTask = factory.Ask<ScheduleSnapshot>(new GetSchedule(1), factory.Options.AskTimeout, ct);
         var fleet = await fleetTask;
         var agents = snapshot?.Agents ?? (await agentsTask!).Agents;
         var statuses = agents.ToDictionary(a => a.Agent, StringComparer.Ordinal);
-        var queued = (await scheduleTask).Agents.ToDictionary(a => a.Agent, a => a.Queued, StringComparer.Ordinal);
+        var queued = (await Queues(scheduleTask)).Agents.ToDictionary(a => a.Agent, a => a.Queued, StringComparer.Ordinal);
         return Build(fleet.Fleet, statuses, queued, tasks, view.RouteOf);
+    }
+
+    /// <summary>The scheduler's queues; none known while the cluster's scheduler singleton is moving (the registry still answers).</summary>
+    private static async Task<ScheduleSnapshot> Queues(Task<ScheduleSnapshot> schedule)
+    {
+        try
+        {
+            return await schedule;
+        }
+        catch (SingletonUnavailableException)
+        {
+            return new ScheduleSnapshot([]);
+        }
     }
 
     /// <summary>Pure: the registry from the fleet, the agents' status and the scheduler's queues.</summary>

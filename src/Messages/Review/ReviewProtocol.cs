@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Messages.Review;
@@ -162,10 +163,10 @@ public sealed record RunReview(ReviewTrigger Trigger = ReviewTrigger.Manual) : I
 public sealed record ReviewAccepted(bool Ok, string Message, string? ReviewId = null) : IDarkFactoryMessage;
 
 [Manifest("get-reviews")]
-public sealed record GetReviews(int Limit = 50) : IDarkFactoryMessage;
+public sealed record GetReviews(int Limit = 50) : IDarkFactoryMessage, ISingletonRead;
 
 [Manifest("get-review")]
-public sealed record GetReview(string ReviewId) : IDarkFactoryMessage;
+public sealed record GetReview(string ReviewId) : IDarkFactoryMessage, ISingletonRead;
 
 public enum ReviewStatus
 {

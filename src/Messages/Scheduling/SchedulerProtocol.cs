@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 
 namespace DarkFactory.Messages.Scheduling;
@@ -74,7 +75,7 @@ public sealed record SchedulerSnapshot(
 
 /// <summary>Asks the scheduler for each scheduled agent's next <paramref name="Count"/> firings; answered with <see cref="ScheduleSnapshot"/>.</summary>
 [Manifest("get-schedule")]
-public sealed record GetSchedule(int Count = 5) : IDarkFactoryMessage;
+public sealed record GetSchedule(int Count = 5) : IDarkFactoryMessage, ISingletonRead;
 
 /// <summary>One scheduled agent as `df schedule` shows it. <see cref="Next"/> holds cron times in UTC (jitter not added).</summary>
 [Manifest("agent-schedule")]

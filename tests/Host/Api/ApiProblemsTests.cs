@@ -1,5 +1,11 @@
 using System.Text.Json;
 using DarkFactory.Host.Api;
+using DarkFactory.Host.Daemon;
+using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Review;
+using DarkFactory.Messages.Scheduling;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace DarkFactory.Host.Tests.Api;
@@ -59,6 +65,34 @@ public sealed class ApiProblemsTests
         Assert.StartsWith(new string('t', 100), tasks.Find("r9"), StringComparison.Ordinal);
         Assert.EndsWith("(10485760 bytes in all)", tasks.Find("r9"), StringComparison.Ordinal);
         Assert.Equal("short", Record(tasks, "short"));
+    }
+
+    [Fact]
+    public async Task A_cluster_singleton_that_is_moving_is_a_503_with_retry_after_and_the_reason()
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton(new DarkFactoryOptions()).BuildServiceProvider();
+        var context = new DefaultHttpContext { RequestServices = services };
+        context.Response.Body = new MemoryStream();
+        var moving = new SingletonUnavailable("scheduler", "n1", "the scheduler singleton is moving from node n1, which this node does not reach; try again in a few seconds", 5);
+
+        await ApiProblems.Guard(context, () => Task.FromResult(FactoryClient.Answer<ScheduleSnapshot>(moving)));
+
+        Assert.Equal(503, context.Response.StatusCode);
+        Assert.Equal("5", context.Response.Headers.RetryAfter.ToString());
+        context.Response.Body.Position = 0;
+        var problem = await JsonSerializer.DeserializeAsync<JsonElement>(context.Response.Body);
+        Assert.Equal(moving.Reason, problem.GetProperty("detail").GetString());
+        Assert.Equal("singleton moving", problem.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public void An_answer_is_read_as_asked_a_failure_thrown_as_its_cause()
+    {
+        var snapshot = new ScheduleSnapshot([]);
+
+        Assert.Same(snapshot, FactoryClient.Answer<ScheduleSnapshot>(snapshot));
+        Assert.Equal("journal down", Assert.Throws<InvalidOperationException>(() => FactoryClient.Answer<ScheduleSnapshot>(new Akka.Actor.Status.Failure(new InvalidOperationException("journal down")))).Message);
+        Assert.Throws<ArgumentException>(() => FactoryClient.Answer<ScheduleSnapshot>(new ReviewsSnapshot([])));
     }
 
     private static string? Record(RunTasks tasks, string task)

@@ -78,14 +78,27 @@ public sealed class ClusterSchedulerTests(ITestOutputHelper output)
             async () => (removed = (await nodes[2].ApiJson("/api/cluster")).GetProperty("members").EnumerateArray().All(m => m.GetProperty("node").GetString() != "n1") ? killed.Elapsed : null) is not null,
             Wait,
             "n1 removed");
-        await nodes[2].UntilAsync(async () => await Schedule(nodes[2]) is { } s && s.EnumerateArray().Any(a => a.GetProperty("agent").GetString() == "cron"), Wait, "the scheduler answering on a survivor");
+        var slowest = TimeSpan.Zero;
+        await nodes[2].UntilAsync(
+            async () =>
+            {
+                var asked = Stopwatch.StartNew();
+                var schedule = await Schedule(nodes[2]);
+                slowest = asked.Elapsed > slowest ? asked.Elapsed : slowest;
+                return schedule is { } s && s.EnumerateArray().Any(a => a.GetProperty("agent").GetString() == "cron");
+            },
+            Wait,
+            "the scheduler answering on a survivor");
         var answering = killed.Elapsed;
         await removal;
 
+        // every read meanwhile was answered within the singleton read bound (5 s) and a little: a 503 while the singleton
+        // moved (ClusterSingletonReadTests), never the whole ask timeout of an ask sent to the dead instance
+        Assert.True(slowest < TimeSpan.FromSeconds(8), $"a read of the schedule took {slowest.TotalSeconds:F1} s while the scheduler moved");
+
         // when it ran again: the new instance records the missed firings (catch_up) the moment it arms its timers from the fleet
-        // (an API ask sent while n1 was unreachable but not yet removed went to the dead instance: the API answers later)
         var armed = (await Fired(database)).Where(f => f.CatchUp && f.FiredAt > killedAt).Min(f => f.FiredAt) - killedAt;
-        output.WriteLine($"SIGKILL n1 (the scheduler's node): n1 removed after {removed!.Value.TotalSeconds:F1} s, the scheduler running on a survivor (armed, the firings missed meanwhile recorded) after {armed.TotalSeconds:F1} s (goal < 15 s), `df schedule` on n3 answering with the fleet after {answering.TotalSeconds:F1} s");
+        output.WriteLine($"SIGKILL n1 (the scheduler's node): n1 removed after {removed!.Value.TotalSeconds:F1} s, the scheduler running on a survivor (armed, the firings missed meanwhile recorded) after {armed.TotalSeconds:F1} s (goal < 10 s), `df schedule` on n3 answering with the fleet after {answering.TotalSeconds:F1} s (the slowest read meanwhile {slowest.TotalSeconds:F1} s)");
 
         // the removal is failure detection + stable-after + the machine's load; from it, the singleton's start, its journal's
         // recovery and its timers are ours: a few seconds (the whole is under 15 s at load ~20 on 2 cores: docs/benchmarks.md)
