@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Times the phases inside Dark Factory's restart and cold start, from outside (docs/benchmarks.md, peers).
 
-    python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile;
+    python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile (up 2 s
+                                                # between kills, DF_PHASES_UP=S another uptime);
                                                 # inside the daemon from the agent's history (exit -> decided -> launch -> started)
     python3 bench/phases.py cold [N]            # launch -> daemon.json -> first/last agent started -> all pidfiles
     python3 bench/phases.py stop [N]            # SIGTERM -> exit with N detaching agents; the daemon's last log lines
@@ -104,6 +105,7 @@ def median(xs):
 
 
 def restart(kills):
+    up = float(os.environ.get("DF_PHASES_UP", "2"))
     work = tempfile.mkdtemp(prefix="df-phases-")
     pidfile = os.path.join(work, "r0.pid")
     p, _ = launch(work, ["r0"], [pidfile])
@@ -123,7 +125,9 @@ def restart(kills):
             while read_pid(pidfile) is None:
                 time.sleep(0.0001)
             t3 = time.time()
-            time.sleep(0.3)
+            # up past min_uptime (1 s by default) before the next kill, as the peer table's row: a settled run's crash
+            # restarts at once, and only a settled run has a standby (its next run spawned ahead, waiting)
+            time.sleep(up)
             lines = [l for l in open(log, errors="replace") if l.startswith("--- ")]
             # the last "killed" line and the "started" line after it
             ki = max(i for i, l in enumerate(lines) if "killed by signal" in l)
@@ -201,7 +205,7 @@ def cold(n):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def stop(n):
+def stop_many(n):
     """SIGTERM with n agents that each left a setsid grandchild: time to exit, and the daemon's own last log lines."""
     work = tempfile.mkdtemp(prefix="df-phases-")
     g = os.path.join(work, "g")
@@ -316,7 +320,7 @@ if __name__ == "__main__":
     if what == "restart":
         restart(arg or 20)
     elif what == "stop":
-        stop(arg or 100)
+        stop_many(arg or 100)
     elif what == "spawn":
         spawn(arg or 40)
     else:
