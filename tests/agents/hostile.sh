@@ -57,6 +57,17 @@ done
 result read-daemon-environ "$([ -n "$found" ]; echo $?)" "$found"
 result env-credentials "$(env | grep -qE "GITHUB_TOKEN|GH_TOKEN|DF_TEST_PROVIDER_KEY|DF_TEST_FORGE_TOKEN"; echo $?)"
 
+# --- another agent's standby (its next run, spawned and waiting in a shell on its stdin): release it early by
+# writing "go" into that stdin through /proc, or kill it
+reached=""
+for p in /proc/[0-9]*; do
+  if tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -q "^/bin/sh -c read -r g[o]"; then
+    { echo go > "$p/fd/0"; } 2>/dev/null && reached="$reached released ${p#/proc/}"
+    kill -9 "${p#/proc/}" 2>/dev/null && reached="$reached killed ${p#/proc/}"
+  fi
+done
+result reach-standby "$([ -n "$reached" ]; echo $?)" "$reached"
+
 # --- the API (plain HTTP over bash's /dev/tcp): a stolen or guessed operator token, the run's own token beyond its scope
 api=${DF_API_URL:-http://127.0.0.1:1}
 hostport=${api#http://}; hostport=${hostport%%/*}

@@ -109,14 +109,15 @@ public static class CliAdapters
         IReadOnlyDictionary<string, string?> environment,
         Func<string, string?> readSecretFile,
         ICollection<string> secrets,
-        SessionPlan? session = null)
+        SessionPlan? session = null,
+        bool standby = false)
     {
         var adapter = For(spec.Cli);
         var prompt = task ?? spec.Task;
         if (adapter is null)
         {
             var argv = BuildArgv(spec, task, model);
-            return new RunLaunch(LaunchPlanner.Plan(spec, argv, prompt, runId, daemon, environment, readSecretFile, secrets), null, null, null);
+            return new RunLaunch(LaunchPlanner.Plan(spec, argv, prompt, runId, daemon, environment, readSecretFile, secrets, standby: standby), null, null, null);
         }
 
         model ??= provider?.Model;

@@ -41,6 +41,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
     private readonly List<IDarkFactoryMessage> _typed = [];
     private PreparedWorktree? _worktree;
     private RunEnded? _ended;
+    private bool _waiting;
 
     public ProcessActor(AgentRun run)
     {
@@ -58,6 +59,7 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         Receive<WorktreeReady>(OnWorktreeReady);
         Receive<WorktreeFailed>(OnWorktreeFailed);
         Receive<BranchDone>(OnBranchDone);
+        Receive<ReleaseStandby>(_ => OnRelease());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -75,7 +77,22 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             return;
         }
 
-        LaunchOrClean(_run.Plan);
+        if (!_run.Standby)
+        {
+            LaunchOrClean(_run.Plan);
+            return;
+        }
+
+        try
+        {
+            LaunchOrClean(_run.Plan);
+        }
+        catch (Exception e) when (e is AgentMisconfiguredException or RunStartFailedException)
+        {
+            // a standby that cannot be spawned is no failure of the agent's: the restart spawns as it would without one
+            _log.Warning("Agent [{0}]: no standby ({1})", _run.Agent, e.Message);
+            Context.Stop(Self);
+        }
     }
 
     private void LaunchOrClean(LaunchPlan plan)
@@ -122,14 +139,25 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         var process = RunProcess.Start(plan, _run.Agent, _run.RunId, p => self.Tell(ProcessExited.From(p)));
         _process = process;
         _pid = process.Id;
+        new OutputPump(process.StandardOutput.BaseStream, OutputStream.Stdout, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
+        new OutputPump(process.StandardError.BaseStream, OutputStream.Stderr, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
+        if (_run.Standby)
+        {
+            _waiting = true; // its chain is up, its program waits for the release
+            return;
+        }
+
+        Begin(plan);
+    }
+
+    /// <summary>The run begins: its log line, its stdin, its max runtime, and the layer told.</summary>
+    private void Begin(LaunchPlan plan)
+    {
         var startedAt = DateTimeOffset.UtcNow;
         _logChanges = _run.Log.Health.Changes; // a turn before this run was its predecessor's to report
         _run.Log.WriteLine($"--- {startedAt:O} run {_run.RunId} started, pid {_pid}");
         ReportLogWrites();
-
-        new OutputPump(process.StandardOutput.BaseStream, OutputStream.Stdout, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
-        new OutputPump(process.StandardError.BaseStream, OutputStream.Stderr, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
-        RunProcess.WriteStdin(process, plan.Stdin);
+        RunProcess.WriteStdin(_process!, plan.Stdin);
 
         if (_run.MaxRuntime is { } max)
         {
@@ -137,6 +165,24 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         }
 
         Context.Parent.Tell(new RunStarted(_run.Agent, _run.RunId, _pid, startedAt));
+    }
+
+    /// <summary>
+    /// A standby released: one pipe write and its shell execs the program. Once only; a standby whose shell is
+    /// gone already (killed from outside) ends as its exit says, and the layer decides that end like any run's.
+    /// </summary>
+    private void OnRelease()
+    {
+        if (!_waiting)
+        {
+            return;
+        }
+
+        _waiting = false;
+        if (_ending.Exit is null && RunProcess.Release(_process!))
+        {
+            Begin(_run.Plan);
+        }
     }
 
     private void OnOutput(OutputChunk chunk)
@@ -293,8 +339,12 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             PublishTyped();
         }
 
-        _run.Log.WriteLine($"--- {exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(exit)}{(_ending.StopReason is { } stop ? $" (stop: {stop})" : string.Empty)}");
-        ReportLogWrites();
+        if (!_waiting)
+        {
+            _run.Log.WriteLine($"--- {exit.At:O} run {_run.RunId} {AgentCrashedException.Describe(exit)}{(_ending.StopReason is { } stop ? $" (stop: {stop})" : string.Empty)}");
+            ReportLogWrites();
+        }
+
         EndAfterBranch(_ending.Ended(_run.Agent, _run.RunId, limited: _run.Events?.ReportedLimit == true));
     }
 

@@ -76,6 +76,21 @@ public static class RunProcess
             : new RunStartFailedException(agent, runId, what);
     }
 
+    /// <summary>Releases a standby (<see cref="Processes.Standby"/>): its first stdin line, a few bytes into an empty pipe (never blocks); false when its shell is gone.</summary>
+    public static bool Release(Process process)
+    {
+        try
+        {
+            process.StandardInput.Write(Processes.Standby.Go);
+            process.StandardInput.Flush();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The task on stdin, written off the caller's thread (it may be larger than the pipe and never read); no task: stdin closed.</summary>
     public static void WriteStdin(Process process, string? text)
     {

@@ -35,6 +35,18 @@ public sealed record AgentRun(
 
     /// <summary>An AI CLI run still going this long after its final result is ended (<see cref="AfterResult"/>); null: never.</summary>
     public TimeSpan? ResultGrace { get; init; }
+
+    /// <summary>
+    /// A standby (<see cref="Processes.Standby"/>): the process is spawned at once and waits, and the run begins (its
+    /// log line, stdin, max runtime, <see cref="RunStarted"/>) only at <see cref="ReleaseStandby"/>.
+    /// </summary>
+    public bool Standby { get; init; }
+}
+
+/// <summary>Parent -> a standby run's ProcessActor: the run begins now (its program is exec'd); once, later ones are ignored.</summary>
+public sealed record ReleaseStandby
+{
+    public static readonly ReleaseStandby Instance = new();
 }
 
 /// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>

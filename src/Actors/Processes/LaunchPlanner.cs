@@ -139,6 +139,7 @@ public static class LaunchPlanner
 
     /// <param name="argv">The command line the CLI adapter built (argv[0] is the program).</param>
     /// <param name="secrets">Receives every secret value resolved, for redaction.</param>
+    /// <param name="standby">The program waits behind <see cref="Standby.Stub"/> until the daemon releases it.</param>
     public static LaunchPlan Plan(
         AgentSpec spec,
         IReadOnlyList<string> argv,
@@ -148,7 +149,8 @@ public static class LaunchPlanner
         IReadOnlyDictionary<string, string?> parentEnvironment,
         Func<string, string?> readSecretFile,
         ICollection<string> secrets,
-        IReadOnlyDictionary<string, string>? extraEnvironment = null)
+        IReadOnlyDictionary<string, string>? extraEnvironment = null,
+        bool standby = false)
     {
         if (argv.Count == 0 || string.IsNullOrWhiteSpace(argv[0]))
         {
@@ -238,9 +240,10 @@ public static class LaunchPlanner
             wrapped.Add("--");
         }
 
-        List<string> command = [program, .. argv.Skip(1)];
+        // a standby's program waits behind its shell (innermost: inside the sandbox, which shows the program's own directory)
+        List<string> command = standby ? [.. Standby.Stub([program, .. argv.Skip(1)])] : [program, .. argv.Skip(1)];
         var cgroup = daemon.Cgroups.For(spec.Name, runId);
-        var sandbox = RunConfinement.Sandbox(spec, daemon, workdir, temp, env, command, tracked: cgroup is not null);
+        var sandbox = RunConfinement.Sandbox(spec, daemon, workdir, temp, env, command, tracked: cgroup is not null, program: program);
         wrapped.AddRange(sandbox ?? command);
         var (file, arguments) = RunConfinement.Wrap(Setsid, wrapped, cgroup, sandboxed: sandbox is not null);
         return new LaunchPlan(file, arguments, env, workdir, task, marker, temp) { Cgroup = cgroup, Sandboxed = sandbox is not null, Files = taskFiles };

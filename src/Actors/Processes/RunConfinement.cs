@@ -24,7 +24,8 @@ public static class RunConfinement
     /// </summary>
     /// <exception cref="AgentMisconfiguredException"><c>sandbox: required</c> or <c>network: closed</c> on a machine that cannot sandbox.</exception>
     /// <param name="tracked">A cgroup tracks the run: no SIGTERM shield and no reaper (see the class summary).</param>
-    public static List<string>? Sandbox(AgentSpec spec, DaemonContext daemon, string workdir, string runDirectory, IReadOnlyDictionary<string, string> env, IReadOnlyList<string> command, bool tracked = false)
+    /// <param name="program">The program whose directory the sandbox must show (a standby's command starts with its shell); null: the command's first word.</param>
+    public static List<string>? Sandbox(AgentSpec spec, DaemonContext daemon, string workdir, string runDirectory, IReadOnlyDictionary<string, string> env, IReadOnlyList<string> command, bool tracked = false, string? program = null)
     {
         var support = daemon.Sandbox ?? SandboxSupport.None;
         var closed = spec.Network == NetworkAccess.Closed;
@@ -55,7 +56,7 @@ public static class RunConfinement
             [daemon.DataDirectory, daemon.TempRoot, .. daemon.Hidden],
             Network: !closed,
             env.GetValueOrDefault("PATH"),
-            [command[0]])
+            [program ?? command[0]])
         {
             Shared = LoginPaths(spec.Cli, env.GetValueOrDefault("HOME"), daemon.Hidden),
         };

@@ -137,6 +137,32 @@ public sealed class AgentSlot(AgentSpec spec)
 
     public bool Running => Child is not null;
 
+    /// <summary>The agent's next run, spawned and waiting for the current one's end (<see cref="StandbyRules"/>); null: none.</summary>
+    public StandbyRun? Standby { get; private set; }
+
+    /// <summary>A standby was made for the current run.</summary>
+    public void Prepared(StandbyRun standby) => Standby = standby;
+
+    /// <summary>The standby, no longer the slot's (released as the next run, or to be discarded).</summary>
+    public StandbyRun? TakeStandby()
+    {
+        var standby = Standby;
+        Standby = null;
+        return standby;
+    }
+
+    /// <summary>The standby of run <paramref name="runId"/> ended or its actor stopped before its release: forgotten (its actor cleans up); true when it was this slot's.</summary>
+    public bool StandbyGone(string runId)
+    {
+        if (Standby?.Run.RunId != runId)
+        {
+            return false;
+        }
+
+        Standby = null;
+        return true;
+    }
+
     /// <summary>The next run: the last on-demand start's task, working directory and ids (kept for its restarts), and the hint.</summary>
     public RunRequest Next() => (_next ?? new RunRequest(Declared)) with { Agent = Declared, Hint = Hint };
 

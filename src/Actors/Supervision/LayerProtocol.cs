@@ -51,6 +51,13 @@ public sealed record LayerServices(
     public Func<AgentRun, Props> RunProps { get; init; } = ProcessActor.Props;
 
     /// <summary>
+    /// Whether a running plain-command agent gets a standby (<see cref="StandbyRules"/>): its next run spawned ahead
+    /// and released by a pipe write at a crash. The daemon's runs do (<c>darkfactory.standby-runs</c>); fake runs
+    /// of specs and scenarios do not.
+    /// </summary>
+    public bool Standbys { get; init; }
+
+    /// <summary>
     /// The compound review's ports (repository, worktree, gates, forge), given the gateway; null: the real ones. A scenario
     /// sandbox gives ports that act on nothing real.
     /// </summary>

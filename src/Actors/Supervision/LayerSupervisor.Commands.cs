@@ -129,6 +129,7 @@ public sealed partial class LayerSupervisor
         foreach (var slot in _order.ToList())
         {
             Timers.Cancel(RestartKey(slot));
+            DiscardStandby(slot);
             if (slot.StopWaiting("daemon shutting down"))
             {
                 _services.Gate?.Cancel(slot.Name);

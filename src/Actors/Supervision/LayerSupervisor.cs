@@ -44,6 +44,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         Receive<RunEnded>(OnRunEnded);
         Receive<ChildTerminated>(OnChildTerminated);
         Receive<RestartDue>(OnRestartDue);
+        Receive<StandbyDue>(OnStandbyDue);
         Receive<StartAgent>(OnStart);
         Receive<StopAgent>(OnStop);
         Receive<RestartAgent>(OnRestart);
@@ -122,7 +123,9 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         }
 
         var launchedAt = Now;
-        switch (RunLauncher.Launch(request, _providers, _services, launchedAt, _workdirs))
+        var standby = TakeStandbyFor(slot, request);
+        var launch = standby is not null ? new LaunchResult.Ready(standby.Run, null) : RunLauncher.Launch(request, _providers, _services, launchedAt, _workdirs);
+        switch (launch)
         {
             case LaunchResult.WaitingForRoute waiting:
                 slot.WaitForRoute(waiting.Reason, request);
@@ -135,12 +138,21 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
                 _log.Warning("Agent [{0}] cannot run: {1}", slot.Name, bad.Reason);
                 break;
             case LaunchResult.Ready ready when Admit(slot, ready.Run) is { } queued:
+                Discard(standby);
                 slot.Queue(queued.Reason, Spill(slot, request));
                 _log.Info("Agent [{0}] queued (position {1}): {2}", slot.Name, queued.Position, queued.Reason);
                 break;
             case LaunchResult.Ready ready:
-                var child = Context.ActorOf(_services.RunProps(ready.Run), $"agent-{slot.Name}-{ready.Run.RunId}");
-                Context.WatchWith(child, new ChildTerminated(slot.Name, ready.Run.RunId));
+                var child = standby?.Child ?? Context.ActorOf(_services.RunProps(ready.Run), $"agent-{slot.Name}-{ready.Run.RunId}");
+                if (standby is null)
+                {
+                    Context.WatchWith(child, new ChildTerminated(slot.Name, ready.Run.RunId));
+                }
+                else
+                {
+                    child.Tell(ReleaseStandby.Instance); // its program execs now: the chain was spawned while the last run was up
+                }
+
                 slot.BeginRun(ready.Run, child, launchedAt, Now, ready.Run.Events is null ? null : new RunLimitGuard(ready.Run.Provider));
                 if (ready.Route is { } route)
                 {
@@ -230,13 +242,14 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         if (Find(msg.Agent) is { } slot && slot.Started(msg.RunId, msg.Pid, msg.At))
         {
             Record(slot, LifecycleKind.Started, pid: msg.Pid, launchedAt: slot.LaunchedAt, by: slot.TakeStartedBy());
+            ArmStandby(slot);
         }
     }
 
     /// <summary>The run is over and says how: a run that ended by itself is decided now (a crash restarts without waiting for its actor's end).</summary>
     private void OnRunEnded(RunEnded ended)
     {
-        if (Find(ended.Agent) is { } slot && slot.Ended(ended) && slot.DecidableAtExit)
+        if (Find(ended.Agent) is { } slot && !slot.StandbyGone(ended.RunId) && slot.Ended(ended) && slot.DecidableAtExit)
         {
             Conclude(slot, unattributedFailure: null);
         }
@@ -244,7 +257,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
 
     private void OnChildTerminated(ChildTerminated msg)
     {
-        if (Find(msg.Agent) is not { } slot || slot.RunId != msg.RunId || !slot.Running)
+        if (Find(msg.Agent) is not { } slot || slot.StandbyGone(msg.RunId) || slot.RunId != msg.RunId || !slot.Running)
         {
             return; // decided at its RunEnded already, or a run the layer forgot
         }
@@ -273,6 +286,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         }
 
         AfterStopDue(slot);
+        DiscardStandby(slot); // not taken by a restart at once: a backoff, a stop, a quarantine
     }
 
     /// <summary>A run that ended by itself (exit, crash, max runtime): the restart rules decide.</summary>
@@ -378,6 +392,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
     private void Remove(AgentSlot slot)
     {
         Timers.Cancel(RestartKey(slot));
+        DiscardStandby(slot);
         _services.Gate?.Cancel(slot.Name);
         slot.Forget();
         _slots.Remove(slot.Name);

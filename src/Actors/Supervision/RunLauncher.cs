@@ -62,7 +62,8 @@ public static class RunLauncher
 {
     /// <param name="providers">The fleet's providers (endpoints and keys of the AI CLIs).</param>
     /// <param name="fleetWorkdirs">The working directories the fleet's agents declare: a sandboxed run has the others' hidden.</param>
-    public static LaunchResult Launch(RunRequest request, IReadOnlyList<ProviderSpec> providers, LayerServices services, DateTimeOffset now, IReadOnlyList<string>? fleetWorkdirs = null)
+    /// <param name="standby">The run is a standby (<see cref="Standby"/>): its program waits for the release.</param>
+    public static LaunchResult Launch(RunRequest request, IReadOnlyList<ProviderSpec> providers, LayerServices services, DateTimeOffset now, IReadOnlyList<string>? fleetWorkdirs = null, bool standby = false)
     {
         var declared = request.Agent.Workdir;
         var spec = WithRunIds(request.Workdir is null ? request.Agent : request.Agent with { Workdir = request.Workdir }, request);
@@ -106,7 +107,7 @@ public static class RunLauncher
             var provider = CliAdapters.ProviderFor(spec, route?.Chosen is not null && services.Routes?.Policy is { } policy ? policy.Providers : providers);
             // a project task's run keeps its CLI's conversation, so the task's next attempt can continue it
             var session = request.ProjectId is not null && request.TaskId is not null ? new SessionPlan(request.Resume) : null;
-            launch = CliAdapters.Plan(spec, Prompt(request), provider, spec.Model, runId, daemon, services.Environment, services.ReadSecretFile, secrets, session);
+            launch = CliAdapters.Plan(spec, Prompt(request), provider, spec.Model, runId, daemon, services.Environment, services.ReadSecretFile, secrets, session, standby);
         }
         catch (AgentMisconfiguredException e)
         {
@@ -130,6 +131,7 @@ public static class RunLauncher
             Provider = launch.Adapter is null ? null : launch.Provider,
             Isolation = isolation,
             ResultGrace = launch.Adapter is null ? null : spec.ResultGrace,
+            Standby = standby,
         };
         var chosenRoute = route?.Chosen is { } taken ? RouteChosen.Of(spec.Name, runId, taken, now, request.TaskId, request.ProjectId) : null;
         return new LaunchResult.Ready(run, chosenRoute);

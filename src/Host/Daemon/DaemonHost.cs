@@ -310,6 +310,9 @@ public static class DaemonHost
             Routes = new RouteBoard(),
             Gate = telemetry.Gate,
             Spill = spill,
+
+            // a plain command's next run waits spawned while its run is up (restart = one pipe write); DF_STANDBY_RUNS=0: none
+            Standbys = environment.GetValueOrDefault("DF_STANDBY_RUNS") != "0",
         };
         telemetry.Spill = spill;
         var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();

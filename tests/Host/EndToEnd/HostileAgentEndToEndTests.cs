@@ -53,7 +53,7 @@ public sealed class HostileAgentEndToEndTests : IDisposable
     private static readonly string[] Attempts =
     [
         "read-token", "walk-up-to-token", "read-database", "list-logs", "read-other-run", "list-other-runs", "list-worktrees",
-        "read-operator-home", "read-daemon-environ", "env-credentials", "api-guessed-token", "api-run-token-stop-other",
+        "read-operator-home", "read-daemon-environ", "env-credentials", "reach-standby", "api-guessed-token", "api-run-token-stop-other",
         "api-run-token-reload", "api-run-token-other-logs", "api-run-token-start-safety-agent", "push-by-name",
         "push-by-url-no-verify", "push-local-bare", "write-remote-hooks", "push-ssh", "find-ssh-keys", "ssh-agent", "credential-helper",
     ];
@@ -96,6 +96,7 @@ public sealed class HostileAgentEndToEndTests : IDisposable
         await daemon.StartAsync();
         await DaemonProcess.Until(async () => (await daemon.AgentAsync("victim")).GetProperty("state").GetString() == "running", Wait, "victim running");
         var victim = (await daemon.AgentAsync("victim")).GetProperty("pid").GetInt32();
+        var standby = await Standby(daemon, "victim"); // its next run, waiting: the attacker must neither release nor kill it
 
         var seen = new StringBuilder();
         await using (var events = await SseReader.Open(daemon, "?output=hostile"))
@@ -135,6 +136,7 @@ public sealed class HostileAgentEndToEndTests : IDisposable
         // the victim was not touched
         var after = await daemon.AgentAsync("victim");
         Assert.Equal(("running", victim, 0), (after.GetProperty("state").GetString(), after.GetProperty("pid").GetInt32(), after.GetProperty("restarts").GetInt32()));
+        Assert.Equal(standby, await Standby(daemon, "victim")); // nor its standby: the same process, still waiting in its shell
 
         // no secret in any output, answer or file of the data directory
         using (var http = daemon.Client())
@@ -238,6 +240,17 @@ public sealed class HostileAgentEndToEndTests : IDisposable
         var token = File.ReadAllText(Path.Combine(daemon.DataDir, "token")).Trim();
         Assert.Equal(0, await daemon.StopAsync(Wait));
         AssertNoSecret(outputs, DataFiles(daemon.DataDir), token);
+    }
+
+    /// <summary>The host pid of an agent's standby (its next run, still in the shell that waits for the release), once there is one.</summary>
+    private static async Task<int> Standby(DaemonProcess daemon, string agent)
+    {
+        var found = 0;
+        await DaemonProcess.Until(
+            () => Task.FromResult((found = ProcessTree.FindMarked($"{daemon.DaemonId}/{agent}/").SingleOrDefault(p => Command(p).StartsWith("/bin/sh -c read -r go", StringComparison.Ordinal))) > 0),
+            Wait,
+            agent + "'s standby");
+        return found;
     }
 
     /// <summary>The escapees (env -i setsid, a double fork) among <paramref name="pids"/>, by what they sleep.</summary>
