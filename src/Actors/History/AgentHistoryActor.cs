@@ -20,7 +20,6 @@ public sealed class AgentHistoryActor : PersistentActorBase
     /// <summary>The detail of the end a recovering history gives a run the previous daemon left going.</summary>
     public const string LeftGoing = "the daemon stopped while this run was going (its end was recorded when the next daemon started)";
 
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _agent;
     private readonly DateTimeOffset _daemonStarted;
     private readonly LinkedList<AgentLifecycle> _entries = new();
@@ -34,16 +33,13 @@ public sealed class AgentHistoryActor : PersistentActorBase
         _agent = agent;
         _daemonStarted = daemonStarted;
 
-        Recover<SnapshotOffer>(offer =>
+        RecoverSnapshot<AgentHistory>(history =>
         {
-            if (offer.Snapshot is AgentHistory history)
+            _entries.Clear();
+            _open.Clear();
+            foreach (var e in history.Entries)
             {
-                _entries.Clear();
-                _open.Clear();
-                foreach (var e in history.Entries)
-                {
-                    Apply(e);
-                }
+                Apply(e);
             }
         });
         Recover<AgentLifecycle>(Apply);
@@ -69,12 +65,12 @@ public sealed class AgentHistoryActor : PersistentActorBase
 
     protected override void OnReplaySuccess()
     {
-        _log.Debug("History of [{0}] recovered: {1} entries up to sequence number {2}", _agent, _entries.Count, LastSequenceNr);
+        Log.Debug("History of [{0}] recovered: {1} entries up to sequence number {2}", _agent, _entries.Count, LastSequenceNr);
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _log.Error(reason, "History of [{0}] could not be recovered", _agent);
+        Log.Error(reason, "History of [{0}] could not be recovered", _agent);
         base.OnRecoveryFailure(reason, message);
     }
 

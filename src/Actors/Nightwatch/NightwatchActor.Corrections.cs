@@ -26,7 +26,7 @@ public sealed partial class NightwatchActor
     {
         if (judgement.Verdict is { } verdict)
         {
-            _topics.Publish(verdict);
+            Topics.Publish(verdict);
         }
 
         if (judgement.Due is { } action)
@@ -50,10 +50,10 @@ public sealed partial class NightwatchActor
             var now = Now;
             var judged = _fleet.Watches.GetValueOrDefault(e.Agent);
             var again = judged is null ? default : Assess(judged, now);
-            _topics.Publish(e);
+            Topics.Publish(e);
             var what = $"{Describe(action)}: {e.Reason}";
             _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: what));
-            _log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), e.Reason);
+            Log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), e.Reason);
             CarryOut(e, model, components);
             if (judged is not null)
             {
@@ -74,7 +74,7 @@ public sealed partial class NightwatchActor
                 // the pause's end is armed before anyone hears of the pause: a clock that moves on the stop finds it armed
                 Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _fleet.Spec.PauseFor);
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
-                _topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _fleet.Spec.PauseFor, e.Reason));
+                Topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _fleet.Spec.PauseFor, e.Reason));
                 break;
             case CorrectionAction.Stop:
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
@@ -91,7 +91,7 @@ public sealed partial class NightwatchActor
             w.Resumed();
             if (!w.Stopped && _fleet.Watched(msg.Agent))
             {
-                _log.Info("Agent [{0}]: pause over, starting it again", msg.Agent);
+                Log.Info("Agent [{0}]: pause over, starting it again", msg.Agent);
                 _factory.Tell(new StartAgent(msg.Agent, By: Requester.Nightwatch), Self);
             }
 
@@ -105,7 +105,7 @@ public sealed partial class NightwatchActor
         PersistAsync(escalation, e =>
         {
             Persisted(e);
-            _topics.Publish(e);
+            Topics.Publish(e);
         });
 
         if (_fleet.Spec.EscalationWebhook is { } url)

@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using Akka.Persistence;
-using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
-using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Nightwatch;
 
@@ -21,9 +19,6 @@ public sealed partial class NightwatchActor : PersistentActorBase
 {
     private const string JudgeTimer = "judge";
 
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
-    private OutputConsumer? _output;
     private readonly IActorRef _factory;
     private readonly IActorRef _history;
     private readonly NightwatchSettings _settings;
@@ -51,13 +46,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
         _webhook = new EscalationWebhook(settings.Http ?? EscalationWebhook.SharedClient, settings.Clock);
         _mentions = new Mentions(settings.MentionCooldown);
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is NightwatchSnapshot s)
-            {
-                _state.Restore(s);
-            }
-        });
+        RecoverSnapshot<NightwatchSnapshot>(s => _state.Restore(s));
         Recover<DriftCorrection>(e => _state.Apply(e));
         Recover<Escalation>(e => _state.Apply(e));
         Recover<EscalationDelivered>(e => _state.Apply(e));
@@ -89,7 +78,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
         {
             if (!r.Ok)
             {
-                _log.Info("Nightwatch correction refused: {0}", r.Message);
+                Log.Info("Nightwatch correction refused: {0}", r.Message);
             }
         });
     }
@@ -100,18 +89,8 @@ public sealed partial class NightwatchActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
-        _topics.Subscribe(Self, typeof(AgentOutput));
-        _topics.Subscribe(Self, typeof(AgentLifecycle));
-        _topics.Subscribe(Self, typeof(AgentUsage));
-        _topics.Subscribe(Self, typeof(RouteChosen));
-        _output = OutputFlow.For(Context.System).Join("nightwatch");
-    }
-
-    protected override void PostStop()
-    {
-        _topics.Unsubscribe(Self);
-        _output?.Dispose();
-        base.PostStop();
+        Subscribe(typeof(AgentOutput), typeof(AgentLifecycle), typeof(AgentUsage), typeof(RouteChosen));
+        JoinOutput("nightwatch");
     }
 
     // ---------------------------------------------------------------- fleet
@@ -158,7 +137,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
             w.PauseRestored(until - pauseFor);
             Judge(w, now);
             _pausesRestored.Add(agent);
-            _log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, until);
+            Log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, until);
             _factory.Tell(new StopAgent(agent, Requester.Nightwatch), Self);
             Timers.StartSingleTimer("resume-" + agent, new Resume(agent), until - now);
         }
@@ -169,7 +148,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // loops over every line of a batch (see LinePatterns.Classify)
     private void OnOutput(AgentOutput batch)
     {
-        _output?.Taken(batch);
+        Output?.Taken(batch);
         if (!_fleet.Watched(batch.Agent))
         {
             return;
@@ -196,7 +175,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
             {
                 foreach (var start in _mentions.In(batch.Agent, line.Text, Now))
                 {
-                    _log.Info("Agent [{0}] mentioned @{1}: starting it", batch.Agent, start.Agent);
+                    Log.Info("Agent [{0}] mentioned @{1}: starting it", batch.Agent, start.Agent);
                     _factory.Tell(start, Self);
                 }
             }
@@ -216,7 +195,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
         w.Apply(e);
         if (e.Kind == LifecycleKind.Started && w.Paused && _pausesRestored.Remove(e.Agent))
         {
-            _log.Info("Agent [{0}] started while its pause holds: stopping it until the pause ends", e.Agent);
+            Log.Info("Agent [{0}] started while its pause holds: stopping it until the pause ends", e.Agent);
             _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
         }
 
@@ -317,8 +296,8 @@ public sealed partial class NightwatchActor : PersistentActorBase
         var provider = w.Provider ?? (_fleet.Agents.TryGetValue(w.Agent, out var spec) ? spec.Provider : null);
         var text = line.Length > 300 ? line[..300] : line;
         var limited = new ProviderLimited(provider, w.Agent, runId, now, ResetTimes.Parse(line, now), "output matched a rate-limit pattern", LimitSource.Pattern, text);
-        _topics.Publish(limited);
-        _log.Info("Agent [{0}] is rate limited on [{1}] until {2}", w.Agent, provider ?? "its provider", limited.ResetAt?.ToString("u") ?? "unknown");
+        Topics.Publish(limited);
+        Log.Info("Agent [{0}] is rate limited on [{1}] until {2}", w.Agent, provider ?? "its provider", limited.ResetAt?.ToString("u") ?? "unknown");
     }
 
     // ---------------------------------------------------------------- persisted state
@@ -328,7 +307,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
         _state.Apply(e);
         if (e is EscalationDelivered { Ok: false } d)
         {
-            _log.Warning("Escalation {0} was not delivered: {1}", d.Id, d.Detail);
+            Log.Warning("Escalation {0} was not delivered: {1}", d.Id, d.Detail);
         }
 
         SnapshotWhenDue(_state.Snapshot);

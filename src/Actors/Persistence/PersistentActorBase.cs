@@ -1,4 +1,6 @@
 using Akka.Persistence;
+using DarkFactory.Actors.Output;
+using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Persistence;
 
@@ -35,6 +37,7 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
         PersistenceId = persistenceId;
         _snapshotEvery = Math.Max(1, snapshotEvery);
         _clock = clock;
+        Topics = FleetTopics.For(Context.System);
 
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => Log.Warning("Snapshot of [{0}] at {1} failed: {2}", PersistenceId, f.Metadata.SequenceNr, f.Cause.Message));
@@ -49,11 +52,48 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>The fleet's events: what the actor publishes and subscribes to (it unsubscribes in PostStop).</summary>
+    protected IFleetTopics Topics { get; }
+
+    /// <summary>The actor's place in the output flow, once it joined (<see cref="JoinOutput"/>); left in PostStop.</summary>
+    protected OutputConsumer? Output { get; private set; }
+
     /// <summary>The injected clock (tests give a virtual one).</summary>
     protected TimeProvider Clock => _clock;
 
     /// <summary>Now, from the injected clock.</summary>
     protected DateTimeOffset Now => _clock.GetUtcNow();
+
+    /// <summary>Recovers the actor's state from a snapshot of its own type (another offer is passed over).</summary>
+    protected void RecoverSnapshot<TSnapshot>(Action<TSnapshot> restore)
+    {
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is TSnapshot snapshot)
+            {
+                restore(snapshot);
+            }
+        });
+    }
+
+    /// <summary>Subscribes the actor to each topic (<see cref="Topics"/>); PostStop ends every subscription.</summary>
+    protected void Subscribe(params Type[] topics)
+    {
+        foreach (var topic in topics)
+        {
+            Topics.Subscribe(Self, topic);
+        }
+    }
+
+    /// <summary>Joins the output flow as consumer <paramref name="name"/> (<see cref="OutputFlow"/>); PostStop leaves it.</summary>
+    protected void JoinOutput(string name) => Output = OutputFlow.For(Context.System).Join(name);
+
+    protected override void PostStop()
+    {
+        Topics.Unsubscribe(Self);
+        Output?.Dispose();
+        base.PostStop();
+    }
 
     /// <summary>
     /// Call after each persisted event: when the sequence number is a multiple of the snapshot interval,

@@ -38,10 +38,10 @@ public sealed partial class ProjectActor
                 RunStarted(a.Run, answer.RunId!);
                 return;
             case StartVerdict.Queued:
-                _log.Info("Project {0}: the run of {1} is queued: {2}", _id, a.Run.Agent, answer.Message);
+                Log.Info("Project {0}: the run of {1} is queued: {2}", _id, a.Run.Agent, answer.Message);
                 return;
             case StartVerdict.WaitForCredits when State.Status != ProjectStatus.WaitingForCredits:
-                _log.Info("Project {0} waits for credits: {1}", _id, answer.Message);
+                Log.Info("Project {0} waits for credits: {1}", _id, answer.Message);
                 Record(new ProjectWaitingForCredits(_id, Now, answer.Message, a.Run.TaskId));
                 return;
             case StartVerdict.Fail:

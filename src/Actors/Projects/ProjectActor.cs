@@ -2,7 +2,6 @@ using Akka.Persistence;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Supervision;
-using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Projects;
 
@@ -25,8 +24,6 @@ public sealed partial class ProjectActor : PersistentActorBase
     private const string RetryKey = "retry";
     private static readonly TimeSpan MaxTimer = TimeSpan.FromHours(1);
 
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly string _id;
     private readonly IActorRef _factory;
     private readonly IActorRef _registry;
@@ -53,13 +50,7 @@ public sealed partial class ProjectActor : PersistentActorBase
         _registry = registry;
         _settings = settings;
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is ProjectState state)
-            {
-                _state = state;
-            }
-        });
+        RecoverSnapshot<ProjectState>(state => _state = state);
         Recover<IProjectEvent>(e => _state = ProjectStateRules.Apply(_state, e));
 
         Command<CreateProject>(OnCreate);
@@ -110,14 +101,14 @@ public sealed partial class ProjectActor : PersistentActorBase
         _recovered = true;
         if (ProjectCommands.WantsToRun(_state))
         {
-            _log.Info("Project {0} recovered: {1}, resuming at {2}", _id, _state.Status, ProjectRules.Next(_state, Now).Step);
+            Log.Info("Project {0} recovered: {1}, resuming at {2}", _id, _state.Status, ProjectRules.Next(_state, Now).Step);
             _registry.Tell(new RequestSlot(_id));
         }
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _log.Error(reason, "Project {0} could not be recovered", _id);
+        Log.Error(reason, "Project {0} could not be recovered", _id);
         base.OnRecoveryFailure(reason, message);
     }
 
@@ -158,7 +149,7 @@ public sealed partial class ProjectActor : PersistentActorBase
         _state = ProjectStateRules.Apply(_state, persisted);
         _settings.Views.Tell(new ProjectStateChanged(_state));
         SnapshotWhenDue(() => _state);
-        _topics.Publish(persisted);
+        Topics.Publish(persisted);
     }
 
     /// <summary>Whether <see cref="Next"/> would take a step now: nothing in flight, the fleet known, the slot held.</summary>
@@ -296,7 +287,7 @@ public sealed partial class ProjectActor : PersistentActorBase
                 CheckRunEnded();
                 return;
             case ProjectStep.TimeOut:
-                _log.Info("Project {0} timed out after {1}", _id, s.MaxRuntime);
+                Log.Info("Project {0} timed out after {1}", _id, s.MaxRuntime);
                 Stop(new ProjectTimedOut(_id, Now, ProjectRuntime.Used(s, Now)), "timed out");
                 return;
             case ProjectStep.Plan:
@@ -334,7 +325,7 @@ public sealed partial class ProjectActor : PersistentActorBase
                 _steps.Run("pr", ProjectStepWork.PullRequest(s, _fleet!.Projects, _settings), Self);
                 return;
             case ProjectStep.Complete:
-                _log.Info("Project {0} completed", _id);
+                Log.Info("Project {0} completed", _id);
                 Record(new ProjectCompleted(_id, Now), Release);
                 return;
             case ProjectStep.Fail:
@@ -353,7 +344,7 @@ public sealed partial class ProjectActor : PersistentActorBase
             return;
         }
 
-        _log.Warning("Project {0} failed: {1}", _id, reason);
+        Log.Warning("Project {0} failed: {1}", _id, reason);
         Stop(new ProjectFailed(_id, Now, reason), "failed");
     }
 

@@ -1,9 +1,7 @@
 using Akka.Persistence;
-using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Supervision;
-using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Projects;
 
@@ -16,9 +14,6 @@ namespace DarkFactory.Actors.Projects;
 /// </summary>
 public sealed class ProjectsActor : PersistentActorBase
 {
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
-    private OutputConsumer? _output;
     private readonly IActorRef _factory;
     private readonly ProjectSettings _settings;
     private readonly List<ProjectRegistered> _projects = [];
@@ -34,13 +29,10 @@ public sealed class ProjectsActor : PersistentActorBase
         _factory = factory;
         _settings = settings;
 
-        Recover<SnapshotOffer>(offer =>
+        RecoverSnapshot<ProjectRegistrySnapshot>(snapshot =>
         {
-            if (offer.Snapshot is ProjectRegistrySnapshot snapshot)
-            {
-                _projects.Clear();
-                _projects.AddRange(snapshot.Projects);
-            }
+            _projects.Clear();
+            _projects.AddRange(snapshot.Projects);
         });
         Recover<ProjectRegistered>(_projects.Add);
 
@@ -56,7 +48,7 @@ public sealed class ProjectsActor : PersistentActorBase
         Command<AgentLifecycle>(e => ToRun(e.ProjectId, e));
         Command<AgentOutput>(e =>
         {
-            _output?.Taken(e);
+            Output?.Taken(e);
             ToRun(e.ProjectId, e);
         });
         Command<AgentUsage>(e => ToRun(e.ProjectId, e));
@@ -77,19 +69,9 @@ public sealed class ProjectsActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
-        _topics.Subscribe(Self, typeof(AgentLifecycle));
-        _topics.Subscribe(Self, typeof(AgentOutput));
-        _topics.Subscribe(Self, typeof(AgentUsage));
-        _topics.Subscribe(Self, typeof(RouteChosen));
-        _output = OutputFlow.For(Context.System).Join("projects");
+        Subscribe(typeof(AgentLifecycle), typeof(AgentOutput), typeof(AgentUsage), typeof(RouteChosen));
+        JoinOutput("projects");
         _ = Task.Run(ProjectGit.WarmUp); // libgit2 loaded before the first commit needs it (a failure shows there)
-    }
-
-    protected override void PostStop()
-    {
-        _topics.Unsubscribe(Self);
-        _output?.Dispose();
-        base.PostStop();
     }
 
     protected override void OnReplaySuccess()
@@ -100,7 +82,7 @@ public sealed class ProjectsActor : PersistentActorBase
             Spawn(p.ProjectId);
         }
 
-        _log.Info("Projects recovered: {0}", _projects.Count);
+        Log.Info("Projects recovered: {0}", _projects.Count);
     }
 
     private IActorRef Spawn(string id)
@@ -250,7 +232,7 @@ public sealed class ProjectsActor : PersistentActorBase
         {
             _projects.Add(registered);
             SnapshotWhenDue(() => new ProjectRegistrySnapshot(_projects.ToList()));
-            _log.Info("Project {0} ({1}) created on {2}", m.Id, name, m.Branch);
+            Log.Info("Project {0} ({1}) created on {2}", m.Id, name, m.Branch);
             Spawn(m.Id).Tell(new CreateProject(created, m.ReplyTo));
             if (cmd.Parent is { } parent && _children.TryGetValue(parent, out var parentActor))
             {

@@ -37,7 +37,7 @@ public sealed partial class CompoundReviewActor
     {
         if (Schedule() is { } cron && _state.MissedFiring(cron, _spec!, Now) is { } firing)
         {
-            _log.Info("Compound review on start: {0} ({1})", firing.Outcome, firing.Detail);
+            Log.Info("Compound review on start: {0} ({1})", firing.Outcome, firing.Detail);
             if (firing.Outcome == FiringOutcome.CaughtUp)
             {
                 Begin(ReviewTrigger.CatchUp, firing: firing);
@@ -63,7 +63,7 @@ public sealed partial class CompoundReviewActor
     {
         if (Active is { } running)
         {
-            _log.Warning("Scheduled compound review skipped: review {0} is still running", running.Started.ReviewId);
+            Log.Warning("Scheduled compound review skipped: review {0} is still running", running.Started.ReviewId);
             RecordFiring(new ReviewScheduleFired(due, Now, FiringOutcome.Skipped, running.Started.ReviewId, $"review {running.Started.ReviewId} was still running"));
         }
         else

@@ -3,7 +3,6 @@ using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Persistence;
 using DarkFactory.Actors.Scheduling;
 using DarkFactory.Actors.Supervision;
-using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Review;
 
@@ -24,9 +23,6 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
     private const string CronKey = "cron";
     private const string RetryKey = "retry";
 
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
-    private OutputConsumer? _output;
     private readonly IActorRef _factory;
     private readonly ReviewSettings _settings;
     private readonly ReviewDependencies _dependencies;
@@ -56,13 +52,7 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
         var ports = dependencies.Ports?.Invoke(factory) ?? new ReviewPorts(factory, settings.AskTimeout, dependencies.Http) { GateSandbox = settings.GateSandbox, GateCgroups = settings.GateCgroups };
         _steps = new ReviewSteps(ports, settings, dependencies.Clock, dependencies.Environment);
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is ReviewSnapshot snapshot)
-            {
-                _state = CompoundReviewState.From(snapshot);
-            }
-        });
+        RecoverSnapshot<ReviewSnapshot>(snapshot => _state = CompoundReviewState.From(snapshot));
         Recover<IReviewEvent>(e => _state = _state.Apply(e, _settings.KeepReviews, out _));
         Recover<ReviewScheduleFired>(f => _state = _state.Apply(f));
 
@@ -84,7 +74,7 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
                 if (_settings.RunsOutliveTheReview && !_work.Busy && ReviewStateRules.StoppedByItsNode(r, e))
                 {
                     // its node drained it (SIGTERM) or the placement moved the agent: another run, as after a restart
-                    _log.Info("Compound review {0}: the agent's run {1} was stopped by its node; starting another", r.Started.ReviewId, e.RunId);
+                    Log.Info("Compound review {0}: the agent's run {1} was stopped by its node; starting another", r.Started.ReviewId, e.RunId);
                     _runGone = true;
                     Next();
                     return;
@@ -95,13 +85,13 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
             else if (ReviewRunWatch.Continues(r, e, _runs) is { } next && !_work.Busy)
             {
                 // the layer stopped the awaited run to start the same task again (a failover, a correction): that run is the review's now
-                _log.Info("Compound review {0}: the agent's run {1} was restarted as run {2}; the review goes on with it", r.Started.ReviewId, r.Runs![^1].RunId, next);
+                Log.Info("Compound review {0}: the agent's run {1} was restarted as run {2}; the review goes on with it", r.Started.ReviewId, r.Runs![^1].RunId, next);
                 Record(new ReviewAgentStarted(r.Started.ReviewId, Now, next), Next);
             }
         });
         Command<AgentOutput>(o =>
         {
-            _output?.Taken(o);
+            Output?.Taken(o);
             if (Active?.Task?.Agent == o.Agent)
             {
                 _runs.Output(o);
@@ -137,15 +127,12 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
     {
         base.PreStart();
         _views = _dependencies.Views ?? Context.ActorOf(ReviewViewsActor.Props(), "views");
-        _topics.Subscribe(Self, typeof(AgentLifecycle));
-        _topics.Subscribe(Self, typeof(AgentOutput));
-        _output = OutputFlow.For(Context.System).Join("review");
+        Subscribe(typeof(AgentLifecycle), typeof(AgentOutput));
+        JoinOutput("review");
     }
 
     protected override void PostStop()
     {
-        _topics.Unsubscribe(Self);
-        _output?.Dispose();
         _work.Dispose();
         base.PostStop();
     }
@@ -154,12 +141,12 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
     {
         _views.Tell(new ReviewViewsChanged(_state.Reviews.Select(ReviewStateRules.View).ToList(), [], Reset: true));
         _recovered = Active is not null;
-        _log.Info("Compound review recovered: {0} review(s){1}", _state.Reviews.Count, Active is { } a ? $", resuming {a.Started.ReviewId} at {ReviewStateRules.StepName(a)}" : string.Empty);
+        Log.Info("Compound review recovered: {0} review(s){1}", _state.Reviews.Count, Active is { } a ? $", resuming {a.Started.ReviewId} at {ReviewStateRules.StepName(a)}" : string.Empty);
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _log.Error(reason, "Compound review state could not be recovered");
+        Log.Error(reason, "Compound review state could not be recovered");
         base.OnRecoveryFailure(reason, message);
     }
 
@@ -170,7 +157,7 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
         _state = _state.Apply(persisted, _settings.KeepReviews, out var removed);
         _views.Tell(new ReviewViewsChanged([ReviewStateRules.View(_state.Find(persisted.ReviewId)!)], removed));
         SnapshotWhenDue(_state.ToSnapshot);
-        _topics.Publish(persisted);
+        Topics.Publish(persisted);
         after?.Invoke();
     });
 
@@ -178,7 +165,7 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
     {
         _state = _state.Apply(persisted);
         SnapshotWhenDue(_state.ToSnapshot);
-        _topics.Publish(persisted);
+        Topics.Publish(persisted);
     });
 
     // ---------------------------------------------------------------- the step machine
@@ -248,7 +235,7 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
         switch (done.Result)
         {
             case StepResult.Retry retry when ++_startAttempts < _settings.StartAttempts:
-                _log.Info("Compound review {0}: {1}; retrying in {2}", r.Started.ReviewId, retry.Reason, _settings.StartRetryDelay);
+                Log.Info("Compound review {0}: {1}; retrying in {2}", r.Started.ReviewId, retry.Reason, _settings.StartRetryDelay);
                 Timers.StartSingleTimer(RetryKey, new Advance(), _settings.StartRetryDelay);
                 break;
             case StepResult.Retry retry:
@@ -258,7 +245,7 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
                 Fail(r, done.Stage, failed.Reason);
                 break;
             case StepResult.Resumed { Run: var run }:
-                _log.Info("Compound review {0}: the agent's run {1} {2}", r.Started.ReviewId, r.Runs![^1].RunId, run.Kind switch
+                Log.Info("Compound review {0}: the agent's run {1} {2}", r.Started.ReviewId, r.Runs![^1].RunId, run.Kind switch
                 {
                     RunResumeKind.GoesOn => "goes on on its node; awaiting its end",
                     RunResumeKind.Ended => "ended while the review moved; taking in its work",
@@ -286,7 +273,7 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
 
     private void Fail(ReviewRecord r, ReviewStage stage, string reason)
     {
-        _log.Warning("Compound review {0} failed at {1}: {2}", r.Started.ReviewId, stage, reason);
+        Log.Warning("Compound review {0} failed at {1}: {2}", r.Started.ReviewId, stage, reason);
         Record(new ReviewFailed(r.Started.ReviewId, Now, stage, reason), Finished);
     }
 
@@ -297,9 +284,9 @@ public sealed partial class CompoundReviewActor : PersistentActorBase
         _runs.Clear();
         _runGone = false;
         var last = _state.Reviews[^1];
-        _log.Info("Compound review {0} {1}", last.Started.ReviewId, ReviewStateRules.Status(last).ToString().ToLowerInvariant());
+        Log.Info("Compound review {0} {1}", last.Started.ReviewId, ReviewStateRules.Status(last).ToString().ToLowerInvariant());
 
-        _ = _steps.RemoveOldWorktrees(_state.Reviews, _log); // keep the worktrees of the newest finished reviews
+        _ = _steps.RemoveOldWorktrees(_state.Reviews, Log); // keep the worktrees of the newest finished reviews
     }
 
     private sealed record Advance;

@@ -9,7 +9,7 @@ public sealed partial class ProviderRouterActor
     {
         if (avoid.Provider is null && avoid.Model is null)
         {
-            _log.Info("Agent [{0}]: a route-avoid names neither a provider nor a model; nothing to avoid", avoid.Agent);
+            Log.Info("Agent [{0}]: a route-avoid names neither a provider nor a model; nothing to avoid", avoid.Agent);
             return;
         }
 
@@ -50,7 +50,7 @@ public sealed partial class ProviderRouterActor
 
     private void OnAwait(AwaitRoute wait)
     {
-        _log.Info("Agent [{0}] waits for a route: {1}", wait.Agent, wait.Reason);
+        Log.Info("Agent [{0}] waits for a route: {1}", wait.Agent, wait.Reason);
         _waiting.Add(wait);
         if (!Timers.IsTimerActive(PollTimer))
         {
@@ -96,7 +96,7 @@ public sealed partial class ProviderRouterActor
         _waiting.Answered(answer.Provider);
         if (answer.Ok == true && _state.Health.Condition(answer.Provider) is { State: ProviderState.Limited })
         {
-            _log.Info("Provider [{0}] answered the router's probe: limit lifted", answer.Provider);
+            Log.Info("Provider [{0}] answered the router's probe: limit lifted", answer.Provider);
             Persist(new ProviderLimitRecorded(answer.Provider, Now, "answered the router's probe", Now), e =>
             {
                 Persisted(e);
@@ -109,7 +109,7 @@ public sealed partial class ProviderRouterActor
     {
         foreach (var (wait, route) in _waiting.Resumable(board, _policy, _agents))
         {
-            _log.Info("Agent [{0}] resumed: a route returned ({1})", wait.Agent, route.Provider);
+            Log.Info("Agent [{0}] resumed: a route returned ({1})", wait.Agent, route.Provider);
             _settings.Factory?.Tell(new ResumeAgent(wait.Agent, wait.Task));
         }
 

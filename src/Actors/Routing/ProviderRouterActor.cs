@@ -1,6 +1,5 @@
 using Akka.Persistence;
 using DarkFactory.Actors.Persistence;
-using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Routing;
 
@@ -20,8 +19,6 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
     private const string ChangeTimer = "change";
     private const string AvoidTimer = "avoid";
 
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly RouterSettings _settings;
     private readonly RouterState _state;
 
@@ -39,13 +36,7 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
         _settings = settings;
         _state = new RouterState(settings.Clock);
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is RouterSnapshot s)
-            {
-                _state.Restore(s);
-            }
-        });
+        RecoverSnapshot<RouterSnapshot>(s => _state.Restore(s));
         Recover<CostRecorded>(e => _state.Apply(e));
         Recover<ProviderLimitRecorded>(e => _state.Apply(e));
         Recover<BreakerTransitioned>(e => _state.Apply(e));
@@ -85,16 +76,7 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
-        _topics.Subscribe(Self, typeof(AgentUsage));
-        _topics.Subscribe(Self, typeof(ProviderLimited));
-        _topics.Subscribe(Self, typeof(AgentLifecycle));
-        _topics.Subscribe(Self, typeof(RouteAvoid));
-    }
-
-    protected override void PostStop()
-    {
-        _topics.Unsubscribe(Self);
-        base.PostStop();
+        Subscribe(typeof(AgentUsage), typeof(ProviderLimited), typeof(AgentLifecycle), typeof(RouteAvoid));
     }
 
     // ---------------------------------------------------------------- fleet and queries
@@ -137,7 +119,7 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
         Persist(added!, e =>
         {
             Persisted(e);
-            _log.Info("Provider [{0}] {1} by {2}: {3}", e.Name, update ? "changed" : "added", e.By, RuntimeProviders.Config(e));
+            Log.Info("Provider [{0}] {1} by {2}: {3}", e.Name, update ? "changed" : "added", e.By, RuntimeProviders.Config(e));
             sender.Tell(RuntimeProviders.Added(e, update));
         });
     }
@@ -155,7 +137,7 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
         Persist(removed!, e =>
         {
             Persisted(e);
-            _log.Info("Provider [{0}] removed by {1}", e.Name, e.By);
+            Log.Info("Provider [{0}] removed by {1}", e.Name, e.By);
             sender.Tell(RuntimeProviders.Removed(e));
         });
     }
@@ -194,13 +176,13 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
         var provider = limited.Provider ?? (limited.RunId is { } run ? _state.RouteOf(run)?.Provider : null);
         if (provider is null)
         {
-            _log.Info("Agent [{0}] is rate limited but its run has no known provider: {1}", limited.Agent, limited.Reason);
+            Log.Info("Agent [{0}] is rate limited but its run has no known provider: {1}", limited.Agent, limited.Reason);
             return;
         }
 
         if (_state.Health.Limited(provider, limited.ResetAt, limited.Reason) is { } e)
         {
-            _log.Warning("Provider [{0}] rate limited until {1:o}: {2} (agent {3}, {4})", provider, e.Until, limited.Reason, limited.Agent, limited.Source);
+            Log.Warning("Provider [{0}] rate limited until {1:o}: {2} (agent {3}, {4})", provider, e.Until, limited.Reason, limited.Agent, limited.Source);
 
             // the layers see the limit at once: the run's restart (100 ms later) must not wait for the journal
             // write and land on this provider again (applying twice is harmless; a failed write stops the router)
@@ -219,7 +201,7 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
 
         if (_outcomes.Ended(e, provider, _state.Health) is { } transition)
         {
-            _log.Warning("Provider [{0}] circuit breaker {1}: {2}", provider, transition.State, transition.Reason);
+            Log.Warning("Provider [{0}] circuit breaker {1}: {2}", provider, transition.State, transition.Reason);
             Persist(transition, Persisted);
         }
         else
@@ -244,17 +226,17 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
 
                 break;
             case ProviderSwitched s:
-                _log.Info("Agent [{0}] switched provider {1} -> {2} ({3}): {4}", s.Agent, s.From, s.To, s.Reason, s.Detail);
+                Log.Info("Agent [{0}] switched provider {1} -> {2} ({3}): {4}", s.Agent, s.From, s.To, s.Reason, s.Detail);
                 break;
             case RouteAvoidRecorded a:
-                _log.Warning("Agent [{0}] avoids {1}{2} until {3:o}: {4}", a.Agent, a.Provider ?? "any provider", a.Model is null ? string.Empty : $" (model {a.Model})", a.Until, a.Reason);
+                Log.Warning("Agent [{0}] avoids {1}{2} until {3:o}: {4}", a.Agent, a.Provider ?? "any provider", a.Model is null ? string.Empty : $" (model {a.Model})", a.Until, a.Reason);
                 ArmAvoidTimer();
                 break;
         }
 
         // the board first: whoever acts on the event (a layer stopping a run on a limit) routes against it
         Publish();
-        _topics.Publish((IDarkFactoryMessage)e);
+        Topics.Publish((IDarkFactoryMessage)e);
         SnapshotWhenDue(() =>
         {
             _state.Ledger.Compact(Now);
@@ -269,7 +251,7 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
     private void Publish()
     {
         var board = BuildBoard();
-        _topics.Publish(new ProviderBoardPublished(board));
+        Topics.Publish(new ProviderBoardPublished(board));
         ArmChangeTimer(board);
     }
 

@@ -1,6 +1,5 @@
 using Akka.Persistence;
 using DarkFactory.Actors.Persistence;
-using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Scheduling;
 
@@ -20,8 +19,6 @@ namespace DarkFactory.Actors.Scheduling;
 /// </summary>
 public sealed class SchedulerActor : PersistentActorBase
 {
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly IActorRef _factory;
     private readonly SchedulerSettings _settings;
     private SchedulerState _state = SchedulerState.Empty;
@@ -39,13 +36,7 @@ public sealed class SchedulerActor : PersistentActorBase
         _factory = factory;
         _settings = settings;
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is SchedulerSnapshot snapshot)
-            {
-                _state = SchedulerState.From(snapshot);
-            }
-        });
+        RecoverSnapshot<SchedulerSnapshot>(snapshot => _state = SchedulerState.From(snapshot));
         Recover<SchedulerFired>(e => _state = _state.Apply(e));
         Recover<ScheduleArmed>(e => _state = _state.Apply(e));
         Recover<FiringDue>(e => _state = _state.Apply(e));
@@ -63,7 +54,7 @@ public sealed class SchedulerActor : PersistentActorBase
         Command<AgentLifecycle>(OnLifecycle);
         Command<GetSchedule>(OnGetSchedule);
         Command<DrainFleet>(_ => Suspend());
-        Command<CommandResult>(r => _log.Debug("Fleet answered a replace: {0}", r.Message));
+        Command<CommandResult>(r => Log.Debug("Fleet answered a replace: {0}", r.Message));
     }
 
     /// <param name="factory">Where StartAgent / RestartAgent go (the factory, which routes them to the fleet).</param>
@@ -76,7 +67,7 @@ public sealed class SchedulerActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
-        _topics.Subscribe(Self, typeof(AgentLifecycle));
+        Subscribe(typeof(AgentLifecycle));
     }
 
     protected override void PostRestart(Exception reason)
@@ -87,15 +78,9 @@ public sealed class SchedulerActor : PersistentActorBase
         _factory.Tell(GetFleet.Instance, Self);
     }
 
-    protected override void PostStop()
-    {
-        _topics.Unsubscribe(Self);
-        base.PostStop();
-    }
-
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _log.Error(reason, "Scheduler state could not be recovered");
+        Log.Error(reason, "Scheduler state could not be recovered");
         base.OnRecoveryFailure(reason, message);
     }
 
@@ -122,7 +107,7 @@ public sealed class SchedulerActor : PersistentActorBase
             if (!CronSchedule.TryParse(spec.Schedule!, spec.Timezone, out var schedule, out var error))
             {
                 // the fleet loader refuses such files; a fleet built in code may still carry one
-                _log.Warning("Agent [{0}] is not scheduled: {1}", spec.Name, error);
+                Log.Warning("Agent [{0}] is not scheduled: {1}", spec.Name, error);
                 Unschedule(spec.Name);
                 continue;
             }
@@ -170,7 +155,7 @@ public sealed class SchedulerActor : PersistentActorBase
         var firings = CatchUp.Firings(spec.Name, plan, spec.CatchUp, waiting, now);
         if (plan.Missed > 0)
         {
-            _log.Info("Agent [{0}] missed {1} firing(s) while the daemon was down; catch_up: {2}, running {3}", spec.Name, plan.Missed, spec.CatchUp.ToString().ToLowerInvariant(), plan.Run.Count);
+            Log.Info("Agent [{0}] missed {1} firing(s) while the daemon was down; catch_up: {2}, running {3}", spec.Name, plan.Missed, spec.CatchUp.ToString().ToLowerInvariant(), plan.Run.Count);
         }
 
         foreach (var queued in firings.Where(f => f.Outcome == FiringOutcome.Queued))
@@ -256,14 +241,14 @@ public sealed class SchedulerActor : PersistentActorBase
 
         if (result.Ok)
         {
-            _log.Info("Agent [{0}] fired for {1:o}: run {2} started", agent, pending.ScheduledAt, result.RunId);
+            Log.Info("Agent [{0}] fired for {1:o}: run {2} started", agent, pending.ScheduledAt, result.RunId);
             Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Started, result.RunId, answer.FromQueue ? "was queued" : null, pending.CatchUp));
             return;
         }
 
         if (result.Outcome != CommandOutcome.AlreadyRunning || job is null)
         {
-            _log.Warning("Agent [{0}] fired for {1:o} but did not start: {2}", agent, pending.ScheduledAt, result.Message);
+            Log.Warning("Agent [{0}] fired for {1:o} but did not start: {2}", agent, pending.ScheduledAt, result.Message);
             Record(new SchedulerFired(agent, pending.ScheduledAt, answer.FiredAt, FiringOutcome.Failed, Detail: result.Message, CatchUp: pending.CatchUp));
             return;
         }
@@ -340,7 +325,7 @@ public sealed class SchedulerActor : PersistentActorBase
         _state = _state.Apply(e);
         if (e is SchedulerFired fired)
         {
-            _topics.Publish(fired);
+            Topics.Publish(fired);
         }
 
         SnapshotWhenDue(_state.ToSnapshot);
