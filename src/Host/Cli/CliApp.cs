@@ -301,16 +301,8 @@ public static partial class CliApp
         var json = new Option<bool>("--json") { Description = "Print a JSON array of {agent, next: [UTC times], timezone}" };
         var count = new Option<int>("--count", "-n") { Description = "Firings per agent", DefaultValueFactory = _ => 5 };
         var command = new Command("schedule", "List each scheduled agent's next firings in its own time zone and in UTC.\nExample: ./df schedule --json") { json, count };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, Data, parse => $"/api/schedule?count={parse.GetValue(count)}", (agents, _) =>
         {
-            using var client = DaemonClient.Connect(Data(parse));
-            var agents = await client.GetJson($"/api/schedule?count={parse.GetValue(count)}", ct);
-            if (parse.GetValue(json))
-            {
-                Print(agents);
-                return 0;
-            }
-
             var rows = new List<IReadOnlyList<string>>();
             foreach (var a in agents.EnumerateArray())
             {
@@ -372,16 +364,8 @@ public static partial class CliApp
         var json = new Option<bool>("--json") { Description = "Print a JSON array" };
         var limit = new Option<int>("--limit") { Description = "Entries to show", DefaultValueFactory = _ => 50 };
         var command = new Command("history", "Show an agent's persisted lifecycle history (survives daemon restarts).\nExample: ./df history ci-watchdog") { agent, json, limit };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, Data, parse => $"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/history?limit={parse.GetValue(limit)}", (entries, _) =>
         {
-            using var client = DaemonClient.Connect(Data(parse));
-            var entries = await client.GetJson($"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/history?limit={parse.GetValue(limit)}", ct);
-            if (parse.GetValue(json))
-            {
-                Print(entries);
-                return 0;
-            }
-
             Table.Write(Console.Out, ["AT", "EVENT", "RUN", "PID", "EXIT", "DETAIL"], entries.EnumerateArray().Select(e => (IReadOnlyList<string>)
             [
                 Str(e, "at"), Str(e, "kind"), Str(e, "run_id", "-"), Str(e, "pid", "-"),

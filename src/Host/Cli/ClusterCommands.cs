@@ -10,16 +10,8 @@ public static class ClusterCommands
     {
         var json = new Option<bool>("--json") { Description = "Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {\"placement\": NODE}, \"epoch\", \"unplaced\": [{\"agent\", \"reason\"}]}" };
         var command = new Command("nodes", "The cluster's members: node, address, roles, status (up, joining, leaving, unreachable, ...) and the agents on each; where the singletons run.\nExample: ./df nodes --json") { json };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, data, _ => "/api/cluster", (cluster, _) =>
         {
-            using var client = DaemonClient.Connect(data(parse));
-            var cluster = await client.GetJson("/api/cluster", ct);
-            if (parse.GetValue(json))
-            {
-                Print(cluster);
-                return 0;
-            }
-
             Table.Write(Console.Out, ["NODE", "ADDRESS", "ROLES", "STATUS", "AGENTS"], cluster.GetProperty("members").EnumerateArray().Select(m => (IReadOnlyList<string>)
             [
                 Str(m, "node"), Str(m, "address"), Joined(m, "roles"), Str(m, "status"), Joined(m, "agents") is { Length: > 0 } agents ? agents : "-",

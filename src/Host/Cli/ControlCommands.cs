@@ -49,17 +49,8 @@ public static class ControlCommands
         var agent = new Argument<string?>("agent") { Description = "One agent (default: all)", Arity = ArgumentArity.ZeroOrOne };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var command = new Command("capabilities", "The capability registry: each agent's capabilities, current task, load and the route of its current run.\nExample: ./df capabilities --json") { agent, json };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, data, parse => parse.GetValue(agent) is { } name ? $"/api/capabilities/{Uri.EscapeDataString(name)}" : "/api/capabilities", (answer, _) =>
         {
-            using var client = DaemonClient.Connect(data(parse));
-            var name = parse.GetValue(agent);
-            var answer = await client.GetJson(name is null ? "/api/capabilities" : $"/api/capabilities/{Uri.EscapeDataString(name)}", ct);
-            if (parse.GetValue(json))
-            {
-                Console.WriteLine(JsonSerializer.Serialize(answer, DarkFactoryJson.Indented));
-                return 0;
-            }
-
             var rows = (answer.ValueKind == JsonValueKind.Array ? answer.EnumerateArray().ToList() : [answer]).Select(a => (IReadOnlyList<string>)
             [
                 Str(a, "agent"), Str(a, "layer"), Str(a, "state"),

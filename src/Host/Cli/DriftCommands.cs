@@ -10,17 +10,8 @@ public static partial class CliApp
         var agent = new Argument<string?>("agent") { Description = "Only this agent", Arity = ArgumentArity.ZeroOrOne };
         var json = new Option<bool>("--json") { Description = "Print JSON: [{agent, score, level, components, updated_at, last_correction, pending_hint, paused, provider}]" };
         var command = new Command("drift", "Show each agent's drift score, level, signals and last correction.\nExample: ./df drift --json") { agent, json };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, Data, parse => parse.GetValue(agent) is { } name ? $"/api/drift/{Uri.EscapeDataString(name)}" : "/api/drift", (body, _) =>
         {
-            using var client = DaemonClient.Connect(Data(parse));
-            var name = parse.GetValue(agent);
-            var body = await client.GetJson(name is null ? "/api/drift" : $"/api/drift/{Uri.EscapeDataString(name)}", ct);
-            if (parse.GetValue(json))
-            {
-                Print(body);
-                return 0;
-            }
-
             var agents = body.ValueKind == JsonValueKind.Array ? body.EnumerateArray().ToList() : [body];
             Table.Write(Console.Out, ["AGENT", "LEVEL", "SCORE", "SIGNALS", "LAST CORRECTION"], agents.Select(a => (IReadOnlyList<string>)
             [
@@ -42,16 +33,8 @@ public static partial class CliApp
         var json = new Option<bool>("--json") { Description = "Print JSON, newest first: [{escalation: {id, agent, at, level, score, reason}, delivery}]" };
         var limit = new Option<int>("--limit", "-n") { Description = "How many", DefaultValueFactory = _ => 50 };
         var command = new Command("escalations", "List the drifts Nightwatch escalated to a human, newest first.\nExample: ./df escalations") { json, limit };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, Data, parse => $"/api/escalations?limit={parse.GetValue(limit)}", (body, _) =>
         {
-            using var client = DaemonClient.Connect(Data(parse));
-            var body = await client.GetJson($"/api/escalations?limit={parse.GetValue(limit)}", ct);
-            if (parse.GetValue(json))
-            {
-                Print(body);
-                return 0;
-            }
-
             Table.Write(Console.Out, ["AT", "AGENT", "ID", "REASON", "WEBHOOK"], body.EnumerateArray().Select(e =>
             {
                 var x = e.GetProperty("escalation");

@@ -133,16 +133,8 @@ public static class ProjectCommands
         var project = ProjectArgument();
         var json = new Option<bool>("--json") { Description = "Print [{id, title, status, priority, dependencies, persona, confidence, notes, attempts: [{run_id, agent, cli, provider, exit_code, gates}]}]" };
         var command = new Command("tasks", "Show a project's task list: status, persona, attempts, gate results, audit notes.\nExample: ./df tasks auth-hardening") { project, json };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, data, parse => ProjectPath(parse.GetValue(project)!) + "/tasks", (tasks, _) =>
         {
-            using var client = DaemonClient.Connect(data(parse));
-            var tasks = await client.GetJson(ProjectPath(parse.GetValue(project)!) + "/tasks", ct);
-            if (parse.GetValue(json))
-            {
-                Print(tasks);
-                return 0;
-            }
-
             Table.Write(Console.Out, ["ID", "TITLE", "STATUS", "PRI", "PERSONA", "DEPENDS ON", "ATTEMPTS", "LAST GATES", "CONFIDENCE", "NOTES"], tasks.EnumerateArray().Select(t =>
             {
                 var attempts = t.GetProperty("attempts").EnumerateArray().ToList();
@@ -199,16 +191,8 @@ public static class ProjectCommands
         status.AcceptOnlyFromAmong(Statuses);
         var json = new Option<bool>("--json") { Description = "Print an array of the status objects (as df status ID --json)" };
         var command = new Command("list", "List the projects, newest first: status, progress, runtime, cost, work branch.\nExample: ./df list --status active") { status, json };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, data, parse => "/api/projects" + (parse.GetValue(status) is { } s ? "?status=" + s : string.Empty), (projects, _) =>
         {
-            using var client = DaemonClient.Connect(data(parse));
-            var projects = await client.GetJson("/api/projects" + (parse.GetValue(status) is { } s ? "?status=" + s : string.Empty), ct);
-            if (parse.GetValue(json))
-            {
-                Print(projects);
-                return 0;
-            }
-
             Table.Write(Console.Out, ["ID", "NAME", "STATUS", "TASKS", "CURRENT", "RUNTIME", "COST (USD)", "WORK BRANCH"], projects.EnumerateArray().Select(p => (IReadOnlyList<string>)
             [
                 Str(p, "id"), Str(p, "name"), Str(p, "status"),

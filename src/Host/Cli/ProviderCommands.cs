@@ -48,16 +48,8 @@ public static class ProviderCommands
     {
         var json = new Option<bool>("--json") { Description = "Print [{name, cli, model, api_key_env, credits, priority, source: fleet|runtime, added_by, added_at, shadowed}]" };
         var command = new Command("list", "List the providers routed to: fleet.yaml's and those added at runtime.\nExample: ./df provider list --json") { json };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, data, _ => "/api/providers/config", (providers, _) =>
         {
-            using var client = DaemonClient.Connect(data(parse));
-            var providers = await client.GetJson("/api/providers/config", ct);
-            if (parse.GetValue(json))
-            {
-                Print(providers);
-                return 0;
-            }
-
             Table.Write(Console.Out, ["NAME", "CLI", "MODEL", "KEY FROM", "CREDITS", "PRIORITY", "SOURCE"], providers.EnumerateArray().Select(p => (IReadOnlyList<string>)
             [
                 Str(p, "name"), Str(p, "cli"), Str(p, "model", "-"), Str(p, "api_key_env", "-"),

@@ -101,16 +101,8 @@ public static partial class CliApp
         var json = new Option<bool>("--json") { Description = "Print a JSON array" };
         var limit = new Option<int>("--limit") { Description = "Reviews to show (newest first)", DefaultValueFactory = _ => 20 };
         var command = new Command("list", "List compound reviews, newest first.\nExample: ./df review list") { json, limit };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, Data, parse => $"/api/reviews?limit={parse.GetValue(limit)}", (reviews, _) =>
         {
-            using var client = DaemonClient.Connect(Data(parse));
-            var reviews = await client.GetJson($"/api/reviews?limit={parse.GetValue(limit)}", ct);
-            if (parse.GetValue(json))
-            {
-                Print(reviews);
-                return 0;
-            }
-
             Table.Write(Console.Out, ["ID", "STATUS", "STARTED", "STEP", "FINDING", "PR / REPORT"], reviews.EnumerateArray().Select(r => (IReadOnlyList<string>)
             [
                 Str(r, "id"), Str(r, "status"), Str(r, "started_at"), CurrentStep(r),
@@ -127,19 +119,9 @@ public static partial class CliApp
         var id = new Argument<string>("id") { Description = "The review's id (see ./df review list)" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var command = new Command("show", "Show one compound review: steps with timings, gate results, PR link.\nExample: ./df review show 20261122-020000-ab12") { id, json };
-        command.SetAction(async (parse, ct) =>
+        command.SetQuery(json, Data, parse => $"/api/reviews/{Uri.EscapeDataString(parse.GetValue(id)!)}", (review, _) =>
         {
-            using var client = DaemonClient.Connect(Data(parse));
-            var review = await client.GetJson($"/api/reviews/{Uri.EscapeDataString(parse.GetValue(id)!)}", ct);
-            if (parse.GetValue(json))
-            {
-                Print(review);
-            }
-            else
-            {
-                WriteReview(review);
-            }
-
+            WriteReview(review);
             return 0;
         });
         return command;
