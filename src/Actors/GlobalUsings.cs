@@ -1,15 +1,2 @@
-// The namespaces most files of this project use, imported once here rather than at the top of each file
-// (docs/architecture.md, "Choices worth knowing"). A file imports anything else itself.
-global using System.Globalization;
-global using System.Text;
-global using System.Text.Json;
-global using Akka.Actor;
+// The actors' own global usings; those they share with the host are in src/Shared/GlobalUsings.cs.
 global using Akka.Event;
-global using DarkFactory.Messages;
-global using DarkFactory.Messages.Agents;
-global using DarkFactory.Messages.Fleet;
-global using DarkFactory.Messages.Nightwatch;
-global using DarkFactory.Messages.Projects;
-global using DarkFactory.Messages.Providers;
-global using DarkFactory.Messages.Review;
-global using DarkFactory.Messages.Scheduling;
