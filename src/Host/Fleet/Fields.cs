@@ -97,6 +97,10 @@ internal sealed class Fields(FleetReader reader, YamlMappingNode map, string pat
     public long? Size(string key) => Scalar<long>(key, "a size such as 512MiB, 2GiB, 100KiB, 1GB or a number of bytes",
         v => Sizes.TryParse(v, out var b) ? b : null);
 
+    /// <summary>An enum written as its member's snake_case name: the name the JSON gives it (<see cref="EnumNames{T}"/>).</summary>
+    public T? Enum<T>(string key)
+        where T : struct, System.Enum => Enum(key, EnumNames<T>.All);
+
     public T? Enum<T>(string key, IReadOnlyDictionary<string, T> allowed)
         where T : struct
     {
@@ -203,4 +207,15 @@ internal sealed class Fields(FleetReader reader, YamlMappingNode map, string pat
 
         return result;
     }
+}
+
+/// <summary>
+/// The fleet.yaml names of an enum's members: each member's name in snake_case (<c>AcceptEdits</c>: <c>accept_edits</c>),
+/// as <see cref="DarkFactoryJson"/> writes them, in the order the enum declares them.
+/// </summary>
+internal static class EnumNames<T>
+    where T : struct, Enum
+{
+    public static readonly IReadOnlyDictionary<string, T> All =
+        Enum.GetValues<T>().ToDictionary(v => JsonNamingPolicy.SnakeCaseLower.ConvertName(v.ToString()), StringComparer.Ordinal);
 }

@@ -7,12 +7,11 @@ internal sealed partial class FleetReader
 {
     private AgentSpec? ReadAgent(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Agent) is not { } f)
         {
             return null;
         }
 
-        var f = Fields(m, path, FleetKeys.Agent);
         var name = f.String("name");
         if (name is null && !f.Has("name"))
         {
@@ -23,7 +22,7 @@ internal sealed partial class FleetReader
             f.Error("name", $"invalid agent name '{name}': use 1-63 lowercase letters, digits and '-', starting with a letter or digit");
         }
 
-        var layer = f.Enum("layer", Layers);
+        var layer = f.Enum<LayerName>("layer");
         if (layer is null && !f.Has("layer"))
         {
             f.Missing("layer", "missing required field 'layer' (safety, core or growth)");
@@ -78,26 +77,26 @@ internal sealed partial class FleetReader
             Env = f.Node("env") is { } env ? ReadEnv(env, f.PathOf("env")) : d.Env,
             Limits = f.Node("limits") is { } lim ? ReadResourceLimits(lim, f.PathOf("limits")) : d.Limits,
             MaxRuntime = f.Duration("max_runtime"),
-            Restart = f.Enum("restart", RestartTypes),
+            Restart = f.Enum<RestartType>("restart"),
             Grace = f.Duration("grace") ?? d.Grace,
             ResultGrace = f.Duration("result_grace") ?? d.ResultGrace,
             MinUptime = f.Duration("min_uptime") ?? d.MinUptime,
             Node = ReadNodePin(f),
-            Failover = f.Enum("failover", Failovers),
-            Overlap = f.Enum("overlap", Overlaps) ?? d.Overlap,
+            Failover = f.Enum<FailoverPolicy>("failover"),
+            Overlap = f.Enum<OverlapPolicy>("overlap") ?? d.Overlap,
             QueueLimit = f.Int("queue_limit") ?? d.QueueLimit,
-            CatchUp = f.Enum("catch_up", CatchUps) ?? d.CatchUp,
+            CatchUp = f.Enum<CatchUpPolicy>("catch_up") ?? d.CatchUp,
             CatchUpLimit = f.Int("catch_up_limit") ?? d.CatchUpLimit,
             Jitter = f.Duration("jitter") ?? d.Jitter,
             Autostart = f.Bool("autostart"),
-            SourceLine = (int)m.Start.Line,
+            SourceLine = (int)node.Start.Line,
             Budget = f.Node("budget") is { } budget ? ReadAgentBudget(budget, f.PathOf("budget")) : d.Budget,
-            PermissionMode = f.Enum("permission_mode", PermissionModes) ?? d.PermissionMode,
+            PermissionMode = f.Enum<PermissionMode>("permission_mode") ?? d.PermissionMode,
             AllowedTools = f.StringList("allowed_tools") ?? d.AllowedTools,
-            Sandbox = f.Enum("sandbox", SandboxModes) ?? d.Sandbox,
-            Network = f.Enum("network", NetworkModes) ?? d.Network,
+            Sandbox = f.Enum<SandboxMode>("sandbox") ?? d.Sandbox,
+            Network = f.Enum<NetworkAccess>("network") ?? d.Network,
             Log = f.Node("log") is { } log ? ReadLogRetention(log, f.PathOf("log")) : d.Log,
-            Isolation = f.Enum("isolation", IsolationModes),
+            Isolation = f.Enum<IsolationMode>("isolation"),
             Gates = f.Items("gates", ReadGate),
         };
         f.Require("network", agent.Network == NetworkAccess.Open || agent.Sandbox != SandboxMode.Off, "network: closed needs the sandbox; remove sandbox: off");
@@ -115,21 +114,8 @@ internal sealed partial class FleetReader
     private Dictionary<string, EnvValue> ReadEnv(YamlNode node, string path)
     {
         var result = new Dictionary<string, EnvValue>(StringComparer.Ordinal);
-        if (AsMap(node, path) is not { } m)
+        foreach (var (k, key, v, p) in Entries(node, path, "environment variable"))
         {
-            return result;
-        }
-
-        foreach (var (k, v) in m.Children)
-        {
-            if (k is not YamlScalarNode { Value: { } key })
-            {
-                Error(k, path, "environment variable names must be strings");
-                continue;
-            }
-
-            var p = $"{path}.{key}";
-            map.Mark(p, v);
             if (!EnvName().IsMatch(key))
             {
                 Error(k, p, $"'{key}' is not a valid environment variable name (letters, digits and '_', not starting with a digit)");
@@ -181,12 +167,11 @@ internal sealed partial class FleetReader
 
     private LogRetention ReadLogRetention(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.AgentLog) is not { } f)
         {
             return new LogRetention();
         }
 
-        var f = Fields(m, path, FleetKeys.AgentLog);
         var d = new LogRetention();
         var l = d with
         {
@@ -201,12 +186,11 @@ internal sealed partial class FleetReader
 
     private ResourceLimits ReadResourceLimits(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.AgentLimits) is not { } f)
         {
             return new ResourceLimits();
         }
 
-        var f = Fields(m, path, FleetKeys.AgentLimits);
         var cpu = f.Duration("cpu_seconds");
         var l = new ResourceLimits
         {
@@ -222,12 +206,11 @@ internal sealed partial class FleetReader
 
     private AgentBudget ReadAgentBudget(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.AgentBudget) is not { } f)
         {
             return new AgentBudget();
         }
 
-        var f = Fields(m, path, FleetKeys.AgentBudget);
         var b = new AgentBudget { PerHour = f.Decimal("per_hour"), PerDay = f.Decimal("per_day"), PerMonth = f.Decimal("per_month") };
         foreach (var (key, value) in new[] { ("per_hour", b.PerHour), ("per_day", b.PerDay), ("per_month", b.PerMonth) })
         {
@@ -236,57 +219,4 @@ internal sealed partial class FleetReader
 
         return b;
     }
-
-    private static readonly Dictionary<string, LayerName> Layers = new(StringComparer.Ordinal)
-    {
-        ["safety"] = LayerName.Safety,
-        ["core"] = LayerName.Core,
-        ["growth"] = LayerName.Growth,
-    };
-
-    private static readonly Dictionary<string, IsolationMode> IsolationModes = new(StringComparer.Ordinal)
-    {
-        ["worktree"] = IsolationMode.Worktree,
-        ["none"] = IsolationMode.None,
-    };
-
-    private static readonly Dictionary<string, SandboxMode> SandboxModes = new(StringComparer.Ordinal)
-    {
-        ["auto"] = SandboxMode.Auto,
-        ["required"] = SandboxMode.Required,
-        ["off"] = SandboxMode.Off,
-    };
-
-    private static readonly Dictionary<string, NetworkAccess> NetworkModes = new(StringComparer.Ordinal)
-    {
-        ["open"] = NetworkAccess.Open,
-        ["closed"] = NetworkAccess.Closed,
-    };
-
-    private static readonly Dictionary<string, PermissionMode> PermissionModes = new(StringComparer.Ordinal)
-    {
-        ["accept_edits"] = PermissionMode.AcceptEdits,
-        ["bypass"] = PermissionMode.Bypass,
-    };
-
-    private static readonly Dictionary<string, FailoverPolicy> Failovers = new(StringComparer.Ordinal)
-    {
-        ["move"] = FailoverPolicy.Move,
-        ["stay"] = FailoverPolicy.Stay,
-        ["never"] = FailoverPolicy.Never,
-    };
-
-    private static readonly Dictionary<string, OverlapPolicy> Overlaps = new(StringComparer.Ordinal)
-    {
-        ["skip"] = OverlapPolicy.Skip,
-        ["queue"] = OverlapPolicy.Queue,
-        ["replace"] = OverlapPolicy.Replace,
-    };
-
-    private static readonly Dictionary<string, CatchUpPolicy> CatchUps = new(StringComparer.Ordinal)
-    {
-        ["skip"] = CatchUpPolicy.Skip,
-        ["once"] = CatchUpPolicy.Once,
-        ["all"] = CatchUpPolicy.All,
-    };
 }

@@ -19,12 +19,11 @@ internal sealed partial class FleetReader
     private ClusterSpec ReadCluster(YamlNode node, string path)
     {
         var d = new ClusterSpec();
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Cluster) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Cluster);
         var name = f.String("name");
         if (name is not null && !SystemName().IsMatch(name))
         {
@@ -69,12 +68,11 @@ internal sealed partial class FleetReader
 
     private ClusterNodeSpec? ReadClusterNode(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.ClusterNode) is not { } f)
         {
             return null;
         }
 
-        var f = Fields(m, path, FleetKeys.ClusterNode);
         var name = f.String("name");
         if (name is null && !f.Has("name"))
         {

@@ -30,12 +30,11 @@ internal sealed partial class FleetReader
     private LayerSpec ReadLayer(LayerName name, YamlNode node, string path)
     {
         var d = LayerSpec.Default(name);
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Layer) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Layer);
         var layer = d with
         {
             Strategy = f.Enum("strategy", Strategies) ?? d.Strategy,
@@ -43,7 +42,7 @@ internal sealed partial class FleetReader
             Within = f.Duration("within") ?? d.Within,
             Backoff = f.Node("backoff") is { } b ? ReadBackoff(b, f.PathOf("backoff")) : d.Backoff,
             QuarantineAfter = f.Int("quarantine_after") ?? d.QuarantineAfter,
-            DefaultRestart = f.Enum("default_restart", RestartTypes) ?? d.DefaultRestart,
+            DefaultRestart = f.Enum<RestartType>("default_restart") ?? d.DefaultRestart,
         };
         f.Require("max_restarts", layer.MaxRestarts >= 0, "max_restarts must not be negative");
         f.Require("within", layer.Within > TimeSpan.Zero, "within must be a positive duration");
@@ -54,12 +53,11 @@ internal sealed partial class FleetReader
     private BackoffSpec ReadBackoff(YamlNode node, string path)
     {
         var d = new BackoffSpec();
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Backoff) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Backoff);
         var b = d with
         {
             Min = f.Duration("min") ?? d.Min,
@@ -86,12 +84,5 @@ internal sealed partial class FleetReader
         ["one-for-one"] = StrategyKind.OneForOne,
         ["one_for_all"] = StrategyKind.OneForAll,
         ["one-for-all"] = StrategyKind.OneForAll,
-    };
-
-    private static readonly Dictionary<string, RestartType> RestartTypes = new(StringComparer.Ordinal)
-    {
-        ["permanent"] = RestartType.Permanent,
-        ["transient"] = RestartType.Transient,
-        ["temporary"] = RestartType.Temporary,
     };
 }

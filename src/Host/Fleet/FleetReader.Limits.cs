@@ -7,12 +7,11 @@ internal sealed partial class FleetReader
 {
     private FleetLimits ReadFleetLimits(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.FleetLimits) is not { } f)
         {
             return new FleetLimits();
         }
 
-        var f = Fields(m, path, FleetKeys.FleetLimits);
         var l = new FleetLimits { MaxConcurrentRuns = f.Int("max_concurrent_runs") };
         f.Require("max_concurrent_runs", l.MaxConcurrentRuns is null or > 0, "max_concurrent_runs must be positive");
         return l;

@@ -9,12 +9,11 @@ internal sealed partial class FleetReader
     private NightwatchSpec ReadNightwatch(YamlNode node, string path)
     {
         var d = new NightwatchSpec();
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Nightwatch) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Nightwatch);
         var webhook = f.String("escalation_webhook");
         CheckUrl(f, "escalation_webhook", webhook);
         var n = d with
@@ -68,12 +67,11 @@ internal sealed partial class FleetReader
     private NightwatchThresholds ReadThresholds(YamlNode node, string path)
     {
         var d = new NightwatchThresholds();
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Thresholds) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Thresholds);
         var t = d with
         {
             Minor = f.Double("minor") ?? d.Minor,

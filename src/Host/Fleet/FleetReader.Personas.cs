@@ -53,12 +53,11 @@ internal sealed partial class FleetReader
 
     private AcceptanceCriteria ReadCriteria(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.AcceptanceCriteria) is not { } f)
         {
             return new AcceptanceCriteria();
         }
 
-        var f = Fields(m, path, FleetKeys.AcceptanceCriteria);
         var d = new AcceptanceCriteria();
         return d with
         {
@@ -71,12 +70,11 @@ internal sealed partial class FleetReader
 
     private CustomCheck? ReadCustomCheck(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.CustomCheck) is not { } f)
         {
             return null;
         }
 
-        var f = Fields(m, path, FleetKeys.CustomCheck);
         var name = f.String("name");
         var command = f.String("command");
         if (name is null || name.Trim().Length == 0)

@@ -8,12 +8,11 @@ internal sealed partial class FleetReader
     private ProjectsSpec ReadProjects(YamlNode node, string path)
     {
         var d = new ProjectsSpec();
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Projects) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Projects);
         var worktreeRoot = f.String("worktree_root");
         var p = d with
         {
@@ -57,7 +56,7 @@ internal sealed partial class FleetReader
             {
                 if (p.Repositories[j].Path == p.Repositories[i].Path)
                 {
-                    Error(repositories is { } items && i < items.Count ? items[i] : m, $"{path}.repositories[{i}].path", $"repository '{p.Repositories[i].Path}' is listed twice (first at repositories[{j}])");
+                    Error(repositories is { } items && i < items.Count ? items[i] : node, $"{path}.repositories[{i}].path", $"repository '{p.Repositories[i].Path}' is listed twice (first at repositories[{j}])");
                 }
             }
         }
@@ -69,12 +68,11 @@ internal sealed partial class FleetReader
     /// <summary>projects.repositories[]: a path ("*" for any repository, else relative to the fleet file) and its gate commands.</summary>
     private ProjectRepositorySpec? ReadProjectRepository(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.ProjectRepository) is not { } f)
         {
             return null;
         }
 
-        var f = Fields(m, path, FleetKeys.ProjectRepository);
         var repo = f.String("path");
         if (repo is null || repo.Trim().Length == 0)
         {

@@ -17,12 +17,11 @@ internal sealed partial class FleetReader
 
     private ProviderSpec? ReadProvider(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Provider) is not { } f)
         {
             return null;
         }
 
-        var f = Fields(m, path, FleetKeys.Provider);
         var name = f.String("name");
         if (name is null && !f.Has("name"))
         {
@@ -75,12 +74,11 @@ internal sealed partial class FleetReader
 
     private ProviderLimits ReadProviderLimits(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.ProviderLimits) is not { } f)
         {
             return new ProviderLimits();
         }
 
-        var f = Fields(m, path, FleetKeys.ProviderLimits);
         var l = new ProviderLimits
         {
             RequestsPerMinute = f.Int("requests_per_minute"),
@@ -104,12 +102,11 @@ internal sealed partial class FleetReader
 
     private ProviderPrices ReadPrices(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.ProviderPrices) is not { } f)
         {
             return new ProviderPrices();
         }
 
-        var f = Fields(m, path, FleetKeys.ProviderPrices);
         var d = new ProviderPrices();
         var p = d with
         {
@@ -125,12 +122,11 @@ internal sealed partial class FleetReader
 
     private RoutingRuleSpec? ReadRoutingRule(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Routing) is not { } f)
         {
             return null;
         }
 
-        var f = Fields(m, path, FleetKeys.Routing);
         var d = new RoutingRuleSpec();
         var rule = d with
         {
@@ -147,7 +143,7 @@ internal sealed partial class FleetReader
 
         if (rule.Cli is null && rule.Provider is null && rule.Model is null && !f.Has("cli") && !f.Has("provider") && !f.Has("model"))
         {
-            Error(m, path, "a routing rule must name a cli, a provider or a model to route to");
+            Error(node, path, "a routing rule must name a cli, a provider or a model to route to");
         }
 
         map.Bind(rule, path);
@@ -157,19 +153,18 @@ internal sealed partial class FleetReader
     private RouterSpec ReadRouter(YamlNode node, string path)
     {
         var d = new RouterSpec();
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Router) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Router);
         var r = d with
         {
             Strategy = f.Enum("strategy", RoutingStrategies) ?? d.Strategy,
             PollingInterval = f.Duration("polling_interval") ?? d.PollingInterval,
             LimitBackoff = f.Duration("limit_backoff") ?? d.LimitBackoff,
             AvoidFor = f.Duration("avoid_for") ?? d.AvoidFor,
-            OnBudgetExceeded = f.Enum("on_budget_exceeded", BudgetActions) ?? d.OnBudgetExceeded,
+            OnBudgetExceeded = f.Enum<BudgetAction>("on_budget_exceeded") ?? d.OnBudgetExceeded,
             Weights = f.Node("weights") is { } w ? ReadWeights(w, f.PathOf("weights")) : d.Weights,
         };
         if (f.Node("breaker") is { } breakerNode && AsMap(breakerNode, f.PathOf("breaker")) is { } bm)
@@ -195,21 +190,8 @@ internal sealed partial class FleetReader
     private Dictionary<string, double> ReadWeights(YamlNode node, string path, IReadOnlyList<string>? names = null)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (AsMap(node, path) is not { } m)
+        foreach (var (k, key, v, p) in Entries(node, path, "weight"))
         {
-            return result;
-        }
-
-        foreach (var (k, v) in m.Children)
-        {
-            if (k is not YamlScalarNode { Value: { } key })
-            {
-                Error(k, path, "weight names must be strings");
-                continue;
-            }
-
-            var p = $"{path}.{key}";
-            map.Mark(p, v);
             if (names is not null && !names.Contains(key))
             {
                 Error(k, p, $"unknown signal '{key}'{Suggest(key, names)} (signals: {string.Join(", ", names)})");
@@ -241,11 +223,5 @@ internal sealed partial class FleetReader
         ["latency_optimized"] = RoutingStrategy.Latency,
         ["round_robin"] = RoutingStrategy.RoundRobin,
         ["weighted"] = RoutingStrategy.Weighted,
-    };
-
-    private static readonly Dictionary<string, BudgetAction> BudgetActions = new(StringComparer.Ordinal)
-    {
-        ["switch"] = BudgetAction.Switch,
-        ["wait"] = BudgetAction.Wait,
     };
 }

@@ -9,12 +9,11 @@ internal sealed partial class FleetReader
     private CompoundReviewSpec ReadCompoundReview(YamlNode node, string path)
     {
         var d = new CompoundReviewSpec { Repo = baseDirectory };
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.CompoundReview) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.CompoundReview);
         var schedule = f.String("schedule");
         CheckCron(f, "schedule", schedule);
         var timezone = f.String("timezone");
@@ -56,12 +55,11 @@ internal sealed partial class FleetReader
     private ForgeSpec ReadForge(YamlNode node, string path)
     {
         var d = new ForgeSpec();
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Forge) is not { } f)
         {
             return d;
         }
 
-        var f = Fields(m, path, FleetKeys.Forge);
         var baseUrl = f.String("base_url");
         CheckUrl(f, "base_url", baseUrl);
         var repository = f.String("repository");
@@ -94,12 +92,11 @@ internal sealed partial class FleetReader
 
     private GateSpec? ReadGate(YamlNode node, string path)
     {
-        if (AsMap(node, path) is not { } m)
+        if (Section(node, path, FleetKeys.Gate) is not { } f)
         {
             return null;
         }
 
-        var f = Fields(m, path, FleetKeys.Gate);
         var name = f.String("name");
         if (name is null && !f.Has("name"))
         {

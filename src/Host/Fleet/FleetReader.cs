@@ -172,6 +172,36 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
         return null;
     }
 
+    /// <summary>
+    /// The entries of a map of names (environment variables, weights), each marked in the source map: its key's node,
+    /// the name, the value and its path. A key that is not a plain string is reported and passed over; a node that is
+    /// not a map is reported and has none.
+    /// </summary>
+    /// <param name="what">What the names are, for the error ("weight": "weight names must be strings").</param>
+    private IEnumerable<(YamlScalarNode KeyNode, string Key, YamlNode Value, string Path)> Entries(YamlNode node, string path, string what)
+    {
+        if (AsMap(node, path) is not { } m)
+        {
+            yield break;
+        }
+
+        foreach (var (k, v) in m.Children)
+        {
+            if (k is not YamlScalarNode { Value: { } key } ks)
+            {
+                Error(k, path, $"{what} names must be strings");
+                continue;
+            }
+
+            var p = $"{path}.{key}";
+            map.Mark(p, v);
+            yield return (ks, key, v, p);
+        }
+    }
+
+    /// <summary>The fields of the map at <paramref name="path"/>; null when it is null or not a map (reported).</summary>
+    private Fields? Section(YamlNode node, string path, string[] known) => AsMap(node, path) is { } m ? Fields(m, path, known) : null;
+
     private Fields Fields(YamlMappingNode m, string path, string[] known)
     {
         var values = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
