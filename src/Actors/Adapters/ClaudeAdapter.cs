@@ -33,11 +33,7 @@ public sealed class ClaudeAdapter : CliAdapter
             argv.AddRange(context.Spec.AllowedTools);
         }
 
-        if (!string.IsNullOrEmpty(context.Model))
-        {
-            argv.Add("--model");
-            argv.Add(context.Model);
-        }
+        AddModel(argv, "--model", context.Model);
 
         return argv;
     }
@@ -91,10 +87,7 @@ public sealed class ClaudeAdapter : CliAdapter
         _ => null,
     });
 
-    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
-    {
-        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
-    }
+    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now) => JsonLine(line, now, Parsed);
 
     /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
     private static LineDetails Parsed(JsonElement root, DateTimeOffset now)

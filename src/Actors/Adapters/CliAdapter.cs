@@ -68,6 +68,10 @@ public abstract class CliAdapter
     /// <summary>Kind and typed details of a line. <paramref name="now"/> turns relative reset times into absolute ones.</summary>
     public abstract LineDetails Parse(OutputStream stream, string line, DateTimeOffset now);
 
+    /// <summary>A line of a CLI that writes one JSON object a line: what <paramref name="parsed"/> makes of the object, plain text when the line is none.</summary>
+    protected static LineDetails JsonLine(string line, DateTimeOffset now, Func<JsonElement, DateTimeOffset, LineDetails> parsed) =>
+        Json.Read<LineDetails>(line, root => parsed(root, now)) ?? LineDetails.Text;
+
     /// <summary>A limit the exit code alone reveals (gemini exits with the HTTP status &amp; 0xFF); null when none.</summary>
     public virtual RateLimitInfo? LimitFromExit(int exitCode) => null;
 
@@ -83,6 +87,16 @@ public abstract class CliAdapter
     /// then starts fresh, its task carrying the handoff).
     /// </summary>
     public virtual string? SessionState(AdapterContext context) => null;
+
+    /// <summary>Adds the CLI's model option (<paramref name="option"/> MODEL) when the run names a model.</summary>
+    protected static void AddModel(List<string> argv, string option, string? model)
+    {
+        if (!string.IsNullOrEmpty(model))
+        {
+            argv.Add(option);
+            argv.Add(model);
+        }
+    }
 
     /// <summary>Quiet settings every AI CLI run gets, provider or not.</summary>
     protected static void Quiet(Dictionary<string, string> env, AdapterContext context)

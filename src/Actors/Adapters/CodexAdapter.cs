@@ -19,11 +19,7 @@ public sealed class CodexAdapter : CliAdapter
         var argv = context.Session is null
             ? new List<string> { "codex", "exec", "--json", "--skip-git-repo-check" }
             : new List<string> { "codex", "exec", "resume", "--json", "--skip-git-repo-check" };
-        if (!string.IsNullOrEmpty(context.Model))
-        {
-            argv.Add("-m");
-            argv.Add(context.Model);
-        }
+        AddModel(argv, "-m", context.Model);
 
         if (context.Session is { } session)
         {
@@ -97,10 +93,7 @@ public sealed class CodexAdapter : CliAdapter
         _ => null,
     });
 
-    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
-    {
-        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
-    }
+    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now) => JsonLine(line, now, Parsed);
 
     /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
     private static LineDetails Parsed(JsonElement root, DateTimeOffset now)

@@ -17,11 +17,7 @@ public sealed class GeminiAdapter : CliAdapter
     {
         var approval = context.Spec.PermissionMode == PermissionMode.Bypass ? "yolo" : "auto_edit";
         var argv = new List<string> { "gemini", "-p", context.Prompt, "--output-format", "stream-json", "--approval-mode", approval };
-        if (!string.IsNullOrEmpty(context.Model))
-        {
-            argv.Add("-m");
-            argv.Add(context.Model);
-        }
+        AddModel(argv, "-m", context.Model);
 
         return argv;
     }
@@ -66,15 +62,8 @@ public sealed class GeminiAdapter : CliAdapter
         _ => null,
     });
 
-    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
-    {
-        if (stream == OutputStream.Stderr)
-        {
-            return StderrLine(line, now);
-        }
-
-        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
-    }
+    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now) =>
+        stream == OutputStream.Stderr ? StderrLine(line, now) : JsonLine(line, now, Parsed);
 
     /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
     private static LineDetails Parsed(JsonElement root, DateTimeOffset now)

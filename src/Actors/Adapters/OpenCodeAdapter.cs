@@ -84,10 +84,7 @@ public sealed class OpenCodeAdapter : CliAdapter
     /// <summary>Each text part (the last is the final message), with the session id every event carries.</summary>
     public override RunReply? Reply(string line) => Json.Read<RunReply>(line, root => root.Str("type") == "text" ? new RunReply(root.Prop("part").Str("text"), root.Str("sessionID")) : null);
 
-    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now)
-    {
-        return Json.Read<LineDetails>(line, root => Parsed(root, now)) ?? LineDetails.Text;
-    }
+    public override LineDetails Parse(OutputStream stream, string line, DateTimeOffset now) => JsonLine(line, now, Parsed);
 
     /// <summary>Kind and details of a line that is a JSON object, by its <c>type</c>.</summary>
     private static LineDetails Parsed(JsonElement root, DateTimeOffset now)
