@@ -108,37 +108,12 @@ public static class ScenarioReport
         md.AppendLine($"| events | {outcome.Timeline.Count} ({outcome.TimersFired} timers fired) |");
         md.AppendLine($"| expectations | {outcome.Results.Count - failed} passed, {failed} failed |");
         md.AppendLine($"| invariants | {outcome.Invariants.Count(i => i.Held)} held, {outcome.Invariants.Count(i => !i.Held)} broken |");
-        md.AppendLine();
-        md.AppendLine("## Expectations");
-        md.AppendLine();
-        md.AppendLine("| verdict | line | expectation | detail |");
-        md.AppendLine("|---|---|---|---|");
-        foreach (var r in outcome.Results)
-        {
-            md.AppendLine($"| {(r.Passed ? "pass" : "**FAIL**")} | {r.Expectation.Line} | {Cell(r.Description)} | {Cell(r.Detail)} |");
-        }
-
-        md.AppendLine();
-        md.AppendLine("## Invariants");
-        md.AppendLine();
-        md.AppendLine("| verdict | invariant | detail |");
-        md.AppendLine("|---|---|---|");
-        foreach (var i in outcome.Invariants)
-        {
-            md.AppendLine($"| {(i.Held ? "held" : "**BROKEN**")} | {Cell(i.Name)} | {Cell(i.Detail)} |");
-        }
-
-        md.AppendLine();
-        md.AppendLine("## Timeline");
-        md.AppendLine();
-        md.AppendLine("Output batches are left out (`--json` has them).");
-        md.AppendLine();
-        md.AppendLine("| at | offset | | event |");
-        md.AppendLine("|---|---|---|---|");
-        foreach (var e in outcome.Timeline.Where(e => !Quiet.Contains(e.Type)))
-        {
-            md.AppendLine($"| {e.At:HH:mm:ss} | {TimelineEntry.Format(e.Offset)} | {(e.Source == EntrySource.Injected ? "injected" : "")} | {Cell(e.Describe())} |");
-        }
+        Table(md, "Expectations", null, "| verdict | line | expectation | detail |", outcome.Results,
+            r => $"| {(r.Passed ? "pass" : "**FAIL**")} | {r.Expectation.Line} | {Cell(r.Description)} | {Cell(r.Detail)} |");
+        Table(md, "Invariants", null, "| verdict | invariant | detail |", outcome.Invariants,
+            i => $"| {(i.Held ? "held" : "**BROKEN**")} | {Cell(i.Name)} | {Cell(i.Detail)} |");
+        Table(md, "Timeline", "Output batches are left out (`--json` has them).", "| at | offset | | event |", outcome.Timeline.Where(e => !Quiet.Contains(e.Type)),
+            e => $"| {e.At:HH:mm:ss} | {TimelineEntry.Format(e.Offset)} | {(e.Source == EntrySource.Injected ? "injected" : "")} | {Cell(e.Describe())} |");
 
         md.AppendLine();
         md.AppendLine("## Run it again");
@@ -147,6 +122,27 @@ public static class ScenarioReport
         md.AppendLine($"df scenario run {s.Path} --seed {s.Seed}");
         md.AppendLine("```");
         return md.ToString();
+    }
+
+    /// <summary>A section of the report: its heading, a note (if any), then a table with one row an item.</summary>
+    /// <param name="header">The table's header row; the rule under it gets as many columns.</param>
+    private static void Table<T>(StringBuilder md, string title, string? note, string header, IEnumerable<T> items, Func<T, string> row)
+    {
+        md.AppendLine();
+        md.AppendLine($"## {title}");
+        md.AppendLine();
+        if (note is not null)
+        {
+            md.AppendLine(note);
+            md.AppendLine();
+        }
+
+        md.AppendLine(header);
+        md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", header.Count(c => c == '|') - 1)));
+        foreach (var item in items)
+        {
+            md.AppendLine(row(item));
+        }
     }
 
     /// <summary>Text safe in one Markdown table cell: pipes escaped, line breaks flattened.</summary>
