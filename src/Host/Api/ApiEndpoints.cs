@@ -258,6 +258,27 @@ public static partial class ApiEndpoints
         AgentNames.Readable((await Ask<CurrentFleet>(f, GetFleet.Instance, ct)).Fleet, name);
 
     /// <summary>
+    /// On a cluster node, where a declared agent runs (<paramref name="owner"/>), or the answer when there is no node to
+    /// ask: not declared, 404; placed on no node, 409; its node not reachable, 503. Null when the owner is here or remote.
+    /// </summary>
+    private static IResult? NoOwner(string name, ClusterMembership cluster, out AgentOwner owner)
+    {
+        owner = AgentOwner.Here;
+        if (!cluster.Fleet.Agents.Any(a => a.Name == name))
+        {
+            return UnknownAgent(name);
+        }
+
+        owner = cluster.OwnerOf(name);
+        return owner.Kind switch
+        {
+            OwnerKind.Unplaced => Problem(409, "agent placed on no node", owner.Reason!),
+            OwnerKind.Unreachable => Problem(503, "agent's node not reachable", owner.Reason!),
+            _ => null,
+        };
+    }
+
+    /// <summary>
     /// An agent's persisted history. On a cluster node, an agent another node runs is asked of that node (its
     /// placement-node hands the typed <see cref="GetHistory"/> to its fleet's history, which answers here): the node that
     /// runs an agent is the one writing its history, so its record is the current one. Placed nowhere: 409 naming why;
@@ -268,28 +289,22 @@ public static partial class ApiEndpoints
         var query = new GetHistory(name, Math.Clamp(limit ?? 200, 1, 500));
         if (cluster.Enabled && !AgentInstance.IsInstance(name))
         {
-            if (!cluster.Fleet.Agents.Any(a => a.Name == name))
+            if (NoOwner(name, cluster, out var owner) is { } refused)
             {
-                return UnknownAgent(name);
+                return refused;
             }
 
-            var owner = cluster.OwnerOf(name);
-            switch (owner.Kind)
+            if (owner.Kind == OwnerKind.Remote)
             {
-                case OwnerKind.Unplaced:
-                    return Problem(409, "agent placed on no node", owner.Reason!);
-                case OwnerKind.Unreachable:
-                    return Problem(503, "agent's node not reachable", owner.Reason!);
-                case OwnerKind.Remote:
-                    http.Response.Headers["X-DF-Node"] = owner.Node;
-                    try
-                    {
-                        return Json((await cluster.AskOwnerAsync<AgentHistory>(owner, query, f.Options.AskTimeout, ct)).Entries);
-                    }
-                    catch (AskTimeoutException)
-                    {
-                        return Problem(503, "agent's node did not answer", $"node {owner.Node}, which runs agent '{name}', did not answer within {f.Options.AskTimeout.TotalSeconds:0} s");
-                    }
+                http.Response.Headers["X-DF-Node"] = owner.Node;
+                try
+                {
+                    return Json((await cluster.AskOwnerAsync<AgentHistory>(owner, query, f.Options.AskTimeout, ct)).Entries);
+                }
+                catch (AskTimeoutException)
+                {
+                    return Problem(503, "agent's node did not answer", $"node {owner.Node}, which runs agent '{name}', did not answer within {f.Options.AskTimeout.TotalSeconds:0} s");
+                }
             }
 
             http.Response.Headers["X-DF-Node"] = cluster.Options!.Node;
@@ -312,20 +327,14 @@ public static partial class ApiEndpoints
         // runs, so its log is this node's own (below)
         if (cluster.Enabled && !AgentInstance.IsInstance(name))
         {
-            if (!cluster.Fleet.Agents.Any(a => a.Name == name))
+            if (NoOwner(name, cluster, out var owner) is { } refused)
             {
-                return UnknownAgent(name);
+                return refused;
             }
 
-            var owner = cluster.OwnerOf(name);
-            switch (owner.Kind)
+            if (owner.Kind == OwnerKind.Remote)
             {
-                case OwnerKind.Remote:
-                    return await RemoteLog(name, owner, Math.Clamp(tail ?? 100, 0, LogReaderActor.MaxTail), follow == true, http, cluster, ct);
-                case OwnerKind.Unplaced:
-                    return Problem(409, "agent placed on no node", owner.Reason!);
-                case OwnerKind.Unreachable:
-                    return Problem(503, "agent's node not reachable", owner.Reason!);
+                return await RemoteLog(name, owner, Math.Clamp(tail ?? 100, 0, LogReaderActor.MaxTail), follow == true, http, cluster, ct);
             }
         }
         else if (!(cluster.Enabled ? AgentNames.Readable(cluster.Fleet, name) : await ExistsOrInstance(f, name, ct)))
