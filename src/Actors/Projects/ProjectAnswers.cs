@@ -69,6 +69,26 @@ public static partial class JsonAnswer
         return (null, "the last JSON block does not parse: " + lastError);
     }
 
+    /// <summary>
+    /// The <c>tasks</c> array of the output's last JSON object (<see cref="Last"/>, an answer of the planner or the
+    /// auditor), else why there is none; <paramref name="shape"/> shows what the answer looks like, for the error.
+    /// </summary>
+    public static (JsonElement Items, string? Error) LastTasks(string? output, string shape)
+    {
+        var (answer, error) = Last(output);
+        if (answer is not { } root)
+        {
+            return (default, error);
+        }
+
+        if (!root.TryGetProperty("tasks", out var items) || items.ValueKind != JsonValueKind.Array)
+        {
+            return (default, $"tasks: missing (the answer is {shape})");
+        }
+
+        return (items, null);
+    }
+
     private static bool TryObject(string text, out JsonElement answer, out string? error)
     {
         try
@@ -108,15 +128,10 @@ public static class PlanAnswer
     /// <param name="personas">The project's personas (a task's persona must be one of them).</param>
     public static (IReadOnlyList<PlannedTask>? Tasks, string? Error) Parse(string? output, IReadOnlyList<string> personas)
     {
-        var (answer, error) = JsonAnswer.Last(output);
-        if (answer is not { } root)
+        var (items, error) = JsonAnswer.LastTasks(output, "{\"tasks\": [{\"title\", \"description\", \"priority\", \"dependencies\", \"persona\"}, ...]}");
+        if (error is not null)
         {
             return (null, error);
-        }
-
-        if (!root.TryGetProperty("tasks", out var items) || items.ValueKind != JsonValueKind.Array)
-        {
-            return (null, "tasks: missing (the answer is {\"tasks\": [{\"title\", \"description\", \"priority\", \"dependencies\", \"persona\"}, ...]})");
         }
 
         var count = items.GetArrayLength();
@@ -298,15 +313,10 @@ public static class AuditAnswer
 {
     public static (IReadOnlyList<AuditVerdict>? Verdicts, string? Error) Parse(string? output, IReadOnlyList<ProjectTask> tasks)
     {
-        var (answer, error) = JsonAnswer.Last(output);
-        if (answer is not { } root)
+        var (items, error) = JsonAnswer.LastTasks(output, "{\"tasks\": [{\"id\", \"complete\", \"evidence\", \"confidence\"}, ...]}");
+        if (error is not null)
         {
             return (null, error);
-        }
-
-        if (!root.TryGetProperty("tasks", out var items) || items.ValueKind != JsonValueKind.Array)
-        {
-            return (null, "tasks: missing (the answer is {\"tasks\": [{\"id\", \"complete\", \"evidence\", \"confidence\"}, ...]})");
         }
 
         var verdicts = new List<AuditVerdict>();
