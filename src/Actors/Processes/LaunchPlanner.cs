@@ -13,23 +13,26 @@ public sealed record LaunchPlan(
     public IEnumerable<string> Argv => Arguments.Prepend(FileName);
 
     /// <summary>How the process is started: this argv, environment (nothing inherited) and working directory, its three streams piped.</summary>
-    public System.Diagnostics.ProcessStartInfo StartInfo()
+    public System.Diagnostics.ProcessStartInfo StartInfo() => Piped(FileName, Arguments, Environment, WorkingDirectory);
+
+    /// <summary>A process (a run's, a gate's) with exactly this argv, environment (nothing inherited) and working directory, its three streams piped.</summary>
+    public static System.Diagnostics.ProcessStartInfo Piped(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo(FileName)
+        var psi = new System.Diagnostics.ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = WorkingDirectory,
+            WorkingDirectory = workingDirectory,
         };
-        foreach (var arg in Arguments)
+        foreach (var arg in arguments)
         {
             psi.ArgumentList.Add(arg);
         }
 
         psi.Environment.Clear();
-        foreach (var (key, value) in Environment)
+        foreach (var (key, value) in environment)
         {
             psi.Environment[key] = value;
         }

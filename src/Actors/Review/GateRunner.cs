@@ -116,26 +116,7 @@ public static class GateRunner
         var env = new Dictionary<string, string>(environment) { [ProcessTree.RunMarker] = marker };
         var cgroup = cgroups is { Available: true } ? cgroups.For("gate", marker[(marker.LastIndexOf('-') + 1)..]) : null;
         var (file, arguments) = RunConfinement.Wrap(Setsid, sandbox is null ? gate.Command : sandbox.Wrap(worktree, env.GetValueOrDefault("PATH"), gate.Command), cgroup);
-        var psi = new ProcessStartInfo(file)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = worktree,
-        };
-        foreach (var arg in arguments)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        psi.Environment.Clear();
-        foreach (var (key, value) in env)
-        {
-            psi.Environment[key] = value;
-        }
-
-        var process = new Process { StartInfo = psi };
+        var process = new Process { StartInfo = LaunchPlan.Piped(file, arguments, env, worktree) };
         try
         {
             if (cgroup is not null)
