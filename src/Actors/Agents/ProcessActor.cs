@@ -3,7 +3,6 @@ using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Isolation;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
-using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Topics;
 
 namespace DarkFactory.Actors.Agents;
@@ -16,7 +15,7 @@ namespace DarkFactory.Actors.Agents;
 /// and stops itself. PostStop kills whatever is left of the group and asks the sweeper
 /// to hunt down descendants that left it (its run marker, and the run's cgroup when there is one).
 /// </summary>
-public sealed class ProcessActor : ReceiveActor, IWithTimers
+public sealed partial class ProcessActor : ReceiveActor, IWithTimers
 {
     private const string KillTimer = "kill";
     private const string DrainTimer = "drain";
@@ -106,30 +105,6 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
             RemoveRunDirectory(); // a launch that failed leaves nothing behind
             throw;
         }
-    }
-
-    private void OnWorktreeReady(WorktreeReady ready)
-    {
-        _worktree = ready.Worktree;
-        if (_ending.StopReason is not null)
-        {
-            var ended = _ending.StoppedBeforeStart(_run.Agent, _run.RunId, DateTimeOffset.UtcNow);
-            _run.Log.WriteLine($"--- {ended.Exit.At:O} run {_run.RunId} stopped before it started (stop: {ended.StopReason})");
-            EndAfterBranch(ended);
-            return;
-        }
-
-        LaunchOrClean(RunIsolation.WithGitBinds(_run.Plan, _run.Isolation!.WorkingDirectory));
-    }
-
-    /// <summary>No worktree: not a repository, no commit to branch from (the declaration: unavailable), or git failed (this run).</summary>
-    private void OnWorktreeFailed(WorktreeFailed failed)
-    {
-        RemoveRunDirectory();
-        var error = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
-        throw error is GitException && error.Message.StartsWith("isolation:", StringComparison.Ordinal)
-            ? new AgentMisconfiguredException(_run.Agent, error.Message)
-            : new RunStartFailedException(_run.Agent, _run.RunId, "worktree: " + error.Message);
     }
 
     private void Launch(LaunchPlan plan)
@@ -363,26 +338,6 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         End();
     }
 
-    private void OnBranchDone(BranchDone done)
-    {
-        if (done.Error is { } error)
-        {
-            _log.Warning("Agent [{0}] run [{1}]: its worktree was not committed ({2}); the agent's next run finishes it", _run.Agent, _run.RunId, error.Message);
-        }
-        else if (done.Branch is { } branch)
-        {
-            var gates = branch.GatesPassed switch { true => ", gates passed", false => ", gates failed", null => string.Empty };
-            _log.Info("Agent [{0}] run [{1}] left branch {2}: {3} commit(s), {4} file(s){5}", _run.Agent, _run.RunId, branch.Branch, branch.Commits, branch.FilesChanged.Count, gates);
-            _run.Log.WriteLine($"--- branch {branch.Branch} at {branch.Commit[..Math.Min(12, branch.Commit.Length)]}: {branch.Commits} commit(s), {branch.FilesChanged.Count} file(s){gates}");
-        }
-        else
-        {
-            _run.Log.WriteLine("--- no change: no branch");
-        }
-
-        End();
-    }
-
     private void End()
     {
         if (_run.Plan is { Session: { } session, TempDirectory: { } directory })
@@ -420,40 +375,5 @@ public sealed class ProcessActor : ReceiveActor, IWithTimers
         // Layer supervisors never restart a ProcessActor in place (they stop it and start a new run), but
         // if one did, the old run must not survive it.
         PostStop();
-    }
-
-    private sealed record ProcessExited(int Code, int? Signal)
-    {
-        public static ProcessExited From(Process process)
-        {
-            var (code, signal) = RunProcess.ExitOf(process);
-            return new ProcessExited(code, signal);
-        }
-    }
-
-    private sealed record WorktreeReady(PreparedWorktree Worktree);
-
-    private sealed record WorktreeFailed(Exception Error);
-
-    private sealed record BranchDone(AgentBranch? Branch, Exception? Error);
-
-    private sealed record KillNow
-    {
-        public static readonly KillNow Instance = new();
-    }
-
-    private sealed record DrainTimedOut
-    {
-        public static readonly DrainTimedOut Instance = new();
-    }
-
-    private sealed record ResultLingered
-    {
-        public static readonly ResultLingered Instance = new();
-    }
-
-    private sealed record MaxRuntimeExceeded
-    {
-        public static readonly MaxRuntimeExceeded Instance = new();
     }
 }
