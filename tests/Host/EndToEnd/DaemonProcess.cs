@@ -269,19 +269,42 @@ public sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Awaits <paramref name="condition"/>. The daemon answering "busy" for a moment (a 503 from the API, df's "did not
+    /// answer": an actor still recovering its journal, a loaded machine) is "not yet", never a verdict; the timeout
+    /// names the last such answer. Any other exception ends the wait at once.
+    /// </summary>
     public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var sw = Stopwatch.StartNew();
-        while (!await condition())
+        Exception? busy = null;
+        while (true)
         {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (Busy(e))
+            {
+                busy = e;
+            }
+
             if (sw.Elapsed > timeout)
             {
-                throw new TimeoutException($"timed out after {timeout} waiting for {what}");
+                throw new TimeoutException($"timed out after {timeout} waiting for {what}" + (busy is null ? string.Empty : $" (the daemon last answered: {busy.Message})"));
             }
 
             await Task.Delay(20);
         }
     }
+
+    /// <summary>The daemon's typed "busy, try again": 503 from the API (an ask timed out, a singleton moving), as HTTP or through df.</summary>
+    public static bool Busy(Exception e) =>
+        e is HttpRequestException { StatusCode: System.Net.HttpStatusCode.ServiceUnavailable }
+        || (e is InvalidOperationException && (e.Message.Contains("did not answer", StringComparison.Ordinal) || e.Message.Contains("try again", StringComparison.Ordinal)));
 
     public async ValueTask DisposeAsync()
     {

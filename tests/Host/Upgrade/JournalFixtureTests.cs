@@ -172,8 +172,13 @@ public sealed class JournalFixtureTests
     /// <summary>What the daemon shows of each persistent actor's state; paths under its data directory as {data}.</summary>
     internal static async Task<JsonObject> Observe(DaemonProcess daemon, DateTimeOffset writtenAt)
     {
-        async Task<JsonNode> Get(string path) =>
-            Normalize(JsonNode.Parse((await daemon.ApiJson(path)).GetRawText())!, daemon.DataDir);
+        // a daemon just started on a recovered store may answer 503 (busy) while its actors replay their journals: try again
+        async Task<JsonNode> Get(string path)
+        {
+            JsonElement answer = default;
+            await DaemonProcess.Until(async () => { answer = await daemon.ApiJson(path); return true; }, TimeSpan.FromSeconds(60), $"GET {path}");
+            return Normalize(JsonNode.Parse(answer.GetRawText())!, daemon.DataDir);
+        }
 
         var history = new JsonObject();
         foreach (var agent in Agents)
