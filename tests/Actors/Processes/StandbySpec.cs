@@ -29,21 +29,7 @@ public sealed class StandbySpec : TestKit, IDisposable
     [Fact]
     public async Task A_crash_releases_the_standby_whose_program_runs_once_and_a_stop_takes_the_next_standby_with_it()
     {
-        var execs = Path.Combine(_work, "execs");
-        var spec = new AgentSpec
-        {
-            Name = "steady",
-            Layer = LayerName.Safety,
-            Cli = CliCatalog.Command,
-            Command = ["/bin/sh", "-c", "echo \"$DF_RUN_ID\" >> \"$0\"; exec sleep 100000", execs],
-            Workdir = _work, // the sandbox shows it read-write
-            Grace = TimeSpan.FromSeconds(2),
-            MinUptime = TimeSpan.FromMilliseconds(200),
-            Autostart = true,
-        };
-        var sweeper = Sys.ActorOf(ProcessSweeper.Props());
-        var layer = Sys.ActorOf(LayerSupervisor.Props(Specs.FastLayer(), _daemon.Services(sweeper, TestActor) with { Standbys = true }));
-        layer.Tell(new ReconcileLayer(Specs.FastLayer(), [spec], 1), TestActor);
+        var (execs, layer) = StartSteady("steady");
         var first = Started();
         var standby = await AwaitStandby();
         Assert.Equal([first], Runs(execs)); // spawned, its program not run
@@ -72,21 +58,7 @@ public sealed class StandbySpec : TestKit, IDisposable
     [Fact]
     public async Task A_standby_killed_from_outside_is_forgotten_and_the_restart_spawns_as_without_one()
     {
-        var execs = Path.Combine(_work, "execs");
-        var spec = new AgentSpec
-        {
-            Name = "lost",
-            Layer = LayerName.Safety,
-            Cli = CliCatalog.Command,
-            Command = ["/bin/sh", "-c", "echo \"$DF_RUN_ID\" >> \"$0\"; exec sleep 100000", execs],
-            Workdir = _work,
-            Grace = TimeSpan.FromSeconds(2),
-            MinUptime = TimeSpan.FromMilliseconds(200),
-            Autostart = true,
-        };
-        var sweeper = Sys.ActorOf(ProcessSweeper.Props());
-        var layer = Sys.ActorOf(LayerSupervisor.Props(Specs.FastLayer(), _daemon.Services(sweeper, TestActor) with { Standbys = true }));
-        layer.Tell(new ReconcileLayer(Specs.FastLayer(), [spec], 1), TestActor);
+        var (execs, layer) = StartSteady("lost");
         var first = Started();
         var standby = await AwaitStandby(); // made once per run: no other comes while this run is up
 
@@ -103,6 +75,27 @@ public sealed class StandbySpec : TestKit, IDisposable
     }
 
     /// <summary>The next run recorded started (the history is this test's actor); its run id.</summary>
+    /// <summary>A safety agent whose every run appends its run id to the returned file and sleeps, under a layer with standbys on.</summary>
+    private (string Execs, IActorRef Layer) StartSteady(string name)
+    {
+        var execs = Path.Combine(_work, "execs");
+        var spec = new AgentSpec
+        {
+            Name = name,
+            Layer = LayerName.Safety,
+            Cli = CliCatalog.Command,
+            Command = ["/bin/sh", "-c", "echo \"$DF_RUN_ID\" >> \"$0\"; exec sleep 100000", execs],
+            Workdir = _work, // the sandbox shows it read-write
+            Grace = TimeSpan.FromSeconds(2),
+            MinUptime = TimeSpan.FromMilliseconds(200),
+            Autostart = true,
+        };
+        var sweeper = Sys.ActorOf(ProcessSweeper.Props());
+        var layer = Sys.ActorOf(LayerSupervisor.Props(Specs.FastLayer(), _daemon.Services(sweeper, TestActor) with { Standbys = true }));
+        layer.Tell(new ReconcileLayer(Specs.FastLayer(), [spec], 1), TestActor);
+        return (execs, layer);
+    }
+
     private string Started() =>
         ((AgentLifecycle)FishForMessage(m => m is AgentLifecycle { Kind: LifecycleKind.Started }, Wait)).RunId!;
 
