@@ -71,14 +71,10 @@ public static class RunConfinement
     /// </summary>
     public static IReadOnlyList<string> OtherWorkdirs(IEnumerable<string?> own, IEnumerable<string> fleet)
     {
-        var mine = own.OfType<string>().Select(Full).ToList();
-        return fleet.Select(Full).Distinct(StringComparer.Ordinal)
-            .Where(w => w != "/" && !mine.Any(m => Related(w, m)))
+        var mine = own.OfType<string>().Select(SandboxPlanner.Full).ToList();
+        return fleet.Select(SandboxPlanner.Full).Distinct(StringComparer.Ordinal)
+            .Where(w => w != "/" && !mine.Any(m => SandboxPlanner.Under(w, m) || SandboxPlanner.Under(m, w)))
             .ToList();
-
-        static bool Related(string a, string b) => Under(a, b) || Under(b, a);
-        static bool Under(string path, string dir) => path == dir || path.StartsWith(dir + "/", StringComparison.Ordinal);
-        static string Full(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
     }
 
     /// <summary>
