@@ -152,10 +152,7 @@ public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         Tell<ProjectsActor>(apply);
     }
 
-    private sealed record PausesTimedOut
-    {
-        public static readonly PausesTimedOut Instance = new();
-    }
+    private sealed record PausesTimedOut : Signal<PausesTimedOut>;
 
     private void Forward<TTarget>(object message)
     {

@@ -369,6 +369,23 @@ public sealed class SerializationTests : IDisposable
     }
 
     [Fact]
+    public void A_signal_is_an_empty_object_on_the_wire_and_its_copy_equals_the_instance()
+    {
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+        IDarkFactoryMessage[] signals = [DrainFleet.Instance, FleetDrained.Instance, GetFleet.Instance, DrainLayer.Instance, FlushHistory.Instance, HistoryFlushed.Instance, GetAgents.Instance];
+        foreach (var signal in signals)
+        {
+            var bytes = serializer.ToBinary(signal);
+            Assert.Equal("{}", System.Text.Encoding.UTF8.GetString(bytes));
+            var back = serializer.FromBinary(bytes, serializer.Manifest(signal));
+            Assert.Equal(signal, back);
+            Assert.Equal(signal.GetHashCode(), back.GetHashCode());
+        }
+
+        Assert.NotEqual<object>(DrainFleet.Instance, FleetDrained.Instance);
+    }
+
+    [Fact]
     public void Stored_json_stays_readable()
     {
         const string stored = """{"agent":"a","kind":"crashed","at":"2026-11-22T07:30:00+00:00","run_id":"ab12","exit_code":3,"detail":"boom"}""";

@@ -14,23 +14,11 @@ public sealed partial class ProcessActor
         }
     }
 
-    private sealed record KillNow
-    {
-        public static readonly KillNow Instance = new();
-    }
+    private sealed record KillNow : Signal<KillNow>;
 
-    private sealed record DrainTimedOut
-    {
-        public static readonly DrainTimedOut Instance = new();
-    }
+    private sealed record DrainTimedOut : Signal<DrainTimedOut>;
 
-    private sealed record ResultLingered
-    {
-        public static readonly ResultLingered Instance = new();
-    }
+    private sealed record ResultLingered : Signal<ResultLingered>;
 
-    private sealed record MaxRuntimeExceeded
-    {
-        public static readonly MaxRuntimeExceeded Instance = new();
-    }
+    private sealed record MaxRuntimeExceeded : Signal<MaxRuntimeExceeded>;
 }

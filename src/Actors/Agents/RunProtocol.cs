@@ -44,10 +44,7 @@ public sealed record AgentRun(
 }
 
 /// <summary>Parent -> a standby run's ProcessActor: the run begins now (its program is exec'd); once, later ones are ignored.</summary>
-public sealed record ReleaseStandby
-{
-    public static readonly ReleaseStandby Instance = new();
-}
+public sealed record ReleaseStandby : Signal<ReleaseStandby>;
 
 /// <summary>Parent -> ProcessActor: end the run gracefully (SIGTERM to the group, grace, SIGKILL).</summary>
 public sealed record StopRun(string Reason);

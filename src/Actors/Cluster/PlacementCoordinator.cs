@@ -104,21 +104,12 @@ public sealed class PlacementCoordinator : PersistentActorBase
     }
 
     /// <summary>The singleton's termination message: stop once the journal writes in flight are done (never PoisonPill).</summary>
-    public sealed record Stop
-    {
-        public static readonly Stop Instance = new();
-    }
+    public sealed record Stop : Signal<Stop>;
 
     /// <summary>Asks for the current <see cref="Placement"/> (tests, diagnostics).</summary>
-    public sealed record GetPlacement
-    {
-        public static readonly GetPlacement Instance = new();
-    }
+    public sealed record GetPlacement : Signal<GetPlacement>;
 
-    private sealed record Resend
-    {
-        public static readonly Resend Instance = new();
-    }
+    private sealed record Resend : Signal<Resend>;
 
     public static Props Props(TimeProvider clock, string persistenceId = PersistenceIdOf) =>
         Akka.Actor.Props.Create(() => new PlacementCoordinator(persistenceId, clock));
@@ -276,10 +267,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     /// <summary>The daemon loaded its fleet file (at start or a reload): tell the coordinator what to place.</summary>
     public sealed record Declare(Messages.Fleet.FleetSpec Fleet);
 
-    private sealed record Redeclare
-    {
-        public static readonly Redeclare Instance = new();
-    }
+    private sealed record Redeclare : Signal<Redeclare>;
 
     /// <param name="logs">This node's <see cref="Output.LogReaderActor"/>: other nodes' <see cref="ReadLog"/> go to it.</param>
     /// <param name="cluster">This node's <see cref="ClusterFactory"/>: told each declared fleet and each accepted placement.</param>

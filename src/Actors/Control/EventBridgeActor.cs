@@ -273,19 +273,13 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     public sealed record Unsubscribe(EventClient Client);
 
     /// <summary>Query the fleet's status now (an API command changed it).</summary>
-    public sealed record RefreshStatus
-    {
-        public static readonly RefreshStatus Instance = new();
-    }
+    public sealed record RefreshStatus : Signal<RefreshStatus>;
 
     /// <summary>
     /// Answer <see cref="StatusCurrent"/> once the <see cref="FleetStatusView"/> holds a status queried after
     /// this message arrived (an API command or a reload changed the fleet: its caller reads its own change).
     /// </summary>
-    public sealed record AwaitStatus
-    {
-        public static readonly AwaitStatus Instance = new();
-    }
+    public sealed record AwaitStatus : Signal<AwaitStatus>;
 
     /// <param name="Ok">False when the fleet did not answer the query in time (the view is older).</param>
     public sealed record StatusCurrent(bool Ok);

@@ -313,10 +313,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
         SnapshotWhenDue(_state.Snapshot);
     }
 
-    private sealed record JudgeDue
-    {
-        public static readonly JudgeDue Instance = new();
-    }
+    private sealed record JudgeDue : Signal<JudgeDue>;
 
     private sealed record Resume(string Agent);
 }

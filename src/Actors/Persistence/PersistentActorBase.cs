@@ -166,7 +166,4 @@ public abstract class PersistentActorBase : ReceivePersistentActor, IWithTimers
 /// a new instance before the old one's last events are written. A <see cref="Supervision.JournalKeeper"/> passes it on and
 /// stops with its child. Local only (never crosses a node).
 /// </summary>
-public sealed record StopPersistent
-{
-    public static readonly StopPersistent Instance = new();
-}
+public sealed record StopPersistent : Signal<StopPersistent>;

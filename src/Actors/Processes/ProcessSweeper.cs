@@ -105,10 +105,7 @@ public sealed class ProcessSweeper : ReceiveActor, IWithTimers
         }).PipeTo(Self);
     }
 
-    private sealed record FollowUpDue
-    {
-        public static readonly FollowUpDue Instance = new();
-    }
+    private sealed record FollowUpDue : Signal<FollowUpDue>;
 
     private sealed record ScanDone(IReadOnlyList<int> Killed, IReadOnlyList<string> Tried, IReadOnlyList<string> Removed);
 }

@@ -255,20 +255,11 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
         ArmChangeTimer(board);
     }
 
-    private sealed record Poll
-    {
-        public static readonly Poll Instance = new();
-    }
+    private sealed record Poll : Signal<Poll>;
 
-    private sealed record BoardChange
-    {
-        public static readonly BoardChange Instance = new();
-    }
+    private sealed record BoardChange : Signal<BoardChange>;
 
     private sealed record ProbeAnswered(string Provider, bool? Ok);
 
-    private sealed record AvoidExpired
-    {
-        public static readonly AvoidExpired Instance = new();
-    }
+    private sealed record AvoidExpired : Signal<AvoidExpired>;
 }

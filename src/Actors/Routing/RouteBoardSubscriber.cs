@@ -80,8 +80,5 @@ public sealed class RouteBoardSubscriber : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(AskTimer, AskAgain.Instance, AskEvery);
     }
 
-    private sealed record AskAgain
-    {
-        public static readonly AskAgain Instance = new();
-    }
+    private sealed record AskAgain : Signal<AskAgain>;
 }

@@ -140,13 +140,7 @@ public sealed class JournalKeeper : UntypedActor, IWithTimers
         _buffer.Enqueue((message, Sender));
     }
 
-    private sealed class Respawn
-    {
-        public static readonly Respawn Instance = new();
-    }
+    private sealed record Respawn : Signal<Respawn>;
 
-    private sealed class ResetBackoff
-    {
-        public static readonly ResetBackoff Instance = new();
-    }
+    private sealed record ResetBackoff : Signal<ResetBackoff>;
 }

@@ -288,33 +288,15 @@ public sealed class ScriptedRun : ReceiveActor, IWithTimers
     public sealed record End(int Code, int? Signal = null);
 
     /// <summary>Its node died (<see cref="ScriptedRuns.NodeLost"/>): the stop that follows is a SIGKILL.</summary>
-    public sealed record HostGone
-    {
-        public static readonly HostGone Instance = new();
-    }
+    public sealed record HostGone : Signal<HostGone>;
 
-    private sealed record Kill
-    {
-        public static readonly Kill Instance = new();
-    }
+    private sealed record Kill : Signal<Kill>;
 
-    private sealed record ResultLingered
-    {
-        public static readonly ResultLingered Instance = new();
-    }
+    private sealed record ResultLingered : Signal<ResultLingered>;
 
-    private sealed record Begin
-    {
-        public static readonly Begin Instance = new();
-    }
+    private sealed record Begin : Signal<Begin>;
 
-    private sealed record Again
-    {
-        public static readonly Again Instance = new();
-    }
+    private sealed record Again : Signal<Again>;
 
-    private sealed record MaxRuntime
-    {
-        public static readonly MaxRuntime Instance = new();
-    }
+    private sealed record MaxRuntime : Signal<MaxRuntime>;
 }

@@ -212,10 +212,7 @@ public sealed record CommandResult(bool Ok, CommandOutcome Outcome, string Messa
 // ---- queries ----
 
 [Manifest("get-agents")]
-public sealed record GetAgents : IDarkFactoryMessage
-{
-    public static readonly GetAgents Instance = new();
-}
+public sealed record GetAgents : Signal<GetAgents>, IDarkFactoryMessage;
 
 [Manifest("agents-snapshot")]
 public sealed record AgentsSnapshot(IReadOnlyList<AgentStatus> Agents) : IDarkFactoryMessage;
@@ -228,16 +225,10 @@ public sealed record AgentHistory(string Agent, IReadOnlyList<AgentLifecycle> En
 
 /// <summary>Answered with <see cref="HistoryFlushed"/> once every history event sent before it is written.</summary>
 [Manifest("flush-history")]
-public sealed record FlushHistory : IDarkFactoryMessage
-{
-    public static readonly FlushHistory Instance = new();
-}
+public sealed record FlushHistory : Signal<FlushHistory>, IDarkFactoryMessage;
 
 [Manifest("history-flushed")]
-public sealed record HistoryFlushed : IDarkFactoryMessage
-{
-    public static readonly HistoryFlushed Instance = new();
-}
+public sealed record HistoryFlushed : Signal<HistoryFlushed>, IDarkFactoryMessage;
 
 /// <summary>Kill every process carrying this run marker (or marker prefix), wherever it went, and everything in the run's cgroup (then remove it).</summary>
 /// <param name="Cgroup">The run's cgroup directory (issue 14); null where runs have none.</param>

@@ -7,23 +7,14 @@ namespace DarkFactory.Messages.Fleet;
 
 /// <summary>Stop every agent of every layer gracefully; answered with <see cref="FleetDrained"/>.</summary>
 [Manifest("drain-fleet")]
-public sealed record DrainFleet : IDarkFactoryMessage
-{
-    public static readonly DrainFleet Instance = new();
-}
+public sealed record DrainFleet : Signal<DrainFleet>, IDarkFactoryMessage;
 
 [Manifest("fleet-drained")]
-public sealed record FleetDrained : IDarkFactoryMessage
-{
-    public static readonly FleetDrained Instance = new();
-}
+public sealed record FleetDrained : Signal<FleetDrained>, IDarkFactoryMessage;
 
 /// <summary>Asks the fleet for the revision it runs; answered with <see cref="CurrentFleet"/>.</summary>
 [Manifest("get-fleet")]
-public sealed record GetFleet : IDarkFactoryMessage
-{
-    public static readonly GetFleet Instance = new();
-}
+public sealed record GetFleet : Signal<GetFleet>, IDarkFactoryMessage;
 
 [Manifest("current-fleet")]
 public sealed record CurrentFleet(FleetSpec Fleet, int Revision) : IDarkFactoryMessage;
@@ -74,10 +65,7 @@ public sealed record LayerReconciled(
 
 /// <summary>Stop every agent of the layer gracefully and answer <see cref="LayerDrained"/> when none is left.</summary>
 [Manifest("drain-layer")]
-public sealed record DrainLayer : IDarkFactoryMessage
-{
-    public static readonly DrainLayer Instance = new();
-}
+public sealed record DrainLayer : Signal<DrainLayer>, IDarkFactoryMessage;
 
 [Manifest("layer-drained")]
 public sealed record LayerDrained(LayerName Layer) : IDarkFactoryMessage;

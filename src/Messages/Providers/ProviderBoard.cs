@@ -112,10 +112,7 @@ public sealed record ProviderBoardPublished(ProviderBoard Board) : IDarkFactoryM
 /// node, a restarted subscriber) would otherwise route against an empty board until the next change.
 /// </summary>
 [Manifest("get-provider-board")]
-public sealed record GetProviderBoard : IDarkFactoryMessage
-{
-    public static readonly GetProviderBoard Instance = new();
-}
+public sealed record GetProviderBoard : Signal<GetProviderBoard>, IDarkFactoryMessage;
 
 /// <summary>The router's answer to <see cref="GetProviderBoard"/>: its board as it is now.</summary>
 [Manifest("current-provider-board")]

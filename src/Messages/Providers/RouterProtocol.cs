@@ -80,10 +80,7 @@ public sealed record AwaitRoute(string Agent, string? Task, string Reason) : IDa
 public sealed record ResumeAgent(string Agent, string? Task) : IAgentCommand;
 
 [Manifest("get-providers")]
-public sealed record GetProviders : IDarkFactoryMessage
-{
-    public static readonly GetProviders Instance = new();
-}
+public sealed record GetProviders : Signal<GetProviders>, IDarkFactoryMessage;
 
 /// <summary>A provider as `df providers` shows it: state, until when, and what it cost so far.</summary>
 /// <param name="Spend">USD spent on it in total (ledger).</param>

@@ -24,10 +24,7 @@ public sealed record RemoveProvider(string Name, string By = "operator") : IDark
 
 /// <summary>Every provider the router routes to: fleet.yaml's and those added at runtime.</summary>
 [Manifest("get-provider-configs")]
-public sealed record GetProviderConfigs : IDarkFactoryMessage
-{
-    public static readonly GetProviderConfigs Instance = new();
-}
+public sealed record GetProviderConfigs : Signal<GetProviderConfigs>, IDarkFactoryMessage;
 
 /// <summary>One provider as <c>df provider list</c> shows it; <see cref="Source"/> is <c>fleet</c> or <c>runtime</c>.</summary>
 /// <param name="Shadowed">A runtime provider whose name fleet.yaml took since: fleet.yaml's is used.</param>

@@ -38,8 +38,5 @@ public sealed class RunGateKeeper : ReceiveActor, IWithTimers
     /// <summary>From the gate: wake it at <paramref name="At"/> (replaces the previous wake-up).</summary>
     public sealed record WakeAt(DateTimeOffset At);
 
-    private sealed record Wake
-    {
-        public static readonly Wake Instance = new();
-    }
+    private sealed record Wake : Signal<Wake>;
 }
