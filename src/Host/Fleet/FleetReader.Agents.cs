@@ -165,14 +165,8 @@ internal sealed partial class FleetReader
         return result;
     }
 
-    private LogRetention ReadLogRetention(YamlNode node, string path)
+    private LogRetention ReadLogRetention(YamlNode node, string path) => ReadSection(node, path, FleetKeys.AgentLog, new LogRetention(), (f, d) =>
     {
-        if (Section(node, path, FleetKeys.AgentLog) is not { } f)
-        {
-            return new LogRetention();
-        }
-
-        var d = new LogRetention();
         var l = d with
         {
             MaxBytes = f.Size("max_size") ?? d.MaxBytes,
@@ -182,15 +176,10 @@ internal sealed partial class FleetReader
         f.Require("max_size", l.MaxBytes <= LogRetention.MaxMaxBytes, "max_size must be at most 1TiB");
         f.Require("keep", l.Keep is >= 0 and <= 1000, "keep must be between 0 and 1000");
         return l;
-    }
+    });
 
-    private ResourceLimits ReadResourceLimits(YamlNode node, string path)
+    private ResourceLimits ReadResourceLimits(YamlNode node, string path) => ReadSection(node, path, FleetKeys.AgentLimits, new ResourceLimits(), (f, _) =>
     {
-        if (Section(node, path, FleetKeys.AgentLimits) is not { } f)
-        {
-            return new ResourceLimits();
-        }
-
         var cpu = f.Duration("cpu_seconds");
         var l = new ResourceLimits
         {
@@ -202,15 +191,10 @@ internal sealed partial class FleetReader
         f.Require("cpu_seconds", l.CpuSeconds is null or > 0, "cpu_seconds must be positive");
         f.Require("open_files", l.OpenFiles is null or >= 8, "open_files must be at least 8");
         return l;
-    }
+    });
 
-    private AgentBudget ReadAgentBudget(YamlNode node, string path)
+    private AgentBudget ReadAgentBudget(YamlNode node, string path) => ReadSection(node, path, FleetKeys.AgentBudget, new AgentBudget(), (f, _) =>
     {
-        if (Section(node, path, FleetKeys.AgentBudget) is not { } f)
-        {
-            return new AgentBudget();
-        }
-
         var b = new AgentBudget { PerHour = f.Decimal("per_hour"), PerDay = f.Decimal("per_day"), PerMonth = f.Decimal("per_month") };
         foreach (var (key, value) in new[] { ("per_hour", b.PerHour), ("per_day", b.PerDay), ("per_month", b.PerMonth) })
         {
@@ -218,5 +202,5 @@ internal sealed partial class FleetReader
         }
 
         return b;
-    }
+    });
 }

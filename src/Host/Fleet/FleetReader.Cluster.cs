@@ -16,14 +16,8 @@ internal sealed partial class FleetReader
         ["keep-oldest"] = SplitBrainStrategy.KeepOldest,
     };
 
-    private ClusterSpec ReadCluster(YamlNode node, string path)
+    private ClusterSpec ReadCluster(YamlNode node, string path) => ReadSection(node, path, FleetKeys.Cluster, new ClusterSpec(), (f, d) =>
     {
-        var d = new ClusterSpec();
-        if (Section(node, path, FleetKeys.Cluster) is not { } f)
-        {
-            return d;
-        }
-
         var name = f.String("name");
         if (name is not null && !SystemName().IsMatch(name))
         {
@@ -64,7 +58,7 @@ internal sealed partial class FleetReader
         };
         map.Bind(c, path);
         return c;
-    }
+    });
 
     private ClusterNodeSpec? ReadClusterNode(YamlNode node, string path)
     {

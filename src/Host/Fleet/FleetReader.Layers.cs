@@ -27,14 +27,8 @@ internal sealed partial class FleetReader
         return result;
     }
 
-    private LayerSpec ReadLayer(LayerName name, YamlNode node, string path)
+    private LayerSpec ReadLayer(LayerName name, YamlNode node, string path) => ReadSection(node, path, FleetKeys.Layer, LayerSpec.Default(name), (f, d) =>
     {
-        var d = LayerSpec.Default(name);
-        if (Section(node, path, FleetKeys.Layer) is not { } f)
-        {
-            return d;
-        }
-
         var layer = d with
         {
             Strategy = f.Enum("strategy", Strategies) ?? d.Strategy,
@@ -48,16 +42,10 @@ internal sealed partial class FleetReader
         f.Require("within", layer.Within > TimeSpan.Zero, "within must be a positive duration");
         f.Require("quarantine_after", layer.QuarantineAfter >= 1, "quarantine_after must be at least 1");
         return layer;
-    }
+    });
 
-    private BackoffSpec ReadBackoff(YamlNode node, string path)
+    private BackoffSpec ReadBackoff(YamlNode node, string path) => ReadSection(node, path, FleetKeys.Backoff, new BackoffSpec(), (f, d) =>
     {
-        var d = new BackoffSpec();
-        if (Section(node, path, FleetKeys.Backoff) is not { } f)
-        {
-            return d;
-        }
-
         var b = d with
         {
             Min = f.Duration("min") ?? d.Min,
@@ -76,7 +64,7 @@ internal sealed partial class FleetReader
         }
 
         return b;
-    }
+    });
 
     private static readonly Dictionary<string, StrategyKind> Strategies = new(StringComparer.Ordinal)
     {

@@ -6,14 +6,8 @@ namespace DarkFactory.Host.Fleet;
 /// <summary>fleet.yaml <c>nightwatch:</c>: windows, thresholds, signal weights and patterns (defaults: <see cref="NightwatchSpec"/>).</summary>
 internal sealed partial class FleetReader
 {
-    private NightwatchSpec ReadNightwatch(YamlNode node, string path)
+    private NightwatchSpec ReadNightwatch(YamlNode node, string path) => ReadSection(node, path, FleetKeys.Nightwatch, new NightwatchSpec(), (f, d) =>
     {
-        var d = new NightwatchSpec();
-        if (Section(node, path, FleetKeys.Nightwatch) is not { } f)
-        {
-            return d;
-        }
-
         var webhook = f.String("escalation_webhook");
         CheckUrl(f, "escalation_webhook", webhook);
         var n = d with
@@ -62,16 +56,10 @@ internal sealed partial class FleetReader
         }
 
         return n;
-    }
+    });
 
-    private NightwatchThresholds ReadThresholds(YamlNode node, string path)
+    private NightwatchThresholds ReadThresholds(YamlNode node, string path) => ReadSection(node, path, FleetKeys.Thresholds, new NightwatchThresholds(), (f, d) =>
     {
-        var d = new NightwatchThresholds();
-        if (Section(node, path, FleetKeys.Thresholds) is not { } f)
-        {
-            return d;
-        }
-
         var t = d with
         {
             Minor = f.Double("minor") ?? d.Minor,
@@ -103,5 +91,5 @@ internal sealed partial class FleetReader
         }
 
         return t;
-    }
+    });
 }

@@ -51,14 +51,8 @@ internal sealed partial class FleetReader
         };
     }
 
-    private AcceptanceCriteria ReadCriteria(YamlNode node, string path)
+    private AcceptanceCriteria ReadCriteria(YamlNode node, string path) => ReadSection(node, path, FleetKeys.AcceptanceCriteria, new AcceptanceCriteria(), (f, d) =>
     {
-        if (Section(node, path, FleetKeys.AcceptanceCriteria) is not { } f)
-        {
-            return new AcceptanceCriteria();
-        }
-
-        var d = new AcceptanceCriteria();
         return d with
         {
             TestsPass = f.Bool("tests_pass") ?? d.TestsPass,
@@ -66,7 +60,7 @@ internal sealed partial class FleetReader
             FormatPass = f.Bool("format_pass") ?? d.FormatPass,
             CustomChecks = f.Items("custom_checks", ReadCustomCheck),
         };
-    }
+    });
 
     private CustomCheck? ReadCustomCheck(YamlNode node, string path)
     {

@@ -5,14 +5,8 @@ namespace DarkFactory.Host.Fleet;
 /// <summary>fleet.yaml <c>projects:</c>: personas, runtime, audits, concurrency and the gate commands per repository.</summary>
 internal sealed partial class FleetReader
 {
-    private ProjectsSpec ReadProjects(YamlNode node, string path)
+    private ProjectsSpec ReadProjects(YamlNode node, string path) => ReadSection(node, path, FleetKeys.Projects, new ProjectsSpec(), (f, d) =>
     {
-        var d = new ProjectsSpec();
-        if (Section(node, path, FleetKeys.Projects) is not { } f)
-        {
-            return d;
-        }
-
         var worktreeRoot = f.String("worktree_root");
         var p = d with
         {
@@ -63,7 +57,7 @@ internal sealed partial class FleetReader
 
         map.Bind(p, path);
         return p;
-    }
+    });
 
     /// <summary>projects.repositories[]: a path ("*" for any repository, else relative to the fleet file) and its gate commands.</summary>
     private ProjectRepositorySpec? ReadProjectRepository(YamlNode node, string path)

@@ -72,13 +72,8 @@ internal sealed partial class FleetReader
         return p;
     }
 
-    private ProviderLimits ReadProviderLimits(YamlNode node, string path)
+    private ProviderLimits ReadProviderLimits(YamlNode node, string path) => ReadSection(node, path, FleetKeys.ProviderLimits, new ProviderLimits(), (f, _) =>
     {
-        if (Section(node, path, FleetKeys.ProviderLimits) is not { } f)
-        {
-            return new ProviderLimits();
-        }
-
         var l = new ProviderLimits
         {
             RequestsPerMinute = f.Int("requests_per_minute"),
@@ -98,16 +93,10 @@ internal sealed partial class FleetReader
         }
 
         return l;
-    }
+    });
 
-    private ProviderPrices ReadPrices(YamlNode node, string path)
+    private ProviderPrices ReadPrices(YamlNode node, string path) => ReadSection(node, path, FleetKeys.ProviderPrices, new ProviderPrices(), (f, d) =>
     {
-        if (Section(node, path, FleetKeys.ProviderPrices) is not { } f)
-        {
-            return new ProviderPrices();
-        }
-
-        var d = new ProviderPrices();
         var p = d with
         {
             InputPerMillion = f.Decimal("input_per_million") ?? d.InputPerMillion,
@@ -118,7 +107,7 @@ internal sealed partial class FleetReader
         f.Require("output_per_million", p.OutputPerMillion >= 0, "output_per_million must not be negative");
         f.Require("cached_input_per_million", p.CachedInputPerMillion >= 0, "cached_input_per_million must not be negative");
         return p;
-    }
+    });
 
     private RoutingRuleSpec? ReadRoutingRule(YamlNode node, string path)
     {
@@ -150,14 +139,8 @@ internal sealed partial class FleetReader
         return rule;
     }
 
-    private RouterSpec ReadRouter(YamlNode node, string path)
+    private RouterSpec ReadRouter(YamlNode node, string path) => ReadSection(node, path, FleetKeys.Router, new RouterSpec(), (f, d) =>
     {
-        var d = new RouterSpec();
-        if (Section(node, path, FleetKeys.Router) is not { } f)
-        {
-            return d;
-        }
-
         var r = d with
         {
             Strategy = f.Enum("strategy", RoutingStrategies) ?? d.Strategy,
@@ -184,7 +167,7 @@ internal sealed partial class FleetReader
         f.Require("avoid_for", r.AvoidFor >= TimeSpan.Zero, "avoid_for must be a duration >= 0");
         map.Bind(r, path);
         return r;
-    }
+    });
 
     /// <param name="names">The names the map may hold (null: any, e.g. provider names checked elsewhere).</param>
     private Dictionary<string, double> ReadWeights(YamlNode node, string path, IReadOnlyList<string>? names = null)

@@ -6,14 +6,8 @@ namespace DarkFactory.Host.Fleet;
 /// <summary>fleet.yaml <c>compound_review:</c> with its forge and gates (gates and forge are shared with agents and projects).</summary>
 internal sealed partial class FleetReader
 {
-    private CompoundReviewSpec ReadCompoundReview(YamlNode node, string path)
+    private CompoundReviewSpec ReadCompoundReview(YamlNode node, string path) => ReadSection(node, path, FleetKeys.CompoundReview, new CompoundReviewSpec { Repo = baseDirectory }, (f, d) =>
     {
-        var d = new CompoundReviewSpec { Repo = baseDirectory };
-        if (Section(node, path, FleetKeys.CompoundReview) is not { } f)
-        {
-            return d;
-        }
-
         var schedule = f.String("schedule");
         CheckCron(f, "schedule", schedule);
         var timezone = f.String("timezone");
@@ -41,7 +35,7 @@ internal sealed partial class FleetReader
         f.Require("remote", c.Remote.Length > 0, "remote must not be empty");
         map.Bind(c, path);
         return c;
-    }
+    });
 
     private static readonly string[] ForgeKinds = ["github", "gitea", "forgejo", "gitlab"];
 
@@ -52,14 +46,8 @@ internal sealed partial class FleetReader
         ["once"] = CatchUpPolicy.Once,
     };
 
-    private ForgeSpec ReadForge(YamlNode node, string path)
+    private ForgeSpec ReadForge(YamlNode node, string path) => ReadSection(node, path, FleetKeys.Forge, new ForgeSpec(), (f, d) =>
     {
-        var d = new ForgeSpec();
-        if (Section(node, path, FleetKeys.Forge) is not { } f)
-        {
-            return d;
-        }
-
         var baseUrl = f.String("base_url");
         CheckUrl(f, "base_url", baseUrl);
         var repository = f.String("repository");
@@ -88,7 +76,7 @@ internal sealed partial class FleetReader
             Repository = repository,
             TokenEnv = tokenEnv ?? d.TokenEnv,
         };
-    }
+    });
 
     private GateSpec? ReadGate(YamlNode node, string path)
     {

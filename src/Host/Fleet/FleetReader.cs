@@ -202,6 +202,14 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
     /// <summary>The fields of the map at <paramref name="path"/>; null when it is null or not a map (reported).</summary>
     private Fields? Section(YamlNode node, string path, string[] known) => AsMap(node, path) is { } m ? Fields(m, path, known) : null;
 
+    /// <summary>
+    /// A section whose every field has a default: <paramref name="read"/> gets its fields and the defaults
+    /// (<paramref name="defaults"/>, the record's own) and returns what the file makes of them; a section that is
+    /// null or not a map (reported) reads as the defaults.
+    /// </summary>
+    private T ReadSection<T>(YamlNode node, string path, string[] known, T defaults, Func<Fields, T, T> read) =>
+        Section(node, path, known) is { } f ? read(f, defaults) : defaults;
+
     private Fields Fields(YamlMappingNode m, string path, string[] known)
     {
         var values = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
