@@ -24,6 +24,8 @@ marker = f"phases-{os.getpid()}"
 
 
 def fleet(names, pidfiles):
+    # DF_PHASES_SANDBOX=off: every agent runs bare (sandbox: off), to see bubblewrap's share
+    sandbox = os.environ.get("DF_PHASES_SANDBOX")
     y = ["version: 1", "layers:", "  safety:", "    strategy: one_for_one", "    max_restarts: 100000000",
          "    within: 1s", "    backoff: { min: 0s, max: 1ms, jitter: 0, reset_after: 1ms }",
          "    quarantine_after: 100000000", "    default_restart: permanent", "agents:"]
@@ -31,6 +33,8 @@ def fleet(names, pidfiles):
         y += [f"  - name: {n}", "    layer: safety", "    cli: command",
               f'    command: ["bash", "-c", "echo $$ > \\"$0\\"; exec sleep 100000", "{p}"]',
               "    restart: permanent", "    grace: 2000ms", f'    env: {{ DF_BENCH: "{marker}" }}']
+        if sandbox:
+            y.append(f"    sandbox: {sandbox}")
     return "\n".join(y) + "\n"
 
 
@@ -192,6 +196,8 @@ def cold(n):
                     starts.append(ts(l))
                     break
         starts.sort()
+        marks = daemon_marks(os.path.join(work, "daemon.out"), t0)
+        print("daemon log, ms from launch: " + "; ".join(f"{k} {v:.0f}" for k, v in marks.items()))
         print("cold start %d, ms from launch: daemon.json %.0f; first agent started %.0f; last agent started %.0f "
               "(%.1f ms per start); all pidfiles %.0f"
               % (n, (t1 - t0) * 1000, (starts[0] - t0) * 1000, (starts[-1] - t0) * 1000,
@@ -202,7 +208,26 @@ def cold(n):
         print("daemon after 5 s idle, MiB: " + ", ".join(f"{k} {v}" for k, v in roll.items()) + f"; {threads} threads")
     finally:
         stop(p, 30)
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("DF_PHASES_KEEP"):
+            print("kept " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def daemon_marks(path, t0):
+    """The daemon's own log lines that mark the start-up's phases (HH:MM:SS.fff, this machine's local time), ms after t0."""
+    day = datetime.fromtimestamp(t0)
+    found = {}
+    wanted = [("first log line", ""), ("listening", " listening on "), ("fleet applied", "Fleet of ")]
+    for line in open(path, errors="replace"):
+        m = re.match(r"(\d\d):(\d\d):(\d\d\.\d+) ", line)
+        if not m:
+            continue
+        at = day.replace(hour=int(m.group(1)), minute=int(m.group(2)), second=0, microsecond=0).timestamp() + float(m.group(3))
+        for k, s in wanted:
+            if k not in found and s in line:
+                found[k] = (at - t0) * 1000
+    return found
 
 
 def stop_many(n):
