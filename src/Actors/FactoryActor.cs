@@ -20,7 +20,9 @@ namespace DarkFactory.Actors;
 /// <para>The first fleet revision waits (at most <see cref="PausesTimeout"/>) for Nightwatch's pauses that outlived
 /// the last daemon (<see cref="GetPauses"/>): it carries them as <see cref="ApplyFleet.Held"/>, so no paused agent
 /// starts at boot. Whatever arrives meanwhile is stashed and follows it in order, as it would have followed it
-/// without the wait.</para>
+/// without the wait. A store that holds nothing of Nightwatch's (a new data directory, or one whose Nightwatch never
+/// recorded anything: <see cref="LayerServices.PausesMayExist"/>) has no such pause: there the first revision goes at
+/// once, and a cold start's agents do not wait for the journal's recovery (seconds on a loaded machine).</para>
 /// </summary>
 public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -31,14 +33,16 @@ public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     private readonly IReadOnlyActorRegistry _registry;
     private readonly RouteBoard? _routes;
     private readonly Func<string, string?> _findExecutable;
+    private readonly bool _waitForPauses;
     private (ApplyFleet Apply, IActorRef ReplyTo)? _first;
     private bool _pausesAsked;
 
-    public FactoryActor(IReadOnlyActorRegistry registry, RouteBoard? routes, Func<string, string?> findExecutable)
+    public FactoryActor(IReadOnlyActorRegistry registry, RouteBoard? routes, Func<string, string?> findExecutable, bool waitForPauses)
     {
         _registry = registry;
         _routes = routes;
         _findExecutable = findExecutable;
+        _waitForPauses = waitForPauses;
         Routing();
     }
 
@@ -94,14 +98,15 @@ public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     /// <param name="registry">Where the tree's actors are registered (by <see cref="FactoryTree"/>).</param>
     /// <param name="routes">The node's route board: a fleet revision's policy is published on it before any layer sees the revision.</param>
     /// <param name="findExecutable">A CLI binary's path on PATH (null when missing), for the board's missing CLIs.</param>
-    public static Props Props(IReadOnlyActorRegistry registry, RouteBoard? routes, Func<string, string?> findExecutable) =>
-        Akka.Actor.Props.Create(() => new FactoryActor(registry, routes, findExecutable));
+    /// <param name="waitForPauses">The first revision waits for Nightwatch's pauses; false: the store holds none (<see cref="LayerServices.PausesMayExist"/>).</param>
+    public static Props Props(IReadOnlyActorRegistry registry, RouteBoard? routes, Func<string, string?> findExecutable, bool waitForPauses = true) =>
+        Akka.Actor.Props.Create(() => new FactoryActor(registry, routes, findExecutable, waitForPauses));
 
     private void Route<TMessage, TTarget>() => Receive<TMessage>(m => Forward<TTarget>(m!));
 
     private void OnApply(ApplyFleet apply)
     {
-        if (!_pausesAsked && _registry.TryGet<NightwatchActor>(out var nightwatch))
+        if (_waitForPauses && !_pausesAsked && _registry.TryGet<NightwatchActor>(out var nightwatch))
         {
             _pausesAsked = true;
             _first = (apply, Sender);

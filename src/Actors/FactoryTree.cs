@@ -42,7 +42,7 @@ public static class FactoryTree
     /// <summary>The gateway at <c>factory</c>, registered as <see cref="FactoryActor"/>: compose it first.</summary>
     public static IActorRef StartGateway(IActorRefFactory parent, IActorRegistry registry, LayerServices node)
     {
-        var gateway = parent.ActorOf(FactoryActor.Props((IReadOnlyActorRegistry)registry, node.Routes, node.FindExecutable), "factory");
+        var gateway = parent.ActorOf(FactoryActor.Props((IReadOnlyActorRegistry)registry, node.Routes, node.FindExecutable, node.PausesMayExist), "factory");
         registry.Register<FactoryActor>(gateway, overwrite: true);
         return gateway;
     }

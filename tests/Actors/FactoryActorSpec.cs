@@ -52,6 +52,23 @@ public sealed class FactoryActorSpec(ITestOutputHelper output) : TestKit(output:
     }
 
     [Fact]
+    public async Task With_no_pause_in_the_store_the_first_revision_goes_at_once_without_asking_nightwatch()
+    {
+        var registry = ActorRegistry.For(Sys);
+        var (fleet, nightwatch) = (CreateTestProbe(), CreateTestProbe());
+        registry.Register<FleetActor>(fleet.Ref);
+        registry.Register<NightwatchActor>(nightwatch.Ref);
+        var gateway = Sys.ActorOf(FactoryActor.Props(registry, null, _ => "/usr/bin/true", waitForPauses: false));
+        var first = new ApplyFleet(new FleetSpec());
+
+        gateway.Tell(first);
+
+        Assert.Same(first, await fleet.ExpectMsgAsync<ApplyFleet>(Wait)); // no Held: nothing outlived the last daemon
+        Assert.Same(first, await nightwatch.ExpectMsgAsync<ApplyFleet>(Wait)); // the revision, never a GetPauses before it
+        await nightwatch.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
     public async Task A_fleet_revision_reaches_every_registered_actor_that_keeps_one_and_the_fleet_answers_it()
     {
         // arrange

@@ -58,6 +58,13 @@ public sealed record LayerServices(
     public bool Standbys { get; init; }
 
     /// <summary>
+    /// Whether the store may hold Nightwatch pauses that outlived the last daemon, which the first fleet revision then
+    /// waits for (<see cref="FactoryActor"/>). The daemon says false when the store holds nothing of Nightwatch's at
+    /// start (a new data directory): its agents start without waiting for the journal's recovery.
+    /// </summary>
+    public bool PausesMayExist { get; init; } = true;
+
+    /// <summary>
     /// The compound review's ports (repository, worktree, gates, forge), given the gateway; null: the real ones. A scenario
     /// sandbox gives ports that act on nothing real.
     /// </summary>

@@ -58,6 +58,7 @@ public static class DaemonHost
         var data = options.Data;
         FileStream? dirLock;
         PersistenceSetup persistence;
+        bool pausesMayExist;
         try
         {
             data.Create();
@@ -88,6 +89,9 @@ public static class DaemonHost
 
             Ops.DataStamp.Write(data.Path);
             persistence.Prepare();
+
+            // a store with nothing of Nightwatch's has no pause to wait for: the agents start without the journal's recovery
+            pausesMayExist = options.Cluster is not null || BootPauses.MayExist(persistence, new Actors.Nightwatch.NightwatchSettings().PersistenceId);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidDataException)
         {
@@ -132,7 +136,7 @@ public static class DaemonHost
         var token = data.LoadOrCreateToken();
         var fleet = load.Fleet!;
 
-        var app = Build(options, endpoint, persistence, token, fleet, cgroups, sandbox, spill);
+        var app = Build(options, endpoint, persistence, token, fleet, cgroups, sandbox, spill, pausesMayExist);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DarkFactory.Daemon");
         if (orphans.Count > 0 || cgroupOrphans > 0)
         {
@@ -248,7 +252,7 @@ public static class DaemonHost
         return IPEndPoint.TryParse(listen, out endpoint!) && listen.Contains(':');
     }
 
-    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups, SandboxSupport sandbox, TaskSpill spill)
+    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups, SandboxSupport sandbox, TaskSpill spill, bool pausesMayExist)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
@@ -313,6 +317,7 @@ public static class DaemonHost
 
             // a plain command's next run waits spawned while its run is up (restart = one pipe write); DF_STANDBY_RUNS=0: none
             Standbys = environment.GetValueOrDefault("DF_STANDBY_RUNS") != "0",
+            PausesMayExist = pausesMayExist,
         };
         telemetry.Spill = spill;
         var grace = fleet.Agents.Select(a => a.Grace).DefaultIfEmpty(TimeSpan.FromSeconds(10)).Max();
