@@ -76,7 +76,7 @@ public static class FactoryTree
     /// Each persistent actor is kept by a <see cref="JournalKeeper"/> (a failed journal write stops it; the keeper
     /// starts it again) and registered as its own type, the keeper standing in for it.
     /// </summary>
-    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler, the compound review) once per cluster under one persistence id; null: here.</param>
+    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler, the compound review, the projects) once per cluster under one persistence id; null: here.</param>
     public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node, IControlSingletons? singletons = null)
     {
         var gateway = registry.Get<FactoryActor>();
@@ -106,8 +106,19 @@ public static class FactoryTree
         }
 
         Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }), node);
-        var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
-        Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }), node);
+        if (singletons is null)
+        {
+            var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));
+            Keep<ProjectsActor>(registry, parent, "projects", ProjectsActor.Props(gateway, ProjectSettingsFor(node) with { Views = projectViews }), node);
+        }
+        else
+        {
+            // one registry of projects for the cluster, with its read model as its child; its runs start on the nodes
+            // their agents are placed on (the factory it is given sends each there) and their events come back to it
+            var settings = ProjectSettingsFor(node) with { PersistenceId = "projects" };
+            var face = Register<ProjectsActor>(registry, singletons.Start("projects", factory => ProjectsActor.Props(factory, settings), projectEvents: true));
+            Register<ProjectViewsActor>(registry, face);
+        }
     }
 
     /// <summary>Reviews under &lt;data&gt;/reviews; worktrees under $DF_WORKTREES or &lt;data&gt;/worktrees.</summary>
@@ -155,6 +166,7 @@ public interface IControlSingletons
 {
     /// <param name="name">The actor's name (<c>scheduler</c>).</param>
     /// <param name="persistent">Its props, given the factory it talks to on the node where it runs.</param>
+    /// <param name="projectEvents">Whether it hears every node's project runs' output, usage and routes (the projects).</param>
     /// <returns>What this node registers for it: every message sent to it reaches the one instance.</returns>
-    IActorRef Start(string name, Func<IActorRef, Props> persistent);
+    IActorRef Start(string name, Func<IActorRef, Props> persistent, bool projectEvents = false);
 }

@@ -5,7 +5,7 @@
 #          first touch plan-started and sleep as many seconds as $STATE_DIR/plan-sleep says (if there)
 #   work   append "$DF_TASK_ID" to $STATE_DIR/runs; write $DF_TASK_ID.txt; write FIXED when the handoff says
 #          "expected FIXED" (a gate's feedback); first sleep as many seconds as $STATE_DIR/sleep-$DF_TASK_ID or
-#          $STATE_DIR/sleep says (if there)
+#          $STATE_DIR/sleep says (if there), then, while $STATE_DIR/hold is there, wait for it to go (held-$DF_TASK_ID says so)
 #          and try to push (refused)
 #   audit  answer the n-th audit with $STATE_DIR/audit-<n>.json, else every task of the prompt complete; first touch
 #          audit-started and sleep as many seconds as $STATE_DIR/audit-sleep says (if there)
@@ -42,6 +42,7 @@ case "$mode" in
     for f in "$state/sleep-$DF_TASK_ID" "$state/sleep"; do
       if [ -f "$f" ]; then s=$(cat "$f"); echo "working for $s s"; sleep "$s" & wait $!; break; fi
     done
+    if [ -f "$state/hold" ]; then touch "$state/held-$DF_TASK_ID"; while [ -f "$state/hold" ]; do sleep 0.1; done; fi
     printf '%s\n' "$DF_TASK" | sed -n 's/^# Your task: //p' > "$DF_TASK_ID.txt"
     case "$DF_TASK" in *"expected FIXED"*) echo fixed > FIXED; echo "fixed what the gate said" ;; esac
     if git push --quiet origin HEAD >/dev/null 2>&1; then echo "push: ALLOWED"; else echo "push: refused"; fi

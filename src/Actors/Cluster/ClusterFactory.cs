@@ -10,7 +10,8 @@ namespace DarkFactory.Actors.Cluster;
 /// singletons that <see cref="Follow"/> it, so a reload reaches them. An <see cref="IAgentCommand"/> goes where
 /// <see cref="AgentOwner.Find"/> says from the last placement this node accepted: to this node's gateway, or to the
 /// owning node's <c>placement-node</c> (which hands it to its fleet only for an agent placed there), the sender kept so
-/// the fleet's <see cref="CommandResult"/> answers the asker; an agent placed nowhere, or on a node this node does not
+/// the fleet's <see cref="CommandResult"/> answers the asker (a project's instance, <c>agent@p-…</c>, goes where its agent
+/// is placed: it runs in that agent's layer); an agent placed nowhere, or on a node this node does not
 /// reach, is refused at once (<see cref="CommandOutcome.Unplaced"/>, <see cref="CommandOutcome.NoAnswer"/>) with the reason.
 /// <see cref="GetHistory"/> goes to the owning node likewise (this node's record when the agent runs here or nowhere);
 /// <see cref="GetAgentRun"/> is answered with the agent's status from its node (none when placed nowhere or not answering).
@@ -62,7 +63,7 @@ public sealed class ClusterFactory : ReceiveActor
         });
         Receive<IAgentCommand>(c =>
         {
-            var owner = AgentOwner.Find(node, _assignment?.Placement, c.Agent, members());
+            var owner = AgentOwner.Find(node, _assignment?.Placement, AgentInstance.BaseOf(c.Agent), members());
             switch (owner.Kind)
             {
                 case OwnerKind.Here:
@@ -82,7 +83,7 @@ public sealed class ClusterFactory : ReceiveActor
         Receive<GetHistory>(q =>
         {
             // the record of the node that runs the agent (a singleton reads its agents' runs there); else this node's
-            var owner = AgentOwner.Find(node, _assignment?.Placement, q.Agent, members());
+            var owner = AgentOwner.Find(node, _assignment?.Placement, AgentInstance.BaseOf(q.Agent), members());
             if (owner.Kind == OwnerKind.Remote)
             {
                 NodeActor(owner).Tell(q, Sender);
@@ -94,7 +95,7 @@ public sealed class ClusterFactory : ReceiveActor
         });
         Receive<GetAgentRun>(q =>
         {
-            var owner = AgentOwner.Find(node, _assignment?.Placement, q.Agent, members());
+            var owner = AgentOwner.Find(node, _assignment?.Placement, AgentInstance.BaseOf(q.Agent), members());
             var asked = owner.Kind switch
             {
                 OwnerKind.Here => gateway.Ask<AgentsSnapshot>(GetAgents.Instance, AskTimeout),

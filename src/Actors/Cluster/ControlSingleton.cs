@@ -13,7 +13,8 @@ namespace DarkFactory.Actors.Cluster;
 /// singleton that took over from a lost node recovers its journal and then places its timers from that fleet), and
 /// hands it the other nodes' <see cref="Messages.Agents.AgentLifecycle"/> events from the DistributedPubSub topic
 /// <see cref="NodeLifecycle.Topic"/> (this node's own reach it through the node's topics, as on a single node), so a
-/// queued firing starts when a run on another node ends. The manager's termination message
+/// queued firing starts when a run on another node ends; the projects singleton also the other nodes' project runs'
+/// output, usage and routes (<see cref="NodeProjectEvent"/>), so it reads its runs wherever their agents are placed. The manager's termination message
 /// <see cref="StopPersistent"/> goes to the keeper, which stops the actor after its journal writes in flight; this
 /// actor stops when the keeper has (never PoisonPill: the hand-over waits for them). Everything else is forwarded.
 /// </summary>
@@ -23,17 +24,25 @@ public sealed class ControlSingleton : ReceiveActor
     private readonly IActorRef _mediator;
     private readonly Props _keeper;
     private readonly string _name;
+    private readonly bool _projectEvents;
     private IActorRef _child = ActorRefs.Nobody;
 
-    public ControlSingleton(Props keeper, string name, string node, IActorRef factory, IActorRef mediator)
+    public ControlSingleton(Props keeper, string name, string node, IActorRef factory, IActorRef mediator, bool projectEvents = false)
     {
-        (_keeper, _name, _factory, _mediator) = (keeper, name, factory, mediator);
+        (_keeper, _name, _factory, _mediator, _projectEvents) = (keeper, name, factory, mediator, projectEvents);
         Receive<CurrentFleet>(c => _child.Tell(new ApplyFleet(c.Fleet), Self));
         Receive<NodeLifecycle>(n =>
         {
             if (n.Node != node)
             {
                 _child.Tell(n.Lifecycle, Self);
+            }
+        });
+        Receive<NodeProjectEvent>(n =>
+        {
+            if (n.Node != node && n.Event is { } e)
+            {
+                _child.Tell(e, Self); // this node's own reach it through the node's topics
             }
         });
         Receive<SubscribeAck>(_ => { });
@@ -53,17 +62,29 @@ public sealed class ControlSingleton : ReceiveActor
     /// <param name="node">This node's name (its own lifecycle events come through its topics).</param>
     /// <param name="factory">This node's <see cref="ClusterFactory"/>.</param>
     /// <param name="mediator">The DistributedPubSub mediator.</param>
-    public static Props Props(Props keeper, string name, string node, IActorRef factory, IActorRef mediator) =>
-        Akka.Actor.Props.Create(() => new ControlSingleton(keeper, name, node, factory, mediator));
+    /// <param name="projectEvents">Whether it also hears the other nodes' project runs' events (the projects singleton).</param>
+    public static Props Props(Props keeper, string name, string node, IActorRef factory, IActorRef mediator, bool projectEvents = false) =>
+        Akka.Actor.Props.Create(() => new ControlSingleton(keeper, name, node, factory, mediator, projectEvents));
 
     protected override void PreStart()
     {
         _child = Context.Watch(Context.ActorOf(_keeper, _name));
         _factory.Tell(GetFleet.Instance, Self);
         _mediator.Tell(new Subscribe(NodeLifecycle.Topic, Self));
+        if (_projectEvents)
+        {
+            _mediator.Tell(new Subscribe(NodeProjectEvent.Topic, Self));
+        }
     }
 
-    protected override void PostStop() => _mediator.Tell(new Unsubscribe(NodeLifecycle.Topic, Self));
+    protected override void PostStop()
+    {
+        _mediator.Tell(new Unsubscribe(NodeLifecycle.Topic, Self));
+        if (_projectEvents)
+        {
+            _mediator.Tell(new Unsubscribe(NodeProjectEvent.Topic, Self));
+        }
+    }
 }
 
 /// <summary>
@@ -116,7 +137,7 @@ public sealed class ControlSingletons(ActorSystem system, string node, string? r
     /// <summary>The bound on a read of a singleton when <c>darkfactory.singleton-read-timeout</c> is not set.</summary>
     public static readonly TimeSpan DefaultReadBound = TimeSpan.FromSeconds(5);
 
-    public IActorRef Start(string name, Func<IActorRef, Props> persistent)
+    public IActorRef Start(string name, Func<IActorRef, Props> persistent, bool projectEvents = false)
     {
         var manager = ClusterSingletonManagerSettings.Create(system);
         var proxy = ClusterSingletonProxySettings.Create(system);
@@ -128,7 +149,7 @@ public sealed class ControlSingletons(ActorSystem system, string node, string? r
 
         var keeper = JournalKeeper.Props(persistent(factory), name, random: random);
         var mediator = DistributedPubSub.Get(system).Mediator;
-        system.ActorOf(ClusterSingletonManager.Props(ControlSingleton.Props(keeper, name, node, factory, mediator), StopPersistent.Instance, manager), name + "-singleton");
+        system.ActorOf(ClusterSingletonManager.Props(ControlSingleton.Props(keeper, name, node, factory, mediator, projectEvents), StopPersistent.Instance, manager), name + "-singleton");
         var singleton = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-singleton", proxy), name + "-proxy");
         factory.Tell(new ClusterFactory.Follow(singleton));
         var bound = system.Settings.Config.GetTimeSpan("darkfactory.singleton-read-timeout", DefaultReadBound, allowInfinite: false);

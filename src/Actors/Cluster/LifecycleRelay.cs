@@ -1,4 +1,5 @@
 using Akka.Cluster.Tools.PublishSubscribe;
+using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Topics;
 using DarkFactory.Messages.Cluster;
 
@@ -11,12 +12,15 @@ namespace DarkFactory.Actors.Cluster;
 /// (never to the topics: this node's history, Nightwatch and status keep to this node's agents). The same for the
 /// scheduler's firings (<see cref="SchedulerFired"/>, recorded on the node where the scheduler singleton runs) on
 /// <see cref="NodeSchedulerFired.Topic"/>, so <c>scheduler-fired</c> is live on every node. A few events per run: agent
-/// output does not cross the network this way.
+/// output does not cross the network this way, except a project's run's (<see cref="NodeProjectEvent"/>: its output,
+/// usage and route, on <see cref="NodeProjectEvent.Topic"/>, for the projects singleton, wherever the run's agent is
+/// placed); the relay takes part in the node's output flow, so a flood of such output waits for it like for any consumer.
 /// </summary>
 public sealed class LifecycleRelay : ReceiveActor
 {
     private readonly IFleetTopics _topics = FleetTopics.For(Context.System);
     private readonly IActorRef _mediator;
+    private OutputConsumer? _output;
 
     public LifecycleRelay(string node, IActorRef mediator, IActorRef bridge)
     {
@@ -37,7 +41,22 @@ public sealed class LifecycleRelay : ReceiveActor
                 bridge.Tell(n.Fired); // as this node's own firing would reach it: the live stream's scheduler-fired
             }
         });
+        Receive<AgentOutput>(o =>
+        {
+            _output?.Taken(o);
+            Cross(node, o);
+        });
+        Receive<AgentUsage>(u => Cross(node, u));
+        Receive<RouteChosen>(r => Cross(node, r));
         Receive<SubscribeAck>(_ => { });
+    }
+
+    private void Cross(string node, IDarkFactoryMessage e)
+    {
+        if (NodeProjectEvent.Of(node, e) is { } crossing)
+        {
+            _mediator.Tell(new Publish(NodeProjectEvent.Topic, crossing));
+        }
     }
 
     public static Props Props(string node, IActorRef mediator, IActorRef bridge) =>
@@ -45,14 +64,19 @@ public sealed class LifecycleRelay : ReceiveActor
 
     protected override void PreStart()
     {
+        _output = OutputFlow.For(Context.System).Join("lifecycle-relay"); // before its first batch
         _topics.Subscribe(Self, typeof(AgentLifecycle));
         _topics.Subscribe(Self, typeof(SchedulerFired));
+        _topics.Subscribe(Self, typeof(AgentOutput));
+        _topics.Subscribe(Self, typeof(AgentUsage));
+        _topics.Subscribe(Self, typeof(RouteChosen));
         _mediator.Tell(new Subscribe(NodeLifecycle.Topic, Self));
         _mediator.Tell(new Subscribe(NodeSchedulerFired.Topic, Self));
     }
 
     protected override void PostStop()
     {
+        _output?.Dispose();
         _topics.Unsubscribe(Self);
         _mediator.Tell(new Unsubscribe(NodeLifecycle.Topic, Self));
         _mediator.Tell(new Unsubscribe(NodeSchedulerFired.Topic, Self));

@@ -208,7 +208,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
         {
             // another node's df start/stop/restart/run for an agent it believes placed here: only the agents of the
             // placement this node accepted (a command sent on an older placement never reaches a fleet that moved on)
-            if (_assignment?.Agents.Contains(c.Agent, StringComparer.Ordinal) == true)
+            if (_assignment?.Agents.Contains(AgentInstance.BaseOf(c.Agent), StringComparer.Ordinal) == true) // a project's instance: its agent's
             {
                 factory.Forward(c);
             }

@@ -10,12 +10,15 @@ namespace DarkFactory.Actors.Projects;
 /// and names, one <see cref="ProjectActor"/> per project (each under a <see cref="JournalKeeper"/>), created by
 /// <c>df init</c> and recovered at start. It checks an init (nothing is made when the input is bad), makes the
 /// work branch and worktree, hands <c>projects.concurrency</c> slots to the projects that want to run (the rest
-/// wait, queued in order), and routes the runs' events (by their project id) to their project.
+/// wait, queued in order), and routes the runs' events (by their project id) to their project. In a cluster it is a
+/// singleton (persistence id <c>projects</c>): its read model is its child, its runs start on the nodes their agents are
+/// placed on, and their events reach it from there (<c>NodeProjectEvent</c>); after its node is lost it recovers on the
+/// next and every project resumes from its journal as after a restart.
 /// </summary>
 public sealed class ProjectsActor : PersistentActorBase
 {
     private readonly IActorRef _factory;
-    private readonly ProjectSettings _settings;
+    private ProjectSettings _settings;
     private readonly List<ProjectRegistered> _projects = [];
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
     private readonly HashSet<string> _creating = new(StringComparer.OrdinalIgnoreCase);
@@ -43,6 +46,9 @@ public sealed class ProjectsActor : PersistentActorBase
         Command<PauseProject>(m => ToProject(m.Project, m));
         Command<ResumeProject>(m => ToProject(m.Project, m));
         Command<GetProjectState>(m => ToProject(m.Project, m));
+        Command<GetProjects>(q => _settings.Views.Forward(q)); // a cluster's singleton: its read model is its child
+        Command<GetProject>(q => _settings.Views.Forward(q));
+        Command<GetProjectTasks>(q => _settings.Views.Forward(q));
         Command<RequestSlot>(OnRequestSlot);
         Command<ReleaseSlot>(OnReleaseSlot);
         Command<AgentLifecycle>(e => ToRun(e.ProjectId, e));
@@ -69,6 +75,12 @@ public sealed class ProjectsActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
+        if (_settings.Views.IsNobody())
+        {
+            // no read model given (a cluster's singleton): its own, answering every node's reads through the singleton
+            _settings = _settings with { Views = Context.ActorOf(ProjectViewsActor.Props(_settings.Clock), "views") };
+        }
+
         Subscribe(typeof(AgentLifecycle), typeof(AgentOutput), typeof(AgentUsage), typeof(RouteChosen));
         JoinOutput("projects");
         _ = Task.Run(ProjectGit.WarmUp); // libgit2 loaded before the first commit needs it (a failure shows there)

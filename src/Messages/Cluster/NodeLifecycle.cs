@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Scheduling;
 
 namespace DarkFactory.Messages.Cluster;
@@ -32,4 +33,33 @@ public sealed record NodeSchedulerFired(string Node, SchedulerFired Fired) : IDa
 
     [JsonIgnore]
     public string Agent => Fired.Agent;
+}
+
+/// <summary>
+/// An event of a project's run on <paramref name="Node"/> — its output, usage or route (exactly one is set) — as it
+/// crosses the cluster (DistributedPubSub topic <see cref="Topic"/>) to the projects singleton, which reads its runs'
+/// answers, handoffs and costs from them wherever the runs' agents are placed. Only events of a project's run
+/// (<c>project_id</c> set) cross; the lifecycle goes as a <see cref="NodeLifecycle"/>.
+/// </summary>
+[Manifest("node-project-event")]
+public sealed record NodeProjectEvent(string Node, AgentOutput? Output = null, AgentUsage? Usage = null, RouteChosen? Route = null) : IDarkFactoryMessage, IWithAgent
+{
+    /// <summary>The DistributedPubSub topic every cluster node publishes its project runs' events on.</summary>
+    public const string Topic = "df-project-events";
+
+    [JsonIgnore]
+    public string Agent => Output?.Agent ?? Usage?.Agent ?? Route?.Agent ?? string.Empty;
+
+    /// <summary>The event it carries.</summary>
+    [JsonIgnore]
+    public IDarkFactoryMessage? Event => (IDarkFactoryMessage?)Output ?? (IDarkFactoryMessage?)Usage ?? Route;
+
+    /// <summary>The crossing of a project run's event of <paramref name="node"/>; null for any other event (no project).</summary>
+    public static NodeProjectEvent? Of(string node, IDarkFactoryMessage e) => e switch
+    {
+        AgentOutput { ProjectId: not null } o => new NodeProjectEvent(node, Output: o),
+        AgentUsage { ProjectId: not null } u => new NodeProjectEvent(node, Usage: u),
+        RouteChosen { ProjectId: not null } r => new NodeProjectEvent(node, Route: r),
+        _ => null,
+    };
 }

@@ -1,3 +1,4 @@
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Review;
 
 namespace DarkFactory.Messages.Projects;
@@ -65,13 +66,13 @@ public sealed record ProjectCommandResult(bool Ok, ProjectCommandOutcome Outcome
 
 /// <summary>All projects (newest first), or those with one status.</summary>
 [Manifest("get-projects")]
-public sealed record GetProjects(ProjectStatus? Status = null) : IDarkFactoryMessage;
+public sealed record GetProjects(ProjectStatus? Status = null) : IDarkFactoryMessage, ISingletonRead;
 
 [Manifest("projects-list")]
 public sealed record ProjectsList(IReadOnlyList<ProjectView> Projects) : IDarkFactoryMessage;
 
 [Manifest("get-project")]
-public sealed record GetProject(string Project) : IDarkFactoryMessage, IWithProject;
+public sealed record GetProject(string Project) : IDarkFactoryMessage, IWithProject, ISingletonRead;
 
 /// <summary>
 /// The answer to a query about one project: null when there is none — or, with <paramref name="Recovering"/>, when the
@@ -81,14 +82,14 @@ public sealed record GetProject(string Project) : IDarkFactoryMessage, IWithProj
 public sealed record ProjectFound(string Project, ProjectView? View, bool Recovering = false) : IDarkFactoryMessage;
 
 [Manifest("get-project-tasks")]
-public sealed record GetProjectTasks(string Project) : IDarkFactoryMessage, IWithProject;
+public sealed record GetProjectTasks(string Project) : IDarkFactoryMessage, IWithProject, ISingletonRead;
 
 [Manifest("project-tasks-found")]
 public sealed record ProjectTasksFound(string Project, IReadOnlyList<ProjectTaskView>? Tasks, bool Recovering = false) : IDarkFactoryMessage;
 
 /// <summary>The whole recorded state (export, costs); answered with <see cref="ProjectStateFound"/>.</summary>
 [Manifest("get-project-state")]
-public sealed record GetProjectState(string Project) : IDarkFactoryMessage, IWithProject;
+public sealed record GetProjectState(string Project) : IDarkFactoryMessage, IWithProject, ISingletonRead;
 
 [Manifest("project-state-found")]
 public sealed record ProjectStateFound(string Project, ProjectState? State, bool Recovering = false) : IDarkFactoryMessage;

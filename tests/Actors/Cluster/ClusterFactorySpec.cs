@@ -88,6 +88,14 @@ public sealed class ClusterFactorySpec(ITestOutputHelper output) : TestKit(outpu
         remote.Reply(CommandResult.Done(CommandOutcome.Restarting, "restarting"));
         Assert.Equal(CommandOutcome.Restarting, (await there).Outcome);
 
+        // a project's instance of an agent (agent@project) goes where its agent is placed: it runs in that agent's layer
+        var instance = factory.Ask<CommandResult>(new StartAgent("there@p-7f3a", "plan the work", ProjectId: "p-7f3a"), Wait);
+        Assert.Equal("there@p-7f3a", (await remote.ExpectMsgAsync<StartAgent>(Wait)).Agent);
+        remote.Reply(CommandResult.Done(CommandOutcome.Started, "started", "r9"));
+        Assert.Equal("r9", (await instance).RunId);
+        factory.Tell(new StopAgent("here@p-7f3a"));
+        Assert.Equal("here@p-7f3a", (await gateway.ExpectMsgAsync<StopAgent>(Wait)).Agent);
+
         // placed nowhere, or on a node this node does not reach: refused at once with the reason
         var nowhere = await factory.Ask<CommandResult>(new StartAgent("nowhere"), Wait);
         Assert.Equal((CommandOutcome.Unplaced, "agent 'nowhere' is placed on no node: pinned to node n9, which is not up"), (nowhere.Outcome, nowhere.Message));

@@ -6,6 +6,7 @@ using DarkFactory.Actors.Scheduling;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
+using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Scheduling;
 using Xunit;
 using Xunit.Abstractions;
@@ -21,6 +22,7 @@ namespace DarkFactory.Actors.Tests.Cluster;
 /// </summary>
 public sealed class ControlSingletonSpec : OneNodeClusterSpec
 {
+    private static readonly DateTimeOffset At = new(2026, 12, 7, 4, 0, 0, TimeSpan.Zero);
 
     private static readonly AgentSpec Ticker = new()
     {
@@ -97,5 +99,43 @@ public sealed class ControlSingletonSpec : OneNodeClusterSpec
             },
             Wait);
         Assert.Equal("r2", (await queued).RunId);
+    }
+
+    [Fact]
+    public async Task The_projects_singleton_hears_the_other_nodes_project_runs_events_and_not_its_own_nodes_twice()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        await UntilUpAsync();
+        var heard = CreateTestProbe();
+        var factory = Sys.ActorOf(ClusterFactory.Props("n1", CreateTestProbe().Ref, () => MemberFacts.From(cluster.State)), ClusterFactory.ActorName);
+        new ControlSingletons(Sys, "n1", "control", factory).Start("projects", _ => Props.Create(() => new Relay(heard.Ref)), projectEvents: true);
+        var mediator = DistributedPubSub.Get(Sys).Mediator;
+
+        // n3's project run's output reaches the singleton as the plain event (once its subscription is in)
+        var far = new AgentOutput("engineer@p-1", "r3", 0, At, [new OutputLine(OutputStream.Stdout, "{\"answer\":\"done\"}")], "t1", "p-1");
+        await AwaitAssertAsync(async () =>
+        {
+            mediator.Tell(new Publish(NodeProjectEvent.Topic, new NodeProjectEvent("n3", Output: far)));
+            Assert.Equal(far, await heard.FishForMessageAsync<AgentOutput>(_ => true, TimeSpan.FromMilliseconds(500)));
+        }, Wait);
+        heard.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m); // the retries' extra copies
+
+        // this node's own (it hears those through the node's topics) is not handed on a second time
+        mediator.Tell(new Publish(NodeProjectEvent.Topic, new NodeProjectEvent("n1", Output: far with { RunId = "r1" })));
+        var usage = new AgentUsage("engineer@p-1", "r3", "anthropic", null, 10, 2, At, ProjectId: "p-1");
+        mediator.Tell(new Publish(NodeProjectEvent.Topic, new NodeProjectEvent("n3", Usage: usage)));
+        Assert.Equal(usage, await heard.ExpectMsgAsync<AgentUsage>(Wait)); // published after n1's: n1's would come first
+        await heard.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    private sealed class Relay : ReceiveActor
+    {
+        public Relay(IActorRef to) => ReceiveAny(m =>
+        {
+            if (m is AgentOutput or AgentUsage)
+            {
+                to.Tell(m);
+            }
+        });
     }
 }

@@ -3,6 +3,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Scheduling;
 using Xunit;
 using Xunit.Abstractions;
@@ -77,5 +78,36 @@ public sealed class LifecycleRelaySpec : OneNodeClusterSpec
         Sys.EventStream.Publish(near);
         Assert.Equal(new NodeSchedulerFired("n1", near), await listener.FishForMessageAsync<NodeSchedulerFired>(n => n.Node == "n1", Wait));
         await bridge.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task A_project_runs_output_usage_and_route_go_out_stamped_and_no_other_output_does()
+    {
+        await UntilUpAsync();
+        var mediator = DistributedPubSub.Get(Sys).Mediator;
+        var listener = CreateTestProbe();
+        mediator.Tell(new Subscribe(NodeProjectEvent.Topic, listener.Ref), listener.Ref);
+        await listener.ExpectMsgAsync<SubscribeAck>(Wait);
+        Sys.ActorOf(LifecycleRelay.Props("n1", mediator, CreateTestProbe().Ref), "lifecycle-relay");
+
+        // an agent's own run's output stays on its node; a project's run's crosses, in order, stamped n1
+        var plain = new AgentOutput("coder", "r1", 0, At, [new OutputLine(OutputStream.Stdout, "private to n1")]);
+        var answer = new AgentOutput("engineer@p-1", "r2", 0, At, [new OutputLine(OutputStream.Stdout, "{\"answer\":\"done\"}")], "t1", "p-1");
+        var usage = new AgentUsage("engineer@p-1", "r2", "anthropic", "claude-sonnet-4-5", 100, 20, At, TaskId: "t1", ProjectId: "p-1");
+        var route = new RouteChosen("engineer@p-1", "r2", "claude", "anthropic", "claude-sonnet-4-5", "declared", At, ProjectId: "p-1");
+        await AwaitAssertAsync(async () =>
+        {
+            Sys.EventStream.Publish(answer); // until the relay's subscriptions are in
+            Assert.Equal(new NodeProjectEvent("n1", Output: answer), await listener.ExpectMsgAsync<NodeProjectEvent>(TimeSpan.FromMilliseconds(500)));
+        }, Wait);
+        listener.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m); // the retries' extra copies
+        Sys.EventStream.Publish(plain);
+        Sys.EventStream.Publish(new AgentUsage("coder", "r1", "anthropic", null, 1, 1, At));
+        Sys.EventStream.Publish(usage);
+        Sys.EventStream.Publish(route);
+        Assert.Equal(new NodeProjectEvent("n1", Usage: usage), await listener.ExpectMsgAsync<NodeProjectEvent>(Wait));
+        var routed = await listener.ExpectMsgAsync<NodeProjectEvent>(Wait);
+        Assert.Equal((route, "engineer@p-1"), (routed.Event, routed.Agent));
+        await listener.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
     }
 }
