@@ -232,6 +232,21 @@ internal sealed class ClusterValidator : IFleetValidator
             }
         }
 
+        if (fleet.Projects.Repositories.Count > 0)
+        {
+            // the projects are a singleton on the same role: every node that can hold them makes their worktrees and runs their gates
+            var role = Cluster.ClusterNodeOptions.SingletonRole(fleet);
+            foreach (var n in cluster.Nodes.Where(n => n.Name.Length > 0 && (role is null || cluster.RolesOf(n.Name).Contains(role, StringComparer.Ordinal))))
+            {
+                if (fleet.Projects.Repositories.FirstOrDefault(r => r.Path != "*" && !n.Has(r.Path)) is { } missing) // "*": any repository, none named
+                {
+                    ctx.Error(ctx.PathOf(n, "repos"),
+                        $"node {n.Name} can hold the projects ({(role is null ? "any node can" : $"role {role}")}) but its repos do not list projects.repositories' {missing.Path}; "
+                        + $"add it to the node's repos, or {(role is null ? "give the projects' nodes role control" : $"take role {role} from the node")}");
+                }
+            }
+        }
+
         foreach (var agent in fleet.Agents)
         {
             if (agent.PinnedNode() is { } node && !nodes.Contains(node, StringComparer.Ordinal))

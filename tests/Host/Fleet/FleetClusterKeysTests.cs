@@ -140,6 +140,28 @@ public sealed class FleetClusterKeysTests
     }
 
     [Fact]
+    public void A_projects_repository_that_a_node_that_can_hold_the_projects_does_not_list_is_an_error()
+    {
+        // the projects run on role control (n1, n3): n3 lists /srv/app only, n2 is not of the role
+        const string cluster = """
+            cluster:
+              nodes:
+                - { name: n1, roles: [control, agents] }
+                - { name: n2, roles: [agents], repos: [] }
+                - { name: n3, roles: [control], repos: [/srv/app] }
+            projects:
+              repositories:
+                - path: /srv/app
+                - path: /srv/lib
+
+            """;
+        var yaml = Agent() + cluster;
+        var e = AssertError(Load(yaml), yaml, "cluster.nodes[2].repos", "[/srv/app]");
+        Assert.Equal("node n3 can hold the projects (role control) but its repos do not list projects.repositories' /srv/lib; add it to the node's repos, or take role control from the node", e.Message);
+        AssertValid(Load(Agent() + cluster.Replace("repos: [/srv/app]", "repos: [/srv/app, /srv/lib]")));
+    }
+
+    [Fact]
     public void A_pin_to_a_node_when_the_cluster_lists_none_is_an_error()
     {
         var yaml = Agent("node: n2") + "cluster: { name: df }\n";
