@@ -304,6 +304,22 @@ public sealed class SerializationTests : IDisposable
     }
 
     [Fact]
+    public void Output_lines_held_as_bytes_cross_the_wire_as_the_same_json_as_their_strings()
+    {
+        // a plain command's batch (issue 18): its bytes with each line's place, not a string per line
+        var bytes = System.Text.Encoding.UTF8.GetBytes("ok\r\nerror: überall\n\nlast");
+        var batch = new LineBatch(OutputStream.Stderr, bytes, [0, 2, 4, 15, 20, 0, 21, 4], 4, ascii: false);
+        var sample = new AgentOutput("repo-health", "ab12", 42, At, batch);
+        var strings = sample with { Lines = [new(OutputStream.Stderr, "ok"), new(OutputStream.Stderr, "error: überall"), new(OutputStream.Stderr, ""), new(OutputStream.Stderr, "last")] };
+        var serializer = _system.Serialization.FindSerializerFor(sample);
+
+        var back = (AgentOutput)_system.Serialization.Deserialize(serializer.ToBinary(sample), serializer.Identifier, Akka.Serialization.Serialization.ManifestFor(serializer, sample));
+
+        Assert.Equal(serializer.ToBinary(strings), serializer.ToBinary(sample));
+        Assert.Equal(strings.Lines, back.Lines);
+    }
+
+    [Fact]
     public void Persisted_event_manifests_are_pinned()
     {
         // Storage contracts: changing one of these breaks every stored journal.

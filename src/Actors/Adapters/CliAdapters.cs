@@ -62,7 +62,8 @@ public static class CliAdapters
     /// </summary>
     public static Func<OutputStream, string, OutputKind> Classifier(string cli) => For(cli) is { } adapter ? adapter.Classify : PlainText;
 
-    private static OutputKind PlainText(OutputStream stream, string line) => OutputKind.Text;
+    /// <summary>The plain commands' classifier: every line is text, so the capture path keeps a batch's lines as bytes (<see cref="LineBatch"/>).</summary>
+    public static readonly Func<OutputStream, string, OutputKind> PlainText = (_, _) => OutputKind.Text;
 
     /// <summary>
     /// The provider of an agent's run: the one it names, else the preferred (lowest priority, then first

@@ -70,7 +70,11 @@ public sealed class AgentSignals
 
     /// <summary>One output line, as the adapter classified it; <paramref name="errorText"/> = a plain line matched an error pattern.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every line of every agent: optimized from the first call
-    public void Line(OutputKind kind, string text, bool errorText, DateTimeOffset at)
+    public void Line(OutputKind kind, string text, bool errorText, DateTimeOffset at) => Line(kind, text.AsSpan(), errorText, at);
+
+    /// <summary>One output line as chars (a <see cref="LineBatch"/>'s line, decoded without a string).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every line of every agent: optimized from the first call
+    public void Line(OutputKind kind, ReadOnlySpan<char> text, bool errorText, DateTimeOffset at)
     {
         Lines++;
         _lastActivity = at;
@@ -93,7 +97,7 @@ public sealed class AgentSignals
         else if (kind == OutputKind.ToolCall)
         {
             // the same call again carries new ids: compare what it calls, not the line
-            TrackRepeat(ToolCallSignature.Hash(text, out var length), length, at);
+            TrackRepeat(ToolCallSignature.Hash(text.ToString(), out var length), length, at);
             _openToolCalls++;
         }
         else if (kind is OutputKind.ToolResult or OutputKind.ToolError && _openToolCalls > 0)
@@ -314,9 +318,13 @@ public sealed class AgentSignals
 
     /// <summary>XXH3 of the line without its leading timestamp/counter prefix (digits, punctuation, spaces) and trailing spaces.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every text line of an AI CLI's run
-    public static ulong LineHash(string text, out int length)
+    public static ulong LineHash(string text, out int length) => LineHash(text.AsSpan(), out length);
+
+    /// <summary>The same hash of a line as chars.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong LineHash(ReadOnlySpan<char> text, out int length)
     {
-        var span = text.AsSpan().TrimEnd();
+        var span = text.TrimEnd();
         var start = 0;
         while (start < span.Length && (span[start] is (>= '0' and <= '9') or ' ' or '\t' or ':' or '-' or '.' or '[' or ']' or '+' or ',' or '/'
             || (span[start] is 'T' or 'Z' && start > 0 && char.IsAsciiDigit(span[start - 1]))))

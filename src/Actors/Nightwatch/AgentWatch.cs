@@ -114,8 +114,15 @@ public sealed class AgentWatch(string agent, TimeSpan window)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every line of every agent: optimized from the first call
     public void Line(string runId, OutputLine line, bool errorText, DateTimeOffset at)
     {
-        Signals.Line(line.Kind, line.Text, errorText, at);
-        if (errorText || line.Kind is OutputKind.Error or OutputKind.ToolError)
+        Line(runId, line.Kind, line.Text, errorText, at);
+    }
+
+    /// <summary>One output line of <paramref name="kind"/> as chars (a <see cref="LineBatch"/>'s, no string made).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every line of every agent: optimized from the first call
+    public void Line(string runId, OutputKind kind, ReadOnlySpan<char> text, bool errorText, DateTimeOffset at)
+    {
+        Signals.Line(kind, text, errorText, at);
+        if (errorText || kind is OutputKind.Error or OutputKind.ToolError)
         {
             Blame(runId);
         }

@@ -51,16 +51,31 @@ public sealed class LinePatterns
 
     public bool IsRateLimit(string line) => (Classify(line) & LineFlags.RateLimit) != 0;
 
+    /// <summary>Every line must run the expressions (a list with a pattern whose literals cannot be told): <see cref="Candidate"/> cannot rule a line out.</summary>
+    public bool EveryLine => _errorsAlways || _limitsAlways;
+
+    /// <summary>
+    /// Where in <paramref name="text"/> (many lines at once) the first line that may match is: the prefilter's first
+    /// literal found, -1 when none (0 when <see cref="EveryLine"/>). A line before it classifies as
+    /// <see cref="LineFlags.None"/>; the line holding it must still be <see cref="Classify(ReadOnlySpan{char})"/>'d.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Candidate(ReadOnlySpan<char> text) => EveryLine ? 0 : _keys is null ? -1 : text.IndexOfAny(_keys);
+
     /// <summary>A rate limit, an error, or nothing. A rate-limit line is not an error of the agent's ("Error: 429 ...").</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every plain line of every agent: optimized from the first call
-    public LineFlags Classify(string line)
+    public LineFlags Classify(string line) => Classify(line.AsSpan());
+
+    /// <summary>The same of a line as chars (a <see cref="LineBatch"/>'s line, decoded without a string).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public LineFlags Classify(ReadOnlySpan<char> line)
     {
         if (line.Length == 0)
         {
             return LineFlags.None;
         }
 
-        var span = line.Length <= MaxScan ? line.AsSpan() : line.AsSpan(0, MaxScan);
+        var span = line.Length <= MaxScan ? line : line[..MaxScan];
         var hit = _keys is not null && span.IndexOfAny(_keys) >= 0;
         if ((hit || _limitsAlways) && Matches(_limits, span))
         {

@@ -45,10 +45,15 @@ public sealed class OutputFlow : IExtension
     /// <summary>Time the pumps spent waiting for a credit, all together (a wait counts once it ended).</summary>
     public TimeSpan Paused => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _pausedTicks));
 
-    /// <summary>What a batch holds in memory, roughly: its strings (UTF-16) and the records around them.</summary>
+    /// <summary>What a batch holds in memory, roughly: its strings (UTF-16) and the records around them, or a <see cref="LineBatch"/>'s bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per line of every batch (see OutputPump.Split)
     public static long SizeOf(IReadOnlyList<OutputLine> lines)
     {
+        if (lines is LineBatch batch)
+        {
+            return 96 + batch.ByteCount + (8L * batch.Count); // its bytes and bounds (the strings a consumer makes of it are its own)
+        }
+
         long bytes = 96;
         foreach (var line in lines)
         {

@@ -25,6 +25,9 @@ internal sealed class OutputPump
     private const int MaxLinesPerBatch = 4096;
     private const int MinReadAhead = 4096;
 
+    /// <summary>A batch's bytes at most (a longer line goes alone): under the large object heap's 85,000 bytes.</summary>
+    private const int BatchBytes = 64 * 1024;
+
     private readonly Stream _stream;
     private readonly OutputStream _kind;
     private readonly LogSink _sink;
@@ -32,6 +35,7 @@ internal sealed class OutputPump
     private readonly IActorRef _target;
     private readonly RunCredits _credits;
     private readonly Func<OutputStream, string, OutputKind> _classify;
+    private readonly bool _plain;
 
     public OutputPump(
         Stream stream,
@@ -49,6 +53,7 @@ internal sealed class OutputPump
         _target = target;
         _credits = credits;
         _classify = classify;
+        _plain = ReferenceEquals(classify, Adapters.CliAdapters.PlainText);
     }
 
     /// <summary>Bytes waiting in the pipe (0 when unknown): lets the loop batch without ever blocking on a read.</summary>
@@ -198,12 +203,28 @@ internal sealed class OutputPump
             _sink.Write("\n"u8);
         }
 
-        var lines = Split(block.Span);
-        for (var i = 0; i < lines.Count; i += MaxLinesPerBatch)
+        // Batches of at most BatchBytes (a longer line goes alone), cut at line ends; each takes a credit.
+        for (var left = block; !left.IsEmpty;)
         {
-            var batch = i == 0 && lines.Count <= MaxLinesPerBatch ? lines : lines.GetRange(i, Math.Min(MaxLinesPerBatch, lines.Count - i));
-            await _credits.TakeAsync(cancel).ConfigureAwait(false);
-            _target.Tell(new OutputChunk(_kind, batch));
+            var take = Cut(left.Span);
+            if (_plain)
+            {
+                var batch = Batch(left.Span[..take]);
+                await _credits.TakeAsync(cancel).ConfigureAwait(false);
+                _target.Tell(new OutputChunk(_kind, batch));
+            }
+            else
+            {
+                var lines = Split(left.Span[..take]);
+                for (var i = 0; i < lines.Count; i += MaxLinesPerBatch)
+                {
+                    var batch = i == 0 && lines.Count <= MaxLinesPerBatch ? lines : lines.GetRange(i, Math.Min(MaxLinesPerBatch, lines.Count - i));
+                    await _credits.TakeAsync(cancel).ConfigureAwait(false);
+                    _target.Tell(new OutputChunk(_kind, batch));
+                }
+            }
+
+            left = left[take..];
         }
 
         var rest = filled - consumed;
@@ -215,8 +236,55 @@ internal sealed class OutputPump
         return rest;
     }
 
-    // Runs once per line of a flood: compiled optimized from its first call (a fresh daemon's first flood would
-    // otherwise split on tier-0 code until the tiering's call-counting delay ends; bench/capture).
+    /// <summary>How much of <paramref name="block"/> the next batch takes: up to <see cref="BatchBytes"/>, ending at a line's end (a longer line whole).</summary>
+    private static int Cut(ReadOnlySpan<byte> block)
+    {
+        if (block.Length <= BatchBytes)
+        {
+            return block.Length;
+        }
+
+        var end = block[..BatchBytes].LastIndexOf((byte)'\n');
+        if (end >= 0)
+        {
+            return end + 1;
+        }
+
+        end = block[BatchBytes..].IndexOf((byte)'\n');
+        return end < 0 ? block.Length : BatchBytes + end + 1;
+    }
+
+    /// <summary>
+    /// A plain command's lines: the block's bytes copied once with each line's place (<see cref="LineBatch"/>), no
+    /// string or record per line (issue 18: a consumer that keeps a line makes its string then).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per line of a flood: optimized from the first call
+    private LineBatch Batch(ReadOnlySpan<byte> block)
+    {
+        var count = block.IsEmpty ? 0 : block.Count((byte)'\n') + (block[^1] == (byte)'\n' ? 0 : 1);
+        var bytes = block.ToArray();
+        var bounds = new int[2 * count];
+        var start = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var nl = bytes.AsSpan(start).IndexOf((byte)'\n');
+            var end = nl < 0 ? bytes.Length : start + nl;
+            var length = end - start;
+            if (length > 0 && bytes[end - 1] == (byte)'\r')
+            {
+                length--;
+            }
+
+            bounds[2 * i] = start;
+            bounds[(2 * i) + 1] = length;
+            start = end + 1;
+        }
+
+        return new LineBatch(_kind, bytes, bounds, count, Ascii.IsValid(bytes));
+    }
+
+    // Runs once per line of an AI CLI's output (a string per line: its adapter parses each): compiled optimized from
+    // its first call (a fresh daemon's first flood would otherwise split on tier-0 code; bench/capture).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private List<OutputLine> Split(ReadOnlySpan<byte> block)
     {

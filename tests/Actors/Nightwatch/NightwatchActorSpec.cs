@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
@@ -68,6 +69,25 @@ public sealed class NightwatchActorSpec : VirtualTimeSpec
     private void PrintRun(string agent, string run, params string[] lines) =>
         Sys.EventStream.Publish(new AgentOutput(agent, run, 0, Clock.GetUtcNow(), lines.Select(l => new OutputLine(OutputStream.Stdout, l)).ToList()));
 
+    /// <summary>The lines as a plain command's pump sends them: one <see cref="LineBatch"/> of their bytes (issue 18).</summary>
+    private void PrintBatch(string agent, IReadOnlyList<string> lines) =>
+        Sys.EventStream.Publish(new AgentOutput(agent, "run1", 0, Clock.GetUtcNow(), Batch(lines)));
+
+    internal static LineBatch Batch(IReadOnlyList<string> lines)
+    {
+        var bytes = Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n")));
+        var bounds = new int[2 * lines.Count];
+        var at = 0;
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var length = Encoding.UTF8.GetByteCount(lines[i]);
+            (bounds[2 * i], bounds[(2 * i) + 1]) = (at, length);
+            at += length + 1;
+        }
+
+        return new LineBatch(OutputStream.Stdout, bytes, bounds, lines.Count, Ascii.IsValid(bytes));
+    }
+
     private void Lifecycle(string agent, LifecycleKind kind, string run = "run1") =>
         Sys.EventStream.Publish(new AgentLifecycle(agent, kind, Clock.GetUtcNow(), run));
 
@@ -131,6 +151,39 @@ public sealed class NightwatchActorSpec : VirtualTimeSpec
         var state = (await Drift(nw)).Agents.Single(a => a.Agent == "coder");
         Assert.Equal(CorrectionAction.Restart, state.LastCorrection!.Action);
         Assert.NotNull(state.PendingHint);
+    }
+
+    [Fact]
+    public async Task A_flood_as_one_batch_of_bytes_is_judged_line_by_line_errors_loops_limits_and_mentions()
+    {
+        var nw = Nightwatch();
+        await Drift(nw);
+        Lifecycle("coder", LifecycleKind.Started);
+
+        // 20,000 ordinary ASCII lines with two errors, an address and a mention among them, as one batch: each line
+        // judged (the batch is searched as a whole, the lines that hold something are looked at one by one)
+        var flood = Enumerable.Range(0, 20_000).Select(i => $"{i:D6} compiling module m{i} of the workspace").ToList();
+        flood[0] = "error[E0308]: mismatched types";
+        flood[9_000] = "mail to ops@example.com sent";
+        flood[12_345] = "done. @implementer: add tests for the parser";
+        flood[19_999] = "error: could not compile `parser`";
+        PrintBatch("coder", flood);
+        var minor = await Next<DriftVerdict>();
+        Assert.Equal((DriftLevel.Minor, 0.1, 0.0), (minor.Level, minor.Components.Errors, minor.Components.Loops));
+        var start = await FactoryGets<StartAgent>(s => s.Agent == "implementer");
+        Assert.Equal("add tests for the parser (asked by coder)", start.Task);
+
+        // the same line 8 times (an AI CLI's text counts as a loop): the loop is seen from the bytes
+        PrintBatch("coder", Enumerable.Repeat("Retrying the same edit to src/parser.rs", 8).ToList());
+        var looping = await Next<DriftVerdict>(v => v.Components.Loops > 0);
+        Assert.Equal(8 * DriftCalibration.LoopAtLoopRepeats / 5, looping.Components.Loops, 4);
+
+        // a batch that is not ASCII is judged line by line: a rate limit's line, kept as a string, and an error
+        PrintBatch("coder", ["Working on it", "You've hit your limit · resets 7pm (America/Los_Angeles)", "error: überall"]);
+        var limited = await Next<ProviderLimited>();
+        Assert.Equal(("anthropic", "coder", "run1", LimitSource.Pattern), (limited.Provider, limited.Agent, limited.RunId, limited.Source));
+        Assert.Equal(new DateTimeOffset(2026, 11, 23, 3, 0, 0, TimeSpan.Zero), limited.ResetAt);
+        Assert.Equal(0.15, (await Drift(nw)).Agents.Single(a => a.Agent == "coder").Components.Errors);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text;
 using Akka.TestKit.Xunit2;
+using DarkFactory.Actors.Adapters;
 using DarkFactory.Actors.Output;
 using DarkFactory.Messages.Agents;
 using Xunit;
@@ -15,7 +16,8 @@ public sealed class OutputPumpLinesTests : TestKit
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("df-pump-lines-").FullName;
 
-    private async Task<(byte[] Log, List<OutputLine> Lines)> Pump(byte[] data, IReadOnlyList<int> cuts, string name)
+    /// <param name="plain">A plain command's classifier: the pump sends <see cref="LineBatch"/>es (bytes, no string per line).</param>
+    private async Task<(byte[] Log, List<OutputLine> Lines)> Pump(byte[] data, IReadOnlyList<int> cuts, string name, bool plain = false)
     {
         var path = Path.Combine(_dir, name + ".log");
         var lines = new List<OutputLine>();
@@ -23,7 +25,7 @@ public sealed class OutputPumpLinesTests : TestKit
         {
             var probe = CreateTestProbe();
             var credits = new RunCredits(1_000_000, flow: null);
-            var classify = (OutputStream _, string text) => text.StartsWith("error", StringComparison.Ordinal) ? OutputKind.Error : OutputKind.Text;
+            var classify = plain ? CliAdapters.PlainText : (OutputStream _, string text) => text.StartsWith("error", StringComparison.Ordinal) ? OutputKind.Error : OutputKind.Text;
             var pump = new OutputPump(new PiecewiseStream(data, cuts), OutputStream.Stderr, sink, Redactor.None, probe.Ref, credits, classify);
             _ = pump.Run(CancellationToken.None);
             while (true)
@@ -31,6 +33,18 @@ public sealed class OutputPumpLinesTests : TestKit
                 var msg = await probe.ExpectMsgAsync<object>(TimeSpan.FromSeconds(30));
                 if (msg is OutputChunk chunk)
                 {
+                    Assert.Equal(plain, chunk.Lines is LineBatch);
+                    if (chunk.Lines is LineBatch batch)
+                    {
+                        // its lines as chars and as bytes are the strings it makes
+                        var scratch = new char[1];
+                        for (var i = 0; i < batch.Count; i++)
+                        {
+                            Assert.Equal(batch.Text(i), batch.Chars(i, ref scratch).ToString());
+                            Assert.Equal(batch.Text(i), Encoding.UTF8.GetString(batch.Bytes(i)));
+                        }
+                    }
+
                     lines.AddRange(chunk.Lines);
                 }
                 else if (msg is OutputStreamEnded)
@@ -43,8 +57,10 @@ public sealed class OutputPumpLinesTests : TestKit
         return (File.ReadAllBytes(path), lines);
     }
 
-    [Fact]
-    public async Task Ascii_and_utf8_blocks_in_any_mix_become_the_lines_as_printed_in_order()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Ascii_and_utf8_blocks_in_any_mix_become_the_lines_as_printed_in_order(bool plain)
     {
         string[] printed = ["plain ascii", "héllo wörld", "日本語のテキスト", "error: emoji 🚀 done", "crlf line", "", "ascii again", "ends in ü"];
         var text = string.Join("\n", printed.Select((l, i) => l == "crlf line" ? l + "\r" : l)) + "\n";
@@ -54,34 +70,50 @@ public sealed class OutputPumpLinesTests : TestKit
         var lineEnds = Enumerable.Range(0, data.Length).Where(i => data[i] == (byte)'\n').Select(i => i + 1).ToList();
         foreach (var (cuts, name) in new[] { (new List<int>(), "whole"), (lineEnds, "lines"), (Enumerable.Range(1, data.Length - 1).ToList(), "bytes") })
         {
-            var (log, lines) = await Pump(data, cuts, name);
+            var (log, lines) = await Pump(data, cuts, name + plain, plain);
 
             Assert.Equal(data, log);
             Assert.Equal(printed, lines.Select(l => l.Text));
             Assert.All(lines, l => Assert.Equal(OutputStream.Stderr, l.Stream));
-            Assert.Equal(OutputKind.Error, lines[3].Kind);
+            Assert.Equal(plain ? OutputKind.Text : OutputKind.Error, lines[3].Kind);
             Assert.Equal(OutputKind.Text, lines[0].Kind);
         }
     }
 
-    [Fact]
-    public async Task Bytes_that_are_not_utf8_are_decoded_as_utf8_decodes_them_never_as_latin1()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Bytes_that_are_not_utf8_are_decoded_as_utf8_decodes_them_never_as_latin1(bool plain)
     {
         byte[] data = [.. "ok\n"u8, .. "bad "u8, 0xFF, 0xC3, .. " end\n"u8, .. "caf"u8, 0xC3, 0xA9, (byte)'\n'];
-        var (log, lines) = await Pump(data, [], "invalid");
+        var (log, lines) = await Pump(data, [], "invalid" + plain, plain);
 
         Assert.Equal(data, log);
         Assert.Equal(["ok", "bad \uFFFD\uFFFD end", "café"], lines.Select(l => l.Text));
     }
 
-    [Fact]
-    public async Task A_flood_of_ascii_lines_arrives_whole_and_in_order()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_flood_of_ascii_lines_arrives_whole_and_in_order(bool plain)
     {
         var printed = Enumerable.Range(0, 20_000).Select(i => $"line {i:D6} " + new string('x', i % 97)).ToList();
         var data = Encoding.ASCII.GetBytes(string.Concat(printed.Select(l => l + "\n")));
-        var (log, lines) = await Pump(data, [1000, 70_000, 200_000, 200_001], "flood");
+        var (log, lines) = await Pump(data, [1000, 70_000, 200_000, 200_001], "flood" + plain, plain);
 
         Assert.Equal(data, log);
+        Assert.Equal(printed, lines.Select(l => l.Text));
+    }
+
+    [Fact]
+    public async Task A_plain_commands_long_lines_are_cut_into_batches_only_at_line_ends()
+    {
+        string[] printed = ["before", new string('y', 40_000), new string('z', 40_000) + "\r", "after", "", new string('w', 60_000), "last without a newline"];
+        var data = Encoding.ASCII.GetBytes(string.Join("\n", printed));
+        printed[2] = printed[2].TrimEnd('\r');
+        var (log, lines) = await Pump(data, [3, 65_000, 99_999], "long", plain: true);
+
+        Assert.Equal([.. data, (byte)'\n'], log); // the pump ends the last line in the log
         Assert.Equal(printed, lines.Select(l => l.Text));
     }
 
