@@ -14,7 +14,7 @@ public static class BranchCommands
     public static Command Branches(Func<ParseResult, DataDirectory> data)
     {
         var agent = new Option<string?>("--agent") { Description = "Only this agent's branches" };
-        var json = new Option<bool>("--json") { Description = "Print [{agent, branch, run_id, repo, base, commit, commits, files_changed, at, gates, gates_passed}]" };
+        var json = JsonOption("Print [{agent, branch, run_id, repo, base, commit, commits, files_changed, at, gates, gates_passed}]");
         var command = new Command(
             "branches",
             "List the branches the agents' isolated runs left (isolation: worktree): newest first, with commits, files changed and gate results.\n"

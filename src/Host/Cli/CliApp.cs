@@ -127,7 +127,7 @@ public static partial class CliApp
     private static Command Validate()
     {
         var file = new Argument<string>("file") { Description = "The fleet file to check", DefaultValueFactory = _ => "fleet.yaml" };
-        var json = new Option<bool>("--json") { Description = "Print the diagnostics as JSON" };
+        var json = JsonOption("Print the diagnostics as JSON");
         var command = new Command("validate", "Check a fleet file: every error with file, line, column and field.\nExample: ./df validate fleet.yaml") { file, json };
         command.SetAction(parse =>
         {
@@ -161,7 +161,7 @@ public static partial class CliApp
     private static Command Status()
     {
         var project = new Argument<string?>("project") { Description = "A project's id or name: its status, current task, progress, runtime left, cost and tokens", Arity = ArgumentArity.ZeroOrOne };
-        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var json = JsonOption();
         var command = new Command("status", "Show the daemon and a summary of its fleet, or one project.\nExample: ./df status; ./df status auth-hardening --json") { project, json };
         command.SetAction(async (parse, ct) =>
         {
@@ -191,7 +191,7 @@ public static partial class CliApp
 
     private static Command Agents()
     {
-        var json = new Option<bool>("--json") { Description = "Print a JSON array (with NAME: the agent's object)" };
+        var json = JsonOption("Print a JSON array (with NAME: the agent's object)");
         var name = new Argument<string?>("agent") { Description = "Only this agent (a cluster node asks the node that runs it)", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("agents", "List the agents: layer, state, pid, restarts, last exit (a cluster node: every node's agents with a NODE column).\nExample: ./df agents --json") { name, json };
         command.SetAction(async (parse, ct) =>
@@ -234,7 +234,7 @@ public static partial class CliApp
     {
         var agent = new Argument<string>("agent") { Description = withTask ? "The agent's name, or a project's id or name (df start ID starts the project)" : "The agent's name" };
         var task = new Option<string?>("--task") { Description = "The task for this run (overrides the agent's task)" };
-        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var json = JsonOption();
         var command = new Command(name, $"{description}.\nExample: ./df {name} repo-health") { agent, json };
         if (withTask)
         {
@@ -268,7 +268,7 @@ public static partial class CliApp
     {
         var agent = new Argument<string>("agent") { Description = "The agent's name" };
         var task = new Option<string?>("--task") { Description = "The task for this run (default: the agent's task)" };
-        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var json = JsonOption();
         var command = new Command("run", "Start an on-demand run of an agent and print its run id.\nExample: ./df run implementer --task \"add a test for the parser\"") { agent, task, json };
         command.SetAction(async (parse, ct) =>
         {
@@ -298,7 +298,7 @@ public static partial class CliApp
 
     private static Command Schedule()
     {
-        var json = new Option<bool>("--json") { Description = "Print a JSON array of {agent, next: [UTC times], timezone}" };
+        var json = JsonOption("Print a JSON array of {agent, next: [UTC times], timezone}");
         var count = new Option<int>("--count", "-n") { Description = "Firings per agent", DefaultValueFactory = _ => 5 };
         var command = new Command("schedule", "List each scheduled agent's next firings in its own time zone and in UTC.\nExample: ./df schedule --json") { json, count };
         command.SetQuery(json, Data, parse => $"/api/schedule?count={parse.GetValue(count)}", (agents, _) =>
@@ -361,7 +361,7 @@ public static partial class CliApp
     private static Command History()
     {
         var agent = new Argument<string>("agent") { Description = "The agent's name" };
-        var json = new Option<bool>("--json") { Description = "Print a JSON array" };
+        var json = JsonOption("Print a JSON array");
         var limit = new Option<int>("--limit") { Description = "Entries to show", DefaultValueFactory = _ => 50 };
         var command = new Command("history", "Show an agent's persisted lifecycle history (survives daemon restarts).\nExample: ./df history ci-watchdog") { agent, json, limit };
         command.SetQuery(json, Data, parse => $"/api/agents/{Uri.EscapeDataString(parse.GetValue(agent)!)}/history?limit={parse.GetValue(limit)}", (entries, _) =>
@@ -378,7 +378,7 @@ public static partial class CliApp
 
     private static Command Reload()
     {
-        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var json = JsonOption();
         var allowEmpty = new Option<bool>("--allow-empty") { Description = "Apply the file even if it stops every agent or every safety agent (refused otherwise: a truncated file looks like that)" };
         var command = new Command("reload", "Re-read the fleet file and apply it by reconciliation (same as SIGHUP).\nExample: ./df reload") { json, allowEmpty };
         command.SetAction(async (parse, ct) =>
@@ -430,4 +430,7 @@ public static partial class CliApp
             : missing;
 
     internal static void Print(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, DarkFactoryJson.Indented));
+
+    /// <summary>The <c>--json</c> flag of a command that can print its answer as JSON; <paramref name="description"/> says what it prints.</summary>
+    internal static Option<bool> JsonOption(string description = "Print JSON") => new("--json") { Description = description };
 }

@@ -8,7 +8,7 @@ public static class ClusterCommands
 {
     public static Command Nodes(Func<ParseResult, DataDirectory> data)
     {
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {\"placement\": NODE}, \"epoch\", \"unplaced\": [{\"agent\", \"reason\"}]}" };
+        var json = JsonOption("Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {\"placement\": NODE}, \"epoch\", \"unplaced\": [{\"agent\", \"reason\"}]}");
         var command = new Command("nodes", "The cluster's members: node, address, roles, status (up, joining, leaving, unreachable, ...) and the agents on each; where the singletons run.\nExample: ./df nodes --json") { json };
         command.SetQuery(json, data, _ => "/api/cluster", (cluster, _) =>
         {

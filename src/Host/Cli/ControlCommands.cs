@@ -9,7 +9,7 @@ public static class ControlCommands
     public static Command Dashboard(Func<ParseResult, DataDirectory> data)
     {
         var print = new Option<bool>("--print") { Description = "Only print the URL (do not try to open a browser)" };
-        var json = new Option<bool>("--json") { Description = "Print {\"url\": ...} as JSON" };
+        var json = CliApp.JsonOption("Print {\"url\": ...} as JSON");
         var command = new Command(
             "dashboard",
             "Print the dashboard's URL, with the API token in its fragment (#token=...): the fragment never leaves the browser, the page keeps the token in the tab's sessionStorage and removes it from the address bar.\nExample: ./df dashboard --print")
@@ -47,7 +47,7 @@ public static class ControlCommands
     public static Command Capabilities(Func<ParseResult, DataDirectory> data)
     {
         var agent = new Argument<string?>("agent") { Description = "One agent (default: all)", Arity = ArgumentArity.ZeroOrOne };
-        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var json = CliApp.JsonOption();
         var command = new Command("capabilities", "The capability registry: each agent's capabilities, current task, load and the route of its current run.\nExample: ./df capabilities --json") { agent, json };
         command.SetQuery(json, data, parse => parse.GetValue(agent) is { } name ? $"/api/capabilities/{Uri.EscapeDataString(name)}" : "/api/capabilities", (answer, _) =>
         {
@@ -68,7 +68,7 @@ public static class ControlCommands
     public static Command Events(Func<ParseResult, DataDirectory> data)
     {
         var output = new Option<string?>("--output") { Description = "Also stream these agents' output (comma-separated names)" };
-        var json = new Option<bool>("--json") { Description = "One JSON object per line: {\"event\": NAME, \"data\": {...}}" };
+        var json = CliApp.JsonOption("One JSON object per line: {\"event\": NAME, \"data\": {...}}");
         var command = new Command("events", "Follow the daemon's live event stream (agent states, lifecycle, schedules, drift, routes, reviews).\nExample: ./df events --output ci-watchdog") { output, json };
         command.SetAction(async (parse, ct) =>
         {
@@ -103,7 +103,7 @@ public static class ControlCommands
     public static Command Wait(Func<ParseResult, DataDirectory> data)
     {
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait at most (exit 1 after)", DefaultValueFactory = _ => 120 };
-        var json = new Option<bool>("--json") { Description = "Print the final states as JSON" };
+        var json = CliApp.JsonOption("Print the final states as JSON");
         var command = new Command(
             "wait",
             "Wait until the fleet has settled after a start or reload (no agent starting, stopping or in backoff), with a progress display on a terminal.\nExample: ./df up & ./df wait --timeout 60")

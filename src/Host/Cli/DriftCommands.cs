@@ -8,7 +8,7 @@ public static partial class CliApp
     private static Command Drift()
     {
         var agent = new Argument<string?>("agent") { Description = "Only this agent", Arity = ArgumentArity.ZeroOrOne };
-        var json = new Option<bool>("--json") { Description = "Print JSON: [{agent, score, level, components, updated_at, last_correction, pending_hint, paused, provider}]" };
+        var json = JsonOption("Print JSON: [{agent, score, level, components, updated_at, last_correction, pending_hint, paused, provider}]");
         var command = new Command("drift", "Show each agent's drift score, level, signals and last correction.\nExample: ./df drift --json") { agent, json };
         command.SetQuery(json, Data, parse => parse.GetValue(agent) is { } name ? $"/api/drift/{Uri.EscapeDataString(name)}" : "/api/drift", (body, _) =>
         {
@@ -30,7 +30,7 @@ public static partial class CliApp
 
     private static Command Escalations()
     {
-        var json = new Option<bool>("--json") { Description = "Print JSON, newest first: [{escalation: {id, agent, at, level, score, reason}, delivery}]" };
+        var json = JsonOption("Print JSON, newest first: [{escalation: {id, agent, at, level, score, reason}, delivery}]");
         var limit = new Option<int>("--limit", "-n") { Description = "How many", DefaultValueFactory = _ => 50 };
         var command = new Command("escalations", "List the drifts Nightwatch escalated to a human, newest first.\nExample: ./df escalations") { json, limit };
         command.SetQuery(json, Data, parse => $"/api/escalations?limit={parse.GetValue(limit)}", (body, _) =>

@@ -11,7 +11,7 @@ public static class OpsCommands
         var fleet = new Option<string>("--fleet") { Description = "The fleet file the daemon runs", DefaultValueFactory = _ => "fleet.yaml" };
         var listen = new Option<string>("--listen") { Description = "The API address the daemon listens on", DefaultValueFactory = _ => "127.0.0.1:7780" };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (default: $DF_POSTGRES; else the SQLite store)" };
-        var json = new Option<bool>("--json") { Description = "Print a JSON array of {check, ok, detail, fix, severity}" };
+        var json = CliApp.JsonOption("Print a JSON array of {check, ok, detail, fix, severity}");
         var command = new Command(
             "doctor",
             "Check this machine for what the daemon needs: AI CLIs and their keys, git, the data directory and its store, the sandbox's prerequisites, PostgreSQL, clock, time zones, the port. One line per check with what to do; exit 1 when something would stop the fleet.\nExample: ./df doctor --fleet /etc/darkfactory/fleet.yaml --data-dir /var/lib/darkfactory")
@@ -49,7 +49,7 @@ public static class OpsCommands
     {
         var file = new Argument<string>("file") { Description = "The archive to write (a gzipped tar, owner-only)" };
         var postgres = new Option<string?>("--postgres") { Description = "The daemon's PostgreSQL connection string, if it uses one (default: $DF_POSTGRES)" };
-        var json = new Option<bool>("--json") { Description = "Print what the archive holds as JSON" };
+        var json = CliApp.JsonOption("Print what the archive holds as JSON");
         var command = new Command(
             "backup",
             "Back up a data directory while the daemon runs: the SQLite store (online backup) and the directory's other state (review reports, projects, the release stamp). With PostgreSQL, prints the pg_dump to run for the journal.\nExample: ./df backup /srv/backups/df-$(date +%F).tar.gz --data-dir /var/lib/darkfactory")

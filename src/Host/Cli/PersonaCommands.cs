@@ -12,7 +12,7 @@ public static class PersonaCommands
     public static Command Personas(Func<ParseResult, DataDirectory> data)
     {
         var fleet = new Option<string>("--fleet") { Description = "The fleet file read when no daemon is running", DefaultValueFactory = _ => "fleet.yaml" };
-        var json = new Option<bool>("--json") { Description = "Print [{name, version, description, agent, capabilities, checks, file}]" };
+        var json = JsonOption("Print [{name, version, description, agent, capabilities, checks, file}]");
         var command = new Command(
             "personas",
             "List the personas (projects.personas_dir): who plays each (an agent, else capabilities the router matches), its checks and file.\n"

@@ -23,7 +23,7 @@ public static class ProjectCommands
         var maxRuntime = new Option<string?>("--max-runtime") { Description = "Runtime budget, counted only while active (default: projects.max_runtime, 12h)" };
         var createPr = new Option<bool?>("--create-pr") { Description = "Open a pull request when completed (default: projects.create_pr)" };
         var parent = new Option<string?>("--parent") { Description = "The id of the project this one branches from" };
-        var json = new Option<bool>("--json") { Description = "Print {id, name, status, work_branch, worktree}" };
+        var json = JsonOption("Print {id, name, status, work_branch, worktree}");
         var command = new Command(
             "init",
             "Create a project: checks the personas, repository, base branch and name, makes its work branch df/<slug>/<date> and worktree; prints its id.\n"
@@ -131,7 +131,7 @@ public static class ProjectCommands
     public static Command Tasks(Func<ParseResult, DataDirectory> data)
     {
         var project = ProjectArgument();
-        var json = new Option<bool>("--json") { Description = "Print [{id, title, status, priority, dependencies, persona, confidence, notes, attempts: [{run_id, agent, cli, provider, exit_code, gates}]}]" };
+        var json = JsonOption("Print [{id, title, status, priority, dependencies, persona, confidence, notes, attempts: [{run_id, agent, cli, provider, exit_code, gates}]}]");
         var command = new Command("tasks", "Show a project's task list: status, persona, attempts, gate results, audit notes.\nExample: ./df tasks auth-hardening") { project, json };
         command.SetQuery(json, data, parse => ProjectPath(parse.GetValue(project)!) + "/tasks", (tasks, _) =>
         {
@@ -155,7 +155,7 @@ public static class ProjectCommands
     public static Command Pause(Func<ParseResult, DataDirectory> data)
     {
         var project = ProjectArgument();
-        var json = new Option<bool>("--json") { Description = "Print {ok, outcome, message, project}" };
+        var json = JsonOption("Print {ok, outcome, message, project}");
         var command = new Command("pause", "Pause a project: its run stops gracefully and where it was is recorded.\nExample: ./df pause auth-hardening") { project, json };
         command.SetAction(async (parse, ct) =>
         {
@@ -169,7 +169,7 @@ public static class ProjectCommands
     {
         var project = ProjectArgument();
         var extend = new Option<string?>("--extend") { Description = "Add this to the max runtime (continues a project that timed out)" };
-        var json = new Option<bool>("--json") { Description = "Print {ok, outcome, message, project}" };
+        var json = JsonOption("Print {ok, outcome, message, project}");
         var command = new Command("resume", "Resume a paused project where it was (with --extend, one that timed out).\nExample: ./df resume auth-hardening --extend 2h") { project, extend, json };
         command.SetAction(async (parse, ct) =>
         {
@@ -189,7 +189,7 @@ public static class ProjectCommands
     {
         var status = new Option<string?>("--status") { Description = "Only projects with this status" };
         status.AcceptOnlyFromAmong(Statuses);
-        var json = new Option<bool>("--json") { Description = "Print an array of the status objects (as df status ID --json)" };
+        var json = JsonOption("Print an array of the status objects (as df status ID --json)");
         var command = new Command("list", "List the projects, newest first: status, progress, runtime, cost, work branch.\nExample: ./df list --status active") { status, json };
         command.SetQuery(json, data, parse => "/api/projects" + (parse.GetValue(status) is { } s ? "?status=" + s : string.Empty), (projects, _) =>
         {

@@ -27,7 +27,7 @@ public static class ProviderCommands
         var keyEnv = new Option<string>("--api-key-env") { Description = "The daemon's environment variable that holds the key (the key itself is never given)", Required = true };
         var credits = new Option<decimal?>("--credits") { Description = "USD it may spend in total; then it is out of credits" };
         var priority = new Option<int?>("--priority") { Description = "Lower is preferred (fleet.yaml's default: 100)" };
-        var json = new Option<bool>("--json") { Description = "Print {ok, outcome, message, provider}" };
+        var json = JsonOption("Print {ok, outcome, message, provider}");
         var command = new Command(
             "add",
             "Add a provider (or change one added so, e.g. raise its credits); agents waiting for a route resume when it can take them.\n"
@@ -46,7 +46,7 @@ public static class ProviderCommands
 
     private static Command List(Func<ParseResult, DataDirectory> data)
     {
-        var json = new Option<bool>("--json") { Description = "Print [{name, cli, model, api_key_env, credits, priority, source: fleet|runtime, added_by, added_at, shadowed}]" };
+        var json = JsonOption("Print [{name, cli, model, api_key_env, credits, priority, source: fleet|runtime, added_by, added_at, shadowed}]");
         var command = new Command("list", "List the providers routed to: fleet.yaml's and those added at runtime.\nExample: ./df provider list --json") { json };
         command.SetQuery(json, data, _ => "/api/providers/config", (providers, _) =>
         {
@@ -65,7 +65,7 @@ public static class ProviderCommands
     private static Command Remove(Func<ParseResult, DataDirectory> data)
     {
         var name = new Argument<string>("name") { Description = "A provider added at runtime" };
-        var json = new Option<bool>("--json") { Description = "Print {ok, outcome, message}" };
+        var json = JsonOption("Print {ok, outcome, message}");
         var command = new Command("remove", "Remove a provider added at runtime (fleet.yaml's are removed from the file).\nExample: ./df provider remove spare") { name, json };
         command.SetAction(async (parse, ct) =>
         {

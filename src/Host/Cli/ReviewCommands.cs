@@ -22,7 +22,7 @@ public static partial class CliApp
             Description = "Follow the review until it ends, a line per step as it happens (exit 0 completed, 1 failed); with --json the lines go to stderr",
         };
         var timeout = new Option<int>("--timeout") { Description = "With --wait: give up waiting after this many seconds", DefaultValueFactory = _ => 3600 };
-        var json = new Option<bool>("--json") { Description = "Print the review as JSON" };
+        var json = JsonOption("Print the review as JSON");
         var command = new Command("run", "Start a compound review now.\nExample: ./df review run --wait --json") { wait, timeout, json };
         command.SetAction(async (parse, ct) =>
         {
@@ -98,7 +98,7 @@ public static partial class CliApp
 
     private static Command ReviewList()
     {
-        var json = new Option<bool>("--json") { Description = "Print a JSON array" };
+        var json = JsonOption("Print a JSON array");
         var limit = new Option<int>("--limit") { Description = "Reviews to show (newest first)", DefaultValueFactory = _ => 20 };
         var command = new Command("list", "List compound reviews, newest first.\nExample: ./df review list") { json, limit };
         command.SetQuery(json, Data, parse => $"/api/reviews?limit={parse.GetValue(limit)}", (reviews, _) =>
@@ -117,7 +117,7 @@ public static partial class CliApp
     private static Command ReviewShow()
     {
         var id = new Argument<string>("id") { Description = "The review's id (see ./df review list)" };
-        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var json = JsonOption();
         var command = new Command("show", "Show one compound review: steps with timings, gate results, PR link.\nExample: ./df review show 20261122-020000-ab12") { id, json };
         command.SetQuery(json, Data, parse => $"/api/reviews/{Uri.EscapeDataString(parse.GetValue(id)!)}", (review, _) =>
         {

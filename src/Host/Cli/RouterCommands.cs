@@ -13,7 +13,7 @@ public static class RouterCommands
         var agent = new Option<string?>("--agent") { Description = "Route for this agent (its capabilities and own provider count); default: the best-fit agent by capabilities" };
         var fleet = new Option<string>("--fleet") { Description = "The fleet file read when no daemon is running", DefaultValueFactory = _ => "fleet.yaml" };
         var offline = new Option<bool>("--offline") { Description = "Decide from the fleet file even when a daemon is running (no live provider state)" };
-        var json = new Option<bool>("--json") { Description = "Print {chosen: {cli, provider, model, reason}, candidates: [{cli, provider, model, score, rejected_because}]}" };
+        var json = CliApp.JsonOption("Print {chosen: {cli, provider, model, reason}, candidates: [{cli, provider, model, score, rejected_because}]}");
         var command = new Command(
             "route",
             "Show the route (CLI, provider, model) a task gets and why every other candidate lost. Uses the running daemon's live\n"
@@ -86,7 +86,7 @@ public static class RouterCommands
     {
         var by = new Option<string>("--by") { Description = "Group by agent, provider, day or run", DefaultValueFactory = _ => "provider" };
         by.AcceptOnlyFromAmong("agent", "provider", "day", "run");
-        var json = new Option<bool>("--json") { Description = "Print {by, rows: [{key, runs, input_tokens, output_tokens, cached_input_tokens, cost_usd}], total_usd}" };
+        var json = CliApp.JsonOption("Print {by, rows: [{key, runs, input_tokens, output_tokens, cached_input_tokens, cost_usd}], total_usd}");
         var project = new Argument<string?>("project") { Description = "A project's id or name: its runs' costs by task, persona and provider", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("costs", "Show the cost ledger: tokens and USD per provider, agent, day or run (priced with providers[].prices when the CLI gave no cost); with a project, its runs by task, persona and provider.\nExample: ./df costs --by agent; ./df costs auth-hardening") { project, by, json };
         command.SetAction(async (parse, ct) =>
@@ -116,7 +116,7 @@ public static class RouterCommands
 
     public static Command Providers(Func<ParseResult, DataDirectory> data)
     {
-        var json = new Option<bool>("--json") { Description = "Print a JSON array of {name, state: ok|limited|open|over_budget, reset_at, spend, ...}" };
+        var json = CliApp.JsonOption("Print a JSON array of {name, state: ok|limited|open|over_budget, reset_at, spend, ...}");
         var command = new Command("providers", "Show each provider's state (ok, limited, open breaker, over budget), until when, and its spend.\nExample: ./df providers --json") { json };
         command.SetAction(async (parse, ct) =>
         {

@@ -25,7 +25,7 @@ public static class ScenarioCommands
     private static Command List()
     {
         var dir = new Option<string?>("--dir") { Description = "The library directory (default: ./scenarios, else the one beside the program's repository)" };
-        var json = new Option<bool>("--json") { Description = "Print [{name, path, description}]" };
+        var json = CliApp.JsonOption("Print [{name, path, description}]");
         var command = new Command("list", "The bundled library of scenarios, one line each.\nExample: ./df scenario list --json") { dir, json };
         command.SetAction(parse =>
         {
@@ -54,7 +54,7 @@ public static class ScenarioCommands
         var file = new Argument<string>("file") { Description = "The scenario file" };
         var fleet = new Option<string?>("--fleet") { Description = "A fleet file that replaces the one the scenario names" };
         var seed = new Option<int?>("--seed") { Description = "The seed of every random choice (backoff jitter); default: the scenario's" };
-        var json = new Option<bool>("--json") { Description = "Print the timeline and the verdicts as JSON" };
+        var json = CliApp.JsonOption("Print the timeline and the verdicts as JSON");
         var report = new Option<string?>("--report") { Description = "Also write the run as a Markdown report to this file" };
         var step = new Option<string?>("--step") { Description = "Move virtual time in fixed steps (e.g. 1s), as a plain TestKit loop would, instead of jumping to the next timer: the same outcome, slower (a comparison)" };
         var command = new Command("run", "Run a scenario in a private sandbox on virtual time and check its expectations (exit 0 pass, 1 fail, 2 invalid file).\nExample: ./df scenario run scenarios/crash-loop-quarantine.yaml --seed 7 --report out.md") { file, fleet, seed, json, report, step };
@@ -95,7 +95,7 @@ public static class ScenarioCommands
         var file = new Argument<string>("file") { Description = "The scenario file" };
         var fleet = new Option<string>("--fleet") { Description = "The changed fleet file to compare with the scenario's own fleet", Required = true };
         var seed = new Option<int?>("--seed") { Description = "The seed of both runs; default: the scenario's" };
-        var json = new Option<bool>("--json") { Description = "Print {same, regressed, expectations, counts, first_difference} as JSON" };
+        var json = CliApp.JsonOption("Print {same, regressed, expectations, counts, first_difference} as JSON");
         var command = new Command("diff", "Replay a scenario's facts under its own fleet and under a changed one, and show what changes: verdicts, event counts per agent, the first difference (exit 0 nothing regressed, 1 an expectation that held now fails, 2 invalid file).\nExample: ./df scenario diff scenarios/crash-loop-quarantine.yaml --fleet new-fleet.yaml") { file, fleet, seed, json };
         command.SetAction(async (parse, ct) =>
         {
