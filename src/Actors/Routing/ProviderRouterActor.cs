@@ -37,14 +37,7 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
         _state = new RouterState(settings.Clock);
 
         RecoverSnapshot<RouterSnapshot>(s => _state.Restore(s));
-        Recover<CostRecorded>(e => _state.Apply(e));
-        Recover<ProviderLimitRecorded>(e => _state.Apply(e));
-        Recover<BreakerTransitioned>(e => _state.Apply(e));
-        Recover<RouteChosen>(e => _state.Apply(e));
-        Recover<ProviderSwitched>(e => _state.Apply(e));
-        Recover<RouteAvoidRecorded>(e => _state.Apply(e));
-        Recover<ProviderAdded>(e => _state.Apply(e));
-        Recover<ProviderRemoved>(e => _state.Apply(e));
+        Recover<IRouterEvent>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ =>
         {
             Merge();

@@ -140,6 +140,15 @@ public sealed record CostReport(string By, IReadOnlyList<CostRow> Rows, decimal 
 
 // ---- events of the router (persisted, id "router"; storage contracts: add fields with defaults, never rename) ----
 
+/// <summary>
+/// An event the router persists (journal <c>router</c>), replayed into its state on recovery. Storage contracts: add
+/// fields with defaults, never rename; the manifests stay.
+/// </summary>
+public interface IRouterEvent : IDarkFactoryMessage
+{
+    DateTimeOffset At { get; }
+}
+
 /// <summary>A run of an AI agent got its route (flat: cli, provider, model, reason). Persisted and published on the event stream.</summary>
 /// <param name="ReasonKind">See <see cref="Route.Kind"/> (a low-cardinality label for metrics).</param>
 /// <param name="TaskId">The run's task (see <see cref="StartAgent.TaskId"/>); null for a run without one.</param>
@@ -155,7 +164,7 @@ public sealed record RouteChosen(
     DateTimeOffset At,
     string? ReasonKind = null,
     string? TaskId = null,
-    string? ProjectId = null) : IDarkFactoryMessage, IWithAgent
+    string? ProjectId = null) : IRouterEvent, IWithAgent
 {
     public static RouteChosen Of(string agent, string runId, Route route, DateTimeOffset at, string? taskId = null, string? projectId = null) =>
         new(agent, runId, route.Cli, route.Provider, route.Model, route.Reason, at, route.Kind, taskId, projectId);
@@ -176,15 +185,15 @@ public sealed record CostRecorded(
     long CachedInputTokens,
     decimal CostUsd,
     bool Priced,
-    DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+    DateTimeOffset At) : IRouterEvent, IWithAgent;
 
 /// <summary>A provider is rate limited until <see cref="Until"/>.</summary>
 [Manifest("provider-limit-recorded")]
-public sealed record ProviderLimitRecorded(string Provider, DateTimeOffset Until, string Reason, DateTimeOffset At) : IDarkFactoryMessage;
+public sealed record ProviderLimitRecorded(string Provider, DateTimeOffset Until, string Reason, DateTimeOffset At) : IRouterEvent;
 
 /// <summary>The circuit breaker of a provider changed state (closed, open, half_open).</summary>
 [Manifest("breaker-transitioned")]
-public sealed record BreakerTransitioned(string Provider, BreakerState State, DateTimeOffset At, string Reason, int Failures) : IDarkFactoryMessage;
+public sealed record BreakerTransitioned(string Provider, BreakerState State, DateTimeOffset At, string Reason, int Failures) : IRouterEvent;
 
 public enum BreakerState
 {
@@ -202,7 +211,7 @@ public sealed record ProviderSwitched(
     string To,
     SwitchReason Reason,
     string Detail,
-    DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+    DateTimeOffset At) : IRouterEvent, IWithAgent;
 
 /// <summary>
 /// Runs of <see cref="Agent"/> keep off <see cref="Provider"/> (and, when set, only its <see cref="Model"/>)
@@ -216,7 +225,7 @@ public sealed record RouteAvoidRecorded(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Model,
     DateTimeOffset Until,
     string Reason,
-    DateTimeOffset At) : IDarkFactoryMessage, IWithAgent;
+    DateTimeOffset At) : IRouterEvent, IWithAgent;
 
 /// <summary>
 /// Ledger totals of one agent on one provider in one UTC hour (older than the ledger's hourly horizon: one

@@ -78,8 +78,8 @@ public sealed record ProviderAdded(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] decimal? Credits,
     int Priority,
     string By,
-    DateTimeOffset At) : IDarkFactoryMessage;
+    DateTimeOffset At) : IRouterEvent;
 
 /// <summary>A provider added at runtime was removed.</summary>
 [Manifest("provider-removed")]
-public sealed record ProviderRemoved(string Name, string By, DateTimeOffset At) : IDarkFactoryMessage;
+public sealed record ProviderRemoved(string Name, string By, DateTimeOffset At) : IRouterEvent;

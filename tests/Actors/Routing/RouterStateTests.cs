@@ -43,6 +43,28 @@ public sealed class RouterStateTests
     }
 
     [Fact]
+    public void Every_router_event_type_is_applied_so_the_router_recovers_it()
+    {
+        // the router recovers every IRouterEvent through Apply: a new event type Apply does not take fails here
+        var state = new RouterState(_clock);
+        IRouterEvent[] samples =
+        [
+            Chosen("a", "r1", "openai"),
+            new CostRecorded("a", "r1", "openai", "gpt", 1000, 100, 500, 0.25m, true, At),
+            new ProviderLimitRecorded("anthropic", At.AddHours(1), "429", At),
+            new BreakerTransitioned("openai", BreakerState.Open, At, "3 consecutive failures; last: exit 1", 3),
+            new ProviderSwitched("a", "r2", "openai", "anthropic", SwitchReason.Error, "openai's circuit breaker is open", At),
+            new RouteAvoidRecorded("a", "openai", null, At.AddMinutes(30), "severe drift", At),
+            new ProviderAdded("spare", "codex", null, "SPARE_KEY", 10m, 1, "test", At),
+            new ProviderRemoved("spare", "test", At),
+        ];
+        var declared = typeof(IRouterEvent).Assembly.GetTypes().Where(t => typeof(IRouterEvent).IsAssignableFrom(t) && !t.IsInterface).ToHashSet();
+
+        Assert.Equal(declared.OrderBy(t => t.Name), samples.Select(e => e.GetType()).OrderBy(t => t.Name));
+        Assert.All(samples, e => Assert.True(state.Apply(e), e.GetType().Name));
+    }
+
+    [Fact]
     public void Events_are_applied_to_ledger_health_routes_switches_and_avoids()
     {
         var state = Populated();
