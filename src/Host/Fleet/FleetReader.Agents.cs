@@ -12,15 +12,7 @@ internal sealed partial class FleetReader
             return null;
         }
 
-        var name = f.String("name");
-        if (name is null && !f.Has("name"))
-        {
-            f.Missing("name");
-        }
-        else if (name is not null && !AgentName().IsMatch(name))
-        {
-            f.Error("name", $"invalid agent name '{name}': use 1-63 lowercase letters, digits and '-', starting with a letter or digit");
-        }
+        var name = RequiredName(f, n => $"invalid agent name '{n}': use 1-63 lowercase letters, digits and '-', starting with a letter or digit");
 
         var layer = f.Enum<LayerName>("layer");
         if (layer is null && !f.Has("layer"))

@@ -67,15 +67,10 @@ internal sealed partial class FleetReader
             return null;
         }
 
-        var name = f.String("name");
-        if (name is null && !f.Has("name"))
-        {
-            f.Missing("name", "a cluster node needs a 'name' (the one given to df up --node)");
-        }
-        else if (name is not null && !AgentName().IsMatch(name))
-        {
-            f.Error("name", $"invalid node name '{name}': use 1-63 lowercase letters, digits and '-', starting with a letter or digit");
-        }
+        var name = RequiredName(
+            f,
+            n => $"invalid node name '{n}': use 1-63 lowercase letters, digits and '-', starting with a letter or digit",
+            "a cluster node needs a 'name' (the one given to df up --node)");
 
         var roles = f.StringList("roles") ?? [];
         if (f.Node("roles") is YamlSequenceNode roleNodes)

@@ -22,15 +22,7 @@ internal sealed partial class FleetReader
             return null;
         }
 
-        var name = f.String("name");
-        if (name is null && !f.Has("name"))
-        {
-            f.Missing("name");
-        }
-        else if (name is not null && !AgentName().IsMatch(name))
-        {
-            f.Error("name", $"invalid provider name '{name}': use lowercase letters, digits and '-'");
-        }
+        var name = RequiredName(f, n => $"invalid provider name '{n}': use lowercase letters, digits and '-'");
 
         var cli = f.String("cli");
         if (cli is null && name is not null && ProviderDefaultCli.TryGetValue(name, out var inferred))

@@ -17,6 +17,26 @@ internal sealed partial class FleetReader(string file, string baseDirectory, Fle
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
     public static partial Regex EnvName();
 
+    /// <summary>
+    /// The section's required <c>name</c> of the <see cref="AgentName"/> form (agents, providers, cluster nodes): reported
+    /// missing (<paramref name="missing"/>, else the default text) or, when given, invalid (<paramref name="invalid"/> of
+    /// it says what such a name may be). A name of the wrong type is reported by <see cref="Fields.String"/> alone.
+    /// </summary>
+    private static string? RequiredName(Fields f, Func<string, string> invalid, string? missing = null)
+    {
+        var name = f.String("name");
+        if (name is null && !f.Has("name"))
+        {
+            f.Missing("name", missing);
+        }
+        else if (name is not null && !AgentName().IsMatch(name))
+        {
+            f.Error("name", invalid(name));
+        }
+
+        return name;
+    }
+
     private static readonly string[] SecretMarkers = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY"];
 
     public string BaseDirectory => baseDirectory;
