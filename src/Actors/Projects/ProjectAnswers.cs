@@ -89,6 +89,10 @@ public static partial class JsonAnswer
         return (items, null);
     }
 
+    /// <summary>The items of a <see cref="LastTasks"/> array, each with its place (<c>tasks[i]</c>) for the errors that name it.</summary>
+    public static IEnumerable<(string At, JsonElement Item)> Tasks(JsonElement items) =>
+        items.EnumerateArray().Select((item, i) => ($"tasks[{i}]", item));
+
     private static bool TryObject(string text, out JsonElement answer, out string? error)
     {
         try
@@ -146,10 +150,8 @@ public static class PlanAnswer
         }
 
         var planned = new List<PlannedTask>();
-        var index = 0;
-        foreach (var item in items.EnumerateArray())
+        foreach (var (at, item) in JsonAnswer.Tasks(items))
         {
-            var at = $"tasks[{index++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
                 return (null, $"{at}: not an object");
@@ -320,10 +322,8 @@ public static class AuditAnswer
         }
 
         var verdicts = new List<AuditVerdict>();
-        var index = 0;
-        foreach (var item in items.EnumerateArray())
+        foreach (var (at, item) in JsonAnswer.Tasks(items))
         {
-            var at = $"tasks[{index++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
                 return (null, $"{at}: not an object");
