@@ -99,7 +99,7 @@ public sealed class FactoryActorSpec(ITestOutputHelper output) : TestKit(output:
         }
 
         await fleet.ExpectMsgAsync<ApplyFleet>(Wait);
-        fleet.Reply(new FleetApplied(1, [], [], [], []));
+        fleet.Reply(new FleetApplied(1));
         Assert.Equal(1, (await answer).Revision);
     }
 

@@ -117,7 +117,7 @@ public sealed class SerializationTests : IDisposable
         new AgentHistory("a", [new AgentLifecycle("a", LifecycleKind.Crashed, At, "ab12", null, 3, null, "boom")]),
         new ApplyFleet(SampleFleet()),
         new ApplyFleet(SampleFleet()) { Held = new Dictionary<string, DateTimeOffset> { ["coder"] = new(2026, 12, 7, 9, 6, 10, TimeSpan.Zero) } },
-        new FleetApplied(3, ["a"], ["b"], ["c"], ["d"]) { Updated = ["e"] },
+        new FleetApplied(3) { Started = ["a"], Restarted = ["b"], Stopped = ["c"], Unchanged = ["d"], Updated = ["e"] },
         new FleetReloadRefused(At, "/etc/df/fleet.yaml", "the new fleet file declares no agents", ["a", "b"], []),
         new FleetReloadRefused(At, "fleet.yaml", "invalid fleet file", [], ["fleet.yaml:1:1: version: missing"]),
         new AgentLifecycle("a", LifecycleKind.Started, At, "ab12", 4242, LaunchedAt: At.AddMilliseconds(-3)),
@@ -220,7 +220,7 @@ public sealed class SerializationTests : IDisposable
         new CurrentFleet(SampleFleet(), 7),
         new ReconcileLayer(LayerSpec.Default(LayerName.Core) with { Strategy = StrategyKind.OneForAll }, SampleFleet().Agents, 7, SampleFleet().Providers),
         new ReconcileLayer(LayerSpec.Default(LayerName.Core), SampleFleet().Agents, 8) { Workdirs = ["/srv/repo", "/srv/other"], Held = new Dictionary<string, DateTimeOffset> { ["coder"] = new(2026, 12, 7, 9, 6, 10, TimeSpan.Zero) } },
-        new LayerReconciled(LayerName.Core, 7, ["a"], ["b"], ["c"], ["d"]) { Updated = ["e"] },
+        new LayerReconciled(LayerName.Core, 7) { Started = ["a"], Restarted = ["b"], Stopped = ["c"], Unchanged = ["d"], Updated = ["e"] },
         DrainLayer.Instance,
         new LayerDrained(LayerName.Growth),
         FlushHistory.Instance,
@@ -402,6 +402,20 @@ public sealed class SerializationTests : IDisposable
         }
 
         Assert.NotEqual<object>(DrainFleet.Instance, FleetDrained.Instance);
+    }
+
+    [Fact]
+    public void The_reconcile_results_keep_their_json_field_for_field()
+    {
+        // the lists moved into ReconcileChanges: the wire keeps the message's own fields first, then the lists in order
+        var serializer = new DarkFactorySerializer((ExtendedActorSystem)_system);
+        var fleet = new FleetApplied(3) { Started = ["a"], Restarted = ["b"], Stopped = ["c"], Unchanged = ["d"], Updated = ["e"] };
+        var layer = new LayerReconciled(LayerName.Core, 7) { Started = ["a"], Unchanged = ["d"] };
+
+        Assert.Equal("""{"revision":3,"started":["a"],"restarted":["b"],"stopped":["c"],"unchanged":["d"],"updated":["e"]}""", System.Text.Encoding.UTF8.GetString(serializer.ToBinary(fleet)));
+        Assert.Equal("""{"layer":"core","revision":7,"started":["a"],"restarted":[],"stopped":[],"unchanged":["d"],"updated":[]}""", System.Text.Encoding.UTF8.GetString(serializer.ToBinary(layer)));
+        var old = (FleetApplied)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes("""{"revision":2,"started":["x"],"restarted":[],"stopped":[],"unchanged":["y"]}"""), "fleet-applied");
+        Assert.Equal((2, "x", "y", 0), (old.Revision, old.Started.Single(), old.Unchanged.Single(), old.Updated.Count));
     }
 
     [Fact]

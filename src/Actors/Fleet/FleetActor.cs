@@ -107,13 +107,12 @@ public sealed class FleetActor : ReceiveActor, IWithTimers
         var pending = _pending[revision];
         _pending.Remove(revision);
         var r = pending.Results;
-        var applied = new FleetApplied(
-            revision,
-            r.SelectMany(x => x.Started).ToList(),
-            r.SelectMany(x => x.Restarted).ToList(),
-            r.SelectMany(x => x.Stopped).ToList(),
-            r.SelectMany(x => x.Unchanged).ToList())
+        var applied = new FleetApplied(revision)
         {
+            Started = r.SelectMany(x => x.Started).ToList(),
+            Restarted = r.SelectMany(x => x.Restarted).ToList(),
+            Stopped = r.SelectMany(x => x.Stopped).ToList(),
+            Unchanged = r.SelectMany(x => x.Unchanged).ToList(),
             Updated = r.SelectMany(x => x.Updated).ToList(),
         };
         _log.Info(

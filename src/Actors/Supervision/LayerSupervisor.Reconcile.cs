@@ -59,8 +59,12 @@ public sealed partial class LayerSupervisor
         // keep declaration order (one-for-all restarts and listings follow it)
         var index = msg.Agents.Select((a, i) => (a.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
         _order.Sort((a, b) => index.GetValueOrDefault(AgentInstance.BaseOf(a.Name), int.MaxValue).CompareTo(index.GetValueOrDefault(AgentInstance.BaseOf(b.Name), int.MaxValue)));
-        Sender.Tell(new LayerReconciled(_layer.Name, msg.Revision, started, plan.Changed.Select(a => a.Name).ToList(), [.. plan.Removed, .. orphans.Select(s => s.Name)], plan.Unchanged)
+        Sender.Tell(new LayerReconciled(_layer.Name, msg.Revision)
         {
+            Started = started,
+            Restarted = plan.Changed.Select(a => a.Name).ToList(),
+            Stopped = [.. plan.Removed, .. orphans.Select(s => s.Name)],
+            Unchanged = plan.Unchanged,
             Updated = plan.Updated.Select(a => a.Name).ToList(),
         });
     }

@@ -249,17 +249,9 @@ public sealed record ApplyFleet(FleetSpec Fleet) : IDarkFactoryMessage
     public IReadOnlyDictionary<string, DateTimeOffset>? Held { get; init; }
 }
 
+/// <summary>What the fleet did with an <see cref="ApplyFleet"/>: its layers' <see cref="LayerReconciled"/> lists joined.</summary>
 [Manifest("fleet-applied")]
-public sealed record FleetApplied(
-    int Revision,
-    IReadOnlyList<string> Started,
-    IReadOnlyList<string> Restarted,
-    IReadOnlyList<string> Stopped,
-    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage
-{
-    /// <summary>Agents changed only in what their running process does not use (schedule, budget, capabilities...): the new declaration is taken, the process kept.</summary>
-    public IReadOnlyList<string> Updated { get; init; } = [];
-}
+public sealed record FleetApplied(int Revision) : ReconcileChanges, IDarkFactoryMessage;
 
 // ---- lifecycle events (persisted; storage contracts) ----
 

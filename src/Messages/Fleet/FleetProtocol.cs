@@ -49,19 +49,25 @@ public sealed record ReconcileLayer(LayerSpec Layer, IReadOnlyList<AgentSpec> Ag
     public IReadOnlyList<string>? Workdirs { get; init; }
 }
 
-/// <summary>What a layer did with a <see cref="ReconcileLayer"/>: each agent of it (and each one it removed) in one list.</summary>
-[Manifest("layer-reconciled")]
-public sealed record LayerReconciled(
-    LayerName Layer,
-    int Revision,
-    IReadOnlyList<string> Started,
-    IReadOnlyList<string> Restarted,
-    IReadOnlyList<string> Stopped,
-    IReadOnlyList<string> Unchanged) : IDarkFactoryMessage
+/// <summary>
+/// What a reconciliation did with each agent, by name: <see cref="LayerReconciled"/> for one layer,
+/// <see cref="DarkFactory.Messages.Agents.FleetApplied"/> for the whole fleet (its layers' lists joined). On the wire
+/// the lists follow the fields of the message (<c>revision</c>, then <c>started</c> ... <c>updated</c>).
+/// </summary>
+public abstract record ReconcileChanges
 {
+    public IReadOnlyList<string> Started { get; init; } = [];
+    public IReadOnlyList<string> Restarted { get; init; } = [];
+    public IReadOnlyList<string> Stopped { get; init; } = [];
+    public IReadOnlyList<string> Unchanged { get; init; } = [];
+
     /// <summary>Agents changed only in what their running process does not use (schedule, budget, capabilities...): the new declaration is taken, the process kept.</summary>
     public IReadOnlyList<string> Updated { get; init; } = [];
 }
+
+/// <summary>What a layer did with a <see cref="ReconcileLayer"/>: each agent of it (and each one it removed) in one list.</summary>
+[Manifest("layer-reconciled")]
+public sealed record LayerReconciled(LayerName Layer, int Revision) : ReconcileChanges, IDarkFactoryMessage;
 
 /// <summary>Stop every agent of the layer gracefully and answer <see cref="LayerDrained"/> when none is left.</summary>
 [Manifest("drain-layer")]
