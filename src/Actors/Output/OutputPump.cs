@@ -36,6 +36,8 @@ internal sealed class OutputPump
     private readonly RunCredits _credits;
     private readonly Func<OutputStream, string, OutputKind> _classify;
     private readonly bool _plain;
+    private readonly byte[] _first = new byte[1]; // a quiet pipe is waited on with this, not a rented buffer
+    private bool _holding;
 
     public OutputPump(
         Stream stream,
@@ -88,14 +90,17 @@ internal sealed class OutputPump
 
     private async Task Loop(CancellationToken cancel)
     {
-        // Quiet agents hold a small buffer; one that fills it gets a large one (1,000 idle agents stay cheap).
-        var buffer = ArrayPool<byte>.Shared.Rent(SmallBuffer);
+        // A quiet agent's pump holds no buffer: it waits for a pipe's output with a one-byte read (a zero-byte read of
+        // a pipe does not wait here), then rents a small one; one that fills it gets a large one; both go back to the
+        // pool once everything read is handled and nothing more waits (1,000 idle agents hold none).
+        byte[]? buffer = _stream is System.IO.Pipes.PipeStream ? null : ArrayPool<byte>.Shared.Rent(SmallBuffer);
+        _holding = buffer is not null;
         var carry = 0; // bytes of an unfinished line at the start of buffer
         try
         {
             while (!cancel.IsCancellationRequested)
             {
-                if (carry == buffer.Length)
+                if (buffer is not null && carry == buffer.Length)
                 {
                     if (buffer.Length < LargeBuffer)
                     {
@@ -113,8 +118,29 @@ internal sealed class OutputPump
                 var filled = carry;
                 try
                 {
-                    read = await _stream.ReadAsync(buffer.AsMemory(filled), cancel).ConfigureAwait(false);
-                    filled += read;
+                    if (buffer is null)
+                    {
+                        read = await _stream.ReadAsync(_first, cancel).ConfigureAwait(false);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        buffer = ArrayPool<byte>.Shared.Rent(SmallBuffer);
+                        Volatile.Write(ref _holding, true);
+                        buffer[0] = _first[0];
+                        filled = 1;
+                        if (Waiting() > 0)
+                        {
+                            read = await _stream.ReadAsync(buffer.AsMemory(filled), cancel).ConfigureAwait(false);
+                            filled += read;
+                        }
+                    }
+                    else
+                    {
+                        read = await _stream.ReadAsync(buffer.AsMemory(filled), cancel).ConfigureAwait(false);
+                        filled += read;
+                    }
 
                     // While more output is already waiting (the read completes at once), keep filling the
                     // buffer: a fast agent is handled in large batches, a quiet one line by line.
@@ -144,9 +170,14 @@ internal sealed class OutputPump
                 {
                     break;
                 }
+
+                if (carry == 0 && _stream is System.IO.Pipes.PipeStream && Waiting() == 0)
+                {
+                    Release(ref buffer);
+                }
             }
 
-            if (carry > 0)
+            if (carry > 0 && buffer is not null)
             {
                 await Emit(buffer, carry, forceAll: true, cancel, final: true).ConfigureAwait(false);
             }
@@ -157,9 +188,22 @@ internal sealed class OutputPump
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Release(ref buffer);
             _sink.Flush();
             _target.Tell(new OutputStreamEnded(_kind));
+        }
+    }
+
+    /// <summary>The pump holds a read buffer now (false while its agent is quiet and after the end).</summary>
+    public bool Holding => Volatile.Read(ref _holding);
+
+    private void Release(ref byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = null;
+            Volatile.Write(ref _holding, false);
         }
     }
 

@@ -117,6 +117,28 @@ public sealed class OutputPumpLinesTests : TestKit
         Assert.Equal(printed, lines.Select(l => l.Text));
     }
 
+    [Fact]
+    public async Task A_quiet_agents_pump_holds_no_read_buffer_until_it_prints_again()
+    {
+        // a real process's pipe: a line, silence until told (its stdin), a line, the end
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "echo first; read x; echo second"]) { RedirectStandardOutput = true, RedirectStandardInput = true };
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        using var sink = new LogSink(Path.Combine(_dir, "quiet.log"), maxBytes: long.MaxValue);
+        var probe = CreateTestProbe();
+        var pump = new OutputPump(process.StandardOutput.BaseStream, OutputStream.Stdout, sink, Redactor.None, probe.Ref, new RunCredits(16, flow: null), CliAdapters.PlainText);
+        _ = pump.Run(CancellationToken.None);
+
+        Assert.Equal("first", (await probe.ExpectMsgAsync<OutputChunk>(TimeSpan.FromSeconds(30))).Lines.Single().Text);
+        await AwaitConditionAsync(() => Task.FromResult(!pump.Holding), TimeSpan.FromSeconds(30)); // quiet: it waits with nothing rented
+
+        await process.StandardInput.WriteLineAsync("go");
+        await process.StandardInput.FlushAsync();
+        Assert.Equal("second", (await probe.ExpectMsgAsync<OutputChunk>(TimeSpan.FromSeconds(30))).Lines.Single().Text);
+        await probe.ExpectMsgAsync<OutputStreamEnded>(TimeSpan.FromSeconds(30));
+        Assert.False(pump.Holding);
+        Assert.Equal("first\nsecond\n", File.ReadAllText(Path.Combine(_dir, "quiet.log")));
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
