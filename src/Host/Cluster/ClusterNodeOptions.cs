@@ -13,6 +13,9 @@ namespace DarkFactory.Host.Cluster;
 public sealed record ClusterNodeOptions(string Node, int Port, IReadOnlyList<string> Seeds, string Host = ClusterNodeOptions.Loopback)
 {
     public const string Loopback = "127.0.0.1";
+
+    /// <summary>Akka.Remote's protocol in the seeds' addresses: <c>akka.ssl.tcp</c> with the cluster's mutual TLS (<see cref="ClusterTls"/>).</summary>
+    public string Protocol { get; init; } = "akka.tcp";
     public const int DefaultPort = 4053;
 
     /// <summary>The role every node carries with its own name, so that members are known by node name.</summary>
@@ -70,7 +73,7 @@ public sealed record ClusterNodeOptions(string Node, int Port, IReadOnlyList<str
         return [.. seeds.Select(s =>
         {
             _ = FleetReader.TryParseHostPort(s, out var host, out var port);
-            return $"akka.tcp://{system}@{Address(host, port)}";
+            return $"{Protocol}://{system}@{Address(host, port)}";
         })];
     }
 

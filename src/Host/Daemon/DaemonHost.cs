@@ -59,6 +59,7 @@ public static class DaemonHost
         FileStream? dirLock;
         PersistenceSetup persistence;
         bool pausesMayExist;
+        ClusterTls? clusterTls = null;
         try
         {
             data.Create();
@@ -77,6 +78,26 @@ public static class DaemonHost
                 Console.Error.WriteLine("df: " + clusterRefusal);
                 dirLock.Dispose();
                 return 2;
+            }
+
+            if (options.Cluster is not null)
+            {
+                (clusterTls, var tlsRefusal) = ClusterTls.From(Environment.GetEnvironmentVariable(ClusterTls.Variable));
+                if (tlsRefusal is not null)
+                {
+                    Console.Error.WriteLine("df: " + tlsRefusal);
+                    dirLock.Dispose();
+                    return 2;
+                }
+
+                if (clusterTls is not null)
+                {
+                    options = options with { Cluster = options.Cluster with { Protocol = "akka.ssl.tcp" } };
+                }
+                else
+                {
+                    Console.Error.WriteLine($"df: warning: {ClusterTls.Variable} is not set, so the cluster port {options.Cluster.Host}:{options.Cluster.Port} takes plain TCP from any process that reaches it, agents with the network open included; give every node the same {ClusterTls.Variable} (at least {ClusterTls.MinimumLength} characters) for mutual TLS");
+                }
             }
 
             var refusal = Ops.DataStamp.Refusal(data.Path) ?? (persistence.IsSqlite ? StoreGuard.Refusal(data, options.AllowEmptyStore) : null);
@@ -136,7 +157,7 @@ public static class DaemonHost
         var token = data.LoadOrCreateToken();
         var fleet = load.Fleet!;
 
-        var app = Build(options, endpoint, persistence, token, fleet, cgroups, sandbox, spill, pausesMayExist);
+        var app = Build(options, endpoint, persistence, token, fleet, cgroups, sandbox, spill, pausesMayExist, clusterTls);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DarkFactory.Daemon");
         if (orphans.Count > 0 || cgroupOrphans > 0)
         {
@@ -252,7 +273,7 @@ public static class DaemonHost
         return IPEndPoint.TryParse(listen, out endpoint!) && listen.Contains(':');
     }
 
-    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups, SandboxSupport sandbox, TaskSpill spill, bool pausesMayExist)
+    private static WebApplication Build(DaemonOptions options, IPEndPoint endpoint, PersistenceSetup persistence, string token, FleetSpec fleet, RunCgroups cgroups, SandboxSupport sandbox, TaskSpill spill, bool pausesMayExist, ClusterTls? clusterTls)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
@@ -357,7 +378,7 @@ public static class DaemonHost
             refusal => FleetTopics.For(sp.GetRequiredService<ActorSystem>()).Publish(refusal)));
         builder.Services.AddAkka(options.Cluster is null ? "dark-factory" : ClusterNodeOptions.SystemName(fleet), (akka, _) => akka
             .WithDarkFactoryPersistence(persistence)
-            .WithDarkFactoryCluster(options.Cluster, fleet)
+            .WithDarkFactoryCluster(options.Cluster, fleet, clusterTls)
             .WithDarkFactorySettings(Environment.GetEnvironmentVariable("DF_HOCON"))
             .WithDarkFactoryGateway(node)
             .WithDarkFactoryPlacement(options.Cluster, fleet, membership, agent => AgentNames.Readable(membership.Fleet, agent) ? logs.PathOf(agent) : null)

@@ -49,11 +49,17 @@ public static class DarkFactoryHosting
     /// (<see cref="ClusterNodeOptions.Hocon"/>); nothing for a single node. Call it before <see cref="WithDarkFactorySettings"/>,
     /// so that an operator's <c>DF_HOCON</c> goes over it.
     /// </summary>
-    public static AkkaConfigurationBuilder WithDarkFactoryCluster(this AkkaConfigurationBuilder akka, ClusterNodeOptions? node, FleetSpec fleet)
+    /// <param name="tls">Mutual TLS on the cluster port (<see cref="ClusterTls"/>); null: plain TCP.</param>
+    public static AkkaConfigurationBuilder WithDarkFactoryCluster(this AkkaConfigurationBuilder akka, ClusterNodeOptions? node, FleetSpec fleet, ClusterTls? tls = null)
     {
         if (node is not null)
         {
             akka.AddHocon(ConfigurationFactory.ParseString(node.Hocon(fleet)), HoconAddMode.Prepend);
+            if (tls is not null)
+            {
+                akka.AddHocon(ConfigurationFactory.ParseString(ClusterTls.Hocon), HoconAddMode.Prepend);
+                akka.AddSetup(tls.Setup());
+            }
         }
 
         return akka;

@@ -86,6 +86,7 @@ public sealed class ClusterNodeOptionsTests
         var fleet = Fleet(new ClusterNodeSpec { Name = "n1", Roles = ["gpu"] });
 
         Assert.Equal(["akka.tcp://dark-factory@127.0.0.1:4070"], options.SeedAddresses(fleet));
+        Assert.Equal(["akka.ssl.tcp://dark-factory@127.0.0.1:4070"], (options with { Protocol = "akka.ssl.tcp" }).SeedAddresses(fleet)); // with the cluster's TLS
         Assert.Equal(["control", "agents", "gpu", "node:n9"], options.Roles(fleet));
         Assert.Equal(["control", "agents", "node:n9"], options.Roles(new FleetSpec()));
     }
