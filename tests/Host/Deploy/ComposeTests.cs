@@ -55,7 +55,8 @@ public sealed partial class ComposeTests
             Assert.Equal(["cluster"], Sequence(node, "profiles")); // the single daemon stays the default
             Assert.Equal("service_healthy", Scalar(Map(Map(node, "depends_on"), "postgres"), "condition"));
             Assert.Equal(Environment(daemon)["DF_POSTGRES"], Environment(node)["DF_POSTGRES"]);
-            Assert.DoesNotContain(Environment(node).Keys, k => !DaemonVariables.Contains(k));
+            Assert.DoesNotContain(Environment(node).Keys, k => !DaemonVariables.Contains(k) && k != DarkFactory.Host.Cluster.ClusterTls.Variable);
+            Assert.Equal("${DF_CLUSTER_SECRET:-}", Environment(node)[DarkFactory.Host.Cluster.ClusterTls.Variable]); // the nodes' mutual TLS, from .env
 
             // the command a node runs: the daemon's, plus the cluster options, which df up's own check accepts
             var command = Sequence(node, "command");
