@@ -14,7 +14,9 @@ namespace DarkFactory.Actors.Cluster;
 /// is placed: it runs in that agent's layer); an agent placed nowhere, or on a node this node does not
 /// reach, is refused at once (<see cref="CommandOutcome.Unplaced"/>, <see cref="CommandOutcome.NoAnswer"/>) with the reason.
 /// <see cref="GetHistory"/> goes to the owning node likewise (this node's record when the agent runs here or nowhere);
-/// <see cref="GetAgentRun"/> is answered with the agent's status from its node (none when placed nowhere or not answering).
+/// <see cref="GetAgentRun"/> is answered with the agent's status from its node (none when placed nowhere or not answering),
+/// <see cref="GetRunOutput"/> with the run's tail from its node's <see cref="RunTailsActor"/> (<see cref="RunOutputOutcome.NoAnswer"/>
+/// naming why when the agent is placed nowhere, its node is not reached, or it does not answer in <see cref="AskTimeout"/>).
 /// Anything else goes to this node's gateway.
 /// </summary>
 public sealed class ClusterFactory : ReceiveActor
@@ -30,7 +32,8 @@ public sealed class ClusterFactory : ReceiveActor
     /// <param name="node">This node's name.</param>
     /// <param name="gateway">This node's gateway (<see cref="FactoryActor"/>).</param>
     /// <param name="members">The members as this node sees them now (the cluster's gossip state).</param>
-    public ClusterFactory(string node, IActorRef gateway, Func<IReadOnlyList<MemberFacts>> members)
+    /// <param name="tails">This node's <see cref="RunTailsActor"/> (null: this node keeps no run's output).</param>
+    public ClusterFactory(string node, IActorRef gateway, Func<IReadOnlyList<MemberFacts>> members, IActorRef? tails = null)
     {
         Receive<PlacementNode.Declare>(d =>
         {
@@ -106,10 +109,25 @@ public sealed class ClusterFactory : ReceiveActor
                 t => new AgentsSnapshot(t.IsCompletedSuccessfully ? [.. t.Result.Agents.Where(a => a.Agent == q.Agent)] : []),
                 TaskScheduler.Default).PipeTo(Sender);
         });
+        Receive<GetRunOutput>(q =>
+        {
+            var owner = AgentOwner.Find(node, _assignment?.Placement, q.Agent, members());
+            var asked = owner.Kind switch
+            {
+                OwnerKind.Here when tails is not null => tails.Ask<RunOutput>(q, AskTimeout),
+                OwnerKind.Here => Task.FromResult(RunOutput.NoAnswer(q, $"node {node} keeps no run's output", node)),
+                OwnerKind.Remote => NodeActor(owner).Ask<RunOutput>(q, AskTimeout),
+                _ => Task.FromResult(RunOutput.NoAnswer(q, owner.Reason!, owner.Node)),
+            };
+            var where = owner.Kind == OwnerKind.Here ? node : owner.Node;
+            asked.ContinueWith(
+                t => t.IsCompletedSuccessfully ? t.Result : RunOutput.NoAnswer(q, $"node {where} did not answer within {AskTimeout.TotalSeconds:0} s", where),
+                TaskScheduler.Default).PipeTo(Sender);
+        });
         ReceiveAny(m => gateway.Forward(m));
     }
 
-    /// <summary>How long a <see cref="GetAgentRun"/> waits for the agent's node.</summary>
+    /// <summary>How long a <see cref="GetAgentRun"/> or <see cref="GetRunOutput"/> waits for the agent's node.</summary>
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
     private static ActorSelection NodeActor(AgentOwner owner) =>
@@ -118,6 +136,6 @@ public sealed class ClusterFactory : ReceiveActor
     /// <summary>A singleton (its proxy) to tell every whole fleet this node loads, as an <see cref="ApplyFleet"/>.</summary>
     public sealed record Follow(IActorRef Singleton);
 
-    public static Props Props(string node, IActorRef gateway, Func<IReadOnlyList<MemberFacts>> members) =>
-        Akka.Actor.Props.Create(() => new ClusterFactory(node, gateway, members));
+    public static Props Props(string node, IActorRef gateway, Func<IReadOnlyList<MemberFacts>> members, IActorRef? tails = null) =>
+        Akka.Actor.Props.Create(() => new ClusterFactory(node, gateway, members, tails));
 }

@@ -187,7 +187,7 @@ public sealed class PlacementCoordinator : PersistentActorBase
 /// <see cref="GetAgents"/> goes to this node's fleet (<c>factory</c>), which answers the asker directly; so does its
 /// agent command (<see cref="IAgentCommand"/>) for an agent placed here (any other is refused as
 /// <see cref="CommandOutcome.Unplaced"/>), its <see cref="GetHistory"/> to this node's fleet (its history answers the
-/// asker) and its <see cref="ReadLog"/> to this node's log reader. The declared fleet and each accepted placement also go
+/// asker), its <see cref="ReadLog"/> to this node's log reader and its <see cref="GetRunOutput"/> to this node's run tails. The declared fleet and each accepted placement also go
 /// to the node's <see cref="ClusterFactory"/>.
 /// </summary>
 public sealed class PlacementNode : ReceiveActor, IWithTimers
@@ -200,7 +200,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     private PlacementFleet? _declared;
     private NodeAssignment? _assignment;
 
-    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null)
+    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null, IActorRef? tails = null)
     {
         Receive<GetAgents>(q => factory.Forward(q));
         Receive<GetHistory>(q => factory.Forward(q)); // another node's df history NAME: this node's record, answered to the asker
@@ -226,6 +226,17 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
             else
             {
                 logs.Forward(r);
+            }
+        });
+        Receive<GetRunOutput>(q =>
+        {
+            if (tails is null)
+            {
+                Sender.Tell(RunOutput.NoAnswer(q, $"node {node} keeps no run's output", node));
+            }
+            else
+            {
+                tails.Forward(q);
             }
         });
         Receive<Declare>(d =>
@@ -271,6 +282,7 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
 
     /// <param name="logs">This node's <see cref="Output.LogReaderActor"/>: other nodes' <see cref="ReadLog"/> go to it.</param>
     /// <param name="cluster">This node's <see cref="ClusterFactory"/>: told each declared fleet and each accepted placement.</param>
-    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null) =>
-        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted, logs, cluster));
+    /// <param name="tails">This node's <see cref="RunTailsActor"/>: other nodes' <see cref="GetRunOutput"/> go to it.</param>
+    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null, IActorRef? tails = null) =>
+        Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted, logs, cluster, tails));
 }

@@ -1,4 +1,5 @@
 using DarkFactory.Actors.Output;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Actors.Review;
 
@@ -26,6 +27,13 @@ public interface IReviewPorts
 
     /// <summary>The agent's status where it runs (in a cluster, from its node); null when nobody answers. Only a clustered review asks it.</summary>
     Task<AgentStatus?> AgentStatusAsync(string agent, CancellationToken ct) => Task.FromResult<AgentStatus?>(null);
+
+    /// <summary>
+    /// The tail of what a run printed, from the node that runs the agent (a clustered review whose agent ran elsewhere);
+    /// never throws: no answer is <see cref="RunOutputOutcome.NoAnswer"/> with the reason.
+    /// </summary>
+    Task<RunOutput> RunOutputAsync(string agent, string runId, CancellationToken ct) =>
+        Task.FromResult(new RunOutput(agent, runId, RunOutputOutcome.NoAnswer, Reason: "not a cluster node"));
 
     /// <summary>Asks the fleet to start a run; a refusal is an answer, not an exception.</summary>
     Task<CommandResult> StartAgentAsync(StartAgent start, CancellationToken ct);

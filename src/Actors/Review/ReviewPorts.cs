@@ -14,6 +14,9 @@ namespace DarkFactory.Actors.Review;
 /// <param name="http">The forge's HTTP client.</param>
 public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClient http) : IReviewPorts
 {
+    /// <summary>The most a run's output is waited for (the cluster factory answers no answer after 5 s itself).</summary>
+    public static readonly TimeSpan RunOutputTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Where the gates run sandboxed; null: as the daemon's user.</summary>
     public GateSandbox? GateSandbox { get; init; }
 
@@ -53,6 +56,20 @@ public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClie
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {
             return null;
+        }
+    }
+
+    public async Task<RunOutput> RunOutputAsync(string agent, string runId, CancellationToken ct)
+    {
+        var ask = new GetRunOutput(agent, runId);
+        var bound = TimeSpan.FromTicks(Math.Min(askTimeout.Ticks, RunOutputTimeout.Ticks));
+        try
+        {
+            return await factory.Ask<RunOutput>(ask, bound, ct);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return RunOutput.NoAnswer(ask, $"the agent's node did not answer within {bound.TotalSeconds:0} s");
         }
     }
 

@@ -15,7 +15,7 @@ public static class ReviewReport
         var sb = new StringBuilder();
         sb.Append("## Finding\n\n").Append(f.Title).Append("\n\n- Where: ").Append(f.Where).Append("\n- Why it matters: ").Append(f.Why)
             .Append("\n- Kind, priority: ").Append(f.Kind.ToString().ToLowerInvariant()).Append(", ").Append(f.Priority).Append("\n\n");
-        sb.Append("## Agent summary\n\n").Append(string.IsNullOrWhiteSpace(r.Finished?.Summary) ? "(the agent printed nothing)" : "```\n" + r.Finished!.Summary + "\n```").Append("\n\n");
+        sb.Append("## Agent summary\n\n").Append(Summary(r.Finished)).Append("\n\n");
         sb.Append("Files changed: ").Append(string.Join(", ", r.Finished?.FilesChanged ?? [])).Append("\n\n");
         sb.Append("## Gates\n\n| gate | result | exit | time |\n|---|---|---|---|\n");
         foreach (var g in r.Gates?.Results ?? [])
@@ -27,6 +27,14 @@ public static class ReviewReport
         sb.Append("\nOpened by Dark Factory's compound review ").Append(r.Started.ReviewId).Append(" (run ").Append(r.Finished?.RunId).Append(").\n");
         return (title, sb.ToString());
     }
+
+    /// <summary>The run's tail in a fence; else that it printed nothing, or why its output could not be read (another node's run).</summary>
+    public static string Summary(ReviewAgentFinished? finished) => finished switch
+    {
+        { Summary: var s } when !string.IsNullOrWhiteSpace(s) => "```\n" + s + "\n```",
+        { SummaryUnavailable: { } why } => "(the agent's output could not be read: " + why + ")",
+        _ => "(the agent printed nothing)",
+    };
 
     /// <summary>The dry run's report.md (create_prs off): what would have been pushed and opened, then the PR's body.</summary>
     public static string DryRun(ReviewRecord r, string remote)

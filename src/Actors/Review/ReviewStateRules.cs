@@ -291,6 +291,7 @@ public static class ReviewStateRules
             Branch = r.Task?.Branch,
             Worktree = r.Task?.Worktree,
             Summary = r.Finished?.Summary,
+            SummaryUnavailable = r.Finished?.SummaryUnavailable,
             Error = r.Failed?.Reason,
             Note = r.Completed?.Note,
         };

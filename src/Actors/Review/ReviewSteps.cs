@@ -1,5 +1,6 @@
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Processes;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Actors.Review;
 
@@ -69,7 +70,15 @@ public sealed class ReviewSteps(IReviewPorts ports, ReviewSettings settings, Tim
         var r = c.Review;
         var (commit, files) = await ports.CommitAsync(r.Started.Repo, r.Task!.Worktree, r.Started.BaseBranch, ReviewReport.CommitMessage(r), ct);
         var success = end.Kind == LifecycleKind.Exited && (end.ExitCode ?? 0) == 0;
-        return new StepResult.Recorded(new ReviewAgentFinished(c.ReviewId, Now, end.RunId!, success, end.ExitCode, summary, commit, files));
+        string? unavailable = null;
+        if (string.IsNullOrEmpty(summary) && settings.RunsOutliveTheReview)
+        {
+            // a clustered review hears the output of its own node's runs only: ask the agent's node for the run's tail
+            var output = await ports.RunOutputAsync(r.Task.Agent, end.RunId!, ct);
+            (summary, unavailable) = output.Outcome == RunOutputOutcome.Found ? (output.Text, null) : (string.Empty, output.Reason ?? output.Outcome.ToString());
+        }
+
+        return new StepResult.Recorded(new ReviewAgentFinished(c.ReviewId, Now, end.RunId!, success, end.ExitCode, summary, commit, files, unavailable));
     });
 
     /// <summary>A clustered review recovered while it awaited its agent's run: ask the agent's node what became of the run.</summary>

@@ -157,9 +157,10 @@ public static class DarkFactoryHosting
             var coordinator = system.ActorOf(ClusterSingletonProxy.Props("/user/placement-coordinator", proxy), "placement-coordinator-proxy");
             var logs = logPathOf is null ? null : system.ActorOf(LogReaderActor.Props(logPathOf), "log-reader");
             var cluster = Akka.Cluster.Cluster.Get(system);
-            var factory = system.ActorOf(ClusterFactory.Props(node.Node, registry.Get<FactoryActor>(), () => MemberFacts.From(cluster.State)), ClusterFactory.ActorName);
+            var tails = system.ActorOf(RunTailsActor.Props(node.Node), RunTailsActor.ActorName); // the review's summary of a run on this node
+            var factory = system.ActorOf(ClusterFactory.Props(node.Node, registry.Get<FactoryActor>(), () => MemberFacts.From(cluster.State), tails), ClusterFactory.ActorName);
             registry.Register<ClusterFactory>(factory);
-            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, registry.Get<FactoryActor>(), membership.Accept, logs, factory), PlacementCoordinator.NodeActorName));
+            registry.Register<PlacementNode>(system.ActorOf(PlacementNode.Props(node.Node, coordinator, registry.Get<FactoryActor>(), membership.Accept, logs, factory, tails), PlacementCoordinator.NodeActorName));
         });
     }
 

@@ -90,6 +90,8 @@ public sealed record TaskAssigned(string ReviewId, DateTimeOffset At, string Age
 public sealed record ReviewAgentStarted(string ReviewId, DateTimeOffset At, string RunId) : IReviewEvent;
 
 /// <summary>The agent's run ended; the daemon committed what it left in the worktree.</summary>
+/// <param name="Summary">The tail of what the run printed (empty: it printed nothing, or it could not be read).</param>
+/// <param name="SummaryUnavailable">Why <paramref name="Summary"/> could not be read (a run on another node that did not answer); null when it was.</param>
 [Manifest("review-agent-finished")]
 public sealed record ReviewAgentFinished(
     string ReviewId,
@@ -99,7 +101,8 @@ public sealed record ReviewAgentFinished(
     int? ExitCode,
     string Summary,
     string? Commit = null,
-    IReadOnlyList<string>? FilesChanged = null) : IReviewEvent;
+    IReadOnlyList<string>? FilesChanged = null,
+    string? SummaryUnavailable = null) : IReviewEvent;
 
 [Manifest("review-gates-evaluated")]
 public sealed record GatesEvaluated(string ReviewId, DateTimeOffset At, IReadOnlyList<GateResult> Results) : IReviewEvent
@@ -211,6 +214,9 @@ public sealed record ReviewView : IDarkFactoryMessage
     public string? Branch { get; init; }
     public string? Worktree { get; init; }
     public string? Summary { get; init; }
+
+    /// <summary>Why there is no summary: the run was on another node, which did not answer for its output.</summary>
+    public string? SummaryUnavailable { get; init; }
     public string? Error { get; init; }
     public string? Note { get; init; }
 }

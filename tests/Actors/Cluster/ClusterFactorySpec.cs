@@ -141,6 +141,41 @@ public sealed class ClusterFactorySpec(ITestOutputHelper output) : TestKit(outpu
         await remote.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
+    [Fact]
+    public async Task A_runs_output_is_asked_of_the_node_that_runs_the_agent_and_no_answer_is_a_typed_reason()
+    {
+        var gateway = CreateTestProbe();
+        var remote = CreateTestProbe();
+        var tails = CreateTestProbe();
+        Sys.ActorOf(Props.Create(() => new Relay(remote.Ref)), PlacementCoordinator.NodeActorName);
+        var self = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
+        _members = [new MemberFacts(self, ["control", "node:n1"], "up", true), new MemberFacts(self, ["agents", "node:n2"], "up", true)];
+        var factory = Sys.ActorOf(ClusterFactory.Props("n1", gateway.Ref, () => _members, tails.Ref));
+        factory.Tell(new NodeAssignment("n1", Placed));
+
+        // placed on n2: n2's placement-node, its answer to the asker
+        var there = factory.Ask<RunOutput>(new GetRunOutput("there", "r7"), Wait);
+        Assert.Equal("r7", (await remote.ExpectMsgAsync<GetRunOutput>(Wait)).RunId);
+        remote.Reply(new RunOutput("there", "r7", RunOutputOutcome.Found, "summary: done", "n2"));
+        Assert.Equal(("summary: done", "n2"), ((await there).Text, (await there).Node));
+
+        // placed here: this node's tails
+        var here = factory.Ask<RunOutput>(new GetRunOutput("here", "r1"), Wait);
+        await tails.ExpectMsgAsync<GetRunOutput>(Wait);
+        tails.Reply(new RunOutput("here", "r1", RunOutputOutcome.Found, string.Empty, "n1"));
+        Assert.Equal(RunOutputOutcome.Found, (await here).Outcome);
+
+        // placed nowhere: no answer at once, with the placement's reason
+        var nowhere = await factory.Ask<RunOutput>(new GetRunOutput("nowhere", "r2"), Wait);
+        Assert.Equal((RunOutputOutcome.NoAnswer, "agent 'nowhere' is placed on no node: pinned to node n9, which is not up"), (nowhere.Outcome, nowhere.Reason));
+
+        // n2 silent: no answer after the bound, naming the node (never a hang, never an empty summary taken for one)
+        var silent = factory.Ask<RunOutput>(new GetRunOutput("there", "r8"), Wait + ClusterFactory.AskTimeout);
+        await remote.ExpectMsgAsync<GetRunOutput>(Wait);
+        var none = await silent;
+        Assert.Equal((RunOutputOutcome.NoAnswer, "node n2 did not answer within 5 s", "n2"), (none.Outcome, none.Reason, none.Node));
+    }
+
     private sealed class Relay : ReceiveActor
     {
         public Relay(IActorRef to) => ReceiveAny(m => to.Forward(m));

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using DarkFactory.Actors.Output;
 using DarkFactory.Actors.Review;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
@@ -27,6 +28,9 @@ internal sealed class FakeReviewPorts : IReviewPorts
     public Dictionary<string, IReadOnlyList<AgentLifecycle>> Histories { get; } = new(StringComparer.Ordinal);
 
     public RouteDecision Route { get; set; } = new(null, []);
+
+    /// <summary>What the agent's node answers for a run's output (a clustered review's agent on another node).</summary>
+    public Func<string, string, RunOutput> RunOutput { get; set; } = (agent, run) => new RunOutput(agent, run, RunOutputOutcome.NoAnswer, Reason: "not set");
 
     public Func<StartAgent, CommandResult> Start { get; set; } = s => CommandResult.Done(CommandOutcome.Started, "started", "run-1");
 
@@ -57,6 +61,8 @@ internal sealed class FakeReviewPorts : IReviewPorts
     public Task<NightwatchRecords?> NightwatchRecordsAsync(DateTimeOffset since, CancellationToken ct) => Call($"NightwatchRecords({since:O})", Nightwatch);
 
     public Task<IReadOnlyList<AgentLifecycle>?> HistoryAsync(string agent, CancellationToken ct) => Call($"History({agent})", Histories.GetValueOrDefault(agent));
+
+    public Task<RunOutput> RunOutputAsync(string agent, string runId, CancellationToken ct) => Call($"RunOutput({agent}, {runId})", RunOutput(agent, runId));
 
     public Task<RouteDecision> RouteAsync(string task, CancellationToken ct) => Call("Route", Route);
 

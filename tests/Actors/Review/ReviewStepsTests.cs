@@ -4,6 +4,7 @@ using DarkFactory.Actors.Processes;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Tests.Support;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
 using DarkFactory.Messages.Fleet;
 using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
@@ -134,6 +135,32 @@ public sealed class ReviewStepsTests : IDisposable
         var finished = Recorded<ReviewAgentFinished>(result);
         Assert.Equal((success, "c0ffee", "summary"), (finished.Success, finished.Commit, finished.Summary));
         Assert.Equal(["Commit(/srv/repo, /wt/r1, Compound review r1: Revert abc: speed up)"], _ports.Calls);
+    }
+
+    [Fact]
+    public async Task A_clustered_reviews_agent_that_ran_on_another_node_has_its_summary_from_that_node_and_a_plain_reason_when_it_does_not_answer()
+    {
+        var steps = new ReviewSteps(_ports, Settings with { RunsOutliveTheReview = true }, _clock, _env);
+        var end = new AgentLifecycle("fixer", LifecycleKind.Exited, At, "run-1", ExitCode: 0);
+
+        // this node heard nothing of the run (it ran on n3): n3's tail of it
+        _ports.RunOutput = (agent, run) => new RunOutput(agent, run, RunOutputOutcome.Found, "fixed it\nsummary: done", "n3");
+        var found = Recorded<ReviewAgentFinished>(await steps.FinishAgentAsync(Context(Review(task: Assigned)), end, string.Empty, CancellationToken.None));
+        Assert.Equal(("fixed it\nsummary: done", null), (found.Summary, found.SummaryUnavailable));
+        Assert.Contains("RunOutput(fixer, run-1)", _ports.Calls);
+
+        // n3 did not answer: the record says why, and so does the PR (not "printed nothing")
+        _ports.RunOutput = (agent, run) => new RunOutput(agent, run, RunOutputOutcome.NoAnswer, Reason: "node n3 did not answer within 5 s");
+        var missing = Recorded<ReviewAgentFinished>(await steps.FinishAgentAsync(Context(Review(task: Assigned)), end, string.Empty, CancellationToken.None));
+        Assert.Equal((string.Empty, "node n3 did not answer within 5 s"), (missing.Summary, missing.SummaryUnavailable));
+        var (_, body) = ReviewReport.PullRequest(Review(task: Assigned, finished: missing));
+        Assert.Contains("## Agent summary\n\n(the agent's output could not be read: node n3 did not answer within 5 s)", body);
+        Assert.DoesNotContain("printed nothing", body);
+
+        // heard here: the node is not asked
+        var calls = _ports.Calls.Count;
+        Assert.Equal("local tail", Recorded<ReviewAgentFinished>(await steps.FinishAgentAsync(Context(Review(task: Assigned)), end, "local tail", CancellationToken.None)).Summary);
+        Assert.DoesNotContain(_ports.Calls.Skip(calls), c => c.StartsWith("RunOutput", StringComparison.Ordinal));
     }
 
     [Fact]

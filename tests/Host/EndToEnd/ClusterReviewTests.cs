@@ -114,6 +114,7 @@ public sealed class ClusterReviewTests(ITestOutputHelper output) : IDisposable
 
         // the same run, taken in once; the PR opened once, its branch on the remote
         Assert.Equal(run, review.GetProperty("run_id").GetString());
+        Assert.True(review.GetProperty("summary").GetString()?.Contains("summary: wait done") == true, review.ToString()); // n3's tail, asked by n2
         var ended = review.GetProperty("ended_at").GetDateTimeOffset();
         var history = await nodes[2].ApiJson("/api/agents/fixer/history");
         var runs = history.EnumerateArray().Where(e => e.GetProperty("kind").GetString() == "started" && e.GetProperty("at").GetDateTimeOffset() <= ended).Select(e => e.GetProperty("run_id").GetString()).ToList();
@@ -137,6 +138,56 @@ public sealed class ClusterReviewTests(ITestOutputHelper output) : IDisposable
         var firings = await Firings(database);
         Assert.All(firings.GroupBy(f => f.Due), g => Assert.True(g.Count() == 1, $"cron time {g.Key:O} recorded {g.Count()} times"));
         Assert.Single(firings, f => f.Outcome == FiringOutcome.Started && f.ReviewId == id);
+    }
+
+    /// <summary>Two nodes (keep-oldest): the review on n1, its agent pinned to n2, a manual review with create_prs off.</summary>
+    private string TwoNodeFleet() => $"""
+        version: 1
+        cluster:
+          split_brain: keep-oldest
+          nodes:
+            - {"{"} name: n1, roles: [control, agents] {"}"}
+            - {"{"} name: n2, roles: [agents] {"}"}
+        agents:
+          - name: fixer
+            layer: growth
+            command: ["{DaemonProcess.Agent("review-fix.sh")}", "fix"]
+            node: n2
+            grace: 2s
+        compound_review:
+          repo: {_git.Repo}
+          agent: fixer
+          max_duration: 10m
+          gates:
+            - name: has-review
+              command: test -s REVIEW.md
+        """;
+
+    [PostgresFact]
+    public async Task A_review_whose_agent_runs_on_another_node_has_that_runs_summary_in_its_PR_text_asked_of_the_agents_node()
+    {
+        await using var database = await TestDatabase.CreateAsync("postgres");
+        await using var cluster = TestCluster.Create(TwoNodeFleet(), database.ConnectionString!, stableAfter: "3s", count: 2);
+        foreach (var node in cluster.Nodes)
+        {
+            await node.StartAsync();
+        }
+
+        await cluster.AllUpAsync(Wait);
+        var n1 = cluster.Nodes[0];
+        Assert.Equal("n1", (await n1.ApiJson("/api/cluster")).GetProperty("singletons").GetProperty("compound-review").GetString());
+
+        // the review runs on n1; its agent on n2 (n1 hears none of its output): the summary is n2's tail of the run
+        var review = await n1.Json("review", "run", "--wait", "--json");
+        Assert.True(review.GetProperty("status").GetString() == "completed", $"{review}\nn1:\n{n1.Output}\nn2:\n{cluster.Nodes[1].Output}");
+        Assert.Empty(n1.AgentProcesses("fixer"));
+        var summary = review.GetProperty("summary").GetString();
+        Assert.True(summary?.Contains("summary: fix done") == true, review.ToString());
+        Assert.Contains("push by name: refused", summary);
+        Assert.False(review.TryGetProperty("summary_unavailable", out _), review.ToString());
+        var report = File.ReadAllText(review.GetProperty("report_path").GetString()!); // the dry run's PR text, on n1
+        Assert.Contains("summary: fix done", report);
+        Assert.DoesNotContain("the agent printed nothing", report);
     }
 
     private static bool Running(JsonElement review) =>
