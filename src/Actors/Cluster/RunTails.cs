@@ -28,12 +28,21 @@ public sealed class RunTails(int maxRuns = RunTails.DefaultRuns)
         }
     }
 
+    /// <summary>Keeps the batch's last lines that fill the tail: a flood's batch of thousands of lines (a <see cref="LineBatch"/>) makes a string of those few only.</summary>
     public void Output(AgentOutput o)
     {
         var text = Of(o.Agent, o.RunId);
-        foreach (var line in o.Lines)
+        var lines = o.Lines;
+        var from = lines.Count;
+        for (var chars = 0; from > 0 && chars < GetRunOutput.MaxTailChars;)
         {
-            text.AppendLine(line.Text);
+            from--;
+            chars += 1 + (lines is LineBatch b ? (b.Ascii ? b.Length(from) : b.Length(from) / 4) : lines[from].Text.Length); // UTF-8: at least a char per 4 bytes
+        }
+
+        for (var i = from; i < lines.Count; i++)
+        {
+            text.AppendLine(lines[i].Text);
         }
     }
 

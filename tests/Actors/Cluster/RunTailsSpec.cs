@@ -39,6 +39,14 @@ public sealed class RunTailsSpec(ITestOutputHelper output) : TestKit(output: out
         Assert.True(tail.Length <= GetRunOutput.MaxTailChars, $"{tail.Length} characters");
         Assert.EndsWith("line 0499", tail);
 
+        // a flood's batch of 20,000 lines as the pump sends it (bytes and bounds): the same tail
+        var bytes = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 20_000).Select(i => $"flood {i:D5}\n")));
+        var bounds = Enumerable.Range(0, 20_000).SelectMany(i => new[] { i * 12, 11 }).ToArray();
+        tails.Output(new AgentOutput("fixer", "r1", 0, At, new LineBatch(OutputStream.Stdout, bytes, bounds, 20_000, ascii: true)));
+        var flood = tails.Answer(new GetRunOutput("fixer", "r1"), "n3").Text;
+        Assert.EndsWith("flood 19998\nflood 19999", flood);
+        Assert.InRange(flood.Length, GetRunOutput.MaxTailChars - 12, GetRunOutput.MaxTailChars);
+
         // another agent's id, an unknown run, and the oldest run once the bound is reached: not kept, naming the node
         Assert.Equal(RunOutputOutcome.NotKept, tails.Answer(new GetRunOutput("other", "r1"), "n3").Outcome);
         tails.Output(Lines("coder", "r2", "a"));
