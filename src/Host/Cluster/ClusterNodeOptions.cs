@@ -78,22 +78,25 @@ public sealed record ClusterNodeOptions(string Node, int Port, IReadOnlyList<str
     }
 
     /// <summary>
-    /// How fast a cluster node acts on a lost member (docs/cluster.md, "Failover time"): the failure detector's
-    /// heartbeat pause, the split-brain resolver's <c>stable-after</c>, the singletons' <c>down-removal-margin</c> after the
-    /// removal (Akka's resolver makes it <c>stable-after</c> when not set), the leader's and the reaper's ticks, and how long
-    /// reachability may flap before the resolver downs every node. Akka's defaults (3 s, 20 s, 20 s, 1 s, 1 s, 15 s) put a
-    /// SIGKILLed singleton back 45 s or more after the kill; these about 10 s, tolerating some 6.5 s of silence from a member
-    /// before it is downed.
+    /// How fast a cluster node acts on a lost member (docs/cluster.md, "Failover time"), from fleet.yaml <c>cluster:</c>'s
+    /// timing keys (<see cref="ClusterTimingSpec"/>): the failure detector's heartbeat interval and pause, the split-brain
+    /// resolver's <c>stable-after</c>, the singletons' <c>down-removal-margin</c> after the removal (Akka's resolver makes it
+    /// <c>stable-after</c> when not set), how long reachability may flap before the resolver downs every node, and the
+    /// leader's and the reaper's ticks (250 ms). Akka's defaults (1 s, 3 s, 20 s, 20 s, 15 s; ticks 1 s) put a SIGKILLed
+    /// singleton back 45 s or more after the kill; the fleet's defaults (1 s, 2 s, 3 s, 1 s, 15 s) about 9 s, tolerating
+    /// some 6.5 s of silence from a member before it is downed.
     /// </summary>
-    public const string Timing = """
-        akka.cluster.failure-detector.heartbeat-interval = 1s
-        akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-        akka.cluster.split-brain-resolver.stable-after = 3s
-        akka.cluster.split-brain-resolver.down-all-when-unstable = 15s
-        akka.cluster.down-removal-margin = 1s
-        akka.cluster.leader-actions-interval = 250ms
-        akka.cluster.unreachable-nodes-reaper-interval = 250ms
-        """;
+    public static string TimingHocon(ClusterTimingSpec t) => string.Join('\n',
+        $"akka.cluster.failure-detector.heartbeat-interval = {Millis(t.HeartbeatInterval)}",
+        $"akka.cluster.failure-detector.acceptable-heartbeat-pause = {Millis(t.HeartbeatPause)}",
+        $"akka.cluster.split-brain-resolver.stable-after = {Millis(t.StableAfter)}",
+        $"akka.cluster.split-brain-resolver.down-all-when-unstable = {Millis(t.DownAllWhenUnstable)}",
+        $"akka.cluster.down-removal-margin = {Millis(t.DownRemovalMargin)}",
+        "akka.cluster.leader-actions-interval = 250ms",
+        "akka.cluster.unreachable-nodes-reaper-interval = 250ms");
+
+    /// <summary>The timing of a fleet without timing keys.</summary>
+    public static string Timing => TimingHocon(ClusterTimingSpec.Default);
 
     /// <summary>
     /// The HOCON of cluster mode: the cluster provider, Akka.Remote on <see cref="Host"/>:<see cref="Port"/>, seeds, roles,
@@ -112,9 +115,11 @@ public sealed record ClusterNodeOptions(string Node, int Port, IReadOnlyList<str
         b.AppendLine(CultureInfo.InvariantCulture, $"akka.cluster.split-brain-resolver.active-strategy = {strategy}");
         b.AppendLine("akka.cluster.split-brain-resolver.keep-oldest.down-if-alone = on");
         b.AppendLine("akka.cluster.run-coordinated-shutdown-when-down = on");
-        b.AppendLine(Timing);
+        b.AppendLine(TimingHocon((fleet.Cluster ?? new ClusterSpec()).Timing));
         return b.ToString();
     }
+
+    private static string Millis(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
 
     private static string Address(string host, int port) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
 

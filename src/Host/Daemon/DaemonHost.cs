@@ -375,7 +375,8 @@ public static class DaemonHost
         builder.Services.AddSingleton<FactoryClient>();
         builder.Services.AddSingleton(sp => new FleetReloader(options.FleetPath, sp.GetRequiredService<FactoryClient>(), sp.GetRequiredService<IRequiredActor<EventBridgeActor>>(), statusView, sp.GetRequiredService<ILogger<FleetReloader>>(), membership.Place,
             options.Cluster is null ? null : whole => sp.GetRequiredService<ActorRegistry>().Get<PlacementNode>().Tell(new PlacementNode.Declare(whole)),
-            refusal => FleetTopics.For(sp.GetRequiredService<ActorSystem>()).Publish(refusal)));
+            refusal => FleetTopics.For(sp.GetRequiredService<ActorSystem>()).Publish(refusal),
+            options.Cluster is null ? null : (fleet.Cluster ?? new ClusterSpec()).Timing));
         builder.Services.AddAkka(options.Cluster is null ? "dark-factory" : ClusterNodeOptions.SystemName(fleet), (akka, _) => akka
             .WithDarkFactoryPersistence(persistence)
             .WithDarkFactoryCluster(options.Cluster, fleet, clusterTls)

@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using DarkFactory.Actors.Control;
 using DarkFactory.Host.Api;
+using DarkFactory.Host.Cluster;
 
 namespace DarkFactory.Host.Daemon;
 
@@ -17,7 +18,8 @@ public sealed record ReloadResult(bool Applied, FleetApplied? Changes, IReadOnly
 /// <param name="place">The part of a fleet this node runs (a cluster node: the agents placed on it; default: all of it).</param>
 /// <param name="declared">Called with each whole fleet applied from the file (a cluster node declares it to the placement coordinator).</param>
 /// <param name="refused">Called with each refusal (the daemon publishes it on the event stream).</param>
-public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log, Func<FleetSpec, FleetSpec>? place = null, Action<FleetSpec>? declared = null, Action<FleetReloadRefused>? refused = null)
+/// <param name="clusterTiming">A cluster node's timing as it started (<c>cluster:</c>'s timing keys): a file that changes it is applied with a warning that the change takes a restart (<see cref="ClusterTimingNote"/>); null: a single node.</param>
+public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetStatusView view, ILogger<FleetReloader> log, Func<FleetSpec, FleetSpec>? place = null, Action<FleetSpec>? declared = null, Action<FleetReloadRefused>? refused = null, ClusterTimingSpec? clusterTiming = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FleetSpec? _whole;
@@ -39,6 +41,11 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
             {
                 var load = FleetLoader.LoadFile(FleetPath);
                 diagnostics.AddRange(load.Diagnostics);
+                if (clusterTiming is not null && load.Fleet is { } loaded)
+                {
+                    diagnostics.AddRange(ClusterTimingNote.Of(clusterTiming, (loaded.Cluster ?? new ClusterSpec()).Timing, FleetPath, ReadOrNull(FleetPath)));
+                }
+
                 foreach (var d in load.Diagnostics)
                 {
                     if (d.IsError)
@@ -69,6 +76,18 @@ public sealed class FleetReloader(string fleetPath, FactoryClient factory, IRequ
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 

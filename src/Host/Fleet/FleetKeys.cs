@@ -55,7 +55,7 @@ internal static class FleetKeys
         "create_pr", "remote", "forge", "check_timeout",
     ];
 
-    public static readonly string[] Cluster = ["name", "seeds", "split_brain", "nodes"];
+    public static readonly string[] Cluster = ["name", "seeds", "split_brain", "nodes", "heartbeat_interval", "heartbeat_pause", "stable_after", "down_removal_margin", "down_all_when_unstable"];
     public static readonly string[] ClusterNode = ["name", "roles", "max_agents", "repos"];
 
     public static readonly string[] ProjectRepository = ["path", "tests", "lint", "format"];

@@ -55,10 +55,55 @@ internal sealed partial class FleetReader
             Seeds = seeds,
             SplitBrain = splitBrain,
             Nodes = f.Items("nodes", ReadClusterNode),
+            Timing = ReadClusterTiming(f),
         };
         map.Bind(c, path);
         return c;
     });
+
+    /// <summary>
+    /// <c>cluster.heartbeat_interval</c> ... <c>down_all_when_unstable</c>, each within bounds, and in the order the
+    /// failover needs them: a pause of at least one heartbeat interval, a <c>stable_after</c> of at least the pause (a
+    /// shorter one would down a member whose heartbeat is merely late, a GC pause or a loaded box, before the failure
+    /// detector could forgive it).
+    /// </summary>
+    private static ClusterTimingSpec ReadClusterTiming(Fields f)
+    {
+        var d = ClusterTimingSpec.Default;
+        TimeSpan Read(string key, TimeSpan fallback, TimeSpan min, TimeSpan max)
+        {
+            var value = f.Duration(key);
+            if (value is { } v && (v < min || v > max))
+            {
+                f.Error(key, $"{key} {Durations.Format(v)} is out of range ({Durations.Format(min)} to {Durations.Format(max)})");
+                return fallback;
+            }
+
+            return value ?? fallback;
+        }
+
+        var t = new ClusterTimingSpec
+        {
+            HeartbeatInterval = Read("heartbeat_interval", d.HeartbeatInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10)),
+            HeartbeatPause = Read("heartbeat_pause", d.HeartbeatPause, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1)),
+            StableAfter = Read("stable_after", d.StableAfter, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
+            DownRemovalMargin = Read("down_removal_margin", d.DownRemovalMargin, TimeSpan.Zero, TimeSpan.FromMinutes(10)),
+            DownAllWhenUnstable = Read("down_all_when_unstable", d.DownAllWhenUnstable, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)),
+        };
+        if (t.HeartbeatPause < t.HeartbeatInterval)
+        {
+            f.Error(f.Has("heartbeat_pause") ? "heartbeat_pause" : "heartbeat_interval",
+                $"heartbeat_pause {Durations.Format(t.HeartbeatPause)} is shorter than heartbeat_interval {Durations.Format(t.HeartbeatInterval)}: every heartbeat would arrive late and members would flap unreachable; make the pause at least one interval (the default is two)");
+        }
+
+        if (t.StableAfter < t.HeartbeatPause)
+        {
+            f.Error(f.Has("stable_after") ? "stable_after" : "heartbeat_pause",
+                $"stable_after {Durations.Format(t.StableAfter)} is shorter than heartbeat_pause {Durations.Format(t.HeartbeatPause)}: a member whose heartbeat is merely late (a GC pause, a loaded machine) would be downed before the failure detector forgives it; make stable_after at least heartbeat_pause");
+        }
+
+        return t;
+    }
 
     private ClusterNodeSpec? ReadClusterNode(YamlNode node, string path)
     {

@@ -514,19 +514,20 @@ public static class ScenarioLoader
 
         /// <summary>
         /// <c>cluster: {detection, stable_after}</c>: how long the virtual cluster takes to see a lost node unreachable and then
-        /// to remove it (defaults: Akka's, <see cref="ClusterTiming.Default"/>); only for a fleet that lists <c>cluster.nodes</c>.
+        /// to remove it (defaults: the fleet's <c>cluster:</c> timing keys, <see cref="ClusterTiming.Of"/>); only for a fleet that lists <c>cluster.nodes</c>.
         /// </summary>
         private ClusterTiming Timing(YamlMappingNode root, FleetSpec fleet, string fleetSource)
         {
+            var fleets = ClusterTiming.Of(fleet.Cluster?.Timing ?? ClusterTimingSpec.Default); // the fleet's own cluster timing keys
             if (Node(root, "cluster") is not { } node)
             {
-                return ClusterTiming.Default;
+                return fleets;
             }
 
             if (node is not YamlMappingNode map)
             {
                 Error(node, "cluster", "a mapping: detection, stable_after (durations)");
-                return ClusterTiming.Default;
+                return fleets;
             }
 
             UnknownKeys(map, ["detection", "stable_after"], "cluster");
@@ -535,7 +536,7 @@ public static class ScenarioLoader
                 Error(node, "cluster", $"{fleetSource} lists no cluster.nodes: there is no virtual cluster to time");
             }
 
-            var timing = ClusterTiming.Default;
+            var timing = fleets;
             foreach (var (key, value) in (ReadOnlySpan<(string, bool)>)[("detection", true), ("stable_after", false)])
             {
                 if (Duration(map, key, "cluster." + key) is { } d)

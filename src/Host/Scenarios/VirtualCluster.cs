@@ -30,23 +30,15 @@ public sealed record AgentPlaced(string Agent, string? Node, long Epoch, DateTim
 /// <summary>
 /// How long the real cluster takes to act on a lost node (scenario key <c>cluster:</c>): failure detection (last
 /// heartbeat → unreachable) and the split-brain resolver's <c>stable-after</c> (unreachable → downed and removed, when
-/// its agents are placed again). The defaults are a cluster node's own (<see cref="ClusterNodeOptions.Timing"/> over Akka.NET's
-/// reference configuration).
+/// its agents are placed again). The defaults are the fleet's own (fleet.yaml <c>cluster:</c> timing keys, <see cref="ClusterTimingSpec"/>).
 /// </summary>
 public sealed record ClusterTiming(TimeSpan Detection, TimeSpan StableAfter)
 {
-    /// <summary>A <c>df up --node</c>'s: <c>acceptable-heartbeat-pause</c> + one <c>heartbeat-interval</c> (2 s + 1 s), and <c>stable-after</c> (3 s).</summary>
-    public static ClusterTiming Default { get; } = FromAkka();
+    /// <summary>A <c>df up --node</c>'s without timing keys: <c>heartbeat_pause</c> + one <c>heartbeat_interval</c> (2 s + 1 s), and <c>stable_after</c> (3 s).</summary>
+    public static ClusterTiming Default { get; } = Of(ClusterTimingSpec.Default);
 
-    private static ClusterTiming FromAkka()
-    {
-        var config = Akka.Configuration.ConfigurationFactory.ParseString(ClusterNodeOptions.Timing)
-            .WithFallback(Akka.Configuration.ConfigurationFactory.FromResource<Akka.Cluster.Cluster>("Akka.Cluster.Configuration.Cluster.conf"));
-        var pause = config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause", TimeSpan.FromSeconds(3));
-        var interval = config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval", TimeSpan.FromSeconds(1));
-        var stable = config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after", TimeSpan.FromSeconds(20));
-        return new ClusterTiming(pause + interval, stable);
-    }
+    /// <summary>The fleet's <c>cluster:</c> timing as the virtual cluster counts it: detection after the pause and one interval, removal after <c>stable_after</c>.</summary>
+    public static ClusterTiming Of(ClusterTimingSpec t) => new(t.HeartbeatPause + t.HeartbeatInterval, t.StableAfter);
 }
 
 /// <summary>

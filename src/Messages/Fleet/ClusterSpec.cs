@@ -45,6 +45,9 @@ public sealed record ClusterSpec
 
     public IReadOnlyList<ClusterNodeSpec> Nodes { get; init; } = [];
 
+    /// <summary>How fast a lost member is detected, downed and its singletons moved (<c>heartbeat_pause</c>, <c>stable_after</c> ...); read at <c>df up</c> only.</summary>
+    public ClusterTimingSpec Timing { get; init; } = ClusterTimingSpec.Default;
+
     /// <summary>The strategy in force: the declared one, else keep-oldest for two listed nodes and keep-majority otherwise.</summary>
     [JsonIgnore]
     public SplitBrainStrategy EffectiveSplitBrain =>
@@ -58,6 +61,28 @@ public sealed record ClusterSpec
     /// <summary>The roles node <paramref name="name"/> joins with: its listed roles, or every role when it is not listed.</summary>
     public IReadOnlyList<string> RolesOf(string name) =>
         Nodes.FirstOrDefault(n => n.Name == name) is { Roles.Count: > 0 } node ? node.Roles : AllRoles;
+}
+
+/// <summary>
+/// fleet.yaml <c>cluster:</c>'s timing keys, each an Akka.NET cluster setting (docs/cluster.md, "Failover time"): the
+/// failure detector's <c>heartbeat_interval</c> and <c>heartbeat_pause</c> (<c>acceptable-heartbeat-pause</c>), the
+/// split-brain resolver's <c>stable_after</c> and <c>down_all_when_unstable</c>, and the singletons'
+/// <c>down_removal_margin</c>. A node reads them when it starts (a change takes a restart of each node); a <c>DF_HOCON</c>
+/// file goes over them. The defaults put a SIGKILLed node's singletons back in about 9 s.
+/// </summary>
+public sealed record ClusterTimingSpec
+{
+    public static readonly ClusterTimingSpec Default = new();
+
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan HeartbeatPause { get; init; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(3);
+
+    public TimeSpan DownRemovalMargin { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan DownAllWhenUnstable { get; init; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>One node of <c>cluster.nodes</c>: its name (given at start, <c>df up --node NAME</c>), roles and capacity.</summary>

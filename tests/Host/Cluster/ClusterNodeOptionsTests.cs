@@ -71,6 +71,41 @@ public sealed class ClusterNodeOptionsTests
     }
 
     [Fact]
+    public void The_fleets_cluster_timing_keys_become_akkas_settings_and_the_fleet_without_them_keeps_the_defaults()
+    {
+        var timing = new ClusterTimingSpec
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+            HeartbeatPause = TimeSpan.FromSeconds(4),
+            StableAfter = TimeSpan.FromSeconds(7),
+            DownRemovalMargin = TimeSpan.FromMilliseconds(1500),
+            DownAllWhenUnstable = TimeSpan.FromSeconds(40),
+        };
+        var config = ConfigurationFactory.ParseString(new ClusterNodeOptions("n1", 4053, []).Hocon(new FleetSpec { Cluster = new ClusterSpec { Timing = timing } }));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(500), config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
+        Assert.Equal(TimeSpan.FromSeconds(4), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), config.GetTimeSpan("akka.cluster.down-removal-margin"));
+        Assert.Equal(TimeSpan.FromSeconds(40), config.GetTimeSpan("akka.cluster.split-brain-resolver.down-all-when-unstable"));
+        Assert.Equal(ClusterNodeOptions.Timing, ClusterNodeOptions.TimingHocon(new ClusterSpec().Timing)); // no keys: the defaults above
+    }
+
+    [Fact]
+    public void A_reload_that_changes_the_timing_warns_per_key_that_it_takes_a_restart_naming_file_line_and_field()
+    {
+        const string text = "version: 1\ncluster:\n  stable_after: 5s\n  heartbeat_pause: 2s\n";
+        var loaded = ClusterTimingSpec.Default with { StableAfter = TimeSpan.FromSeconds(5) };
+
+        var notes = ClusterTimingNote.Of(ClusterTimingSpec.Default, loaded, "/srv/fleet.yaml", text);
+
+        var note = Assert.Single(notes);
+        Assert.Equal((DiagnosticSeverity.Warning, "/srv/fleet.yaml", 3, 3, "cluster.stable_after"), (note.Severity, note.File, note.Line, note.Column, note.Field));
+        Assert.Equal("changed from 3s to 5s: the cluster's timing is read when a node starts, so this node keeps 3s until it is restarted (restart the nodes one at a time, df up with the new file)", note.Message);
+        Assert.Empty(ClusterTimingNote.Of(loaded, loaded, "/srv/fleet.yaml", text));
+    }
+
+    [Fact]
     public void Two_listed_nodes_run_keep_oldest_with_down_if_alone()
     {
         var config = ConfigurationFactory.ParseString(new ClusterNodeOptions("n1", 4053, []).Hocon(Fleet(new ClusterNodeSpec { Name = "n1" }, new ClusterNodeSpec { Name = "n2" })));

@@ -41,6 +41,33 @@ public sealed class FleetClusterKeysTests
     }
 
     [Fact]
+    public void The_cluster_timing_keys_are_read_and_default_to_the_daemons_timing()
+    {
+        var yaml = Agent() + """
+            cluster:
+              heartbeat_interval: 500ms
+              heartbeat_pause: 4s
+              stable_after: 7s
+              down_removal_margin: 0s
+              down_all_when_unstable: 1m
+            """;
+        var result = Load(yaml);
+
+        AssertValid(result);
+        Assert.Equal(new ClusterTimingSpec
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+            HeartbeatPause = TimeSpan.FromSeconds(4),
+            StableAfter = TimeSpan.FromSeconds(7),
+            DownRemovalMargin = TimeSpan.Zero,
+            DownAllWhenUnstable = TimeSpan.FromMinutes(1),
+        }, result.Fleet!.Cluster!.Timing);
+        Assert.Equal(ClusterTimingSpec.Default, Load(Agent() + ThreeNodes).Fleet!.Cluster!.Timing);
+        Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15)),
+            (ClusterTimingSpec.Default.HeartbeatInterval, ClusterTimingSpec.Default.HeartbeatPause, ClusterTimingSpec.Default.StableAfter, ClusterTimingSpec.Default.DownRemovalMargin, ClusterTimingSpec.Default.DownAllWhenUnstable));
+    }
+
+    [Fact]
     public void A_node_not_listed_or_listing_no_roles_has_every_role()
     {
         var c = Load(Agent() + ThreeNodes).Fleet!.Cluster!;
@@ -182,6 +209,14 @@ public sealed class FleetClusterKeysTests
     [InlineData("  seeds: [\"127.0.0.1:70000\"]\n", "cluster.seeds[0]", "\"127.0.0.1:70000\"", "invalid seed '127.0.0.1:70000': expected HOST:PORT with a port from 1 to 65535")]
     [InlineData("  name: \"dark factory\"\n", "cluster.name", "\"dark factory\"", "invalid cluster name 'dark factory': use letters, digits, '-' and '_', starting with a letter or digit")]
     [InlineData("  seed: [\"127.0.0.1:4053\"]\n", "cluster.seed", "seed:", "unknown key 'seed' (did you mean 'seeds'?)")]
+    [InlineData("  stable_after: 1s\n", "cluster.stable_after", "1s", "stable_after 1s is shorter than heartbeat_pause 2s: a member whose heartbeat is merely late (a GC pause, a loaded machine) would be downed before the failure detector forgives it; make stable_after at least heartbeat_pause")]
+    [InlineData("  heartbeat_pause: 5s\n", "cluster.heartbeat_pause", "5s", "stable_after 3s is shorter than heartbeat_pause 5s: a member whose heartbeat is merely late (a GC pause, a loaded machine) would be downed before the failure detector forgives it; make stable_after at least heartbeat_pause")]
+    [InlineData("  heartbeat_interval: 3s\n", "cluster.heartbeat_interval", "3s", "heartbeat_pause 2s is shorter than heartbeat_interval 3s: every heartbeat would arrive late and members would flap unreachable; make the pause at least one interval (the default is two)")]
+    [InlineData("  heartbeat_interval: 50ms\n", "cluster.heartbeat_interval", "50ms", "heartbeat_interval 50ms is out of range (100ms to 10s)")]
+    [InlineData("  stable_after: 2h\n", "cluster.stable_after", "2h", "stable_after 2h is out of range (1s to 10m)")]
+    [InlineData("  down_removal_margin: -1s\n", "cluster.down_removal_margin", "-1s", "down_removal_margin -1s is out of range (0s to 10m)")]
+    [InlineData("  stable_after: soon\n", "cluster.stable_after", "soon", "expected a duration such as 500ms, 30s, 5m, 2h, 1d, 1h30m or a number of seconds, got 'soon'")]
+    [InlineData("  stable_afer: 5s\n", "cluster.stable_afer", "stable_afer", "unknown key 'stable_afer' (did you mean 'stable_after'?)")]
     public void Bad_cluster_values_are_errors_with_exact_messages(string line, string field, string marker, string message)
     {
         var yaml = Agent() + "cluster:\n" + line;
