@@ -57,6 +57,7 @@ public sealed class ClusterFailureTierTests(ITestOutputHelper output)
         // SIGSTOP n2: its runs go on while it is stopped, until its fence (stable-after, 3 s) kills it and its lifeline
         // its runs; the others down it (detection + stable-after) and start the agent on n3; sampled all along
         var stopped = Stopwatch.StartNew();
+        var stoppedAt = DateTimeOffset.UtcNow;
         nodes[1].Signal("STOP");
         TimeSpan? fenced = null, runsGone = null, moved = null;
         await DaemonProcess.Until(() =>
@@ -79,6 +80,11 @@ public sealed class ClusterFailureTierTests(ITestOutputHelper output)
         var listed = await TestCluster.ListedAgents(nodes[0]);
         Assert.Equal("n3", listed["mover"].GetProperty("node").GetString());
         Assert.Equal([2], TestCluster.Holders(nodes, "mover"));
+
+        // placed once: one run started since the stop, on n3 (its history there)
+        var history = await nodes[2].ApiJson("/api/agents/mover/history");
+        var starts = history.EnumerateArray().Where(e => e.GetProperty("kind").GetString() == "started" && e.GetProperty("at").GetDateTimeOffset() > stoppedAt).ToList();
+        Assert.True(starts.Count == 1, $"mover started {starts.Count} times since n2 was stopped: {history}");
     }
 
     [PostgresFact]
