@@ -2,7 +2,7 @@
 """False downing soak: a three-node cluster at the fleet's default timing, its daemons paused in turn for less than the
 heartbeat pause (issue 17; docs/benchmarks.md, "Cluster"; the CI-sized version is ClusterFalseDowningTests).
 
-    bench/cluster --pauses [--minutes 10] [--pause 1.5] [--every 4] [--burn 0] [--postgres CONN]
+    bench/cluster --pauses [--minutes 10] [--pause 1.5] [--every 4] [--burn 0] [--postgres CONN] [--dll PATH]
 
 On 127.0.0.1 with one PostgreSQL database: n1 (control, agents), n2 and n3 (agents) with no DF_HOCON (heartbeat pause
 2 s, stable-after 3 s, as fleet.yaml's defaults), two ticker agents with failover: move. For --minutes, every --every
@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--every", type=float, default=4, help="seconds from one pause's start to the next")
     ap.add_argument("--burn", type=int, default=0, help="busy-loop processes running through the soak")
     ap.add_argument("--postgres", default=os.environ.get("DF_TEST_POSTGRES"))
+    ap.add_argument("--dll", default=c.dll, help="the daemon to run (default: artifacts/df/df.dll, which bench/cluster builds)")
     a = ap.parse_args()
     if not a.postgres:
         sys.exit("bench/cluster --pauses: needs --postgres or DF_TEST_POSTGRES")
@@ -54,7 +55,7 @@ def main():
         for i in range(3):
             os.makedirs(datas[i])
             log = open(os.path.join(work, f"n{i + 1}.log"), "w")
-            procs.append(subprocess.Popen(["dotnet", c.dll, "up", "--fleet", fleet_path, "--data-dir", datas[i], "--listen", "127.0.0.1:0",
+            procs.append(subprocess.Popen(["dotnet", a.dll, "up", "--fleet", fleet_path, "--data-dir", datas[i], "--listen", "127.0.0.1:0",
                                            "--node", f"n{i + 1}", "--cluster-port", str(ports[i]), "--seed", f"127.0.0.1:{ports[0]}",
                                            "--postgres", conn], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
             if i == 0:
