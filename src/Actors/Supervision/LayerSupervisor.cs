@@ -243,6 +243,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
         {
             Record(slot, LifecycleKind.Started, pid: msg.Pid, launchedAt: slot.LaunchedAt, by: slot.TakeStartedBy());
             ArmStandby(slot);
+            StandbysAfterStarts();
         }
     }
 
@@ -287,6 +288,7 @@ public sealed partial class LayerSupervisor : ReceiveActor, IWithTimers
 
         AfterStopDue(slot);
         DiscardStandby(slot); // not taken by a restart at once: a backoff, a stop, a quarantine
+        StandbysAfterStarts(); // a run that ended while starting no longer holds the layer's standbys back
     }
 
     private void Remove(AgentSlot slot)

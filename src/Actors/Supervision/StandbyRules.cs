@@ -30,4 +30,11 @@ public static class StandbyRules
 
     /// <summary>How long after a run's start its standby is made: a crash before the agent's min uptime backs off (a standby would be discarded), one after it restarts at once.</summary>
     public static TimeSpan Delay(AgentSpec agent) => agent.MinUptime;
+
+    /// <summary>
+    /// Whether a standby that is due waits: while <paramref name="starting"/> runs of its layer are launched and not yet
+    /// reported alive (a cold start's, a one-for-all restart's), their spawns go first; the standby is made when the
+    /// last of them is (a standby is only ever early, never needed for a run to start).
+    /// </summary>
+    public static bool WaitsForStarts(int starting) => starting > 0;
 }

@@ -101,6 +101,32 @@ public sealed class LayerRulesSpec : VirtualTimeSpec, IDisposable
         return await Recorded(agent, then);
     }
 
+    [Fact]
+    public async Task A_standby_due_while_a_run_of_the_layer_is_starting_is_made_once_that_start_is_over()
+    {
+        // issue 18: a cold start's last spawns go first, the first runs' standbys after them
+        _fakes.HoldStarts("slow");
+        Watch(["quick", "slow"]);
+        var rules = Rules();
+        var layer = Sys.ActorOf(LayerSupervisor.Props(rules, Services with { Standbys = true }));
+        layer.Tell(new ReconcileLayer(rules, [Agent("quick"), Agent("slow")], 1), TestActor);
+        ExpectMsg<LayerReconciled>(Wait);
+        await Started("quick");
+
+        Advance(AgentSpec.DefaultMinUptime); // quick's standby is due; slow is still starting
+        await RunsOf("quick").ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        _fakes.Start("slow");
+        await Started("slow");
+        await RunsOf("quick").FishForMessageAsync<FakeStandbyMade>(_ => true, Wait);
+
+        // the standby is the restart, as without the wait
+        _fakes.Exit("quick", 1);
+        await Recorded("quick", LifecycleKind.Crashed);
+        var restarted = await Started("quick");
+        Assert.True(restarted.Run.Standby);
+    }
+
     [Theory]
     [InlineData(RestartType.Permanent, 0, true)]
     [InlineData(RestartType.Permanent, 1, true)]

@@ -27,6 +27,14 @@ public sealed class StandbyRulesTests
     }
 
     [Fact]
+    public void A_due_standby_waits_while_runs_of_its_layer_are_starting()
+    {
+        Assert.True(StandbyRules.WaitsForStarts(1));
+        Assert.True(StandbyRules.WaitsForStarts(99)); // a cold start's last spawns
+        Assert.False(StandbyRules.WaitsForStarts(0));
+    }
+
+    [Fact]
     public void A_standby_is_released_only_for_the_very_declaration_it_was_made_from()
     {
         var request = new RunRequest(Command);

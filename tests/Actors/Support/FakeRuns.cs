@@ -15,11 +15,15 @@ namespace DarkFactory.Actors.Tests.Support;
 /// or, for an agent in <see cref="HoldStops"/>, only at the next <see cref="Exit"/>, like a CLI that takes
 /// its grace period). Each
 /// start and end is reported to <see cref="Observer"/> (a probe), so a spec waits on messages, never on time.
+/// An agent in <see cref="HoldStarts"/> stays starting (no <see cref="RunStarted"/>) until <see cref="Start"/>; a
+/// standby run (<see cref="AgentRun.Standby"/>) is reported made (<see cref="FakeStandbyMade"/>) and starts when
+/// its layer releases it, as the ProcessActor's does.
 /// </summary>
 public sealed class FakeRuns(TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, IActorRef> _live = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _holding = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _holdingStarts = new(StringComparer.Ordinal);
     private int _pid = 10_000;
 
     /// <summary>
@@ -47,6 +51,18 @@ public sealed class FakeRuns(TimeProvider clock)
 
     internal bool Holds(string agent) => _holding.ContainsKey(agent);
 
+    /// <summary>The agent's runs stay starting (launched, not reported alive) until <see cref="Start"/>.</summary>
+    public void HoldStarts(string agent) => _holdingStarts[agent] = true;
+
+    /// <summary>The agent's held run reports its process alive (and later runs start at once).</summary>
+    public void Start(string agent)
+    {
+        _holdingStarts.TryRemove(agent, out _);
+        Live(agent).Tell(FakeRun.Begin.Instance);
+    }
+
+    internal bool HoldsStart(string agent) => _holdingStarts.ContainsKey(agent);
+
     internal int NextPid() => Interlocked.Increment(ref _pid);
 
     internal void Started(string agent, IActorRef run) => _live[agent] = run;
@@ -57,6 +73,9 @@ public sealed class FakeRuns(TimeProvider clock)
 /// <summary>A fake run began: the run as its layer launched it (plan, ids, task).</summary>
 public sealed record FakeRunStarted(string Agent, string RunId, AgentRun Run) : IWithAgent;
 
+/// <summary>A fake standby run was made: it waits for its layer's release.</summary>
+public sealed record FakeStandbyMade(string Agent, string RunId) : IWithAgent;
+
 /// <summary>A fake run ended: by itself (<paramref name="StopReason"/> null) or stopped by its layer.</summary>
 public sealed record FakeRunEnded(string Agent, string RunId, ExitInfo Exit, string? StopReason) : IWithAgent;
 
@@ -66,11 +85,14 @@ public sealed class FakeRun : ReceiveActor
     private readonly AgentRun _run;
     private readonly FakeRuns _runs;
     private string? _stopReason;
+    private bool _begun;
 
     public FakeRun(AgentRun run, FakeRuns runs)
     {
         _run = run;
         _runs = runs;
+        Receive<Begin>(_ => Started());
+        Receive<ReleaseStandby>(_ => Started());
         Receive<StopRun>(stop =>
         {
             _stopReason ??= stop.Reason;
@@ -101,6 +123,27 @@ public sealed class FakeRun : ReceiveActor
 
     protected override void PreStart()
     {
+        if (_run.Standby)
+        {
+            _runs.Observer?.Tell(new FakeStandbyMade(_run.Agent, _run.RunId));
+            return;
+        }
+
+        _runs.Started(_run.Agent, Self);
+        if (!_runs.HoldsStart(_run.Agent))
+        {
+            Started();
+        }
+    }
+
+    private void Started()
+    {
+        if (_begun)
+        {
+            return;
+        }
+
+        _begun = true;
         _runs.Started(_run.Agent, Self);
         Context.Parent.Tell(new RunStarted(_run.Agent, _run.RunId, _runs.NextPid(), _runs.Clock.GetUtcNow()));
         _runs.Observer?.Tell(new FakeRunStarted(_run.Agent, _run.RunId, _run));
@@ -117,6 +160,9 @@ public sealed class FakeRun : ReceiveActor
 
     /// <summary>Ends the run with this exit code (0: normally; else a crash).</summary>
     public sealed record End(int Code);
+
+    /// <summary>A held run reports its process alive (<see cref="FakeRuns.Start"/>).</summary>
+    public sealed record Begin : Signal<Begin>;
 }
 
 /// <summary>
