@@ -83,6 +83,11 @@ public sealed class ClusterProjectTests(ITestOutputHelper output) : IDisposable
         var planned = await Project(nodes[2], id);
         Assert.Equal(2, planned?.GetProperty("tasks").GetProperty("total").GetInt32()); // the plan's answer came back from n3
 
+        // the engineer's run as n1 recorded it (its journal is the cluster's)
+        var before = await RunsStarted(database, id);
+        var working = before[^1];
+        Assert.Equal(engineer, working.Agent);
+
         // SIGKILL n1, the projects' node, while the engineer works on n3
         var killed = Stopwatch.StartNew();
         nodes[0].KillHard();
@@ -90,8 +95,10 @@ public sealed class ClusterProjectTests(ITestOutputHelper output) : IDisposable
         var moved = killed.Elapsed;
 
         // the project on n2 records the run n1 started as interrupted and asks for it again: n3 answers that it still runs,
-        // so the project takes that same run in (a second start of it on record) rather than working the task twice
-        await nodes[2].UntilAsync(async () => (await Journal(database, "project-" + id)).Count(e => e == "project-run-started") >= 3, Wait, "the engineer's run taken in again on n2");
+        // so the project takes that same run in (its run id started again on record) rather than working the task twice
+        List<(string RunId, string Agent)> after = [];
+        await nodes[2].UntilAsync(async () => (after = await RunsStarted(database, id)).Count > before.Count, Wait, "the project on n2 starting its run again");
+        Assert.True(after[before.Count] == working, $"n2 took in {after[before.Count]} instead of the engineer's run {working} (journal: {string.Join(", ", after)})");
         var adopted = killed.Elapsed;
         File.Delete(Path.Combine(_state, "hold"));
         JsonElement status = default;
@@ -140,18 +147,19 @@ public sealed class ClusterProjectTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    /// <summary>The manifests of a persistence id's events, in order.</summary>
-    private static async Task<List<string>> Journal(TestDatabase database, string persistenceId)
+    /// <summary>The runs the project's journal recorded as started, in order: run id and agent.</summary>
+    private static async Task<List<(string RunId, string Agent)>> RunsStarted(TestDatabase database, string project)
     {
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT manifest FROM journal WHERE persistence_id = @p ORDER BY sequence_number", connection);
-        command.Parameters.AddWithValue("p", persistenceId);
-        var rows = new List<string>();
+        await using var command = new NpgsqlCommand("SELECT message FROM journal WHERE persistence_id = @p AND manifest = 'project-run-started' ORDER BY sequence_number", connection);
+        command.Parameters.AddWithValue("p", "project-" + project);
+        var rows = new List<(string, string)>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            rows.Add(reader.GetString(0));
+            var e = JsonDocument.Parse((byte[])reader[0]).RootElement;
+            rows.Add((e.GetProperty("run_id").GetString()!, e.GetProperty("agent").GetString()!));
         }
 
         return rows;
