@@ -135,17 +135,7 @@ public sealed class ClusterProjectTests(ITestOutputHelper output) : IDisposable
     private string[] Runs() => File.Exists(Path.Combine(_state, "runs")) ? File.ReadAllLines(Path.Combine(_state, "runs")) : [];
 
     /// <summary>The project, or null while the node has no answer (the singleton moving: 503).</summary>
-    private static async Task<JsonElement?> Project(DaemonProcess node, string id)
-    {
-        try
-        {
-            return await node.ApiJson($"/api/projects/{id}");
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
+    private static Task<JsonElement?> Project(DaemonProcess node, string id) => node.ApiJsonOrNull($"/api/projects/{id}");
 
     /// <summary>The runs the project's journal recorded as started, in order: run id and agent.</summary>
     private static async Task<List<(string RunId, string Agent)>> RunsStarted(TestDatabase database, string project)

@@ -206,17 +206,7 @@ public sealed class ClusterReviewTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static async Task<JsonElement?> Review(DaemonProcess node, string id)
-    {
-        try
-        {
-            return await node.ApiJson($"/api/reviews/{id}");
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
+    private static Task<JsonElement?> Review(DaemonProcess node, string id) => node.ApiJsonOrNull($"/api/reviews/{id}");
 
     private static async Task<List<ReviewScheduleFired>> Firings(TestDatabase database) =>
         [.. (await Journal(database, "compound-review")).Where(e => e.Manifest == "review-schedule-fired").Select(e => JsonSerializer.Deserialize<ReviewScheduleFired>(e.Message, DarkFactoryJson.Options)!)];

@@ -166,6 +166,19 @@ public sealed class DaemonProcess : IAsyncDisposable
         return JsonSerializer.Deserialize<JsonElement>(await http.GetStringAsync(path));
     }
 
+    /// <summary>The answer at <paramref name="path"/>, or null while the daemon answers with an HTTP error (a singleton moving: 503).</summary>
+    public async Task<JsonElement?> ApiJsonOrNull(string path)
+    {
+        try
+        {
+            return await ApiJson(path);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
     public HttpClient Client(bool withToken = true)
     {
         var endpoint = JsonSerializer.Deserialize<JsonElement>(File.ReadAllText(Path.Combine(DataDir, "daemon.json")));
