@@ -82,22 +82,15 @@ public static class DaemonHost
 
             if (options.Cluster is not null)
             {
-                (clusterTls, var tlsRefusal) = ClusterTls.From(Environment.GetEnvironmentVariable(ClusterTls.Variable));
-                if (tlsRefusal is not null)
+                (clusterTls, var tlsRefusal) = ClusterTrust.Prepare(options.Cluster, data, persistence.ConnectionString, ClusterNodeOptions.SystemName(load.Fleet!), Environment.GetEnvironmentVariable(ClusterTls.Variable));
+                if (clusterTls is null)
                 {
                     Console.Error.WriteLine("df: " + tlsRefusal);
                     dirLock.Dispose();
                     return 2;
                 }
 
-                if (clusterTls is not null)
-                {
-                    options = options with { Cluster = options.Cluster with { Protocol = "akka.ssl.tcp" } };
-                }
-                else
-                {
-                    Console.Error.WriteLine($"df: warning: {ClusterTls.Variable} is not set, so the cluster port {options.Cluster.Host}:{options.Cluster.Port} takes plain TCP from any process that reaches it, agents with the network open included; give every node the same {ClusterTls.Variable} (at least {ClusterTls.MinimumLength} characters) for mutual TLS");
-                }
+                options = options with { Cluster = options.Cluster with { Protocol = "akka.ssl.tcp" } };
             }
 
             var refusal = Ops.DataStamp.Refusal(data.Path) ?? (persistence.IsSqlite ? StoreGuard.Refusal(data, options.AllowEmptyStore) : null);
@@ -201,6 +194,11 @@ public static class DaemonHost
         if (fence is not null)
         {
             log.LogInformation("Cluster fence: watchdog {Pid} kills this daemon if it gives no sign of life for {After} (the resolver's stable-after)", fence.Pid, fence.After);
+        }
+
+        if (clusterTls is not null)
+        {
+            log.LogInformation("Cluster port: mutual TLS, peers' keys from {Source}", clusterTls.Source == "secret" ? ClusterTls.Variable : "the cluster's PostgreSQL (df_cluster_keys)");
         }
 
         app.Services.GetRequiredService<FleetTelemetry>().ExportZeros(); // the exporter listens now

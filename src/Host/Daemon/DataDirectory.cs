@@ -14,6 +14,9 @@ public sealed class DataDirectory
     public const string EndpointFile = "daemon.json";
     public const string TokenFile = "token";
 
+    /// <summary>The node's own key for the cluster port's TLS (<see cref="Cluster.NodeKey"/>): owner-only, never in a backup.</summary>
+    public const string ClusterKeyFile = "cluster-node.key";
+
     public DataDirectory(string? path)
     {
         // the resolved path: a directory reached through a symbolic link is the same directory (and has the same
@@ -97,7 +100,7 @@ public sealed class DataDirectory
         }
     }
 
-    private static void WriteOwnerOnly(string file, string content)
+    internal static void WriteOwnerOnly(string file, string content)
     {
         var temp = file + ".tmp";
         using (var stream = new FileStream(temp, new FileStreamOptions

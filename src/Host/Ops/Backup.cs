@@ -12,7 +12,7 @@ public sealed record BackupManifest(int Format, string Release, DateTimeOffset C
 /// store is copied with SQLite's online backup API (a consistent copy, WAL included, while the daemon writes);
 /// every other file of the directory is kept as it is (review reports, the release stamp, and whatever later
 /// features keep there, such as projects), except what belongs to a running daemon or can be rebuilt: its
-/// address, lock and API token, agent logs, per-run scratch space and review worktrees. With PostgreSQL the
+/// address, lock, API token and cluster key (a restored node makes a new one), agent logs, per-run scratch space and review worktrees. With PostgreSQL the
 /// journal is not in the archive: back the database up with pg_dump (<see cref="PostgresGuidance"/>).
 /// </summary>
 public static class Backup
@@ -23,7 +23,7 @@ public static class Backup
     /// <summary>Top-level names of the data directory that a backup leaves out.</summary>
     private static readonly HashSet<string> Skipped = new(StringComparer.Ordinal)
     {
-        DataDirectory.EndpointFile, DataDirectory.TokenFile, "daemon.lock", "logs", "worktrees", "runs", "tmp",
+        DataDirectory.EndpointFile, DataDirectory.TokenFile, DataDirectory.ClusterKeyFile, "daemon.lock", "logs", "worktrees", "runs", "tmp",
         "darkfactory.db", "darkfactory.db-wal", "darkfactory.db-shm", "darkfactory.db-journal",
     };
 

@@ -87,7 +87,8 @@ public sealed class ClusterEndToEndTests
         var n2 = TestCluster.Members(view).Single(m => m.Node == "n2");
         Assert.Equal(["agents"], n2.Roles);
         Assert.Contains("pinned", n2.Agents);
-        Assert.Equal($"akka.ssl.tcp://dark-factory@127.0.0.1:{cluster.Ports[1]}", n2.Address); // mutual TLS: TestCluster gives the nodes a secret
+        Assert.Equal($"akka.ssl.tcp://dark-factory@127.0.0.1:{cluster.Ports[1]}", n2.Address); // mutual TLS by default: no secret given
+        Assert.Equal(3, new DarkFactory.Host.Cluster.ClusterKeys(database.ConnectionString!, "dark-factory").Read().Count); // each node's public key in the store
         Assert.Equal(["agents", "control"], TestCluster.Members(view).Single(m => m.Node == "n1").Roles);
         Assert.Equal(["roamer"], TestCluster.Members(view).Single(m => m.Node == $"n{holder + 1}").Agents.Where(a => a == "roamer"));
         Assert.Single(TestCluster.Members(view), m => m.Agents.Contains("roamer"));

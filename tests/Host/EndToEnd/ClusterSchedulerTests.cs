@@ -49,7 +49,7 @@ public sealed class ClusterSchedulerTests(ITestOutputHelper output)
     public async Task A_cron_agent_fires_once_per_cron_time_across_the_cluster_and_neither_a_SIGKILL_nor_a_SIGTERM_of_the_scheduler_node_loses_or_doubles_a_firing()
     {
         await using var database = await TestDatabase.CreateAsync("postgres");
-        await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "3s");
+        await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "3s", sharedSecret: true); // the operator's secret (the other cluster tests: the default, keys in the store)
         var nodes = cluster.Nodes;
         foreach (var node in nodes)
         {

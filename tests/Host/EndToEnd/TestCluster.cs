@@ -7,7 +7,8 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// <summary>
 /// <c>df up --node</c> processes n1..nN (not started) on 127.0.0.1 sharing one PostgreSQL database, n1 the seed, with
 /// failure detection tuned through DF_HOCON (acceptable-heartbeat-pause 2 s, the given split-brain stable-after), mutual
-/// TLS on the cluster port (one DF_CLUSTER_SECRET for the cluster); and
+/// TLS on the cluster port (by default as a user gets it, each node's key in the shared database; with
+/// <c>sharedSecret</c> one DF_CLUSTER_SECRET for the cluster); and
 /// what the cluster tests read from them. Disposing stops every node and deletes the HOCON's directory.
 /// </summary>
 internal sealed class TestCluster : IAsyncDisposable
@@ -20,7 +21,7 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public List<DaemonProcess> Nodes { get; }
 
-    public static TestCluster Create(string fleet, string connectionString, string stableAfter, int count = 3)
+    public static TestCluster Create(string fleet, string connectionString, string stableAfter, int count = 3, bool sharedSecret = false)
     {
         var dir = Directory.CreateTempSubdirectory("df-cluster-").FullName;
         var hocon = Path.Combine(dir, "fast.conf");
@@ -35,7 +36,7 @@ internal sealed class TestCluster : IAsyncDisposable
             var node = new DaemonProcess(fleet);
             nodes.Add(node);
             node.Environment["DF_HOCON"] = hocon;
-            node.Environment["DF_CLUSTER_SECRET"] = "df-test-cluster-" + Path.GetFileName(dir); // mutual TLS on the cluster port, as docs/cluster.md advises
+            node.Environment["DF_CLUSTER_SECRET"] = sharedSecret ? "df-test-cluster-" + Path.GetFileName(dir) : ""; // the operator's secret, or none: the nodes' keys in the store
             node.UpArguments.AddRange(["--node", $"n{i + 1}", "--cluster-port", ports[i].ToString(), "--seed", $"127.0.0.1:{ports[0]}", "--postgres", connectionString]);
         }
 

@@ -43,6 +43,7 @@ public sealed class BackupTests : IDisposable
             // state of a later feature the backup knows nothing about (projects): kept because it is in the directory
             Directory.CreateDirectory(Path.Combine(live, "projects", "demo"));
             File.WriteAllText(Path.Combine(live, "projects", "demo", "project.json"), """{"goal":"ship it"}""");
+            File.WriteAllText(Path.Combine(live, "cluster-node.key"), "a cluster node's private key"); // as df up --node keeps it
 
             // the daemon keeps writing (an agent runs) while the backup is taken
             Assert.Equal(0, (await daemon.Df("run", "fixer")).Exit);
@@ -66,13 +67,13 @@ public sealed class BackupTests : IDisposable
             Assert.Equal(0, await daemon.StopAsync(TimeSpan.FromSeconds(60)));
         }
 
-        // the archive holds the store and the directory's state, never the daemon's token, address, lock or logs
+        // the archive holds the store and the directory's state, never the daemon's token, address, lock, cluster key or logs
         var entries = Entries(archive);
         Assert.Contains("backup.json", entries);
         Assert.Contains("darkfactory.db", entries);
         Assert.Contains("projects/demo/project.json", entries);
         Assert.Contains(entries, e => e.StartsWith("reviews/", StringComparison.Ordinal) && e.EndsWith("/report.md", StringComparison.Ordinal));
-        Assert.DoesNotContain(entries, e => e is "token" or "daemon.json" or "daemon.lock" || e.StartsWith("logs/", StringComparison.Ordinal) || e.Contains("-wal", StringComparison.Ordinal));
+        Assert.DoesNotContain(entries, e => e is "token" or "daemon.json" or "daemon.lock" or "cluster-node.key" || e.StartsWith("logs/", StringComparison.Ordinal) || e.Contains("-wal", StringComparison.Ordinal));
         Assert.Equal("""{"goal":"ship it"}""", File.ReadAllText(Path.Combine(restored, "projects", "demo", "project.json")));
 
         // every actor recovers from the restored directory with the state the fixture's own release showed
