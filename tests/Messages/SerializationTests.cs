@@ -64,6 +64,8 @@ public sealed class SerializationTests : IDisposable
         new FleetDiagnostic(DiagnosticSeverity.Error, "fleet.yaml", 12, 7, "agents[2].schedule", "bad cron expression"),
         new Placement(7, [AgentPlacement.On("coder", "n2"), new AgentPlacement("gpu-bench", null, "no up node has role gpu"), new AgentPlacement("nightly", null, "node n1 left the cluster; failover: stay waits for it", WaitingFor: "n1"), new AgentPlacement("once", null, "node n3 left the cluster; failover: never keeps it stopped", Parked: true)]),
         new NodeAssignment("n2", new Placement(7, [AgentPlacement.On("coder", "n2"), AgentPlacement.On("reviewer", "n1"), new AgentPlacement("gpu-bench", null, "no up node has role gpu")])),
+        new NodeAssignment("n1", new Placement(8, [new AgentPlacement("coder", null, "moving from node n1 to node n2: waiting for node n1 to stop it", MovingFrom: "n1", MovingTo: "n2", ReleaseEpoch: 8)])),
+        new PlacementReleased("n1", 8),
         new PlacementSnapshot(new Placement(3, [AgentPlacement.On("coder", "n1")]), new PlacementFleet("n2", [new PlacementAgent("coder", null, FailoverPolicy.Move)], new Dictionary<string, int>())),
         new NodeLifecycle("n2", new AgentLifecycle("coder", LifecycleKind.Started, At, "ab12", Pid: 4242, By: Requester.Operator)),
         new NodeSchedulerFired("n1", new SchedulerFired("nightly", At, At.AddSeconds(1), FiringOutcome.Started, "ab12")),
@@ -355,6 +357,7 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(typeof(Placement), DarkFactoryJson.Manifests["placement"]);
         Assert.Equal(typeof(PlacementFleet), DarkFactoryJson.Manifests["placement-fleet"]);
         Assert.Equal(typeof(PlacementSnapshot), DarkFactoryJson.Manifests["placement-snapshot"]);
+        Assert.Equal(typeof(PlacementReleased), DarkFactoryJson.Manifests["placement-released"]);
         Assert.Equal(typeof(ProviderAdded), DarkFactoryJson.Manifests["provider-added"]);
         Assert.Equal(typeof(ProviderRemoved), DarkFactoryJson.Manifests["provider-removed"]);
         foreach (var (manifest, type) in ProjectSamples.Pinned)

@@ -11,6 +11,10 @@ namespace DarkFactory.Actors.Cluster;
 /// (<see cref="PlacementPlanner"/>) on every member or reachability change and every declared fleet, persists each
 /// new placement (so a coordinator that takes over goes on from its epoch), and sends every Up member the whole
 /// placement as its <see cref="NodeAssignment"/> — again every <see cref="ResendEvery"/>, since remoting is at most once.
+/// An agent a reload moves off a member is handed over: the placement that takes it off its node places it nowhere
+/// (<see cref="AgentPlacement.MovingFrom"/>); the node stops it and confirms with <see cref="PlacementReleased"/>, and only
+/// then is it placed on its new node. While the old node is a member and has not confirmed (silent, unreachable, its
+/// confirmation lost) the agent stays moving, the assignment resent every 2 s; once the node is removed the rules of node loss apply.
 /// </summary>
 public sealed class PlacementCoordinator : PersistentActorBase
 {
@@ -27,6 +31,7 @@ public sealed class PlacementCoordinator : PersistentActorBase
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Address, Member> _members = [];
     private readonly HashSet<Address> _unreachable = [];
+    private readonly Dictionary<string, long> _released = new(StringComparer.Ordinal); // the newest epoch each node confirmed released (not persisted: the nodes confirm again with each resend)
     private Placement _placement = Placement.None;
     private PlacementFleet? _fleet;
     private bool _membersKnown; // no plan before the cluster's state arrived: an empty view would read as every node removed
@@ -98,6 +103,14 @@ public sealed class PlacementCoordinator : PersistentActorBase
                 Replan();
             });
         });
+        Command<PlacementReleased>(r =>
+        {
+            if (r.Epoch > _released.GetValueOrDefault(r.Node))
+            {
+                _released[r.Node] = r.Epoch;
+                Replan(); // an agent moving off that node is placed now
+            }
+        });
         Command<Resend>(_ => Send());
         Command<GetPlacement>(_ => Sender.Tell(_placement));
         Command<Stop>(_ => Context.Stop(Self)); // after any Persist in flight: commands wait for its handler
@@ -147,7 +160,7 @@ public sealed class PlacementCoordinator : PersistentActorBase
                 x.Member.Status == MemberStatus.Up && !_unreachable.Contains(x.Member.Address),
                 _fleet.MaxAgents.TryGetValue(x.Node!, out var max) ? max : null))
             .ToList();
-        var next = PlacementPlanner.Plan(_placement, members, _fleet.Agents);
+        var next = PlacementPlanner.Plan(_placement, members, _fleet.Agents, _released);
         if (next.Epoch == _placement.Epoch)
         {
             return;
@@ -188,7 +201,10 @@ public sealed class PlacementCoordinator : PersistentActorBase
 /// agent command (<see cref="IAgentCommand"/>) for an agent placed here (any other is refused as
 /// <see cref="CommandOutcome.Unplaced"/>), its <see cref="GetHistory"/> to this node's fleet (its history answers the
 /// asker), its <see cref="ReadLog"/> to this node's log reader and its <see cref="GetRunOutput"/> to this node's run tails. The declared fleet and each accepted placement also go
-/// to the node's <see cref="ClusterFactory"/>.
+/// to the node's <see cref="ClusterFactory"/>. Once the daemon applied an accepted placement and the node's fleet lists no
+/// agent outside the node's part (the runs of the agents taken off it ended), the node confirms with
+/// <see cref="PlacementReleased"/> (looking again every <see cref="ReleaseCheckEvery"/> until then, and confirming again with
+/// each resent assignment of that epoch): the coordinator places an agent handed over from this node only after it.
 /// </summary>
 public sealed class PlacementNode : ReceiveActor, IWithTimers
 {
@@ -199,9 +215,12 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
     private long _applied = -1;
     private PlacementFleet? _declared;
     private NodeAssignment? _assignment;
+    private long _released = -1; // the epoch whose release this node confirmed
+    private readonly IActorRef _factory;
 
-    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null, IActorRef? tails = null)
+    public PlacementNode(string node, IActorRef coordinator, IActorRef factory, Func<NodeAssignment, Task> accepted, IActorRef? logs = null, IActorRef? cluster = null, IActorRef? tails = null)
     {
+        _factory = factory;
         Receive<GetAgents>(q => factory.Forward(q));
         Receive<GetHistory>(q => factory.Forward(q)); // another node's df history NAME: this node's record, answered to the asker
         Receive<IAgentCommand>(c =>
@@ -267,11 +286,76 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
                 _applied = a.Epoch;
                 _assignment = a;
                 _log.Info("Placement epoch {0}: this node runs {1}", a.Epoch, a.Agents.Count == 0 ? "no agent" : string.Join(", ", a.Agents));
-                accepted(a);
+                Timers.Cancel("release");
+                var epoch = a.Epoch;
+                accepted(a).PipeTo(Self, success: () => new Applied(epoch, null), failure: e => new Applied(epoch, e));
                 cluster?.Tell(a);
             }
+            else if (_released == a.Epoch)
+            {
+                coordinator.Tell(new PlacementReleased(node, a.Epoch)); // resent: confirm again (the first may be lost, or the coordinator moved)
+            }
+        });
+        Receive<Applied>(m =>
+        {
+            if (m.Epoch != _applied)
+            {
+                return; // a newer placement came meanwhile: its own apply confirms
+            }
+
+            if (m.Failure is { } failure)
+            {
+                _log.Warning("Applying placement epoch {0} failed ({1}): applied again when it is resent", m.Epoch, failure.GetBaseException().Message);
+                _applied = -1; // the coordinator's resend of this epoch applies it again
+                return;
+            }
+
+            CheckReleased(m.Epoch);
+        });
+        Receive<CheckRelease>(m =>
+        {
+            if (m.Epoch == _applied)
+            {
+                CheckReleased(m.Epoch);
+            }
+        });
+        Receive<Running>(r =>
+        {
+            if (r.Epoch != _applied || _assignment is null)
+            {
+                return;
+            }
+
+            var mine = _assignment.Agents.ToHashSet(StringComparer.Ordinal);
+            var others = r.Agents?.Agents.Select(s => s.Agent).Where(name => !mine.Contains(AgentInstance.BaseOf(name))).ToList();
+            if (others is null || others.Count > 0)
+            {
+                // still stopping (or the fleet did not answer): ask again soon; the agents moving off stay placed nowhere meanwhile
+                Timers.StartSingleTimer("release", new CheckRelease(r.Epoch), ReleaseCheckEvery);
+                return;
+            }
+
+            _released = r.Epoch;
+            coordinator.Tell(new PlacementReleased(node, r.Epoch));
         });
     }
+
+    /// <summary>How often a node looks again whether the agents a placement took off it have stopped.</summary>
+    public static readonly TimeSpan ReleaseCheckEvery = TimeSpan.FromMilliseconds(250);
+
+    private void CheckReleased(long epoch)
+    {
+        if (_factory.IsNobody())
+        {
+            Self.Tell(new Running(epoch, new AgentsSnapshot([]))); // no fleet on this node: nothing runs
+            return;
+        }
+
+        _factory.Ask<AgentsSnapshot>(GetAgents.Instance, ReleaseAskTimeout)
+            .PipeTo(Self, success: s => new Running(epoch, s), failure: _ => new Running(epoch, null));
+    }
+
+    private static readonly TimeSpan ReleaseAskTimeout = TimeSpan.FromSeconds(5);
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -280,9 +364,18 @@ public sealed class PlacementNode : ReceiveActor, IWithTimers
 
     private sealed record Redeclare : Signal<Redeclare>;
 
+    /// <summary>The daemon applied the node's part of <paramref name="Epoch"/> (or failed to).</summary>
+    private sealed record Applied(long Epoch, Exception? Failure);
+
+    private sealed record CheckRelease(long Epoch);
+
+    /// <summary>What this node's fleet runs (null: it did not answer), asked after applying <paramref name="Epoch"/>.</summary>
+    private sealed record Running(long Epoch, AgentsSnapshot? Agents);
+
+    /// <param name="accepted">Applies an accepted placement (the daemon applies the node's part of the fleet); completes once applied.</param>
     /// <param name="logs">This node's <see cref="Output.LogReaderActor"/>: other nodes' <see cref="ReadLog"/> go to it.</param>
     /// <param name="cluster">This node's <see cref="ClusterFactory"/>: told each declared fleet and each accepted placement.</param>
     /// <param name="tails">This node's <see cref="RunTailsActor"/>: other nodes' <see cref="GetRunOutput"/> go to it.</param>
-    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Action<NodeAssignment> accepted, IActorRef? logs = null, IActorRef? cluster = null, IActorRef? tails = null) =>
+    public static Props Props(string node, IActorRef coordinator, IActorRef factory, Func<NodeAssignment, Task> accepted, IActorRef? logs = null, IActorRef? cluster = null, IActorRef? tails = null) =>
         Akka.Actor.Props.Create(() => new PlacementNode(node, coordinator, factory, accepted, logs, cluster, tails));
 }

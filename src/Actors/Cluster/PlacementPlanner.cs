@@ -15,6 +15,9 @@ public sealed record PlacementMember(string Node, IReadOnlyList<string> Roles, b
 /// <list type="bullet">
 /// <item>an agent stays where it is while its node is a member and still fits its pin (a node joining moves nothing;
 ///   an unreachable or leaving node keeps its agents until it is removed, so nothing ever runs twice);</item>
+/// <item>an agent whose pin a reload changed while its node is a member is handed over: placed on no node (its node
+///   stops it) with <see cref="AgentPlacement.MovingFrom"/>, and placed again only once that node confirmed the release
+///   (<see cref="PlacementReleased"/>) or was removed (then the rules of node loss), so it never runs on two nodes;</item>
 /// <item>an agent whose node was removed follows its failover: <c>move</c> is placed again, <c>stay</c> waits
 ///   unplaced for that node, <c>never</c> is parked unplaced;</item>
 /// <item><c>node: NAME</c> places on that node while it is up (a pin is honoured over max_agents), else unplaced;</item>
@@ -28,14 +31,19 @@ public static class PlacementPlanner
     /// <summary>The role of the nodes that run agents not pinned anywhere.</summary>
     public const string AgentsRole = "agents";
 
-    public static Placement Plan(Placement previous, IReadOnlyList<PlacementMember> members, IReadOnlyList<PlacementAgent> agents)
+    public static Placement Plan(Placement previous, IReadOnlyList<PlacementMember> members, IReadOnlyList<PlacementAgent> agents) =>
+        Plan(previous, members, agents, new Dictionary<string, long>());
+
+    /// <param name="released">The newest epoch each node confirmed it applied with nothing else running (<see cref="PlacementReleased"/>).</param>
+    public static Placement Plan(Placement previous, IReadOnlyList<PlacementMember> members, IReadOnlyList<PlacementAgent> agents, IReadOnlyDictionary<string, long> released)
     {
         var present = members.ToDictionary(m => m.Node, StringComparer.Ordinal);
         var load = members.ToDictionary(m => m.Node, _ => 0, StringComparer.Ordinal);
         var decided = new Dictionary<string, AgentPlacement>(StringComparer.Ordinal);
+        var leaving = new Dictionary<string, (string From, long Epoch)>(StringComparer.Ordinal); // handed over: its old node must release it first
         var ordered = agents.OrderBy(Rank).ThenBy(a => a.Name, StringComparer.Ordinal).ToList();
 
-        // 1. what stays as it is: agents on members that still fit them, and those waiting or parked after a loss
+        // 1. what stays as it is: agents on members that still fit them, those being handed over, and those waiting or parked after a loss
         foreach (var agent in ordered)
         {
             if (previous.Of(agent.Name) is not { } before)
@@ -43,19 +51,28 @@ public static class PlacementPlanner
                 continue;
             }
 
-            if (before.Node is { } node)
+            if ((before.Node ?? before.MovingFrom) is { } node)
             {
                 if (present.TryGetValue(node, out var member))
                 {
                     if (Fits(agent, member))
                     {
-                        decided[agent.Name] = AgentPlacement.On(agent.Name, node);
+                        decided[agent.Name] = AgentPlacement.On(agent.Name, node); // kept, or back where it was before its hand-over ended
                         load[node]++;
                     }
+                    else if (before.Node is not null)
+                    {
+                        leaving[agent.Name] = (node, previous.Epoch + 1); // a pin changed by a reload: its node stops it first
+                    }
+                    else if (released.GetValueOrDefault(node) < before.ReleaseEpoch)
+                    {
+                        leaving[agent.Name] = (node, before.ReleaseEpoch); // not released yet: no other node starts it
+                    }
 
-                    continue; // a pin changed by a reload: placed again below (its old node's assignment drops it)
+                    continue; // placed below (released: placed as any free agent)
                 }
 
+                // its node was removed (a hand-over in progress too): the rules of node loss
                 var failover = agent.Failover;
                 if (failover == FailoverPolicy.Never)
                 {
@@ -88,10 +105,12 @@ public static class PlacementPlanner
             }
         }
 
-        // 2. everything else: pins by name, then by role, then the rest, least loaded first
+        // 2. everything else: pins by name, then by role, then the rest, least loaded first; one being handed over only
+        //    reserves its place (placed on no node until its old node released it)
         foreach (var agent in ordered.Where(a => !decided.ContainsKey(a.Name)))
         {
-            decided[agent.Name] = Place(agent, members, load);
+            var place = Place(agent, members, load);
+            decided[agent.Name] = leaving.TryGetValue(agent.Name, out var from) ? Moving(place, from.From, from.Epoch) : place;
         }
 
         var next = ordered.Select(a => decided[a.Name]).OrderBy(p => p.Agent, StringComparer.Ordinal).ToList();
@@ -131,6 +150,16 @@ public static class PlacementPlanner
         load[free.Node]++;
         return AgentPlacement.On(agent.Name, free.Node);
     }
+
+    private static AgentPlacement Moving(AgentPlacement place, string from, long epoch) => new(
+        place.Agent,
+        null,
+        place.Node is { } to
+            ? $"moving from node {from} to node {to}: waiting for node {from} to stop it"
+            : $"moving off node {from}: waiting for node {from} to stop it; then {place.Reason}",
+        MovingFrom: from,
+        MovingTo: place.Node,
+        ReleaseEpoch: epoch);
 
     private static AgentPlacement Waiting(string agent, string node) =>
         new(agent, null, $"node {node} left the cluster; failover: stay waits for it", WaitingFor: node);

@@ -8,7 +8,7 @@ public static class ClusterCommands
 {
     public static Command Nodes(Func<ParseResult, DataDirectory> data)
     {
-        var json = JsonOption("Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {\"placement\": NODE}, \"epoch\", \"unplaced\": [{\"agent\", \"reason\"}]}");
+        var json = JsonOption("Print JSON: {\"members\": [{\"node\", \"address\", \"roles\", \"status\", \"agents\"}], \"singletons\": {\"placement\": NODE}, \"epoch\", \"unplaced\": [{\"agent\", \"reason\", \"moving_from\", \"moving_to\"}]}");
         var command = new Command("nodes", "The cluster's members: node, address, roles, status (up, joining, leaving, unreachable, ...) and the agents on each; where the singletons run.\nExample: ./df nodes --json") { json };
         command.SetQuery(json, data, _ => "/api/cluster", (cluster, _) =>
         {
@@ -24,7 +24,9 @@ public static class ClusterCommands
             {
                 foreach (var agent in unplaced.EnumerateArray())
                 {
-                    Console.WriteLine($"unplaced: {Str(agent, "agent")} ({Str(agent, "reason")})");
+                    Console.WriteLine(agent.TryGetProperty("moving_from", out var from) && from.ValueKind == JsonValueKind.String
+                        ? $"moving: {Str(agent, "agent")} ({Str(agent, "reason")})"
+                        : $"unplaced: {Str(agent, "agent")} ({Str(agent, "reason")})");
                 }
             }
 

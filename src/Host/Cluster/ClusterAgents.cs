@@ -23,15 +23,15 @@ public static class ClusterAgents
         var found = new Dictionary<string, AgentStatus>(StringComparer.Ordinal);
         foreach (var (node, answer) in others.Where(o => o.Value is not null).OrderBy(o => o.Key, StringComparer.Ordinal))
         {
-            foreach (var agent in answer!.Agents.Where(a => placement.Of(a.Agent)?.Node == node))
+            foreach (var agent in answer!.Agents.Where(a => placement.Of(a.Agent) is { } p && (p.Node == node || p.MovingFrom == node)))
             {
-                found[agent.Agent] = agent with { Node = node };
+                found[agent.Agent] = On(agent, node, placement);
             }
         }
 
         foreach (var agent in local)
         {
-            found[agent.Agent] = agent with { Node = self }; // this node runs exactly what it was assigned
+            found[agent.Agent] = On(agent, self, placement); // this node runs exactly what it was assigned (and what it hands over until it stopped)
         }
 
         return [.. fleet.Select(spec => found.GetValueOrDefault(spec.Name) ?? Absent(spec, placement.Of(spec.Name), others))];
@@ -53,6 +53,12 @@ public static class ClusterAgents
         return array;
     }
 
+    /// <summary>An agent as its node reports it; one being handed over from that node says so (its run is being stopped there).</summary>
+    private static AgentStatus On(AgentStatus agent, string node, Placement placement) =>
+        placement.Of(agent.Agent) is { MovingFrom: { } from } moving && from == node
+            ? agent with { Node = node, Reason = moving.Reason }
+            : agent with { Node = node };
+
     private static AgentStatus Absent(AgentSpec spec, AgentPlacement? placed, IReadOnlyDictionary<string, AgentsSnapshot?> others) =>
         placed?.Node is { } node
             ? new AgentStatus
@@ -72,6 +78,6 @@ public static class ClusterAgents
                 Layer = spec.Layer,
                 Cli = spec.Cli,
                 State = AgentState.Stopped,
-                Reason = "placed on no node: " + (placed?.Reason ?? "no placement has reached this node yet"),
+                Reason = placed?.MovingFrom is not null ? placed.Reason : "placed on no node: " + (placed?.Reason ?? "no placement has reached this node yet"),
             };
 }

@@ -31,8 +31,8 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
     /// <summary>The last placement this node accepted; null before the first.</summary>
     public NodeAssignment? Assignment => Volatile.Read(ref _assignment);
 
-    /// <summary>Called when this node accepted a new placement (the daemon applies its part of the fleet again).</summary>
-    public Action? Reassigned { get; set; }
+    /// <summary>Called when this node accepted a new placement (the daemon applies its part of the fleet again); completes once applied.</summary>
+    public Func<Task>? Reassigned { get; set; }
 
     /// <summary>The part of <paramref name="fleet"/> this node runs (all of it on a single node; in a cluster, the agents
     /// the coordinator placed here, none before its first placement); remembers the whole.</summary>
@@ -48,11 +48,12 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         return fleet with { Agents = [.. fleet.Agents.Where(a => mine.Contains(a.Name))] };
     }
 
-    /// <summary>This node's PlacementNode accepted <paramref name="assignment"/> (its epoch passed the gate).</summary>
-    public void Accept(NodeAssignment assignment)
+    /// <summary>This node's PlacementNode accepted <paramref name="assignment"/> (its epoch passed the gate); completes once the
+    /// daemon applied this node's part of it (or a newer one), faulted when that failed.</summary>
+    public Task Accept(NodeAssignment assignment)
     {
         Volatile.Write(ref _assignment, assignment);
-        Reassigned?.Invoke();
+        return Reassigned?.Invoke() ?? Task.CompletedTask;
     }
 
     /// <summary>Where <paramref name="agent"/> is placed (null: nowhere, or no placement yet) and why not.</summary>

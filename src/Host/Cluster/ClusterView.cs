@@ -8,8 +8,8 @@ namespace DarkFactory.Host.Cluster;
 /// <param name="Agents">The agents placed on it.</param>
 public sealed record ClusterMemberView(string Node, string Address, IReadOnlyList<string> Roles, string Status, IReadOnlyList<string> Agents);
 
-/// <summary>An agent the placement coordinator did not place, and why.</summary>
-public sealed record UnplacedAgentView(string Agent, string? Reason);
+/// <summary>An agent the placement coordinator did not place, and why; one being handed over names the node it leaves and the one it goes to.</summary>
+public sealed record UnplacedAgentView(string Agent, string? Reason, string? MovingFrom = null, string? MovingTo = null);
 
 /// <summary>
 /// <c>GET /api/cluster</c>: the members (by node name), where each cluster singleton runs (node name), the placement's
@@ -39,7 +39,7 @@ public static class ClusterViewBuilder
         return new ClusterReport(self, [.. views.OrderBy(v => v.Node, StringComparer.Ordinal)], singletons ?? new Dictionary<string, string>())
         {
             Epoch = placement.Epoch,
-            Unplaced = [.. placement.Agents.Where(a => a.Node is null).Select(a => new UnplacedAgentView(a.Agent, a.Reason))],
+            Unplaced = [.. placement.Agents.Where(a => a.Node is null).Select(a => new UnplacedAgentView(a.Agent, a.Reason, a.MovingFrom, a.MovingTo))],
         };
     }
 

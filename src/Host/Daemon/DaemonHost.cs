@@ -232,11 +232,18 @@ public static class DaemonHost
                 "Cluster node {Node} on {Host}:{Port} (roles {Roles}; seeds {Seeds}); it runs the agents the placement coordinator places on it",
                 clusterNode.Node, clusterNode.Host, clusterNode.Port, string.Join(",", clusterNode.Roles(fleet)), string.Join(",", clusterNode.SeedAddresses(fleet)));
             var membership = app.Services.GetRequiredService<ClusterMembership>();
-            membership.Reassigned = () => _ = reloader.ReapplyAsync().ContinueWith(
-                t => log.LogError(t.Exception!.GetBaseException(), "Applying this node's placement failed: its agents are as they were until the next placement"),
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted,
-                TaskScheduler.Default);
+            membership.Reassigned = async () =>
+            {
+                try
+                {
+                    await reloader.ReapplyAsync();
+                }
+                catch (Exception e)
+                {
+                    log.LogError(e, "Applying this node's placement failed: its agents are as they were until the placement is resent");
+                    throw; // the placement node applies it again when the coordinator resends it, and confirms no release meanwhile
+                }
+            };
         }
 
         var applied = await reloader.ReloadAsync(fleet);

@@ -11,7 +11,12 @@ namespace DarkFactory.Messages.Cluster;
 /// <param name="Node">The node that runs it; null: unplaced (<paramref name="Reason"/> says why).</param>
 /// <param name="WaitingFor">For an unplaced agent with <c>failover: stay</c>: the node it waits for (placed there again when it is back).</param>
 /// <param name="Parked">An agent with <c>failover: never</c> whose node left: it stays unplaced (an operator starts it again).</param>
-public sealed record AgentPlacement(string Agent, string? Node, string? Reason = null, string? WaitingFor = null, bool Parked = false)
+/// <param name="MovingFrom">An agent being handed over: the node it is leaving (still a member), which must stop it and confirm
+/// (<see cref="PlacementReleased"/> of an epoch at least <paramref name="ReleaseEpoch"/>) before it is placed anywhere;
+/// <see cref="Node"/> is null meanwhile (no node runs it, the old one stops it).</param>
+/// <param name="MovingTo">Where it goes once released, as planned now (null: nowhere yet, <paramref name="Reason"/> says why); re-planned at the release.</param>
+/// <param name="ReleaseEpoch">The first epoch whose placement took it off <paramref name="MovingFrom"/>.</param>
+public sealed record AgentPlacement(string Agent, string? Node, string? Reason = null, string? WaitingFor = null, bool Parked = false, string? MovingFrom = null, string? MovingTo = null, long ReleaseEpoch = 0)
 {
     public static AgentPlacement On(string agent, string node) => new(agent, node);
 }
@@ -45,6 +50,16 @@ public sealed record NodeAssignment(string Node, Placement Placement) : IDarkFac
     [JsonIgnore]
     public IReadOnlyList<string> Agents => Placement.On(Node);
 }
+
+/// <summary>
+/// Node -> coordinator: <paramref name="Node"/> applied the placement of <paramref name="Epoch"/> and runs no agent that
+/// placement does not place on it (their runs ended and their slots are gone). An agent moving off the node
+/// (<see cref="AgentPlacement.MovingFrom"/>) is placed elsewhere only after this, for an epoch at least its
+/// <see cref="AgentPlacement.ReleaseEpoch"/>. Sent once the node's fleet shows it, and again with each resent assignment
+/// of that epoch (remoting is at most once; a coordinator that took over learns it from the resends).
+/// </summary>
+[Manifest("placement-released")]
+public sealed record PlacementReleased(string Node, long Epoch) : IDarkFactoryMessage;
 
 /// <summary>What placement needs of one agent: its pin (<c>node:</c> a node name or <c>role:R</c>) and its failover in force.</summary>
 public sealed record PlacementAgent(string Name, string? Node, FailoverPolicy Failover)

@@ -36,7 +36,7 @@ public sealed class PlacementCoordinatorSpec : OneNodeClusterSpec
         await UntilUpAsync();
         var accepted = CreateTestProbe();
         var coordinator = Sys.ActorOf(PlacementCoordinator.Props(TimeProvider.System, "placement-spec"), "coordinator");
-        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator, ActorRefs.Nobody, a => accepted.Ref.Tell(a)), PlacementCoordinator.NodeActorName);
+        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator, ActorRefs.Nobody, Accepting(accepted)), PlacementCoordinator.NodeActorName);
 
         node.Tell(new PlacementNode.Declare(Fleet));
 
@@ -67,7 +67,7 @@ public sealed class PlacementCoordinatorSpec : OneNodeClusterSpec
     public async Task A_node_refuses_a_stale_epoch_and_an_assignment_for_another_node()
     {
         var accepted = CreateTestProbe();
-        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, ActorRefs.Nobody, a => accepted.Ref.Tell(a)));
+        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, ActorRefs.Nobody, Accepting(accepted)));
 
         node.Tell(new NodeAssignment("n1", new Placement(5, [AgentPlacement.On("a", "n1")])));
         Assert.Equal(["a"], (await accepted.ExpectMsgAsync<NodeAssignment>(Wait)).Agents);
@@ -86,8 +86,9 @@ public sealed class PlacementCoordinatorSpec : OneNodeClusterSpec
     public async Task Another_nodes_command_reaches_the_fleet_only_for_an_agent_placed_here_and_a_log_read_reaches_the_log_reader()
     {
         var fleet = CreateTestProbe();
+        fleet.IgnoreMessages<GetAgents>(); // the node's look whether what a placement took off it stopped
         var logs = CreateTestProbe();
-        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, fleet.Ref, _ => { }, logs.Ref));
+        var node = Sys.ActorOf(PlacementNode.Props("n1", ActorRefs.Nobody, fleet.Ref, _ => Task.CompletedTask, logs.Ref));
 
         // before any placement: refused, nothing reaches the fleet
         var early = await node.Ask<CommandResult>(new StopAgent("a"), Wait);
@@ -109,7 +110,116 @@ public sealed class PlacementCoordinatorSpec : OneNodeClusterSpec
         Assert.Equal(new ReadLog("a", null, 10), await logs.ExpectMsgAsync<ReadLog>(Wait));
         await fleet.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
 
-        var nologs = Sys.ActorOf(PlacementNode.Props("n2", ActorRefs.Nobody, fleet.Ref, _ => { }));
+        var nologs = Sys.ActorOf(PlacementNode.Props("n2", ActorRefs.Nobody, fleet.Ref, _ => Task.CompletedTask));
         Assert.Equal("node n2 does not serve logs", (await nologs.Ask<LogPage>(new ReadLog("a", 0), Wait)).Refused);
+    }
+
+    [Fact]
+    public async Task A_node_confirms_a_release_only_once_its_placement_is_applied_and_its_fleet_runs_nothing_taken_off_it()
+    {
+        var coordinator = CreateTestProbe();
+        var fleet = new FakeFleet(this);
+        var applied = new TaskCompletionSource();
+        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator.Ref, fleet.Ref, _ => applied.Task));
+
+        // epoch 5 places a here: nothing confirmed before the daemon applied it
+        fleet.Runs("a");
+        node.Tell(new NodeAssignment("n1", new Placement(5, [AgentPlacement.On("a", "n1")])));
+        await coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        applied.SetResult();
+        Assert.Equal(new PlacementReleased("n1", 5), await coordinator.ExpectMsgAsync<PlacementReleased>(Wait));
+
+        // epoch 6 takes a off n1 (moving to n2): while its run is still stopping the node does not confirm, however often
+        // the assignment is resent; once the fleet lists it no more, it does
+        var moving = new Placement(6, [new AgentPlacement("a", null, "moving from node n1 to node n2", MovingFrom: "n1", MovingTo: "n2", ReleaseEpoch: 6)]);
+        node.Tell(new NodeAssignment("n1", moving));
+        node.Tell(new NodeAssignment("n1", moving));
+        await coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(800));
+        fleet.Runs();
+        Assert.Equal(new PlacementReleased("n1", 6), await coordinator.ExpectMsgAsync<PlacementReleased>(Wait));
+
+        // resent again (the confirmation lost, or a new coordinator): confirmed again; an older epoch is not
+        node.Tell(new NodeAssignment("n1", moving));
+        Assert.Equal(new PlacementReleased("n1", 6), await coordinator.ExpectMsgAsync<PlacementReleased>(Wait));
+        node.Tell(new NodeAssignment("n1", new Placement(5, [AgentPlacement.On("a", "n1")])));
+        await coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task An_apply_that_failed_confirms_nothing_and_is_applied_again_when_the_placement_is_resent()
+    {
+        var coordinator = CreateTestProbe();
+        var fleet = new FakeFleet(this);
+        var attempts = 0;
+        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator.Ref, fleet.Ref, _ =>
+            Interlocked.Increment(ref attempts) == 1 ? Task.FromException(new TimeoutException("fleet apply timed out")) : Task.CompletedTask));
+
+        var placement = new NodeAssignment("n1", new Placement(3, [AgentPlacement.On("a", "n2")]));
+        node.Tell(placement);
+        await coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        node.Tell(placement); // the coordinator's resend
+        Assert.Equal(new PlacementReleased("n1", 3), await coordinator.ExpectMsgAsync<PlacementReleased>(Wait));
+        Assert.Equal(2, Volatile.Read(ref attempts));
+    }
+
+    [Fact]
+    public async Task A_reload_that_moves_an_agent_off_its_node_places_it_nowhere_until_that_node_confirmed_its_run_ended()
+    {
+        await UntilUpAsync();
+        var accepted = CreateTestProbe();
+        var fleet = new FakeFleet(this);
+        var coordinator = Sys.ActorOf(PlacementCoordinator.Props(TimeProvider.System, "placement-handover"), "coordinator");
+        var node = Sys.ActorOf(PlacementNode.Props("n1", coordinator, fleet.Ref, Accepting(accepted)), PlacementCoordinator.NodeActorName);
+        var pinned = new FleetSpec { Agents = [new AgentSpec { Name = "a", Cli = "claude", Node = "n1" }] };
+
+        fleet.Runs("a");
+        node.Tell(new PlacementNode.Declare(pinned));
+        var first = await accepted.FishForMessageAsync<NodeAssignment>(a => a.Agents.Contains("a"), Wait);
+
+        // the reload pins a to a role no up node has: n1 must stop it first; it is not placed while n1 still runs it
+        node.Tell(new PlacementNode.Declare(pinned with { Agents = [new AgentSpec { Name = "a", Cli = "claude", Node = "role:gpu" }] }));
+        var moving = await accepted.ExpectMsgAsync<NodeAssignment>(Wait);
+        Assert.Equal(first.Epoch + 1, moving.Epoch);
+        Assert.Empty(moving.Agents);
+        var handover = moving.Placement.Of("a")!;
+        Assert.Equal(("n1", (string?)null, moving.Epoch), (handover.MovingFrom, handover.MovingTo, handover.ReleaseEpoch));
+        Assert.Equal("moving off node n1: waiting for node n1 to stop it; then no up node has role gpu", handover.Reason);
+        await accepted.ExpectNoMsgAsync(TimeSpan.FromSeconds(2.5)); // a resend went by: still moving
+
+        fleet.Runs(); // its run ended on n1: the node confirms, the coordinator places it by the rules
+        var released = await accepted.ExpectMsgAsync<NodeAssignment>(Wait);
+        Assert.Equal(moving.Epoch + 1, released.Epoch);
+        Assert.Equal(new AgentPlacement("a", null, "no up node has role gpu"), released.Placement.Of("a"));
+    }
+
+    private static Func<NodeAssignment, Task> Accepting(Akka.TestKit.TestProbe probe) => a =>
+    {
+        probe.Ref.Tell(a);
+        return Task.CompletedTask;
+    };
+
+    /// <summary>A node's fleet that answers <see cref="GetAgents"/> with the agents it is told run.</summary>
+    private sealed class FakeFleet
+    {
+        private volatile string[] _running = [];
+
+        public FakeFleet(Akka.TestKit.TestKitBase kit)
+        {
+            var probe = kit.CreateTestProbe();
+            probe.SetAutoPilot(new Akka.TestKit.DelegateAutoPilot((sender, message) =>
+            {
+                if (message is GetAgents)
+                {
+                    sender.Tell(new AgentsSnapshot([.. _running.Select(a => new AgentStatus { Agent = a, State = AgentState.Running })]));
+                }
+
+                return Akka.TestKit.AutoPilot.KeepRunning;
+            }));
+            Ref = probe.Ref;
+        }
+
+        public IActorRef Ref { get; }
+
+        public void Runs(params string[] agents) => _running = agents;
     }
 }

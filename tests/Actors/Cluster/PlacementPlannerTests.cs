@@ -156,14 +156,96 @@ public sealed class PlacementPlannerTests
     }
 
     [Fact]
-    public void A_reload_that_changes_a_pin_moves_the_agent_and_removes_a_dropped_agent()
+    public void A_reload_that_changes_a_pin_hands_the_agent_over_and_removes_a_dropped_agent()
     {
         var first = PlacementPlanner.Plan(Placement.None, [Up("n1"), Up("n2")], [Agent("a", "n1"), Agent("gone")]);
         var reloaded = PlacementPlanner.Plan(first, [Up("n1"), Up("n2")], [Agent("a", "n2")]);
 
-        Assert.Equal("n2", reloaded.Of("a")!.Node);
+        // placed on no node (n1 drops it and stops it) until n1 confirms; n2 does not get it yet
+        Assert.Equal(new AgentPlacement("a", null, "moving from node n1 to node n2: waiting for node n1 to stop it", MovingFrom: "n1", MovingTo: "n2", ReleaseEpoch: first.Epoch + 1), reloaded.Of("a"));
+        Assert.Empty(reloaded.On("n1"));
+        Assert.Empty(reloaded.On("n2"));
         Assert.Null(reloaded.Of("gone"));
         Assert.Equal(first.Epoch + 1, reloaded.Epoch);
+
+        var released = PlacementPlanner.Plan(reloaded, [Up("n1"), Up("n2")], [Agent("a", "n2")], new Dictionary<string, long> { ["n1"] = reloaded.Epoch });
+        Assert.Equal(AgentPlacement.On("a", "n2"), released.Of("a"));
+        Assert.Equal(reloaded.Epoch + 1, released.Epoch);
+    }
+
+    [Fact]
+    public void A_handed_over_agent_is_not_placed_elsewhere_while_its_old_node_is_a_member_and_has_not_confirmed_that_epoch()
+    {
+        var agents = new[] { Agent("a", "role:gpu") };
+        var first = PlacementPlanner.Plan(Placement.None, [Up("n1", null, "agents", "gpu"), Up("n2", null, "agents")], [Agent("a")]);
+        Assert.Equal("n1", first.Of("a")!.Node);
+        var moving = PlacementPlanner.Plan(first, [Up("n1", null, "agents"), Up("n2", null, "agents", "gpu")], agents);
+        Assert.Equal(("n1", "n2"), (moving.Of("a")!.MovingFrom, moving.Of("a")!.MovingTo));
+
+        // replanned again and again (a resend, a member change, its node silent or unreachable, an older confirmation): still moving, same epoch
+        var older = new Dictionary<string, long> { ["n1"] = moving.Epoch - 1, ["n2"] = moving.Epoch };
+        foreach (var members in new[]
+        {
+            new[] { Up("n1", null, "agents"), Up("n2", null, "agents", "gpu") },
+            [Unreachable("n1", "agents"), Up("n2", null, "agents", "gpu"), Up("n3", null, "agents", "gpu")],
+        })
+        {
+            var again = PlacementPlanner.Plan(moving, members, agents, older);
+            Assert.Equal(moving.Epoch, again.Epoch);
+            Assert.Equal(moving.Of("a"), again.Of("a"));
+            Assert.All(members, m => Assert.Empty(again.On(m.Node)));
+        }
+
+        // its target's place is held: another agent of the role does not take n2's only slot meanwhile
+        var full = PlacementPlanner.Plan(first, [Up("n1", null, "agents"), Up("n2", 1, "agents", "gpu")], [.. agents, Agent("b", "role:gpu")]);
+        Assert.Equal("n2", full.Of("a")!.MovingTo);
+        Assert.Null(full.Of("b")!.Node);
+    }
+
+    [Fact]
+    public void A_handed_over_agent_whose_old_node_is_removed_follows_the_rules_of_node_loss()
+    {
+        var before = PlacementPlanner.Plan(Placement.None, [Up("n1")], [Agent("m"), Agent("s", failover: FailoverPolicy.Stay), Agent("x", failover: FailoverPolicy.Never)]);
+        var members = new[] { Up("n1"), Up("n2", null, "agents", "gpu") };
+        var agents = new[] { Agent("m", "role:gpu"), Agent("s", "role:gpu", FailoverPolicy.Stay), Agent("x", "role:gpu", FailoverPolicy.Never) };
+        var moving = PlacementPlanner.Plan(before, members, agents); // a reload pinned them to a role only n2 has
+        Assert.All(moving.Agents, p => Assert.Equal(("n1", "n2", (string?)null), (p.MovingFrom, p.MovingTo, p.Node)));
+        var onN1 = new[] { "m", "s", "x" };
+
+        var lost = PlacementPlanner.Plan(moving, [Up("n2", null, "agents", "gpu")], agents); // n1 removed before it confirmed
+        foreach (var a in onN1)
+        {
+            var p = lost.Of(a)!;
+            Assert.Null(p.MovingFrom);
+            switch (a)
+            {
+                case "m":
+                    Assert.Equal("n2", p.Node);
+                    break;
+                case "s":
+                    Assert.Equal(("n1", (string?)null), (p.WaitingFor, p.Node));
+                    break;
+                default:
+                    Assert.True(p.Parked);
+                    break;
+            }
+        }
+    }
+
+    [Fact]
+    public void A_reload_undone_before_the_release_puts_the_agent_back_on_its_node_and_a_move_to_no_up_node_waits_for_the_release_too()
+    {
+        var first = PlacementPlanner.Plan(Placement.None, [Up("n1"), Up("n2")], [Agent("a", "n1")]);
+        var moving = PlacementPlanner.Plan(first, [Up("n1"), Up("n2")], [Agent("a", "n3")]);
+        Assert.Equal("moving off node n1: waiting for node n1 to stop it; then pinned to node n3, which is not up", moving.Of("a")!.Reason);
+
+        // n3 joins before n1 released it: still not placed there
+        var joined = PlacementPlanner.Plan(moving, [Up("n1"), Up("n2"), Up("n3")], [Agent("a", "n3")]);
+        Assert.Equal(("n1", "n3", (string?)null), (joined.Of("a")!.MovingFrom, joined.Of("a")!.MovingTo, joined.Of("a")!.Node));
+
+        // the reload undone: back on n1 (n1 starts it again if it had stopped it; no other node ran it)
+        var undone = PlacementPlanner.Plan(joined, [Up("n1"), Up("n2"), Up("n3")], [Agent("a", "n1")]);
+        Assert.Equal(AgentPlacement.On("a", "n1"), undone.Of("a"));
     }
 
     [Fact]

@@ -47,6 +47,21 @@ public sealed class ClusterAgentsTests
     }
 
     [Fact]
+    public void An_agent_handed_over_shows_on_its_old_node_while_it_stops_there_then_as_moving_on_no_node()
+    {
+        const string why = "moving from node n2 to node n1: waiting for node n2 to stop it";
+        var placed = new Placement(4, [new AgentPlacement("theirs", null, why, MovingFrom: "n2", MovingTo: "n1", ReleaseEpoch: 4)]);
+        var fleet = Fleet.Where(a => a.Name == "theirs").ToList();
+        var stopping = Running("theirs", 22) with { State = AgentState.Stopping };
+
+        var leaving = ClusterAgents.Merge("n1", fleet, [], new Dictionary<string, AgentsSnapshot?> { ["n2"] = new([stopping]) }, placed).Single();
+        Assert.Equal(("n2", AgentState.Stopping, 22, why), (leaving.Node, leaving.State, leaving.Pid, leaving.Reason));
+
+        var gone = ClusterAgents.Merge("n1", fleet, [], new Dictionary<string, AgentsSnapshot?> { ["n2"] = new([]) }, placed).Single();
+        Assert.Equal((null, AgentState.Stopped, why), (gone.Node, gone.State, gone.Reason));
+    }
+
+    [Fact]
     public void Before_any_placement_every_agent_is_placed_nowhere_with_that_reason()
     {
         var agents = ClusterAgents.Merge("n1", Fleet, [], new Dictionary<string, AgentsSnapshot?>(), Placement.None);

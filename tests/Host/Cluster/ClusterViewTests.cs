@@ -1,5 +1,7 @@
+using System.Text.Json;
 using DarkFactory.Actors.Cluster;
 using DarkFactory.Host.Cluster;
+using DarkFactory.Messages;
 using DarkFactory.Messages.Cluster;
 using Xunit;
 
@@ -63,6 +65,13 @@ public sealed class ClusterViewTests
         Assert.Equal([new UnplacedAgentView("b", "no up node has role gpu"), new UnplacedAgentView("c", "node n4 left the cluster; failover: stay waits for it")], report.Unplaced);
         Assert.Equal("n1", report.Singletons["placement"]);
         Assert.Empty(ClusterViewBuilder.Build("n1", [], Placement.None).Unplaced);
+
+        var moving = new Placement(5, [new AgentPlacement("a", null, "moving from node n1 to node n2: waiting for node n1 to stop it", MovingFrom: "n1", MovingTo: "n2", ReleaseEpoch: 5)]);
+        var view = ClusterViewBuilder.Build("n1", [], moving).Unplaced.Single();
+        Assert.Equal(("n1", "n2"), (view.MovingFrom, view.MovingTo));
+        var json = JsonSerializer.Serialize(view, DarkFactoryJson.Options);
+        Assert.Contains("\"moving_from\":\"n1\"", json);
+        Assert.Contains("\"moving_to\":\"n2\"", json);
     }
 
     [Theory]
