@@ -128,7 +128,8 @@ public sealed class SingletonFace : ReceiveActor
 
 /// <summary>
 /// Runs control-plane actors as cluster singletons (<see cref="IControlSingletons"/>), on role <paramref name="role"/>
-/// (any member when null): at <c>/user/NAME-singleton</c> the manager (terminated with <see cref="StopPersistent"/>), at
+/// (any member when null): at <c>/user/NAME-singleton</c> the manager (terminated with <see cref="StopPersistent"/>; only on
+/// a node of the role), at
 /// <c>/user/NAME-proxy</c> its proxy, at <c>/user/NAME</c> the node's <see cref="SingletonFace"/>, which is returned
 /// (its reads bounded by <c>darkfactory.singleton-read-timeout</c>, 5 s when not set).
 /// </summary>
@@ -147,13 +148,18 @@ public sealed class ControlSingletons(ActorSystem system, string node, string? r
             proxy = proxy.WithRole(role);
         }
 
-        var keeper = JournalKeeper.Props(persistent(factory), name, random: random);
-        var mediator = DistributedPubSub.Get(system).Mediator;
-        system.ActorOf(ClusterSingletonManager.Props(ControlSingleton.Props(keeper, name, node, factory, mediator, projectEvents), StopPersistent.Instance, manager), name + "-singleton");
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        if (role is null || cluster.SelfRoles.Contains(role))
+        {
+            // only a node that may hold it runs a manager (Akka refuses one on a node without the role)
+            var keeper = JournalKeeper.Props(persistent(factory), name, random: random);
+            var mediator = DistributedPubSub.Get(system).Mediator;
+            system.ActorOf(ClusterSingletonManager.Props(ControlSingleton.Props(keeper, name, node, factory, mediator, projectEvents), StopPersistent.Instance, manager), name + "-singleton");
+        }
+
         var singleton = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-singleton", proxy), name + "-proxy");
         factory.Tell(new ClusterFactory.Follow(singleton));
         var bound = system.Settings.Config.GetTimeSpan("darkfactory.singleton-read-timeout", DefaultReadBound, allowInfinite: false);
-        var cluster = Akka.Cluster.Cluster.Get(system);
         return system.ActorOf(SingletonFace.Props(singleton, name, role, () => SingletonSite.Locate(MemberFacts.OldestFirst(cluster.State), role), bound), name);
     }
 }

@@ -37,6 +37,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     private bool _queryInFlight;
     private bool _dirty;
     private OutputConsumer? _output;
+    private List<string> _watched = [];
 
     public EventBridgeActor(IActorRef factory, EventBridgeSettings settings, FleetStatusView view)
     {
@@ -49,6 +50,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         {
             _clients.Remove(m.Client);
             m.Client.Close(); // whatever it still held goes with it
+            Watch();
         });
         Receive<RefreshStatus>(_ => RequestStatus());
         Receive<AwaitStatus>(_ =>
@@ -112,6 +114,7 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
     private void OnSubscribe(EventClient client)
     {
         _clients.Add(client);
+        Watch();
 
         // the current fleet first, so a new client needs no separate query and misses nothing in between
         foreach (var status in _tracker.Current)
@@ -130,6 +133,17 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
             // another cluster node's agent (its relay told this bridge directly, never the topics): the live stream
             // only, as that node's own clients see it; this node's status view keeps this node's agents
             Offer(new ServerEvent(++_sequence, "agent-lifecycle", WithNode(remote.Lifecycle, remote.Node)));
+            return;
+        }
+
+        if (message is NodeOutput crossed)
+        {
+            // another cluster node's agent's output, sent across only while a client here watches it (OutputRelay)
+            if (_clients.Exists(c => c.OutputAgents.Contains(crossed.Agent)))
+            {
+                Offer(new ServerEvent(++_sequence, "agent-output", WithNode(crossed), crossed.Agent));
+            }
+
             return;
         }
 
@@ -175,6 +189,38 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
                 client.Offer(e);
             }
         }
+    }
+
+    /// <summary>
+    /// On a cluster node, the agents whose output this node's clients watch, told to the node's
+    /// <see cref="Cluster.OutputRelay"/> when it changes: the nodes that run them send it across while it is watched.
+    /// </summary>
+    private void Watch()
+    {
+        if (_settings.Node is null)
+        {
+            return;
+        }
+
+        var agents = _clients.SelectMany(c => c.OutputAgents).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (!agents.SequenceEqual(_watched))
+        {
+            _watched = agents;
+            Context.System.ActorSelection("/user/output-relay").Tell(new WatchOutput(agents));
+        }
+    }
+
+    /// <summary>Another node's agent's output as this node's own would be sent, with the node and the lines held back on the way.</summary>
+    private static string WithNode(NodeOutput crossed)
+    {
+        var json = JsonSerializer.SerializeToNode(crossed.Output, DarkFactoryJson.Options)!.AsObject();
+        json["node"] = crossed.Node;
+        if (crossed.Skipped > 0)
+        {
+            json["skipped_lines"] = crossed.Skipped;
+        }
+
+        return json.ToJsonString(DarkFactoryJson.Options);
     }
 
     /// <summary>A lifecycle event's JSON with the node that runs the agent (cluster nodes: every node's events look alike).</summary>

@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using DarkFactory.Actors.Control;
+using DarkFactory.Host.Cluster;
 
 namespace DarkFactory.Host.Api;
 
@@ -8,7 +9,8 @@ namespace DarkFactory.Host.Api;
 /// the actor system's event stream is one SSE event: <c>id:</c> a sequence number, <c>event:</c> its
 /// manifest (<c>agent-status</c>, <c>agent-lifecycle</c>, <c>scheduler-fired</c>, <c>drift-verdict</c>,
 /// <c>route-chosen</c>, ...), <c>data:</c> its JSON. A new client first gets every agent's status, then
-/// <c>ready</c>. <c>?output=a,b</c> adds those agents' output (<c>agent-output</c>). A client that reads too
+/// <c>ready</c>. <c>?output=a,b</c> adds those agents' output (<c>agent-output</c>; on a cluster node any agent of the
+/// cluster: another node's agent's output comes across while a client watches it, with <c>node</c>). A client that reads too
 /// slowly loses its oldest events (its queue is bounded in bytes: <c>darkfactory.event-client-buffer</c>) and
 /// gets <c>lagged</c> with how many events and bytes before the next event. A comment line every 15 s keeps
 /// proxies from closing an idle stream.
@@ -26,7 +28,7 @@ public static class EventsEndpoints
             .ProducesProblem(404);
     }
 
-    private static async Task<IResult> Stream(string? output, HttpContext http, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetTelemetry telemetry, IHostApplicationLifetime lifetime, CancellationToken ct)
+    private static async Task<IResult> Stream(string? output, HttpContext http, FactoryClient factory, IRequiredActor<EventBridgeActor> bridge, FleetTelemetry telemetry, ClusterMembership cluster, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
         // the stream ends when the daemon stops (SIGTERM): else the web server waits for it, up to the host's
         // shutdown timeout (3 min), before the daemon's own shutdown even begins
@@ -35,7 +37,8 @@ public static class EventsEndpoints
         var agents = new HashSet<string>(StringComparer.Ordinal);
         if (!string.IsNullOrWhiteSpace(output))
         {
-            var fleet = await (await factory.GetAsync(ct)).Ask<CurrentFleet>(GetFleet.Instance, factory.Options.AskTimeout, ct);
+            // a cluster node's clients may watch any agent of the cluster: the node that runs it sends its output across
+            var fleet = cluster.Enabled ? new CurrentFleet(cluster.Fleet, 0) : await (await factory.GetAsync(ct)).Ask<CurrentFleet>(GetFleet.Instance, factory.Options.AskTimeout, ct);
             foreach (var name in output.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!AgentNames.Readable(fleet.Fleet, name))

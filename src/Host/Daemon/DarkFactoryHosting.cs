@@ -109,8 +109,9 @@ public static class DarkFactoryHosting
 
     /// <summary>
     /// The event bridge (feeds <paramref name="view"/> and the SSE stream) and the telemetry actor; on a cluster node
-    /// (<paramref name="clusterNode"/>) the bridge stamps lifecycle events with the node, and a <see cref="LifecycleRelay"/>
-    /// exchanges them with the other nodes over DistributedPubSub.
+    /// (<paramref name="clusterNode"/>) the bridge stamps lifecycle events with the node, a <see cref="LifecycleRelay"/>
+    /// exchanges them with the other nodes over DistributedPubSub, and an <see cref="OutputRelay"/> sends an agent's output
+    /// to the nodes whose clients watch it.
     /// </summary>
     public static AkkaConfigurationBuilder WithDarkFactoryControl(this AkkaConfigurationBuilder akka, FleetStatusView view, FleetTelemetry telemetry, string? clusterNode = null) =>
         akka.WithActors((system, registry) =>
@@ -120,6 +121,7 @@ public static class DarkFactoryHosting
             if (clusterNode is not null)
             {
                 system.ActorOf(LifecycleRelay.Props(clusterNode, DistributedPubSub.Get(system).Mediator, bridge), "lifecycle-relay");
+                system.ActorOf(OutputRelay.Props(clusterNode, DistributedPubSub.Get(system).Mediator, bridge), "output-relay"); // the bridge tells it what its clients watch
             }
 
             telemetry.Output = OutputFlow.For(system);
@@ -153,10 +155,14 @@ public static class DarkFactoryHosting
                 proxy = proxy.WithRole(role);
             }
 
-            system.ActorOf(ClusterSingletonManager.Props(PlacementCoordinator.Props(TimeProvider.System), PlacementCoordinator.Stop.Instance, manager), "placement-coordinator");
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            if (role is null || cluster.SelfRoles.Contains(role))
+            {
+                system.ActorOf(ClusterSingletonManager.Props(PlacementCoordinator.Props(TimeProvider.System), PlacementCoordinator.Stop.Instance, manager), "placement-coordinator");
+            }
+
             var coordinator = system.ActorOf(ClusterSingletonProxy.Props("/user/placement-coordinator", proxy), "placement-coordinator-proxy");
             var logs = logPathOf is null ? null : system.ActorOf(LogReaderActor.Props(logPathOf), "log-reader");
-            var cluster = Akka.Cluster.Cluster.Get(system);
             var tails = system.ActorOf(RunTailsActor.Props(node.Node), RunTailsActor.ActorName); // the review's summary of a run on this node
             var factory = system.ActorOf(ClusterFactory.Props(node.Node, registry.Get<FactoryActor>(), () => MemberFacts.From(cluster.State), tails), ClusterFactory.ActorName);
             registry.Register<ClusterFactory>(factory);

@@ -16,8 +16,8 @@ public sealed class ClusterChromiumFactAttribute : FactAttribute
 /// <summary>
 /// Issue 17, "the dashboard shows the cluster from any node": two real <c>df up --node</c> processes on PostgreSQL
 /// and the dashboard of n1 in Debian's chromium. The page shows the members, where the singletons run and the agent
-/// placed nowhere; the fleet table shows every agent with its node, n2's agent live (its restart after a SIGKILL on
-/// n2 reaches n1's page); an action on n2's agent from n1's page stops it on n2.
+/// placed nowhere; the fleet table shows every agent with its node, n2's agent live (its output in the live log, its
+/// restart after a SIGKILL on n2 reaches n1's page); an action on n2's agent from n1's page stops it on n2.
 /// </summary>
 [Collection("daemon")]
 public sealed class ClusterDashboardBrowserTests
@@ -88,6 +88,13 @@ public sealed class ClusterDashboardBrowserTests
         await Assertions.Expect(page.Locator(Cell("there", "node"))).ToHaveTextAsync("n2", new() { Timeout = 15_000 });
         await Assertions.Expect(page.Locator(Cell("there", "state"))).ToHaveTextAsync("running");
         await Assertions.Expect(page.Locator(Cell("elsewhere", "node"))).ToHaveTextAsync("–");
+
+        // n2's agent's output is live on n1's page: the log's first page is read from n2, what follows comes only over
+        // n1's event stream (n2 sends it across while n1's page watches it)
+        await page.Locator("#log-agent").SelectOptionAsync("there");
+        await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("tick", new() { Timeout = 15_000 });
+        var last = await page.EvaluateAsync<int>("() => Math.max(...[...document.getElementById('log').textContent.matchAll(/tick (\\d+)/g)].map(m => +m[1]))");
+        await Assertions.Expect(page.Locator("#log")).ToContainTextAsync($"tick {last + 4}", new() { Timeout = 30_000 });
 
         // n2's agent is live on n1's page: a SIGKILL on n2 shows as its restart
         var pid = (await n2.AgentAsync("there")).GetProperty("pid").GetInt32();

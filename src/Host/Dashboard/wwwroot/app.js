@@ -480,7 +480,10 @@ function onEvent(name, data) {
       if (state.cluster) refetchSoon('cluster-agents', loadClusterAgents); // gone from this node: placed on another?
       break;
     case 'agent-output':
-      if (data.agent === state.logAgent) appendLog(data.lines);
+      if (data.agent !== state.logAgent) return;
+      // another cluster node's agent: its node bounds what it sends across and says what it held back
+      if (data.skipped_lines) appendLog([{ stream: 'stderr', text: `… ${data.skipped_lines} lines not sent across from ${data.node} (see df logs)` }]);
+      appendLog(data.lines);
       return;
     case 'drift-verdict':
       state.drift.set(data.agent, { score: data.score, level: data.level });
