@@ -7,6 +7,7 @@ using DarkFactory.Actors.Projects;
 using DarkFactory.Actors.Review;
 using DarkFactory.Actors.Routing;
 using DarkFactory.Actors.Scheduling;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Actors;
 
@@ -54,6 +55,7 @@ public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     {
         Receive<ApplyFleet>(OnApply);
         Receive<PausesInForce>(_ => { }); // an answer after the first revision went without it
+        Receive<SingletonUnavailable>(_ => { }); // likewise, from a cluster's Nightwatch that was moving
         Receive<DrainFleet>(m =>
         {
             Tell<SchedulerActor>(m); // no firings while the fleet drains
@@ -123,6 +125,7 @@ public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     private void WaitingForPauses()
     {
         Receive<PausesInForce>(p => ApplyFirst(p.Until));
+        Receive<SingletonUnavailable>(_ => ApplyFirst(null)); // a cluster's Nightwatch is moving: its decisions stop a paused agent's start
         Receive<PausesTimedOut>(_ => ApplyFirst(null));
         ReceiveAny(_ => Stash.Stash());
     }
@@ -154,6 +157,7 @@ public sealed class FactoryActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         Tell<SchedulerActor>(apply);
         Tell<CompoundReviewActor>(apply);
         Tell<NightwatchActor>(apply);
+        Tell<NightwatchWindows>(apply); // a cluster node's windows: its agents (the decisions take the whole fleet)
         Tell<ProjectsActor>(apply);
     }
 

@@ -76,7 +76,7 @@ public static class FactoryTree
     /// Each persistent actor is kept by a <see cref="JournalKeeper"/> (a failed journal write stops it; the keeper
     /// starts it again) and registered as its own type, the keeper standing in for it.
     /// </summary>
-    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler, the compound review, the projects) once per cluster under one persistence id; null: here.</param>
+    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler, the compound review, Nightwatch's decisions, the projects) once per cluster under one persistence id; null: here.</param>
     public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node, IControlSingletons? singletons = null)
     {
         var gateway = registry.Get<FactoryActor>();
@@ -105,7 +105,20 @@ public static class FactoryTree
             Register<ReviewViewsActor>(registry, face);
         }
 
-        Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock }), node);
+        var nightwatch = new NightwatchSettings { PersistenceId = Scoped(node, "nightwatch"), Clock = node.Clock };
+        if (singletons is null)
+        {
+            Keep<NightwatchActor>(registry, parent, "nightwatch", NightwatchActor.Props(gateway, gateway, nightwatch), node);
+        }
+        else
+        {
+            // the decisions once per cluster (corrections, escalations, pauses and hints under one id, carried out on the
+            // agent's node); the windows beside this node's agents, which read every line and send only what they judged
+            var decisions = Register<NightwatchActor>(registry, singletons.Start("nightwatch", factory => NightwatchActor.Props(factory, factory, nightwatch with { PersistenceId = "nightwatch", Part = NightwatchPart.Decisions })));
+            var windows = nightwatch with { Part = NightwatchPart.Windows, Decider = decisions, Node = node.Daemon.PersistenceScope.TrimStart('@') };
+            Keep<NightwatchWindows>(registry, parent, "nightwatch-windows", NightwatchActor.Props(gateway, gateway, windows), node);
+        }
+
         if (singletons is null)
         {
             var projectViews = Register<ProjectViewsActor>(registry, parent.ActorOf(ProjectViewsActor.Props(node.Clock), "project-views"));

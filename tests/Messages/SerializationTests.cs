@@ -102,6 +102,13 @@ public sealed class SerializationTests : IDisposable
         new DriftSnapshot([new AgentDrift("a", 0, DriftLevel.Normal, DriftComponents.Zero, At)]),
         new GetEscalations(20),
         new GetNightwatchRecords(At),
+        new CorrectionDue("n3", new DriftCorrection("coder", At, DriftLevel.Severe, CorrectionAction.Pause, 0.45, "severe drift 0.45 (loops 0.45)", "Try a different approach.", "ab12", "anthropic"), "claude-sonnet-4-5", new DriftComponents(Loops: 0.45)),
+        new CorrectionDecided(
+            new CorrectionDue("n3", new DriftCorrection("coder", At, DriftLevel.Critical, CorrectionAction.Stop, 0.8, "critical", "h", "ab12"), null, new DriftComponents(Errors: 0.8)),
+            true,
+            new Escalation("0a1b2c3d4e5f", "coder", At, DriftLevel.Critical, 0.8, "critical", new DriftComponents(Errors: 0.8), "ab12")),
+        new CorrectionDecided(new CorrectionDue("n2", new DriftCorrection("coder", At, DriftLevel.Minor, CorrectionAction.Hint, 0.12, "minor", "h"), null, DriftComponents.Zero), false, Refused: "hint of agent 'coder' recorded 00:00:10 ago (cooldown 00:05:00)"),
+        new DriftSeen("n3", new DriftVerdict("coder", At, 0.27, DriftLevel.Moderate, DriftLevel.Minor, new DriftComponents(Loops: 0.27), "moderate drift 0.27 (loops 0.27)", "ab12"), "anthropic"),
         new NightwatchRecords(
             [new DriftCorrection("a", At, DriftLevel.Severe, CorrectionAction.Pause, 0.5, "stall 0.8", "say what you do", "r1", "anthropic")],
             [new EscalationEntry(new Escalation("x", "a", At, DriftLevel.Critical, 0.9, "r", DriftComponents.Zero), null)]),

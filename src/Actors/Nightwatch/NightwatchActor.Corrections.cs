@@ -21,12 +21,16 @@ public sealed partial class NightwatchActor
         return judgement;
     }
 
-    /// <summary>Publishes a judgement's verdict and carries out its rung.</summary>
+    /// <summary>Publishes a judgement's verdict (a cluster node's windows also tell the decisions) and carries out its rung.</summary>
     private void Act(AgentWatch w, Judgement judgement, DateTimeOffset now)
     {
         if (judgement.Verdict is { } verdict)
         {
             Topics.Publish(verdict);
+            if (_settings.Part == NightwatchPart.Windows)
+            {
+                _settings.Decider!.Tell(new DriftSeen(_settings.Node, verdict, w.Provider), Self);
+            }
         }
 
         if (judgement.Due is { } action)
@@ -39,6 +43,11 @@ public sealed partial class NightwatchActor
     {
         var (correction, model) = w.Correct(action, now, _fleet.Spec, _fleet.Agents[w.Agent]);
         var components = w.Components;
+        if (_settings.Part == NightwatchPart.Windows)
+        {
+            Propose(w, new CorrectionDue(_settings.Node, correction, model, components), now);
+            return;
+        }
 
         // recorded first, then carried out: a crash in between never loses the decision
         PersistAsync(correction, e =>
@@ -50,10 +59,7 @@ public sealed partial class NightwatchActor
             var now = Now;
             var judged = _fleet.Watches.GetValueOrDefault(e.Agent);
             var again = judged is null ? default : Assess(judged, now);
-            Topics.Publish(e);
-            var what = $"{Describe(action)}: {e.Reason}";
-            _history.Tell(new AgentLifecycle(e.Agent, action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: what));
-            Log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(action), e.Reason);
+            Announce(e);
             CarryOut(e, model, components);
             if (judged is not null)
             {
@@ -62,7 +68,17 @@ public sealed partial class NightwatchActor
         });
     }
 
-    private void CarryOut(DriftCorrection e, string? model, DriftComponents c)
+    /// <summary>A recorded correction on the event stream and in the agent's history (on the agent's node).</summary>
+    private void Announce(DriftCorrection e)
+    {
+        Topics.Publish(e);
+        var what = $"{Describe(e.Action)}: {e.Reason}";
+        _history.Tell(new AgentLifecycle(e.Agent, e.Action == CorrectionAction.Stop ? LifecycleKind.Escalated : LifecycleKind.Corrected, e.At, e.RunId, Detail: what));
+        Log.Warning("Agent [{0}]: {1} ({2})", e.Agent, Describe(e.Action), e.Reason);
+    }
+
+    /// <param name="decided">The decisions' part: whom to tell that the correction is recorded (its node announces it).</param>
+    private void CarryOut(DriftCorrection e, string? model, DriftComponents c, (IActorRef Node, CorrectionDue Due)? decided = null)
     {
         _factory.Tell(new AgentHint(e.Agent, e.Hint), Self);
         switch (e.Action)
@@ -74,22 +90,37 @@ public sealed partial class NightwatchActor
                 // the pause's end is armed before anyone hears of the pause: a clock that moves on the stop finds it armed
                 Timers.StartSingleTimer("resume-" + e.Agent, new Resume(e.Agent), _fleet.Spec.PauseFor);
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
-                Topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _fleet.Spec.PauseFor, e.Reason));
+                if (decided is null)
+                {
+                    Topics.Publish(new RouteAvoid(e.Agent, e.Provider, model, e.At + _fleet.Spec.PauseFor, e.Reason));
+                }
+
                 break;
             case CorrectionAction.Stop:
                 _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
-                Escalate(e, c);
-                break;
+                Escalate(e, c, decided);
+                return; // told once the escalation is recorded
+        }
+
+        if (decided is { } d)
+        {
+            d.Node.Tell(new CorrectionDecided(d.Due, true), Self);
         }
     }
 
     private void OnResume(Resume msg)
     {
         _pausesRestored.Remove(msg.Agent);
+        if (_settings.Part == NightwatchPart.Decisions)
+        {
+            DecisionsResume(msg.Agent);
+            return;
+        }
+
         if (_fleet.Watches.TryGetValue(msg.Agent, out var w) && w.Paused)
         {
             w.Resumed();
-            if (!w.Stopped && _fleet.Watched(msg.Agent))
+            if (_settings.Part == NightwatchPart.Whole && !w.Stopped && _fleet.Watched(msg.Agent)) // a cluster's decisions start it
             {
                 Log.Info("Agent [{0}]: pause over, starting it again", msg.Agent);
                 _factory.Tell(new StartAgent(msg.Agent, By: Requester.Nightwatch), Self);
@@ -99,13 +130,20 @@ public sealed partial class NightwatchActor
         }
     }
 
-    private void Escalate(DriftCorrection stop, DriftComponents c)
+    private void Escalate(DriftCorrection stop, DriftComponents c, (IActorRef Node, CorrectionDue Due)? decided)
     {
         var escalation = new Escalation(Guid.NewGuid().ToString("N")[..12], stop.Agent, stop.At, stop.Level, stop.Score, stop.Reason, c, stop.RunId);
         PersistAsync(escalation, e =>
         {
             Persisted(e);
-            Topics.Publish(e);
+            if (decided is { } d)
+            {
+                d.Node.Tell(new CorrectionDecided(d.Due, true, e), Self); // its node publishes it
+            }
+            else
+            {
+                Topics.Publish(e);
+            }
         });
 
         if (_fleet.Spec.EscalationWebhook is { } url)

@@ -14,6 +14,9 @@ namespace DarkFactory.Actors.Nightwatch;
 /// <see cref="Escalation"/> with an <see cref="EscalationWebhook"/> POST). Plain lines matching
 /// <c>rate_limit_patterns</c> become <see cref="ProviderLimited"/> events with the reset time they name; lines
 /// that @mention an on-demand agent start it (<see cref="Mentions"/>).
+/// <para>In a cluster the actor is split in two (<see cref="NightwatchSettings.Part"/>): each node's windows judge its
+/// agents and send the rungs due and the level changes to the decisions, one singleton for the cluster, which records
+/// and carries out the corrections (NightwatchActor.Decisions.cs). A single node is both, as before.</para>
 /// </summary>
 public sealed partial class NightwatchActor : PersistentActorBase
 {
@@ -36,6 +39,9 @@ public sealed partial class NightwatchActor : PersistentActorBase
 
     // when the judge timer is armed for (null: not armed): the earliest Due of the watches, or earlier
     private DateTimeOffset? _armedAt;
+
+    // the decisions' part: each agent's last level change as its node reported it (df drift for the cluster)
+    private readonly Dictionary<string, DriftSeen> _seen = new(StringComparer.Ordinal);
 
     public NightwatchActor(IActorRef factory, IActorRef history, NightwatchSettings settings)
         : base(settings.PersistenceId, settings.SnapshotEvery, settings.Clock)
@@ -68,6 +74,12 @@ public sealed partial class NightwatchActor : PersistentActorBase
         Command<Resume>(OnResume);
         Command<GetDrift>(q =>
         {
+            if (_settings.Part == NightwatchPart.Decisions)
+            {
+                Sender.Tell(_fleet.Drift(q.Agent, _state, Now, _seen));
+                return;
+            }
+
             JudgeWatched(Now); // the scores as of now (levels and rungs are current already)
             Sender.Tell(_fleet.Drift(q.Agent, _state, Now));
         });
@@ -75,6 +87,9 @@ public sealed partial class NightwatchActor : PersistentActorBase
         Command<GetEscalations>(q => Sender.Tell(new EscalationList(_state.Escalations(q.Limit))));
         Command<GetNightwatchRecords>(q => Sender.Tell(_state.Records(q.Since)));
         Command<EscalationDelivered>(d => PersistAsync(d, Persisted));
+        Command<CorrectionDue>(Decide);
+        Command<CorrectionDecided>(Decided);
+        Command<DriftSeen>(s => _seen[s.Verdict.Agent] = s);
         Command<CommandResult>(r =>
         {
             if (!r.Ok)
@@ -90,6 +105,14 @@ public sealed partial class NightwatchActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
+        if (_settings.Part == NightwatchPart.Decisions)
+        {
+            // no output: the windows read it on the agents' nodes; the lifecycle of this node's agents (the other
+            // nodes' comes through the singleton, ControlSingleton) for the pauses and the hints
+            Subscribe(typeof(AgentLifecycle));
+            return;
+        }
+
         Subscribe(typeof(AgentOutput), typeof(AgentLifecycle), typeof(AgentUsage), typeof(RouteChosen));
         JoinOutput("nightwatch");
     }
@@ -102,7 +125,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
         _fleet.Apply(fleet);
         _mentions.Fleet(fleet);
         JudgeWatched(Now); // new settings or profiles may change a verdict or when the next is due
-        if (!_hintsResent)
+        if (!_hintsResent && _settings.Part != NightwatchPart.Windows) // a cluster's decisions restore them
         {
             RestorePauses();
 
@@ -134,9 +157,13 @@ public sealed partial class NightwatchActor : PersistentActorBase
                 continue;
             }
 
-            var w = _fleet.WatchOf(agent);
-            w.PauseRestored(until - pauseFor);
-            Judge(w, now);
+            if (_settings.Part == NightwatchPart.Whole)
+            {
+                var w = _fleet.WatchOf(agent);
+                w.PauseRestored(until - pauseFor);
+                Judge(w, now);
+            }
+
             _pausesRestored.Add(agent);
             Log.Info("Agent [{0}]: paused by Nightwatch until {1:u}, as before the restart", agent, until);
             _factory.Tell(new StopAgent(agent, Requester.Nightwatch), Self);
@@ -195,6 +222,12 @@ public sealed partial class NightwatchActor : PersistentActorBase
             return;
         }
 
+        if (_settings.Part == NightwatchPart.Decisions)
+        {
+            DecisionsLifecycle(e);
+            return;
+        }
+
         var w = _fleet.WatchOf(e.Agent);
         w.Apply(e);
         if (e.Kind == LifecycleKind.Started && w.Paused && _pausesRestored.Remove(e.Agent))
@@ -203,7 +236,7 @@ public sealed partial class NightwatchActor : PersistentActorBase
             _factory.Tell(new StopAgent(e.Agent, Requester.Nightwatch), Self);
         }
 
-        if (e.Kind == LifecycleKind.Started && _state.PendingHints.ContainsKey(e.Agent))
+        if (e.Kind == LifecycleKind.Started && _settings.Part == NightwatchPart.Whole && _state.PendingHints.ContainsKey(e.Agent))
         {
             PersistAsync(new DriftHintUsed(e.Agent, e.At, e.RunId), Persisted);
         }

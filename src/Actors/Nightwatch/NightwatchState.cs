@@ -86,6 +86,38 @@ public sealed class NightwatchState(int keepCorrections, int keepEscalations)
         return held;
     }
 
+    /// <summary>
+    /// Why the cluster's decisions refuse a correction a node's windows proposed (null: record it): the agent's same rung
+    /// was recorded less than <paramref name="cooldown"/> before it (the agent moved and its new node's ladder climbed from
+    /// scratch, or the same proposal came twice across a hand-over), or its pause, <paramref name="pauseFor"/> long, still
+    /// holds (a paused agent's ladder takes no rung).
+    /// </summary>
+    public string? Refusal(DriftCorrection proposed, TimeSpan cooldown, TimeSpan pauseFor)
+    {
+        for (var node = _corrections.Last; node is not null; node = node.Previous)
+        {
+            if (node.Value.Agent == proposed.Agent && node.Value.Action == proposed.Action)
+            {
+                var ago = proposed.At - node.Value.At;
+                if (ago < cooldown)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"its {Name(proposed.Action)} was recorded at {node.Value.At:u}, within the cooldown of {cooldown.TotalSeconds:0} s");
+                }
+
+                break;
+            }
+        }
+
+        if (LastCorrection(proposed.Agent) is { Action: CorrectionAction.Pause } pause && pause.At + pauseFor > proposed.At)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"its pause holds until {pause.At + pauseFor:u}");
+        }
+
+        return null;
+
+        static string Name(CorrectionAction a) => a.ToString().ToLowerInvariant();
+    }
+
     /// <summary>The most recent escalations, newest first.</summary>
     public IReadOnlyList<EscalationEntry> Escalations(int limit) => _escalations.AsEnumerable().Reverse().Take(Math.Max(1, limit)).ToList();
 

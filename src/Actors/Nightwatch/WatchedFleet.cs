@@ -103,4 +103,31 @@ public sealed class WatchedFleet
 
         return new DriftSnapshot(list);
     }
+
+    /// <summary>
+    /// The cluster's <c>df drift</c> (the decisions' part, which keeps no window): every declared agent (or the one asked
+    /// for) at the level its node last reported (<paramref name="seen"/>; normal when none), with the records kept here.
+    /// The score is the one of that level change: the live score between changes is on the agent's node.
+    /// </summary>
+    public DriftSnapshot Drift(string? agent, NightwatchState state, DateTimeOffset now, IReadOnlyDictionary<string, DriftSeen> seen)
+    {
+        var paused = state.PausesInForce(Spec.PauseFor, now);
+        var list = new List<AgentDrift>();
+        foreach (var name in _agents.Keys.Order(StringComparer.Ordinal).Where(n => agent is null || agent == n))
+        {
+            var v = seen.GetValueOrDefault(name);
+            list.Add(new AgentDrift(
+                name,
+                v?.Verdict.Score ?? 0,
+                v?.Verdict.Level ?? DriftLevel.Normal,
+                v?.Verdict.Components ?? DriftComponents.Zero,
+                v?.Verdict.At ?? now,
+                state.LastCorrection(name),
+                state.PendingHints.GetValueOrDefault(name),
+                paused.ContainsKey(name),
+                v?.Provider ?? _agents[name].Provider));
+        }
+
+        return new DriftSnapshot(list);
+    }
 }

@@ -1,4 +1,5 @@
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Messages.Nightwatch;
 
@@ -152,14 +153,14 @@ public sealed record RouteAvoid(string Agent, string? Provider, string? Model, D
 /// <see cref="PausesInForce"/> once Nightwatch has recovered its journal.
 /// </summary>
 [Manifest("get-pauses")]
-public sealed record GetPauses(TimeSpan PauseFor) : IDarkFactoryMessage;
+public sealed record GetPauses(TimeSpan PauseFor) : IDarkFactoryMessage, ISingletonRead;
 
 /// <summary>The agents Nightwatch's pauses hold, each with when its pause ends.</summary>
 [Manifest("pauses-in-force")]
 public sealed record PausesInForce(IReadOnlyDictionary<string, DateTimeOffset> Until) : IDarkFactoryMessage;
 
 [Manifest("get-drift")]
-public sealed record GetDrift(string? Agent = null) : IDarkFactoryMessage;
+public sealed record GetDrift(string? Agent = null) : IDarkFactoryMessage, ISingletonRead;
 
 /// <summary>One agent's drift as `df drift` shows it.</summary>
 [Manifest("agent-drift")]
@@ -178,7 +179,7 @@ public sealed record AgentDrift(
 public sealed record DriftSnapshot(IReadOnlyList<AgentDrift> Agents) : IDarkFactoryMessage;
 
 [Manifest("get-escalations")]
-public sealed record GetEscalations(int Limit = 100) : IDarkFactoryMessage;
+public sealed record GetEscalations(int Limit = 100) : IDarkFactoryMessage, ISingletonRead;
 
 [Manifest("escalation-list")]
 public sealed record EscalationList(IReadOnlyList<EscalationEntry> Escalations) : IDarkFactoryMessage;
@@ -195,7 +196,36 @@ public sealed record NightwatchSnapshot(
 /// answered with <see cref="NightwatchRecords"/> from its persisted state. The compound review's scan asks it.
 /// </summary>
 [Manifest("get-nightwatch-records")]
-public sealed record GetNightwatchRecords(DateTimeOffset Since) : IDarkFactoryMessage;
+public sealed record GetNightwatchRecords(DateTimeOffset Since) : IDarkFactoryMessage, ISingletonRead;
 
 [Manifest("nightwatch-records")]
 public sealed record NightwatchRecords(IReadOnlyList<DriftCorrection> Corrections, IReadOnlyList<EscalationEntry> Escalations) : IDarkFactoryMessage;
+
+// ---- a cluster: the windows beside the agents on each node, the decisions once per cluster ----
+
+/// <summary>
+/// A node's Nightwatch windows -> the cluster's Nightwatch decisions (the <c>nightwatch</c> singleton): the ladder of the
+/// agent's watch on <paramref name="Node"/> reached a rung. The singleton records it under its one persistence id and
+/// carries it out through the factory, which reaches the agent's node, or refuses it (the same rung of the agent recorded
+/// within the cooldown: a move or a hand-over never corrects twice); either way it answers with
+/// <see cref="CorrectionDecided"/>. A few hundred bytes per correction: the lines stay on the node.
+/// </summary>
+/// <param name="Model">The model the agent ran on (a pause asks the router to avoid it).</param>
+/// <param name="Components">The signals the correction was judged on (an escalation carries them).</param>
+[Manifest("nightwatch-correction-due")]
+public sealed record CorrectionDue(string Node, DriftCorrection Correction, string? Model, DriftComponents Components) : IDarkFactoryMessage;
+
+/// <summary>
+/// The Nightwatch singleton -> the node whose watch sent <see cref="Due"/>: recorded (with the escalation of a stop), or
+/// refused with why. The node publishes a recorded correction on its event stream and writes it in the agent's history
+/// (the agent's node keeps its history).
+/// </summary>
+[Manifest("nightwatch-correction-decided")]
+public sealed record CorrectionDecided(CorrectionDue Due, bool Recorded, Escalation? Escalation = null, string? Refused = null) : IDarkFactoryMessage;
+
+/// <summary>
+/// A node's Nightwatch windows -> the Nightwatch singleton: an agent's drift level changed (the verdict, with its score
+/// and signals, and the provider of its run), so <c>df drift</c> from any node shows every agent's level.
+/// </summary>
+[Manifest("nightwatch-drift-seen")]
+public sealed record DriftSeen(string Node, DriftVerdict Verdict, string? Provider) : IDarkFactoryMessage;
