@@ -27,7 +27,8 @@ public sealed class ReviewPorts(IActorRef factory, TimeSpan askTimeout, HttpClie
     {
         try
         {
-            return await factory.Ask<NightwatchRecords>(new GetNightwatchRecords(since), askTimeout, ct);
+            // in a cluster Nightwatch's decisions are a singleton, which answers SingletonUnavailable while it moves
+            return await factory.Ask<object>(new GetNightwatchRecords(since), askTimeout, ct) as NightwatchRecords;
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {
