@@ -130,6 +130,7 @@ public sealed class SerializationTests : IDisposable
         new AgentsSnapshot([new AgentStatus { Agent = "a", State = AgentState.Quarantined, Reason = "crash loop" }]),
         new AgentsSnapshot([new AgentStatus { Agent = "a", State = AgentState.Running, Pid = 7, Node = "n2" }, new AgentStatus { Agent = "b", State = AgentState.Unknown, Node = "n3", Reason = "node n3 did not answer in time" }]),
         new GetHistory("a", 10),
+        new GetHistory("a", 10, FromStore: true),
         new AgentHistory("a", [new AgentLifecycle("a", LifecycleKind.Crashed, At, "ab12", null, 3, null, "boom")]),
         new ApplyFleet(SampleFleet()),
         new ApplyFleet(SampleFleet()) { Held = new Dictionary<string, DateTimeOffset> { ["coder"] = new(2026, 12, 7, 9, 6, 10, TimeSpan.Zero) } },

@@ -123,7 +123,17 @@ public sealed class HistoryActor : ReceiveActor
     {
         _daemonStarted = daemonStarted;
         Receive<AgentLifecycle>(e => Child(e.Agent).Forward(e));
-        Receive<GetHistory>(q => Child(q.Agent).Forward(q));
+        Receive<GetHistory>(q =>
+        {
+            if (q.FromStore)
+            {
+                Context.ActorOf(StoredHistoryReader.Props(q, Sender)); // a reader of its own: never this node's record in memory, never a write
+            }
+            else
+            {
+                Child(q.Agent).Forward(q);
+            }
+        });
         Receive<FlushHistory>(_ =>
         {
             // A history actor that stopped (a failed recovery or write) never answers: wait a bounded
@@ -160,4 +170,48 @@ public sealed class HistoryActor : ReceiveActor
         maxNrOfRetries: 10,
         withinTimeRange: TimeSpan.FromMinutes(1),
         localOnlyDecider: _ => Directive.Restart);
+}
+
+/// <summary>
+/// Reads one agent's persisted history (<c>agent-NAME</c>: its snapshot and the events after it) for one
+/// <see cref="GetHistory"/>, answers it and stops. It writes nothing, not even the ends of runs left going that
+/// <see cref="AgentHistoryActor"/> records, so it may read a record another node owns. A recovery that fails answers
+/// nothing (the asker's timeout says so).
+/// </summary>
+public sealed class StoredHistoryReader : ReceivePersistentActor
+{
+    private readonly LinkedList<AgentLifecycle> _entries = new();
+
+    public StoredHistoryReader(GetHistory query, IActorRef replyTo)
+    {
+        PersistenceId = "agent-" + query.Agent;
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is AgentHistory history)
+            {
+                _entries.Clear();
+                history.Entries.ToList().ForEach(Add);
+            }
+        });
+        Recover<AgentLifecycle>(Add);
+        Recover<RecoveryCompleted>(_ =>
+        {
+            replyTo.Tell(new AgentHistory(query.Agent, _entries.Skip(Math.Max(0, _entries.Count - query.Limit)).ToList()));
+            Context.Stop(Self);
+        });
+        CommandAny(_ => { });
+    }
+
+    public override string PersistenceId { get; }
+
+    public static Props Props(GetHistory query, IActorRef replyTo) => Akka.Actor.Props.Create(() => new StoredHistoryReader(query, replyTo));
+
+    private void Add(AgentLifecycle e)
+    {
+        _entries.AddLast(e);
+        while (_entries.Count > AgentHistoryActor.Keep)
+        {
+            _entries.RemoveFirst();
+        }
+    }
 }

@@ -281,8 +281,8 @@ public static partial class ApiEndpoints
     /// <summary>
     /// An agent's persisted history. On a cluster node, an agent another node runs is asked of that node (its
     /// placement-node hands the typed <see cref="GetHistory"/> to its fleet's history, which answers here): the node that
-    /// runs an agent is the one writing its history, so its record is the current one. Placed nowhere: 409 naming why;
-    /// its node unreachable or silent: 503.
+    /// runs an agent is the one writing its history, so its record is the current one. Placed nowhere: read from the store
+    /// (nobody writes it then; every node's entries are there), on this node; its node unreachable or silent: 503.
     /// </summary>
     private static async Task<IResult> History(string name, int? limit, HttpContext http, FactoryClient f, ClusterMembership cluster, CancellationToken ct)
     {
@@ -291,7 +291,21 @@ public static partial class ApiEndpoints
         {
             if (NoOwner(name, cluster, out var owner) is { } refused)
             {
-                return refused;
+                if (owner.Kind != OwnerKind.Unplaced)
+                {
+                    return refused;
+                }
+
+                // placed on no node: nobody writes its history now; the store has every node's entries
+                http.Response.Headers["X-DF-Node"] = cluster.Options!.Node;
+                try
+                {
+                    return Json((await Ask<AgentHistory>(f, query with { FromStore = true }, ct)).Entries);
+                }
+                catch (AskTimeoutException)
+                {
+                    return Problem(503, "history not read", $"the history of agent '{name}' (placed on no node) could not be read from the store within {f.Options.AskTimeout.TotalSeconds:0} s");
+                }
             }
 
             if (owner.Kind == OwnerKind.Remote)

@@ -217,8 +217,11 @@ public sealed record GetAgents : Signal<GetAgents>, IDarkFactoryMessage;
 [Manifest("agents-snapshot")]
 public sealed record AgentsSnapshot(IReadOnlyList<AgentStatus> Agents) : IDarkFactoryMessage;
 
+/// <summary>The agent's history (its newest <paramref name="Limit"/> entries), answered with <see cref="AgentHistory"/>.</summary>
+/// <param name="FromStore">Read it from the store (replayed afresh, nothing written) rather than from this node's record
+/// in memory: in a cluster, for an agent placed on no node, whose last record another node may have written.</param>
 [Manifest("get-history")]
-public sealed record GetHistory(string Agent, int Limit = 200) : IDarkFactoryMessage, IWithAgent;
+public sealed record GetHistory(string Agent, int Limit = 200, bool FromStore = false) : IDarkFactoryMessage, IWithAgent;
 
 [Manifest("history")]
 public sealed record AgentHistory(string Agent, IReadOnlyList<AgentLifecycle> Entries) : IDarkFactoryMessage, IWithAgent;

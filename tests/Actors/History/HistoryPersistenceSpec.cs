@@ -87,6 +87,41 @@ public sealed class HistoryPersistenceSpec : IDisposable
         await third.Terminate();
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_history_read_from_the_store_has_what_another_node_wrote_since_and_writes_nothing(string store)
+    {
+        var agent = "agent-" + Guid.NewGuid().ToString("N")[..8];
+        var at = new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
+        using var writer = ActorSystem.Create("writer", Config(store)); // the node that ran the agent
+        using var reader = ActorSystem.Create("reader", Config(store)); // a node that holds an older record of it in memory
+        var written = writer.ActorOf(HistoryActor.Props(at), "history");
+        var read = reader.ActorOf(HistoryActor.Props(at), "history");
+        written.Tell(new AgentLifecycle(agent, LifecycleKind.Started, at.AddSeconds(1), "r1"));
+        written.Tell(new AgentLifecycle(agent, LifecycleKind.Exited, at.AddSeconds(2), "r1", ExitCode: 0));
+        await AwaitHistory(written, agent, h => h.Entries.Count == 2);
+        Assert.Equal(2, (await AwaitHistory(read, agent, h => h.Entries.Count == 2)).Entries.Count); // now in the reader's memory
+
+        // the writer goes on (the agent ran there after); a run is left going when it stops
+        written.Tell(new AgentLifecycle(agent, LifecycleKind.Started, at.AddSeconds(3), "r2"));
+        await AwaitHistory(written, agent, h => h.Entries.Count == 3);
+        await writer.Terminate();
+
+        // the record in memory is the older one; from the store, every entry, r2 still going: nothing was written for it
+        Assert.Equal(2, (await read.Ask<AgentHistory>(new GetHistory(agent, 500), Wait)).Entries.Count);
+        var stored = await read.Ask<AgentHistory>(new GetHistory(agent, 500, FromStore: true), Wait);
+        Assert.Equal(["r1:Started", "r1:Exited", "r2:Started"], stored.Entries.Select(e => $"{e.RunId}:{e.Kind}"));
+        Assert.Equal(["r2:Started"], (await read.Ask<AgentHistory>(new GetHistory(agent, 1, FromStore: true), Wait)).Entries.Select(e => $"{e.RunId}:{e.Kind}"));
+
+        using var later = ActorSystem.Create("later", Config(store)); // a daemon started after r2: would end it, were it a writer
+        var again = await later.ActorOf(HistoryActor.Props(at.AddMinutes(5)), "history").Ask<AgentHistory>(new GetHistory(agent, 500, FromStore: true), Wait);
+        Assert.Equal(3, again.Entries.Count);
+        Assert.Equal(3, (await read.Ask<AgentHistory>(new GetHistory(agent, 500, FromStore: true), Wait)).Entries.Count);
+        Assert.Empty((await read.Ask<AgentHistory>(new GetHistory("agent-" + Guid.NewGuid().ToString("N")[..8], 500, FromStore: true), Wait)).Entries); // none recorded
+        await reader.Terminate();
+        await later.Terminate();
+    }
+
     private static async Task<AgentHistory> AwaitHistory(IActorRef history, string agent, Func<AgentHistory, bool> condition)
     {
         var deadline = DateTime.UtcNow + Wait;

@@ -11,7 +11,8 @@ namespace DarkFactory.Host.Tests.EndToEnd;
 /// fleet file pins it to n3 on every node and each reloads. The coordinator takes it off n2 first (<c>df nodes</c> shows
 /// it moving from n2 to n3), n2 stops it and confirms, and only then does n3 start it: sampled all along through the run
 /// markers in /proc across the three data directories, it never runs on two nodes. An agent the reload leaves where it
-/// is keeps its run.
+/// is keeps its run. Then n3 leaves: the agent is placed on no node and <c>df history</c> on n1 reads it from the store,
+/// both nodes' runs.
 /// </summary>
 [Collection("daemon")]
 public sealed class ClusterHandoverTests(ITestOutputHelper output)
@@ -138,5 +139,14 @@ public sealed class ClusterHandoverTests(ITestOutputHelper output)
 
         Assert.Equal(0, twice);
         Assert.Equal(steady, nodes[0].AgentProcesses("steady").Min()); // the reload left it where it was: the same run
+
+        // n3 leaves (SIGTERM: it drains mover and writes its history): mover, pinned to n3, is placed on no node, and its
+        // df history on n1 is read from the store: the runs on n2 and on n3, each ended
+        Assert.Equal(0, await nodes[2].StopAsync(Wait));
+        await nodes[0].UntilAsync(async () => (await TestCluster.ListedAgents(nodes[0]))["mover"].GetProperty("node").ValueKind == JsonValueKind.Null, Wait, "mover placed on no node once n3 left");
+        var history = (await nodes[0].Json("history", "mover", "--json", "--limit", "500")).EnumerateArray().ToList();
+        var started = history.Where(e => e.GetProperty("kind").GetString() == "started").Select(e => e.GetProperty("run_id").GetString()).ToList();
+        Assert.True(started.Distinct().Count() >= 2, $"df history mover on n1: {string.Join(", ", history.Select(e => e.GetRawText()))}");
+        Assert.All(started, run => Assert.Contains(history, e => e.GetProperty("run_id").GetString() == run && e.GetProperty("kind").GetString() != "started"));
     }
 }
