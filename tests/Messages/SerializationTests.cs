@@ -75,6 +75,8 @@ public sealed class SerializationTests : IDisposable
         new OutputInterest("n2", ["coder", "reviewer"]),
         new NodeOutput("n3", new AgentOutput("coder", "ab12", 40, At, [new OutputLine(OutputStream.Stdout, "building…")]), Skipped: 120),
         new WatchOutput(["coder"]),
+        new NodeEvent("n2", Status: new AgentStatus { Agent = "coder", State = AgentState.Running, Pid = 4242, Restarts = 1 }),
+        new NodeEvent("n3", Route: new RouteChosen("coder", "ab12", "claude", "anthropic", "claude-sonnet-4-5", "the agent's declared cli", At)),
         new GetAgentRun("fixer"),
         new GetRunOutput("fixer", "ab12"),
         new RunOutput("fixer", "ab12", RunOutputOutcome.Found, "cwd: /wt/r1\nsummary: fix done", "n3"),

@@ -15,6 +15,8 @@ namespace DarkFactory.Actors.Cluster;
 /// output does not cross the network this way, except a project's run's (<see cref="NodeProjectEvent"/>: its output,
 /// usage and route, on <see cref="NodeProjectEvent.Topic"/>, for the projects singleton, wherever the run's agent is
 /// placed); the relay takes part in the node's output flow, so a flood of such output waits for it like for any consumer.
+/// And this node's agents' status changes, drift verdicts, corrections, escalations and routes, for the other nodes'
+/// live streams (<see cref="NodeEvent"/> on <see cref="NodeEvent.Topic"/>: each is published on the agent's node only).
 /// </summary>
 public sealed class LifecycleRelay : ReceiveActor
 {
@@ -47,7 +49,22 @@ public sealed class LifecycleRelay : ReceiveActor
             Cross(node, o);
         });
         Receive<AgentUsage>(u => Cross(node, u));
-        Receive<RouteChosen>(r => Cross(node, r));
+        Receive<RouteChosen>(r =>
+        {
+            Cross(node, r);
+            Show(node, r);
+        });
+        Receive<AgentStatus>(s => Show(node, s));
+        Receive<DriftVerdict>(v => Show(node, v));
+        Receive<DriftCorrection>(c => Show(node, c));
+        Receive<Escalation>(e => Show(node, e));
+        Receive<NodeEvent>(n =>
+        {
+            if (n.Node != node)
+            {
+                bridge.Tell(n); // the live stream only: this node's status, history and Nightwatch keep to its own agents
+            }
+        });
         Receive<SubscribeAck>(_ => { });
     }
 
@@ -56,6 +73,15 @@ public sealed class LifecycleRelay : ReceiveActor
         if (NodeProjectEvent.Of(node, e) is { } crossing)
         {
             _mediator.Tell(new Publish(NodeProjectEvent.Topic, crossing));
+        }
+    }
+
+    /// <summary>This node's fleet event to the other nodes' live streams.</summary>
+    private void Show(string node, IDarkFactoryMessage e)
+    {
+        if (NodeEvent.Of(node, e) is { } shown)
+        {
+            _mediator.Tell(new Publish(NodeEvent.Topic, shown));
         }
     }
 
@@ -70,8 +96,13 @@ public sealed class LifecycleRelay : ReceiveActor
         _topics.Subscribe(Self, typeof(AgentOutput));
         _topics.Subscribe(Self, typeof(AgentUsage));
         _topics.Subscribe(Self, typeof(RouteChosen));
+        _topics.Subscribe(Self, typeof(AgentStatus));
+        _topics.Subscribe(Self, typeof(DriftVerdict));
+        _topics.Subscribe(Self, typeof(DriftCorrection));
+        _topics.Subscribe(Self, typeof(Escalation));
         _mediator.Tell(new Subscribe(NodeLifecycle.Topic, Self));
         _mediator.Tell(new Subscribe(NodeSchedulerFired.Topic, Self));
+        _mediator.Tell(new Subscribe(NodeEvent.Topic, Self));
     }
 
     protected override void PostStop()
@@ -80,5 +111,6 @@ public sealed class LifecycleRelay : ReceiveActor
         _topics.Unsubscribe(Self);
         _mediator.Tell(new Unsubscribe(NodeLifecycle.Topic, Self));
         _mediator.Tell(new Unsubscribe(NodeSchedulerFired.Topic, Self));
+        _mediator.Tell(new Unsubscribe(NodeEvent.Topic, Self));
     }
 }

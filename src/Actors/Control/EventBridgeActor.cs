@@ -136,6 +136,17 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
             return;
         }
 
+        if (message is NodeEvent shown)
+        {
+            // another cluster node's agent's status, drift or route: the live stream only, as that node's clients see it
+            if (_clients.Count > 0 && shown.Event is { } inner && EventName(inner.GetType()) is { } innerName)
+            {
+                Offer(new ServerEvent(++_sequence, innerName, WithNode(inner, shown.Node)));
+            }
+
+            return;
+        }
+
         if (message is NodeOutput crossed)
         {
             // another cluster node's agent's output, sent across only while a client here watches it (OutputRelay)
@@ -175,8 +186,8 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
             }
         }
 
-        Offer(message is AgentLifecycle lifecycle && _settings.Node is { } node
-            ? new ServerEvent(++_sequence, name, WithNode(lifecycle, node))
+        Offer(message is AgentLifecycle or AgentStatus && _settings.Node is { } node
+            ? new ServerEvent(++_sequence, name, WithNode(message, node))
             : ToServerEvent(message, name, outputAgent));
     }
 
@@ -223,10 +234,10 @@ public sealed class EventBridgeActor : ReceiveActor, IWithTimers
         return json.ToJsonString(DarkFactoryJson.Options);
     }
 
-    /// <summary>A lifecycle event's JSON with the node that runs the agent (cluster nodes: every node's events look alike).</summary>
-    private static string WithNode(AgentLifecycle lifecycle, string node)
+    /// <summary>An event's JSON with the node that runs the agent (cluster nodes: every node's events look alike).</summary>
+    private static string WithNode(IDarkFactoryMessage e, string node)
     {
-        var json = JsonSerializer.SerializeToNode(lifecycle, DarkFactoryJson.Options)!.AsObject();
+        var json = JsonSerializer.SerializeToNode(e, e.GetType(), DarkFactoryJson.Options)!.AsObject();
         json["node"] = node;
         return json.ToJsonString(DarkFactoryJson.Options);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Scheduling;
 
@@ -60,6 +61,43 @@ public sealed record NodeProjectEvent(string Node, AgentOutput? Output = null, A
         AgentOutput { ProjectId: not null } o => new NodeProjectEvent(node, Output: o),
         AgentUsage { ProjectId: not null } u => new NodeProjectEvent(node, Usage: u),
         RouteChosen { ProjectId: not null } r => new NodeProjectEvent(node, Route: r),
+        _ => null,
+    };
+}
+
+/// <summary>
+/// One of <paramref name="Node"/>'s fleet events for the live view of the other nodes (DistributedPubSub topic
+/// <see cref="Topic"/>): an agent's status change, drift verdict, correction or escalation, or a run's route, each
+/// published where it happens (the agent's node), so every node's <c>/api/events</c> shows the cluster's agents as its
+/// own (with <c>node</c>). Live only and at most once; never put on the receiving node's topics.
+/// </summary>
+[Manifest("node-event")]
+public sealed record NodeEvent(
+    string Node,
+    AgentStatus? Status = null,
+    DriftVerdict? Verdict = null,
+    DriftCorrection? Correction = null,
+    Escalation? Escalation = null,
+    RouteChosen? Route = null) : IDarkFactoryMessage, IWithAgent
+{
+    /// <summary>The DistributedPubSub topic every cluster node publishes its fleet events on.</summary>
+    public const string Topic = "df-node-events";
+
+    [JsonIgnore]
+    public string Agent => Event is IWithAgent a ? a.Agent : string.Empty;
+
+    /// <summary>The event it carries.</summary>
+    [JsonIgnore]
+    public IDarkFactoryMessage? Event => (IDarkFactoryMessage?)Status ?? (IDarkFactoryMessage?)Verdict ?? (IDarkFactoryMessage?)Correction ?? (IDarkFactoryMessage?)Escalation ?? Route;
+
+    /// <summary>The crossing of <paramref name="node"/>'s event; null for an event that does not cross this way.</summary>
+    public static NodeEvent? Of(string node, IDarkFactoryMessage e) => e switch
+    {
+        AgentStatus s => new NodeEvent(node, Status: s),
+        DriftVerdict v => new NodeEvent(node, Verdict: v),
+        DriftCorrection c => new NodeEvent(node, Correction: c),
+        Escalation x => new NodeEvent(node, Escalation: x),
+        RouteChosen r => new NodeEvent(node, Route: r),
         _ => null,
     };
 }

@@ -1,8 +1,10 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using DarkFactory.Actors.Cluster;
+using DarkFactory.Messages;
 using DarkFactory.Messages.Agents;
 using DarkFactory.Messages.Cluster;
+using DarkFactory.Messages.Nightwatch;
 using DarkFactory.Messages.Providers;
 using DarkFactory.Messages.Scheduling;
 using Xunit;
@@ -109,5 +111,51 @@ public sealed class LifecycleRelaySpec : OneNodeClusterSpec
         var routed = await listener.ExpectMsgAsync<NodeProjectEvent>(Wait);
         Assert.Equal((route, "engineer@p-1"), (routed.Event, routed.Agent));
         await listener.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task This_nodes_status_drift_and_routes_go_out_stamped_and_another_nodes_reach_the_bridge_only()
+    {
+        await UntilUpAsync();
+        var mediator = DistributedPubSub.Get(Sys).Mediator;
+        var listener = CreateTestProbe();
+        mediator.Tell(new Subscribe(NodeEvent.Topic, listener.Ref), listener.Ref);
+        await listener.ExpectMsgAsync<SubscribeAck>(Wait);
+        var bridge = CreateTestProbe();
+        Sys.ActorOf(LifecycleRelay.Props("n1", mediator, bridge.Ref), "lifecycle-relay");
+
+        // another node's status change reaches the bridge (once the relay's subscription is in)
+        var far = new NodeEvent("n2", Status: new AgentStatus { Agent = "far", State = AgentState.Backoff, Restarts = 2 });
+        await AwaitAssertAsync(async () =>
+        {
+            mediator.Tell(new Publish(NodeEvent.Topic, far));
+            Assert.Equal(far, await bridge.ExpectMsgAsync<NodeEvent>(TimeSpan.FromMilliseconds(500)));
+        }, Wait);
+        bridge.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        listener.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+
+        // this node's go out stamped n1, in order, and none comes back to the bridge
+        var components = new DriftComponents(Loops: 0.9);
+        IDarkFactoryMessage[] near =
+        [
+            new AgentStatus { Agent = "near", State = AgentState.Running, Pid = 7 },
+            new DriftVerdict("near", At, 0.9, DriftLevel.Critical, DriftLevel.Normal, components, "looping"),
+            new DriftCorrection("near", At, DriftLevel.Critical, CorrectionAction.Restart, 0.9, "looping", "stop repeating"),
+            new Escalation("e1", "near", At, DriftLevel.Critical, 0.9, "looping", components),
+            new RouteChosen("near", "r1", "claude", "anthropic", "claude-sonnet-4-5", "declared", At),
+        ];
+        foreach (var e in near)
+        {
+            Sys.EventStream.Publish(e);
+        }
+
+        foreach (var e in near)
+        {
+            var shown = await listener.FishForMessageAsync<NodeEvent>(n => n.Node == "n1", Wait);
+            Assert.Equal(e, shown.Event);
+            Assert.Equal("near", shown.Agent);
+        }
+
+        await bridge.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
     }
 }

@@ -96,10 +96,12 @@ public sealed class ClusterDashboardBrowserTests
         var last = await page.EvaluateAsync<int>("() => Math.max(...[...document.getElementById('log').textContent.matchAll(/tick (\\d+)/g)].map(m => +m[1]))");
         await Assertions.Expect(page.Locator("#log")).ToContainTextAsync($"tick {last + 4}", new() { Timeout = 30_000 });
 
-        // n2's agent is live on n1's page: a SIGKILL on n2 shows as its restart
+        // n2's agent is live on n1's page: a SIGKILL on n2 shows as its restart; n1's event stream carries n2's status
+        await using var events = await SseReader.Open(n1);
         var pid = (await n2.AgentAsync("there")).GetProperty("pid").GetInt32();
         Native.Kill(pid, Native.SIGKILL);
         await Assertions.Expect(page.Locator(Cell("there", "restarts"))).ToHaveTextAsync("1", new() { Timeout = 20_000 });
+        await n1.UntilAsync(() => Task.FromResult(events.Events.Any(e => e.Name == "agent-status" && e.Json.GetProperty("name").GetString() == "there" && e.Json.GetProperty("node").GetString() == "n2" && e.Json.GetProperty("restarts").GetInt32() == 1)), Wait, "n2's agent's status (restarts 1, node n2) on n1's /api/events");
 
         // and steered from it: stop on n1's page, stopped on n2
         await page.Locator("tr[data-agent=\"there\"] button[data-action=\"stop\"]").ClickAsync();
