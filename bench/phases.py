@@ -2,11 +2,15 @@
 """Times the phases inside Dark Factory's restart and cold start, from outside (docs/benchmarks.md, peers).
 
     python3 bench/phases.py restart [KILLS]     # SIGKILL -> daemon saw the exit -> replacement started -> pidfile (up 2 s
-                                                # between kills, DF_PHASES_UP=S another uptime);
+                                                # between kills, DF_PHASES_UP=S another uptime; DF_PHASES_FIRST=S
+                                                # before the first kill, 0.5: no standby yet);
                                                 # inside the daemon from the agent's history (exit -> decided -> launch -> started)
     python3 bench/phases.py cold [N]            # launch -> daemon.json -> first/last agent started -> all pidfiles
     python3 bench/phases.py stop [N]            # SIGTERM -> exit with N detaching agents; the daemon's last log lines
     python3 bench/phases.py spawn [N]           # the restart's floor: each exec of a run's chain alone, N rounds in turn
+    python3 bench/phases.py memory [N]          # N silent agents, settled (DF_PHASES_SETTLE=S, 40): the daemon's PSS by
+                                                # mapping (GC heap, JIT'd code, assemblies, native), its loaded assemblies;
+                                                # DF_PHASES_GCDUMP=PATH of dotnet-gcdump: the heap's largest types too
 
 Uses the daemon built by bench/run (artifacts/df/df.dll; DF_PHASES_DLL=PATH another build's, DF_PHASES_KEEP=1 keeps
 the restart's work directory and daemon.out) and the agent log's own markers
@@ -116,7 +120,7 @@ def restart(kills):
     try:
         while read_pid(pidfile) is None:
             time.sleep(0.01)
-        time.sleep(0.5)
+        time.sleep(float(os.environ.get("DF_PHASES_FIRST", "0.5")))  # 1.5: the first kill has a standby, as bench/run's row
         log = os.path.join(work, "data", "logs", "r0.log")
         rows = []
         for _ in range(kills):
@@ -171,6 +175,8 @@ def inside(work, kills):
     print("inside the daemon, ms (median of %d, from the agent's history): exit handled -> crash recorded by the layer "
           "%.1f; -> next launch began %.1f; -> its Process.Start returned %.1f"
           % (len(rows), *[median([r[i] for r in rows]) for i in range(3)]))
+    for r in rows:
+        print("  %.1f %.1f %.1f" % r)
 
 
 def cold(n):
@@ -265,6 +271,88 @@ def stop_many(n):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def smaps(pid):
+    """PSS (KiB) of /proc/PID/smaps by what is mapped: every mapping's Pss, summed per class and per file."""
+    classes, files = {}, {}
+    name = None
+    for line in open(f"/proc/{pid}/smaps"):
+        f = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            name = f[5] if len(f) > 5 else ""
+            continue
+        if f[0] != "Pss:":
+            continue
+        kib = int(f[1])
+        if name.startswith("/memfd:doublemapper"):
+            k = "JIT'd code, stubs, loader heaps (W^X memfd)"
+        elif name.endswith(".dll") and "/shared/" in name:
+            k = "framework assemblies (mapped)"
+        elif name.endswith(".dll"):
+            k = "the daemon's and packages' assemblies (mapped)"
+        elif ".so" in name:
+            k = "native libraries (.so)"
+        elif name == "[heap]":
+            k = "malloc ([heap])"
+        elif name in ("", "[anon]") or name.startswith("[anon:"):
+            k = "anonymous (GC heap, runtime data, other malloc arenas, stacks)"
+        else:
+            k = "other " + (name if name.startswith("[") else "files")
+        classes[k] = classes.get(k, 0) + kib
+        if name.startswith("/"):
+            files[name] = files.get(name, 0) + kib
+    return classes, files
+
+
+def memory(n):
+    """The daemon's idle memory with n silent agents, by mapping class; and the heap by type (dotnet-gcdump)."""
+    settle = float(os.environ.get("DF_PHASES_SETTLE", "40"))
+    work = tempfile.mkdtemp(prefix="df-phases-")
+    pids = os.path.join(work, "pids")
+    os.mkdir(pids)
+    names = ["m%04d" % i for i in range(n)]
+    pidfiles = [os.path.join(pids, x) for x in names]
+    p, t0 = launch(work, names, pidfiles)
+    try:
+        while len(os.listdir(pids)) < n or any(read_pid(f) is None for f in pidfiles):
+            time.sleep(0.01)
+        time.sleep(max(0.0, settle - (time.time() - t0)))
+        roll = {l.split(":")[0]: int(l.split()[1]) // 1024 for l in open(f"/proc/{p.pid}/smaps_rollup") if l.startswith(("Pss", "Rss"))}
+        classes, files = smaps(p.pid)
+        print(f"daemon {settle:.0f} s after launch with {n} silent agents, MiB: " + ", ".join(f"{k} {v}" for k, v in roll.items()))
+        for k, v in sorted(classes.items(), key=lambda x: -x[1]):
+            print(f"  {v / 1024:6.1f}  {k}")
+        dlls = [f for f in files if f.endswith(".dll")]
+        print(f"  assemblies mapped: {len(dlls)}; the largest by PSS, MiB:")
+        for f, v in sorted(files.items(), key=lambda x: -x[1])[:25]:
+            print(f"    {v / 1024:6.2f}  {f}")
+        tool = os.environ.get("DF_PHASES_GCDUMP")
+        if tool:
+            dump = os.path.join(work, "heap.gcdump")
+            subprocess.run([tool, "collect", "-p", str(p.pid), "-o", dump], stdout=subprocess.DEVNULL, timeout=120)
+            report = subprocess.run([tool, "report", dump], capture_output=True, text=True, timeout=120).stdout
+            if os.environ.get("DF_PHASES_REPORT"):
+                open(os.environ["DF_PHASES_REPORT"], "w").write(report)
+            types, assemblies, total = {}, {}, 0
+            for l in report.splitlines():
+                m = re.match(r"^\s*([\d,]+)\s+([\d,]+)\s+(.*?)\s*(?:\(Bytes > \S+\))?\s*\[([^\[\]]*)\]\s*$", l)
+                if m:
+                    b, c = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+                    t = types.setdefault(m.group(3), [0, 0, m.group(4)])
+                    t[0] += b
+                    t[1] += c
+                    assemblies[m.group(4)] = assemblies.get(m.group(4), 0) + b
+                    total += b
+            print(f"  the heap's live objects (dotnet-gcdump, after its collection): {total / 1048576:.1f} MiB; by assembly of the type, MiB:")
+            for a, b in sorted(assemblies.items(), key=lambda x: -x[1])[:12]:
+                print(f"    {b / 1048576:6.2f}  {a}")
+            print("  by type (bytes, objects):")
+            for t, (b, c, a) in sorted(types.items(), key=lambda x: -x[1][0])[:25]:
+                print(f"    {b:10,d} {c:7,d}  {t}")
+    finally:
+        stop(p, 30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def spawn(rounds):
     """
     The exec chain of a run, piece by piece, in turn (rotating order) for N rounds: /bin/true alone, behind setsid,
@@ -348,5 +436,7 @@ if __name__ == "__main__":
         stop_many(arg or 100)
     elif what == "spawn":
         spawn(arg or 40)
+    elif what == "memory":
+        memory(arg or 100)
     else:
         cold(arg or 100)
