@@ -10,7 +10,10 @@
     python3 bench/phases.py spawn [N]           # the restart's floor: each exec of a run's chain alone, N rounds in turn
     python3 bench/phases.py memory [N]          # N silent agents, settled (DF_PHASES_SETTLE=S, 40): the daemon's PSS by
                                                 # mapping (GC heap, JIT'd code, assemblies, native), its loaded assemblies;
-                                                # DF_PHASES_GCDUMP=PATH of dotnet-gcdump: the heap's largest types too
+                                                # DF_PHASES_GCDUMP=PATH of dotnet-gcdump: the heap's largest types too;
+                                                # DF_PHASES_FILES=N: the N largest mapped files (25);
+                                                # DF_PHASES_COUNTERS=PATH of dotnet-counters: the runtime's counters;
+                                                # DF_PHASES_DUMP=PATH of dotnet-dump: every live object by type
 
 Uses the daemon built by bench/run (artifacts/df/df.dll; DF_PHASES_DLL=PATH another build's, DF_PHASES_KEEP=1 keeps
 the restart's work directory and daemon.out) and the agent log's own markers
@@ -323,8 +326,34 @@ def memory(n):
             print(f"  {v / 1024:6.1f}  {k}")
         dlls = [f for f in files if f.endswith(".dll")]
         print(f"  assemblies mapped: {len(dlls)}; the largest by PSS, MiB:")
-        for f, v in sorted(files.items(), key=lambda x: -x[1])[:25]:
+        for f, v in sorted(files.items(), key=lambda x: -x[1])[:int(os.environ.get("DF_PHASES_FILES", "25"))]:
             print(f"    {v / 1024:6.2f}  {f}")
+        counters = os.environ.get("DF_PHASES_COUNTERS")
+        if counters:
+            out = os.path.join(work, "counters.csv")
+            subprocess.run([counters, "collect", "-p", str(p.pid), "--counters", "System.Runtime", "--duration", "00:00:00:04",
+                            "--format", "csv", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            last = {}
+            for l in open(out) if os.path.exists(out) else []:
+                f = l.rstrip("\n").split(",")
+                if len(f) >= 5 and f[0][:1].isdigit():
+                    last[f[2] + ("" if f[3] in ("", "[]") else " " + f[3])] = f[-1]
+            print("  the runtime's counters (dotnet-counters, the last of 4 s):")
+            for k in sorted(last):
+                print(f"    {k}: {last[k]}")
+        dumper = os.environ.get("DF_PHASES_DUMP")
+        if dumper:
+            # every live object, exactly (dotnet-gcdump's event stream is lossy on .NET 10)
+            dump = os.path.join(work, "heap.dmp")
+            subprocess.run([dumper, "collect", "-p", str(p.pid), "--type", "Heap", "-o", dump], stdout=subprocess.DEVNULL, timeout=300)
+            stat = subprocess.run([dumper, "analyze", dump, "-c", "dumpheap -stat -live", "-c", "exit"], capture_output=True, text=True, timeout=600).stdout
+            if os.environ.get("DF_PHASES_REPORT"):
+                open(os.environ["DF_PHASES_REPORT"], "w").write(stat)
+            rows = [l.split(None, 3) for l in stat.splitlines() if re.match(r"^\s*[0-9a-f]{8,}\s+[\d,]+\s+[\d,]+\s", l)]
+            rows = [(int(r[2].replace(",", "")), int(r[1].replace(",", "")), r[3]) for r in rows if len(r) == 4]
+            print(f"  live objects (dotnet-dump, dumpheap -stat -live): {sum(r[0] for r in rows) / 1048576:.1f} MiB, {sum(r[1] for r in rows):,d} objects; the largest types:")
+            for b, c, t in sorted(rows, reverse=True)[:30]:
+                print(f"    {b:12,d} {c:8,d}  {t}")
         tool = os.environ.get("DF_PHASES_GCDUMP")
         if tool:
             dump = os.path.join(work, "heap.gcdump")

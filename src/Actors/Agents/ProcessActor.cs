@@ -32,6 +32,7 @@ public sealed partial class ProcessActor : ReceiveActor, IWithTimers
     private readonly Action _returnCredit;
     private readonly CancellationTokenSource _stop = new();
     private Process? _process;
+    private (Stream Stdout, Stream Stderr)? _outputs;
     private int _pid;
     private int _openStreams = 2;
     private long _seq;
@@ -114,8 +115,9 @@ public sealed partial class ProcessActor : ReceiveActor, IWithTimers
         var process = RunProcess.Start(plan, _run.Agent, _run.RunId, p => self.Tell(ProcessExited.From(p)));
         _process = process;
         _pid = process.Id;
-        new OutputPump(process.StandardOutput.BaseStream, OutputStream.Stdout, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
-        new OutputPump(process.StandardError.BaseStream, OutputStream.Stderr, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
+        _outputs = RunProcess.TakeOutputs(process); // the pipes without the process's readers and their buffers
+        new OutputPump(_outputs.Value.Stdout, OutputStream.Stdout, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
+        new OutputPump(_outputs.Value.Stderr, OutputStream.Stderr, _run.Log, _run.Redactor, self, _credits, _run.Classify).Run(_stop.Token);
         if (_run.Standby)
         {
             _waiting = true; // its chain is up, its program waits for the release
@@ -365,6 +367,8 @@ public sealed partial class ProcessActor : ReceiveActor, IWithTimers
         }
 
         _process?.Dispose();
+        _outputs?.Stdout.Dispose(); // the process no longer closes them (RunProcess.TakeOutputs)
+        _outputs?.Stderr.Dispose();
         RemoveRunDirectory();
     }
 

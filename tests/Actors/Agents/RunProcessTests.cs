@@ -41,6 +41,29 @@ public sealed class RunProcessTests
     }
 
     [Fact]
+    public async Task The_pumps_get_the_output_pipes_and_the_process_keeps_no_reader_buffers_over_them()
+    {
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var plan = new LaunchPlan("/bin/sh", ["-c", "echo out; echo err >&2"], new Dictionary<string, string>(), "/", null, "test/run-process", null);
+        using var process = RunProcess.Start(plan, "coder", "r1", _ => exited.TrySetResult());
+        RunProcess.WriteStdin(process, null);
+
+        var (stdout, stderr) = RunProcess.TakeOutputs(process);
+
+        // the readers (12 KiB of buffers each) are gone from the process: it cannot hand them out any more
+        Assert.Throws<InvalidOperationException>(() => process.StandardOutput);
+        Assert.Throws<InvalidOperationException>(() => process.StandardError);
+        await using (stdout)
+        await using (stderr)
+        {
+            Assert.Equal("out\n", await new StreamReader(stdout).ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal("err\n", await new StreamReader(stderr).ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        await exited.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task The_runs_directory_is_made_with_its_files_and_removed_after()
     {
         var temp = Path.Combine(Path.GetTempPath(), "df-run-process-" + Guid.NewGuid().ToString("N"));
