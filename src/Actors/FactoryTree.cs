@@ -76,11 +76,23 @@ public static class FactoryTree
     /// Each persistent actor is kept by a <see cref="JournalKeeper"/> (a failed journal write stops it; the keeper
     /// starts it again) and registered as its own type, the keeper standing in for it.
     /// </summary>
-    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the scheduler, the compound review, Nightwatch's decisions, the projects) once per cluster under one persistence id; null: here.</param>
+    /// <param name="singletons">In a cluster: runs the cluster-wide actors (the router, the scheduler, the compound review, Nightwatch's decisions, the projects) once per cluster under one persistence id; null: here.</param>
     public static void StartControlPlane(IActorRefFactory parent, IActorRegistry registry, LayerServices node, IControlSingletons? singletons = null)
     {
         var gateway = registry.Get<FactoryActor>();
-        Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(new RouterSettings { PersistenceId = Scoped(node, "router"), Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway }), node);
+        var router = new RouterSettings { PersistenceId = Scoped(node, "router"), Clock = node.Clock, FindExecutable = node.FindExecutable, Factory = gateway };
+        if (singletons is null)
+        {
+            Keep<ProviderRouterActor>(registry, parent, "router", ProviderRouterActor.Props(router), node);
+        }
+        else
+        {
+            // one router for the cluster (one ledger, budgets and provider health); the node's feed takes its runs' inputs
+            // to it and its board and events to the node's topics
+            var face = singletons.Start("router", factory => ProviderRouterActor.Props(router with { PersistenceId = "router", Factory = factory, Cluster = true, Node = singletons.Node }));
+            Register<ProviderRouterActor>(registry, RouterFeed.Start(parent, face, singletons.Mediator));
+        }
+
         var scheduler = new SchedulerSettings { PersistenceId = Scoped(node, "scheduler"), Clock = node.Clock };
         if (singletons is null)
         {
@@ -182,4 +194,10 @@ public interface IControlSingletons
     /// <param name="projectEvents">Whether it hears every node's project runs' output, usage and routes (the projects).</param>
     /// <returns>What this node registers for it: every message sent to it reaches the one instance.</returns>
     IActorRef Start(string name, Func<IActorRef, Props> persistent, bool projectEvents = false);
+
+    /// <summary>The cluster's DistributedPubSub mediator (the router's board and events reach every node through it).</summary>
+    IActorRef Mediator { get; }
+
+    /// <summary>This node's name.</summary>
+    string Node { get; }
 }

@@ -82,6 +82,7 @@ public sealed class SerializationTests : IDisposable
         new RunOutput("fixer", "ab12", RunOutputOutcome.Found, "cwd: /wt/r1\nsummary: fix done", "n3"),
         new RunOutput("fixer", "ab12", RunOutputOutcome.NotKept, Node: "n2", Reason: "node n2 keeps no output of run ab12 of agent 'fixer' (it keeps the newest 32 runs it started since the daemon started)"),
         RunOutput.NoAnswer(new GetRunOutput("fixer", "ab12"), "node n3 did not answer within 5 s", "n3"),
+        new RouterStarted("n2", At),
         new SingletonUnavailable("scheduler", "n1", "the scheduler singleton is moving from node n1, which this node does not reach; try again in a few seconds", 5),
         new SingletonUnavailable("compound-review", null, "no node of role control is up to run the compound-review singleton; try again once one has joined", 5),
         new ReadLog("coder", null, Tail: 100),

@@ -138,6 +138,10 @@ public sealed class ControlSingletons(ActorSystem system, string node, string? r
     /// <summary>The bound on a read of a singleton when <c>darkfactory.singleton-read-timeout</c> is not set.</summary>
     public static readonly TimeSpan DefaultReadBound = TimeSpan.FromSeconds(5);
 
+    public IActorRef Mediator => DistributedPubSub.Get(system).Mediator;
+
+    public string Node => node;
+
     public IActorRef Start(string name, Func<IActorRef, Props> persistent, bool projectEvents = false)
     {
         var manager = ClusterSingletonManagerSettings.Create(system);

@@ -1,10 +1,14 @@
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Persistence;
 using DarkFactory.Actors.Persistence;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Actors.Routing;
 
 /// <summary>
-/// /user/factory/router (persistent, id <c>router</c>): provider health, the cost ledger, budgets, failover, polling.
+/// /user/router (persistent, id <c>router</c>): provider health, the cost ledger, budgets, failover, polling. In a cluster
+/// one for the cluster (a cluster singleton, <see cref="RouterSettings.Cluster"/>): every node's <see cref="RouterFeed"/>
+/// brings it the node's inputs and takes its board and events to the node.
 /// <list type="table">
 /// <item><term>listens to</term><description><see cref="AgentUsage"/>, <see cref="ProviderLimited"/>, <see cref="AgentLifecycle"/> (attributed to the run's <see cref="RouteChosen"/>), <see cref="RouteAvoid"/></description></item>
 /// <item><term>persists</term><description>what changes, into <see cref="RouterState"/>; an avoid as <see cref="RouteAvoidRecorded"/> (until <c>until</c> + <c>router.avoid_for</c>)</description></item>
@@ -42,6 +46,10 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
         {
             Merge();
             OnAvoidExpired();
+            if (settings.Cluster)
+            {
+                Broadcast(new RouterStarted(settings.Node ?? "?", Now)); // every node's feed sends its waiting agents again
+            }
         });
 
         Command<ApplyFleet>(m => OnFleet(m.Fleet));
@@ -69,7 +77,14 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
     protected override void PreStart()
     {
         base.PreStart();
-        Subscribe(typeof(AgentUsage), typeof(ProviderLimited), typeof(AgentLifecycle), typeof(RouteAvoid));
+        if (_settings.Cluster)
+        {
+            Subscribe(typeof(AgentLifecycle)); // this node's runs; the other nodes' come through its ControlSingleton, the rest through every node's RouterFeed
+        }
+        else
+        {
+            Subscribe(typeof(AgentUsage), typeof(ProviderLimited), typeof(AgentLifecycle), typeof(RouteAvoid));
+        }
     }
 
     // ---------------------------------------------------------------- fleet and queries
@@ -229,7 +244,11 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
 
         // the board first: whoever acts on the event (a layer stopping a run on a limit) routes against it
         Publish();
-        Topics.Publish((IDarkFactoryMessage)e);
+        if (!(_settings.Cluster && e is RouteChosen))
+        {
+            Broadcast((IDarkFactoryMessage)e); // a cluster's run's route is on its node's topics already (RouterFeed)
+        }
+
         SnapshotWhenDue(() =>
         {
             _state.Ledger.Compact(Now);
@@ -244,8 +263,21 @@ public sealed partial class ProviderRouterActor : PersistentActorBase
     private void Publish()
     {
         var board = BuildBoard();
-        Topics.Publish(new ProviderBoardPublished(board));
+        Broadcast(new ProviderBoardPublished(board));
         ArmChangeTimer(board);
+    }
+
+    /// <summary>On this node's topics; a cluster's router on every node's (through their <see cref="RouterFeed"/>).</summary>
+    private void Broadcast(IDarkFactoryMessage message)
+    {
+        if (_settings.Cluster)
+        {
+            DistributedPubSub.Get(Context.System).Mediator.Tell(new Publish(RouterFeed.Topic, message));
+        }
+        else
+        {
+            Topics.Publish(message);
+        }
     }
 
     private sealed record Poll : Signal<Poll>;

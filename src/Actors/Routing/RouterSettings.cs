@@ -23,4 +23,15 @@ public sealed record RouterSettings
 
     /// <summary>Where a waiting agent is resumed (the factory, which routes <see cref="ResumeAgent"/> to its layer).</summary>
     public IActorRef? Factory { get; init; }
+
+    /// <summary>
+    /// The router of a cluster (a cluster singleton): it hears the runs' usage, limits and route-avoids from every node's
+    /// <see cref="RouterFeed"/> (not from its node's topics: they would come twice), and publishes its board and its
+    /// events on the DistributedPubSub topic <see cref="RouterFeed.Topic"/> for every node's feed to put on that node's
+    /// topics (a <see cref="RouteChosen"/> not at all: the run's node published it). False: a single node's router.
+    /// </summary>
+    public bool Cluster { get; init; }
+
+    /// <summary>This node's name (a cluster's router says where it started: <see cref="RouterStarted"/>).</summary>
+    public string? Node { get; init; }
 }

@@ -25,8 +25,8 @@ public sealed class ClusterMembership(ClusterNodeOptions? options, Func<ActorSys
         private set => Volatile.Write(ref _fleet, value);
     }
 
-    /// <summary>The cluster singletons, all on the singleton role (<see cref="ClusterNodeOptions.SingletonRole"/>): the placement coordinator, the scheduler, the compound review, the projects and Nightwatch's decisions.</summary>
-    public static readonly IReadOnlyList<string> Singletons = ["placement", "scheduler", "compound-review", "projects", "nightwatch"];
+    /// <summary>The cluster singletons, all on the singleton role (<see cref="ClusterNodeOptions.SingletonRole"/>): the placement coordinator, the scheduler, the router, the compound review, the projects and Nightwatch's decisions.</summary>
+    public static readonly IReadOnlyList<string> Singletons = ["placement", "scheduler", "router", "compound-review", "projects", "nightwatch"];
 
     /// <summary>The last placement this node accepted; null before the first.</summary>
     public NodeAssignment? Assignment => Volatile.Read(ref _assignment);

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using DarkFactory.Messages.Agents;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Messages.Providers;
 
@@ -80,7 +81,7 @@ public sealed record AwaitRoute(string Agent, string? Task, string Reason) : IDa
 public sealed record ResumeAgent(string Agent, string? Task) : IAgentCommand;
 
 [Manifest("get-providers")]
-public sealed record GetProviders : Signal<GetProviders>, IDarkFactoryMessage;
+public sealed record GetProviders : Signal<GetProviders>, IDarkFactoryMessage, ISingletonRead;
 
 /// <summary>A provider as `df providers` shows it: state, until when, and what it cost so far.</summary>
 /// <param name="Spend">USD spent on it in total (ledger).</param>
@@ -116,7 +117,7 @@ public sealed record ProvidersSnapshot(
 
 /// <summary>Cost report grouped by agent, provider, day or run.</summary>
 [Manifest("get-costs")]
-public sealed record GetCosts(string By = "provider") : IDarkFactoryMessage;
+public sealed record GetCosts(string By = "provider") : IDarkFactoryMessage, ISingletonRead;
 
 [Manifest("cost-row")]
 public sealed record CostRow(string Key, int Runs, long InputTokens, long OutputTokens, long CachedInputTokens, decimal CostUsd) : IDarkFactoryMessage;

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DarkFactory.Messages.Cluster;
 
 namespace DarkFactory.Messages.Providers;
 
@@ -24,7 +25,7 @@ public sealed record RemoveProvider(string Name, string By = "operator") : IDark
 
 /// <summary>Every provider the router routes to: fleet.yaml's and those added at runtime.</summary>
 [Manifest("get-provider-configs")]
-public sealed record GetProviderConfigs : Signal<GetProviderConfigs>, IDarkFactoryMessage;
+public sealed record GetProviderConfigs : Signal<GetProviderConfigs>, IDarkFactoryMessage, ISingletonRead;
 
 /// <summary>One provider as <c>df provider list</c> shows it; <see cref="Source"/> is <c>fleet</c> or <c>runtime</c>.</summary>
 /// <param name="Shadowed">A runtime provider whose name fleet.yaml took since: fleet.yaml's is used.</param>
