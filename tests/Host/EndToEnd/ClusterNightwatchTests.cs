@@ -40,12 +40,7 @@ public sealed class ClusterNightwatchTests(ITestOutputHelper output)
         await using var database = await TestDatabase.CreateAsync("postgres");
         await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "3s");
         var nodes = cluster.Nodes;
-        foreach (var node in nodes)
-        {
-            await node.StartAsync(); // n1 first: the oldest, where the singletons run
-        }
-
-        await cluster.AllUpAsync(Wait);
+        await cluster.StartAsync(Wait);
         Assert.Equal("n1", (await nodes[1].ApiJson("/api/cluster")).GetProperty("singletons").GetProperty("nightwatch").GetString());
 
         // minor drift on n3: the hint recorded once for the cluster, seen from n2
@@ -101,12 +96,7 @@ public sealed class ClusterNightwatchTests(ITestOutputHelper output)
         await using var database = await TestDatabase.CreateAsync("postgres");
         await using var cluster = TestCluster.Create(MovingFleet, database.ConnectionString!, stableAfter: "3s");
         var nodes = cluster.Nodes;
-        foreach (var node in nodes)
-        {
-            await node.StartAsync();
-        }
-
-        await cluster.AllUpAsync(Wait);
+        await cluster.StartAsync(Wait);
         var n1 = nodes[0];
 
         // severe drift climbs hint, restart (each run prints its 8 errors again), pause: ~60 s of settle times

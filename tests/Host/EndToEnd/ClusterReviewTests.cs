@@ -168,12 +168,7 @@ public sealed class ClusterReviewTests(ITestOutputHelper output) : IDisposable
     {
         await using var database = await TestDatabase.CreateAsync("postgres");
         await using var cluster = TestCluster.Create(TwoNodeFleet(), database.ConnectionString!, stableAfter: "3s", count: 2);
-        foreach (var node in cluster.Nodes)
-        {
-            await node.StartAsync();
-        }
-
-        await cluster.AllUpAsync(Wait);
+        await cluster.StartAsync(Wait);
         var n1 = cluster.Nodes[0];
         Assert.Equal("n1", (await n1.ApiJson("/api/cluster")).GetProperty("singletons").GetProperty("compound-review").GetString());
 

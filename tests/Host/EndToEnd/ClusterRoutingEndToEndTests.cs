@@ -48,12 +48,7 @@ public sealed class ClusterRoutingEndToEndTests
         await using var database = await TestDatabase.CreateAsync("postgres");
         await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "30s", count: 2);
         var (n1, n2) = (cluster.Nodes[0], cluster.Nodes[1]);
-        foreach (var node in cluster.Nodes)
-        {
-            await node.StartAsync();
-        }
-
-        await cluster.AllUpAsync(Wait);
+        await cluster.StartAsync(Wait);
         await n2.UntilAsync(() => Task.FromResult(n2.AgentProcesses("far").Count > 0), Wait, "far running on n2");
 
         // df agents NAME on n1: the agent n2 runs, with its node

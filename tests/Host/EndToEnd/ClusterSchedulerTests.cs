@@ -51,12 +51,7 @@ public sealed class ClusterSchedulerTests(ITestOutputHelper output)
         await using var database = await TestDatabase.CreateAsync("postgres");
         await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "3s", sharedSecret: true); // the operator's secret (the other cluster tests: the default, keys in the store)
         var nodes = cluster.Nodes;
-        foreach (var node in nodes)
-        {
-            await node.StartAsync(); // n1 first: the oldest, where the singletons run
-        }
-
-        await cluster.AllUpAsync(Wait);
+        await cluster.StartAsync(Wait);
         var view = await nodes[2].ApiJson("/api/cluster");
         Assert.Equal("n1", view.GetProperty("singletons").GetProperty("scheduler").GetString());
 

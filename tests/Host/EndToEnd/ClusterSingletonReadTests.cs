@@ -47,12 +47,7 @@ public sealed class ClusterSingletonReadTests(ITestOutputHelper output)
         await using var database = await TestDatabase.CreateAsync("postgres");
         await using var cluster = TestCluster.Create(Fleet, database.ConnectionString!, stableAfter: "3s");
         var nodes = cluster.Nodes;
-        foreach (var node in nodes)
-        {
-            await node.StartAsync();
-        }
-
-        await cluster.AllUpAsync(Wait);
+        await cluster.StartAsync(Wait);
         Assert.Equal("n1", (await nodes[2].ApiJson("/api/cluster")).GetProperty("singletons").GetProperty("scheduler").GetString());
         // the singleton starts on n1 and n3's proxy finds it only after the members are up: a read before that is a 503 too
         await nodes[2].UntilAsync(async () => (await Read(nodes[2])).Status == HttpStatusCode.OK, Wait, "the scheduler answering on n3");

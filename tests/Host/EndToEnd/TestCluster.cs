@@ -43,6 +43,20 @@ internal sealed class TestCluster : IAsyncDisposable
         return new TestCluster(dir, ports, nodes);
     }
 
+    /// <summary>
+    /// Starts n1, n2, … in turn (n1 first: the seed, and the oldest member, where the singletons run; a node that starts
+    /// before its seed listens is gated for 5 s) and waits until every node lists all of them up.
+    /// </summary>
+    public async Task StartAsync(TimeSpan timeout)
+    {
+        foreach (var node in Nodes)
+        {
+            await node.StartAsync();
+        }
+
+        await AllUpAsync(timeout);
+    }
+
     /// <summary>Waits until every node's <c>df nodes</c> lists all of them up.</summary>
     public async Task AllUpAsync(TimeSpan timeout)
     {
